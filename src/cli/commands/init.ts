@@ -1,0 +1,35 @@
+// `idp init`: create the organisation (demo or empty), or re-create it with --force.
+import type { Command } from 'commander';
+import { action } from '../context.js';
+
+export function registerInit(program: Command): void {
+  program
+    .command('init')
+    .description('create the organisation in the data directory (the demo org unless --empty)')
+    .option('--empty', 'no demo apps, connections or users')
+    .option('--force', 're-create it, deleting everything in it')
+    .option('-y, --yes', 'confirm --force without asking')
+    .addHelpText('after', '\nExamples:\n  idp init\n  idp init --empty --home ./sandbox-org\n  idp init --force --yes')
+    .action(
+      action(async (ctx, opts: { empty?: boolean; force?: boolean; yes?: boolean }) => {
+        const { databaseExists, dbPath } = await import('../../store/db.js');
+        const exists = databaseExists(ctx.home);
+        if (exists && !opts.force) {
+          ctx.out.info(`an organisation already exists in ${ctx.home}; nothing changed (pass --force to re-create it)`);
+          ctx.out.result({ home: ctx.home, created: false }, () => undefined);
+          return;
+        }
+        if (exists) {
+          await ctx.confirm(`Delete every app, connection and user in ${ctx.home} and start again?`, opts.yes, 're-create the organisation');
+          const { rmSync } = await import('node:fs');
+          for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath(ctx.home)}${suffix}`, { force: true });
+        }
+        await ctx.createOrg({ demo: !opts.empty });
+        ctx.out.result({ home: ctx.home, created: true, demo: !opts.empty }, () =>
+          opts.empty
+            ? `created an empty organisation in ${ctx.home}`
+            : `created the demo organisation in ${ctx.home}\n  app thrift (password | google | github), sandbox connections github and google (JIT on), user alice`,
+        );
+      }),
+    );
+}

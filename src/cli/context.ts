@@ -1,0 +1,126 @@
+// What every command action gets: global options, the renderer, the organisation store (opened, and seeded with
+// the demo org on first use, only when the action asks for it), confirmation and secret input that respect "no TTY, no prompt".
+import type { Command } from 'commander';
+import { homedir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { IdpError, isIdpError } from '../core/errors.js';
+import type { Store } from '../store/store.js';
+import { Renderer } from './render.js';
+
+export interface GlobalOptions {
+  home?: string;
+  json?: boolean;
+  color?: boolean;
+  quiet?: boolean;
+  debug?: boolean;
+}
+
+/** --home, else $IDP_HOME, else $XDG_DATA_HOME/idp, else ~/.local/share/idp. */
+export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (flag) return resolve(flag);
+  if (env.IDP_HOME) return resolve(env.IDP_HOME);
+  if (env.XDG_DATA_HOME) return join(resolve(env.XDG_DATA_HOME), 'idp');
+  return join(homedir(), '.local', 'share', 'idp');
+}
+
+export class CliContext {
+  readonly out: Renderer;
+  readonly home: string;
+  private opened: Store | undefined;
+
+  constructor(readonly global: GlobalOptions) {
+    this.out = new Renderer({ json: !!global.json, quiet: !!global.quiet, color: global.color !== false, debug: !!global.debug });
+    this.home = resolveHome(global.home);
+  }
+
+  get interactive(): boolean {
+    return !!process.stdin.isTTY && !!process.stderr.isTTY;
+  }
+
+  get actor(): string {
+    try {
+      return process.env.USER || userInfo().username;
+    } catch {
+      return 'unknown';
+    }
+  }
+
+  /** The organisation store; the first use of a new data directory creates the demo org. */
+  async store(): Promise<Store> {
+    if (this.opened) return this.opened;
+    const { databaseExists } = await import('../store/db.js');
+    if (!databaseExists(this.home)) {
+      await this.createOrg({ demo: true });
+      this.out.info(`created the demo organisation in ${this.home} (app thrift, connections github and google, user alice)`);
+    }
+    const { openStore } = await import('../store/store.js');
+    this.opened = openStore(this.home);
+    return this.opened;
+  }
+
+  async createOrg(opts: { demo: boolean }): Promise<void> {
+    const { prepareHome } = await import('../store/db.js');
+    const { openStore } = await import('../store/store.js');
+    const { seedOrg } = await import('../store/seed.js');
+    prepareHome(this.home);
+    const store = openStore(this.home);
+    try {
+      await seedOrg(store, { demo: opts.demo, actor: this.actor });
+    } finally {
+      store.close();
+    }
+  }
+
+  /** Asks on a TTY; without one, --yes is the only way through. */
+  async confirm(question: string, yes: boolean | undefined, what: string): Promise<void> {
+    if (yes) return;
+    if (!this.interactive) throw new IdpError('NO_TTY', `refusing to ${what} without confirmation`, 'pass --yes to confirm');
+    const { confirm } = await import('@inquirer/prompts');
+    const ok = await confirm({ message: question, default: false }, { output: process.stderr });
+    if (!ok) throw new IdpError('NOT_CONFIRMED', `did not ${what}`, 'nothing was changed');
+  }
+
+  /** A secret from stdin or a hidden prompt; never from argv. */
+  async secret(opts: { stdin?: boolean; prompt: string; flags: string }): Promise<string> {
+    if (opts.stdin) return readStdin();
+    if (!this.interactive) throw new IdpError('NO_TTY', `${opts.prompt} is needed and there is no terminal to ask on`, `pass ${opts.flags}`);
+    const { password } = await import('@inquirer/prompts');
+    return password({ message: opts.prompt, mask: true }, { output: process.stderr });
+  }
+
+  close(): void {
+    this.opened?.close();
+    this.opened = undefined;
+  }
+}
+
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** Wraps a command action: builds the context, renders any failure as one error + hint, sets the exit code. */
+export function action<A extends unknown[]>(handler: (ctx: CliContext, ...args: A) => Promise<void>) {
+  return async (...args: unknown[]): Promise<void> => {
+    const command = args[args.length - 1] as Command;
+    const ctx = new CliContext(command.optsWithGlobals() as GlobalOptions);
+    try {
+      await handler(ctx, ...(args.slice(0, -1) as A));
+    } catch (err) {
+      if (isPromptAbort(err)) {
+        ctx.out.error(new IdpError('INTERRUPTED', 'interrupted', 'nothing was changed'));
+        process.exitCode = 130;
+      } else {
+        ctx.out.error(err);
+        process.exitCode = isIdpError(err) ? err.exitCode : 1;
+      }
+    } finally {
+      ctx.close();
+    }
+  };
+}
+
+function isPromptAbort(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ExitPromptError';
+}

@@ -1,0 +1,24 @@
+// Finding apps, connections and users by name, with "did you mean" when the name is unknown.
+import { IdpError, unknownNameHint } from '../core/errors.js';
+import type { App, Connection, User } from '../core/types.js';
+import type { Store } from '../store/store.js';
+
+export function requireApp(store: Store, name: string): App {
+  const app = store.apps.get(name);
+  if (!app) throw new IdpError('APP_NOT_FOUND', `no app named '${name}'`, unknownNameHint('app', name, store.apps.names(), 'idp app list'));
+  return app;
+}
+
+export function requireConnection(store: Store, name: string): Connection {
+  const connection = store.connections.get(name);
+  if (!connection) {
+    throw new IdpError('CONNECTION_NOT_FOUND', `no connection named '${name}'`, unknownNameHint('connection', name, store.connections.names(), 'idp connection list'));
+  }
+  return connection;
+}
+
+export function requireUser(store: Store, ref: string): User {
+  const user = store.users.find(ref);
+  if (!user) throw new IdpError('USER_NOT_FOUND', `no user with id, username or email '${ref}'`, 'see `idp users list --search TEXT`');
+  return user;
+}

@@ -1,0 +1,72 @@
+// The one renderer: results to stdout (a table/text, or one JSON document with --json); stages, notes, warnings
+// and errors to stderr. Colour follows --no-color, NO_COLOR and whether the stream is a terminal.
+import chalk, { Chalk, type ChalkInstance } from 'chalk';
+import { IdpError, isIdpError } from '../core/errors.js';
+
+export interface RenderOptions {
+  json: boolean;
+  quiet: boolean;
+  color: boolean;
+  debug: boolean;
+}
+
+export interface Column<T> {
+  header: string;
+  value: (row: T) => string;
+}
+
+export class Renderer {
+  readonly paint: ChalkInstance;
+  readonly errPaint: ChalkInstance;
+
+  constructor(readonly opts: RenderOptions, private readonly stdout = process.stdout, private readonly stderr = process.stderr) {
+    const colorAllowed = opts.color && !('NO_COLOR' in process.env && process.env.NO_COLOR !== '');
+    this.paint = new Chalk({ level: colorAllowed && stdout.isTTY ? (chalk.level || 1) : 0 });
+    this.errPaint = new Chalk({ level: colorAllowed && stderr.isTTY ? (chalk.level || 1) : 0 });
+  }
+
+  /** The command's result: `data` as JSON with --json, otherwise the human text (if any). */
+  result(data: unknown, human: () => string | undefined): void {
+    if (this.opts.json) {
+      this.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+      return;
+    }
+    const text = human();
+    if (text !== undefined && text !== '') this.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  table<T>(rows: T[], columns: Column<T>[]): string {
+    const cells = rows.map((row) => columns.map((c) => c.value(row)));
+    const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
+    const line = (values: string[]): string => values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]!))).join('  ');
+    const header = this.paint.bold(line(columns.map((c) => c.header)));
+    return [header, ...cells.map(line)].join('\n');
+  }
+
+  /** Progress and notes for people; silenced by --quiet. */
+  info(message: string): void {
+    if (!this.opts.quiet) this.stderr.write(`${message}\n`);
+  }
+
+  success(message: string): void {
+    this.info(`${this.errPaint.green('✓')} ${message}`);
+  }
+
+  warn(message: string, hint?: string): void {
+    this.stderr.write(`${this.errPaint.yellow('warning:')} ${message}\n`);
+    if (hint) this.stderr.write(`  ${this.errPaint.dim(hint)}\n`);
+  }
+
+  /** One line saying what failed, one with the fix; the stack and cause only with --debug. */
+  error(err: unknown): void {
+    const e = isIdpError(err) ? err : new IdpError('INTERNAL', err instanceof Error ? err.message : String(err), 'rerun with --debug for details, and report it if it persists');
+    this.stderr.write(`${this.errPaint.red('error:')} ${e.message}\n`);
+    if (e.hint) this.stderr.write(`${this.errPaint.dim('hint:')} ${e.hint}\n`);
+    if (this.opts.debug) {
+      const original = isIdpError(err) ? err : (err as Error);
+      this.stderr.write(`${original?.stack ?? ''}\n`);
+      if (original?.cause) this.stderr.write(`cause: ${String((original.cause as Error).stack ?? original.cause)}\n`);
+    }
+    if (this.opts.json) this.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
+  }
+}

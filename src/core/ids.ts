@@ -1,0 +1,14 @@
+// Identifiers the org hands out: client ids and flow ids (random, URL-safe), and the short form of a user id for messages.
+import { randomBytes } from 'node:crypto';
+
+export function newClientId(): string {
+  return randomBytes(15).toString('base64url');
+}
+
+export function newFlowId(): string {
+  return `f_${randomBytes(9).toString('base64url')}`;
+}
+
+export function shortId(id: string): string {
+  return id.slice(0, 8);
+}

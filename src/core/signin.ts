@@ -1,0 +1,78 @@
+// Sign-in methods: validating and editing an app's steps, printing them, and finding the JIT-off-before-MFA conflict.
+import { IdpError } from './errors.js';
+import { LOCAL_OPTIONS, type App, type Connection, type SignInStep } from './types.js';
+
+export const MFA_OPTIONS = ['totp', 'email-otp'] as const;
+
+export function isMfaOption(option: string): boolean {
+  return (MFA_OPTIONS as readonly string[]).includes(option);
+}
+
+export function isLocalOption(option: string): boolean {
+  return (LOCAL_OPTIONS as readonly string[]).includes(option);
+}
+
+/** Applies `--step N=OPTIONS` edits in order; an empty list removes step N. Validates the result. */
+export function editSteps(current: SignInStep[], edits: [number, string[]][], connections: string[]): SignInStep[] {
+  const steps = current.map((s) => [...s]);
+  for (const [n, options] of edits) {
+    if (options.length === 0) {
+      if (n > steps.length) throw new IdpError('INVALID_VALUE', `there is no step ${n} to remove`, `the app has ${steps.length} step(s)`);
+      steps.splice(n - 1, 1);
+    } else if (n <= steps.length + 1) {
+      steps[n - 1] = [...new Set(options)];
+    } else {
+      throw new IdpError('INVALID_VALUE', `step ${n} cannot come before step ${steps.length + 1}`, `add --step ${steps.length + 1}=... first`);
+    }
+  }
+  validateSteps(steps, connections);
+  return steps;
+}
+
+export function validateSteps(steps: SignInStep[], connections: string[]): void {
+  if (steps.length === 0) throw new IdpError('INVALID_VALUE', 'an app needs at least step 1', 'e.g. --step 1=password,github');
+  const valid = [...LOCAL_OPTIONS, ...connections];
+  steps.forEach((options, i) => {
+    for (const option of options) {
+      if (!valid.includes(option)) {
+        throw new IdpError('UNKNOWN_SIGN_IN_OPTION', `unknown sign-in option '${option}' in step ${i + 1}`, `valid options: ${valid.join(', ')}`);
+      }
+      if (i === 0 && isMfaOption(option)) {
+        throw new IdpError('INVALID_VALUE', `'${option}' cannot be in step 1: it needs a user identified by an earlier step`, `put it in step 2, e.g. --step 2=${option}`);
+      }
+    }
+  });
+}
+
+/** `step 1: password | google | github  ->  step 2: totp` */
+export function formatMethod(steps: SignInStep[]): string {
+  return steps.map((options, i) => `step ${i + 1}: ${options.join(' | ')}`).join('  ->  ');
+}
+
+export interface MfaConflict {
+  app: string;
+  connection: string;
+  step: number;
+  mfaStep: number;
+  /** true when the app has a conditional script, which may already skip MFA for federated sign-ins */
+  scripted: boolean;
+}
+
+/**
+ * A connection with JIT off that is offered in a step followed by an MFA step: its users pass through without
+ * a local account, so they can never hold a factor and their logins fail at MFA.
+ */
+export function mfaConflicts(apps: App[], connections: Connection[]): MfaConflict[] {
+  const jitOff = new Set(connections.filter((c) => !c.jit.enabled).map((c) => c.name));
+  const conflicts: MfaConflict[] = [];
+  for (const app of apps) {
+    app.steps.forEach((options, i) => {
+      const mfaStep = app.steps.findIndex((later, j) => j > i && later.some(isMfaOption));
+      if (mfaStep < 0) return;
+      for (const option of options) {
+        if (jitOff.has(option)) conflicts.push({ app: app.name, connection: option, step: i + 1, mfaStep: mfaStep + 1, scripted: app.script !== null });
+      }
+    });
+  }
+  return conflicts;
+}

@@ -1,0 +1,123 @@
+// Domain types shared by every layer: apps, connections, users, associations, flows and stage events.
+// Plain data only; persistence lives in src/store, behaviour in src/core and src/flow.
+
+export const CONNECTION_TYPES = ['github', 'google', 'oidc'] as const;
+export type ConnectionType = (typeof CONNECTION_TYPES)[number];
+
+export const JIT_SCHEMES = ['silent', 'prompt-consent', 'prompt-username-password-consent'] as const;
+export type JitScheme = (typeof JIT_SCHEMES)[number];
+
+export const SYNC_POLICIES = ['override-all', 'preserve-local', 'none'] as const;
+export type SyncPolicy = (typeof SYNC_POLICIES)[number];
+
+export const LINKING_POLICIES = ['off', 'verified-email'] as const;
+export type LinkingPolicy = (typeof LINKING_POLICIES)[number];
+
+export const LOCAL_OPTIONS = ['password', 'email-otp', 'totp'] as const;
+export type LocalOption = (typeof LOCAL_OPTIONS)[number];
+
+export const USER_STATUSES = ['active', 'locked', 'disabled'] as const;
+export type UserStatus = (typeof USER_STATUSES)[number];
+
+export interface JitSettings {
+  enabled: boolean;
+  scheme: JitScheme;
+  sync: SyncPolicy;
+  linking: LinkingPolicy;
+}
+
+/** Where a connection's client secret comes from. Never the secret itself in config output. */
+export type SecretSource =
+  | { kind: 'none' }
+  | { kind: 'env'; variable: string }
+  | { kind: 'stored'; last4: string };
+
+export interface Connection {
+  name: string;
+  type: ConnectionType;
+  sandbox: boolean;
+  issuer: string | null;
+  clientId: string;
+  secret: SecretSource;
+  scopes: string[];
+  jit: JitSettings;
+  /** upstream claim -> local attribute, overriding the defaults of the connection type */
+  attributeMap: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One step of a sign-in method: the options offered (local methods or connection names). */
+export type SignInStep = string[];
+
+export interface App {
+  name: string;
+  clientId: string;
+  hasSecret: boolean;
+  redirectUris: string[];
+  steps: SignInStep[];
+  attributes: string[];
+  script: string | null;
+  builtIn: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  email: string | null;
+  emailVerified: boolean;
+  name: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  picture: string | null;
+  attributes: Record<string, string>;
+  hasPassword: boolean;
+  status: UserStatus;
+  /** 'local', or the name of the connection that provisioned the user */
+  source: string;
+  createdAt: string;
+  updatedAt: string;
+  lastLoginAt: string | null;
+}
+
+export interface Association {
+  connection: string;
+  subject: string;
+  userId: string;
+  linkedAt: string;
+  lastLoginAt: string | null;
+  lastClaims: Record<string, unknown>;
+}
+
+export const STAGES = [
+  'app',
+  'options',
+  'script',
+  'redirect',
+  'consent',
+  'callback',
+  'token',
+  'userinfo',
+  'jit',
+  'password',
+  'mfa',
+  'session',
+] as const;
+export type Stage = (typeof STAGES)[number];
+
+export type StageStatus = 'ok' | 'failed' | 'skipped' | 'waiting';
+
+export interface StageEvent {
+  flow: string;
+  seq: number;
+  stage: Stage;
+  status: StageStatus;
+  ms: number;
+  detail: string;
+  at: string;
+}
+
+export const JIT_DECISIONS = ['provision', 'returning', 'link', 'pass-through', 'deny'] as const;
+export type JitDecisionKind = (typeof JIT_DECISIONS)[number];

@@ -1,0 +1,48 @@
+// The interfaces the login engine (src/flow) needs from the outside world.
+// Adapters implement them: src/store (Store), src/federation (Connector), src/mfa (Mailer), src/script (ScriptRunner).
+
+/** What a connector needs to know to reach its upstream: real or sandbox base URLs, resolved by the caller. */
+export type UpstreamEndpoints =
+  | { kind: 'github'; authorizeUrl: string; tokenUrl: string; apiBase: string }
+  | { kind: 'oidc'; issuer: string };
+
+/** One upstream authorization request: everything the callback needs to be checked against. */
+export interface AuthRequest {
+  url: string;
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  redirectUri: string;
+}
+
+export interface UpstreamTokens {
+  accessToken: string;
+  idToken: string | null;
+  scope: string | null;
+  /** Verified ID token claims (OIDC only). */
+  idTokenClaims: Record<string, unknown> | null;
+}
+
+/**
+ * The upstream user as the broker sees it. `claims` is normalised to OIDC names:
+ * email, email_verified, name, given_name, family_name, picture, preferred_username.
+ */
+export interface UpstreamProfile {
+  subject: string;
+  claims: Record<string, unknown>;
+}
+
+export interface Connector {
+  /** Builds the authorization URL with PKCE S256, state and nonce. */
+  authorizationRequest(redirectUri: string): Promise<AuthRequest>;
+  /** Checks the callback (state first, never calling the token endpoint on a mismatch) and redeems the code. */
+  exchangeCode(callbackUrl: URL, request: AuthRequest): Promise<UpstreamTokens>;
+  /** Reads the profile: /user + /user/emails on GitHub, userinfo + ID token on OIDC. */
+  fetchProfile(tokens: UpstreamTokens): Promise<UpstreamProfile>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

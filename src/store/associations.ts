@@ -1,0 +1,57 @@
+// Repository for associations: the link (connection, upstream subject) -> local user, the only key for a returning federated user.
+import type { Association } from '../core/types.js';
+import type { Db } from './db.js';
+
+interface AssociationRow {
+  connection: string;
+  subject: string;
+  user_id: string;
+  linked_at: string;
+  last_login_at: string | null;
+  last_claims: string;
+}
+
+function toAssociation(row: AssociationRow): Association {
+  return {
+    connection: row.connection,
+    subject: row.subject,
+    userId: row.user_id,
+    linkedAt: row.linked_at,
+    lastLoginAt: row.last_login_at,
+    lastClaims: JSON.parse(row.last_claims) as Record<string, unknown>,
+  };
+}
+
+export class AssociationRepo {
+  constructor(private readonly db: Db, private readonly now: () => string) {}
+
+  get(connection: string, subject: string): Association | undefined {
+    const row = this.db.prepare('SELECT * FROM associations WHERE connection = ? AND subject = ?').get(connection, subject) as AssociationRow | undefined;
+    return row && toAssociation(row);
+  }
+
+  forUser(userId: string): Association[] {
+    return (this.db.prepare('SELECT * FROM associations WHERE user_id = ? ORDER BY connection').all(userId) as AssociationRow[]).map(toAssociation);
+  }
+
+  insert(a: { connection: string; subject: string; userId: string; claims: Record<string, unknown> }): void {
+    const at = this.now();
+    this.db
+      .prepare('INSERT INTO associations (connection, subject, user_id, linked_at, last_login_at, last_claims) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(a.connection, a.subject, a.userId, at, at, JSON.stringify(a.claims));
+  }
+
+  recordLogin(connection: string, subject: string, claims: Record<string, unknown>): void {
+    this.db
+      .prepare('UPDATE associations SET last_login_at = ?, last_claims = ? WHERE connection = ? AND subject = ?')
+      .run(this.now(), JSON.stringify(claims), connection, subject);
+  }
+
+  delete(connection: string, subject: string): void {
+    this.db.prepare('DELETE FROM associations WHERE connection = ? AND subject = ?').run(connection, subject);
+  }
+
+  countForConnection(connection: string): number {
+    return this.db.prepare('SELECT count(*) FROM associations WHERE connection = ?').pluck().get(connection) as number;
+  }
+}

@@ -1,0 +1,130 @@
+// Repository for federated connections and their JIT settings; client secrets are sealed at rest.
+import type { Connection, ConnectionType, JitSettings, SecretSource } from '../core/types.js';
+import type { Db } from './db.js';
+
+interface ConnectionRow {
+  name: string;
+  type: ConnectionType;
+  sandbox: number;
+  issuer: string | null;
+  client_id: string;
+  secret_kind: 'none' | 'env' | 'stored';
+  secret_env: string | null;
+  secret_sealed: string | null;
+  secret_last4: string | null;
+  scopes: string;
+  jit_enabled: number;
+  jit_scheme: JitSettings['scheme'];
+  jit_sync: JitSettings['sync'];
+  jit_linking: JitSettings['linking'];
+  attribute_map: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** How a secret is given to the store: a reference to an env var, or the value itself (sealed before writing). */
+export type SecretInput = { kind: 'none' } | { kind: 'env'; variable: string } | { kind: 'value'; value: string };
+
+export interface NewConnection {
+  name: string;
+  type: ConnectionType;
+  sandbox: boolean;
+  issuer: string | null;
+  clientId: string;
+  secret: SecretInput;
+  scopes: string[];
+  jit: JitSettings;
+  attributeMap: Record<string, string>;
+}
+
+export type ConnectionPatch = Partial<Omit<NewConnection, 'name' | 'type'>>;
+
+function secretSource(row: ConnectionRow): SecretSource {
+  if (row.secret_kind === 'env') return { kind: 'env', variable: row.secret_env ?? '' };
+  if (row.secret_kind === 'stored') return { kind: 'stored', last4: row.secret_last4 ?? '' };
+  return { kind: 'none' };
+}
+
+function toConnection(row: ConnectionRow): Connection {
+  return {
+    name: row.name,
+    type: row.type,
+    sandbox: row.sandbox === 1,
+    issuer: row.issuer,
+    clientId: row.client_id,
+    secret: secretSource(row),
+    scopes: JSON.parse(row.scopes) as string[],
+    jit: { enabled: row.jit_enabled === 1, scheme: row.jit_scheme, sync: row.jit_sync, linking: row.jit_linking },
+    attributeMap: JSON.parse(row.attribute_map) as Record<string, string>,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Only long secrets keep a visible tail: for a short one, four characters would give too much away. */
+function lastFour(secret: string): string | null {
+  return secret.length >= 12 ? secret.slice(-4) : null;
+}
+
+export class ConnectionRepo {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => string,
+    private readonly box: { seal(plain: string): string; unseal(sealed: string): string },
+  ) {}
+
+  list(): Connection[] {
+    return (this.db.prepare('SELECT * FROM connections ORDER BY name').all() as ConnectionRow[]).map(toConnection);
+  }
+
+  names(): string[] {
+    return this.db.prepare('SELECT name FROM connections ORDER BY name').pluck().all() as string[];
+  }
+
+  get(name: string): Connection | undefined {
+    const row = this.db.prepare('SELECT * FROM connections WHERE name = ?').get(name) as ConnectionRow | undefined;
+    return row && toConnection(row);
+  }
+
+  /** The stored secret in clear, for the connector only. Env-referenced secrets are resolved by the caller. */
+  storedSecret(name: string): string | null {
+    const sealed = this.db.prepare('SELECT secret_sealed FROM connections WHERE name = ?').pluck().get(name) as string | null | undefined;
+    return sealed ? this.box.unseal(sealed) : null;
+  }
+
+  insert(c: NewConnection): void {
+    const at = this.now();
+    this.db
+      .prepare(
+        `INSERT INTO connections (name, type, sandbox, issuer, client_id, scopes, jit_enabled, jit_scheme, jit_sync, jit_linking,
+                                  attribute_map, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(c.name, c.type, c.sandbox ? 1 : 0, c.issuer, c.clientId, JSON.stringify(c.scopes), c.jit.enabled ? 1 : 0, c.jit.scheme, c.jit.sync, c.jit.linking, JSON.stringify(c.attributeMap), at, at);
+    this.setSecret(c.name, c.secret);
+  }
+
+  update(name: string, patch: ConnectionPatch): void {
+    const current = this.get(name);
+    if (!current) return;
+    const next = { ...current, ...patch, jit: { ...current.jit, ...patch.jit } };
+    this.db
+      .prepare(
+        `UPDATE connections SET sandbox = ?, issuer = ?, client_id = ?, scopes = ?, jit_enabled = ?, jit_scheme = ?, jit_sync = ?,
+                jit_linking = ?, attribute_map = ?, updated_at = ? WHERE name = ?`,
+      )
+      .run(next.sandbox ? 1 : 0, next.issuer, next.clientId, JSON.stringify(next.scopes), next.jit.enabled ? 1 : 0, next.jit.scheme, next.jit.sync, next.jit.linking, JSON.stringify(next.attributeMap), this.now(), name);
+    if (patch.secret) this.setSecret(name, patch.secret);
+  }
+
+  private setSecret(name: string, secret: SecretInput): void {
+    const sql = 'UPDATE connections SET secret_kind = ?, secret_env = ?, secret_sealed = ?, secret_last4 = ? WHERE name = ?';
+    if (secret.kind === 'env') this.db.prepare(sql).run('env', secret.variable, null, null, name);
+    else if (secret.kind === 'value') this.db.prepare(sql).run('stored', null, this.box.seal(secret.value), lastFour(secret.value), name);
+    else this.db.prepare(sql).run('none', null, null, null, name);
+  }
+
+  delete(name: string): void {
+    this.db.prepare('DELETE FROM connections WHERE name = ?').run(name);
+  }
+}

@@ -1,0 +1,97 @@
+// Opens an organisation's SQLite file safely: 0700 directory, 0600 file, identity and version checks
+// before anything is written, then WAL and forward-only migrations, each in one transaction.
+import Database from 'better-sqlite3';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { IdpError } from '../core/errors.js';
+import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+
+export type Db = Database.Database;
+
+export const DB_FILE = 'idp.db';
+
+export function dbPath(home: string): string {
+  return join(home, DB_FILE);
+}
+
+export function databaseExists(home: string): boolean {
+  const path = dbPath(home);
+  return existsSync(path) && statSync(path).size > 0;
+}
+
+/** Creates the data directory (0700) and an empty database file (0600) so SQLite never widens the mode. */
+export function prepareHome(home: string): void {
+  if (!existsSync(home)) {
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    chmodSync(home, 0o700);
+  }
+  const path = dbPath(home);
+  if (!existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
+}
+
+/** Opens and migrates. Refuses, without writing, a file that is not an idp database or is from a newer idp. */
+export function openDb(home: string, opts: { readonly?: boolean } = {}): Db {
+  const path = dbPath(home);
+  let db: Db;
+  try {
+    db = new Database(path, { fileMustExist: true, readonly: opts.readonly ?? false });
+  } catch (err) {
+    throw new IdpError('DB_MISSING', `cannot open the database at ${path}`, 'run `idp init` to create an organisation', { cause: err });
+  }
+  try {
+    checkIdentity(db, path);
+    db.pragma('busy_timeout = 5000');
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+    }
+    db.pragma('foreign_keys = ON');
+    if (!opts.readonly) migrate(db);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function checkIdentity(db: Db, path: string): void {
+  let appId: number;
+  let version: number;
+  let tables: number;
+  try {
+    appId = db.pragma('application_id', { simple: true }) as number;
+    version = db.pragma('user_version', { simple: true }) as number;
+    tables = (db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as { n: number }).n;
+  } catch (err) {
+    throw notIdp(path, err);
+  }
+  const blank = appId === 0 && version === 0 && tables === 0;
+  if (!blank && appId !== APPLICATION_ID) throw notIdp(path);
+  if (version > SCHEMA_VERSION) {
+    throw new IdpError(
+      'DB_NEWER',
+      `the database at ${path} was written by a newer idp (schema ${version}, this idp knows ${SCHEMA_VERSION})`,
+      'upgrade idp, or point --home at another directory; the file was left untouched',
+    );
+  }
+}
+
+function notIdp(path: string, cause?: unknown): IdpError {
+  return new IdpError(
+    'DB_NOT_IDP',
+    `${path} is not an idp database`,
+    'point --home (or IDP_HOME) at an idp data directory; the file was left untouched',
+    { cause },
+  );
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}

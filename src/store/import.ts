@@ -1,0 +1,28 @@
+// Bulk user import: every record in one immediate transaction, so a bad record leaves the store as it was.
+import { randomUUID } from 'node:crypto';
+import { IdpError } from '../core/errors.js';
+import type { UserRecord } from '../core/user-records.js';
+import type { Store } from './store.js';
+
+export function importUsers(store: Store, records: UserRecord[], file: string, actor: string): number {
+  const insert = store.users.insertStatement();
+  const at = store.clock().toISOString();
+  store.tx(() => {
+    for (const r of records) {
+      try {
+        insert(randomUUID(), { ...r, source: 'local' }, at);
+      } catch (err) {
+        throw conflict(err, r, file);
+      }
+    }
+    store.events.recordConfig({ actor, action: 'users.import', target: 'users', detail: `imported ${records.length} user(s) from ${file}`, before: null, after: { count: records.length } });
+  });
+  return records.length;
+}
+
+function conflict(err: unknown, r: UserRecord, file: string): unknown {
+  const message = (err as Error).message ?? '';
+  if (!message.includes('UNIQUE constraint failed')) return err;
+  const what = message.includes('users.email') ? `email ${r.email}` : `username ${r.username}`;
+  return new IdpError('IMPORT_INVALID', `${file}:${r.line}: ${what} already exists (in the store or earlier in the file)`, 'fix that record and import again; nothing was imported');
+}

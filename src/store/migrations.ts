@@ -1,0 +1,149 @@
+// The schema, as numbered forward-only migrations applied through PRAGMA user_version.
+// Designed as a whole: flow, MFA and outbox tables exist from the first version so later features only fill them.
+
+export const APPLICATION_ID = 0x69647030; // 'idp0': marks a SQLite file as an idp organisation
+
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE org_settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE signing_keys (
+    kid         TEXT PRIMARY KEY,
+    alg         TEXT NOT NULL,
+    private_jwk TEXT NOT NULL,
+    public_jwk  TEXT NOT NULL,
+    active      INTEGER NOT NULL DEFAULT 1,
+    created_at  TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE apps (
+    name               TEXT PRIMARY KEY,
+    client_id          TEXT NOT NULL UNIQUE,
+    client_secret_hash TEXT,
+    redirect_uris      TEXT NOT NULL DEFAULT '[]',
+    steps              TEXT NOT NULL DEFAULT '[]',
+    attributes         TEXT NOT NULL DEFAULT '[]',
+    script             TEXT,
+    built_in           INTEGER NOT NULL DEFAULT 0,
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE connections (
+    name          TEXT PRIMARY KEY,
+    type          TEXT NOT NULL CHECK (type IN ('github', 'google', 'oidc')),
+    sandbox       INTEGER NOT NULL DEFAULT 0,
+    issuer        TEXT,
+    client_id     TEXT NOT NULL,
+    secret_kind   TEXT NOT NULL DEFAULT 'none' CHECK (secret_kind IN ('none', 'env', 'stored')),
+    secret_env    TEXT,
+    secret_sealed TEXT,
+    secret_last4  TEXT,
+    scopes        TEXT NOT NULL DEFAULT '[]',
+    jit_enabled   INTEGER NOT NULL DEFAULT 1,
+    jit_scheme    TEXT NOT NULL DEFAULT 'silent'
+                  CHECK (jit_scheme IN ('silent', 'prompt-consent', 'prompt-username-password-consent')),
+    jit_sync      TEXT NOT NULL DEFAULT 'override-all' CHECK (jit_sync IN ('override-all', 'preserve-local', 'none')),
+    jit_linking   TEXT NOT NULL DEFAULT 'off' CHECK (jit_linking IN ('off', 'verified-email')),
+    attribute_map TEXT NOT NULL DEFAULT '{}',
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE users (
+    id             TEXT PRIMARY KEY,
+    username       TEXT NOT NULL COLLATE NOCASE UNIQUE,
+    email          TEXT COLLATE NOCASE UNIQUE,
+    email_verified INTEGER NOT NULL DEFAULT 0,
+    name           TEXT,
+    given_name     TEXT,
+    family_name    TEXT,
+    picture        TEXT,
+    attributes     TEXT NOT NULL DEFAULT '{}',
+    password_hash  TEXT,
+    failed_logins  INTEGER NOT NULL DEFAULT 0,
+    status         TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'locked', 'disabled')),
+    source         TEXT NOT NULL DEFAULT 'local',
+    created_at     TEXT NOT NULL,
+    updated_at     TEXT NOT NULL,
+    last_login_at  TEXT
+  ) STRICT;
+  CREATE INDEX users_source ON users (source, username);
+
+  CREATE TABLE associations (
+    connection    TEXT NOT NULL REFERENCES connections (name) ON DELETE CASCADE ON UPDATE CASCADE,
+    subject       TEXT NOT NULL,
+    user_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    linked_at     TEXT NOT NULL,
+    last_login_at TEXT,
+    last_claims   TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (connection, subject)
+  ) STRICT;
+  CREATE INDEX associations_user ON associations (user_id);
+
+  CREATE TABLE mfa_factors (
+    id             TEXT PRIMARY KEY,
+    user_id        TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    type           TEXT NOT NULL CHECK (type IN ('totp')),
+    secret_sealed  TEXT NOT NULL,
+    last_used_step INTEGER,
+    created_at     TEXT NOT NULL,
+    confirmed_at   TEXT
+  ) STRICT;
+  CREATE INDEX mfa_factors_user ON mfa_factors (user_id);
+
+  CREATE TABLE flows (
+    id         TEXT PRIMARY KEY,
+    app        TEXT NOT NULL,
+    status     TEXT NOT NULL CHECK (status IN ('active', 'done', 'failed')),
+    state      TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE one_time_codes (
+    id          TEXT PRIMARY KEY,
+    flow_id     TEXT NOT NULL REFERENCES flows (id) ON DELETE CASCADE,
+    user_id     TEXT REFERENCES users (id) ON DELETE CASCADE,
+    destination TEXT NOT NULL,
+    code_hash   TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    used_at     TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX one_time_codes_flow ON one_time_codes (flow_id);
+
+  CREATE TABLE outbox (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    to_addr    TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    flow_id    TEXT,
+    created_at TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE events (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    at       TEXT NOT NULL,
+    kind     TEXT NOT NULL CHECK (kind IN ('stage', 'config')),
+    flow_id  TEXT,
+    seq      INTEGER,
+    stage    TEXT,
+    status   TEXT,
+    ms       REAL,
+    actor    TEXT,
+    action   TEXT,
+    target   TEXT,
+    detail   TEXT NOT NULL,
+    before   TEXT,
+    after    TEXT
+  ) STRICT;
+  CREATE INDEX events_flow ON events (flow_id, seq);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,40 @@
+// Repository for organisation-wide settings and the signing keys that sign ID tokens for apps.
+import type { StoredKey } from '../tokens/keys.js';
+import type { Db } from './db.js';
+
+interface KeyRow {
+  kid: string;
+  alg: 'ES256';
+  private_jwk: string;
+  public_jwk: string;
+  created_at: string;
+}
+
+export class OrgRepo {
+  constructor(private readonly db: Db) {}
+
+  setting(key: string): string | undefined {
+    return this.db.prepare('SELECT value FROM org_settings WHERE key = ?').pluck().get(key) as string | undefined;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.db.prepare('INSERT INTO org_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  addSigningKey(key: StoredKey): void {
+    this.db
+      .prepare('INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(key.kid, key.alg, JSON.stringify(key.privateJwk), JSON.stringify(key.publicJwk), key.createdAt);
+  }
+
+  signingKeys(): StoredKey[] {
+    const rows = this.db.prepare('SELECT * FROM signing_keys WHERE active = 1 ORDER BY created_at DESC').all() as KeyRow[];
+    return rows.map((r) => ({
+      kid: r.kid,
+      alg: r.alg,
+      privateJwk: JSON.parse(r.private_jwk) as StoredKey['publicJwk'],
+      publicJwk: JSON.parse(r.public_jwk) as StoredKey['publicJwk'],
+      createdAt: r.created_at,
+    }));
+  }
+}

@@ -1,0 +1,57 @@
+// Creates an organisation: its settings and signing key, and unless asked for an empty one, the demo org from fixtures/demo-org.json.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hashPassword } from '../core/password.js';
+import { defaultJit, defaultScopes } from '../core/connection-defaults.js';
+import type { ConnectionType, SignInStep } from '../core/types.js';
+import { generateSigningKey } from '../tokens/keys.js';
+import { newClientId } from '../core/ids.js';
+import type { Store } from './store.js';
+
+interface DemoOrg {
+  apps: { name: string; redirectUris: string[]; steps: SignInStep[]; attributes: string[] }[];
+  connections: { name: string; type: ConnectionType; clientId: string }[];
+  users: { username: string; email: string; emailVerified: boolean; name: string; givenName: string; familyName: string; password: string }[];
+}
+
+const DEMO_FILE = new URL('../../../fixtures/demo-org.json', import.meta.url);
+
+
+export async function seedOrg(store: Store, opts: { demo: boolean; actor: string }): Promise<void> {
+  const demo = opts.demo ? (JSON.parse(readFileSync(DEMO_FILE, 'utf8')) as DemoOrg) : undefined;
+  // Hash before the transaction: scrypt is slow and must not hold the write lock.
+  const hashes = await Promise.all((demo?.users ?? []).map((u) => hashPassword(u.password)));
+  store.tx(() => {
+    store.org.setSetting('org_id', randomBytes(8).toString('hex'));
+    store.org.setSetting('created_at', store.clock().toISOString());
+    store.org.setSetting('subject_salt', randomBytes(32).toString('base64url'));
+    store.org.addSigningKey(generateSigningKey());
+    if (!demo) return;
+    for (const c of demo.connections) {
+      store.connections.insert({
+        name: c.name,
+        type: c.type,
+        sandbox: true,
+        issuer: null,
+        clientId: c.clientId,
+        secret: { kind: 'value', value: randomBytes(20).toString('hex') },
+        scopes: defaultScopes(c.type),
+        jit: defaultJit(),
+        attributeMap: {},
+      });
+    }
+    for (const a of demo.apps) store.apps.insert({ ...a, clientId: newClientId() });
+    demo.users.forEach((u, i) => {
+      const { password: _password, ...profile } = u;
+      store.users.insert({ ...profile, passwordHash: hashes[i]!, source: 'local' });
+    });
+    store.events.recordConfig({
+      actor: opts.actor,
+      action: 'init',
+      target: 'org',
+      detail: demo ? 'created the demo organisation' : 'created an empty organisation',
+      before: null,
+      after: { apps: demo?.apps.map((a) => a.name) ?? [], connections: demo?.connections.map((c) => c.name) ?? [] },
+    });
+  });
+}

@@ -1,0 +1,62 @@
+// The organisation store: one SQLite file per data directory, its repositories, and immediate transactions.
+import { join } from 'node:path';
+import type { Db } from './db.js';
+import { openDb } from './db.js';
+import { AppRepo } from './apps.js';
+import { AssociationRepo } from './associations.js';
+import { ConnectionRepo } from './connections.js';
+import { EventRepo } from './events.js';
+import { FactorRepo } from './factors.js';
+import { OrgRepo } from './org.js';
+import { UserRepo } from './users.js';
+import { loadOrCreateKey, seal, unseal } from './seal.js';
+
+export const SEAL_KEY_FILE = 'secret.key';
+
+export class Store {
+  readonly apps: AppRepo;
+  readonly connections: ConnectionRepo;
+  readonly users: UserRepo;
+  readonly associations: AssociationRepo;
+  readonly events: EventRepo;
+  readonly org: OrgRepo;
+  readonly factors: FactorRepo;
+  private sealKey: Buffer | undefined;
+
+  constructor(readonly db: Db, readonly home: string, readonly clock: () => Date = () => new Date()) {
+    const now = (): string => this.clock().toISOString();
+    this.apps = new AppRepo(db, now);
+    this.connections = new ConnectionRepo(db, now, { seal: (p) => this.seal(p), unseal: (s) => this.unseal(s) });
+    this.users = new UserRepo(db, now);
+    this.associations = new AssociationRepo(db, now);
+    this.events = new EventRepo(db, now);
+    this.org = new OrgRepo(db);
+    this.factors = new FactorRepo(db);
+  }
+
+  /** Runs fn in one BEGIN IMMEDIATE transaction: all or nothing, and writers queue instead of failing mid-way. */
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  seal(plaintext: string): string {
+    return seal(this.key(), plaintext);
+  }
+
+  unseal(sealed: string): string {
+    return unseal(this.key(), sealed);
+  }
+
+  private key(): Buffer {
+    this.sealKey ??= loadOrCreateKey(join(this.home, SEAL_KEY_FILE));
+    return this.sealKey;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export function openStore(home: string, opts: { readonly?: boolean; clock?: () => Date } = {}): Store {
+  return new Store(openDb(home, opts), home, opts.clock);
+}

@@ -1,0 +1,199 @@
+// Repository for local users: lookup, keyset-paginated listing, bulk import, and status changes.
+import { randomUUID } from 'node:crypto';
+import type { User, UserStatus } from '../core/types.js';
+import type { Db } from './db.js';
+
+interface UserRow {
+  id: string;
+  username: string;
+  email: string | null;
+  email_verified: number;
+  name: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  picture: string | null;
+  attributes: string;
+  password_hash: string | null;
+  failed_logins: number;
+  status: UserStatus;
+  source: string;
+  created_at: string;
+  updated_at: string;
+  last_login_at: string | null;
+}
+
+export interface NewUser {
+  id?: string;
+  username: string;
+  email: string | null;
+  emailVerified: boolean;
+  name?: string | null;
+  givenName?: string | null;
+  familyName?: string | null;
+  picture?: string | null;
+  attributes?: Record<string, string>;
+  passwordHash?: string | null;
+  status?: UserStatus;
+  source: string;
+}
+
+/** The profile fields that attribute sync and `users set` may change. */
+export type ProfilePatch = Partial<Pick<User, 'email' | 'emailVerified' | 'name' | 'givenName' | 'familyName' | 'picture' | 'attributes'>>;
+
+export interface ListQuery {
+  source?: string;
+  search?: string;
+  limit: number;
+  after?: string;
+}
+
+function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    emailVerified: row.email_verified === 1,
+    name: row.name,
+    givenName: row.given_name,
+    familyName: row.family_name,
+    picture: row.picture,
+    attributes: JSON.parse(row.attributes) as Record<string, string>,
+    hasPassword: row.password_hash !== null,
+    status: row.status,
+    source: row.source,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastLoginAt: row.last_login_at,
+  };
+}
+
+const INSERT_SQL = `INSERT INTO users (id, username, email, email_verified, name, given_name, family_name, picture, attributes,
+                                       password_hash, status, source, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+export class UserRepo {
+  constructor(private readonly db: Db, private readonly now: () => string) {}
+
+  /** By id, username or email (case-insensitive for the last two). */
+  find(ref: string): User | undefined {
+    const row = this.db.prepare('SELECT * FROM users WHERE id = ? OR username = ? OR email = ? LIMIT 1').get(ref, ref, ref) as UserRow | undefined;
+    return row && toUser(row);
+  }
+
+  byId(id: string): User | undefined {
+    const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+    return row && toUser(row);
+  }
+
+  byEmail(email: string): User | undefined {
+    const row = this.db.prepare('SELECT * FROM users WHERE email = ?').get(email) as UserRow | undefined;
+    return row && toUser(row);
+  }
+
+  usernameTaken(username: string): boolean {
+    return this.db.prepare('SELECT 1 FROM users WHERE username = ?').get(username) !== undefined;
+  }
+
+  count(): number {
+    return this.db.prepare('SELECT count(*) FROM users').pluck().get() as number;
+  }
+
+  passwordState(id: string): { hash: string | null; failedLogins: number } {
+    const row = this.db.prepare('SELECT password_hash, failed_logins FROM users WHERE id = ?').get(id) as
+      | { password_hash: string | null; failed_logins: number }
+      | undefined;
+    return { hash: row?.password_hash ?? null, failedLogins: row?.failed_logins ?? 0 };
+  }
+
+  /** Keyset pagination on username (the cursor is the last username, opaque): stable under inserts, O(limit) per page. */
+  list(query: ListQuery): { users: User[]; next: string | null } {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.source) {
+      where.push('source = ?');
+      params.push(query.source);
+    }
+    if (query.search) {
+      where.push("(username LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')");
+      const pattern = `%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      params.push(pattern, pattern, pattern);
+    }
+    if (query.after) {
+      where.push('username > ?');
+      params.push(Buffer.from(query.after, 'base64url').toString('utf8'));
+    }
+    const sql = `SELECT * FROM users ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY username LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...params, query.limit + 1) as UserRow[];
+    const more = rows.length > query.limit;
+    const page = rows.slice(0, query.limit).map(toUser);
+    return { users: page, next: more ? Buffer.from(page[page.length - 1]!.username).toString('base64url') : null };
+  }
+
+  *iterate(): IterableIterator<User & { passwordHash: string | null }> {
+    for (const row of this.db.prepare('SELECT * FROM users ORDER BY username').iterate() as IterableIterator<UserRow>) {
+      yield { ...toUser(row), passwordHash: row.password_hash };
+    }
+  }
+
+  insert(user: NewUser): User {
+    const id = user.id ?? randomUUID();
+    this.insertStatement()(id, user, this.now());
+    return this.byId(id)!;
+  }
+
+  /** A bound inserter for bulk import: one prepared statement, no read-back. */
+  insertStatement(): (id: string, user: NewUser, at: string) => void {
+    const statement = this.db.prepare(INSERT_SQL);
+    return (id, u, at) => {
+      statement.run(
+        id,
+        u.username,
+        u.email,
+        u.emailVerified ? 1 : 0,
+        u.name ?? null,
+        u.givenName ?? null,
+        u.familyName ?? null,
+        u.picture ?? null,
+        JSON.stringify(u.attributes ?? {}),
+        u.passwordHash ?? null,
+        u.status ?? 'active',
+        u.source,
+        at,
+        at,
+      );
+    };
+  }
+
+  updateProfile(id: string, patch: ProfilePatch): void {
+    const current = this.byId(id);
+    if (!current) return;
+    const next = { ...current, ...patch };
+    this.db
+      .prepare(
+        `UPDATE users SET email = ?, email_verified = ?, name = ?, given_name = ?, family_name = ?, picture = ?, attributes = ?,
+                updated_at = ? WHERE id = ?`,
+      )
+      .run(next.email, next.emailVerified ? 1 : 0, next.name, next.givenName, next.familyName, next.picture, JSON.stringify(next.attributes), this.now(), id);
+  }
+
+  setStatus(id: string, status: UserStatus): void {
+    this.db.prepare('UPDATE users SET status = ?, failed_logins = 0, updated_at = ? WHERE id = ?').run(status, this.now(), id);
+  }
+
+  setPasswordHash(id: string, hash: string): void {
+    this.db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?').run(hash, this.now(), id);
+  }
+
+  recordFailedLogin(id: string): number {
+    return this.db.prepare('UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins').pluck().get(id) as number;
+  }
+
+  recordLogin(id: string): void {
+    const at = this.now();
+    this.db.prepare('UPDATE users SET last_login_at = ?, failed_logins = 0 WHERE id = ?').run(at, id);
+  }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM users WHERE id = ?').run(id);
+  }
+}
