@@ -46,3 +46,12 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/** Resolves a connection to a ready connector: real endpoints and secrets, or the in-process sandbox. */
+export interface Upstreams {
+  connector(connection: import('./core/types.js').Connection): Promise<{ connector: Connector; provider: string; authorizeUrl: string }>;
+  close(): Promise<void>;
+}
+
+/** The user store the engine reads and writes (the SQLite adapter in src/store). */
+export type Store = import('./store/store.js').Store;

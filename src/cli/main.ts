@@ -9,6 +9,7 @@ import { registerApp } from './commands/app.js';
 import { registerConnection } from './commands/connection.js';
 import { registerUsers } from './commands/users.js';
 import { registerEvents } from './commands/events.js';
+import { registerLogin } from './commands/login.js';
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => undefined });
 
   registerInit(program);
+  registerLogin(program);
   registerApp(program);
   registerConnection(program);
   registerUsers(program);

@@ -57,8 +57,9 @@ export class Renderer {
     if (hint) this.stderr.write(`  ${this.errPaint.dim(hint)}\n`);
   }
 
-  /** One line saying what failed, one with the fix; the stack and cause only with --debug. */
-  error(err: unknown): void {
+  /** One line saying what failed, one with the fix; the stack and cause only with --debug. With --json, also
+   *  `{"error": ...}` on stdout, unless the command prints its own document (`document: false`). */
+  error(err: unknown, opts: { document?: boolean } = {}): void {
     const e = isIdpError(err) ? err : new IdpError('INTERNAL', err instanceof Error ? err.message : String(err), 'rerun with --debug for details, and report it if it persists');
     this.stderr.write(`${this.errPaint.red('error:')} ${e.message}\n`);
     if (e.hint) this.stderr.write(`${this.errPaint.dim('hint:')} ${e.hint}\n`);
@@ -67,6 +68,14 @@ export class Renderer {
       this.stderr.write(`${original?.stack ?? ''}\n`);
       if (original?.cause) this.stderr.write(`cause: ${String((original.cause as Error).stack ?? original.cause)}\n`);
     }
-    if (this.opts.json) this.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
+    if (this.opts.json && opts.document !== false) this.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
+  }
+
+  /** A flow stage as it happens (stderr): mark, name, detail, duration. */
+  stage(event: { stage: string; status: string; ms: number; detail: string }): void {
+    if (this.opts.quiet) return;
+    const p = this.errPaint;
+    const mark = event.status === 'ok' ? p.green('✓') : event.status === 'failed' ? p.red('✗') : p.dim('·');
+    this.stderr.write(`  ${mark} ${event.stage.padEnd(8)} ${event.detail} ${p.dim(`${Math.round(event.ms)} ms`)}\n`);
   }
 }

@@ -7,6 +7,7 @@ import { AssociationRepo } from './associations.js';
 import { ConnectionRepo } from './connections.js';
 import { EventRepo } from './events.js';
 import { FactorRepo } from './factors.js';
+import { FlowRepo } from './flows.js';
 import { OrgRepo } from './org.js';
 import { UserRepo } from './users.js';
 import { loadOrCreateKey, seal, unseal } from './seal.js';
@@ -21,6 +22,7 @@ export class Store {
   readonly events: EventRepo;
   readonly org: OrgRepo;
   readonly factors: FactorRepo;
+  readonly flows: FlowRepo;
   private sealKey: Buffer | undefined;
 
   constructor(readonly db: Db, readonly home: string, readonly clock: () => Date = () => new Date()) {
@@ -32,6 +34,7 @@ export class Store {
     this.events = new EventRepo(db, now);
     this.org = new OrgRepo(db);
     this.factors = new FactorRepo(db);
+    this.flows = new FlowRepo(db, now);
   }
 
   /** Runs fn in one BEGIN IMMEDIATE transaction: all or nothing, and writers queue instead of failing mid-way. */

@@ -1,5 +1,6 @@
 // Repository for local users: lookup, keyset-paginated listing, bulk import, and status changes.
 import { randomUUID } from 'node:crypto';
+import type { ProfilePatch } from '../core/claims.js';
 import type { User, UserStatus } from '../core/types.js';
 import type { Db } from './db.js';
 
@@ -37,8 +38,6 @@ export interface NewUser {
   source: string;
 }
 
-/** The profile fields that attribute sync and `users set` may change. */
-export type ProfilePatch = Partial<Pick<User, 'email' | 'emailVerified' | 'name' | 'givenName' | 'familyName' | 'picture' | 'attributes'>>;
 
 export interface ListQuery {
   source?: string;

@@ -1,0 +1,152 @@
+// `idp login`: walk one sign-in to an app stage by stage (terminal or headless), then print the JIT outcome and
+// the ID token's claims; `--json` gives one document CI can assert on.
+import type { Command } from 'commander';
+import { exitCodeFor, IdpError } from '../../core/errors.js';
+import type { StageEvent } from '../../core/types.js';
+import type { FlowView } from '../../flow/types.js';
+import { action, readStdin, type CliContext } from '../context.js';
+import { parseEnum, parsePositiveInt } from '../parse.js';
+
+interface LoginOptions {
+  app: string;
+  connection?: string;
+  option?: string;
+  headless?: boolean;
+  as?: string;
+  consent: 'approve' | 'deny';
+  username?: string;
+  passwordStdin?: boolean;
+  timeout?: number;
+  browser: boolean;
+  print?: 'id_token' | 'claims';
+  redirectUri?: string;
+  personas?: string;
+  jitConsent?: 'approve' | 'deny';
+  jitUsername?: string;
+}
+
+export function registerLogin(program: Command): void {
+  program
+    .command('login')
+    .description('sign in to an app, stage by stage: redirect, consent, callback, token, userinfo, JIT, MFA, session')
+    .requiredOption('--app <app>', 'the application to sign in to')
+    .option('--connection <name>', 'sign in through this connection (skips the chooser)')
+    .option('--option <option>', 'a local option instead, e.g. password')
+    .option('--headless', 'no prompts and no browser: answers come from flags (automatic without a TTY)')
+    .option('--as <persona>', 'headless: the sandbox persona to sign in as (see idp sandbox accounts)')
+    .option('--consent <answer>', 'headless: approve | deny at the provider', parseEnum('--consent', ['approve', 'deny'] as const), 'approve')
+    .option('--username <name>', 'username or email for the password option')
+    .option('--password-stdin', 'read the password (or, for a prompt JIT scheme, the new account password) from stdin')
+    .option('--jit-consent <answer>', 'headless: approve | deny when the connection asks before creating an account', parseEnum('--jit-consent', ['approve', 'deny'] as const))
+    .option('--jit-username <name>', 'headless: username for prompt-username-password-consent')
+    .option('--timeout <seconds>', 'how long to wait for the provider callback (default 300, headless 120)', parsePositiveInt('--timeout', 3600))
+    .option('--no-browser', 'print the URL instead of opening a browser')
+    .option('--print <what>', 'print only id_token (raw) or claims (JSON) on stdout', parseEnum('--print', ['id_token', 'claims'] as const))
+    .option('--redirect-uri <uri>', "the app's redirect URI to sign in for (default: its first)")
+    .option('--personas <file>', 'extra sandbox personas (JSON, same shape as fixtures/sandbox/personas.json)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  idp login --app thrift
+  idp login --app thrift --connection github --no-browser
+  idp login --app thrift --headless --connection github --as octocat --consent approve --json
+  printf 'thrift-demo' | idp login --app thrift --option password --username alice --password-stdin`,
+    )
+    .action(action(login));
+}
+
+async function login(ctx: CliContext, opts: LoginOptions): Promise<void> {
+  if (opts.connection && opts.option) throw new IdpError('USAGE', 'pass --connection or --option, not both', 'e.g. --connection github');
+  const store = await ctx.store();
+  if (opts.connection) {
+    const { requireConnection } = await import('../lookup.js');
+    requireConnection(store, opts.connection);
+  }
+  const headless = !!opts.headless || !ctx.interactive;
+  const password = opts.passwordStdin ? await readStdin() : undefined;
+  const stages: StageEvent[] = [];
+  const { FlowEngine } = await import('../../flow/engine.js');
+  const { createUpstreams } = await import('../../federation/upstreams.js');
+  const { drive } = await import('../drivers/drive.js');
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const homePersonas = join(ctx.home, 'personas.json');
+  const personasFile = opts.personas ?? (existsSync(homePersonas) ? homePersonas : undefined);
+  const upstreams = createUpstreams({ store, personasFile });
+  const engine = new FlowEngine({
+    store,
+    upstreams,
+    onEvent: (event) => {
+      stages.push(event);
+      ctx.out.stage(event);
+    },
+  });
+  const connectionByName = (name: string) => store.connections.get(name);
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+
+  let view: FlowView;
+  let pages: Promise<string>[] = [];
+  try {
+    if (headless) {
+      const { headlessAnswerer } = await import('../drivers/headless.js');
+      const personas = async () => (await import('../../sandbox/personas.js')).loadPersonas(personasFile);
+      const known = await personas();
+      const answerer = headlessAnswerer({
+        ...opts,
+        persona: opts.as,
+        ...(password !== undefined && { password }),
+        personas: () => [...known.github.map((p) => p.login), ...known.google.map((p) => p.username)],
+        connectionByName,
+      });
+      pages = answerer.pages;
+      view = await drive(engine, answerer, { app: opts.app, redirectUri: opts.redirectUri, timeoutMs: (opts.timeout ?? 120) * 1000, signal: controller.signal });
+    } else {
+      const { terminalAnswerer } = await import('../drivers/terminal.js');
+      const answerer = terminalAnswerer({ out: ctx.out, browser: opts.browser, username: opts.username, connectionByName, preselected: opts.connection ?? opts.option });
+      view = await drive(engine, answerer, { app: opts.app, redirectUri: opts.redirectUri, timeoutMs: (opts.timeout ?? 300) * 1000, signal: controller.signal });
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    await Promise.all(pages);
+    await upstreams.close();
+  }
+  report(ctx, opts, view, stages);
+}
+
+function report(ctx: CliContext, opts: LoginOptions, view: FlowView, stages: StageEvent[]): void {
+  const failed = view.status === 'failed' ? view : undefined;
+  const done = view.status === 'done' ? view : undefined;
+  const jit = done?.result.jit ?? failed?.jit ?? null;
+  if (failed) {
+    ctx.out.error(new IdpError(failed.error.code, failed.error.message, failed.error.hint ?? undefined), { document: false });
+    process.exitCode = exitCodeFor(failed.error.code);
+  }
+  if (opts.print && done) {
+    process.stdout.write(opts.print === 'id_token' ? `${done.result.idToken}\n` : `${JSON.stringify(done.result.claims, null, 2)}\n`);
+    return;
+  }
+  const document = {
+    flow: view.flow,
+    app: view.app,
+    outcome: done ? 'success' : 'failed',
+    jit,
+    stages: stages.map(({ stage, status, ms, detail }) => ({ stage, status, ms, detail })),
+    claims: done?.result.claims ?? null,
+    error: failed?.error ?? null,
+  };
+  ctx.out.result(document, () => {
+    if (!done) return undefined;
+    const r = done.result;
+    const who = r.user ? `${r.user.username} (${r.user.id})` : 'a pass-through user (no local account)';
+    const lines = [`signed in to ${r.app} as ${who}`];
+    if (r.jit) lines.push(`JIT: ${r.jit.decision}: ${r.jit.reason}`);
+    lines.push(`amr ${r.amr.join(', ')}; acr ${r.acr}`, 'ID token claims:');
+    const width = Math.max(...Object.keys(r.claims).map((k) => k.length));
+    for (const [k, v] of Object.entries(r.claims)) lines.push(`  ${k.padEnd(width)}  ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    lines.push(`(raw token: idp login ... --print id_token; verify with idp keys jwks)`);
+    return lines.join('\n');
+  });
+}

@@ -1,0 +1,64 @@
+// The headless driver (CI, no TTY): every answer comes from flags; sandbox pages are driven over real HTTP and the
+// provider's redirect is delivered to the loopback server as a browser would. Real upstreams are refused.
+import { IdpError } from '../../core/errors.js';
+import type { Connection } from '../../core/types.js';
+import type { Answerer } from './drive.js';
+
+export interface HeadlessAnswers {
+  connection?: string;
+  option?: string;
+  persona?: string;
+  consent: 'approve' | 'deny';
+  username?: string;
+  password?: string;
+  jitConsent?: 'approve' | 'deny';
+  jitUsername?: string;
+  otp?: () => Promise<string>;
+  personas: () => string[];
+  connectionByName: (name: string) => Connection | undefined;
+}
+
+export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: Promise<string>[] } {
+  const pages: Promise<string>[] = [];
+  return {
+    pages,
+    async choose(view) {
+      const wanted = answers.connection ?? answers.option ?? (view.options.length === 1 ? view.options[0] : undefined);
+      if (!wanted) throw new IdpError('MISSING_ANSWER', `step ${view.step} of ${view.app} offers ${view.options.join(', ')}; headless mode needs the choice`, 'pass --connection NAME or --option password');
+      const connection = answers.connectionByName(wanted);
+      if (connection && !connection.sandbox) {
+        throw new IdpError('HEADLESS_NEEDS_SANDBOX', `${wanted} is a real ${connection.type} connection; headless mode cannot sign in to a real provider (it would need a person at its consent page)`, 'run without --headless on a terminal, or use a sandbox connection (idp connection add NAME --type github --sandbox)');
+      }
+      return wanted;
+    },
+    async credentials(view) {
+      if (view.retry) throw new IdpError('BAD_CREDENTIALS', 'wrong username or password', 'check --username and the password given on stdin');
+      if (!answers.username || answers.password === undefined) throw new IdpError('MISSING_ANSWER', 'the password option needs a username and a password', 'pass --username NAME --password-stdin');
+      return { username: answers.username, password: answers.password };
+    },
+    async callback(view, loopback, opts) {
+      if (!answers.persona) throw new IdpError('MISSING_ANSWER', `headless sign-in at ${view.provider} needs a sandbox persona`, `pass --as PERSONA (${answers.personas().join(', ')})`);
+      const { completeSandboxConsent } = await import('../../sandbox/automate.js');
+      const redirect = await completeSandboxConsent(view.url, { persona: answers.persona, consent: answers.consent });
+      const waiting = loopback.waitForCallback(opts);
+      // The browser's request: its response is the outcome page, held by the loopback server until the flow ends.
+      pages.push(
+        fetch(redirect)
+          .then((res) => res.text())
+          .catch(() => ''),
+      );
+      return waiting;
+    },
+    async jitPrompt(view) {
+      if (!answers.jitConsent) throw new IdpError('MISSING_ANSWER', `${view.connection} asks before creating a local account (${view.scheme})`, 'pass --jit-consent approve or --jit-consent deny');
+      const consent = answers.jitConsent === 'approve';
+      if (!consent || view.scheme === 'prompt-consent') return { consent };
+      if (answers.password === undefined) throw new IdpError('MISSING_ANSWER', `${view.scheme} needs a password for the new account`, 'pipe one to --password-stdin');
+      return { consent, username: answers.jitUsername ?? view.proposed.username, password: answers.password };
+    },
+    async mfa(view) {
+      if (!answers.otp) throw new IdpError('MISSING_ANSWER', `step ${view.step} needs a ${view.method} code`, 'pass --otp CODE, --totp-secret-env VAR or --otp-from-outbox');
+      return answers.otp();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// The interactive driver: inquirer for choices and credentials, the browser opened only once the loopback server
+// listens (the URL is always printed too), and a spinner while the provider's callback is awaited.
+import { IdpError } from '../../core/errors.js';
+import type { Connection } from '../../core/types.js';
+import type { Renderer } from '../render.js';
+import type { Answerer } from './drive.js';
+
+export interface TerminalOptions {
+  out: Renderer;
+  browser: boolean;
+  username?: string;
+  connectionByName: (name: string) => Connection | undefined;
+  preselected?: string;
+}
+
+const LOCAL_LABELS: Record<string, string> = {
+  password: 'password: username and password',
+  'email-otp': 'email-otp: a one-time code sent by email',
+  totp: 'totp: a code from an authenticator app',
+};
+
+export function terminalAnswerer(opts: TerminalOptions): Answerer {
+  const io = { output: process.stderr };
+  return {
+    async choose(view) {
+      if (opts.preselected) return opts.preselected;
+      const { select } = await import('@inquirer/prompts');
+      const choices = view.options.map((option) => {
+        const c = opts.connectionByName(option);
+        return { value: option, name: c ? `${option}: ${c.type}${c.sandbox ? ' (sandbox)' : ''}, JIT ${c.jit.enabled ? 'on' : 'off'}` : (LOCAL_LABELS[option] ?? option) };
+      });
+      return select({ message: `Sign in to ${view.app}: step ${view.step}`, choices }, io);
+    },
+    async credentials(view) {
+      const { input, password } = await import('@inquirer/prompts');
+      if (view.retry) opts.out.warn(view.retry.message);
+      const username = view.retry || !opts.username ? await input({ message: 'Username or email', default: opts.username }, io) : opts.username;
+      return { username, password: await password({ message: 'Password', mask: true }, io) };
+    },
+    async callback(view, loopback, { timeoutMs, signal }) {
+      opts.out.info(`\nOpen this URL to sign in at ${view.provider}${view.sandbox ? ' (sandbox)' : ''}:\n  ${view.url}\n`);
+      const waiting = loopback.waitForCallback({ timeoutMs, signal });
+      if (opts.browser) {
+        const { default: open } = await import('open');
+        await open(view.url).catch(() => opts.out.warn('could not open a browser', 'open the URL above yourself'));
+      }
+      const { default: ora } = await import('ora');
+      const spinner = ora({ text: `waiting for ${view.provider} to redirect to ${loopback.redirectUri} (Ctrl-C to cancel)`, stream: process.stderr, isEnabled: !opts.out.opts.quiet }).start();
+      try {
+        return await waiting;
+      } finally {
+        spinner.stop();
+      }
+    },
+    async jitPrompt(view) {
+      const { confirm, input, password } = await import('@inquirer/prompts');
+      const who = [view.proposed.name, view.proposed.email].filter(Boolean).join(', ') || 'this account';
+      const consent = await confirm({ message: `Create a local account in this organisation for ${who}?`, default: true }, io);
+      if (!consent || view.scheme === 'prompt-consent') return { consent };
+      const username = await input({ message: 'Username for the new account', default: view.proposed.username }, io);
+      const pass = await password({ message: 'Password for the new account (8+ characters)', mask: true }, io);
+      return { consent, username, password: pass };
+    },
+    async mfa(view) {
+      const { input } = await import('@inquirer/prompts');
+      if (view.enrol) opts.out.info(`Enrol this secret in your authenticator app:\n  ${view.enrol.uri}`);
+      return input({ message: `${view.method === 'totp' ? 'Authenticator' : 'Emailed'} code (${view.hint})`, validate: (v) => /^\d{6}$/.test(v.trim()) || 'six digits' }, io);
+    },
+  };
+}
+
+export function requireTerminal(): void {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+    throw new IdpError('NO_TTY', 'an interactive login needs a terminal', 'pass --headless with --connection NAME --as PERSONA (or --option password --username U --password-stdin)');
+  }
+}

@@ -1,0 +1,67 @@
+// The JIT decision (DESIGN.md table) as a pure function: what a federated sign-in does to the user store, and why.
+import type { ErrorCode } from './errors.js';
+import type { JitDecisionKind, JitSettings, UserStatus } from './types.js';
+
+export interface JitInput {
+  connection: string;
+  jit: JitSettings;
+  /** The local user the (connection, subject) association points at, if there is one. */
+  associatedUser: { id: string; username: string; status: UserStatus } | undefined;
+  /** A local user holding the upstream email, when there is no association. */
+  emailOwner: { id: string; username: string; status: UserStatus } | undefined;
+  upstreamEmail: string | null;
+  upstreamEmailVerified: boolean;
+}
+
+export interface JitDecision {
+  kind: JitDecisionKind;
+  /** One sentence a person can act on; stages and --json print it. */
+  reason: string;
+  userId?: string;
+  refusal?: { code: ErrorCode; message: string; hint: string };
+}
+
+function refused(status: UserStatus, username: string, why: string): JitDecision {
+  const code: ErrorCode = status === 'locked' ? 'USER_LOCKED' : 'USER_DISABLED';
+  return {
+    kind: 'deny',
+    reason: `${why}, but user ${username} is ${status}`,
+    refusal: { code, message: `user ${username} is ${status}`, hint: `an admin can run: idp users set ${username} ${status === 'locked' ? '--unlock' : '--enable'}` },
+  };
+}
+
+export function decideJit(input: JitInput): JitDecision {
+  const on = input.jit.enabled;
+  const jitState = `JIT ${on ? 'on' : 'off'} for ${input.connection}`;
+  if (input.associatedUser) {
+    const user = input.associatedUser;
+    if (user.status !== 'active') return refused(user.status, user.username, `association points to ${user.username}`);
+    return { kind: 'returning', userId: user.id, reason: `${jitState}; association exists for ${user.username}, attribute sync ${input.jit.sync}` };
+  }
+  if (!on) {
+    const email = input.emailOwner ? `email belongs to local user ${input.emailOwner.username} (not linked when JIT is off)` : 'no local account is created';
+    return { kind: 'pass-through', reason: `${jitState}; no association, ${email}` };
+  }
+  const owner = input.emailOwner;
+  if (!owner) return { kind: 'provision', reason: `${jitState}; no association, email ${input.upstreamEmail ? 'not taken' : 'not given upstream'}` };
+  if (input.jit.linking === 'verified-email' && input.upstreamEmailVerified) {
+    if (owner.status !== 'active') return refused(owner.status, owner.username, `${jitState}; verified email matches ${owner.username}`);
+    return { kind: 'link', userId: owner.id, reason: `${jitState}; no association, verified email ${input.upstreamEmail} matches ${owner.username}, linking verified-email` };
+  }
+  const why =
+    input.jit.linking === 'off'
+      ? `email ${input.upstreamEmail} is taken by local user ${owner.username} and linking is off`
+      : `email ${input.upstreamEmail} is taken by local user ${owner.username} and ${input.connection} does not say it is verified`;
+  return {
+    kind: 'deny',
+    reason: `${jitState}; no association, ${why}`,
+    refusal: {
+      code: 'LINK_CONFLICT',
+      message: `cannot sign in through ${input.connection}: ${why}`,
+      hint:
+        input.jit.linking === 'off'
+          ? `to link verified emails: idp connection set ${input.connection} --linking verified-email (or sign in as ${owner.username} another way)`
+          : `verify the email at the provider, or sign in as ${owner.username} another way`,
+    },
+  };
+}

@@ -1,0 +1,88 @@
+// Applies the JIT decision to the store in one BEGIN IMMEDIATE transaction: the decision is re-made on fresh reads
+// inside it, so concurrent first logins of one upstream user create exactly one local user and one association.
+import { mapClaims, provisionUsername, syncPatch, type MappedProfile } from '../core/claims.js';
+import { decideJit, type JitDecision } from '../core/jit.js';
+import { shortId } from '../core/ids.js';
+import type { Connection, User } from '../core/types.js';
+import type { Store } from '../ports.js';
+
+export interface UpstreamUser {
+  connection: Connection;
+  subject: string;
+  claims: Record<string, unknown>;
+}
+
+export interface JitApplied {
+  decision: JitDecision;
+  profile: MappedProfile;
+  user: User | null;
+  /** A sentence for the `jit` stage: what happened and why. */
+  detail: string;
+}
+
+export function readDecision(store: Store, upstream: UpstreamUser): { decision: JitDecision; profile: MappedProfile } {
+  const { connection, subject } = upstream;
+  const profile = mapClaims(upstream.claims, connection.type, connection.attributeMap);
+  const association = store.associations.get(connection.name, subject);
+  const associatedUser = association && store.users.byId(association.userId);
+  const emailOwner = !association && profile.email ? store.users.byEmail(profile.email) : undefined;
+  const decision = decideJit({
+    connection: connection.name,
+    jit: connection.jit,
+    associatedUser,
+    emailOwner,
+    upstreamEmail: profile.email,
+    upstreamEmailVerified: profile.emailVerified,
+  });
+  return { decision, profile };
+}
+
+export function proposedUsername(store: Store, upstream: UpstreamUser, profile: MappedProfile): string {
+  return provisionUsername(profile, upstream.connection.name, upstream.subject, (u) => store.users.usernameTaken(u));
+}
+
+export function applyJit(store: Store, upstream: UpstreamUser, chosen: { username?: string; passwordHash?: string } = {}): JitApplied {
+  return store.tx(() => {
+    const { decision, profile } = readDecision(store, upstream);
+    const { connection, subject, claims } = upstream;
+    switch (decision.kind) {
+      case 'returning': {
+        const user = store.users.byId(decision.userId!)!;
+        const patch = syncPatch(user, profile, connection.jit.sync);
+        const emailOwner = patch.email ? store.users.byEmail(patch.email) : undefined;
+        if (emailOwner && emailOwner.id !== user.id) {
+          // Another local user holds the new upstream email: keep the old one rather than break uniqueness.
+          delete patch.email;
+          delete patch.emailVerified;
+        }
+        if (Object.keys(patch).length > 0) store.users.updateProfile(user.id, patch);
+        store.associations.recordLogin(connection.name, subject, claims);
+        store.users.recordLogin(user.id);
+        const synced = Object.keys(patch);
+        return {
+          decision,
+          profile,
+          user: store.users.byId(user.id)!,
+          detail: `returning user ${user.username} (${decision.reason}${synced.length ? `; updated ${synced.join(', ')}` : '; nothing to update'})`,
+        };
+      }
+      case 'provision': {
+        const username = chosen.username ?? proposedUsername(store, upstream, profile);
+        const user = store.users.insert({ ...profile, username, passwordHash: chosen.passwordHash ?? null, source: connection.name });
+        store.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
+        store.users.recordLogin(user.id);
+        return { decision, profile, user, detail: `provisioned new user ${username} ${shortId(user.id)} (${decision.reason})` };
+      }
+      case 'link': {
+        const user = store.users.byId(decision.userId!)!;
+        store.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
+        store.users.recordLogin(user.id);
+        return { decision, profile, user, detail: `linked ${connection.name} to existing user ${user.username} (${decision.reason})` };
+      }
+      case 'pass-through':
+        return { decision, profile, user: null, detail: `pass-through, no local user written (${decision.reason})` };
+      case 'deny':
+        return { decision, profile, user: null, detail: `denied (${decision.reason})` };
+    }
+  });
+}

@@ -1,0 +1,72 @@
+// The `session` stage: the ID token the org signs for the app, with the attributes the app asked for.
+import type { MappedProfile } from '../core/claims.js';
+import type { App, User } from '../core/types.js';
+import type { Store } from '../ports.js';
+import { decodeJwt, signIdToken } from '../tokens/jwt.js';
+import { passThroughSubject } from '../tokens/keys.js';
+import type { Identity } from './types.js';
+
+export const ACR_MFA = 'urn:idp:acr:mfa';
+export const ACR_SINGLE_FACTOR = 'urn:idp:acr:sfa';
+
+export function orgIssuer(store: Store): string {
+  return `urn:idp:org:${store.org.setting('org_id') ?? 'unknown'}`;
+}
+
+function attributeValues(user: User | null, profile: MappedProfile | null): Record<string, unknown> {
+  if (user) {
+    return {
+      username: user.username,
+      email: user.email,
+      email_verified: user.emailVerified,
+      name: user.name,
+      given_name: user.givenName,
+      family_name: user.familyName,
+      picture: user.picture,
+      ...user.attributes,
+    };
+  }
+  if (!profile) return {};
+  return {
+    username: profile.username,
+    email: profile.email,
+    email_verified: profile.emailVerified,
+    name: profile.name,
+    given_name: profile.givenName,
+    family_name: profile.familyName,
+    picture: profile.picture,
+    ...profile.attributes,
+  };
+}
+
+export async function issueIdToken(
+  store: Store,
+  app: App,
+  identity: Identity,
+  session: { amr: string[]; mfa: boolean; authTime: number; idp: string },
+): Promise<{ idToken: string; claims: Record<string, unknown> }> {
+  const [key] = store.org.signingKeys();
+  if (!key) throw new Error('the organisation has no signing key');
+  const user = identity.kind === 'local' ? (store.users.byId(identity.userId) ?? null) : null;
+  const profile = identity.kind === 'pass-through' ? identity.profile : null;
+  const sub = identity.kind === 'local' ? identity.userId : passThroughSubject(identity.connection, identity.subject, store.org.setting('subject_salt') ?? '');
+  const values = attributeValues(user, profile);
+  const requested: Record<string, unknown> = {};
+  for (const attribute of app.attributes) {
+    const value = values[attribute];
+    if (value !== null && value !== undefined) requested[attribute] = value;
+  }
+  const claims = {
+    iss: orgIssuer(store),
+    aud: app.clientId,
+    sub,
+    amr: session.amr,
+    acr: session.mfa ? ACR_MFA : ACR_SINGLE_FACTOR,
+    auth_time: session.authTime,
+    idp: session.idp,
+    ...(identity.kind === 'pass-through' ? { pass_through: true } : {}),
+    ...requested,
+  };
+  const idToken = await signIdToken(key, claims, { now: store.clock() });
+  return { idToken, claims: decodeJwt(idToken).claims };
+}

@@ -1,0 +1,93 @@
+// The flow's public shapes (FlowView: what the flow waits for; FlowInput: an answer) and its persisted state.
+import type { ErrorCode } from '../core/errors.js';
+import type { MappedProfile } from '../core/claims.js';
+import type { JitDecisionKind, JitScheme, SignInStep, StageEvent } from '../core/types.js';
+import type { AuthRequest } from '../ports.js';
+
+export interface FlowError {
+  code: ErrorCode;
+  message: string;
+  hint: string | null;
+}
+
+export interface JitOutcome {
+  decision: JitDecisionKind;
+  reason: string;
+  /** The local user created, linked or reused; null for pass-through and deny. */
+  user: { id: string; username: string } | null;
+}
+
+export interface FlowResult {
+  app: string;
+  user: { id: string; username: string } | null;
+  passThrough: boolean;
+  jit: JitOutcome | null;
+  amr: string[];
+  acr: string;
+  idToken: string;
+  claims: Record<string, unknown>;
+  redirectUri: string | null;
+}
+
+interface ViewBase {
+  flow: string;
+  app: string;
+  step: number;
+}
+
+export type FlowView =
+  | (ViewBase & { status: 'active'; waiting: 'choose'; options: string[] })
+  | (ViewBase & { status: 'active'; waiting: 'credentials'; fields: ['username', 'password']; retry?: FlowError })
+  | (ViewBase & { status: 'active'; waiting: 'redirect'; url: string; connection: string; provider: string; sandbox: boolean })
+  | (ViewBase & { status: 'active'; waiting: 'jit-prompt'; connection: string; scheme: JitScheme; proposed: { username: string; email: string | null; name: string | null }; fields: string[] })
+  | (ViewBase & { status: 'active'; waiting: 'mfa'; method: 'totp' | 'email-otp'; hint: string; enrol?: { secret: string; uri: string } })
+  | (ViewBase & { status: 'done'; result: FlowResult })
+  | (ViewBase & { status: 'failed'; error: FlowError; jit: JitOutcome | null });
+
+export type FlowInput =
+  | { choose: string; redirectUri?: string }
+  | { credentials: { username: string; password: string } }
+  | { callback: string }
+  | { jitAnswer: { consent: boolean; username?: string; password?: string } }
+  | { otp: string };
+
+/** Who the steps so far have identified. */
+export type Identity =
+  | { kind: 'local'; userId: string; username: string }
+  | { kind: 'pass-through'; connection: string; subject: string; profile: MappedProfile };
+
+export interface CompletedStep {
+  step: number;
+  option: string;
+  /** 'LOCAL' for local options, else the connection name: what a script sees as context.steps[n].idp */
+  idp: string;
+  remoteClaims?: Record<string, unknown>;
+}
+
+export type Waiting =
+  | { kind: 'choose' }
+  | { kind: 'credentials' }
+  | { kind: 'redirect'; connection: string; auth: AuthRequest; provider: string; sandbox: boolean }
+  | { kind: 'jit-prompt'; connection: string; subject: string; claims: Record<string, unknown>; proposedUsername: string }
+  | { kind: 'mfa'; method: 'totp' | 'email-otp'; factorId?: string; enrolSecret?: string; attempts: number }
+  | { kind: 'none' };
+
+export interface FlowState {
+  app: string;
+  redirectUri: string | null;
+  steps: SignInStep[];
+  step: number;
+  seq: number;
+  waiting: Waiting;
+  waitingSince: number;
+  identity: Identity | null;
+  completed: CompletedStep[];
+  amr: string[];
+  jit: JitOutcome | null;
+  authTime: number | null;
+  /** Steps the app's script asked for, in order (null: no script, run every step). */
+  plannedSteps: number[] | null;
+  passwordFailures: number;
+}
+
+export type StageListener = (event: StageEvent) => void;

@@ -1,0 +1,34 @@
+// Repository for login flows: one row per flow, its engine state as JSON, so any driver can resume it.
+import type { Db } from './db.js';
+
+export type FlowStatus = 'active' | 'done' | 'failed';
+
+export interface FlowRow {
+  id: string;
+  app: string;
+  status: FlowStatus;
+  state: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export class FlowRepo {
+  constructor(private readonly db: Db, private readonly now: () => string) {}
+
+  insert(id: string, app: string, state: unknown): void {
+    const at = this.now();
+    this.db.prepare('INSERT INTO flows (id, app, status, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, app, 'active', JSON.stringify(state), at, at);
+  }
+
+  get(id: string): FlowRow | undefined {
+    return this.db.prepare('SELECT * FROM flows WHERE id = ?').get(id) as FlowRow | undefined;
+  }
+
+  save(id: string, status: FlowStatus, state: unknown): void {
+    this.db.prepare('UPDATE flows SET status = ?, state = ?, updated_at = ? WHERE id = ?').run(status, JSON.stringify(state), this.now(), id);
+  }
+
+  recent(limit: number): FlowRow[] {
+    return this.db.prepare('SELECT * FROM flows ORDER BY created_at DESC LIMIT ?').all(limit) as FlowRow[];
+  }
+}
