@@ -1,0 +1,100 @@
+// The OpenID Connect connector (Google and any issuer): discovery with an exact issuer check, an ID token verified
+// including its signature, then userinfo for the same subject. Claims come out under their OIDC names.
+
+import * as client from 'openid-client';
+import { IdpError } from '../core/errors.js';
+import type { Connector, UpstreamProfile, UpstreamTokens } from '../ports.js';
+import { isRecord, withoutEmpty } from './claims.js';
+import { newAuthorizationRequest, redeemCode, toIdpError, type Upstream } from './oauth.js';
+import { needsInsecureRequests, parseEndpoint, upstreamFetch } from './transport.js';
+
+export interface OidcOptions {
+  /** How messages name the provider, e.g. "Google". */
+  provider: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string | null;
+  scopes: string[];
+}
+
+const PROFILE_CLAIMS = ['email', 'name', 'given_name', 'family_name', 'picture', 'preferred_username'] as const;
+
+export async function createOidcConnector(opts: OidcOptions): Promise<Connector> {
+  if (!opts.scopes.includes('openid')) {
+    throw new IdpError('INVALID_VALUE', `the scopes of the ${opts.provider} connection lack 'openid'`, "add 'openid' to the connection's scopes: without it there is no ID token");
+  }
+  const config = await discover(opts);
+  const upstream: Upstream = { provider: opts.provider, config, scopes: opts.scopes, expectsIdToken: true };
+  return {
+    authorizationRequest: (redirectUri) => newAuthorizationRequest(upstream, redirectUri),
+    exchangeCode: (callbackUrl, request) => redeemCode(upstream, callbackUrl, request),
+    fetchProfile: (tokens) => fetchOidcProfile(upstream, tokens),
+  };
+}
+
+async function discover(opts: OidcOptions): Promise<client.Configuration> {
+  const issuer = parseEndpoint(opts.issuer, `${opts.provider} issuer`);
+  // openid-client skips its issuer check when handed a discovery document URL, so refuse one.
+  if (issuer.pathname.includes('/.well-known/')) {
+    throw new IdpError('INVALID_VALUE', `${opts.provider} issuer ${issuer.href} is a discovery document URL`, 'give the issuer itself, e.g. https://accounts.google.com');
+  }
+  let config: client.Configuration;
+  try {
+    config = await client.discovery(issuer, opts.clientId, undefined, secretAuth(opts.clientSecret), {
+      [client.customFetch]: upstreamFetch(opts.provider),
+      // Signature checks are off by default in openid-client 6 (TLS vouches for the token endpoint); the broker wants them.
+      execute: needsInsecureRequests([issuer]) ? [client.allowInsecureRequests, client.enableNonRepudiationChecks] : [client.enableNonRepudiationChecks],
+    });
+  } catch (err) {
+    throw toIdpError(err, opts.provider, 'discovery document');
+  }
+  checkEndpoints(opts.provider, config.serverMetadata());
+  return config;
+}
+
+/**
+ * allowInsecureRequests covers every endpoint of a configuration, so a loopback issuer must not be able to send
+ * the browser or the client to plain http elsewhere: each endpoint passes the same rule as configured URLs.
+ */
+function checkEndpoints(provider: string, metadata: client.ServerMetadata): void {
+  const endpoints = { authorization_endpoint: metadata.authorization_endpoint, token_endpoint: metadata.token_endpoint, userinfo_endpoint: metadata.userinfo_endpoint, jwks_uri: metadata.jwks_uri };
+  for (const [name, value] of Object.entries(endpoints)) {
+    if (value !== undefined) parseEndpoint(value, `${provider} ${name}`, 'UPSTREAM_ERROR');
+  }
+}
+
+/**
+ * client_secret_post when the provider lists it (Google does; it is also openid-client's default), else
+ * client_secret_basic, the method OIDC Discovery implies when none is listed. None without a secret.
+ */
+function secretAuth(secret: string | null): client.ClientAuth {
+  if (!secret) return client.None();
+  const basic = client.ClientSecretBasic(secret);
+  const post = client.ClientSecretPost(secret);
+  return (as, metadata, body, headers) => {
+    const usePost = as.token_endpoint_auth_methods_supported?.includes('client_secret_post') === true;
+    return (usePost ? post : basic)(as, metadata, body, headers);
+  };
+}
+
+async function fetchOidcProfile(upstream: Upstream, tokens: UpstreamTokens): Promise<UpstreamProfile> {
+  const idClaims = tokens.idTokenClaims;
+  if (!idClaims || typeof idClaims.sub !== 'string') {
+    throw new IdpError('INTERNAL', `fetchProfile needs the verified ID token claims of ${upstream.provider}`, 'pass the tokens exchangeCode returned');
+  }
+  const userinfo = upstream.config.serverMetadata().userinfo_endpoint ? await fetchUserInfo(upstream, tokens.accessToken, idClaims.sub) : {};
+  // userinfo is the fresher source; the ID token fills what it leaves out.
+  const merged: Record<string, unknown> = { ...idClaims, ...userinfo };
+  const claims = withoutEmpty(Object.fromEntries(PROFILE_CLAIMS.map((name) => [name, merged[name]])));
+  if (claims.email !== undefined) claims.email_verified = merged.email_verified === true || merged.email_verified === 'true';
+  return { subject: idClaims.sub, claims };
+}
+
+async function fetchUserInfo(upstream: Upstream, accessToken: string, subject: string): Promise<Record<string, unknown>> {
+  try {
+    const userinfo: unknown = await client.fetchUserInfo(upstream.config, accessToken, subject);
+    return isRecord(userinfo) ? userinfo : {};
+  } catch (err) {
+    throw toIdpError(err, upstream.provider, 'userinfo endpoint');
+  }
+}
