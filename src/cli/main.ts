@@ -10,6 +10,9 @@ import { registerConnection } from './commands/connection.js';
 import { registerUsers } from './commands/users.js';
 import { registerEvents } from './commands/events.js';
 import { registerLogin } from './commands/login.js';
+import { registerFlows } from './commands/flows.js';
+import { registerKeys } from './commands/keys.js';
+import { registerSandbox } from './commands/sandbox.js';
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -33,6 +36,9 @@ export function buildProgram(): Command {
   registerConnection(program);
   registerUsers(program);
   registerEvents(program);
+  registerFlows(program);
+  registerSandbox(program);
+  registerKeys(program);
   return program;
 }
 

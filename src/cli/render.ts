@@ -15,6 +15,18 @@ export interface Column<T> {
   value: (row: T) => string;
 }
 
+export interface StageLine {
+  stage: string;
+  status: string;
+  ms: number;
+  detail: string;
+}
+
+export function stageText(event: StageLine, p: ChalkInstance): string {
+  const mark = event.status === 'ok' ? p.green('✓') : event.status === 'failed' ? p.red('✗') : p.dim('·');
+  return `  ${mark} ${event.stage.padEnd(8)} ${event.detail} ${p.dim(`${Math.round(event.ms)} ms`)}`;
+}
+
 export class Renderer {
   readonly paint: ChalkInstance;
   readonly errPaint: ChalkInstance;
@@ -72,10 +84,7 @@ export class Renderer {
   }
 
   /** A flow stage as it happens (stderr): mark, name, detail, duration. */
-  stage(event: { stage: string; status: string; ms: number; detail: string }): void {
-    if (this.opts.quiet) return;
-    const p = this.errPaint;
-    const mark = event.status === 'ok' ? p.green('✓') : event.status === 'failed' ? p.red('✗') : p.dim('·');
-    this.stderr.write(`  ${mark} ${event.stage.padEnd(8)} ${event.detail} ${p.dim(`${Math.round(event.ms)} ms`)}\n`);
+  stage(event: StageLine): void {
+    if (!this.opts.quiet) this.stderr.write(`${stageText(event, this.errPaint)}\n`);
   }
 }

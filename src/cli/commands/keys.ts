@@ -1,0 +1,19 @@
+// `idp keys jwks`: the org's public signing keys, to verify the ID tokens idp issues to apps.
+import type { Command } from 'commander';
+import { action } from '../context.js';
+
+export function registerKeys(program: Command): void {
+  program
+    .command('keys')
+    .description('the org signing keys')
+    .command('jwks')
+    .description('print the public keys (JWKS) that verify ID tokens issued to apps')
+    .addHelpText('after', '\nExample:\n  idp keys jwks > jwks.json')
+    .action(
+      action(async (ctx) => {
+        const { jwks } = await import('../../tokens/keys.js');
+        const set = jwks((await ctx.store()).org.signingKeys());
+        process.stdout.write(`${JSON.stringify(set, null, 2)}\n`);
+      }),
+    );
+}
