@@ -65,55 +65,47 @@ async function login(ctx: CliContext, opts: LoginOptions): Promise<void> {
   }
   const headless = !!opts.headless || !ctx.interactive;
   const password = opts.passwordStdin ? await readStdin() : undefined;
-  const stages: StageEvent[] = [];
-  const { FlowEngine } = await import('../../flow/engine.js');
-  const { createUpstreams } = await import('../../federation/upstreams.js');
-  const { drive } = await import('../drivers/drive.js');
   const { existsSync } = await import('node:fs');
   const { join } = await import('node:path');
   const homePersonas = join(ctx.home, 'personas.json');
   const personasFile = opts.personas ?? (existsSync(homePersonas) ? homePersonas : undefined);
-  const upstreams = createUpstreams({ store, personasFile });
-  const engine = new FlowEngine({
-    store,
-    upstreams,
-    onEvent: (event) => {
-      stages.push(event);
-      ctx.out.stage(event);
-    },
-  });
-  const connectionByName = (name: string) => store.connections.get(name);
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.once('SIGINT', onSigint);
-
+  const stages: StageEvent[] = [];
+  const onEvent = (event: StageEvent): void => {
+    stages.push(event);
+    ctx.out.stage(event);
+  };
   let view: FlowView;
-  let pages: Promise<string>[] = [];
   try {
     if (headless) {
-      const { headlessAnswerer } = await import('../drivers/headless.js');
-      const personas = async () => (await import('../../sandbox/personas.js')).loadPersonas(personasFile);
-      const known = await personas();
-      const answerer = headlessAnswerer({
-        ...opts,
-        persona: opts.as,
-        ...(password !== undefined && { password }),
-        personas: () => [...known.github.map((p) => p.login), ...known.google.map((p) => p.username)],
-        connectionByName,
-      });
-      pages = answerer.pages;
-      view = await drive(engine, answerer, { app: opts.app, redirectUri: opts.redirectUri, timeoutMs: (opts.timeout ?? 120) * 1000, signal: controller.signal });
+      const { headlessLogin } = await import('../drivers/headless.js');
+      const answers = { ...opts, persona: opts.as, ...(password !== undefined && { password }) };
+      ({ view } = await headlessLogin({ store, app: opts.app, answers, personasFile, redirectUri: opts.redirectUri, timeoutMs: (opts.timeout ?? 120) * 1000, signal: controller.signal, onEvent }));
     } else {
-      const { terminalAnswerer } = await import('../drivers/terminal.js');
-      const answerer = terminalAnswerer({ out: ctx.out, browser: opts.browser, username: opts.username, connectionByName, preselected: opts.connection ?? opts.option });
-      view = await drive(engine, answerer, { app: opts.app, redirectUri: opts.redirectUri, timeoutMs: (opts.timeout ?? 300) * 1000, signal: controller.signal });
+      view = await terminalLogin(ctx, opts, { personasFile, signal: controller.signal, onEvent });
     }
   } finally {
     process.off('SIGINT', onSigint);
-    await Promise.all(pages);
-    await upstreams.close();
   }
   report(ctx, opts, view, stages);
+}
+
+async function terminalLogin(ctx: CliContext, opts: LoginOptions, run: { personasFile?: string; signal: AbortSignal; onEvent: (e: StageEvent) => void }): Promise<FlowView> {
+  const store = await ctx.store();
+  const { FlowEngine } = await import('../../flow/engine.js');
+  const { createUpstreams } = await import('../../federation/upstreams.js');
+  const { drive } = await import('../drivers/drive.js');
+  const { terminalAnswerer } = await import('../drivers/terminal.js');
+  const upstreams = createUpstreams({ store, personasFile: run.personasFile });
+  const engine = new FlowEngine({ store, upstreams, onEvent: run.onEvent });
+  const answerer = terminalAnswerer({ out: ctx.out, browser: opts.browser, username: opts.username, connectionByName: (name) => store.connections.get(name), preselected: opts.connection ?? opts.option });
+  try {
+    return await drive(engine, answerer, { app: opts.app, redirectUri: opts.redirectUri, timeoutMs: (opts.timeout ?? 300) * 1000, signal: run.signal });
+  } finally {
+    await upstreams.close();
+  }
 }
 
 function report(ctx: CliContext, opts: LoginOptions, view: FlowView, stages: StageEvent[]): void {

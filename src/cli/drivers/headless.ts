@@ -2,7 +2,10 @@
 // provider's redirect is delivered to the loopback server as a browser would. Real upstreams are refused.
 import { IdpError } from '../../core/errors.js';
 import type { Connection } from '../../core/types.js';
-import type { Answerer } from './drive.js';
+import type { StageEvent } from '../../core/types.js';
+import type { FlowView } from '../../flow/types.js';
+import type { Store, Upstreams } from '../../ports.js';
+import { drive, type Answerer } from './drive.js';
 
 export interface HeadlessAnswers {
   connection?: string;
@@ -61,4 +64,46 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
       return answers.otp();
     },
   };
+}
+
+export interface HeadlessLoginOptions {
+  store: Store;
+  app: string;
+  answers: Omit<HeadlessAnswers, 'personas' | 'connectionByName'>;
+  /** Reuse a running set of upstreams (and so one sandbox) across logins; else one is made and closed here. */
+  upstreams?: Upstreams;
+  personasFile?: string;
+  redirectUri?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  onEvent?: (event: StageEvent) => void;
+}
+
+/** One whole headless login, in process: the library entry point for CI checks, tests and benchmarks. */
+export async function headlessLogin(opts: HeadlessLoginOptions): Promise<{ view: FlowView; stages: StageEvent[]; pages: string[] }> {
+  const { FlowEngine } = await import('../../flow/engine.js');
+  const { createUpstreams } = await import('../../federation/upstreams.js');
+  const { loadPersonas } = await import('../../sandbox/personas.js');
+  const upstreams = opts.upstreams ?? createUpstreams({ store: opts.store, personasFile: opts.personasFile });
+  const stages: StageEvent[] = [];
+  const engine = new FlowEngine({ store: opts.store, upstreams, onEvent: (e) => (stages.push(e), opts.onEvent?.(e)) });
+  const answerer = headlessAnswerer({
+    ...opts.answers,
+    personas: () => {
+      const known = loadPersonas(opts.personasFile);
+      return [...known.github.map((p) => p.login), ...known.google.map((p) => p.username)];
+    },
+    connectionByName: (name) => opts.store.connections.get(name),
+  });
+  try {
+    const view = await drive(engine, answerer, {
+      app: opts.app,
+      redirectUri: opts.redirectUri,
+      timeoutMs: opts.timeoutMs ?? 120_000,
+      signal: opts.signal ?? new AbortController().signal,
+    });
+    return { view, stages, pages: await Promise.all(answerer.pages) };
+  } finally {
+    if (!opts.upstreams) await upstreams.close();
+  }
 }

@@ -1,6 +1,5 @@
 // The interactive driver: inquirer for choices and credentials, the browser opened only once the loopback server
 // listens (the URL is always printed too), and a spinner while the provider's callback is awaited.
-import { IdpError } from '../../core/errors.js';
 import type { Connection } from '../../core/types.js';
 import type { Renderer } from '../render.js';
 import type { Answerer } from './drive.js';
@@ -67,10 +66,4 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
       return input({ message: `${view.method === 'totp' ? 'Authenticator' : 'Emailed'} code (${view.hint})`, validate: (v) => /^\d{6}$/.test(v.trim()) || 'six digits' }, io);
     },
   };
-}
-
-export function requireTerminal(): void {
-  if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw new IdpError('NO_TTY', 'an interactive login needs a terminal', 'pass --headless with --connection NAME --as PERSONA (or --option password --username U --password-stdin)');
-  }
 }
