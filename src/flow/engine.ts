@@ -5,10 +5,11 @@ import { IdpError, isIdpError, unknownNameHint } from '../core/errors.js';
 import { newFlowId } from '../core/ids.js';
 import { formatMethod, isLocalOption, isMfaOption } from '../core/signin.js';
 import { verifyPassword } from '../core/password.js';
-import type { App, Stage, StageStatus } from '../core/types.js';
+import type { App, Stage, StageStatus, User } from '../core/types.js';
 import type { Store, Upstreams, UpstreamProfile } from '../ports.js';
 import { applyJit, proposedUsername, readDecision, type JitApplied, type UpstreamUser } from './provision.js';
 import { issueIdToken } from './session.js';
+import { amrFor, beginMfa, MAX_MFA_ATTEMPTS, mfaPrompt, verifyMfa, type MfaMethod } from './mfa.js';
 import type { FlowError, FlowInput, FlowState, FlowView, JitOutcome, StageListener } from './types.js';
 
 export const MAX_PASSWORD_ATTEMPTS_PER_FLOW = 3;
@@ -63,7 +64,7 @@ export class FlowEngine {
     const run: Run = { id: newFlowId(), state, app, current: 'app', since: performance.now() };
     this.store.flows.insert(run.id, app.name, state);
     this.stage(run, 'app', 'ok', `${app.name} (client ${app.clientId}); ${formatMethod(app.steps)}`, 0);
-    return this.guard(run, async () => this.nextStep(run));
+    return this.guard(run, () => this.nextStep(run));
   }
 
   async submit(flowId: string, input: FlowInput): Promise<FlowView> {
@@ -110,33 +111,57 @@ export class FlowEngine {
     if ('credentials' in input && waiting.kind === 'credentials') return this.checkPassword(run, input.credentials.username, input.credentials.password);
     if ('callback' in input && waiting.kind === 'redirect') return this.callback(run, input.callback);
     if ('jitAnswer' in input && waiting.kind === 'jit-prompt') return this.jitAnswer(run, input.jitAnswer);
+    if ('otp' in input && waiting.kind === 'mfa') return this.checkMfa(run, input.otp);
     throw new IdpError('USAGE', `flow ${run.id} is waiting for ${waiting.kind}, not for that answer`, 'answer what the flow asks for');
   }
 
-  private nextStep(run: Run): Promise<FlowView> | FlowView {
+  private async nextStep(run: Run): Promise<FlowView> {
     const { state } = run;
-    const next = state.step + 1;
-    if (next > state.steps.length) return this.finish(run);
+    const next = run.app.script ? await this.scriptedNext(run) : state.step + 1 > state.steps.length ? null : state.step + 1;
+    if (next === null) return this.finish(run);
     state.step = next;
     const options = state.steps[next - 1]!;
     run.current = 'options';
-    if (next > 1 && state.identity?.kind === 'pass-through' && options.every((o) => isLocalOption(o))) {
+    if (state.identity?.kind === 'pass-through' && options.every((o) => isLocalOption(o))) {
+      run.current = 'mfa';
       throw mfaNeedsLocalUser(run);
     }
-    if (next > 1 && options.length === 1) return this.choose(run, options[0]!);
+    if (next > 1 && options.length === 1) return this.choose(run, options[0]!, undefined, true);
     return this.wait(run, { kind: 'choose' });
   }
 
-  private async choose(run: Run, option: string, redirectUri?: string): Promise<FlowView> {
+  /** Asks the app's script which step comes next (null: none), and says so in a `script` stage. */
+  private async scriptedNext(run: Run): Promise<number | null> {
+    const { state, app } = run;
+    run.current = 'script';
+    const started = performance.now();
+    const { planNextStep } = await import('./script-plan.js');
+    const plan = await planNextStep(this.store, app.script!, state, { app: app.name, clientId: app.clientId });
+    const after = state.completed.length ? `after step ${state.step} (idp ${state.completed[state.completed.length - 1]!.idp})` : 'at the start';
+    if ('failed' in plan) {
+      const message = plan.failed.errorMessage ?? 'the script refused this sign-in';
+      throw new IdpError('SCRIPT_FAILED_LOGIN', `${app.name}'s script failed the login${plan.failed.errorCode ? ` (${plan.failed.errorCode})` : ''}: ${message}`, `see the script: idp app script show ${app.name}`);
+    }
+    if (plan.next !== null) {
+      if (state.completed.length) this.stage(run, 'script', 'ok', `${after}: runs step ${plan.next}`, performance.now() - started);
+      return plan.next;
+    }
+    if (state.completed.length === 0) throw new IdpError('SCRIPT_ERROR', `${app.name}'s script ran no step, so nobody was identified`, 'call executeStep(1) in onLoginRequest');
+    const skipped = state.steps.map((_, i) => i + 1).filter((n) => !plan.ran.includes(n));
+    this.stage(run, 'script', 'ok', `${after}: done; ran step ${plan.ran.join(', ')}${skipped.length ? `, skipped step ${skipped.join(', ')}` : ''}`, performance.now() - started);
+    return null;
+  }
+
+  private async choose(run: Run, option: string, redirectUri?: string, automatic = false): Promise<FlowView> {
     const { state } = run;
     const options = state.steps[state.step - 1]!;
     run.current = 'options';
     if (!options.includes(option)) {
       throw new IdpError('UNKNOWN_SIGN_IN_OPTION', `${run.app.name} does not offer '${option}' in step ${state.step}`, `step ${state.step} offers: ${options.join(', ')}`);
     }
-    this.stage(run, 'options', 'ok', `step ${state.step}: ${option} (offered ${options.join(' | ')})`, this.waited(run));
+    this.stage(run, 'options', 'ok', `step ${state.step}: ${option} (${automatic ? 'the only option' : `offered ${options.join(' | ')}`})`, automatic ? 0 : this.waited(run));
     if (option === 'password') return this.wait(run, { kind: 'credentials' });
-    if (isMfaOption(option)) throw new IdpError('MFA_FAILED', `${option} steps are not available in this build`, 'remove the step: idp app set ' + run.app.name + ` --step ${state.step}=`);
+    if (isMfaOption(option)) return this.startMfa(run, option as MfaMethod);
     return this.redirect(run, option, redirectUri);
   }
 
@@ -217,7 +242,7 @@ export class FlowEngine {
     return this.afterJit(run, upstream, applyJit(this.store, upstream, chosen), performance.now() - started + this.waited(run));
   }
 
-  private afterJit(run: Run, upstream: UpstreamUser, applied: JitApplied, ms: number): Promise<FlowView> | FlowView {
+  private afterJit(run: Run, upstream: UpstreamUser, applied: JitApplied, ms: number): Promise<FlowView> {
     const { state } = run;
     const { decision } = applied;
     const outcome: JitOutcome = { decision: decision.kind, reason: decision.reason, user: applied.user && { id: applied.user.id, username: applied.user.username } };
@@ -265,6 +290,40 @@ export class FlowEngine {
     if (attempts >= MAX_PASSWORD_ATTEMPTS_PER_FLOW) throw new IdpError('BAD_CREDENTIALS', 'wrong username or password', 'check the credentials and sign in again');
     const retry: FlowError = { code: 'BAD_CREDENTIALS', message: `wrong username or password (${MAX_PASSWORD_ATTEMPTS_PER_FLOW - attempts} attempt(s) left)`, hint: null };
     return { flow: run.id, app: run.app.name, step: run.state.step, status: 'active', waiting: 'credentials', fields: ['username', 'password'], retry };
+  }
+
+  private startMfa(run: Run, method: MfaMethod): FlowView {
+    run.current = 'mfa';
+    const user = this.localUser(run);
+    const waiting = beginMfa(this.store, run.id, run.app.name, user, method);
+    if (method === 'email-otp') this.stage(run, 'mfa', 'waiting', `email code sent to ${user.email} (idp outbox)`, 0);
+    return this.wait(run, waiting);
+  }
+
+  private async checkMfa(run: Run, code: string): Promise<FlowView> {
+    const waiting = run.state.waiting;
+    if (waiting.kind !== 'mfa') throw new IdpError('INTERNAL', 'not waiting for a code');
+    run.current = 'mfa';
+    const user = this.localUser(run);
+    const verdict = await verifyMfa(this.store, run.id, user, waiting, code);
+    if (verdict !== 'ok') {
+      waiting.attempts++;
+      this.stage(run, 'mfa', 'failed', `${waiting.method}: ${verdict} (attempt ${waiting.attempts} of ${MAX_MFA_ATTEMPTS})`, this.waited(run));
+      if (waiting.attempts >= MAX_MFA_ATTEMPTS) throw new IdpError('MFA_TOO_MANY_ATTEMPTS', `too many wrong ${waiting.method} codes`, 'sign in again');
+      return { ...(this.waitingView(run) as Extract<FlowView, { waiting: 'mfa' }>), retry: { code: 'MFA_FAILED', message: `${verdict}: ${MAX_MFA_ATTEMPTS - waiting.attempts} attempt(s) left`, hint: null } };
+    }
+    const enrolled = waiting.method === 'totp' && waiting.enrolSecret ? ' (new factor enrolled)' : '';
+    this.stage(run, 'mfa', 'ok', `${waiting.method} verified for ${user.username}${enrolled}`, this.waited(run));
+    this.completeStep(run, waiting.method, 'LOCAL', amrFor(waiting.method));
+    return this.nextStep(run);
+  }
+
+  private localUser(run: Run): User {
+    const identity = run.state.identity;
+    if (identity?.kind === 'pass-through') throw mfaNeedsLocalUser(run);
+    const user = identity && this.store.users.byId(identity.userId);
+    if (!user) throw new IdpError('MFA_FAILED', 'an MFA step needs a user identified by an earlier step', `put a sign-in option in step 1 of ${run.app.name}`);
+    return user;
   }
 
   private completeStep(run: Run, option: string, idp: string, amr: string, remoteClaims?: Record<string, unknown>): void {
@@ -329,6 +388,8 @@ export class FlowEngine {
         const fields = connection.jit.scheme === 'prompt-username-password-consent' ? ['consent', 'username', 'password'] : ['consent'];
         return { ...base, waiting: 'jit-prompt', connection: w.connection, scheme: connection.jit.scheme, proposed: { username: w.proposedUsername, email, name }, fields };
       }
+      case 'mfa':
+        return { ...base, waiting: 'mfa', method: w.method, ...mfaPrompt(this.store, this.localUser(run), w) };
       default:
         throw new IdpError('INTERNAL', `flow ${run.id} is not waiting for anything`);
     }

@@ -1,4 +1,6 @@
-// Repository for MFA factors (TOTP): secrets are sealed at rest and never leave this module unsealed except to the verifier.
+// Repository for MFA factors (TOTP): secrets are sealed at rest, and the last accepted time step is claimed
+// atomically so one code can succeed once even when two submissions race.
+import { randomUUID } from 'node:crypto';
 import type { Db } from './db.js';
 
 export interface FactorSummary {
@@ -8,10 +10,44 @@ export interface FactorSummary {
   confirmed_at: string | null;
 }
 
+export interface TotpFactor {
+  id: string;
+  userId: string;
+  secretSealed: string;
+  lastUsedStep: number | null;
+}
+
 export class FactorRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db, private readonly now: () => string) {}
 
   forUser(userId: string): FactorSummary[] {
     return this.db.prepare('SELECT id, type, created_at, confirmed_at FROM mfa_factors WHERE user_id = ? ORDER BY created_at').all(userId) as FactorSummary[];
+  }
+
+  totpFor(userId: string): TotpFactor | undefined {
+    const row = this.db
+      .prepare("SELECT id, user_id, secret_sealed, last_used_step FROM mfa_factors WHERE user_id = ? AND type = 'totp' AND confirmed_at IS NOT NULL ORDER BY created_at DESC LIMIT 1")
+      .get(userId) as { id: string; user_id: string; secret_sealed: string; last_used_step: number | null } | undefined;
+    return row && { id: row.id, userId: row.user_id, secretSealed: row.secret_sealed, lastUsedStep: row.last_used_step };
+  }
+
+  addTotp(userId: string, secretSealed: string, lastUsedStep: number | null = null): string {
+    const id = randomUUID();
+    const at = this.now();
+    this.db
+      .prepare("INSERT INTO mfa_factors (id, user_id, type, secret_sealed, last_used_step, created_at, confirmed_at) VALUES (?, ?, 'totp', ?, ?, ?, ?)")
+      .run(id, userId, secretSealed, lastUsedStep, at, at);
+    return id;
+  }
+
+  /** Records `step` as used unless it (or a later one) already was: false means a replay lost the race. */
+  claimStep(factorId: string, step: number): boolean {
+    return this.db.prepare('UPDATE mfa_factors SET last_used_step = ? WHERE id = ? AND (last_used_step IS NULL OR last_used_step < ?)').run(step, factorId, step).changes === 1;
+  }
+
+  remove(userId: string, factorId?: string): number {
+    return factorId
+      ? this.db.prepare('DELETE FROM mfa_factors WHERE user_id = ? AND id = ?').run(userId, factorId).changes
+      : this.db.prepare('DELETE FROM mfa_factors WHERE user_id = ?').run(userId).changes;
   }
 }

@@ -8,6 +8,7 @@ import { ConnectionRepo } from './connections.js';
 import { EventRepo } from './events.js';
 import { FactorRepo } from './factors.js';
 import { FlowRepo } from './flows.js';
+import { CodeRepo } from './codes.js';
 import { OrgRepo } from './org.js';
 import { UserRepo } from './users.js';
 import { loadOrCreateKey, seal, unseal } from './seal.js';
@@ -23,6 +24,7 @@ export class Store {
   readonly org: OrgRepo;
   readonly factors: FactorRepo;
   readonly flows: FlowRepo;
+  readonly codes: CodeRepo;
   private sealKey: Buffer | undefined;
 
   constructor(readonly db: Db, readonly home: string, readonly clock: () => Date = () => new Date()) {
@@ -33,7 +35,8 @@ export class Store {
     this.associations = new AssociationRepo(db, now);
     this.events = new EventRepo(db, now);
     this.org = new OrgRepo(db);
-    this.factors = new FactorRepo(db);
+    this.factors = new FactorRepo(db, now);
+    this.codes = new CodeRepo(db, now);
     this.flows = new FlowRepo(db, now);
   }
 

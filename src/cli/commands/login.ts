@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { exitCodeFor, IdpError } from '../../core/errors.js';
 import type { StageEvent } from '../../core/types.js';
 import type { FlowView } from '../../flow/types.js';
+import type { Store } from '../../store/store.js';
 import { action, readStdin, type CliContext } from '../context.js';
 import { parseEnum, parsePositiveInt } from '../parse.js';
 
@@ -23,6 +24,9 @@ interface LoginOptions {
   personas?: string;
   jitConsent?: 'approve' | 'deny';
   jitUsername?: string;
+  otp?: string;
+  totpSecretEnv?: string;
+  otpFromOutbox?: boolean;
 }
 
 export function registerLogin(program: Command): void {
@@ -39,6 +43,9 @@ export function registerLogin(program: Command): void {
     .option('--password-stdin', 'read the password (or, for a prompt JIT scheme, the new account password) from stdin')
     .option('--jit-consent <answer>', 'headless: approve | deny when the connection asks before creating an account', parseEnum('--jit-consent', ['approve', 'deny'] as const))
     .option('--jit-username <name>', 'headless: username for prompt-username-password-consent')
+    .option('--otp <code>', 'headless: the MFA code')
+    .option('--totp-secret-env <VAR>', 'headless: compute the TOTP code from the secret in this environment variable')
+    .option('--otp-from-outbox', 'headless: read the emailed code this flow just delivered to the local outbox')
     .option('--timeout <seconds>', 'how long to wait for the provider callback (default 300, headless 120)', parsePositiveInt('--timeout', 3600))
     .option('--no-browser', 'print the URL instead of opening a browser')
     .option('--print <what>', 'print only id_token (raw) or claims (JSON) on stdout', parseEnum('--print', ['id_token', 'claims'] as const))
@@ -81,7 +88,7 @@ async function login(ctx: CliContext, opts: LoginOptions): Promise<void> {
   try {
     if (headless) {
       const { headlessLogin } = await import('../drivers/headless.js');
-      const answers = { ...opts, persona: opts.as, ...(password !== undefined && { password }) };
+      const answers = { ...opts, persona: opts.as, ...(password !== undefined && { password }), otp: otpSource(opts, store) };
       ({ view } = await headlessLogin({ store, app: opts.app, answers, personasFile, redirectUri: opts.redirectUri, timeoutMs: (opts.timeout ?? 120) * 1000, signal: controller.signal, onEvent }));
     } else {
       view = await terminalLogin(ctx, opts, { personasFile, signal: controller.signal, onEvent });
@@ -90,6 +97,22 @@ async function login(ctx: CliContext, opts: LoginOptions): Promise<void> {
     process.off('SIGINT', onSigint);
   }
   report(ctx, opts, view, stages);
+}
+
+function otpSource(opts: LoginOptions, store: Store) {
+  let totpSecret: string | undefined;
+  if (opts.totpSecretEnv) {
+    totpSecret = process.env[opts.totpSecretEnv];
+    if (!totpSecret) throw new IdpError('MISSING_ANSWER', `--totp-secret-env names $${opts.totpSecretEnv}, which is not set`, `export ${opts.totpSecretEnv}=<the secret from idp users mfa enroll --json>`);
+  }
+  const fromOutbox = opts.otpFromOutbox ? (flowId: string) => codeInOutbox(store, flowId) : undefined;
+  return { ...(opts.otp && { code: opts.otp }), ...(totpSecret && { totpSecret }), ...(fromOutbox && { fromOutbox }) };
+}
+
+/** The six digits of the newest message the flow delivered: what a person would copy from their mail. */
+export function codeInOutbox(store: Store, flowId: string): string | undefined {
+  const [message] = store.codes.outbox({ flow: flowId, limit: 1 });
+  return message && /\b(\d{6})\b/.exec(message.body)?.[1];
 }
 
 async function terminalLogin(ctx: CliContext, opts: LoginOptions, run: { personasFile?: string; signal: AbortSignal; onEvent: (e: StageEvent) => void }): Promise<FlowView> {

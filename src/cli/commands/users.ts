@@ -5,6 +5,7 @@ import { validEmail, validUsername } from '../../core/user-records.js';
 import type { User } from '../../core/types.js';
 import type { Store } from '../../store/store.js';
 import { action } from '../context.js';
+import { registerMfa } from './mfa.js';
 import { requireUser } from '../lookup.js';
 import { collectPair, parseEnum, parsePositiveInt } from '../parse.js';
 import { shortTime, userView } from '../views.js';
@@ -13,6 +14,7 @@ const PROFILE_FIELDS = { email: 'email', name: 'name', given_name: 'givenName', 
 
 export function registerUsers(program: Command): void {
   const users = program.command('users').description('the local user store');
+  registerMfa(users, program);
 
   users
     .command('list')

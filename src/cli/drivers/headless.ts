@@ -16,7 +16,8 @@ export interface HeadlessAnswers {
   password?: string;
   jitConsent?: 'approve' | 'deny';
   jitUsername?: string;
-  otp?: () => Promise<string>;
+  /** Where MFA codes come from: --otp, --totp-secret-env or --otp-from-outbox. */
+  otp?: { code?: string; totpSecret?: string; fromOutbox?: (flowId: string) => string | undefined };
   personas: () => string[];
   connectionByName: (name: string) => Connection | undefined;
 }
@@ -60,8 +61,14 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
       return { consent, username: answers.jitUsername ?? view.proposed.username, password: answers.password };
     },
     async mfa(view) {
-      if (!answers.otp) throw new IdpError('MISSING_ANSWER', `step ${view.step} needs a ${view.method} code`, 'pass --otp CODE, --totp-secret-env VAR or --otp-from-outbox');
-      return answers.otp();
+      if (view.retry) throw new IdpError('MFA_FAILED', `the ${view.method} code was refused: ${view.retry.message}`, 'check the code source (--otp, --totp-secret-env, --otp-from-outbox)');
+      if (view.enrol) throw new IdpError('MFA_NOT_ENROLLED', 'this user has no TOTP factor, and a headless login cannot enrol one', 'enrol first: idp users mfa enroll USER totp --json, then pass --totp-secret-env VAR');
+      const source = answers.otp ?? {};
+      if (source.code) return source.code;
+      if (source.totpSecret && view.method === 'totp') return (await import('../../mfa/totp.js')).totpCode(source.totpSecret);
+      const mailed = view.method === 'email-otp' ? source.fromOutbox?.(view.flow) : undefined;
+      if (mailed) return mailed;
+      throw new IdpError('MISSING_ANSWER', `step ${view.step} needs a ${view.method} code`, view.method === 'totp' ? 'pass --otp CODE or --totp-secret-env VAR' : 'pass --otp CODE or --otp-from-outbox');
     },
   };
 }

@@ -1,0 +1,60 @@
+// Repository for email one-time codes (hashed, bound to a flow) and the local outbox they are delivered to.
+import { randomUUID } from 'node:crypto';
+import type { StoredEmailOtp } from '../mfa/email-otp.js';
+import type { Db } from './db.js';
+
+export interface OutboxMessage {
+  id: number;
+  to: string;
+  subject: string;
+  body: string;
+  flow: string | null;
+  created_at: string;
+}
+
+export class CodeRepo {
+  constructor(private readonly db: Db, private readonly now: () => string) {}
+
+  issue(flowId: string, userId: string, destination: string, hash: string, expiresAt: string): string {
+    const id = randomUUID();
+    this.db
+      .prepare('INSERT INTO one_time_codes (id, flow_id, user_id, destination, code_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(id, flowId, userId, destination, hash, expiresAt, this.now());
+    return id;
+  }
+
+  latestForFlow(flowId: string): (StoredEmailOtp & { id: string }) | undefined {
+    const row = this.db
+      .prepare('SELECT id, flow_id, code_hash, expires_at, used_at, attempts FROM one_time_codes WHERE flow_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
+      .get(flowId) as { id: string; flow_id: string; code_hash: string; expires_at: string; used_at: string | null; attempts: number } | undefined;
+    return row && { id: row.id, flowId: row.flow_id, hash: row.code_hash, expiresAt: row.expires_at, usedAt: row.used_at, attempts: row.attempts };
+  }
+
+  /** Single use: false when another submission used it first. */
+  markUsed(id: string): boolean {
+    return this.db.prepare('UPDATE one_time_codes SET used_at = ? WHERE id = ? AND used_at IS NULL').run(this.now(), id).changes === 1;
+  }
+
+  recordAttempt(id: string): void {
+    this.db.prepare('UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = ?').run(id);
+  }
+
+  deliver(message: { to: string; subject: string; body: string; flow: string | null }): void {
+    this.db.prepare('INSERT INTO outbox (to_addr, subject, body, flow_id, created_at) VALUES (?, ?, ?, ?, ?)').run(message.to, message.subject, message.body, message.flow, this.now());
+  }
+
+  outbox(query: { to?: string; flow?: string; limit: number }): OutboxMessage[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.to) {
+      where.push('to_addr = ? COLLATE NOCASE');
+      params.push(query.to);
+    }
+    if (query.flow) {
+      where.push('flow_id = ?');
+      params.push(query.flow);
+    }
+    const sql = `SELECT id, to_addr AS "to", subject, body, flow_id AS flow, created_at FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return this.db.prepare(sql).all(...params, query.limit) as OutboxMessage[];
+  }
+}
