@@ -4,6 +4,16 @@ import { LOCAL_OPTIONS, type App, type Connection, type SignInStep } from './typ
 
 export const MFA_OPTIONS = ['totp', 'email-otp'] as const;
 
+/** The built-in self-service app. Its step 1 always offers every connection; it needs a local user. */
+export const MY_ACCOUNT = 'myaccount';
+
+/** The steps a flow really runs: for My Account, step 1 also offers every connection of the org. */
+export function effectiveSteps(app: Pick<App, 'name' | 'builtIn' | 'steps'>, connections: string[]): SignInStep[] {
+  if (!(app.builtIn && app.name === MY_ACCOUNT)) return app.steps;
+  const [first = [], ...rest] = app.steps;
+  return [[...new Set([...first, ...connections])], ...rest];
+}
+
 export function isMfaOption(option: string): boolean {
   return (MFA_OPTIONS as readonly string[]).includes(option);
 }

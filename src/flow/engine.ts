@@ -3,7 +3,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { IdpError, isIdpError, unknownNameHint } from '../core/errors.js';
 import { newFlowId } from '../core/ids.js';
-import { formatMethod, isLocalOption, isMfaOption } from '../core/signin.js';
+import { effectiveSteps, formatMethod, isLocalOption, isMfaOption, MY_ACCOUNT } from '../core/signin.js';
 import { verifyPassword } from '../core/password.js';
 import type { App, Stage, StageStatus, User } from '../core/types.js';
 import type { Store, Upstreams, UpstreamProfile } from '../ports.js';
@@ -48,7 +48,7 @@ export class FlowEngine {
     const state: FlowState = {
       app: app.name,
       redirectUri: opts.redirectUri ?? app.redirectUris[0] ?? null,
-      steps: app.steps,
+      steps: effectiveSteps(app, this.store.connections.names()),
       step: 0,
       seq: 0,
       waiting: { kind: 'none' },
@@ -58,12 +58,11 @@ export class FlowEngine {
       amr: [],
       jit: null,
       authTime: null,
-      plannedSteps: null,
       passwordFailures: 0,
     };
     const run: Run = { id: newFlowId(), state, app, current: 'app', since: performance.now() };
     this.store.flows.insert(run.id, app.name, state);
-    this.stage(run, 'app', 'ok', `${app.name} (client ${app.clientId}); ${formatMethod(app.steps)}`, 0);
+    this.stage(run, 'app', 'ok', `${app.name} (client ${app.clientId}); ${formatMethod(state.steps)}`, 0);
     return this.guard(run, () => this.nextStep(run));
   }
 
@@ -256,6 +255,14 @@ export class FlowEngine {
       ? { kind: 'local', userId: applied.user.id, username: applied.user.username }
       : { kind: 'pass-through', connection: upstream.connection.name, subject: upstream.subject, profile: applied.profile };
     this.completeStep(run, upstream.connection.name, upstream.connection.name, 'fed', upstream.claims);
+    if (run.app.builtIn && run.app.name === MY_ACCOUNT && state.identity.kind === 'pass-through') {
+      run.current = 'session';
+      throw new IdpError(
+        'NEEDS_LOCAL_USER',
+        `My Account needs a local user, and ${upstream.connection.name} has JIT off: this sign-in passed through without one`,
+        `turn JIT on (idp connection set ${upstream.connection.name} --jit=true) so the first sign-in creates an account, or sign in with a local password`,
+      );
+    }
     return this.nextStep(run);
   }
 

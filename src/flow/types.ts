@@ -85,8 +85,6 @@ export interface FlowState {
   amr: string[];
   jit: JitOutcome | null;
   authTime: number | null;
-  /** Steps the app's script asked for, in order (null: no script, run every step). */
-  plannedSteps: number[] | null;
   passwordFailures: number;
 }
 

@@ -25,8 +25,11 @@ export function prepareHome(home: string): void {
     mkdirSync(home, { recursive: true, mode: 0o700 });
     chmodSync(home, 0o700);
   }
-  const path = dbPath(home);
-  if (!existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
+  try {
+    closeSync(openSync(dbPath(home), 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // another idp process created it first
+  }
 }
 
 /** Opens and migrates. Refuses, without writing, a file that is not an idp database or is from a newer idp. */
@@ -85,13 +88,17 @@ function notIdp(path: string, cause?: unknown): IdpError {
   );
 }
 
+/** The version is read again under the write lock: two first runs at once must not both apply a migration. */
 function migrate(db: Db): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let version = current; version < SCHEMA_VERSION; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
-      db.pragma(`application_id = ${APPLICATION_ID}`);
-      db.pragma(`user_version = ${version + 1}`);
-    }).immediate();
-  }
+  if ((db.pragma('user_version', { simple: true }) as number) >= SCHEMA_VERSION) return;
+  const step = db.transaction((): boolean => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version >= SCHEMA_VERSION) return false;
+    db.exec(MIGRATIONS[version]!);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  let applied = true;
+  while (applied) applied = step.immediate();
 }

@@ -6,6 +6,7 @@ import { defaultJit, defaultScopes } from '../core/connection-defaults.js';
 import type { ConnectionType, SignInStep } from '../core/types.js';
 import { generateSigningKey } from '../tokens/keys.js';
 import { newClientId } from '../core/ids.js';
+import { MY_ACCOUNT } from '../core/signin.js';
 import type { Store } from './store.js';
 
 interface DemoOrg {
@@ -26,6 +27,7 @@ export async function seedOrg(store: Store, opts: { demo: boolean; actor: string
     store.org.setSetting('created_at', store.clock().toISOString());
     store.org.setSetting('subject_salt', randomBytes(32).toString('base64url'));
     store.org.addSigningKey(generateSigningKey());
+    store.apps.insert({ name: MY_ACCOUNT, clientId: newClientId(), redirectUris: [], steps: [['password']], attributes: ['username', 'email', 'email_verified', 'name'], builtIn: true });
     if (!demo) return;
     for (const c of demo.connections) {
       store.connections.insert({

@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { IdpError } from '../../core/errors.js';
 import type { App } from '../../core/types.js';
 import { action, type CliContext } from '../context.js';
+import { registerAppScript } from './app-script.js';
 import { collect, collectStep, parseList } from '../parse.js';
-import { editSteps, formatMethod, mfaConflicts } from '../../core/signin.js';
+import { editSteps, effectiveSteps, formatMethod, mfaConflicts } from '../../core/signin.js';
 import { validateRedirectUri } from '../../core/urls.js';
 import { newClientId } from '../../core/ids.js';
 import { requireApp } from '../lookup.js';
@@ -21,6 +22,7 @@ interface AppOptions {
 
 export function registerApp(program: Command): void {
   const app = program.command('app').description('manage applications and their sign-in methods');
+  registerAppScript(app);
 
   app
     .command('list')
@@ -28,7 +30,9 @@ export function registerApp(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp app list --json')
     .action(
       action(async (ctx) => {
-        const apps = (await ctx.store()).apps.list();
+        const store = await ctx.store();
+        const connections = store.connections.names();
+        const apps = store.apps.list().map((a) => ({ ...a, steps: effectiveSteps(a, connections) }));
         ctx.out.result({ apps: apps.map(appView) }, () =>
           ctx.out.table(apps, [
             { header: 'NAME', value: (a) => a.name },
@@ -46,7 +50,9 @@ export function registerApp(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp app show thrift')
     .action(
       action(async (ctx, name: string) => {
-        show(ctx, requireApp(await ctx.store(), name));
+        const store = await ctx.store();
+        const found = requireApp(store, name);
+        show(ctx, { ...found, steps: effectiveSteps(found, store.connections.names()) });
       }),
     );
 

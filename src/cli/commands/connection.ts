@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { defaultJit, defaultScopes } from '../../core/connection-defaults.js';
 import { IdpError } from '../../core/errors.js';
-import { mfaConflicts } from '../../core/signin.js';
+import { effectiveSteps, mfaConflicts } from '../../core/signin.js';
 import {
   CONNECTION_TYPES,
   JIT_SCHEMES,
@@ -266,7 +266,9 @@ function describeChanges(name: string, changes: { path: string; before: unknown;
 
 function warnConflicts(ctx: CliContext, store: Store, name: string): void {
   const connections = store.connections.list().map((c) => (c.name === name ? { ...c, jit: { ...c.jit, enabled: false } } : c));
-  for (const c of mfaConflicts(store.apps.list(), connections).filter((x) => x.connection === name)) {
+  const names = connections.map((c) => c.name);
+  const apps = store.apps.list().map((a) => ({ ...a, steps: effectiveSteps(a, names) }));
+  for (const c of mfaConflicts(apps, connections).filter((x) => x.connection === name)) {
     ctx.out.warn(
       `${c.app} offers ${name} in step ${c.step} and requires MFA in step ${c.mfaStep}: with JIT off its ${name} users have no local account to hold a factor, so their logins will fail${c.scripted ? ' (unless its script skips that step)' : ''}`,
       `keep JIT on, or make step ${c.mfaStep} conditional: idp app script set ${c.app} --file skip-mfa-for-federated.js`,

@@ -8,7 +8,7 @@ import type { Store } from '../../store/store.js';
 import { action, readStdin, type CliContext } from '../context.js';
 import { parseEnum, parsePositiveInt } from '../parse.js';
 
-interface LoginOptions {
+export interface LoginOptions {
   app: string;
   connection?: string;
   option?: string;
@@ -30,10 +30,34 @@ interface LoginOptions {
 }
 
 export function registerLogin(program: Command): void {
-  program
-    .command('login')
-    .description('sign in to an app, stage by stage: redirect, consent, callback, token, userinfo, JIT, MFA, session')
-    .requiredOption('--app <app>', 'the application to sign in to')
+  addLoginOptions(
+    program
+      .command('login')
+      .description('sign in to an app, stage by stage: redirect, consent, callback, token, userinfo, JIT, MFA, session')
+      .requiredOption('--app <app>', 'the application to sign in to'),
+  )
+    .option('--print <what>', 'print only id_token (raw) or claims (JSON) on stdout', parseEnum('--print', ['id_token', 'claims'] as const))
+    .option('--redirect-uri <uri>', "the app's redirect URI to sign in for (default: its first)")
+    .addHelpText(
+      'after',
+      `
+Examples:
+  idp login --app thrift
+  idp login --app thrift --connection github --no-browser
+  idp login --app thrift --headless --connection github --as octocat --consent approve --json
+  printf 'thrift-demo' | idp login --app thrift --option password --username alice --password-stdin`,
+    )
+    .action(
+      action(async (ctx, opts: LoginOptions) => {
+        const { view, stages } = await runLogin(ctx, opts);
+        report(ctx, opts, view, stages);
+      }),
+    );
+}
+
+/** The flags every sign-in shares (idp login, idp account). */
+export function addLoginOptions(command: Command): Command {
+  return command
     .option('--connection <name>', 'sign in through this connection (skips the chooser)')
     .option('--option <option>', 'a local option instead, e.g. password')
     .option('--headless', 'no prompts and no browser: answers come from flags (automatic without a TTY)')
@@ -48,22 +72,11 @@ export function registerLogin(program: Command): void {
     .option('--otp-from-outbox', 'headless: read the emailed code this flow just delivered to the local outbox')
     .option('--timeout <seconds>', 'how long to wait for the provider callback (default 300, headless 120)', parsePositiveInt('--timeout', 3600))
     .option('--no-browser', 'print the URL instead of opening a browser')
-    .option('--print <what>', 'print only id_token (raw) or claims (JSON) on stdout', parseEnum('--print', ['id_token', 'claims'] as const))
-    .option('--redirect-uri <uri>', "the app's redirect URI to sign in for (default: its first)")
-    .option('--personas <file>', 'extra sandbox personas (JSON, same shape as fixtures/sandbox/personas.json)')
-    .addHelpText(
-      'after',
-      `
-Examples:
-  idp login --app thrift
-  idp login --app thrift --connection github --no-browser
-  idp login --app thrift --headless --connection github --as octocat --consent approve --json
-  printf 'thrift-demo' | idp login --app thrift --option password --username alice --password-stdin`,
-    )
-    .action(action(login));
+    .option('--personas <file>', 'extra sandbox personas (JSON, same shape as fixtures/sandbox/personas.json)');
 }
 
-async function login(ctx: CliContext, opts: LoginOptions): Promise<void> {
+/** Runs one sign-in with the driver the situation calls for; stages are rendered live on stderr. */
+export async function runLogin(ctx: CliContext, opts: LoginOptions): Promise<{ view: FlowView; stages: StageEvent[] }> {
   if (opts.connection && opts.option) throw new IdpError('USAGE', 'pass --connection or --option, not both', 'e.g. --connection github');
   const store = await ctx.store();
   if (opts.connection) {
@@ -77,8 +90,11 @@ async function login(ctx: CliContext, opts: LoginOptions): Promise<void> {
   const homePersonas = join(ctx.home, 'personas.json');
   const personasFile = opts.personas ?? (existsSync(homePersonas) ? homePersonas : undefined);
   const controller = new AbortController();
-  const onSigint = (): void => controller.abort();
-  process.once('SIGINT', onSigint);
+  // `on`, not `once`: signal-exit (loaded by ora's cursor handling) re-raises SIGINT and kills the process when it sees
+  // no other listener left, which a `once` listener no longer is while it runs: the flow would never be marked failed.
+  // A second Ctrl-C stops waiting for that clean-up.
+  const onSigint = (): void => (controller.signal.aborted ? process.exit(130) : controller.abort());
+  process.on('SIGINT', onSigint);
   const stages: StageEvent[] = [];
   const onEvent = (event: StageEvent): void => {
     stages.push(event);
@@ -96,7 +112,7 @@ async function login(ctx: CliContext, opts: LoginOptions): Promise<void> {
   } finally {
     process.off('SIGINT', onSigint);
   }
-  report(ctx, opts, view, stages);
+  return { view, stages };
 }
 
 function otpSource(opts: LoginOptions, store: Store) {
@@ -131,14 +147,18 @@ async function terminalLogin(ctx: CliContext, opts: LoginOptions, run: { persona
   }
 }
 
+/** A failed flow: the error and hint on stderr, and the exit code its error code maps to. */
+export function reportFailure(ctx: CliContext, view: FlowView): void {
+  if (view.status !== 'failed') return;
+  ctx.out.error(new IdpError(view.error.code, view.error.message, view.error.hint ?? undefined), { document: false });
+  process.exitCode = exitCodeFor(view.error.code);
+}
+
 function report(ctx: CliContext, opts: LoginOptions, view: FlowView, stages: StageEvent[]): void {
   const failed = view.status === 'failed' ? view : undefined;
   const done = view.status === 'done' ? view : undefined;
   const jit = done?.result.jit ?? failed?.jit ?? null;
-  if (failed) {
-    ctx.out.error(new IdpError(failed.error.code, failed.error.message, failed.error.hint ?? undefined), { document: false });
-    process.exitCode = exitCodeFor(failed.error.code);
-  }
+  reportFailure(ctx, view);
   if (opts.print && done) {
     process.stdout.write(opts.print === 'id_token' ? `${done.result.idToken}\n` : `${JSON.stringify(done.result.claims, null, 2)}\n`);
     return;

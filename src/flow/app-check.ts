@@ -1,0 +1,85 @@
+// `idp app check`: the hazards of an app's sign-in policy, found before a login hits them: JIT-off connections
+// feeding an MFA step (unless the app's script really skips MFA for them), unknown options, a script that does not
+// compile, linking that cannot work.
+import { effectiveSteps, isLocalOption, mfaConflicts } from '../core/signin.js';
+import type { App } from '../core/types.js';
+import type { Store } from '../ports.js';
+import { planNextStep } from './script-plan.js';
+import type { FlowState } from './types.js';
+
+export interface Hazard {
+  severity: 'error' | 'warning';
+  code: string;
+  message: string;
+  fix: string;
+}
+
+export async function checkApp(store: Store, app: App): Promise<Hazard[]> {
+  const connections = store.connections.list();
+  const names = connections.map((c) => c.name);
+  const steps = effectiveSteps(app, names);
+  const hazards: Hazard[] = [];
+
+  steps.forEach((options, i) => {
+    for (const option of options) {
+      if (!isLocalOption(option) && !names.includes(option)) {
+        hazards.push({ severity: 'error', code: 'UNKNOWN_OPTION', message: `step ${i + 1} offers '${option}', which is neither a local option nor a connection`, fix: `idp app set ${app.name} --step ${i + 1}=${options.filter((o) => o !== option).join(',')}` });
+      }
+    }
+  });
+
+  let scriptCompiles = true;
+  if (app.script !== null) {
+    const { compileCheck } = await import('../script/index.js');
+    const compiled = await compileCheck(app.script);
+    if (!compiled.ok) {
+      scriptCompiles = false;
+      hazards.push({ severity: 'error', code: 'SCRIPT_ERROR', message: `the script does not compile${compiled.line ? ` (line ${compiled.line})` : ''}: ${compiled.message}`, fix: `fix it and run idp app script set ${app.name} --file FILE` });
+    }
+  }
+
+  for (const conflict of mfaConflicts([{ ...app, steps }], connections)) {
+    if (conflict.scripted && scriptCompiles && (await scriptSkipsMfa(store, app, steps, conflict.connection, conflict.step, conflict.mfaStep))) continue;
+    hazards.push({
+      severity: 'error',
+      code: 'MFA_NEEDS_LOCAL_USER',
+      message: `${conflict.connection} (step ${conflict.step}) has JIT off, so its users pass through without a local account and fail at the MFA step ${conflict.mfaStep}${conflict.scripted ? ' (the script does not skip it for them)' : ''}`,
+      fix: `idp connection set ${conflict.connection} --jit=true, or a script that runs step ${conflict.mfaStep} only when context.steps[${conflict.step}].idp == 'LOCAL'`,
+    });
+  }
+
+  for (const c of connections.filter((c) => steps.some((s) => s.includes(c.name)))) {
+    if (c.jit.linking === 'verified-email' && !c.jit.enabled) {
+      hazards.push({ severity: 'warning', code: 'LINKING_WITHOUT_JIT', message: `${c.name} links by verified email, but JIT is off, so nothing is ever linked`, fix: `idp connection set ${c.name} --jit=true, or --linking off` });
+    }
+    if (c.jit.linking === 'verified-email' && c.type === 'oidc') {
+      hazards.push({ severity: 'warning', code: 'LINKING_UNVERIFIED_EMAIL', message: `${c.name} links by verified email, but a generic OIDC issuer may not send email_verified (then nothing links and first logins with a taken email are refused)`, fix: `check that ${c.issuer ?? 'the issuer'} sends email_verified: true, or idp connection set ${c.name} --linking off` });
+    }
+  }
+  return hazards;
+}
+
+/** Plays the script with step `step` done through `connection` as a pass-through user: does it still ask for the MFA step? */
+async function scriptSkipsMfa(store: Store, app: App, steps: string[][], connection: string, step: number, mfaStep: number): Promise<boolean> {
+  const state: FlowState = {
+    app: app.name,
+    redirectUri: null,
+    steps,
+    step,
+    seq: 0,
+    waiting: { kind: 'none' },
+    waitingSince: 0,
+    identity: { kind: 'pass-through', connection, subject: 'app-check', profile: { username: null, email: null, emailVerified: false, name: null, givenName: null, familyName: null, picture: null, attributes: {} } },
+    completed: Array.from({ length: step }, (_, i) => ({ step: i + 1, option: i + 1 === step ? connection : 'password', idp: i + 1 === step ? connection : 'LOCAL' })),
+    amr: [],
+    jit: null,
+    authTime: null,
+    passwordFailures: 0,
+  };
+  try {
+    const plan = await planNextStep(store, app.script!, state, { app: app.name, clientId: app.clientId });
+    return !('next' in plan && plan.next === mfaStep);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,73 @@
+// Small node:http helpers shared by the sandbox providers: loopback listen/close, bodies, responses.
+// The GitHub-like provider stays framework-free so that starting it per login costs next to nothing.
+
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { IdpError } from '../core/errors.js';
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** Listens on 127.0.0.1 only and resolves with the bound port (ephemeral when `port` is 0). */
+export function listenLoopback(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void =>
+      reject(
+        new IdpError('USAGE', `the sandbox cannot listen on 127.0.0.1:${port}: ${err.code ?? err.message}`, 'pick another --port, or 0 for any free port', {
+          cause: err,
+        }),
+      );
+    server.once('error', onError);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', onError);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+/** Closes the server and drops kept-alive connections, which would otherwise hold close() open. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new Error('request body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Form or JSON request parameters, whichever the Content-Type says; string values only. */
+export async function readParams(req: IncomingMessage): Promise<URLSearchParams> {
+  const body = await readBody(req);
+  if (!(req.headers['content-type'] ?? '').includes('application/json')) return new URLSearchParams(body);
+  const params = new URLSearchParams();
+  const parsed: unknown = body ? JSON.parse(body) : {};
+  if (typeof parsed === 'object' && parsed !== null) {
+    for (const [key, value] of Object.entries(parsed)) {
+      if (typeof value === 'string' || typeof value === 'number') params.set(key, String(value));
+    }
+  }
+  return params;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+export function sendHtml(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(html);
+}
+
+export function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(302, { location, 'cache-control': 'no-store' });
+  res.end();
+}

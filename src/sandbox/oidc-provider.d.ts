@@ -1,0 +1,76 @@
+// The slice of oidc-provider 9's API the Google-like sandbox uses; the package ships no typings
+// and @types/oidc-provider would be a new dependency for a handful of calls.
+
+declare module 'oidc-provider' {
+  import type { IncomingMessage, ServerResponse } from 'node:http';
+
+  export interface Interaction {
+    uid: string;
+    prompt: { name: string; reasons: string[]; details: Record<string, unknown> };
+    params: Record<string, unknown>;
+    session?: { accountId: string };
+    grantId?: string;
+  }
+
+  export class Grant {
+    constructor(init: { accountId: string; clientId: string });
+    static find(id: string): Promise<Grant | undefined>;
+    addOIDCScope(scope: string): void;
+    addOIDCClaims(claims: string[]): void;
+    addResourceScope(resource: string, scope: string): void;
+    save(): Promise<string>;
+  }
+
+  export interface ClientMetadata {
+    client_id: string;
+    client_secret?: string;
+    client_name?: string;
+    [key: string]: unknown;
+  }
+
+  export interface Client {
+    clientId: string;
+    clientName?: string;
+  }
+
+  export interface OidcContext {
+    oidc: { result?: Record<string, unknown> };
+  }
+
+  export class Check {
+    constructor(reason: string, description: string, check: (ctx: OidcContext) => boolean | Promise<boolean>);
+    static readonly REQUEST_PROMPT: true;
+    static readonly NO_NEED_TO_PROMPT: false;
+  }
+
+  export interface Prompt {
+    name: string;
+    checks: Check[] & { add(check: Check, index?: number): void };
+  }
+
+  export type Policy = Prompt[] & { get(name: string): Prompt | undefined };
+
+  export const interactionPolicy: { base(): Policy; Check: typeof Check };
+
+  export class Provider {
+    constructor(issuer: string, configuration: Record<string, unknown>);
+    Grant: typeof Grant;
+    Client: { find(id: string): Promise<Client | undefined> };
+    callback(): (req: IncomingMessage, res: ServerResponse) => void;
+    interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
+    interactionFinished(
+      req: IncomingMessage,
+      res: ServerResponse,
+      result: Record<string, unknown>,
+      options?: { mergeWithLastSubmission?: boolean },
+    ): Promise<void>;
+  }
+
+  export default Provider;
+}
+
+// oidc-provider's own in-memory storage, which is what a throwaway sandbox wants; passing it explicitly
+// (rather than relying on the default) keeps oidc-provider from warning that it is not for production.
+declare module 'oidc-provider/lib/adapters/memory_adapter.js' {
+  export function createMemoryAdapter(clockTolerance?: number): (model: string) => unknown;
+}

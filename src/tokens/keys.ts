@@ -1,0 +1,64 @@
+// Org signing keys (ES256), their public JWKS and pass-through subjects; node:crypto only, so seeding an org never loads jose.
+// The kid is the RFC 7638 thumbprint, so the same public key always gets the same kid.
+
+import { createHash, createHmac, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import { IdpError } from '../core/errors.js';
+
+export interface StoredKey {
+  kid: string;
+  alg: 'ES256';
+  privateJwk: JsonWebKey;
+  publicJwk: JsonWebKey;
+  createdAt: string;
+}
+
+/** A public JWK as published in the JWKS: EC members only, never "d". */
+export interface PublicJwk extends JsonWebKey {
+  kty: 'EC';
+  crv: string;
+  x: string;
+  y: string;
+  kid: string;
+  alg: 'ES256';
+  use: 'sig';
+}
+
+export function generateSigningKey(): StoredKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const publicJwk = ecPublicMembers(publicKey.export({ format: 'jwk' }));
+  return {
+    kid: jwkThumbprint(publicJwk),
+    alg: 'ES256',
+    privateJwk: privateKey.export({ format: 'jwk' }),
+    publicJwk,
+    createdAt: new Date().toISOString(),
+  };
+}
+
+export function jwks(keys: StoredKey[]): { keys: PublicJwk[] } {
+  return { keys: keys.map((k) => ({ ...ecPublicMembers(k.publicJwk), kid: k.kid, alg: k.alg, use: 'sig' })) };
+}
+
+/** RFC 7638: sha256 over the required members in lexicographic order, base64url. */
+export function jwkThumbprint(jwk: JsonWebKey): string {
+  const { crv, kty, x, y } = ecPublicMembers(jwk);
+  const canonical = JSON.stringify({ crv, kty, x, y });
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+/**
+ * The `sub` an app sees for a pass-through user: stable per (connection, upstream subject), opaque, and
+ * different per org, so it neither leaks the upstream id nor collides with local user ids.
+ */
+export function passThroughSubject(connection: string, upstreamSubject: string, orgSalt: string): string {
+  const mac = createHmac('sha256', orgSalt).update(JSON.stringify([connection, upstreamSubject])).digest('base64url');
+  return `pt_${mac}`;
+}
+
+function ecPublicMembers(jwk: JsonWebKey): { kty: 'EC'; crv: string; x: string; y: string } {
+  const { kty, crv, x, y } = jwk;
+  if (kty !== 'EC' || !crv || !x || !y) {
+    throw new IdpError('INTERNAL', 'a stored signing key is not an EC JWK', 'the organisation holds a damaged key; idp keys jwks lists its keys');
+  }
+  return { kty, crv, x, y };
+}
