@@ -10,6 +10,7 @@ import { registerConnection } from './commands/connection.js';
 import { registerUsers } from './commands/users.js';
 import { registerEvents } from './commands/events.js';
 import { registerLogin } from './commands/login.js';
+import { registerAccount } from './commands/account.js';
 import { registerFlows } from './commands/flows.js';
 import { registerKeys } from './commands/keys.js';
 import { registerSandbox } from './commands/sandbox.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
 
   registerInit(program);
   registerLogin(program);
+  registerAccount(program);
   registerApp(program);
   registerConnection(program);
   registerUsers(program);

@@ -1,10 +1,21 @@
 // `idp users mfa ...` (enrol, list, remove factors) and `idp outbox` (the local mailbox email OTPs are delivered to).
 import type { Command } from 'commander';
 import { IdpError } from '../../core/errors.js';
-import { action } from '../context.js';
+import { action, type CliContext } from '../context.js';
 import { requireUser } from '../lookup.js';
 import { parseEnum, parsePositiveInt } from '../parse.js';
 import { shortTime } from '../views.js';
+
+/** The otpauth URI as a terminal QR code plus the URI and secret; with --json, {factor, user, secret, uri}. */
+export async function printEnrolment(ctx: CliContext, username: string, enrolled: { factor: string; secret: string; uri: string }): Promise<void> {
+  if (ctx.out.opts.json) {
+    ctx.out.result({ ...enrolled, user: username }, () => undefined);
+    return;
+  }
+  const { default: qrcode } = await import('qrcode-terminal');
+  const qr = await new Promise<string>((resolve) => qrcode.generate(enrolled.uri, { small: true }, resolve));
+  ctx.out.result(null, () => `${qr}\n${enrolled.uri}\nsecret ${enrolled.secret}\nenrolled TOTP for ${username}: scan the QR code or enter the secret in an authenticator app`);
+}
 
 export function registerMfa(users: Command, program: Command): void {
   const mfa = users.command('mfa').description("a user's MFA factors");
@@ -17,24 +28,11 @@ export function registerMfa(users: Command, program: Command): void {
     .addHelpText('after', '\nExamples:\n  idp users mfa enroll alice totp\n  export ALICE_TOTP=$(idp users mfa enroll alice totp --json | jq -r .secret)')
     .action(
       action(async (ctx, ref: string) => {
-        const { newTotpSecret, otpauthUri } = await import('../../mfa/totp.js');
+        const { enrolTotp } = await import('../../flow/my-account.js');
         const store = await ctx.store();
         const user = requireUser(store, ref);
-        if (store.factors.totpFor(user.id)) throw new IdpError('USAGE', `${user.username} already has a TOTP factor`, `remove it first: idp users mfa remove ${user.username}`);
-        const secret = newTotpSecret();
-        const uri = otpauthUri({ secret, account: user.email ?? user.username, issuer: 'idp' });
-        const id = store.tx(() => {
-          const factorId = store.factors.addTotp(user.id, store.seal(secret));
-          store.events.recordConfig({ actor: ctx.actor, action: 'users.mfa.enroll', target: `user ${user.username}`, detail: `enrolled TOTP for ${user.username}`, before: null, after: { factor: factorId, type: 'totp' } });
-          return factorId;
-        });
-        if (ctx.out.opts.json) {
-          ctx.out.result({ factor: id, user: user.username, secret, uri }, () => undefined);
-          return;
-        }
-        const { default: qrcode } = await import('qrcode-terminal');
-        const qr = await new Promise<string>((resolve) => qrcode.generate(uri, { small: true }, resolve));
-        ctx.out.result(null, () => `${qr}\n${uri}\nsecret ${secret}\nenrolled TOTP for ${user.username}: scan the QR code or enter the secret in an authenticator app`);
+        const enrolled = await enrolTotp(store, user, ctx.actor);
+        await printEnrolment(ctx, user.username, enrolled);
       }),
     );
 
@@ -72,11 +70,8 @@ export function registerMfa(users: Command, program: Command): void {
         const store = await ctx.store();
         const user = requireUser(store, ref);
         await ctx.confirm(`Remove ${opts.factor ? 'that factor' : 'every MFA factor'} of ${user.username}?`, opts.yes, `remove MFA factors of ${user.username}`);
-        const removed = store.tx(() => {
-          const n = store.factors.remove(user.id, opts.factor);
-          if (n) store.events.recordConfig({ actor: ctx.actor, action: 'users.mfa.remove', target: `user ${user.username}`, detail: `removed ${n} MFA factor(s) of ${user.username}`, before: { factors: n }, after: null });
-          return n;
-        });
+        const { removeFactors } = await import('../../flow/my-account.js');
+        const removed = removeFactors(store, user, ctx.actor, opts.factor);
         if (opts.factor && removed === 0) throw new IdpError('USAGE', `${user.username} has no factor ${opts.factor}`, `see idp users mfa list ${user.username}`);
         ctx.out.result({ removed }, () => `removed ${removed} factor(s) of ${user.username}`);
       }),

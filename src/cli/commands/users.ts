@@ -2,15 +2,13 @@
 import type { Command } from 'commander';
 import { IdpError } from '../../core/errors.js';
 import { validEmail, validUsername } from '../../core/user-records.js';
+import { profilePatch } from '../../flow/profile.js';
 import type { User } from '../../core/types.js';
-import type { Store } from '../../store/store.js';
 import { action } from '../context.js';
 import { registerMfa } from './mfa.js';
 import { requireUser } from '../lookup.js';
 import { collectPair, parseEnum, parsePositiveInt } from '../parse.js';
 import { shortTime, userView } from '../views.js';
-
-const PROFILE_FIELDS = { email: 'email', name: 'name', given_name: 'givenName', family_name: 'familyName', picture: 'picture' } as const;
 
 export function registerUsers(program: Command): void {
   const users = program.command('users').description('the local user store');
@@ -198,23 +196,4 @@ export function registerUsers(program: Command): void {
         await writeExport(store.users.iterate(), opts.format, !!opts.withPasswordHashes, process.stdout);
       }),
     );
-}
-
-function profilePatch(store: Store, user: User, pairs: [string, string][]): Partial<User> {
-  const patch: Partial<User> & { attributes: Record<string, string> } = { attributes: { ...user.attributes } };
-  for (const [key, value] of pairs) {
-    if (key === 'email') {
-      if (value && !validEmail(value)) throw new IdpError('INVALID_VALUE', `'${value}' is not a valid email address`, 'e.g. --attr email=dave@example.com');
-      const owner = value ? store.users.byEmail(value) : undefined;
-      if (owner && owner.id !== user.id) throw new IdpError('USER_EXISTS', `email ${value} belongs to ${owner.username}`, 'choose another email');
-      patch.email = value || null;
-      if (value.toLowerCase() !== (user.email ?? '').toLowerCase()) patch.emailVerified = false;
-    } else if (key in PROFILE_FIELDS) {
-      patch[PROFILE_FIELDS[key as keyof typeof PROFILE_FIELDS] as 'name'] = value || null;
-    } else if (key === 'username' || key === 'id' || key === 'source' || key === 'status') {
-      throw new IdpError('INVALID_VALUE', `--attr cannot change ${key}`, key === 'status' ? 'use --lock, --unlock, --disable or --enable' : `${key} is fixed once the user exists`);
-    } else if (value) patch.attributes[key] = value;
-    else delete patch.attributes[key];
-  }
-  return patch;
 }

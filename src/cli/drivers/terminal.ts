@@ -1,5 +1,6 @@
 // The interactive driver: inquirer for choices and credentials, the browser opened only once the loopback server
 // listens (the URL is always printed too), and a spinner while the provider's callback is awaited.
+import { IdpError } from '../../core/errors.js';
 import type { Connection } from '../../core/types.js';
 import type { Renderer } from '../render.js';
 import type { Answerer } from './drive.js';
@@ -20,7 +21,7 @@ const LOCAL_LABELS: Record<string, string> = {
 
 export function terminalAnswerer(opts: TerminalOptions): Answerer {
   const io = { output: process.stderr };
-  return {
+  const answerer: Answerer = {
     async choose(view) {
       if (opts.preselected) return opts.preselected;
       const { select } = await import('@inquirer/prompts');
@@ -44,7 +45,10 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
         await open(view.url).catch(() => opts.out.warn('could not open a browser', 'open the URL above yourself'));
       }
       const { default: ora } = await import('ora');
-      const spinner = ora({ text: `waiting for ${view.provider} to redirect to ${loopback.redirectUri} (Ctrl-C to cancel)`, stream: process.stderr, isEnabled: !opts.out.opts.quiet }).start();
+      // discardStdin would put the terminal in raw mode and rely on a 'data' listener that never starts the stream
+      // (stdin-discarder 0.3.2 on Node 20): Ctrl-C would be swallowed until the timeout. Keep the terminal's own SIGINT.
+      const text = `waiting for ${view.provider} to redirect to ${loopback.redirectUri} (Ctrl-C to cancel)`;
+      const spinner = ora({ text, stream: process.stderr, isEnabled: !opts.out.opts.quiet, discardStdin: false }).start();
       try {
         return await waiting;
       } finally {
@@ -66,4 +70,21 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
       return input({ message: `${view.method === 'totp' ? 'Authenticator' : 'Emailed'} code (${view.hint})`, validate: (v) => /^\d{6}$/.test(v.trim()) || 'six digits' }, io);
     },
   };
+  return {
+    ...answerer,
+    choose: (view) => interruptible(answerer.choose(view)),
+    credentials: (view) => interruptible(answerer.credentials(view)),
+    jitPrompt: (view) => interruptible(answerer.jitPrompt(view)),
+    mfa: (view) => interruptible(answerer.mfa(view)),
+  };
+}
+
+/** Ctrl-C at a prompt rejects with inquirer's ExitPromptError; as INTERRUPTED it lets drive() end the flow as failed. */
+async function interruptible<T>(prompt: Promise<T>): Promise<T> {
+  try {
+    return await prompt;
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ExitPromptError') throw new IdpError('INTERRUPTED', 'interrupted at a prompt', 'run the login again');
+    throw err;
+  }
 }
