@@ -2,7 +2,7 @@
 // as a user's browser would (cookies included), and hands back the final redirect to the client.
 
 import { IdpError, didYouMean } from '../core/errors.js';
-import { pageMessage, parseForm } from './pages.js';
+import { DECISION_FIELD, PERSONA_FIELD, pageMessage, parseForm, type ParsedForm } from './pages.js';
 
 export interface SandboxAnswer {
   persona: string;
@@ -17,9 +17,14 @@ const MAX_STEPS = 12;
  * (the client's redirect_uri, with code or error), without requesting it.
  */
 export async function completeSandboxConsent(authorizationUrl: string, answer: SandboxAnswer): Promise<string> {
-  const sandboxOrigin = new URL(authorizationUrl).origin;
+  const start = new URL(authorizationUrl);
+  // Answering a real provider's pages by script would be scraping it: the driver only talks to the local sandbox.
+  if (start.protocol !== 'http:' || !['127.0.0.1', 'localhost'].includes(start.hostname)) {
+    throw new IdpError('HEADLESS_NEEDS_SANDBOX', `cannot answer the sign-in pages of ${start.origin} headlessly`, 'use a sandbox connection, or sign in from a terminal with a browser');
+  }
+  const sandboxOrigin = start.origin;
   const cookies = new CookieJar();
-  let request: { url: URL; body?: URLSearchParams } = { url: new URL(authorizationUrl) };
+  let request: { url: URL; body?: URLSearchParams } = { url: start };
   for (let step = 0; step < MAX_STEPS; step++) {
     const res = await send(request.url, request.body, cookies);
     const location = res.headers.get('location');
@@ -40,7 +45,7 @@ export async function completeSandboxConsent(authorizationUrl: string, answer: S
   throw new IdpError('UPSTREAM_ERROR', `the sandbox sign-in did not finish within ${MAX_STEPS} pages`, 'run with --debug and report the pages seen');
 }
 
-function fillForm(form: NonNullable<ReturnType<typeof parseForm>>, answer: SandboxAnswer): URLSearchParams {
+function fillForm(form: ParsedForm, answer: SandboxAnswer): URLSearchParams {
   const body = new URLSearchParams(form.hidden);
   if (form.personas.length > 0) {
     if (!form.personas.includes(answer.persona)) {
@@ -51,14 +56,14 @@ function fillForm(form: NonNullable<ReturnType<typeof parseForm>>, answer: Sandb
         `${close ? `did you mean '${close}'? ` : ''}personas offered: ${form.personas.join(', ')}`,
       );
     }
-    body.set('persona', answer.persona);
+    body.set(PERSONA_FIELD, answer.persona);
   }
   // An account chooser only moves on; the answer to consent goes to the page that asks for it.
   const decision = form.decisions.includes('continue') ? 'continue' : answer.consent;
   if (!form.decisions.includes(decision)) {
     throw new IdpError('UPSTREAM_ERROR', `the sandbox page offers no '${decision}' button`, `buttons offered: ${form.decisions.join(', ') || 'none'}`);
   }
-  body.set('decision', decision);
+  body.set(DECISION_FIELD, decision);
   return body;
 }
 

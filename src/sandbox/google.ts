@@ -197,7 +197,7 @@ class Interactions {
       const choices = this.personas.map((p) => ({
         value: p.username,
         label: p.name,
-        detail: `${p.email}${p.emailVerified ? '' : ' (email not verified)'}`,
+        detail: `${p.email}${p.emailVerified ? '' : ' (email not verified)'} · persona ${p.username}`,
       }));
       const selected = this.personas.find((p) => p.email === hint || p.username === hint)?.username;
       return page(
