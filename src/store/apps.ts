@@ -21,10 +21,11 @@ export interface NewApp {
   redirectUris: string[];
   steps: SignInStep[];
   attributes: string[];
+  script?: string | null;
   builtIn?: boolean;
 }
 
-export type AppPatch = Partial<Pick<App, 'redirectUris' | 'steps' | 'attributes' | 'script'>>;
+export type AppPatch = Partial<Pick<App, 'clientId' | 'redirectUris' | 'steps' | 'attributes' | 'script'>>;
 
 function toApp(row: AppRow): App {
   return {
@@ -61,10 +62,10 @@ export class AppRepo {
     const at = this.now();
     this.db
       .prepare(
-        `INSERT INTO apps (name, client_id, redirect_uris, steps, attributes, built_in, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO apps (name, client_id, redirect_uris, steps, attributes, script, built_in, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(app.name, app.clientId, JSON.stringify(app.redirectUris), JSON.stringify(app.steps), JSON.stringify(app.attributes), app.builtIn ? 1 : 0, at, at);
+      .run(app.name, app.clientId, JSON.stringify(app.redirectUris), JSON.stringify(app.steps), JSON.stringify(app.attributes), app.script ?? null, app.builtIn ? 1 : 0, at, at);
   }
 
   update(name: string, patch: AppPatch): void {
@@ -72,8 +73,8 @@ export class AppRepo {
     if (!current) return;
     const next = { ...current, ...patch };
     this.db
-      .prepare('UPDATE apps SET redirect_uris = ?, steps = ?, attributes = ?, script = ?, updated_at = ? WHERE name = ?')
-      .run(JSON.stringify(next.redirectUris), JSON.stringify(next.steps), JSON.stringify(next.attributes), next.script, this.now(), name);
+      .prepare('UPDATE apps SET client_id = ?, redirect_uris = ?, steps = ?, attributes = ?, script = ?, updated_at = ? WHERE name = ?')
+      .run(next.clientId, JSON.stringify(next.redirectUris), JSON.stringify(next.steps), JSON.stringify(next.attributes), next.script, this.now(), name);
   }
 
   delete(name: string): void {

@@ -1,0 +1,53 @@
+// Carries out a policy plan against the store in one transaction, with one audit event per planned change.
+import { randomBytes } from 'node:crypto';
+import { newClientId } from '../core/ids.js';
+import type { PlanItem, PolicyApp, PolicyConnection } from '../core/policy.js';
+import type { SecretInput } from '../store/connections.js';
+import type { Store } from '../ports.js';
+
+/** Applies the plan; returns notes for things the file cannot carry (secrets to set by hand). */
+export function applyPlan(store: Store, plan: PlanItem[], actor: string, file: string): string[] {
+  const notes: string[] = [];
+  store.tx(() => {
+    for (const item of plan) {
+      if (item.kind === 'connection') applyConnection(store, item, notes);
+      else applyApp(store, item);
+      store.events.recordConfig({
+        actor,
+        action: `apply.${item.kind}.${item.action}`,
+        target: `${item.kind} ${item.name}`,
+        detail: `${item.action} ${item.kind} ${item.name} from ${file}${item.changes.length ? `: ${item.changes.map((c) => c.path).join(', ')}` : ''}`,
+        before: item.changes.map((c) => ({ path: c.path, value: c.before })),
+        after: item.changes.map((c) => ({ path: c.path, value: c.after })),
+      });
+    }
+  });
+  return notes;
+}
+
+function secretOf(c: PolicyConnection, name: string, notes: string[]): SecretInput {
+  if (c.client_secret_env) return { kind: 'env', variable: c.client_secret_env };
+  if (c.sandbox) return { kind: 'value', value: randomBytes(20).toString('hex') };
+  if (c.type !== 'oidc' || c.client_secret) notes.push(`connection ${name} has no client secret yet: idp connection set ${name} --client-secret-stdin`);
+  return { kind: 'none' };
+}
+
+function applyConnection(store: Store, item: PlanItem, notes: string[]): void {
+  if (item.action === 'delete') return store.connections.delete(item.name);
+  const c = item.desired as PolicyConnection;
+  const fields = { sandbox: !!c.sandbox, issuer: c.issuer ?? null, clientId: c.client_id!, scopes: c.scopes!, jit: { ...c.jit! } as never, attributeMap: c.attribute_map ?? {} };
+  if (item.action === 'create') {
+    store.connections.insert({ name: item.name, type: c.type!, ...fields, secret: secretOf(c, item.name, notes) });
+    return;
+  }
+  const secretChanged = item.changes.some((ch) => ch.path.startsWith('client_secret') || ch.path === 'sandbox');
+  store.connections.update(item.name, secretChanged ? { ...fields, secret: secretOf(c, item.name, notes) } : fields);
+}
+
+function applyApp(store: Store, item: PlanItem): void {
+  if (item.action === 'delete') return store.apps.delete(item.name);
+  const a = item.desired as PolicyApp;
+  const fields = { redirectUris: a.redirect_uris!, steps: a.steps!, attributes: a.attributes!, script: a.script ?? null };
+  if (item.action === 'create') store.apps.insert({ name: item.name, clientId: a.client_id ?? newClientId(), ...fields });
+  else store.apps.update(item.name, { ...fields, ...(a.client_id && { clientId: a.client_id }) });
+}
