@@ -13,6 +13,7 @@ import { registerLogin } from './commands/login.js';
 import { registerAccount } from './commands/account.js';
 import { registerFlows } from './commands/flows.js';
 import { registerKeys } from './commands/keys.js';
+import { registerPolicy } from './commands/policy.js';
 import { registerSandbox } from './commands/sandbox.js';
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerFlows(program);
   registerSandbox(program);
   registerKeys(program);
+  registerPolicy(program);
   return program;
 }
 
