@@ -28,7 +28,9 @@ export function otpauthUri(opts: { secret: string; account: string; issuer: stri
 
 /** The current code, for the headless driver (--totp-secret-env) and tests. */
 export async function totpCode(secret: string, at: Date = new Date()): Promise<string> {
-  return withSecretErrors(() => generate({ secret: normaliseSecret(secret), epoch: epochSeconds(at), digits: DIGITS, period: PERIOD_SECONDS }));
+  return withSecretErrors(() =>
+    generate({ secret: normaliseSecret(secret), epoch: epochSeconds(at), digits: DIGITS, period: PERIOD_SECONDS }),
+  );
 }
 
 export async function checkTotp(

@@ -1,39 +1,86 @@
-// Encryption at rest for secrets the store keeps (connection client secrets, TOTP secrets):
-// AES-256-GCM with a per-organisation key file (0600) beside the database, never inside it.
+// Encryption at rest for TOTP secrets and connection client secrets: AES-256-GCM with a per-org key file (0600).
+// Sealed values are versioned ("v1.iv.tag.ciphertext", base64url) so the format can change without a migration guess.
+
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { IdpError } from '../core/errors.js';
 
 const VERSION = 'v1';
-
-export function loadOrCreateKey(path: string): Buffer {
-  try {
-    const fd = openSync(path, 'wx', 0o600);
-    const key = randomBytes(32);
-    try {
-      writeSync(fd, key.toString('base64'));
-    } finally {
-      closeSync(fd);
-    }
-    return key;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
-    if (key.length !== 32) throw new Error(`the key file ${path} is damaged`);
-    return key;
-  }
-}
+const KEY_BYTES = 32;
+const IV_BYTES = 12;
 
 export function seal(key: Buffer, plaintext: string): string {
-  const iv = randomBytes(12);
+  checkKey(key);
+  const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return [VERSION, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return [VERSION, ...[iv, cipher.getAuthTag(), ciphertext].map((b) => b.toString('base64url'))].join('.');
 }
 
 export function unseal(key: Buffer, sealed: string): string {
-  const [version, iv, tag, body] = sealed.split('.');
-  if (version !== VERSION || !iv || !tag || body === undefined) throw new Error('sealed value has an unknown format');
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
-  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-  return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+  checkKey(key);
+  const [version, iv, tag, ciphertext, ...rest] = sealed.split('.');
+  if (version !== VERSION || iv === undefined || tag === undefined || ciphertext === undefined || rest.length > 0) {
+    throw unsealError('it is not a v1 sealed value');
+  }
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+  } catch (err) {
+    throw unsealError('it was altered or sealed with another key', err);
+  }
+}
+
+/**
+ * Reads the org's sealing key, creating it on first use. The new key is written to a private temp file and
+ * hard-linked into place, so a concurrent reader sees either no file or the whole key, and two creators agree on one key.
+ */
+export function loadOrCreateKey(path: string): Buffer {
+  const existing = readKey(path);
+  if (existing) return existing;
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(temp, randomBytes(KEY_BYTES), { flag: 'wx', mode: 0o600 });
+  try {
+    linkSync(temp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    unlinkSync(temp);
+  }
+  const key = readKey(path);
+  if (!key) throw keyFileError(path, 'it vanished while being created');
+  return key;
+}
+
+function readKey(path: string): Buffer | null {
+  let key: Buffer;
+  try {
+    key = readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  if (key.length !== KEY_BYTES) throw keyFileError(path, `it holds ${key.length} bytes, not ${KEY_BYTES}`);
+  return key;
+}
+
+function checkKey(key: Buffer): void {
+  if (key.length !== KEY_BYTES) throw new IdpError('INTERNAL', `a sealing key must be ${KEY_BYTES} bytes, got ${key.length}`);
+}
+
+function unsealError(reason: string, cause?: unknown): IdpError {
+  return new IdpError(
+    'INTERNAL',
+    `cannot decrypt a stored secret: ${reason}`,
+    'the key file next to the database must be the one it was written with; re-enter the secret if the key was lost',
+    { cause },
+  );
+}
+
+function keyFileError(path: string, reason: string): IdpError {
+  const hint = 'restore it from backup, or remove it and re-enter the stored secrets';
+  return new IdpError('INTERNAL', `the sealing key file ${path} is unusable: ${reason}`, hint);
 }

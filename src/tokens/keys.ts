@@ -1,4 +1,4 @@
-// Org signing keys (ES256), their public JWKS and pass-through subjects; node:crypto only, so seeding an org never loads jose.
+// Org signing keys (ES256), their public JWKS and pass-through subjects, on node:crypto only so seeding never loads jose.
 // The kid is the RFC 7638 thumbprint, so the same public key always gets the same kid.
 
 import { createHash, createHmac, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
@@ -58,7 +58,8 @@ export function passThroughSubject(connection: string, upstreamSubject: string, 
 function ecPublicMembers(jwk: JsonWebKey): { kty: 'EC'; crv: string; x: string; y: string } {
   const { kty, crv, x, y } = jwk;
   if (kty !== 'EC' || !crv || !x || !y) {
-    throw new IdpError('INTERNAL', 'a stored signing key is not an EC JWK', 'the organisation holds a damaged key; idp keys jwks lists its keys');
+    const hint = 'the organisation holds a damaged key; idp keys jwks lists its keys';
+    throw new IdpError('INTERNAL', 'a stored signing key is not an EC JWK', hint);
   }
   return { kty, crv, x, y };
 }
