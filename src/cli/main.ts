@@ -1,24 +1,56 @@
-// The `idp` program: global options, command groups, and the mapping of usage errors to exit 2.
-// Only commander and chalk load here; every command imports what it needs inside its action.
+// The `idp` program: global options, the table of commands, and the mapping of usage errors to exit 2.
+// Only commander loads up front: the module of the command named on the command line is imported on demand (every one
+// only for help or an unknown name), and each command imports what it needs inside its action.
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { IdpError, isIdpError } from '../core/errors.js';
-import { Renderer } from './render.js';
-import { registerInit } from './commands/init.js';
-import { registerApp } from './commands/app.js';
-import { registerConnection } from './commands/connection.js';
-import { registerUsers } from './commands/users.js';
-import { registerEvents } from './commands/events.js';
-import { registerLogin } from './commands/login.js';
-import { registerAccount } from './commands/account.js';
-import { registerFlows } from './commands/flows.js';
-import { registerKeys } from './commands/keys.js';
-import { registerPolicy } from './commands/policy.js';
-import { registerSandbox } from './commands/sandbox.js';
+
+type Loader = () => Promise<(program: Command) => void>;
+
+// Modules that register more than one top-level command.
+const users: Loader = async () => (await import('./commands/users.js')).registerUsers;
+const policy: Loader = async () => (await import('./commands/policy.js')).registerPolicy;
+
+/** Top-level command -> the module that registers it, in help order. A new command is one line here. */
+const COMMANDS = new Map<string, Loader>([
+  ['init', async () => (await import('./commands/init.js')).registerInit],
+  ['login', async () => (await import('./commands/login.js')).registerLogin],
+  ['account', async () => (await import('./commands/account.js')).registerAccount],
+  ['app', async () => (await import('./commands/app.js')).registerApp],
+  ['connection', async () => (await import('./commands/connection.js')).registerConnection],
+  ['users', users],
+  ['outbox', users],
+  ['events', async () => (await import('./commands/events.js')).registerEvents],
+  ['flows', async () => (await import('./commands/flows.js')).registerFlows],
+  ['sandbox', async () => (await import('./commands/sandbox.js')).registerSandbox],
+  ['keys', async () => (await import('./commands/keys.js')).registerKeys],
+  ['export', policy],
+  ['apply', policy],
+  ['explain', async () => (await import('./commands/explain.js')).registerExplain],
+]);
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
-export function buildProgram(): Command {
+/** The first argument that is not a global option (nor the value of --home): the command asked for. */
+function commandName(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--home') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+/** The modules these arguments need: the named command's, none for a bare --version, else all (help, "did you mean"). */
+function loadersFor(args: string[]): Loader[] {
+  const name = commandName(args);
+  const named = name === undefined ? undefined : COMMANDS.get(name);
+  if (named) return [named];
+  if (name === undefined && args.some((a) => a === '-V' || a === '--version')) return [];
+  return [...new Set(COMMANDS.values())];
+}
+
+export async function buildProgram(args: string[]): Promise<Command> {
   const program = new Command('idp')
     .description('Local sandbox for federated sign-in and Just-in-Time user provisioning')
     .version(version, '-V, --version')
@@ -32,40 +64,37 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
 
-  registerInit(program);
-  registerLogin(program);
-  registerAccount(program);
-  registerApp(program);
-  registerConnection(program);
-  registerUsers(program);
-  registerEvents(program);
-  registerFlows(program);
-  registerSandbox(program);
-  registerKeys(program);
-  registerPolicy(program);
+  for (const register of await Promise.all(loadersFor(args).map((load) => load()))) register(program);
   return program;
 }
 
+/**
+ * Keeps commander's error to one line: its "(Did you mean x?)" becomes the hint. An unknown `--option=value` is shown
+ * without its value, which may be a secret typed in the wrong place.
+ */
+function usageError(err: CommanderError): IdpError {
+  const [first = '', ...rest] = err.message.replace(/^error:\s*/, '').split('\n');
+  const suggestion = /Did you mean (.+?)\?/.exec(rest.join(' '))?.[1];
+  const message = first.replace(/^(unknown option '[^'=]+)=[^']*'/, "$1=...'");
+  return new IdpError('USAGE', message, suggestion ? `did you mean ${suggestion}? (see \`idp --help\`)` : 'see `idp --help`, or `idp <command> --help`');
+}
+
 async function main(): Promise<void> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(process.argv.slice(2));
     await program.parseAsync(process.argv);
   } catch (err) {
-    const json = process.argv.includes('--json');
-    const out = new Renderer({ json, quiet: false, color: !process.argv.includes('--no-color'), debug: process.argv.includes('--debug') });
     if (err instanceof CommanderError) {
       if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return;
       if (err.code === 'commander.help') {
         process.exitCode = 2; // a group named without a subcommand: help was printed on stderr
         return;
       }
-      const message = err.message.replace(/^error:\s*/, '');
-      out.error(new IdpError('USAGE', message, 'see `idp --help`, or `idp <command> --help`'));
-      process.exitCode = 2;
-      return;
     }
-    out.error(err);
-    process.exitCode = isIdpError(err) ? err.exitCode : 1;
+    const { Renderer } = await import('./render.js');
+    const out = new Renderer({ json: process.argv.includes('--json'), quiet: false, color: !process.argv.includes('--no-color'), debug: process.argv.includes('--debug') });
+    out.error(err instanceof CommanderError ? usageError(err) : err);
+    process.exitCode = err instanceof CommanderError ? 2 : isIdpError(err) ? err.exitCode : 1;
   }
 }
 

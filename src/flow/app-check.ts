@@ -4,8 +4,7 @@
 import { effectiveSteps, isLocalOption, mfaConflicts } from '../core/signin.js';
 import type { App } from '../core/types.js';
 import type { Store } from '../ports.js';
-import { planNextStep } from './script-plan.js';
-import type { FlowState } from './types.js';
+import { planNextStep, simulatedFlow } from './script-plan.js';
 
 export interface Hazard {
   severity: 'error' | 'warning';
@@ -61,21 +60,9 @@ export async function checkApp(store: Store, app: App): Promise<Hazard[]> {
 
 /** Plays the script with step `step` done through `connection` as a pass-through user: does it still ask for the MFA step? */
 async function scriptSkipsMfa(store: Store, app: App, steps: string[][], connection: string, step: number, mfaStep: number): Promise<boolean> {
-  const state: FlowState = {
-    app: app.name,
-    redirectUri: null,
-    steps,
-    step,
-    seq: 0,
-    waiting: { kind: 'none' },
-    waitingSince: 0,
-    identity: { kind: 'pass-through', connection, subject: 'app-check', profile: { username: null, email: null, emailVerified: false, name: null, givenName: null, familyName: null, picture: null, attributes: {} } },
-    completed: Array.from({ length: step }, (_, i) => ({ step: i + 1, option: i + 1 === step ? connection : 'password', idp: i + 1 === step ? connection : 'LOCAL' })),
-    amr: [],
-    jit: null,
-    authTime: null,
-    passwordFailures: 0,
-  };
+  const empty = { username: null, email: null, emailVerified: false, name: null, givenName: null, familyName: null, picture: null, attributes: {} };
+  const completed = Array.from({ length: step }, (_, i) => ({ step: i + 1, option: i + 1 === step ? connection : 'password', idp: i + 1 === step ? connection : 'LOCAL' }));
+  const state = simulatedFlow(app.name, steps, { kind: 'pass-through', connection, subject: 'app-check', profile: empty }, completed);
   try {
     const plan = await planNextStep(store, app.script!, state, { app: app.name, clientId: app.clientId });
     return !('next' in plan && plan.next === mfaStep);

@@ -3,7 +3,7 @@
 // returns its outcome, and on the first unfinished one stops the script: that step runs next.
 import { IdpError } from '../core/errors.js';
 import type { Store } from '../ports.js';
-import type { FlowState } from './types.js';
+import type { CompletedStep, FlowState, Identity } from './types.js';
 
 class PendingStep extends Error {
   constructor(readonly step: number) {
@@ -43,4 +43,23 @@ function subjectOf(store: Store, state: FlowState, remoteClaims: Record<string, 
     return { username: identity.username, localClaims, remoteClaims: remoteClaims ?? {} };
   }
   return { username: identity?.kind === 'pass-through' ? (identity.profile.username ?? undefined) : undefined, localClaims: {}, remoteClaims: remoteClaims ?? {} };
+}
+
+/** A flow state for what-if questions (app check, explain): these steps done, this identity, nothing persisted. */
+export function simulatedFlow(app: string, steps: string[][], identity: Identity, completed: CompletedStep[]): FlowState {
+  return {
+    app,
+    redirectUri: null,
+    steps,
+    step: completed.length,
+    seq: 0,
+    waiting: { kind: 'none' },
+    waitingSince: 0,
+    identity,
+    completed,
+    amr: [],
+    jit: null,
+    authTime: null,
+    passwordFailures: 0,
+  };
 }
