@@ -1,5 +1,5 @@
 // The interfaces the login engine (src/flow) needs from the outside world.
-// Adapters implement them: src/store (Store), src/federation (Connector), src/mfa (Mailer), src/script (ScriptRunner).
+// Adapters implement them: src/store (Store, which also keeps the clock and the outbox), src/federation (Connector, Upstreams).
 
 /** What a connector needs to know to reach its upstream: real or sandbox base URLs, resolved by the caller. */
 export type UpstreamEndpoints =
@@ -41,11 +41,6 @@ export interface Connector {
   fetchProfile(tokens: UpstreamTokens): Promise<UpstreamProfile>;
 }
 
-export interface Clock {
-  now(): Date;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
 
 /** Resolves a connection to a ready connector: real endpoints and secrets, or the in-process sandbox. */
 export interface Upstreams {
