@@ -26,7 +26,9 @@ const COMMANDS = new Map<string, Loader>([
   ['keys', async () => (await import('./commands/keys.js')).registerKeys],
   ['export', policy],
   ['apply', policy],
+  ['check', async () => (await import('./commands/check.js')).registerCheck],
   ['explain', async () => (await import('./commands/explain.js')).registerExplain],
+  ['doctor', async () => (await import('./commands/doctor.js')).registerDoctor],
 ]);
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };

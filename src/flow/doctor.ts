@@ -1,0 +1,428 @@
+// `idp doctor`'s checks, callable without the CLI: data directory, file modes and database, the loopback server, the
+// browser, the clock, every real connection's upstream and client secret, and the redirect URI to register. Read-only.
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { basename, delimiter, join } from 'node:path';
+import { isIdpError } from '../core/errors.js';
+import type { Connection } from '../core/types.js';
+import { REAL_ENDPOINTS } from '../federation/index.js';
+import { parseEndpoint, upstreamFetch } from '../federation/transport.js';
+import { providerName } from '../federation/upstreams.js';
+import { startLoopback, type LoopbackServer } from '../loopback/server.js';
+import { DB_FILE, databaseExists, dbPath } from '../store/db.js';
+import { APPLICATION_ID, SCHEMA_VERSION } from '../store/migrations.js';
+import { openStore, SEAL_KEY_FILE, type Store } from '../store/store.js';
+
+export type CheckStatus = 'ok' | 'warning' | 'failed';
+
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  fix: string | null;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  checks: Check[];
+}
+
+export interface DoctorOptions {
+  home: string;
+  env?: NodeJS.ProcessEnv;
+  platform?: NodeJS.Platform;
+  /** per upstream request (default 3 s) */
+  timeoutMs?: number;
+  now?: () => Date;
+}
+
+/** How far the local clock was from an upstream's Date header when its answer arrived (positive: local is ahead). */
+export interface UpstreamTime {
+  origin: string;
+  skewMs: number;
+}
+
+const ok = (name: string, detail: string): Check => ({ name, status: 'ok', detail, fix: null });
+const warning = (name: string, detail: string, fix: string): Check => ({ name, status: 'warning', detail, fix });
+const failed = (name: string, detail: string, fix: string): Check => ({ name, status: 'failed', detail, fix });
+
+const BROWSER_FIX = 'use `idp login --no-browser` and open the printed URL yourself';
+const CLOCK_FIX = 'set the system clock (enable NTP): ID tokens, TOTP codes and upstream token checks depend on it';
+const MAX_SKEW_MS = 5 * 60_000;
+
+export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
+  const env = opts.env ?? process.env;
+  const platform = opts.platform ?? process.platform;
+  const now = opts.now ?? (() => new Date());
+  const timeoutMs = opts.timeoutMs ?? 3000;
+  const org = inspectOrg(opts.home, env, platform);
+  const connections = org.connections ?? [];
+  const real = connections.filter((c) => !c.sandbox);
+  const [probes, loopback] = await Promise.all([Promise.all(real.map((c) => probeConnection(c, timeoutMs, now))), loopbackCheck(timeoutMs)]);
+  const checks = [
+    ...org.checks,
+    ...connections.flatMap((c) => {
+      const i = real.indexOf(c);
+      return i === -1 ? [ok(`connection ${c.name}`, 'bundled sandbox provider')] : [probes[i]!.check, org.secrets.get(c.name)!];
+    }),
+    ...(org.connections ? [redirectUriCheck(real)] : []),
+    loopback,
+    browserCheck(env, platform),
+    clockCheck(now(), probes.flatMap((p) => (p.time ? [p.time] : []))),
+  ];
+  return { ok: !checks.some((c) => c.status === 'failed'), checks };
+}
+
+interface OrgInspection {
+  checks: Check[];
+  /** null when the database could not be read: nothing is known about the connections */
+  connections: Connection[] | null;
+  /** connection name -> the check of its client secret (real connections only) */
+  secrets: Map<string, Check>;
+}
+
+/** Everything read from the data directory. Opens the database read-only, and only when one exists: no org is ever created. */
+function inspectOrg(home: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): OrgInspection {
+  const directory = directoryCheck(home, platform);
+  if (!databaseExists(home)) {
+    return { checks: [directory, warning('organisation', `no organisation yet: ${home} holds no ${DB_FILE}`, 'idp init')], connections: [], secrets: new Map() };
+  }
+  const opened = openReadOnly(home);
+  // Modes are read after opening: a read-only open of a WAL database leaves -wal and -shm files, with idp.db's mode.
+  const checks = [directory, fileModesCheck(home, platform)];
+  if (!('db' in opened)) return unread([...checks, opened]);
+  try {
+    return readOrg(opened, home, env, checks);
+  } finally {
+    opened.close();
+  }
+}
+
+/** The database could not be read: nothing is known about the connections. */
+function unread(checks: Check[]): OrgInspection {
+  return { checks, connections: null, secrets: new Map() };
+}
+
+function openReadOnly(home: string): Store | Check {
+  try {
+    return openStore(home, { readonly: true });
+  } catch (err) {
+    return unopenableCheck(home, err);
+  }
+}
+
+function readOrg(store: Store, home: string, env: NodeJS.ProcessEnv, checks: Check[]): OrgInspection {
+  try {
+    const problems = integrityProblems(store);
+    if (problems.length > 0) return unread([...checks, damagedCheck(dbPath(home), problems.join('; '))]);
+    const connections = store.connections.list();
+    const keyPresent = existsSync(join(home, SEAL_KEY_FILE));
+    checks.push(databaseCheck(store, home), schemaCheck(store), journalCheck(store), organisationCheck(store, connections.length));
+    if (!keyPresent) checks.push(...missingKeyCheck(connections));
+    const secrets = new Map(connections.filter((c) => !c.sandbox).map((c) => [c.name, secretCheck(c, store, env, keyPresent)]));
+    return { checks, connections, secrets };
+  } catch (err) {
+    return unread([...checks, damagedCheck(dbPath(home), (err as Error).message)]);
+  }
+}
+
+function octal(mode: number): string {
+  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
+}
+
+/** Single-quotes a path for a copy-pasteable fix, unless it is plainly safe. */
+function shellQuote(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+}
+
+function directoryCheck(home: string, platform: NodeJS.Platform): Check {
+  const name = 'data directory';
+  if (!existsSync(home)) return warning(name, `${home} does not exist yet`, 'idp init');
+  const stat = statSync(home);
+  if (!stat.isDirectory()) return failed(name, `${home} is not a directory`, 'point --home (or IDP_HOME) at a directory');
+  if (platform === 'win32') return ok(name, home);
+  const mode = stat.mode & 0o777;
+  if ((mode & 0o077) !== 0) return warning(name, `${home} is ${octal(mode)}: group or others can list it`, `chmod 700 ${shellQuote(home)}`);
+  return ok(name, `${home} (${octal(mode)})`);
+}
+
+/** idp.db, its WAL files and secret.key must be 0600: group or others must not read them, the owner must write them. */
+function fileModesCheck(home: string, platform: NodeJS.Platform): Check {
+  const name = 'file modes';
+  if (platform === 'win32') return ok(name, 'not checked on Windows (NTFS permissions)');
+  const files = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, SEAL_KEY_FILE].map((f) => join(home, f)).filter((p) => existsSync(p));
+  const modes = files.map((path) => ({ path, mode: statSync(path).mode & 0o777 }));
+  const wrong = modes.filter(({ mode }) => (mode & 0o077) !== 0 || (mode & 0o600) !== 0o600);
+  if (wrong.length === 0) return ok(name, modes.map(({ path, mode }) => `${basename(path)} ${octal(mode)}`).join(', '));
+  const why = (mode: number): string => ((mode & 0o077) !== 0 ? 'group or others have access' : 'its owner cannot read and write it');
+  return failed(
+    name,
+    wrong.map(({ path, mode }) => `${basename(path)} is ${octal(mode)} (${why(mode)}), expected 0600`).join('; '),
+    `chmod 600 ${wrong.map(({ path }) => shellQuote(path)).join(' ')}`,
+  );
+}
+
+/** The store refuses files that are not idp's or are from a newer idp; doctor reports that rather than crashing. */
+function unopenableCheck(home: string, err: unknown): Check {
+  const path = dbPath(home);
+  if (isIdpError(err) && err.code === 'DB_NEWER') return failed('database', err.message, err.hint ?? 'upgrade idp');
+  if (isIdpError(err) && (err.cause as { code?: unknown } | undefined)?.code === 'SQLITE_CORRUPT') return damagedCheck(path, (err.cause as Error).message);
+  if (isIdpError(err) && err.code === 'DB_NOT_IDP') {
+    return failed('database', err.message, `move it aside (mv ${shellQuote(path)} ${shellQuote(`${path}.bak`)}) and run \`idp init\`, or point --home at an idp data directory`);
+  }
+  const cause = isIdpError(err) && err.cause instanceof Error ? err.cause.message : (err as Error).message;
+  return failed('database', `cannot open ${path}: ${cause}`, `check its owner and mode (chmod 600 ${shellQuote(path)}), or start again with \`idp init --force\``);
+}
+
+function damagedCheck(path: string, problems: string): Check {
+  return failed('database', `${path} is damaged: ${problems}`, 'restore it from a backup, or start again with `idp init --force` (deletes everything in it)');
+}
+
+function integrityProblems(store: Store): string[] {
+  try {
+    const rows = store.db.pragma('integrity_check(10)') as Record<string, string>[];
+    return rows.map((row) => Object.values(row)[0] ?? '').filter((line) => line !== 'ok');
+  } catch (err) {
+    return [(err as Error).message];
+  }
+}
+
+function databaseCheck(store: Store, home: string): Check {
+  const appId = store.db.pragma('application_id', { simple: true }) as number;
+  const identity = appId === APPLICATION_ID ? `application_id 0x${APPLICATION_ID.toString(16)} (idp)` : 'blank (no application_id yet)';
+  return ok('database', `${dbPath(home)}: integrity ok, ${identity}`);
+}
+
+function schemaCheck(store: Store): Check {
+  const version = store.db.pragma('user_version', { simple: true }) as number;
+  if (version === SCHEMA_VERSION) return ok('schema', `version ${version}`);
+  return warning('schema', `version ${version}; this idp migrates it to ${SCHEMA_VERSION} the next time a command opens it`, 'run any idp command that uses the organisation, e.g. `idp users list`');
+}
+
+function journalCheck(store: Store): Check {
+  const mode = String(store.db.pragma('journal_mode', { simple: true }));
+  if (mode === 'wal') return ok('journal mode', 'WAL');
+  return warning('journal mode', `${mode}, expected WAL (concurrent idp processes queue instead of failing)`, 'run any idp command that uses the organisation, e.g. `idp users list`: it switches the file to WAL');
+}
+
+function organisationCheck(store: Store, connections: number): Check {
+  const orgId = store.org.setting('org_id');
+  if (!orgId) return warning('organisation', 'no organisation yet: the database holds no org', 'idp init --force');
+  return ok('organisation', `org ${orgId}: ${store.apps.list().length} app(s), ${connections} connection(s), ${store.users.count()} user(s)`);
+}
+
+/** Connection secrets are sealed with secret.key: without it they are lost (and nothing may create a new key here). */
+function missingKeyCheck(connections: Connection[]): Check[] {
+  const sealed = connections.filter((c) => c.secret.kind === 'stored').map((c) => c.name);
+  if (sealed.length === 0) return [];
+  return [
+    failed(
+      'secret key',
+      `${SEAL_KEY_FILE} is missing: the stored client secrets of ${sealed.join(', ')} cannot be decrypted`,
+      `restore ${SEAL_KEY_FILE} from a backup, or set each secret again: idp connection set ${sealed[0]} --client-secret-stdin`,
+    ),
+  ];
+}
+
+/** Where the client secret comes from; never its value. */
+function secretCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv, keyPresent: boolean): Check {
+  const name = `client secret ${c.name}`;
+  const source = c.secret;
+  if (source.kind === 'env') {
+    if (env[source.variable]) return ok(name, `read from $${source.variable} (set)`);
+    return warning(name, `read from $${source.variable}, which is not set in this shell`, `export ${source.variable}=... before \`idp login\``);
+  }
+  if (source.kind === 'stored') {
+    if (!keyPresent) return failed(name, `stored encrypted, but ${SEAL_KEY_FILE} is missing`, `idp connection set ${c.name} --client-secret-stdin`);
+    try {
+      store.connections.storedSecret(c.name);
+    } catch (err) {
+      return failed(name, `stored encrypted, but it cannot be decrypted with ${SEAL_KEY_FILE} (${(err as Error).message})`, `idp connection set ${c.name} --client-secret-stdin`);
+    }
+    return ok(name, `stored encrypted${source.last4 ? ` (****${source.last4})` : ''}`);
+  }
+  if (c.type === 'oidc') return ok(name, 'none: a public client (PKCE only)');
+  return failed(name, `none, and ${providerName(c)} needs one`, `idp connection set ${c.name} --client-secret-env VAR`);
+}
+
+interface Probe {
+  check: Check;
+  time: UpstreamTime | null;
+}
+
+function discoveryUrl(issuer: URL): URL {
+  const url = new URL(issuer.href);
+  url.pathname = `${url.pathname}/.well-known/openid-configuration`.replace('//', '/');
+  return url;
+}
+
+/** The URL the connector would fetch first: GitHub's authorize endpoint, or the issuer's discovery document. */
+function probeUrl(c: Connection): URL {
+  if (c.type === 'github') return parseEndpoint(REAL_ENDPOINTS.github.authorizeUrl, 'GitHub authorize URL');
+  const issuer = parseEndpoint(issuerOf(c), `${c.name} issuer`);
+  if (issuer.pathname.includes('/.well-known/')) throw new Error(`issuer ${issuer.href} is a discovery document URL; give the issuer itself`);
+  return discoveryUrl(issuer);
+}
+
+function issuerOf(c: Connection): string {
+  if (c.type === 'google') return REAL_ENDPOINTS.google.issuer;
+  if (!c.issuer) throw new Error('it has no issuer');
+  return c.issuer;
+}
+
+function unreachableFix(c: Connection): string {
+  if (c.type === 'oidc') return `check that the provider is running and the issuer is right (idp connection set ${c.name} --issuer URL)`;
+  return `check the network (proxy, firewall, DNS): idp login needs ${c.type === 'github' ? 'github.com' : 'accounts.google.com'}`;
+}
+
+async function probeConnection(c: Connection, timeoutMs: number, now: () => Date): Promise<Probe> {
+  const name = `connection ${c.name}`;
+  let url: URL;
+  try {
+    url = probeUrl(c);
+  } catch (err) {
+    return { check: failed(name, (err as Error).message, `idp connection set ${c.name} --issuer URL`), time: null };
+  }
+  let res: Response;
+  try {
+    res = await upstreamFetch(providerName(c))(url.href, { redirect: 'manual', headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    return { check: warning(name, (err as Error).message, unreachableFix(c)), time: null };
+  }
+  const serverDate = Date.parse(res.headers.get('date') ?? '');
+  const time = Number.isNaN(serverDate) ? null : { origin: url.origin, skewMs: now().getTime() - serverDate };
+  const where = `${url.origin}${url.pathname}`;
+  if (c.type === 'github') {
+    await res.body?.cancel().catch(() => undefined);
+    return { check: res.status < 500 ? ok(name, `${where} answers (HTTP ${res.status})`) : warning(name, `${where} answered HTTP ${res.status}`, 'GitHub may be having trouble; try again later'), time };
+  }
+  return { check: await discoveryCheck(c, name, where, res), time };
+}
+
+/** The same exact issuer comparison openid-client makes at login, so a mismatch here is a login that would fail. */
+async function discoveryCheck(c: Connection, name: string, where: string, res: Response): Promise<Check> {
+  const fix = unreachableFix(c);
+  if (res.status !== 200) {
+    await res.body?.cancel().catch(() => undefined);
+    return warning(name, `${where} answered HTTP ${res.status}, not the discovery document`, fix);
+  }
+  let issuer: unknown;
+  try {
+    issuer = ((await res.json()) as { issuer?: unknown }).issuer;
+  } catch (err) {
+    return warning(name, `${where} did not answer with a JSON discovery document (${(err as Error).message})`, fix);
+  }
+  if (typeof issuer !== 'string' || !URL.canParse(issuer)) return warning(name, `${where} has no valid issuer field`, fix);
+  const expected = issuerOf(c);
+  if (new URL(issuer).href !== new URL(expected).href) {
+    const mismatchFix = c.type === 'oidc' ? `idp connection set ${c.name} --issuer ${issuer}` : 'something between you and Google (a proxy?) answers for it; check the network';
+    return failed(name, `${where} names the issuer ${issuer}, not ${expected}: logins would fail the issuer check`, mismatchFix);
+  }
+  return ok(name, `${where} answers; issuer ${issuer} matches`);
+}
+
+/** What to register at each real provider. The loopback port changes per login; these providers ignore it (RFC 8252 §7.3). */
+function redirectUriCheck(real: Connection[]): Check {
+  const name = 'redirect URI';
+  if (real.length === 0) return ok(name, 'no real connection: the bundled sandbox providers need nothing registered');
+  const lines = real.map((c) => {
+    if (c.type === 'github') return `${c.name}: register http://127.0.0.1/callback as the GitHub OAuth app's callback URL (GitHub accepts any port on loopback)`;
+    if (c.type === 'google') return `${c.name}: use a Google "Desktop app" OAuth client; it accepts http://127.0.0.1:<any port>/callback`;
+    return `${c.name}: register http://127.0.0.1/callback at ${providerName(c)} (the port changes per login, so the provider must accept any port on loopback)`;
+  });
+  return ok(name, lines.join('\n'));
+}
+
+/** Starts the real callback server, checks that it answers on 127.0.0.1 and on no other address, then closes it. */
+async function loopbackCheck(timeoutMs: number): Promise<Check> {
+  const name = 'loopback';
+  let server: LoopbackServer;
+  try {
+    server = await startLoopback();
+  } catch (err) {
+    return failed(name, `cannot listen on 127.0.0.1: ${(err as Error).message}`, 'allow idp to listen on 127.0.0.1 (a firewall or sandbox refuses it): logins receive their callback there');
+  }
+  try {
+    const { hostname, port } = new URL(server.redirectUri);
+    if (hostname !== '127.0.0.1') return failed(name, `the callback server bound ${hostname}, not 127.0.0.1`, 'report this: idp must bind 127.0.0.1 only');
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/doctor`, { signal: AbortSignal.timeout(timeoutMs) });
+      await res.body?.cancel();
+    } catch (err) {
+      return failed(name, `the callback server on 127.0.0.1:${port} does not answer (${(err as Error).message})`, 'check for a local firewall rule on 127.0.0.1');
+    }
+    const others = otherAddresses();
+    const accepted = await Promise.all(others.map((host) => accepts(host, Number(port))));
+    const exposed = others.filter((_, i) => accepted[i]);
+    if (exposed.length > 0) return failed(name, `the callback port ${port} also answers on ${exposed.join(', ')}`, 'report this: idp must bind 127.0.0.1 only');
+    const elsewhere = others.length > 0 ? `, refused on ${others.join(', ')}` : '';
+    return ok(name, `bound 127.0.0.1:${port} (a port chosen by the system), answered there${elsewhere}; closed`);
+  } finally {
+    await server.close();
+  }
+}
+
+/** This machine's non-loopback IPv4 addresses (a few), on which the callback port must not answer. */
+function otherAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .filter((a) => a.family === 'IPv4' && !a.internal)
+    .map((a) => a.address)
+    .slice(0, 4);
+}
+
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1000 });
+    const done = (result: boolean): void => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+}
+
+function onPath(command: string, env: NodeJS.ProcessEnv): boolean {
+  return (env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .some((dir) => {
+      try {
+        const path = join(dir, command);
+        accessSync(path, constants.X_OK);
+        return statSync(path).isFile();
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** Whether `idp login` could open a browser; nothing is opened. */
+export function browserCheck(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): Check {
+  const name = 'browser';
+  if (platform === 'win32') return ok(name, 'Windows opens the default browser');
+  if (platform === 'darwin') return onPath('open', env) ? ok(name, 'macOS `open`') : warning(name, '`open` is not on PATH', BROWSER_FIX);
+  if (env.BROWSER) return ok(name, `$BROWSER is set (${env.BROWSER})`);
+  const opener = ['xdg-open', 'sensible-browser', 'x-www-browser'].find((command) => onPath(command, env));
+  if (!opener) return warning(name, '$BROWSER is unset and none of xdg-open, sensible-browser, x-www-browser is on PATH', BROWSER_FIX);
+  const display = env.DISPLAY ? `DISPLAY=${env.DISPLAY}` : env.WAYLAND_DISPLAY ? `WAYLAND_DISPLAY=${env.WAYLAND_DISPLAY}` : null;
+  if (!display) return warning(name, `${opener} is on PATH, but there is no display ($DISPLAY and $WAYLAND_DISPLAY are unset)`, BROWSER_FIX);
+  return ok(name, `${opener} with ${display}`);
+}
+
+/** The year must be plausible, and within 5 minutes of every upstream that answered with a Date header. */
+export function clockCheck(now: Date, upstreams: UpstreamTime[]): Check {
+  const name = 'clock';
+  const utc = now.toISOString().replace(/\.\d+Z$/, 'Z');
+  if (now.getUTCFullYear() < 2024) return warning(name, `the system clock says ${utc}, before 2024`, CLOCK_FIX);
+  const off = upstreams.find((u) => Math.abs(u.skewMs) > MAX_SKEW_MS);
+  if (off) {
+    const minutes = Math.round(Math.abs(off.skewMs) / 60_000);
+    return warning(name, `the system clock (${utc}) is ${minutes} min ${off.skewMs > 0 ? 'ahead of' : 'behind'} ${off.origin}`, CLOCK_FIX);
+  }
+  const origins = [...new Set(upstreams.map((u) => u.origin))];
+  return ok(name, origins.length ? `${utc}, within 5 min of ${origins.join(', ')}` : `${utc} (UTC)`);
+}
