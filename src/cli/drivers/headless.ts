@@ -16,8 +16,8 @@ export interface HeadlessAnswers {
   password?: string;
   jitConsent?: 'approve' | 'deny';
   jitUsername?: string;
-  /** Where MFA codes come from: --otp, --totp-secret-env or --otp-from-outbox. */
-  otp?: { code?: string; totpSecret?: string; fromOutbox?: (flowId: string) => string | undefined };
+  /** Where MFA codes come from: --otp, --totp-secret-env, --otp-from-outbox, or (idp check) the user's stored factor. */
+  otp?: { code?: string; totpSecret?: string; fromOutbox?: (flowId: string) => string | undefined; fromFactor?: (flowId: string) => Promise<string | undefined> };
   personas: () => string[];
   connectionByName: (name: string) => Connection | undefined;
 }
@@ -66,8 +66,8 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
       const source = answers.otp ?? {};
       if (source.code) return source.code;
       if (source.totpSecret && view.method === 'totp') return (await import('../../mfa/totp.js')).totpCode(source.totpSecret);
-      const mailed = view.method === 'email-otp' ? source.fromOutbox?.(view.flow) : undefined;
-      if (mailed) return mailed;
+      const found = view.method === 'email-otp' ? source.fromOutbox?.(view.flow) : await source.fromFactor?.(view.flow);
+      if (found) return found;
       throw new IdpError('MISSING_ANSWER', `step ${view.step} needs a ${view.method} code`, view.method === 'totp' ? 'pass --otp CODE or --totp-secret-env VAR' : 'pass --otp CODE or --otp-from-outbox');
     },
   };
