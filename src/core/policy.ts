@@ -3,6 +3,7 @@
 // current org into the one the file describes.
 import { defaultJit, defaultScopes } from './connection-defaults.js';
 import { IdpError } from './errors.js';
+import { FileChecker } from './file-checker.js';
 import { effectiveSteps, validateSteps } from './signin.js';
 import { validateIssuer, validateRedirectUri } from './urls.js';
 import { CONNECTION_TYPES, JIT_SCHEMES, LINKING_POLICIES, SYNC_POLICIES, type App, type Connection, type ConnectionType, type JitSettings } from './types.js';
@@ -50,54 +51,9 @@ export interface PlanItem {
 
 type Path = string;
 
-class Checker {
-  constructor(private readonly file: string) {}
+const HINT = 'see the file format in the README ("Policy file")';
 
-  fail(path: Path, message: string, hint = 'see the file format in the README ("Policy file")'): never {
-    throw new IdpError('FILE_INVALID', `${this.file}: ${path}: ${message}`, hint);
-  }
-
-  object(value: unknown, path: Path): Record<string, unknown> {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) this.fail(path, 'must be a mapping');
-    return value as Record<string, unknown>;
-  }
-
-  only(value: Record<string, unknown>, path: Path, keys: readonly string[]): void {
-    for (const key of Object.keys(value)) {
-      if (!keys.includes(key)) this.fail(`${path}.${key}`, `unknown key`, `allowed keys: ${keys.join(', ')}`);
-    }
-  }
-
-  string(value: unknown, path: Path): string {
-    if (typeof value !== 'string' || value === '') this.fail(path, 'must be a non-empty string');
-    return value;
-  }
-
-  boolean(value: unknown, path: Path): boolean {
-    if (typeof value !== 'boolean') this.fail(path, 'must be true or false');
-    return value;
-  }
-
-  strings(value: unknown, path: Path): string[] {
-    if (!Array.isArray(value)) this.fail(path, 'must be a list');
-    return value.map((v, i) => this.string(v, `${path}[${i}]`));
-  }
-
-  oneOf<T extends string>(value: unknown, path: Path, allowed: readonly T[]): T {
-    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) this.fail(path, `must be one of ${allowed.join(', ')}`, `allowed values: ${allowed.join(', ')}`);
-    return value as T;
-  }
-
-  /** Runs a rule that throws IdpError and reports its message at `path`. */
-  check<T>(rule: () => T, path: Path): T {
-    try {
-      return rule();
-    } catch (err) {
-      if (err instanceof IdpError && err.code !== 'FILE_INVALID') this.fail(path, err.message, err.hint);
-      throw err;
-    }
-  }
-
+class Checker extends FileChecker {
   name(value: string, path: Path): void {
     if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(value)) this.fail(path, `'${value}' is not a valid name (letters, digits, - and _)`);
   }
@@ -109,25 +65,23 @@ const JIT_KEYS = ['enabled', 'scheme', 'sync', 'linking'] as const;
 
 /** Validates a parsed policy document; a partial one (only some keys) is valid. */
 export function validatePolicy(raw: unknown, file: string): PolicyDoc {
-  const c = new Checker(file);
-  const root = raw === null || raw === undefined ? {} : c.object(raw, '(top level)');
-  c.only(root, '(top level)', ['apps', 'connections']);
+  const c = new Checker(file, HINT);
+  const root = raw === null || raw === undefined ? {} : c.mapping(raw, '(top level)', ['apps', 'connections']);
   const doc: PolicyDoc = { apps: {}, connections: {} };
-  for (const [name, value] of Object.entries(root.connections === undefined ? {} : c.object(root.connections, 'connections'))) {
+  for (const [name, value] of Object.entries(root.connections === undefined ? {} : c.mapping(root.connections, 'connections'))) {
     const path = `connections.${name}`;
     c.name(name, path);
-    doc.connections[name] = validateConnection(c, c.object(value ?? {}, path), path);
+    doc.connections[name] = validateConnection(c, c.mapping(value ?? {}, path, CONNECTION_KEYS), path);
   }
-  for (const [name, value] of Object.entries(root.apps === undefined ? {} : c.object(root.apps, 'apps'))) {
+  for (const [name, value] of Object.entries(root.apps === undefined ? {} : c.mapping(root.apps, 'apps'))) {
     const path = `apps.${name}`;
     c.name(name, path);
-    doc.apps[name] = validateApp(c, c.object(value ?? {}, path), path);
+    doc.apps[name] = validateApp(c, c.mapping(value ?? {}, path, APP_KEYS), path);
   }
   return doc;
 }
 
 function validateConnection(c: Checker, v: Record<string, unknown>, path: Path): PolicyConnection {
-  c.only(v, path, CONNECTION_KEYS);
   const out: PolicyConnection = {};
   if (v.type !== undefined) out.type = c.oneOf(v.type, `${path}.type`, CONNECTION_TYPES);
   if (v.sandbox !== undefined) out.sandbox = c.boolean(v.sandbox, `${path}.sandbox`);
@@ -144,8 +98,7 @@ function validateConnection(c: Checker, v: Record<string, unknown>, path: Path):
   if (out.client_secret && out.client_secret_env) c.fail(path, 'give client_secret_env or client_secret, not both');
   if (v.scopes !== undefined) out.scopes = c.strings(v.scopes, `${path}.scopes`);
   if (v.jit !== undefined) {
-    const jit = c.object(v.jit, `${path}.jit`);
-    c.only(jit, `${path}.jit`, JIT_KEYS);
+    const jit = c.mapping(v.jit, `${path}.jit`, JIT_KEYS);
     out.jit = {};
     if (jit.enabled !== undefined) out.jit.enabled = c.boolean(jit.enabled, `${path}.jit.enabled`);
     if (jit.scheme !== undefined) out.jit.scheme = c.oneOf(jit.scheme, `${path}.jit.scheme`, JIT_SCHEMES);
@@ -153,14 +106,13 @@ function validateConnection(c: Checker, v: Record<string, unknown>, path: Path):
     if (jit.linking !== undefined) out.jit.linking = c.oneOf(jit.linking === false ? 'off' : jit.linking, `${path}.jit.linking`, LINKING_POLICIES);
   }
   if (v.attribute_map !== undefined) {
-    const map = c.object(v.attribute_map, `${path}.attribute_map`);
+    const map = c.mapping(v.attribute_map, `${path}.attribute_map`);
     out.attribute_map = Object.fromEntries(Object.entries(map).map(([k, val]) => [k, c.string(val, `${path}.attribute_map.${k}`)]));
   }
   return out;
 }
 
 function validateApp(c: Checker, v: Record<string, unknown>, path: Path): PolicyApp {
-  c.only(v, path, APP_KEYS);
   const out: PolicyApp = {};
   if (v.client_id !== undefined) out.client_id = c.string(v.client_id, `${path}.client_id`);
   if (v.redirect_uris !== undefined) {
@@ -202,7 +154,7 @@ export function exportConnection(c: Connection): PolicyConnection {
 }
 
 function mergeConnection(current: PolicyConnection | undefined, patch: PolicyConnection, name: string, file: string): PolicyConnection {
-  const c = new Checker(file);
+  const c = new Checker(file, HINT);
   if (!current) {
     const type = patch.type ?? c.fail(`connections.${name}.type`, 'is needed for a new connection', `allowed values: ${CONNECTION_TYPES.join(', ')}`);
     const sandbox = patch.sandbox ?? false;

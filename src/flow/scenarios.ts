@@ -1,14 +1,11 @@
 // Scenario files for `idp check`: reading and validating them (errors name the file and the path inside it), running
 // their logins on a throwaway copy of the org, and comparing each outcome with what the scenario expects.
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { didYouMean, ERROR_CODES, IdpError, isIdpError, type ErrorCode } from '../core/errors.js';
+import { ERROR_CODES, IdpError, isIdpError, type ErrorCode } from '../core/errors.js';
 import { planPolicy, validatePolicy, type PlanItem, type PolicyDoc } from '../core/policy.js';
 import { JIT_DECISIONS, STAGES, type JitDecisionKind, type Stage, type StageEvent } from '../core/types.js';
 import type { Store, Upstreams } from '../ports.js';
-import { dbPath, prepareHome } from '../store/db.js';
-import { openStore, SEAL_KEY_FILE } from '../store/store.js';
+import { FileChecker } from '../core/file-checker.js';
+import { withCopy } from '../store/copy.js';
 import { applyPlan } from './apply.js';
 import type { JUnitSuite } from './junit.js';
 import { parsePolicy, readText } from './policy-file.js';
@@ -93,44 +90,12 @@ const ANSWERS = ['approve', 'deny'] as const;
 const OUTCOMES = ['success', 'failed'] as const;
 const HINT = 'see "Scenario file" in the README; nothing was run';
 
-class Checker {
-  constructor(private readonly file: string) {}
-
-  fail(path: string, message: string, hint = HINT): never {
-    throw new IdpError('FILE_INVALID', `${this.file}: ${path}: ${message}`, hint);
-  }
-
-  /** A mapping; with `keys`, only those keys. */
-  mapping(value: unknown, path: string, keys?: readonly string[]): Record<string, unknown> {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) this.fail(path, 'must be a mapping', keys && `allowed keys: ${keys.join(', ')}`);
-    for (const key of Object.keys(value)) {
-      if (keys && !keys.includes(key)) this.fail(`${path}.${key}`, 'unknown key', `allowed keys: ${keys.join(', ')}`);
-    }
-    return value as Record<string, unknown>;
-  }
-
-  string(value: unknown, path: string): string {
-    if (typeof value !== 'string' || value === '') this.fail(path, 'must be a non-empty string', 'quote values YAML would read as numbers or booleans');
-    return value;
-  }
-
-  optionalString(value: unknown, path: string): string | undefined {
-    return value === undefined ? undefined : this.string(value, path);
-  }
-
-  oneOf<T extends string>(value: unknown, path: string, allowed: readonly T[]): T {
-    if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-    const close = typeof value === 'string' ? didYouMean(value, allowed) : undefined;
-    this.fail(path, `'${String(value)}' is not one of the allowed values`, `${close ? `did you mean '${close}'? ` : ''}allowed values: ${allowed.join(', ')}`);
-  }
-}
-
 export function readScenarioFile(file: string): ScenarioFile {
   return parseScenarioFile(readText(file), file);
 }
 
 export function parseScenarioFile(text: string, file: string): ScenarioFile {
-  const c: Checker = new Checker(file);
+  const c: FileChecker = new FileChecker(file, HINT); // annotated: fail() narrows only through a declared type
   const root = c.mapping(parsePolicy(text, file), '(top level)', TOP_KEYS);
   const name = c.string(root.name, 'name');
   if (!Array.isArray(root.scenarios) || root.scenarios.length === 0) c.fail('scenarios', 'must be a non-empty list of scenarios', 'each scenario has name, login and expect');
@@ -144,12 +109,12 @@ export function parseScenarioFile(text: string, file: string): ScenarioFile {
   return { file, name, config, scenarios };
 }
 
-function parseScenario(c: Checker, raw: unknown, path: string): Scenario {
+function parseScenario(c: FileChecker, raw: unknown, path: string): Scenario {
   const s = c.mapping(raw, path, SCENARIO_KEYS);
   return { name: c.string(s.name, `${path}.name`), login: parseLogin(c, s.login, `${path}.login`), expect: parseExpect(c, s.expect, `${path}.expect`) };
 }
 
-function parseLogin(c: Checker, raw: unknown, path: string): ScenarioLogin {
+function parseLogin(c: FileChecker, raw: unknown, path: string): ScenarioLogin {
   const l = c.mapping(raw, path, LOGIN_KEYS);
   if (l.connection !== undefined && l.option !== undefined) c.fail(path, 'give connection or option, not both', 'e.g. connection: github, or option: password');
   const otp = c.optionalString(l.otp, `${path}.otp`);
@@ -168,7 +133,7 @@ function parseLogin(c: Checker, raw: unknown, path: string): ScenarioLogin {
   };
 }
 
-function parseExpect(c: Checker, raw: unknown, path: string): Expectation {
+function parseExpect(c: FileChecker, raw: unknown, path: string): Expectation {
   const e = c.mapping(raw, path, EXPECT_KEYS);
   if (Object.keys(e).length === 0) c.fail(path, 'expects nothing', `name at least one of ${EXPECT_KEYS.join(', ')}`);
   const out: Expectation = {};
@@ -185,7 +150,7 @@ function parseExpect(c: Checker, raw: unknown, path: string): Expectation {
 }
 
 /** "+1", "-1", "+0" (YAML reads an unquoted +1 as the number 1, which means the same). */
-function userDelta(c: Checker, value: unknown, path: string): number {
+function userDelta(c: FileChecker, value: unknown, path: string): number {
   if (typeof value === 'number' && Number.isInteger(value)) return value;
   if (typeof value === 'string' && /^[+-]?\d+$/.test(value)) return Number(value);
   c.fail(path, `'${String(value)}' is not a change in the number of users`, 'e.g. users: "+1", users: "+0" or users: "-1"');
@@ -230,31 +195,6 @@ export async function runScenarioFile(store: Store, sf: ScenarioFile, deps: Scen
     }
   });
   return { file: sf.file, name: sf.name, ms: Math.round(performance.now() - started), scenarios };
-}
-
-/**
- * A throwaway copy of the org: SQLite's online backup into a private temp directory (0700, file 0600), with the seal
- * key beside it so sealed secrets still open. Removed afterwards, whatever happens.
- */
-async function withCopy<T>(store: Store, run: (copy: Store) => Promise<T>): Promise<T> {
-  const home = mkdtempSync(join(tmpdir(), 'idp-check-'));
-  try {
-    prepareHome(home);
-    await store.db.backup(dbPath(home));
-    const key = join(store.home, SEAL_KEY_FILE);
-    if (existsSync(key)) {
-      copyFileSync(key, join(home, SEAL_KEY_FILE));
-      chmodSync(join(home, SEAL_KEY_FILE), 0o600);
-    }
-    const copy = openStore(home, { clock: store.clock });
-    try {
-      return await run(copy);
-    } finally {
-      copy.close();
-    }
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
 }
 
 async function runScenario(copy: Store, scenario: Scenario, deps: ScenarioDeps, upstreams: Upstreams): Promise<ScenarioResult> {
