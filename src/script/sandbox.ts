@@ -3,8 +3,6 @@
 
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten';
 
-type QuickJSLib = typeof import('quickjs-emscripten');
-
 export interface SandboxLimits {
   cpuMs: number;
   memoryBytes: number;
@@ -24,16 +22,16 @@ export class ScriptFault extends Error {
   }
 }
 
-let loading: Promise<{ lib: QuickJSLib; wasm: QuickJSWASMModule }> | null = null;
+let loading: Promise<QuickJSWASMModule> | null = null;
 
-export function loadQuickJS(): Promise<{ lib: QuickJSLib; wasm: QuickJSWASMModule }> {
-  loading ??= import('quickjs-emscripten').then(async (lib) => ({ lib, wasm: await lib.getQuickJS() }));
+export function loadQuickJS(): Promise<QuickJSWASMModule> {
+  loading ??= import('quickjs-emscripten').then((lib) => lib.getQuickJS());
   return loading;
 }
 
 export async function withSandbox<T>(limits: SandboxLimits, use: (sandbox: Sandbox) => T): Promise<T> {
-  const { lib, wasm } = await loadQuickJS();
-  const sandbox = new Sandbox(lib, wasm.newRuntime(), limits);
+  const wasm = await loadQuickJS();
+  const sandbox = new Sandbox(wasm.newRuntime(), limits);
   try {
     return use(sandbox);
   } finally {
@@ -41,23 +39,40 @@ export async function withSandbox<T>(limits: SandboxLimits, use: (sandbox: Sandb
   }
 }
 
+/** The wall-clock backstop: generous, so a busy machine does not fail scripts that are within their CPU budget. */
+const WALL_FACTOR = 10;
+const MIN_WALL_MS = 1000;
+
 export class Sandbox {
   readonly vm: QuickJSContext;
-  private deadline: number;
+  private readonly cpuStart = process.cpuUsage();
+  private readonly wallStart = Date.now();
+  /** Host work (login steps) done while the script waits: not charged to the script. */
+  private hostCpuUs = 0;
+  private hostWallMs = 0;
   private timedOut = false;
   /** Every handle the host creates, freed before the runtime: QuickJS aborts the whole WASM module on a leak. */
   private readonly owned: QuickJSHandle[] = [];
 
   constructor(
-    private readonly lib: QuickJSLib,
     private readonly runtime: QuickJSRuntime,
     private readonly limits: SandboxLimits,
   ) {
     runtime.setMemoryLimit(limits.memoryBytes);
     runtime.setMaxStackSize(limits.stackBytes);
-    this.deadline = Date.now() + limits.cpuMs;
-    this.armDeadline();
+    runtime.setInterruptHandler(() => {
+      if (this.overBudget()) this.timedOut = true;
+      return this.timedOut;
+    });
     this.vm = runtime.newContext();
+  }
+
+  /** CPU time (the budget: "100 ms of CPU per call") with a wall-clock backstop, both net of host work. */
+  private overBudget(): boolean {
+    const cpu = process.cpuUsage(this.cpuStart);
+    const cpuMs = (cpu.user + cpu.system - this.hostCpuUs) / 1000;
+    const wallMs = Date.now() - this.wallStart - this.hostWallMs;
+    return cpuMs > this.limits.cpuMs || wallMs > Math.max(MIN_WALL_MS, this.limits.cpuMs * WALL_FACTOR);
   }
 
   own(handle: QuickJSHandle): QuickJSHandle {
@@ -68,11 +83,13 @@ export class Sandbox {
   /** Runs host work (a login step) without charging its time to the script's budget. */
   hostCall<T>(work: () => T): T {
     const started = Date.now();
+    const cpu = process.cpuUsage();
     try {
       return work();
     } finally {
-      this.deadline += Date.now() - started;
-      this.armDeadline();
+      const used = process.cpuUsage(cpu);
+      this.hostCpuUs += used.user + used.system;
+      this.hostWallMs += Date.now() - started;
     }
   }
 
@@ -112,15 +129,6 @@ export class Sandbox {
     for (const handle of this.owned) if (handle.alive) handle.dispose();
     this.vm.dispose();
     this.runtime.dispose();
-  }
-
-  private armDeadline(): void {
-    const overdue = this.lib.shouldInterruptAfterDeadline(this.deadline);
-    this.runtime.setInterruptHandler((rt) => {
-      const stop = overdue(rt) === true;
-      if (stop) this.timedOut = true;
-      return stop;
-    });
   }
 
   private settle(result: { value: QuickJSHandle; error?: undefined } | { error: QuickJSHandle }): void {
