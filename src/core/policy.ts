@@ -153,8 +153,9 @@ export function exportConnection(c: Connection): PolicyConnection {
   };
 }
 
-function mergeConnection(current: PolicyConnection | undefined, patch: PolicyConnection, name: string, file: string): PolicyConnection {
+function mergeConnection(existing: PolicyConnection | undefined, patch: PolicyConnection, name: string, file: string): PolicyConnection {
   const c = new Checker(file, HINT);
+  let current = existing;
   if (!current) {
     const type = patch.type ?? c.fail(`connections.${name}.type`, 'is needed for a new connection', `allowed values: ${CONNECTION_TYPES.join(', ')}`);
     const sandbox = patch.sandbox ?? false;
@@ -167,6 +168,9 @@ function mergeConnection(current: PolicyConnection | undefined, patch: PolicyCon
   const merged: PolicyConnection = { ...current, ...patch, jit: { ...current.jit, ...patch.jit } };
   if (patch.client_secret_env) delete merged.client_secret;
   if (patch.client_secret) delete merged.client_secret_env;
+  // A file cannot carry a secret: `stored` keeps one or replaces an env reference, but cannot create one, so where an
+  // existing connection has none to keep it is no change (else every apply would plan it again).
+  if (patch.client_secret && existing && !existing.client_secret && !existing.client_secret_env) delete merged.client_secret;
   return exportOrder(merged);
 }
 
@@ -241,7 +245,22 @@ export function planPolicy(current: { apps: App[]; connections: Connection[] }, 
       throw new IdpError('FILE_INVALID', `${opts.file}: removing ${orphaned.join(', ')} would leave app ${app.name} offering it`, `remove it from apps.${app.name}.steps in the file too`);
     }
   }
+  checkClientIds(current.apps, plan, doc, opts.file);
   return plan;
+}
+
+/** A client_id the file gives must not be another app's after the plan (the store would refuse it mid-apply). */
+function checkClientIds(apps: App[], plan: PlanItem[], doc: PolicyDoc, file: string): void {
+  const finalIds = new Map(apps.map((a) => [a.name, a.clientId]));
+  for (const item of plan) {
+    if (item.kind !== 'app') continue;
+    if (item.action === 'delete') finalIds.delete(item.name);
+    else if ((item.desired as PolicyApp).client_id) finalIds.set(item.name, (item.desired as PolicyApp).client_id!);
+  }
+  for (const [name, app] of Object.entries(doc.apps)) {
+    const other = [...finalIds].find(([n, id]) => n !== name && id === app.client_id)?.[0];
+    if (other) new Checker(file, HINT).fail(`apps.${name}.client_id`, `is already the client_id of app ${other}`, 'give each app its own client_id, or leave it out to generate one');
+  }
 }
 
 function isKnownOption(option: string, connections: string[]): boolean {

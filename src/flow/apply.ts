@@ -8,8 +8,10 @@ import type { Store } from '../ports.js';
 /** Applies the plan; returns notes for things the file cannot carry (secrets to set by hand). */
 export function applyPlan(store: Store, plan: PlanItem[], actor: string, file: string): string[] {
   const notes: string[] = [];
+  // Deletes first: an app the file renames (--prune) hands its client_id on to the new one.
+  const ordered = [...plan.filter((i) => i.action === 'delete'), ...plan.filter((i) => i.action !== 'delete')];
   store.tx(() => {
-    for (const item of plan) {
+    for (const item of ordered) {
       if (item.kind === 'connection') applyConnection(store, item, notes);
       else applyApp(store, item);
       store.events.recordConfig({

@@ -54,28 +54,29 @@ export async function explain(store: Store, app: App, connection: Connection, up
   };
 }
 
+/** The profile fields explain reports, by the names apps and claims use (the same for a new and a returning user). */
+const FIELDS = [
+  ['email', 'email'],
+  ['email_verified', 'emailVerified'],
+  ['name', 'name'],
+  ['given_name', 'givenName'],
+  ['family_name', 'familyName'],
+  ['picture', 'picture'],
+] as const;
+
 function attributeChanges(store: Store, kind: JitDecisionKind, userId: string | undefined, profile: MappedProfile, connection: Connection): Explanation['attributes'] {
   if (kind === 'provision') {
-    const fields: [string, unknown][] = [
-      ['email', profile.email],
-      ['email_verified', profile.emailVerified],
-      ['name', profile.name],
-      ['given_name', profile.givenName],
-      ['family_name', profile.familyName],
-      ['picture', profile.picture],
-      ...Object.entries(profile.attributes),
-    ];
+    const fields: [string, unknown][] = [...FIELDS.map(([attribute, key]): [string, unknown] => [attribute, profile[key]]), ...Object.entries(profile.attributes)];
     return fields.filter(([, v]) => v !== null && v !== undefined).map(([attribute, after]) => ({ attribute, before: null, after }));
   }
   if (kind !== 'returning' || !userId) return [];
   const user = store.users.byId(userId)!;
   const patch = syncPatch(user, profile, connection.jit.sync);
-  return Object.entries(patch).flatMap(([key, after]) => {
-    if (key !== 'attributes') return [{ attribute: key, before: user[key as keyof typeof user] ?? null, after }];
-    return Object.entries(after as Record<string, string>)
-      .filter(([k, v]) => user.attributes[k] !== v)
-      .map(([k, v]) => ({ attribute: k, before: user.attributes[k] ?? null, after: v }));
-  });
+  // The patch carries email_verified along with a new email even when it stays the same: list only real changes.
+  return [
+    ...FIELDS.filter(([, key]) => key in patch).map(([attribute, key]) => ({ attribute, before: user[key], after: patch[key] })),
+    ...Object.entries(patch.attributes ?? {}).map(([attribute, after]) => ({ attribute, before: user.attributes[attribute] ?? null, after })),
+  ].filter((c) => c.before !== c.after);
 }
 
 /** The steps after step 1, in order: all of them, or those the app's script runs (each assumed to succeed). */

@@ -1,17 +1,19 @@
 // Reading and writing policy files: YAML (JSON is accepted too), parse errors with their line, and the
 // deterministic export of an org (same org, same bytes).
 import { readFileSync } from 'node:fs';
-import { parseDocument, stringify } from 'yaml';
+import { LineCounter, parseDocument, stringify } from 'yaml';
 import { IdpError } from '../core/errors.js';
 import { exportApp, exportConnection, validatePolicy, type PolicyDoc } from '../core/policy.js';
 import type { Store } from '../ports.js';
 
 export function parsePolicy(text: string, file: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  // Without prettyErrors, yaml leaves linePos unset: the line comes from the error's offset instead.
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   const [first] = doc.errors;
   if (first) {
-    const line = first.linePos?.[0]?.line;
-    throw new IdpError('FILE_INVALID', `${file}${line ? `:${line}` : ''}: ${first.message.split('\n')[0]}`, 'fix the YAML (or JSON) syntax; nothing was changed');
+    const { line } = lines.linePos(first.pos[0]);
+    throw new IdpError('FILE_INVALID', `${file}:${line}: ${first.message.split('\n')[0]}`, 'fix the YAML (or JSON) syntax; nothing was changed');
   }
   return doc.toJS();
 }

@@ -60,7 +60,7 @@ async function claimsFromFile(file: string): Promise<UpstreamProfile> {
 }
 
 /** Signs the persona in at the in-process sandbox and reads its profile, stopping before anything is decided or written. */
-async function personaProfile(store: Store, connection: Connection, persona: string, personasFile: string | undefined): Promise<UpstreamProfile> {
+export async function personaProfile(store: Store, connection: Connection, persona: string, personasFile: string | undefined): Promise<UpstreamProfile> {
   if (!connection.sandbox) throw new IdpError('HEADLESS_NEEDS_SANDBOX', `${connection.name} is a real ${connection.type} connection: personas exist only in the sandbox`, 'pass the upstream claims with --claims FILE');
   const { createUpstreams } = await import('../../federation/upstreams.js');
   const { completeSandboxConsent } = await import('../../sandbox/automate.js');
