@@ -1,12 +1,12 @@
 // `idp explain`: what a first (or next) federated sign-in would do, without writing anything: the JIT decision and
 // why, the user it would create, link or reuse, the attribute changes under the sync policy, the steps that would
 // run after step 1 (as the app's script decides), and whether MFA is possible.
-import { syncPatch, type MappedProfile } from '../core/claims.js';
+import type { MappedProfile } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
 import { effectiveSteps, isMfaOption } from '../core/signin.js';
 import type { App, Connection, JitDecisionKind } from '../core/types.js';
 import type { Store, UpstreamProfile } from '../ports.js';
-import { proposedUsername, readDecision } from './provision.js';
+import { proposedUsername, readDecision, returningPatch } from './provision.js';
 import { planNextStep, simulatedFlow } from './script-plan.js';
 import type { Identity } from './types.js';
 
@@ -71,7 +71,7 @@ function attributeChanges(store: Store, kind: JitDecisionKind, userId: string | 
   }
   if (kind !== 'returning' || !userId) return [];
   const user = store.users.byId(userId)!;
-  const patch = syncPatch(user, profile, connection.jit.sync);
+  const patch = returningPatch(store, user, profile, connection.jit.sync);
   // The patch carries email_verified along with a new email even when it stays the same: list only real changes.
   return [
     ...FIELDS.filter(([, key]) => key in patch).map(([attribute, key]) => ({ attribute, before: user[key], after: patch[key] })),

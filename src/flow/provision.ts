@@ -1,9 +1,9 @@
 // Applies the JIT decision to the store in one BEGIN IMMEDIATE transaction: the decision is re-made on fresh reads
 // inside it, so concurrent first logins of one upstream user create exactly one local user and one association.
-import { mapClaims, provisionUsername, syncPatch, type MappedProfile } from '../core/claims.js';
+import { mapClaims, provisionUsername, syncPatch, type MappedProfile, type ProfilePatch } from '../core/claims.js';
 import { decideJit, type JitDecision } from '../core/jit.js';
 import { shortId } from '../core/ids.js';
-import type { Connection, User } from '../core/types.js';
+import type { Connection, SyncPolicy, User } from '../core/types.js';
 import type { Store } from '../ports.js';
 
 export interface UpstreamUser {
@@ -41,6 +41,18 @@ export function proposedUsername(store: Store, upstream: UpstreamUser, profile: 
   return provisionUsername(profile, upstream.connection.name, upstream.subject, (u) => store.users.usernameTaken(u));
 }
 
+/** What a returning login changes locally: the sync policy's patch, minus an email another local user holds. */
+export function returningPatch(store: Store, user: User, profile: MappedProfile, sync: SyncPolicy): ProfilePatch {
+  const patch = syncPatch(user, profile, sync);
+  const emailOwner = patch.email ? store.users.byEmail(patch.email) : undefined;
+  if (emailOwner && emailOwner.id !== user.id) {
+    // Keep the old email rather than break uniqueness.
+    delete patch.email;
+    delete patch.emailVerified;
+  }
+  return patch;
+}
+
 export function applyJit(store: Store, upstream: UpstreamUser, chosen: { username?: string; passwordHash?: string } = {}): JitApplied {
   return store.tx(() => {
     const { decision, profile } = readDecision(store, upstream);
@@ -48,13 +60,7 @@ export function applyJit(store: Store, upstream: UpstreamUser, chosen: { usernam
     switch (decision.kind) {
       case 'returning': {
         const user = store.users.byId(decision.userId!)!;
-        const patch = syncPatch(user, profile, connection.jit.sync);
-        const emailOwner = patch.email ? store.users.byEmail(patch.email) : undefined;
-        if (emailOwner && emailOwner.id !== user.id) {
-          // Another local user holds the new upstream email: keep the old one rather than break uniqueness.
-          delete patch.email;
-          delete patch.emailVerified;
-        }
+        const patch = returningPatch(store, user, profile, connection.jit.sync);
         if (Object.keys(patch).length > 0) store.users.updateProfile(user.id, patch);
         store.associations.recordLogin(connection.name, subject, claims);
         store.users.recordLogin(user.id);
