@@ -66,7 +66,12 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
     },
     async mfa(view) {
       const { input } = await import('@inquirer/prompts');
-      if (view.enrol) opts.out.info(`Enrol this secret in your authenticator app:\n  ${view.enrol.uri}`);
+      if (view.retry) opts.out.warn(view.retry.message);
+      if (view.enrol && !view.retry) {
+        const { default: qrcode } = await import('qrcode-terminal');
+        const qr = await new Promise<string>((resolve) => qrcode.generate(view.enrol!.uri, { small: true }, resolve));
+        opts.out.info(`No TOTP factor yet: scan this with an authenticator app (or enter the secret ${view.enrol.secret})\n${qr}\n  ${view.enrol.uri}`);
+      }
       return input({ message: `${view.method === 'totp' ? 'Authenticator' : 'Emailed'} code (${view.hint})`, validate: (v) => /^\d{6}$/.test(v.trim()) || 'six digits' }, io);
     },
   };
