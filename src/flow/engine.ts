@@ -68,7 +68,11 @@ export class FlowEngine {
     return this.guard(run, () => this.nextStep(run));
   }
 
-  async submit(flowId: string, input: FlowInput): Promise<FlowView> {
+  submit(flowId: string, input: FlowInput): Promise<FlowView> {
+    return oneAtATime(flowId, () => this.resume(flowId, input));
+  }
+
+  private async resume(flowId: string, input: FlowInput): Promise<FlowView> {
     const row = this.store.flows.get(flowId);
     if (!row) throw new IdpError('USAGE', `no flow with id ${flowId}`, 'see `idp events` for recent flows');
     if (row.status !== 'active') throw new IdpError('USAGE', `flow ${flowId} has already ${row.status === 'done' ? 'finished' : 'failed'}`, 'start a new login');
@@ -80,13 +84,15 @@ export class FlowEngine {
   }
 
   /** Ends a flow from outside (timeout, Ctrl-C, a driver that cannot answer): recorded against the stage it waited in. */
-  async abandon(flowId: string, err: IdpError): Promise<FlowView> {
-    const row = this.store.flows.get(flowId);
-    if (!row || row.status !== 'active') throw err;
-    const state = JSON.parse(row.state) as FlowState;
-    const app = this.store.apps.get(state.app)!;
-    const since = performance.now() - Math.max(0, Date.now() - state.waitingSince);
-    return this.guard({ id: flowId, state, app, current: WAITING_STAGE[state.waiting.kind], since }, () => Promise.reject(err));
+  abandon(flowId: string, err: IdpError): Promise<FlowView> {
+    return oneAtATime(flowId, async () => {
+      const row = this.store.flows.get(flowId);
+      if (!row || row.status !== 'active') throw err;
+      const state = JSON.parse(row.state) as FlowState;
+      const app = this.store.apps.get(state.app)!;
+      const since = performance.now() - Math.max(0, Date.now() - state.waitingSince);
+      return this.guard({ id: flowId, state, app, current: WAITING_STAGE[state.waiting.kind], since }, () => Promise.reject(err));
+    });
   }
 
   /** Any failure ends the flow: a `failed` stage event, the flow row marked failed, and a failed view. */
@@ -414,6 +420,21 @@ export class FlowEngine {
     this.store.events.recordStage(event);
     this.deps.onEvent?.(event);
   }
+}
+
+/**
+ * The tail of the work queued on each flow in this process. A submission reads the flow, awaits (a hash, a code
+ * check, an upstream) and saves it: two racing submissions to one flow would each count from the same state, so
+ * attempt caps could be outrun and a losing answer could save a finished flow as active again.
+ */
+const queued = new Map<string, Promise<unknown>>();
+
+function oneAtATime<T>(flowId: string, work: () => Promise<T>): Promise<T> {
+  const result = (queued.get(flowId) ?? Promise.resolve()).then(work);
+  const tail = result.catch(() => undefined);
+  queued.set(flowId, tail);
+  void tail.then(() => queued.get(flowId) === tail && queued.delete(flowId));
+  return result;
 }
 
 const WAITING_STAGE: Record<FlowState['waiting']['kind'], Stage> = {

@@ -52,6 +52,7 @@ export function mfaPrompt(store: Store, user: User, waiting: MfaWaiting): { hint
 export async function verifyMfa(store: Store, flowId: string, user: User, waiting: MfaWaiting, code: string): Promise<'ok' | string> {
   if (waiting.method === 'totp') {
     const factor = waiting.factorId ? store.factors.totpFor(user.id) : undefined;
+    if (waiting.factorId && !factor) throw new IdpError('MFA_NOT_ENROLLED', `${user.username}'s TOTP factor was removed during this sign-in`, 'sign in again; it will offer to enrol a new one');
     const secret = store.unseal(factor?.secretSealed ?? waiting.enrolSecret!);
     const result = await checkTotp(secret, code, { at: store.clock(), lastUsedStep: factor?.lastUsedStep ?? null });
     if (!result.ok) return result.reason === 'replayed' ? 'that code was already used; wait for the next one' : 'wrong code';

@@ -1,6 +1,7 @@
 // `idp account`: My Account. Signs in through the built-in myaccount app (local users only), then shows the profile
 // and offers self-service: edit attributes, enrol or remove TOTP, unlink connections. Flags do the same without prompts.
 import type { Command } from 'commander';
+import { IdpError } from '../../core/errors.js';
 import type { User } from '../../core/types.js';
 import type { Store } from '../../store/store.js';
 import { action, type CliContext } from '../context.js';
@@ -32,6 +33,8 @@ Examples:
     .action(
       action(async (ctx, opts: AccountOptions) => {
         const { view } = await runLogin(ctx, { ...opts, app: 'myaccount' });
+        // Thrown rather than only reported: with --json the refusal is then the command's one document on stdout.
+        if (view.status === 'failed') throw new IdpError(view.error.code, view.error.message, view.error.hint ?? undefined);
         if (view.status !== 'done') return reportFailure(ctx, view);
         const store = await ctx.store();
         let user = store.users.byId(view.result.user!.id)!;
