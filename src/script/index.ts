@@ -24,11 +24,11 @@ export interface ScriptRunOptions {
   runStep: (n: number) => ScriptStepInfo;
   /** Wall-clock budget for the script's own work; default 100. */
   cpuMs?: number;
-  /** Default 16 MiB. */
+  /** Default 8 MiB: plenty for a sign-in decision, and reached sooner by a runaway allocation. */
   memoryBytes?: number;
 }
 
-const DEFAULTS = { cpuMs: 100, memoryBytes: 16 * 1024 * 1024, stackBytes: 256 * 1024 } as const;
+const DEFAULTS = { cpuMs: 100, memoryBytes: 8 * 1024 * 1024, stackBytes: 256 * 1024 } as const;
 const MAX_LOG_LINES = 200;
 const LOG_LEVELS = ['info', 'debug', 'warn', 'error'] as const;
 

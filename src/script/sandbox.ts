@@ -140,8 +140,9 @@ export class Sandbox {
   }
 
   private fault(thrown: unknown): ScriptFault {
+    // QuickJS attributes an interrupt to an earlier call site, not the loop that ran too long: no line beats a wrong one.
+    if (this.timedOut) return new ScriptFault(`it ran longer than its ${this.limits.cpuMs} ms budget`, null);
     const line = lineOf(thrown);
-    if (this.timedOut) return new ScriptFault(`it ran longer than its ${this.limits.cpuMs} ms budget`, line);
     if (!isErrorLike(thrown)) {
       if (thrown === undefined || thrown === null) return new ScriptFault(this.outOfMemory(), line);
       return new ScriptFault(`uncaught exception: ${truncate(asText(thrown))}`, line);

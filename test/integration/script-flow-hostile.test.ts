@@ -65,7 +65,7 @@ for (const hostile of HOSTILE) {
   });
 }
 
-test('an endless loop names the line of the loop, or no line', { todo: 'src/script/sandbox.ts reports the line QuickJS gives an interrupt, which is an earlier call site or the function start' }, async () => {
+test('an endless loop names the line of the loop, or no line', async () => {
   store.apps.update('thrift', { script: scriptWith('while (true) {}') });
   const failed = expectFailed((await aliceLogin()).view, 'SCRIPT_ERROR', 3);
   assert.ok([undefined, 3].includes(namedLine(failed.error.message)), failed.error.message);
