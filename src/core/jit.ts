@@ -8,7 +8,7 @@ export interface JitInput {
   /** The local user the (connection, subject) association points at, if there is one. */
   associatedUser: { id: string; username: string; status: UserStatus } | undefined;
   /** A local user holding the upstream email, when there is no association. */
-  emailOwner: { id: string; username: string; status: UserStatus } | undefined;
+  emailOwner: { id: string; username: string; status: UserStatus; emailVerified: boolean } | undefined;
   upstreamEmail: string | null;
   upstreamEmailVerified: boolean;
 }
@@ -44,24 +44,30 @@ export function decideJit(input: JitInput): JitDecision {
   }
   const owner = input.emailOwner;
   if (!owner) return { kind: 'provision', reason: `${jitState}; no association, email ${input.upstreamEmail ? 'not taken' : 'not given upstream'}` };
-  if (input.jit.linking === 'verified-email' && input.upstreamEmailVerified) {
+  // Both sides must have proved the address: an unverified local email may have been put there by anyone first.
+  if (input.jit.linking === 'verified-email' && input.upstreamEmailVerified && owner.emailVerified) {
     if (owner.status !== 'active') return refused(owner.status, owner.username, `${jitState}; verified email matches ${owner.username}`);
     return { kind: 'link', userId: owner.id, reason: `${jitState}; no association, verified email ${input.upstreamEmail} matches ${owner.username}, linking verified-email` };
   }
-  const why =
-    input.jit.linking === 'off'
-      ? `email ${input.upstreamEmail} is taken by local user ${owner.username} and linking is off`
-      : `email ${input.upstreamEmail} is taken by local user ${owner.username} and ${input.connection} does not say it is verified`;
+  const { why, hint } = linkRefusal(input, owner.username);
   return {
     kind: 'deny',
     reason: `${jitState}; no association, ${why}`,
-    refusal: {
-      code: 'LINK_CONFLICT',
-      message: `cannot sign in through ${input.connection}: ${why}`,
-      hint:
-        input.jit.linking === 'off'
-          ? `to link verified emails: idp connection set ${input.connection} --linking verified-email (or sign in as ${owner.username} another way)`
-          : `verify the email at the provider, or sign in as ${owner.username} another way`,
-    },
+    refusal: { code: 'LINK_CONFLICT', message: `cannot sign in through ${input.connection}: ${why}`, hint },
+  };
+}
+
+/** Why an email match is not linked, and what would let it be. */
+function linkRefusal(input: JitInput, owner: string): { why: string; hint: string } {
+  const taken = `email ${input.upstreamEmail} is taken by local user ${owner}`;
+  if (input.jit.linking === 'off') {
+    return { why: `${taken} and linking is off`, hint: `to link verified emails: idp connection set ${input.connection} --linking verified-email (or sign in as ${owner} another way)` };
+  }
+  if (!input.upstreamEmailVerified) {
+    return { why: `${taken} and ${input.connection} does not say it is verified`, hint: `verify the email at the provider, or sign in as ${owner} another way` };
+  }
+  return {
+    why: `${taken}, whose local email is not verified`,
+    hint: `only a verified local email is linked (anyone may have entered the address first): sign in as ${owner} another way, or have an admin check the account`,
   };
 }

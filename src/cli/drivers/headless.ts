@@ -43,8 +43,10 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
     async callback(view, loopback, opts) {
       if (!answers.persona) throw new IdpError('MISSING_ANSWER', `headless sign-in at ${view.provider} needs a sandbox persona`, `pass --as PERSONA (${answers.personas().join(', ')})`);
       const { completeSandboxConsent } = await import('../../sandbox/automate.js');
-      const redirect = await completeSandboxConsent(view.url, { persona: answers.persona, consent: answers.consent });
+      // Waiting starts before the sandbox pages, so --timeout and Ctrl-C also end a page that never answers.
       const waiting = loopback.waitForCallback(opts);
+      const gaveUp = new Promise<never>((_, reject) => waiting.catch(reject));
+      const redirect = await Promise.race([completeSandboxConsent(view.url, { persona: answers.persona, consent: answers.consent }), gaveUp]);
       // The browser's request: its response is the outcome page, held by the loopback server until the flow ends.
       pages.push(
         fetch(redirect)
