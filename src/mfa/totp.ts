@@ -1,8 +1,34 @@
 // TOTP enrolment and verification on otplib (RFC 6238: SHA-1, 6 digits, 30 s steps, window of one step either side).
 // Replay protection is ours: the caller stores the last accepted step and a code for that step or earlier is refused.
 
-import { generate, generateSecret, generateURI, verify } from 'otplib';
+import { randomBytes } from 'node:crypto';
 import { IdpError } from '../core/errors.js';
+
+type Otplib = typeof import('otplib');
+let otplib: Promise<Otplib> | null = null;
+
+/** otplib loads only when a code is computed or checked: most logins never need it. */
+function lib(): Promise<Otplib> {
+  otplib ??= import('otplib');
+  return otplib;
+}
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+function base32(bytes: Buffer): string {
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return bits > 0 ? out + BASE32[(value << (5 - bits)) & 31] : out;
+}
 
 const PERIOD_SECONDS = 30;
 const DIGITS = 6;
@@ -10,24 +36,21 @@ const SECRET_BYTES = 20;
 
 export type TotpCheck = { ok: true; step: number } | { ok: false; reason: 'invalid' | 'replayed' };
 
-/** Base32, 20 bytes from the platform CSPRNG (otplib's default crypto plugin uses getRandomValues). */
+/** Base32 of 20 bytes from the CSPRNG (RFC 4226 recommends 160 bits). */
 export function newTotpSecret(): string {
-  return generateSecret({ length: SECRET_BYTES });
+  return base32(randomBytes(SECRET_BYTES));
 }
 
+/** The Key URI Format authenticator apps scan: otpauth://totp/ISSUER:ACCOUNT?secret=...&issuer=... */
 export function otpauthUri(opts: { secret: string; account: string; issuer: string }): string {
-  return generateURI({
-    issuer: opts.issuer,
-    label: opts.account,
-    secret: normaliseSecret(opts.secret),
-    algorithm: 'sha1',
-    digits: DIGITS,
-    period: PERIOD_SECONDS,
-  });
+  const label = `${encodeURIComponent(opts.issuer)}:${encodeURIComponent(opts.account)}`;
+  const query = new URLSearchParams({ secret: normaliseSecret(opts.secret), issuer: opts.issuer, algorithm: 'SHA1', digits: String(DIGITS), period: String(PERIOD_SECONDS) });
+  return `otpauth://totp/${label}?${query.toString()}`;
 }
 
 /** The current code, for the headless driver (--totp-secret-env) and tests. */
 export async function totpCode(secret: string, at: Date = new Date()): Promise<string> {
+  const { generate } = await lib();
   return withSecretErrors(() =>
     generate({ secret: normaliseSecret(secret), epoch: epochSeconds(at), digits: DIGITS, period: PERIOD_SECONDS }),
   );
@@ -40,6 +63,7 @@ export async function checkTotp(
 ): Promise<TotpCheck> {
   const token = code.replace(/\s+/g, '');
   if (!new RegExp(`^\\d{${DIGITS}}$`).test(token)) return { ok: false, reason: 'invalid' };
+  const { verify } = await lib();
   const result = await withSecretErrors(() =>
     verify({
       secret: normaliseSecret(secret),
