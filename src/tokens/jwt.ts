@@ -1,6 +1,7 @@
-// ID tokens the org issues to apps: signing, verification and decoding. jose is loaded lazily on the first signature.
-// Imported CryptoKeys are cached per kid because a brokered login has a ~15 ms budget and importing costs a few ms.
+// ID tokens the org issues to apps: signing (node:crypto), verification (jose, loaded lazily) and decoding.
+// Keys are imported once per kid because a brokered login has a ~15 ms budget and importing costs a few ms.
 
+import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { IdpError } from '../core/errors.js';
 import type { StoredKey } from './keys.js';
 import type { CryptoKey } from 'jose';
@@ -28,29 +29,43 @@ function jose(): Promise<Jose> {
   return josePromise;
 }
 
-/** The kid is a thumbprint of the public key, so (kid, use) pins one key; no invalidation is needed. */
-function cryptoKey(key: StoredKey, use: 'sign' | 'verify'): Promise<CryptoKey> {
-  const cacheKey = `${use}:${key.kid}`;
-  let cached = keyCache.get(cacheKey);
+/** The kid is a thumbprint of the public key, so it pins one key; no invalidation is needed. */
+function verifyingKey(key: StoredKey): Promise<CryptoKey> {
+  let cached = keyCache.get(key.kid);
   if (!cached) {
-    const jwk = use === 'sign' ? key.privateJwk : key.publicJwk;
-    cached = jose().then((j) => j.importJWK({ ...jwk, kty: 'EC' }, key.alg));
-    cached.catch(() => keyCache.delete(cacheKey));
-    keyCache.set(cacheKey, cached);
+    cached = jose().then((j) => j.importJWK({ ...key.publicJwk, kty: 'EC' }, key.alg));
+    cached.catch(() => keyCache.delete(key.kid));
+    keyCache.set(key.kid, cached);
   }
   return cached;
 }
 
-export async function signIdToken(
-  key: StoredKey,
-  claims: IdTokenClaims,
-  opts: { ttlSeconds?: number; now?: Date } = {},
-): Promise<string> {
-  const [{ SignJWT }, privateKey] = await Promise.all([jose(), cryptoKey(key, 'sign')]);
+/**
+ * Signs with node:crypto (ES256, raw r||s as JWS wants): loading jose costs a whole login's budget, and signing is
+ * a few lines. Verification stays on jose, so tests check this signer against an independent implementation.
+ */
+export async function signIdToken(key: StoredKey, claims: IdTokenClaims, opts: { ttlSeconds?: number; now?: Date } = {}): Promise<string> {
   const iat = Math.floor((opts.now ?? new Date()).getTime() / 1000);
-  return new SignJWT({ ...claims, iat, exp: iat + (opts.ttlSeconds ?? DEFAULT_ID_TOKEN_TTL_SECONDS) })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
-    .sign(privateKey);
+  const header = { alg: key.alg, kid: key.kid, typ: 'JWT' };
+  const payload = { ...claims, iat, exp: iat + (opts.ttlSeconds ?? DEFAULT_ID_TOKEN_TTL_SECONDS) };
+  const input = `${segment(header)}.${segment(payload)}`;
+  const signature = sign('sha256', Buffer.from(input), { key: signingKey(key), dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+const signingKeys = new Map<string, KeyObject>();
+
+function signingKey(key: StoredKey): KeyObject {
+  let cached = signingKeys.get(key.kid);
+  if (!cached) {
+    cached = createPrivateKey({ key: key.privateJwk, format: 'jwk' });
+    signingKeys.set(key.kid, cached);
+  }
+  return cached;
+}
+
+function segment(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
 /** Checks signature (by kid among the org keys), alg, iss, aud, exp; returns the claims. */
@@ -62,7 +77,7 @@ export async function verifyIdToken(
   const { header } = decodeJwt(token);
   const key = keys.find((k) => k.kid === header['kid']);
   if (!key) throw invalid(`no org key has kid ${JSON.stringify(header['kid'] ?? null)}`);
-  const [{ jwtVerify }, publicKey] = await Promise.all([jose(), cryptoKey(key, 'verify')]);
+  const [{ jwtVerify }, publicKey] = await Promise.all([jose(), verifyingKey(key)]);
   try {
     const { payload } = await jwtVerify(token, publicKey, {
       issuer: expect.iss,
