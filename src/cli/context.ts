@@ -45,16 +45,22 @@ export class CliContext {
     }
   }
 
-  /** The organisation store; the first use of a new data directory creates the demo org. */
+  /**
+   * The organisation store; the first use of a new data directory creates the demo org. "New" is decided inside the
+   * database (no org yet), so idp processes started at once on an empty directory create it once and all see it.
+   */
   async store(): Promise<Store> {
     if (this.opened) return this.opened;
-    const { databaseExists } = await import('../store/db.js');
-    if (!databaseExists(this.home)) {
-      await this.createOrg({ demo: true });
-      this.out.info(`created the demo organisation in ${this.home} (app thrift, connections github and google, user alice)`);
-    }
+    const { prepareHome } = await import('../store/db.js');
     const { openStore } = await import('../store/store.js');
+    prepareHome(this.home);
     this.opened = openStore(this.home);
+    if (this.opened.org.setting('org_id') === undefined) {
+      const { seedOrg } = await import('../store/seed.js');
+      if (await seedOrg(this.opened, { demo: true, actor: this.actor })) {
+        this.out.info(`created the demo organisation in ${this.home} (app thrift, connections github and google, user alice)`);
+      }
+    }
     return this.opened;
   }
 

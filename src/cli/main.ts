@@ -1,7 +1,8 @@
 // The `idp` program: global options, the table of commands, and the mapping of usage errors to exit 2.
-// Only commander loads up front: the module of the command named on the command line is imported on demand (every one
-// only for help or an unknown name), and each command imports what it needs inside its action.
-import { Command, CommanderError } from 'commander';
+// Only commander loads up front (not even that for a bare --version): the module of the command named on the command
+// line is imported on demand (every one only for help or an unknown name), and each command imports what it needs
+// inside its action.
+import type { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { IdpError, isIdpError } from '../core/errors.js';
 
@@ -53,6 +54,7 @@ function loadersFor(args: string[]): Loader[] {
 }
 
 export async function buildProgram(args: string[]): Promise<Command> {
+  const { Command } = await import('commander');
   const program = new Command('idp')
     .description('Local sandbox for federated sign-in and Just-in-Time user provisioning')
     .version(version, '-V, --version')
@@ -81,11 +83,17 @@ function usageError(err: CommanderError): IdpError {
   return new IdpError('USAGE', message, suggestion ? `did you mean ${suggestion}? (see \`idp --help\`)` : 'see `idp --help`, or `idp <command> --help`');
 }
 
-async function main(): Promise<void> {
+async function main(args: string[]): Promise<void> {
+  // Answered before commander loads: scripts and CI jobs probe for idp with it.
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    process.stdout.write(`${version}\n`);
+    return;
+  }
   try {
-    const program = await buildProgram(process.argv.slice(2));
+    const program = await buildProgram(args);
     await program.parseAsync(process.argv);
   } catch (err) {
+    const { CommanderError } = await import('commander');
     if (err instanceof CommanderError) {
       if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return;
       if (err.code === 'commander.help') {
@@ -100,4 +108,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await main(process.argv.slice(2));

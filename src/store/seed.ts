@@ -18,17 +18,19 @@ interface DemoOrg {
 const DEMO_FILE = new URL('../../../fixtures/demo-org.json', import.meta.url);
 
 
-export async function seedOrg(store: Store, opts: { demo: boolean; actor: string }): Promise<void> {
+/** False, changing nothing, when the organisation exists already: another idp process created it first. */
+export async function seedOrg(store: Store, opts: { demo: boolean; actor: string }): Promise<boolean> {
   const demo = opts.demo ? (JSON.parse(readFileSync(DEMO_FILE, 'utf8')) as DemoOrg) : undefined;
   // Hash before the transaction: scrypt is slow and must not hold the write lock.
   const hashes = await Promise.all((demo?.users ?? []).map((u) => hashPassword(u.password)));
-  store.tx(() => {
+  return store.tx(() => {
+    if (store.org.setting('org_id') !== undefined) return false;
     store.org.setSetting('org_id', randomBytes(8).toString('hex'));
     store.org.setSetting('created_at', store.clock().toISOString());
     store.org.setSetting('subject_salt', randomBytes(32).toString('base64url'));
     store.org.addSigningKey(generateSigningKey());
     store.apps.insert({ name: MY_ACCOUNT, clientId: newClientId(), redirectUris: [], steps: [['password']], attributes: ['username', 'email', 'email_verified', 'name'], builtIn: true });
-    if (!demo) return;
+    if (!demo) return true;
     for (const c of demo.connections) {
       store.connections.insert({
         name: c.name,
@@ -55,5 +57,6 @@ export async function seedOrg(store: Store, opts: { demo: boolean; actor: string
       before: null,
       after: { apps: demo?.apps.map((a) => a.name) ?? [], connections: demo?.connections.map((c) => c.name) ?? [] },
     });
+    return true;
   });
 }

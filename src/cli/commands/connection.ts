@@ -240,7 +240,8 @@ async function sandboxSecret(): Promise<SecretInput> {
 async function secretInput(ctx: CliContext, opts: SettingOptions, required: boolean): Promise<SecretInput> {
   if (opts.clientSecretEnv && opts.clientSecretStdin) throw new IdpError('USAGE', 'pass either --client-secret-env or --client-secret-stdin, not both', 'prefer --client-secret-env in CI');
   if (opts.clientSecretEnv) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.clientSecretEnv)) throw new IdpError('INVALID_VALUE', `--client-secret-env takes a variable name, not '${opts.clientSecretEnv}'`, 'e.g. --client-secret-env CORP_SECRET');
+    // Not echoed: what was given instead of a name is often the secret itself.
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.clientSecretEnv)) throw new IdpError('INVALID_VALUE', '--client-secret-env takes the name of an environment variable (letters, digits, _), not its value', 'e.g. --client-secret-env CORP_SECRET');
     return { kind: 'env', variable: opts.clientSecretEnv };
   }
   if (!opts.clientSecretStdin && !required && !ctx.interactive) return { kind: 'none' };

@@ -12,8 +12,10 @@ export function registerInit(program: Command): void {
     .addHelpText('after', '\nExamples:\n  idp init\n  idp init --empty --home ./sandbox-org\n  idp init --force --yes')
     .action(
       action(async (ctx, opts: { empty?: boolean; force?: boolean; yes?: boolean }) => {
-        const { databaseExists, dbPath } = await import('../../store/db.js');
+        const { databaseExists, dbPath, openDb } = await import('../../store/db.js');
         const exists = databaseExists(ctx.home);
+        // A file that is not this idp's database is refused untouched (exit 3): never reported as an org, never deleted.
+        if (exists) openDb(ctx.home).close();
         if (exists && !opts.force) {
           ctx.out.info(`an organisation already exists in ${ctx.home}; nothing changed (pass --force to re-create it)`);
           ctx.out.result({ home: ctx.home, created: false }, () => undefined);

@@ -1,0 +1,157 @@
+// The layering rule of DESIGN.md, read from the source: which third-party packages each directory may import, and
+// that the CLI entry point statically loads no package but commander and chalk (everything else is imported on demand).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { ROOT, tempDir } from '../helpers/idp.js';
+
+/** package -> the only directory (under src/) whose files may import it */
+const OWNERS: Record<string, string> = {
+  commander: 'cli',
+  '@inquirer/prompts': 'cli',
+  chalk: 'cli',
+  ora: 'cli',
+  open: 'cli',
+  'openid-client': 'federation',
+  'better-sqlite3': 'store',
+  jose: 'tokens',
+  'oidc-provider': 'sandbox',
+  'quickjs-emscripten': 'script',
+};
+
+const ENTRY_PACKAGES = new Set(['commander', 'chalk']);
+
+interface Found {
+  specifier: string;
+  dynamic: boolean;
+  line: number;
+}
+
+// `import ... from 'x'`, `import 'x'`, `export ... from 'x'`, including `import type` and braces over several lines.
+const STATIC = /^[ \t]*(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]*?\s*from\s*)?['"]([^'"\n]+)['"]/gm;
+// `import('x')` and `require('x')` (also `createRequire(...)('x')`).
+const DYNAMIC = /(?:\bimport|\brequire|\))\s*\(\s*['"]([^'"\n]+)['"]\s*\)/g;
+
+function lineOf(text: string, index: number): number {
+  return text.slice(0, index).split('\n').length;
+}
+
+function isComment(text: string, index: number): boolean {
+  const lineStart = text.lastIndexOf('\n', index - 1) + 1;
+  return /^\s*(\/\/|\*|\/\*)/.test(text.slice(lineStart, index));
+}
+
+function importsOf(text: string): Found[] {
+  const found: Found[] = [];
+  for (const m of text.matchAll(STATIC)) found.push({ specifier: m[1]!, dynamic: false, line: lineOf(text, m.index!) });
+  for (const m of text.matchAll(DYNAMIC)) {
+    if (!isComment(text, m.index!)) found.push({ specifier: m[1]!, dynamic: true, line: lineOf(text, m.index!) });
+  }
+  return found;
+}
+
+/** The package a bare specifier names (`@scope/name/sub` -> `@scope/name`), or undefined for relative and builtin ones. */
+function packageOf(specifier: string): string | undefined {
+  if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:')) return undefined;
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+test('the import scanner sees static, multi-line, type, re-export, side-effect, dynamic and require imports, not comments', () => {
+  const source = [
+    "import chalk from 'chalk';",
+    'import {',
+    '  Command,',
+    '  type Option,',
+    "} from 'commander';",
+    "import type { Issuer } from 'openid-client/types';",
+    "import 'ora';",
+    "export { SignJWT } from 'jose';",
+    "export * from '@inquirer/prompts';",
+    'async function later() {',
+    "  const { default: open } = await import('open');",
+    "  const Database = require('better-sqlite3');",
+    "  return createRequire(import.meta.url)('quickjs-emscripten');",
+    '}',
+    "// await import('oidc-provider') only in src/sandbox",
+    "const s = 'import x from \"not-a-package\" inside a string';",
+    "import { local } from './local.js';",
+  ].join('\n');
+  assert.deepEqual(
+    importsOf(source).map((f) => `${packageOf(f.specifier) ?? f.specifier}:${f.line}${f.dynamic ? ':dynamic' : ''}`),
+    [
+      'chalk:1',
+      'commander:2',
+      'openid-client:6',
+      'ora:7',
+      'jose:8',
+      '@inquirer/prompts:9',
+      './local.js:17',
+      'open:11:dynamic',
+      'better-sqlite3:12:dynamic',
+      'quickjs-emscripten:13:dynamic',
+    ],
+  );
+});
+
+test('each restricted package is imported only inside its own layer', () => {
+  const src = join(ROOT, 'src');
+  const violations: string[] = [];
+  for (const file of filesUnder(src)) {
+    const rel = relative(src, file);
+    for (const found of importsOf(readFileSync(file, 'utf8'))) {
+      const pkg = packageOf(found.specifier);
+      const owner = pkg === undefined ? undefined : OWNERS[pkg];
+      if (owner !== undefined && !rel.startsWith(`${owner}/`)) {
+        violations.push(`src/${rel}:${found.line} imports ${pkg}${found.dynamic ? ' (dynamic)' : ''}; only src/${owner}/ may`);
+      }
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+/** Walks the static imports from a compiled entry point (type-only imports are gone there, as at run time). */
+function staticPackages(entry: string, base: string): Map<string, string> {
+  const packages = new Map<string, string>(); // package -> the import chain that loads it
+  const seen = new Set<string>();
+  const visit = (file: string, chain: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const found of importsOf(readFileSync(file, 'utf8'))) {
+      if (found.dynamic) continue;
+      const pkg = packageOf(found.specifier);
+      if (pkg !== undefined) {
+        if (!packages.has(pkg)) packages.set(pkg, chain);
+      } else if (found.specifier.startsWith('.')) {
+        const next = resolve(dirname(file), found.specifier);
+        visit(next, `${chain} -> ${relative(base, next)}`);
+      }
+    }
+  };
+  visit(entry, relative(base, entry));
+  return packages;
+}
+
+test('the static import walk follows local files, names the chain, and skips dynamic imports', () => {
+  const dir = tempDir('layers');
+  writeFileSync(join(dir, 'main.js'), "import { Command } from 'commander';\nimport { a } from './a.js';\nexport const m = () => import('jose');\n");
+  writeFileSync(join(dir, 'a.js'), "import './b.js';\nexport const a = 1;\n");
+  writeFileSync(join(dir, 'b.js'), "import Database from 'better-sqlite3';\nimport './a.js';\n");
+  assert.deepEqual([...staticPackages(join(dir, 'main.js'), dir)], [
+    ['commander', 'main.js'],
+    ['better-sqlite3', 'main.js -> a.js -> b.js'],
+  ]);
+});
+
+test('src/cli/main.ts statically loads no third-party package but commander and chalk', () => {
+  const entry = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+  assert.ok(existsSync(entry), 'build first: npx tsc -p tsconfig.json');
+  const packages = staticPackages(entry, join(ROOT, 'dist'));
+  const extra = [...packages].filter(([pkg]) => !ENTRY_PACKAGES.has(pkg)).map(([pkg, chain]) => `${pkg} via ${chain}`);
+  assert.deepEqual(extra, [], 'import these inside the action that needs them');
+});

@@ -1,0 +1,88 @@
+// Sign-in methods (src/core/signin.ts): editing steps with --step, validation, the printed form, and the
+// JIT-off-before-MFA conflicts that `connection set --jit=false` warns about.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { IdpError, type ErrorCode } from '../../src/core/errors.js';
+import { editSteps, formatMethod, mfaConflicts, validateSteps } from '../../src/core/signin.js';
+import type { App, Connection } from '../../src/core/types.js';
+
+const CONNECTIONS = ['github', 'google'];
+
+function refused(fn: () => unknown, code: ErrorCode, text: RegExp): void {
+  assert.throws(fn, (err: unknown) => err instanceof IdpError && err.code === code && text.test(`${err.message} | ${err.hint}`));
+}
+
+test('editSteps replaces, appends and removes steps in the order the flags came', () => {
+  const start = [['password']];
+  assert.deepEqual(editSteps(start, [[1, ['password', 'google', 'github']]], CONNECTIONS), [['password', 'google', 'github']]);
+  assert.deepEqual(editSteps(start, [[2, ['totp']]], CONNECTIONS), [['password'], ['totp']]);
+  assert.deepEqual(editSteps([['password'], ['totp']], [[2, []]], CONNECTIONS), [['password']]);
+  assert.deepEqual(editSteps(start, [[2, ['totp']], [3, ['email-otp']], [2, []]], CONNECTIONS), [['password'], ['email-otp']]);
+  assert.deepEqual(editSteps(start, [[1, ['github', 'github', 'password']]], CONNECTIONS), [['github', 'password']], 'duplicates collapse');
+  assert.deepEqual(start, [['password']], 'the input is not mutated');
+});
+
+test('editSteps refuses gaps and removing a step that does not exist', () => {
+  refused(() => editSteps([['password']], [[3, ['totp']]], CONNECTIONS), 'INVALID_VALUE', /step 3 .* before step 2/);
+  refused(() => editSteps([['password']], [[2, []]], CONNECTIONS), 'INVALID_VALUE', /no step 2/);
+  refused(() => editSteps([['password']], [[1, []]], CONNECTIONS), 'INVALID_VALUE', /at least step 1/);
+});
+
+test('an unknown option is refused with exit 2 and the list of valid ones', () => {
+  assert.throws(
+    () => editSteps([['password']], [[2, ['sms']]], CONNECTIONS),
+    (err: unknown) =>
+      err instanceof IdpError &&
+      err.code === 'UNKNOWN_SIGN_IN_OPTION' &&
+      err.exitCode === 2 &&
+      /'sms' in step 2/.test(err.message) &&
+      err.hint === 'valid options: password, email-otp, totp, github, google',
+  );
+  refused(() => validateSteps([['password', 'gitlab']], CONNECTIONS), 'UNKNOWN_SIGN_IN_OPTION', /gitlab/);
+});
+
+test('MFA options cannot be in step 1; connections and password may be in later steps', () => {
+  refused(() => validateSteps([['totp']], CONNECTIONS), 'INVALID_VALUE', /'totp' cannot be in step 1.*--step 2=totp/);
+  refused(() => validateSteps([['password', 'email-otp']], CONNECTIONS), 'INVALID_VALUE', /email-otp/);
+  assert.doesNotThrow(() => validateSteps([['github'], ['password', 'totp']], CONNECTIONS));
+});
+
+test('formatMethod prints steps as "step 1: a | b  ->  step 2: c"', () => {
+  assert.equal(formatMethod([['password', 'google', 'github'], ['totp']]), 'step 1: password | google | github  ->  step 2: totp');
+  assert.equal(formatMethod([['password']]), 'step 1: password');
+});
+
+function app(name: string, steps: string[][], script: string | null = null): App {
+  return { name, clientId: name, hasSecret: false, redirectUris: [], steps, attributes: [], script, builtIn: false, createdAt: '', updatedAt: '' };
+}
+
+function connection(name: string, jit: boolean): Connection {
+  return {
+    name,
+    type: 'github',
+    sandbox: true,
+    issuer: null,
+    clientId: name,
+    secret: { kind: 'none' },
+    scopes: [],
+    jit: { enabled: jit, scheme: 'silent', sync: 'override-all', linking: 'off' },
+    attributeMap: {},
+    createdAt: '',
+    updatedAt: '',
+  };
+}
+
+test('mfaConflicts finds each app offering a JIT-off connection in a step followed by an MFA step', () => {
+  const apps = [
+    app('thrift', [['password', 'google', 'github'], ['totp']]),
+    app('scripted', [['github'], ['password'], ['email-otp']], 'function onLoginRequest() {}'),
+    app('no-mfa', [['github'], ['password']]),
+    app('mfa-first-then-github', [['password'], ['totp'], ['github']]),
+  ];
+  const conflicts = mfaConflicts(apps, [connection('github', false), connection('google', true)]);
+  assert.deepEqual(conflicts, [
+    { app: 'thrift', connection: 'github', step: 1, mfaStep: 2, scripted: false },
+    { app: 'scripted', connection: 'github', step: 1, mfaStep: 3, scripted: true },
+  ]);
+  assert.deepEqual(mfaConflicts(apps, [connection('github', true), connection('google', true)]), [], 'none while JIT is on');
+});
