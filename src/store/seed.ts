@@ -30,8 +30,7 @@ export async function seedOrg(store: Store, opts: { demo: boolean; actor: string
     store.org.setSetting('subject_salt', randomBytes(32).toString('base64url'));
     store.org.addSigningKey(generateSigningKey());
     store.apps.insert({ name: MY_ACCOUNT, clientId: newClientId(), redirectUris: [], steps: [['password']], attributes: ['username', 'email', 'email_verified', 'name'], builtIn: true });
-    if (!demo) return true;
-    for (const c of demo.connections) {
+    for (const c of demo?.connections ?? []) {
       store.connections.insert({
         name: c.name,
         type: c.type,
@@ -44,8 +43,8 @@ export async function seedOrg(store: Store, opts: { demo: boolean; actor: string
         attributeMap: {},
       });
     }
-    for (const a of demo.apps) store.apps.insert({ ...a, clientId: newClientId() });
-    demo.users.forEach((u, i) => {
+    for (const a of demo?.apps ?? []) store.apps.insert({ ...a, clientId: newClientId() });
+    demo?.users.forEach((u, i) => {
       const { password: _password, ...profile } = u;
       store.users.insert({ ...profile, passwordHash: hashes[i]!, source: 'local' });
     });
@@ -55,7 +54,7 @@ export async function seedOrg(store: Store, opts: { demo: boolean; actor: string
       target: 'org',
       detail: demo ? 'created the demo organisation' : 'created an empty organisation',
       before: null,
-      after: { apps: demo?.apps.map((a) => a.name) ?? [], connections: demo?.connections.map((c) => c.name) ?? [] },
+      after: { apps: [MY_ACCOUNT, ...(demo?.apps.map((a) => a.name) ?? [])], connections: demo?.connections.map((c) => c.name) ?? [] },
     });
     return true;
   });
