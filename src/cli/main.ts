@@ -108,4 +108,14 @@ async function main(args: string[]): Promise<void> {
   }
 }
 
+// A closed pipe (`idp --help | head`) is the reader saying it has read enough, not a failure.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(process.exitCode ?? 0);
+});
+
 await main(process.argv.slice(2));
+
+// The command is done and has closed what it opened; exit once stdout has flushed rather than wait ~50 ms for
+// closed sockets and servers to finish tearing down.
+process.stdout.write('', () => process.exit());

@@ -1,6 +1,6 @@
 // The one renderer: results to stdout (a table/text, or one JSON document with --json); stages, notes, warnings
-// and errors to stderr. Colour follows --no-color, NO_COLOR and whether the stream is a terminal.
-import chalk, { Chalk, type ChalkInstance } from 'chalk';
+// and errors to stderr. Colour follows --no-color, NO_COLOR and whether the stream is a terminal (see paint.ts).
+import { paintFor, type Paint } from './paint.js';
 import { IdpError, isIdpError } from '../core/errors.js';
 
 export interface RenderOptions {
@@ -22,19 +22,18 @@ export interface StageLine {
   detail: string;
 }
 
-export function stageText(event: StageLine, p: ChalkInstance): string {
+export function stageText(event: StageLine, p: Paint): string {
   const mark = event.status === 'ok' ? p.green('✓') : event.status === 'failed' ? p.red('✗') : p.dim('·');
   return `  ${mark} ${event.stage.padEnd(8)} ${event.detail} ${p.dim(`${Math.round(event.ms)} ms`)}`;
 }
 
 export class Renderer {
-  readonly paint: ChalkInstance;
-  readonly errPaint: ChalkInstance;
+  readonly paint: Paint;
+  readonly errPaint: Paint;
 
   constructor(readonly opts: RenderOptions, private readonly stdout = process.stdout, private readonly stderr = process.stderr) {
-    const colorAllowed = opts.color && !('NO_COLOR' in process.env && process.env.NO_COLOR !== '');
-    this.paint = new Chalk({ level: colorAllowed && stdout.isTTY ? (chalk.level || 1) : 0 });
-    this.errPaint = new Chalk({ level: colorAllowed && stderr.isTTY ? (chalk.level || 1) : 0 });
+    this.paint = paintFor(stdout, opts.color);
+    this.errPaint = paintFor(stderr, opts.color);
   }
 
   /** The command's result: `data` as JSON with --json, otherwise the human text (if any). */

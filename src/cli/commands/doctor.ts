@@ -1,7 +1,7 @@
 // `idp doctor`: runs the environment checks (src/flow/doctor.ts) and prints one line per check with its fix;
 // exit 9 when any check failed. Never creates an organisation.
 import type { Command } from 'commander';
-import type { ChalkInstance } from 'chalk';
+import type { Paint } from '../paint.js';
 import { IdpError } from '../../core/errors.js';
 import type { Check } from '../../flow/doctor.js';
 import { action } from '../context.js';
@@ -29,7 +29,7 @@ export function registerDoctor(program: Command): void {
     );
 }
 
-function renderChecks(checks: Check[], paint: ChalkInstance): string {
+function renderChecks(checks: Check[], paint: Paint): string {
   const width = Math.max(...checks.map((c) => c.name.length));
   const mark = { ok: paint.green('✓'), warning: paint.yellow('!'), failed: paint.red('✗') };
   return checks
