@@ -3,6 +3,7 @@
 import { IdpError } from './errors.js';
 import { isPasswordHash } from './password.js';
 import { USER_STATUSES, type UserStatus } from './types.js';
+import { validEmail, validUsername } from './user-fields.js';
 
 export interface UserRecord {
   line: number;
@@ -18,17 +19,7 @@ export interface UserRecord {
   attributes: Record<string, string>;
 }
 
-const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const KNOWN = new Set(['username', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'picture', 'status', 'password_hash', 'attributes', 'id', 'source', 'created_at', 'updated_at', 'last_login_at', 'has_password']);
-
-export function validUsername(value: string): boolean {
-  return USERNAME.test(value);
-}
-
-export function validEmail(value: string): boolean {
-  return EMAIL.test(value);
-}
 
 export function parseUserFile(text: string, file: string): UserRecord[] {
   const trimmed = text.trimStart();

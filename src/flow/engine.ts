@@ -235,7 +235,7 @@ export class FlowEngine {
     if (!answer.consent) throw new IdpError('JIT_DENIED', 'you declined creating a local account', `nothing was written; with ${connection.name}'s scheme ${connection.jit.scheme} an account is needed to continue`);
     const chosen: { username?: string; passwordHash?: string } = {};
     if (connection.jit.scheme === 'prompt-username-password-consent') {
-      const { validUsername } = await import('../core/user-records.js');
+      const { validUsername } = await import('../core/user-fields.js');
       const username = answer.username ?? waiting.proposedUsername;
       if (!validUsername(username)) throw new IdpError('INVALID_VALUE', `'${username}' is not a valid username`, 'use letters, digits and . _ @ + - (up to 64)');
       if (this.store.users.usernameTaken(username)) throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');

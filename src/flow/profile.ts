@@ -3,7 +3,7 @@
 import { IdpError } from '../core/errors.js';
 import type { ProfilePatch } from '../core/claims.js';
 import type { User } from '../core/types.js';
-import { validEmail } from '../core/user-records.js';
+import { validEmail } from '../core/user-fields.js';
 import type { Store } from '../ports.js';
 
 const PROFILE_FIELDS = { name: 'name', given_name: 'givenName', family_name: 'familyName', picture: 'picture' } as const;

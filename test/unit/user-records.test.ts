@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IdpError } from '../../src/core/errors.js';
 import { hashPassword } from '../../src/core/password.js';
-import { parseUserFile, validEmail, validUsername } from '../../src/core/user-records.js';
+import { parseUserFile } from '../../src/core/user-records.js';
+import { validEmail, validUsername } from '../../src/core/user-fields.js';
 
 function badAt(text: string, where: string, why: RegExp): void {
   assert.throws(

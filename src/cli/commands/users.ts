@@ -1,7 +1,7 @@
 // `idp users ...`: the local user store: list (keyset pages), show, create, set, delete, import and export.
 import type { Command } from 'commander';
 import { IdpError } from '../../core/errors.js';
-import { validEmail, validUsername } from '../../core/user-records.js';
+import { validEmail, validUsername } from '../../core/user-fields.js';
 import { profilePatch } from '../../flow/profile.js';
 import type { User } from '../../core/types.js';
 import { action } from '../context.js';
