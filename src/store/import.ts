@@ -10,7 +10,7 @@ export function importUsers(store: Store, records: UserRecord[], file: string, a
   store.tx(() => {
     for (const r of records) {
       try {
-        insert(randomUUID(), { ...r, source: 'local' }, at);
+        insert(randomUUID(), r, 'local', at);
       } catch (err) {
         throw conflict(err, r, file);
       }

@@ -144,6 +144,11 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX events_flow ON events (flow_id, seq);
   `,
+  // 2: bulk import is bound by B-tree updates, and (source, username) cost a fifth of them for a rarely used filter:
+  // `users list --source` now walks the username index instead (a few ms on 100k users).
+  `
+  DROP INDEX users_source;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -136,14 +136,14 @@ export class UserRepo {
 
   insert(user: NewUser): User {
     const id = user.id ?? randomUUID();
-    this.insertStatement()(id, user, this.now());
+    this.insertStatement()(id, user, user.source, this.now());
     return this.byId(id)!;
   }
 
-  /** A bound inserter for bulk import: one prepared statement, no read-back. */
-  insertStatement(): (id: string, user: NewUser, at: string) => void {
+  /** A bound inserter for bulk import: one prepared statement, no read-back; `source` apart so callers need not copy records. */
+  insertStatement(): (id: string, user: Omit<NewUser, 'id' | 'source'>, source: string, at: string) => void {
     const statement = this.db.prepare(INSERT_SQL);
-    return (id, u, at) => {
+    return (id, u, source, at) => {
       statement.run(
         id,
         u.username,
@@ -156,7 +156,7 @@ export class UserRepo {
         JSON.stringify(u.attributes ?? {}),
         u.passwordHash ?? null,
         u.status ?? 'active',
-        u.source,
+        source,
         at,
         at,
       );
