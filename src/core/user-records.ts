@@ -70,7 +70,8 @@ function attributesOf(raw: Record<string, unknown>, line: number, file: string):
     if (typeof nested !== 'object' || Array.isArray(nested)) throw bad(file, line, 'attributes must be an object');
     for (const [k, v] of Object.entries(nested)) attributes[k] = String(v);
   }
-  for (const [k, v] of Object.entries(raw)) {
+  for (const k in raw) {
+    const v = raw[k];
     if (!KNOWN.has(k) && v !== undefined && v !== null && v !== '') attributes[k] = String(v);
   }
   return attributes;
@@ -91,34 +92,54 @@ function parseJsonArray(text: string, file: string): UserRecord[] {
   });
 }
 
-/** The line on which each top-level array element starts: JSON.parse gives no positions. */
+/**
+ * The line on which each top-level array element starts: JSON.parse gives no positions. Jumps from one structural
+ * character to the next and over whole strings with indexOf (JSON strings hold no raw newline), so a 100k-record
+ * file costs a few ms rather than a character-by-character walk.
+ */
 function elementLines(text: string): number[] {
   const lines: number[] = [];
+  const structural = /[\n"[\]{},]/g;
   let line = 1;
   let depth = 0;
-  let inString = false;
   let expectElement = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (ch === 10) line++;
-    if (inString) {
-      if (ch === 92) i++; // backslash: skip the escaped character
-      else if (ch === 34) inString = false;
-      continue;
-    }
-    if (ch === 32 || ch === 10 || ch === 13 || ch === 9) continue;
-    if (depth === 1 && expectElement && ch !== 93) {
+  let previous = 0;
+  for (let m = structural.exec(text); m; previous = structural.lastIndex, m = structural.exec(text)) {
+    const ch = m[0];
+    // A scalar element (42, true) has no structural character of its own: it shows as text before one.
+    const scalarBefore = expectElement && depth === 1 && text.slice(previous, m.index).trim() !== '';
+    if (scalarBefore) {
       lines.push(line);
       expectElement = false;
     }
-    if (ch === 34) inString = true;
-    else if (ch === 91 || ch === 123) {
+    if (ch === '\n') {
+      line++;
+      continue;
+    }
+    if (depth === 1 && expectElement && ch !== ']') {
+      lines.push(line);
+      expectElement = false;
+    }
+    if (ch === '"') structural.lastIndex = stringEnd(text, m.index + 1);
+    else if (ch === '[' || ch === '{') {
       depth++;
       if (depth === 1) expectElement = true;
-    } else if (ch === 93 || ch === 125) depth--;
-    else if (ch === 44 && depth === 1) expectElement = true;
+    } else if (ch === ']' || ch === '}') depth--;
+    else if (ch === ',' && depth === 1) expectElement = true;
   }
   return lines;
+}
+
+/** The index just past the quote closing a JSON string whose body starts at `from`. */
+function stringEnd(text: string, from: number): number {
+  for (let at = from; ; ) {
+    const quote = text.indexOf('"', at);
+    if (quote < 0) return text.length;
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === 92) backslashes++;
+    if (backslashes % 2 === 0) return quote + 1;
+    at = quote + 1;
+  }
 }
 
 function parseJsonLines(text: string, file: string): UserRecord[] {
