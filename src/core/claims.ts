@@ -1,20 +1,13 @@
 // Claim mapping: upstream (OIDC-named) claims -> local user attributes, per connection type with --map overrides;
 // attribute sync on returning logins; and the username a newly provisioned user gets.
 import { defaultAttributeMap } from './connection-defaults.js';
-import type { ConnectionType, SyncPolicy, User } from './types.js';
+import type { ConnectionType, ProfileFields, SyncPolicy, User } from './types.js';
 
-export interface MappedProfile {
+export interface MappedProfile extends ProfileFields {
   username: string | null;
-  email: string | null;
-  emailVerified: boolean;
-  name: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  picture: string | null;
-  attributes: Record<string, string>;
 }
 
-export type ProfilePatch = Partial<Pick<User, 'email' | 'emailVerified' | 'name' | 'givenName' | 'familyName' | 'picture' | 'attributes'>>;
+export type ProfilePatch = Partial<ProfileFields>;
 
 const FIELD: Record<string, keyof Omit<MappedProfile, 'attributes'>> = {
   username: 'username',

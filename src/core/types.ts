@@ -63,9 +63,8 @@ export interface App {
   updatedAt: string;
 }
 
-export interface User {
-  id: string;
-  username: string;
+/** The profile a user has, an upstream maps to, and an import record carries; what attribute sync may change. */
+export interface ProfileFields {
   email: string | null;
   emailVerified: boolean;
   name: string | null;
@@ -73,6 +72,11 @@ export interface User {
   familyName: string | null;
   picture: string | null;
   attributes: Record<string, string>;
+}
+
+export interface User extends ProfileFields {
+  id: string;
+  username: string;
   hasPassword: boolean;
   status: UserStatus;
   /** 'local', or the name of the connection that provisioned the user */

@@ -2,21 +2,14 @@
 // keeping each record's line number so the first bad one can be named.
 import { IdpError } from './errors.js';
 import { isPasswordHash } from './password.js';
-import { USER_STATUSES, type UserStatus } from './types.js';
+import { USER_STATUSES, type ProfileFields, type UserStatus } from './types.js';
 import { validEmail, validUsername } from './user-fields.js';
 
-export interface UserRecord {
+export interface UserRecord extends ProfileFields {
   line: number;
   username: string;
-  email: string | null;
-  emailVerified: boolean;
-  name: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  picture: string | null;
   status: UserStatus;
   passwordHash: string | null;
-  attributes: Record<string, string>;
 }
 
 const KNOWN = new Set(['username', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'picture', 'status', 'password_hash', 'attributes', 'id', 'source', 'created_at', 'updated_at', 'last_login_at', 'has_password']);
