@@ -1,5 +1,4 @@
 // Repository for email one-time codes (hashed, bound to a flow) and the local outbox they are delivered to.
-import { randomUUID } from 'node:crypto';
 import type { StoredEmailOtp } from '../mfa/email-otp.js';
 import type { Db } from './db.js';
 
@@ -16,7 +15,7 @@ export class CodeRepo {
   constructor(private readonly db: Db, private readonly now: () => string) {}
 
   issue(flowId: string, userId: string, destination: string, hash: string, expiresAt: string): string {
-    const id = randomUUID();
+    const id = crypto.randomUUID();
     this.db
       .prepare('INSERT INTO one_time_codes (id, flow_id, user_id, destination, code_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(id, flowId, userId, destination, hash, expiresAt, this.now());

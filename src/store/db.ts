@@ -2,11 +2,26 @@
 // before anything is written, then WAL and forward-only migrations, each in one transaction.
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { IdpError } from '../core/errors.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 
 export type Db = Database.Database;
+
+let binding: string | undefined | null = null;
+
+/** The addon's path when it is where npm built it: skips the `bindings` package probing a dozen paths each start. */
+function nativeBinding(): string | undefined {
+  if (binding === null) {
+    try {
+      binding = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+    } catch {
+      binding = undefined;
+    }
+  }
+  return binding;
+}
 
 export const DB_FILE = 'idp.db';
 
@@ -37,7 +52,7 @@ export function openDb(home: string, opts: { readonly?: boolean } = {}): Db {
   const path = dbPath(home);
   let db: Db;
   try {
-    db = new Database(path, { fileMustExist: true, readonly: opts.readonly ?? false });
+    db = new Database(path, { fileMustExist: true, readonly: opts.readonly ?? false, nativeBinding: nativeBinding() });
   } catch (err) {
     throw new IdpError('DB_MISSING', `cannot open the database at ${path}`, 'run `idp init` to create an organisation', { cause: err });
   }

@@ -1,6 +1,5 @@
 // Repository for MFA factors (TOTP): secrets are sealed at rest, and the last accepted time step is claimed
 // atomically so one code can succeed once even when two submissions race.
-import { randomUUID } from 'node:crypto';
 import type { Db } from './db.js';
 
 export interface FactorSummary {
@@ -32,7 +31,7 @@ export class FactorRepo {
   }
 
   addTotp(userId: string, secretSealed: string, lastUsedStep: number | null = null): string {
-    const id = randomUUID();
+    const id = crypto.randomUUID();
     const at = this.now();
     this.db
       .prepare("INSERT INTO mfa_factors (id, user_id, type, secret_sealed, last_used_step, created_at, confirmed_at) VALUES (?, ?, 'totp', ?, ?, ?, ?)")

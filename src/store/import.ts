@@ -1,5 +1,4 @@
 // Bulk user import: every record in one immediate transaction, so a bad record leaves the store as it was.
-import { randomUUID } from 'node:crypto';
 import { IdpError } from '../core/errors.js';
 import type { UserRecord } from '../core/user-records.js';
 import type { Store } from './store.js';
@@ -10,7 +9,7 @@ export function importUsers(store: Store, records: UserRecord[], file: string, a
   store.tx(() => {
     for (const r of records) {
       try {
-        insert(randomUUID(), r, 'local', at);
+        insert(crypto.randomUUID(), r, 'local', at);
       } catch (err) {
         throw conflict(err, r, file);
       }

@@ -1,10 +1,14 @@
 // Encryption at rest for TOTP secrets and connection client secrets: AES-256-GCM with a per-org key file (0600).
 // Sealed values are versioned ("v1.iv.tag.ciphertext", base64url) so the format can change without a migration guess.
 
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { IdpError } from '../core/errors.js';
+
+// node:crypto loads on first use: most commands read no secret, and loading it is a visible share of their startup.
+const nodeCrypto = (): typeof import('node:crypto') => createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+const randomBytes = (size: number): Buffer => nodeCrypto().randomBytes(size);
 
 const VERSION = 'v1';
 const KEY_BYTES = 32;
@@ -13,7 +17,7 @@ const IV_BYTES = 12;
 export function seal(key: Buffer, plaintext: string): string {
   checkKey(key);
   const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const cipher = nodeCrypto().createCipheriv('aes-256-gcm', key, iv);
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return [VERSION, ...[iv, cipher.getAuthTag(), ciphertext].map((b) => b.toString('base64url'))].join('.');
 }
@@ -25,7 +29,7 @@ export function unseal(key: Buffer, sealed: string): string {
     throw unsealError('it is not a v1 sealed value');
   }
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+    const decipher = nodeCrypto().createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
   } catch (err) {

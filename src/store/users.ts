@@ -1,5 +1,4 @@
 // Repository for local users: lookup, keyset-paginated listing, bulk import, and status changes.
-import { randomUUID } from 'node:crypto';
 import type { ProfilePatch } from '../core/claims.js';
 import type { User, UserStatus } from '../core/types.js';
 import type { Db } from './db.js';
@@ -135,7 +134,7 @@ export class UserRepo {
   }
 
   insert(user: NewUser): User {
-    const id = user.id ?? randomUUID();
+    const id = user.id ?? crypto.randomUUID();
     this.insertStatement()(id, user, user.source, this.now());
     return this.byId(id)!;
   }
