@@ -57,7 +57,9 @@ export async function verifyMfa(store: Store, flowId: string, user: User, waitin
     const result = await checkTotp(secret, code, { at: store.clock(), lastUsedStep: factor?.lastUsedStep ?? null });
     if (!result.ok) return result.reason === 'replayed' ? 'that code was already used; wait for the next one' : 'wrong code';
     if (factor) return store.factors.claimStep(factor.id, result.step) ? 'ok' : 'that code was already used; wait for the next one';
-    store.factors.addTotp(user.id, waiting.enrolSecret!, result.step);
+    if (store.factors.addTotp(user.id, waiting.enrolSecret!, result.step) === null) {
+      throw new IdpError('MFA_FAILED', `${user.username} enrolled a TOTP factor in another sign-in meanwhile`, 'sign in again and use that factor');
+    }
     return 'ok';
   }
   const stored = store.codes.latestForFlow(flowId);

@@ -44,6 +44,7 @@ export async function enrolTotp(store: Store, user: User, actor: string): Promis
   const secret = newTotpSecret();
   const factor = store.tx(() => {
     const id = store.factors.addTotp(user.id, store.seal(secret));
+    if (id === null) throw new IdpError('USAGE', `${user.username} already has a TOTP factor`, `remove it first: idp users mfa remove ${user.username}`);
     store.events.recordConfig({ actor, action: 'mfa.enroll', target: `user ${user.username}`, detail: `enrolled TOTP for ${user.username}`, before: null, after: { factor: id, type: 'totp' } });
     return id;
   });

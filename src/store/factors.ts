@@ -30,13 +30,14 @@ export class FactorRepo {
     return row && { id: row.id, userId: row.user_id, secretSealed: row.secret_sealed, lastUsedStep: row.last_used_step };
   }
 
-  addTotp(userId: string, secretSealed: string, lastUsedStep: number | null = null): string {
+  /** The new factor's id, or null when the user already has one (another enrolment won a race). */
+  addTotp(userId: string, secretSealed: string, lastUsedStep: number | null = null): string | null {
     const id = crypto.randomUUID();
     const at = this.now();
-    this.db
-      .prepare("INSERT INTO mfa_factors (id, user_id, type, secret_sealed, last_used_step, created_at, confirmed_at) VALUES (?, ?, 'totp', ?, ?, ?, ?)")
+    const inserted = this.db
+      .prepare("INSERT INTO mfa_factors (id, user_id, type, secret_sealed, last_used_step, created_at, confirmed_at) VALUES (?, ?, 'totp', ?, ?, ?, ?) ON CONFLICT DO NOTHING")
       .run(id, userId, secretSealed, lastUsedStep, at, at);
-    return id;
+    return inserted.changes === 1 ? id : null;
   }
 
   /** Records `step` as used unless it (or a later one) already was: false means a replay lost the race. */

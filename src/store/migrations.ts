@@ -149,6 +149,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   DROP INDEX users_source;
   `,
+  // 3: one TOTP factor per user, even when two logins enrol at once (the engine reads "the" factor of a user).
+  `
+  DELETE FROM mfa_factors WHERE type = 'totp' AND rowid NOT IN (SELECT max(rowid) FROM mfa_factors WHERE type = 'totp' GROUP BY user_id);
+  CREATE UNIQUE INDEX mfa_factors_one_totp ON mfa_factors (user_id) WHERE type = 'totp';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

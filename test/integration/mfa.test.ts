@@ -190,6 +190,21 @@ test('no factor yet: the flow offers enrolment {secret, uri}; a wrong code keeps
   expectDone(await w.engine.submit(next.flow, { otp: await totpCode(enrol.secret, w.now()) }));
 });
 
+test('two logins enrolling TOTP at once: one factor is kept, the other login fails with MFA_FAILED', async (t) => {
+  const w = await world(t);
+  const first = mfaView(await w.engine.submit((await w.engine.start('thrift')).flow, { choose: 'password' }).then((v) => w.engine.submit(v.flow, { credentials: { username: 'alice', password: 'thrift-demo' } })));
+  const second = mfaView(await w.engine.submit((await w.engine.start('thrift')).flow, { choose: 'password' }).then((v) => w.engine.submit(v.flow, { credentials: { username: 'alice', password: 'thrift-demo' } })));
+  assert.ok(first.enrol && second.enrol && first.enrol.secret !== second.enrol.secret, 'each login offers its own secret');
+  const [a, b] = await Promise.all([
+    w.engine.submit(first.flow, { otp: await totpCode(first.enrol.secret, w.now()) }),
+    w.engine.submit(second.flow, { otp: await totpCode(second.enrol.secret, w.now()) }),
+  ]);
+  assert.deepEqual([a.status, b.status].sort(), ['done', 'failed']);
+  const lost = (a.status === 'failed' ? a : b) as Extract<FlowView, { status: 'failed' }>;
+  assert.equal(lost.error.code, 'MFA_FAILED');
+  assert.equal(w.store.factors.forUser(w.alice.id).length, 1, 'exactly one factor');
+});
+
 test('headless without a factor: MFA_NOT_ENROLLED (exit 8), and no factor is created', async (t) => {
   const w = await world(t);
   const run = await headlessLogin({ store: w.store, app: 'thrift', upstreams: w.upstreams, answers: { option: 'password', username: 'alice', password: 'thrift-demo', consent: 'approve', otp: { code: '123456' } } });
