@@ -54,7 +54,8 @@ function loadersFor(args: string[]): Loader[] {
 }
 
 export async function buildProgram(args: string[]): Promise<Command> {
-  const { Command } = await import('commander');
+  // CommonJS: require skips the ESM loader's export lexing of commander's files.
+  const { Command } = createRequire(import.meta.url)('commander') as typeof import('commander');
   const program = new Command('idp')
     .description('Local sandbox for federated sign-in and Just-in-Time user provisioning')
     .version(version, '-V, --version')

@@ -1,13 +1,16 @@
 // Opens an organisation's SQLite file safely: 0700 directory, 0600 file, identity and version checks
 // before anything is written, then WAL and forward-only migrations, each in one transaction.
-import Database from 'better-sqlite3';
+import type DatabaseConstructor from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { IdpError } from '../core/errors.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 
-export type Db = Database.Database;
+// Loaded with require: it is CommonJS, and importing it as ESM makes Node lex every file for its exports first.
+const Database = createRequire(import.meta.url)('better-sqlite3') as typeof DatabaseConstructor;
+
+export type Db = DatabaseConstructor.Database;
 
 let binding: string | undefined | null = null;
 
