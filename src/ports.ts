@@ -44,7 +44,7 @@ export interface Connector {
 
 /** Resolves a connection to a ready connector: real endpoints and secrets, or the in-process sandbox. */
 export interface Upstreams {
-  connector(connection: import('./core/types.js').Connection): Promise<{ connector: Connector; provider: string; authorizeUrl: string }>;
+  connector(connection: import('./core/types.js').Connection): Promise<{ connector: Connector; provider: string }>;
   close(): Promise<void>;
 }
 

@@ -2,14 +2,13 @@
 // and network failures turned into UPSTREAM_UNREACHABLE naming the endpoint. No openid-client here, so it loads cheaply.
 
 import { IdpError } from '../core/errors.js';
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+import { isLoopbackHost } from '../core/urls.js';
 
 /** The Fetch-compatible signature openid-client's `customFetch` expects. */
 export type UpstreamFetch = (url: string, init: RequestInit) => Promise<Response>;
 
 function isLoopbackUrl(url: URL): boolean {
-  return LOOPBACK_HOSTS.has(url.hostname);
+  return isLoopbackHost(url.hostname);
 }
 
 /**

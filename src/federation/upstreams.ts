@@ -23,7 +23,7 @@ export function providerName(connection: Connection): string {
 
 export function createUpstreams(opts: UpstreamsOptions): Upstreams {
   const sandboxes = new Map<Provider, Promise<RunningSandbox>>();
-  const connectors = new Map<string, Promise<{ connector: Connector; provider: string; authorizeUrl: string }>>();
+  const connectors = new Map<string, Promise<{ connector: Connector; provider: string }>>();
   const env = opts.env ?? process.env;
 
   function sandbox(provider: Provider): Promise<RunningSandbox> {
@@ -59,10 +59,10 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
     return null;
   }
 
-  async function build(connection: Connection): Promise<{ connector: Connector; provider: string; authorizeUrl: string }> {
+  async function build(connection: Connection): Promise<{ connector: Connector; provider: string }> {
     const resolved = await endpoints(connection);
     const connector = await createConnector({ type: connection.type, endpoints: resolved, clientId: connection.clientId, clientSecret: secret(connection), scopes: connection.scopes });
-    return { connector, provider: providerName(connection), authorizeUrl: resolved.kind === 'github' ? resolved.authorizeUrl : resolved.issuer };
+    return { connector, provider: providerName(connection) };
   }
 
   return {

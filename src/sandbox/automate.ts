@@ -2,6 +2,7 @@
 // as a user's browser would (cookies included), and hands back the final redirect to the client.
 
 import { IdpError, didYouMean } from '../core/errors.js';
+import { isLoopbackHost } from '../core/urls.js';
 import { DECISION_FIELD, PERSONA_FIELD, pageMessage, parseForm, type ParsedForm } from './pages.js';
 
 export interface SandboxAnswer {
@@ -19,7 +20,7 @@ const MAX_STEPS = 12;
 export async function completeSandboxConsent(authorizationUrl: string, answer: SandboxAnswer): Promise<string> {
   const start = new URL(authorizationUrl);
   // Answering a real provider's pages by script would be scraping it: the driver only talks to the local sandbox.
-  if (start.protocol !== 'http:' || !['127.0.0.1', 'localhost'].includes(start.hostname)) {
+  if (start.protocol !== 'http:' || !isLoopbackHost(start.hostname)) {
     throw new IdpError('HEADLESS_NEEDS_SANDBOX', `cannot answer the sign-in pages of ${start.origin} headlessly`, 'use a sandbox connection, or sign in from a terminal with a browser');
   }
   const sandboxOrigin = start.origin;
