@@ -19,12 +19,15 @@ const FIELD: Record<string, keyof Omit<MappedProfile, 'attributes'>> = {
   picture: 'picture',
 };
 
+/** `--map picture=-`: do not take this upstream claim at all, even where the connection type maps it by default. */
+export const IGNORE = '-';
+
 export function mapClaims(claims: Record<string, unknown>, type: ConnectionType, overrides: Record<string, string>): MappedProfile {
   const map = { ...defaultAttributeMap(type), ...overrides };
   const profile: MappedProfile = { username: null, email: null, emailVerified: false, name: null, givenName: null, familyName: null, picture: null, attributes: {} };
   for (const [upstream, local] of Object.entries(map)) {
     const value = claims[upstream];
-    if (value === undefined || value === null || value === '') continue;
+    if (local === IGNORE || value === undefined || value === null || value === '') continue;
     const field = FIELD[local];
     if (field === 'emailVerified') profile.emailVerified = value === true || value === 'true';
     else if (field) profile[field] = String(value);

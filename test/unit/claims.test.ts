@@ -190,3 +190,11 @@ test('provisionUsername makes characters outside the username alphabet safe and 
   assert.equal(provisionUsername(upstream({ username: '***' }), 'oidc', '1', free), 'oidc-user');
   assert.ok(provisionUsername(upstream({ username: 'x'.repeat(100) }), 'oidc', '1', free).length <= 56);
 });
+
+test('--map claim=- ignores a claim the connection type maps by default', () => {
+  const mapped = mapClaims(GITHUB_CLAIMS, 'github', { picture: '-', name: '-' });
+  assert.equal(mapped.picture, null);
+  assert.equal(mapped.name, null);
+  assert.equal(mapped.email, 'octocat@example.com', 'other defaults stay');
+  assert.deepEqual(mapped.attributes, {}, "'-' is not taken as an attribute name");
+});

@@ -206,7 +206,7 @@ function addSettingOptions(command: Command): Command {
     .option('--jit-scheme <scheme>', JIT_SCHEMES.join(' | '), parseEnum('--jit-scheme', JIT_SCHEMES))
     .option('--sync <policy>', `attribute sync on returning logins: ${SYNC_POLICIES.join(' | ')}`, parseEnum('--sync', SYNC_POLICIES))
     .option('--linking <policy>', `account linking on first login: ${LINKING_POLICIES.join(' | ')}`, parseEnum('--linking', LINKING_POLICIES))
-    .option('--map <upstream=local>', 'map an upstream claim to a local attribute (upstream= removes); repeatable', collectPair('--map'))
+    .option('--map <upstream=local>', 'map an upstream claim to a local attribute (upstream=- ignores the claim, upstream= back to the default); repeatable', collectPair('--map'))
     .option('--scopes <list>', 'scopes to request, comma separated', parseList)
     .option('--client-id <id>', 'OAuth client id registered at the provider')
     .option('--client-secret-env <VAR>', 'read the client secret from this environment variable at login time')
