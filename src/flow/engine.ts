@@ -62,7 +62,7 @@ export class FlowEngine {
     };
     const run: Run = { id: newFlowId(), state, app, current: 'app', since: performance.now() };
     // Loading the script engine (~80 ms) overlaps with the person's first step.
-    if (app.script !== null) void import('../script/index.js').then((m) => m.preloadScriptEngine()).catch(() => undefined);
+    if (app.script !== null) void import('../script/isolated.js').then((m) => m.warmUp()).catch(() => undefined);
     this.store.flows.insert(run.id, app.name, state);
     this.stage(run, 'app', 'ok', `${app.name} (client ${app.clientId}); ${formatMethod(state.steps)}`, 0);
     return this.guard(run, () => this.nextStep(run));

@@ -3,7 +3,7 @@
 
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
 import { IdpError } from '../core/errors.js';
-import { asText, loadQuickJS, ScriptFault, truncate, withSandbox, type Sandbox, type SandboxLimits } from './sandbox.js';
+import { asText, ScriptFault, truncate, withSandbox, type Sandbox, type SandboxLimits } from './sandbox.js';
 
 export interface ScriptStepInfo {
   /** 'LOCAL' or the connection name. */
@@ -40,14 +40,6 @@ interface RunState {
   logs: string[];
   /** A host failure inside runStep: rethrown as is, never disguised as a script error. */
   hostError: { error: unknown } | null;
-}
-
-/**
- * Starts loading the WASM engine (~80 ms the first time in a process) so a login can overlap it with the
- * user's first step; runConditionalScript awaits the same load.
- */
-export async function preloadScriptEngine(): Promise<void> {
-  await loadQuickJS();
 }
 
 export async function compileCheck(source: string): Promise<{ ok: true } | { ok: false; message: string; line: number | null }> {

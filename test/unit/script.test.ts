@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileCheck, preloadScriptEngine, runConditionalScript, type ScriptStepInfo } from '../../src/script/index.js';
+import { compileCheck, runConditionalScript, type ScriptStepInfo } from '../../src/script/index.js';
 import { IdpError } from '../../src/core/errors.js';
 
 // Verbatim from the Asgardeo documentation ("skip MFA for federated users").
@@ -171,7 +171,6 @@ test('a failure inside runStep reaches the caller unchanged, even if the script 
 });
 
 test('the host is unaffected: a normal run works after stopped ones', async () => {
-  await preloadScriptEngine();
   await assert.rejects(run('while (true) {}'), isScriptError(/budget/));
   await assert.rejects(run('var a = []; for (;;) a.push({ s: "x" + a.length });', { memoryBytes: 1024 * 1024, cpuMs: 60_000 }), isScriptError(/memory/));
   await assert.rejects(run('var onLoginRequest = function () { globalThis.leak = 1; throw new Error("x"); };'), isScriptError(/Error: x/));

@@ -1,0 +1,84 @@
+// Runs script replays in one long-lived worker thread with a hard wall-clock limit. QuickJS's own CPU budget stops
+// scripts between bytecodes; a single native call (filling a huge array) runs on regardless, so past the limit the
+// thread is terminated and replaced. The worker is unreferenced while idle, so it never keeps a process alive.
+import { Worker } from 'node:worker_threads';
+import { IdpError, type ErrorCode } from '../core/errors.js';
+import type { ReplayRequest, ReplayResult } from './replay.js';
+
+export const WALL_LIMIT_MS = 1000;
+
+const FIX = "fix the app's script (idp app check <app> reports its errors), or remove it to run every step";
+
+interface Reply {
+  id: number;
+  result?: ReplayResult;
+  warm?: boolean;
+  error?: { code: ErrorCode; message: string; hint: string | null };
+}
+
+/** One worker with its own outstanding requests, so a replaced worker's exit cannot fail the next one's. */
+class ScriptWorker {
+  private readonly thread = new Worker(new URL('./worker.js', import.meta.url));
+  private readonly waiting = new Map<number, { resolve: (reply: Reply) => void; reject: (err: Error) => void }>();
+  private nextId = 1;
+  /** Resolves once the WASM engine is loaded: the wall limit counts the replay, not the start-up. */
+  readonly ready: Promise<unknown>;
+
+  constructor(private readonly onGone: (which: ScriptWorker) => void) {
+    this.thread.on('message', (reply: Reply) => {
+      const pending = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      if (this.waiting.size === 0) this.thread.unref();
+      pending?.resolve(reply);
+    });
+    this.thread.on('error', (err) => this.fail(new IdpError('SCRIPT_ERROR', `the script engine stopped: ${err.message}`, FIX)));
+    this.thread.on('exit', () => this.fail(new IdpError('SCRIPT_ERROR', 'the script engine stopped', FIX)));
+    this.thread.unref();
+    this.ready = this.send({}, 30_000);
+  }
+
+  send(message: { replay?: ReplayRequest }, wallMs: number): Promise<Reply> {
+    const id = this.nextId++;
+    this.thread.ref();
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        this.onGone(this);
+        void this.thread.terminate();
+        reject(new IdpError('SCRIPT_ERROR', `the conditional-authentication script was stopped after ${wallMs} ms`, FIX));
+      }, wallMs);
+      timer.unref();
+      const settle = () => clearTimeout(timer);
+      this.waiting.set(id, { resolve: (reply) => (settle(), resolve(reply)), reject: (err) => (settle(), reject(err)) });
+      this.thread.postMessage({ id, ...message });
+    });
+  }
+
+  private fail(err: Error): void {
+    this.onGone(this);
+    for (const pending of this.waiting.values()) pending.reject(err);
+    this.waiting.clear();
+  }
+}
+
+let current: ScriptWorker | null = null;
+
+function scriptWorker(): ScriptWorker {
+  current ??= new ScriptWorker((gone) => {
+    if (current === gone) current = null;
+  });
+  return current;
+}
+
+/** Starts the worker and its WASM engine (~100 ms) ahead of the first replay; failures surface at that replay. */
+export function warmUp(): void {
+  scriptWorker().ready.catch(() => undefined);
+}
+
+export async function replayIsolated(request: ReplayRequest, wallMs = WALL_LIMIT_MS): Promise<ReplayResult> {
+  const worker = scriptWorker();
+  await worker.ready;
+  const reply = await worker.send({ replay: request }, wallMs);
+  if (reply.error) throw new IdpError(reply.error.code, reply.error.message, reply.error.hint ?? undefined);
+  return reply.result!;
+}
