@@ -61,8 +61,6 @@ export class FlowEngine {
       passwordFailures: 0,
     };
     const run: Run = { id: newFlowId(), state, app, current: 'app', since: performance.now() };
-    // Loading the script engine (~80 ms) overlaps with the person's first step.
-    if (app.script !== null) void import('../script/isolated.js').then((m) => m.warmUp()).catch(() => undefined);
     this.store.flows.insert(run.id, app.name, state);
     this.stage(run, 'app', 'ok', `${app.name} (client ${app.clientId}); ${formatMethod(state.steps)}`, 0);
     return this.guard(run, () => this.nextStep(run));

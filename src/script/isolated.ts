@@ -70,11 +70,6 @@ function scriptWorker(): ScriptWorker {
   return current;
 }
 
-/** Starts the worker and its WASM engine (~100 ms) ahead of the first replay; failures surface at that replay. */
-export function warmUp(): void {
-  scriptWorker().ready.catch(() => undefined);
-}
-
 export async function replayIsolated(request: ReplayRequest, wallMs = WALL_LIMIT_MS): Promise<ReplayResult> {
   const worker = scriptWorker();
   await worker.ready;
