@@ -12,7 +12,7 @@ import { providerName } from '../federation/upstreams.js';
 import { startLoopback, type LoopbackServer } from '../loopback/server.js';
 import { DB_FILE, databaseExists, dbPath } from '../store/db.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../store/migrations.js';
-import { openStore, SEAL_KEY_FILE, type Store } from '../store/store.js';
+import { openStoreReadOnly, SEAL_KEY_FILE, type Store } from '../store/store.js';
 
 export type CheckStatus = 'ok' | 'warning' | 'failed';
 
@@ -106,7 +106,7 @@ function unread(checks: Check[]): OrgInspection {
 
 function openReadOnly(home: string): Store | Check {
   try {
-    return openStore(home, { readonly: true });
+    return openStoreReadOnly(home);
   } catch (err) {
     return unopenableCheck(home, err);
   }

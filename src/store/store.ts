@@ -66,3 +66,9 @@ export class Store {
 export function openStore(home: string, opts: { readonly?: boolean; clock?: () => Date } = {}): Store {
   return new Store(openDb(home, opts), home, opts.clock);
 }
+
+/** For inspection only (doctor, tests): no migration, no WAL switch, and SQLite refuses every write. */
+export function openStoreReadOnly(home: string): Store {
+  const readonly = true;
+  return openStore(home, { readonly });
+}

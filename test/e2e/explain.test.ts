@@ -7,14 +7,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { openStore } from '../../src/store/store.js';
+import { openStoreReadOnly } from '../../src/store/store.js';
 import { expectCode, idpJson, idpOk, runIdp, seededHome, snapshot, tempDir } from '../helpers/idp.js';
 
 const KEYS = ['attributes', 'decision', 'mfa_possible', 'mfa_required', 'reason', 'steps', 'user'];
 
 /** The database file's hash and every row of every table, read through a read-only connection. */
 function dbFingerprint(home: string): string {
-  const store = openStore(home, { readonly: true });
+  const store = openStoreReadOnly(home);
   try {
     const tables = store.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all() as string[];
     const rows = tables.map((t) => `${t} ${JSON.stringify(store.db.prepare(`SELECT * FROM "${t}"`).all())}`);

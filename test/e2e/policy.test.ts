@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { openStore } from '../../src/store/store.js';
+import { openStoreReadOnly } from '../../src/store/store.js';
 import { expectCode, idpJson, idpOk, ROOT, runIdp, seededHome, snapshot, tempDir } from '../helpers/idp.js';
 
 const SKIP_MFA_SCRIPT = join(ROOT, 'fixtures', 'scripts', 'skip-mfa-for-federated.js');
@@ -45,7 +45,7 @@ test('export is deterministic, JSON parses to the same document, and no secret v
   assert.equal(doc.connections['corp-env'].client_secret_env, 'CORP_ENV_SECRET');
   assert.ok(!('client_secret' in doc.connections.github) && !('client_secret_env' in doc.connections.github));
 
-  const store = openStore(home, { readonly: true });
+  const store = openStoreReadOnly(home);
   const sandboxSecrets = ['github', 'google'].map((c) => store.connections.storedSecret(c)!);
   assert.equal(store.connections.storedSecret('corp'), canary, 'the secret was stored, so its absence from the export means something');
   store.close();

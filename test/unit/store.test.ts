@@ -13,7 +13,7 @@ import { resolveHome } from '../../src/cli/context.js';
 import { dbPath, openDb, prepareHome } from '../../src/store/db.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { importUsers } from '../../src/store/import.js';
-import { openStore, SEAL_KEY_FILE, type Store } from '../../src/store/store.js';
+import { openStore, openStoreReadOnly, SEAL_KEY_FILE, type Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/idp.js';
 
 function mode(path: string): number {
@@ -148,7 +148,7 @@ test('a migration runs in one transaction: when it fails half way, nothing of it
   db.exec('CREATE TABLE apps (clash INTEGER)'); // migration 1 creates org_settings first, then fails on apps
   db.close();
   assert.throws(() => openDb(home), /apps already exists/);
-  const check = new Database(dbPath(home), { readonly: true });
+  const check = new Database(dbPath(home), { fileMustExist: true });
   try {
     assert.equal(check.pragma('user_version', { simple: true }), 0);
     const tables = check.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all();
@@ -334,7 +334,7 @@ test('a store opened read-only neither migrates nor writes', () => {
   const home = join(tempDir('readonly'), 'org');
   prepareHome(home);
   const before = sha256(dbPath(home));
-  const store = openStore(home, { readonly: true });
+  const store = openStoreReadOnly(home);
   try {
     assert.throws(() => store.users.count(), /no such table/);
   } finally {
