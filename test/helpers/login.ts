@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { cpSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import type { Answerer } from '../../src/cli/drivers/drive.js';
 import { headlessLogin, type HeadlessLoginOptions } from '../../src/cli/drivers/headless.js';
 import { exitCodeFor, type ErrorCode } from '../../src/core/errors.js';
@@ -42,6 +42,20 @@ export async function demoHome(): Promise<string> {
   const home = join(tempDir('login'), 'org');
   cpSync(await templateHome(), home, { recursive: true });
   return home;
+}
+
+/** One demo org and one set of upstreams (one sandbox) for a whole test file, closed after its last test. */
+export function sharedDemoOrg(): { store: Store; upstreams: Upstreams } {
+  const org = {} as { store: Store; upstreams: Upstreams };
+  before(async () => {
+    org.store = openStore(await demoHome());
+    org.upstreams = createUpstreams({ store: org.store });
+  });
+  after(async () => {
+    await org.upstreams.close();
+    org.store.close();
+  });
+  return org;
 }
 
 export interface LoginRun {

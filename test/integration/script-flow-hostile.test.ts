@@ -1,29 +1,15 @@
 // Hostile conditional-authentication scripts set on thrift, met by real logins in this process: an endless loop,
 // unbounded allocation and require('fs') each end the login with SCRIPT_ERROR at the script stage, and the host
 // process (its globals, its files, the next login) is untouched.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { headlessLogin } from '../../src/cli/drivers/headless.js';
-import { createUpstreams } from '../../src/federation/upstreams.js';
-import type { Upstreams } from '../../src/ports.js';
-import { openStore, type Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/idp.js';
-import { demoHome, expectDone, expectFailed, stageNames } from '../helpers/login.js';
+import { expectDone, expectFailed, stageNames, sharedDemoOrg } from '../helpers/login.js';
 
-let store: Store;
-let upstreams: Upstreams;
-
-before(async () => {
-  store = openStore(await demoHome());
-  upstreams = createUpstreams({ store });
-});
-
-after(async () => {
-  await upstreams.close();
-  store.close();
-});
+const org = sharedDemoOrg();
 
 const touched = join(tempDir('script-fs'), 'written-by-a-script');
 
@@ -45,11 +31,11 @@ function scriptWith(body: string): string {
 }
 
 const aliceLogin = () =>
-  headlessLogin({ store, app: 'thrift', upstreams, answers: { option: 'password', username: 'alice', password: 'thrift-demo', consent: 'approve' } });
+  headlessLogin({ store: org.store, app: 'thrift', upstreams: org.upstreams, answers: { option: 'password', username: 'alice', password: 'thrift-demo', consent: 'approve' } });
 
 for (const hostile of HOSTILE) {
   test(`a script that ${hostile.what} fails the login with SCRIPT_ERROR (exit 3); the next login in this process succeeds`, async () => {
-    store.apps.update('thrift', { script: scriptWith(hostile.body) });
+    org.store.apps.update('thrift', { script: scriptWith(hostile.body) });
     const run = await aliceLogin();
     const failed = expectFailed(run.view, 'SCRIPT_ERROR', 3);
     assert.match(failed.error.message, hostile.message);
@@ -57,25 +43,25 @@ for (const hostile of HOSTILE) {
     assert.match(failed.error.hint ?? '', /idp app check/);
     assert.deepEqual(stageNames(run.stages).slice(-2), ['password', 'script'], 'step 1 ran, then the script failed');
     assert.equal(run.stages.at(-1)?.status, 'failed');
-    assert.equal(store.flows.get(run.view.flow)?.status, 'failed');
+    assert.equal(org.store.flows.get(run.view.flow)?.status, 'failed');
     assert.equal((globalThis as Record<string, unknown>).onLoginRequest, undefined, 'nothing leaked into the host');
     assert.ok(!existsSync(touched), 'the script wrote no file');
 
-    store.apps.update('thrift', { script: null });
+    org.store.apps.update('thrift', { script: null });
     expectDone((await aliceLogin()).view);
   });
 }
 
 test('a script stuck in one native call is stopped at the wall limit, not after seconds at the memory limit', async () => {
-  store.apps.update('thrift', { script: scriptWith('var a = [];\n  for (;;) a.push(new Array(1e5).fill(1));') });
+  org.store.apps.update('thrift', { script: scriptWith('var a = [];\n  for (;;) a.push(new Array(1e5).fill(1));') });
   const failed = expectFailed((await aliceLogin()).view, 'SCRIPT_ERROR', 3);
   assert.match(failed.error.message, /stopped after \d+ ms/);
-  store.apps.update('thrift', { script: null });
+  org.store.apps.update('thrift', { script: null });
   expectDone((await aliceLogin()).view);
 });
 
 test('an endless loop names the line of the loop, or no line', async () => {
-  store.apps.update('thrift', { script: scriptWith('while (true) {}') });
+  org.store.apps.update('thrift', { script: scriptWith('while (true) {}') });
   const failed = expectFailed((await aliceLogin()).view, 'SCRIPT_ERROR', 3);
   assert.ok([undefined, 3].includes(namedLine(failed.error.message)), failed.error.message);
 });

@@ -1,35 +1,21 @@
 // The MFA / pass-through conflict matrix, in process: every combination of JIT on google, thrift's step 2 and the
 // documented skip-MFA script, walked by a headless google login as bob through the sandbox (one set of upstreams for
 // the whole file, one org reset between combinations); and alice's password path, which the script still sends to MFA.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { codeInOutbox } from '../../src/cli/commands/login.js';
 import { headlessLogin, type HeadlessLoginOptions } from '../../src/cli/drivers/headless.js';
-import { createUpstreams } from '../../src/federation/upstreams.js';
 import { enrolTotp } from '../../src/flow/my-account.js';
 import { totpCode } from '../../src/mfa/totp.js';
-import type { Upstreams } from '../../src/ports.js';
-import { openStore, type Store } from '../../src/store/store.js';
 import { ROOT } from '../helpers/idp.js';
-import { demoHome, expectDone, expectFailed, stageNames } from '../helpers/login.js';
+import { expectDone, expectFailed, stageNames, sharedDemoOrg } from '../helpers/login.js';
 
 const SKIP_MFA_SCRIPT = readFileSync(join(ROOT, 'fixtures', 'scripts', 'skip-mfa-for-federated.js'), 'utf8');
 const STEP_1 = ['password', 'google', 'github'];
 
-let store: Store;
-let upstreams: Upstreams;
-
-before(async () => {
-  store = openStore(await demoHome());
-  upstreams = createUpstreams({ store });
-});
-
-after(async () => {
-  await upstreams.close();
-  store.close();
-});
+const org = sharedDemoOrg();
 
 interface Setup {
   jit: boolean;
@@ -39,16 +25,16 @@ interface Setup {
 
 /** Puts the shared org in this combination: no bob, google's JIT, thrift's steps and script. */
 function configure({ jit, step2, script }: Setup): void {
-  const bob = store.users.find('bob');
-  if (bob) store.users.delete(bob.id);
-  const google = store.connections.get('google')!;
-  store.connections.update('google', { jit: { ...google.jit, enabled: jit } });
-  store.apps.update('thrift', { steps: step2 === 'none' ? [STEP_1] : [STEP_1, [step2]], script: script ? SKIP_MFA_SCRIPT : null });
+  const bob = org.store.users.find('bob');
+  if (bob) org.store.users.delete(bob.id);
+  const google = org.store.connections.get('google')!;
+  org.store.connections.update('google', { jit: { ...google.jit, enabled: jit } });
+  org.store.apps.update('thrift', { steps: step2 === 'none' ? [STEP_1] : [STEP_1, [step2]], script: script ? SKIP_MFA_SCRIPT : null });
 }
 
 function login(answers: Partial<HeadlessLoginOptions['answers']>) {
-  const otp = { fromOutbox: (flow: string) => codeInOutbox(store, flow) };
-  return headlessLogin({ store, app: 'thrift', upstreams, answers: { consent: 'approve', otp, ...answers } });
+  const otp = { fromOutbox: (flow: string) => codeInOutbox(org.store, flow) };
+  return headlessLogin({ store: org.store, app: 'thrift', upstreams: org.upstreams, answers: { consent: 'approve', otp, ...answers } });
 }
 
 const bobViaGoogle = () => login({ connection: 'google', persona: 'bob' });
@@ -71,7 +57,7 @@ for (const jit of [false, true]) {
           const result = expectDone(run.view);
           assert.deepEqual(result.amr, ['fed']);
           assert.equal(result.passThrough, !jit);
-          assert.equal(!!store.users.find('bob'), jit);
+          assert.equal(!!org.store.users.find('bob'), jit);
           assert.ok(!stageNames(run.stages).includes('mfa'));
           assert.equal(stageNames(run.stages).includes('script'), script);
         });
@@ -87,8 +73,8 @@ for (const jit of [false, true]) {
           assert.equal(failed.jit?.decision, 'pass-through');
           assert.equal(run.stages.at(-1)?.stage, 'mfa');
           assert.equal(run.stages.at(-1)?.status, 'failed');
-          assert.equal(store.users.find('bob'), undefined, 'pass-through writes no user');
-          assert.equal(store.codes.outbox({ to: 'bob@example.com', limit: 1 }).length, 0, 'no code was mailed');
+          assert.equal(org.store.users.find('bob'), undefined, 'pass-through writes no user');
+          assert.equal(org.store.codes.outbox({ to: 'bob@example.com', limit: 1 }).length, 0, 'no code was mailed');
         });
       } else if (script) {
         test(`${name} signs in and the script skips step 2 (${jit ? 'provisioned' : 'pass-through'})`, async () => {
@@ -109,7 +95,7 @@ for (const jit of [false, true]) {
           assert.equal(result.jit?.decision, 'provision');
           assert.deepEqual(result.amr, ['fed', 'email']);
           assert.equal(result.acr, 'urn:idp:acr:mfa');
-          assert.equal(store.codes.outbox({ to: 'bob@example.com', limit: 5 }).length, 1);
+          assert.equal(org.store.codes.outbox({ to: 'bob@example.com', limit: 5 }).length, 1);
         });
       } else {
         test(`${name} is provisioned and reaches TOTP, which a headless login cannot enrol: MFA_NOT_ENROLLED (exit 8)`, async () => {
@@ -117,9 +103,9 @@ for (const jit of [false, true]) {
           const run = await bobViaGoogle();
           const failed = expectFailed(run.view, 'MFA_NOT_ENROLLED', 8);
           assert.equal(failed.jit?.decision, 'provision');
-          const bob = store.users.find('bob');
+          const bob = org.store.users.find('bob');
           assert.ok(bob, 'bob was provisioned before MFA');
-          assert.deepEqual(store.factors.forUser(bob.id), []);
+          assert.deepEqual(org.store.factors.forUser(bob.id), []);
         });
       }
     }
@@ -127,10 +113,10 @@ for (const jit of [false, true]) {
 }
 
 test('the skip-MFA script still runs step 2 for alice signing in with a password: email OTP, then TOTP', async () => {
-  const alice = store.users.find('alice')!;
+  const alice = org.store.users.find('alice')!;
   for (const step2 of ['email-otp', 'totp'] as const) {
     configure({ jit: true, step2, script: true });
-    const totp = step2 === 'totp' ? { otp: { code: await totpCode((await enrolTotp(store, alice, 'test')).secret) } } : {};
+    const totp = step2 === 'totp' ? { otp: { code: await totpCode((await enrolTotp(org.store, alice, 'test')).secret) } } : {};
     const run = await login({ option: 'password', username: 'alice', password: 'thrift-demo', ...totp });
     const result = expectDone(run.view);
     assert.deepEqual(result.amr, ['pwd', step2 === 'totp' ? 'otp' : 'email'], step2);
