@@ -5,7 +5,6 @@ import { planPolicy, validatePolicy, type PlanItem, type PolicyDoc } from '../co
 import { JIT_DECISIONS, STAGES, type JitDecisionKind, type Stage, type StageEvent } from '../core/types.js';
 import type { Store, Upstreams } from '../ports.js';
 import { FileChecker } from '../core/file-checker.js';
-import { withCopy } from '../store/copy.js';
 import { applyPlan } from './apply.js';
 import type { JUnitSuite } from './junit.js';
 import { parsePolicy, readText } from './policy-file.js';
@@ -179,7 +178,7 @@ export function planConfig(store: Store, sf: ScenarioFile): PlanItem[] {
 /** Runs a file's scenarios in order on one fresh copy of the org; `store` itself is only read. */
 export async function runScenarioFile(store: Store, sf: ScenarioFile, deps: ScenarioDeps): Promise<FileReport> {
   const started = performance.now();
-  const scenarios = await withCopy(store, async (copy) => {
+  const scenarios = await store.withThrowawayCopy(async (copy) => {
     const plan = planConfig(copy, sf);
     if (plan.length) applyPlan(copy, plan, deps.actor, sf.file);
     const upstreams = deps.upstreams(copy);

@@ -1,7 +1,9 @@
 // The organisation store: one SQLite file per data directory, its repositories, and immediate transactions.
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from './db.js';
-import { openDb } from './db.js';
+import { dbPath, openDb, prepareHome } from './db.js';
 import { AppRepo } from './apps.js';
 import { AssociationRepo } from './associations.js';
 import { ConnectionRepo } from './connections.js';
@@ -56,6 +58,31 @@ export class Store {
   private key(): Buffer {
     this.sealKey ??= loadOrCreateKey(join(this.home, SEAL_KEY_FILE));
     return this.sealKey;
+  }
+
+  /**
+   * Runs `use` on a throwaway copy of this organisation (SQLite's online backup into a private 0700 temp directory,
+   * with the seal key so sealed secrets still open), removed afterwards whatever happens. `idp check` runs on it.
+   */
+  async withThrowawayCopy<T>(use: (copy: Store) => Promise<T>): Promise<T> {
+    const home = mkdtempSync(join(tmpdir(), 'idp-copy-'));
+    try {
+      prepareHome(home);
+      await this.db.backup(dbPath(home));
+      const key = join(this.home, SEAL_KEY_FILE);
+      if (existsSync(key)) {
+        copyFileSync(key, join(home, SEAL_KEY_FILE));
+        chmodSync(join(home, SEAL_KEY_FILE), 0o600);
+      }
+      const copy = openStore(home, { clock: this.clock });
+      try {
+        return await use(copy);
+      } finally {
+        copy.close();
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   }
 
   close(): void {

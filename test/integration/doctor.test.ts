@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { chmodSync, cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultJit, defaultScopes } from '../../src/core/connection-defaults.js';
-import { browserCheck, clockCheck, runDoctor, type Check, type DoctorOptions } from '../../src/flow/doctor.js';
+import { browserCheck, clockCheck, runDoctor, type Check, type DoctorOptions } from '../../src/cli/doctor-checks.js';
 import { prepareHome } from '../../src/store/db.js';
 import type { NewConnection } from '../../src/store/connections.js';
 import { seedOrg } from '../../src/store/seed.js';

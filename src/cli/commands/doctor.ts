@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import type { Paint } from '../paint.js';
 import { IdpError } from '../../core/errors.js';
-import type { Check } from '../../flow/doctor.js';
+import type { Check } from '../doctor-checks.js';
 import { action } from '../context.js';
 
 export function registerDoctor(program: Command): void {
@@ -13,7 +13,7 @@ export function registerDoctor(program: Command): void {
     .addHelpText('after', '\nExamples:\n  idp doctor\n  idp doctor --json\n  idp doctor --home ./sandbox-org')
     .action(
       action(async (ctx) => {
-        const { runDoctor } = await import('../../flow/doctor.js');
+        const { runDoctor } = await import('../doctor-checks.js');
         const report = await runDoctor({ home: ctx.home });
         ctx.out.result(report, () => renderChecks(report.checks, ctx.out.paint));
         const failed = report.checks.filter((c) => c.status === 'failed');

@@ -1,4 +1,4 @@
-// `idp doctor`'s checks, callable without the CLI: data directory, file modes and database, the loopback server, the
+// `idp doctor`'s checks, callable without the command: data directory, file modes and database, the loopback server, the
 // browser, the clock, every real connection's upstream and client secret, and the redirect URI to register. Read-only.
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
