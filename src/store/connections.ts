@@ -1,5 +1,6 @@
 // Repository for federated connections and their JIT settings; client secrets are sealed at rest.
 import type { Connection, ConnectionType, JitSettings, SecretSource } from '../core/types.js';
+import { secretTail } from '../core/secret-tail.js';
 import type { Db } from './db.js';
 
 interface ConnectionRow {
@@ -61,11 +62,6 @@ function toConnection(row: ConnectionRow): Connection {
   };
 }
 
-/** Only long secrets keep a visible tail: for a short one, four characters would give too much away. */
-function lastFour(secret: string): string | null {
-  return secret.length >= 12 ? secret.slice(-4) : null;
-}
-
 export class ConnectionRepo {
   constructor(
     private readonly db: Db,
@@ -120,7 +116,7 @@ export class ConnectionRepo {
   private setSecret(name: string, secret: SecretInput): void {
     const sql = 'UPDATE connections SET secret_kind = ?, secret_env = ?, secret_sealed = ?, secret_last4 = ? WHERE name = ?';
     if (secret.kind === 'env') this.db.prepare(sql).run('env', secret.variable, null, null, name);
-    else if (secret.kind === 'value') this.db.prepare(sql).run('stored', null, this.box.seal(secret.value), lastFour(secret.value), name);
+    else if (secret.kind === 'value') this.db.prepare(sql).run('stored', null, this.box.seal(secret.value), secretTail(secret.value) || null, name);
     else this.db.prepare(sql).run('none', null, null, null, name);
   }
 

@@ -13,6 +13,7 @@ import {
   type JitSettings,
 } from '../../core/types.js';
 import { validateIssuer } from '../../core/urls.js';
+import { secretTail } from '../../core/secret-tail.js';
 import type { SecretInput } from '../../store/connections.js';
 import type { Store } from '../../store/store.js';
 import { action, type CliContext } from '../context.js';
@@ -255,7 +256,7 @@ async function secretInput(ctx: CliContext, opts: SettingOptions, required: bool
 
 /** The masked form a new secret will have, for before -> after output, without storing anything. */
 function previewSecret(secret: SecretInput): Connection['secret'] {
-  if (secret.kind === 'value') return { kind: 'stored', last4: secret.value.length >= 12 ? secret.value.slice(-4) : '' };
+  if (secret.kind === 'value') return { kind: 'stored', last4: secretTail(secret.value) };
   return secret;
 }
 
