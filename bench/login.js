@@ -2,7 +2,7 @@
 // each one JIT-provisioning a fresh persona, (a) in process through headlessLogin with one shared set of upstreams per
 // mode (and, for comparison, one per 20 personas: the sandbox's account chooser lists them all) and (b) as whole
 // `idp login --headless` processes; sequential and 4 at a time; against the cost floor of one loopback HTTP round trip,
-// one ES256 signature and one SQLite insert. Run after `npx tsc -p tsconfig.json`: `node bench/login.js [--logins N] [--processes N]`.
+// one ES256 signature and one SQLite insert. Run after `npm run build`: `node bench/login.js [--logins N] [--processes N]`.
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -212,7 +212,7 @@ function printTable(header, rows) {
 
 async function main() {
   if (!existsSync(join(DIST, 'cli', 'main.js'))) {
-    console.error('dist/ is missing: run `npx tsc -p tsconfig.json` first');
+    console.error('dist/ is missing: run `npm run build` first');
     process.exit(1);
   }
   console.log(`idp login benchmark: node ${process.version}, ${LOGINS} in-process logins per mode, ${PROCESSES} processes per mode, each login provisions a new GitHub persona`);

@@ -1,6 +1,6 @@
 // Startup and bulk-import benchmark for the CLI (a script that prints figures, not a test): median wall time of
 // `idp --version`, `idp users list --limit 50` on a 100k-user org and `idp connection set`, each relative to `node -e 0`,
-// and `users import` throughput. Run after `npx tsc -p tsconfig.json`: `node bench/startup.js [--runs N] [--users N]`.
+// and `users import` throughput. Run after `npm run build`: `node bench/startup.js [--runs N] [--users N]`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -99,8 +99,8 @@ function verdict(ok) {
 }
 
 function main() {
-  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
-    console.error('dist/ is missing: run `npx tsc -p tsconfig.json` first');
+  if (!existsSync(join(ROOT, 'dist', 'bundle', 'cli', 'main.js'))) {
+    console.error('dist/ is missing: run `npm run build` first');
     process.exit(1);
   }
   console.log(`idp startup benchmark: node ${process.version}, ${RUNS} runs each, ${USERS} users`);

@@ -3,8 +3,10 @@
 import type { Command } from 'commander';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { IdpError, isIdpError } from '../core/errors.js';
-import type { Store } from '../store/store.js';
+import { IdpError } from '../core/errors.js';
+import { prepareHome } from '../store/db.js';
+import { openStore, type Store } from '../store/store.js';
+import { failCommand } from './failure.js';
 import { Renderer } from './render.js';
 
 export interface GlobalOptions {
@@ -51,8 +53,6 @@ export class CliContext {
    */
   async store(): Promise<Store> {
     if (this.opened) return this.opened;
-    const { prepareHome } = await import('../store/db.js');
-    const { openStore } = await import('../store/store.js');
     prepareHome(this.home);
     this.opened = openStore(this.home);
     if (this.opened.org.setting('org_id') === undefined) {
@@ -65,8 +65,6 @@ export class CliContext {
   }
 
   async createOrg(opts: { demo: boolean }): Promise<void> {
-    const { prepareHome } = await import('../store/db.js');
-    const { openStore } = await import('../store/store.js');
     const { seedOrg } = await import('../store/seed.js');
     prepareHome(this.home);
     const store = openStore(this.home);
@@ -114,19 +112,9 @@ export function action<A extends unknown[]>(handler: (ctx: CliContext, ...args: 
     try {
       await handler(ctx, ...(args.slice(0, -1) as A));
     } catch (err) {
-      if (isPromptAbort(err)) {
-        ctx.out.error(new IdpError('INTERRUPTED', 'interrupted', 'nothing was changed'));
-        process.exitCode = 130;
-      } else {
-        ctx.out.error(err);
-        process.exitCode = isIdpError(err) ? err.exitCode : 1;
-      }
+      failCommand(ctx.out, err);
     } finally {
       ctx.close();
     }
   };
-}
-
-function isPromptAbort(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ExitPromptError';
 }

@@ -2,9 +2,8 @@
 // Only commander loads up front (not even that for a bare --version): the module of the command named on the command
 // line is imported on demand (every one only for help or an unknown name), and each command imports what it needs
 // inside its action.
-import type { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { createRequire } from 'node:module';
-import { IdpError, isIdpError } from '../core/errors.js';
 
 type Loader = () => Promise<(program: Command) => void>;
 
@@ -54,6 +53,8 @@ function loadersFor(args: string[]): Loader[] {
 }
 
 export async function buildProgram(args: string[]): Promise<Command> {
+  // Started first: the ESM loader reads the command's files on the thread pool while commander compiles here.
+  const registers = Promise.all(loadersFor(args).map((load) => load()));
   // CommonJS: require skips the ESM loader's export lexing of commander's files.
   const { Command } = createRequire(import.meta.url)('commander') as typeof import('commander');
   const program = new Command('idp')
@@ -69,19 +70,8 @@ export async function buildProgram(args: string[]): Promise<Command> {
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
 
-  for (const register of await Promise.all(loadersFor(args).map((load) => load()))) register(program);
+  for (const register of await registers) register(program);
   return program;
-}
-
-/**
- * Keeps commander's error to one line: its "(Did you mean x?)" becomes the hint. An unknown `--option=value` is shown
- * without its value, which may be a secret typed in the wrong place.
- */
-function usageError(err: CommanderError): IdpError {
-  const [first = '', ...rest] = err.message.replace(/^error:\s*/, '').split('\n');
-  const suggestion = /Did you mean (.+?)\?/.exec(rest.join(' '))?.[1];
-  const message = first.replace(/^(unknown option '[^'=]+)=[^']*'/, "$1=...'");
-  return new IdpError('USAGE', message, suggestion ? `did you mean ${suggestion}? (see \`idp --help\`)` : 'see `idp --help`, or `idp <command> --help`');
 }
 
 async function main(args: string[]): Promise<void> {
@@ -102,10 +92,9 @@ async function main(args: string[]): Promise<void> {
         return;
       }
     }
-    const { Renderer } = await import('./render.js');
+    const [{ Renderer }, { failCommand, usageError }] = await Promise.all([import('./render.js'), import('./failure.js')]);
     const out = new Renderer({ json: process.argv.includes('--json'), quiet: false, color: !process.argv.includes('--no-color'), debug: process.argv.includes('--debug') });
-    out.error(err instanceof CommanderError ? usageError(err) : err);
-    process.exitCode = err instanceof CommanderError ? 2 : isIdpError(err) ? err.exitCode : 1;
+    failCommand(out, err instanceof CommanderError ? usageError(err) : err);
   }
 }
 

@@ -7,12 +7,20 @@ import { join } from 'node:path';
 import { IdpError } from '../core/errors.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 
-// Loaded with require: it is CommonJS, and importing it as ESM makes Node lex every file for its exports first.
-const Database = createRequire(import.meta.url)('better-sqlite3') as typeof DatabaseConstructor;
-
 export type Db = DatabaseConstructor.Database;
 
+let Database: typeof DatabaseConstructor | undefined;
 let binding: string | undefined | null = null;
+
+/**
+ * better-sqlite3, loaded on the first open rather than with this module, so commands that never open the database
+ * (`--version`, `--help`) do not pay for it. Loaded with require: it is CommonJS, and importing it as ESM makes Node
+ * lex every file for its exports first.
+ */
+function sqlite(): typeof DatabaseConstructor {
+  Database ??= createRequire(import.meta.url)('better-sqlite3') as typeof DatabaseConstructor;
+  return Database;
+}
 
 /** The addon's path when it is where npm built it: skips the `bindings` package probing a dozen paths each start. */
 function nativeBinding(): string | undefined {
@@ -55,7 +63,7 @@ export function openDb(home: string, opts: { readonly?: boolean } = {}): Db {
   const path = dbPath(home);
   let db: Db;
   try {
-    db = new Database(path, { fileMustExist: true, readonly: opts.readonly ?? false, nativeBinding: nativeBinding() });
+    db = new (sqlite())(path, { fileMustExist: true, readonly: opts.readonly ?? false, nativeBinding: nativeBinding() });
   } catch (err) {
     throw new IdpError('DB_MISSING', `cannot open the database at ${path}`, 'run `idp init` to create an organisation', { cause: err });
   }

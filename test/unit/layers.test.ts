@@ -1,5 +1,6 @@
 // The layering rule of DESIGN.md, read from the source: which third-party packages each directory may import, and
-// that the CLI entry point statically loads no package but commander and chalk (everything else is imported on demand).
+// that the CLI entry point statically loads no package but commander and chalk (everything else is imported on demand),
+// and that the bundle keeps it so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -154,4 +155,14 @@ test('src/cli/main.ts statically loads no third-party package but commander and 
   const packages = staticPackages(entry, join(ROOT, 'dist'));
   const extra = [...packages].filter(([pkg]) => !ENTRY_PACKAGES.has(pkg)).map(([pkg, chain]) => `${pkg} via ${chain}`);
   assert.deepEqual(extra, [], 'import these inside the action that needs them');
+});
+
+test('the bundle: main.js statically loads none of our chunks, and the shared runtime chunk no package', () => {
+  const dir = join(ROOT, 'dist', 'bundle', 'cli');
+  const mainImports = importsOf(readFileSync(join(dir, 'main.js'), 'utf8')).filter((f) => !f.dynamic && !f.specifier.startsWith('node:'));
+  assert.deepEqual(mainImports.map((f) => f.specifier), [], 'a static import in src/cli/main.ts is loaded by `idp --version` too');
+  const runtime = readdirSync(dir).filter((name) => /^runtime-.*\.js$/.test(name));
+  assert.equal(runtime.length, 1, `one runtime chunk, found: ${runtime.join(', ')}`);
+  const packages = staticPackages(join(dir, runtime[0]!), dir);
+  assert.deepEqual([...packages.keys()], [], 'rollup.config.mjs admits to the runtime chunk only modules that import no package statically');
 });
