@@ -299,7 +299,7 @@ export class FlowEngine {
       }
     }
     const attempts = ++run.state.passwordFailures;
-    this.stage(run, 'password', 'failed', 'wrong username or password', 0);
+    this.stage(run, 'password', 'failed', `wrong username or password (attempt ${attempts} of ${MAX_PASSWORD_ATTEMPTS_PER_FLOW})`, 0);
     if (attempts >= MAX_PASSWORD_ATTEMPTS_PER_FLOW) throw new IdpError('BAD_CREDENTIALS', 'wrong username or password', 'check the credentials and sign in again');
     const retry: FlowError = { code: 'BAD_CREDENTIALS', message: `wrong username or password (${MAX_PASSWORD_ATTEMPTS_PER_FLOW - attempts} attempt(s) left)`, hint: null };
     return { flow: run.id, app: run.app.name, step: run.state.step, status: 'active', waiting: 'credentials', fields: ['username', 'password'], retry };

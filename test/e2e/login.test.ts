@@ -122,7 +122,11 @@ test('password option: the right password exits 0 with amr pwd; a wrong one exit
   const wrong = expectCode(await runIdp(password, { home, input: 'not-the-password\n' }), 7);
   const doc = JSON.parse(wrong.stdout);
   assert.equal(doc.error.code, 'BAD_CREDENTIALS');
-  assert.deepEqual([doc.stages.at(-1).stage, doc.stages.at(-1).status], ['password', 'failed']);
+  assert.deepEqual(
+    doc.stages.filter((s: { stage: string }) => s.stage === 'password').map((s: { status: string; detail: string }) => `${s.status}: ${s.detail}`),
+    ['failed: wrong username or password (attempt 1 of 3)', 'failed: wrong username or password (headless mode does not ask again)'],
+    'the attempt, then the driver ending the flow: two distinct events, not one twice',
+  );
   withStore(home, (store) => assert.equal(store.users.passwordState(store.users.find('alice')!.id).failedLogins, 1, 'one attempt, no retry'));
 });
 

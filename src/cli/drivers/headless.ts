@@ -36,7 +36,7 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
       return wanted;
     },
     async credentials(view) {
-      if (view.retry) throw new IdpError('BAD_CREDENTIALS', 'wrong username or password', 'check --username and the password given on stdin');
+      if (view.retry) throw new IdpError('BAD_CREDENTIALS', 'wrong username or password (headless mode does not ask again)', 'check --username and the password given on stdin');
       if (!answers.username || answers.password === undefined) throw new IdpError('MISSING_ANSWER', 'the password option needs a username and a password', 'pass --username NAME --password-stdin');
       return { username: answers.username, password: answers.password };
     },
