@@ -11,6 +11,7 @@ export function applyPlan(store: Store, plan: PlanItem[], actor: string, file: s
   // Deletes first: an app the file renames (--prune) hands its client_id on to the new one.
   const ordered = [...plan.filter((i) => i.action === 'delete'), ...plan.filter((i) => i.action !== 'delete')];
   store.tx(() => {
+    releaseMovingClientIds(store, plan);
     for (const item of ordered) {
       if (item.kind === 'connection') applyConnection(store, item, notes);
       else applyApp(store, item);
@@ -25,6 +26,19 @@ export function applyPlan(store: Store, plan: PlanItem[], actor: string, file: s
     }
   });
   return notes;
+}
+
+/**
+ * The plan may move a client_id between apps (two apps swapping theirs, or a new app taking the one another gives up);
+ * checked unique at the end, it would still collide mid-transaction with the UNIQUE index. So every app whose
+ * client_id changes holds a placeholder until its own update runs.
+ */
+function releaseMovingClientIds(store: Store, plan: PlanItem[]): void {
+  for (const item of plan) {
+    if (item.kind === 'app' && item.action === 'update' && item.changes.some((c) => c.path === 'client_id')) {
+      store.apps.update(item.name, { clientId: `moving:${item.name}` });
+    }
+  }
 }
 
 function secretOf(c: PolicyConnection, name: string, notes: string[]): SecretInput {

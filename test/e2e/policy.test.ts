@@ -172,3 +172,19 @@ test('--prune deletes the app and connection the file does not name, never myacc
   assert.deepEqual(apps.map((a) => a.name).sort(), ['myaccount', 'thrift']);
   assert.equal(await exportText(home), readFileSync(file, 'utf8'), 'back to the org the file describes');
 });
+
+test('two apps swapping client_ids, and a new app taking one an app gives up, apply in one go', async () => {
+  const home = await seededHome();
+  await idpOk(['app', 'create', 'shop'], { home });
+  const idOf = async (app: string) => (await idpJson<{ client_id: string }>(['app', 'show', app, '--json'], { home })).client_id;
+  const [thrift, shop] = [await idOf('thrift'), await idOf('shop')];
+  const swap = policyFile(`apps: { thrift: { client_id: ${shop} }, shop: { client_id: ${thrift} } }\n`);
+  const swapped = await applyJson(home, swap);
+  assert.deepEqual(swapped.plan.map((i) => `${i.action} ${i.name}: ${i.changes.map((c) => c.path).join()}`).sort(), ['update shop: client_id', 'update thrift: client_id']);
+  assert.deepEqual([await idOf('thrift'), await idOf('shop')], [shop, thrift]);
+
+  const handOver = policyFile(`apps: { shop: { client_id: shop-2 }, kiosk: { steps: [[password]], client_id: ${thrift} } }\n`);
+  await applyJson(home, handOver);
+  assert.deepEqual([await idOf('shop'), await idOf('kiosk')], ['shop-2', thrift]);
+  assert.deepEqual((await applyJson(home, handOver)).plan, [], 'and applying it again changes nothing');
+});
