@@ -1,5 +1,5 @@
 // Finding apps, connections and users by name, with "did you mean" when the name is unknown.
-import { IdpError, unknownNameHint } from '../core/errors.js';
+import { didYouMean, IdpError, unknownNameHint } from '../core/errors.js';
 import type { App, Connection, User } from '../core/types.js';
 import type { Store } from '../store/store.js';
 
@@ -19,6 +19,9 @@ export function requireConnection(store: Store, name: string): Connection {
 
 export function requireUser(store: Store, ref: string): User {
   const user = store.users.find(ref);
-  if (!user) throw new IdpError('USER_NOT_FOUND', `no user with id, username or email '${ref}'`, 'see `idp users list --search TEXT`');
+  if (!user) {
+    const close = didYouMean(ref, store.users.lookalikes(ref));
+    throw new IdpError('USER_NOT_FOUND', `no user with id, username or email '${ref}'`, `${close ? `did you mean '${close}'? ` : ''}see \`idp users list --search TEXT\``);
+  }
   return user;
 }

@@ -77,12 +77,15 @@ test('users show finds a user by id, username or email; an unknown user is exit 
     idpOk(['users', 'show', 'alice'], { home }),
     runIdp(['users', 'show', 'nobody'], { home }),
   ]);
+  const [typo, emailTypo] = await Promise.all([runIdp(['users', 'show', 'alcie'], { home }), runIdp(['users', 'show', 'alice@exmaple.com'], { home })]);
   assert.equal(byId.username, 'alice');
   assert.equal(byEmail.id, alice.id);
   assert.deepEqual([alice.associations, alice.mfa_factors], [[], []]);
   assert.match(text.stdout, /email\s+alice@example\.com \(verified\)/);
   expectCode(missing, 2);
   assert.match(missing.stderr, /hint: see `idp users list --search TEXT`/);
+  assert.match(expectCode(typo, 2).stderr, /hint: did you mean 'alice'\? see `idp users list --search TEXT`/);
+  assert.match(expectCode(emailTypo, 2).stderr, /hint: did you mean 'alice@example\.com'\?/);
 });
 
 test('users create (password from stdin), set --attr/--lock/--unlock/--disable, and the events they leave', async () => {
