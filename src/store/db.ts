@@ -9,6 +9,8 @@ import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 
 export type Db = DatabaseConstructor.Database;
 
+const BUSY_TIMEOUT_MS = 5000;
+
 let Database: typeof DatabaseConstructor | undefined;
 let binding: string | undefined | null = null;
 
@@ -63,19 +65,15 @@ export function openDb(home: string, opts: { readonly?: boolean } = {}): Db {
   const path = dbPath(home);
   let db: Db;
   try {
-    db = new (sqlite())(path, { fileMustExist: true, readonly: opts.readonly ?? false, nativeBinding: nativeBinding() });
+    db = new (sqlite())(path, { fileMustExist: true, readonly: opts.readonly ?? false, timeout: BUSY_TIMEOUT_MS, nativeBinding: nativeBinding() });
   } catch (err) {
     throw new IdpError('DB_MISSING', `cannot open the database at ${path}`, 'run `idp init` to create an organisation', { cause: err });
   }
   try {
-    checkIdentity(db, path);
-    db.pragma('busy_timeout = 5000');
-    if (!opts.readonly) {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-    }
-    db.pragma('foreign_keys = ON');
-    if (!opts.readonly) migrate(db);
+    const version = checkIdentity(db, path);
+    // One exec, not a prepared statement per pragma: every command pays for these at startup.
+    db.exec(opts.readonly ? 'PRAGMA foreign_keys = ON' : 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON');
+    if (!opts.readonly && version < SCHEMA_VERSION) migrate(db);
     return db;
   } catch (err) {
     db.close();
@@ -83,7 +81,8 @@ export function openDb(home: string, opts: { readonly?: boolean } = {}): Db {
   }
 }
 
-function checkIdentity(db: Db, path: string): void {
+/** The schema version of an idp database (0 for a blank file); throws for anything else. */
+function checkIdentity(db: Db, path: string): number {
   let appId: number;
   let version: number;
   let tables: number;
@@ -103,6 +102,7 @@ function checkIdentity(db: Db, path: string): void {
       'upgrade idp, or point --home at another directory; the file was left untouched',
     );
   }
+  return version;
 }
 
 function notIdp(path: string, cause?: unknown): IdpError {
@@ -116,7 +116,6 @@ function notIdp(path: string, cause?: unknown): IdpError {
 
 /** The version is read again under the write lock: two first runs at once must not both apply a migration. */
 function migrate(db: Db): void {
-  if ((db.pragma('user_version', { simple: true }) as number) >= SCHEMA_VERSION) return;
   const step = db.transaction((): boolean => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version >= SCHEMA_VERSION) return false;

@@ -97,12 +97,13 @@ test('prepareHome makes a 0700 directory and a 0600 database, whatever the umask
   }
 });
 
-test('openDb turns on WAL, synchronous=NORMAL and foreign keys, and marks the file as an idp database of the current schema', () => {
+test('openDb turns on WAL, synchronous=NORMAL, foreign keys and a busy timeout, and marks the file as an idp database of the current schema', () => {
   const store = newStore();
   try {
     assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(store.db.pragma('synchronous', { simple: true }), 1);
     assert.equal(store.db.pragma('foreign_keys', { simple: true }), 1);
+    assert.equal(store.db.pragma('busy_timeout', { simple: true }), 5000);
     assert.equal(store.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     assert.equal(store.db.pragma('application_id', { simple: true }), APPLICATION_ID);
   } finally {
