@@ -1,8 +1,11 @@
-// Bundles the compiled CLI (dist/src) into dist/bundle/cli for bin/idp.js. Node 20's ESM loader costs about a
-// millisecond per module on a small machine, so the shared runtime every command needs goes into one chunk, each
-// command into its own, and dependencies stay in node_modules, loaded only by the code that uses them.
+// Bundles the compiled CLI (dist/src) into dist/bundle/cli for bin/idp.js. Node 20 pays about a millisecond per module
+// it loads on a small machine, so what every command needs (idp's shared runtime, commander, better-sqlite3's
+// JavaScript) goes into one chunk, each command into its own, and other dependencies stay in node_modules, loaded only
+// by the code that uses them.
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import commonjs from '@rollup/plugin-commonjs';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
 
 const OUT = 'dist/bundle/cli';
 
@@ -10,19 +13,23 @@ const OUT = 'dist/bundle/cli';
 // the script worker beside its loader resolve as they do in the compiled sources.
 rmSync(fileURLToPath(new URL(OUT, import.meta.url)), { recursive: true, force: true });
 
+// CommonJS packages every command loads: bundled, they are one ESM file instead of a dozen CommonJS files resolved and
+// wrapped at each start. better-sqlite3's native addon is still loaded from node_modules (src/store/db.ts).
+const BUNDLED = new Set(['commander', 'better-sqlite3']);
 // Builtins Node has loaded before any of our code runs; a module importing nothing else costs only itself.
 const FREE_BUILTINS = new Set(['node:fs', 'node:path', 'node:os', 'node:module']);
 const RUNTIME_DIRS = /\/dist\/src\/(core|store|cli)\/[^/]+\.js$/;
+const BUNDLED_FILES = /\/node_modules\/(commander|better-sqlite3)\//;
 
 /**
- * The runtime chunk: modules of src/core, src/store and src/cli (not commands or drivers) whose static imports are all
- * runtime modules or free builtins, so loading the chunk never drags in a heavy dependency. main.js stays out of it:
- * `idp --version` loads main.js alone.
+ * The runtime chunk: the bundled packages (with the CommonJS plugin's helpers, ids starting with \0), and the modules
+ * of src/core, src/store and src/cli (not commands or drivers) whose static imports all qualify too or are free
+ * builtins, so loading the chunk never drags in another dependency. main.js stays out: `idp --version` loads it alone.
  */
 function runtimeMember(getModuleInfo) {
   const verdicts = new Map();
   const member = (id) => {
-    if (FREE_BUILTINS.has(id)) return true;
+    if (FREE_BUILTINS.has(id) || BUNDLED.has(id) || BUNDLED_FILES.test(id) || id.startsWith('\0')) return true;
     if (!RUNTIME_DIRS.test(id) || id.endsWith('/cli/main.js')) return false;
     if (verdicts.has(id)) return verdicts.get(id);
     verdicts.set(id, true); // an import cycle among runtime modules does not disqualify them
@@ -35,20 +42,38 @@ function runtimeMember(getModuleInfo) {
 
 let isRuntime;
 
-export default {
-  input: ['dist/src/cli/main.js', 'dist/src/script/worker.js'],
-  external: (id) => !id.startsWith('.') && !id.startsWith('/'),
-  output: {
-    dir: OUT,
-    format: 'es',
-    entryFileNames: '[name].js',
-    chunkFileNames: '[name]-[hash].js',
-    manualChunks(id, { getModuleInfo }) {
-      isRuntime ??= runtimeMember(getModuleInfo);
-      return isRuntime(id) ? 'runtime' : undefined;
-    },
-  },
-  onwarn(warning, warn) {
-    if (warning.code !== 'CIRCULAR_DEPENDENCY') warn(warning);
-  },
+const external = (id, importer) => importer !== undefined && /^[^./\0]/.test(id) && !BUNDLED.has(id);
+const onwarn = (warning, warn) => {
+  if (warning.code !== 'CIRCULAR_DEPENDENCY') warn(warning);
 };
+
+export default [
+  {
+    input: 'dist/src/cli/main.js',
+    external,
+    plugins: [
+      nodeResolve({ preferBuiltins: true }),
+      // better-sqlite3 requires `bindings` only when it is not handed its addon, which idp always does.
+      commonjs({ ignore: ['bindings'] }),
+    ],
+    output: {
+      dir: OUT,
+      format: 'es',
+      entryFileNames: '[name].js',
+      chunkFileNames: '[name]-[hash].js',
+      manualChunks(id, { getModuleInfo }) {
+        isRuntime ??= runtimeMember(getModuleInfo);
+        return isRuntime(id) ? 'runtime' : undefined;
+      },
+    },
+    onwarn,
+  },
+  {
+    // The script worker thread (src/script/isolated.ts) is one file of its own, so starting it loads neither commander
+    // nor the store.
+    input: 'dist/src/script/worker.js',
+    external: (id, importer) => importer !== undefined && /^[^./]/.test(id),
+    output: { dir: OUT, format: 'es', entryFileNames: '[name].js', inlineDynamicImports: true },
+    onwarn,
+  },
+];

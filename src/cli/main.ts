@@ -55,8 +55,7 @@ function loadersFor(args: string[]): Loader[] {
 export async function buildProgram(args: string[]): Promise<Command> {
   // Started first: the ESM loader reads the command's files on the thread pool while commander compiles here.
   const registers = Promise.all(loadersFor(args).map((load) => load()));
-  // CommonJS: require skips the ESM loader's export lexing of commander's files.
-  const { Command } = createRequire(import.meta.url)('commander') as typeof import('commander');
+  const { Command } = await import('commander');
   const program = new Command('idp')
     .description('Local sandbox for federated sign-in and Just-in-Time user provisioning')
     .version(version, '-V, --version')

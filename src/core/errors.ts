@@ -19,6 +19,7 @@ export type ExitKind = keyof typeof EXIT;
 
 export const ERROR_CODES = {
   INTERNAL: 'internal',
+  SQLITE_ADDON_MISSING: 'internal',
 
   USAGE: 'usage',
   INVALID_VALUE: 'usage',

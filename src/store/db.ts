@@ -1,39 +1,34 @@
 // Opens an organisation's SQLite file safely: 0700 directory, 0600 file, identity and version checks
 // before anything is written, then WAL and forward-only migrations, each in one transaction.
-import type DatabaseConstructor from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { IdpError } from '../core/errors.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 
-export type Db = DatabaseConstructor.Database;
+export type Db = Database.Database;
 
 const BUSY_TIMEOUT_MS = 5000;
 
-let Database: typeof DatabaseConstructor | undefined;
-let binding: string | undefined | null = null;
+let addon: object | undefined;
 
 /**
- * better-sqlite3, loaded on the first open rather than with this module, so commands that never open the database
- * (`--version`, `--help`) do not pay for it. Loaded with require: it is CommonJS, and importing it as ESM makes Node
- * lex every file for its exports first.
+ * better-sqlite3's native addon, loaded on the first open and handed to it: the bundled CLI carries better-sqlite3's
+ * JavaScript but not the addon, and knowing its path skips the `bindings` package probing a dozen paths each start.
  */
-function sqlite(): typeof DatabaseConstructor {
-  Database ??= createRequire(import.meta.url)('better-sqlite3') as typeof DatabaseConstructor;
-  return Database;
-}
-
-/** The addon's path when it is where npm built it: skips the `bindings` package probing a dozen paths each start. */
-function nativeBinding(): string | undefined {
-  if (binding === null) {
+function nativeAddon(): object {
+  if (!addon) {
+    const require = createRequire(import.meta.url);
+    let path: string;
     try {
-      binding = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
-    } catch {
-      binding = undefined;
+      path = require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
+    } catch (err) {
+      throw new IdpError('SQLITE_ADDON_MISSING', "better-sqlite3's native addon is not built", 'run `npm ci` (or `npm rebuild better-sqlite3`) in the idp directory', { cause: err });
     }
+    addon = require(path) as object;
   }
-  return binding;
+  return addon;
 }
 
 export const DB_FILE = 'idp.db';
@@ -63,9 +58,11 @@ export function prepareHome(home: string): void {
 /** Opens and migrates. Refuses, without writing, a file that is not an idp database or is from a newer idp. */
 export function openDb(home: string, opts: { readonly?: boolean } = {}): Db {
   const path = dbPath(home);
+  // @types/better-sqlite3 still types this as a path; better-sqlite3 has accepted the addon object itself since v9.
+  const nativeBinding = nativeAddon() as unknown as string;
   let db: Db;
   try {
-    db = new (sqlite())(path, { fileMustExist: true, readonly: opts.readonly ?? false, timeout: BUSY_TIMEOUT_MS, nativeBinding: nativeBinding() });
+    db = new Database(path, { fileMustExist: true, readonly: opts.readonly ?? false, timeout: BUSY_TIMEOUT_MS, nativeBinding });
   } catch (err) {
     throw new IdpError('DB_MISSING', `cannot open the database at ${path}`, 'run `idp init` to create an organisation', { cause: err });
   }

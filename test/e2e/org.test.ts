@@ -3,12 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { openStore } from '../../src/store/store.js';
-import { expectCode, idpJson, idpOk, runIdp, seededHome, snapshot, tempDir } from '../helpers/idp.js';
+import { spawnSync } from 'node:child_process';
+import { childEnv, expectCode, idpJson, idpOk, ROOT, runIdp, seededHome, snapshot, tempDir } from '../helpers/idp.js';
 
 const DB = 'idp.db';
 
@@ -151,4 +152,23 @@ test('concurrent first commands on an empty data directory create one org, and a
   } finally {
     store.close();
   }
+});
+
+test('an install whose better-sqlite3 addon was never built gets one line, the fix and exit 1, not a stack trace', () => {
+  // A copy of the installed package whose better-sqlite3 has its JavaScript but no build/ (as after --ignore-scripts).
+  const pkg = tempDir('unbuilt');
+  for (const dir of ['bin', join('dist', 'bundle')]) cpSync(join(ROOT, dir), join(pkg, dir), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
+  symlinkSync(join(ROOT, 'fixtures'), join(pkg, 'fixtures'));
+  mkdirSync(join(pkg, 'node_modules', 'better-sqlite3'), { recursive: true });
+  for (const name of readdirSync(join(ROOT, 'node_modules')).filter((n) => n !== 'better-sqlite3')) {
+    symlinkSync(join(ROOT, 'node_modules', name), join(pkg, 'node_modules', name));
+  }
+  for (const part of ['package.json', 'lib']) cpSync(join(ROOT, 'node_modules', 'better-sqlite3', part), join(pkg, 'node_modules', 'better-sqlite3', part), { recursive: true });
+
+  const home = join(tempDir('unbuilt-home'), 'org');
+  const r = spawnSync(process.execPath, [join(pkg, 'bin', 'idp.js'), 'users', 'list'], { env: childEnv({ home }), encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr, "error: better-sqlite3's native addon is not built\nhint: run `npm ci` (or `npm rebuild better-sqlite3`) in the idp directory\n");
+  assert.ok(!existsSync(join(home, DB)) || statSync(join(home, DB)).size === 0, 'no database was written');
 });

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ROOT, tempDir } from '../helpers/idp.js';
 
@@ -54,7 +55,7 @@ function importsOf(text: string): Found[] {
 
 /** The package a bare specifier names (`@scope/name/sub` -> `@scope/name`), or undefined for relative and builtin ones. */
 function packageOf(specifier: string): string | undefined {
-  if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:')) return undefined;
+  if (specifier.startsWith('.') || specifier.startsWith('/') || isBuiltin(specifier)) return undefined;
   const parts = specifier.split('/');
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
@@ -157,12 +158,15 @@ test('src/cli/main.ts statically loads no third-party package but commander and 
   assert.deepEqual(extra, [], 'import these inside the action that needs them');
 });
 
-test('the bundle: main.js statically loads none of our chunks, and the shared runtime chunk no package', () => {
+test('the bundle: main.js statically loads none of our chunks, and the shared runtime chunk no package it does not carry', () => {
   const dir = join(ROOT, 'dist', 'bundle', 'cli');
   const mainImports = importsOf(readFileSync(join(dir, 'main.js'), 'utf8')).filter((f) => !f.dynamic && !f.specifier.startsWith('node:'));
   assert.deepEqual(mainImports.map((f) => f.specifier), [], 'a static import in src/cli/main.ts is loaded by `idp --version` too');
   const runtime = readdirSync(dir).filter((name) => /^runtime-.*\.js$/.test(name));
   assert.equal(runtime.length, 1, `one runtime chunk, found: ${runtime.join(', ')}`);
   const packages = staticPackages(join(dir, runtime[0]!), dir);
-  assert.deepEqual([...packages.keys()], [], 'rollup.config.mjs admits to the runtime chunk only modules that import no package statically');
+  assert.deepEqual([...packages.keys()], [], 'rollup.config.mjs admits to the runtime chunk only modules that import no other package statically');
+  const worker = staticPackages(join(dir, 'worker.js'), dir);
+  assert.ok(!importsOf(readFileSync(join(dir, 'worker.js'), 'utf8')).some((f) => f.specifier.startsWith('./')), 'the script worker is one file: it loads no CLI chunk');
+  assert.deepEqual([...worker.keys()], [], 'the script worker loads quickjs-emscripten on demand');
 });
