@@ -29,8 +29,8 @@ export async function checkApp(store: Store, app: App): Promise<Hazard[]> {
 
   let scriptCompiles = true;
   if (app.script !== null) {
-    const { compileCheck } = await import('../script/index.js');
-    const compiled = await compileCheck(app.script);
+    const { compileIsolated } = await import('../script/isolated.js');
+    const compiled = await compileIsolated(app.script);
     if (!compiled.ok) {
       scriptCompiles = false;
       hazards.push({ severity: 'error', code: 'SCRIPT_ERROR', message: `the script does not compile${compiled.line ? ` (line ${compiled.line})` : ''}: ${compiled.message}`, fix: `fix it and run idp app script set ${app.name} --file FILE` });

@@ -42,7 +42,10 @@ interface RunState {
   hostError: { error: unknown } | null;
 }
 
-export async function compileCheck(source: string): Promise<{ ok: true } | { ok: false; message: string; line: number | null }> {
+export type CompileResult = { ok: true } | { ok: false; message: string; line: number | null };
+
+/** Loads the script (its top level runs) without running onLoginRequest. Off the main thread: compileIsolated. */
+export async function compileCheck(source: string): Promise<CompileResult> {
   try {
     await withSandbox(limitsOf({}), (sandbox) => {
       installApi(sandbox, newState(), () => {

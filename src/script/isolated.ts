@@ -3,6 +3,7 @@
 // thread is terminated and replaced. The worker is unreferenced while idle, so it never keeps a process alive.
 import { Worker } from 'node:worker_threads';
 import { IdpError, type ErrorCode } from '../core/errors.js';
+import type { CompileResult } from './index.js';
 import type { ReplayRequest, ReplayResult } from './replay.js';
 
 export const WALL_LIMIT_MS = 1000;
@@ -12,6 +13,7 @@ const FIX = "fix the app's script (idp app check <app> reports its errors), or r
 interface Reply {
   id: number;
   result?: ReplayResult;
+  compiled?: CompileResult;
   warm?: boolean;
   error?: { code: ErrorCode; message: string; hint: string | null };
 }
@@ -37,7 +39,7 @@ class ScriptWorker {
     this.ready = this.send({}, 30_000);
   }
 
-  send(message: { replay?: ReplayRequest }, wallMs: number): Promise<Reply> {
+  send(message: { replay?: ReplayRequest; compile?: string }, wallMs: number): Promise<Reply> {
     const id = this.nextId++;
     this.thread.ref();
     return new Promise<Reply>((resolve, reject) => {
@@ -71,9 +73,26 @@ function scriptWorker(): ScriptWorker {
 }
 
 export async function replayIsolated(request: ReplayRequest, wallMs = WALL_LIMIT_MS): Promise<ReplayResult> {
+  return (await ask({ replay: request }, wallMs)).result!;
+}
+
+/**
+ * compileCheck in the worker: loading a script runs its top level, which may sit in one native built-in as long as
+ * a replay can, so it gets the same wall limit.
+ */
+export async function compileIsolated(source: string, wallMs = WALL_LIMIT_MS): Promise<CompileResult> {
+  try {
+    return (await ask({ compile: source }, wallMs)).compiled!;
+  } catch (err) {
+    if (err instanceof IdpError && err.code === 'SCRIPT_ERROR') return { ok: false, message: err.message, line: null };
+    throw err;
+  }
+}
+
+async function ask(message: { replay?: ReplayRequest; compile?: string }, wallMs: number): Promise<Reply> {
   const worker = scriptWorker();
   await worker.ready;
-  const reply = await worker.send({ replay: request }, wallMs);
+  const reply = await worker.send(message, wallMs);
   if (reply.error) throw new IdpError(reply.error.code, reply.error.message, reply.error.hint ?? undefined);
-  return reply.result!;
+  return reply;
 }

@@ -2,9 +2,14 @@
 // interrupt handler never sees) can still be stopped: the main thread terminates the whole thread.
 import { parentPort } from 'node:worker_threads';
 import { isIdpError } from '../core/errors.js';
+import { compileCheck } from './index.js';
 import { replay, type ReplayRequest } from './replay.js';
 
-parentPort!.on('message', async (message: { id: number; replay?: ReplayRequest }) => {
+parentPort!.on('message', async (message: { id: number; replay?: ReplayRequest; compile?: string }) => {
+  if (message.compile !== undefined) {
+    parentPort!.postMessage({ id: message.id, compiled: await compileCheck(message.compile) });
+    return;
+  }
   if (!message.replay) {
     // A warm-up: load the WASM engine now, so the first real replay does not pay for it.
     await import('./sandbox.js').then((m) => m.loadQuickJS());

@@ -115,3 +115,22 @@ test("a script calling require('fs') compiles, so app script set takes it; login
   await idpOk(['app', 'script', 'clear', 'thrift'], { home });
   await idpOk(['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin'], { home, input: 'thrift-demo' });
 });
+
+// Its top level refills one array forever: QuickJS checks its CPU budget only between bytecodes, rarely in this loop,
+// and on the main thread this ran for tens of seconds. The test's own timeout, not a timed assertion, catches that.
+const STUCK_TOP_LEVEL = 'var a = new Array(4e5);\nfor (;;) { a.fill(1); }\nfunction onLoginRequest(context) { executeStep(1); }\n';
+
+test('a script whose top level never ends is stopped at the wall limit by app script set and app check', { timeout: 15_000 }, async () => {
+  const home = await seededHome();
+  const refused = expectCode(await runIdp(['app', 'script', 'set', 'thrift', '--file', scriptFile(STUCK_TOP_LEVEL)], { home }), 2);
+  assert.match(refused.stderr, /the conditional-authentication script was stopped after 1000 ms\nhint: fix the script; the app was not changed/);
+
+  const store = openStore(home);
+  try {
+    store.apps.update('thrift', { script: STUCK_TOP_LEVEL });
+  } finally {
+    store.close();
+  }
+  const found = (await hazards(home)).find((h) => h.code === 'SCRIPT_ERROR');
+  assert.match(found?.message ?? '', /^the script does not compile: the conditional-authentication script was stopped after 1000 ms/);
+});

@@ -17,14 +17,14 @@ export function registerAppScript(app: Command): void {
     .action(
       action(async (ctx, name: string, opts: { file: string }) => {
         const { readFileSync } = await import('node:fs');
-        const { compileCheck } = await import('../../script/index.js');
+        const { compileIsolated } = await import('../../script/isolated.js');
         let source: string;
         try {
           source = readFileSync(opts.file, 'utf8');
         } catch (err) {
           throw new IdpError('FILE_INVALID', `cannot read ${opts.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check the path');
         }
-        const compiled = await compileCheck(source);
+        const compiled = await compileIsolated(source);
         if (!compiled.ok) throw new IdpError('FILE_INVALID', `${opts.file}${compiled.line ? `:${compiled.line}` : ''}: ${compiled.message}`, 'fix the script; the app was not changed');
         const store = await ctx.store();
         const current = requireApp(store, name);
