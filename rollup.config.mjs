@@ -18,7 +18,7 @@ rmSync(fileURLToPath(new URL(OUT, import.meta.url)), { recursive: true, force: t
 const BUNDLED = new Set(['commander', 'better-sqlite3']);
 // Builtins Node has loaded before any of our code runs; a module importing nothing else costs only itself.
 const FREE_BUILTINS = new Set(['node:fs', 'node:path', 'node:os', 'node:module']);
-const RUNTIME_DIRS = /\/dist\/src\/(core|store|cli)\/[^/]+\.js$/;
+const RUNTIME_DIRS = /\/dist\/src\/(core|store|cli)\/[^/]+\.c?js$/;
 const BUNDLED_FILES = /\/node_modules\/(commander|better-sqlite3)\//;
 
 /**
@@ -54,7 +54,7 @@ export default [
     plugins: [
       nodeResolve({ preferBuiltins: true }),
       // better-sqlite3 requires `bindings` only when it is not handed its addon, which idp always does.
-      commonjs({ ignore: ['bindings'] }),
+      commonjs({ extensions: ['.js', '.cjs'], ignore: ['bindings'] }),
     ],
     output: {
       dir: OUT,

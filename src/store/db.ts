@@ -1,11 +1,12 @@
 // Opens an organisation's SQLite file safely: 0700 directory, 0600 file, identity and version checks
 // before anything is written, then WAL and forward-only migrations, each in one transaction.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { IdpError } from '../core/errors.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { loadSqlite } from './sqlite.cjs';
 
 export type Db = Database.Database;
 
@@ -62,7 +63,7 @@ export function openDb(home: string, opts: { readonly?: boolean } = {}): Db {
   const nativeBinding = nativeAddon() as unknown as string;
   let db: Db;
   try {
-    db = new Database(path, { fileMustExist: true, readonly: opts.readonly ?? false, timeout: BUSY_TIMEOUT_MS, nativeBinding });
+    db = new (loadSqlite())(path, { fileMustExist: true, readonly: opts.readonly ?? false, timeout: BUSY_TIMEOUT_MS, nativeBinding });
   } catch (err) {
     throw new IdpError('DB_MISSING', `cannot open the database at ${path}`, 'run `idp init` to create an organisation', { cause: err });
   }

@@ -170,3 +170,15 @@ test('the bundle: main.js statically loads none of our chunks, and the shared ru
   assert.ok(!importsOf(readFileSync(join(dir, 'worker.js'), 'utf8')).some((f) => f.specifier.startsWith('./')), 'the script worker is one file: it loads no CLI chunk');
   assert.deepEqual([...worker.keys()], [], 'the script worker loads quickjs-emscripten on demand');
 });
+
+test('better-sqlite3 runs only when a database is opened: src/store/sqlite.cts requires it, other files import only its types', () => {
+  const src = join(ROOT, 'src');
+  const loaders: string[] = [];
+  for (const file of filesUnder(src)) {
+    const text = readFileSync(file, 'utf8');
+    const typeOnly = /^\s*import\s+type\b[^;]*from\s*['"]better-sqlite3['"]/gm;
+    const loads = importsOf(text.replace(typeOnly, '')).filter((f) => packageOf(f.specifier) === 'better-sqlite3');
+    if (loads.length) loaders.push(relative(src, file));
+  }
+  assert.deepEqual(loaders, ['store/sqlite.cts'], 'a value import of better-sqlite3 elsewhere runs it with the runtime chunk, for --help too');
+});
