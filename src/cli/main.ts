@@ -53,9 +53,8 @@ function loadersFor(args: string[]): Loader[] {
 }
 
 export async function buildProgram(args: string[]): Promise<Command> {
-  // Started first: the ESM loader reads the command's files on the thread pool while commander compiles here.
-  const registers = Promise.all(loadersFor(args).map((load) => load()));
-  const { Command } = await import('commander');
+  // Commander and the command's module load together: one round of the ESM loader rather than two in turn.
+  const [{ Command }, registers] = await Promise.all([import('commander'), Promise.all(loadersFor(args).map((load) => load()))]);
   const program = new Command('idp')
     .description('Local sandbox for federated sign-in and Just-in-Time user provisioning')
     .version(version, '-V, --version')
@@ -69,7 +68,7 @@ export async function buildProgram(args: string[]): Promise<Command> {
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
 
-  for (const register of await registers) register(program);
+  for (const register of registers) register(program);
   return program;
 }
 
