@@ -1,5 +1,6 @@
 // Repository for local users: lookup, keyset-paginated listing, bulk import, and status changes.
 import type { ProfilePatch } from '../core/claims.js';
+import { IdpError } from '../core/errors.js';
 import type { User, UserStatus } from '../core/types.js';
 import type { Db } from './db.js';
 
@@ -69,6 +70,19 @@ const INSERT_SQL = `INSERT INTO users (id, username, email, email_verified, name
                                        password_hash, status, source, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
+function cursorOf(username: string): string {
+  return Buffer.from(username).toString('base64url');
+}
+
+/** A cursor is what cursorOf printed; anything else (a typo, a truncated paste) is refused rather than read as a position. */
+function cursorUsername(cursor: string): string {
+  const username = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!username || cursorOf(username) !== cursor) {
+    throw new IdpError('INVALID_VALUE', `'${cursor}' is not a page cursor`, 'pass the cursor the previous page printed (its `more:` line, or `next` with --json)');
+  }
+  return username;
+}
+
 export class UserRepo {
   constructor(private readonly db: Db, private readonly now: () => string) {}
 
@@ -132,13 +146,13 @@ export class UserRepo {
     }
     if (query.after) {
       where.push('username > ?');
-      params.push(Buffer.from(query.after, 'base64url').toString('utf8'));
+      params.push(cursorUsername(query.after));
     }
     const sql = `SELECT * FROM users ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY username LIMIT ?`;
     const rows = this.db.prepare(sql).all(...params, query.limit + 1) as UserRow[];
     const more = rows.length > query.limit;
     const page = rows.slice(0, query.limit).map(toUser);
-    return { users: page, next: more ? Buffer.from(page[page.length - 1]!.username).toString('base64url') : null };
+    return { users: page, next: more ? cursorOf(page[page.length - 1]!.username) : null };
   }
 
   *iterate(): IterableIterator<User & { passwordHash: string | null }> {

@@ -61,6 +61,8 @@ test('users list walks every page of a few hundred imported users: no duplicates
   ]);
   assert.match(text.stdout, /^USERNAME\s+EMAIL\s+SOURCE\s+STATUS\s+CREATED\s+LAST LOGIN$/m);
   assert.match(text.stdout, /^more: idp users list --after \S+$/m);
+  const bad = expectCode(await runIdp(['users', 'list', '--after', 'garbage'], { home }), 2);
+  assert.match(bad.stderr, /^error: 'garbage' is not a page cursor\nhint: pass the cursor the previous page printed/);
   assert.deepEqual(search.users.map((u: any) => u.username.toLowerCase()), Array.from({ length: 10 }, (_, i) => `person29${i}`));
   assert.deepEqual(source, { users: [], next: null });
   assert.match(empty.stdout, /no users match/);
