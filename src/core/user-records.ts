@@ -86,42 +86,35 @@ function parseJsonArray(text: string, file: string): UserRecord[] {
 }
 
 /**
- * The line on which each top-level array element starts: JSON.parse gives no positions. Jumps from one structural
- * character to the next and over whole strings with indexOf (JSON strings hold no raw newline), so a 100k-record
- * file (7 MB) costs about 60 ms on the 2-core build machine, next to about 70 ms for JSON.parse itself.
+ * The line on which each top-level array element starts: JSON.parse gives no positions. A walk over character codes
+ * that jumps over whole strings with indexOf (JSON strings hold no raw newline): about 20 ms for 100k records (7 MB)
+ * on the 2-core build machine, a third of what a regular expression stopping at each structural character took.
  */
 function elementLines(text: string): number[] {
   const lines: number[] = [];
-  const structural = /[\n"[\]{},]/g;
   let line = 1;
   let depth = 0;
   let expectElement = false;
-  let previous = 0;
-  for (let m = structural.exec(text); m; previous = structural.lastIndex, m = structural.exec(text)) {
-    const ch = m[0];
-    // A scalar element (42, true) has no structural character of its own: it shows as text before one.
-    const scalarBefore = expectElement && depth === 1 && text.slice(previous, m.index).trim() !== '';
-    if (scalarBefore) {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === NEWLINE) line++;
+    if (c === NEWLINE || c === SPACE || c === TAB || c === RETURN) continue;
+    if (depth === 1 && expectElement && c !== CLOSE_BRACKET) {
       lines.push(line);
       expectElement = false;
     }
-    if (ch === '\n') {
-      line++;
-      continue;
-    }
-    if (depth === 1 && expectElement && ch !== ']') {
-      lines.push(line);
-      expectElement = false;
-    }
-    if (ch === '"') structural.lastIndex = stringEnd(text, m.index + 1);
-    else if (ch === '[' || ch === '{') {
+    if (c === QUOTE) i = stringEnd(text, i + 1) - 1;
+    else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
       depth++;
       if (depth === 1) expectElement = true;
-    } else if (ch === ']' || ch === '}') depth--;
-    else if (ch === ',' && depth === 1) expectElement = true;
+    } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) depth--;
+    else if (c === COMMA && depth === 1) expectElement = true;
   }
   return lines;
 }
+
+const [NEWLINE, SPACE, TAB, RETURN, QUOTE, COMMA] = [10, 32, 9, 13, 34, 44];
+const [OPEN_BRACKET, CLOSE_BRACKET, OPEN_BRACE, CLOSE_BRACE] = [91, 93, 123, 125];
 
 /** The index just past the quote closing a JSON string whose body starts at `from`. */
 function stringEnd(text: string, from: number): number {
