@@ -1,5 +1,6 @@
 // The interfaces the login engine (src/flow) needs from the outside world.
-// Adapters implement them: src/store (Store, which also keeps the clock and the outbox), src/federation (Connector, Upstreams).
+// Adapters implement them: src/store (Store, which also keeps the clock and the outbox), src/federation (Connector,
+// Upstreams), src/mfa (Mailer, the optional SMTP relay).
 
 /** What a connector needs to know to reach its upstream: real or sandbox base URLs, resolved by the caller. */
 export type UpstreamEndpoints =
@@ -46,6 +47,20 @@ export interface Connector {
 export interface Upstreams {
   connector(connection: import('./core/types.js').Connection): Promise<{ connector: Connector; provider: string }>;
   close(): Promise<void>;
+}
+
+/** One email as the outbox keeps it. */
+export interface MailMessage {
+  to: string;
+  subject: string;
+  body: string;
+}
+
+/** Passes a message the outbox received on to a real mail catcher. */
+export interface Mailer {
+  /** Where messages go, for stage details: `smtp://127.0.0.1:1025`. */
+  readonly target: string;
+  send(message: MailMessage): Promise<void>;
 }
 
 /** The user store the engine reads and writes (the SQLite adapter in src/store). */

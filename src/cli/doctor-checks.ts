@@ -1,5 +1,6 @@
 // `idp doctor`'s checks, callable without the command: data directory, file modes and database, the loopback server, the
-// browser, the clock, every real connection's upstream and client secret, and the redirect URI to register. Read-only.
+// SMTP relay if one is set, the browser, the clock, every real connection's upstream and client secret, and the
+// redirect URI to register. Read-only.
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -59,7 +60,11 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const org = inspectOrg(opts.home, env, platform);
   const connections = org.connections ?? [];
   const real = connections.filter((c) => !c.sandbox);
-  const [probes, loopback] = await Promise.all([Promise.all(real.map((c) => probeConnection(c, timeoutMs, now))), loopbackCheck(timeoutMs)]);
+  const [probes, loopback, relay] = await Promise.all([
+    Promise.all(real.map((c) => probeConnection(c, timeoutMs, now))),
+    loopbackCheck(timeoutMs),
+    org.smtpRelay ? relayCheck(org.smtpRelay) : undefined,
+  ]);
   const checks = [
     ...org.checks,
     ...connections.flatMap((c) => {
@@ -68,6 +73,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     }),
     ...(org.connections ? [redirectUriCheck(real)] : []),
     loopback,
+    ...(relay ? [relay] : []),
     browserCheck(env, platform),
     clockCheck(now(), probes.flatMap((p) => (p.time ? [p.time] : []))),
   ];
@@ -80,6 +86,8 @@ interface OrgInspection {
   connections: Connection[] | null;
   /** connection name -> the check of its client secret (real connections only) */
   secrets: Map<string, Check>;
+  /** the org's SMTP relay, if one is set */
+  smtpRelay?: string | null;
 }
 
 /** Everything read from the data directory. Opens the database read-only, and only when one exists: no org is ever created. */
@@ -121,7 +129,7 @@ function readOrg(store: Store, home: string, env: NodeJS.ProcessEnv, checks: Che
     checks.push(databaseCheck(store, home), schemaCheck(store), journalCheck(store), organisationCheck(store, connections.length));
     if (!keyPresent) checks.push(...missingKeyCheck(connections));
     const secrets = new Map(connections.filter((c) => !c.sandbox).map((c) => [c.name, secretCheck(c, store, env, keyPresent)]));
-    return { checks, connections, secrets };
+    return { checks, connections, secrets, smtpRelay: store.org.smtpRelay() };
   } catch (err) {
     return unread([...checks, damagedCheck(dbPath(home), (err as Error).message)]);
   }
@@ -370,6 +378,13 @@ function otherAddresses(): string[] {
     .filter((a) => a.family === 'IPv4' && !a.internal)
     .map((a) => a.address)
     .slice(0, 4);
+}
+
+/** The SMTP relay (`idp org set --smtp`) accepts connections; if not, emailed codes are only in the outbox. */
+async function relayCheck(relay: string): Promise<Check> {
+  const url = new URL(relay);
+  if (await accepts(url.hostname.replace(/^\[(.*)\]$/, '$1'), Number(url.port || 25))) return ok('SMTP relay', `${relay} accepts connections`);
+  return warning('SMTP relay', `${relay} refuses connections: emailed codes reach only \`idp outbox\``, 'start the mail catcher, or `idp org set --smtp none`');
 }
 
 function accepts(host: string, port: number): Promise<boolean> {

@@ -14,6 +14,7 @@ const policy: Loader = async () => (await import('./commands/policy.js')).regist
 /** Top-level command -> the module that registers it, in help order. A new command is one line here. */
 const COMMANDS = new Map<string, Loader>([
   ['init', async () => (await import('./commands/init.js')).registerInit],
+  ['org', async () => (await import('./commands/org.js')).registerOrg],
   ['login', async () => (await import('./commands/login.js')).registerLogin],
   ['account', async () => (await import('./commands/account.js')).registerAccount],
   ['app', async () => (await import('./commands/app.js')).registerApp],

@@ -1,5 +1,6 @@
-// URL rules: redirect URIs and issuers must be absolute http(s) URLs, and plain http is only for loopback hosts.
-// Messages name the kind of URL, not a flag, because both flags and policy files go through these rules.
+// URL rules: redirect URIs and issuers must be absolute http(s) URLs, and plain http is only for loopback hosts; the
+// SMTP relay is plain smtp to a loopback mail catcher. Messages name the kind of URL, not a flag, because both flags
+// and policy files go through these rules.
 import { IdpError } from './errors.js';
 
 export function isLoopbackHost(hostname: string): boolean {
@@ -29,4 +30,26 @@ export function validateIssuer(value: string): string {
   const url = checkedUrl(value, 'issuer', 'https://login.example.com');
   if (url.search || url.hash) throw new IdpError('INVALID_VALUE', `the issuer must not have a query or fragment: '${value}'`, 'use the issuer exactly as its discovery document states it');
   return value;
+}
+
+/**
+ * The optional SMTP relay for emailed codes: a mail catcher on this machine (Mailpit, MailHog, smtp4dev). Plain SMTP
+ * without TLS or a password, so the codes never leave the machine. Returns `smtp://host:port` (port 25 if none).
+ */
+export function validateSmtpRelay(value: string): string {
+  const example = 'smtp://127.0.0.1:1025';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new IdpError('INVALID_VALUE', `the SMTP relay must be a URL like ${example}, not '${value}'`, `e.g. ${example} (a local mail catcher)`);
+  }
+  if (url.protocol !== 'smtp:') throw new IdpError('INVALID_VALUE', `the SMTP relay must be an smtp:// URL, not '${value}'`, `e.g. ${example}`);
+  if (!isLoopbackHost(url.hostname)) {
+    throw new IdpError('INVALID_VALUE', `the SMTP relay must be on this machine (localhost/127.0.0.1): '${value}'`, 'emailed codes go in plain SMTP, so only to a local mail catcher; every code is in `idp outbox` anyway');
+  }
+  if (url.username || url.password || (url.pathname && url.pathname !== '/') || url.search || url.hash) {
+    throw new IdpError('INVALID_VALUE', `the SMTP relay takes only a host and a port: '${value}'`, `e.g. ${example}`);
+  }
+  return `smtp://${url.hostname}:${url.port || '25'}`;
 }

@@ -6,7 +6,7 @@ import { newFlowId } from '../core/ids.js';
 import { effectiveSteps, formatMethod, isLocalOption, isMfaOption, MY_ACCOUNT } from '../core/signin.js';
 import { verifyPassword } from '../core/password.js';
 import type { App, Stage, StageStatus, User } from '../core/types.js';
-import type { Store, Upstreams, UpstreamProfile } from '../ports.js';
+import type { Mailer, MailMessage, Store, Upstreams, UpstreamProfile } from '../ports.js';
 import { applyJit, proposedUsername, readDecision, type JitApplied, type UpstreamUser } from './provision.js';
 import { issueIdToken } from './session.js';
 import { amrFor, beginMfa, MAX_MFA_ATTEMPTS, mfaPrompt, verifyMfa, type MfaMethod } from './mfa.js';
@@ -29,6 +29,8 @@ export interface EngineDeps {
   store: Store;
   upstreams: Upstreams;
   onEvent?: StageListener;
+  /** The optional SMTP relay for emailed codes (`idp org set --smtp`). */
+  mailer?: Mailer;
 }
 
 export class FlowEngine {
@@ -305,12 +307,24 @@ export class FlowEngine {
     return { flow: run.id, app: run.app.name, step: run.state.step, status: 'active', waiting: 'credentials', fields: ['username', 'password'], retry };
   }
 
-  private startMfa(run: Run, method: MfaMethod): FlowView {
+  private async startMfa(run: Run, method: MfaMethod): Promise<FlowView> {
     run.current = 'mfa';
     const user = this.localUser(run);
-    const waiting = beginMfa(this.store, run.id, run.app.name, user, method);
-    if (method === 'email-otp') this.stage(run, 'mfa', 'waiting', `email code sent to ${user.email} (idp outbox)`, 0);
+    const { waiting, mail } = beginMfa(this.store, run.id, run.app.name, user, method);
+    if (mail) this.stage(run, 'mfa', 'waiting', `email code sent to ${mail.to} (idp outbox${await this.relay(mail)})`, 0);
     return this.wait(run, waiting);
+  }
+
+  /** The SMTP relay's part of the stage detail. A relay that fails does not fail the step: the outbox has the code. */
+  private async relay(mail: MailMessage): Promise<string> {
+    const mailer = this.deps.mailer;
+    if (!mailer) return '';
+    try {
+      await mailer.send(mail);
+      return `; relayed to ${mailer.target}`;
+    } catch (err) {
+      return `; the relay to ${mailer.target} failed: ${(err as Error).message}`;
+    }
   }
 
   private async checkMfa(run: Run, code: string): Promise<FlowView> {

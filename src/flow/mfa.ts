@@ -4,7 +4,7 @@ import { IdpError } from '../core/errors.js';
 import type { User } from '../core/types.js';
 import { checkEmailOtp, newEmailOtp, OTP_TTL_MS } from '../mfa/email-otp.js';
 import { checkTotp, newTotpSecret, otpauthUri } from '../mfa/totp.js';
-import type { Store } from '../ports.js';
+import type { MailMessage, Store } from '../ports.js';
 import type { Waiting } from './types.js';
 
 export const MAX_MFA_ATTEMPTS = 5;
@@ -21,21 +21,25 @@ function maskEmail(email: string): string {
   return `${local.slice(0, 1)}***@${domain}`;
 }
 
-/** Prepares an MFA step for `user`: finds the TOTP factor (or starts enrolment), or sends an email code to the outbox. */
-export function beginMfa(store: Store, flowId: string, appName: string, user: User, method: MfaMethod): MfaWaiting {
+/**
+ * Prepares an MFA step for `user`: finds the TOTP factor (or starts enrolment), or sends an email code to the outbox.
+ * The email comes back apart from the waiting state, which is persisted with the flow and must never hold the code.
+ */
+export function beginMfa(store: Store, flowId: string, appName: string, user: User, method: MfaMethod): { waiting: MfaWaiting; mail?: MailMessage } {
   if (method === 'totp') {
     const factor = store.factors.totpFor(user.id);
-    if (factor) return { kind: 'mfa', method, factorId: factor.id, attempts: 0 };
-    return { kind: 'mfa', method, enrolSecret: store.seal(newTotpSecret()), attempts: 0 };
+    if (factor) return { waiting: { kind: 'mfa', method, factorId: factor.id, attempts: 0 } };
+    return { waiting: { kind: 'mfa', method, enrolSecret: store.seal(newTotpSecret()), attempts: 0 } };
   }
   if (!user.email) throw new IdpError('MFA_FAILED', `${user.username} has no email address to send a code to`, `idp users set ${user.username} --attr email=ADDRESS`);
   const { code, hash } = newEmailOtp(flowId);
   const expiresAt = new Date(store.clock().getTime() + OTP_TTL_MS).toISOString();
+  const mail = { to: user.email, subject: `Your ${appName} sign-in code`, body: `Your code is ${code}. It expires in 10 minutes and works once.` };
   store.tx(() => {
-    store.codes.issue(flowId, user.id, user.email!, hash, expiresAt);
-    store.codes.deliver({ to: user.email!, subject: `Your ${appName} sign-in code`, body: `Your code is ${code}. It expires in 10 minutes and works once.`, flow: flowId });
+    store.codes.issue(flowId, user.id, mail.to, hash, expiresAt);
+    store.codes.deliver({ ...mail, flow: flowId });
   });
-  return { kind: 'mfa', method, attempts: 0 };
+  return { waiting: { kind: 'mfa', method, attempts: 0 }, mail };
 }
 
 export function mfaPrompt(store: Store, user: User, waiting: MfaWaiting): { hint: string; enrol?: { secret: string; uri: string } } {

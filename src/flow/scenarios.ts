@@ -179,6 +179,8 @@ export function planConfig(store: Store, sf: ScenarioFile): PlanItem[] {
 export async function runScenarioFile(store: Store, sf: ScenarioFile, deps: ScenarioDeps): Promise<FileReport> {
   const started = performance.now();
   const scenarios = await store.withThrowawayCopy(async (copy) => {
+    // Checks send no mail: their codes are read from the copy's outbox, never relayed to the org's mail catcher.
+    copy.org.setSmtpRelay(null);
     const plan = planConfig(copy, sf);
     if (plan.length) applyPlan(copy, plan, deps.actor, sf.file);
     const upstreams = deps.upstreams(copy);

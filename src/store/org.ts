@@ -10,6 +10,8 @@ interface KeyRow {
   created_at: string;
 }
 
+const SMTP_RELAY = 'smtp_relay';
+
 export class OrgRepo {
   constructor(private readonly db: Db) {}
 
@@ -19,6 +21,16 @@ export class OrgRepo {
 
   setSetting(key: string, value: string): void {
     this.db.prepare('INSERT INTO org_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  /** The SMTP relay emailed codes also go to (`smtp://host:port`), if one is set. */
+  smtpRelay(): string | null {
+    return this.setting(SMTP_RELAY) ?? null;
+  }
+
+  setSmtpRelay(url: string | null): void {
+    if (url === null) this.db.prepare('DELETE FROM org_settings WHERE key = ?').run(SMTP_RELAY);
+    else this.setSetting(SMTP_RELAY, url);
   }
 
   addSigningKey(key: StoredKey): void {

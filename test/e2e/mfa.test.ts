@@ -1,10 +1,11 @@
 // MFA through the real CLI: `idp users mfa enroll --json`, logins with --totp-secret-env, --otp and --otp-from-outbox,
-// `idp outbox`, and the exit code 8 of every MFA failure.
+// `idp outbox` and its optional SMTP relay (`idp org set --smtp`), and the exit code 8 of every MFA failure.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expectCode, idpJson, idpOk, runIdp, seededHome } from '../helpers/idp.js';
+import { expectCode, idpJson, idpOk, ROOT, runIdp, seededHome } from '../helpers/idp.js';
+import { smtpCatcher } from '../helpers/smtp-catcher.js';
 
 const ALICE = ['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin', '--json'];
 const PASSWORD = { input: 'thrift-demo' };
@@ -80,4 +81,33 @@ test('email OTP: --otp-from-outbox signs in with amr email; idp outbox --json sh
   assert.match(messages[0]!.body, /\b\d{6}\b/);
   const none = await idpJson<{ messages: unknown[] }>(['outbox', '--to', 'bob@example.com', '--json'], { home });
   assert.deepEqual(none.messages, []);
+});
+
+test('with an SMTP relay set, the emailed code also reaches the mail catcher; a relay that is down fails nothing; checks never relay', async (t) => {
+  const catcher = await smtpCatcher();
+  t.after(() => catcher.close());
+  const home = await mfaHome('email-otp');
+  const remote = expectCode(await runIdp(['org', 'set', '--smtp', 'smtp://mail.example.com:25'], { home }), 2);
+  assert.match(remote.stderr, /must be on this machine/);
+  const set = await idpJson<{ changed: boolean; after: { smtp_relay: string } }>(['org', 'set', '--smtp', catcher.url, '--json'], { home });
+  assert.deepEqual([set.changed, set.after.smtp_relay], [true, catcher.url]);
+
+  const relayed = await aliceLogin(home, ['--otp-from-outbox']);
+  assert.equal(relayed.outcome, 'success');
+  const waiting = (doc: LoginDoc) => doc.stages.find((s) => s.stage === 'mfa' && s.status === 'waiting')?.detail ?? '';
+  assert.equal(waiting(relayed), `email code sent to alice@example.com (idp outbox; relayed to ${catcher.url})`);
+  const { messages } = await idpJson<{ messages: { body: string; flow: string }[] }>(['outbox', '--json'], { home });
+  const code = /\b(\d{6})\b/.exec(messages.find((m) => m.flow === relayed.flow)!.body)![1];
+  assert.equal(catcher.mails.length, 1);
+  assert.ok(catcher.mails[0]!.commands.includes('RCPT TO:<alice@example.com>'));
+  assert.ok(catcher.mails[0]!.data.includes(`Your code is ${code}.`), 'the catcher got the code this flow issued');
+
+  const check = await runIdp(['check', join(ROOT, 'fixtures', 'scenarios', 'skip-mfa-script.yaml')], { home });
+  expectCode(check, 0);
+  assert.equal(catcher.connections(), 1, 'scenario logins read the outbox of their copy and send nothing');
+
+  await catcher.close();
+  const down = await aliceLogin(home, ['--otp-from-outbox']);
+  assert.equal(down.outcome, 'success', 'the outbox still has the code');
+  assert.match(waiting(down), /^email code sent to alice@example\.com \(idp outbox; the relay to smtp:\/\/127\.0\.0\.1:\d+ failed: .*ECONNREFUSED/);
 });

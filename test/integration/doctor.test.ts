@@ -12,6 +12,7 @@ import type { NewConnection } from '../../src/store/connections.js';
 import { seedOrg } from '../../src/store/seed.js';
 import { openStore } from '../../src/store/store.js';
 import { tempDir } from '../helpers/idp.js';
+import { smtpCatcher } from '../helpers/smtp-catcher.js';
 import { closedPort } from './federation-helpers.js';
 
 type ConnectionSpec = Pick<NewConnection, 'name' | 'type'> & Partial<NewConnection>;
@@ -200,6 +201,25 @@ test('a data directory others can list is a warning with the chmod fix', async (
   assert.equal(directory.status, 'warning');
   assert.match(directory.detail, /0755/);
   assert.equal(directory.fix, `chmod 700 ${home}`);
+});
+
+test('an SMTP relay is checked only when set: ok while it accepts connections, a warning with the fix once it does not', async () => {
+  const home = await orgWith([]);
+  assert.ok(!(await doctor(home)).checks.some((c) => c.name === 'SMTP relay'), 'no relay, no check');
+  const catcher = await smtpCatcher();
+  const store = openStore(home);
+  try {
+    store.org.setSmtpRelay(catcher.url);
+  } finally {
+    store.close();
+  }
+  const up = find((await doctor(home)).checks, 'SMTP relay');
+  assert.deepEqual([up.status, up.detail], ['ok', `${catcher.url} accepts connections`]);
+  await catcher.close();
+  const down = find((await doctor(home)).checks, 'SMTP relay');
+  assert.equal(down.status, 'warning');
+  assert.match(down.detail, /refuses connections: emailed codes reach only `idp outbox`/);
+  assert.equal(down.fix, 'start the mail catcher, or `idp org set --smtp none`');
 });
 
 test('the loopback server is started on 127.0.0.1 and closed again', async () => {

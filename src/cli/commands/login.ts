@@ -133,12 +133,11 @@ export function codeInOutbox(store: Store, flowId: string): string | undefined {
 
 async function terminalLogin(ctx: CliContext, opts: LoginOptions, run: { personasFile?: string; signal: AbortSignal; onEvent: (e: StageEvent) => void }): Promise<FlowView> {
   const store = await ctx.store();
-  const { FlowEngine } = await import('../../flow/engine.js');
   const { createUpstreams } = await import('../../federation/upstreams.js');
-  const { drive } = await import('../drivers/drive.js');
+  const { drive, loginEngine } = await import('../drivers/drive.js');
   const { terminalAnswerer } = await import('../drivers/terminal.js');
   const upstreams = createUpstreams({ store, personasFile: run.personasFile });
-  const engine = new FlowEngine({ store, upstreams, onEvent: run.onEvent });
+  const engine = await loginEngine({ store, upstreams, onEvent: run.onEvent });
   const answerer = terminalAnswerer({ out: ctx.out, browser: opts.browser, username: opts.username, connectionByName: (name) => store.connections.get(name), preselected: opts.connection ?? opts.option });
   try {
     return await drive(engine, answerer, { app: opts.app, redirectUri: opts.redirectUri, timeoutMs: (opts.timeout ?? 300) * 1000, signal: run.signal });

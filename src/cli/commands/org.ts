@@ -1,0 +1,62 @@
+// `idp org show|set`: the organisation itself: its issuer, data directory, signing keys, and the optional SMTP relay
+// that emailed codes also go to (a local mail catcher; the outbox always has them).
+import type { Command } from 'commander';
+import { action } from '../context.js';
+
+interface OrgView {
+  issuer: string;
+  home: string;
+  signing_keys: string[];
+  smtp_relay: string | null;
+}
+
+export function registerOrg(program: Command): void {
+  const org = program.command('org').description('the organisation: issuer, data directory, signing keys, SMTP relay');
+
+  org
+    .command('show')
+    .description('print the organisation settings')
+    .addHelpText('after', '\nExample:\n  idp org show --json')
+    .action(
+      action(async (ctx) => {
+        const store = await ctx.store();
+        const { orgIssuer } = await import('../../flow/session.js');
+        const view: OrgView = { issuer: orgIssuer(store), home: ctx.home, signing_keys: store.org.signingKeys().map((k) => k.kid), smtp_relay: store.org.smtpRelay() };
+        ctx.out.result(view, () =>
+          [
+            `issuer          ${view.issuer}`,
+            `data directory  ${view.home}`,
+            `signing keys    ${view.signing_keys.join(', ')}`,
+            `SMTP relay      ${view.smtp_relay ?? 'none (emailed codes are only in idp outbox)'}`,
+          ].join('\n'),
+        );
+      }),
+    );
+
+  org
+    .command('set')
+    .description('change only the given settings (idempotent; prints before -> after)')
+    .option('--smtp <url>', "also send emailed codes to this local mail catcher, e.g. smtp://127.0.0.1:1025; 'none' to stop")
+    .option('--dry-run', 'print what would change, change nothing')
+    .addHelpText('after', '\nExamples:\n  idp org set --smtp smtp://127.0.0.1:1025   # Mailpit, MailHog, smtp4dev\n  idp org set --smtp none')
+    .action(
+      action(async (ctx, opts: { smtp?: string; dryRun?: boolean }) => {
+        const { validateSmtpRelay } = await import('../../core/urls.js');
+        const { diff, formatChanges } = await import('../diff.js');
+        const next = opts.smtp === undefined ? undefined : opts.smtp === 'none' ? null : validateSmtpRelay(opts.smtp);
+        const store = await ctx.store();
+        const before = { smtp_relay: store.org.smtpRelay() };
+        const after = { smtp_relay: next === undefined ? before.smtp_relay : next };
+        const changes = diff(before, after);
+        if (changes.length > 0 && !opts.dryRun) {
+          store.tx(() => {
+            store.org.setSmtpRelay(after.smtp_relay);
+            store.events.recordConfig({ actor: ctx.actor, action: 'org.set', target: 'org', detail: `org ${changes.map((c) => `${c.path}: ${c.before ?? 'none'} -> ${c.after ?? 'none'}`).join(', ')}`, before, after });
+          });
+        }
+        ctx.out.result({ changed: changes.length > 0, dry_run: !!opts.dryRun, before, after }, () =>
+          changes.length === 0 ? 'org: no change' : `org: ${opts.dryRun ? 'would change' : 'changed'}\n${formatChanges(changes)}`,
+        );
+      }),
+    );
+}
