@@ -163,6 +163,15 @@ test('the shipped scenario files pass against the demo org, and the org database
   assert.equal(await snapshot(home), everything, 'apps, connections, users and events are unchanged');
 });
 
+test('the shipped scenario files pin the settings they assert: the same verdict after JIT, linking and steps were changed', async () => {
+  const home = await seededHome();
+  await idpOk(['connection', 'set', 'github', '--jit=false', '--linking', 'verified-email'], { home });
+  await idpOk(['connection', 'set', 'google', '--jit=false', '--jit-scheme', 'prompt-consent'], { home });
+  await idpOk(['app', 'set', 'thrift', '--step', '2=totp'], { home });
+  const r = expectCode(await runIdp(['check', ...SHIPPED.map((f) => join(ROOT, f))], { home }), 0, 'idp check (shipped, changed org)');
+  assert.match(r.stdout, /^\d+ passed, 0 failed$/m);
+});
+
 const FAILING = `name: deliberately wrong
 config: { connections: { github: { jit: { enabled: false } } } }
 scenarios:
