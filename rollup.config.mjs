@@ -14,12 +14,13 @@ const OUT = 'dist/bundle/cli';
 rmSync(fileURLToPath(new URL(OUT, import.meta.url)), { recursive: true, force: true });
 
 // CommonJS packages every command loads: bundled, they are one ESM file instead of a dozen CommonJS files resolved and
-// wrapped at each start. better-sqlite3's native addon is still loaded from node_modules (src/store/db.ts).
+// wrapped at each start. better-sqlite3's JavaScript still runs only on the first open (src/store/sqlite.cts), and its
+// native addon is loaded from node_modules (src/store/db.ts).
 const BUNDLED = new Set(['commander', 'better-sqlite3']);
+const BUNDLED_FILES = new RegExp(`/node_modules/(${[...BUNDLED].join('|')})/`);
 // Builtins Node has loaded before any of our code runs; a module importing nothing else costs only itself.
 const FREE_BUILTINS = new Set(['node:fs', 'node:path', 'node:os', 'node:module']);
 const RUNTIME_DIRS = /\/dist\/src\/(core|store|cli)\/[^/]+\.c?js$/;
-const BUNDLED_FILES = /\/node_modules\/(commander|better-sqlite3)\//;
 
 /**
  * The runtime chunk: the bundled packages (with the CommonJS plugin's helpers, ids starting with \0), and the modules
