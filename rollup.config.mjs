@@ -44,8 +44,9 @@ function runtimeMember(getModuleInfo) {
 let isRuntime;
 
 const external = (id, importer) => importer !== undefined && /^[^./\0]/.test(id) && !BUNDLED.has(id);
-const onwarn = (warning, warn) => {
-  if (warning.code !== 'CIRCULAR_DEPENDENCY') warn(warning);
+// The build runs with --silent (no progress lines in install and CI logs); warnings are still printed, here.
+const onwarn = (warning) => {
+  if (warning.code !== 'CIRCULAR_DEPENDENCY') console.error(`rollup: ${warning.message}`);
 };
 
 export default [
