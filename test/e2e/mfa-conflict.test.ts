@@ -21,6 +21,16 @@ async function hazards(home: string): Promise<Hazard[]> {
   return (await idpJson<{ hazards: Hazard[] }>(['app', 'check', 'thrift', '--json'], { home })).hazards;
 }
 
+/** Writes thrift's script straight into the store, as an older idp or a hand edit might have left it. */
+function storeScriptBehindTheCli(home: string, script: string): void {
+  const store = openStore(home);
+  try {
+    store.apps.update('thrift', { script });
+  } finally {
+    store.close();
+  }
+}
+
 function scriptFile(source: string): string {
   const file = join(tempDir('script'), 'script.js');
   writeFileSync(file, source);
@@ -68,13 +78,7 @@ test('a script that does not compile is refused by app script set (exit 2, with 
   assert.match(refused.stderr, new RegExp(`error: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3: SyntaxError`));
   assert.equal((await idpJson<{ script: string | null }>(['app', 'script', 'show', 'thrift', '--json'], { home })).script, null, 'the app was not changed');
 
-  // Written behind the CLI's back, as an older idp or a hand edit might have left it.
-  const store = openStore(home);
-  try {
-    store.apps.update('thrift', { script: broken });
-  } finally {
-    store.close();
-  }
+  storeScriptBehindTheCli(home, broken);
   const found = (await hazards(home)).find((h) => h.code === 'SCRIPT_ERROR');
   assert.match(found?.message ?? '', /^the script does not compile \(line 3\)/);
   expectCode(await runIdp(['app', 'check', 'thrift', '--strict'], { home }), 9);
@@ -125,12 +129,7 @@ test('a script whose top level never ends is stopped at the wall limit by app sc
   const refused = expectCode(await runIdp(['app', 'script', 'set', 'thrift', '--file', scriptFile(STUCK_TOP_LEVEL)], { home }), 2);
   assert.match(refused.stderr, /the conditional-authentication script was stopped after 1000 ms\nhint: fix the script; the app was not changed/);
 
-  const store = openStore(home);
-  try {
-    store.apps.update('thrift', { script: STUCK_TOP_LEVEL });
-  } finally {
-    store.close();
-  }
+  storeScriptBehindTheCli(home, STUCK_TOP_LEVEL);
   const found = (await hazards(home)).find((h) => h.code === 'SCRIPT_ERROR');
   assert.match(found?.message ?? '', /^the script does not compile: the conditional-authentication script was stopped after 1000 ms/);
 });
