@@ -4,20 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileCheck, runConditionalScript, type ScriptStepInfo } from '../../src/script/index.js';
 import { IdpError } from '../../src/core/errors.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../helpers/idp.js';
 
-// Verbatim from the Asgardeo documentation ("skip MFA for federated users").
-const SKIP_MFA_FOR_FEDERATED = `var localAuthenticator = 'LOCAL';
-var onLoginRequest = function (context) {
-    executeStep(1, {
-        onSuccess: function (context) {
-            var step = context.steps[1];
-            if (step.idp == localAuthenticator) {
-                executeStep(2); // MFA Step
-            }
-        }
-    });
-};
-`;
+// Asgardeo's documented script, verbatim, as the project ships it for `idp app script set`.
+const SKIP_MFA_FOR_FEDERATED = readFileSync(join(ROOT, 'fixtures', 'scripts', 'skip-mfa-for-federated.js'), 'utf8');
 
 /** A runStep that records its calls and answers step 1 with the given idp, later steps as LOCAL. */
 function steps(firstIdp: string): { calls: number[]; runStep: (n: number) => ScriptStepInfo } {
