@@ -11,6 +11,7 @@ import { REAL_ENDPOINTS } from '../federation/index.js';
 import { parseEndpoint, upstreamFetch } from '../federation/transport.js';
 import { providerName } from '../federation/upstreams.js';
 import { startLoopback, type LoopbackServer } from '../loopback/server.js';
+import { relayAddress } from '../mfa/smtp-relay.js';
 import { DB_FILE, databaseExists, dbPath } from '../store/db.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../store/migrations.js';
 import { openStoreReadOnly, SEAL_KEY_FILE, type Store } from '../store/store.js';
@@ -382,8 +383,8 @@ function otherAddresses(): string[] {
 
 /** The SMTP relay (`idp org set --smtp`) accepts connections; if not, emailed codes are only in the outbox. */
 async function relayCheck(relay: string): Promise<Check> {
-  const url = new URL(relay);
-  if (await accepts(url.hostname.replace(/^\[(.*)\]$/, '$1'), Number(url.port || 25))) return ok('SMTP relay', `${relay} accepts connections`);
+  const { host, port } = relayAddress(relay);
+  if (await accepts(host, port)) return ok('SMTP relay', `${relay} accepts connections`);
   return warning('SMTP relay', `${relay} refuses connections: emailed codes reach only \`idp outbox\``, 'start the mail catcher, or `idp org set --smtp none`');
 }
 

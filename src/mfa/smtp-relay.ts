@@ -10,10 +10,14 @@ const TIMEOUT_MS = 3000;
 
 /** A Mailer for a URL validateSmtpRelay accepted (`smtp://host:port`). */
 export function smtpRelay(target: string, timeoutMs = TIMEOUT_MS): Mailer {
-  const url = new URL(target);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = Number(url.port || 25);
+  const { host, port } = relayAddress(target);
   return { target, send: (message) => sendMail(host, port, message, timeoutMs) };
+}
+
+/** The host (an IPv6 one without its brackets) and port to connect to for a relay URL. */
+export function relayAddress(target: string): { host: string; port: number } {
+  const url = new URL(target);
+  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 25) };
 }
 
 async function sendMail(host: string, port: number, message: MailMessage, timeoutMs: number): Promise<void> {
