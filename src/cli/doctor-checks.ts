@@ -13,6 +13,7 @@ import { providerName } from '../federation/upstreams.js';
 import { startLoopback, type LoopbackServer } from '../loopback/server.js';
 import { relayAddress } from '../mfa/smtp-relay.js';
 import { DB_FILE, databaseExists, dbPath } from '../store/db.js';
+import { renderHint } from './hints.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../store/migrations.js';
 import { openStoreReadOnly, SEAL_KEY_FILE, type Store } from '../store/store.js';
 
@@ -175,7 +176,7 @@ function fileModesCheck(home: string, platform: NodeJS.Platform): Check {
 /** The store refuses files that are not idp's or are from a newer idp; doctor reports that rather than crashing. */
 function unopenableCheck(home: string, err: unknown): Check {
   const path = dbPath(home);
-  if (isIdpError(err) && err.code === 'DB_NEWER') return failed('database', err.message, err.hint ?? 'upgrade idp');
+  if (isIdpError(err) && err.code === 'DB_NEWER') return failed('database', err.message, renderHint(err.hint) ?? 'upgrade idp');
   if (isIdpError(err) && (err.cause as { code?: unknown } | undefined)?.code === 'SQLITE_CORRUPT') return damagedCheck(path, (err.cause as Error).message);
   if (isIdpError(err) && err.code === 'DB_NOT_IDP') {
     return failed('database', err.message, `move it aside (mv ${shellQuote(path)} ${shellQuote(`${path}.bak`)}) and run \`idp init\`, or point --home at an idp data directory`);

@@ -2,6 +2,7 @@
 // and errors to stderr. Colour follows --no-color, NO_COLOR and whether the stream is a terminal (see paint.ts).
 import { paintFor, type Paint } from './paint.js';
 import { IdpError, isIdpError } from '../core/errors.js';
+import { renderHint } from './hints.js';
 
 export interface RenderOptions {
   json: boolean;
@@ -73,13 +74,14 @@ export class Renderer {
   error(err: unknown, opts: { document?: boolean } = {}): void {
     const e = isIdpError(err) ? err : new IdpError('INTERNAL', err instanceof Error ? err.message : String(err), 'rerun with --debug for details, and report it if it persists');
     this.stderr.write(`${this.errPaint.red('error:')} ${e.message}\n`);
-    if (e.hint) this.stderr.write(`${this.errPaint.dim('hint:')} ${e.hint}\n`);
+    const hint = renderHint(e.hint);
+    if (hint) this.stderr.write(`${this.errPaint.dim('hint:')} ${hint}\n`);
     if (this.opts.debug) {
       const original = isIdpError(err) ? err : (err as Error);
       this.stderr.write(`${original?.stack ?? ''}\n`);
       if (original?.cause) this.stderr.write(`cause: ${String((original.cause as Error).stack ?? original.cause)}\n`);
     }
-    if (this.opts.json && opts.document !== false) this.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
+    if (this.opts.json && opts.document !== false) this.stdout.write(`${JSON.stringify({ error: { ...e.toJSON(), hint: hint ?? null } }, null, 2)}\n`);
   }
 
   /** A flow stage as it happens (stderr): mark, name, detail, duration. */

@@ -1,5 +1,7 @@
 // The one registry of error codes and the exit code each maps to (DESIGN.md, "Exit codes").
-// Every failure the CLI reports is an IdpError carrying one of these codes, a one-line message and a hint.
+// Every failure the CLI reports is an IdpError carrying one of these codes, a one-line message and a hint whose
+// remedies are data (core/fixes.ts), so each driver words them its own way.
+import type { Hint } from './fixes.js';
 
 export const EXIT = {
   ok: 0,
@@ -86,9 +88,9 @@ export function exitCodeFor(code: ErrorCode): number {
 
 export class IdpError extends Error {
   readonly code: ErrorCode;
-  readonly hint: string | undefined;
+  readonly hint: Hint | undefined;
 
-  constructor(code: ErrorCode, message: string, hint?: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, hint?: Hint, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'IdpError';
     this.code = code;
@@ -99,7 +101,7 @@ export class IdpError extends Error {
     return exitCodeFor(this.code);
   }
 
-  toJSON(): { code: ErrorCode; message: string; hint: string | null } {
+  toJSON(): { code: ErrorCode; message: string; hint: Hint | null } {
     return { code: this.code, message: this.message, hint: this.hint ?? null };
   }
 }

@@ -1,5 +1,6 @@
 // Validation of parsed YAML/JSON files (policy and scenario files): every failure names the file, the path inside it
 // and what is allowed, as one FILE_INVALID error (exit 2).
+import type { Hint } from './fixes.js';
 import { didYouMean, IdpError } from './errors.js';
 
 export class FileChecker {
@@ -8,7 +9,7 @@ export class FileChecker {
     private readonly defaultHint: string,
   ) {}
 
-  fail(path: string, message: string, hint = this.defaultHint): never {
+  fail(path: string, message: string, hint: Hint | undefined = this.defaultHint): never {
     throw new IdpError('FILE_INVALID', `${this.file}: ${path}: ${message}`, hint);
   }
 

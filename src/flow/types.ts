@@ -1,5 +1,6 @@
 // The flow's public shapes (FlowView: what the flow waits for; FlowInput: an answer) and its persisted state.
 import type { ErrorCode } from '../core/errors.js';
+import type { Hint } from '../core/fixes.js';
 import type { MappedProfile } from '../core/claims.js';
 import type { JitDecisionKind, JitScheme, SignInStep, StageEvent } from '../core/types.js';
 import type { AuthRequest } from '../ports.js';
@@ -7,7 +8,7 @@ import type { AuthRequest } from '../ports.js';
 export interface FlowError {
   code: ErrorCode;
   message: string;
-  hint: string | null;
+  hint: Hint | null;
 }
 
 export interface JitOutcome {

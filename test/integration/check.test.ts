@@ -11,6 +11,7 @@ import { compare, describeMismatch, parseScenarioFile, planConfig, runScenarioFi
 import { newTotpSecret } from '../../src/mfa/totp.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { demoHome } from '../helpers/login.js';
+import { hintOf } from '../helpers/hints.js';
 
 const scenario = (expect: string, login = '{ app: thrift, connection: github, as: octocat }'): string => `name: t\nscenarios:\n  - name: s\n    login: ${login}\n    expect: ${expect}\n`;
 
@@ -22,7 +23,7 @@ function invalid(text: string, path: string, hint?: RegExp): void {
       assert.equal(err.code, 'FILE_INVALID');
       assert.equal(err.exitCode, 2);
       assert.ok(err.message.startsWith(`f.yaml: ${path}: `), `${err.message} names ${path}`);
-      if (hint) assert.match(err.hint ?? '', hint);
+      if (hint) assert.match(hintOf(err), hint);
       return true;
     },
   );
@@ -56,7 +57,7 @@ scenarios:
 });
 
 test('invalid scenario files name the file, the path inside it and what is allowed', () => {
-  assert.throws(() => parseScenarioFile('name: t\nscenarios:\n  - name: s\n    login: { app: thrift\n', 'f.yaml'), (err: IdpError) => err.code === 'FILE_INVALID' && /^f\.yaml(:\d+)?: /.test(err.message) && /YAML/.test(err.hint ?? ''));
+  assert.throws(() => parseScenarioFile('name: t\nscenarios:\n  - name: s\n    login: { app: thrift\n', 'f.yaml'), (err: IdpError) => err.code === 'FILE_INVALID' && /^f\.yaml(:\d+)?: /.test(err.message) && /YAML/.test(hintOf(err)));
   invalid('name: t\nscenario: []\n', '(top level).scenario', /allowed keys: name, config, scenarios/);
   invalid('scenarios: []\n', 'name');
   invalid('name: t\nscenarios: []\n', 'scenarios');

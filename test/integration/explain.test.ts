@@ -11,6 +11,7 @@ import { IdpError } from '../../src/core/errors.js';
 import { explain, type Explanation } from '../../src/flow/explain.js';
 import type { Store } from '../../src/store/store.js';
 import { expectDone, githubPersona, loginWorld, personasFile, type LoginWorld } from '../helpers/login.js';
+import { hintOf } from '../helpers/hints.js';
 
 const SKIP_MFA_SCRIPT = readFileSync(new URL('../../../fixtures/scripts/skip-mfa-for-federated.js', import.meta.url), 'utf8');
 
@@ -158,6 +159,6 @@ test('a connection the app does not offer in step 1 is refused', async (t) => {
   const google = world.store.connections.get('google')!;
   await assert.rejects(
     explain(world.store, world.store.apps.get('thrift')!, google, { subject: '1', claims: { email: 'x@example.com', email_verified: true } }),
-    (err: unknown) => err instanceof IdpError && err.code === 'UNKNOWN_SIGN_IN_OPTION' && err.exitCode === 2 && /step 1 offers: password, github/.test(err.hint ?? ''),
+    (err: unknown) => err instanceof IdpError && err.code === 'UNKNOWN_SIGN_IN_OPTION' && err.exitCode === 2 && /step 1 offers: password, github/.test(hintOf(err)),
   );
 });

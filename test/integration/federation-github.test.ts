@@ -10,6 +10,7 @@ import { loadPersonas } from '../../src/sandbox/personas.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
 import { completeSandboxConsent } from '../../src/sandbox/automate.js';
 import { closedPort, rejectsWith, startCountingProxy, withParam, type CountingProxy } from './federation-helpers.js';
+import { hintOf } from '../helpers/hints.js';
 
 const CLIENT = { provider: 'github', clientId: 'Iv1.fed0test', clientSecret: 'github-sandbox-secret-0001', appName: 'Federation test' } as const;
 const TOKEN_PATH = '/login/oauth/access_token';
@@ -144,10 +145,10 @@ test('a wrong client secret is UPSTREAM_ERROR naming GitHub\'s error, without se
   const { request, callback } = await consent(c, 'octocat');
   const err = await rejectsWith(c.exchangeCode(new URL(callback), request), 'UPSTREAM_ERROR');
   assert.match(err.message, /incorrect_client_credentials/);
-  assert.match(err.hint ?? '', /client secret/);
+  assert.match(hintOf(err), /client secret/);
   const code = new URL(callback).searchParams.get('code')!;
   for (const secret of ['not-the-secret-at-all', CLIENT.clientSecret, code, request.codeVerifier]) {
-    assert.ok(!err.message.includes(secret) && !(err.hint ?? '').includes(secret));
+    assert.ok(!err.message.includes(secret) && !(hintOf(err)).includes(secret));
   }
 });
 
@@ -157,7 +158,7 @@ test('a code redeemed twice is UPSTREAM_ERROR bad_verification_code (HTTP 200 er
   await c.exchangeCode(new URL(callback), request);
   const err = await rejectsWith(c.exchangeCode(new URL(callback), request), 'UPSTREAM_ERROR');
   assert.match(err.message, /bad_verification_code/);
-  assert.match(err.hint ?? '', /already used/);
+  assert.match(hintOf(err), /already used/);
 });
 
 test('an unreachable token endpoint is UPSTREAM_UNREACHABLE naming its URL', async () => {

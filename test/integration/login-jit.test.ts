@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expectDone, expectFailed, FEDERATED_STAGES, githubPersona, loginWorld, personasFile, stageNames } from '../helpers/login.js';
+import { hintOf } from '../helpers/hints.js';
 
 const OCTOCAT_ID = '583231';
 
@@ -124,7 +125,7 @@ test('JIT on, linking off, email taken: LINK_CONFLICT (exit 7) names the fix, an
   const users = w.store.users.count();
   const run = await w.login('github', 'alice-gh');
   const failed = expectFailed(run, 'LINK_CONFLICT', 7);
-  assert.match(failed.error.hint!, /idp connection set github --linking verified-email/);
+  assert.match(hintOf(failed.error), /idp connection set github --linking verified-email/);
   assert.equal(failed.jit?.decision, 'deny');
   assert.equal(w.store.users.count(), users);
   assert.equal(w.store.associations.get('github', '1000002'), undefined);
@@ -173,7 +174,7 @@ test('linking verified-email but the upstream email is unverified: deny with LIN
   const github = expectFailed(await w.login('github', 'unverified-gh'), 'LINK_CONFLICT', 7);
   assert.match(github.error.message, /does not say it is verified/);
   const google = expectFailed(await w.login('google', 'carol'), 'LINK_CONFLICT', 7);
-  assert.match(google.error.hint!, /verify the email/);
+  assert.match(hintOf(google.error), /verify the email/);
   assert.equal(w.store.users.count(), users);
   assert.equal(w.store.associations.countForConnection('github') + w.store.associations.countForConnection('google'), 0);
 });
@@ -198,7 +199,7 @@ test('a locked associated user is refused (USER_LOCKED, exit 7), a disabled one 
   w.store.users.updateProfile(user.id, { name: 'Changed Locally' });
   w.store.users.setStatus(user.id, 'locked');
   const locked = expectFailed(await w.login('github', 'octocat'), 'USER_LOCKED', 7);
-  assert.match(locked.error.hint!, /idp users set octocat --unlock/);
+  assert.match(hintOf(locked.error), /idp users set octocat --unlock/);
   assert.equal(locked.jit?.decision, 'deny');
   w.store.users.setStatus(user.id, 'disabled');
   expectFailed(await w.login('github', 'octocat'), 'USER_DISABLED', 7);
@@ -284,12 +285,12 @@ test('prompt-consent: declining is JIT_DENIED with no user; approving provisions
   w.setJit('github', { scheme: 'prompt-consent' });
   const users = w.store.users.count();
   const declined = expectFailed(await w.login('github', 'octocat', { jitConsent: 'deny' }), 'JIT_DENIED', 7);
-  assert.match(declined.error.hint!, /nothing was written/);
+  assert.match(hintOf(declined.error), /nothing was written/);
   assert.equal(w.store.users.count(), users);
   assert.equal(w.store.associations.countForConnection('github'), 0);
 
   const missing = expectFailed(await w.login('github', 'octocat'), 'MISSING_ANSWER', 2);
-  assert.match(missing.error.hint!, /--jit-consent/);
+  assert.match(hintOf(missing.error), /--jit-consent/);
 
   const approved = expectDone(await w.login('github', 'octocat', { jitConsent: 'approve' }));
   assert.equal(approved.jit?.decision, 'provision');

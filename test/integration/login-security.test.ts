@@ -20,6 +20,7 @@ import { completeSandboxConsent } from '../../src/sandbox/automate.js';
 import { jwks } from '../../src/tokens/keys.js';
 import { closedPort, withParam } from './federation-helpers.js';
 import { expectDone, expectFailed, loginWorld, mapConnectors, portAccepts, scriptedAnswerer, type LoginWorld } from '../helpers/login.js';
+import { hintOf } from '../helpers/hints.js';
 
 type Waiting<K extends string> = Extract<FlowView, { waiting: K }>;
 
@@ -162,7 +163,7 @@ test('no callback within --timeout: TIMEOUT (exit 5), the flow fails at consent,
   const w = await loginWorld(t);
   const { view, port } = await loginThatNeverCallsBack(w, { timeoutMs: 100 });
   const failed = expectFailed(view, 'TIMEOUT', 5);
-  assert.match(failed.error.hint!, /--timeout/);
+  assert.match(hintOf(failed.error), /--timeout/);
   assert.ok(port > 0);
   assert.equal(await portAccepts(port), false);
   assert.equal(w.store.flows.get(view.flow)?.status, 'failed');
@@ -277,7 +278,7 @@ test('headless mode refuses a real provider before any redirect: HEADLESS_NEEDS_
   await realOidcConnection(w, `http://127.0.0.1:${await closedPort()}`);
   const run = await w.login('corp', 'octocat');
   const failed = expectFailed(run, 'HEADLESS_NEEDS_SANDBOX', 2);
-  assert.match(failed.error.hint!, /--sandbox|without --headless/);
+  assert.match(hintOf(failed.error), /--sandbox|without --headless/);
   assert.ok(!run.stages.some((s) => s.stage === 'redirect'), 'no redirect was started');
 });
 

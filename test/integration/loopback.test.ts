@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { startLoopback } from '../../src/loopback/server.js';
 import { IdpError } from '../../src/core/errors.js';
+import { hintOf } from '../helpers/hints.js';
 
 interface Reply {
   status: number;
@@ -132,7 +133,7 @@ test('a timeout rejects with TIMEOUT naming --timeout and closes the port', asyn
   );
   assert.ok(err instanceof IdpError);
   assert.equal(err.code, 'TIMEOUT');
-  assert.match(err.hint ?? '', /--timeout/);
+  assert.match(hintOf(err), /--timeout/);
   assert.equal(await tryConnect(server.port, '127.0.0.1'), 'ECONNREFUSED');
 });
 

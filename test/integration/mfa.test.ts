@@ -19,6 +19,7 @@ import { totpCode } from '../../src/mfa/totp.js';
 import { DB_FILE } from '../../src/store/db.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { demoHome, expectDone, expectFailed } from '../helpers/login.js';
+import { hintOf } from '../helpers/hints.js';
 
 /** One second into a 30-second TOTP step, so "the same step" and "the next step" are exact. */
 const T0 = Math.floor(Date.now() / 30_000) * 30_000 + 1_000;
@@ -209,7 +210,7 @@ test('headless without a factor: MFA_NOT_ENROLLED (exit 8), and no factor is cre
   const w = await world(t);
   const run = await headlessLogin({ store: w.store, app: 'thrift', upstreams: w.upstreams, answers: { option: 'password', username: 'alice', password: 'thrift-demo', consent: 'approve', otp: { code: '123456' } } });
   const failed = expectFailed(run.view, 'MFA_NOT_ENROLLED', 8);
-  assert.match(failed.error.hint ?? '', /idp users mfa enroll/);
+  assert.match(hintOf(failed.error), /idp users mfa enroll/);
   assert.deepEqual(w.store.factors.forUser(w.alice.id), []);
 });
 

@@ -8,6 +8,7 @@ import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
 import { loadPersonas } from '../../src/sandbox/personas.js';
 import { completeSandboxConsent } from '../../src/sandbox/automate.js';
 import { IdpError } from '../../src/core/errors.js';
+import { hintOf } from '../helpers/hints.js';
 
 const CLIENT = { provider: 'github' as const, clientId: 'Iv1.sandbox-thrift', clientSecret: 'thrift-secret-0123456789', appName: 'Thrift' };
 // Registered without a port: GitHub's loopback rule lets the callback's port vary.
@@ -303,8 +304,8 @@ test('completeSandboxConsent refuses an unknown persona and lists those offered'
     assert.ok(err instanceof IdpError);
     assert.equal(err.code, 'UNKNOWN_PERSONA');
     assert.match(err.message, /octocta/);
-    assert.match(err.hint ?? '', /did you mean 'octocat'/);
-    assert.match(err.hint ?? '', /octocat, hubber, alice-gh, unverified-gh/);
+    assert.match(hintOf(err), /did you mean 'octocat'/);
+    assert.match(hintOf(err), /octocat, hubber, alice-gh, unverified-gh/);
     return true;
   });
 });

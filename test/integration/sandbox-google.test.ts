@@ -9,6 +9,7 @@ import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
 import { loadPersonas } from '../../src/sandbox/personas.js';
 import { completeSandboxConsent } from '../../src/sandbox/automate.js';
 import { IdpError } from '../../src/core/errors.js';
+import { hintOf } from '../helpers/hints.js';
 
 const CLIENT = { provider: 'google' as const, clientId: 'thrift.apps.sandbox', clientSecret: 'google-secret-0123456789', appName: 'Thrift' };
 const REDIRECT_URI = 'http://127.0.0.1:49153/callback';
@@ -165,7 +166,7 @@ test('the account chooser offers the Google personas; an unknown one is refused 
   await assert.rejects(completeSandboxConsent(authorizationRequest().url, { persona: 'bobby', consent: 'approve' }), (err: unknown) => {
     assert.ok(err instanceof IdpError);
     assert.equal(err.code, 'UNKNOWN_PERSONA');
-    assert.match(err.hint ?? '', /bob, alice, carol/);
+    assert.match(hintOf(err), /bob, alice, carol/);
     return true;
   });
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { headlessLogin } from '../../src/cli/drivers/headless.js';
 import { tempDir } from '../helpers/idp.js';
 import { expectDone, expectFailed, stageNames, sharedDemoOrg } from '../helpers/login.js';
+import { hintOf } from '../helpers/hints.js';
 
 const org = sharedDemoOrg();
 
@@ -40,7 +41,7 @@ for (const hostile of HOSTILE) {
     const failed = expectFailed(run.view, 'SCRIPT_ERROR', 3);
     assert.match(failed.error.message, hostile.message);
     if (hostile.line !== null) assert.equal(namedLine(failed.error.message), hostile.line);
-    assert.match(failed.error.hint ?? '', /idp app check/);
+    assert.match(hintOf(failed.error), /idp app check/);
     assert.deepEqual(stageNames(run.stages).slice(-2), ['password', 'script'], 'step 1 ran, then the script failed');
     assert.equal(run.stages.at(-1)?.status, 'failed');
     assert.equal(org.store.flows.get(run.view.flow)?.status, 'failed');

@@ -11,6 +11,7 @@ import { enrolTotp } from '../../src/flow/my-account.js';
 import { totpCode } from '../../src/mfa/totp.js';
 import { ROOT } from '../helpers/idp.js';
 import { expectDone, expectFailed, stageNames, sharedDemoOrg } from '../helpers/login.js';
+import { hintOf } from '../helpers/hints.js';
 
 const SKIP_MFA_SCRIPT = readFileSync(join(ROOT, 'fixtures', 'scripts', 'skip-mfa-for-federated.js'), 'utf8');
 const STEP_1 = ['password', 'google', 'github'];
@@ -67,9 +68,9 @@ for (const jit of [false, true]) {
           const run = await bobViaGoogle();
           const failed = expectFailed(run.view, 'MFA_NEEDS_LOCAL_USER', 8);
           assert.match(failed.error.message, /google has JIT off/);
-          assert.ok(failed.error.hint?.includes('idp connection set google --jit=true'), failed.error.hint ?? '');
-          assert.ok(failed.error.hint?.includes("context.steps[1].idp == 'LOCAL'"), failed.error.hint ?? '');
-          assert.ok(failed.error.hint?.includes('idp app script set thrift'), failed.error.hint ?? '');
+          assert.ok(hintOf(failed.error).includes('idp connection set google --jit=true'), hintOf(failed.error));
+          assert.ok(hintOf(failed.error).includes("context.steps[1].idp == 'LOCAL'"), hintOf(failed.error));
+          assert.ok(hintOf(failed.error).includes('idp app script set thrift'), hintOf(failed.error));
           assert.equal(failed.jit?.decision, 'pass-through');
           assert.equal(run.stages.at(-1)?.stage, 'mfa');
           assert.equal(run.stages.at(-1)?.status, 'failed');

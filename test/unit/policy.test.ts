@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { IdpError } from '../../src/core/errors.js';
 import { exportApp, exportConnection, planPolicy, validatePolicy, type PlanItem, type PolicyDoc } from '../../src/core/policy.js';
 import type { App, Connection } from '../../src/core/types.js';
+import { hintOf } from '../helpers/hints.js';
 
 const FILE = 'org.yaml';
 const AT = '2026-01-01T00:00:00.000Z';
@@ -92,15 +93,15 @@ test('an empty file, an empty mapping and a partial file are valid; a partial on
 test('a value outside an enumeration names the path and the allowed values', () => {
   const err = invalid(() => validatePolicy({ apps: { thrift: { steps: [['password']] } }, connections: { github: { jit: { sync: 'sometimes' } } } }, FILE), 'connections.github.jit.sync');
   assert.match(err.message, /'sometimes'/);
-  assert.match(err.hint!, /allowed values: override-all, preserve-local, none/);
-  assert.match(invalid(() => validatePolicy({ connections: { github: { jit: { scheme: 'silnt' } } } }, FILE), 'connections.github.jit.scheme').hint!, /did you mean 'silent'/);
-  assert.match(invalid(() => validatePolicy({ connections: { x: { type: 'saml' } } }, FILE), 'connections.x.type').hint!, /github, google, oidc/);
+  assert.match(hintOf(err), /allowed values: override-all, preserve-local, none/);
+  assert.match(hintOf(invalid(() => validatePolicy({ connections: { github: { jit: { scheme: 'silnt' } } } }, FILE), 'connections.github.jit.scheme')), /did you mean 'silent'/);
+  assert.match(hintOf(invalid(() => validatePolicy({ connections: { x: { type: 'saml' } } }, FILE), 'connections.x.type')), /github, google, oidc/);
 });
 
 test('unknown keys are refused at every level, with the allowed keys', () => {
-  assert.match(invalid(() => validatePolicy({ connectons: {} }, FILE), '(top level).connectons').hint!, /allowed keys: apps, connections/);
-  assert.match(invalid(() => validatePolicy({ connections: { github: { jitt: {} } } }, FILE), 'connections.github.jitt').hint!, /did you mean 'jit'/);
-  assert.match(invalid(() => validatePolicy({ connections: { github: { jit: { on: true } } } }, FILE), 'connections.github.jit.on').hint!, /enabled, scheme, sync, linking/);
+  assert.match(hintOf(invalid(() => validatePolicy({ connectons: {} }, FILE), '(top level).connectons')), /allowed keys: apps, connections/);
+  assert.match(hintOf(invalid(() => validatePolicy({ connections: { github: { jitt: {} } } }, FILE), 'connections.github.jitt')), /did you mean 'jit'/);
+  assert.match(hintOf(invalid(() => validatePolicy({ connections: { github: { jit: { on: true } } } }, FILE), 'connections.github.jit.on')), /enabled, scheme, sync, linking/);
   invalid(() => validatePolicy({ apps: { thrift: { step: [['password']] } } }, FILE), 'apps.thrift.step');
 });
 
@@ -224,7 +225,7 @@ test('prune refuses to delete a connection that an app would still offer', () =>
   assert.throws(() => plan({ apps: { thrift: { steps: [['password', 'github']] } }, connections: { github: {} } }, { prune: true, current }), (err: unknown) => {
     assert.ok(err instanceof IdpError && err.code === 'FILE_INVALID');
     assert.match(err.message, /^org\.yaml: removing google would leave app myaccount offering it/);
-    assert.match(err.hint!, /apps\.myaccount\.steps/);
+    assert.match(hintOf(err), /apps\.myaccount\.steps/);
     return true;
   });
 });

@@ -15,6 +15,7 @@ import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { importUsers } from '../../src/store/import.js';
 import { openStore, openStoreReadOnly, SEAL_KEY_FILE, type Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/idp.js';
+import { hintOf } from '../helpers/hints.js';
 
 function mode(path: string): number {
   return statSync(path).mode & 0o777;
@@ -59,7 +60,7 @@ function assertRefused(home: string, code: 'DB_NEWER' | 'DB_NOT_IDP'): void {
   const before = fingerprint(home);
   assert.throws(
     () => openDb(home),
-    (err: unknown) => err instanceof IdpError && err.code === code && err.exitCode === 3 && /untouched/.test(err.hint ?? ''),
+    (err: unknown) => err instanceof IdpError && err.code === code && err.exitCode === 3 && /untouched/.test(hintOf(err)),
   );
   assert.equal(fingerprint(home), before, 'the file must be left exactly as it was');
 }
