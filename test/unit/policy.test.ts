@@ -178,7 +178,7 @@ test('a partial file changes only what it names, key by key', () => {
 });
 
 test('a new connection needs a type, a real one a client_id, a real oidc one an issuer', () => {
-  assert.match(invalid(() => plan({ connections: { corp: { client_id: 'x' } } }), 'connections.corp.type').hint!, /github, google, oidc/);
+  assert.match(hintOf(invalid(() => plan({ connections: { corp: { client_id: 'x' } } }), 'connections.corp.type')), /github, google, oidc/);
   invalid(() => plan({ connections: { corp: { type: 'github' } } }), 'connections.corp.client_id');
   invalid(() => plan({ connections: { corp: { type: 'oidc', client_id: 'x' } } }), 'connections.corp.issuer');
   const [created] = plan({ connections: { gh2: { type: 'github', sandbox: true } } });
