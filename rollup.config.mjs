@@ -1,6 +1,6 @@
 // Bundles the compiled CLI (dist/src) into dist/bundle/cli for bin/idp.js. Node 20 pays about a millisecond per module
 // it loads on a small machine, so what every command needs (idp's shared runtime, commander, better-sqlite3's
-// JavaScript) goes into one chunk, each command into its own, and other dependencies stay in node_modules, loaded only
+// JavaScript, chalk) goes into one chunk, each command into its own, and other dependencies stay in node_modules, loaded only
 // by the code that uses them.
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +13,10 @@ const OUT = 'dist/bundle/cli';
 // the script worker beside its loader resolve as they do in the compiled sources.
 rmSync(fileURLToPath(new URL(OUT, import.meta.url)), { recursive: true, force: true });
 
-// CommonJS packages every command loads: bundled, they are one ESM file instead of a dozen CommonJS files resolved and
+// Packages every command loads: bundled, they are one ESM file instead of a dozen CommonJS files resolved and
 // wrapped at each start. better-sqlite3's JavaScript still runs only on the first open (src/store/sqlite.cts), and its
 // native addon is loaded from node_modules (src/store/db.ts).
-const BUNDLED = new Set(['commander', 'better-sqlite3']);
+const BUNDLED = new Set(['commander', 'chalk', 'better-sqlite3']);
 const BUNDLED_FILES = new RegExp(`/node_modules/(${[...BUNDLED].join('|')})/`);
 // Builtins Node has loaded before any of our code runs; a module importing nothing else costs only itself.
 const FREE_BUILTINS = new Set(['node:fs', 'node:path', 'node:os', 'node:module']);
@@ -43,7 +43,8 @@ function runtimeMember(getModuleInfo) {
 
 let isRuntime;
 
-const external = (id, importer) => importer !== undefined && /^[^./\0]/.test(id) && !BUNDLED.has(id);
+// '#name' is a package's own subpath import (chalk's vendored helpers): resolved inside the bundled package.
+const external = (id, importer) => importer !== undefined && /^[^./\0#]/.test(id) && !BUNDLED.has(id);
 // The build runs with --silent (no progress lines in install and CI logs); warnings are still printed, here.
 const onwarn = (warning) => {
   if (warning.code !== 'CIRCULAR_DEPENDENCY') console.error(`rollup: ${warning.message}`);
@@ -54,7 +55,7 @@ export default [
     input: 'dist/src/cli/main.js',
     external,
     plugins: [
-      nodeResolve({ preferBuiltins: true }),
+      nodeResolve({ preferBuiltins: true, exportConditions: ['node'] }),
       // better-sqlite3 requires `bindings` only when it is not handed its addon, which idp always does.
       commonjs({ extensions: ['.js', '.cjs'], ignore: ['bindings'] }),
     ],

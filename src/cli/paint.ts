@@ -1,19 +1,13 @@
-// Terminal colour: the five styles idp uses, as plain ANSI codes (loading chalk cost more startup time than
-// every other part of `idp users list` but the database). Off unless the stream is a terminal, and never with
-// --no-color, NO_COLOR or TERM=dumb; FORCE_COLOR turns it on.
+// Terminal colour through chalk (bundled into the runtime chunk, so it costs no module loads of its own). idp decides
+// whether a stream gets colour: off unless it is a terminal, and never with --no-color, NO_COLOR or TERM=dumb;
+// FORCE_COLOR turns it on. chalk only paints.
+import { Chalk } from 'chalk';
 
-export interface Paint {
-  bold(text: string): string;
-  dim(text: string): string;
-  red(text: string): string;
-  green(text: string): string;
-  yellow(text: string): string;
-}
+export type Paint = Pick<InstanceType<typeof Chalk>, 'bold' | 'dim' | 'red' | 'green' | 'yellow'>;
 
-const style = (open: number, close: number) => (text: string) => `\x1b[${open}m${text}\x1b[${close}m`;
-
-const COLOR: Paint = { bold: style(1, 22), dim: style(2, 22), red: style(31, 39), green: style(32, 39), yellow: style(33, 39) };
-const PLAIN: Paint = { bold: (t) => t, dim: (t) => t, red: (t) => t, green: (t) => t, yellow: (t) => t };
+// Level 1 (16 colours) is every style idp uses, and what any terminal shows.
+const COLOR: Paint = new Chalk({ level: 1 });
+const PLAIN: Paint = new Chalk({ level: 0 });
 
 export function paintFor(stream: { isTTY?: boolean }, allowed: boolean, env: NodeJS.ProcessEnv = process.env): Paint {
   if (!allowed || (env.NO_COLOR !== undefined && env.NO_COLOR !== '')) return PLAIN;
