@@ -43,6 +43,7 @@ export function validateSteps(steps: SignInStep[], connections: string[]): void 
   if (steps.length === 0) throw new IdpError('INVALID_VALUE', 'an app needs at least step 1', 'e.g. --step 1=password,github');
   const valid = [...LOCAL_OPTIONS, ...connections];
   steps.forEach((options, i) => {
+    if (options.length === 0) throw new IdpError('INVALID_VALUE', `step ${i + 1} has no options`, 'give each step at least one option, e.g. password');
     for (const option of options) {
       if (!valid.includes(option)) {
         throw new IdpError('UNKNOWN_SIGN_IN_OPTION', `unknown sign-in option '${option}' in step ${i + 1}`, `valid options: ${valid.join(', ')}`);

@@ -6,9 +6,9 @@ import { IdpError } from '../core/errors.js';
 import { effectiveSteps, isMfaOption } from '../core/signin.js';
 import type { App, Connection, JitDecisionKind } from '../core/types.js';
 import type { Store, UpstreamProfile } from '../ports.js';
-import { proposedUsername, readDecision, returningPatch } from './provision.js';
-import { planNextStep, simulatedFlow } from './script-plan.js';
-import type { Identity } from './types.js';
+import { proposedUsername, readDecision, returningPatch } from '../flow/provision.js';
+import { planNextStep, simulatedFlow } from '../flow/script-plan.js';
+import type { Identity } from '../flow/types.js';
 
 export interface Explanation {
   decision: JitDecisionKind;
