@@ -1,6 +1,6 @@
 // `idp app check`: the hazards of an app's sign-in policy, found before a login hits them: JIT-off connections
 // feeding an MFA step (unless the app's script really skips MFA for them), unknown options, a script that does not
-// compile, linking that cannot work.
+// compile, empty steps, linking that cannot work.
 import { hint, type Hint } from '../core/fixes.js';
 import { effectiveSteps, isLocalOption, mfaConflicts } from '../core/signin.js';
 import type { App } from '../core/types.js';
@@ -21,6 +21,10 @@ export async function checkApp(store: Store, scripts: ScriptRunner, app: App): P
   const hazards: Hazard[] = [];
 
   steps.forEach((options, i) => {
+    if (options.length === 0) {
+      const fix = { kind: 'set', on: 'app', name: app.name, setting: 'step', value: `${i + 1}=` } as const;
+      hazards.push({ severity: 'error', code: 'EMPTY_STEP', message: `step ${i + 1} offers no options, so no sign-in can pass it`, fix: hint`give it an option, or remove it: ${fix}` });
+    }
     for (const option of options) {
       if (!isLocalOption(option) && !names.includes(option)) {
         hazards.push({ severity: 'error', code: 'UNKNOWN_OPTION', message: `step ${i + 1} offers '${option}', which is neither a local option nor a connection`, fix: [{ kind: 'set', on: 'app', name: app.name, setting: 'step', value: `${i + 1}=${options.filter((o) => o !== option).join(',')}` }] });

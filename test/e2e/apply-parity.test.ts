@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { openStore } from '../../src/store/store.js';
 import { expectCode, runIdp, seededHome, tempDir, type RunResult } from '../helpers/idp.js';
 
 /** The database file as it is on disk, with its write-ahead log if there is one. */
@@ -92,4 +93,14 @@ test('apply warns about a JIT-off connection before an MFA step, as app set and 
   assert.match(applied.stderr, /idp connection set github --jit=true/);
   const again = expectCode(await runIdp(['apply', '-f', file], { home }), 0, 'apply again');
   assert.match(again.stderr, /^$/, 'nothing planned, nothing to warn about');
+});
+
+test('app check reports an empty step stored before the rule existed', async () => {
+  const home = await seededHome();
+  const store = openStore(home);
+  store.apps.update('thrift', { steps: [['password'], []] });
+  store.close();
+  const r = expectCode(await runIdp(['app', 'check', 'thrift', '--json'], { home }), 0, 'app check');
+  const { hazards } = JSON.parse(r.stdout) as { hazards: { code: string; fix: string }[] };
+  assert.deepEqual(hazards.map((h) => [h.code, h.fix]), [['EMPTY_STEP', 'give it an option, or remove it: idp app set thrift --step 2=']]);
 });
