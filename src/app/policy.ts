@@ -64,18 +64,20 @@ function at(file: string, path: string, rule: () => void): void {
 /** The MFA conflicts of the org as the plan leaves it, in the apps and connections the plan touches. */
 function plannedConflicts(store: Store, plan: PlanItem[]): MfaConflict[] {
   const planned = (kind: PlanItem['kind'], name: string) => plan.find((i) => i.kind === kind && i.name === name);
-  const after = <T extends { name: string }>(kind: PlanItem['kind'], current: T[]): T[] => [
-    ...current.filter((e) => planned(kind, e.name)?.action !== 'delete'),
-    ...plan.filter((i) => i.kind === kind && i.action === 'create').map((i) => ({ name: i.name, builtIn: false }) as unknown as T),
+  const finalNames = (kind: PlanItem['kind'], current: string[]) => [
+    ...current.filter((name) => planned(kind, name)?.action !== 'delete'),
+    ...plan.filter((i) => i.kind === kind && i.action === 'create').map((i) => i.name),
   ];
-  const connections = after('connection', store.connections.list()).map((c) => {
-    const desired = planned('connection', c.name)?.desired as PolicyConnection | undefined;
-    return desired ? { ...c, jit: { ...c.jit, ...desired.jit } as JitSettings } : c;
+  const connections = finalNames('connection', store.connections.names()).map((name) => {
+    const desired = planned('connection', name)?.desired as PolicyConnection | undefined;
+    const current = store.connections.get(name);
+    return { name, jit: { ...current?.jit, ...desired?.jit } as JitSettings };
   });
   const names = connections.map((c) => c.name);
-  const apps = after('app', store.apps.list()).map((a) => {
-    const desired = planned('app', a.name)?.desired as PolicyApp | undefined;
-    const app = desired ? { ...a, steps: desired.steps!, script: desired.script ?? null } : a;
+  const apps = finalNames('app', store.apps.names()).map((name) => {
+    const desired = planned('app', name)?.desired as PolicyApp | undefined;
+    const current = store.apps.get(name);
+    const app = { name, builtIn: current?.builtIn ?? false, steps: desired?.steps ?? current!.steps, script: desired ? (desired.script ?? null) : current!.script };
     return { ...app, steps: effectiveSteps(app, names) };
   });
   return mfaConflicts(apps, connections).filter((c) => planned('app', c.app) || planned('connection', c.connection));

@@ -73,7 +73,7 @@ export interface MfaConflict {
  * A connection with JIT off that is offered in a step followed by an MFA step: its users pass through without
  * a local account, so they can never hold a factor and their logins fail at MFA.
  */
-export function mfaConflicts(apps: App[], connections: Connection[]): MfaConflict[] {
+export function mfaConflicts(apps: Pick<App, 'name' | 'steps' | 'script'>[], connections: Pick<Connection, 'name' | 'jit'>[]): MfaConflict[] {
   const jitOff = new Set(connections.filter((c) => !c.jit.enabled).map((c) => c.name));
   const conflicts: MfaConflict[] = [];
   for (const app of apps) {
