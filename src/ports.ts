@@ -65,3 +65,13 @@ export interface Mailer {
 
 /** The user store the engine reads and writes (the SQLite adapter in src/store). */
 export type Store = import('./store/store.js').Store;
+
+/** Loads a conditional-authentication script (its top level runs) under the script engine's limits, running no step. */
+export interface ScriptRunner {
+  compile(source: string): Promise<{ ok: true } | { ok: false; message: string; line: number | null }>;
+}
+
+/** A new TOTP secret and the otpauth URI an authenticator app scans for it. */
+export interface TotpEnroller {
+  enrolment(opts: { account: string; issuer: string }): Promise<{ secret: string; uri: string }>;
+}

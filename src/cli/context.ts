@@ -3,7 +3,9 @@
 import type { Command } from 'commander';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Admin } from '../app/deps.js';
 import { IdpError } from '../core/errors.js';
+import type { ScriptRunner, TotpEnroller } from '../ports.js';
 import { prepareHome } from '../store/db.js';
 import { openStore, type Store } from '../store/store.js';
 import { failCommand } from './failure.js';
@@ -64,6 +66,11 @@ export class CliContext {
     return this.opened;
   }
 
+  /** What an organisation-admin use case runs with, acting as `actor` (default: the OS user). */
+  async admin(actor = this.actor): Promise<Admin> {
+    return adminOf(await this.store(), actor);
+  }
+
   async createOrg(opts: { demo: boolean }): Promise<void> {
     const { seedOrg } = await import('../store/seed.js');
     prepareHome(this.home);
@@ -97,6 +104,23 @@ export class CliContext {
     this.opened = undefined;
   }
 }
+
+/** The use cases' ports, wired to their adapters; each adapter loads only when a use case calls it. */
+export function adminOf(store: Store, actor: string): Admin {
+  return { store, actor, scripts, totp };
+}
+
+const scripts: ScriptRunner = {
+  compile: async (source) => (await import('../script/isolated.js')).compileIsolated(source),
+};
+
+const totp: TotpEnroller = {
+  async enrolment({ account, issuer }) {
+    const { newTotpSecret, otpauthUri } = await import('../mfa/totp.js');
+    const secret = newTotpSecret();
+    return { secret, uri: otpauthUri({ secret, account, issuer }) };
+  },
+};
 
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

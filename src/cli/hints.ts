@@ -7,10 +7,13 @@ export function fixCommand(fix: Fix): string {
   switch (fix.kind) {
     case 'set': {
       const value = fix.value === undefined ? '' : fix.value === 'true' || fix.value === 'false' ? `=${fix.value}` : ` ${fix.value}`;
-      return `idp ${GROUP[fix.on]} set ${fix.on === 'org' ? '' : `${fix.name} `}--${fix.setting}${value}`;
+      const target = `idp ${GROUP[fix.on]} set${fix.on === 'org' ? '' : ` ${fix.name}`}`;
+      return fix.setting === undefined ? target : `${target} --${fix.setting}${value}`;
     }
     case 'script-template':
       return `idp app script set ${fix.app} --file ${fix.template}.js`;
+    case 'set-script':
+      return `idp app script set ${fix.app} --file FILE`;
     case 'show':
       if (fix.what === 'app-script') return `idp app script show ${fix.name ?? ''}`.trimEnd();
       if (fix.what === 'keys') return 'idp keys jwks';
@@ -19,7 +22,10 @@ export function fixCommand(fix: Fix): string {
       if (fix.what === 'flow') return `idp flows show ${fix.name ?? ''}`.trimEnd();
       return `idp ${GROUP[fix.what] ?? fix.what} show ${fix.name ?? ''}`.trimEnd();
     case 'list':
-      return fix.what === 'script-template' ? 'idp app script templates' : `idp ${fix.what === 'user' ? 'users' : fix.what === 'flow' ? 'flows' : fix.what} list`;
+      if (fix.what === 'script-template') return 'idp app script templates';
+      return `idp ${fix.what === 'user' ? 'users' : fix.what === 'flow' ? 'flows' : fix.what} list${fix.search ? ` --search ${fix.search}` : ''}`;
+    case 'field':
+      return `--${fix.field}${fix.example ? ` ${fix.example}` : ''}`;
     case 'app-check':
       return `idp app check ${fix.app}`;
     case 'remove-factor':

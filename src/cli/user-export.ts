@@ -1,7 +1,7 @@
 // Writes `users export` as a JSON array or CSV, streaming row by row so 100k users never sit in memory as one string.
 import type { Writable } from 'node:stream';
 import type { User } from '../core/types.js';
-import { userView } from './views.js';
+import { userView } from '../app/views.js';
 
 type ExportedUser = User & { passwordHash: string | null };
 

@@ -7,12 +7,17 @@ export type ShowTarget = 'app' | 'app-script' | 'connection' | 'user' | 'keys' |
 export type ListTarget = 'app' | 'connection' | 'user' | 'flow' | 'script-template';
 
 export type Fix =
-  /** Change one setting: `setting` is the setting's name as the policy file and the CLI flag spell it (jit, linking). */
-  | { kind: 'set'; on: SettingTarget; name: string; setting: string; value?: string }
+  /** Change one setting: `setting` is the setting's name as the policy file and the CLI flag spell it (jit, linking);
+   *  without one, change the entity's settings in general. */
+  | { kind: 'set'; on: SettingTarget; name: string; setting?: string; value?: string }
   /** Give an app one of the shipped conditional-authentication scripts. */
   | { kind: 'script-template'; app: string; template: string }
+  /** Give an app a script of the admin's own. */
+  | { kind: 'set-script'; app: string }
   | { kind: 'show'; what: ShowTarget; name?: string }
-  | { kind: 'list'; what: ListTarget }
+  | { kind: 'list'; what: ListTarget; search?: string }
+  /** Give an input of the refused request: `field` is its name as the CLI flag spells it (client-id, issuer). */
+  | { kind: 'field'; field: string; example?: string }
   | { kind: 'app-check'; app: string }
   | { kind: 'remove-factor'; user: string; factor?: string }
   | { kind: 'doctor' }

@@ -43,6 +43,7 @@ export function validateSteps(steps: SignInStep[], connections: string[]): void 
   if (steps.length === 0) throw new IdpError('INVALID_VALUE', 'an app needs at least step 1', 'e.g. --step 1=password,github');
   const valid = [...LOCAL_OPTIONS, ...connections];
   steps.forEach((options, i) => {
+    if (options.length === 0) throw new IdpError('INVALID_VALUE', `step ${i + 1} has no options`, 'give each step at least one option, e.g. password');
     for (const option of options) {
       if (!valid.includes(option)) {
         throw new IdpError('UNKNOWN_SIGN_IN_OPTION', `unknown sign-in option '${option}' in step ${i + 1}`, `valid options: ${valid.join(', ')}`);
@@ -72,7 +73,7 @@ export interface MfaConflict {
  * A connection with JIT off that is offered in a step followed by an MFA step: its users pass through without
  * a local account, so they can never hold a factor and their logins fail at MFA.
  */
-export function mfaConflicts(apps: App[], connections: Connection[]): MfaConflict[] {
+export function mfaConflicts(apps: Pick<App, 'name' | 'steps' | 'script'>[], connections: Pick<Connection, 'name' | 'jit'>[]): MfaConflict[] {
   const jitOff = new Set(connections.filter((c) => !c.jit.enabled).map((c) => c.name));
   const conflicts: MfaConflict[] = [];
   for (const app of apps) {

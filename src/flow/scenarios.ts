@@ -5,9 +5,10 @@ import { planPolicy, validatePolicy, type PlanItem, type PolicyDoc } from '../co
 import { JIT_DECISIONS, STAGES, type JitDecisionKind, type Stage, type StageEvent } from '../core/types.js';
 import type { Store, Upstreams } from '../ports.js';
 import { FileChecker } from '../core/file-checker.js';
-import { applyPlan } from './apply.js';
+import { applyPlan } from '../app/apply.js';
 import type { JUnitSuite } from './junit.js';
-import { parsePolicy, readText } from './policy-file.js';
+import { readText } from '../app/files.js';
+import { parsePolicy } from '../app/policy-file.js';
 import type { FlowError, FlowState, FlowView } from './types.js';
 
 /** One login, in the headless driver's terms (`otp`: 'outbox', 'totp' or a code). */

@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planPolicy, validatePolicy, type PlanItem } from '../../src/core/policy.js';
-import { applyPlan } from '../../src/flow/apply.js';
-import { exportPolicy, parsePolicy, policyText } from '../../src/flow/policy-file.js';
+import { applyPlan } from '../../src/app/apply.js';
+import { exportPolicy, parsePolicy, policyText } from '../../src/app/policy-file.js';
 import { prepareHome } from '../../src/store/db.js';
 import { seedOrg } from '../../src/store/seed.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { renderHint } from '../../src/cli/hints.js';
 import { tempDir } from '../helpers/idp.js';
 import { demoHome } from '../helpers/login.js';
 
@@ -40,7 +41,7 @@ function planFor(store: Store, text: string, prune = false): PlanItem[] {
 /** What `idp apply` does: plan, then apply unless there is nothing to do. Returns the plan and the notes. */
 function apply(store: Store, text: string, prune = false): { plan: PlanItem[]; notes: string[] } {
   const plan = planFor(store, text, prune);
-  return { plan, notes: plan.length ? applyPlan(store, plan, 'test', FILE) : [] };
+  return { plan, notes: plan.length ? applyPlan(store, plan, 'test', FILE).map((note) => renderHint(note)!) : [] };
 }
 
 const exportText = (store: Store, format: 'yaml' | 'json' = 'yaml'): string => policyText(exportPolicy(store), format);

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { personaProfile } from '../../src/cli/commands/explain.js';
 import { IdpError } from '../../src/core/errors.js';
-import { explain, type Explanation } from '../../src/flow/explain.js';
+import { explain, type Explanation } from '../../src/app/explain.js';
 import type { Store } from '../../src/store/store.js';
 import { expectDone, githubPersona, loginWorld, personasFile, type LoginWorld } from '../helpers/login.js';
 import { hintOf } from '../helpers/hints.js';

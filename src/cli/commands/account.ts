@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import { IdpError } from '../../core/errors.js';
 import type { User } from '../../core/types.js';
-import type { Store } from '../../store/store.js';
+import type { Admin } from '../../app/deps.js';
+import type { Store } from '../../ports.js';
 import { action, type CliContext } from '../context.js';
 import { collectPair } from '../parse.js';
 import { addLoginOptions, reportFailure, runLogin, type LoginOptions } from './login.js';
@@ -38,20 +39,21 @@ Examples:
         if (view.status !== 'done') return reportFailure(ctx, view);
         const store = await ctx.store();
         let user = store.users.byId(view.result.user!.id)!;
-        const my = await import('../../flow/my-account.js');
+        const my = await import('../../app/account.js');
+        const self = await ctx.admin(user.username);
         const acted = !!(opts.attr || opts.unlink || opts.enrollTotp || opts.removeTotp);
         if (opts.attr) user = my.editProfile(store, user, opts.attr);
         if (opts.unlink) my.unlink(store, user, opts.unlink);
-        if (opts.removeTotp) my.removeFactors(store, user, user.username);
-        if (opts.enrollTotp) return printEnrolment(ctx, user.username, await my.enrolTotp(store, user, user.username));
-        if (!acted && ctx.interactive && !opts.headless) await menu(ctx, store, user);
+        if (opts.removeTotp) my.removeFactors(self, user);
+        if (opts.enrollTotp) return printEnrolment(ctx, user.username, await my.enrolTotp(self, user));
+        if (!acted && ctx.interactive && !opts.headless) await menu(ctx, self, user);
         await showAccount(ctx, store, store.users.byId(user.id)!);
       }),
     );
 }
 
 async function showAccount(ctx: CliContext, store: Store, user: User): Promise<void> {
-  const { accountView } = await import('../../flow/my-account.js');
+  const { accountView } = await import('../../app/account.js');
   const view = accountView(store, user);
   ctx.out.result(view, () =>
       [
@@ -65,9 +67,10 @@ async function showAccount(ctx: CliContext, store: Store, user: User): Promise<v
   );
 }
 
-async function menu(ctx: CliContext, store: Store, start: User): Promise<void> {
+async function menu(ctx: CliContext, self: Admin, start: User): Promise<void> {
   const { select, input } = await import('@inquirer/prompts');
-  const my = await import('../../flow/my-account.js');
+  const my = await import('../../app/account.js');
+  const { store } = self;
   const io = { output: process.stderr };
   let user = start;
   for (;;) {
@@ -91,8 +94,8 @@ async function menu(ctx: CliContext, store: Store, start: User): Promise<void> {
         const key = await input({ message: 'Attribute (name, given_name, family_name, picture, email, or a custom key)' }, io);
         const value = await input({ message: `New value for ${key} (empty removes it)` }, io);
         user = my.editProfile(store, user, [[key.trim(), value.trim()]]);
-      } else if (choice === 'enrol-totp') await printEnrolment(ctx, user.username, await my.enrolTotp(store, user, user.username));
-      else if (choice === 'remove-totp') my.removeFactors(store, user, user.username);
+      } else if (choice === 'enrol-totp') await printEnrolment(ctx, user.username, await my.enrolTotp(self, user));
+      else if (choice === 'remove-totp') my.removeFactors(self, user);
       else my.unlink(store, user, choice.slice('unlink:'.length));
       ctx.out.success('saved');
     } catch (err) {

@@ -2,8 +2,9 @@
 // of its sign-in policy (checked before any login runs into them).
 import type { Command } from 'commander';
 import { IdpError } from '../../core/errors.js';
+import { requireApp } from '../../app/lookup.js';
 import { action } from '../context.js';
-import { requireApp } from '../lookup.js';
+import { renderHint } from '../hints.js';
 
 export function registerAppScript(app: Command): void {
   const script = app.command('script').description("an app's conditional-authentication script (Asgardeo subset)");
@@ -16,23 +17,11 @@ export function registerAppScript(app: Command): void {
     .addHelpText('after', '\nExample:\n  idp app script set thrift --file fixtures/scripts/skip-mfa-for-federated.js')
     .action(
       action(async (ctx, name: string, opts: { file: string }) => {
-        const { readFileSync } = await import('node:fs');
-        const { compileIsolated } = await import('../../script/isolated.js');
-        let source: string;
-        try {
-          source = readFileSync(opts.file, 'utf8');
-        } catch (err) {
-          throw new IdpError('FILE_INVALID', `cannot read ${opts.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check the path');
-        }
-        const compiled = await compileIsolated(source);
-        if (!compiled.ok) throw new IdpError('FILE_INVALID', `${opts.file}${compiled.line ? `:${compiled.line}` : ''}: ${compiled.message}`, 'fix the script; the app was not changed');
-        const store = await ctx.store();
-        const current = requireApp(store, name);
-        store.tx(() => {
-          store.apps.update(name, { script: source });
-          store.events.recordConfig({ actor: ctx.actor, action: 'app.script.set', target: `app ${name}`, detail: `set the script of ${name} from ${opts.file}`, before: current.script, after: source });
-        });
-        ctx.out.result({ app: name, script: true, changed: current.script !== source }, () => `script of ${name} set from ${opts.file}`);
+        const { readText } = await import('../../app/files.js');
+        const { setScript } = await import('../../app/app-script.js');
+        const source = readText(opts.file);
+        const { changed } = await setScript(await ctx.admin(), name, source, opts.file);
+        ctx.out.result({ app: name, script: true, changed }, () => `script of ${name} set from ${opts.file}`);
       }),
     );
 
@@ -53,15 +42,9 @@ export function registerAppScript(app: Command): void {
     .description('remove the script: every step runs in order')
     .action(
       action(async (ctx, name: string) => {
-        const store = await ctx.store();
-        const current = requireApp(store, name);
-        if (current.script !== null) {
-          store.tx(() => {
-            store.apps.update(name, { script: null });
-            store.events.recordConfig({ actor: ctx.actor, action: 'app.script.clear', target: `app ${name}`, detail: `cleared the script of ${name}`, before: current.script, after: null });
-          });
-        }
-        ctx.out.result({ app: name, changed: current.script !== null }, () => (current.script === null ? `${name} had no script` : `script of ${name} cleared`));
+        const { clearScript } = await import('../../app/app-script.js');
+        const { changed } = clearScript(await ctx.admin(), name);
+        ctx.out.result({ app: name, changed }, () => (changed ? `script of ${name} cleared` : `${name} had no script`));
       }),
     );
 
@@ -73,9 +56,9 @@ export function registerAppScript(app: Command): void {
     .addHelpText('after', '\nExamples:\n  idp app check thrift\n  idp app check thrift --strict --json')
     .action(
       action(async (ctx, name: string, opts: { strict?: boolean }) => {
-        const { checkApp } = await import('../../flow/app-check.js');
-        const store = await ctx.store();
-        const hazards = await checkApp(store, requireApp(store, name));
+        const { checkApp } = await import('../../app/app-check.js');
+        const { store, scripts } = await ctx.admin();
+        const hazards = (await checkApp(store, scripts, requireApp(store, name))).map((h) => ({ ...h, fix: renderHint(h.fix)! }));
         ctx.out.result({ app: name, ok: hazards.length === 0, hazards }, () =>
           hazards.length === 0
             ? `${name}: no hazards found`

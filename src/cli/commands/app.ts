@@ -1,18 +1,13 @@
 // `idp app ...`: list, show, create, set and delete applications and their sign-in methods.
 import type { Command } from 'commander';
-import { IdpError } from '../../core/errors.js';
 import type { App } from '../../core/types.js';
+import { formatMethod, type MfaConflict } from '../../core/signin.js';
+import * as apps from '../../app/apps.js';
+import { appView } from '../../app/views.js';
 import { action, type CliContext } from '../context.js';
 import { registerAppScript } from './app-script.js';
 import { collect, collectStep, parseList } from '../parse.js';
-import { editSteps, effectiveSteps, formatMethod, mfaConflicts } from '../../core/signin.js';
-import { validateRedirectUri } from '../../core/urls.js';
-import { newClientId } from '../../core/ids.js';
-import { requireApp } from '../lookup.js';
-import { appView, shortTime } from '../views.js';
-import { diff, formatChanges } from '../diff.js';
-
-const DEFAULT_ATTRIBUTES = ['username', 'email', 'email_verified', 'name'];
+import { formatChanges, shortTime } from '../views.js';
 
 interface AppOptions {
   step?: [number, string[]][];
@@ -30,11 +25,9 @@ export function registerApp(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp app list --json')
     .action(
       action(async (ctx) => {
-        const store = await ctx.store();
-        const connections = store.connections.names();
-        const apps = store.apps.list().map((a) => ({ ...a, steps: effectiveSteps(a, connections) }));
-        ctx.out.result({ apps: apps.map(appView) }, () =>
-          ctx.out.table(apps, [
+        const list = apps.listApps(await ctx.store());
+        ctx.out.result({ apps: list.map(appView) }, () =>
+          ctx.out.table(list, [
             { header: 'NAME', value: (a) => a.name },
             { header: 'CLIENT ID', value: (a) => a.clientId },
             { header: 'SIGN-IN METHOD', value: (a) => formatMethod(a.steps) },
@@ -50,9 +43,7 @@ export function registerApp(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp app show thrift')
     .action(
       action(async (ctx, name: string) => {
-        const store = await ctx.store();
-        const found = requireApp(store, name);
-        show(ctx, { ...found, steps: effectiveSteps(found, store.connections.names()) });
+        show(ctx, apps.showApp(await ctx.store(), name));
       }),
     );
 
@@ -64,25 +55,9 @@ export function registerApp(program: Command): void {
       .addHelpText('after', '\nExample:\n  idp app create shop --redirect-uri http://localhost:3000/callback --step 1=password,github'),
   ).action(
     action(async (ctx, name: string, opts: AppOptions) => {
-      const store = await ctx.store();
-      if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(name)) {
-        throw new IdpError('INVALID_VALUE', `'${name}' is not a valid app name`, 'use letters, digits, - and _ (up to 63), e.g. shop');
-      }
-      if (store.apps.get(name)) throw new IdpError('APP_EXISTS', `an app named '${name}' already exists`, `change it with \`idp app set ${name}\``);
-      const steps = editSteps([['password']], opts.step ?? [], store.connections.names());
-      const record = {
-        name,
-        clientId: newClientId(),
-        redirectUris: (opts.redirectUri ?? []).map(validateRedirectUri),
-        steps,
-        attributes: opts.attributes ?? DEFAULT_ATTRIBUTES,
-      };
-      store.tx(() => {
-        store.apps.insert(record);
-        store.events.recordConfig({ actor: ctx.actor, action: 'app.create', target: `app ${name}`, detail: `created app ${name}`, before: null, after: record });
-      });
+      const created = apps.createApp(await ctx.admin(), name, settingsOf(opts));
       ctx.out.success(`created app ${name}`);
-      show(ctx, store.apps.get(name)!);
+      show(ctx, created);
     }),
   );
 
@@ -95,32 +70,13 @@ export function registerApp(program: Command): void {
       .addHelpText('after', '\nExamples:\n  idp app set thrift --step 1=password,google,github --step 2=totp\n  idp app set thrift --step 2=          # remove step 2'),
   ).action(
     action(async (ctx, name: string, opts: AppOptions & { dryRun?: boolean }) => {
-      const store = await ctx.store();
-      const current = requireApp(store, name);
-      const patch = {
-        steps: opts.step ? editSteps(current.steps, opts.step, store.connections.names()) : current.steps,
-        redirectUris: opts.redirectUri ? opts.redirectUri.map(validateRedirectUri) : current.redirectUris,
-        attributes: opts.attributes ?? current.attributes,
-      };
-      const before = appView(current);
-      const after = appView({ ...current, ...patch });
-      const changes = diff(before, after);
-      if (changes.length > 0 && !opts.dryRun) {
-        store.tx(() => {
-          store.apps.update(name, patch);
-          store.events.recordConfig({ actor: ctx.actor, action: 'app.set', target: `app ${name}`, detail: changes.map((c) => c.path).join(', '), before, after });
-        });
-      }
-      for (const c of mfaConflicts([{ ...current, ...patch }], store.connections.list())) {
-        ctx.out.warn(
-          `${c.connection} has JIT off, so its users reach step ${c.mfaStep} of ${c.app} (MFA) without a local user and fail`,
-          `fix: idp connection set ${c.connection} --jit=true, or a script that runs step ${c.mfaStep} only when context.steps[${c.step}].idp == 'LOCAL'`,
-        );
-      }
+      const result = apps.setApp(await ctx.admin(), name, settingsOf(opts), { dryRun: !!opts.dryRun });
+      for (const c of result.conflicts) warnMfaConflict(ctx, c);
+      const { changes, before, after } = result;
       ctx.out.result({ changed: changes.length > 0, dry_run: !!opts.dryRun, before, after }, () => {
         if (changes.length === 0) return `app ${name}: no change`;
         const verb = opts.dryRun ? 'would change' : 'changed';
-        return `app ${name}: ${verb}\n${formatChanges(changes)}\n  sign-in method: ${formatMethod(patch.steps)}`;
+        return `app ${name}: ${verb}\n${formatChanges(changes)}\n  sign-in method: ${formatMethod(result.steps)}`;
       });
     }),
   );
@@ -133,14 +89,10 @@ export function registerApp(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp app delete shop --yes')
     .action(
       action(async (ctx, name: string, opts: { yes?: boolean }) => {
-        const store = await ctx.store();
-        const current = requireApp(store, name);
-        if (current.builtIn) throw new IdpError('APP_PROTECTED', `${name} is built in and cannot be deleted`, 'change its settings with `idp app set` instead');
+        const admin = await ctx.admin();
+        apps.deletableApp(admin.store, name);
         await ctx.confirm(`Delete app ${name}?`, opts.yes, `delete app ${name}`);
-        store.tx(() => {
-          store.apps.delete(name);
-          store.events.recordConfig({ actor: ctx.actor, action: 'app.delete', target: `app ${name}`, detail: `deleted app ${name}`, before: appView(current), after: null });
-        });
+        apps.deleteApp(admin, name);
         ctx.out.result({ deleted: name }, () => `deleted app ${name}`);
       }),
     );
@@ -151,6 +103,18 @@ function addAppOptions(command: Command): Command {
     .option('--step <N=OPTIONS>', 'sign-in step N offers OPTIONS (password, email-otp, totp, or connection names); N= removes it; repeatable', collectStep)
     .option('--redirect-uri <uri>', 'allowed redirect URI, exact match; repeatable (replaces the list)', collect)
     .option('--attributes <list>', 'attributes the app receives, e.g. email,name', parseList);
+}
+
+function settingsOf(opts: AppOptions): apps.AppSettings {
+  return { steps: opts.step, redirectUris: opts.redirectUri, attributes: opts.attributes };
+}
+
+/** The JIT-off-before-MFA conflict as `app set` and `apply` warn about it. */
+export function warnMfaConflict(ctx: CliContext, c: MfaConflict): void {
+  ctx.out.warn(
+    `${c.connection} has JIT off, so its users reach step ${c.mfaStep} of ${c.app} (MFA) without a local user and fail`,
+    `fix: idp connection set ${c.connection} --jit=true, or a script that runs step ${c.mfaStep} only when context.steps[${c.step}].idp == 'LOCAL'`,
+  );
 }
 
 function show(ctx: CliContext, app: App): void {

@@ -4,11 +4,11 @@
 import type { Command } from 'commander';
 import { IdpError } from '../../core/errors.js';
 import type { Connection } from '../../core/types.js';
-import type { Explanation } from '../../flow/explain.js';
+import type { Explanation } from '../../app/explain.js';
+import { requireApp, requireConnection } from '../../app/lookup.js';
 import type { UpstreamProfile } from '../../ports.js';
-import type { Store } from '../../store/store.js';
+import type { Store } from '../../ports.js';
 import { action, type CliContext } from '../context.js';
-import { requireApp, requireConnection } from '../lookup.js';
 
 interface ExplainOptions {
   app: string;
@@ -35,7 +35,7 @@ export function registerExplain(program: Command): void {
         const app = requireApp(store, opts.app);
         const connection = requireConnection(store, opts.connection);
         const upstream = opts.claims ? await claimsFromFile(opts.claims) : await personaProfile(store, connection, opts.as!, opts.personas);
-        const { explain } = await import('../../flow/explain.js');
+        const { explain } = await import('../../app/explain.js');
         const result = await explain(store, app, connection, upstream);
         const { upstream: _upstream, ...document } = result;
         ctx.out.result(ctx.out.opts.json ? document : result, () => describe(ctx, result));
@@ -44,7 +44,7 @@ export function registerExplain(program: Command): void {
 }
 
 async function claimsFromFile(file: string): Promise<UpstreamProfile> {
-  const { readText } = await import('../../flow/policy-file.js');
+  const { readText } = await import('../../app/files.js');
   let parsed: unknown;
   try {
     parsed = JSON.parse(readText(file));

@@ -1,6 +1,6 @@
 // `idp flows ...`: recent login flows and a replay of one flow's stages, as they were recorded.
 import type { Command } from 'commander';
-import { IdpError } from '../../core/errors.js';
+import { flowStages, recentFlows } from '../../app/flows.js';
 import { action } from '../context.js';
 import { parsePositiveInt } from '../parse.js';
 import { stageText } from '../render.js';
@@ -16,8 +16,7 @@ export function registerFlows(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp flows list --limit 5')
     .action(
       action(async (ctx, opts: { limit: number }) => {
-        const rows = (await ctx.store()).flows.recent(opts.limit);
-        const view = rows.map((r) => ({ id: r.id, app: r.app, status: r.status, created_at: r.created_at }));
+        const view = recentFlows(await ctx.store(), opts.limit);
         ctx.out.result({ flows: view }, () =>
           view.length === 0
             ? 'no flows yet: try idp login --app thrift'
@@ -38,13 +37,11 @@ export function registerFlows(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp flows show f_Zx3...')
     .action(
       action(async (ctx, id: string) => {
-        const store = await ctx.store();
-        const row = store.flows.get(id);
-        if (!row) throw new IdpError('USAGE', `no flow with id ${id}`, 'see idp flows list');
-        const stages = store.events.list({ flow: id, limit: 1000 }).map(({ stage, status, ms, detail, at }) => ({ stage, status, ms, detail, at }));
-        ctx.out.result({ flow: id, app: row.app, status: row.status, created_at: row.created_at, stages }, () =>
+        const shown = flowStages(await ctx.store(), id);
+        const { stages } = shown;
+        ctx.out.result(shown, () =>
           [
-            `flow ${id} (${row.app}), ${row.status}, started ${shortTime(row.created_at)}`,
+            `flow ${id} (${shown.app}), ${shown.status}, started ${shortTime(shown.created_at)}`,
             ...stages.map((s) => stageText({ stage: s.stage ?? '', status: s.status ?? '', ms: s.ms ?? 0, detail: s.detail }, ctx.out.paint)),
           ].join('\n'),
         );

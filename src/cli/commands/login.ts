@@ -80,7 +80,7 @@ export async function runLogin(ctx: CliContext, opts: LoginOptions): Promise<{ v
   if (opts.connection && opts.option) throw new IdpError('USAGE', 'pass --connection or --option, not both', 'e.g. --connection github');
   const store = await ctx.store();
   if (opts.connection) {
-    const { requireConnection } = await import('../lookup.js');
+    const { requireConnection } = await import('../../app/lookup.js');
     requireConnection(store, opts.connection);
   }
   const headless = !!opts.headless || !ctx.interactive;

@@ -1,8 +1,7 @@
 // `idp users mfa ...` (enrol, list, remove factors) and `idp outbox` (the local mailbox email OTPs are delivered to).
 import type { Command } from 'commander';
-import { IdpError } from '../../core/errors.js';
+import { requireUser } from '../../app/lookup.js';
 import { action, type CliContext } from '../context.js';
-import { requireUser } from '../lookup.js';
 import { parseEnum, parsePositiveInt } from '../parse.js';
 import { shortTime } from '../views.js';
 
@@ -28,10 +27,10 @@ export function registerMfa(users: Command, program: Command): void {
     .addHelpText('after', '\nExamples:\n  idp users mfa enroll alice totp\n  export ALICE_TOTP=$(idp users mfa enroll alice totp --json | jq -r .secret)')
     .action(
       action(async (ctx, ref: string) => {
-        const { enrolTotp } = await import('../../flow/my-account.js');
-        const store = await ctx.store();
-        const user = requireUser(store, ref);
-        const enrolled = await enrolTotp(store, user, ctx.actor);
+        const { enrolTotp } = await import('../../app/account.js');
+        const admin = await ctx.admin();
+        const user = requireUser(admin.store, ref);
+        const enrolled = await enrolTotp(admin, user);
         await printEnrolment(ctx, user.username, enrolled);
       }),
     );
@@ -67,12 +66,11 @@ export function registerMfa(users: Command, program: Command): void {
     .addHelpText('after', '\nExample:\n  idp users mfa remove alice --yes')
     .action(
       action(async (ctx, ref: string, opts: { factor?: string; yes?: boolean }) => {
-        const store = await ctx.store();
-        const user = requireUser(store, ref);
+        const admin = await ctx.admin();
+        const user = requireUser(admin.store, ref);
         await ctx.confirm(`Remove ${opts.factor ? 'that factor' : 'every MFA factor'} of ${user.username}?`, opts.yes, `remove MFA factors of ${user.username}`);
-        const { removeFactors } = await import('../../flow/my-account.js');
-        const removed = removeFactors(store, user, ctx.actor, opts.factor);
-        if (opts.factor && removed === 0) throw new IdpError('USAGE', `${user.username} has no factor ${opts.factor}`, `see idp users mfa list ${user.username}`);
+        const { removeFactors } = await import('../../app/account.js');
+        const removed = removeFactors(admin, user, opts.factor);
         ctx.out.result({ removed }, () => `removed ${removed} factor(s) of ${user.username}`);
       }),
     );

@@ -19,9 +19,9 @@ export function registerOrg(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp org show --json')
     .action(
       action(async (ctx) => {
-        const store = await ctx.store();
-        const { orgIssuer } = await import('../../flow/session.js');
-        const view: OrgView = { issuer: orgIssuer(store), home: ctx.home, signing_keys: store.org.signingKeys().map((k) => k.kid), smtp_relay: store.org.smtpRelay() };
+        const { showOrg } = await import('../../app/org.js');
+        const org = showOrg(await ctx.store());
+        const view: OrgView = { issuer: org.issuer, home: ctx.home, signing_keys: org.signingKeys, smtp_relay: org.smtpRelay };
         ctx.out.result(view, () =>
           [
             `issuer          ${view.issuer}`,
@@ -41,19 +41,10 @@ export function registerOrg(program: Command): void {
     .addHelpText('after', '\nExamples:\n  idp org set --smtp smtp://127.0.0.1:1025   # Mailpit, MailHog, smtp4dev\n  idp org set --smtp none')
     .action(
       action(async (ctx, opts: { smtp?: string; dryRun?: boolean }) => {
-        const { validateSmtpRelay } = await import('../../core/urls.js');
-        const { diff, formatChanges } = await import('../diff.js');
-        const next = opts.smtp === undefined ? undefined : opts.smtp === 'none' ? null : validateSmtpRelay(opts.smtp);
-        const store = await ctx.store();
-        const before = { smtp_relay: store.org.smtpRelay() };
-        const after = { smtp_relay: next === undefined ? before.smtp_relay : next };
-        const changes = diff(before, after);
-        if (changes.length > 0 && !opts.dryRun) {
-          store.tx(() => {
-            store.org.setSmtpRelay(after.smtp_relay);
-            store.events.recordConfig({ actor: ctx.actor, action: 'org.set', target: 'org', detail: `org ${changes.map((c) => `${c.path}: ${c.before ?? 'none'} -> ${c.after ?? 'none'}`).join(', ')}`, before, after });
-          });
-        }
+        const { setOrg } = await import('../../app/org.js');
+        const { formatChanges } = await import('../views.js');
+        const smtpRelay = opts.smtp === 'none' ? null : opts.smtp;
+        const { changes, before, after } = setOrg(await ctx.admin(), { smtpRelay }, { dryRun: !!opts.dryRun });
         ctx.out.result({ changed: changes.length > 0, dry_run: !!opts.dryRun, before, after }, () =>
           changes.length === 0 ? 'org: no change' : `org: ${opts.dryRun ? 'would change' : 'changed'}\n${formatChanges(changes)}`,
         );

@@ -13,7 +13,7 @@ export function registerPolicy(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp export > idp.yaml')
     .action(
       action(async (ctx, opts: { format: 'yaml' | 'json' }) => {
-        const { exportPolicy, policyText } = await import('../../flow/policy-file.js');
+        const { exportPolicy, policyText } = await import('../../app/policy-file.js');
         process.stdout.write(policyText(exportPolicy(await ctx.store()), ctx.out.opts.json ? 'json' : opts.format));
       }),
     );
@@ -27,14 +27,14 @@ export function registerPolicy(program: Command): void {
     .addHelpText('after', '\nExamples:\n  idp apply -f idp.yaml --dry-run\n  idp apply -f idp.yaml\n  idp apply -f idp.yaml --prune --json')
     .action(
       action(async (ctx, opts: { file: string; dryRun?: boolean; prune?: boolean }) => {
-        const { readPolicyFile } = await import('../../flow/policy-file.js');
-        const { planPolicy } = await import('../../core/policy.js');
-        const { applyPlan } = await import('../../flow/apply.js');
+        const { readPolicyFile } = await import('../../app/policy-file.js');
+        const { applyPolicy } = await import('../../app/policy.js');
+        const { renderHint } = await import('../hints.js');
+        const { warnMfaConflict } = await import('./app.js');
         const doc = readPolicyFile(opts.file);
-        const store = await ctx.store();
-        const plan = planPolicy({ apps: store.apps.list(), connections: store.connections.list() }, doc, { prune: !!opts.prune, file: opts.file });
-        const notes = plan.length && !opts.dryRun ? applyPlan(store, plan, ctx.actor, opts.file) : [];
-        for (const note of notes) ctx.out.warn(note);
+        const { plan, notes, conflicts } = await applyPolicy(await ctx.admin(), doc, { file: opts.file, prune: !!opts.prune, dryRun: !!opts.dryRun });
+        for (const c of conflicts) warnMfaConflict(ctx, c);
+        for (const note of notes) ctx.out.warn(renderHint(note)!);
         ctx.out.result({ changed: plan.length > 0 && !opts.dryRun, dry_run: !!opts.dryRun, plan: plan.map(({ desired: _desired, ...item }) => item) }, () => describePlan(ctx, plan, !!opts.dryRun));
       }),
     );

@@ -1,20 +1,19 @@
 // `idp users ...`: the local user store: list (keyset pages), show, create, set, delete, import and export.
 import type { Command } from 'commander';
+import * as users from '../../app/users.js';
+import { userView } from '../../app/views.js';
 import { IdpError } from '../../core/errors.js';
-import { validEmail, validUsername } from '../../core/user-fields.js';
-import { profilePatch } from '../../flow/profile.js';
 import type { User } from '../../core/types.js';
 import { action } from '../context.js';
 import { registerMfa } from './mfa.js';
-import { requireUser } from '../lookup.js';
 import { collectPair, parseEnum, parsePositiveInt } from '../parse.js';
-import { shortTime, userView } from '../views.js';
+import { shortTime } from '../views.js';
 
 export function registerUsers(program: Command): void {
-  const users = program.command('users').description('the local user store');
-  registerMfa(users, program);
+  const group = program.command('users').description('the local user store');
+  registerMfa(group, program);
 
-  users
+  group
     .command('list')
     .description('list users, a page at a time')
     .option('--source <source>', "'local', or the connection that provisioned them")
@@ -41,17 +40,14 @@ export function registerUsers(program: Command): void {
       }),
     );
 
-  users
+  group
     .command('show')
     .argument('<user>', 'id, username or email')
     .description('show a user with linked connections and MFA factors (never secrets)')
     .addHelpText('after', '\nExample:\n  idp users show alice')
     .action(
       action(async (ctx, ref: string) => {
-        const store = await ctx.store();
-        const user = requireUser(store, ref);
-        const associations = store.associations.forUser(user.id);
-        const factors = store.factors.forUser(user.id);
+        const { user, associations, factors } = users.showUser(await ctx.store(), ref);
         const view = {
           ...userView(user),
           associations: associations.map((a) => ({ connection: a.connection, subject: a.subject, linked_at: a.linkedAt, last_login_at: a.lastLoginAt })),
@@ -74,7 +70,7 @@ export function registerUsers(program: Command): void {
       }),
     );
 
-  users
+  group
     .command('create')
     .argument('<username>', 'username')
     .requiredOption('--email <email>', 'email address')
@@ -85,28 +81,15 @@ export function registerUsers(program: Command): void {
     .addHelpText('after', "\nExample:\n  printf 's3cret-pass' | idp users create dave --email dave@example.com --password-stdin")
     .action(
       action(async (ctx, username: string, opts: { email: string; emailVerified?: boolean; name?: string; passwordStdin?: boolean }) => {
-        if (!validUsername(username)) throw new IdpError('INVALID_VALUE', `'${username}' is not a valid username`, 'use letters, digits and . _ @ + - (up to 64)');
-        if (!validEmail(opts.email)) throw new IdpError('INVALID_VALUE', `'${opts.email}' is not a valid email address`, 'e.g. --email dave@example.com');
-        const store = await ctx.store();
-        if (store.users.usernameTaken(username)) throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
-        if (store.users.byEmail(opts.email)) throw new IdpError('USER_EXISTS', `email ${opts.email} belongs to another user`, `see idp users show ${opts.email}`);
-        let passwordHash: string | null = null;
-        if (opts.passwordStdin) {
-          const password = await ctx.secret({ stdin: true, prompt: 'Password', flags: '--password-stdin' });
-          if (password.length < 8) throw new IdpError('INVALID_VALUE', 'the password must have at least 8 characters', 'pipe a longer one to --password-stdin');
-          const { hashPassword } = await import('../../core/password.js');
-          passwordHash = await hashPassword(password);
-        }
-        const user = store.tx(() => {
-          const created = store.users.insert({ username, email: opts.email, emailVerified: !!opts.emailVerified, name: opts.name ?? null, passwordHash, source: 'local' });
-          store.events.recordConfig({ actor: ctx.actor, action: 'users.create', target: `user ${username}`, detail: `created local user ${username}`, before: null, after: userView(created) });
-          return created;
-        });
+        const admin = await ctx.admin();
+        const password = opts.passwordStdin ? await ctx.secret({ stdin: true, prompt: 'Password', flags: '--password-stdin' }) : null;
+        const input = { username, email: opts.email, emailVerified: !!opts.emailVerified, name: opts.name ?? null, password };
+        const user = await users.createUser(admin, input);
         ctx.out.result(userView(user), () => `created user ${username} (${user.id})`);
       }),
     );
 
-  users
+  group
     .command('set')
     .argument('<user>', 'id, username or email')
     .option('--attr <key=value>', 'set an attribute (name, given_name, family_name, picture, email, or any custom key; key= removes); repeatable', collectPair('--attr'))
@@ -121,25 +104,13 @@ export function registerUsers(program: Command): void {
       action(async (ctx, ref: string, opts: { attr?: [string, string][]; lock?: boolean; unlock?: boolean; disable?: boolean; enable?: boolean; status?: User['status'] }) => {
         const statusFlags = [opts.lock && 'locked', opts.unlock && 'active', opts.disable && 'disabled', opts.enable && 'active', opts.status].filter(Boolean) as User['status'][];
         if (new Set(statusFlags).size > 1) throw new IdpError('USAGE', 'conflicting status flags', 'pass one of --lock, --unlock, --disable, --enable');
-        const store = await ctx.store();
-        const user = requireUser(store, ref);
-        const patch = profilePatch(store, user, opts.attr ?? []);
-        const status = statusFlags[0] ?? user.status;
-        const before = userView(user);
-        const after = userView({ ...user, ...patch, status });
-        const changed = JSON.stringify(before) !== JSON.stringify(after);
-        if (changed) {
-          store.tx(() => {
-            store.users.updateProfile(user.id, patch);
-            if (status !== user.status) store.users.setStatus(user.id, status);
-            store.events.recordConfig({ actor: ctx.actor, action: 'users.set', target: `user ${user.username}`, detail: `changed user ${user.username}`, before, after });
-          });
-        }
+        const settings = { attributes: opts.attr, status: statusFlags[0] };
+        const { user, changed, before, after } = users.setUser(await ctx.admin(), ref, settings);
         ctx.out.result({ changed, before, after }, () => (changed ? `changed user ${user.username}` : `user ${user.username}: no change`));
       }),
     );
 
-  users
+  group
     .command('delete')
     .argument('<user>', 'id, username or email')
     .option('-y, --yes', 'do not ask for confirmation')
@@ -147,18 +118,15 @@ export function registerUsers(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp users delete octocat --yes')
     .action(
       action(async (ctx, ref: string, opts: { yes?: boolean }) => {
-        const store = await ctx.store();
-        const user = requireUser(store, ref);
+        const admin = await ctx.admin();
+        const { user } = users.showUser(admin.store, ref);
         await ctx.confirm(`Delete user ${user.username} (${user.email ?? 'no email'})?`, opts.yes, `delete user ${user.username}`);
-        store.tx(() => {
-          store.users.delete(user.id);
-          store.events.recordConfig({ actor: ctx.actor, action: 'users.delete', target: `user ${user.username}`, detail: `deleted user ${user.username}`, before: userView(user), after: null });
-        });
+        users.deleteUser(admin, user.id);
         ctx.out.result({ deleted: user.id, username: user.username }, () => `deleted user ${user.username}`);
       }),
     );
 
-  users
+  group
     .command('import')
     .argument('<file>', 'JSON array, JSON lines, or CSV with a header row')
     .description('import users in one transaction: all or nothing')
@@ -183,7 +151,7 @@ export function registerUsers(program: Command): void {
       }),
     );
 
-  users
+  group
     .command('export')
     .description('print every user as JSON (default) or CSV; password hashes only when asked')
     .option('--format <format>', 'json | csv', parseEnum('--format', ['json', 'csv'] as const), 'json')

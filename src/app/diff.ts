@@ -1,4 +1,4 @@
-// Before -> after comparison of two JSON views, flattened to dotted paths, for `set` commands and their audit events.
+// Before -> after comparison of two JSON views, flattened to dotted paths, for `set` use cases and their audit events.
 
 export interface Change {
   path: string;
@@ -22,9 +22,4 @@ export function diff(before: unknown, after: unknown): Change[] {
   return paths
     .filter((p) => JSON.stringify(a.get(p)) !== JSON.stringify(b.get(p)))
     .map((path) => ({ path, before: a.get(path) ?? null, after: b.get(path) ?? null }));
-}
-
-export function formatChanges(changes: Change[]): string {
-  const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
-  return changes.map((c) => `  ${c.path}: ${show(c.before)} -> ${show(c.after)}`).join('\n');
 }

@@ -1,13 +1,13 @@
 // Carries out a policy plan against the store in one transaction, with one audit event per planned change.
-import { randomBytes } from 'node:crypto';
+import { hint, type Hint } from '../core/fixes.js';
 import { newClientId } from '../core/ids.js';
 import type { PlanItem, PolicyApp, PolicyConnection } from '../core/policy.js';
-import type { SecretInput } from '../store/connections.js';
 import type { Store } from '../ports.js';
+import { sandboxSecret, type SecretInput } from './connections.js';
 
 /** Applies the plan; returns notes for things the file cannot carry (secrets to set by hand). */
-export function applyPlan(store: Store, plan: PlanItem[], actor: string, file: string): string[] {
-  const notes: string[] = [];
+export function applyPlan(store: Store, plan: PlanItem[], actor: string, file: string): Hint[] {
+  const notes: Hint[] = [];
   // Deletes first: an app the file renames (--prune) hands its client_id on to the new one.
   const ordered = [...plan.filter((i) => i.action === 'delete'), ...plan.filter((i) => i.action !== 'delete')];
   store.tx(() => {
@@ -41,14 +41,16 @@ function releaseMovingClientIds(store: Store, plan: PlanItem[]): void {
   }
 }
 
-function secretOf(c: PolicyConnection, name: string, notes: string[]): SecretInput {
+function secretOf(c: PolicyConnection, name: string, notes: Hint[]): SecretInput {
   if (c.client_secret_env) return { kind: 'env', variable: c.client_secret_env };
-  if (c.sandbox) return { kind: 'value', value: randomBytes(20).toString('hex') };
-  if (c.type !== 'oidc' || c.client_secret) notes.push(`connection ${name} has no client secret yet: idp connection set ${name} --client-secret-stdin`);
+  if (c.sandbox) return sandboxSecret();
+  if (c.type !== 'oidc' || c.client_secret) {
+    notes.push(hint`connection ${name} has no client secret yet: ${{ kind: 'set', on: 'connection', name, setting: 'client-secret-stdin' }}`);
+  }
   return { kind: 'none' };
 }
 
-function applyConnection(store: Store, item: PlanItem, notes: string[]): void {
+function applyConnection(store: Store, item: PlanItem, notes: Hint[]): void {
   if (item.action === 'delete') return store.connections.delete(item.name);
   const c = item.desired as PolicyConnection;
   const fields = { sandbox: !!c.sandbox, issuer: c.issuer ?? null, clientId: c.client_id!, scopes: c.scopes!, jit: { ...c.jit! } as never, attributeMap: c.attribute_map ?? {} };

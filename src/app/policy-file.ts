@@ -1,10 +1,10 @@
 // Reading and writing policy files: YAML (JSON is accepted too), parse errors with their line, and the
 // deterministic export of an org (same org, same bytes).
-import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, stringify } from 'yaml';
 import { IdpError } from '../core/errors.js';
 import { exportApp, exportConnection, validatePolicy, type PolicyDoc } from '../core/policy.js';
 import type { Store } from '../ports.js';
+import { readText } from './files.js';
 
 export function parsePolicy(text: string, file: string): unknown {
   // Without prettyErrors, yaml leaves linePos unset: the line comes from the error's offset instead.
@@ -16,14 +16,6 @@ export function parsePolicy(text: string, file: string): unknown {
     throw new IdpError('FILE_INVALID', `${file}:${line}: ${first.message.split('\n')[0]}`, 'fix the YAML (or JSON) syntax; nothing was changed');
   }
   return doc.toJS();
-}
-
-export function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new IdpError('FILE_INVALID', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check the path');
-  }
 }
 
 export function readPolicyFile(file: string): PolicyDoc {

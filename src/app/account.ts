@@ -1,8 +1,10 @@
 // My Account self-service on a signed-in local user: profile edits, TOTP enrolment and removal, and unlinking
-// connections, never the last way the user can sign in.
+// connections, never the last way the user can sign in. An admin enrols and removes factors through the same use cases.
 import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 import type { User } from '../core/types.js';
 import type { Store } from '../ports.js';
+import type { Admin } from './deps.js';
 import { profilePatch } from './profile.js';
 
 export function accountView(store: Store, user: User) {
@@ -37,23 +39,25 @@ export function unlink(store: Store, user: User, connection: string): void {
   });
 }
 
-/** Enrols a TOTP factor (by the user in My Account, or by an admin with `users mfa enroll`). */
-export async function enrolTotp(store: Store, user: User, actor: string): Promise<{ factor: string; secret: string; uri: string }> {
-  const { newTotpSecret, otpauthUri } = await import('../mfa/totp.js');
-  if (store.factors.totpFor(user.id)) throw new IdpError('USAGE', `${user.username} already has a TOTP factor`, `remove it first: idp users mfa remove ${user.username}`);
-  const secret = newTotpSecret();
+/** Enrols a TOTP factor (by the user in My Account, or by an admin with the `mfa enrol` use case). */
+export async function enrolTotp({ store, actor, totp }: Admin, user: User): Promise<{ factor: string; secret: string; uri: string }> {
+  const enrolled = () => new IdpError('USAGE', `${user.username} already has a TOTP factor`, hint`remove it first: ${{ kind: 'remove-factor', user: user.username }}`);
+  if (store.factors.totpFor(user.id)) throw enrolled();
+  const { secret, uri } = await totp.enrolment({ account: user.email ?? user.username, issuer: 'idp' });
   const factor = store.tx(() => {
     const id = store.factors.addTotp(user.id, store.seal(secret));
-    if (id === null) throw new IdpError('USAGE', `${user.username} already has a TOTP factor`, `remove it first: idp users mfa remove ${user.username}`);
+    if (id === null) throw enrolled();
     store.events.recordConfig({ actor, action: 'mfa.enroll', target: `user ${user.username}`, detail: `enrolled TOTP for ${user.username}`, before: null, after: { factor: id, type: 'totp' } });
     return id;
   });
-  return { factor, secret, uri: otpauthUri({ secret, account: user.email ?? user.username, issuer: 'idp' }) };
+  return { factor, secret, uri };
 }
 
-export function removeFactors(store: Store, user: User, actor: string, factorId?: string): number {
+/** Removes one factor, or with no factorId every factor; naming a factor the user does not have is refused. */
+export function removeFactors({ store, actor }: Pick<Admin, 'store' | 'actor'>, user: User, factorId?: string): number {
   return store.tx(() => {
     const removed = store.factors.remove(user.id, factorId);
+    if (factorId && removed === 0) throw new IdpError('USAGE', `${user.username} has no factor ${factorId}`, hint`see ${{ kind: 'show', what: 'user', name: user.username }}`);
     if (removed) store.events.recordConfig({ actor, action: 'mfa.remove', target: `user ${user.username}`, detail: `removed ${removed} MFA factor(s) of ${user.username}`, before: { factors: removed }, after: null });
     return removed;
   });

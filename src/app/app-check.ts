@@ -1,39 +1,43 @@
 // `idp app check`: the hazards of an app's sign-in policy, found before a login hits them: JIT-off connections
 // feeding an MFA step (unless the app's script really skips MFA for them), unknown options, a script that does not
-// compile, linking that cannot work.
+// compile, empty steps, linking that cannot work.
+import { hint, type Hint } from '../core/fixes.js';
 import { effectiveSteps, isLocalOption, mfaConflicts } from '../core/signin.js';
 import type { App } from '../core/types.js';
-import type { Store } from '../ports.js';
-import { planNextStep, simulatedFlow } from './script-plan.js';
+import type { ScriptRunner, Store } from '../ports.js';
+import { planNextStep, simulatedFlow } from '../flow/script-plan.js';
 
 export interface Hazard {
   severity: 'error' | 'warning';
   code: string;
   message: string;
-  fix: string;
+  fix: Hint;
 }
 
-export async function checkApp(store: Store, app: App): Promise<Hazard[]> {
+export async function checkApp(store: Store, scripts: ScriptRunner, app: App): Promise<Hazard[]> {
   const connections = store.connections.list();
   const names = connections.map((c) => c.name);
   const steps = effectiveSteps(app, names);
   const hazards: Hazard[] = [];
 
   steps.forEach((options, i) => {
+    if (options.length === 0) {
+      const fix = { kind: 'set', on: 'app', name: app.name, setting: 'step', value: `${i + 1}=` } as const;
+      hazards.push({ severity: 'error', code: 'EMPTY_STEP', message: `step ${i + 1} offers no options, so no sign-in can pass it`, fix: hint`give it an option, or remove it: ${fix}` });
+    }
     for (const option of options) {
       if (!isLocalOption(option) && !names.includes(option)) {
-        hazards.push({ severity: 'error', code: 'UNKNOWN_OPTION', message: `step ${i + 1} offers '${option}', which is neither a local option nor a connection`, fix: `idp app set ${app.name} --step ${i + 1}=${options.filter((o) => o !== option).join(',')}` });
+        hazards.push({ severity: 'error', code: 'UNKNOWN_OPTION', message: `step ${i + 1} offers '${option}', which is neither a local option nor a connection`, fix: [{ kind: 'set', on: 'app', name: app.name, setting: 'step', value: `${i + 1}=${options.filter((o) => o !== option).join(',')}` }] });
       }
     }
   });
 
   let scriptCompiles = true;
   if (app.script !== null) {
-    const { compileIsolated } = await import('../script/isolated.js');
-    const compiled = await compileIsolated(app.script);
+    const compiled = await scripts.compile(app.script);
     if (!compiled.ok) {
       scriptCompiles = false;
-      hazards.push({ severity: 'error', code: 'SCRIPT_ERROR', message: `the script does not compile${compiled.line ? ` (line ${compiled.line})` : ''}: ${compiled.message}`, fix: `fix it and run idp app script set ${app.name} --file FILE` });
+      hazards.push({ severity: 'error', code: 'SCRIPT_ERROR', message: `the script does not compile${compiled.line ? ` (line ${compiled.line})` : ''}: ${compiled.message}`, fix: hint`fix it and run ${{ kind: 'set-script', app: app.name }}` });
     }
   }
 
@@ -43,20 +47,22 @@ export async function checkApp(store: Store, app: App): Promise<Hazard[]> {
       severity: 'error',
       code: 'MFA_NEEDS_LOCAL_USER',
       message: `${conflict.connection} (step ${conflict.step}) has JIT off, so its users pass through without a local account and fail at the MFA step ${conflict.mfaStep}${conflict.scripted ? ' (the script does not skip it for them)' : ''}`,
-      fix: `idp connection set ${conflict.connection} --jit=true, or a script that runs step ${conflict.mfaStep} only when context.steps[${conflict.step}].idp == 'LOCAL'`,
+      fix: hint`${jitOn(conflict.connection)}, or a script that runs step ${conflict.mfaStep} only when context.steps[${conflict.step}].idp == 'LOCAL'`,
     });
   }
 
   for (const c of connections.filter((c) => steps.some((s) => s.includes(c.name)))) {
     if (c.jit.linking === 'verified-email' && !c.jit.enabled) {
-      hazards.push({ severity: 'warning', code: 'LINKING_WITHOUT_JIT', message: `${c.name} links by verified email, but JIT is off, so nothing is ever linked`, fix: `idp connection set ${c.name} --jit=true, or --linking off` });
+      hazards.push({ severity: 'warning', code: 'LINKING_WITHOUT_JIT', message: `${c.name} links by verified email, but JIT is off, so nothing is ever linked`, fix: hint`${jitOn(c.name)}, or ${{ kind: 'field', field: 'linking', example: 'off' }}` });
     }
     if (c.jit.linking === 'verified-email' && c.type === 'oidc') {
-      hazards.push({ severity: 'warning', code: 'LINKING_UNVERIFIED_EMAIL', message: `${c.name} links by verified email, but a generic OIDC issuer may not send email_verified (then nothing links and first logins with a taken email are refused)`, fix: `check that ${c.issuer ?? 'the issuer'} sends email_verified: true, or idp connection set ${c.name} --linking off` });
+      hazards.push({ severity: 'warning', code: 'LINKING_UNVERIFIED_EMAIL', message: `${c.name} links by verified email, but a generic OIDC issuer may not send email_verified (then nothing links and first logins with a taken email are refused)`, fix: hint`check that ${c.issuer ?? 'the issuer'} sends email_verified: true, or ${{ kind: 'set', on: 'connection', name: c.name, setting: 'linking', value: 'off' }}` });
     }
   }
   return hazards;
 }
+
+const jitOn = (name: string) => ({ kind: 'set', on: 'connection', name, setting: 'jit', value: 'true' }) as const;
 
 /** Plays the script with step `step` done through `connection` as a pass-through user: does it still ask for the MFA step? */
 async function scriptSkipsMfa(store: Store, app: App, steps: string[][], connection: string, step: number, mfaStep: number): Promise<boolean> {

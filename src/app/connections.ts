@@ -1,0 +1,193 @@
+// Use cases on federated connections: add, set (JIT settings, attribute map, scopes, client, issuer, secret) and
+// remove, each with its audit event. Secrets arrive already read (environment variable name, or value); the driver
+// asks for them, after checkNewConnection has accepted everything else.
+import { randomBytes } from 'node:crypto';
+import { defaultJit, defaultScopes } from '../core/connection-defaults.js';
+import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
+import { secretTail } from '../core/secret-tail.js';
+import { effectiveSteps, mfaConflicts, type MfaConflict } from '../core/signin.js';
+import type { App, Connection, ConnectionType, JitSettings } from '../core/types.js';
+import { validateIssuer } from '../core/urls.js';
+import type { Store } from '../ports.js';
+import type { Admin } from './deps.js';
+import { diff, type Change } from './diff.js';
+import { requireConnection } from './lookup.js';
+import { checkConnectionName } from './names.js';
+import { connectionView, maskSecret } from './views.js';
+
+export type SecretInput = Parameters<Store['connections']['insert']>[0]['secret'];
+
+export interface ConnectionSettings {
+  jit?: boolean;
+  jitScheme?: JitSettings['scheme'];
+  sync?: JitSettings['sync'];
+  linking?: JitSettings['linking'];
+  /** upstream=local edits in order; an empty local name drops the mapping. */
+  map?: [string, string][];
+  scopes?: string[];
+  clientId?: string;
+  issuer?: string;
+  secret?: SecretInput;
+}
+
+export interface NewConnectionInput extends ConnectionSettings {
+  type: ConnectionType;
+  sandbox: boolean;
+}
+
+const field = (name: string, example?: string) => ({ kind: 'field', field: name, ...(example && { example }) }) as const;
+
+/** A fresh random client secret for a sandbox connection (the in-process provider reads it from the org). */
+export function sandboxSecret(): SecretInput {
+  return { kind: 'value', value: randomBytes(20).toString('hex') };
+}
+
+/** Everything about a new connection but its secret, so a driver asks for the secret only when the rest is valid. */
+export function checkNewConnection(store: Store, name: string, input: Omit<NewConnectionInput, 'secret'>): void {
+  checkConnectionName(name);
+  if (store.connections.get(name)) throw new IdpError('CONNECTION_EXISTS', `a connection named '${name}' already exists`, hint`change it with \`${{ kind: 'set', on: 'connection', name }}\``);
+  if (!input.sandbox && !input.clientId) throw new IdpError('USAGE', `a real ${input.type} connection needs a client id`, hint`pass ${field('client-id')}, or ${field('sandbox')} to use the bundled provider`);
+  if (input.type === 'oidc' && !input.sandbox && !input.issuer) throw new IdpError('USAGE', 'an oidc connection needs an issuer', hint`e.g. ${field('issuer', 'https://login.example.com')}`);
+}
+
+function checkSecret(secret: SecretInput | undefined): void {
+  // Not echoed: what was given instead of a name is often the secret itself.
+  if (secret?.kind === 'env' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(secret.variable)) {
+    throw new IdpError('INVALID_VALUE', 'the client secret is read from an environment variable given by name (letters, digits, _), not by value', hint`e.g. ${field('client-secret-env', 'CORP_SECRET')}`);
+  }
+}
+
+export function addConnection({ store, actor }: Admin, name: string, input: NewConnectionInput): Connection {
+  checkNewConnection(store, name, input);
+  checkSecret(input.secret);
+  const record = {
+    name,
+    type: input.type,
+    sandbox: input.sandbox,
+    issuer: input.issuer ? validateIssuer(input.issuer) : null,
+    clientId: input.clientId ?? `sandbox-${name}`,
+    secret: input.sandbox ? sandboxSecret() : (input.secret ?? { kind: 'none' }),
+    scopes: input.scopes ?? defaultScopes(input.type),
+    jit: applyJit(defaultJit(), input),
+    attributeMap: applyMap({}, input.map),
+  };
+  store.tx(() => {
+    store.connections.insert(record);
+    const after = connectionView(store.connections.get(name)!);
+    store.events.recordConfig({ actor, action: 'connection.add', target: `connection ${name}`, detail: `added ${input.type} connection ${name}`, before: null, after });
+  });
+  return store.connections.get(name)!;
+}
+
+export interface ConnectionChange {
+  changes: Change[];
+  before: ReturnType<typeof connectionView>;
+  after: ReturnType<typeof connectionView>;
+  /** Set when this change turns JIT off: the apps whose MFA step its users can no longer pass. */
+  conflicts: MfaConflict[];
+}
+
+/** Changes only the given settings; with dryRun, reports what would change and writes nothing. */
+export function setConnection({ store, actor }: Admin, name: string, settings: ConnectionSettings, opts: { dryRun: boolean }): ConnectionChange {
+  const current = requireConnection(store, name);
+  checkSecret(settings.secret);
+  const secret = settings.secret;
+  const patch = {
+    jit: applyJit(current.jit, settings),
+    attributeMap: applyMap(current.attributeMap, settings.map),
+    scopes: settings.scopes ?? current.scopes,
+    clientId: settings.clientId ?? current.clientId,
+    issuer: settings.issuer ? validateIssuer(settings.issuer) : current.issuer,
+  };
+  const before = connectionView(current);
+  const after = { ...connectionView({ ...current, ...patch }), client_secret: secret ? maskSecret(previewSecret(secret)) : before.client_secret };
+  // A new secret value always counts as a change, even if its masked form looks the same.
+  const sameMask = secret?.kind === 'value' && before.client_secret === after.client_secret;
+  const changes = diff(before, after).concat(sameMask ? [{ path: 'client_secret', before: before.client_secret, after: after.client_secret }] : []);
+  if (changes.length > 0 && !opts.dryRun) {
+    store.tx(() => {
+      store.connections.update(name, secret ? { ...patch, secret } : patch);
+      store.events.recordConfig({ actor, action: 'connection.set', target: `connection ${name}`, detail: describeChanges(name, changes), before, after });
+    });
+  }
+  const conflicts = current.jit.enabled && !patch.jit.enabled ? jitOffConflicts(store, name) : [];
+  return { changes, before, after, conflicts };
+}
+
+export interface ConnectionRemoval {
+  connection: Connection;
+  /** Associations that go with it (the users stay). */
+  associations: number;
+  /** Apps that offer it; with force, it is taken out of their steps. */
+  usedBy: App[];
+}
+
+/** What removing the connection takes with it, if it may be removed: asked before the driver confirms. */
+export function connectionRemoval(store: Store, name: string, force: boolean): ConnectionRemoval {
+  const connection = requireConnection(store, name);
+  const usedBy = store.apps.list().filter((a) => a.steps.some((s) => s.includes(name)));
+  if (usedBy.length > 0 && !force) {
+    throw new IdpError(
+      'CONNECTION_IN_USE',
+      `connection ${name} is offered by ${usedBy.map((a) => a.name).join(', ')}`,
+      hint`remove it from their steps (${{ kind: 'set', on: 'app', name: '<app>', setting: 'step', value: 'N=...' }}), or pass ${field('force')} to do that here`,
+    );
+  }
+  const stepLoss = usedBy.find((a) => a.steps.some((s) => s.length === 1 && s[0] === name) && a.steps[0]!.length === 1);
+  if (stepLoss) {
+    const other = { kind: 'set', on: 'app', name: stepLoss.name, setting: 'step', value: '1=password' } as const;
+    throw new IdpError('CONNECTION_IN_USE', `connection ${name} is the only option of step 1 of ${stepLoss.name}`, hint`give ${stepLoss.name} another option first: ${other}`);
+  }
+  return { connection, associations: store.associations.countForConnection(name), usedBy };
+}
+
+export function removeConnection({ store, actor }: Admin, name: string, force: boolean): ConnectionRemoval {
+  const removal = connectionRemoval(store, name, force);
+  store.tx(() => {
+    for (const app of removal.usedBy) {
+      store.apps.update(app.name, { steps: app.steps.map((s) => s.filter((o) => o !== name)).filter((s) => s.length > 0) });
+    }
+    store.connections.delete(name);
+    store.events.recordConfig({ actor, action: 'connection.remove', target: `connection ${name}`, detail: `removed connection ${name}`, before: connectionView(removal.connection), after: null });
+  });
+  return removal;
+}
+
+function applyJit(current: JitSettings, settings: ConnectionSettings): JitSettings {
+  return {
+    enabled: settings.jit ?? current.enabled,
+    scheme: settings.jitScheme ?? current.scheme,
+    sync: settings.sync ?? current.sync,
+    linking: settings.linking ?? current.linking,
+  };
+}
+
+function applyMap(current: Record<string, string>, edits: [string, string][] | undefined): Record<string, string> {
+  const next = { ...current };
+  for (const [upstream, local] of edits ?? []) {
+    if (local) next[upstream] = local;
+    else delete next[upstream];
+  }
+  return next;
+}
+
+/** The masked form a new secret will have, for before -> after output, without storing anything. */
+function previewSecret(secret: SecretInput): Connection['secret'] {
+  if (secret.kind === 'value') return { kind: 'stored', last4: secretTail(secret.value) };
+  return secret;
+}
+
+function describeChanges(name: string, changes: Change[]): string {
+  return changes
+    .map((c) => (c.path === 'jit.enabled' ? `JIT turned ${c.after ? 'on' : 'off'} on ${name}` : `${c.path} ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`))
+    .join('; ');
+}
+
+/** The apps whose MFA step the connection's users reach without a local account once its JIT is off. */
+function jitOffConflicts(store: Store, name: string): MfaConflict[] {
+  const connections = store.connections.list().map((c) => (c.name === name ? { ...c, jit: { ...c.jit, enabled: false } } : c));
+  const names = connections.map((c) => c.name);
+  const apps = store.apps.list().map((a) => ({ ...a, steps: effectiveSteps(a, names) }));
+  return mfaConflicts(apps, connections).filter((x) => x.connection === name);
+}

@@ -1,0 +1,84 @@
+// The policy use case: make the org match a policy file (idp apply). A file is one more way a change arrives, so
+// it passes the same rules as the commands (names, steps, scripts) before anything is planned, then the plan runs in
+// one transaction. It returns the JIT-off-before-MFA conflicts the result has, as `app set` and `connection set` do.
+import { IdpError } from '../core/errors.js';
+import type { Hint } from '../core/fixes.js';
+import { planPolicy, type PlanItem, type PolicyApp, type PolicyConnection, type PolicyDoc } from '../core/policy.js';
+import { effectiveSteps, mfaConflicts, validateSteps, type MfaConflict } from '../core/signin.js';
+import type { JitSettings } from '../core/types.js';
+import type { Store } from '../ports.js';
+import { applyPlan } from './apply.js';
+import type { Admin } from './deps.js';
+import { checkConnectionName } from './names.js';
+import { checkScript } from './scripts.js';
+
+export interface PolicyOptions {
+  /** Names the file in messages and the audit trail. */
+  file: string;
+  prune: boolean;
+  dryRun: boolean;
+}
+
+export interface PolicyResult {
+  plan: PlanItem[];
+  /** What the file could not carry (secrets to set by hand). */
+  notes: Hint[];
+  conflicts: MfaConflict[];
+}
+
+export async function applyPolicy({ store, actor, scripts }: Admin, doc: PolicyDoc, opts: PolicyOptions): Promise<PolicyResult> {
+  await checkPolicy(store, scripts, doc, opts);
+  const plan = planPolicy({ apps: store.apps.list(), connections: store.connections.list() }, doc, { prune: opts.prune, file: opts.file });
+  const conflicts = plannedConflicts(store, plan);
+  const notes = plan.length && !opts.dryRun ? applyPlan(store, plan, actor, opts.file) : [];
+  return { plan, notes, conflicts };
+}
+
+/** The commands' rules on what the file names: new connection names, sign-in steps, and every script it changes. */
+async function checkPolicy(store: Store, scripts: Admin['scripts'], doc: PolicyDoc, opts: PolicyOptions): Promise<void> {
+  const existing = new Set(store.connections.names());
+  for (const name of Object.keys(doc.connections)) {
+    if (!existing.has(name)) at(opts.file, `connections.${name}`, () => checkConnectionName(name));
+  }
+  const connections = opts.prune ? Object.keys(doc.connections) : [...new Set([...existing, ...Object.keys(doc.connections)])];
+  for (const [name, app] of Object.entries(doc.apps)) {
+    const current = store.apps.get(name);
+    if (app.steps) {
+      const steps = app.steps;
+      at(opts.file, `apps.${name}.steps`, () => validateSteps(effectiveSteps({ name, builtIn: current?.builtIn ?? false, steps }, connections), connections));
+    }
+    if (typeof app.script === 'string' && app.script !== current?.script) await checkScript(scripts, app.script, `${opts.file}: apps.${name}.script`);
+  }
+}
+
+/** Runs a command's rule on a part of the file: the same refusal (code and hint), its message naming where. */
+function at(file: string, path: string, rule: () => void): void {
+  try {
+    rule();
+  } catch (err) {
+    if (err instanceof IdpError) throw new IdpError(err.code, `${file}: ${path}: ${err.message}`, err.hint);
+    throw err;
+  }
+}
+
+/** The MFA conflicts of the org as the plan leaves it, in the apps and connections the plan touches. */
+function plannedConflicts(store: Store, plan: PlanItem[]): MfaConflict[] {
+  const planned = (kind: PlanItem['kind'], name: string) => plan.find((i) => i.kind === kind && i.name === name);
+  const finalNames = (kind: PlanItem['kind'], current: string[]) => [
+    ...current.filter((name) => planned(kind, name)?.action !== 'delete'),
+    ...plan.filter((i) => i.kind === kind && i.action === 'create').map((i) => i.name),
+  ];
+  const connections = finalNames('connection', store.connections.names()).map((name) => {
+    const desired = planned('connection', name)?.desired as PolicyConnection | undefined;
+    const current = store.connections.get(name);
+    return { name, jit: { ...current?.jit, ...desired?.jit } as JitSettings };
+  });
+  const names = connections.map((c) => c.name);
+  const apps = finalNames('app', store.apps.names()).map((name) => {
+    const desired = planned('app', name)?.desired as PolicyApp | undefined;
+    const current = store.apps.get(name);
+    const app = { name, builtIn: current?.builtIn ?? false, steps: desired?.steps ?? current!.steps, script: desired ? (desired.script ?? null) : current!.script };
+    return { ...app, steps: effectiveSteps(app, names) };
+  });
+  return mfaConflicts(apps, connections).filter((c) => planned('app', c.app) || planned('connection', c.connection));
+}

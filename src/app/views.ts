@@ -1,0 +1,55 @@
+// The JSON shapes of apps, connections and users (snake_case, secrets masked) that use cases return and record:
+// one place, so `show --json`, `set --json` and the audit trail agree.
+import type { App, Connection, SecretSource, User } from '../core/types.js';
+
+export function maskSecret(secret: SecretSource): string | null {
+  if (secret.kind === 'env') return `env:${secret.variable}`;
+  if (secret.kind === 'stored') return `****${secret.last4}`;
+  return null;
+}
+
+export function connectionView(c: Connection) {
+  return {
+    name: c.name,
+    type: c.type,
+    sandbox: c.sandbox,
+    issuer: c.issuer,
+    client_id: c.clientId,
+    client_secret: maskSecret(c.secret),
+    scopes: c.scopes,
+    jit: { enabled: c.jit.enabled, scheme: c.jit.scheme, sync: c.jit.sync, linking: c.jit.linking },
+    attribute_map: c.attributeMap,
+  };
+}
+
+export function appView(a: App) {
+  return {
+    name: a.name,
+    client_id: a.clientId,
+    built_in: a.builtIn,
+    redirect_uris: a.redirectUris,
+    steps: a.steps,
+    attributes: a.attributes,
+    script: a.script !== null,
+  };
+}
+
+export function userView(u: User) {
+  return {
+    id: u.id,
+    username: u.username,
+    email: u.email,
+    email_verified: u.emailVerified,
+    name: u.name,
+    given_name: u.givenName,
+    family_name: u.familyName,
+    picture: u.picture,
+    attributes: u.attributes,
+    status: u.status,
+    source: u.source,
+    has_password: u.hasPassword,
+    created_at: u.createdAt,
+    updated_at: u.updatedAt,
+    last_login_at: u.lastLoginAt,
+  };
+}

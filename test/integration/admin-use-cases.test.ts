@@ -1,0 +1,98 @@
+// The organisation-admin use cases (src/app) on a real org, without the CLI: refusals carry a code and their remedies
+// as data (never CLI text), each change records its audit event under the acting admin, dry runs write nothing,
+// and the JIT-off-before-MFA conflicts come back as data from every way a change arrives.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createApp, setApp } from '../../src/app/apps.js';
+import { addConnection, setConnection } from '../../src/app/connections.js';
+import type { Admin } from '../../src/app/deps.js';
+import { applyPolicy } from '../../src/app/policy.js';
+import { setScript } from '../../src/app/app-script.js';
+import { adminOf } from '../../src/cli/context.js';
+import { IdpError } from '../../src/core/errors.js';
+import type { Fix } from '../../src/core/fixes.js';
+import { openStore } from '../../src/store/store.js';
+import { demoHome } from '../helpers/login.js';
+
+async function admin(t: TestContext): Promise<Admin> {
+  const store = openStore(await demoHome());
+  t.after(() => store.close());
+  return adminOf(store, 'tester');
+}
+
+function refusal(fn: () => unknown): IdpError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof IdpError, String(err));
+    return err;
+  }
+  assert.fail('expected a refusal');
+}
+
+async function asyncRefusal(promise: Promise<unknown>): Promise<IdpError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof IdpError, String(err));
+    return err;
+  }
+  assert.fail('expected a refusal');
+}
+
+function fixesOf(err: IdpError): Fix[] {
+  return typeof err.hint === 'string' || !err.hint ? [] : err.hint.filter((p): p is Fix => typeof p !== 'string');
+}
+
+const configEvents = (a: Admin) => a.store.events.list({ limit: 1000 }).filter((e) => e.kind === 'config');
+
+test('a refusal names its remedy as data, and no message or hint spells a command', async (t) => {
+  const a = await admin(t);
+  const exists = refusal(() => createApp(a, 'thrift', {}));
+  assert.equal(exists.code, 'APP_EXISTS');
+  assert.deepEqual(fixesOf(exists), [{ kind: 'set', on: 'app', name: 'thrift' }]);
+  const inUse = refusal(() => addConnection(a, 'github', { type: 'github', sandbox: true }));
+  assert.equal(inUse.code, 'CONNECTION_EXISTS');
+  const noClient = refusal(() => addConnection(a, 'corp', { type: 'oidc', sandbox: false }));
+  assert.deepEqual(fixesOf(noClient), [{ kind: 'field', field: 'client-id' }, { kind: 'field', field: 'sandbox' }]);
+  for (const err of [exists, inUse, noClient]) {
+    const text = [err.message, ...(typeof err.hint === 'string' ? [err.hint] : (err.hint ?? []).filter((p) => typeof p === 'string'))].join(' ');
+    assert.doesNotMatch(text, /\bidp \w|--\w/, `CLI syntax in ${err.code}: ${text}`);
+  }
+});
+
+test('each change records one audit event under the acting admin; a dry run records and writes nothing', async (t) => {
+  const a = await admin(t);
+  const before = configEvents(a).length;
+  const dry = setApp(a, 'thrift', { steps: [[2, ['totp']]] }, { dryRun: true });
+  assert.deepEqual(dry.changes.map((c) => c.path), ['steps']);
+  assert.deepEqual(a.store.apps.get('thrift')!.steps, [['password', 'google', 'github']]);
+  assert.equal(configEvents(a).length, before);
+  setApp(a, 'thrift', { steps: [[2, ['totp']]] }, { dryRun: false });
+  assert.deepEqual(a.store.apps.get('thrift')!.steps, [['password', 'google', 'github'], ['totp']]);
+  const [latest] = configEvents(a);
+  assert.equal(configEvents(a).length, before + 1);
+  assert.deepEqual([latest!.action, latest!.actor], ['app.set', 'tester']);
+});
+
+test('turning JIT off before an MFA step comes back as the same conflict from connection set and from a policy', async (t) => {
+  const a = await admin(t);
+  setApp(a, 'thrift', { steps: [[2, ['totp']]] }, { dryRun: false });
+  const viaSet = setConnection(a, 'github', { jit: false }, { dryRun: true });
+  const viaPolicy = await applyPolicy(a, { apps: {}, connections: { github: { jit: { enabled: false } } } }, { file: 'p.yaml', prune: false, dryRun: true });
+  const expected = [{ app: 'thrift', connection: 'github', step: 1, mfaStep: 2, scripted: false }];
+  assert.deepEqual(viaSet.conflicts, expected);
+  assert.deepEqual(viaPolicy.conflicts, expected);
+  assert.equal(a.store.connections.get('github')!.jit.enabled, true, 'dry runs changed nothing');
+});
+
+test('a script is held to the same size limit and load check from app script set and from a policy', async (t) => {
+  const a = await admin(t);
+  const huge = `function onLoginRequest(context) { executeStep(1); }\n//${'x'.repeat(100 * 1024)}\n`;
+  const viaSet = await asyncRefusal(setScript(a, 'thrift', huge, 'huge.js'));
+  const viaPolicy = await asyncRefusal(applyPolicy(a, { apps: { thrift: { script: huge } }, connections: {} }, { file: 'p.yaml', prune: false, dryRun: false }));
+  assert.deepEqual([viaSet.code, viaPolicy.code], ['FILE_INVALID', 'FILE_INVALID']);
+  assert.match(viaSet.message, /^huge\.js: the script is 101 KiB; the limit is 64 KiB$/);
+  assert.match(viaPolicy.message, /^p\.yaml: apps\.thrift\.script: the script is 101 KiB/);
+  assert.equal(a.store.apps.get('thrift')!.script, null);
+});
