@@ -1,7 +1,7 @@
 // Finding apps, connections and users by name, with "did you mean" when the name is unknown.
 import { didYouMean, IdpError, unknownNameHint } from '../core/errors.js';
 import type { App, Connection, User } from '../core/types.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../ports.js';
 
 export function requireApp(store: Store, name: string): App {
   const app = store.apps.get(name);

@@ -38,15 +38,19 @@ export const ERROR_CODES = {
   MISSING_ANSWER: 'usage',
   NOT_CONFIRMED: 'usage',
   FILE_INVALID: 'usage',
+  FLOW_NOT_FOUND: 'usage',
+  FLOW_FINISHED: 'usage',
 
   APP_NOT_FOUND: 'config',
   CONNECTION_NOT_FOUND: 'config',
+  CONNECTION_INCOMPLETE: 'config',
   CONNECTION_IN_USE: 'config',
   SECRET_MISSING: 'config',
   DB_NEWER: 'config',
   DB_NOT_IDP: 'config',
   DB_MISSING: 'config',
   SCRIPT_ERROR: 'config',
+  MFA_MISCONFIGURED: 'config',
 
   UPSTREAM_DENIED: 'upstream',
   UPSTREAM_ERROR: 'upstream',
@@ -56,7 +60,6 @@ export const ERROR_CODES = {
 
   STATE_MISMATCH: 'protocol',
   NONCE_MISMATCH: 'protocol',
-  PKCE_FAILED: 'protocol',
   ISSUER_MISMATCH: 'protocol',
   ID_TOKEN_INVALID: 'protocol',
   REDIRECT_URI_MISMATCH: 'protocol',

@@ -56,7 +56,7 @@ export async function redeemCode(upstream: Upstream, callbackUrl: URL, request: 
  * then an upstream error; then a code. Returns the authorization response re-rooted on the registered redirect URI,
  * because openid-client derives `redirect_uri` from the URL it is given and the callback's host is the browser's word.
  */
-function checkCallback(provider: string, callbackUrl: URL, request: AuthRequest): URL {
+export function checkCallback(provider: string, callbackUrl: URL, request: AuthRequest): URL {
   const params = callbackUrl.searchParams;
   const states = params.getAll('state');
   if (states.length !== 1 || !sameSecret(states[0]!, request.state)) {

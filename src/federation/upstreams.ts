@@ -2,16 +2,15 @@
 // provider started in-process on 127.0.0.1 (only the providers a login actually uses, only once per process).
 import { IdpError } from '../core/errors.js';
 import type { Connection } from '../core/types.js';
-import type { Connector, Store, UpstreamEndpoints, Upstreams } from '../ports.js';
-import type { RunningSandbox } from '../sandbox/server.js';
+import type { Connector, RunningSandbox, SandboxStarter, Store, UpstreamEndpoints, Upstreams } from '../ports.js';
 import { createConnector, REAL_ENDPOINTS } from './index.js';
 
 type Provider = 'github' | 'google';
 
 export interface UpstreamsOptions {
   store: Store;
-  /** Extra sandbox personas (merged over the bundled ones). */
-  personasFile?: string;
+  /** Starts a sandbox provider (src/sandbox), for connections marked sandbox. */
+  startSandbox: SandboxStarter;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -29,7 +28,7 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
   function sandbox(provider: Provider): Promise<RunningSandbox> {
     let running = sandboxes.get(provider);
     if (!running) {
-      running = startSandboxFor(opts.store, provider, opts.personasFile);
+      running = startSandboxFor(opts.store, opts.startSandbox, provider);
       running.catch(() => sandboxes.delete(provider));
       sandboxes.set(provider, running);
     }
@@ -85,12 +84,10 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
 }
 
 /** Registers every sandbox connection of the provider's kind as a client, with its stored secret. */
-async function startSandboxFor(store: Store, provider: Provider, personasFile: string | undefined): Promise<RunningSandbox> {
-  const { startSandbox } = await import('../sandbox/server.js');
-  const { loadPersonas } = await import('../sandbox/personas.js');
+function startSandboxFor(store: Store, startSandbox: SandboxStarter, provider: Provider): Promise<RunningSandbox> {
   const clients = store.connections
     .list()
     .filter((c) => c.sandbox && (provider === 'github' ? c.type === 'github' : c.type !== 'github'))
     .map((c) => ({ provider, clientId: c.clientId, clientSecret: store.connections.storedSecret(c.name) ?? '', appName: `idp (${c.name})` }));
-  return startSandbox({ providers: [provider], clients, personas: loadPersonas(personasFile) });
+  return startSandbox(provider, clients);
 }

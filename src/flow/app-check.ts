@@ -3,7 +3,7 @@
 // compile, linking that cannot work.
 import { effectiveSteps, isLocalOption, mfaConflicts } from '../core/signin.js';
 import type { App } from '../core/types.js';
-import type { Store } from '../ports.js';
+import type { ScriptRunner, Store } from '../ports.js';
 import { planNextStep, simulatedFlow } from './script-plan.js';
 
 export interface Hazard {
@@ -13,7 +13,7 @@ export interface Hazard {
   fix: string;
 }
 
-export async function checkApp(store: Store, app: App): Promise<Hazard[]> {
+export async function checkApp(store: Store, app: App, scripts: ScriptRunner): Promise<Hazard[]> {
   const connections = store.connections.list();
   const names = connections.map((c) => c.name);
   const steps = effectiveSteps(app, names);
@@ -29,8 +29,7 @@ export async function checkApp(store: Store, app: App): Promise<Hazard[]> {
 
   let scriptCompiles = true;
   if (app.script !== null) {
-    const { compileIsolated } = await import('../script/isolated.js');
-    const compiled = await compileIsolated(app.script);
+    const compiled = await scripts.compile(app.script);
     if (!compiled.ok) {
       scriptCompiles = false;
       hazards.push({ severity: 'error', code: 'SCRIPT_ERROR', message: `the script does not compile${compiled.line ? ` (line ${compiled.line})` : ''}: ${compiled.message}`, fix: `fix it and run idp app script set ${app.name} --file FILE` });
@@ -38,7 +37,7 @@ export async function checkApp(store: Store, app: App): Promise<Hazard[]> {
   }
 
   for (const conflict of mfaConflicts([{ ...app, steps }], connections)) {
-    if (conflict.scripted && scriptCompiles && (await scriptSkipsMfa(store, app, steps, conflict.connection, conflict.step, conflict.mfaStep))) continue;
+    if (conflict.scripted && scriptCompiles && (await scriptSkipsMfa(store, scripts, app, steps, conflict.connection, conflict.step, conflict.mfaStep))) continue;
     hazards.push({
       severity: 'error',
       code: 'MFA_NEEDS_LOCAL_USER',
@@ -59,12 +58,12 @@ export async function checkApp(store: Store, app: App): Promise<Hazard[]> {
 }
 
 /** Plays the script with step `step` done through `connection` as a pass-through user: does it still ask for the MFA step? */
-async function scriptSkipsMfa(store: Store, app: App, steps: string[][], connection: string, step: number, mfaStep: number): Promise<boolean> {
+async function scriptSkipsMfa(store: Store, scripts: ScriptRunner, app: App, steps: string[][], connection: string, step: number, mfaStep: number): Promise<boolean> {
   const empty = { username: null, email: null, emailVerified: false, name: null, givenName: null, familyName: null, picture: null, attributes: {} };
   const completed = Array.from({ length: step }, (_, i) => ({ step: i + 1, option: i + 1 === step ? connection : 'password', idp: i + 1 === step ? connection : 'LOCAL' }));
   const state = simulatedFlow(app.name, steps, { kind: 'pass-through', connection, subject: 'app-check', profile: empty }, completed);
   try {
-    const plan = await planNextStep(store, app.script!, state, { app: app.name, clientId: app.clientId });
+    const plan = await planNextStep({ store, scripts }, app.script!, state, { app: app.name, clientId: app.clientId });
     return !('next' in plan && plan.next === mfaStep);
   } catch {
     return false;

@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { newClientId } from '../core/ids.js';
 import type { PlanItem, PolicyApp, PolicyConnection } from '../core/policy.js';
-import type { SecretInput } from '../store/connections.js';
-import type { Store } from '../ports.js';
+
+import type { SecretInput, Store } from '../ports.js';
 
 /** Applies the plan; returns notes for things the file cannot carry (secrets to set by hand). */
 export function applyPlan(store: Store, plan: PlanItem[], actor: string, file: string): string[] {

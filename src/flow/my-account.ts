@@ -1,8 +1,9 @@
 // My Account self-service on a signed-in local user: profile edits, TOTP enrolment and removal, and unlinking
 // connections, never the last way the user can sign in.
 import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 import type { User } from '../core/types.js';
-import type { Store } from '../ports.js';
+import type { Store, TotpVerifier } from '../ports.js';
 import { profilePatch } from './profile.js';
 
 export function accountView(store: Store, user: User) {
@@ -38,17 +39,17 @@ export function unlink(store: Store, user: User, connection: string): void {
 }
 
 /** Enrols a TOTP factor (by the user in My Account, or by an admin with `users mfa enroll`). */
-export async function enrolTotp(store: Store, user: User, actor: string): Promise<{ factor: string; secret: string; uri: string }> {
-  const { newTotpSecret, otpauthUri } = await import('../mfa/totp.js');
-  if (store.factors.totpFor(user.id)) throw new IdpError('USAGE', `${user.username} already has a TOTP factor`, `remove it first: idp users mfa remove ${user.username}`);
-  const secret = newTotpSecret();
+export async function enrolTotp(store: Store, user: User, actor: string, totp: TotpVerifier): Promise<{ factor: string; secret: string; uri: string }> {
+  const removeFirst = hint`remove it first: ${{ kind: 'remove-factor', user: user.username }}`;
+  if (store.factors.totpFor(user.id)) throw new IdpError('USAGE', `${user.username} already has a TOTP factor`, removeFirst);
+  const secret = totp.newSecret();
   const factor = store.tx(() => {
     const id = store.factors.addTotp(user.id, store.seal(secret));
-    if (id === null) throw new IdpError('USAGE', `${user.username} already has a TOTP factor`, `remove it first: idp users mfa remove ${user.username}`);
+    if (id === null) throw new IdpError('USAGE', `${user.username} already has a TOTP factor`, removeFirst);
     store.events.recordConfig({ actor, action: 'mfa.enroll', target: `user ${user.username}`, detail: `enrolled TOTP for ${user.username}`, before: null, after: { factor: id, type: 'totp' } });
     return id;
   });
-  return { factor, secret, uri: otpauthUri({ secret, account: user.email ?? user.username, issuer: 'idp' }) };
+  return { factor, secret, uri: totp.enrolmentUri({ secret, account: user.email ?? user.username, issuer: 'idp' }) };
 }
 
 export function removeFactors(store: Store, user: User, actor: string, factorId?: string): number {

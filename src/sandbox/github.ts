@@ -4,7 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { GithubPersona } from './personas.js';
-import type { RegisteredClient } from './server.js';
+import type { RegisteredClient } from '../ports.js';
 import { closeServer, listenLoopback, readParams, redirect, sendHtml, sendJson } from './http.js';
 import { errorPage, escapeHtml, form, page, PERSONA_FIELD, DECISION_FIELD } from './pages.js';
 

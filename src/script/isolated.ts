@@ -3,8 +3,7 @@
 // thread is terminated and replaced. The worker is unreferenced while idle, so it never keeps a process alive.
 import { Worker } from 'node:worker_threads';
 import { IdpError, type ErrorCode } from '../core/errors.js';
-import type { CompileResult } from './index.js';
-import type { ReplayRequest, ReplayResult } from './replay.js';
+import type { CompileResult, ReplayRequest, ReplayResult } from '../ports.js';
 
 export const WALL_LIMIT_MS = 1000;
 

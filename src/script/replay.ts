@@ -1,18 +1,8 @@
 // One replay of a conditional-authentication script against the steps a flow has finished: executeStep(n) on a
 // finished step returns its outcome; on the first unfinished one the script stops, and that step runs next.
 import { IdpError } from '../core/errors.js';
-import { runConditionalScript, type ScriptStepInfo } from './index.js';
-
-export interface ReplayRequest {
-  source: string;
-  request: Record<string, unknown>;
-  /** Outcomes of the finished steps, by step number. */
-  finished: Record<number, ScriptStepInfo>;
-  stepCount: number;
-  app: string;
-}
-
-export type ReplayResult = { next: number } | { next: null; ran: number[] } | { failed: { errorCode?: string; errorMessage?: string } };
+import type { ReplayRequest, ReplayResult } from '../ports.js';
+import { runConditionalScript } from './index.js';
 
 class PendingStep extends Error {
   constructor(readonly step: number) {

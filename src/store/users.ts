@@ -2,6 +2,7 @@
 import type { ProfilePatch } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
 import type { User, UserStatus } from '../core/types.js';
+import type { ListQuery, NewUser, UserRepository } from '../ports.js';
 import type { Db } from './db.js';
 
 interface UserRow {
@@ -21,29 +22,6 @@ interface UserRow {
   created_at: string;
   updated_at: string;
   last_login_at: string | null;
-}
-
-export interface NewUser {
-  id?: string;
-  username: string;
-  email: string | null;
-  emailVerified: boolean;
-  name?: string | null;
-  givenName?: string | null;
-  familyName?: string | null;
-  picture?: string | null;
-  attributes?: Record<string, string>;
-  passwordHash?: string | null;
-  status?: UserStatus;
-  source: string;
-}
-
-
-export interface ListQuery {
-  source?: string;
-  search?: string;
-  limit: number;
-  after?: string;
 }
 
 function toUser(row: UserRow): User {
@@ -83,7 +61,7 @@ function cursorUsername(cursor: string): string {
   return username;
 }
 
-export class UserRepo {
+export class UserRepo implements UserRepository {
   constructor(private readonly db: Db, private readonly now: () => string) {}
 
   /** By id, username or email (case-insensitive for the last two). */

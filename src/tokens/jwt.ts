@@ -3,21 +3,10 @@
 
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { IdpError } from '../core/errors.js';
-import type { StoredKey } from './keys.js';
+import type { IdTokenClaims, SigningKey as StoredKey } from '../ports.js';
 import type { CryptoKey } from 'jose';
 
 type Jose = typeof import('jose');
-
-export interface IdTokenClaims {
-  iss: string;
-  aud: string;
-  sub: string;
-  amr: string[];
-  acr: string;
-  auth_time: number;
-  nonce?: string;
-  [claim: string]: unknown;
-}
 
 export const DEFAULT_ID_TOKEN_TTL_SECONDS = 3600;
 

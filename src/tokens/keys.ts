@@ -3,14 +3,7 @@
 
 import { createHash, createHmac, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { IdpError } from '../core/errors.js';
-
-export interface StoredKey {
-  kid: string;
-  alg: 'ES256';
-  privateJwk: JsonWebKey;
-  publicJwk: JsonWebKey;
-  createdAt: string;
-}
+import type { SigningKey as StoredKey } from '../ports.js';
 
 /** A public JWK as published in the JWKS: EC members only, never "d". */
 export interface PublicJwk extends JsonWebKey {

@@ -6,18 +6,18 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { codeInOutbox } from '../../src/cli/commands/login.js';
+import { loginEngine, upstreamsFor } from '../../src/cli/context.js';
 import { headlessLogin } from '../../src/cli/drivers/headless.js';
 import type { User } from '../../src/core/types.js';
-import { createUpstreams } from '../../src/federation/upstreams.js';
-import { FlowEngine } from '../../src/flow/engine.js';
 import { MAX_MFA_ATTEMPTS } from '../../src/flow/mfa.js';
 import { OTP_TTL_MS } from '../../src/mfa/email-otp.js';
 import { enrolTotp } from '../../src/flow/my-account.js';
 import type { FlowView } from '../../src/flow/types.js';
+import type { FlowEngine } from '../../src/flow/engine.js';
 import type { Upstreams } from '../../src/ports.js';
-import { totpCode } from '../../src/mfa/totp.js';
+import { totp, totpCode } from '../../src/mfa/totp.js';
 import { DB_FILE } from '../../src/store/db.js';
-import { openStore, type Store } from '../../src/store/store.js';
+import { openStore, type SqliteStore as Store } from '../../src/store/store.js';
 import { demoHome, expectDone, expectFailed } from '../helpers/login.js';
 import { hintOf } from '../helpers/hints.js';
 
@@ -42,13 +42,13 @@ async function world(t: TestContext, step2 = 'totp'): Promise<World> {
   let offset = 0;
   const now = (): Date => new Date(T0 + offset);
   const store = openStore(home, { clock: now });
-  const upstreams = createUpstreams({ store });
+  const upstreams = await upstreamsFor(store);
   t.after(async () => {
     await upstreams.close();
     store.close();
   });
   store.apps.update('thrift', { steps: [['password', 'google', 'github'], [step2]] });
-  const engine = new FlowEngine({ store, upstreams });
+  const engine = await loginEngine({ store, upstreams });
   const alice = store.users.find('alice')!;
   return {
     home,
@@ -80,7 +80,7 @@ async function wrongCode(secret: string, at: Date): Promise<string> {
 
 test('an enrolled factor: the headless login with the secret finishes with amr pwd,otp and acr mfa', async (t) => {
   const w = await world(t);
-  const { secret, uri } = await enrolTotp(w.store, w.alice, 'test');
+  const { secret, uri } = await enrolTotp(w.store, w.alice, 'test', totp);
   assert.match(uri, /^otpauth:\/\/totp\//);
   assert.ok(uri.includes(`secret=${secret}`));
   const run = await headlessLogin({ store: w.store, app: 'thrift', upstreams: w.upstreams, answers: { option: 'password', username: 'alice', password: 'thrift-demo', consent: 'approve', otp: { code: await totpCode(secret, w.now()) } } });
@@ -94,7 +94,7 @@ test('an enrolled factor: the headless login with the secret finishes with amr p
 
 test('a code accepted in one flow is refused in a second flow, within its window; the next step\'s code then works', async (t) => {
   const w = await world(t);
-  const { secret } = await enrolTotp(w.store, w.alice, 'test');
+  const { secret } = await enrolTotp(w.store, w.alice, 'test', totp);
   const code = await totpCode(secret, w.now());
   const first = mfaView(await w.toStep2());
   expectDone(await w.engine.submit(first.flow, { otp: code }));
@@ -109,7 +109,7 @@ test('a code accepted in one flow is refused in a second flow, within its window
 
 test('two concurrent submissions of the same correct code to two flows: exactly one signs in', async (t) => {
   const w = await world(t);
-  const { secret } = await enrolTotp(w.store, w.alice, 'test');
+  const { secret } = await enrolTotp(w.store, w.alice, 'test', totp);
   const [a, b] = [mfaView(await w.toStep2()), mfaView(await w.toStep2())];
   const code = await totpCode(secret, w.now());
   const views = await Promise.all([w.engine.submit(a.flow, { otp: code }), w.engine.submit(b.flow, { otp: code })]);
@@ -121,7 +121,7 @@ test('two concurrent submissions of the same correct code to two flows: exactly 
 
 test(`at most ${MAX_MFA_ATTEMPTS} wrong codes per flow, then MFA_TOO_MANY_ATTEMPTS (exit 8); the right code comes too late`, async (t) => {
   const w = await world(t);
-  const { secret } = await enrolTotp(w.store, w.alice, 'test');
+  const { secret } = await enrolTotp(w.store, w.alice, 'test', totp);
   const wrong = await wrongCode(secret, w.now());
   let view = mfaView(await w.toStep2());
   const flow = view.flow;
@@ -137,7 +137,7 @@ test(`at most ${MAX_MFA_ATTEMPTS} wrong codes per flow, then MFA_TOO_MANY_ATTEMP
 
 test(`racing wrong codes cannot get around the cap: ${MAX_MFA_ATTEMPTS * 2} at once into one flow are ${MAX_MFA_ATTEMPTS} attempts at most`, async (t) => {
   const w = await world(t);
-  const { secret } = await enrolTotp(w.store, w.alice, 'test');
+  const { secret } = await enrolTotp(w.store, w.alice, 'test', totp);
   const wrong = await wrongCode(secret, w.now());
   const { flow } = mfaView(await w.toStep2());
   const settled = await Promise.allSettled(Array.from({ length: MAX_MFA_ATTEMPTS * 2 }, () => w.engine.submit(flow, { otp: wrong })));
@@ -150,7 +150,7 @@ test(`racing wrong codes cannot get around the cap: ${MAX_MFA_ATTEMPTS * 2} at o
 
 test('the TOTP secret is sealed at rest: neither an enrolled secret nor one offered in a flow appears in the database files', async (t) => {
   const w = await world(t);
-  const enrolled = await enrolTotp(w.store, w.alice, 'test');
+  const enrolled = await enrolTotp(w.store, w.alice, 'test', totp);
   const bob = w.store.users.insert({ username: 'bob', email: 'bob@example.com', emailVerified: true, name: null, givenName: null, familyName: null, passwordHash: w.store.users.passwordState(w.alice.id).hash, source: 'local' });
   const started = await w.engine.start('thrift');
   await w.engine.submit(started.flow, { choose: 'password' });
@@ -298,7 +298,7 @@ test(`email OTP: ${MAX_MFA_ATTEMPTS} wrong codes end the flow with MFA_TOO_MANY_
 
 test('the factor is removed while the flow waits for its code: MFA_NOT_ENROLLED (exit 8), not an internal error', async (t) => {
   const w = await world(t);
-  const { secret } = await enrolTotp(w.store, w.alice, 'test');
+  const { secret } = await enrolTotp(w.store, w.alice, 'test', totp);
   const view = mfaView(await w.toStep2());
   w.store.factors.remove(w.alice.id);
   expectFailed(await w.engine.submit(view.flow, { otp: await totpCode(secret, w.now()) }), 'MFA_NOT_ENROLLED', 8);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { codeInOutbox } from '../../src/cli/commands/login.js';
 import { headlessLogin, type HeadlessLoginOptions } from '../../src/cli/drivers/headless.js';
 import { enrolTotp } from '../../src/flow/my-account.js';
-import { totpCode } from '../../src/mfa/totp.js';
+import { totp as totpVerifier, totpCode } from '../../src/mfa/totp.js';
 import { ROOT } from '../helpers/idp.js';
 import { expectDone, expectFailed, stageNames, sharedDemoOrg } from '../helpers/login.js';
 import { hintOf } from '../helpers/hints.js';
@@ -117,7 +117,7 @@ test('the skip-MFA script still runs step 2 for alice signing in with a password
   const alice = org.store.users.find('alice')!;
   for (const step2 of ['email-otp', 'totp'] as const) {
     configure({ jit: true, step2, script: true });
-    const totp = step2 === 'totp' ? { otp: { code: await totpCode((await enrolTotp(org.store, alice, 'test')).secret) } } : {};
+    const totp = step2 === 'totp' ? { otp: { code: await totpCode((await enrolTotp(org.store, alice, 'test', totpVerifier)).secret) } } : {};
     const run = await login({ option: 'password', username: 'alice', password: 'thrift-demo', ...totp });
     const result = expectDone(run.view);
     assert.deepEqual(result.amr, ['pwd', step2 === 'totp' ? 'otp' : 'email'], step2);

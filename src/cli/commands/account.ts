@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { IdpError } from '../../core/errors.js';
 import type { User } from '../../core/types.js';
-import type { Store } from '../../store/store.js';
+import type { Store } from '../../ports.js';
 import { action, type CliContext } from '../context.js';
 import { collectPair } from '../parse.js';
 import { addLoginOptions, reportFailure, runLogin, type LoginOptions } from './login.js';
@@ -43,7 +43,7 @@ Examples:
         if (opts.attr) user = my.editProfile(store, user, opts.attr);
         if (opts.unlink) my.unlink(store, user, opts.unlink);
         if (opts.removeTotp) my.removeFactors(store, user, user.username);
-        if (opts.enrollTotp) return printEnrolment(ctx, user.username, await my.enrolTotp(store, user, user.username));
+        if (opts.enrollTotp) return printEnrolment(ctx, user.username, await my.enrolTotp(store, user, user.username, (await import('../../mfa/totp.js')).totp));
         if (!acted && ctx.interactive && !opts.headless) await menu(ctx, store, user);
         await showAccount(ctx, store, store.users.byId(user.id)!);
       }),
@@ -91,7 +91,7 @@ async function menu(ctx: CliContext, store: Store, start: User): Promise<void> {
         const key = await input({ message: 'Attribute (name, given_name, family_name, picture, email, or a custom key)' }, io);
         const value = await input({ message: `New value for ${key} (empty removes it)` }, io);
         user = my.editProfile(store, user, [[key.trim(), value.trim()]]);
-      } else if (choice === 'enrol-totp') await printEnrolment(ctx, user.username, await my.enrolTotp(store, user, user.username));
+      } else if (choice === 'enrol-totp') await printEnrolment(ctx, user.username, await my.enrolTotp(store, user, user.username, (await import('../../mfa/totp.js')).totp));
       else if (choice === 'remove-totp') my.removeFactors(store, user, user.username);
       else my.unlink(store, user, choice.slice('unlink:'.length));
       ctx.out.success('saved');

@@ -74,8 +74,9 @@ export function registerAppScript(app: Command): void {
     .action(
       action(async (ctx, name: string, opts: { strict?: boolean }) => {
         const { checkApp } = await import('../../flow/app-check.js');
+        const { scriptRunner } = await import('../../script/runner.js');
         const store = await ctx.store();
-        const hazards = await checkApp(store, requireApp(store, name));
+        const hazards = await checkApp(store, requireApp(store, name), scriptRunner);
         ctx.out.result({ app: name, ok: hazards.length === 0, hazards }, () =>
           hazards.length === 0
             ? `${name}: no hazards found`

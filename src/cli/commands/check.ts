@@ -3,9 +3,9 @@
 import type { Command } from 'commander';
 import { IdpError } from '../../core/errors.js';
 import type { FileReport, ScenarioDeps } from '../../flow/scenarios.js';
-import type { Store } from '../../store/store.js';
+import type { Store } from '../../ports.js';
 import type { HeadlessAnswers } from '../drivers/headless.js';
-import { action, type CliContext } from '../context.js';
+import { action, upstreamsFor, type CliContext } from '../context.js';
 import { codeInOutbox } from './login.js';
 
 type ScenarioText = Pick<typeof import('../../flow/scenarios.js'), 'describeMismatch' | 'failureDetail'>;
@@ -59,17 +59,17 @@ Examples:
 /** The headless driver as the scenario runner's login: sandbox providers in-process, answers from the scenario. */
 export async function scenarioDeps(opts: { actor: string; personasFile?: string; signal?: AbortSignal }): Promise<ScenarioDeps> {
   const { headlessLogin } = await import('../drivers/headless.js');
-  const { createUpstreams } = await import('../../federation/upstreams.js');
   const { totpForFlow } = await import('../../flow/scenarios.js');
+  const { totp } = await import('../../mfa/totp.js');
   const otpSource = (copy: Store, otp: string | undefined): HeadlessAnswers['otp'] => {
     if (otp === 'outbox') return { fromOutbox: (flowId) => codeInOutbox(copy, flowId) };
-    if (otp === 'totp') return { fromFactor: (flowId) => totpForFlow(copy, flowId) };
+    if (otp === 'totp') return { fromFactor: (flowId) => totpForFlow(copy, flowId, totp) };
     return otp === undefined ? undefined : { code: otp };
   };
   return {
     actor: opts.actor,
     signal: opts.signal,
-    upstreams: (copy) => createUpstreams({ store: copy, personasFile: opts.personasFile }),
+    upstreams: (copy) => upstreamsFor(copy, { personasFile: opts.personasFile }),
     login: (copy, login, upstreams) => {
       const { app, as, otp, ...answers } = login;
       return headlessLogin({ store: copy, app, upstreams, personasFile: opts.personasFile, signal: opts.signal, answers: { ...answers, persona: as, otp: otpSource(copy, otp) } });

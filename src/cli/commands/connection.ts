@@ -14,8 +14,8 @@ import {
 } from '../../core/types.js';
 import { validateIssuer } from '../../core/urls.js';
 import { secretTail } from '../../core/secret-tail.js';
-import type { SecretInput } from '../../store/connections.js';
-import type { Store } from '../../store/store.js';
+
+import type { SecretInput, Store } from '../../ports.js';
 import { action, type CliContext } from '../context.js';
 import { diff, formatChanges } from '../diff.js';
 import { requireConnection } from '../lookup.js';

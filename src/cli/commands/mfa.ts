@@ -29,9 +29,10 @@ export function registerMfa(users: Command, program: Command): void {
     .action(
       action(async (ctx, ref: string) => {
         const { enrolTotp } = await import('../../flow/my-account.js');
+        const { totp } = await import('../../mfa/totp.js');
         const store = await ctx.store();
         const user = requireUser(store, ref);
-        const enrolled = await enrolTotp(store, user, ctx.actor);
+        const enrolled = await enrolTotp(store, user, ctx.actor, totp);
         await printEnrolment(ctx, user.username, enrolled);
       }),
     );
