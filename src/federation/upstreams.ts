@@ -1,6 +1,7 @@
 // Resolves a connection to a ready connector: the real provider's endpoints and secret, or the bundled sandbox
 // provider started in-process on 127.0.0.1 (only the providers a login actually uses, only once per process).
 import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 import type { Connection } from '../core/types.js';
 import type { Connector, RunningSandbox, SandboxStarter, Store, UpstreamEndpoints, Upstreams } from '../ports.js';
 import { createConnector, REAL_ENDPOINTS } from './index.js';
@@ -42,7 +43,9 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
     }
     if (connection.type === 'github') return REAL_ENDPOINTS.github;
     if (connection.type === 'google') return REAL_ENDPOINTS.google;
-    if (!connection.issuer) throw new IdpError('CONNECTION_NOT_FOUND', `connection ${connection.name} has no issuer`, `idp connection set ${connection.name} --issuer URL`);
+    if (!connection.issuer) {
+      throw new IdpError('CONNECTION_INCOMPLETE', `connection ${connection.name} has no issuer`, hint`${{ kind: 'set', on: 'connection', name: connection.name, setting: 'issuer', value: 'URL' }}`);
+    }
     return { kind: 'oidc', issuer: connection.issuer };
   }
 
@@ -50,11 +53,13 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
     const source = connection.secret;
     if (source.kind === 'env') {
       const value = env[source.variable];
-      if (!value) throw new IdpError('SECRET_MISSING', `the client secret of ${connection.name} is read from $${source.variable}, which is not set`, `export ${source.variable}=... before idp login`);
+      if (!value) throw new IdpError('SECRET_MISSING', `the client secret of ${connection.name} is read from $${source.variable}, which is not set`, `set $${source.variable} in idp's environment`);
       return value;
     }
     if (source.kind === 'stored') return opts.store.connections.storedSecret(connection.name);
-    if (connection.type !== 'oidc') throw new IdpError('SECRET_MISSING', `connection ${connection.name} has no client secret`, `idp connection set ${connection.name} --client-secret-env VAR`);
+    if (connection.type !== 'oidc') {
+      throw new IdpError('SECRET_MISSING', `connection ${connection.name} has no client secret`, hint`${{ kind: 'set', on: 'connection', name: connection.name, setting: 'client-secret-env', value: 'VAR' }}`);
+    }
     return null;
   }
 
