@@ -5,14 +5,14 @@ import type { Store } from '../ports.js';
 
 export function requireApp(store: Store, name: string): App {
   const app = store.apps.get(name);
-  if (!app) throw new IdpError('APP_NOT_FOUND', `no app named '${name}'`, unknownNameHint('app', name, store.apps.names(), 'idp app list'));
+  if (!app) throw new IdpError('APP_NOT_FOUND', `no app named '${name}'`, unknownNameHint('app', name, store.apps.names()));
   return app;
 }
 
 export function requireConnection(store: Store, name: string): Connection {
   const connection = store.connections.get(name);
   if (!connection) {
-    throw new IdpError('CONNECTION_NOT_FOUND', `no connection named '${name}'`, unknownNameHint('connection', name, store.connections.names(), 'idp connection list'));
+    throw new IdpError('CONNECTION_NOT_FOUND', `no connection named '${name}'`, unknownNameHint('connection', name, store.connections.names()));
   }
   return connection;
 }

@@ -15,6 +15,8 @@ export type Fix =
   | { kind: 'list'; what: ListTarget }
   | { kind: 'app-check'; app: string }
   | { kind: 'remove-factor'; user: string; factor?: string }
+  /** An option of the command or request at hand (the CLI's `--option value`): a longer timeout, another port. */
+  | { kind: 'option'; option: string; value?: string }
   | { kind: 'doctor' }
   | { kind: 'init' };
 

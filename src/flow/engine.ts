@@ -57,7 +57,7 @@ export class FlowEngine implements Kit {
   async start(appName: string, opts: { redirectUri?: string } = {}): Promise<FlowView> {
     const { store } = this.deps;
     const app = store.apps.get(appName);
-    if (!app) throw new IdpError('APP_NOT_FOUND', `no app named '${appName}'`, unknownNameHint('app', appName, store.apps.names(), 'idp app list'));
+    if (!app) throw new IdpError('APP_NOT_FOUND', `no app named '${appName}'`, unknownNameHint('app', appName, store.apps.names()));
     if (opts.redirectUri !== undefined && !app.redirectUris.includes(opts.redirectUri)) {
       const register = { kind: 'set', on: 'app', name: app.name, setting: 'redirect-uri', value: 'URI' } as const;
       throw new IdpError('REDIRECT_URI_MISMATCH', `${opts.redirectUri} is not a registered redirect URI of ${app.name}`, hint`registered: ${app.redirectUris.join(', ') || 'none'} (${register})`);
@@ -124,7 +124,7 @@ export class FlowEngine implements Kit {
     } catch (err) {
       const error: FlowError = isIdpError(err)
         ? err.toJSON()
-        : { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err), hint: 'rerun with --debug, and report it if it persists' };
+        : { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err), hint: hint`rerun with ${{ kind: 'option', option: 'debug' }}, and report it if it persists` };
       this.stage(run, run.current, 'failed', error.message, performance.now() - run.since);
       run.state.waiting = { kind: 'none' };
       store.flows.save(run.id, 'failed', run.state);

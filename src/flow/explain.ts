@@ -3,6 +3,7 @@
 // run after step 1 (as the app's script decides), and whether MFA is possible.
 import type { MappedProfile } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 import { effectiveSteps, isMfaOption } from '../core/signin.js';
 import type { App, Connection, JitDecisionKind } from '../core/types.js';
 import type { ScriptRunner, Store, UpstreamProfile } from '../ports.js';
@@ -87,7 +88,7 @@ async function laterSteps({ store, scripts }: { store: Store; scripts: ScriptRun
   const chosen: { step: number; options: string[] }[] = [];
   for (;;) {
     const plan = await planNextStep({ store, scripts }, app.script, state, { app: app.name, clientId: app.clientId });
-    if ('failed' in plan) throw new IdpError('SCRIPT_FAILED_LOGIN', `${app.name}'s script would fail this sign-in: ${plan.failed.errorMessage ?? plan.failed.errorCode ?? 'fail()'}`, `see idp app script show ${app.name}`);
+    if ('failed' in plan) throw new IdpError('SCRIPT_FAILED_LOGIN', `${app.name}'s script would fail this sign-in: ${plan.failed.errorMessage ?? plan.failed.errorCode ?? 'fail()'}`, hint`see ${{ kind: 'show', what: 'app-script', name: app.name }}`);
     if (plan.next === null || state.completed.some((c) => c.step === plan.next)) return chosen;
     chosen.push({ step: plan.next, options: steps[plan.next - 1] ?? [] });
     state.completed.push({ step: plan.next, option: steps[plan.next - 1]?.[0] ?? '', idp: 'LOCAL' });

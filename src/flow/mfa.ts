@@ -52,7 +52,7 @@ export function beginMfa({ store, totp, emailOtps }: MfaDeps, flowId: string, ap
 }
 
 export function mfaPrompt({ store, totp }: MfaDeps, user: User, waiting: MfaWaiting): { hint: string; enrol?: { secret: string; uri: string } } {
-  if (waiting.method === 'email-otp') return { hint: `6-digit code sent to ${maskEmail(user.email ?? '')} (see idp outbox)` };
+  if (waiting.method === 'email-otp') return { hint: `6-digit code sent to ${maskEmail(user.email ?? '')} (also in idp's outbox)` };
   if (!waiting.enrolSecret) return { hint: '6-digit code from your authenticator app' };
   const secret = store.unseal(waiting.enrolSecret);
   return {

@@ -187,7 +187,7 @@ export async function runScenarioFile(store: Store, sf: ScenarioFile, deps: Scen
     try {
       const results: ScenarioResult[] = [];
       for (const scenario of sf.scenarios) {
-        if (deps.signal?.aborted) throw new IdpError('INTERRUPTED', 'interrupted', 'the org was not changed; run idp check again');
+        if (deps.signal?.aborted) throw new IdpError('INTERRUPTED', 'interrupted', 'the org was not changed; run the checks again');
         results.push(await runScenario(copy, scenario, deps, upstreams));
       }
       return results;

@@ -3,6 +3,7 @@
 
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
 import { IdpError } from '../core/errors.js';
+import { FIX_THE_SCRIPT } from './fix.js';
 import type { CompileResult, ScriptStepInfo } from '../ports.js';
 import { asText, ScriptFault, truncate, withSandbox, type Sandbox, type SandboxLimits } from './sandbox.js';
 
@@ -104,7 +105,7 @@ function scriptError(fault: ScriptFault): IdpError {
   return new IdpError(
     'SCRIPT_ERROR',
     `the conditional-authentication script failed${where}: ${fault.message}`,
-    "fix the app's script (idp app check <app> reports its errors), or remove it to run every step",
+    FIX_THE_SCRIPT,
   );
 }
 

@@ -1,6 +1,7 @@
 // Repository for local users: lookup, keyset-paginated listing, bulk import, and status changes.
 import type { ProfilePatch } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 import type { User, UserStatus } from '../core/types.js';
 import type { ListQuery, NewUser, UserRepository } from '../ports.js';
 import type { Db } from './db.js';
@@ -56,7 +57,7 @@ function cursorOf(username: string): string {
 function cursorUsername(cursor: string): string {
   const username = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!username || cursorOf(username) !== cursor) {
-    throw new IdpError('INVALID_VALUE', `'${cursor}' is not a page cursor`, 'pass the cursor the previous page printed (its `more:` line, or `next` with --json)');
+    throw new IdpError('INVALID_VALUE', `'${cursor}' is not a page cursor`, hint`pass the cursor the previous page printed (its \`more:\` line, or \`next\` with ${{ kind: 'option', option: 'json' }})`);
   }
   return username;
 }

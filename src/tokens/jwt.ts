@@ -3,6 +3,7 @@
 
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 import type { IdTokenClaims, SigningKey as StoredKey } from '../ports.js';
 import type { CryptoKey } from 'jose';
 
@@ -102,7 +103,7 @@ function invalid(reason: string, cause?: unknown): IdpError {
   return new IdpError(
     'ID_TOKEN_INVALID',
     `ID token rejected: ${reason}`,
-    'check the issuer, the app client_id and the org keys (idp keys jwks)',
+    hint`check the issuer, the app client_id and the org keys (${{ kind: 'show', what: 'keys' }})`,
     { cause },
   );
 }
