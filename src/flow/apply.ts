@@ -1,6 +1,5 @@
 // Carries out a policy plan against the store in one transaction, with one audit event per planned change.
-import { randomBytes } from 'node:crypto';
-import { newClientId } from '../core/ids.js';
+import { newClientId, newSandboxSecret } from '../core/ids.js';
 import type { PlanItem, PolicyApp, PolicyConnection } from '../core/policy.js';
 
 import type { SecretInput, Store } from '../ports.js';
@@ -43,7 +42,7 @@ function releaseMovingClientIds(store: Store, plan: PlanItem[]): void {
 
 function secretOf(c: PolicyConnection, name: string, notes: string[]): SecretInput {
   if (c.client_secret_env) return { kind: 'env', variable: c.client_secret_env };
-  if (c.sandbox) return { kind: 'value', value: randomBytes(20).toString('hex') };
+  if (c.sandbox) return { kind: 'value', value: newSandboxSecret() };
   if (c.type !== 'oidc' || c.client_secret) notes.push(`connection ${name} has no client secret yet: idp connection set ${name} --client-secret-stdin`);
   return { kind: 'none' };
 }

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { hashPassword } from '../core/password.js';
 import { defaultJit, defaultScopes } from '../core/connection-defaults.js';
 import type { ConnectionType, SignInStep } from '../core/types.js';
-import { newClientId } from '../core/ids.js';
+import { newClientId, newSandboxSecret } from '../core/ids.js';
 import { MY_ACCOUNT } from '../core/signin.js';
 import type { SigningKey, Store } from '../ports.js';
 
@@ -39,7 +39,7 @@ export async function seedOrg(store: Store, opts: { demo: boolean; actor: string
         sandbox: true,
         issuer: null,
         clientId: c.clientId,
-        secret: { kind: 'value', value: randomBytes(20).toString('hex') },
+        secret: { kind: 'value', value: newSandboxSecret() },
         scopes: defaultScopes(c.type),
         jit: defaultJit(),
         attributeMap: {},

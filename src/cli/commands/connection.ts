@@ -234,8 +234,8 @@ function applyMap(current: Record<string, string>, edits: [string, string][] | u
 }
 
 async function sandboxSecret(): Promise<SecretInput> {
-  const { randomBytes } = await import('node:crypto');
-  return { kind: 'value', value: randomBytes(20).toString('hex') };
+  const { newSandboxSecret } = await import('../../core/ids.js');
+  return { kind: 'value', value: newSandboxSecret() };
 }
 
 async function secretInput(ctx: CliContext, opts: SettingOptions, required: boolean): Promise<SecretInput> {
