@@ -40,7 +40,7 @@ export function registerFlows(program: Command): void {
       action(async (ctx, id: string) => {
         const store = await ctx.store();
         const row = store.flows.get(id);
-        if (!row) throw new IdpError('USAGE', `no flow with id ${id}`, 'see idp flows list');
+        if (!row) throw new IdpError('FLOW_NOT_FOUND', `no flow with id ${id}`, 'see idp flows list');
         const stages = store.events.list({ flow: id, limit: 1000 }).map(({ stage, status, ms, detail, at }) => ({ stage, status, ms, detail, at }));
         ctx.out.result({ flow: id, app: row.app, status: row.status, created_at: row.created_at, stages }, () =>
           [
