@@ -228,7 +228,7 @@ test('headless: Ctrl-C while a sandbox page hangs ends the login as INTERRUPTED 
 });
 
 /** A real (non-sandbox) OIDC connection `corp` offered by thrift, with its secret in $CORP_SECRET. */
-async function realOidcConnection(w: LoginWorld, issuer: string): Promise<void> {
+async function realOidcConnection(w: LoginWorld, issuer: string | null): Promise<void> {
   w.store.connections.insert({
     name: 'corp',
     type: 'oidc',
@@ -271,6 +271,16 @@ test('a real connection whose secret variable is unset: SECRET_MISSING (exit 3) 
   t.after(() => upstreams.close());
   const failed = expectFailed(await corpLogin(w, upstreams), 'SECRET_MISSING', 3);
   assert.match(failed.error.message, /\$CORP_SECRET/);
+});
+
+test('an OIDC connection without an issuer: CONNECTION_INCOMPLETE (exit 3), with the setting to fix', async (t) => {
+  const w = await loginWorld(t);
+  await realOidcConnection(w, null);
+  const upstreams = await upstreamsFor(w.store, { env: { CORP_SECRET: 'corp-secret' } });
+  t.after(() => upstreams.close());
+  const failed = expectFailed(await corpLogin(w, upstreams), 'CONNECTION_INCOMPLETE', 3);
+  assert.equal(failed.error.message, 'connection corp has no issuer');
+  assert.equal(hintOf(failed.error), 'idp connection set corp --issuer URL');
 });
 
 test('headless mode refuses a real provider before any redirect: HEADLESS_NEEDS_SANDBOX (exit 2)', async (t) => {
