@@ -50,12 +50,16 @@ const WAITING_STAGE: Record<Waiting['kind'], Stage> = {
   none: 'session',
 };
 
-export class FlowEngine implements Kit {
-  constructor(readonly deps: EngineDeps) {}
+export class FlowEngine {
+  private readonly kit: StepKit;
+
+  constructor(deps: EngineDeps) {
+    this.kit = new StepKit(deps);
+  }
 
   /** Starts a flow for an app. Unknown apps and unregistered redirect URIs throw before any flow exists. */
   async start(appName: string, opts: { redirectUri?: string } = {}): Promise<FlowView> {
-    const { store } = this.deps;
+    const { store, random } = this.kit.deps;
     const app = store.apps.get(appName);
     if (!app) throw new IdpError('APP_NOT_FOUND', `no app named '${appName}'`, unknownNameHint('app', appName, store.apps.names()));
     if (opts.redirectUri !== undefined && !app.redirectUris.includes(opts.redirectUri)) {
@@ -77,10 +81,10 @@ export class FlowEngine implements Kit {
       authTime: null,
       passwordFailures: 0,
     };
-    const run: Run = { id: this.deps.random.flowId(), state, app, current: 'app', since: performance.now() };
+    const run: Run = { id: random.flowId(), state, app, current: 'app', since: performance.now() };
     store.flows.insert(run.id, app.name, state);
-    this.stage(run, 'app', 'ok', `${app.name} (client ${app.clientId}); ${formatMethod(state.steps)}`, 0);
-    return this.guard(run, () => this.next(run));
+    this.kit.stage(run, 'app', 'ok', `${app.name} (client ${app.clientId}); ${formatMethod(state.steps)}`, 0);
+    return this.guard(run, () => this.kit.next(run));
   }
 
   submit(flowId: string, input: FlowInput): Promise<FlowView> {
@@ -88,7 +92,7 @@ export class FlowEngine implements Kit {
   }
 
   private async resume(flowId: string, input: FlowInput): Promise<FlowView> {
-    const { store } = this.deps;
+    const { store } = this.kit.deps;
     const row = store.flows.get(flowId);
     const recent = { kind: 'show', what: 'events' } as const;
     if (!row) throw new IdpError('FLOW_NOT_FOUND', `no flow with id ${flowId}`, hint`see ${recent} for recent flows`);
@@ -103,7 +107,7 @@ export class FlowEngine implements Kit {
   /** Ends a flow from outside (timeout, Ctrl-C, a driver that cannot answer): recorded against the stage it waited in. */
   abandon(flowId: string, err: IdpError): Promise<FlowView> {
     return oneAtATime(flowId, async () => {
-      const { store } = this.deps;
+      const { store } = this.kit.deps;
       const row = store.flows.get(flowId);
       if (!row || row.status !== 'active') throw err;
       const state = JSON.parse(row.state) as FlowState;
@@ -116,7 +120,7 @@ export class FlowEngine implements Kit {
 
   /** Any failure ends the flow: a `failed` stage event, the flow row marked failed, and a failed view. */
   private async guard(run: Run, body: () => Promise<FlowView>): Promise<FlowView> {
-    const { store } = this.deps;
+    const { store } = this.kit.deps;
     try {
       const view = await body();
       if (view.status === 'active') store.flows.save(run.id, 'active', run.state);
@@ -125,7 +129,7 @@ export class FlowEngine implements Kit {
       const error: FlowError = isIdpError(err)
         ? err.toJSON()
         : { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err), hint: hint`rerun with ${{ kind: 'option', option: 'debug' }}, and report it if it persists` };
-      this.stage(run, run.current, 'failed', error.message, performance.now() - run.since);
+      this.kit.stage(run, run.current, 'failed', error.message, performance.now() - run.since);
       run.state.waiting = { kind: 'none' };
       store.flows.save(run.id, 'failed', run.state);
       return { flow: run.id, app: run.app.name, step: run.state.step, status: 'failed', error, jit: run.state.jit };
@@ -137,8 +141,14 @@ export class FlowEngine implements Kit {
     if (waiting.kind === 'none') throw new IdpError('FLOW_FINISHED', `flow ${run.id} is not waiting for anything`, 'start a new login');
     const handler = STEPS[waiting.kind] as Step<typeof waiting.kind, AnswerKey>;
     if (!(handler.answer in input)) throw new IdpError('USAGE', `flow ${run.id} is waiting for ${waiting.kind}, not for that answer`, 'answer what the flow asks for');
-    return handler.resume(this, run, waiting as never, input as never);
+    // TypeScript cannot tie the table entry to this waiting kind; the lookup by kind and the answer check above do.
+    return handler.resume(this.kit, run, waiting as never, input as never);
   }
+}
+
+/** The engine's services to the step handlers. */
+class StepKit implements Kit {
+  constructor(readonly deps: EngineDeps) {}
 
   next(run: Run): Promise<FlowView> {
     return nextStep(this, run);
