@@ -1,4 +1,4 @@
-// Words a refusal's remedies (core/fixes.ts) as the `idp ...` command lines that carry them out.
+// Words a refusal's remedies (core/fixes.ts) as the `idp ...` command lines (or the flag) that carry them out.
 import { hintText, type Fix, type Hint } from '../core/fixes.js';
 
 const GROUP: Record<string, string> = { app: 'app', connection: 'connection', user: 'users', org: 'org' };

@@ -1,6 +1,6 @@
 // The `redirect` state: the authorization request to the upstream, then its callback. The connector checks the
 // callback (state first, so a mismatch never reaches the token endpoint); this step says which stage failed or passed.
-import { IdpError } from '../../core/errors.js';
+import { IdpError, type ErrorCode } from '../../core/errors.js';
 import type { Stage } from '../../core/types.js';
 import type { UpstreamProfile } from '../../ports.js';
 import type { FlowView, Waiting } from '../types.js';
@@ -21,7 +21,7 @@ export async function redirect(kit: Kit, run: Run, connectionName: string, redir
 }
 
 /** Which stage a refused callback failed in: a foreign state is the callback's fault, an upstream error the consent's. */
-const CALLBACK_REFUSAL_STAGE: Partial<Record<string, Stage>> = { STATE_MISMATCH: 'callback' };
+const CALLBACK_REFUSAL_STAGE: Partial<Record<ErrorCode, Stage>> = { STATE_MISMATCH: 'callback' };
 
 export async function callback(kit: Kit, run: Run, waiting: Extract<Waiting, { kind: 'redirect' }>, callbackUrl: string): Promise<FlowView> {
   const connection = kit.deps.store.connections.get(waiting.connection);
