@@ -15,7 +15,6 @@ import { checkPassword } from './steps/password.js';
 import { callback } from './steps/redirect.js';
 import type { EngineDeps, FlowError, FlowInput, FlowState, FlowView, Waiting } from './types.js';
 
-export { LOCKOUT_AFTER_FAILED_LOGINS, MAX_PASSWORD_ATTEMPTS_PER_FLOW } from './steps/password.js';
 
 type AnswerKey = FlowInput extends infer I ? (I extends unknown ? keyof I : never) : never;
 type Answer<K extends AnswerKey> = Extract<FlowInput, Record<K, unknown>>;

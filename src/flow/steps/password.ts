@@ -6,8 +6,8 @@ import { verifyPassword } from '../../core/password.js';
 import type { FlowError, FlowView } from '../types.js';
 import { completeStep, type Kit, type Run } from './kit.js';
 
-export const MAX_PASSWORD_ATTEMPTS_PER_FLOW = 3;
-export const LOCKOUT_AFTER_FAILED_LOGINS = 5;
+const MAX_PASSWORD_ATTEMPTS_PER_FLOW = 3;
+const LOCKOUT_AFTER_FAILED_LOGINS = 5;
 
 const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
