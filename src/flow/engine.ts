@@ -15,8 +15,8 @@ import { checkPassword } from './steps/password.js';
 import { callback } from './steps/redirect.js';
 import type { EngineDeps, FlowError, FlowInput, FlowState, FlowView, Waiting } from './types.js';
 
-
-type AnswerKey = FlowInput extends infer I ? (I extends unknown ? keyof I : never) : never;
+/** The key that names an answer: `choose`, `credentials`, `callback`, `jitAnswer`, `otp`. */
+type AnswerKey = Exclude<FlowInput extends infer I ? (I extends unknown ? keyof I : never) : never, 'redirectUri'>;
 type Answer<K extends AnswerKey> = Extract<FlowInput, Record<K, unknown>>;
 type ActiveWaiting = Exclude<Waiting['kind'], 'none'>;
 
