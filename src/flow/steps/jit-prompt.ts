@@ -10,7 +10,7 @@ import { completeStep, type Kit, type Run } from './kit.js';
 
 type JitAnswer = Extract<FlowInput, { jitAnswer: unknown }>['jitAnswer'];
 
-export function afterUpstream(kit: Kit, run: Run, upstream: UpstreamUser): Promise<FlowView> | FlowView {
+export async function afterUpstream(kit: Kit, run: Run, upstream: UpstreamUser): Promise<FlowView> {
   const { store } = kit.deps;
   run.current = 'jit';
   const { decision, profile } = readDecision(store, upstream);
