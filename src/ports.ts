@@ -1,6 +1,11 @@
-// The interfaces the login engine (src/flow) needs from the outside world.
-// Adapters implement them: src/store (Store, which also keeps the clock and the outbox), src/federation (Connector,
-// Upstreams), src/mfa (Mailer, the optional SMTP relay).
+// The interfaces the login engine (src/flow) and the use cases (src/app) need from the outside world. Types only:
+// adapters implement them (src/store: Store; src/federation: Connector, Upstreams; src/sandbox: SandboxStarter;
+// src/tokens: TokenSigner; src/mfa: TotpVerifier, OtpVerifier, Mailer; src/script: ScriptRunner), and the composition
+// root (src/cli/context.ts) wires them together. No adapter imports another.
+import type { Connection } from './core/types.js';
+import type { SigningKey, StoredEmailOtp } from './ports/store.js';
+
+export type * from './ports/store.js';
 
 /** What a connector needs to know to reach its upstream: real or sandbox base URLs, resolved by the caller. */
 export type UpstreamEndpoints =
@@ -36,18 +41,46 @@ export interface UpstreamProfile {
 export interface Connector {
   /** Builds the authorization URL with PKCE S256, state and nonce. */
   authorizationRequest(redirectUri: string): Promise<AuthRequest>;
-  /** Checks the callback (state first, never calling the token endpoint on a mismatch) and redeems the code. */
+  /**
+   * Checks the callback without any request: exactly one state, equal to the request's (STATE_MISMATCH); then an
+   * upstream error (UPSTREAM_DENIED, UPSTREAM_ERROR); then a code. The one place these checks are made.
+   */
+  checkCallback(callbackUrl: URL, request: AuthRequest): void;
+  /** Checks the callback as checkCallback does (so a mismatch never reaches the token endpoint) and redeems the code. */
   exchangeCode(callbackUrl: URL, request: AuthRequest): Promise<UpstreamTokens>;
   /** Reads the profile: /user + /user/emails on GitHub, userinfo + ID token on OIDC. */
   fetchProfile(tokens: UpstreamTokens): Promise<UpstreamProfile>;
 }
 
-
 /** Resolves a connection to a ready connector: real endpoints and secrets, or the in-process sandbox. */
 export interface Upstreams {
-  connector(connection: import('./core/types.js').Connection): Promise<{ connector: Connector; provider: string }>;
+  connector(connection: Connection): Promise<{ connector: Connector; provider: string }>;
   close(): Promise<void>;
 }
+
+/** A client registered at a sandbox provider: a sandbox connection's id and secret. */
+export interface SandboxClient {
+  provider: 'github' | 'google';
+  clientId: string;
+  clientSecret: string;
+  appName: string;
+  /** Registered callbacks; loopback ones match with any port. Default: the loopback server's /callback. */
+  redirectUris?: string[];
+  /** Google-like only: how the client authenticates at the token endpoint. Default: client_secret_post. */
+  tokenEndpointAuthMethod?: 'client_secret_post' | 'client_secret_basic';
+}
+
+/** A client with its defaults filled in, as both sandbox providers register it. */
+export type RegisteredClient = Required<SandboxClient>;
+
+export interface RunningSandbox {
+  github?: { url: string; authorizeUrl: string; tokenUrl: string; apiBase: string };
+  google?: { issuer: string };
+  close(): Promise<void>;
+}
+
+/** Starts one bundled sandbox provider on 127.0.0.1 with these clients (src/sandbox). */
+export type SandboxStarter = (provider: 'github' | 'google', clients: SandboxClient[]) => Promise<RunningSandbox>;
 
 /** One email as the outbox keeps it. */
 export interface MailMessage {
@@ -63,15 +96,82 @@ export interface Mailer {
   send(message: MailMessage): Promise<void>;
 }
 
-/** The user store the engine reads and writes (the SQLite adapter in src/store). */
-export type Store = import('./store/store.js').Store;
-
-/** Loads a conditional-authentication script (its top level runs) under the script engine's limits, running no step. */
-export interface ScriptRunner {
-  compile(source: string): Promise<{ ok: true } | { ok: false; message: string; line: number | null }>;
+export interface IdTokenClaims {
+  iss: string;
+  aud: string;
+  sub: string;
+  amr: string[];
+  acr: string;
+  auth_time: number;
+  nonce?: string;
+  [claim: string]: unknown;
 }
 
-/** A new TOTP secret and the otpauth URI an authenticator app scans for it. */
+/** Signs the ID tokens the org issues to apps (src/tokens). */
+export interface TokenSigner {
+  /** The signed token, and its claims as signed (with iat and exp). */
+  signIdToken(key: SigningKey, claims: IdTokenClaims, now: Date): Promise<{ idToken: string; claims: Record<string, unknown> }>;
+  /** The stable subject of a pass-through user: the same upstream user gets the same sub, unlinkable across orgs. */
+  passThroughSubject(connection: string, upstreamSubject: string, orgSalt: string): string;
+}
+
+export type TotpCheck = { ok: true; step: number } | { ok: false; reason: 'invalid' | 'replayed' };
+
+/** RFC 6238 codes from authenticator apps (src/mfa). */
+export interface TotpVerifier {
+  newSecret(): string;
+  /** The otpauth:// URI an authenticator app scans. */
+  enrolmentUri(opts: { secret: string; account: string; issuer: string }): string;
+  check(secret: string, code: string, opts: { at: Date; lastUsedStep: number | null }): Promise<TotpCheck>;
+  /** The code for `at`, for drivers that answer for a person (scenario files). */
+  code(secret: string, at: Date): Promise<string>;
+}
+
+export type EmailOtpCheck = 'ok' | 'expired' | 'used' | 'wrong-flow' | 'invalid' | 'too-many-attempts';
+
+/** Emailed one-time codes, bound to their flow (src/mfa). */
+export interface OtpVerifier {
+  /** How long a code works, in ms. */
+  readonly ttlMs: number;
+  /** A fresh code, and the hash the store keeps for this flow. */
+  issue(flowId: string): { code: string; hash: string };
+  check(stored: StoredEmailOtp, code: string, flowId: string, now: Date): EmailOtpCheck;
+}
+
+/** What a script sees of a finished step as context.steps[n]. */
+export interface ScriptStepInfo {
+  /** 'LOCAL' or the connection name. */
+  idp: string;
+  subject?: { username?: string; localClaims?: Record<string, unknown>; remoteClaims?: Record<string, unknown> };
+}
+
+export interface ReplayRequest {
+  source: string;
+  request: Record<string, unknown>;
+  /** Outcomes of the finished steps, by step number. */
+  finished: Record<number, ScriptStepInfo>;
+  stepCount: number;
+  app: string;
+}
+
+export type ReplayResult = { next: number } | { next: null; ran: number[] } | { failed: { errorCode?: string; errorMessage?: string } };
+
+export type CompileResult = { ok: true } | { ok: false; message: string; line: number | null };
+
+/** Runs conditional-authentication scripts, isolated and time-limited (src/script). */
+export interface ScriptRunner {
+  /** Replays the script over the finished steps: which step runs next, or that none does, or that it failed the login. */
+  replay(request: ReplayRequest): Promise<ReplayResult>;
+  /** Loads the script (its top level runs) without running onLoginRequest. */
+  compile(source: string): Promise<CompileResult>;
+}
+
+/** The randomness the engine asks for by name, so tests can pin it. */
+export interface Random {
+  flowId(): string;
+}
+
+/** A new TOTP secret and the otpauth URI an authenticator app scans for it (admin and My Account enrolment). */
 export interface TotpEnroller {
   enrolment(opts: { account: string; issuer: string }): Promise<{ secret: string; uri: string }>;
 }

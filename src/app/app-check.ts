@@ -42,7 +42,7 @@ export async function checkApp(store: Store, scripts: ScriptRunner, app: App): P
   }
 
   for (const conflict of mfaConflicts([{ ...app, steps }], connections)) {
-    if (conflict.scripted && scriptCompiles && (await scriptSkipsMfa(store, app, steps, conflict.connection, conflict.step, conflict.mfaStep))) continue;
+    if (conflict.scripted && scriptCompiles && (await scriptSkipsMfa(store, scripts, app, steps, conflict.connection, conflict.step, conflict.mfaStep))) continue;
     hazards.push({
       severity: 'error',
       code: 'MFA_NEEDS_LOCAL_USER',
@@ -53,7 +53,7 @@ export async function checkApp(store: Store, scripts: ScriptRunner, app: App): P
 
   for (const c of connections.filter((c) => steps.some((s) => s.includes(c.name)))) {
     if (c.jit.linking === 'verified-email' && !c.jit.enabled) {
-      hazards.push({ severity: 'warning', code: 'LINKING_WITHOUT_JIT', message: `${c.name} links by verified email, but JIT is off, so nothing is ever linked`, fix: hint`${jitOn(c.name)}, or ${{ kind: 'field', field: 'linking', example: 'off' }}` });
+      hazards.push({ severity: 'warning', code: 'LINKING_WITHOUT_JIT', message: `${c.name} links by verified email, but JIT is off, so nothing is ever linked`, fix: hint`${jitOn(c.name)}, or ${{ kind: 'option', option: 'linking', value: 'off' }}` });
     }
     if (c.jit.linking === 'verified-email' && c.type === 'oidc') {
       hazards.push({ severity: 'warning', code: 'LINKING_UNVERIFIED_EMAIL', message: `${c.name} links by verified email, but a generic OIDC issuer may not send email_verified (then nothing links and first logins with a taken email are refused)`, fix: hint`check that ${c.issuer ?? 'the issuer'} sends email_verified: true, or ${{ kind: 'set', on: 'connection', name: c.name, setting: 'linking', value: 'off' }}` });
@@ -65,12 +65,12 @@ export async function checkApp(store: Store, scripts: ScriptRunner, app: App): P
 const jitOn = (name: string) => ({ kind: 'set', on: 'connection', name, setting: 'jit', value: 'true' }) as const;
 
 /** Plays the script with step `step` done through `connection` as a pass-through user: does it still ask for the MFA step? */
-async function scriptSkipsMfa(store: Store, app: App, steps: string[][], connection: string, step: number, mfaStep: number): Promise<boolean> {
+async function scriptSkipsMfa(store: Store, scripts: ScriptRunner, app: App, steps: string[][], connection: string, step: number, mfaStep: number): Promise<boolean> {
   const empty = { username: null, email: null, emailVerified: false, name: null, givenName: null, familyName: null, picture: null, attributes: {} };
   const completed = Array.from({ length: step }, (_, i) => ({ step: i + 1, option: i + 1 === step ? connection : 'password', idp: i + 1 === step ? connection : 'LOCAL' }));
   const state = simulatedFlow(app.name, steps, { kind: 'pass-through', connection, subject: 'app-check', profile: empty }, completed);
   try {
-    const plan = await planNextStep(store, app.script!, state, { app: app.name, clientId: app.clientId });
+    const plan = await planNextStep({ store, scripts }, app.script!, state, { app: app.name, clientId: app.clientId });
     return !('next' in plan && plan.next === mfaStep);
   } catch {
     return false;

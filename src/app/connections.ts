@@ -36,7 +36,7 @@ export interface NewConnectionInput extends ConnectionSettings {
   sandbox: boolean;
 }
 
-const field = (name: string, example?: string) => ({ kind: 'field', field: name, ...(example && { example }) }) as const;
+const field = (name: string, example?: string) => ({ kind: 'option', option: name, ...(example && { value: example }) }) as const;
 
 /** A fresh random client secret for a sandbox connection (the in-process provider reads it from the org). */
 export function sandboxSecret(): SecretInput {

@@ -9,7 +9,7 @@ export function recentFlows(store: Store, limit: number) {
 
 export function flowStages(store: Store, id: string) {
   const row = store.flows.get(id);
-  if (!row) throw new IdpError('USAGE', `no flow with id ${id}`, hint`see ${{ kind: 'show', what: 'flows' }}`);
+  if (!row) throw new IdpError('FLOW_NOT_FOUND', `no flow with id ${id}`, hint`see ${{ kind: 'show', what: 'flows' }}`);
   const stages = store.events.list({ flow: id, limit: 1000 }).map(({ stage, status, ms, detail, at }) => ({ stage, status, ms, detail, at }));
   return { flow: id, app: row.app, status: row.status, created_at: row.created_at, stages };
 }

@@ -14,7 +14,7 @@ export function profilePatch(store: Store, user: User, pairs: [string, string][]
   const patch: ProfilePatch & { attributes: Record<string, string> } = { attributes: { ...user.attributes } };
   for (const [key, value] of pairs) {
     if (key === 'email') {
-      if (value && !validEmail(value)) throw new IdpError('INVALID_VALUE', `'${value}' is not a valid email address`, hint`e.g. ${{ kind: 'field', field: 'attr', example: 'email=dave@example.com' }}`);
+      if (value && !validEmail(value)) throw new IdpError('INVALID_VALUE', `'${value}' is not a valid email address`, hint`e.g. ${{ kind: 'option', option: 'attr', value: 'email=dave@example.com' }}`);
       const owner = value ? store.users.byEmail(value) : undefined;
       if (owner && owner.id !== user.id) throw new IdpError('USER_EXISTS', `email ${value} belongs to ${owner.username}`, 'choose another email');
       patch.email = value || null;
@@ -22,7 +22,9 @@ export function profilePatch(store: Store, user: User, pairs: [string, string][]
     } else if (key in PROFILE_FIELDS) {
       patch[PROFILE_FIELDS[key as keyof typeof PROFILE_FIELDS] as 'name'] = value || null;
     } else if (FIXED.includes(key)) {
-      throw new IdpError('INVALID_VALUE', `${key} cannot be changed as an attribute`, key === 'status' ? hint`use ${{ kind: 'field', field: 'lock' }}, ${{ kind: 'field', field: 'unlock' }}, ${{ kind: 'field', field: 'disable' }} or ${{ kind: 'field', field: 'enable' }}` : `${key} is fixed once the user exists`);
+      const status = (option: string) => ({ kind: 'option', option }) as const;
+      const why = key === 'status' ? hint`use ${status('lock')}, ${status('unlock')}, ${status('disable')} or ${status('enable')}` : `${key} is fixed once the user exists`;
+      throw new IdpError('INVALID_VALUE', `an attribute edit cannot change ${key}`, why);
     } else if (value) patch.attributes[key] = value;
     else delete patch.attributes[key];
   }

@@ -23,13 +23,13 @@ export interface NewUserInput {
 export async function createUser({ store, actor }: Admin, input: NewUserInput): Promise<User> {
   const { username, email } = input;
   if (!validUsername(username)) throw new IdpError('INVALID_VALUE', `'${username}' is not a valid username`, 'use letters, digits and . _ @ + - (up to 64)');
-  if (!validEmail(email)) throw new IdpError('INVALID_VALUE', `'${email}' is not a valid email address`, hint`e.g. ${{ kind: 'field', field: 'email', example: 'dave@example.com' }}`);
+  if (!validEmail(email)) throw new IdpError('INVALID_VALUE', `'${email}' is not a valid email address`, hint`e.g. ${{ kind: 'option', option: 'email', value: 'dave@example.com' }}`);
   if (store.users.usernameTaken(username)) throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
   if (store.users.byEmail(email)) throw new IdpError('USER_EXISTS', `email ${email} belongs to another user`, hint`see ${{ kind: 'show', what: 'user', name: email }}`);
   let passwordHash: string | null = null;
   if (input.password !== null) {
     if (input.password.length < MIN_PASSWORD) {
-      throw new IdpError('INVALID_VALUE', `the password must have at least ${MIN_PASSWORD} characters`, hint`pipe a longer one to ${{ kind: 'field', field: 'password-stdin' }}`);
+      throw new IdpError('INVALID_VALUE', `the password must have at least ${MIN_PASSWORD} characters`, hint`pipe a longer one to ${{ kind: 'option', option: 'password-stdin' }}`);
     }
     const { hashPassword } = await import('../core/password.js');
     passwordHash = await hashPassword(input.password);

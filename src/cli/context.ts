@@ -1,13 +1,17 @@
 // What every command action gets: global options, the renderer, the organisation store (opened, and seeded with
-// the demo org on first use, only when the action asks for it), confirmation and secret input that respect "no TTY, no prompt".
+// the demo org on first use, only when the action asks for it), confirmation and secret input that respect "no TTY,
+// no prompt". Also the composition root: the functions at the end wire the adapters into the ports the engine and
+// the use cases take (each adapter loaded only when used).
 import type { Command } from 'commander';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Admin } from '../app/deps.js';
 import { IdpError } from '../core/errors.js';
-import type { ScriptRunner, TotpEnroller } from '../ports.js';
+import type { FlowEngine } from '../flow/engine.js';
+import type { StageListener } from '../flow/types.js';
+import type { ScriptRunner, Store, TotpEnroller, Upstreams } from '../ports.js';
 import { prepareHome } from '../store/db.js';
-import { openStore, type Store } from '../store/store.js';
+import { openStore, type SqliteStore } from '../store/store.js';
 import { failCommand } from './failure.js';
 import { Renderer } from './render.js';
 
@@ -30,7 +34,7 @@ export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = p
 export class CliContext {
   readonly out: Renderer;
   readonly home: string;
-  private opened: Store | undefined;
+  private opened: SqliteStore | undefined;
 
   constructor(readonly global: GlobalOptions) {
     this.out = new Renderer({ json: !!global.json, quiet: !!global.quiet, color: global.color !== false, debug: !!global.debug });
@@ -53,13 +57,12 @@ export class CliContext {
    * The organisation store; the first use of a new data directory creates the demo org. "New" is decided inside the
    * database (no org yet), so idp processes started at once on an empty directory create it once and all see it.
    */
-  async store(): Promise<Store> {
+  async store(): Promise<SqliteStore> {
     if (this.opened) return this.opened;
     prepareHome(this.home);
     this.opened = openStore(this.home);
     if (this.opened.org.setting('org_id') === undefined) {
-      const { seedOrg } = await import('../store/seed.js');
-      if (await seedOrg(this.opened, { demo: true, actor: this.actor })) {
+      if (await createOrganisation(this.opened, { demo: true, actor: this.actor })) {
         this.out.info(`created the demo organisation in ${this.home} (app thrift, connections github and google, user alice)`);
       }
     }
@@ -72,11 +75,10 @@ export class CliContext {
   }
 
   async createOrg(opts: { demo: boolean }): Promise<void> {
-    const { seedOrg } = await import('../store/seed.js');
     prepareHome(this.home);
     const store = openStore(this.home);
     try {
-      await seedOrg(store, { demo: opts.demo, actor: this.actor });
+      await createOrganisation(store, { demo: opts.demo, actor: this.actor });
     } finally {
       store.close();
     }
@@ -111,7 +113,8 @@ export function adminOf(store: Store, actor: string): Admin {
 }
 
 const scripts: ScriptRunner = {
-  compile: async (source) => (await import('../script/isolated.js')).compileIsolated(source),
+  replay: async (request) => (await import('../script/runner.js')).scriptRunner.replay(request),
+  compile: async (source) => (await import('../script/runner.js')).scriptRunner.compile(source),
 };
 
 const totp: TotpEnroller = {
@@ -141,4 +144,38 @@ export function action<A extends unknown[]>(handler: (ctx: CliContext, ...args: 
       ctx.close();
     }
   };
+}
+
+/** Creates the organisation in `store` (store/seed.ts) with a signing key made by src/tokens. */
+export async function createOrganisation(store: Store, opts: { demo: boolean; actor: string }): Promise<boolean> {
+  const [{ seedOrg }, { generateSigningKey }] = await Promise.all([import('../store/seed.js'), import('../tokens/keys.js')]);
+  return seedOrg(store, { ...opts, signingKey: generateSigningKey() });
+}
+
+/** Upstream connectors for the org's connections, sandbox ones served in-process (personas merged from `personasFile`). */
+export async function upstreamsFor(store: Store, opts: { personasFile?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Upstreams> {
+  const { createUpstreams } = await import('../federation/upstreams.js');
+  return createUpstreams({
+    store,
+    env: opts.env,
+    startSandbox: async (provider, clients) => {
+      const [{ startSandbox }, { loadPersonas }] = await Promise.all([import('../sandbox/server.js'), import('../sandbox/personas.js')]);
+      return startSandbox({ providers: [provider], clients, personas: loadPersonas(opts.personasFile) });
+    },
+  });
+}
+
+/** The login engine on its adapters, with the org's SMTP relay for emailed codes when one is set. */
+export async function loginEngine(deps: { store: Store; upstreams: Upstreams; onEvent?: StageListener }): Promise<FlowEngine> {
+  const [{ FlowEngine }, { tokenSigner }, { totp }, { emailOtps }, { scriptRunner }, { newFlowId }] = await Promise.all([
+    import('../flow/engine.js'),
+    import('../tokens/signer.js'),
+    import('../mfa/totp.js'),
+    import('../mfa/email-otp.js'),
+    import('../script/runner.js'),
+    import('../core/ids.js'),
+  ]);
+  const relay = deps.store.org.smtpRelay();
+  const mailer = relay === null ? undefined : (await import('../mfa/smtp-relay.js')).smtpRelay(relay);
+  return new FlowEngine({ ...deps, signer: tokenSigner, totp, emailOtps, scripts: scriptRunner, random: { flowId: newFlowId }, mailer });
 }

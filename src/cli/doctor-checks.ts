@@ -15,7 +15,7 @@ import { relayAddress } from '../mfa/smtp-relay.js';
 import { DB_FILE, databaseExists, dbPath } from '../store/db.js';
 import { renderHint } from './hints.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../store/migrations.js';
-import { openStoreReadOnly, SEAL_KEY_FILE, type Store } from '../store/store.js';
+import { openStoreReadOnly, SEAL_KEY_FILE, type SqliteStore as Store } from '../store/store.js';
 
 export type CheckStatus = 'ok' | 'warning' | 'failed';
 

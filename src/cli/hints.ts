@@ -1,4 +1,4 @@
-// Words a refusal's remedies (core/fixes.ts) as the `idp ...` command lines that carry them out.
+// Words a refusal's remedies (core/fixes.ts) as the `idp ...` command lines (or the flag) that carry them out.
 import { hintText, type Fix, type Hint } from '../core/fixes.js';
 
 const GROUP: Record<string, string> = { app: 'app', connection: 'connection', user: 'users', org: 'org' };
@@ -24,12 +24,12 @@ export function fixCommand(fix: Fix): string {
     case 'list':
       if (fix.what === 'script-template') return 'idp app script templates';
       return `idp ${fix.what === 'user' ? 'users' : fix.what === 'flow' ? 'flows' : fix.what} list${fix.search ? ` --search ${fix.search}` : ''}`;
-    case 'field':
-      return `--${fix.field}${fix.example ? ` ${fix.example}` : ''}`;
     case 'app-check':
       return `idp app check ${fix.app}`;
     case 'remove-factor':
       return `idp users mfa remove ${fix.user}${fix.factor ? ` ${fix.factor}` : ''}`;
+    case 'option':
+      return `--${fix.option}${fix.value === undefined ? '' : ` ${fix.value}`}`;
     case 'doctor':
       return 'idp doctor';
     case 'init':

@@ -1,7 +1,7 @@
 // The one registry of error codes and the exit code each maps to (DESIGN.md, "Exit codes").
 // Every failure the CLI reports is an IdpError carrying one of these codes, a one-line message and a hint whose
 // remedies are data (core/fixes.ts), so each driver words them its own way.
-import type { Hint } from './fixes.js';
+import { hint, type Hint, type ListTarget } from './fixes.js';
 
 export const EXIT = {
   ok: 0,
@@ -38,15 +38,19 @@ export const ERROR_CODES = {
   MISSING_ANSWER: 'usage',
   NOT_CONFIRMED: 'usage',
   FILE_INVALID: 'usage',
+  FLOW_NOT_FOUND: 'usage',
+  FLOW_FINISHED: 'usage',
 
   APP_NOT_FOUND: 'config',
   CONNECTION_NOT_FOUND: 'config',
+  CONNECTION_INCOMPLETE: 'config',
   CONNECTION_IN_USE: 'config',
   SECRET_MISSING: 'config',
   DB_NEWER: 'config',
   DB_NOT_IDP: 'config',
   DB_MISSING: 'config',
   SCRIPT_ERROR: 'config',
+  MFA_MISCONFIGURED: 'config',
 
   UPSTREAM_DENIED: 'upstream',
   UPSTREAM_ERROR: 'upstream',
@@ -56,7 +60,6 @@ export const ERROR_CODES = {
 
   STATE_MISMATCH: 'protocol',
   NONCE_MISMATCH: 'protocol',
-  PKCE_FAILED: 'protocol',
   ISSUER_MISMATCH: 'protocol',
   ID_TOKEN_INVALID: 'protocol',
   REDIRECT_URI_MISMATCH: 'protocol',
@@ -139,8 +142,9 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The hint for an unknown name: "did you mean X?" when one is close, else the list of known names. */
-export function unknownNameHint(kind: string, input: string, known: readonly string[], listCommand: string): string {
+export function unknownNameHint(kind: ListTarget, input: string, known: readonly string[]): Hint {
   const close = didYouMean(input, known);
-  if (close) return `did you mean '${close}'? (${listCommand} lists every ${kind})`;
-  return known.length ? `known ${kind}s: ${known.join(', ')}` : `there is no ${kind} yet; see ${listCommand}`;
+  const list = { kind: 'list', what: kind } as const;
+  if (close) return hint`did you mean '${close}'? (${list} lists every ${kind})`;
+  return known.length ? `known ${kind}s: ${known.join(', ')}` : hint`there is no ${kind} yet; see ${list}`;
 }

@@ -16,10 +16,10 @@ export type Fix =
   | { kind: 'set-script'; app: string }
   | { kind: 'show'; what: ShowTarget; name?: string }
   | { kind: 'list'; what: ListTarget; search?: string }
-  /** Give an input of the refused request: `field` is its name as the CLI flag spells it (client-id, issuer). */
-  | { kind: 'field'; field: string; example?: string }
   | { kind: 'app-check'; app: string }
   | { kind: 'remove-factor'; user: string; factor?: string }
+  /** An option of the command or request at hand (the CLI's `--option value`): a longer timeout, another port. */
+  | { kind: 'option'; option: string; value?: string }
   | { kind: 'doctor' }
   | { kind: 'init' };
 

@@ -1,4 +1,5 @@
-// Identifiers the org hands out: client ids and flow ids (random, URL-safe), and the short form of a user id for messages.
+// Identifiers the org hands out: client ids and flow ids (random, URL-safe), sandbox client secrets, and the short
+// form of a user id for messages.
 import { randomBytes } from 'node:crypto';
 
 export function newClientId(): string {
@@ -7,6 +8,11 @@ export function newClientId(): string {
 
 export function newFlowId(): string {
   return `f_${randomBytes(9).toString('base64url')}`;
+}
+
+/** The client secret of a sandbox connection: only the in-process sandbox provider ever checks it. */
+export function newSandboxSecret(): string {
+  return randomBytes(20).toString('hex');
 }
 
 export function shortId(id: string): string {

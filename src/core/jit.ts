@@ -1,6 +1,8 @@
-// The JIT decision (DESIGN.md table) as a pure function: what a federated sign-in does to the user store, and why.
+// The JIT rule: the decision (DESIGN.md table) as a pure function, what a federated sign-in does to the user store
+// and why, and whether the person is asked before an account is provisioned.
 import type { ErrorCode } from './errors.js';
-import type { JitDecisionKind, JitSettings, UserStatus } from './types.js';
+import { hint, type Hint } from './fixes.js';
+import type { JitSettings, UserStatus } from './types.js';
 
 export interface JitInput {
   connection: string;
@@ -13,20 +15,31 @@ export interface JitInput {
   upstreamEmailVerified: boolean;
 }
 
-export interface JitDecision {
-  kind: JitDecisionKind;
-  /** One sentence a person can act on; stages and --json print it. */
-  reason: string;
-  userId?: string;
-  refusal?: { code: ErrorCode; message: string; hint: string };
+export interface JitRefusal {
+  code: ErrorCode;
+  message: string;
+  hint: Hint;
 }
 
-function refused(status: UserStatus, username: string, why: string): JitDecision {
+/** `reason` is one sentence a person can act on; stages and JSON output print it. */
+export type JitDecision =
+  | { kind: 'returning'; userId: string; reason: string }
+  | { kind: 'link'; userId: string; reason: string }
+  | { kind: 'provision'; reason: string }
+  | { kind: 'pass-through'; reason: string }
+  | { kind: 'deny'; reason: string; refusal: JitRefusal };
+
+/** A provisioning under a prompt scheme waits for the person's consent (and chosen username); nothing else does. */
+export function asksBeforeProvisioning(jit: JitSettings, decision: JitDecision): boolean {
+  return decision.kind === 'provision' && jit.enabled && jit.scheme !== 'silent';
+}
+
+function refused(status: Exclude<UserStatus, 'active'>, username: string, why: string): JitDecision {
   const code: ErrorCode = status === 'locked' ? 'USER_LOCKED' : 'USER_DISABLED';
   return {
     kind: 'deny',
     reason: `${why}, but user ${username} is ${status}`,
-    refusal: { code, message: `user ${username} is ${status}`, hint: `an admin can run: idp users set ${username} ${status === 'locked' ? '--unlock' : '--enable'}` },
+    refusal: { code, message: `user ${username} is ${status}`, hint: restoreAccessHint(username, status) },
   };
 }
 
@@ -57,11 +70,17 @@ export function decideJit(input: JitInput): JitDecision {
   };
 }
 
+/** What an admin does for a user who may not sign in: unlock or enable them. */
+export function restoreAccessHint(username: string, status: Exclude<UserStatus, 'active'>): Hint {
+  return hint`an admin can run: ${{ kind: 'set', on: 'user', name: username, setting: status === 'locked' ? 'unlock' : 'enable' }}`;
+}
+
 /** Why an email match is not linked, and what would let it be. */
-function linkRefusal(input: JitInput, owner: string): { why: string; hint: string } {
+function linkRefusal(input: JitInput, owner: string): { why: string; hint: Hint } {
   const taken = `email ${input.upstreamEmail} is taken by local user ${owner}`;
   if (input.jit.linking === 'off') {
-    return { why: `${taken} and linking is off`, hint: `to link verified emails: idp connection set ${input.connection} --linking verified-email (or sign in as ${owner} another way)` };
+    const linking = { kind: 'set', on: 'connection', name: input.connection, setting: 'linking', value: 'verified-email' } as const;
+    return { why: `${taken} and linking is off`, hint: hint`to link verified emails: ${linking} (or sign in as ${owner} another way)` };
   }
   if (!input.upstreamEmailVerified) {
     return { why: `${taken} and ${input.connection} does not say it is verified`, hint: `verify the email at the provider, or sign in as ${owner} another way` };

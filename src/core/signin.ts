@@ -1,5 +1,6 @@
 // Sign-in methods: validating and editing an app's steps, printing them, and finding the JIT-off-before-MFA conflict.
 import { IdpError } from './errors.js';
+import { hint } from './fixes.js';
 import { LOCAL_OPTIONS, type App, type Connection, type SignInStep } from './types.js';
 
 export const MFA_OPTIONS = ['totp', 'email-otp'] as const;
@@ -32,7 +33,7 @@ export function editSteps(current: SignInStep[], edits: [number, string[]][], co
     } else if (n <= steps.length + 1) {
       steps[n - 1] = [...new Set(options)];
     } else {
-      throw new IdpError('INVALID_VALUE', `step ${n} cannot come before step ${steps.length + 1}`, `add --step ${steps.length + 1}=... first`);
+      throw new IdpError('INVALID_VALUE', `step ${n} cannot come before step ${steps.length + 1}`, hint`add ${{ kind: 'option', option: 'step', value: `${steps.length + 1}=...` }} first`);
     }
   }
   validateSteps(steps, connections);
@@ -40,7 +41,7 @@ export function editSteps(current: SignInStep[], edits: [number, string[]][], co
 }
 
 export function validateSteps(steps: SignInStep[], connections: string[]): void {
-  if (steps.length === 0) throw new IdpError('INVALID_VALUE', 'an app needs at least step 1', 'e.g. --step 1=password,github');
+  if (steps.length === 0) throw new IdpError('INVALID_VALUE', 'an app needs at least step 1', hint`e.g. ${{ kind: 'option', option: 'step', value: '1=password,github' }}`);
   const valid = [...LOCAL_OPTIONS, ...connections];
   steps.forEach((options, i) => {
     if (options.length === 0) throw new IdpError('INVALID_VALUE', `step ${i + 1} has no options`, 'give each step at least one option, e.g. password');
@@ -49,7 +50,7 @@ export function validateSteps(steps: SignInStep[], connections: string[]): void 
         throw new IdpError('UNKNOWN_SIGN_IN_OPTION', `unknown sign-in option '${option}' in step ${i + 1}`, `valid options: ${valid.join(', ')}`);
       }
       if (i === 0 && isMfaOption(option)) {
-        throw new IdpError('INVALID_VALUE', `'${option}' cannot be in step 1: it needs a user identified by an earlier step`, `put it in step 2, e.g. --step 2=${option}`);
+        throw new IdpError('INVALID_VALUE', `'${option}' cannot be in step 1: it needs a user identified by an earlier step`, hint`put it in step 2, e.g. ${{ kind: 'option', option: 'step', value: `2=${option}` }}`);
       }
     }
   });

@@ -2,6 +2,7 @@
 // SMTP relay is plain smtp to a loopback mail catcher. Messages name the kind of URL, not a flag, because both flags
 // and policy files go through these rules.
 import { IdpError } from './errors.js';
+import { hint } from './fixes.js';
 
 export function isLoopbackHost(hostname: string): boolean {
   return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]' || hostname === '::1';
@@ -46,7 +47,7 @@ export function validateSmtpRelay(value: string): string {
   }
   if (url.protocol !== 'smtp:') throw new IdpError('INVALID_VALUE', `the SMTP relay must be an smtp:// URL, not '${value}'`, `e.g. ${example}`);
   if (!isLoopbackHost(url.hostname)) {
-    throw new IdpError('INVALID_VALUE', `the SMTP relay must be on this machine (localhost/127.0.0.1): '${value}'`, 'emailed codes go in plain SMTP, so only to a local mail catcher; every code is in `idp outbox` anyway');
+    throw new IdpError('INVALID_VALUE', `the SMTP relay must be on this machine (localhost/127.0.0.1): '${value}'`, hint`emailed codes go in plain SMTP, so only to a local mail catcher; every code is in ${{ kind: 'show', what: 'outbox' }} anyway`);
   }
   if (url.username || url.password || (url.pathname && url.pathname !== '/') || url.search || url.hash) {
     throw new IdpError('INVALID_VALUE', `the SMTP relay takes only a host and a port: '${value}'`, `e.g. ${example}`);

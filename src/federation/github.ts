@@ -5,7 +5,7 @@ import * as client from 'openid-client';
 import { IdpError } from '../core/errors.js';
 import type { Connector, UpstreamProfile } from '../ports.js';
 import { isRecord, withoutEmpty } from './claims.js';
-import { newAuthorizationRequest, redeemCode, toIdpError, type Upstream } from './oauth.js';
+import { checkCallback, newAuthorizationRequest, redeemCode, toIdpError, type Upstream } from './oauth.js';
 import { needsInsecureRequests, parseEndpoint, upstreamFetch, type UpstreamFetch } from './transport.js';
 
 const PROVIDER = 'GitHub';
@@ -40,6 +40,7 @@ export function createGithubConnector(opts: GithubOptions): Connector {
   const upstream: Upstream = { provider: PROVIDER, config, scopes: opts.scopes, expectsIdToken: false };
   return {
     authorizationRequest: (redirectUri) => newAuthorizationRequest(upstream, redirectUri),
+    checkCallback: (callbackUrl, request) => void checkCallback(upstream.provider, callbackUrl, request),
     exchangeCode: (callbackUrl, request) => redeemCode(upstream, callbackUrl, request),
     fetchProfile: (tokens) => fetchGithubProfile(config, api, tokens.accessToken),
   };

@@ -1,9 +1,9 @@
 // The authorization-code flow both connectors share, on openid-client: the request (PKCE S256, state, nonce),
 // the callback checks (state first, in constant time), the code redemption, and openid-client errors as IdpErrors.
 
-import { createHash, timingSafeEqual } from 'node:crypto';
 import * as client from 'openid-client';
 import { IdpError, isIdpError } from '../core/errors.js';
+import { sameSecret } from '../core/same-secret.js';
 import type { AuthRequest, UpstreamTokens } from '../ports.js';
 
 /** One configured upstream as the shared flow sees it. */
@@ -56,7 +56,7 @@ export async function redeemCode(upstream: Upstream, callbackUrl: URL, request: 
  * then an upstream error; then a code. Returns the authorization response re-rooted on the registered redirect URI,
  * because openid-client derives `redirect_uri` from the URL it is given and the callback's host is the browser's word.
  */
-function checkCallback(provider: string, callbackUrl: URL, request: AuthRequest): URL {
+export function checkCallback(provider: string, callbackUrl: URL, request: AuthRequest): URL {
   const params = callbackUrl.searchParams;
   const states = params.getAll('state');
   if (states.length !== 1 || !sameSecret(states[0]!, request.state)) {
@@ -79,12 +79,6 @@ function checkCallback(provider: string, callbackUrl: URL, request: AuthRequest)
   const responseUrl = new URL(request.redirectUri);
   responseUrl.search = callbackUrl.search;
   return responseUrl;
-}
-
-/** Constant-time equality of two strings of any length (hashing first makes the lengths equal). */
-function sameSecret(a: string, b: string): boolean {
-  const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(a), digest(b));
 }
 
 function describeOAuthError(error: string, description: string | null | undefined): string {

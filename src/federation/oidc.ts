@@ -5,7 +5,7 @@ import * as client from 'openid-client';
 import { IdpError } from '../core/errors.js';
 import type { Connector, UpstreamProfile, UpstreamTokens } from '../ports.js';
 import { isRecord, withoutEmpty } from './claims.js';
-import { newAuthorizationRequest, redeemCode, toIdpError, type Upstream } from './oauth.js';
+import { checkCallback, newAuthorizationRequest, redeemCode, toIdpError, type Upstream } from './oauth.js';
 import { needsInsecureRequests, parseEndpoint, upstreamFetch } from './transport.js';
 
 export interface OidcOptions {
@@ -27,6 +27,7 @@ export async function createOidcConnector(opts: OidcOptions): Promise<Connector>
   const upstream: Upstream = { provider: opts.provider, config, scopes: opts.scopes, expectsIdToken: true };
   return {
     authorizationRequest: (redirectUri) => newAuthorizationRequest(upstream, redirectUri),
+    checkCallback: (callbackUrl, request) => void checkCallback(upstream.provider, callbackUrl, request),
     exchangeCode: (callbackUrl, request) => redeemCode(upstream, callbackUrl, request),
     fetchProfile: (tokens) => fetchOidcProfile(upstream, tokens),
   };

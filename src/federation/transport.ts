@@ -2,6 +2,7 @@
 // and network failures turned into UPSTREAM_UNREACHABLE naming the endpoint. No openid-client here, so it loads cheaply.
 
 import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 import { isLoopbackHost } from '../core/urls.js';
 
 /** The Fetch-compatible signature openid-client's `customFetch` expects. */
@@ -63,7 +64,7 @@ function unreachable(provider: string, target: URL, err: unknown): IdpError {
   return new IdpError(
     'UPSTREAM_UNREACHABLE',
     `cannot reach ${provider} at ${endpointName(target)} (${reason})`,
-    'check that the provider is running and the URL is right; `idp doctor` checks every connection',
+    hint`check that the provider is running and the URL is right; ${{ kind: 'doctor' }} checks every connection`,
     { cause: err },
   );
 }

@@ -1,17 +1,17 @@
 // Resolves a connection to a ready connector: the real provider's endpoints and secret, or the bundled sandbox
 // provider started in-process on 127.0.0.1 (only the providers a login actually uses, only once per process).
 import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 import type { Connection } from '../core/types.js';
-import type { Connector, Store, UpstreamEndpoints, Upstreams } from '../ports.js';
-import type { RunningSandbox } from '../sandbox/server.js';
+import type { Connector, RunningSandbox, SandboxStarter, Store, UpstreamEndpoints, Upstreams } from '../ports.js';
 import { createConnector, REAL_ENDPOINTS } from './index.js';
 
 type Provider = 'github' | 'google';
 
 export interface UpstreamsOptions {
   store: Store;
-  /** Extra sandbox personas (merged over the bundled ones). */
-  personasFile?: string;
+  /** Starts a sandbox provider (src/sandbox), for connections marked sandbox. */
+  startSandbox: SandboxStarter;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -29,7 +29,7 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
   function sandbox(provider: Provider): Promise<RunningSandbox> {
     let running = sandboxes.get(provider);
     if (!running) {
-      running = startSandboxFor(opts.store, provider, opts.personasFile);
+      running = startSandboxFor(opts.store, opts.startSandbox, provider);
       running.catch(() => sandboxes.delete(provider));
       sandboxes.set(provider, running);
     }
@@ -43,7 +43,9 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
     }
     if (connection.type === 'github') return REAL_ENDPOINTS.github;
     if (connection.type === 'google') return REAL_ENDPOINTS.google;
-    if (!connection.issuer) throw new IdpError('CONNECTION_NOT_FOUND', `connection ${connection.name} has no issuer`, `idp connection set ${connection.name} --issuer URL`);
+    if (!connection.issuer) {
+      throw new IdpError('CONNECTION_INCOMPLETE', `connection ${connection.name} has no issuer`, hint`${{ kind: 'set', on: 'connection', name: connection.name, setting: 'issuer', value: 'URL' }}`);
+    }
     return { kind: 'oidc', issuer: connection.issuer };
   }
 
@@ -51,11 +53,13 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
     const source = connection.secret;
     if (source.kind === 'env') {
       const value = env[source.variable];
-      if (!value) throw new IdpError('SECRET_MISSING', `the client secret of ${connection.name} is read from $${source.variable}, which is not set`, `export ${source.variable}=... before idp login`);
+      if (!value) throw new IdpError('SECRET_MISSING', `the client secret of ${connection.name} is read from $${source.variable}, which is not set`, `set $${source.variable} in idp's environment`);
       return value;
     }
     if (source.kind === 'stored') return opts.store.connections.storedSecret(connection.name);
-    if (connection.type !== 'oidc') throw new IdpError('SECRET_MISSING', `connection ${connection.name} has no client secret`, `idp connection set ${connection.name} --client-secret-env VAR`);
+    if (connection.type !== 'oidc') {
+      throw new IdpError('SECRET_MISSING', `connection ${connection.name} has no client secret`, hint`${{ kind: 'set', on: 'connection', name: connection.name, setting: 'client-secret-env', value: 'VAR' }}`);
+    }
     return null;
   }
 
@@ -85,12 +89,10 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
 }
 
 /** Registers every sandbox connection of the provider's kind as a client, with its stored secret. */
-async function startSandboxFor(store: Store, provider: Provider, personasFile: string | undefined): Promise<RunningSandbox> {
-  const { startSandbox } = await import('../sandbox/server.js');
-  const { loadPersonas } = await import('../sandbox/personas.js');
+function startSandboxFor(store: Store, startSandbox: SandboxStarter, provider: Provider): Promise<RunningSandbox> {
   const clients = store.connections
     .list()
     .filter((c) => c.sandbox && (provider === 'github' ? c.type === 'github' : c.type !== 'github'))
     .map((c) => ({ provider, clientId: c.clientId, clientSecret: store.connections.storedSecret(c.name) ?? '', appName: `idp (${c.name})` }));
-  return startSandbox({ providers: [provider], clients, personas: loadPersonas(personasFile) });
+  return startSandbox(provider, clients);
 }

@@ -1,16 +1,22 @@
 // MFA steps inside a flow: starting a TOTP (or enrolling one) or an email OTP, and checking the code the person gives.
 // Codes are single use: a TOTP step is claimed atomically, an email OTP row is marked used atomically.
 import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 import type { User } from '../core/types.js';
-import { checkEmailOtp, newEmailOtp, OTP_TTL_MS } from '../mfa/email-otp.js';
-import { checkTotp, newTotpSecret, otpauthUri } from '../mfa/totp.js';
-import type { MailMessage, Store } from '../ports.js';
+import type { MailMessage, OtpVerifier, Store, TotpVerifier } from '../ports.js';
 import type { Waiting } from './types.js';
 
 export const MAX_MFA_ATTEMPTS = 5;
 
 type MfaWaiting = Extract<Waiting, { kind: 'mfa' }>;
 export type MfaMethod = MfaWaiting['method'];
+
+/** The ports an MFA step uses. */
+export interface MfaDeps {
+  store: Store;
+  totp: TotpVerifier;
+  emailOtps: OtpVerifier;
+}
 
 export function amrFor(method: MfaMethod): string {
   return method === 'totp' ? 'otp' : 'email';
@@ -25,15 +31,18 @@ function maskEmail(email: string): string {
  * Prepares an MFA step for `user`: finds the TOTP factor (or starts enrolment), or sends an email code to the outbox.
  * The email comes back apart from the waiting state, which is persisted with the flow and must never hold the code.
  */
-export function beginMfa(store: Store, flowId: string, appName: string, user: User, method: MfaMethod): { waiting: MfaWaiting; mail?: MailMessage } {
+export function beginMfa({ store, totp, emailOtps }: MfaDeps, flowId: string, appName: string, user: User, method: MfaMethod): { waiting: MfaWaiting; mail?: MailMessage } {
   if (method === 'totp') {
     const factor = store.factors.totpFor(user.id);
     if (factor) return { waiting: { kind: 'mfa', method, factorId: factor.id, attempts: 0 } };
-    return { waiting: { kind: 'mfa', method, enrolSecret: store.seal(newTotpSecret()), attempts: 0 } };
+    return { waiting: { kind: 'mfa', method, enrolSecret: store.seal(totp.newSecret()), attempts: 0 } };
   }
-  if (!user.email) throw new IdpError('MFA_FAILED', `${user.username} has no email address to send a code to`, `idp users set ${user.username} --attr email=ADDRESS`);
-  const { code, hash } = newEmailOtp(flowId);
-  const expiresAt = new Date(store.clock().getTime() + OTP_TTL_MS).toISOString();
+  if (!user.email) {
+    const addEmail = { kind: 'set', on: 'user', name: user.username, setting: 'attr', value: 'email=ADDRESS' } as const;
+    throw new IdpError('MFA_MISCONFIGURED', `${user.username} has no email address to send a code to`, hint`${addEmail}`);
+  }
+  const { code, hash } = emailOtps.issue(flowId);
+  const expiresAt = new Date(store.clock().getTime() + emailOtps.ttlMs).toISOString();
   const mail = { to: user.email, subject: `Your ${appName} sign-in code`, body: `Your code is ${code}. It expires in 10 minutes and works once.` };
   store.tx(() => {
     store.codes.issue(flowId, user.id, mail.to, hash, expiresAt);
@@ -42,23 +51,23 @@ export function beginMfa(store: Store, flowId: string, appName: string, user: Us
   return { waiting: { kind: 'mfa', method, attempts: 0 }, mail };
 }
 
-export function mfaPrompt(store: Store, user: User, waiting: MfaWaiting): { hint: string; enrol?: { secret: string; uri: string } } {
-  if (waiting.method === 'email-otp') return { hint: `6-digit code sent to ${maskEmail(user.email ?? '')} (see idp outbox)` };
+export function mfaPrompt({ store, totp }: MfaDeps, user: User, waiting: MfaWaiting): { hint: string; enrol?: { secret: string; uri: string } } {
+  if (waiting.method === 'email-otp') return { hint: `6-digit code sent to ${maskEmail(user.email ?? '')} (also in idp's outbox)` };
   if (!waiting.enrolSecret) return { hint: '6-digit code from your authenticator app' };
   const secret = store.unseal(waiting.enrolSecret);
   return {
     hint: `scan the QR code or enter the secret in an authenticator app, then type its 6-digit code`,
-    enrol: { secret, uri: otpauthUri({ secret, account: user.email ?? user.username, issuer: 'idp' }) },
+    enrol: { secret, uri: totp.enrolmentUri({ secret, account: user.email ?? user.username, issuer: 'idp' }) },
   };
 }
 
 /** 'ok', or why the code was refused (the caller counts attempts). Expired and spent codes end the step. */
-export async function verifyMfa(store: Store, flowId: string, user: User, waiting: MfaWaiting, code: string): Promise<'ok' | string> {
+export async function verifyMfa({ store, totp, emailOtps }: MfaDeps, flowId: string, user: User, waiting: MfaWaiting, code: string): Promise<'ok' | string> {
   if (waiting.method === 'totp') {
     const factor = waiting.factorId ? store.factors.totpFor(user.id) : undefined;
     if (waiting.factorId && !factor) throw new IdpError('MFA_NOT_ENROLLED', `${user.username}'s TOTP factor was removed during this sign-in`, 'sign in again; it will offer to enrol a new one');
     const secret = store.unseal(factor?.secretSealed ?? waiting.enrolSecret!);
-    const result = await checkTotp(secret, code, { at: store.clock(), lastUsedStep: factor?.lastUsedStep ?? null });
+    const result = await totp.check(secret, code, { at: store.clock(), lastUsedStep: factor?.lastUsedStep ?? null });
     if (!result.ok) return result.reason === 'replayed' ? 'that code was already used; wait for the next one' : 'wrong code';
     if (factor) return store.factors.claimStep(factor.id, result.step) ? 'ok' : 'that code was already used; wait for the next one';
     if (store.factors.addTotp(user.id, waiting.enrolSecret!, result.step) === null) {
@@ -68,7 +77,7 @@ export async function verifyMfa(store: Store, flowId: string, user: User, waitin
   }
   const stored = store.codes.latestForFlow(flowId);
   if (!stored) throw new IdpError('MFA_FAILED', 'no email code was sent for this flow', 'sign in again');
-  const check = checkEmailOtp(stored, code, flowId, store.clock());
+  const check = emailOtps.check(stored, code, flowId, store.clock());
   if (check === 'ok') return store.codes.markUsed(stored.id) ? 'ok' : 'that code was already used';
   if (check === 'expired') throw new IdpError('MFA_FAILED', 'the emailed code has expired (codes last 10 minutes)', 'sign in again for a new code');
   if (check === 'used') throw new IdpError('MFA_FAILED', 'the emailed code was already used', 'sign in again for a new code');

@@ -59,7 +59,7 @@ export function applyJit(store: Store, upstream: UpstreamUser, chosen: { usernam
     const { connection, subject, claims } = upstream;
     switch (decision.kind) {
       case 'returning': {
-        const user = store.users.byId(decision.userId!)!;
+        const user = store.users.byId(decision.userId)!;
         const patch = returningPatch(store, user, profile, connection.jit.sync);
         if (Object.keys(patch).length > 0) store.users.updateProfile(user.id, patch);
         store.associations.recordLogin(connection.name, subject, claims);
@@ -80,7 +80,7 @@ export function applyJit(store: Store, upstream: UpstreamUser, chosen: { usernam
         return { decision, profile, user, detail: `provisioned new user ${username} ${shortId(user.id)} (${decision.reason})` };
       }
       case 'link': {
-        const user = store.users.byId(decision.userId!)!;
+        const user = store.users.byId(decision.userId)!;
         store.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
         store.users.recordLogin(user.id);
         return { decision, profile, user, detail: `linked ${connection.name} to existing user ${user.username} (${decision.reason})` };

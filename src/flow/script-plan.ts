@@ -1,15 +1,18 @@
 // Which step runs next under an app's conditional-authentication script. Steps are asynchronous (a person answers)
 // but the script runs synchronously, so it is replayed from the start each time (see script/replay.ts), with what
 // the flow knows of each finished step.
-import type { ReplayResult } from '../script/replay.js';
-import type { Store } from '../ports.js';
+import type { ReplayResult, ScriptRunner, Store } from '../ports.js';
 import type { CompletedStep, FlowState, Identity } from './types.js';
 
-/** Replays the app's script in the isolated script worker, with the outcomes of the steps finished so far. */
-export async function planNextStep(store: Store, script: string, state: FlowState, request: Record<string, unknown>): Promise<ReplayResult> {
-  const { replayIsolated } = await import('../script/isolated.js');
+/** Replays the app's script (isolated by the runner), with the outcomes of the steps finished so far. */
+export function planNextStep(
+  { store, scripts }: { store: Store; scripts: ScriptRunner },
+  script: string,
+  state: FlowState,
+  request: Record<string, unknown>,
+): Promise<ReplayResult> {
   const finished = Object.fromEntries(state.completed.map((c) => [c.step, { idp: c.idp, subject: subjectOf(store, state, c.remoteClaims) }]));
-  return replayIsolated({ source: script, request, finished, stepCount: state.steps.length, app: state.app });
+  return scripts.replay({ source: script, request, finished, stepCount: state.steps.length, app: state.app });
 }
 
 function subjectOf(store: Store, state: FlowState, remoteClaims: Record<string, unknown> | undefined) {

@@ -1,9 +1,7 @@
 // The `session` stage: the ID token the org signs for the app, with the attributes the app asked for.
 import type { MappedProfile } from '../core/claims.js';
 import type { App, User } from '../core/types.js';
-import type { Store } from '../ports.js';
-import { decodeJwt, signIdToken } from '../tokens/jwt.js';
-import { passThroughSubject } from '../tokens/keys.js';
+import type { Store, TokenSigner } from '../ports.js';
 import type { Identity } from './types.js';
 
 export const ACR_MFA = 'urn:idp:acr:mfa';
@@ -40,7 +38,7 @@ function attributeValues(user: User | null, profile: MappedProfile | null): Reco
 }
 
 export async function issueIdToken(
-  store: Store,
+  { store, signer }: { store: Store; signer: TokenSigner },
   app: App,
   identity: Identity,
   session: { amr: string[]; mfa: boolean; authTime: number; idp: string },
@@ -49,7 +47,7 @@ export async function issueIdToken(
   if (!key) throw new Error('the organisation has no signing key');
   const user = identity.kind === 'local' ? (store.users.byId(identity.userId) ?? null) : null;
   const profile = identity.kind === 'pass-through' ? identity.profile : null;
-  const sub = identity.kind === 'local' ? identity.userId : passThroughSubject(identity.connection, identity.subject, store.org.setting('subject_salt') ?? '');
+  const sub = identity.kind === 'local' ? identity.userId : signer.passThroughSubject(identity.connection, identity.subject, store.org.setting('subject_salt') ?? '');
   const values = attributeValues(user, profile);
   const requested: Record<string, unknown> = {};
   for (const attribute of app.attributes) {
@@ -67,6 +65,5 @@ export async function issueIdToken(
     ...(identity.kind === 'pass-through' ? { pass_through: true } : {}),
     ...requested,
   };
-  const idToken = await signIdToken(key, claims, { now: store.clock() });
-  return { idToken, claims: decodeJwt(idToken).claims };
+  return signer.signIdToken(key, claims, store.clock());
 }

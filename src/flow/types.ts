@@ -1,9 +1,10 @@
-// The flow's public shapes (FlowView: what the flow waits for; FlowInput: an answer) and its persisted state.
+// The flow's public shapes (FlowView: what the flow waits for; FlowInput: an answer), its persisted state, and the
+// ports the engine is built from.
 import type { ErrorCode } from '../core/errors.js';
 import type { Hint } from '../core/fixes.js';
 import type { MappedProfile } from '../core/claims.js';
 import type { JitDecisionKind, JitScheme, SignInStep, StageEvent } from '../core/types.js';
-import type { AuthRequest } from '../ports.js';
+import type { AuthRequest, Mailer, OtpVerifier, Random, ScriptRunner, Store, TokenSigner, TotpVerifier, Upstreams } from '../ports.js';
 
 export interface FlowError {
   code: ErrorCode;
@@ -90,3 +91,17 @@ export interface FlowState {
 }
 
 export type StageListener = (event: StageEvent) => void;
+
+/** What the engine works with; the composition root (src/cli/context.ts) passes the adapters in. */
+export interface EngineDeps {
+  store: Store;
+  upstreams: Upstreams;
+  signer: TokenSigner;
+  totp: TotpVerifier;
+  emailOtps: OtpVerifier;
+  scripts: ScriptRunner;
+  random: Random;
+  /** The optional SMTP relay for emailed codes (the org's smtp setting). */
+  mailer?: Mailer;
+  onEvent?: StageListener;
+}

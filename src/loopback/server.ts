@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 
 export interface OutcomePage {
   title: string;
@@ -143,7 +144,7 @@ function timeoutError(timeoutMs: number): IdpError {
   return new IdpError(
     'TIMEOUT',
     `no callback reached the loopback server within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`,
-    'finish the sign-in in the browser sooner, or pass a longer --timeout',
+    hint`finish the sign-in in the browser sooner, or pass a longer ${{ kind: 'option', option: 'timeout' }}`,
   );
 }
 

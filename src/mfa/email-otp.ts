@@ -2,20 +2,10 @@
 // The store persists the hash and counts attempts; no code is ever stored or logged in clear.
 
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import type { EmailOtpCheck, OtpVerifier, StoredEmailOtp } from '../ports.js';
 
 export const OTP_TTL_MS = 10 * 60_000;
 export const MAX_EMAIL_OTP_ATTEMPTS = 5;
-
-export interface StoredEmailOtp {
-  hash: string;
-  flowId: string;
-  expiresAt: string;
-  usedAt: string | null;
-  /** Failed attempts so far. */
-  attempts: number;
-}
-
-export type EmailOtpCheck = 'ok' | 'expired' | 'used' | 'wrong-flow' | 'invalid' | 'too-many-attempts';
 
 /** Six digits from the CSPRNG, and the hash to store for this flow. */
 export function newEmailOtp(flowId: string): { code: string; hash: string } {
@@ -37,3 +27,5 @@ export function checkEmailOtp(stored: StoredEmailOtp, code: string, flowId: stri
   const expected = Buffer.from(stored.hash);
   return given.length === expected.length && timingSafeEqual(given, expected) ? 'ok' : 'invalid';
 }
+
+export const emailOtps: OtpVerifier = { ttlMs: OTP_TTL_MS, issue: newEmailOtp, check: checkEmailOtp };

@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { IdpError } from '../core/errors.js';
+import type { TotpCheck, TotpVerifier } from '../ports.js';
 
 type Otplib = typeof import('otplib');
 let otplib: Promise<Otplib> | null = null;
@@ -33,8 +34,6 @@ function base32(bytes: Buffer): string {
 const PERIOD_SECONDS = 30;
 const DIGITS = 6;
 const SECRET_BYTES = 20;
-
-export type TotpCheck = { ok: true; step: number } | { ok: false; reason: 'invalid' | 'replayed' };
 
 /** Base32 of 20 bytes from the CSPRNG (RFC 4226 recommends 160 bits). */
 export function newTotpSecret(): string {
@@ -101,3 +100,5 @@ async function withSecretErrors<T>(run: () => Promise<T>): Promise<T> {
     );
   }
 }
+
+export const totp: TotpVerifier = { newSecret: newTotpSecret, enrolmentUri: otpauthUri, check: checkTotp, code: totpCode };

@@ -2,6 +2,7 @@
 // as a user's browser would (cookies included), and hands back the final redirect to the client.
 
 import { IdpError, didYouMean } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 import { isLoopbackHost } from '../core/urls.js';
 import { DECISION_FIELD, PERSONA_FIELD, pageMessage, parseForm, type ParsedForm } from './pages.js';
 
@@ -43,7 +44,7 @@ export async function completeSandboxConsent(authorizationUrl: string, answer: S
     }
     request = { url: new URL(form.action, request.url), body: fillForm(form, answer) };
   }
-  throw new IdpError('UPSTREAM_ERROR', `the sandbox sign-in did not finish within ${MAX_STEPS} pages`, 'run with --debug and report the pages seen');
+  throw new IdpError('UPSTREAM_ERROR', `the sandbox sign-in did not finish within ${MAX_STEPS} pages`, hint`run with ${{ kind: 'option', option: 'debug' }} and report the pages seen`);
 }
 
 function fillForm(form: ParsedForm, answer: SandboxAnswer): URLSearchParams {

@@ -1,10 +1,11 @@
 // The GitHub-like sandbox provider: GitHub's OAuth app protocol (authorize page, access_token endpoint)
 // and the REST shapes of /user and /user/emails under /api, on plain node:http so it starts in milliseconds.
 
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { GithubPersona } from './personas.js';
-import type { RegisteredClient } from './server.js';
+import { sameSecret } from '../core/same-secret.js';
+import type { RegisteredClient } from '../ports.js';
 import { closeServer, listenLoopback, readParams, redirect, sendHtml, sendJson } from './http.js';
 import { errorPage, escapeHtml, form, page, PERSONA_FIELD, DECISION_FIELD } from './pages.js';
 
@@ -328,12 +329,6 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
   if (colon < 0) return null;
   const [id, secret] = [decoded.slice(0, colon), decoded.slice(colon + 1)].map((part) => new URLSearchParams(`v=${part}`).get('v') ?? '');
   return { id: id ?? '', secret: secret ?? '' };
-}
-
-function sameSecret(expected: string, given: string): boolean {
-  const a = createHash('sha256').update(expected).digest();
-  const b = createHash('sha256').update(given).digest();
-  return timingSafeEqual(a, b);
 }
 
 /** GitHub accepts scopes separated by spaces or commas. */

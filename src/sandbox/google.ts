@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { promisify } from 'node:util';
 import type { Interaction, Provider as OidcProvider } from 'oidc-provider';
 import type { GooglePersona } from './personas.js';
-import type { RegisteredClient } from './server.js';
+import type { RegisteredClient } from '../ports.js';
 import { closeServer, listenLoopback, readParams, sendHtml } from './http.js';
 import { errorPage, escapeHtml, form, page, DECISION_FIELD, PERSONA_FIELD } from './pages.js';
 

@@ -3,6 +3,7 @@
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -11,7 +12,7 @@ export function listenLoopback(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void =>
       reject(
-        new IdpError('USAGE', `the sandbox cannot listen on 127.0.0.1:${port}: ${err.code ?? err.message}`, 'pick another --port, or 0 for any free port', {
+        new IdpError('USAGE', `the sandbox cannot listen on 127.0.0.1:${port}: ${err.code ?? err.message}`, hint`pick another ${{ kind: 'option', option: 'port' }}, or 0 for any free port`, {
           cause: err,
         }),
       );

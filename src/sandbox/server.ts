@@ -1,31 +1,12 @@
 // Starts the bundled sandbox upstream providers on 127.0.0.1: the GitHub-like one (GitHub's OAuth app protocol)
 // and, only when asked for, the Google-like OpenID provider, whose module is loaded on demand.
 
+import type { RegisteredClient, RunningSandbox, SandboxClient } from '../ports.js';
 import type { Personas } from './personas.js';
 import { startGithubSandbox, type GithubSandbox } from './github.js';
 
-export interface SandboxClient {
-  provider: 'github' | 'google';
-  clientId: string;
-  clientSecret: string;
-  appName: string;
-  /** Registered callbacks; loopback ones match with any port. Default: [DEFAULT_SANDBOX_REDIRECT_URI]. */
-  redirectUris?: string[];
-  /** Google-like only: how the client authenticates at the token endpoint. Default: client_secret_post. */
-  tokenEndpointAuthMethod?: 'client_secret_post' | 'client_secret_basic';
-}
-
-/** A client with its defaults filled in, as both providers register it. */
-export type RegisteredClient = Required<SandboxClient>;
-
 /** The callback registered for sandbox clients that name none: the loopback server's path, on any port. */
 export const DEFAULT_SANDBOX_REDIRECT_URI = 'http://127.0.0.1/callback';
-
-export interface RunningSandbox {
-  github?: { url: string; authorizeUrl: string; tokenUrl: string; apiBase: string };
-  google?: { issuer: string };
-  close(): Promise<void>;
-}
 
 export async function startSandbox(opts: {
   providers: ('github' | 'google')[];

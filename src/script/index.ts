@@ -3,13 +3,9 @@
 
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
 import { IdpError } from '../core/errors.js';
+import { FIX_THE_SCRIPT } from './fix.js';
+import type { CompileResult, ScriptStepInfo } from '../ports.js';
 import { asText, ScriptFault, truncate, withSandbox, type Sandbox, type SandboxLimits } from './sandbox.js';
-
-export interface ScriptStepInfo {
-  /** 'LOCAL' or the connection name. */
-  idp: string;
-  subject?: { username?: string; localClaims?: Record<string, unknown>; remoteClaims?: Record<string, unknown> };
-}
 
 export interface ScriptDecision {
   /** The steps (1-based) the script executed, in order. */
@@ -41,8 +37,6 @@ interface RunState {
   /** A host failure inside runStep: rethrown as is, never disguised as a script error. */
   hostError: { error: unknown } | null;
 }
-
-export type CompileResult = { ok: true } | { ok: false; message: string; line: number | null };
 
 /** Loads the script (its top level runs) without running onLoginRequest. Off the main thread: compileIsolated. */
 export async function compileCheck(source: string): Promise<CompileResult> {
@@ -111,7 +105,7 @@ function scriptError(fault: ScriptFault): IdpError {
   return new IdpError(
     'SCRIPT_ERROR',
     `the conditional-authentication script failed${where}: ${fault.message}`,
-    "fix the app's script (idp app check <app> reports its errors), or remove it to run every step",
+    FIX_THE_SCRIPT,
   );
 }
 

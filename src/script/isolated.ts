@@ -3,12 +3,10 @@
 // thread is terminated and replaced. The worker is unreferenced while idle, so it never keeps a process alive.
 import { Worker } from 'node:worker_threads';
 import { IdpError, type ErrorCode } from '../core/errors.js';
-import type { CompileResult } from './index.js';
-import type { ReplayRequest, ReplayResult } from './replay.js';
+import type { CompileResult, ReplayRequest, ReplayResult } from '../ports.js';
+import { FIX_THE_SCRIPT } from './fix.js';
 
 export const WALL_LIMIT_MS = 1000;
-
-const FIX = "fix the app's script (idp app check <app> reports its errors), or remove it to run every step";
 
 interface Reply {
   id: number;
@@ -33,8 +31,8 @@ class ScriptWorker {
       if (this.waiting.size === 0) this.thread.unref();
       pending?.resolve(reply);
     });
-    this.thread.on('error', (err) => this.fail(new IdpError('SCRIPT_ERROR', `the script engine stopped: ${err.message}`, FIX)));
-    this.thread.on('exit', () => this.fail(new IdpError('SCRIPT_ERROR', 'the script engine stopped', FIX)));
+    this.thread.on('error', (err) => this.fail(new IdpError('SCRIPT_ERROR', `the script engine stopped: ${err.message}`, FIX_THE_SCRIPT)));
+    this.thread.on('exit', () => this.fail(new IdpError('SCRIPT_ERROR', 'the script engine stopped', FIX_THE_SCRIPT)));
     this.thread.unref();
     this.ready = this.send({}, 30_000);
   }
@@ -47,7 +45,7 @@ class ScriptWorker {
         this.waiting.delete(id);
         this.onGone(this);
         void this.thread.terminate();
-        reject(new IdpError('SCRIPT_ERROR', `the conditional-authentication script was stopped after ${wallMs} ms`, FIX));
+        reject(new IdpError('SCRIPT_ERROR', `the conditional-authentication script was stopped after ${wallMs} ms`, FIX_THE_SCRIPT));
       }, wallMs);
       timer.unref();
       const settle = () => clearTimeout(timer);

@@ -1,18 +1,9 @@
 // One replay of a conditional-authentication script against the steps a flow has finished: executeStep(n) on a
 // finished step returns its outcome; on the first unfinished one the script stops, and that step runs next.
 import { IdpError } from '../core/errors.js';
-import { runConditionalScript, type ScriptStepInfo } from './index.js';
-
-export interface ReplayRequest {
-  source: string;
-  request: Record<string, unknown>;
-  /** Outcomes of the finished steps, by step number. */
-  finished: Record<number, ScriptStepInfo>;
-  stepCount: number;
-  app: string;
-}
-
-export type ReplayResult = { next: number } | { next: null; ran: number[] } | { failed: { errorCode?: string; errorMessage?: string } };
+import { hint } from '../core/fixes.js';
+import type { ReplayRequest, ReplayResult } from '../ports.js';
+import { runConditionalScript } from './index.js';
 
 class PendingStep extends Error {
   constructor(readonly step: number) {
@@ -26,7 +17,7 @@ export async function replay(r: ReplayRequest): Promise<ReplayResult> {
       request: r.request,
       runStep: (n) => {
         if (!Number.isInteger(n) || n < 1 || n > r.stepCount) {
-          throw new IdpError('SCRIPT_ERROR', `the script called executeStep(${n}), but ${r.app} has ${r.stepCount} step(s)`, `fix the script, or add the step: idp app set ${r.app} --step ${n}=...`);
+          throw new IdpError('SCRIPT_ERROR', `the script called executeStep(${n}), but ${r.app} has ${r.stepCount} step(s)`, hint`fix the script, or add the step: ${{ kind: 'set', on: 'app', name: r.app, setting: 'step', value: `${n}=...` }}`);
         }
         const done = r.finished[n];
         if (!done) throw new PendingStep(n);

@@ -3,7 +3,8 @@
 import { parentPort } from 'node:worker_threads';
 import { isIdpError } from '../core/errors.js';
 import { compileCheck } from './index.js';
-import { replay, type ReplayRequest } from './replay.js';
+import type { ReplayRequest } from '../ports.js';
+import { replay } from './replay.js';
 
 parentPort!.on('message', async (message: { id: number; replay?: ReplayRequest; compile?: string }) => {
   if (message.compile !== undefined) {

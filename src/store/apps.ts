@@ -1,5 +1,6 @@
 // Repository for applications (service providers) and their sign-in methods.
 import type { App, SignInStep } from '../core/types.js';
+import type { AppPatch, AppRepository, NewApp } from '../ports.js';
 import type { Db } from './db.js';
 
 interface AppRow {
@@ -14,18 +15,6 @@ interface AppRow {
   created_at: string;
   updated_at: string;
 }
-
-export interface NewApp {
-  name: string;
-  clientId: string;
-  redirectUris: string[];
-  steps: SignInStep[];
-  attributes: string[];
-  script?: string | null;
-  builtIn?: boolean;
-}
-
-export type AppPatch = Partial<Pick<App, 'clientId' | 'redirectUris' | 'steps' | 'attributes' | 'script'>>;
 
 function toApp(row: AppRow): App {
   return {
@@ -42,7 +31,7 @@ function toApp(row: AppRow): App {
   };
 }
 
-export class AppRepo {
+export class AppRepo implements AppRepository {
   constructor(private readonly db: Db, private readonly now: () => string) {}
 
   list(): App[] {

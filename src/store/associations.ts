@@ -1,5 +1,6 @@
 // Repository for associations: the link (connection, upstream subject) -> local user, the only key for a returning federated user.
 import type { Association } from '../core/types.js';
+import type { AssociationRepository } from '../ports.js';
 import type { Db } from './db.js';
 
 interface AssociationRow {
@@ -22,7 +23,7 @@ function toAssociation(row: AssociationRow): Association {
   };
 }
 
-export class AssociationRepo {
+export class AssociationRepo implements AssociationRepository {
   constructor(private readonly db: Db, private readonly now: () => string) {}
 
   get(connection: string, subject: string): Association | undefined {

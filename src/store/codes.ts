@@ -1,17 +1,8 @@
 // Repository for email one-time codes (hashed, bound to a flow) and the local outbox they are delivered to.
-import type { StoredEmailOtp } from '../mfa/email-otp.js';
+import type { CodeRepository, OutboxMessage, StoredEmailOtp } from '../ports.js';
 import type { Db } from './db.js';
 
-export interface OutboxMessage {
-  id: number;
-  to: string;
-  subject: string;
-  body: string;
-  flow: string | null;
-  created_at: string;
-}
-
-export class CodeRepo {
+export class CodeRepo implements CodeRepository {
   constructor(private readonly db: Db, private readonly now: () => string) {}
 
   issue(flowId: string, userId: string, destination: string, hash: string, expiresAt: string): string {

@@ -1,6 +1,7 @@
 // Repository for federated connections and their JIT settings; client secrets are sealed at rest.
 import type { Connection, ConnectionType, JitSettings, SecretSource } from '../core/types.js';
 import { secretTail } from '../core/secret-tail.js';
+import type { ConnectionPatch, ConnectionRepository, NewConnection, SecretInput } from '../ports.js';
 import type { Db } from './db.js';
 
 interface ConnectionRow {
@@ -22,23 +23,6 @@ interface ConnectionRow {
   created_at: string;
   updated_at: string;
 }
-
-/** How a secret is given to the store: a reference to an env var, or the value itself (sealed before writing). */
-export type SecretInput = { kind: 'none' } | { kind: 'env'; variable: string } | { kind: 'value'; value: string };
-
-export interface NewConnection {
-  name: string;
-  type: ConnectionType;
-  sandbox: boolean;
-  issuer: string | null;
-  clientId: string;
-  secret: SecretInput;
-  scopes: string[];
-  jit: JitSettings;
-  attributeMap: Record<string, string>;
-}
-
-export type ConnectionPatch = Partial<Omit<NewConnection, 'name' | 'type'>>;
 
 function secretSource(row: ConnectionRow): SecretSource {
   if (row.secret_kind === 'env') return { kind: 'env', variable: row.secret_env ?? '' };
@@ -62,7 +46,7 @@ function toConnection(row: ConnectionRow): Connection {
   };
 }
 
-export class ConnectionRepo {
+export class ConnectionRepo implements ConnectionRepository {
   constructor(
     private readonly db: Db,
     private readonly now: () => string,

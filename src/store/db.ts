@@ -5,6 +5,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { loadSqlite } from './sqlite.cjs';
 
@@ -65,7 +66,7 @@ export function openDb(home: string, opts: { readonly?: boolean } = {}): Db {
   try {
     db = new (loadSqlite())(path, { fileMustExist: true, readonly: opts.readonly ?? false, timeout: BUSY_TIMEOUT_MS, nativeBinding });
   } catch (err) {
-    throw new IdpError('DB_MISSING', `cannot open the database at ${path}`, 'run `idp init` to create an organisation', { cause: err });
+    throw new IdpError('DB_MISSING', `cannot open the database at ${path}`, hint`run ${{ kind: 'init' }} to create an organisation`, { cause: err });
   }
   try {
     const version = checkIdentity(db, path);
@@ -97,7 +98,7 @@ function checkIdentity(db: Db, path: string): number {
     throw new IdpError(
       'DB_NEWER',
       `the database at ${path} was written by a newer idp (schema ${version}, this idp knows ${SCHEMA_VERSION})`,
-      'upgrade idp, or point --home at another directory; the file was left untouched',
+      hint`upgrade idp, or point ${{ kind: 'option', option: 'home' }} at another directory; the file was left untouched`,
     );
   }
   return version;
@@ -107,7 +108,7 @@ function notIdp(path: string, cause?: unknown): IdpError {
   return new IdpError(
     'DB_NOT_IDP',
     `${path} is not an idp database`,
-    'point --home (or IDP_HOME) at an idp data directory; the file was left untouched',
+    hint`point ${{ kind: 'option', option: 'home' }} (or IDP_HOME) at an idp data directory; the file was left untouched`,
     { cause },
   );
 }

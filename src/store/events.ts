@@ -1,32 +1,7 @@
 // Repository for the audit trail: config changes (who, what, before, after) and flow stage events.
 import type { Stage, StageEvent, StageStatus } from '../core/types.js';
+import type { ConfigChange, EventRecord, EventRepository } from '../ports.js';
 import type { Db } from './db.js';
-
-export interface ConfigChange {
-  actor: string;
-  action: string;
-  target: string;
-  detail: string;
-  before: unknown;
-  after: unknown;
-}
-
-export interface EventRecord {
-  id: number;
-  at: string;
-  kind: 'stage' | 'config';
-  flow: string | null;
-  seq: number | null;
-  stage: Stage | null;
-  status: StageStatus | null;
-  ms: number | null;
-  actor: string | null;
-  action: string | null;
-  target: string | null;
-  detail: string;
-  before: unknown;
-  after: unknown;
-}
 
 interface EventRow {
   id: number;
@@ -64,7 +39,7 @@ function toRecord(row: EventRow): EventRecord {
   };
 }
 
-export class EventRepo {
+export class EventRepo implements EventRepository {
   constructor(private readonly db: Db, private readonly now: () => string) {}
 
   recordConfig(change: ConfigChange): void {

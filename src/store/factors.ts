@@ -1,22 +1,9 @@
 // Repository for MFA factors (TOTP): secrets are sealed at rest, and the last accepted time step is claimed
 // atomically so one code can succeed once even when two submissions race.
+import type { FactorRepository, FactorSummary, TotpFactor } from '../ports.js';
 import type { Db } from './db.js';
 
-export interface FactorSummary {
-  id: string;
-  type: 'totp';
-  created_at: string;
-  confirmed_at: string | null;
-}
-
-export interface TotpFactor {
-  id: string;
-  userId: string;
-  secretSealed: string;
-  lastUsedStep: number | null;
-}
-
-export class FactorRepo {
+export class FactorRepo implements FactorRepository {
   constructor(private readonly db: Db, private readonly now: () => string) {}
 
   forUser(userId: string): FactorSummary[] {

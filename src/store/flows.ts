@@ -1,18 +1,8 @@
 // Repository for login flows: one row per flow, its engine state as JSON, so any driver can resume it.
+import type { FlowRepository, FlowRow, FlowStatus } from '../ports.js';
 import type { Db } from './db.js';
 
-export type FlowStatus = 'active' | 'done' | 'failed';
-
-export interface FlowRow {
-  id: string;
-  app: string;
-  status: FlowStatus;
-  state: string;
-  created_at: string;
-  updated_at: string;
-}
-
-export class FlowRepo {
+export class FlowRepo implements FlowRepository {
   constructor(private readonly db: Db, private readonly now: () => string) {}
 
   insert(id: string, app: string, state: unknown): void {

@@ -1,7 +1,7 @@
 // Bulk user import: every record in one immediate transaction, so a bad record leaves the store as it was.
 import { IdpError } from '../core/errors.js';
 import type { UserRecord } from '../core/user-records.js';
-import type { Store } from './store.js';
+import type { SqliteStore as Store } from './store.js';
 
 export function importUsers(store: Store, records: UserRecord[], file: string, actor: string): number {
   const insert = store.users.insertStatement();

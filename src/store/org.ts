@@ -1,5 +1,5 @@
 // Repository for organisation-wide settings and the signing keys that sign ID tokens for apps.
-import type { StoredKey } from '../tokens/keys.js';
+import type { OrgRepository, SigningKey } from '../ports.js';
 import type { Db } from './db.js';
 
 interface KeyRow {
@@ -12,7 +12,7 @@ interface KeyRow {
 
 const SMTP_RELAY = 'smtp_relay';
 
-export class OrgRepo {
+export class OrgRepo implements OrgRepository {
   constructor(private readonly db: Db) {}
 
   setting(key: string): string | undefined {
@@ -33,19 +33,19 @@ export class OrgRepo {
     else this.setSetting(SMTP_RELAY, url);
   }
 
-  addSigningKey(key: StoredKey): void {
+  addSigningKey(key: SigningKey): void {
     this.db
       .prepare('INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(key.kid, key.alg, JSON.stringify(key.privateJwk), JSON.stringify(key.publicJwk), key.createdAt);
   }
 
-  signingKeys(): StoredKey[] {
+  signingKeys(): SigningKey[] {
     const rows = this.db.prepare('SELECT * FROM signing_keys WHERE active = 1 ORDER BY created_at DESC').all() as KeyRow[];
     return rows.map((r) => ({
       kid: r.kid,
       alg: r.alg,
-      privateJwk: JSON.parse(r.private_jwk) as StoredKey['publicJwk'],
-      publicJwk: JSON.parse(r.public_jwk) as StoredKey['publicJwk'],
+      privateJwk: JSON.parse(r.private_jwk) as SigningKey['publicJwk'],
+      publicJwk: JSON.parse(r.public_jwk) as SigningKey['publicJwk'],
       createdAt: r.created_at,
     }));
   }

@@ -4,10 +4,9 @@ import { readFileSync } from 'node:fs';
 import { hashPassword } from '../core/password.js';
 import { defaultJit, defaultScopes } from '../core/connection-defaults.js';
 import type { ConnectionType, SignInStep } from '../core/types.js';
-import { generateSigningKey } from '../tokens/keys.js';
-import { newClientId } from '../core/ids.js';
+import { newClientId, newSandboxSecret } from '../core/ids.js';
 import { MY_ACCOUNT } from '../core/signin.js';
-import type { Store } from './store.js';
+import type { SigningKey, Store } from '../ports.js';
 
 interface DemoOrg {
   apps: { name: string; redirectUris: string[]; steps: SignInStep[]; attributes: string[] }[];
@@ -18,8 +17,11 @@ interface DemoOrg {
 const DEMO_FILE = new URL('../../../fixtures/demo-org.json', import.meta.url);
 
 
-/** False, changing nothing, when the organisation exists already: another idp process created it first. */
-export async function seedOrg(store: Store, opts: { demo: boolean; actor: string }): Promise<boolean> {
+/**
+ * False, changing nothing, when the organisation exists already: another idp process created it first. The signing key
+ * comes from the caller (src/tokens makes it), so the store needs no token code.
+ */
+export async function seedOrg(store: Store, opts: { demo: boolean; actor: string; signingKey: SigningKey }): Promise<boolean> {
   const demo = opts.demo ? (JSON.parse(readFileSync(DEMO_FILE, 'utf8')) as DemoOrg) : undefined;
   // Hash before the transaction: scrypt is slow and must not hold the write lock.
   const hashes = await Promise.all((demo?.users ?? []).map((u) => hashPassword(u.password)));
@@ -28,7 +30,7 @@ export async function seedOrg(store: Store, opts: { demo: boolean; actor: string
     store.org.setSetting('org_id', randomBytes(8).toString('hex'));
     store.org.setSetting('created_at', store.clock().toISOString());
     store.org.setSetting('subject_salt', randomBytes(32).toString('base64url'));
-    store.org.addSigningKey(generateSigningKey());
+    store.org.addSigningKey(opts.signingKey);
     store.apps.insert({ name: MY_ACCOUNT, clientId: newClientId(), redirectUris: [], steps: [['password']], attributes: ['username', 'email', 'email_verified', 'name'], builtIn: true });
     for (const c of demo?.connections ?? []) {
       store.connections.insert({
@@ -37,7 +39,7 @@ export async function seedOrg(store: Store, opts: { demo: boolean; actor: string
         sandbox: true,
         issuer: null,
         clientId: c.clientId,
-        secret: { kind: 'value', value: randomBytes(20).toString('hex') },
+        secret: { kind: 'value', value: newSandboxSecret() },
         scopes: defaultScopes(c.type),
         jit: defaultJit(),
         attributeMap: {},

@@ -14,10 +14,12 @@ import { CodeRepo } from './codes.js';
 import { OrgRepo } from './org.js';
 import { UserRepo } from './users.js';
 import { loadOrCreateKey, seal, unseal } from './seal.js';
+import type { Clock, Store } from '../ports.js';
 
 export const SEAL_KEY_FILE = 'secret.key';
 
-export class Store {
+/** The Store port on one SQLite file; `db` and `home` are for the composition root and doctor only. */
+export class SqliteStore implements Store {
   readonly apps: AppRepo;
   readonly connections: ConnectionRepo;
   readonly users: UserRepo;
@@ -29,7 +31,7 @@ export class Store {
   readonly codes: CodeRepo;
   private sealKey: Buffer | undefined;
 
-  constructor(readonly db: Db, readonly home: string, readonly clock: () => Date = () => new Date()) {
+  constructor(readonly db: Db, readonly home: string, readonly clock: Clock = () => new Date()) {
     const now = (): string => this.clock().toISOString();
     this.apps = new AppRepo(db, now);
     this.connections = new ConnectionRepo(db, now, { seal: (p) => this.seal(p), unseal: (s) => this.unseal(s) });
@@ -64,7 +66,7 @@ export class Store {
    * Runs `use` on a throwaway copy of this organisation (SQLite's online backup into a private 0700 temp directory,
    * with the seal key so sealed secrets still open), removed afterwards whatever happens. `idp check` runs on it.
    */
-  async withThrowawayCopy<T>(use: (copy: Store) => Promise<T>): Promise<T> {
+  async withThrowawayCopy<T>(use: (copy: SqliteStore) => Promise<T>): Promise<T> {
     const home = mkdtempSync(join(tmpdir(), 'idp-copy-'));
     try {
       prepareHome(home);
@@ -90,12 +92,12 @@ export class Store {
   }
 }
 
-export function openStore(home: string, opts: { readonly?: boolean; clock?: () => Date } = {}): Store {
-  return new Store(openDb(home, opts), home, opts.clock);
+export function openStore(home: string, opts: { readonly?: boolean; clock?: Clock } = {}): SqliteStore {
+  return new SqliteStore(openDb(home, opts), home, opts.clock);
 }
 
 /** For inspection only (doctor, tests): no migration, no WAL switch, and SQLite refuses every write. */
-export function openStoreReadOnly(home: string): Store {
+export function openStoreReadOnly(home: string): SqliteStore {
   const readonly = true;
   return openStore(home, { readonly });
 }

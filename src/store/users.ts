@@ -1,7 +1,9 @@
 // Repository for local users: lookup, keyset-paginated listing, bulk import, and status changes.
 import type { ProfilePatch } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 import type { User, UserStatus } from '../core/types.js';
+import type { ListQuery, NewUser, UserRepository } from '../ports.js';
 import type { Db } from './db.js';
 
 interface UserRow {
@@ -21,29 +23,6 @@ interface UserRow {
   created_at: string;
   updated_at: string;
   last_login_at: string | null;
-}
-
-export interface NewUser {
-  id?: string;
-  username: string;
-  email: string | null;
-  emailVerified: boolean;
-  name?: string | null;
-  givenName?: string | null;
-  familyName?: string | null;
-  picture?: string | null;
-  attributes?: Record<string, string>;
-  passwordHash?: string | null;
-  status?: UserStatus;
-  source: string;
-}
-
-
-export interface ListQuery {
-  source?: string;
-  search?: string;
-  limit: number;
-  after?: string;
 }
 
 function toUser(row: UserRow): User {
@@ -78,12 +57,12 @@ function cursorOf(username: string): string {
 function cursorUsername(cursor: string): string {
   const username = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!username || cursorOf(username) !== cursor) {
-    throw new IdpError('INVALID_VALUE', `'${cursor}' is not a page cursor`, 'pass the cursor the previous page printed (its `more:` line, or `next` with --json)');
+    throw new IdpError('INVALID_VALUE', `'${cursor}' is not a page cursor`, hint`pass the cursor the previous page printed (its \`more:\` line, or \`next\` with ${{ kind: 'option', option: 'json' }})`);
   }
   return username;
 }
 
-export class UserRepo {
+export class UserRepo implements UserRepository {
   constructor(private readonly db: Db, private readonly now: () => string) {}
 
   /** By id, username or email (case-insensitive for the last two). */

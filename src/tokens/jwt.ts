@@ -3,21 +3,11 @@
 
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { IdpError } from '../core/errors.js';
-import type { StoredKey } from './keys.js';
+import { hint } from '../core/fixes.js';
+import type { IdTokenClaims, SigningKey as StoredKey } from '../ports.js';
 import type { CryptoKey } from 'jose';
 
 type Jose = typeof import('jose');
-
-export interface IdTokenClaims {
-  iss: string;
-  aud: string;
-  sub: string;
-  amr: string[];
-  acr: string;
-  auth_time: number;
-  nonce?: string;
-  [claim: string]: unknown;
-}
 
 export const DEFAULT_ID_TOKEN_TTL_SECONDS = 3600;
 
@@ -113,7 +103,7 @@ function invalid(reason: string, cause?: unknown): IdpError {
   return new IdpError(
     'ID_TOKEN_INVALID',
     `ID token rejected: ${reason}`,
-    'check the issuer, the app client_id and the org keys (idp keys jwks)',
+    hint`check the issuer, the app client_id and the org keys (${{ kind: 'show', what: 'keys' }})`,
     { cause },
   );
 }

@@ -3,14 +3,8 @@
 
 import { createHash, createHmac, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { IdpError } from '../core/errors.js';
-
-export interface StoredKey {
-  kid: string;
-  alg: 'ES256';
-  privateJwk: JsonWebKey;
-  publicJwk: JsonWebKey;
-  createdAt: string;
-}
+import { hint } from '../core/fixes.js';
+import type { SigningKey as StoredKey } from '../ports.js';
 
 /** A public JWK as published in the JWKS: EC members only, never "d". */
 export interface PublicJwk extends JsonWebKey {
@@ -58,8 +52,7 @@ export function passThroughSubject(connection: string, upstreamSubject: string, 
 function ecPublicMembers(jwk: JsonWebKey): { kty: 'EC'; crv: string; x: string; y: string } {
   const { kty, crv, x, y } = jwk;
   if (kty !== 'EC' || !crv || !x || !y) {
-    const hint = 'the organisation holds a damaged key; idp keys jwks lists its keys';
-    throw new IdpError('INTERNAL', 'a stored signing key is not an EC JWK', hint);
+    throw new IdpError('INTERNAL', 'a stored signing key is not an EC JWK', hint`the organisation holds a damaged key; ${{ kind: 'show', what: 'keys' }} lists its keys`);
   }
   return { kty, crv, x, y };
 }

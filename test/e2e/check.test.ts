@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { junitXml } from '../../src/flow/junit.js';
+import { junitXml } from '../../src/app/junit.js';
 import { childEnv, expectCode, IDP_BIN, idpOk, ROOT, runIdp, seededHome, snapshot, tempDir } from '../helpers/idp.js';
 
 interface XmlElement {

@@ -198,3 +198,8 @@ test('without a terminal there is no colour at all', async () => {
   const results = await Promise.all([runIdp(['app', 'list'], { home }), runIdp(['app', 'show', 'thrfit'], { home }), runIdp(['connection', 'list'], { home })]);
   for (const r of results) assert.doesNotMatch(r.stdout + r.stderr, ANSI);
 });
+
+test('an unknown flow id is FLOW_NOT_FOUND (exit 2), not a generic usage error', async () => {
+  const r = await runIdp(['flows', 'show', 'f_nope', '--json'], { home });
+  assert.deepEqual([r.code, JSON.parse(r.stdout).error.code], [2, 'FLOW_NOT_FOUND']);
+});

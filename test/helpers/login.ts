@@ -10,13 +10,12 @@ import type { Answerer } from '../../src/cli/drivers/drive.js';
 import { headlessLogin, type HeadlessLoginOptions } from '../../src/cli/drivers/headless.js';
 import { exitCodeFor, type ErrorCode } from '../../src/core/errors.js';
 import type { JitSettings, StageEvent, User } from '../../src/core/types.js';
-import { createUpstreams } from '../../src/federation/upstreams.js';
 import type { FlowResult, FlowView } from '../../src/flow/types.js';
 import type { Connector, Upstreams } from '../../src/ports.js';
 import type { GithubPersona, GooglePersona } from '../../src/sandbox/personas.js';
 import { prepareHome } from '../../src/store/db.js';
-import { seedOrg } from '../../src/store/seed.js';
-import { openStore, type Store } from '../../src/store/store.js';
+import { createOrganisation, upstreamsFor } from '../../src/cli/context.js';
+import { openStore, type SqliteStore as Store } from '../../src/store/store.js';
 import { tempDir } from './idp.js';
 
 let template: Promise<string> | undefined;
@@ -28,7 +27,7 @@ function templateHome(): Promise<string> {
     prepareHome(home);
     const store = openStore(home);
     try {
-      await seedOrg(store, { demo: true, actor: 'test' });
+      await createOrganisation(store, { demo: true, actor: 'test' });
     } finally {
       store.close();
     }
@@ -49,7 +48,7 @@ export function sharedDemoOrg(): { store: Store; upstreams: Upstreams } {
   const org = {} as { store: Store; upstreams: Upstreams };
   before(async () => {
     org.store = openStore(await demoHome());
-    org.upstreams = createUpstreams({ store: org.store });
+    org.upstreams = await upstreamsFor(org.store);
   });
   after(async () => {
     await org.upstreams.close();
@@ -85,7 +84,7 @@ export async function loginWorld(t: TestContext): Promise<LoginWorld> {
   const home = await demoHome();
   const store = openStore(home);
   const recorded: URL[] = [];
-  const upstreams = recordingUpstreams(createUpstreams({ store }), recorded);
+  const upstreams = recordingUpstreams(await upstreamsFor(store), recorded);
   const extraUpstreams: Upstreams[] = [];
   t.after(async () => {
     await Promise.all([upstreams, ...extraUpstreams].map((u) => u.close()));
@@ -96,7 +95,7 @@ export async function loginWorld(t: TestContext): Promise<LoginWorld> {
     // A personas file is read when a sandbox starts, so logins that bring one get upstreams of their own.
     let own = upstreams;
     if (personasFile) {
-      own = recordingUpstreams(createUpstreams({ store, personasFile }), recorded);
+      own = recordingUpstreams(await upstreamsFor(store, { personasFile }), recorded);
       extraUpstreams.push(own);
     }
     const before = recorded.length;

@@ -54,7 +54,7 @@ test('a refusal names its remedy as data, and no message or hint spells a comman
   const inUse = refusal(() => addConnection(a, 'github', { type: 'github', sandbox: true }));
   assert.equal(inUse.code, 'CONNECTION_EXISTS');
   const noClient = refusal(() => addConnection(a, 'corp', { type: 'oidc', sandbox: false }));
-  assert.deepEqual(fixesOf(noClient), [{ kind: 'field', field: 'client-id' }, { kind: 'field', field: 'sandbox' }]);
+  assert.deepEqual(fixesOf(noClient), [{ kind: 'option', option: 'client-id' }, { kind: 'option', option: 'sandbox' }]);
   for (const err of [exists, inUse, noClient]) {
     const text = [err.message, ...(typeof err.hint === 'string' ? [err.hint] : (err.hint ?? []).filter((p) => typeof p === 'string'))].join(' ');
     assert.doesNotMatch(text, /\bidp \w|--\w/, `CLI syntax in ${err.code}: ${text}`);

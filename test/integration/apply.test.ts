@@ -9,8 +9,8 @@ import { planPolicy, validatePolicy, type PlanItem } from '../../src/core/policy
 import { applyPlan } from '../../src/app/apply.js';
 import { exportPolicy, parsePolicy, policyText } from '../../src/app/policy-file.js';
 import { prepareHome } from '../../src/store/db.js';
-import { seedOrg } from '../../src/store/seed.js';
-import { openStore, type Store } from '../../src/store/store.js';
+import { createOrganisation } from '../../src/cli/context.js';
+import { openStore, type SqliteStore as Store } from '../../src/store/store.js';
 import { renderHint } from '../../src/cli/hints.js';
 import { tempDir } from '../helpers/idp.js';
 import { demoHome } from '../helpers/login.js';
@@ -29,7 +29,7 @@ async function emptyStore(t: TestContext): Promise<Store> {
   prepareHome(home);
   const store = openStore(home);
   t.after(() => store.close());
-  await seedOrg(store, { demo: false, actor: 'test' });
+  await createOrganisation(store, { demo: false, actor: 'test' });
   return store;
 }
 

@@ -7,9 +7,9 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { scenarioDeps } from '../../src/cli/commands/check.js';
 import { IdpError } from '../../src/core/errors.js';
-import { compare, describeMismatch, parseScenarioFile, planConfig, runScenarioFile, type Observed, type ScenarioDeps } from '../../src/flow/scenarios.js';
+import { compare, describeMismatch, parseScenarioFile, planConfig, runScenarioFile, type Observed, type ScenarioDeps } from '../../src/app/scenarios.js';
 import { newTotpSecret } from '../../src/mfa/totp.js';
-import { openStore, type Store } from '../../src/store/store.js';
+import { openStore, type SqliteStore as Store } from '../../src/store/store.js';
 import { demoHome } from '../helpers/login.js';
 import { hintOf } from '../helpers/hints.js';
 
@@ -134,7 +134,8 @@ async function watchedDeps(copies: { home: string; dirMode: number; dbMode: numb
   return {
     ...deps,
     upstreams: (copy) => {
-      copies.push({ home: copy.home, dirMode: statSync(copy.home).mode & 0o777, dbMode: statSync(join(copy.home, 'idp.db')).mode & 0o777 });
+      const { home } = copy as Store;
+      copies.push({ home, dirMode: statSync(home).mode & 0o777, dbMode: statSync(join(home, 'idp.db')).mode & 0o777 });
       return deps.upstreams(copy);
     },
   };

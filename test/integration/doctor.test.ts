@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { defaultJit, defaultScopes } from '../../src/core/connection-defaults.js';
 import { browserCheck, clockCheck, runDoctor, type Check, type DoctorOptions } from '../../src/cli/doctor-checks.js';
 import { prepareHome } from '../../src/store/db.js';
-import type { NewConnection } from '../../src/store/connections.js';
-import { seedOrg } from '../../src/store/seed.js';
+import type { NewConnection } from '../../src/ports.js';
+import { createOrganisation } from '../../src/cli/context.js';
 import { openStore } from '../../src/store/store.js';
 import { tempDir } from '../helpers/idp.js';
 import { smtpCatcher } from '../helpers/smtp-catcher.js';
@@ -23,7 +23,7 @@ async function orgWith(connections: ConnectionSpec[]): Promise<string> {
   prepareHome(home);
   const store = openStore(home);
   try {
-    await seedOrg(store, { demo: false, actor: 'test' });
+    await createOrganisation(store, { demo: false, actor: 'test' });
     for (const c of connections) {
       store.connections.insert({ sandbox: false, issuer: null, clientId: `client-${c.name}`, secret: { kind: 'none' }, scopes: defaultScopes(c.type), jit: defaultJit(), attributeMap: {}, ...c });
     }

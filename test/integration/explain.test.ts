@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { personaProfile } from '../../src/cli/commands/explain.js';
 import { IdpError } from '../../src/core/errors.js';
 import { explain, type Explanation } from '../../src/app/explain.js';
-import type { Store } from '../../src/store/store.js';
+import { scriptRunner } from '../../src/script/runner.js';
+import type { SqliteStore as Store } from '../../src/store/store.js';
 import { expectDone, githubPersona, loginWorld, personasFile, type LoginWorld } from '../helpers/login.js';
 import { hintOf } from '../helpers/hints.js';
 
@@ -32,7 +33,7 @@ async function explainAs(world: LoginWorld, connection: string, persona: string,
   const { store } = world;
   const before = fingerprint(store);
   const conn = store.connections.get(connection)!;
-  const result = await explain(store, store.apps.get('thrift')!, conn, await personaProfile(store, conn, persona, personas));
+  const result = await explain(store, store.apps.get('thrift')!, conn, await personaProfile(store, conn, persona, personas), scriptRunner);
   assert.equal(fingerprint(store), before, `explaining ${persona} through ${connection} wrote to the org`);
   return result;
 }
@@ -158,7 +159,7 @@ test('a connection the app does not offer in step 1 is refused', async (t) => {
   world.store.apps.update('thrift', { steps: [['password', 'github']] });
   const google = world.store.connections.get('google')!;
   await assert.rejects(
-    explain(world.store, world.store.apps.get('thrift')!, google, { subject: '1', claims: { email: 'x@example.com', email_verified: true } }),
+    explain(world.store, world.store.apps.get('thrift')!, google, { subject: '1', claims: { email: 'x@example.com', email_verified: true } }, scriptRunner),
     (err: unknown) => err instanceof IdpError && err.code === 'UNKNOWN_SIGN_IN_OPTION' && err.exitCode === 2 && /step 1 offers: password, github/.test(hintOf(err)),
   );
 });

@@ -7,7 +7,8 @@ import { createConnector } from '../../src/federation/index.js';
 import { defaultScopes } from '../../src/core/connection-defaults.js';
 import type { AuthRequest, Connector } from '../../src/ports.js';
 import { loadPersonas } from '../../src/sandbox/personas.js';
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
+import type { RunningSandbox } from '../../src/ports.js';
+import { startSandbox } from '../../src/sandbox/server.js';
 import { completeSandboxConsent } from '../../src/sandbox/automate.js';
 import { closedPort, rejectsWith, startCountingProxy, withParam } from './federation-helpers.js';
 

@@ -11,8 +11,8 @@ import { drive, type Answerer } from '../../src/cli/drivers/drive.js';
 import { headlessLogin } from '../../src/cli/drivers/headless.js';
 import { defaultJit } from '../../src/core/connection-defaults.js';
 import type { StageEvent } from '../../src/core/types.js';
-import { createUpstreams } from '../../src/federation/upstreams.js';
-import { FlowEngine } from '../../src/flow/engine.js';
+import { loginEngine, upstreamsFor } from '../../src/cli/context.js';
+import type { FlowEngine } from '../../src/flow/engine.js';
 import { orgIssuer } from '../../src/flow/session.js';
 import type { FlowState, FlowView } from '../../src/flow/types.js';
 import type { Upstreams } from '../../src/ports.js';
@@ -55,7 +55,7 @@ async function redeemByHand(w: LoginWorld, authorizeUrl: string, code: string, a
 
 test('a forged, missing or shadowed state fails the flow with STATE_MISMATCH (exit 6) and the code is never redeemed', async (t) => {
   const w = await loginWorld(t);
-  const engine = new FlowEngine({ store: w.store, upstreams: w.upstreams });
+  const engine = await loginEngine({ store: w.store, upstreams: w.upstreams });
   const tamperings: [string, (callback: string, state: string) => string][] = [
     ['altered', (c) => withParam(c, 'state', 'forged-state').href],
     ['missing', (c) => withParam(c, 'state', null).href],
@@ -82,7 +82,7 @@ test('a forged, missing or shadowed state fails the flow with STATE_MISMATCH (ex
 
 test('control for the test above: after the genuine callback the engine has redeemed the code, so redeeming it by hand fails', async (t) => {
   const w = await loginWorld(t);
-  const engine = new FlowEngine({ store: w.store, upstreams: w.upstreams });
+  const engine = await loginEngine({ store: w.store, upstreams: w.upstreams });
   const { view, callback, auth } = await flowAtCallback(w, engine);
   expectDone(await engine.submit(view.flow, { callback }));
   const replay = await redeemByHand(w, view.url, new URL(callback).searchParams.get('code')!, auth);
@@ -143,7 +143,7 @@ test('the ID token verifies with the org JWKS (ES256, iss, aud = client_id, exp)
 
 /** Drives a GitHub login whose provider never calls back; `onWait` sees the loopback port and may interrupt. */
 async function loginThatNeverCallsBack(w: LoginWorld, opts: { timeoutMs: number; onWait?: (interrupt: () => void) => void }): Promise<{ view: FlowView; port: number }> {
-  const engine = new FlowEngine({ store: w.store, upstreams: w.upstreams });
+  const engine = await loginEngine({ store: w.store, upstreams: w.upstreams });
   let port = 0;
   const controller = new AbortController();
   const answerer: Answerer = scriptedAnswerer({
@@ -228,7 +228,7 @@ test('headless: Ctrl-C while a sandbox page hangs ends the login as INTERRUPTED 
 });
 
 /** A real (non-sandbox) OIDC connection `corp` offered by thrift, with its secret in $CORP_SECRET. */
-async function realOidcConnection(w: LoginWorld, issuer: string): Promise<void> {
+async function realOidcConnection(w: LoginWorld, issuer: string | null): Promise<void> {
   w.store.connections.insert({
     name: 'corp',
     type: 'oidc',
@@ -244,7 +244,7 @@ async function realOidcConnection(w: LoginWorld, issuer: string): Promise<void> 
 }
 
 async function corpLogin(w: LoginWorld, upstreams: Upstreams): Promise<FlowView> {
-  const engine = new FlowEngine({ store: w.store, upstreams });
+  const engine = await loginEngine({ store: w.store, upstreams });
   return drive(engine, scriptedAnswerer({ choose: async () => 'corp' }), { app: 'thrift', timeoutMs: 5000, signal: new AbortController().signal });
 }
 
@@ -253,7 +253,7 @@ test('an unreachable provider: UPSTREAM_UNREACHABLE (exit 4) naming the endpoint
   const port = await closedPort();
   await realOidcConnection(w, `http://127.0.0.1:${port}`);
   const secret = 'corp-secret-value-0123456789';
-  const upstreams = createUpstreams({ store: w.store, env: { CORP_SECRET: secret } });
+  const upstreams = await upstreamsFor(w.store, { env: { CORP_SECRET: secret } });
   t.after(() => upstreams.close());
   const view = await corpLogin(w, upstreams);
   const failed = expectFailed(view, 'UPSTREAM_UNREACHABLE', 4);
@@ -267,10 +267,20 @@ test('an unreachable provider: UPSTREAM_UNREACHABLE (exit 4) naming the endpoint
 test('a real connection whose secret variable is unset: SECRET_MISSING (exit 3) naming the variable', async (t) => {
   const w = await loginWorld(t);
   await realOidcConnection(w, `http://127.0.0.1:${await closedPort()}`);
-  const upstreams = createUpstreams({ store: w.store, env: {} });
+  const upstreams = await upstreamsFor(w.store, { env: {} });
   t.after(() => upstreams.close());
   const failed = expectFailed(await corpLogin(w, upstreams), 'SECRET_MISSING', 3);
   assert.match(failed.error.message, /\$CORP_SECRET/);
+});
+
+test('an OIDC connection without an issuer: CONNECTION_INCOMPLETE (exit 3), with the setting to fix', async (t) => {
+  const w = await loginWorld(t);
+  await realOidcConnection(w, null);
+  const upstreams = await upstreamsFor(w.store, { env: { CORP_SECRET: 'corp-secret' } });
+  t.after(() => upstreams.close());
+  const failed = expectFailed(await corpLogin(w, upstreams), 'CONNECTION_INCOMPLETE', 3);
+  assert.equal(failed.error.message, 'connection corp has no issuer');
+  assert.equal(hintOf(failed.error), 'idp connection set corp --issuer URL');
 });
 
 test('headless mode refuses a real provider before any redirect: HEADLESS_NEEDS_SANDBOX (exit 2)', async (t) => {

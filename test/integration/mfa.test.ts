@@ -6,19 +6,19 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { codeInOutbox } from '../../src/cli/commands/login.js';
+import { loginEngine, upstreamsFor } from '../../src/cli/context.js';
 import { headlessLogin } from '../../src/cli/drivers/headless.js';
 import type { User } from '../../src/core/types.js';
-import { createUpstreams } from '../../src/federation/upstreams.js';
-import { FlowEngine } from '../../src/flow/engine.js';
 import { MAX_MFA_ATTEMPTS } from '../../src/flow/mfa.js';
 import { OTP_TTL_MS } from '../../src/mfa/email-otp.js';
 import { enrolTotp } from '../../src/app/account.js';
 import { adminOf } from '../../src/cli/context.js';
 import type { FlowView } from '../../src/flow/types.js';
+import type { FlowEngine } from '../../src/flow/engine.js';
 import type { Upstreams } from '../../src/ports.js';
 import { totpCode } from '../../src/mfa/totp.js';
 import { DB_FILE } from '../../src/store/db.js';
-import { openStore, type Store } from '../../src/store/store.js';
+import { openStore, type SqliteStore as Store } from '../../src/store/store.js';
 import { demoHome, expectDone, expectFailed } from '../helpers/login.js';
 import { hintOf } from '../helpers/hints.js';
 
@@ -43,13 +43,13 @@ async function world(t: TestContext, step2 = 'totp'): Promise<World> {
   let offset = 0;
   const now = (): Date => new Date(T0 + offset);
   const store = openStore(home, { clock: now });
-  const upstreams = createUpstreams({ store });
+  const upstreams = await upstreamsFor(store);
   t.after(async () => {
     await upstreams.close();
     store.close();
   });
   store.apps.update('thrift', { steps: [['password', 'google', 'github'], [step2]] });
-  const engine = new FlowEngine({ store, upstreams });
+  const engine = await loginEngine({ store, upstreams });
   const alice = store.users.find('alice')!;
   return {
     home,

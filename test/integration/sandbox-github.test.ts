@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
+import type { RunningSandbox } from '../../src/ports.js';
+import { startSandbox } from '../../src/sandbox/server.js';
 import { loadPersonas } from '../../src/sandbox/personas.js';
 import { completeSandboxConsent } from '../../src/sandbox/automate.js';
 import { IdpError } from '../../src/core/errors.js';

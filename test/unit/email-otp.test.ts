@@ -2,7 +2,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkEmailOtp, hashOtp, MAX_EMAIL_OTP_ATTEMPTS, newEmailOtp, OTP_TTL_MS, type StoredEmailOtp } from '../../src/mfa/email-otp.js';
+import type { StoredEmailOtp } from '../../src/ports.js';
+import { checkEmailOtp, hashOtp, MAX_EMAIL_OTP_ATTEMPTS, newEmailOtp, OTP_TTL_MS } from '../../src/mfa/email-otp.js';
 
 const issuedAt = new Date('2025-03-01T10:00:00.000Z');
 const FLOW = 'flow-7c1e';

@@ -1,6 +1,7 @@
-// The layering rule of DESIGN.md, read from the source: which third-party packages each directory may import, and
-// that the CLI entry point statically loads no package but commander and chalk (everything else is imported on demand),
-// and that the bundle keeps it so.
+// The layering rule of DESIGN.md, read from the source: which of our folders each folder may import (core nothing,
+// flow only core and ports, app those and flow, each adapter only core and ports, the CLI anything), which packages
+// each folder may import, that the CLI entry point statically loads no package but the ENTRY_PACKAGES (everything else
+// is imported on demand), and that the bundle keeps it so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,10 @@ const OWNERS: Record<string, string> = {
   'quickjs-emscripten': 'script',
 };
 
+/**
+ * What `idp --version` may load statically: commander (every start parses argv) and chalk, the design's colour library
+ * (src/cli/paint.ts writes its ANSI codes itself today, so nothing loads chalk yet; the rule already admits it).
+ */
 const ENTRY_PACKAGES = new Set(['commander', 'chalk']);
 
 interface Found {
@@ -101,6 +106,75 @@ test('the import scanner sees static, multi-line, type, re-export, side-effect, 
   );
 });
 
+/** src/ folders (a top-level file such as ports.ts counts as its own folder) -> the other folders they may import. */
+const MAY_IMPORT: Record<string, readonly string[]> = {
+  core: [],
+  ports: ['core'],
+  flow: ['core', 'ports'],
+  app: ['core', 'ports', 'flow'],
+  store: ['core', 'ports'],
+  federation: ['core', 'ports'],
+  mfa: ['core', 'ports'],
+  tokens: ['core', 'ports'],
+  script: ['core', 'ports'],
+  loopback: ['core', 'ports'],
+  sandbox: ['core', 'ports'],
+};
+
+/** The src/ folder of a path relative to src/: `flow/steps/kit.ts` -> flow, `ports.ts` and `ports/store.ts` -> ports. */
+function folderOf(rel: string): string {
+  return rel.split('/')[0]!.replace(/\.c?[jt]s$/, '');
+}
+
+/** Every import of one src/ folder by another that MAY_IMPORT does not allow; src/cli (the composition root) may import any. */
+function layerViolations(files: { rel: string; text: string }[]): string[] {
+  const violations: string[] = [];
+  for (const { rel, text } of files) {
+    const from = folderOf(rel);
+    if (from === 'cli') continue;
+    const allowed = MAY_IMPORT[from];
+    if (!allowed) {
+      violations.push(`src/${rel}: src/${from} has no place in the layer rule; add it to MAY_IMPORT`);
+      continue;
+    }
+    for (const found of importsOf(text)) {
+      if (!found.specifier.startsWith('.')) continue;
+      const target = relative('src', join('src', dirname(rel), found.specifier));
+      if (target.startsWith('..')) continue;
+      const to = folderOf(target);
+      if (to !== from && !allowed.includes(to)) violations.push(`src/${rel}:${found.line} imports src/${target}; src/${from} may import only ${[from, ...allowed].join(', ')}`);
+    }
+  }
+  return violations;
+}
+
+function sourceFiles(): { rel: string; text: string }[] {
+  const src = join(ROOT, 'src');
+  return filesUnder(src).map((file) => ({ rel: relative(src, file), text: readFileSync(file, 'utf8') }));
+}
+
+test('each src/ folder imports only the folders below it: core nothing, flow core and ports, app those and flow, adapters core and ports', () => {
+  assert.deepEqual(layerViolations(sourceFiles()), []);
+});
+
+test('the layer rule refuses an adapter importing another adapter, flow or app importing an adapter, and core importing ports', () => {
+  const file = (rel: string, specifier: string) => ({ rel, text: `import { x } from '${specifier}';\n` });
+  assert.deepEqual(
+    layerViolations([
+      file('store/codes.ts', '../mfa/email-otp.js'),
+      file('federation/upstreams.ts', '../sandbox/server.js'),
+      file('flow/steps/mfa.ts', '../../mfa/totp.js'),
+      file('app/login.ts', '../store/store.js'),
+      file('core/jit.ts', '../ports.js'),
+      file('flow/engine.ts', './steps/kit.js'),
+      file('flow/steps/kit.ts', '../../ports/store.js'),
+      file('sandbox/github.ts', '../ports.js'),
+      file('cli/context.ts', '../store/store.js'),
+    ]).map((v) => v.split(' imports ')[0]),
+    ['src/store/codes.ts:1', 'src/federation/upstreams.ts:1', 'src/flow/steps/mfa.ts:1', 'src/app/login.ts:1', 'src/core/jit.ts:1'],
+  );
+});
+
 test('each restricted package is imported only inside its own layer', () => {
   const src = join(ROOT, 'src');
   const violations: string[] = [];
@@ -150,7 +224,7 @@ test('the static import walk follows local files, names the chain, and skips dyn
   ]);
 });
 
-test('src/cli/main.ts statically loads no third-party package but commander and chalk', () => {
+test('src/cli/main.ts statically loads no third-party package but the ENTRY_PACKAGES', () => {
   const entry = join(ROOT, 'dist', 'src', 'cli', 'main.js');
   assert.ok(existsSync(entry), 'build first: npx tsc -p tsconfig.json');
   const packages = staticPackages(entry, join(ROOT, 'dist'));

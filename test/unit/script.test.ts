@@ -2,7 +2,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileCheck, runConditionalScript, type ScriptStepInfo } from '../../src/script/index.js';
+import type { ScriptStepInfo } from '../../src/ports.js';
+import { compileCheck, runConditionalScript } from '../../src/script/index.js';
 import { IdpError } from '../../src/core/errors.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { IdpError, type ErrorCode } from '../../src/core/errors.js';
 import { editSteps, formatMethod, mfaConflicts, validateSteps } from '../../src/core/signin.js';
 import type { App, Connection } from '../../src/core/types.js';
+import { hintOf } from '../helpers/hints.js';
 
 const CONNECTIONS = ['github', 'google'];
 
 function refused(fn: () => unknown, code: ErrorCode, text: RegExp): void {
-  assert.throws(fn, (err: unknown) => err instanceof IdpError && err.code === code && text.test(`${err.message} | ${err.hint}`));
+  assert.throws(fn, (err: unknown) => err instanceof IdpError && err.code === code && text.test(`${err.message} | ${hintOf(err)}`));
 }
 
 test('editSteps replaces, appends and removes steps in the order the flags came', () => {

@@ -13,7 +13,7 @@ import { resolveHome } from '../../src/cli/context.js';
 import { dbPath, openDb, prepareHome } from '../../src/store/db.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { importUsers } from '../../src/store/import.js';
-import { openStore, openStoreReadOnly, SEAL_KEY_FILE, type Store } from '../../src/store/store.js';
+import { openStore, openStoreReadOnly, SEAL_KEY_FILE, type SqliteStore as Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/idp.js';
 import { hintOf } from '../helpers/hints.js';
 

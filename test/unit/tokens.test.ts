@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
 import { generateSigningKey, jwks, jwkThumbprint, passThroughSubject } from '../../src/tokens/keys.js';
-import { decodeJwt, signIdToken, verifyIdToken, type IdTokenClaims } from '../../src/tokens/jwt.js';
+import type { IdTokenClaims } from '../../src/ports.js';
+import { decodeJwt, signIdToken, verifyIdToken } from '../../src/tokens/jwt.js';
 import { IdpError } from '../../src/core/errors.js';
 
 const ISS = 'http://127.0.0.1:4000';

@@ -2,13 +2,13 @@
 // org, with one line per scenario, a --json summary, a --junit report for CI, and exit 9 when any scenario fails.
 import type { Command } from 'commander';
 import { IdpError } from '../../core/errors.js';
-import type { FileReport, ScenarioDeps } from '../../flow/scenarios.js';
-import type { Store } from '../../store/store.js';
+import type { FileReport, ScenarioDeps } from '../../app/scenarios.js';
+import type { Store } from '../../ports.js';
 import type { HeadlessAnswers } from '../drivers/headless.js';
-import { action, type CliContext } from '../context.js';
+import { action, upstreamsFor, type CliContext } from '../context.js';
 import { codeInOutbox } from './login.js';
 
-type ScenarioText = Pick<typeof import('../../flow/scenarios.js'), 'describeMismatch' | 'failureDetail'>;
+type ScenarioText = Pick<typeof import('../../app/scenarios.js'), 'describeMismatch' | 'failureDetail'>;
 
 interface CheckOptions {
   junit?: string;
@@ -35,7 +35,7 @@ Examples:
     )
     .action(
       action(async (ctx, files: string[], opts: CheckOptions) => {
-        const { planConfig, readScenarioFile, runScenarioFile } = await import('../../flow/scenarios.js');
+        const { planConfig, readScenarioFile, runScenarioFile } = await import('../../app/scenarios.js');
         const parsed = files.map(readScenarioFile);
         const store = await ctx.store();
         // Every file is checked, config included, before anything runs: an invalid file fails fast with exit 2.
@@ -59,17 +59,17 @@ Examples:
 /** The headless driver as the scenario runner's login: sandbox providers in-process, answers from the scenario. */
 export async function scenarioDeps(opts: { actor: string; personasFile?: string; signal?: AbortSignal }): Promise<ScenarioDeps> {
   const { headlessLogin } = await import('../drivers/headless.js');
-  const { createUpstreams } = await import('../../federation/upstreams.js');
-  const { totpForFlow } = await import('../../flow/scenarios.js');
+  const { totpForFlow } = await import('../../app/scenarios.js');
+  const { totp } = await import('../../mfa/totp.js');
   const otpSource = (copy: Store, otp: string | undefined): HeadlessAnswers['otp'] => {
     if (otp === 'outbox') return { fromOutbox: (flowId) => codeInOutbox(copy, flowId) };
-    if (otp === 'totp') return { fromFactor: (flowId) => totpForFlow(copy, flowId) };
+    if (otp === 'totp') return { fromFactor: (flowId) => totpForFlow(copy, flowId, totp) };
     return otp === undefined ? undefined : { code: otp };
   };
   return {
     actor: opts.actor,
     signal: opts.signal,
-    upstreams: (copy) => createUpstreams({ store: copy, personasFile: opts.personasFile }),
+    upstreams: (copy) => upstreamsFor(copy, { personasFile: opts.personasFile }),
     login: (copy, login, upstreams) => {
       const { app, as, otp, ...answers } = login;
       return headlessLogin({ store: copy, app, upstreams, personasFile: opts.personasFile, signal: opts.signal, answers: { ...answers, persona: as, otp: otpSource(copy, otp) } });
@@ -81,10 +81,10 @@ async function report(ctx: CliContext, reports: FileReport[], opts: CheckOptions
   const results = reports.flatMap((r) => r.scenarios);
   const failed = results.filter((s) => !s.passed).length;
   const passed = results.length - failed;
-  const text = await import('../../flow/scenarios.js');
+  const text = await import('../../app/scenarios.js');
   if (opts.junit) {
     const { writeFileSync } = await import('node:fs');
-    const { junitXml } = await import('../../flow/junit.js');
+    const { junitXml } = await import('../../app/junit.js');
     writeFileSync(opts.junit, junitXml(text.junitSuites(reports), 'idp check'));
   }
   ctx.out.result({ files: reports, passed, failed }, () => human(ctx, reports, text, `${passed} passed, ${failed} failed`));

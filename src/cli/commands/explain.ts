@@ -6,9 +6,8 @@ import { IdpError } from '../../core/errors.js';
 import type { Connection } from '../../core/types.js';
 import type { Explanation } from '../../app/explain.js';
 import { requireApp, requireConnection } from '../../app/lookup.js';
-import type { UpstreamProfile } from '../../ports.js';
-import type { Store } from '../../ports.js';
-import { action, type CliContext } from '../context.js';
+import type { Store, UpstreamProfile } from '../../ports.js';
+import { action, upstreamsFor, type CliContext } from '../context.js';
 
 interface ExplainOptions {
   app: string;
@@ -31,12 +30,12 @@ export function registerExplain(program: Command): void {
     .action(
       action(async (ctx, opts: ExplainOptions) => {
         if (!!opts.as === !!opts.claims) throw new IdpError('USAGE', 'pass exactly one of --as PERSONA or --claims FILE', 'e.g. --as octocat');
-        const store = await ctx.store();
+        const { store, scripts } = await ctx.admin();
         const app = requireApp(store, opts.app);
         const connection = requireConnection(store, opts.connection);
         const upstream = opts.claims ? await claimsFromFile(opts.claims) : await personaProfile(store, connection, opts.as!, opts.personas);
         const { explain } = await import('../../app/explain.js');
-        const result = await explain(store, app, connection, upstream);
+        const result = await explain(store, app, connection, upstream, scripts);
         const { upstream: _upstream, ...document } = result;
         ctx.out.result(ctx.out.opts.json ? document : result, () => describe(ctx, result));
       }),
@@ -62,9 +61,9 @@ async function claimsFromFile(file: string): Promise<UpstreamProfile> {
 /** Signs the persona in at the in-process sandbox and reads its profile, stopping before anything is decided or written. */
 export async function personaProfile(store: Store, connection: Connection, persona: string, personasFile: string | undefined): Promise<UpstreamProfile> {
   if (!connection.sandbox) throw new IdpError('HEADLESS_NEEDS_SANDBOX', `${connection.name} is a real ${connection.type} connection: personas exist only in the sandbox`, 'pass the upstream claims with --claims FILE');
-  const { createUpstreams } = await import('../../federation/upstreams.js');
+
   const { completeSandboxConsent } = await import('../../sandbox/automate.js');
-  const upstreams = createUpstreams({ store, personasFile });
+  const upstreams = await upstreamsFor(store, { personasFile });
   try {
     const { connector } = await upstreams.connector(connection);
     // The sandbox accepts its registered loopback callback on any port; nothing listens: the redirect is read, not followed.

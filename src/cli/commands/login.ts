@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { exitCodeFor, IdpError } from '../../core/errors.js';
 import type { StageEvent } from '../../core/types.js';
 import type { FlowView } from '../../flow/types.js';
-import type { Store } from '../../store/store.js';
-import { action, readStdin, type CliContext } from '../context.js';
+import type { Store } from '../../ports.js';
+import { action, loginEngine, readStdin, upstreamsFor, type CliContext } from '../context.js';
 import { parseEnum, parsePositiveInt } from '../parse.js';
 
 export interface LoginOptions {
@@ -133,10 +133,9 @@ export function codeInOutbox(store: Store, flowId: string): string | undefined {
 
 async function terminalLogin(ctx: CliContext, opts: LoginOptions, run: { personasFile?: string; signal: AbortSignal; onEvent: (e: StageEvent) => void }): Promise<FlowView> {
   const store = await ctx.store();
-  const { createUpstreams } = await import('../../federation/upstreams.js');
-  const { drive, loginEngine } = await import('../drivers/drive.js');
+  const { drive } = await import('../drivers/drive.js');
   const { terminalAnswerer } = await import('../drivers/terminal.js');
-  const upstreams = createUpstreams({ store, personasFile: run.personasFile });
+  const upstreams = await upstreamsFor(store, { personasFile: run.personasFile });
   const engine = await loginEngine({ store, upstreams, onEvent: run.onEvent });
   const answerer = terminalAnswerer({ out: ctx.out, browser: opts.browser, username: opts.username, connectionByName: (name) => store.connections.get(name), preselected: opts.connection ?? opts.option });
   try {

@@ -2,7 +2,7 @@
 // (through an Answerer), hold the loopback callback page until the flow has finished, then tell the browser the outcome.
 import { IdpError, isIdpError } from '../../core/errors.js';
 import { isLocalOption } from '../../core/signin.js';
-import type { EngineDeps, FlowEngine } from '../../flow/engine.js';
+import type { FlowEngine } from '../../flow/engine.js';
 import type { FlowView } from '../../flow/types.js';
 import type { LoopbackCallback, LoopbackServer } from '../../loopback/server.js';
 
@@ -22,14 +22,6 @@ export interface DriveOptions {
   redirectUri?: string;
   timeoutMs: number;
   signal: AbortSignal;
-}
-
-/** The engine a driver runs, with the org's SMTP relay for emailed codes when one is set (`idp org set --smtp`). */
-export async function loginEngine(deps: Omit<EngineDeps, 'mailer'>): Promise<FlowEngine> {
-  const { FlowEngine } = await import('../../flow/engine.js');
-  const relay = deps.store.org.smtpRelay();
-  const mailer = relay === null ? undefined : (await import('../../mfa/smtp-relay.js')).smtpRelay(relay);
-  return new FlowEngine({ ...deps, mailer });
 }
 
 export async function drive(engine: FlowEngine, answerer: Answerer, opts: DriveOptions): Promise<FlowView> {

@@ -5,7 +5,8 @@ import type { Connection } from '../../core/types.js';
 import type { StageEvent } from '../../core/types.js';
 import type { FlowView } from '../../flow/types.js';
 import type { Store, Upstreams } from '../../ports.js';
-import { drive, loginEngine, type Answerer } from './drive.js';
+import { loginEngine, upstreamsFor } from '../context.js';
+import { drive, type Answerer } from './drive.js';
 
 export interface HeadlessAnswers {
   connection?: string;
@@ -90,9 +91,8 @@ export interface HeadlessLoginOptions {
 
 /** One whole headless login, in process: the library entry point for CI checks, tests and benchmarks. */
 export async function headlessLogin(opts: HeadlessLoginOptions): Promise<{ view: FlowView; stages: StageEvent[]; pages: string[] }> {
-  const { createUpstreams } = await import('../../federation/upstreams.js');
   const { loadPersonas } = await import('../../sandbox/personas.js');
-  const upstreams = opts.upstreams ?? createUpstreams({ store: opts.store, personasFile: opts.personasFile });
+  const upstreams = opts.upstreams ?? (await upstreamsFor(opts.store, { personasFile: opts.personasFile }));
   const stages: StageEvent[] = [];
   const engine = await loginEngine({ store: opts.store, upstreams, onEvent: (e) => (stages.push(e), opts.onEvent?.(e)) });
   const answerer = headlessAnswerer({

@@ -3,13 +3,13 @@
 import { ERROR_CODES, IdpError, isIdpError, type ErrorCode } from '../core/errors.js';
 import { planPolicy, validatePolicy, type PlanItem, type PolicyDoc } from '../core/policy.js';
 import { JIT_DECISIONS, STAGES, type JitDecisionKind, type Stage, type StageEvent } from '../core/types.js';
-import type { Store, Upstreams } from '../ports.js';
+import type { Store, TotpVerifier, Upstreams } from '../ports.js';
 import { FileChecker } from '../core/file-checker.js';
-import { applyPlan } from '../app/apply.js';
+import { applyPlan } from './apply.js';
 import type { JUnitSuite } from './junit.js';
-import { readText } from '../app/files.js';
-import { parsePolicy } from '../app/policy-file.js';
-import type { FlowError, FlowState, FlowView } from './types.js';
+import { readText } from './files.js';
+import { parsePolicy } from './policy-file.js';
+import type { FlowError, FlowState, FlowView } from '../flow/types.js';
 
 /** One login, in the headless driver's terms (`otp`: 'outbox', 'totp' or a code). */
 export interface ScenarioLogin {
@@ -76,7 +76,7 @@ export interface FileReport {
 /** Drivers sit above the flow layer, so the CLI hands in the headless login and the upstreams (src/cli/commands/check.ts). */
 export interface ScenarioDeps {
   login(copy: Store, login: ScenarioLogin, upstreams: Upstreams): Promise<{ view: FlowView; stages: StageEvent[] }>;
-  upstreams(copy: Store): Upstreams;
+  upstreams(copy: Store): Promise<Upstreams>;
   actor: string;
   /** Ctrl-C: the running login is abandoned, no further scenario starts, and the copy is still removed. */
   signal?: AbortSignal;
@@ -184,11 +184,11 @@ export async function runScenarioFile(store: Store, sf: ScenarioFile, deps: Scen
     copy.org.setSmtpRelay(null);
     const plan = planConfig(copy, sf);
     if (plan.length) applyPlan(copy, plan, deps.actor, sf.file);
-    const upstreams = deps.upstreams(copy);
+    const upstreams = await deps.upstreams(copy);
     try {
       const results: ScenarioResult[] = [];
       for (const scenario of sf.scenarios) {
-        if (deps.signal?.aborted) throw new IdpError('INTERRUPTED', 'interrupted', 'the org was not changed; run idp check again');
+        if (deps.signal?.aborted) throw new IdpError('INTERRUPTED', 'interrupted', 'the org was not changed; run the checks again');
         results.push(await runScenario(copy, scenario, deps, upstreams));
       }
       return results;
@@ -310,13 +310,12 @@ export function junitSuites(reports: FileReport[]): JUnitSuite[] {
  * `otp: totp`: the code of the TOTP factor of the user the flow identified. When this 30 s step's code was already
  * used (two scenarios in a row), the next step's code: still inside the one-step window, and not a replay.
  */
-export async function totpForFlow(store: Store, flowId: string): Promise<string | undefined> {
+export async function totpForFlow(store: Store, flowId: string, totp: TotpVerifier): Promise<string | undefined> {
   const row = store.flows.get(flowId);
   const identity = row && (JSON.parse(row.state) as FlowState).identity;
   const factor = identity?.kind === 'local' ? store.factors.totpFor(identity.userId) : undefined;
   if (!factor) return undefined;
-  const { totpCode } = await import('../mfa/totp.js');
   const stepMs = 30_000;
   const at = Math.max(store.clock().getTime(), ((factor.lastUsedStep ?? -1) + 1) * stepMs);
-  return totpCode(store.unseal(factor.secretSealed), new Date(at));
+  return totp.code(store.unseal(factor.secretSealed), new Date(at));
 }

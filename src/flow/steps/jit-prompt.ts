@@ -1,0 +1,68 @@
+// After the upstream has said who the person is: the JIT decision applied (or, under a prompt scheme, first the
+// `jit-prompt` state asking consent and maybe a username and password), then the step is done.
+import { IdpError } from '../../core/errors.js';
+import { hint } from '../../core/fixes.js';
+import { asksBeforeProvisioning } from '../../core/jit.js';
+import { MY_ACCOUNT } from '../../core/signin.js';
+import { applyJit, proposedUsername, readDecision, type JitApplied, type UpstreamUser } from '../provision.js';
+import type { FlowInput, FlowView, JitOutcome, Waiting } from '../types.js';
+import { completeStep, type Kit, type Run } from './kit.js';
+
+type JitAnswer = Extract<FlowInput, { jitAnswer: unknown }>['jitAnswer'];
+
+export async function afterUpstream(kit: Kit, run: Run, upstream: UpstreamUser): Promise<FlowView> {
+  const { store } = kit.deps;
+  run.current = 'jit';
+  const { decision, profile } = readDecision(store, upstream);
+  if (asksBeforeProvisioning(upstream.connection.jit, decision)) {
+    const proposed = proposedUsername(store, upstream, profile);
+    return kit.wait(run, { kind: 'jit-prompt', connection: upstream.connection.name, subject: upstream.subject, claims: upstream.claims, proposedUsername: proposed });
+  }
+  const started = performance.now();
+  return afterJit(kit, run, upstream, applyJit(store, upstream), performance.now() - started);
+}
+
+export async function answerJitPrompt(kit: Kit, run: Run, waiting: Extract<Waiting, { kind: 'jit-prompt' }>, answer: JitAnswer): Promise<FlowView> {
+  const { store } = kit.deps;
+  run.current = 'jit';
+  const connection = store.connections.get(waiting.connection);
+  if (!connection) throw new IdpError('CONNECTION_NOT_FOUND', `connection ${waiting.connection} was removed during this sign-in`, 'start a new login');
+  if (!answer.consent) throw new IdpError('JIT_DENIED', 'you declined creating a local account', `nothing was written; with ${connection.name}'s scheme ${connection.jit.scheme} an account is needed to continue`);
+  const chosen: { username?: string; passwordHash?: string } = {};
+  if (connection.jit.scheme === 'prompt-username-password-consent') {
+    const { validUsername } = await import('../../core/user-fields.js');
+    const username = answer.username ?? waiting.proposedUsername;
+    if (!validUsername(username)) throw new IdpError('INVALID_VALUE', `'${username}' is not a valid username`, 'use letters, digits and . _ @ + - (up to 64)');
+    if (store.users.usernameTaken(username)) throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
+    if (!answer.password || answer.password.length < 8) throw new IdpError('INVALID_VALUE', 'the new password must have at least 8 characters', 'choose a longer password');
+    const { hashPassword } = await import('../../core/password.js');
+    chosen.username = username;
+    chosen.passwordHash = await hashPassword(answer.password);
+  }
+  const upstream: UpstreamUser = { connection, subject: waiting.subject, claims: waiting.claims };
+  const started = performance.now();
+  return afterJit(kit, run, upstream, applyJit(store, upstream, chosen), performance.now() - started + kit.waited(run));
+}
+
+function afterJit(kit: Kit, run: Run, upstream: UpstreamUser, applied: JitApplied, ms: number): Promise<FlowView> {
+  const { state } = run;
+  const { decision } = applied;
+  const outcome: JitOutcome = { decision: decision.kind, reason: decision.reason, user: applied.user && { id: applied.user.id, username: applied.user.username } };
+  state.jit = outcome;
+  if (decision.kind === 'deny') throw new IdpError(decision.refusal.code, decision.refusal.message, decision.refusal.hint);
+  kit.stage(run, 'jit', 'ok', applied.detail, ms);
+  state.identity = applied.user
+    ? { kind: 'local', userId: applied.user.id, username: applied.user.username }
+    : { kind: 'pass-through', connection: upstream.connection.name, subject: upstream.subject, profile: applied.profile };
+  completeStep(kit, run, upstream.connection.name, upstream.connection.name, 'fed', upstream.claims);
+  if (run.app.builtIn && run.app.name === MY_ACCOUNT && state.identity.kind === 'pass-through') {
+    run.current = 'session';
+    const jitOn = { kind: 'set', on: 'connection', name: upstream.connection.name, setting: 'jit', value: 'true' } as const;
+    throw new IdpError(
+      'NEEDS_LOCAL_USER',
+      `My Account needs a local user, and ${upstream.connection.name} has JIT off: this sign-in passed through without one`,
+      hint`turn JIT on (${jitOn}) so the first sign-in creates an account, or sign in with a local password`,
+    );
+  }
+  return kit.next(run);
+}

@@ -1,0 +1,43 @@
+// The `mfa` state: a TOTP (or its enrolment) or an emailed code for the user an earlier step identified.
+import { IdpError } from '../../core/errors.js';
+import type { MailMessage } from '../../ports.js';
+import { amrFor, beginMfa, MAX_MFA_ATTEMPTS, verifyMfa, type MfaMethod } from '../mfa.js';
+import type { FlowView, Waiting } from '../types.js';
+import { completeStep, localUser, type Kit, type Run } from './kit.js';
+
+export async function startMfa(kit: Kit, run: Run, method: MfaMethod): Promise<FlowView> {
+  run.current = 'mfa';
+  const user = localUser(kit, run);
+  const { waiting, mail } = beginMfa(kit.deps, run.id, run.app.name, user, method);
+  if (mail) kit.stage(run, 'mfa', 'waiting', `email code sent to ${mail.to} (idp outbox${await relay(kit, mail)})`, 0);
+  return kit.wait(run, waiting);
+}
+
+/** The SMTP relay's part of the stage detail. A relay that fails does not fail the step: the outbox has the code. */
+async function relay(kit: Kit, mail: MailMessage): Promise<string> {
+  const { mailer } = kit.deps;
+  if (!mailer) return '';
+  try {
+    await mailer.send(mail);
+    return `; relayed to ${mailer.target}`;
+  } catch (err) {
+    return `; the relay to ${mailer.target} failed: ${(err as Error).message}`;
+  }
+}
+
+export async function checkMfa(kit: Kit, run: Run, waiting: Extract<Waiting, { kind: 'mfa' }>, code: string): Promise<FlowView> {
+  run.current = 'mfa';
+  const user = localUser(kit, run);
+  const verdict = await verifyMfa(kit.deps, run.id, user, waiting, code);
+  if (verdict !== 'ok') {
+    waiting.attempts++;
+    kit.stage(run, 'mfa', 'failed', `${waiting.method}: ${verdict} (attempt ${waiting.attempts} of ${MAX_MFA_ATTEMPTS})`, kit.waited(run));
+    if (waiting.attempts >= MAX_MFA_ATTEMPTS) throw new IdpError('MFA_TOO_MANY_ATTEMPTS', `too many wrong ${waiting.method} codes`, 'sign in again');
+    const retry = { code: 'MFA_FAILED' as const, message: `${verdict}: ${MAX_MFA_ATTEMPTS - waiting.attempts} attempt(s) left`, hint: null };
+    return { ...(kit.view(run) as Extract<FlowView, { waiting: 'mfa' }>), retry };
+  }
+  const enrolled = waiting.method === 'totp' && waiting.enrolSecret ? ' (new factor enrolled)' : '';
+  kit.stage(run, 'mfa', 'ok', `${waiting.method} verified for ${user.username}${enrolled}`, kit.waited(run));
+  completeStep(kit, run, waiting.method, 'LOCAL', amrFor(waiting.method));
+  return kit.next(run);
+}

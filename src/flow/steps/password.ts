@@ -1,0 +1,48 @@
+// The `credentials` state: a local username and password, with per-flow attempt caps and account lockout.
+import { IdpError } from '../../core/errors.js';
+import { hint } from '../../core/fixes.js';
+import { restoreAccessHint } from '../../core/jit.js';
+import { verifyPassword } from '../../core/password.js';
+import type { FlowError, FlowView } from '../types.js';
+import { completeStep, type Kit, type Run } from './kit.js';
+
+const MAX_PASSWORD_ATTEMPTS_PER_FLOW = 3;
+const LOCKOUT_AFTER_FAILED_LOGINS = 5;
+
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+export async function checkPassword(kit: Kit, run: Run, { username, password }: { username: string; password: string }): Promise<FlowView> {
+  const { store } = kit.deps;
+  run.current = 'password';
+  const started = performance.now();
+  const user = store.users.find(username);
+  const stored = user ? store.users.passwordState(user.id) : { hash: null, failedLogins: 0 };
+  // Hash even for an unknown user, so timing does not reveal which usernames exist.
+  const ok = await verifyPassword(password, stored.hash ?? DUMMY_HASH);
+  if (user && user.status !== 'active') {
+    throw new IdpError(user.status === 'locked' ? 'USER_LOCKED' : 'USER_DISABLED', `user ${user.username} is ${user.status}`, restoreAccessHint(user.username, user.status));
+  }
+  if (!user || !stored.hash || !ok) return wrongPassword(kit, run, user?.id);
+  store.users.recordLogin(user.id);
+  kit.stage(run, 'password', 'ok', `${user.username} verified (scrypt)`, performance.now() - started);
+  run.state.identity = { kind: 'local', userId: user.id, username: user.username };
+  completeStep(kit, run, 'password', 'LOCAL', 'pwd');
+  return kit.next(run);
+}
+
+function wrongPassword(kit: Kit, run: Run, userId: string | undefined): FlowView {
+  const { store } = kit.deps;
+  if (userId) {
+    const failures = store.users.recordFailedLogin(userId);
+    if (failures >= LOCKOUT_AFTER_FAILED_LOGINS) {
+      store.users.setStatus(userId, 'locked');
+      const unlock = { kind: 'set', on: 'user', name: '<user>', setting: 'unlock' } as const;
+      throw new IdpError('USER_LOCKED', `too many wrong passwords: the account is now locked`, hint`an admin can unlock it: ${unlock}`);
+    }
+  }
+  const attempts = ++run.state.passwordFailures;
+  kit.stage(run, 'password', 'failed', `wrong username or password (attempt ${attempts} of ${MAX_PASSWORD_ATTEMPTS_PER_FLOW})`, 0);
+  if (attempts >= MAX_PASSWORD_ATTEMPTS_PER_FLOW) throw new IdpError('BAD_CREDENTIALS', 'wrong username or password', 'check the credentials and sign in again');
+  const retry: FlowError = { code: 'BAD_CREDENTIALS', message: `wrong username or password (${MAX_PASSWORD_ATTEMPTS_PER_FLOW - attempts} attempt(s) left)`, hint: null };
+  return { ...(kit.view(run) as Extract<FlowView, { waiting: 'credentials' }>), retry };
+}

@@ -1,0 +1,255 @@
+// The Store port: the repositories the engine and the use cases read and write, and the unit of work around them.
+// src/store implements it on SQLite; the engine's unit tests implement it in memory. Synchronous by design for now.
+import type { JsonWebKey } from 'node:crypto';
+import type { ProfilePatch } from '../core/claims.js';
+import type { App, Association, Connection, ConnectionType, JitSettings, SignInStep, Stage, StageEvent, StageStatus, User, UserStatus } from '../core/types.js';
+
+/** Returns the current time; the store's clock, injectable in tests. */
+export type Clock = () => Date;
+
+export interface NewApp {
+  name: string;
+  clientId: string;
+  redirectUris: string[];
+  steps: SignInStep[];
+  attributes: string[];
+  script?: string | null;
+  builtIn?: boolean;
+}
+
+export type AppPatch = Partial<Pick<App, 'clientId' | 'redirectUris' | 'steps' | 'attributes' | 'script'>>;
+
+export interface AppRepository {
+  list(): App[];
+  names(): string[];
+  get(name: string): App | undefined;
+  insert(app: NewApp): void;
+  update(name: string, patch: AppPatch): void;
+  delete(name: string): void;
+}
+
+/** How a secret is given to the store: a reference to an env var, or the value itself (sealed before writing). */
+export type SecretInput = { kind: 'none' } | { kind: 'env'; variable: string } | { kind: 'value'; value: string };
+
+export interface NewConnection {
+  name: string;
+  type: ConnectionType;
+  sandbox: boolean;
+  issuer: string | null;
+  clientId: string;
+  secret: SecretInput;
+  scopes: string[];
+  jit: JitSettings;
+  attributeMap: Record<string, string>;
+}
+
+export type ConnectionPatch = Partial<Omit<NewConnection, 'name' | 'type'>>;
+
+export interface ConnectionRepository {
+  list(): Connection[];
+  names(): string[];
+  get(name: string): Connection | undefined;
+  /** The unsealed client secret, when the store holds it. */
+  storedSecret(name: string): string | null;
+  insert(c: NewConnection): void;
+  update(name: string, patch: ConnectionPatch): void;
+  delete(name: string): void;
+}
+
+export interface NewUser {
+  id?: string;
+  username: string;
+  email: string | null;
+  emailVerified: boolean;
+  name?: string | null;
+  givenName?: string | null;
+  familyName?: string | null;
+  picture?: string | null;
+  attributes?: Record<string, string>;
+  passwordHash?: string | null;
+  status?: UserStatus;
+  source: string;
+}
+
+export interface ListQuery {
+  source?: string;
+  search?: string;
+  limit: number;
+  after?: string;
+}
+
+export interface UserRepository {
+  /** By id, username or email. */
+  find(ref: string): User | undefined;
+  /** Usernames close to `ref`, for "did you mean". */
+  lookalikes(ref: string): string[];
+  byId(id: string): User | undefined;
+  byEmail(email: string): User | undefined;
+  usernameTaken(username: string): boolean;
+  count(): number;
+  passwordState(id: string): { hash: string | null; failedLogins: number };
+  list(query: ListQuery): { users: User[]; next: string | null };
+  insert(user: NewUser): User;
+  /** A prepared insert for bulk imports inside one transaction. */
+  insertStatement(): (id: string, user: Omit<NewUser, 'id' | 'source'>, source: string, at: string) => void;
+  updateProfile(id: string, patch: ProfilePatch): void;
+  setStatus(id: string, status: UserStatus): void;
+  setPasswordHash(id: string, hash: string): void;
+  /** The failed-login count after this one. */
+  recordFailedLogin(id: string): number;
+  recordLogin(id: string): void;
+  delete(id: string): void;
+}
+
+export interface AssociationRepository {
+  get(connection: string, subject: string): Association | undefined;
+  forUser(userId: string): Association[];
+  insert(a: { connection: string; subject: string; userId: string; claims: Record<string, unknown> }): void;
+  recordLogin(connection: string, subject: string, claims: Record<string, unknown>): void;
+  delete(connection: string, subject: string): void;
+  countForConnection(connection: string): number;
+}
+
+export interface ConfigChange {
+  actor: string;
+  action: string;
+  target: string;
+  detail: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface EventRecord {
+  id: number;
+  at: string;
+  kind: 'stage' | 'config';
+  flow: string | null;
+  seq: number | null;
+  stage: Stage | null;
+  status: StageStatus | null;
+  ms: number | null;
+  actor: string | null;
+  action: string | null;
+  target: string | null;
+  detail: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface EventRepository {
+  recordConfig(change: ConfigChange): void;
+  recordStage(event: StageEvent): void;
+  /** Newest first, or a flow's stages in order. */
+  list(query: { flow?: string; limit: number }): EventRecord[];
+}
+
+/** An org signing key (ES256) as stored. */
+export interface SigningKey {
+  kid: string;
+  alg: 'ES256';
+  privateJwk: JsonWebKey;
+  publicJwk: JsonWebKey;
+  createdAt: string;
+}
+
+export interface OrgRepository {
+  setting(key: string): string | undefined;
+  setSetting(key: string, value: string): void;
+  /** The SMTP relay emailed codes also go to (`smtp://host:port`), if one is set. */
+  smtpRelay(): string | null;
+  setSmtpRelay(url: string | null): void;
+  addSigningKey(key: SigningKey): void;
+  /** Active keys, newest first. */
+  signingKeys(): SigningKey[];
+}
+
+export interface FactorSummary {
+  id: string;
+  type: 'totp';
+  created_at: string;
+  confirmed_at: string | null;
+}
+
+export interface TotpFactor {
+  id: string;
+  userId: string;
+  secretSealed: string;
+  lastUsedStep: number | null;
+}
+
+export interface FactorRepository {
+  forUser(userId: string): FactorSummary[];
+  totpFor(userId: string): TotpFactor | undefined;
+  /** The new factor's id, or null when the user already has one (another enrolment won a race). */
+  addTotp(userId: string, secretSealed: string, lastUsedStep?: number | null): string | null;
+  /** Records `step` as used unless it (or a later one) already was: false means a replay lost the race. */
+  claimStep(factorId: string, step: number): boolean;
+  remove(userId: string, factorId?: string): number;
+}
+
+export type FlowStatus = 'active' | 'done' | 'failed';
+
+export interface FlowRow {
+  id: string;
+  app: string;
+  status: FlowStatus;
+  state: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FlowRepository {
+  insert(id: string, app: string, state: unknown): void;
+  get(id: string): FlowRow | undefined;
+  save(id: string, status: FlowStatus, state: unknown): void;
+  recent(limit: number): FlowRow[];
+}
+
+/** An emailed one-time code as stored: only its flow-bound hash. */
+export interface StoredEmailOtp {
+  hash: string;
+  flowId: string;
+  expiresAt: string;
+  usedAt: string | null;
+  /** Failed attempts so far. */
+  attempts: number;
+}
+
+export interface OutboxMessage {
+  id: number;
+  to: string;
+  subject: string;
+  body: string;
+  flow: string | null;
+  created_at: string;
+}
+
+export interface CodeRepository {
+  issue(flowId: string, userId: string, destination: string, hash: string, expiresAt: string): string;
+  latestForFlow(flowId: string): (StoredEmailOtp & { id: string }) | undefined;
+  /** Single use: false when another submission used it first. */
+  markUsed(id: string): boolean;
+  recordAttempt(id: string): void;
+  deliver(message: { to: string; subject: string; body: string; flow: string | null }): void;
+  outbox(query: { to?: string; flow?: string; limit: number }): OutboxMessage[];
+}
+
+export interface Store {
+  readonly apps: AppRepository;
+  readonly connections: ConnectionRepository;
+  readonly users: UserRepository;
+  readonly associations: AssociationRepository;
+  readonly events: EventRepository;
+  readonly org: OrgRepository;
+  readonly factors: FactorRepository;
+  readonly flows: FlowRepository;
+  readonly codes: CodeRepository;
+  readonly clock: Clock;
+  /** The unit of work: fn runs all or nothing, and concurrent writers queue instead of failing mid-way. */
+  tx<T>(fn: () => T): T;
+  /** Encrypts a secret for storage at rest with the org's seal key. */
+  seal(plaintext: string): string;
+  unseal(sealed: string): string;
+  /** Runs `use` on a throwaway copy of this organisation, removed afterwards whatever happens. */
+  withThrowawayCopy<T>(use: (copy: Store) => Promise<T>): Promise<T>;
+}

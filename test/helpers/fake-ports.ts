@@ -1,0 +1,251 @@
+// In-memory fakes of the ports the login engine takes (src/ports.ts), for engine unit tests: a Store of plain maps,
+// a connector that hands out a fixed state and counts its token exchanges, and signers and verifiers that need no
+// keys. They fake ports only; the engine and the core rules under test are the shipped code.
+import { IdpError } from '../../src/core/errors.js';
+import type { App, Association, Connection, JitSettings, StageEvent, User } from '../../src/core/types.js';
+import type { EngineDeps } from '../../src/flow/types.js';
+import type {
+  AuthRequest,
+  Connector,
+  FlowRow,
+  FlowStatus,
+  NewUser,
+  OtpVerifier,
+  ScriptRunner,
+  StoredEmailOtp,
+  Store,
+  TokenSigner,
+  TotpFactor,
+  TotpVerifier,
+  Upstreams,
+} from '../../src/ports.js';
+
+const AT = '2026-01-01T00:00:00.000Z';
+
+function unused(what: string): never {
+  throw new Error(`the engine does not use ${what}`);
+}
+
+export function fakeApp(name: string, steps: string[][]): App {
+  return { name, clientId: `client-${name}`, hasSecret: false, redirectUris: ['http://127.0.0.1/cb'], steps, attributes: ['username', 'email'], script: null, builtIn: false, createdAt: AT, updatedAt: AT };
+}
+
+export function fakeConnection(name: string, jit: Partial<JitSettings> = {}): Connection {
+  return {
+    name,
+    type: 'github',
+    sandbox: true,
+    issuer: null,
+    clientId: `client-${name}`,
+    secret: { kind: 'none' },
+    scopes: ['read:user', 'user:email'],
+    jit: { enabled: true, scheme: 'silent', sync: 'override-all', linking: 'off', ...jit },
+    attributeMap: {},
+    createdAt: AT,
+    updatedAt: AT,
+  };
+}
+
+export class FakeStore implements Store {
+  readonly appMap = new Map<string, App>();
+  readonly connectionMap = new Map<string, Connection>();
+  readonly userMap = new Map<string, User & { passwordHash: string | null; failedLogins: number }>();
+  readonly associationMap = new Map<string, Association>();
+  readonly flowMap = new Map<string, FlowRow>();
+  readonly stages: StageEvent[] = [];
+  readonly mail: { to: string; subject: string; body: string; flow: string | null }[] = [];
+  readonly codeList: (StoredEmailOtp & { id: string })[] = [];
+  readonly factorList: TotpFactor[] = [];
+  readonly clock = () => new Date(AT);
+
+  readonly apps: Store['apps'] = {
+    list: () => [...this.appMap.values()],
+    names: () => [...this.appMap.keys()],
+    get: (name) => this.appMap.get(name),
+    insert: () => unused('apps.insert'),
+    update: () => unused('apps.update'),
+    delete: () => unused('apps.delete'),
+  };
+
+  readonly connections: Store['connections'] = {
+    list: () => [...this.connectionMap.values()],
+    names: () => [...this.connectionMap.keys()],
+    get: (name) => this.connectionMap.get(name),
+    storedSecret: () => null,
+    insert: () => unused('connections.insert'),
+    update: () => unused('connections.update'),
+    delete: () => unused('connections.delete'),
+  };
+
+  readonly users: Store['users'] = {
+    find: (ref) => [...this.userMap.values()].find((u) => u.id === ref || u.username === ref || u.email === ref),
+    lookalikes: () => [],
+    byId: (id) => this.userMap.get(id),
+    byEmail: (email) => [...this.userMap.values()].find((u) => u.email === email),
+    usernameTaken: (username) => [...this.userMap.values()].some((u) => u.username === username),
+    count: () => this.userMap.size,
+    passwordState: (id) => {
+      const user = this.userMap.get(id)!;
+      return { hash: user.passwordHash, failedLogins: user.failedLogins };
+    },
+    list: () => unused('users.list'),
+    insert: (user) => this.addUser(user),
+    insertStatement: () => unused('users.insertStatement'),
+    updateProfile: (id, patch) => void Object.assign(this.userMap.get(id)!, patch),
+    setStatus: (id, status) => void (this.userMap.get(id)!.status = status),
+    setPasswordHash: () => unused('users.setPasswordHash'),
+    recordFailedLogin: (id) => ++this.userMap.get(id)!.failedLogins,
+    recordLogin: (id) => void (this.userMap.get(id)!.lastLoginAt = AT),
+    delete: () => unused('users.delete'),
+  };
+
+  readonly associations: Store['associations'] = {
+    get: (connection, subject) => this.associationMap.get(`${connection}/${subject}`),
+    forUser: (userId) => [...this.associationMap.values()].filter((a) => a.userId === userId),
+    insert: (a) => void this.associationMap.set(`${a.connection}/${a.subject}`, { connection: a.connection, subject: a.subject, userId: a.userId, linkedAt: AT, lastLoginAt: AT, lastClaims: a.claims }),
+    recordLogin: () => undefined,
+    delete: () => unused('associations.delete'),
+    countForConnection: () => unused('associations.countForConnection'),
+  };
+
+  readonly events: Store['events'] = {
+    recordConfig: () => unused('events.recordConfig'),
+    recordStage: (event) => void this.stages.push(event),
+    list: () => unused('events.list'),
+  };
+
+  readonly org: Store['org'] = {
+    setting: (key) => ({ org_id: 'fake', subject_salt: 'salt' })[key],
+    setSetting: () => unused('org.setSetting'),
+    smtpRelay: () => null,
+    setSmtpRelay: () => unused('org.setSmtpRelay'),
+    addSigningKey: () => unused('org.addSigningKey'),
+    signingKeys: () => [{ kid: 'k1', alg: 'ES256', privateJwk: {}, publicJwk: {}, createdAt: AT }],
+  };
+
+  readonly factors: Store['factors'] = {
+    forUser: () => unused('factors.forUser'),
+    totpFor: (userId) => this.factorList.find((f) => f.userId === userId),
+    addTotp: (userId, secretSealed, lastUsedStep = null) => {
+      this.factorList.push({ id: `factor-${userId}`, userId, secretSealed, lastUsedStep });
+      return `factor-${userId}`;
+    },
+    claimStep: () => true,
+    remove: () => unused('factors.remove'),
+  };
+
+  readonly flows: Store['flows'] = {
+    insert: (id, app, state) => void this.flowMap.set(id, { id, app, status: 'active', state: JSON.stringify(state), created_at: AT, updated_at: AT }),
+    get: (id) => this.flowMap.get(id),
+    save: (id, status: FlowStatus, state) => void this.flowMap.set(id, { ...this.flowMap.get(id)!, status, state: JSON.stringify(state) }),
+    recent: () => unused('flows.recent'),
+  };
+
+  readonly codes: Store['codes'] = {
+    issue: (flowId, _userId, _to, hash, expiresAt) => {
+      const id = `code-${this.codeList.length + 1}`;
+      this.codeList.push({ id, flowId, hash, expiresAt, usedAt: null, attempts: 0 });
+      return id;
+    },
+    latestForFlow: (flowId) => this.codeList.filter((c) => c.flowId === flowId).at(-1),
+    markUsed: (id) => {
+      const code = this.codeList.find((c) => c.id === id)!;
+      if (code.usedAt) return false;
+      code.usedAt = AT;
+      return true;
+    },
+    recordAttempt: (id) => void this.codeList.find((c) => c.id === id)!.attempts++,
+    deliver: (message) => void this.mail.push(message),
+    outbox: () => unused('codes.outbox'),
+  };
+
+  addUser(user: NewUser): User {
+    const id = user.id ?? `user-${this.userMap.size + 1}`;
+    const stored = {
+      id,
+      username: user.username,
+      email: user.email,
+      emailVerified: user.emailVerified,
+      name: user.name ?? null,
+      givenName: user.givenName ?? null,
+      familyName: user.familyName ?? null,
+      picture: user.picture ?? null,
+      attributes: user.attributes ?? {},
+      hasPassword: !!user.passwordHash,
+      status: user.status ?? 'active',
+      source: user.source,
+      createdAt: AT,
+      updatedAt: AT,
+      lastLoginAt: null,
+      passwordHash: user.passwordHash ?? null,
+      failedLogins: 0,
+    };
+    this.userMap.set(id, stored);
+    return stored;
+  }
+
+  tx<T>(fn: () => T): T {
+    return fn();
+  }
+
+  seal(plaintext: string): string {
+    return `sealed:${plaintext}`;
+  }
+
+  unseal(sealed: string): string {
+    return sealed.replace(/^sealed:/, '');
+  }
+
+  withThrowawayCopy(): never {
+    return unused('withThrowawayCopy');
+  }
+}
+
+/** A connector handing out state `good-state`, refusing other states in checkCallback, and counting token exchanges. */
+export class FakeUpstreams implements Upstreams {
+  exchanges = 0;
+  profile = { subject: 'gh-42', claims: { preferred_username: 'octo', email: 'octo@example.com', email_verified: true } as Record<string, unknown> };
+
+  async connector(): Promise<{ connector: Connector; provider: string }> {
+    const connector: Connector = {
+      authorizationRequest: async (redirectUri): Promise<AuthRequest> => ({ url: 'https://upstream.test/authorize?state=good-state', state: 'good-state', nonce: 'n', codeVerifier: 'v', redirectUri }),
+      checkCallback: (url, request) => {
+        if (url.searchParams.get('state') !== request.state) throw new IdpError('STATE_MISMATCH', 'the callback does not carry this login\'s state', 'start again');
+      },
+      exchangeCode: async () => {
+        this.exchanges++;
+        return { accessToken: 'at', idToken: null, scope: null, idTokenClaims: null };
+      },
+      fetchProfile: async () => this.profile,
+    };
+    return { connector, provider: 'Upstream' };
+  }
+
+  async close(): Promise<void> {}
+}
+
+const signer: TokenSigner = {
+  signIdToken: async (_key, claims) => ({ idToken: 'header.payload.signature', claims: { ...claims } }),
+  passThroughSubject: (connection, subject) => `pt-${connection}-${subject}`,
+};
+
+/** TOTP codes are '123456', email codes are '654321'. */
+const totp: TotpVerifier = {
+  newSecret: () => 'SECRET',
+  enrolmentUri: ({ secret }) => `otpauth://totp/idp?secret=${secret}`,
+  check: async (_secret, code) => (code === '123456' ? { ok: true, step: 1 } : { ok: false, reason: 'invalid' }),
+  code: async () => '123456',
+};
+
+const emailOtps: OtpVerifier = {
+  ttlMs: 600_000,
+  issue: () => ({ code: '654321', hash: 'hash-654321' }),
+  check: (stored, code) => (stored.hash === `hash-${code}` ? 'ok' : 'invalid'),
+};
+
+const scripts: ScriptRunner = { replay: async () => unused('scripts'), compile: async () => unused('scripts') };
+
+export function fakeDeps(store: FakeStore, upstreams: FakeUpstreams): EngineDeps {
+  let flows = 0;
+  return { store, upstreams, signer, totp, emailOtps, scripts, random: { flowId: () => `f_${++flows}` } };
+}
