@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { IdpError } from '../core/errors.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { loadOrCreateKey, seal, SEAL_KEY_FILE } from './seal.js';
 import { loadSqlite } from './sqlite.cjs';
 
 export type Db = Database.Database;
@@ -56,8 +57,14 @@ export function prepareHome(home: string): void {
   }
 }
 
+export interface OpenOptions {
+  readonly?: boolean;
+  /** Seals with the org's key (default: secret.key next to the file), for migrations that encrypt what was stored in the clear. */
+  seal?: (plaintext: string) => string;
+}
+
 /** Opens and migrates. Refuses, without writing, a file that is not an idp database or is from a newer idp. */
-export function openDb(home: string, opts: { readonly?: boolean } = {}): Db {
+export function openDb(home: string, opts: OpenOptions = {}): Db {
   const path = dbPath(home);
   // @types/better-sqlite3 still types this as a path; better-sqlite3 has accepted the addon object itself since v9.
   const nativeBinding = nativeAddon() as unknown as string;
@@ -71,7 +78,7 @@ export function openDb(home: string, opts: { readonly?: boolean } = {}): Db {
     const version = checkIdentity(db, path);
     // One exec, not a prepared statement per pragma: every command pays for these at startup.
     db.exec(opts.readonly ? 'PRAGMA foreign_keys = ON' : 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON');
-    if (!opts.readonly && version < SCHEMA_VERSION) migrate(db);
+    if (!opts.readonly && version < SCHEMA_VERSION) migrate(db, opts.seal ?? ((plaintext) => seal(loadOrCreateKey(join(home, SEAL_KEY_FILE)), plaintext)));
     return db;
   } catch (err) {
     db.close();
@@ -113,11 +120,13 @@ function notIdp(path: string, cause?: unknown): IdpError {
 }
 
 /** The version is read again under the write lock: two first runs at once must not both apply a migration. */
-function migrate(db: Db): void {
+function migrate(db: Db, seal: (plaintext: string) => string): void {
   const step = db.transaction((): boolean => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version >= SCHEMA_VERSION) return false;
-    db.exec(MIGRATIONS[version]!);
+    const migration = MIGRATIONS[version]!;
+    if (typeof migration === 'string') db.exec(migration);
+    else migration(db, seal);
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${version + 1}`);
     return true;
