@@ -2,6 +2,7 @@
 // append stage events (to the store and a live listener), and return what the flow waits for next.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { IdpError, isIdpError, unknownNameHint } from '../core/errors.js';
+import { FLOW_LIFETIME_MS } from '../core/flow-lifetime.js';
 import { newFlowId } from '../core/ids.js';
 import { effectiveSteps, formatMethod, isLocalOption, isMfaOption, MY_ACCOUNT } from '../core/signin.js';
 import { verifyPassword } from '../core/password.js';
@@ -75,6 +76,7 @@ export class FlowEngine {
   private async resume(flowId: string, input: FlowInput): Promise<FlowView> {
     const row = this.store.flows.get(flowId);
     if (!row) throw new IdpError('USAGE', `no flow with id ${flowId}`, 'see `idp events` for recent flows');
+    if (row.status === 'expired') throw new IdpError('FLOW_EXPIRED', `flow ${flowId} expired: it had no step for ${FLOW_LIFETIME_MS / 60_000} minutes`, 'start a new login');
     if (row.status !== 'active') throw new IdpError('USAGE', `flow ${flowId} has already ${row.status === 'done' ? 'finished' : 'failed'}`, 'start a new login');
     const state = JSON.parse(row.state) as FlowState;
     const app = this.store.apps.get(state.app);

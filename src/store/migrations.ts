@@ -165,6 +165,12 @@ export const MIGRATIONS: readonly Migration[] = [
     const update = db.prepare('UPDATE signing_keys SET private_sealed = ? WHERE kid = ?');
     for (const row of rows) update.run(seal(row.private_sealed), row.kid);
   },
+  // 5: flows expire (core/flow-lifetime.ts). An expired flow is stored as failed, with the time it expired; the partial
+  // index keeps finding idle flows cheap however many finished ones there are.
+  `
+  ALTER TABLE flows ADD COLUMN expired_at TEXT;
+  CREATE INDEX flows_active ON flows (updated_at) WHERE status = 'active';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

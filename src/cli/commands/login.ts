@@ -2,6 +2,7 @@
 // the ID token's claims; `--json` gives one document CI can assert on.
 import type { Command } from 'commander';
 import { exitCodeFor, IdpError } from '../../core/errors.js';
+import { FLOW_LIFETIME_MS } from '../../core/flow-lifetime.js';
 import type { StageEvent } from '../../core/types.js';
 import type { FlowView } from '../../flow/types.js';
 import type { Store } from '../../store/store.js';
@@ -28,6 +29,9 @@ export interface LoginOptions {
   totpSecretEnv?: string;
   otpFromOutbox?: boolean;
 }
+
+/** A flow idle longer than its lifetime expires, so no wait may outlast it. */
+const MAX_TIMEOUT_S = FLOW_LIFETIME_MS / 1000;
 
 export function registerLogin(program: Command): void {
   addLoginOptions(
@@ -70,7 +74,7 @@ export function addLoginOptions(command: Command): Command {
     .option('--otp <code>', 'headless: the MFA code')
     .option('--totp-secret-env <VAR>', 'headless: compute the TOTP code from the secret in this environment variable')
     .option('--otp-from-outbox', 'headless: read the emailed code this flow just delivered to the local outbox')
-    .option('--timeout <seconds>', 'how long to wait for the provider callback (default 300, headless 120)', parsePositiveInt('--timeout', 3600))
+    .option('--timeout <seconds>', `how long to wait for the provider callback (default 300, headless 120, at most ${MAX_TIMEOUT_S}: a flow expires after that)`, parsePositiveInt('--timeout', MAX_TIMEOUT_S))
     .option('--no-browser', 'print the URL instead of opening a browser')
     .option('--personas <file>', 'extra sandbox personas (JSON, same shape as fixtures/sandbox/personas.json)');
 }
