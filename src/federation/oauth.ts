@@ -5,7 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import * as client from 'openid-client';
 import { IdpError, isIdpError } from '../core/errors.js';
 import type { AuthRequest, UpstreamTokens } from '../ports.js';
-import { upstreamText } from './upstream-text.js';
+import { upstreamText } from '../core/upstream-text.js';
 
 /** One configured upstream as the shared flow sees it. */
 export interface Upstream {

@@ -4,6 +4,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { IdpError, isIdpError, unknownNameHint } from '../core/errors.js';
 import { FLOW_LIFETIME_MS } from '../core/flow-lifetime.js';
 import { newFlowId } from '../core/ids.js';
+import { upstreamText } from '../core/upstream-text.js';
 import { effectiveSteps, formatMethod, isLocalOption, isMfaOption, MY_ACCOUNT } from '../core/signin.js';
 import { verifyPassword } from '../core/password.js';
 import type { App, Stage, StageStatus, User } from '../core/types.js';
@@ -200,7 +201,7 @@ export class FlowEngine {
     if (error) {
       const description = url.searchParams.get('error_description');
       if (error === 'access_denied') throw new IdpError('UPSTREAM_DENIED', `consent denied at ${waiting.provider}`, 'nothing was written; sign in again and approve to continue');
-      throw new IdpError('UPSTREAM_ERROR', `${waiting.provider} returned ${error}${description ? `: ${description}` : ''}`, 'check the connection settings: idp connection show ' + waiting.connection);
+      throw new IdpError('UPSTREAM_ERROR', `${waiting.provider} returned ${upstreamText(`${error}${description ? `: ${description}` : ''}`, [waiting.auth.state, waiting.auth.nonce, waiting.auth.codeVerifier])}`, 'check the connection settings: idp connection show ' + waiting.connection);
     }
     this.stage(run, 'consent', 'ok', `approved at ${waiting.provider}`, this.waited(run));
     this.stage(run, 'callback', 'ok', 'state matches; authorization code received', 0);

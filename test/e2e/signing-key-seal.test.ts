@@ -56,6 +56,7 @@ test('an org from before sealing is upgraded in one step and still signs tokens 
   const privateJwk = JSON.parse(unseal(readFileSync(join(home, SEAL_KEY_FILE)), row!.private_sealed)) as StoredKey['privateJwk'];
   db.exec('ALTER TABLE signing_keys RENAME COLUMN private_sealed TO private_jwk');
   db.prepare('UPDATE signing_keys SET private_jwk = ? WHERE kid = ?').run(JSON.stringify(privateJwk), row!.kid);
+  db.exec('DROP INDEX flows_active; ALTER TABLE flows DROP COLUMN expired_at'); // migration 5, undone as well
   db.pragma('user_version = 3');
   db.close();
   const oldKey: StoredKey = { kid: row!.kid, alg: 'ES256', privateJwk, publicJwk: JSON.parse(row!.public_jwk), createdAt: row!.created_at };

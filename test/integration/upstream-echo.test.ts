@@ -6,11 +6,12 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createUpstreams } from '../../src/federation/upstreams.js';
-import { MAX_UPSTREAM_TEXT } from '../../src/federation/upstream-text.js';
+import { MAX_UPSTREAM_TEXT } from '../../src/core/upstream-text.js';
 import { FlowEngine } from '../../src/flow/engine.js';
 import type { FlowState } from '../../src/flow/types.js';
 import { openStore } from '../../src/store/store.js';
 import { expectCode, idpOk, runIdp, seededHome } from '../helpers/idp.js';
+import { loginWorld } from '../helpers/login.js';
 
 const CLIENT_SECRET = 'echo-client-secret-7f3a9c';
 const CODE = 'code-4b1d7e9a0c22';
@@ -79,4 +80,26 @@ test('a token endpoint echoing the request: no secret, code or verifier in the f
   }
   assert.doesNotMatch(failed.error.message, /Basic (?!\[redacted\])/, 'nor the Basic credentials (client id and secret)');
   assert.ok(failed.error.message.length < MAX_UPSTREAM_TEXT + 200, `the upstream text is capped (${failed.error.message.length} characters)`);
+});
+
+test('an error on the callback that repeats the request: state and nonce are redacted, the text capped', async (t) => {
+  const w = await loginWorld(t);
+  const engine = new FlowEngine({ store: w.store, upstreams: w.upstreams });
+  const started = await engine.start('thrift');
+  const redirect = await engine.submit(started.flow, { choose: 'github', redirectUri: 'http://127.0.0.1:9/callback' });
+  assert.ok(redirect.status === 'active' && redirect.waiting === 'redirect');
+  const { waiting } = JSON.parse(w.store.flows.get(redirect.flow)!.state) as FlowState;
+  assert.ok(waiting.kind === 'redirect');
+  const callback = new URL('http://127.0.0.1:9/callback');
+  const description = `bad request ${new URL(redirect.url).search} ${'x'.repeat(5000)}`;
+  callback.search = new URLSearchParams({ state: waiting.auth.state, error: 'invalid_request', error_description: description }).toString();
+  const failed = await engine.submit(redirect.flow, { callback: callback.href });
+  assert.ok(failed.status === 'failed');
+  assert.equal(failed.error.code, 'UPSTREAM_ERROR');
+  const events = JSON.stringify(w.store.events.list({ flow: redirect.flow, limit: 100 }));
+  for (const secret of [waiting.auth.state, waiting.auth.nonce]) {
+    assert.equal(failed.error.message.includes(secret), false);
+    assert.equal(events.includes(secret), false);
+  }
+  assert.ok(failed.error.message.length < MAX_UPSTREAM_TEXT + 200, `capped (${failed.error.message.length} characters)`);
 });

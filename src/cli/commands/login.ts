@@ -8,6 +8,7 @@ import type { FlowView } from '../../flow/types.js';
 import type { Store } from '../../store/store.js';
 import { action, readStdin, type CliContext } from '../context.js';
 import { parseEnum, parsePositiveInt } from '../parse.js';
+import { inert } from '../render.js';
 
 export interface LoginOptions {
   app: string;
@@ -180,10 +181,10 @@ function report(ctx: CliContext, opts: LoginOptions, view: FlowView, stages: Sta
     const r = done.result;
     const who = r.user ? `${r.user.username} (${r.user.id})` : 'a pass-through user (no local account)';
     const lines = [`signed in to ${r.app} as ${who}`];
-    if (r.jit) lines.push(`JIT: ${r.jit.decision}: ${r.jit.reason}`);
+    if (r.jit) lines.push(`JIT: ${r.jit.decision}: ${inert(r.jit.reason)}`);
     lines.push(`amr ${r.amr.join(', ')}; acr ${r.acr}`, 'ID token claims:');
     const width = Math.max(...Object.keys(r.claims).map((k) => k.length));
-    for (const [k, v] of Object.entries(r.claims)) lines.push(`  ${k.padEnd(width)}  ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    for (const [k, v] of Object.entries(r.claims)) lines.push(`  ${inert(k).padEnd(width)}  ${typeof v === 'string' ? inert(v) : JSON.stringify(v)}`);
     lines.push(`(raw token: idp login ... --print id_token; verify with idp keys jwks)`);
     return lines.join('\n');
   });

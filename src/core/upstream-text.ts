@@ -1,6 +1,7 @@
 // Text an upstream sends back (error, error_description, values quoted in a verification failure), made fit to print
-// and store: whatever idp sent it (client secret, code, PKCE verifier, tokens, state, nonce) is redacted, so a provider
-// echoing the request leaks nothing, and the text is capped. Control characters are the renderer's job (cli/render.ts).
+// and store by the connectors and the engine's callback check: whatever idp sent it (client secret, code, PKCE
+// verifier, tokens, state, nonce) is redacted, so a provider echoing the request leaks nothing, and the text is
+// capped. Control characters are the renderer's job (cli/render.ts).
 
 export const MAX_UPSTREAM_TEXT = 300;
 
