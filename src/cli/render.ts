@@ -85,6 +85,11 @@ export class Renderer {
     if (!this.opts.quiet) this.stderr.write(terminalText(`${message}\n`, this.errPaint));
   }
 
+  /** What a person must see to go on (the URL to sign in at): printed even with --quiet. */
+  essential(message: string): void {
+    this.stderr.write(terminalText(`${message}\n`, this.errPaint));
+  }
+
   success(message: string): void {
     this.info(`${this.errPaint.green('✓')} ${message}`);
   }

@@ -31,6 +31,9 @@ export interface LoginOptions {
   otpFromOutbox?: boolean;
 }
 
+/** How long a SIGTERM waits for the flow to be marked failed and the loopback port closed. */
+const TERM_GRACE_MS = 2000;
+
 /** A flow idle longer than its lifetime expires, so no wait may outlast it. */
 const MAX_TIMEOUT_S = FLOW_LIFETIME_MS / 1000;
 
@@ -100,6 +103,16 @@ export async function runLogin(ctx: CliContext, opts: LoginOptions): Promise<{ v
   // A second Ctrl-C stops waiting for that clean-up.
   const onSigint = (): void => (controller.signal.aborted ? process.exit(130) : controller.abort());
   process.on('SIGINT', onSigint);
+  // SIGTERM ends the login the same way (flow marked failed, loopback port closed), then exits 143; should the
+  // clean-up itself hang, the process exits anyway.
+  let terminated = false;
+  const onSigterm = (): void => {
+    if (terminated) process.exit(143);
+    terminated = true;
+    setTimeout(() => process.exit(143), TERM_GRACE_MS).unref();
+    controller.abort();
+  };
+  process.on('SIGTERM', onSigterm);
   const stages: StageEvent[] = [];
   const onEvent = (event: StageEvent): void => {
     stages.push(event);
@@ -116,6 +129,8 @@ export async function runLogin(ctx: CliContext, opts: LoginOptions): Promise<{ v
     }
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+    if (terminated) process.exit(143);
   }
   return { view, stages };
 }
