@@ -153,7 +153,8 @@ function directoryCheck(home: string, platform: NodeJS.Platform): Check {
   if (!stat.isDirectory()) return failed(name, `${home} is not a directory`, 'point --home (or IDP_HOME) at a directory');
   if (platform === 'win32') return ok(name, home);
   const mode = stat.mode & 0o777;
-  if ((mode & 0o077) !== 0) return warning(name, `${home} is ${octal(mode)}: group or others can list it`, `chmod 700 ${shellQuote(home)}`);
+  // idp closes a directory that holds only its files itself (store/db.ts prepareHome); one shared with others is the user's call.
+  if ((mode & 0o077) !== 0) return warning(name, `${home} is ${octal(mode)}: group or others can list it (idp closes it itself only when it holds nothing but idp's files)`, `chmod 700 ${shellQuote(home)}`);
   return ok(name, `${home} (${octal(mode)})`);
 }
 

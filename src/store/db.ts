@@ -1,7 +1,7 @@
 // Opens an organisation's SQLite file safely: 0700 directory, 0600 file, identity and version checks
 // before anything is written, then WAL and forward-only migrations, each in one transaction.
 import type Database from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { IdpError } from '../core/errors.js';
@@ -44,11 +44,16 @@ export function databaseExists(home: string): boolean {
   return existsSync(path) && statSync(path).size > 0;
 }
 
-/** Creates the data directory (0700) and an empty database file (0600) so SQLite never widens the mode. */
+/**
+ * Creates the data directory (0700) and an empty database file (0600) so SQLite never widens the mode. An existing
+ * directory open to group or others is closed to 0700 when it is idp's: the user's own, holding only idp's files.
+ */
 export function prepareHome(home: string): void {
   if (!existsSync(home)) {
     mkdirSync(home, { recursive: true, mode: 0o700 });
     chmodSync(home, 0o700);
+  } else {
+    tightenIfIdps(home);
   }
   try {
     closeSync(openSync(dbPath(home), 'wx', 0o600));
@@ -61,6 +66,19 @@ export interface OpenOptions {
   readonly?: boolean;
   /** Seals with the org's key (default: secret.key next to the file), for migrations that encrypt what was stored in the clear. */
   seal?: (plaintext: string) => string;
+}
+
+/** What idp keeps in a data directory (seal.ts writes the key through `secret.key.<pid>.<random>.tmp`). */
+function isIdpFile(name: string): boolean {
+  return [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}-journal`, SEAL_KEY_FILE, 'personas.json'].includes(name) || (name.startsWith(`${SEAL_KEY_FILE}.`) && name.endsWith('.tmp'));
+}
+
+/** A directory holding anything else is left as it is (the user chose to share it); `idp doctor` says how to close it. */
+function tightenIfIdps(home: string): void {
+  if (process.platform === 'win32') return;
+  const stat = statSync(home);
+  if ((stat.mode & 0o077) === 0 || stat.uid !== process.getuid?.()) return;
+  if (readdirSync(home).every(isIdpFile)) chmodSync(home, 0o700);
 }
 
 /** Opens and migrates. Refuses, without writing, a file that is not an idp database or is from a newer idp. */
