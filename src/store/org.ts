@@ -39,6 +39,11 @@ export class OrgRepo {
       .run(key.kid, key.alg, this.secrets.seal(JSON.stringify(key.privateJwk)), JSON.stringify(key.publicJwk), key.createdAt);
   }
 
+  /** How many active keys there are, without opening their sealed private halves. */
+  signingKeyCount(): number {
+    return this.db.prepare('SELECT count(*) FROM signing_keys WHERE active = 1').pluck().get() as number;
+  }
+
   signingKeys(): StoredKey[] {
     const rows = this.db.prepare('SELECT * FROM signing_keys WHERE active = 1 ORDER BY created_at DESC').all() as KeyRow[];
     return rows.map((r) => ({

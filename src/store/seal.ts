@@ -62,6 +62,15 @@ export function loadOrCreateKey(path: string): Buffer {
   return key;
 }
 
+/** Reads the org's sealing key for opening sealed values: a new key could open none of them, so a missing one fails. */
+export function loadKey(path: string): Buffer {
+  const key = readKey(path);
+  if (!key) {
+    throw new IdpError('SECRET_MISSING', `the sealing key file ${path} is missing, so the secrets sealed with it cannot be read`, 'restore it from the backup made with the database');
+  }
+  return key;
+}
+
 function readKey(path: string): Buffer | null {
   let key: Buffer;
   try {

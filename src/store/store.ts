@@ -13,7 +13,7 @@ import { FlowRepo } from './flows.js';
 import { CodeRepo } from './codes.js';
 import { OrgRepo } from './org.js';
 import { UserRepo } from './users.js';
-import { loadOrCreateKey, seal, SEAL_KEY_FILE, unseal } from './seal.js';
+import { loadKey, loadOrCreateKey, seal, SEAL_KEY_FILE, unseal } from './seal.js';
 
 export { SEAL_KEY_FILE };
 
@@ -54,11 +54,13 @@ export class Store {
   }
 
   unseal(sealed: string): string {
-    return unseal(this.key(), sealed);
+    return unseal(this.key({ create: false }), sealed);
   }
 
-  private key(): Buffer {
-    this.sealKey ??= loadOrCreateKey(join(this.home, SEAL_KEY_FILE));
+  /** The org's sealing key, created on first use by a seal; opening a sealed value never creates one. */
+  private key(opts: { create: boolean } = { create: true }): Buffer {
+    const path = join(this.home, SEAL_KEY_FILE);
+    this.sealKey ??= opts.create ? loadOrCreateKey(path) : loadKey(path);
     return this.sealKey;
   }
 

@@ -2,7 +2,7 @@
 // ID tokens; and an org written before the key was sealed is upgraded in place and keeps signing with the same key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createLocalJWKSet, jwtVerify } from 'jose';
@@ -75,4 +75,16 @@ test('an org from before sealing is upgraded in one step and still signs tokens 
   const [migrated] = keyRows(home);
   assert.match(String(migrated!.private_sealed), /^v1\./);
   assert.equal(databaseBytes(home).includes(privateJwk.d!), false, 'the old plaintext key is sealed in place');
+});
+
+test('without secret.key the org cannot sign: login fails naming the missing key file, doctor says so, and no new key is made', async () => {
+  const home = await seededHome();
+  rmSync(join(home, SEAL_KEY_FILE));
+  const r = expectCode(await runIdp(passwordLogin(), { home, input: 'thrift-demo' }), 3);
+  assert.match(r.stderr, /secret\.key is missing/);
+  assert.equal(existsSync(join(home, SEAL_KEY_FILE)), false, 'a fresh key would open nothing: none is created');
+  const report = JSON.parse((await runIdp(['doctor', '--json'], { home })).stdout) as { checks: { name: string; status: string; detail: string }[] };
+  const check = report.checks.find((c) => c.name === 'secret key');
+  assert.equal(check?.status, 'failed');
+  assert.match(check!.detail, /signing key/);
 });
