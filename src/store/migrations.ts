@@ -159,11 +159,15 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE UNIQUE INDEX mfa_factors_one_totp ON mfa_factors (user_id) WHERE type = 'totp';
   `,
   // 4: the private signing key is sealed like every other secret: a copy of idp.db alone must not mint ID tokens.
+  // secure_delete zeroes the plaintext the rewrite frees instead of leaving it in free pages.
   (db, seal) => {
+    const secureDelete = db.pragma('secure_delete', { simple: true }) as number;
+    db.pragma('secure_delete = ON');
     db.exec('ALTER TABLE signing_keys RENAME COLUMN private_jwk TO private_sealed');
     const rows = db.prepare('SELECT kid, private_sealed FROM signing_keys').all() as { kid: string; private_sealed: string }[];
     const update = db.prepare('UPDATE signing_keys SET private_sealed = ? WHERE kid = ?');
     for (const row of rows) update.run(seal(row.private_sealed), row.kid);
+    db.pragma(`secure_delete = ${secureDelete}`);
   },
   // 5: flows expire (core/flow-lifetime.ts). An expired flow is stored as failed, with the time it expired; the partial
   // index keeps finding idle flows cheap however many finished ones there are.
