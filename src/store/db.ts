@@ -62,12 +62,6 @@ export function prepareHome(home: string): void {
   }
 }
 
-export interface OpenOptions {
-  readonly?: boolean;
-  /** Seals with the org's key (default: secret.key next to the file), for migrations that encrypt what was stored in the clear. */
-  seal?: (plaintext: string) => string;
-}
-
 /** What idp keeps in a data directory (seal.ts writes the key through `secret.key.<pid>.<random>.tmp`). */
 function isIdpFile(name: string): boolean {
   return [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}-journal`, SEAL_KEY_FILE, 'personas.json'].includes(name) || (name.startsWith(`${SEAL_KEY_FILE}.`) && name.endsWith('.tmp'));
@@ -79,6 +73,12 @@ function tightenIfIdps(home: string): void {
   const stat = statSync(home);
   if ((stat.mode & 0o077) === 0 || stat.uid !== process.getuid?.()) return;
   if (readdirSync(home).every(isIdpFile)) chmodSync(home, 0o700);
+}
+
+export interface OpenOptions {
+  readonly?: boolean;
+  /** Seals with the org's key (default: secret.key next to the file), for migrations that encrypt what was stored in the clear. */
+  seal?: (plaintext: string) => string;
 }
 
 /** Opens and migrates. Refuses, without writing, a file that is not an idp database or is from a newer idp. */

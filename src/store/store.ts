@@ -77,7 +77,7 @@ export class Store {
     try {
       prepareHome(home);
       await this.db.backup(dbPath(home));
-      const copy = openStore(home, { clock: this.clock, sealKey: this.key() });
+      const copy = openStore(home, { clock: this.clock, sealKey: this.key({ create: false }) });
       try {
         return await use(copy);
       } finally {
