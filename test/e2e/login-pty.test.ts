@@ -18,15 +18,24 @@ interface PtyRun {
   done: Promise<{ code: number | null; output: string }>;
 }
 
-/** Runs idp under `script` (util-linux) in a fresh pty of 0 rows and 0 columns; the shell prints its pid, then execs idp. */
-function underZeroPty(home: string, args: string[]): PtyRun {
-  const command = `stty rows 0 cols 0; stty size; echo PID=$$; exec '${process.execPath}' '${IDP_BIN}' ${args.join(' ')}`;
+/** Runs idp under `script` (util-linux) in a pty of 0 rows and 0 columns; the shell prints its pid, then execs idp. */
+function underZeroPty(home: string, args: string[], opts: { shrinkLater?: boolean } = {}): PtyRun {
+  // shrinkLater: the pty starts at 24x80 and a background stty takes it to 0x0 while idp waits (idp gets SIGWINCH).
+  const size = opts.shrinkLater ? 'stty rows 24 cols 80; (sleep 1; stty rows 0 cols 0 < /dev/tty) &' : 'stty rows 0 cols 0; stty size;';
+  const command = `${size} echo PID=$$; exec '${process.execPath}' '${IDP_BIN}' ${args.join(' ')}`;
   const child = spawn('script', ['-qefc', command, '/dev/null'], { env: childEnv({ home }), stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
+  let stopped = false;
   const waiters: { pattern: RegExp; resolve: (text: string) => void }[] = [];
   const onData = (chunk: Buffer): void => {
     output += chunk.toString('utf8');
-    if (output.length > MAX_OUTPUT) child.kill('SIGKILL'); // the runaway: stop it, the assertion below reports it
+    if (output.length > MAX_OUTPUT && !stopped) {
+      // The runaway: idp itself first (a spinning event loop never sees the pty close), then script; the assertion reports it.
+      stopped = true;
+      const pid = /PID=(\d+)/.exec(output)?.[1];
+      if (pid) process.kill(Number(pid), 'SIGKILL');
+      child.kill('SIGKILL');
+    }
     for (const w of waiters.filter((x) => x.pattern.test(output))) w.resolve(output);
   };
   child.stdout.on('data', onData);
@@ -48,6 +57,14 @@ test('0 columns, --quiet --no-browser --timeout 2: the URL is printed, and the l
   assert.match(output, /^0 0\r?$/m, 'the pty really has 0 rows and 0 columns');
   assert.match(output, /http:\/\/127\.0\.0\.1:\d+\/login\/oauth\/authorize\?\S*redirect_uri=/, 'the URL to sign in at, even with --quiet');
   assert.equal(code, 5, output);
+});
+
+test('a terminal shrunk to 0 columns while the spinner runs: --timeout still ends the login with bounded output', async () => {
+  const home = await seededHome();
+  const { code, output } = await underZeroPty(home, [...LOGIN, '--timeout', '3'], { shrinkLater: true }).done;
+  assert.ok(output.length < MAX_OUTPUT, `bounded output (${output.length} bytes)`);
+  assert.match(output, /no callback reached the loopback server within 3 s/);
+  assert.equal(code, 5);
 });
 
 test('0 columns: SIGTERM ends the waiting login with exit 143, the flow failed and the loopback port closed', async () => {

@@ -49,12 +49,19 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
       // (stdin-discarder 0.3.2 on Node 20): Ctrl-C would be swallowed until the timeout. Keep the terminal's own SIGINT.
       const text = `waiting for ${view.provider} to redirect to ${loopback.redirectUri} (Ctrl-C to cancel)`;
       // ora divides by the terminal's width: with 0 columns (a pty nobody sized, as `script` gives) it redraws forever
-      // and blocks the event loop, so neither --timeout nor SIGTERM could end the wait. Such a terminal gets one line.
-      const sized = (process.stderr.columns ?? 0) > 0;
-      const spinner = ora({ text, stream: process.stderr, isEnabled: !opts.out.opts.quiet && sized, isSilent: opts.out.opts.quiet, discardStdin: false }).start();
+      // and blocks the event loop, so neither --timeout nor SIGTERM could end the wait. Such a terminal gets one line,
+      // and one resized to 0 columns loses the spinner: stderr updates `columns` and emits 'resize' in one step, so
+      // the spinner stops before its next frame.
+      const sized = (): boolean => (process.stderr.columns ?? 0) > 0;
+      const spinner = ora({ text, stream: process.stderr, isEnabled: !opts.out.opts.quiet && sized(), isSilent: opts.out.opts.quiet, discardStdin: false }).start();
+      const onResize = (): void => {
+        if (!sized()) spinner.stop();
+      };
+      process.stderr.on('resize', onResize);
       try {
         return await waiting;
       } finally {
+        process.stderr.off('resize', onResize);
         spinner.stop();
       }
     },
