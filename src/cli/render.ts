@@ -2,7 +2,7 @@
 // and errors to stderr. Colour follows --no-color, NO_COLOR and whether the stream is a terminal (see paint.ts).
 // Text from outside (upstream errors and claims, persona names, stored events) never drives the terminal: single-line
 // slots (stage details, messages, table cells) show every control character escaped, and whole texts keep only
-// their line breaks and, with colour on, idp's own colour codes.
+// their tabs, line breaks and, with colour on, idp's own colour codes.
 import { paintFor, type Paint } from './paint.js';
 import { IdpError, isIdpError } from '../core/errors.js';
 import { renderHint } from './hints.js';
@@ -40,10 +40,13 @@ export function inert(text: string): string {
   return text.replace(CONTROL, escapeControl);
 }
 
-/** idp's own colour codes (paint.ts), and any other control character but the line break. */
-const IN_TEXT = /\x1b\[\d{1,2}m|[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** idp's own colour codes (paint.ts), and any other control character but the tab and the line break. */
+const IN_TEXT = /\x1b\[\d{1,2}m|[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
-/** A whole text for a terminal: line breaks kept, idp's colour codes kept only while `paint` colours, the rest escaped. */
+/**
+ * A whole text for a terminal (a table, a script, a list of lines): tabs and line breaks kept, idp's colour codes kept
+ * only while `paint` colours, the rest escaped.
+ */
 function terminalText(text: string, paint: Paint): string {
   return text.replace(IN_TEXT, (match) => (match.length > 1 && paint.enabled ? match : inert(match)));
 }
