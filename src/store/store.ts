@@ -1,5 +1,5 @@
 // The organisation store: one SQLite file per data directory, its repositories, and immediate transactions.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from './db.js';
@@ -96,12 +96,17 @@ export class Store {
 
 const COPY_PREFIX = 'idp-copy-';
 
-/** Removes throwaway copies whose idp is gone (killed with SIGKILL, which skips every clean-up): `idp-copy-<pid>-*`. */
+/**
+ * Removes this user's throwaway copies whose idp is gone (killed with SIGKILL, which skips every clean-up):
+ * `idp-copy-<pid>-*` in the temp directory, which other users may share.
+ */
 function sweepStaleCopies(): void {
   const dir = tmpdir();
   for (const name of readdirSync(dir)) {
     const pid = name.startsWith(COPY_PREFIX) ? /^(\d+)-/.exec(name.slice(COPY_PREFIX.length))?.[1] : undefined;
-    if (pid !== undefined && !isRunning(Number(pid))) rmSync(join(dir, name), { recursive: true, force: true });
+    if (pid === undefined || isRunning(Number(pid))) continue;
+    const path = join(dir, name);
+    if (lstatSync(path, { throwIfNoEntry: false })?.uid === process.getuid?.()) rmSync(path, { recursive: true, force: true });
   }
 }
 
