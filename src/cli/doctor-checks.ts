@@ -129,7 +129,7 @@ function readOrg(store: Store, home: string, env: NodeJS.ProcessEnv, checks: Che
     const connections = store.connections.list();
     const keyPresent = existsSync(join(home, SEAL_KEY_FILE));
     checks.push(databaseCheck(store, home), schemaCheck(store), journalCheck(store), organisationCheck(store, connections.length));
-    if (!keyPresent) checks.push(...missingKeyCheck(connections));
+    if (!keyPresent) checks.push(...missingKeyCheck(connections, store.org.signingKeyCount()));
     const secrets = new Map(connections.filter((c) => !c.sandbox).map((c) => [c.name, secretCheck(c, store, env, keyPresent)]));
     return { checks, connections, secrets, smtpRelay: store.org.smtpRelay() };
   } catch (err) {
@@ -153,7 +153,8 @@ function directoryCheck(home: string, platform: NodeJS.Platform): Check {
   if (!stat.isDirectory()) return failed(name, `${home} is not a directory`, 'point --home (or IDP_HOME) at a directory');
   if (platform === 'win32') return ok(name, home);
   const mode = stat.mode & 0o777;
-  if ((mode & 0o077) !== 0) return warning(name, `${home} is ${octal(mode)}: group or others can list it`, `chmod 700 ${shellQuote(home)}`);
+  // idp closes a directory that holds only its files itself (store/db.ts prepareHome); one shared with others is the user's call.
+  if ((mode & 0o077) !== 0) return warning(name, `${home} is ${octal(mode)}: group or others can list it (idp closes it itself only when it holds nothing but idp's files)`, `chmod 700 ${shellQuote(home)}`);
   return ok(name, `${home} (${octal(mode)})`);
 }
 
@@ -222,9 +223,13 @@ function organisationCheck(store: Store, connections: number): Check {
   return ok('organisation', `org ${orgId}: ${store.apps.list().length} app(s), ${connections} connection(s), ${store.users.count()} user(s)`);
 }
 
-/** Connection secrets are sealed with secret.key: without it they are lost (and nothing may create a new key here). */
-function missingKeyCheck(connections: Connection[]): Check[] {
+/** The signing key and connection secrets are sealed with secret.key: without it they are lost (and nothing may create a new key here). */
+function missingKeyCheck(connections: Connection[], signingKeys: number): Check[] {
   const sealed = connections.filter((c) => c.secret.kind === 'stored').map((c) => c.name);
+  if (signingKeys > 0) {
+    const also = sealed.length ? ` and the stored client secrets of ${sealed.join(', ')}` : '';
+    return [failed('secret key', `${SEAL_KEY_FILE} is missing: the org's signing key${also} cannot be decrypted, so no ID token can be signed`, `restore ${SEAL_KEY_FILE} from the backup made with the database, or start again with \`idp init --force\``)];
+  }
   if (sealed.length === 0) return [];
   return [
     failed(

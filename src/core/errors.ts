@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   UPSTREAM_UNREACHABLE: 'upstream',
 
   TIMEOUT: 'timeout',
+  FLOW_EXPIRED: 'timeout',
 
   STATE_MISMATCH: 'protocol',
   NONCE_MISMATCH: 'protocol',

@@ -37,10 +37,10 @@ export function createGithubConnector(opts: GithubOptions): Connector {
   const config = new client.Configuration(server, opts.clientId, undefined, auth);
   if (needsInsecureRequests([authorize, token, api])) client.allowInsecureRequests(config);
   config[client.customFetch] = restateTokenErrors(token, upstreamFetch(PROVIDER));
-  const upstream: Upstream = { provider: PROVIDER, config, scopes: opts.scopes, expectsIdToken: false };
+  const upstream: Upstream = { provider: PROVIDER, config, scopes: opts.scopes, expectsIdToken: false, clientSecret: opts.clientSecret };
   return {
     authorizationRequest: (redirectUri) => newAuthorizationRequest(upstream, redirectUri),
-    checkCallback: (callbackUrl, request) => void checkCallback(upstream.provider, callbackUrl, request),
+    checkCallback: (callbackUrl, request) => void checkCallback(upstream, callbackUrl, request),
     exchangeCode: (callbackUrl, request) => redeemCode(upstream, callbackUrl, request),
     fetchProfile: (tokens) => fetchGithubProfile(config, api, tokens.accessToken),
   };
@@ -106,7 +106,7 @@ async function getJson(config: client.Configuration, api: URL, path: string, acc
   try {
     response = await client.fetchProtectedResource(config, accessToken, url, 'GET', undefined, new Headers({ accept: 'application/vnd.github+json' }));
   } catch (err) {
-    throw toIdpError(err, PROVIDER, `/${path}`);
+    throw toIdpError(err, PROVIDER, `/${path}`, [accessToken]);
   }
   if (opts.optional && (response.status === 403 || response.status === 404)) return null;
   if (response.status !== 200) {

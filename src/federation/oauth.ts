@@ -5,6 +5,7 @@ import * as client from 'openid-client';
 import { IdpError, isIdpError } from '../core/errors.js';
 import { sameSecret } from '../core/same-secret.js';
 import type { AuthRequest, UpstreamTokens } from '../ports.js';
+import { upstreamText } from '../core/upstream-text.js';
 
 /** One configured upstream as the shared flow sees it. */
 export interface Upstream {
@@ -14,6 +15,8 @@ export interface Upstream {
   scopes: string[];
   /** OIDC upstreams: an ID token is required and checked (signature, iss, aud, exp, nonce). */
   expectsIdToken: boolean;
+  /** Redacted from whatever the provider answers, like every other value idp sends it. */
+  clientSecret: string | null;
 }
 
 export async function newAuthorizationRequest(upstream: Upstream, redirectUri: string): Promise<AuthRequest> {
@@ -31,8 +34,14 @@ export async function newAuthorizationRequest(upstream: Upstream, redirectUri: s
   return { url: url.href, state, nonce, codeVerifier, redirectUri };
 }
 
+/** What idp sends an upstream in one login: redacted from any text the upstream answers with. */
+function sentIn(upstream: Upstream, callbackUrl: URL, request: AuthRequest): Sent {
+  return [upstream.clientSecret, request.codeVerifier, request.state, request.nonce, ...callbackUrl.searchParams.getAll('code')];
+}
+
 export async function redeemCode(upstream: Upstream, callbackUrl: URL, request: AuthRequest): Promise<UpstreamTokens> {
-  const responseUrl = checkCallback(upstream.provider, callbackUrl, request);
+  const sent = sentIn(upstream, callbackUrl, request);
+  const responseUrl = checkCallback(upstream, callbackUrl, request);
   try {
     const tokens = await client.authorizationCodeGrant(upstream.config, responseUrl, {
       pkceCodeVerifier: request.codeVerifier,
@@ -47,7 +56,7 @@ export async function redeemCode(upstream: Upstream, callbackUrl: URL, request: 
       idTokenClaims: claims ? { ...claims } : null,
     };
   } catch (err) {
-    throw toIdpError(err, upstream.provider, 'token endpoint');
+    throw toIdpError(err, upstream.provider, 'token endpoint', sent);
   }
 }
 
@@ -56,7 +65,8 @@ export async function redeemCode(upstream: Upstream, callbackUrl: URL, request: 
  * then an upstream error; then a code. Returns the authorization response re-rooted on the registered redirect URI,
  * because openid-client derives `redirect_uri` from the URL it is given and the callback's host is the browser's word.
  */
-export function checkCallback(provider: string, callbackUrl: URL, request: AuthRequest): URL {
+export function checkCallback(upstream: Upstream, callbackUrl: URL, request: AuthRequest): URL {
+  const { provider } = upstream;
   const params = callbackUrl.searchParams;
   const states = params.getAll('state');
   if (states.length !== 1 || !sameSecret(states[0]!, request.state)) {
@@ -71,7 +81,7 @@ export function checkCallback(provider: string, callbackUrl: URL, request: AuthR
     throw new IdpError('UPSTREAM_DENIED', `consent denied at ${provider}`, `approve the request at ${provider}, or choose another sign-in option`);
   }
   if (error) {
-    throw new IdpError('UPSTREAM_ERROR', `${provider} refused the login: ${describeOAuthError(error, params.get('error_description'))}`, hintFor(error));
+    throw new IdpError('UPSTREAM_ERROR', `${provider} refused the login: ${describeOAuthError(error, params.get('error_description'), sentIn(upstream, callbackUrl, request))}`, hintFor(error));
   }
   if (!params.get('code')) {
     throw new IdpError('UPSTREAM_ERROR', `the callback from ${provider} carries neither a code nor an error`, 'start the login again');
@@ -81,8 +91,11 @@ export function checkCallback(provider: string, callbackUrl: URL, request: AuthR
   return responseUrl;
 }
 
-function describeOAuthError(error: string, description: string | null | undefined): string {
-  return description ? `${error} (${description})` : error;
+/** What idp sent in the request an upstream text answers: redacted from that text. */
+type Sent = readonly (string | null | undefined)[];
+
+function describeOAuthError(error: string, description: string | null | undefined, sent: Sent): string {
+  return upstreamText(description ? `${error} (${description})` : error, sent);
 }
 
 function hintFor(error: string): string {
@@ -104,20 +117,21 @@ function hintFor(error: string): string {
 }
 
 /**
- * Turns whatever openid-client (or our fetch) threw into an IdpError. `what` names the endpoint involved.
- * Library messages are static texts; response bodies (which may hold tokens) never reach the message.
+ * Turns whatever openid-client (or our fetch) threw into an IdpError. `what` names the endpoint involved; `sent` is
+ * what idp sent it. Response bodies never reach the message; the error fields and values an upstream chose do,
+ * through upstreamText.
  */
-export function toIdpError(err: unknown, provider: string, what: string): Error {
+export function toIdpError(err: unknown, provider: string, what: string, sent: Sent = []): Error {
   const wrapped = findIdpError(err);
   if (wrapped) return wrapped;
   if (err instanceof client.ResponseBodyError) {
-    return new IdpError('UPSTREAM_ERROR', `${provider} ${what} refused the request: ${describeOAuthError(err.error, err.error_description)}`, hintFor(err.error));
+    return new IdpError('UPSTREAM_ERROR', `${provider} ${what} refused the request: ${describeOAuthError(err.error, err.error_description, sent)}`, hintFor(err.error));
   }
   if (err instanceof client.WWWAuthenticateChallengeError) {
     const error = err.cause[0]?.parameters.error ?? `HTTP ${err.status}`;
-    return new IdpError('UPSTREAM_ERROR', `${provider} ${what} refused the request: ${describeOAuthError(error, err.cause[0]?.parameters.error_description)}`, hintFor(error));
+    return new IdpError('UPSTREAM_ERROR', `${provider} ${what} refused the request: ${describeOAuthError(error, err.cause[0]?.parameters.error_description, sent)}`, hintFor(error));
   }
-  if (err instanceof client.ClientError) return fromClientError(err, provider, what);
+  if (err instanceof client.ClientError) return fromClientError(err, provider, what, sent);
   return err instanceof Error ? err : new Error(String(err));
 }
 
@@ -128,9 +142,9 @@ function findIdpError(err: unknown): IdpError | undefined {
   return undefined;
 }
 
-function fromClientError(err: client.ClientError, provider: string, what: string): IdpError {
+function fromClientError(err: client.ClientError, provider: string, what: string, sent: Sent): IdpError {
   const inner = err.cause instanceof Error ? err.cause : undefined;
-  const detail = inner?.message ?? err.message;
+  const detail = upstreamText(inner?.message ?? err.message, sent);
   const data = (inner ? inner.cause : err.cause) as { attribute?: unknown; claim?: unknown; expected?: unknown; body?: { issuer?: unknown } } | undefined;
   const trace = { cause: new Error(`${err.code ?? 'openid-client'}: ${detail}`) };
   switch (err.code) {
@@ -138,7 +152,7 @@ function fromClientError(err: client.ClientError, provider: string, what: string
       if (data?.attribute === 'issuer') {
         return new IdpError(
           'ISSUER_MISMATCH',
-          `${provider} says its issuer is ${String(data.body?.issuer)}, not the configured ${String(data.expected)}`,
+          `${provider} says its issuer is ${upstreamText(String(data.body?.issuer), sent)}, not the configured ${String(data.expected)}`,
           "set the connection's issuer to exactly the provider's issuer URL",
           trace,
         );

@@ -24,10 +24,10 @@ export async function createOidcConnector(opts: OidcOptions): Promise<Connector>
     throw new IdpError('INVALID_VALUE', `the scopes of the ${opts.provider} connection lack 'openid'`, "add 'openid' to the connection's scopes: without it there is no ID token");
   }
   const config = await discover(opts);
-  const upstream: Upstream = { provider: opts.provider, config, scopes: opts.scopes, expectsIdToken: true };
+  const upstream: Upstream = { provider: opts.provider, config, scopes: opts.scopes, expectsIdToken: true, clientSecret: opts.clientSecret };
   return {
     authorizationRequest: (redirectUri) => newAuthorizationRequest(upstream, redirectUri),
-    checkCallback: (callbackUrl, request) => void checkCallback(upstream.provider, callbackUrl, request),
+    checkCallback: (callbackUrl, request) => void checkCallback(upstream, callbackUrl, request),
     exchangeCode: (callbackUrl, request) => redeemCode(upstream, callbackUrl, request),
     fetchProfile: (tokens) => fetchOidcProfile(upstream, tokens),
   };
@@ -96,6 +96,6 @@ async function fetchUserInfo(upstream: Upstream, accessToken: string, subject: s
     const userinfo: unknown = await client.fetchUserInfo(upstream.config, accessToken, subject);
     return isRecord(userinfo) ? userinfo : {};
   } catch (err) {
-    throw toIdpError(err, upstream.provider, 'userinfo endpoint');
+    throw toIdpError(err, upstream.provider, 'userinfo endpoint', [accessToken, upstream.clientSecret]);
   }
 }

@@ -3,6 +3,7 @@
 // state has one handler in ./steps (STEPS below picks it); the engine keeps the flow's lifecycle and its records.
 import { IdpError, isIdpError, unknownNameHint } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
+import { FLOW_LIFETIME_MS } from '../core/flow-lifetime.js';
 import { effectiveSteps, formatMethod } from '../core/signin.js';
 import type { Stage, StageStatus } from '../core/types.js';
 import { mfaPrompt } from './mfa.js';
@@ -95,6 +96,7 @@ export class FlowEngine {
     const row = store.flows.get(flowId);
     const recent = { kind: 'show', what: 'events' } as const;
     if (!row) throw new IdpError('FLOW_NOT_FOUND', `no flow with id ${flowId}`, hint`see ${recent} for recent flows`);
+    if (row.status === 'expired') throw new IdpError('FLOW_EXPIRED', `flow ${flowId} expired: it had no step for ${FLOW_LIFETIME_MS / 60_000} minutes`, 'start a new login');
     if (row.status !== 'active') throw new IdpError('FLOW_FINISHED', `flow ${flowId} has already ${row.status === 'done' ? 'finished' : 'failed'}`, 'start a new login');
     const state = JSON.parse(row.state) as FlowState;
     const app = store.apps.get(state.app);

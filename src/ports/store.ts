@@ -159,8 +159,10 @@ export interface OrgRepository {
   smtpRelay(): string | null;
   setSmtpRelay(url: string | null): void;
   addSigningKey(key: SigningKey): void;
-  /** Active keys, newest first. */
+  /** Active keys, newest first (their private halves unsealed). */
   signingKeys(): SigningKey[];
+  /** How many active keys there are, without unsealing them. */
+  signingKeyCount(): number;
 }
 
 export interface FactorSummary {
@@ -192,7 +194,8 @@ export type FlowStatus = 'active' | 'done' | 'failed';
 export interface FlowRow {
   id: string;
   app: string;
-  status: FlowStatus;
+  /** As stored, except that a flow ended for idling past its lifetime reads as `expired`. */
+  status: FlowStatus | 'expired';
   state: string;
   created_at: string;
   updated_at: string;

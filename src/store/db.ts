@@ -1,12 +1,13 @@
 // Opens an organisation's SQLite file safely: 0700 directory, 0600 file, identity and version checks
 // before anything is written, then WAL and forward-only migrations, each in one transaction.
 import type Database from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { loadOrCreateKey, seal, SEAL_KEY_FILE } from './seal.js';
 import { loadSqlite } from './sqlite.cjs';
 
 export type Db = Database.Database;
@@ -44,11 +45,16 @@ export function databaseExists(home: string): boolean {
   return existsSync(path) && statSync(path).size > 0;
 }
 
-/** Creates the data directory (0700) and an empty database file (0600) so SQLite never widens the mode. */
+/**
+ * Creates the data directory (0700) and an empty database file (0600) so SQLite never widens the mode. An existing
+ * directory open to group or others is closed to 0700 when it is idp's: the user's own, holding only idp's files.
+ */
 export function prepareHome(home: string): void {
   if (!existsSync(home)) {
     mkdirSync(home, { recursive: true, mode: 0o700 });
     chmodSync(home, 0o700);
+  } else {
+    tightenIfIdps(home);
   }
   try {
     closeSync(openSync(dbPath(home), 'wx', 0o600));
@@ -57,8 +63,27 @@ export function prepareHome(home: string): void {
   }
 }
 
+/** What idp keeps in a data directory (seal.ts writes the key through `secret.key.<pid>.<random>.tmp`). */
+function isIdpFile(name: string): boolean {
+  return [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}-journal`, SEAL_KEY_FILE, 'personas.json'].includes(name) || (name.startsWith(`${SEAL_KEY_FILE}.`) && name.endsWith('.tmp'));
+}
+
+/** A directory holding anything else is left as it is (the user chose to share it); `idp doctor` says how to close it. */
+function tightenIfIdps(home: string): void {
+  if (process.platform === 'win32') return;
+  const stat = statSync(home);
+  if ((stat.mode & 0o077) === 0 || stat.uid !== process.getuid?.()) return;
+  if (readdirSync(home).every(isIdpFile)) chmodSync(home, 0o700);
+}
+
+export interface OpenOptions {
+  readonly?: boolean;
+  /** Seals with the org's key (default: secret.key next to the file), for migrations that encrypt what was stored in the clear. */
+  seal?: (plaintext: string) => string;
+}
+
 /** Opens and migrates. Refuses, without writing, a file that is not an idp database or is from a newer idp. */
-export function openDb(home: string, opts: { readonly?: boolean } = {}): Db {
+export function openDb(home: string, opts: OpenOptions = {}): Db {
   const path = dbPath(home);
   // @types/better-sqlite3 still types this as a path; better-sqlite3 has accepted the addon object itself since v9.
   const nativeBinding = nativeAddon() as unknown as string;
@@ -72,7 +97,7 @@ export function openDb(home: string, opts: { readonly?: boolean } = {}): Db {
     const version = checkIdentity(db, path);
     // One exec, not a prepared statement per pragma: every command pays for these at startup.
     db.exec(opts.readonly ? 'PRAGMA foreign_keys = ON' : 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON');
-    if (!opts.readonly && version < SCHEMA_VERSION) migrate(db);
+    if (!opts.readonly && version < SCHEMA_VERSION) migrate(db, opts.seal ?? ((plaintext) => seal(loadOrCreateKey(join(home, SEAL_KEY_FILE)), plaintext)));
     return db;
   } catch (err) {
     db.close();
@@ -114,11 +139,13 @@ function notIdp(path: string, cause?: unknown): IdpError {
 }
 
 /** The version is read again under the write lock: two first runs at once must not both apply a migration. */
-function migrate(db: Db): void {
+function migrate(db: Db, seal: (plaintext: string) => string): void {
   const step = db.transaction((): boolean => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version >= SCHEMA_VERSION) return false;
-    db.exec(MIGRATIONS[version]!);
+    const migration = MIGRATIONS[version]!;
+    if (typeof migration === 'string') db.exec(migration);
+    else migration(db, seal);
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${version + 1}`);
     return true;

@@ -1,9 +1,13 @@
-// The schema, as numbered forward-only migrations applied through PRAGMA user_version.
+// The schema, as numbered forward-only migrations applied through PRAGMA user_version, each in one transaction.
 // Designed as a whole: flow, MFA and outbox tables exist from the first version so later features only fill them.
+import type { Db } from './db.js';
 
 export const APPLICATION_ID = 0x69647030; // 'idp0': marks a SQLite file as an idp organisation
 
-export const MIGRATIONS: readonly string[] = [
+/** SQL, or a step that also needs the org's seal (a migration that encrypts what older versions stored in the clear). */
+export type Migration = string | ((db: Db, seal: (plaintext: string) => string) => void);
+
+export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE org_settings (
     key   TEXT PRIMARY KEY,
@@ -153,6 +157,23 @@ export const MIGRATIONS: readonly string[] = [
   `
   DELETE FROM mfa_factors WHERE type = 'totp' AND rowid NOT IN (SELECT max(rowid) FROM mfa_factors WHERE type = 'totp' GROUP BY user_id);
   CREATE UNIQUE INDEX mfa_factors_one_totp ON mfa_factors (user_id) WHERE type = 'totp';
+  `,
+  // 4: the private signing key is sealed like every other secret: a copy of idp.db alone must not mint ID tokens.
+  // secure_delete zeroes the plaintext the rewrite frees instead of leaving it in free pages.
+  (db, seal) => {
+    const secureDelete = db.pragma('secure_delete', { simple: true }) as number;
+    db.pragma('secure_delete = ON');
+    db.exec('ALTER TABLE signing_keys RENAME COLUMN private_jwk TO private_sealed');
+    const rows = db.prepare('SELECT kid, private_sealed FROM signing_keys').all() as { kid: string; private_sealed: string }[];
+    const update = db.prepare('UPDATE signing_keys SET private_sealed = ? WHERE kid = ?');
+    for (const row of rows) update.run(seal(row.private_sealed), row.kid);
+    db.pragma(`secure_delete = ${secureDelete}`);
+  },
+  // 5: flows expire (core/flow-lifetime.ts). An expired flow is stored as failed, with the time it expired; the partial
+  // index keeps finding idle flows cheap however many finished ones there are.
+  `
+  ALTER TABLE flows ADD COLUMN expired_at TEXT;
+  CREATE INDEX flows_active ON flows (updated_at) WHERE status = 'active';
   `,
 ];
 

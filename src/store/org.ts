@@ -1,11 +1,11 @@
-// Repository for organisation-wide settings and the signing keys that sign ID tokens for apps.
+// Repository for organisation-wide settings and the signing keys that sign ID tokens for apps (private halves sealed).
 import type { OrgRepository, SigningKey } from '../ports.js';
 import type { Db } from './db.js';
 
 interface KeyRow {
   kid: string;
   alg: 'ES256';
-  private_jwk: string;
+  private_sealed: string;
   public_jwk: string;
   created_at: string;
 }
@@ -13,7 +13,7 @@ interface KeyRow {
 const SMTP_RELAY = 'smtp_relay';
 
 export class OrgRepo implements OrgRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db, private readonly secrets: { seal(plaintext: string): string; unseal(sealed: string): string }) {}
 
   setting(key: string): string | undefined {
     return this.db.prepare('SELECT value FROM org_settings WHERE key = ?').pluck().get(key) as string | undefined;
@@ -35,8 +35,13 @@ export class OrgRepo implements OrgRepository {
 
   addSigningKey(key: SigningKey): void {
     this.db
-      .prepare('INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(key.kid, key.alg, JSON.stringify(key.privateJwk), JSON.stringify(key.publicJwk), key.createdAt);
+      .prepare('INSERT INTO signing_keys (kid, alg, private_sealed, public_jwk, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(key.kid, key.alg, this.secrets.seal(JSON.stringify(key.privateJwk)), JSON.stringify(key.publicJwk), key.createdAt);
+  }
+
+  /** How many active keys there are, without opening their sealed private halves. */
+  signingKeyCount(): number {
+    return this.db.prepare('SELECT count(*) FROM signing_keys WHERE active = 1').pluck().get() as number;
   }
 
   signingKeys(): SigningKey[] {
@@ -44,7 +49,7 @@ export class OrgRepo implements OrgRepository {
     return rows.map((r) => ({
       kid: r.kid,
       alg: r.alg,
-      privateJwk: JSON.parse(r.private_jwk) as SigningKey['publicJwk'],
+      privateJwk: JSON.parse(this.secrets.unseal(r.private_sealed)) as SigningKey['privateJwk'],
       publicJwk: JSON.parse(r.public_jwk) as SigningKey['publicJwk'],
       createdAt: r.created_at,
     }));

@@ -1,4 +1,4 @@
-// Encryption at rest for TOTP secrets and connection client secrets: AES-256-GCM with a per-org key file (0600).
+// Encryption at rest for TOTP secrets, connection client secrets and private signing keys: AES-256-GCM with a per-org key file (0600).
 // Sealed values are versioned ("v1.iv.tag.ciphertext", base64url) so the format can change without a migration guess.
 
 import { createRequire } from 'node:module';
@@ -9,6 +9,9 @@ import { IdpError } from '../core/errors.js';
 // node:crypto loads on first use: most commands read no secret, and loading it is a visible share of their startup.
 const nodeCrypto = (): typeof import('node:crypto') => createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
 const randomBytes = (size: number): Buffer => nodeCrypto().randomBytes(size);
+
+/** The org's sealing key, next to idp.db in the data directory. */
+export const SEAL_KEY_FILE = 'secret.key';
 
 const VERSION = 'v1';
 const KEY_BYTES = 32;
@@ -56,6 +59,15 @@ export function loadOrCreateKey(path: string): Buffer {
   }
   const key = readKey(path);
   if (!key) throw keyFileError(path, 'it vanished while being created');
+  return key;
+}
+
+/** Reads the org's sealing key for opening sealed values: a new key could open none of them, so a missing one fails. */
+export function loadKey(path: string): Buffer {
+  const key = readKey(path);
+  if (!key) {
+    throw new IdpError('SECRET_MISSING', `the sealing key file ${path} is missing, so the secrets sealed with it cannot be read`, 'restore it from the backup made with the database');
+  }
   return key;
 }
 

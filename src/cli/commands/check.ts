@@ -44,12 +44,16 @@ Examples:
         // A second Ctrl-C stops waiting for the clean-up (the copy of the org in the temp directory).
         const onSigint = (): void => (controller.signal.aborted ? process.exit(130) : controller.abort());
         process.on('SIGINT', onSigint);
+        // CI cancels with SIGTERM: exit at once; the store removes the copy of the org on exit.
+        const onSigterm = (): never => process.exit(143);
+        process.on('SIGTERM', onSigterm);
         const reports: FileReport[] = [];
         try {
           const deps = await scenarioDeps({ actor: ctx.actor, personasFile: opts.personas, signal: controller.signal });
           for (const sf of parsed) reports.push(await runScenarioFile(store, sf, deps));
         } finally {
           process.off('SIGINT', onSigint);
+          process.off('SIGTERM', onSigterm);
         }
         await report(ctx, reports, opts);
       }),

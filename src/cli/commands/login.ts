@@ -2,11 +2,13 @@
 // the ID token's claims; `--json` gives one document CI can assert on.
 import type { Command } from 'commander';
 import { exitCodeFor, IdpError } from '../../core/errors.js';
+import { FLOW_LIFETIME_MS } from '../../core/flow-lifetime.js';
 import type { StageEvent } from '../../core/types.js';
 import type { FlowView } from '../../flow/types.js';
 import type { Store } from '../../ports.js';
 import { action, loginEngine, readStdin, upstreamsFor, type CliContext } from '../context.js';
 import { parseEnum, parsePositiveInt } from '../parse.js';
+import { inert } from '../render.js';
 
 export interface LoginOptions {
   app: string;
@@ -28,6 +30,12 @@ export interface LoginOptions {
   totpSecretEnv?: string;
   otpFromOutbox?: boolean;
 }
+
+/** How long a SIGTERM waits for the flow to be marked failed and the loopback port closed. */
+const TERM_GRACE_MS = 2000;
+
+/** A flow idle longer than its lifetime expires, so no wait may outlast it. */
+const MAX_TIMEOUT_S = FLOW_LIFETIME_MS / 1000;
 
 export function registerLogin(program: Command): void {
   addLoginOptions(
@@ -70,7 +78,7 @@ export function addLoginOptions(command: Command): Command {
     .option('--otp <code>', 'headless: the MFA code')
     .option('--totp-secret-env <VAR>', 'headless: compute the TOTP code from the secret in this environment variable')
     .option('--otp-from-outbox', 'headless: read the emailed code this flow just delivered to the local outbox')
-    .option('--timeout <seconds>', 'how long to wait for the provider callback (default 300, headless 120)', parsePositiveInt('--timeout', 3600))
+    .option('--timeout <seconds>', `how long to wait for the provider callback (default 300, headless 120, at most ${MAX_TIMEOUT_S}: a flow expires after that)`, parsePositiveInt('--timeout', MAX_TIMEOUT_S))
     .option('--no-browser', 'print the URL instead of opening a browser')
     .option('--personas <file>', 'extra sandbox personas (JSON, same shape as fixtures/sandbox/personas.json)');
 }
@@ -95,6 +103,16 @@ export async function runLogin(ctx: CliContext, opts: LoginOptions): Promise<{ v
   // A second Ctrl-C stops waiting for that clean-up.
   const onSigint = (): void => (controller.signal.aborted ? process.exit(130) : controller.abort());
   process.on('SIGINT', onSigint);
+  // SIGTERM ends the login the same way (flow marked failed, loopback port closed), then exits 143; should the
+  // clean-up itself hang, the process exits anyway.
+  let terminated = false;
+  const onSigterm = (): void => {
+    if (terminated) process.exit(143);
+    terminated = true;
+    setTimeout(() => process.exit(143), TERM_GRACE_MS).unref();
+    controller.abort();
+  };
+  process.on('SIGTERM', onSigterm);
   const stages: StageEvent[] = [];
   const onEvent = (event: StageEvent): void => {
     stages.push(event);
@@ -111,6 +129,8 @@ export async function runLogin(ctx: CliContext, opts: LoginOptions): Promise<{ v
     }
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+    if (terminated) process.exit(143);
   }
   return { view, stages };
 }
@@ -175,10 +195,10 @@ function report(ctx: CliContext, opts: LoginOptions, view: FlowView, stages: Sta
     const r = done.result;
     const who = r.user ? `${r.user.username} (${r.user.id})` : 'a pass-through user (no local account)';
     const lines = [`signed in to ${r.app} as ${who}`];
-    if (r.jit) lines.push(`JIT: ${r.jit.decision}: ${r.jit.reason}`);
+    if (r.jit) lines.push(`JIT: ${r.jit.decision}: ${inert(r.jit.reason)}`);
     lines.push(`amr ${r.amr.join(', ')}; acr ${r.acr}`, 'ID token claims:');
     const width = Math.max(...Object.keys(r.claims).map((k) => k.length));
-    for (const [k, v] of Object.entries(r.claims)) lines.push(`  ${k.padEnd(width)}  ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    for (const [k, v] of Object.entries(r.claims)) lines.push(`  ${inert(k).padEnd(width)}  ${typeof v === 'string' ? inert(v) : JSON.stringify(v)}`);
     lines.push(`(raw token: idp login ... --print id_token; verify with idp keys jwks)`);
     return lines.join('\n');
   });

@@ -7,6 +7,7 @@ import type { User } from '../../core/types.js';
 import { action } from '../context.js';
 import { registerMfa } from './mfa.js';
 import { collectPair, parseEnum, parsePositiveInt } from '../parse.js';
+import { inert } from '../render.js';
 import { shortTime } from '../views.js';
 
 export function registerUsers(program: Command): void {
@@ -56,14 +57,14 @@ export function registerUsers(program: Command): void {
         ctx.out.result(view, () =>
           [
             `${ctx.out.paint.bold(user.username)} (${user.id})`,
-            `  email        ${user.email ?? '-'}${user.email ? (user.emailVerified ? ' (verified)' : ' (not verified)') : ''}`,
-            `  name         ${user.name ?? '-'}`,
+            `  email        ${inert(user.email ?? '-')}${user.email ? (user.emailVerified ? ' (verified)' : ' (not verified)') : ''}`,
+            `  name         ${inert(user.name ?? '-')}`,
             `  status       ${user.status}`,
             `  source       ${user.source}`,
             `  password     ${user.hasPassword ? 'set' : 'none'}`,
-            `  attributes   ${Object.entries(user.attributes).map(([k, v]) => `${k}=${v}`).join(', ') || '-'}`,
+            `  attributes   ${Object.entries(user.attributes).map(([k, v]) => inert(`${k}=${v}`)).join(', ') || '-'}`,
             `  created      ${shortTime(user.createdAt)}   last login ${shortTime(user.lastLoginAt)}`,
-            `  linked       ${associations.map((a) => `${a.connection} (subject ${a.subject})`).join(', ') || '-'}`,
+            `  linked       ${associations.map((a) => `${a.connection} (subject ${inert(a.subject)})`).join(', ') || '-'}`,
             `  MFA          ${factors.map((f) => `${f.type}${f.confirmed_at ? '' : ' (unconfirmed)'}`).join(', ') || '-'}`,
           ].join('\n'),
         );

@@ -1,8 +1,8 @@
 // The interactive driver: inquirer for choices and credentials, the browser opened only once the loopback server
-// listens (the URL is always printed too), and a spinner while the provider's callback is awaited.
+// listens (the URL is always printed too, even with --quiet), and a spinner while the provider's callback is awaited.
 import { IdpError } from '../../core/errors.js';
 import type { Connection } from '../../core/types.js';
-import type { Renderer } from '../render.js';
+import { inert, type Renderer } from '../render.js';
 import type { Answerer } from './drive.js';
 
 export interface TerminalOptions {
@@ -38,7 +38,7 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
       return { username, password: await password({ message: 'Password', mask: true }, io) };
     },
     async callback(view, loopback, { timeoutMs, signal }) {
-      opts.out.info(`\nOpen this URL to sign in at ${view.provider}${view.sandbox ? ' (sandbox)' : ''}:\n  ${view.url}\n`);
+      opts.out.essential(`\nOpen this URL to sign in at ${view.provider}${view.sandbox ? ' (sandbox)' : ''}:\n  ${view.url}\n`);
       const waiting = loopback.waitForCallback({ timeoutMs, signal });
       if (opts.browser) {
         const { default: open } = await import('open');
@@ -48,19 +48,29 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
       // discardStdin would put the terminal in raw mode and rely on a 'data' listener that never starts the stream
       // (stdin-discarder 0.3.2 on Node 20): Ctrl-C would be swallowed until the timeout. Keep the terminal's own SIGINT.
       const text = `waiting for ${view.provider} to redirect to ${loopback.redirectUri} (Ctrl-C to cancel)`;
-      const spinner = ora({ text, stream: process.stderr, isEnabled: !opts.out.opts.quiet, discardStdin: false }).start();
+      // ora divides by the terminal's width: with 0 columns (a pty nobody sized, as `script` gives) it redraws forever
+      // and blocks the event loop, so neither --timeout nor SIGTERM could end the wait. Such a terminal gets one line,
+      // and one resized to 0 columns loses the spinner: stderr updates `columns` and emits 'resize' in one step, so
+      // the spinner stops before its next frame.
+      const sized = (): boolean => (process.stderr.columns ?? 0) > 0;
+      const spinner = ora({ text, stream: process.stderr, isEnabled: !opts.out.opts.quiet && sized(), isSilent: opts.out.opts.quiet, discardStdin: false }).start();
+      const onResize = (): void => {
+        if (!sized()) spinner.stop();
+      };
+      process.stderr.on('resize', onResize);
       try {
         return await waiting;
       } finally {
+        process.stderr.off('resize', onResize);
         spinner.stop();
       }
     },
     async jitPrompt(view) {
       const { confirm, input, password } = await import('@inquirer/prompts');
-      const who = [view.proposed.name, view.proposed.email].filter(Boolean).join(', ') || 'this account';
+      const who = inert([view.proposed.name, view.proposed.email].filter(Boolean).join(', ') || 'this account');
       const consent = await confirm({ message: `Create a local account in this organisation for ${who}?`, default: true }, io);
       if (!consent || view.scheme === 'prompt-consent') return { consent };
-      const username = await input({ message: 'Username for the new account', default: view.proposed.username }, io);
+      const username = await input({ message: 'Username for the new account', default: inert(view.proposed.username) }, io);
       const pass = await password({ message: 'Password for the new account (8+ characters)', mask: true }, io);
       return { consent, username, password: pass };
     },
