@@ -151,7 +151,7 @@ export function associationsToForget(store: Store, name: string, changed: string
     throw new IdpError(
       'UPSTREAM_HAS_ASSOCIATIONS',
       `changing the ${changed.join(' and ')} of connection ${name} would hand its ${count} association(s) to another provider's subjects`,
-      hint`keep it, or pass ${field('forget-associations')} to delete the ${count} association(s) with the change (the users stay; their next sign-in through ${name} counts as a first one)`,
+      hint`leave the ${changed.join(' and ')} as it is, or pass ${field('forget-associations')} to delete the ${count} association(s) with the change (the users stay; their next sign-in through ${name} counts as a first one)`,
     );
   }
   return count;
