@@ -53,9 +53,10 @@ export async function checkApp(store: Store, scripts: ScriptRunner, app: App): P
     });
   }
 
-  hazards.push(...storedProtectedClaims(store, app, connections.filter((c) => steps.some((s) => s.includes(c.name)))));
+  const offered = connections.filter((c) => steps.some((s) => s.includes(c.name)));
+  hazards.push(...storedProtectedClaims(store, app, offered));
 
-  for (const c of connections.filter((c) => steps.some((s) => s.includes(c.name)))) {
+  for (const c of offered) {
     if (c.jit.linking === 'verified-email' && !c.jit.enabled) {
       hazards.push({ severity: 'warning', code: 'LINKING_WITHOUT_JIT', message: `${c.name} links by verified email, but JIT is off, so nothing is ever linked`, fix: hint`${jitOn(c.name)}, or ${{ kind: 'field', field: 'linking', example: 'off' }}` });
     }

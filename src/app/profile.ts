@@ -27,8 +27,7 @@ export function profilePatch(store: Store, user: User, pairs: [string, string][]
     } else if (value) {
       refuseProtectedClaims([key], USER_ATTRIBUTE);
       patch.attributes[key] = value;
-    }
-    else delete patch.attributes[key];
+    } else delete patch.attributes[key];
   }
   return patch;
 }

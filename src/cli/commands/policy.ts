@@ -24,7 +24,7 @@ export function registerPolicy(program: Command): void {
     .requiredOption('-f, --file <file>', 'the policy file (YAML or JSON)')
     .option('--dry-run', 'print the plan, change nothing')
     .option('--prune', 'also delete apps and connections the file does not name (built-in apps stay)')
-    .option('--forget-associations', 'let a connection\'s issuer, type or sandbox change although users are linked to it: delete those links')
+    .option('--forget-associations', 'let a connection\'s issuer or sandbox change although users are linked through it: delete those links')
     .addHelpText('after', '\nExamples:\n  idp apply -f idp.yaml --dry-run\n  idp apply -f idp.yaml\n  idp apply -f idp.yaml --prune --json')
     .action(
       action(async (ctx, opts: { file: string; dryRun?: boolean; prune?: boolean; forgetAssociations?: boolean }) => {
