@@ -1,9 +1,11 @@
 // `idp app check`: the hazards of an app's sign-in policy, found before a login hits them: JIT-off connections
 // feeding an MFA step (unless the app's script really skips MFA for them), unknown options, a script that does not
-// compile, empty steps, linking that cannot work.
+// compile, empty steps, linking that cannot work, protected claims stored where attributes come from (idp ignores
+// them in tokens, but they show that something let them in).
 import { hint, type Hint } from '../core/fixes.js';
+import { protectedAmong } from '../core/protected-claims.js';
 import { effectiveSteps, isLocalOption, mfaConflicts } from '../core/signin.js';
-import type { App } from '../core/types.js';
+import type { App, Connection } from '../core/types.js';
 import type { ScriptRunner, Store } from '../ports.js';
 import { planNextStep, simulatedFlow } from '../flow/script-plan.js';
 
@@ -51,13 +53,45 @@ export async function checkApp(store: Store, scripts: ScriptRunner, app: App): P
     });
   }
 
-  for (const c of connections.filter((c) => steps.some((s) => s.includes(c.name)))) {
+  const offered = connections.filter((c) => steps.some((s) => s.includes(c.name)));
+  hazards.push(...storedProtectedClaims(store, app, offered));
+
+  for (const c of offered) {
     if (c.jit.linking === 'verified-email' && !c.jit.enabled) {
       hazards.push({ severity: 'warning', code: 'LINKING_WITHOUT_JIT', message: `${c.name} links by verified email, but JIT is off, so nothing is ever linked`, fix: hint`${jitOn(c.name)}, or ${{ kind: 'option', option: 'linking', value: 'off' }}` });
     }
     if (c.jit.linking === 'verified-email' && c.type === 'oidc') {
       hazards.push({ severity: 'warning', code: 'LINKING_UNVERIFIED_EMAIL', message: `${c.name} links by verified email, but a generic OIDC issuer may not send email_verified (then nothing links and first logins with a taken email are refused)`, fix: hint`check that ${c.issuer ?? 'the issuer'} sends email_verified: true, or ${{ kind: 'set', on: 'connection', name: c.name, setting: 'linking', value: 'off' }}` });
     }
+  }
+  return hazards;
+}
+
+/** Protected claims among the app's attributes, the attribute maps of the connections it offers, and users' attributes. */
+function storedProtectedClaims(store: Store, app: App, offered: Connection[]): Hazard[] {
+  const hazards: Hazard[] = [];
+  const hazard = (message: string, fix: Hint): void => void hazards.push({ severity: 'error', code: 'PROTECTED_CLAIM', message, fix });
+  const inApp = protectedAmong(app.attributes);
+  if (inApp.length) {
+    const value = app.attributes.filter((a) => !inApp.includes(a)).join(',');
+    hazard(`the app's attributes name the protected claim(s) ${inApp.join(', ')}, which idp sets itself`, hint`drop them: ${{ kind: 'set', on: 'app', name: app.name, setting: 'attributes', value }}`);
+  }
+  for (const c of offered) {
+    for (const [upstream, local] of Object.entries(c.attributeMap).filter(([, local]) => protectedAmong([local]).length)) {
+      hazard(`${c.name} maps ${upstream} to the protected claim ${local}`, hint`map it back to its default: ${{ kind: 'set', on: 'connection', name: c.name, setting: 'map', value: `${upstream}=` }}`);
+    }
+  }
+  const holders: string[] = [];
+  let example = '';
+  for (const user of store.users.iterate()) {
+    const found = protectedAmong(Object.keys(user.attributes));
+    if (found.length === 0) continue;
+    holders.push(user.username);
+    example ||= found[0]!;
+  }
+  if (holders.length) {
+    const some = holders.slice(0, 3).join(', ') + (holders.length > 3 ? ', ...' : '');
+    hazard(`${holders.length} user(s) have a protected claim among their attributes (${some})`, hint`remove it from each: ${{ kind: 'set', on: 'user', name: holders[0]!, setting: 'attr', value: `${example}=` }}`);
   }
   return hazards;
 }

@@ -1,9 +1,11 @@
-// Carries out a policy plan against the store in one transaction, with one audit event per planned change.
+// Carries out a policy plan against the store in one transaction, with one audit event per planned change. A
+// connection whose upstream changes loses its associations here (applyPolicy has refused that unless asked for).
 import { hint, type Hint } from '../core/fixes.js';
 import { newClientId } from '../core/ids.js';
 import type { PlanItem, PolicyApp, PolicyConnection } from '../core/policy.js';
+import type { Connection } from '../core/types.js';
 import type { Store } from '../ports.js';
-import { sandboxSecret, type SecretInput } from './connections.js';
+import { forgetAssociations, sandboxSecret, upstreamChanges, type SecretInput } from './connections.js';
 
 /** Applies the plan; returns notes for things the file cannot carry (secrets to set by hand). */
 export function applyPlan(store: Store, plan: PlanItem[], actor: string, file: string): Hint[] {
@@ -13,7 +15,7 @@ export function applyPlan(store: Store, plan: PlanItem[], actor: string, file: s
   store.tx(() => {
     releaseMovingClientIds(store, plan);
     for (const item of ordered) {
-      if (item.kind === 'connection') applyConnection(store, item, notes);
+      if (item.kind === 'connection') applyConnection(store, item, notes, actor);
       else applyApp(store, item);
       store.events.recordConfig({
         actor,
@@ -50,9 +52,16 @@ function secretOf(c: PolicyConnection, name: string, notes: Hint[]): SecretInput
   return { kind: 'none' };
 }
 
-function applyConnection(store: Store, item: PlanItem, notes: Hint[]): void {
+/** The upstream a connection of the file points at, as the store keeps it. */
+export function upstreamOf(c: PolicyConnection): { type: Connection['type']; sandbox: boolean; issuer: string | null } {
+  return { type: c.type!, sandbox: !!c.sandbox, issuer: c.issuer ?? null };
+}
+
+function applyConnection(store: Store, item: PlanItem, notes: Hint[], actor: string): void {
   if (item.action === 'delete') return store.connections.delete(item.name);
   const c = item.desired as PolicyConnection;
+  const current = store.connections.get(item.name);
+  if (current && upstreamChanges(current, upstreamOf(c)).length > 0 && store.associations.countForConnection(item.name) > 0) forgetAssociations(store, actor, item.name);
   const fields = { sandbox: !!c.sandbox, issuer: c.issuer ?? null, clientId: c.client_id!, scopes: c.scopes!, jit: { ...c.jit! } as never, attributeMap: c.attribute_map ?? {} };
   if (item.action === 'create') {
     store.connections.insert({ name: item.name, type: c.type!, ...fields, secret: secretOf(c, item.name, notes) });

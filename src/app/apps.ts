@@ -2,6 +2,7 @@
 // with its audit event. The JIT-off-before-MFA conflicts of the result come back as warnings for the driver to show.
 import { IdpError } from '../core/errors.js';
 import { newClientId } from '../core/ids.js';
+import { refuseProtectedClaims } from '../core/protected-claims.js';
 import { editSteps, effectiveSteps, mfaConflicts, type MfaConflict } from '../core/signin.js';
 import type { App, SignInStep } from '../core/types.js';
 import { validateRedirectUri } from '../core/urls.js';
@@ -13,6 +14,7 @@ import { checkName } from './names.js';
 import { appView } from './views.js';
 
 export const DEFAULT_ATTRIBUTES = ['username', 'email', 'email_verified', 'name'];
+export const APP_ATTRIBUTE = 'an app attribute';
 
 export interface AppSettings {
   /** `N=OPTIONS` edits in order; an empty list removes step N. */
@@ -35,6 +37,7 @@ export function showApp(store: Store, name: string): App {
 
 export function createApp({ store, actor }: Admin, name: string, settings: AppSettings): App {
   checkName('app', name);
+  refuseProtectedClaims(settings.attributes ?? [], APP_ATTRIBUTE);
   if (store.apps.get(name)) throw new IdpError('APP_EXISTS', `an app named '${name}' already exists`, [`change it with \``, { kind: 'set', on: 'app', name }, '`']);
   const record = {
     name,
@@ -62,6 +65,7 @@ export interface AppChange {
 /** Changes only the given settings; with dryRun, reports what would change and writes nothing. */
 export function setApp({ store, actor }: Admin, name: string, settings: AppSettings, opts: { dryRun: boolean }): AppChange {
   const current = requireApp(store, name);
+  refuseProtectedClaims(settings.attributes ?? [], APP_ATTRIBUTE);
   const patch = {
     steps: settings.steps ? editSteps(current.steps, settings.steps, store.connections.names()) : current.steps,
     redirectUris: settings.redirectUris ? settings.redirectUris.map(validateRedirectUri) : current.redirectUris,

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { defaultJit, defaultScopes } from '../core/connection-defaults.js';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
+import { refuseProtectedClaims } from '../core/protected-claims.js';
 import { secretTail } from '../core/secret-tail.js';
 import { effectiveSteps, mfaConflicts, type MfaConflict } from '../core/signin.js';
 import type { App, Connection, ConnectionType, JitSettings } from '../core/types.js';
@@ -46,9 +47,16 @@ export function sandboxSecret(): SecretInput {
 /** Everything about a new connection but its secret, so a driver asks for the secret only when the rest is valid. */
 export function checkNewConnection(store: Store, name: string, input: Omit<NewConnectionInput, 'secret'>): void {
   checkConnectionName(name);
+  checkMap(input.map);
   if (store.connections.get(name)) throw new IdpError('CONNECTION_EXISTS', `a connection named '${name}' already exists`, hint`change it with \`${{ kind: 'set', on: 'connection', name }}\``);
   if (!input.sandbox && !input.clientId) throw new IdpError('USAGE', `a real ${input.type} connection needs a client id`, hint`pass ${field('client-id')}, or ${field('sandbox')} to use the bundled provider`);
   if (input.type === 'oidc' && !input.sandbox && !input.issuer) throw new IdpError('USAGE', 'an oidc connection needs an issuer', hint`e.g. ${field('issuer', 'https://login.example.com')}`);
+}
+
+export const MAPPED_ATTRIBUTE = 'a mapped attribute';
+
+function checkMap(edits: [string, string][] | undefined): void {
+  refuseProtectedClaims((edits ?? []).map(([, local]) => local), MAPPED_ATTRIBUTE);
 }
 
 function checkSecret(secret: SecretInput | undefined): void {
@@ -82,15 +90,21 @@ export function addConnection({ store, actor }: Admin, name: string, input: NewC
 
 export interface ConnectionChange {
   changes: Change[];
+  /** Associations deleted (or, in a dry run, to be deleted) because the upstream changed. */
+  forgotten: number;
   before: ReturnType<typeof connectionView>;
   after: ReturnType<typeof connectionView>;
   /** Set when this change turns JIT off: the apps whose MFA step its users can no longer pass. */
   conflicts: MfaConflict[];
 }
 
-/** Changes only the given settings; with dryRun, reports what would change and writes nothing. */
-export function setConnection({ store, actor }: Admin, name: string, settings: ConnectionSettings, opts: { dryRun: boolean }): ConnectionChange {
+/**
+ * Changes only the given settings; with dryRun, reports what would change and writes nothing. A change of upstream
+ * (issuer) is refused while users are associated with the old one's subjects, unless forgetAssociations.
+ */
+export function setConnection({ store, actor }: Admin, name: string, settings: ConnectionSettings, opts: { dryRun: boolean; forgetAssociations?: boolean }): ConnectionChange {
   const current = requireConnection(store, name);
+  checkMap(settings.map);
   checkSecret(settings.secret);
   const secret = settings.secret;
   const patch = {
@@ -100,6 +114,7 @@ export function setConnection({ store, actor }: Admin, name: string, settings: C
     clientId: settings.clientId ?? current.clientId,
     issuer: settings.issuer ? validateIssuer(settings.issuer) : current.issuer,
   };
+  const forgotten = associationsToForget(store, name, upstreamChanges(current, patch), !!opts.forgetAssociations);
   const before = connectionView(current);
   const after = { ...connectionView({ ...current, ...patch }), client_secret: secret ? maskSecret(previewSecret(secret)) : before.client_secret };
   // A new secret value always counts as a change, even if its masked form looks the same.
@@ -107,12 +122,45 @@ export function setConnection({ store, actor }: Admin, name: string, settings: C
   const changes = diff(before, after).concat(sameMask ? [{ path: 'client_secret', before: before.client_secret, after: after.client_secret }] : []);
   if (changes.length > 0 && !opts.dryRun) {
     store.tx(() => {
+      if (forgotten) forgetAssociations(store, actor, name);
       store.connections.update(name, secret ? { ...patch, secret } : patch);
       store.events.recordConfig({ actor, action: 'connection.set', target: `connection ${name}`, detail: describeChanges(name, changes), before, after });
     });
   }
   const conflicts = current.jit.enabled && !patch.jit.enabled ? jitOffConflicts(store, name) : [];
-  return { changes, before, after, conflicts };
+  return { changes, forgotten, before, after, conflicts };
+}
+
+/** The settings that say which provider a connection's subjects come from: the key of every association. */
+const UPSTREAM_FIELDS = ['type', 'sandbox', 'issuer'] as const;
+type Upstream = Pick<Connection, (typeof UPSTREAM_FIELDS)[number]>;
+
+/** The upstream settings that `next` changes. */
+export function upstreamChanges(current: Upstream, next: Partial<Upstream>): string[] {
+  return UPSTREAM_FIELDS.filter((f) => next[f] !== undefined && next[f] !== current[f]);
+}
+
+/**
+ * How many associations a change of upstream takes with it: the subjects were issued by the old provider, and the
+ * new one's may coincide with them, so each would sign its holder in as someone else. Refused unless `forget`.
+ */
+export function associationsToForget(store: Store, name: string, changed: string[], forget: boolean): number {
+  if (changed.length === 0) return 0;
+  const count = store.associations.countForConnection(name);
+  if (count > 0 && !forget) {
+    throw new IdpError(
+      'UPSTREAM_HAS_ASSOCIATIONS',
+      `changing the ${changed.join(' and ')} of connection ${name} would hand its ${count} association(s) to another provider's subjects`,
+      hint`leave the ${changed.join(' and ')} as it is, or pass ${field('forget-associations')} to delete the ${count} association(s) with the change (the users stay; their next sign-in through ${name} counts as a first one)`,
+    );
+  }
+  return count;
+}
+
+/** Deletes the connection's associations, with their own audit event; inside the caller's transaction. */
+export function forgetAssociations(store: Store, actor: string, name: string): void {
+  const count = store.associations.deleteForConnection(name);
+  store.events.recordConfig({ actor, action: 'connection.forget-associations', target: `connection ${name}`, detail: `forgot ${count} association(s) of ${name}: its upstream changed`, before: { associations: count }, after: { associations: 0 } });
 }
 
 export interface ConnectionRemoval {

@@ -1,13 +1,17 @@
 // The policy use case: make the org match a policy file (idp apply). A file is one more way a change arrives, so
-// it passes the same rules as the commands (names, steps, scripts) before anything is planned, then the plan runs in
-// one transaction. It returns the JIT-off-before-MFA conflicts the result has, as `app set` and `connection set` do.
+// it passes the same rules as the commands (names, steps, scripts, protected claims, a changed upstream's
+// associations) before anything is planned, then the plan runs in one transaction. It returns the JIT-off-before-MFA
+// conflicts the result has, as `app set` and `connection set` do.
 import { IdpError } from '../core/errors.js';
 import type { Hint } from '../core/fixes.js';
+import { refuseProtectedClaims } from '../core/protected-claims.js';
 import { planPolicy, type PlanItem, type PolicyApp, type PolicyConnection, type PolicyDoc } from '../core/policy.js';
 import { effectiveSteps, mfaConflicts, validateSteps, type MfaConflict } from '../core/signin.js';
 import type { JitSettings } from '../core/types.js';
 import type { Store } from '../ports.js';
-import { applyPlan } from './apply.js';
+import { applyPlan, upstreamOf } from './apply.js';
+import { APP_ATTRIBUTE } from './apps.js';
+import { associationsToForget, MAPPED_ATTRIBUTE, upstreamChanges } from './connections.js';
 import type { Admin } from './deps.js';
 import { checkConnectionName } from './names.js';
 import { checkScript } from './scripts.js';
@@ -17,6 +21,8 @@ export interface PolicyOptions {
   file: string;
   prune: boolean;
   dryRun: boolean;
+  /** Lets a connection's upstream change although users are associated with the old one: their associations go. */
+  forgetAssociations?: boolean;
 }
 
 export interface PolicyResult {
@@ -24,25 +30,33 @@ export interface PolicyResult {
   /** What the file could not carry (secrets to set by hand). */
   notes: Hint[];
   conflicts: MfaConflict[];
+  /** Associations deleted (or, in a dry run, to be deleted) because their connection's upstream changes. */
+  forgotten: { connection: string; associations: number }[];
 }
 
 export async function applyPolicy({ store, actor, scripts }: Admin, doc: PolicyDoc, opts: PolicyOptions): Promise<PolicyResult> {
   await checkPolicy(store, scripts, doc, opts);
   const plan = planPolicy({ apps: store.apps.list(), connections: store.connections.list() }, doc, { prune: opts.prune, file: opts.file });
+  const forgotten = associationsToForgetIn(store, plan, opts);
   const conflicts = plannedConflicts(store, plan);
   const notes = plan.length && !opts.dryRun ? applyPlan(store, plan, actor, opts.file) : [];
-  return { plan, notes, conflicts };
+  return { plan, notes, conflicts, forgotten };
 }
 
-/** The commands' rules on what the file names: new connection names, sign-in steps, and every script it changes. */
+/**
+ * The commands' rules on what the file names: new connection names, sign-in steps, every script it changes, and no
+ * protected claim among app attributes or attribute maps.
+ */
 async function checkPolicy(store: Store, scripts: Admin['scripts'], doc: PolicyDoc, opts: PolicyOptions): Promise<void> {
   const existing = new Set(store.connections.names());
-  for (const name of Object.keys(doc.connections)) {
+  for (const [name, connection] of Object.entries(doc.connections)) {
     if (!existing.has(name)) at(opts.file, `connections.${name}`, () => checkConnectionName(name));
+    if (connection.attribute_map) refuseProtectedClaims(Object.values(connection.attribute_map), MAPPED_ATTRIBUTE, `${opts.file}: connections.${name}.attribute_map`);
   }
   const connections = opts.prune ? Object.keys(doc.connections) : [...new Set([...existing, ...Object.keys(doc.connections)])];
   for (const [name, app] of Object.entries(doc.apps)) {
     const current = store.apps.get(name);
+    if (app.attributes) refuseProtectedClaims(app.attributes, APP_ATTRIBUTE, `${opts.file}: apps.${name}.attributes`);
     if (app.steps) {
       const steps = app.steps;
       at(opts.file, `apps.${name}.steps`, () => validateSteps(effectiveSteps({ name, builtIn: current?.builtIn ?? false, steps }, connections), connections));
@@ -51,10 +65,23 @@ async function checkPolicy(store: Store, scripts: Admin['scripts'], doc: PolicyD
   }
 }
 
+/** The command's refusal of a change of upstream, for each connection the plan changes so, and what it takes. */
+function associationsToForgetIn(store: Store, plan: PlanItem[], opts: PolicyOptions): PolicyResult['forgotten'] {
+  const forgotten: PolicyResult['forgotten'] = [];
+  for (const item of plan) {
+    const current = item.kind === 'connection' && item.action === 'update' ? store.connections.get(item.name) : undefined;
+    if (!current) continue;
+    const changed = upstreamChanges(current, upstreamOf(item.desired as PolicyConnection));
+    const associations = at(opts.file, `connections.${item.name}`, () => associationsToForget(store, item.name, changed, !!opts.forgetAssociations));
+    if (associations) forgotten.push({ connection: item.name, associations });
+  }
+  return forgotten;
+}
+
 /** Runs a command's rule on a part of the file: the same refusal (code and hint), its message naming where. */
-function at(file: string, path: string, rule: () => void): void {
+function at<T>(file: string, path: string, rule: () => T): T {
   try {
-    rule();
+    return rule();
   } catch (err) {
     if (err instanceof IdpError) throw new IdpError(err.code, `${file}: ${path}: ${err.message}`, err.hint);
     throw err;

@@ -1,8 +1,9 @@
 // Attribute edits on a local user (`users set --attr`, My Account): profile fields by name, anything else a custom
-// attribute; an email change must stay unique and drops its verified mark.
+// attribute (never a protected claim); an email change must stay unique and drops its verified mark.
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
 import type { ProfilePatch } from '../core/claims.js';
+import { refuseProtectedClaims, USER_ATTRIBUTE } from '../core/protected-claims.js';
 import type { User } from '../core/types.js';
 import { validEmail } from '../core/user-fields.js';
 import type { Store } from '../ports.js';
@@ -25,8 +26,10 @@ export function profilePatch(store: Store, user: User, pairs: [string, string][]
       const status = (option: string) => ({ kind: 'option', option }) as const;
       const why = key === 'status' ? hint`use ${status('lock')}, ${status('unlock')}, ${status('disable')} or ${status('enable')}` : `${key} is fixed once the user exists`;
       throw new IdpError('INVALID_VALUE', `an attribute edit cannot change ${key}`, why);
-    } else if (value) patch.attributes[key] = value;
-    else delete patch.attributes[key];
+    } else if (value) {
+      refuseProtectedClaims([key], USER_ATTRIBUTE);
+      patch.attributes[key] = value;
+    } else delete patch.attributes[key];
   }
   return patch;
 }

@@ -2,6 +2,7 @@
 // event. A password arrives already read; the use case checks and hashes it.
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
+import { refuseProtectedInRecords } from '../core/protected-claims.js';
 import type { User } from '../core/types.js';
 import { validEmail, validUsername } from '../core/user-fields.js';
 import type { Store } from '../ports.js';
@@ -62,6 +63,11 @@ export function setUser({ store, actor }: Admin, ref: string, settings: UserSett
     });
   }
   return { user, changed, before, after };
+}
+
+/** The rules imported records must pass beyond their shape (which the parser checks): no protected claim as an attribute. */
+export function checkImportRecords(records: Iterable<{ line: number; attributes: Record<string, unknown> }>, file: string): void {
+  refuseProtectedInRecords(records, file);
 }
 
 export function deleteUser({ store, actor }: Admin, ref: string): User {

@@ -1,5 +1,7 @@
-// The `session` stage: the ID token the org signs for the app, with the attributes the app asked for.
+// The `session` stage: the ID token the org signs for the app, with the attributes the app asked for under the
+// claims idp sets itself (core/protected-claims.ts), which nothing stored can replace.
 import type { MappedProfile } from '../core/claims.js';
+import { idTokenClaims } from '../core/protected-claims.js';
 import type { App, User } from '../core/types.js';
 import type { Store, TokenSigner } from '../ports.js';
 import type { Identity } from './types.js';
@@ -13,7 +15,9 @@ export function orgIssuer(store: Store): string {
 
 function attributeValues(user: User | null, profile: MappedProfile | null): Record<string, unknown> {
   if (user) {
+    // Custom attributes first: one stored under a profile field's name (by an import, say) must not replace it.
     return {
+      ...user.attributes,
       username: user.username,
       email: user.email,
       email_verified: user.emailVerified,
@@ -21,11 +25,11 @@ function attributeValues(user: User | null, profile: MappedProfile | null): Reco
       given_name: user.givenName,
       family_name: user.familyName,
       picture: user.picture,
-      ...user.attributes,
     };
   }
   if (!profile) return {};
   return {
+    ...profile.attributes,
     username: profile.username,
     email: profile.email,
     email_verified: profile.emailVerified,
@@ -33,7 +37,6 @@ function attributeValues(user: User | null, profile: MappedProfile | null): Reco
     given_name: profile.givenName,
     family_name: profile.familyName,
     picture: profile.picture,
-    ...profile.attributes,
   };
 }
 
@@ -54,16 +57,18 @@ export async function issueIdToken(
     const value = values[attribute];
     if (value !== null && value !== undefined) requested[attribute] = value;
   }
-  const claims = {
-    iss: orgIssuer(store),
-    aud: app.clientId,
-    sub,
-    amr: session.amr,
-    acr: session.mfa ? ACR_MFA : ACR_SINGLE_FACTOR,
-    auth_time: session.authTime,
-    idp: session.idp,
-    ...(identity.kind === 'pass-through' ? { pass_through: true } : {}),
-    ...requested,
-  };
+  const claims = idTokenClaims(
+    {
+      iss: orgIssuer(store),
+      aud: app.clientId,
+      sub,
+      amr: session.amr,
+      acr: session.mfa ? ACR_MFA : ACR_SINGLE_FACTOR,
+      auth_time: session.authTime,
+      idp: session.idp,
+      ...(identity.kind === 'pass-through' ? { pass_through: true } : {}),
+    },
+    requested,
+  );
   return signer.signIdToken(key, claims, store.clock());
 }

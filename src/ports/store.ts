@@ -87,6 +87,8 @@ export interface UserRepository {
   byEmail(email: string): User | undefined;
   usernameTaken(username: string): boolean;
   count(): number;
+  /** Every user with its password hash, in username order, one row at a time (export, whole-store checks). */
+  iterate(): IterableIterator<User & { passwordHash: string | null }>;
   passwordState(id: string): { hash: string | null; failedLogins: number };
   list(query: ListQuery): { users: User[]; next: string | null };
   insert(user: NewUser): User;
@@ -105,6 +107,8 @@ export interface AssociationRepository {
   get(connection: string, subject: string): Association | undefined;
   forUser(userId: string): Association[];
   insert(a: { connection: string; subject: string; userId: string; claims: Record<string, unknown> }): void;
+  /** Forgets every subject of a connection (its users stay); returns how many went. */
+  deleteForConnection(connection: string): number;
   recordLogin(connection: string, subject: string, claims: Record<string, unknown>): void;
   delete(connection: string, subject: string): void;
   countForConnection(connection: string): number;

@@ -52,6 +52,11 @@ export class AssociationRepo implements AssociationRepository {
     this.db.prepare('DELETE FROM associations WHERE connection = ? AND subject = ?').run(connection, subject);
   }
 
+  /** Forgets every subject of a connection (its users stay); returns how many went. */
+  deleteForConnection(connection: string): number {
+    return this.db.prepare('DELETE FROM associations WHERE connection = ?').run(connection).changes;
+  }
+
   countForConnection(connection: string): number {
     return this.db.prepare('SELECT count(*) FROM associations WHERE connection = ?').pluck().get(connection) as number;
   }

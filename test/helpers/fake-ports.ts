@@ -84,6 +84,7 @@ export class FakeStore implements Store {
     byEmail: (email) => [...this.userMap.values()].find((u) => u.email === email),
     usernameTaken: (username) => [...this.userMap.values()].some((u) => u.username === username),
     count: () => this.userMap.size,
+    iterate: () => unused('users.iterate'),
     passwordState: (id) => {
       const user = this.userMap.get(id)!;
       return { hash: user.passwordHash, failedLogins: user.failedLogins };
@@ -106,6 +107,7 @@ export class FakeStore implements Store {
     recordLogin: () => undefined,
     delete: () => unused('associations.delete'),
     countForConnection: () => unused('associations.countForConnection'),
+    deleteForConnection: () => unused('associations.deleteForConnection'),
   };
 
   readonly events: Store['events'] = {

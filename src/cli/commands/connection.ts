@@ -91,18 +91,20 @@ export function registerConnection(program: Command): void {
       .argument('<connection>', 'connection name')
       .description('change only the given settings (idempotent; prints before -> after)')
       .option('--dry-run', 'print what would change, change nothing')
+      .option('--forget-associations', 'with a new --issuer: delete the links of users to the old issuer (refused without it while there are any)')
       .addHelpText(
         'after',
-        '\nExamples:\n  idp connection set github --jit=false\n  idp connection set google --sync preserve-local --linking verified-email\n  idp connection set github --map login=nickname --dry-run',
+        '\nExamples:\n  idp connection set github --jit=false\n  idp connection set google --sync preserve-local --linking verified-email\n  idp connection set github --map login=nickname --dry-run\n  idp connection set corp --issuer https://login2.example.com --forget-associations',
       ),
   ).action(
-    action(async (ctx, name: string, opts: SettingOptions & { dryRun?: boolean }) => {
+    action(async (ctx, name: string, opts: SettingOptions & { dryRun?: boolean; forgetAssociations?: boolean }) => {
       const admin = await ctx.admin();
       requireConnection(admin.store, name);
       const secret = opts.clientSecretEnv || opts.clientSecretStdin ? await secretInput(ctx, opts, true) : undefined;
-      const { changes, before, after, conflicts } = connections.setConnection(admin, name, { ...settingsOf(opts), secret }, { dryRun: !!opts.dryRun });
+      const { changes, forgotten, before, after, conflicts } = connections.setConnection(admin, name, { ...settingsOf(opts), secret }, { dryRun: !!opts.dryRun, forgetAssociations: !!opts.forgetAssociations });
       for (const c of conflicts) warnJitOff(ctx, c);
-      ctx.out.result({ changed: changes.length > 0, dry_run: !!opts.dryRun, before, after }, () => {
+      if (forgotten) ctx.out.warn(`${opts.dryRun ? 'would forget' : 'forgot'} ${forgotten} association(s) of ${name}: its users keep their local accounts`);
+      ctx.out.result({ changed: changes.length > 0, dry_run: !!opts.dryRun, associations_forgotten: forgotten, before, after }, () => {
         if (changes.length === 0) return `connection ${name}: no change`;
         return `connection ${name}: ${opts.dryRun ? 'would change' : 'changed'}\n${formatChanges(changes)}`;
       });

@@ -24,16 +24,18 @@ export function registerPolicy(program: Command): void {
     .requiredOption('-f, --file <file>', 'the policy file (YAML or JSON)')
     .option('--dry-run', 'print the plan, change nothing')
     .option('--prune', 'also delete apps and connections the file does not name (built-in apps stay)')
+    .option('--forget-associations', 'let a connection\'s issuer or sandbox change although users are linked through it: delete those links')
     .addHelpText('after', '\nExamples:\n  idp apply -f idp.yaml --dry-run\n  idp apply -f idp.yaml\n  idp apply -f idp.yaml --prune --json')
     .action(
-      action(async (ctx, opts: { file: string; dryRun?: boolean; prune?: boolean }) => {
+      action(async (ctx, opts: { file: string; dryRun?: boolean; prune?: boolean; forgetAssociations?: boolean }) => {
         const { readPolicyFile } = await import('../../app/policy-file.js');
         const { applyPolicy } = await import('../../app/policy.js');
         const { renderHint } = await import('../hints.js');
         const { warnMfaConflict } = await import('./app.js');
         const doc = readPolicyFile(opts.file);
-        const { plan, notes, conflicts } = await applyPolicy(await ctx.admin(), doc, { file: opts.file, prune: !!opts.prune, dryRun: !!opts.dryRun });
+        const { plan, notes, conflicts, forgotten } = await applyPolicy(await ctx.admin(), doc, { file: opts.file, prune: !!opts.prune, dryRun: !!opts.dryRun, forgetAssociations: !!opts.forgetAssociations });
         for (const c of conflicts) warnMfaConflict(ctx, c);
+        for (const f of forgotten) ctx.out.warn(`${opts.dryRun ? 'would forget' : 'forgot'} ${f.associations} association(s) of ${f.connection}: its users keep their local accounts`);
         for (const note of notes) ctx.out.warn(renderHint(note)!);
         ctx.out.result({ changed: plan.length > 0 && !opts.dryRun, dry_run: !!opts.dryRun, plan: plan.map(({ desired: _desired, ...item }) => item) }, () => describePlan(ctx, plan, !!opts.dryRun));
       }),

@@ -143,6 +143,7 @@ export function registerUsers(program: Command): void {
           throw new IdpError('FILE_INVALID', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check the path');
         }
         const records = parseUserFile(text, file);
+        users.checkImportRecords(records, file);
         const store = await ctx.store();
         const started = performance.now();
         const { importUsers } = await import('../../store/import.js');
