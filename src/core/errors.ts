@@ -1,4 +1,4 @@
-// The one registry of error codes and the exit code each maps to (DESIGN.md, "Exit codes").
+// The one registry of error codes and the exit code each maps to (the README's "Exit codes" table).
 // Every failure the CLI reports is an IdpError carrying one of these codes, a one-line message and a hint whose
 // remedies are data (core/fixes.ts), so each driver words them its own way.
 import { hint, type Hint, type ListTarget } from './fixes.js';

@@ -1,4 +1,4 @@
-// `idp doctor`: runs the environment checks (src/flow/doctor.ts) and prints one line per check with its fix;
+// `idp doctor`: runs the environment checks (cli/doctor-checks.ts) and prints one line per check with its fix;
 // exit 9 when any check failed. Never creates an organisation.
 import type { Command } from 'commander';
 import type { Paint } from '../paint.js';
