@@ -1,4 +1,5 @@
 // Use cases on the organisation itself: what it is (issuer, signing keys, SMTP relay) and its one setting so far.
+import { jwks } from '../core/jwks.js';
 import { validateSmtpRelay } from '../core/urls.js';
 import { orgIssuer } from '../flow/session.js';
 import type { Store } from '../ports.js';
@@ -6,7 +7,12 @@ import type { Admin } from './deps.js';
 import { diff, type Change } from './diff.js';
 
 export function showOrg(store: Store) {
-  return { issuer: orgIssuer(store), signingKeys: store.org.signingKeys().map((k) => k.kid), smtpRelay: store.org.smtpRelay() };
+  return { issuer: orgIssuer(store), signingKeys: store.org.publicKeys().map((k) => k.kid), smtpRelay: store.org.smtpRelay() };
+}
+
+/** The public keys apps verify idp's ID tokens with. */
+export function orgJwks(store: Store) {
+  return jwks(store.org.publicKeys());
 }
 
 export interface OrgSettings {

@@ -129,7 +129,7 @@ function readOrg(store: Store, home: string, env: NodeJS.ProcessEnv, checks: Che
     const connections = store.connections.list();
     const keyPresent = existsSync(join(home, SEAL_KEY_FILE));
     checks.push(databaseCheck(store, home), schemaCheck(store), journalCheck(store), organisationCheck(store, connections.length));
-    if (!keyPresent) checks.push(...missingKeyCheck(connections, store.org.signingKeyCount()));
+    if (!keyPresent) checks.push(...missingKeyCheck(connections, store.org.publicKeys().length));
     const secrets = new Map(connections.filter((c) => !c.sandbox).map((c) => [c.name, secretCheck(c, store, env, keyPresent)]));
     return { checks, connections, secrets, smtpRelay: store.org.smtpRelay() };
   } catch (err) {

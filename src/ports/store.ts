@@ -1,6 +1,7 @@
 // The Store port: the repositories the engine and the use cases read and write, and the unit of work around them.
 // src/store implements it on SQLite; the engine's unit tests implement it in memory. Synchronous by design for now.
 import type { JsonWebKey } from 'node:crypto';
+import type { PublicSigningKey } from '../core/jwks.js';
 import type { ProfilePatch } from '../core/claims.js';
 import type { App, Association, Connection, ConnectionType, JitSettings, SignInStep, Stage, StageEvent, StageStatus, User, UserStatus } from '../core/types.js';
 
@@ -147,13 +148,9 @@ export interface EventRepository {
   list(query: { flow?: string; limit: number }): EventRecord[];
 }
 
-/** An org signing key (ES256) as stored. */
-export interface SigningKey {
-  kid: string;
-  alg: 'ES256';
+/** An org signing key (ES256) as stored: its public half, and the private half unsealed. */
+export interface SigningKey extends PublicSigningKey {
   privateJwk: JsonWebKey;
-  publicJwk: JsonWebKey;
-  createdAt: string;
 }
 
 export interface OrgRepository {
@@ -165,8 +162,8 @@ export interface OrgRepository {
   addSigningKey(key: SigningKey): void;
   /** Active keys, newest first (their private halves unsealed). */
   signingKeys(): SigningKey[];
-  /** How many active keys there are, without unsealing them. */
-  signingKeyCount(): number;
+  /** The public halves of the active keys, newest first: no seal key needed. */
+  publicKeys(): PublicSigningKey[];
 }
 
 export interface FactorSummary {

@@ -1,4 +1,5 @@
 // Repository for organisation-wide settings and the signing keys that sign ID tokens for apps (private halves sealed).
+import type { PublicSigningKey } from '../core/jwks.js';
 import type { OrgRepository, SigningKey } from '../ports.js';
 import type { Db } from './db.js';
 
@@ -39,9 +40,9 @@ export class OrgRepo implements OrgRepository {
       .run(key.kid, key.alg, this.secrets.seal(JSON.stringify(key.privateJwk)), JSON.stringify(key.publicJwk), key.createdAt);
   }
 
-  /** How many active keys there are, without opening their sealed private halves. */
-  signingKeyCount(): number {
-    return this.db.prepare('SELECT count(*) FROM signing_keys WHERE active = 1').pluck().get() as number;
+  publicKeys(): PublicSigningKey[] {
+    const rows = this.db.prepare('SELECT kid, alg, public_jwk, created_at FROM signing_keys WHERE active = 1 ORDER BY created_at DESC').all() as KeyRow[];
+    return rows.map((r) => ({ kid: r.kid, alg: r.alg, publicJwk: JSON.parse(r.public_jwk) as SigningKey['publicJwk'], createdAt: r.created_at }));
   }
 
   signingKeys(): SigningKey[] {

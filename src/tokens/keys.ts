@@ -1,21 +1,9 @@
-// Org signing keys (ES256), their public JWKS and pass-through subjects, on node:crypto only so seeding never loads jose.
+// Org signing keys (ES256) and pass-through subjects, on node:crypto only so seeding never loads jose.
 // The kid is the RFC 7638 thumbprint, so the same public key always gets the same kid.
 
 import { createHash, createHmac, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
-import { IdpError } from '../core/errors.js';
-import { hint } from '../core/fixes.js';
+import { ecPublicMembers } from '../core/jwks.js';
 import type { SigningKey as StoredKey } from '../ports.js';
-
-/** A public JWK as published in the JWKS: EC members only, never "d". */
-export interface PublicJwk extends JsonWebKey {
-  kty: 'EC';
-  crv: string;
-  x: string;
-  y: string;
-  kid: string;
-  alg: 'ES256';
-  use: 'sig';
-}
 
 export function generateSigningKey(): StoredKey {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -27,10 +15,6 @@ export function generateSigningKey(): StoredKey {
     publicJwk,
     createdAt: new Date().toISOString(),
   };
-}
-
-export function jwks(keys: StoredKey[]): { keys: PublicJwk[] } {
-  return { keys: keys.map((k) => ({ ...ecPublicMembers(k.publicJwk), kid: k.kid, alg: k.alg, use: 'sig' })) };
 }
 
 /** RFC 7638: sha256 over the required members in lexicographic order, base64url. */
@@ -47,12 +31,4 @@ export function jwkThumbprint(jwk: JsonWebKey): string {
 export function passThroughSubject(connection: string, upstreamSubject: string, orgSalt: string): string {
   const mac = createHmac('sha256', orgSalt).update(JSON.stringify([connection, upstreamSubject])).digest('base64url');
   return `pt_${mac}`;
-}
-
-function ecPublicMembers(jwk: JsonWebKey): { kty: 'EC'; crv: string; x: string; y: string } {
-  const { kty, crv, x, y } = jwk;
-  if (kty !== 'EC' || !crv || !x || !y) {
-    throw new IdpError('INTERNAL', 'a stored signing key is not an EC JWK', hint`the organisation holds a damaged key; ${{ kind: 'show', what: 'keys' }} lists its keys`);
-  }
-  return { kty, crv, x, y };
 }

@@ -11,7 +11,7 @@ import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { unseal } from '../../src/store/seal.js';
 import { SEAL_KEY_FILE } from '../../src/store/store.js';
 import type { SigningKey } from '../../src/ports.js';
-import { jwks } from '../../src/tokens/keys.js';
+import { jwks } from '../../src/core/jwks.js';
 import { expectCode, runIdp, seededHome } from '../helpers/idp.js';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
@@ -88,4 +88,16 @@ test('without secret.key the org cannot sign: login fails naming the missing key
   const check = report.checks.find((c) => c.name === 'secret key');
   assert.equal(check?.status, 'failed');
   assert.match(check!.detail, /signing key/);
+});
+
+test('publishing keys needs no secret.key: keys jwks and org show read only the public halves', async () => {
+  const home = await seededHome();
+  const before = JSON.parse(expectCode(await runIdp(['keys', 'jwks'], { home }), 0).stdout) as { keys: Record<string, string>[] };
+  rmSync(join(home, SEAL_KEY_FILE));
+  const after = JSON.parse(expectCode(await runIdp(['keys', 'jwks'], { home }), 0).stdout) as { keys: Record<string, string>[] };
+  assert.deepEqual(after, before);
+  for (const member of PRIVATE_MEMBERS) assert.equal(member in after.keys[0]!, false, `no private member ${member} is published`);
+  const org = JSON.parse(expectCode(await runIdp(['org', 'show', '--json'], { home }), 0).stdout) as { signing_keys: string[] };
+  assert.deepEqual(org.signing_keys, [before.keys[0]!.kid]);
+  assert.equal(existsSync(join(home, SEAL_KEY_FILE)), false, 'reading public keys creates no seal key');
 });

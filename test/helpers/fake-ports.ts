@@ -123,7 +123,7 @@ export class FakeStore implements Store {
     setSmtpRelay: () => unused('org.setSmtpRelay'),
     addSigningKey: () => unused('org.addSigningKey'),
     signingKeys: () => [{ kid: 'k1', alg: 'ES256', privateJwk: {}, publicJwk: {}, createdAt: AT }],
-    signingKeyCount: () => 1,
+    publicKeys: () => [{ kid: 'k1', alg: 'ES256', publicJwk: {}, createdAt: AT }],
   };
 
   readonly factors: Store['factors'] = {

@@ -17,7 +17,7 @@ import { orgIssuer } from '../../src/flow/session.js';
 import type { FlowState, FlowView } from '../../src/flow/types.js';
 import type { Upstreams } from '../../src/ports.js';
 import { completeSandboxConsent } from '../../src/sandbox/automate.js';
-import { jwks } from '../../src/tokens/keys.js';
+import { jwks } from '../../src/core/jwks.js';
 import { closedPort, withParam } from './federation-helpers.js';
 import { expectDone, expectFailed, loginWorld, mapConnectors, portAccepts, scriptedAnswerer, type LoginWorld } from '../helpers/login.js';
 import { hintOf } from '../helpers/hints.js';

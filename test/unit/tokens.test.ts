@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
-import { generateSigningKey, jwks, jwkThumbprint, passThroughSubject } from '../../src/tokens/keys.js';
+import { jwks } from '../../src/core/jwks.js';
+import { generateSigningKey, jwkThumbprint, passThroughSubject } from '../../src/tokens/keys.js';
 import type { IdTokenClaims } from '../../src/ports.js';
 import { decodeJwt, signIdToken, verifyIdToken } from '../../src/tokens/jwt.js';
 import { IdpError } from '../../src/core/errors.js';

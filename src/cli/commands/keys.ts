@@ -11,9 +11,8 @@ export function registerKeys(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp keys jwks > jwks.json')
     .action(
       action(async (ctx) => {
-        const { jwks } = await import('../../tokens/keys.js');
-        const set = jwks((await ctx.store()).org.signingKeys());
-        process.stdout.write(`${JSON.stringify(set, null, 2)}\n`);
+        const { orgJwks } = await import('../../app/org.js');
+        process.stdout.write(`${JSON.stringify(orgJwks(await ctx.store()), null, 2)}\n`);
       }),
     );
 }
