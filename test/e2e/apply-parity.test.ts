@@ -2,28 +2,9 @@
 // code and exit status, and neither way changes a byte of the org's database.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { openStore } from '../../src/store/store.js';
-import { expectCode, runIdp, seededHome, tempDir, type RunResult } from '../helpers/idp.js';
-
-/** The database file as it is on disk, with its write-ahead log if there is one. */
-function dbHash(home: string): string {
-  const hash = createHash('sha256');
-  for (const file of ['idp.db', 'idp.db-wal']) {
-    const path = join(home, file);
-    hash.update(file).update(existsSync(path) ? readFileSync(path) : '');
-  }
-  return hash.digest('hex');
-}
-
-function fileWith(name: string, text: string): string {
-  const file = join(tempDir('parity'), name);
-  writeFileSync(file, text);
-  return file;
-}
+import { dbHash, expectCode, fileWith, runIdp, type RunResult, seededHome } from '../helpers/idp.js';
 
 function errorCode(r: RunResult): string {
   return (JSON.parse(r.stdout) as { error: { code: string } }).error.code;

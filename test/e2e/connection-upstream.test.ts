@@ -4,27 +4,9 @@
 // with an audit event.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { expectCode, idpJson, idpOk, runIdp, seededHome, tempDir, type RunResult } from '../helpers/idp.js';
+import { dbHash, expectCode, fileWith, idpJson, idpOk, runIdp, type RunResult, seededHome } from '../helpers/idp.js';
 
 const NEW_ISSUER = 'https://login2.example.com';
-
-function dbHash(home: string): string {
-  const hash = createHash('sha256');
-  for (const file of ['idp.db', 'idp.db-wal']) {
-    const path = join(home, file);
-    hash.update(file).update(existsSync(path) ? readFileSync(path) : '');
-  }
-  return hash.digest('hex');
-}
-
-function fileWith(name: string, text: string): string {
-  const file = join(tempDir('upstream'), name);
-  writeFileSync(file, text);
-  return file;
-}
 
 /** A demo org where octocat signed in through github (one association) and bob through google (another). */
 async function linkedHome(): Promise<string> {

@@ -4,29 +4,11 @@
 // `app check` reports them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { openStore } from '../../src/store/store.js';
-import { expectCode, idpJson, runIdp, seededHome, tempDir } from '../helpers/idp.js';
+import { dbHash, expectCode, fileWith, idpJson, runIdp, seededHome } from '../helpers/idp.js';
 
 const OCTOCAT_LOGIN = ['login', '--app', 'thrift', '--headless', '--connection', 'github', '--as', 'octocat', '--json'];
 const OCTOCAT_ACCOUNT = ['account', '--headless', '--connection', 'github', '--as', 'octocat', '--json'];
-
-function dbHash(home: string): string {
-  const hash = createHash('sha256');
-  for (const file of ['idp.db', 'idp.db-wal']) {
-    const path = join(home, file);
-    hash.update(file).update(existsSync(path) ? readFileSync(path) : '');
-  }
-  return hash.digest('hex');
-}
-
-function fileWith(name: string, text: string): string {
-  const file = join(tempDir('claims'), name);
-  writeFileSync(file, text);
-  return file;
-}
 
 /**
  * Runs the command, which must be refused with exit 2 and PROTECTED_CLAIM naming `claim`, changing nothing: the

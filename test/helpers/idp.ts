@@ -2,7 +2,8 @@
 // a seeded template org copied per test (seeding hashes passwords with scrypt, so it is done once per file), and snapshots.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +116,23 @@ export async function snapshot(home: string): Promise<string> {
     ].map((args) => idpOk(args, { home })),
   );
   return parts.map((r) => r.stdout).join('\n');
+}
+
+/** The org's database as it is on disk, with its write-ahead log: equal hashes mean not one byte changed. */
+export function dbHash(home: string): string {
+  const hash = createHash('sha256');
+  for (const file of ['idp.db', 'idp.db-wal']) {
+    const path = join(home, file);
+    hash.update(file).update(existsSync(path) ? readFileSync(path) : '');
+  }
+  return hash.digest('hex');
+}
+
+/** A file `name` holding `text`, in a fresh temporary directory. */
+export function fileWith(name: string, text: string): string {
+  const file = join(tempDir('file'), name);
+  writeFileSync(file, text);
+  return file;
 }
 
 /** ANSI escape sequences (colour, bold, dim). */
