@@ -45,19 +45,30 @@ export function oneOf<const T extends readonly string[]>(allowed: T) {
   });
 }
 
-/** A mapping with only these keys (each required or optional as its schema says); another key is refused by name. */
+/**
+ * A mapping with only these keys (each required or optional as its schema says). Another key is refused by name
+ * before any value is read, so a misspelt key is reported as such rather than as the key it stands for missing.
+ */
 export function fields<E extends v.ObjectEntries>(entries: E) {
   const allowed = Object.keys(entries);
   const keys = `allowed keys: ${allowed.join(', ')}`;
   return v.pipe(
     v.custom<Record<string, unknown>>(isMapping, say('must be a mapping', keys)),
-    v.strictObject(entries, (issue) => {
-      if (issue.expected !== 'never') return say('is required', keys);
-      const close = didYouMean(String(issue.input), allowed);
-      return say('unknown key', `${close ? `did you mean '${close}'? ` : ''}${keys}`);
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const input = dataset.value as Record<string, unknown>;
+      const unknown = Object.keys(input).find((k) => !Object.hasOwn(entries, k));
+      if (unknown === undefined) return;
+      const close = didYouMean(unknown, allowed);
+      const message = say('unknown key', `${close ? `did you mean '${close}'? ` : ''}${keys}`);
+      addIssue({ message, expected: UNKNOWN_KEY, path: [{ type: 'object', origin: 'key', input, key: unknown, value: input[unknown] }] });
     }),
+    v.strictObject(entries, say('is required', keys)),
   );
 }
+
+/** What an issue about a key no schema names expects: nothing. */
+const UNKNOWN_KEY = 'never';
 
 // valibot's records skip these keys without a word, so a mapping holding one is refused instead of losing it.
 const DROPPED_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
@@ -95,8 +106,7 @@ function pathOf(issue: v.BaseIssue<unknown>, root: string): string {
   const items = issue.path ?? [];
   const path = items.map((item, i) => (item.type === 'array' ? `[${String(item.key)}]` : i === 0 ? String(item.key) : `.${String(item.key)}`)).join('');
   if (!path) return root;
-  const unknownKey = issue.type === 'strict_object' && issue.expected === 'never';
-  return unknownKey && items.length === 1 ? `${root}.${path}` : path;
+  return issue.expected === UNKNOWN_KEY && items.length === 1 ? `${root}.${path}` : path;
 }
 
 export type Refuse = (path: string, message: string, hint: Hint | undefined) => never;

@@ -19,7 +19,7 @@ const jit = fields({
   linking: v.optional(v.pipe(v.unknown(), v.transform((value) => (value === false ? 'off' : value)), oneOf(LINKING_POLICIES))),
 });
 
-const connectionFields = fields({
+const CONNECTION = {
   type: v.optional(oneOf(CONNECTION_TYPES)),
   sandbox: v.optional(bool),
   issuer: v.optional(v.nullable(v.pipe(text(), rule(validateIssuer)))),
@@ -32,7 +32,9 @@ const connectionFields = fields({
   scopes: v.optional(list(text())),
   jit: v.optional(jit),
   attribute_map: v.optional(mapOf(v.string(), text())),
-});
+};
+
+const connectionFields = fields(CONNECTION);
 
 const connection = v.pipe(
   connectionFields,
@@ -64,4 +66,4 @@ export type PolicyApp = v.InferOutput<typeof appFields>;
 export type PolicyConnection = v.InferOutput<typeof connectionFields>;
 
 /** The keys of a connection in the order an export writes them. */
-export const CONNECTION_KEYS = Object.keys(connectionFields.pipe[1].entries) as (keyof PolicyConnection)[];
+export const CONNECTION_KEYS = Object.keys(CONNECTION) as (keyof PolicyConnection)[];
