@@ -49,11 +49,11 @@ export function oneOf<const T extends readonly string[]>(allowed: T) {
  * A mapping with only these keys (each required or optional as its schema says). Another key is refused by name
  * before any value is read, so a misspelt key is reported as such rather than as the key it stands for missing.
  */
-export function fields<E extends v.ObjectEntries>(entries: E) {
+export function fields<E extends v.ObjectEntries>(entries: E, notMapping = 'must be a mapping') {
   const allowed = Object.keys(entries);
   const keys = `allowed keys: ${allowed.join(', ')}`;
   return v.pipe(
-    v.custom<Record<string, unknown>>(isMapping, say('must be a mapping', keys)),
+    v.custom<Record<string, unknown>>(isMapping, say(notMapping, keys)),
     v.rawCheck(({ dataset, addIssue }) => {
       if (!dataset.typed) return;
       const input = dataset.value as Record<string, unknown>;
