@@ -1,6 +1,7 @@
 // `idp app ...`: list, show, create, set and delete applications and their sign-in methods.
 import type { Command } from 'commander';
 import { IdpError } from '../../core/errors.js';
+import { validName } from '../../core/names.js';
 import type { App } from '../../core/types.js';
 import { action, type CliContext } from '../context.js';
 import { registerAppScript } from './app-script.js';
@@ -65,7 +66,7 @@ export function registerApp(program: Command): void {
   ).action(
     action(async (ctx, name: string, opts: AppOptions) => {
       const store = await ctx.store();
-      if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(name)) {
+      if (!validName(name)) {
         throw new IdpError('INVALID_VALUE', `'${name}' is not a valid app name`, 'use letters, digits, - and _ (up to 63), e.g. shop');
       }
       if (store.apps.get(name)) throw new IdpError('APP_EXISTS', `an app named '${name}' already exists`, `change it with \`idp app set ${name}\``);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { defaultJit, defaultScopes } from '../../core/connection-defaults.js';
 import { IdpError } from '../../core/errors.js';
+import { validName } from '../../core/names.js';
 import { effectiveSteps, mfaConflicts } from '../../core/signin.js';
 import {
   CONNECTION_TYPES,
@@ -84,7 +85,7 @@ export function registerConnection(program: Command): void {
   ).action(
     action(async (ctx, name: string, opts: SettingOptions & { type: ConnectionType; sandbox?: boolean }) => {
       const store = await ctx.store();
-      if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(name)) {
+      if (!validName(name)) {
         throw new IdpError('INVALID_VALUE', `'${name}' is not a valid connection name`, 'use letters, digits, - and _ (up to 63), e.g. corp');
       }
       if (['password', 'email-otp', 'totp', 'LOCAL'].includes(name)) {
