@@ -1,11 +1,11 @@
 // Reading and writing policy files: YAML (JSON is accepted too) within size, alias and nesting limits, parse errors
 // with their line, and the deterministic export of an org (same org, same bytes).
-import { readFileSync, statSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify, type Node } from 'yaml';
 import { IdpError } from '../core/errors.js';
-import { checkFileSize, decodeText, MAX_DEPTH, type FileKind } from '../core/file-text.js';
+import { MAX_DEPTH } from '../core/file-text.js';
 import { exportApp, exportConnection, validatePolicy, type PolicyDoc } from '../core/policy.js';
 import type { Store } from '../ports.js';
+import { readText } from './read-text.js';
 
 export function parsePolicy(text: string, file: string): unknown {
   // Without prettyErrors, yaml leaves linePos unset: the line comes from the error's offset instead.
@@ -47,16 +47,6 @@ function checkShape(root: unknown, refuse: (offset: number, message: string) => 
       seen.add(name);
       pending.push({ node: key, depth: depth + 1 }, { node: value, depth: depth + 1 });
     }
-  }
-}
-
-export function readText(file: string, kind: FileKind = 'policy'): string {
-  try {
-    checkFileSize(file, statSync(file).size, kind);
-    return decodeText(readFileSync(file), file, kind);
-  } catch (err) {
-    if (err instanceof IdpError) throw err;
-    throw new IdpError('FILE_INVALID', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check the path');
   }
 }
 

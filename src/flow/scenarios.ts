@@ -8,7 +8,8 @@ import type { JitDecisionKind, Stage, StageEvent } from '../core/types.js';
 import type { Store, Upstreams } from '../ports.js';
 import { applyPlan } from './apply.js';
 import type { JUnitSuite } from './junit.js';
-import { parsePolicy, readText } from './policy-file.js';
+import { parsePolicy } from './policy-file.js';
+import { readText } from './read-text.js';
 import type { FlowError, FlowState, FlowView } from './types.js';
 
 export type { Expectation, Scenario, ScenarioLogin };

@@ -21,13 +21,14 @@ test('a JSON array: each record gets the line its object starts on, whatever the
     '',
     '  {',
     '    "username": "b",',
-    '    "attributes": {"nested": {"deep": [1, 2]}}',
+    '    "id": {"nested": {"deep": [1, 2]}}',
     '  }, {"username": "c"}',
     ']',
   ].join('\n');
   assert.deepEqual(parseUserFile(text, 'f').map((r) => [r.username, r.line]), [['a', 2], ['b', 4], ['c', 7]]);
   badAt(text.replace('"c"', '"bad name"'), '7', /invalid or missing username 'bad name'/);
   badAt(text.replace('"username": "b"', '"username": "b", "email": "nope"'), '4', /invalid email 'nope'/);
+  badAt(text.replace('"id"', '"attributes"'), '4', /attribute nested must be text, a number or true\/false/);
 });
 
 test('a compact one-line JSON array puts every record on line 1; a non-object element is named', () => {
@@ -47,7 +48,7 @@ test('JSON lines: one record per line, blank lines skipped, a broken line named'
 });
 
 test('CSV: quoted fields may hold commas, quotes and newlines; line numbers count physical lines', () => {
-  const text = 'username,name,email_verified,department\r\n"ann","Smith, Ann ""A""",true,ops\r\nbob,"two\nline name",false,\r\ncid,Cid,1,"x"\r\n';
+  const text = 'username,name,email_verified,department\r\n"ann","Smith, Ann ""A""",true,ops\r\nbob,"two\nline name",false,\r\ncid,Cid,true,"x"\r\n';
   const records = parseUserFile(text, 'f');
   assert.deepEqual(records.map((r) => [r.username, r.line, r.name, r.emailVerified, r.attributes]), [
     ['ann', 2, 'Smith, Ann "A"', true, { department: 'ops' }],

@@ -44,7 +44,7 @@ export function registerExplain(program: Command): void {
 }
 
 async function claimsFromFile(file: string): Promise<UpstreamProfile> {
-  const { readText } = await import('../../flow/policy-file.js');
+  const { readText } = await import('../../flow/read-text.js');
   let parsed: unknown;
   try {
     parsed = JSON.parse(readText(file));

@@ -1,0 +1,15 @@
+// Reading a user's file (policy, scenario, claims or import file) as text within its kind's limits
+// (core/file-text.ts): a file over the limit is refused before it is read.
+import { readFileSync, statSync } from 'node:fs';
+import { IdpError } from '../core/errors.js';
+import { checkFileSize, decodeText, type FileKind } from '../core/file-text.js';
+
+export function readText(file: string, kind: FileKind = 'policy'): string {
+  try {
+    checkFileSize(file, statSync(file).size, kind);
+    return decodeText(readFileSync(file), file, kind);
+  } catch (err) {
+    if (err instanceof IdpError) throw err;
+    throw new IdpError('FILE_INVALID', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check the path');
+  }
+}
