@@ -2,7 +2,8 @@
 // a seeded template org copied per test (seeding hashes passwords with scrypt, so it is done once per file), and snapshots.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +116,14 @@ export async function snapshot(home: string): Promise<string> {
     ].map((args) => idpOk(args, { home })),
   );
   return parts.map((r) => r.stdout).join('\n');
+}
+
+/** Every file of an org's data directory with its hash: "nothing changed" down to the byte. */
+export function orgBytes(home: string): string {
+  return readdirSync(home)
+    .sort()
+    .map((name) => `${name} ${createHash('sha256').update(readFileSync(join(home, name))).digest('hex')}`)
+    .join('\n');
 }
 
 /** ANSI escape sequences (colour, bold, dim). */
