@@ -5,18 +5,29 @@ import * as v from 'valibot';
 import { didYouMean, IdpError } from '../errors.js';
 import type { Hint } from '../fixes.js';
 
-/**
- * A valibot issue carries one message string; a refusal's hint rides in it after a newline (messages are one line),
- * as JSON so that a hint with remedies keeps them.
- */
+/** A valibot issue carries one message string: a refusal's message and hint travel in it as JSON. */
 export function say(message: string, hint?: Hint): string {
-  return hint === undefined ? message : `${message}\n${JSON.stringify(hint)}`;
+  return JSON.stringify({ message, hint });
 }
 
 function heard(issueMessage: string): { message: string; hint: Hint | undefined } {
-  const cut = issueMessage.indexOf('\n');
-  if (cut < 0) return { message: issueMessage, hint: undefined };
-  return { message: issueMessage.slice(0, cut), hint: JSON.parse(issueMessage.slice(cut + 1)) as Hint };
+  try {
+    const { message, hint } = JSON.parse(issueMessage) as { message: string; hint?: Hint };
+    if (typeof message === 'string') return { message, hint };
+  } catch {
+    // a message of valibot's own, in words
+  }
+  return { message: issueMessage, hint: undefined };
+}
+
+/**
+ * A value from the file as a refusal quotes it: control characters escaped (a refusal is one line, and a terminal
+ * must not run what a file says) and only the start of a long value (a hostile one may be a megabyte).
+ */
+export function shown(value: unknown, max = 40): string {
+  const text = typeof value === 'string' ? value : value === undefined || value === null ? '' : (JSON.stringify(value) ?? String(value));
+  const escaped = text.slice(0, max).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.length > max ? `${escaped}...` : escaped;
 }
 
 export function isMapping(value: unknown): value is Record<string, unknown> {
@@ -41,7 +52,7 @@ export function list<T extends v.GenericSchema>(item: T, message = 'must be a li
 export function oneOf<const T extends readonly string[]>(allowed: T) {
   return v.picklist(allowed, (issue) => {
     const close = typeof issue.input === 'string' ? didYouMean(issue.input, allowed) : undefined;
-    return say(`'${String(issue.input)}' is not one of the allowed values`, `${close ? `did you mean '${close}'? ` : ''}allowed values: ${allowed.join(', ')}`);
+    return say(`'${shown(issue.input)}' is not one of the allowed values`, `${close ? `did you mean '${close}'? ` : ''}allowed values: ${allowed.join(', ')}`);
   });
 }
 
@@ -104,7 +115,7 @@ export function rule<T>(check: (value: T) => unknown) {
 /** Where an issue is: `apps.thrift.steps[0]`; `root` names the top (and prefixes an unknown key found there). */
 function pathOf(issue: v.BaseIssue<unknown>, root: string): string {
   const items = issue.path ?? [];
-  const path = items.map((item, i) => (item.type === 'array' ? `[${String(item.key)}]` : i === 0 ? String(item.key) : `.${String(item.key)}`)).join('');
+  const path = items.map((item, i) => (item.type === 'array' ? `[${String(item.key)}]` : i === 0 ? shown(item.key, 64) : `.${shown(item.key, 64)}`)).join('');
   if (!path) return root;
   return issue.expected === UNKNOWN_KEY && items.length === 1 ? `${root}.${path}` : path;
 }

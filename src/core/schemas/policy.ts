@@ -4,11 +4,11 @@ import * as v from 'valibot';
 import { validName, NAME_RULE } from '../names.js';
 import { CONNECTION_TYPES, JIT_SCHEMES, LINKING_POLICIES, SYNC_POLICIES } from '../types.js';
 import { validateIssuer, validateRedirectUri } from '../urls.js';
-import { bool, fields, list, mapOf, oneOf, rule, say, text } from './base.js';
+import { bool, fields, list, mapOf, oneOf, rule, say, shown, text } from './base.js';
 
 const name = v.pipe(
   v.string(),
-  v.check(validName, (issue) => say(`'${String(issue.input)}' is not a valid name (${NAME_RULE})`)),
+  v.check(validName, (issue) => say(`'${shown(issue.input)}' is not a valid name (${NAME_RULE})`)),
 );
 
 const jit = fields({

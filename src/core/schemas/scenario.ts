@@ -3,7 +3,7 @@
 import * as v from 'valibot';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { JIT_DECISIONS, STAGES } from '../types.js';
-import { fields, list, mapOf, oneOf, say, text } from './base.js';
+import { fields, list, mapOf, oneOf, say, shown, text } from './base.js';
 import { policySchema } from './policy.js';
 
 const ANSWERS = ['approve', 'deny'] as const;
@@ -14,7 +14,7 @@ const otp = v.pipe(
     (value) => value === 'outbox' || value === 'totp' || /^\d{6}$/.test(value),
     (issue) =>
       say(
-        `'${String(issue.input)}' is not outbox, totp or a six-digit code`,
+        `'${shown(issue.input)}' is not outbox, totp or a six-digit code`,
         "otp: outbox reads the emailed code, otp: totp computes the code of the user's factor; quote a literal code: otp: \"000000\"",
       ),
   ),
@@ -43,7 +43,7 @@ const userDelta = v.pipe(
   v.unknown(),
   v.check(
     (value) => (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && /^[+-]?\d+$/.test(value)),
-    (issue) => say(`'${String(issue.input)}' is not a change in the number of users`, 'e.g. users: "+1", users: "+0" or users: "-1"'),
+    (issue) => say(`'${shown(issue.input)}' is not a change in the number of users`, 'e.g. users: "+1", users: "+0" or users: "-1"'),
   ),
   v.transform(Number),
 );

@@ -5,19 +5,13 @@ import * as v from 'valibot';
 import { isPasswordHash } from '../password.js';
 import { USER_STATUSES } from '../types.js';
 import { validEmail, validUsername } from '../user-fields.js';
-import { isMapping, say } from './base.js';
+import { isMapping, say, shown } from './base.js';
 
 /** The limits the README documents, in characters. */
 export const RECORD_LIMITS = { email: 254, text: 256, picture: 2048, passwordHash: 512, attributes: 50, attributeKey: 64, attributeValue: 256 } as const;
 
 /** What `users export` writes that an import does not take back: the store assigns or derives them. */
 const BOOKKEEPING = new Set(['id', 'source', 'created_at', 'updated_at', 'last_login_at', 'has_password']);
-
-/** A value as a refusal quotes it: short, since a hostile value may be a megabyte. */
-function shown(value: unknown): string {
-  const s = typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value) ?? String(value);
-  return s.length > 40 ? `${s.slice(0, 40)}...` : s;
-}
 
 /** An optional text field of at most `max` characters; empty is absent (a CSV cell cannot be null). */
 function optionalText(key: string, max: number) {
@@ -90,8 +84,8 @@ function attributesOf(raw: Record<string, unknown>): Record<string, string> | st
     if (key === '__proto__') return "'__proto__' cannot be an attribute name";
     if (key.length > RECORD_LIMITS.attributeKey) return `attribute name '${shown(key)}' is longer than ${RECORD_LIMITS.attributeKey} characters`;
     const text = attributeText(value);
-    if (text === undefined) return `attribute ${key} must be text, a number or true/false`;
-    if (text.length > RECORD_LIMITS.attributeValue) return `attribute ${key} is longer than ${RECORD_LIMITS.attributeValue} characters`;
+    if (text === undefined) return `attribute ${shown(key)} must be text, a number or true/false`;
+    if (text.length > RECORD_LIMITS.attributeValue) return `attribute ${shown(key)} is longer than ${RECORD_LIMITS.attributeValue} characters`;
     out[key] = text;
   }
   return Object.keys(out).length > RECORD_LIMITS.attributes ? `more than ${RECORD_LIMITS.attributes} attributes` : out;
