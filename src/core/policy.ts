@@ -160,8 +160,11 @@ function checkClientIds(apps: App[], plan: PlanItem[], doc: PolicyDoc, file: str
     if (item.action === 'delete') finalIds.delete(item.name);
     else if ((item.desired as PolicyApp).client_id) finalIds.set(item.name, (item.desired as PolicyApp).client_id!);
   }
+  // Apps by client_id, so that a file naming many apps is checked in linear time.
+  const owners = new Map<string, string[]>();
+  for (const [name, id] of finalIds) owners.set(id, [...(owners.get(id) ?? []), name].slice(0, 2));
   for (const [name, app] of Object.entries(doc.apps)) {
-    const other = [...finalIds].find(([n, id]) => n !== name && id === app.client_id)?.[0];
+    const other = app.client_id === undefined ? undefined : owners.get(app.client_id)?.find((n) => n !== name);
     if (other) fileRefusal(file, HINT)(`apps.${name}.client_id`, `is already the client_id of app ${other}`, 'give each app its own client_id, or leave it out to generate one');
   }
 }

@@ -48,10 +48,15 @@ export function list<T extends v.GenericSchema>(item: T, message = 'must be a li
   return v.array(item, say(message, hint));
 }
 
+/** "did you mean", for inputs short enough to be a typo: the edit distance grows with the input's length. */
+function near(input: string, allowed: readonly string[]): string | undefined {
+  return input.length <= 64 ? didYouMean(input, allowed) : undefined;
+}
+
 /** One of `allowed`; a near miss is named ("did you mean"). */
 export function oneOf<const T extends readonly string[]>(allowed: T) {
   return v.picklist(allowed, (issue) => {
-    const close = typeof issue.input === 'string' ? didYouMean(issue.input, allowed) : undefined;
+    const close = typeof issue.input === 'string' ? near(issue.input, allowed) : undefined;
     return say(`'${shown(issue.input)}' is not one of the allowed values`, `${close ? `did you mean '${close}'? ` : ''}allowed values: ${allowed.join(', ')}`);
   });
 }
@@ -70,7 +75,7 @@ export function fields<E extends v.ObjectEntries>(entries: E, notMapping = 'must
       const input = dataset.value as Record<string, unknown>;
       const unknown = Object.keys(input).find((k) => !Object.hasOwn(entries, k));
       if (unknown === undefined) return;
-      const close = didYouMean(unknown, allowed);
+      const close = near(unknown, allowed);
       const message = say('unknown key', `${close ? `did you mean '${close}'? ` : ''}${keys}`);
       addIssue({ message, expected: UNKNOWN_KEY, path: [{ type: 'object', origin: 'key', input, key: unknown, value: input[unknown] }] });
     }),
