@@ -1,5 +1,5 @@
-// Parsing and validating user records for `users import` (JSON array, JSON lines, or CSV with a header),
-// keeping each record's line number so the first bad one can be named.
+// Reading user records for `users import` (JSON array, JSON lines, or CSV with a header) and checking each against
+// the record schema (core/schemas/user-record.ts), keeping its line number so the first bad one can be named.
 import { IdpError } from './errors.js';
 import type { Hint } from './fixes.js';
 import { parseWith } from './schemas/base.js';

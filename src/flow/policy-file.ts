@@ -10,8 +10,8 @@ import { readText } from './read-text.js';
 export function parsePolicy(text: string, file: string): unknown {
   // Without prettyErrors, yaml leaves linePos unset: the line comes from the error's offset instead.
   const lines = new LineCounter();
-  const refuse = (offset: number, message: string): never => {
-    throw new IdpError('FILE_INVALID', `${file}:${lines.linePos(offset).line}: ${message}`, 'fix the YAML (or JSON) syntax; nothing was changed');
+  const refuse = (offset: number, message: string, hint = 'fix the YAML (or JSON) syntax; nothing was changed'): never => {
+    throw new IdpError('FILE_INVALID', `${file}:${lines.linePos(offset).line}: ${message}`, hint);
   };
   // yaml's own uniqueKeys check compares each key with every earlier one (a 10 MB file took minutes): see checkShape.
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false, lineCounter: lines });
@@ -30,12 +30,12 @@ export function parsePolicy(text: string, file: string): unknown {
 const MAX_ALIASES = 100;
 
 /** Unique keys in every mapping (a Set per mapping: linear) and nesting at most MAX_DEPTH deep, without recursion. */
-function checkShape(root: unknown, refuse: (offset: number, message: string) => never): void {
+function checkShape(root: unknown, refuse: (offset: number, message: string, hint?: string) => never): void {
   const pending: { node: unknown; depth: number }[] = [{ node: root, depth: 1 }];
   while (pending.length) {
     const { node, depth } = pending.pop()!;
     if (!isMap(node) && !isSeq(node)) continue;
-    if (depth > MAX_DEPTH) refuse(node.range?.[0] ?? 0, `nested more than ${MAX_DEPTH} levels deep`);
+    if (depth > MAX_DEPTH) refuse(node.range?.[0] ?? 0, `nested more than ${MAX_DEPTH} levels deep`, 'policy and scenario files nest a few levels only; nothing was changed');
     if (isSeq(node)) {
       for (const item of node.items) pending.push({ node: item, depth: depth + 1 });
       continue;
