@@ -63,8 +63,8 @@ function mergeConnection(existing: PolicyConnection | undefined, patch: PolicyCo
   if (!current) {
     const type = patch.type ?? refuse(`connections.${name}.type`, 'is needed for a new connection', `allowed values: ${CONNECTION_TYPES.join(', ')}`);
     const sandbox = patch.sandbox ?? false;
-    if (!sandbox && !patch.client_id) refuse(`connections.${name}.client_id`, 'is needed for a new real connection (or set sandbox: true)', undefined);
-    if (type === 'oidc' && !sandbox && !patch.issuer) refuse(`connections.${name}.issuer`, 'is needed for a new oidc connection', undefined);
+    if (!sandbox && !patch.client_id) refuse(`connections.${name}.client_id`, 'is needed for a new real connection (or set sandbox: true)');
+    if (type === 'oidc' && !sandbox && !patch.issuer) refuse(`connections.${name}.issuer`, 'is needed for a new oidc connection');
     current = { type, sandbox, client_id: `sandbox-${name}`, scopes: defaultScopes(type), jit: defaultJit(), attribute_map: {} };
   } else if (patch.type && patch.type !== current.type) {
     refuse(`connections.${name}.type`, `cannot change from ${current.type} to ${patch.type}`, 'remove the connection and add it again');

@@ -125,7 +125,7 @@ function pathOf(issue: v.BaseIssue<unknown>, root: string): string {
   return issue.expected === UNKNOWN_KEY && items.length === 1 ? `${root}.${path}` : path;
 }
 
-export type Refuse = (path: string, message: string, hint: Hint | undefined) => never;
+export type Refuse = (path: string, message: string, hint?: Hint) => never;
 
 /** `value` as `schema` reads it, or the first refusal, handed to `refuse` with its path. */
 export function parseWith<S extends v.GenericSchema>(schema: S, value: unknown, root: string, refuse: Refuse): v.InferOutput<S> {
