@@ -78,15 +78,26 @@ function attributeText(value: unknown): string | undefined {
 function attributesOf(raw: Record<string, unknown>): Record<string, string> | string {
   const nested = raw['attributes'];
   if (nested !== undefined && nested !== null && !isMapping(nested)) return 'attributes must be an object';
-  const unknown = Object.entries(raw).filter(([k, value]) => !KNOWN.has(k) && !BOOKKEEPING.has(k) && value !== undefined && value !== null && value !== '');
   const out: Record<string, string> = {};
-  for (const [key, value] of [...Object.entries(nested ?? {}), ...unknown]) {
+  const add = (key: string, value: unknown): string | undefined => {
     if (key === '__proto__') return "'__proto__' cannot be an attribute name";
     if (key.length > RECORD_LIMITS.attributeKey) return `attribute name '${shown(key)}' is longer than ${RECORD_LIMITS.attributeKey} characters`;
     const text = attributeText(value);
     if (text === undefined) return `attribute ${shown(key)} must be text, a number or true/false`;
     if (text.length > RECORD_LIMITS.attributeValue) return `attribute ${shown(key)} is longer than ${RECORD_LIMITS.attributeValue} characters`;
     out[key] = text;
+    return undefined;
+  };
+  // Loops rather than entries().filter(): this runs once per record of files of a hundred thousand.
+  for (const key in nested ?? {}) {
+    const refusal = add(key, (nested as Record<string, unknown>)[key]);
+    if (refusal) return refusal;
+  }
+  for (const key in raw) {
+    const value = raw[key];
+    if (KNOWN.has(key) || BOOKKEEPING.has(key) || value === undefined || value === null || value === '') continue;
+    const refusal = add(key, value);
+    if (refusal) return refusal;
   }
   return Object.keys(out).length > RECORD_LIMITS.attributes ? `more than ${RECORD_LIMITS.attributes} attributes` : out;
 }
