@@ -2,7 +2,7 @@
 // the record schema (core/schemas/user-record.ts), keeping its line number so the first bad one can be named.
 import { IdpError } from './errors.js';
 import type { Hint } from './fixes.js';
-import { parseWith } from './schemas/base.js';
+import { parseWith, shown } from './schemas/base.js';
 import { userRecordSchema, type UserRecordFields } from './schemas/user-record.js';
 
 export type UserRecord = UserRecordFields & { line: number };
@@ -34,6 +34,7 @@ function parseJsonArray(text: string, file: string): UserRecord[] {
   } catch (err) {
     throw new IdpError('IMPORT_INVALID', `${file}: not valid JSON (${(err as Error).message})`, 'fix the file and import again; nothing was imported');
   }
+  refuseDuplicateKey(text, file, 1);
   const lines = elementLines(text);
   return (parsed as unknown[]).map((raw, i) => toRecord(raw, lines[i] ?? 1, file));
 }
@@ -66,7 +67,40 @@ function elementLines(text: string): number[] {
   return lines;
 }
 
-const [NEWLINE, SPACE, TAB, RETURN, QUOTE, COMMA] = [10, 32, 9, 13, 34, 44];
+/**
+ * JSON.parse keeps the last of two equal keys in an object without a word: a record giving `email` twice is refused
+ * instead. One walk over valid JSON (after JSON.parse), with the keys of each open object in a Set.
+ */
+function refuseDuplicateKey(text: string, file: string, firstLine: number): void {
+  const open: (Set<string> | null)[] = []; // per open bracket: the keys of an object so far, or null for a list
+  let line = firstLine;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === NEWLINE) line++;
+    else if (c === OPEN_BRACE) open.push(new Set());
+    else if (c === OPEN_BRACKET) open.push(null);
+    else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) open.pop();
+    else if (c === QUOTE) {
+      const end = stringEnd(text, i + 1);
+      const keys = open[open.length - 1];
+      if (keys && text.charCodeAt(afterBlanks(text, end)) === COLON) {
+        const body = text.slice(i + 1, end - 1);
+        const key = body.includes('\\') ? (JSON.parse(`"${body}"`) as string) : body;
+        if (keys.has(key)) throw bad(file, line, `the record gives ${shown(key)} twice`);
+        keys.add(key);
+      }
+      i = end - 1;
+    }
+  }
+}
+
+function afterBlanks(text: string, from: number): number {
+  let at = from;
+  for (let c = text.charCodeAt(at); c === SPACE || c === TAB || c === RETURN || c === NEWLINE; c = text.charCodeAt(++at));
+  return at;
+}
+
+const [NEWLINE, SPACE, TAB, RETURN, QUOTE, COMMA, COLON] = [10, 32, 9, 13, 34, 44, 58];
 const [OPEN_BRACKET, CLOSE_BRACKET, OPEN_BRACE, CLOSE_BRACE] = [91, 93, 123, 125];
 
 /** The index just past the quote closing a JSON string whose body starts at `from`. */
@@ -91,6 +125,7 @@ function parseJsonLines(text: string, file: string): UserRecord[] {
     } catch {
       throw bad(file, i + 1, 'not valid JSON');
     }
+    refuseDuplicateKey(rawLine, file, i + 1);
     records.push(toRecord(raw, i + 1, file));
   });
   return records;

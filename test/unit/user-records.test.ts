@@ -128,3 +128,9 @@ test('every field has a size limit; a refusal quotes at most the start of a long
 test('a CSV header naming a column twice is refused, not read as the last one', () => {
   badAt('username,email,email\na,a@example.test,b@example.test\n', '1', /column 'email' twice/);
 });
+
+test('a JSON record giving a key twice is refused, not read as the last one', () => {
+  badAt('[\n{"username": "a", "email": "a@example.test"},\n{"username": "b",\n "email": "b@example.test", "e\\u006dail": "c@example.test"}\n]', '4', /the record gives email twice/);
+  badAt('{"username": "a"}\n{"username": "b", "attributes": {"team": "x", "team": "y"}}\n', '2', /gives team twice/);
+  assert.deepEqual(parseUserFile('[{"username": "a", "attributes": {"username": "x"}}, {"username": "b"}]', 'f').map((r) => r.username), ['a', 'b']);
+});
