@@ -1,14 +1,14 @@
-// The names an admin gives apps and connections: the one pattern they follow, and the connection names a step
+// The names an admin gives apps and connections: refusals of names off the one pattern (core/names.ts), and the connection names a step
 // option already means (a connection called `totp` could never be told apart from the TOTP step).
 import { IdpError } from '../core/errors.js';
+import { NAME_RULE, validName } from '../core/names.js';
 import { LOCAL_OPTIONS } from '../core/types.js';
 
-const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
 const RESERVED = [...LOCAL_OPTIONS, 'LOCAL'] as readonly string[];
 
 export function checkName(kind: 'app' | 'connection', name: string): void {
   const example = kind === 'app' ? 'shop' : 'corp';
-  if (!NAME.test(name)) throw new IdpError('INVALID_VALUE', `'${name}' is not a valid ${kind} name`, `use letters, digits, - and _ (up to 63), e.g. ${example}`);
+  if (!validName(name)) throw new IdpError('INVALID_VALUE', `'${name}' is not a valid ${kind} name`, `use ${NAME_RULE}, e.g. ${example}`);
 }
 
 export function checkConnectionName(name: string): void {

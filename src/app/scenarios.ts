@@ -1,47 +1,18 @@
 // Scenario files for `idp check`: reading and validating them (errors name the file and the path inside it), running
 // their logins on a throwaway copy of the org, and comparing each outcome with what the scenario expects.
-import { ERROR_CODES, IdpError, isIdpError, type ErrorCode } from '../core/errors.js';
-import { planPolicy, validatePolicy, type PlanItem, type PolicyDoc } from '../core/policy.js';
-import { JIT_DECISIONS, STAGES, type JitDecisionKind, type Stage, type StageEvent } from '../core/types.js';
+import { IdpError, isIdpError } from '../core/errors.js';
+import { planPolicy, type PlanItem, type PolicyDoc } from '../core/policy.js';
+import { fileRefusal, parseWith } from '../core/schemas/base.js';
+import { scenarioFileSchema, type Expectation, type Scenario, type ScenarioLogin } from '../core/schemas/scenario.js';
+import type { JitDecisionKind, Stage, StageEvent } from '../core/types.js';
 import type { Store, TotpVerifier, Upstreams } from '../ports.js';
-import { FileChecker } from '../core/file-checker.js';
 import { applyPlan } from './apply.js';
 import type { JUnitSuite } from './junit.js';
-import { readText } from './files.js';
 import { parsePolicy } from './policy-file.js';
+import { readText } from './files.js';
 import type { FlowError, FlowState, FlowView } from '../flow/types.js';
 
-/** One login, in the headless driver's terms (`otp`: 'outbox', 'totp' or a code). */
-export interface ScenarioLogin {
-  app: string;
-  connection?: string;
-  option?: string;
-  as?: string;
-  consent: 'approve' | 'deny';
-  username?: string;
-  password?: string;
-  otp?: string;
-  jitConsent?: 'approve' | 'deny';
-  jitUsername?: string;
-}
-
-export interface Expectation {
-  outcome?: 'success' | 'failed';
-  jit?: JitDecisionKind;
-  error?: ErrorCode;
-  /** The change in the number of local users. */
-  users?: number;
-  /** A subset of the ID token's claims (maps compared key by key, arrays whole). */
-  claims?: Record<string, unknown>;
-  /** Stage names that must appear. */
-  stages?: Stage[];
-}
-
-export interface Scenario {
-  name: string;
-  login: ScenarioLogin;
-  expect: Expectation;
-}
+export type { Expectation, Scenario, ScenarioLogin };
 
 export interface ScenarioFile {
   file: string;
@@ -82,12 +53,6 @@ export interface ScenarioDeps {
   signal?: AbortSignal;
 }
 
-const TOP_KEYS = ['name', 'config', 'scenarios'] as const;
-const SCENARIO_KEYS = ['name', 'login', 'expect'] as const;
-const LOGIN_KEYS = ['app', 'connection', 'option', 'as', 'consent', 'username', 'password', 'otp', 'jit_consent', 'jit_username'] as const;
-const EXPECT_KEYS = ['outcome', 'jit', 'error', 'users', 'claims', 'stages'] as const;
-const ANSWERS = ['approve', 'deny'] as const;
-const OUTCOMES = ['success', 'failed'] as const;
 const HINT = 'see "Scenario file" in the README; nothing was run';
 
 export function readScenarioFile(file: string): ScenarioFile {
@@ -95,65 +60,8 @@ export function readScenarioFile(file: string): ScenarioFile {
 }
 
 export function parseScenarioFile(text: string, file: string): ScenarioFile {
-  const c: FileChecker = new FileChecker(file, HINT); // annotated: fail() narrows only through a declared type
-  const root = c.mapping(parsePolicy(text, file), '(top level)', TOP_KEYS);
-  const name = c.string(root.name, 'name');
-  if (!Array.isArray(root.scenarios) || root.scenarios.length === 0) c.fail('scenarios', 'must be a non-empty list of scenarios', 'each scenario has name, login and expect');
-  const scenarios = root.scenarios.map((s, i) => parseScenario(c, s, `scenarios[${i}]`));
-  const seen = new Set<string>();
-  scenarios.forEach((s, i) => {
-    if (seen.has(s.name)) c.fail(`scenarios[${i}].name`, `'${s.name}' names an earlier scenario too`, 'give every scenario of a file its own name (CI reports tell them apart by it)');
-    seen.add(s.name);
-  });
-  const config = root.config === undefined ? null : underConfig(file, () => validatePolicy(root.config, file));
-  return { file, name, config, scenarios };
-}
-
-function parseScenario(c: FileChecker, raw: unknown, path: string): Scenario {
-  const s = c.mapping(raw, path, SCENARIO_KEYS);
-  return { name: c.string(s.name, `${path}.name`), login: parseLogin(c, s.login, `${path}.login`), expect: parseExpect(c, s.expect, `${path}.expect`) };
-}
-
-function parseLogin(c: FileChecker, raw: unknown, path: string): ScenarioLogin {
-  const l = c.mapping(raw, path, LOGIN_KEYS);
-  if (l.connection !== undefined && l.option !== undefined) c.fail(path, 'give connection or option, not both', 'e.g. connection: github, or option: password');
-  const otp = c.optionalString(l.otp, `${path}.otp`);
-  if (otp !== undefined && !['outbox', 'totp'].includes(otp) && !/^\d{6}$/.test(otp)) c.fail(`${path}.otp`, `'${otp}' is not outbox, totp or a six-digit code`, 'otp: outbox reads the emailed code, otp: totp computes the code of the user\'s factor; quote a literal code: otp: "000000"');
-  return {
-    app: c.string(l.app, `${path}.app`),
-    connection: c.optionalString(l.connection, `${path}.connection`),
-    option: c.optionalString(l.option, `${path}.option`),
-    as: c.optionalString(l.as, `${path}.as`),
-    consent: l.consent === undefined ? 'approve' : c.oneOf(l.consent, `${path}.consent`, ANSWERS),
-    username: c.optionalString(l.username, `${path}.username`),
-    password: c.optionalString(l.password, `${path}.password`),
-    otp,
-    jitConsent: l.jit_consent === undefined ? undefined : c.oneOf(l.jit_consent, `${path}.jit_consent`, ANSWERS),
-    jitUsername: c.optionalString(l.jit_username, `${path}.jit_username`),
-  };
-}
-
-function parseExpect(c: FileChecker, raw: unknown, path: string): Expectation {
-  const e = c.mapping(raw, path, EXPECT_KEYS);
-  if (Object.keys(e).length === 0) c.fail(path, 'expects nothing', `name at least one of ${EXPECT_KEYS.join(', ')}`);
-  const out: Expectation = {};
-  if (e.outcome !== undefined) out.outcome = c.oneOf(e.outcome, `${path}.outcome`, OUTCOMES);
-  if (e.jit !== undefined) out.jit = c.oneOf(e.jit, `${path}.jit`, JIT_DECISIONS);
-  if (e.error !== undefined) out.error = c.oneOf(e.error, `${path}.error`, Object.keys(ERROR_CODES) as ErrorCode[]);
-  if (e.users !== undefined) out.users = userDelta(c, e.users, `${path}.users`);
-  if (e.claims !== undefined) out.claims = c.mapping(e.claims, `${path}.claims`);
-  if (e.stages !== undefined) {
-    if (!Array.isArray(e.stages)) c.fail(`${path}.stages`, 'must be a list of stage names', `stages: ${STAGES.join(', ')}`);
-    out.stages = e.stages.map((s, i) => c.oneOf(s, `${path}.stages[${i}]`, STAGES));
-  }
-  return out;
-}
-
-/** "+1", "-1", "+0" (YAML reads an unquoted +1 as the number 1, which means the same). */
-function userDelta(c: FileChecker, value: unknown, path: string): number {
-  if (typeof value === 'number' && Number.isInteger(value)) return value;
-  if (typeof value === 'string' && /^[+-]?\d+$/.test(value)) return Number(value);
-  c.fail(path, `'${String(value)}' is not a change in the number of users`, 'e.g. users: "+1", users: "+0" or users: "-1"');
+  const { name, config, scenarios } = parseWith(scenarioFileSchema, parsePolicy(text, file), '(top level)', fileRefusal(file, HINT));
+  return { file, name, config: config ?? null, scenarios };
 }
 
 /** Policy errors name paths from the root of a policy file; here the policy sits under `config`. */
@@ -164,7 +72,7 @@ function underConfig<T>(file: string, run: () => T): T {
     const prefix = `${file}: `;
     if (!isIdpError(err) || err.code !== 'FILE_INVALID' || !err.message.startsWith(prefix)) throw err;
     const rest = err.message.slice(prefix.length);
-    const path = /^(apps|connections)\./.test(rest) ? `config.${rest}` : rest.startsWith('(top level)') ? `config${rest.slice('(top level)'.length)}` : `config: ${rest}`;
+    const path = /^(apps|connections)\./.test(rest) ? `config.${rest}` : `config: ${rest}`;
     throw new IdpError('FILE_INVALID', `${prefix}${path}`, err.hint);
   }
 }

@@ -1,38 +1,14 @@
 // Policy as code: the file format shared by `export`, `apply` and scenario `config:` (apps, connections, JIT settings,
-// scripts; secrets only as env-var references), its validation with paths into the file, and the plan that turns the
+// scripts; secrets only as env-var references; its schema is core/schemas/policy.ts), and the plan that turns the
 // current org into the one the file describes.
 import { defaultJit, defaultScopes } from './connection-defaults.js';
 import { IdpError } from './errors.js';
-import { FileChecker } from './file-checker.js';
+import { fileRefusal, parseWith } from './schemas/base.js';
+import { CONNECTION_KEYS, policySchema, type PolicyApp, type PolicyConnection, type PolicyDoc } from './schemas/policy.js';
 import { effectiveSteps, validateSteps } from './signin.js';
-import { validateIssuer, validateRedirectUri } from './urls.js';
-import { CONNECTION_TYPES, JIT_SCHEMES, LINKING_POLICIES, SYNC_POLICIES, type App, type Connection, type ConnectionType, type JitSettings } from './types.js';
+import { CONNECTION_TYPES, type App, type Connection } from './types.js';
 
-export interface PolicyApp {
-  client_id?: string;
-  redirect_uris?: string[];
-  steps?: string[][];
-  attributes?: string[];
-  script?: string | null;
-}
-
-export interface PolicyConnection {
-  type?: ConnectionType;
-  sandbox?: boolean;
-  issuer?: string | null;
-  client_id?: string;
-  client_secret_env?: string;
-  /** 'stored': the secret lives encrypted in the org and is never exported. */
-  client_secret?: 'stored';
-  scopes?: string[];
-  jit?: Partial<JitSettings>;
-  attribute_map?: Record<string, string>;
-}
-
-export interface PolicyDoc {
-  apps: Record<string, PolicyApp>;
-  connections: Record<string, PolicyConnection>;
-}
+export type { PolicyApp, PolicyConnection, PolicyDoc };
 
 export interface PlanChange {
   path: string;
@@ -49,83 +25,11 @@ export interface PlanItem {
   desired?: PolicyApp | PolicyConnection;
 }
 
-type Path = string;
-
 const HINT = 'see the file format in the README ("Policy file")';
-
-class Checker extends FileChecker {
-  name(value: string, path: Path): void {
-    if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(value)) this.fail(path, `'${value}' is not a valid name (letters, digits, - and _)`);
-  }
-}
-
-const APP_KEYS = ['client_id', 'redirect_uris', 'steps', 'attributes', 'script'] as const;
-const CONNECTION_KEYS = ['type', 'sandbox', 'issuer', 'client_id', 'client_secret_env', 'client_secret', 'scopes', 'jit', 'attribute_map'] as const;
-const JIT_KEYS = ['enabled', 'scheme', 'sync', 'linking'] as const;
 
 /** Validates a parsed policy document; a partial one (only some keys) is valid. */
 export function validatePolicy(raw: unknown, file: string): PolicyDoc {
-  const c = new Checker(file, HINT);
-  const root = raw === null || raw === undefined ? {} : c.mapping(raw, '(top level)', ['apps', 'connections']);
-  const doc: PolicyDoc = { apps: {}, connections: {} };
-  for (const [name, value] of Object.entries(root.connections === undefined ? {} : c.mapping(root.connections, 'connections'))) {
-    const path = `connections.${name}`;
-    c.name(name, path);
-    doc.connections[name] = validateConnection(c, c.mapping(value ?? {}, path, CONNECTION_KEYS), path);
-  }
-  for (const [name, value] of Object.entries(root.apps === undefined ? {} : c.mapping(root.apps, 'apps'))) {
-    const path = `apps.${name}`;
-    c.name(name, path);
-    doc.apps[name] = validateApp(c, c.mapping(value ?? {}, path, APP_KEYS), path);
-  }
-  return doc;
-}
-
-function validateConnection(c: Checker, v: Record<string, unknown>, path: Path): PolicyConnection {
-  const out: PolicyConnection = {};
-  if (v.type !== undefined) out.type = c.oneOf(v.type, `${path}.type`, CONNECTION_TYPES);
-  if (v.sandbox !== undefined) out.sandbox = c.boolean(v.sandbox, `${path}.sandbox`);
-  if (v.issuer !== undefined) out.issuer = v.issuer === null ? null : c.check(() => validateIssuer(c.string(v.issuer, `${path}.issuer`)), `${path}.issuer`);
-  if (v.client_id !== undefined) out.client_id = c.string(v.client_id, `${path}.client_id`);
-  if (v.client_secret_env !== undefined) {
-    out.client_secret_env = c.string(v.client_secret_env, `${path}.client_secret_env`);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(out.client_secret_env)) c.fail(`${path}.client_secret_env`, 'must be an environment variable name');
-  }
-  if (v.client_secret !== undefined) {
-    if (v.client_secret !== 'stored') c.fail(`${path}.client_secret`, "secrets never go in the file: use client_secret_env: VAR (or 'stored' for a secret kept in the org)", "e.g. client_secret_env: GITHUB_CLIENT_SECRET");
-    out.client_secret = 'stored';
-  }
-  if (out.client_secret && out.client_secret_env) c.fail(path, 'give client_secret_env or client_secret, not both');
-  if (v.scopes !== undefined) out.scopes = c.strings(v.scopes, `${path}.scopes`);
-  if (v.jit !== undefined) {
-    const jit = c.mapping(v.jit, `${path}.jit`, JIT_KEYS);
-    out.jit = {};
-    if (jit.enabled !== undefined) out.jit.enabled = c.boolean(jit.enabled, `${path}.jit.enabled`);
-    if (jit.scheme !== undefined) out.jit.scheme = c.oneOf(jit.scheme, `${path}.jit.scheme`, JIT_SCHEMES);
-    if (jit.sync !== undefined) out.jit.sync = c.oneOf(jit.sync, `${path}.jit.sync`, SYNC_POLICIES);
-    if (jit.linking !== undefined) out.jit.linking = c.oneOf(jit.linking === false ? 'off' : jit.linking, `${path}.jit.linking`, LINKING_POLICIES);
-  }
-  if (v.attribute_map !== undefined) {
-    const map = c.mapping(v.attribute_map, `${path}.attribute_map`);
-    out.attribute_map = Object.fromEntries(Object.entries(map).map(([k, val]) => [k, c.string(val, `${path}.attribute_map.${k}`)]));
-  }
-  return out;
-}
-
-function validateApp(c: Checker, v: Record<string, unknown>, path: Path): PolicyApp {
-  const out: PolicyApp = {};
-  if (v.client_id !== undefined) out.client_id = c.string(v.client_id, `${path}.client_id`);
-  if (v.redirect_uris !== undefined) {
-    out.redirect_uris = c.strings(v.redirect_uris, `${path}.redirect_uris`);
-    out.redirect_uris.forEach((uri, i) => c.check(() => validateRedirectUri(uri), `${path}.redirect_uris[${i}]`));
-  }
-  if (v.steps !== undefined) {
-    if (!Array.isArray(v.steps)) c.fail(`${path}.steps`, 'must be a list of steps, each a list of options', 'e.g. steps: [[password, github], [totp]]');
-    out.steps = v.steps.map((s, i) => c.strings(s, `${path}.steps[${i}]`));
-  }
-  if (v.attributes !== undefined) out.attributes = c.strings(v.attributes, `${path}.attributes`);
-  if (v.script !== undefined) out.script = v.script === null ? null : c.string(v.script, `${path}.script`);
-  return out;
+  return parseWith(policySchema, raw, '(top level)', fileRefusal(file, HINT));
 }
 
 /** An app as the file describes it (every key, in a fixed order: export is deterministic). */
@@ -154,16 +58,16 @@ export function exportConnection(c: Connection): PolicyConnection {
 }
 
 function mergeConnection(existing: PolicyConnection | undefined, patch: PolicyConnection, name: string, file: string): PolicyConnection {
-  const c = new Checker(file, HINT);
+  const refuse = fileRefusal(file, HINT);
   let current = existing;
   if (!current) {
-    const type = patch.type ?? c.fail(`connections.${name}.type`, 'is needed for a new connection', `allowed values: ${CONNECTION_TYPES.join(', ')}`);
+    const type = patch.type ?? refuse(`connections.${name}.type`, 'is needed for a new connection', `allowed values: ${CONNECTION_TYPES.join(', ')}`);
     const sandbox = patch.sandbox ?? false;
-    if (!sandbox && !patch.client_id) c.fail(`connections.${name}.client_id`, 'is needed for a new real connection (or set sandbox: true)');
-    if (type === 'oidc' && !sandbox && !patch.issuer) c.fail(`connections.${name}.issuer`, 'is needed for a new oidc connection');
+    if (!sandbox && !patch.client_id) refuse(`connections.${name}.client_id`, 'is needed for a new real connection (or set sandbox: true)');
+    if (type === 'oidc' && !sandbox && !patch.issuer) refuse(`connections.${name}.issuer`, 'is needed for a new oidc connection');
     current = { type, sandbox, client_id: `sandbox-${name}`, scopes: defaultScopes(type), jit: defaultJit(), attribute_map: {} };
   } else if (patch.type && patch.type !== current.type) {
-    c.fail(`connections.${name}.type`, `cannot change from ${current.type} to ${patch.type}`, 'remove the connection and add it again');
+    refuse(`connections.${name}.type`, `cannot change from ${current.type} to ${patch.type}`, 'remove the connection and add it again');
   }
   const merged: PolicyConnection = { ...current, ...patch, jit: { ...current.jit, ...patch.jit } };
   if (patch.client_secret_env) delete merged.client_secret;
@@ -176,8 +80,7 @@ function mergeConnection(existing: PolicyConnection | undefined, patch: PolicyCo
 
 /** Key order of an exported connection, so a merged one diffs and prints like an exported one. */
 function exportOrder(c: PolicyConnection): PolicyConnection {
-  const { type, sandbox, issuer, client_id, client_secret_env, client_secret, scopes, jit, attribute_map } = c;
-  return Object.fromEntries(Object.entries({ type, sandbox, issuer, client_id, client_secret_env, client_secret, scopes, jit, attribute_map }).filter(([, v]) => v !== undefined && v !== null)) as PolicyConnection;
+  return Object.fromEntries(CONNECTION_KEYS.map((key) => [key, c[key]]).filter(([, v]) => v !== undefined && v !== null)) as PolicyConnection;
 }
 
 function mergeApp(current: PolicyApp | undefined, patch: PolicyApp): PolicyApp {
@@ -257,9 +160,12 @@ function checkClientIds(apps: App[], plan: PlanItem[], doc: PolicyDoc, file: str
     if (item.action === 'delete') finalIds.delete(item.name);
     else if ((item.desired as PolicyApp).client_id) finalIds.set(item.name, (item.desired as PolicyApp).client_id!);
   }
+  // Apps by client_id, so that a file naming many apps is checked in linear time.
+  const owners = new Map<string, string[]>();
+  for (const [name, id] of finalIds) owners.set(id, [...(owners.get(id) ?? []), name].slice(0, 2));
   for (const [name, app] of Object.entries(doc.apps)) {
-    const other = [...finalIds].find(([n, id]) => n !== name && id === app.client_id)?.[0];
-    if (other) new Checker(file, HINT).fail(`apps.${name}.client_id`, `is already the client_id of app ${other}`, 'give each app its own client_id, or leave it out to generate one');
+    const other = app.client_id === undefined ? undefined : owners.get(app.client_id)?.find((n) => n !== name);
+    if (other) fileRefusal(file, HINT)(`apps.${name}.client_id`, `is already the client_id of app ${other}`, 'give each app its own client_id, or leave it out to generate one');
   }
 }
 

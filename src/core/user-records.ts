@@ -1,18 +1,11 @@
-// Parsing and validating user records for `users import` (JSON array, JSON lines, or CSV with a header),
-// keeping each record's line number so the first bad one can be named.
+// Reading user records for `users import` (JSON array, JSON lines, or CSV with a header) and checking each against
+// the record schema (core/schemas/user-record.ts), keeping its line number so the first bad one can be named.
 import { IdpError } from './errors.js';
-import { isPasswordHash } from './password.js';
-import { USER_STATUSES, type ProfileFields, type UserStatus } from './types.js';
-import { validEmail, validUsername } from './user-fields.js';
+import type { Hint } from './fixes.js';
+import { parseWith, shown } from './schemas/base.js';
+import { userRecordSchema, type UserRecordFields } from './schemas/user-record.js';
 
-export interface UserRecord extends ProfileFields {
-  line: number;
-  username: string;
-  status: UserStatus;
-  passwordHash: string | null;
-}
-
-const KNOWN = new Set(['username', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'picture', 'status', 'password_hash', 'attributes', 'id', 'source', 'created_at', 'updated_at', 'last_login_at', 'has_password']);
+export type UserRecord = UserRecordFields & { line: number };
 
 export function parseUserFile(text: string, file: string): UserRecord[] {
   const trimmed = text.trimStart();
@@ -21,53 +14,17 @@ export function parseUserFile(text: string, file: string): UserRecord[] {
   return parseCsv(text, file);
 }
 
-function bad(file: string, line: number, message: string): IdpError {
-  return new IdpError('IMPORT_INVALID', `${file}:${line}: ${message}`, 'fix that record and import again; nothing was imported');
+const HINT = 'fix that record and import again; nothing was imported';
+
+function bad(file: string, line: number, message: string, hint: Hint = HINT): IdpError {
+  return new IdpError('IMPORT_INVALID', `${file}:${line}: ${message}`, hint);
 }
 
-function toRecord(raw: Record<string, unknown>, line: number, file: string): UserRecord {
-  const str = (key: string): string | null => {
-    const v = raw[key];
-    if (v === undefined || v === null || v === '') return null;
-    if (typeof v !== 'string') throw bad(file, line, `${key} must be text`);
-    return v;
-  };
-  const username = str('username');
-  if (!username || !validUsername(username)) throw bad(file, line, `invalid or missing username '${username ?? ''}' (letters, digits, . _ @ + -, up to 64)`);
-  const email = str('email');
-  if (email !== null && !validEmail(email)) throw bad(file, line, `invalid email '${email}'`);
-  const status = (str('status') ?? 'active') as UserStatus;
-  if (!USER_STATUSES.includes(status)) throw bad(file, line, `status must be one of ${USER_STATUSES.join(', ')}`);
-  const passwordHash = str('password_hash');
-  if (passwordHash !== null && !isPasswordHash(passwordHash)) throw bad(file, line, 'password_hash must be an idp scrypt hash (plain passwords are not imported)');
-  const verified = raw.email_verified;
-  return {
-    line,
-    username,
-    email,
-    emailVerified: verified === true || verified === 'true' || verified === '1',
-    name: str('name'),
-    givenName: str('given_name'),
-    familyName: str('family_name'),
-    picture: str('picture'),
-    status,
-    passwordHash,
-    attributes: attributesOf(raw, line, file),
-  };
-}
-
-function attributesOf(raw: Record<string, unknown>, line: number, file: string): Record<string, string> {
-  const attributes: Record<string, string> = {};
-  const nested = raw.attributes;
-  if (nested !== undefined && nested !== null) {
-    if (typeof nested !== 'object' || Array.isArray(nested)) throw bad(file, line, 'attributes must be an object');
-    for (const [k, v] of Object.entries(nested)) attributes[k] = String(v);
-  }
-  for (const k in raw) {
-    const v = raw[k];
-    if (!KNOWN.has(k) && v !== undefined && v !== null && v !== '') attributes[k] = String(v);
-  }
-  return attributes;
+function toRecord(raw: unknown, line: number, file: string): UserRecord {
+  const fields = parseWith(userRecordSchema, raw, 'the record', (_path, message, hint) => {
+    throw bad(file, line, message, hint);
+  });
+  return { line, ...fields };
 }
 
 function parseJsonArray(text: string, file: string): UserRecord[] {
@@ -77,12 +34,9 @@ function parseJsonArray(text: string, file: string): UserRecord[] {
   } catch (err) {
     throw new IdpError('IMPORT_INVALID', `${file}: not valid JSON (${(err as Error).message})`, 'fix the file and import again; nothing was imported');
   }
+  refuseDuplicateKey(text, file, 1);
   const lines = elementLines(text);
-  return (parsed as unknown[]).map((raw, i) => {
-    const line = lines[i] ?? 1;
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad(file, line, 'each record must be an object');
-    return toRecord(raw as Record<string, unknown>, line, file);
-  });
+  return (parsed as unknown[]).map((raw, i) => toRecord(raw, lines[i] ?? 1, file));
 }
 
 /**
@@ -113,7 +67,40 @@ function elementLines(text: string): number[] {
   return lines;
 }
 
-const [NEWLINE, SPACE, TAB, RETURN, QUOTE, COMMA] = [10, 32, 9, 13, 34, 44];
+/**
+ * JSON.parse keeps the last of two equal keys in an object without a word: a record giving `email` twice is refused
+ * instead. One walk over valid JSON (after JSON.parse), with the keys of each open object in a Set.
+ */
+function refuseDuplicateKey(text: string, file: string, firstLine: number): void {
+  const open: (Set<string> | null)[] = []; // per open bracket: the keys of an object so far, or null for a list
+  let line = firstLine;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === NEWLINE) line++;
+    else if (c === OPEN_BRACE) open.push(new Set());
+    else if (c === OPEN_BRACKET) open.push(null);
+    else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) open.pop();
+    else if (c === QUOTE) {
+      const end = stringEnd(text, i + 1);
+      const keys = open[open.length - 1];
+      if (keys && text.charCodeAt(afterBlanks(text, end)) === COLON) {
+        const body = text.slice(i + 1, end - 1);
+        const key = body.includes('\\') ? (JSON.parse(`"${body}"`) as string) : body;
+        if (keys.has(key)) throw bad(file, line, `the record gives ${shown(key)} twice`);
+        keys.add(key);
+      }
+      i = end - 1;
+    }
+  }
+}
+
+function afterBlanks(text: string, from: number): number {
+  let at = from;
+  for (let c = text.charCodeAt(at); c === SPACE || c === TAB || c === RETURN || c === NEWLINE; c = text.charCodeAt(++at));
+  return at;
+}
+
+const [NEWLINE, SPACE, TAB, RETURN, QUOTE, COMMA, COLON] = [10, 32, 9, 13, 34, 44, 58];
 const [OPEN_BRACKET, CLOSE_BRACKET, OPEN_BRACE, CLOSE_BRACE] = [91, 93, 123, 125];
 
 /** The index just past the quote closing a JSON string whose body starts at `from`. */
@@ -138,8 +125,8 @@ function parseJsonLines(text: string, file: string): UserRecord[] {
     } catch {
       throw bad(file, i + 1, 'not valid JSON');
     }
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad(file, i + 1, 'each record must be an object');
-    records.push(toRecord(raw as Record<string, unknown>, i + 1, file));
+    refuseDuplicateKey(rawLine, file, i + 1);
+    records.push(toRecord(raw, i + 1, file));
   });
   return records;
 }
@@ -147,13 +134,25 @@ function parseJsonLines(text: string, file: string): UserRecord[] {
 function parseCsv(text: string, file: string): UserRecord[] {
   const rows = csvRows(text);
   const header = rows.shift();
-  if (!header || !header.cells.includes('username')) throw new IdpError('IMPORT_INVALID', `${file}:1: the CSV header must name a username column`, 'e.g. username,email,email_verified,name');
+  const columns = header?.cells.map((h) => h.trim()) ?? [];
+  if (!columns.includes('username')) throw bad(file, 1, 'the CSV header must name a username column', 'e.g. username,email,email_verified,name');
+  const twice = columns.find((c, i) => columns.indexOf(c) !== i);
+  if (twice !== undefined) throw bad(file, 1, `the CSV header names column '${twice}' twice`, 'give each column its own name');
   return rows
     .filter((r) => r.cells.some((c) => c !== ''))
     .map((r) => {
-      if (r.cells.length !== header.cells.length) throw bad(file, r.line, `expected ${header.cells.length} fields, found ${r.cells.length}`);
-      return toRecord(Object.fromEntries(header.cells.map((h, i) => [h.trim(), r.cells[i]])), r.line, file);
+      if (r.cells.length !== columns.length) throw bad(file, r.line, `expected ${columns.length} fields, found ${r.cells.length}`);
+      return toRecord(csvRecord(columns, r.cells), r.line, file);
     });
+}
+
+/** A CSV row as a record. CSV has no booleans: email_verified is the text true or false, or empty for false. */
+function csvRecord(columns: string[], cells: string[]): Record<string, unknown> {
+  const raw: Record<string, unknown> = Object.fromEntries(columns.map((c, i) => [c, cells[i]]));
+  const verified = raw['email_verified'];
+  if (verified === 'true' || verified === 'false') raw['email_verified'] = verified === 'true';
+  else if (verified === '') delete raw['email_verified'];
+  return raw;
 }
 
 /** RFC 4180 rows (quoted fields may hold commas, quotes and newlines), each with the line it starts on. */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/store.js';
-import { expectCode, idpJson, idpOk, runIdp, seededHome, snapshot, tempDir } from '../helpers/idp.js';
+import { expectCode, idpJson, idpOk, orgBytes, runIdp, seededHome, snapshot, tempDir } from '../helpers/idp.js';
 
 const files = tempDir('files');
 
@@ -158,6 +158,39 @@ test('users import is all or nothing: a bad CSV record at line 4 is named and no
   assert.match(results[3]!.stderr, /cannot read .*missing\.csv/);
   assert.equal(await userCount(home), 1);
   assert.equal(await snapshot(home), before, 'not a row, not an event');
+});
+
+test('users import refuses what it would have to change, by file and line, and leaves the org byte for byte as it was', async () => {
+  const home = await seededHome();
+  const before = orgBytes(home);
+  const invalidUtf8 = join(files, 'latin1.csv');
+  writeFileSync(invalidUtf8, Buffer.concat([Buffer.from('username,name\nann,Ann\nbob,'), Buffer.from([0x42, 0xe9, 0x62]), Buffer.from('\n')]));
+  const cases: [string, RegExp][] = [
+    [invalidUtf8, /latin1\.csv:3: not valid UTF-8\nhint: save the file as UTF-8/],
+    [file('proto.json', '[\n{"username": "ann", "__proto__": {"admin": true}}\n]'), /proto\.json:2: '__proto__' cannot be a field name/],
+    [file('yes.jsonl', '{"username": "ann", "email": "ann@example.org", "email_verified": "yes"}\n'), /yes\.jsonl:1: email_verified must be true or false, not 'yes'/],
+    [file('huge.csv', `username,name\nann,${'A'.repeat(1024 * 1024)}\n`), /huge\.csv:2: name is longer than 256 characters/],
+    [file('plain.csv', 'username,password\nann,hunter2\n'), /plain\.csv:2: a password field is never imported.*\nhint: give password_hash instead/],
+    [file('taken.jsonl', '{"username": "zed"}\n{"username": "alice"}\n'), /taken\.jsonl:2: username alice already exists/],
+  ];
+  for (const [path, reason] of cases) {
+    const r = expectCode(await runIdp(['users', 'import', path], { home }), 2, path);
+    assert.match(r.stderr, reason);
+    assert.ok(!r.stderr.includes('hunter2'), 'a password is never echoed');
+    assert.equal(orgBytes(home), before, `${path} changed nothing`);
+  }
+});
+
+test('users import takes a UTF-8 byte order mark (as Excel writes one) in CSV and JSON', async () => {
+  const home = await seededHome();
+  const bom = '\uFEFF';
+  await idpOk(['users', 'import', file('excel.csv', `${bom}username,email,email_verified,name\r\nrene,rene@example.org,true,René Ñúñez\r\n`)], { home });
+  await idpOk(['users', 'import', file('bom.json', `${bom}[{"username": "zoe", "name": "Zoë", "email": "zoe@example.org"}]`)], { home });
+  const rene = await idpJson(['users', 'show', 'rene@example.org', '--json'], { home });
+  assert.equal(rene.username, 'rene');
+  assert.equal(rene.name, 'René Ñúñez');
+  assert.equal(rene.email_verified, true);
+  assert.equal((await idpJson(['users', 'show', 'zoe@example.org', '--json'], { home })).name, 'Zoë');
 });
 
 test('users export writes JSON or CSV that users import reads back into another org', async () => {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,6 +133,14 @@ export function fileWith(name: string, text: string): string {
   const file = join(tempDir('file'), name);
   writeFileSync(file, text);
   return file;
+}
+
+/** Every file of an org's data directory with its hash: "nothing changed" down to the byte. */
+export function orgBytes(home: string): string {
+  return readdirSync(home)
+    .sort()
+    .map((name) => `${name} ${createHash('sha256').update(readFileSync(join(home, name))).digest('hex')}`)
+    .join('\n');
 }
 
 /** ANSI escape sequences (colour, bold, dim). */

@@ -21,6 +21,8 @@ const OWNERS: Record<string, string> = {
   jose: 'tokens',
   'oidc-provider': 'sandbox',
   'quickjs-emscripten': 'script',
+  // Only the file schemas, which only the commands that read files load.
+  valibot: 'core/schemas',
 };
 
 /**

@@ -252,3 +252,12 @@ test('client_secret: stored keeps a stored secret, replaces an env reference, an
     { path: 'client_secret', before: null, after: 'stored' },
   ]);
 });
+
+test('a value or key from the file is quoted on one line, escaped and cut short', () => {
+  const err = invalid(() => validatePolicy({ connections: { github: { jit: { sync: `evil\n\u001b[2Jhint: run rm -rf ${'x'.repeat(100)}` } } } }, FILE), 'connections.github.jit.sync');
+  assert.ok(!/[\n\u001b]/.test(err.message), err.message);
+  assert.match(err.message, /'evil\\u000a\\u001b\[2Jhint: run rm -rf x+\.\.\.'/);
+  assert.ok(err.message.length < 200, err.message);
+  const key = invalid(() => validatePolicy({ apps: { thrift: { 'bad\nkey': 1 } } }, FILE), 'apps.thrift.bad\\u000akey');
+  assert.ok(!key.message.includes('\n'));
+});

@@ -6,6 +6,7 @@ import { IdpError } from '../../src/core/errors.js';
 import { hashPassword } from '../../src/core/password.js';
 import { parseUserFile } from '../../src/core/user-records.js';
 import { validEmail, validUsername } from '../../src/core/user-fields.js';
+import { hintOf } from '../helpers/hints.js';
 
 function badAt(text: string, where: string, why: RegExp): void {
   assert.throws(
@@ -21,13 +22,14 @@ test('a JSON array: each record gets the line its object starts on, whatever the
     '',
     '  {',
     '    "username": "b",',
-    '    "attributes": {"nested": {"deep": [1, 2]}}',
+    '    "id": {"nested": {"deep": [1, 2]}}',
     '  }, {"username": "c"}',
     ']',
   ].join('\n');
   assert.deepEqual(parseUserFile(text, 'f').map((r) => [r.username, r.line]), [['a', 2], ['b', 4], ['c', 7]]);
   badAt(text.replace('"c"', '"bad name"'), '7', /invalid or missing username 'bad name'/);
   badAt(text.replace('"username": "b"', '"username": "b", "email": "nope"'), '4', /invalid email 'nope'/);
+  badAt(text.replace('"id"', '"attributes"'), '4', /attribute nested must be text, a number or true\/false/);
 });
 
 test('a compact one-line JSON array puts every record on line 1; a non-object element is named', () => {
@@ -47,7 +49,7 @@ test('JSON lines: one record per line, blank lines skipped, a broken line named'
 });
 
 test('CSV: quoted fields may hold commas, quotes and newlines; line numbers count physical lines', () => {
-  const text = 'username,name,email_verified,department\r\n"ann","Smith, Ann ""A""",true,ops\r\nbob,"two\nline name",false,\r\ncid,Cid,1,"x"\r\n';
+  const text = 'username,name,email_verified,department\r\n"ann","Smith, Ann ""A""",true,ops\r\nbob,"two\nline name",false,\r\ncid,Cid,true,"x"\r\n';
   const records = parseUserFile(text, 'f');
   assert.deepEqual(records.map((r) => [r.username, r.line, r.name, r.emailVerified, r.attributes]), [
     ['ann', 2, 'Smith, Ann "A"', true, { department: 'ops' }],
@@ -82,4 +84,53 @@ test('username and email rules', () => {
   for (const bad of ['', '.dot', 'has space', 'x'.repeat(65), 'semi;colon']) assert.ok(!validUsername(bad), bad);
   assert.ok(validEmail('a@b.co'));
   for (const bad of ['a@b', 'a b@c.d', '@b.co', 'a@']) assert.ok(!validEmail(bad), bad);
+});
+
+test('email_verified is a boolean: in JSON only true or false, in CSV only the text true or false (empty is false)', () => {
+  badAt('[{"username": "a", "email_verified": "yes"}]', '1', /email_verified must be true or false, not 'yes'/);
+  badAt('{"username": "a", "email_verified": "true"}\n', '1', /email_verified must be true or false/);
+  badAt('{"username": "a", "email_verified": 1}\n', '1', /email_verified must be true or false/);
+  badAt('username,email_verified\na,yes\n', '2', /email_verified must be true or false, not 'yes'/);
+  badAt('username,email_verified\na,true\nb,1\n', '3', /email_verified must be true or false, not '1'/);
+  assert.deepEqual(parseUserFile('username,email_verified\na,true\nb,false\nc,\n', 'f').map((r) => r.emailVerified), [true, false, false]);
+});
+
+test('__proto__ is refused as a field, an attribute or a CSV column, never dropped', () => {
+  badAt('[{"username": "a", "__proto__": {"x": 1}}]', '1', /'__proto__' cannot be a field name/);
+  badAt('[{"username": "a", "attributes": {"__proto__": "x"}}]', '1', /'__proto__' cannot be an attribute name/);
+  badAt('username,__proto__\na,x\n', '2', /'__proto__' cannot be a field name/);
+});
+
+test('a password field is refused, pointing at password_hash: it never becomes an attribute', () => {
+  for (const text of ['username,password\nann,hunter2\n', '[{"username": "ann", "password": "hunter2"}]']) {
+    assert.throws(
+      () => parseUserFile(text, 'f'),
+      (err: unknown) => err instanceof IdpError && err.exitCode === 2 && /password field is never imported/.test(err.message) && /password_hash/.test(hintOf(err)) && !err.message.includes('hunter2'),
+    );
+  }
+});
+
+test('every field has a size limit; a refusal quotes at most the start of a long value', () => {
+  const long = (n: number) => 'x'.repeat(n);
+  badAt(`[{"username": "a", "name": "${long(1024 * 1024)}"}]`, '1', /^f:1: name is longer than 256 characters$/);
+  assert.ok(parseUserFile(`[{"username": "a", "name": "${long(256)}"}]`, 'f')[0]?.name?.length === 256);
+  badAt(`[{"username": "a", "given_name": "${long(257)}"}]`, '1', /given_name is longer than 256/);
+  badAt(`[{"username": "a", "email": "${long(250)}@b.co"}]`, '1', /email is longer than 254/);
+  badAt(`[{"username": "a", "picture": "https://x/${long(2048)}"}]`, '1', /picture is longer than 2048/);
+  badAt(`[{"username": "${long(100_000)}"}]`, '1', /^f:1: invalid or missing username 'x{40}\.\.\.' /);
+  badAt(`[{"username": "a", "team": "${long(257)}"}]`, '1', /attribute team is longer than 256/);
+  badAt(`[{"username": "a", "attributes": {"${long(65)}": "x"}}]`, '1', /attribute name 'x{40}\.\.\.' is longer than 64/);
+  const many = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`a${i}`, 'x']));
+  badAt(JSON.stringify([{ username: 'a', attributes: many }]), '1', /more than 50 attributes/);
+  badAt('[{"username": "a", "attributes": {"tags": ["x"]}}]', '1', /attribute tags must be text, a number or true\/false/);
+});
+
+test('a CSV header naming a column twice is refused, not read as the last one', () => {
+  badAt('username,email,email\na,a@example.test,b@example.test\n', '1', /column 'email' twice/);
+});
+
+test('a JSON record giving a key twice is refused, not read as the last one', () => {
+  badAt('[\n{"username": "a", "email": "a@example.test"},\n{"username": "b",\n "email": "b@example.test", "e\\u006dail": "c@example.test"}\n]', '4', /the record gives email twice/);
+  badAt('{"username": "a"}\n{"username": "b", "attributes": {"team": "x", "team": "y"}}\n', '2', /gives team twice/);
+  assert.deepEqual(parseUserFile('[{"username": "a", "attributes": {"username": "x"}}, {"username": "b"}]', 'f').map((r) => r.username), ['a', 'b']);
 });

@@ -131,17 +131,12 @@ export function registerUsers(program: Command): void {
     .command('import')
     .argument('<file>', 'JSON array, JSON lines, or CSV with a header row')
     .description('import users in one transaction: all or nothing')
-    .addHelpText('after', '\nExamples:\n  idp users import people.csv\n  idp users import people.json --json\n\nFields: username (required), email, email_verified, name, given_name, family_name, picture, status, password_hash (idp scrypt format), attributes; other CSV columns become attributes.')
+    .addHelpText('after', '\nExamples:\n  idp users import people.csv\n  idp users import people.json --json\n\nFields: username (required), email, email_verified, name, given_name, family_name, picture, status, password_hash (idp scrypt format), attributes; other columns become attributes. A password column is refused; size limits: README, "users import".')
     .action(
       action(async (ctx, file: string) => {
-        const { readFileSync } = await import('node:fs');
+        const { readText } = await import('../../app/files.js');
         const { parseUserFile } = await import('../../core/user-records.js');
-        let text: string;
-        try {
-          text = readFileSync(file, 'utf8');
-        } catch (err) {
-          throw new IdpError('FILE_INVALID', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check the path');
-        }
+        const text = readText(file, 'import');
         const records = parseUserFile(text, file);
         users.checkImportRecords(records, file);
         const store = await ctx.store();

@@ -1,0 +1,135 @@
+// One record of a `users import` file (a JSON object, or a CSV row by its header), with the documented size limits
+// of every field (README, "users import"). Fields idp does not know become attributes; nothing is dropped or
+// reinterpreted silently: a value idp would have to guess at is refused.
+import * as v from 'valibot';
+import { isPasswordHash } from '../password.js';
+import { USER_STATUSES } from '../types.js';
+import { validEmail, validUsername } from '../user-fields.js';
+import { isMapping, say, shown } from './base.js';
+
+/** The limits the README documents, in characters. */
+export const RECORD_LIMITS = { email: 254, text: 256, picture: 2048, passwordHash: 512, attributes: 50, attributeKey: 64, attributeValue: 256 } as const;
+
+/** What `users export` writes that an import does not take back: the store assigns or derives them. */
+const BOOKKEEPING = new Set(['id', 'source', 'created_at', 'updated_at', 'last_login_at', 'has_password']);
+
+/** An optional text field of at most `max` characters; empty is absent (a CSV cell cannot be null). */
+function optionalText(key: string, max: number) {
+  return v.pipe(
+    v.optional(v.nullable(v.pipe(v.string(say(`${key} must be text`)), v.maxLength(max, say(`${key} is longer than ${max} characters`))))),
+    v.transform((value) => value || null),
+  );
+}
+
+const USERNAME_RULE = 'letters, digits, . _ @ + -, up to 64';
+
+const username = v.pipe(
+  v.unknown(),
+  v.check((value) => typeof value === 'string' && validUsername(value), (issue) => say(`invalid or missing username '${shown(issue.input)}' (${USERNAME_RULE})`)),
+  v.transform((value) => value as string),
+);
+
+const email = v.pipe(
+  optionalText('email', RECORD_LIMITS.email),
+  v.check((value) => value === null || validEmail(value), (issue) => say(`invalid email '${shown(issue.input)}'`)),
+);
+
+const emailVerified = v.pipe(
+  v.optional(v.nullable(v.boolean((issue) => say(`email_verified must be true or false, not '${shown(issue.input)}'`)))),
+  v.transform((value) => value === true),
+);
+
+const status = v.optional(
+  v.pipe(
+    v.unknown(),
+    v.transform((value) => (value === null || value === '' ? 'active' : value)),
+    v.picklist(USER_STATUSES, say(`status must be one of ${USER_STATUSES.join(', ')}`)),
+  ),
+  'active',
+);
+
+const passwordHash = v.pipe(
+  optionalText('password_hash', RECORD_LIMITS.passwordHash),
+  v.check((value) => value === null || isPasswordHash(value), say('password_hash must be an idp scrypt hash (plain passwords are not imported)')),
+);
+
+const FIELDS = {
+  username,
+  email,
+  email_verified: emailVerified,
+  name: optionalText('name', RECORD_LIMITS.text),
+  given_name: optionalText('given_name', RECORD_LIMITS.text),
+  family_name: optionalText('family_name', RECORD_LIMITS.text),
+  picture: optionalText('picture', RECORD_LIMITS.picture),
+  status,
+  password_hash: passwordHash,
+};
+
+const KNOWN = new Set([...Object.keys(FIELDS), 'attributes']);
+
+/** Attribute values are text; a number or a boolean is written as text, anything else is refused. */
+function attributeText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/** The `attributes` object, then every field idp does not know (an empty one is skipped): each within the limits. */
+function attributesOf(raw: Record<string, unknown>): Record<string, string> | string {
+  const nested = raw['attributes'];
+  if (nested !== undefined && nested !== null && !isMapping(nested)) return 'attributes must be an object';
+  const out: Record<string, string> = {};
+  const add = (key: string, value: unknown): string | undefined => {
+    if (key === '__proto__') return "'__proto__' cannot be an attribute name";
+    if (key.length > RECORD_LIMITS.attributeKey) return `attribute name '${shown(key)}' is longer than ${RECORD_LIMITS.attributeKey} characters`;
+    const text = attributeText(value);
+    if (text === undefined) return `attribute ${shown(key)} must be text, a number or true/false`;
+    if (text.length > RECORD_LIMITS.attributeValue) return `attribute ${shown(key)} is longer than ${RECORD_LIMITS.attributeValue} characters`;
+    out[key] = text;
+    return undefined;
+  };
+  // Loops rather than entries().filter(): this runs once per record of files of a hundred thousand.
+  for (const key in nested ?? {}) {
+    const refusal = add(key, (nested as Record<string, unknown>)[key]);
+    if (refusal) return refusal;
+  }
+  for (const key in raw) {
+    const value = raw[key];
+    if (KNOWN.has(key) || BOOKKEEPING.has(key) || value === undefined || value === null || value === '') continue;
+    const refusal = add(key, value);
+    if (refusal) return refusal;
+  }
+  return Object.keys(out).length > RECORD_LIMITS.attributes ? `more than ${RECORD_LIMITS.attributes} attributes` : out;
+}
+
+export const userRecordSchema = v.pipe(
+  v.custom<Record<string, unknown>>(isMapping, say('each record must be an object')),
+  v.check((raw) => !Object.hasOwn(raw, '__proto__'), say("'__proto__' cannot be a field name")),
+  v.check(
+    (raw) => !Object.hasOwn(raw, 'password'),
+    say('a password field is never imported: plain passwords are not stored', 'give password_hash instead: an idp scrypt hash, as an export with password hashes writes it'),
+  ),
+  v.looseObject(FIELDS, say(`invalid or missing username '' (${USERNAME_RULE})`)),
+  v.rawTransform(({ dataset: { value: f }, addIssue, NEVER }) => {
+    const attributes = attributesOf(f);
+    if (typeof attributes === 'string') {
+      addIssue({ message: say(attributes) });
+      return NEVER;
+    }
+    return {
+      username: f.username,
+      // A key left out of the record never ran through its schema: it is absent, as an empty value is.
+      email: f.email ?? null,
+      emailVerified: f.email_verified ?? false,
+      name: f.name ?? null,
+      givenName: f.given_name ?? null,
+      familyName: f.family_name ?? null,
+      picture: f.picture ?? null,
+      status: f.status,
+      passwordHash: f.password_hash ?? null,
+      attributes,
+    };
+  }),
+);
+
+export type UserRecordFields = v.InferOutput<typeof userRecordSchema>;
