@@ -34,7 +34,7 @@ export interface PolicyResult {
   forgotten: { connection: string; associations: number }[];
 }
 
-export async function applyPolicy({ store, actor, scripts }: Admin, doc: PolicyDoc, opts: PolicyOptions): Promise<PolicyResult> {
+export async function applyPolicy({ store, actor, scripts }: Pick<Admin, 'store' | 'actor' | 'scripts'>, doc: PolicyDoc, opts: PolicyOptions): Promise<PolicyResult> {
   await checkPolicy(store, scripts, doc, opts);
   const plan = planPolicy({ apps: store.apps.list(), connections: store.connections.list() }, doc, { prune: opts.prune, file: opts.file });
   const forgotten = associationsToForgetIn(store, plan, opts);

@@ -1,12 +1,12 @@
 // Scenario files for `idp check`: reading and validating them (errors name the file and the path inside it), running
 // their logins on a throwaway copy of the org, and comparing each outcome with what the scenario expects.
 import { IdpError, isIdpError } from '../core/errors.js';
-import { planPolicy, type PlanItem, type PolicyDoc } from '../core/policy.js';
+import type { PlanItem, PolicyDoc } from '../core/policy.js';
 import { fileRefusal, parseWith } from '../core/schemas/base.js';
 import { scenarioFileSchema, type Expectation, type Scenario, type ScenarioLogin } from '../core/schemas/scenario.js';
 import type { JitDecisionKind, Stage, StageEvent } from '../core/types.js';
-import type { Store, TotpVerifier, Upstreams } from '../ports.js';
-import { applyPlan } from './apply.js';
+import type { ScriptRunner, Store, TotpVerifier, Upstreams } from '../ports.js';
+import { applyPolicy } from './policy.js';
 import type { JUnitSuite } from './junit.js';
 import { parsePolicy } from './policy-file.js';
 import { readText } from './files.js';
@@ -49,6 +49,8 @@ export interface ScenarioDeps {
   login(copy: Store, login: ScenarioLogin, upstreams: Upstreams): Promise<{ view: FlowView; stages: StageEvent[] }>;
   upstreams(copy: Store): Promise<Upstreams>;
   actor: string;
+  /** Checks the scripts a file's config sets, as `idp apply` does. */
+  scripts: ScriptRunner;
   /** Ctrl-C: the running login is abandoned, no further scenario starts, and the copy is still removed. */
   signal?: AbortSignal;
 }
@@ -65,23 +67,27 @@ export function parseScenarioFile(text: string, file: string): ScenarioFile {
 }
 
 /** Policy errors name paths from the root of a policy file; here the policy sits under `config`. */
-function underConfig<T>(file: string, run: () => T): T {
+async function underConfig<T>(file: string, run: () => Promise<T>): Promise<T> {
   try {
-    return run();
+    return await run();
   } catch (err) {
     const prefix = `${file}: `;
-    if (!isIdpError(err) || err.code !== 'FILE_INVALID' || !err.message.startsWith(prefix)) throw err;
+    if (!isIdpError(err) || !err.message.startsWith(prefix)) throw err;
     const rest = err.message.slice(prefix.length);
     const path = /^(apps|connections)\./.test(rest) ? `config.${rest}` : `config: ${rest}`;
-    throw new IdpError('FILE_INVALID', `${prefix}${path}`, err.hint);
+    throw new IdpError(err.code, `${prefix}${path}`, err.hint);
   }
 }
 
-/** The changes the file's config makes to `store`; throws FILE_INVALID when they cannot apply (e.g. an unknown option). */
-export function planConfig(store: Store, sf: ScenarioFile): PlanItem[] {
-  if (!sf.config) return [];
+/**
+ * What the file's config changes in `store`, through the rules `idp apply` enforces (names, steps, scripts, protected
+ * claims); `apply: false` only checks. A config may change a connection's upstream: the copy then forgets its links.
+ */
+export async function applyConfig(store: Store, sf: ScenarioFile, deps: Pick<ScenarioDeps, 'actor' | 'scripts'>, opts: { apply: boolean }): Promise<PlanItem[]> {
   const doc = sf.config;
-  return underConfig(sf.file, () => planPolicy({ apps: store.apps.list(), connections: store.connections.list() }, doc, { prune: false, file: sf.file }));
+  if (!doc) return [];
+  const policy = { file: sf.file, prune: false, dryRun: !opts.apply, forgetAssociations: true };
+  return (await underConfig(sf.file, () => applyPolicy({ store, ...deps }, doc, policy))).plan;
 }
 
 /** Runs a file's scenarios in order on one fresh copy of the org; `store` itself is only read. */
@@ -90,8 +96,7 @@ export async function runScenarioFile(store: Store, sf: ScenarioFile, deps: Scen
   const scenarios = await store.withThrowawayCopy(async (copy) => {
     // Checks send no mail: their codes are read from the copy's outbox, never relayed to the org's mail catcher.
     copy.org.setSmtpRelay(null);
-    const plan = planConfig(copy, sf);
-    if (plan.length) applyPlan(copy, plan, deps.actor, sf.file);
+    await applyConfig(copy, sf, deps, { apply: true });
     const upstreams = await deps.upstreams(copy);
     try {
       const results: ScenarioResult[] = [];

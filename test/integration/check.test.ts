@@ -7,11 +7,12 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { scenarioDeps } from '../../src/cli/commands/check.js';
 import { IdpError } from '../../src/core/errors.js';
-import { compare, describeMismatch, parseScenarioFile, planConfig, runScenarioFile, type Observed, type ScenarioDeps } from '../../src/app/scenarios.js';
+import { compare, describeMismatch, applyConfig, parseScenarioFile, runScenarioFile, type Observed, type ScenarioDeps } from '../../src/app/scenarios.js';
 import { newTotpSecret } from '../../src/mfa/totp.js';
 import { openStore, type SqliteStore as Store } from '../../src/store/store.js';
 import { demoHome } from '../helpers/login.js';
 import { hintOf } from '../helpers/hints.js';
+import { scriptRunner } from '../../src/script/runner.js';
 
 const scenario = (expect: string, login = '{ app: thrift, connection: github, as: octocat }'): string => `name: t\nscenarios:\n  - name: s\n    login: ${login}\n    expect: ${expect}\n`;
 
@@ -86,9 +87,17 @@ test('config: is a partial policy file; its errors are reported under config.', 
   const store = openStore(home);
   try {
     const sf = parseScenarioFile(`name: t\nconfig: { apps: { thrift: { steps: [[password, gitlab]] } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`, 'f.yaml');
-    assert.throws(() => planConfig(store, sf), /^IdpError: f\.yaml: config\.apps\.thrift\.steps: unknown sign-in option 'gitlab'/);
+    const deps = { actor: 'test', scripts: scriptRunner };
+    await assert.rejects(applyConfig(store, sf, deps, { apply: false }), /^IdpError: f\.yaml: config\.apps\.thrift\.steps: unknown sign-in option 'gitlab'/);
     const ok = parseScenarioFile(`name: t\nconfig: { connections: { github: { jit: { enabled: false } } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`, 'f.yaml');
-    assert.deepEqual(planConfig(store, ok).map((p) => [p.action, p.name, p.changes.map((c) => c.path)]), [['update', 'github', ['jit.enabled']]]);
+    const planned = await applyConfig(store, ok, deps, { apply: false });
+    assert.deepEqual(planned.map((p) => [p.action, p.name, p.changes.map((c) => c.path)]), [['update', 'github', ['jit.enabled']]]);
+    assert.equal(store.connections.get('github')!.jit.enabled, true, 'checking a config writes nothing');
+    // A config is one more way a change arrives: the rules of `idp apply` hold there too.
+    const reserved = parseScenarioFile(`name: t\nconfig: { connections: { totp: { type: github, sandbox: true } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`, 'f.yaml');
+    await assert.rejects(applyConfig(store, reserved, deps, { apply: false }), (err: IdpError) => err.code === 'INVALID_VALUE' && /config\.connections\.totp: 'totp' is reserved/.test(err.message));
+    const claim = parseScenarioFile(`name: t\nconfig: { apps: { thrift: { attributes: [username, sub] } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`, 'f.yaml');
+    await assert.rejects(applyConfig(store, claim, deps, { apply: false }), (err: IdpError) => err.code === 'PROTECTED_CLAIM');
   } finally {
     store.close();
   }
@@ -130,7 +139,7 @@ test('expectations are compared field by field: claims as a subset (maps by key,
 
 /** The real deps, with a look at every copy the runner makes. */
 async function watchedDeps(copies: { home: string; dirMode: number; dbMode: number }[]): Promise<ScenarioDeps> {
-  const deps = await scenarioDeps({ actor: 'test' });
+  const deps = await scenarioDeps({ actor: 'test', scripts: scriptRunner });
   return {
     ...deps,
     upstreams: (copy) => {
@@ -222,7 +231,7 @@ scenarios:
 `,
       'totp.yaml',
     );
-    const report = await runScenarioFile(store, sf, await scenarioDeps({ actor: 'test' }));
+    const report = await runScenarioFile(store, sf, await scenarioDeps({ actor: 'test', scripts: scriptRunner }));
     for (const s of report.scenarios) assert.ok(s.passed, `${s.name}: ${s.mismatches.map(describeMismatch).join('; ')} ${s.error?.message ?? ''}`);
   } finally {
     store.close();

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { IdpError } from '../../core/errors.js';
 import type { FileReport, ScenarioDeps } from '../../app/scenarios.js';
-import type { Store } from '../../ports.js';
+import type { ScriptRunner, Store } from '../../ports.js';
 import type { HeadlessAnswers } from '../drivers/headless.js';
 import { action, upstreamsFor, type CliContext } from '../context.js';
 import { codeInOutbox } from './login.js';
@@ -35,11 +35,11 @@ Examples:
     )
     .action(
       action(async (ctx, files: string[], opts: CheckOptions) => {
-        const { planConfig, readScenarioFile, runScenarioFile } = await import('../../app/scenarios.js');
+        const { applyConfig, readScenarioFile, runScenarioFile } = await import('../../app/scenarios.js');
         const parsed = files.map(readScenarioFile);
-        const store = await ctx.store();
+        const { store, scripts } = await ctx.admin();
         // Every file is checked, config included, before anything runs: an invalid file fails fast with exit 2.
-        for (const sf of parsed) planConfig(store, sf);
+        for (const sf of parsed) await applyConfig(store, sf, { actor: ctx.actor, scripts }, { apply: false });
         const controller = new AbortController();
         // A second Ctrl-C stops waiting for the clean-up (the copy of the org in the temp directory).
         const onSigint = (): void => (controller.signal.aborted ? process.exit(130) : controller.abort());
@@ -49,7 +49,7 @@ Examples:
         process.on('SIGTERM', onSigterm);
         const reports: FileReport[] = [];
         try {
-          const deps = await scenarioDeps({ actor: ctx.actor, personasFile: opts.personas, signal: controller.signal });
+          const deps = await scenarioDeps({ actor: ctx.actor, scripts, personasFile: opts.personas, signal: controller.signal });
           for (const sf of parsed) reports.push(await runScenarioFile(store, sf, deps));
         } finally {
           process.off('SIGINT', onSigint);
@@ -61,7 +61,7 @@ Examples:
 }
 
 /** The headless driver as the scenario runner's login: sandbox providers in-process, answers from the scenario. */
-export async function scenarioDeps(opts: { actor: string; personasFile?: string; signal?: AbortSignal }): Promise<ScenarioDeps> {
+export async function scenarioDeps(opts: { actor: string; scripts: ScriptRunner; personasFile?: string; signal?: AbortSignal }): Promise<ScenarioDeps> {
   const { headlessLogin } = await import('../drivers/headless.js');
   const { totpForFlow } = await import('../../app/scenarios.js');
   const { totp } = await import('../../mfa/totp.js');
@@ -72,6 +72,7 @@ export async function scenarioDeps(opts: { actor: string; personasFile?: string;
   };
   return {
     actor: opts.actor,
+    scripts: opts.scripts,
     signal: opts.signal,
     upstreams: (copy) => upstreamsFor(copy, { personasFile: opts.personasFile }),
     login: (copy, login, upstreams) => {
