@@ -28,11 +28,11 @@ export function usernameFitsEmail(username: string, email: string | null): boole
   return !username.includes('@') || (email !== null && sameIdentifier(username, email));
 }
 
-export function refuseEmailShapedUsername(username: string, email: string | null, where = ''): void {
+export function refuseEmailShapedUsername(username: string, email: string | null): void {
   if (usernameFitsEmail(username, email)) return;
   throw new IdpError(
     'INVALID_VALUE',
-    `${where}username '${username}' looks like an email address but is not the user's own email`,
+    `username '${username}' looks like an email address but is not the user's own email`,
     'choose a username without @, or make it exactly the user\'s email address',
   );
 }

@@ -85,7 +85,7 @@ export function applyJit(store: Store, upstream: UpstreamUser, chosen: { usernam
         };
       }
       case 'provision': {
-        if (decision.takesEmailFrom) store.users.updateProfile(decision.takesEmailFrom.id, { email: null, emailVerified: false });
+        if (decision.takesEmailFrom) clearUnverifiedEmail(store, decision.takesEmailFrom, profile.email!, connection.name);
         const username = chosen.username ?? proposedUsername(store, upstream, profile);
         const user = store.users.insert({ ...profile, username, passwordHash: chosen.passwordHash ?? null, source: connection.name });
         store.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
@@ -103,5 +103,18 @@ export function applyJit(store: Store, upstream: UpstreamUser, chosen: { usernam
       case 'deny':
         return { decision, profile, user: null, detail: `denied (${decision.reason})` };
     }
+  });
+}
+
+/** The squatter's side of a takeover by a provider-verified owner: their unproven copy goes, with an audit event. */
+function clearUnverifiedEmail(store: Store, holder: { id: string; username: string }, email: string, connection: string): void {
+  store.users.updateProfile(holder.id, { email: null, emailVerified: false });
+  store.events.recordConfig({
+    actor: 'idp',
+    action: 'users.email-cleared',
+    target: `user ${holder.username}`,
+    detail: `cleared the unverified email ${email} of ${holder.username}: ${connection} verified it for a first sign-in`,
+    before: { email, email_verified: false },
+    after: { email: null },
   });
 }

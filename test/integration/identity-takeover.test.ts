@@ -119,6 +119,8 @@ test('item 6: an address squatted in My Account does not block its provider-veri
   assert.equal(bob.emailVerified, true);
   assert.equal(w.store.users.byId(octocat.id)?.email, null, "the squatter's unverified copy is cleared");
   assert.match(jitDetail(run), /held unverified by local user octocat, whose copy is cleared/, 'the stage an admin reads names the squatter');
+  const [cleared] = w.store.events.list({ limit: 20 }).filter((e) => e.action === 'users.email-cleared');
+  assert.match(cleared?.detail ?? '', /cleared the unverified email bob@example\.com of octocat: google verified it/);
 });
 
 test('item 6: refusals shown to the person signing in never name the local account holding the email', async (t) => {
