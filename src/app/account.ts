@@ -17,7 +17,7 @@ export function accountView(store: Store, user: User) {
 }
 
 export function editProfile(store: Store, user: User, pairs: [string, string][]): User {
-  const patch = profilePatch(store, user, pairs);
+  const patch = profilePatch(store, user, pairs, 'self');
   store.tx(() => {
     store.users.updateProfile(user.id, patch);
     store.events.recordConfig({ actor: user.username, action: 'myaccount.profile', target: `user ${user.username}`, detail: `${user.username} edited ${pairs.map(([k]) => k).join(', ')} in My Account`, before: null, after: Object.fromEntries(pairs) });

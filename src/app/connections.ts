@@ -2,6 +2,7 @@
 // remove, each with its audit event. Secrets arrive already read (environment variable name, or value); the driver
 // asks for them, after checkNewConnection has accepted everything else.
 import { randomBytes } from 'node:crypto';
+import { refuseVerificationMap } from '../core/claims.js';
 import { defaultJit, defaultScopes } from '../core/connection-defaults.js';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
@@ -57,6 +58,7 @@ export const MAPPED_ATTRIBUTE = 'a mapped attribute';
 
 function checkMap(edits: [string, string][] | undefined): void {
   refuseProtectedClaims((edits ?? []).map(([, local]) => local), MAPPED_ATTRIBUTE);
+  refuseVerificationMap(edits ?? []);
 }
 
 function checkSecret(secret: SecretInput | undefined): void {

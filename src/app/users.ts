@@ -4,7 +4,7 @@ import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
 import { refuseProtectedInRecords } from '../core/protected-claims.js';
 import type { User } from '../core/types.js';
-import { validEmail, validUsername } from '../core/user-fields.js';
+import { refuseEmailShapedUsername, usernameFitsEmail, validEmail, validUsername } from '../core/user-fields.js';
 import type { Store } from '../ports.js';
 import type { Admin } from './deps.js';
 import { requireUser } from './lookup.js';
@@ -25,7 +25,8 @@ export async function createUser({ store, actor }: Admin, input: NewUserInput): 
   const { username, email } = input;
   if (!validUsername(username)) throw new IdpError('INVALID_VALUE', `'${username}' is not a valid username`, 'use letters, digits and . _ @ + - (up to 64)');
   if (!validEmail(email)) throw new IdpError('INVALID_VALUE', `'${email}' is not a valid email address`, hint`e.g. ${{ kind: 'option', option: 'email', value: 'dave@example.com' }}`);
-  if (store.users.usernameTaken(username)) throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
+  refuseEmailShapedUsername(username, email);
+  if (store.users.identifierTaken(username)) throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
   if (store.users.byEmail(email)) throw new IdpError('USER_EXISTS', `email ${email} belongs to another user`, hint`see ${{ kind: 'show', what: 'user', name: email }}`);
   let passwordHash: string | null = null;
   if (input.password !== null) {
@@ -50,24 +51,37 @@ export interface UserSettings {
 
 export function setUser({ store, actor }: Admin, ref: string, settings: UserSettings) {
   const user = requireUser(store, ref);
-  const patch = profilePatch(store, user, settings.attributes ?? []);
+  const patch = profilePatch(store, user, settings.attributes ?? [], 'admin');
   const status = settings.status ?? user.status;
   const before = userView(user);
   const after = userView({ ...user, ...patch, status });
   const changed = JSON.stringify(before) !== JSON.stringify(after);
-  if (changed) {
-    store.tx(() => {
+  // Unlocking (or enabling) also forgives wrong passwords and MFA codes counted so far, even on an active account.
+  const reset = store.tx(() => {
+    if (changed) {
       store.users.updateProfile(user.id, patch);
       if (status !== user.status) store.users.setStatus(user.id, status);
       store.events.recordConfig({ actor, action: 'users.set', target: `user ${user.username}`, detail: `changed user ${user.username}`, before, after });
-    });
-  }
-  return { user, changed, before, after };
+    }
+    const counters = settings.status === 'active' && store.users.resetFailures(user.id);
+    if (counters) store.events.recordConfig({ actor, action: 'users.set', target: `user ${user.username}`, detail: `reset the wrong password and MFA code counts of ${user.username}`, before: null, after: null });
+    return counters;
+  });
+  return { user, changed: changed || reset, before, after };
 }
 
-/** The rules imported records must pass beyond their shape (which the parser checks): no protected claim as an attribute. */
-export function checkImportRecords(records: Iterable<{ line: number; attributes: Record<string, unknown> }>, file: string): void {
-  refuseProtectedInRecords(records, file);
+/**
+ * The rules imported records must pass beyond their shape (which the parser checks): no protected claim as an
+ * attribute, and no username shaped like an email other than the record's own.
+ */
+export function checkImportRecords(records: Iterable<{ line: number; username: string; email: string | null; attributes: Record<string, unknown> }>, file: string): void {
+  const list = [...records];
+  for (const r of list) {
+    if (!usernameFitsEmail(r.username, r.email)) {
+      throw new IdpError('IMPORT_INVALID', `${file}:${r.line}: username '${r.username}' looks like an email address but is not the record's email`, "use a username without @, or the record's own email; nothing was imported");
+    }
+  }
+  refuseProtectedInRecords(list, file);
 }
 
 export function deleteUser({ store, actor }: Admin, ref: string): User {

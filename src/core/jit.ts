@@ -3,6 +3,7 @@
 import type { ErrorCode } from './errors.js';
 import { hint, type Hint } from './fixes.js';
 import type { JitSettings, UserStatus } from './types.js';
+import { sameIdentifier } from './user-fields.js';
 
 export interface JitInput {
   connection: string;
@@ -25,7 +26,8 @@ export interface JitRefusal {
 export type JitDecision =
   | { kind: 'returning'; userId: string; reason: string }
   | { kind: 'link'; userId: string; reason: string }
-  | { kind: 'provision'; reason: string }
+  /** `takesEmailFrom`: a local user holding the upstream's verified address unverified, whose address is cleared. */
+  | { kind: 'provision'; reason: string; takesEmailFrom?: { id: string; username: string } }
   | { kind: 'pass-through'; reason: string }
   | { kind: 'deny'; reason: string; refusal: JitRefusal };
 
@@ -56,17 +58,27 @@ export function decideJit(input: JitInput): JitDecision {
     return { kind: 'pass-through', reason: `${jitState}; no association, ${email}` };
   }
   const owner = input.emailOwner;
-  if (!owner) return { kind: 'provision', reason: `${jitState}; no association, email ${input.upstreamEmail ? 'not taken' : 'not given upstream'}` };
+  const email = input.upstreamEmail;
+  if (!owner || !email) return { kind: 'provision', reason: `${jitState}; no association, email ${email ? 'not taken' : 'not given upstream'}` };
   // Both sides must have proved the address: an unverified local email may have been put there by anyone first.
   if (input.jit.linking === 'verified-email' && input.upstreamEmailVerified && owner.emailVerified) {
     if (owner.status !== 'active') return refused(owner.status, owner.username, `${jitState}; verified email matches ${owner.username}`);
-    return { kind: 'link', userId: owner.id, reason: `${jitState}; no association, verified email ${input.upstreamEmail} matches ${owner.username}, linking verified-email` };
+    return { kind: 'link', userId: owner.id, reason: `${jitState}; no association, verified email ${email} matches ${owner.username}, linking verified-email` };
   }
-  const { why, hint } = linkRefusal(input, owner.username);
+  // Proof beats a claim: the provider-verified owner gets the address, and the unproven local copy is cleared (the
+  // email column is unique). Not when it is also the holder's username: then the account was made for that address.
+  if (input.upstreamEmailVerified && !owner.emailVerified && !sameIdentifier(owner.username, email)) {
+    return {
+      kind: 'provision',
+      reason: `${jitState}; no association, email ${email} is verified upstream but held unverified by local user ${owner.username}, whose copy is cleared`,
+      takesEmailFrom: { id: owner.id, username: owner.username },
+    };
+  }
+  const { why, told, hint } = linkRefusal(input, email, owner.username);
   return {
     kind: 'deny',
     reason: `${jitState}; no association, ${why}`,
-    refusal: { code: 'LINK_CONFLICT', message: `cannot sign in through ${input.connection}: ${why}`, hint },
+    refusal: { code: 'LINK_CONFLICT', message: `cannot sign in through ${input.connection}: ${told}`, hint },
   };
 }
 
@@ -75,18 +87,25 @@ export function restoreAccessHint(username: string, status: Exclude<UserStatus, 
   return hint`an admin can run: ${{ kind: 'set', on: 'user', name: username, setting: status === 'locked' ? 'unlock' : 'enable' }}`;
 }
 
-/** Why an email match is not linked, and what would let it be. */
-function linkRefusal(input: JitInput, owner: string): { why: string; hint: Hint } {
-  const taken = `email ${input.upstreamEmail} is taken by local user ${owner}`;
+/**
+ * Why an email match is not linked (`why`, for the stage an admin reads, names the local user), what the person
+ * signing in is told (`told`: never another account's username), and what would let it be.
+ */
+function linkRefusal(input: JitInput, email: string, owner: string): { why: string; told: string; hint: Hint } {
+  const taken = `email ${email} is taken by local user ${owner}`;
+  const exists = `email ${email} belongs to an existing account`;
+  const another = 'sign in to that account another way';
   if (input.jit.linking === 'off') {
     const linking = { kind: 'set', on: 'connection', name: input.connection, setting: 'linking', value: 'verified-email' } as const;
-    return { why: `${taken} and linking is off`, hint: hint`to link verified emails: ${linking} (or sign in as ${owner} another way)` };
+    return { why: `${taken} and linking is off`, told: `${exists} and linking is off`, hint: hint`to link verified emails: ${linking} (or ${another})` };
   }
   if (!input.upstreamEmailVerified) {
-    return { why: `${taken} and ${input.connection} does not say it is verified`, hint: `verify the email at the provider, or sign in as ${owner} another way` };
+    const unverified = `${input.connection} does not say it is verified`;
+    return { why: `${taken} and ${unverified}`, told: `${exists} and ${unverified}`, hint: `verify the email at the provider, or ${another}` };
   }
   return {
-    why: `${taken}, whose local email is not verified`,
-    hint: `only a verified local email is linked (anyone may have entered the address first): sign in as ${owner} another way, or have an admin check the account`,
+    why: `${taken}, whose local email is not verified and is also its username`,
+    told: `${exists} whose email is not verified`,
+    hint: `${another}, or have an admin check the account`,
   };
 }

@@ -6,7 +6,8 @@ import type { User } from '../core/types.js';
 import type { MailMessage, OtpVerifier, Store, TotpVerifier } from '../ports.js';
 import type { Waiting } from './types.js';
 
-export const MAX_MFA_ATTEMPTS = 5;
+/** Per flow; wrong codes also count per user across flows (steps/lockout.ts), as wrong passwords do. */
+export const MAX_MFA_ATTEMPTS = 3;
 
 type MfaWaiting = Extract<Waiting, { kind: 'mfa' }>;
 export type MfaMethod = MfaWaiting['method'];

@@ -1,9 +1,11 @@
 // Applies the JIT decision to the store in one BEGIN IMMEDIATE transaction: the decision is re-made on fresh reads
 // inside it, so concurrent first logins of one upstream user create exactly one local user and one association.
 import { mapClaims, provisionUsername, syncPatch, type MappedProfile, type ProfilePatch } from '../core/claims.js';
+import { IdpError } from '../core/errors.js';
 import { decideJit, type JitDecision } from '../core/jit.js';
 import { shortId } from '../core/ids.js';
 import type { Connection, SyncPolicy, User } from '../core/types.js';
+import { refuseEmailShapedUsername, usernameFitsEmail, validUsername } from '../core/user-fields.js';
 import type { Store } from '../ports.js';
 
 export interface UpstreamUser {
@@ -38,14 +40,24 @@ export function readDecision(store: Store, upstream: UpstreamUser): { decision: 
 }
 
 export function proposedUsername(store: Store, upstream: UpstreamUser, profile: MappedProfile): string {
-  return provisionUsername(profile, upstream.connection.name, upstream.subject, (u) => store.users.usernameTaken(u));
+  return provisionUsername(profile, upstream.connection.name, upstream.subject, (u) => store.users.identifierTaken(u));
 }
 
-/** What a returning login changes locally: the sync policy's patch, minus an email another local user holds. */
+/** The username a person chose at a JIT prompt: well formed, naming no other account, and not someone else's address. */
+export function checkChosenUsername(store: Store, profile: MappedProfile, username: string): void {
+  if (!validUsername(username)) throw new IdpError('INVALID_VALUE', `'${username}' is not a valid username`, 'use letters, digits and . _ @ + - (up to 64)');
+  refuseEmailShapedUsername(username, profile.emailVerified ? profile.email : null);
+  if (store.users.identifierTaken(username)) throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
+}
+
+/**
+ * What a returning login changes locally: the sync policy's patch, minus an email another local user holds, and minus
+ * any email change for a user whose username is their email (the two must stay one identifier).
+ */
 export function returningPatch(store: Store, user: User, profile: MappedProfile, sync: SyncPolicy): ProfilePatch {
   const patch = syncPatch(user, profile, sync);
   const emailOwner = patch.email ? store.users.byEmail(patch.email) : undefined;
-  if (emailOwner && emailOwner.id !== user.id) {
+  if ((emailOwner && emailOwner.id !== user.id) || (patch.email !== undefined && !usernameFitsEmail(user.username, patch.email))) {
     // Keep the old email rather than break uniqueness.
     delete patch.email;
     delete patch.emailVerified;
@@ -73,6 +85,7 @@ export function applyJit(store: Store, upstream: UpstreamUser, chosen: { usernam
         };
       }
       case 'provision': {
+        if (decision.takesEmailFrom) clearUnverifiedEmail(store, decision.takesEmailFrom, profile.email!, connection.name);
         const username = chosen.username ?? proposedUsername(store, upstream, profile);
         const user = store.users.insert({ ...profile, username, passwordHash: chosen.passwordHash ?? null, source: connection.name });
         store.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
@@ -90,5 +103,18 @@ export function applyJit(store: Store, upstream: UpstreamUser, chosen: { usernam
       case 'deny':
         return { decision, profile, user: null, detail: `denied (${decision.reason})` };
     }
+  });
+}
+
+/** The squatter's side of a takeover by a provider-verified owner: their unproven copy goes, with an audit event. */
+function clearUnverifiedEmail(store: Store, holder: { id: string; username: string }, email: string, connection: string): void {
+  store.users.updateProfile(holder.id, { email: null, emailVerified: false });
+  store.events.recordConfig({
+    actor: 'idp',
+    action: 'users.email-cleared',
+    target: `user ${holder.username}`,
+    detail: `cleared the unverified email ${email} of ${holder.username}: ${connection} verified it for a first sign-in`,
+    before: { email, email_verified: false },
+    after: { email: null },
   });
 }

@@ -80,13 +80,14 @@ export interface ListQuery {
 }
 
 export interface UserRepository {
-  /** By id, username or email. */
+  /** By id, else username, else email (the last two case-insensitive). */
   find(ref: string): User | undefined;
   /** Usernames close to `ref`, for "did you mean". */
   lookalikes(ref: string): string[];
   byId(id: string): User | undefined;
   byEmail(email: string): User | undefined;
-  usernameTaken(username: string): boolean;
+  /** Whether any user has this as id, username or email: a new username must name no other account. */
+  identifierTaken(value: string): boolean;
   count(): number;
   /** Every user with its password hash, in username order, one row at a time (export, whole-store checks). */
   iterate(): IterableIterator<User & { passwordHash: string | null }>;
@@ -100,6 +101,11 @@ export interface UserRepository {
   setPasswordHash(id: string, hash: string): void;
   /** The failed-login count after this one. */
   recordFailedLogin(id: string): number;
+  /** The count of wrong MFA codes in a row, across sign-ins, after this one. */
+  recordFailedMfa(id: string): number;
+  recordMfaSuccess(id: string): void;
+  /** Zeroes both failure counters; false when both were zero already. */
+  resetFailures(id: string): boolean;
   recordLogin(id: string): void;
   delete(id: string): void;
 }

@@ -175,6 +175,32 @@ export const MIGRATIONS: readonly Migration[] = [
   ALTER TABLE flows ADD COLUMN expired_at TEXT;
   CREATE INDEX flows_active ON flows (updated_at) WHERE status = 'active';
   `,
+  // 6: one identifier, one account. A username with an @ must be its user's own email (with the unique email index,
+  // no username can then be another user's email); older stores may hold others, which are renamed to their local
+  // part, with an event each. And wrong MFA codes are counted per user across sign-ins, like wrong passwords.
+  (db) => {
+    const rows = db.prepare(`SELECT id, username FROM users WHERE instr(username, '@') > 0 AND (email IS NULL OR email <> username)`).all() as { id: string; username: string }[];
+    const taken = db.prepare('SELECT 1 FROM users WHERE id = ? OR username = ? OR email = ?');
+    const rename = db.prepare('UPDATE users SET username = ? WHERE id = ?');
+    const event = db.prepare(`INSERT INTO events (at, kind, actor, action, target, detail, before, after) VALUES (?, 'config', 'idp', 'users.rename', ?, ?, ?, ?)`);
+    for (const { id, username } of rows) {
+      const stem = username.split('@')[0]!.replace(/^[^A-Za-z0-9]+/, '') || 'user';
+      let next = stem;
+      for (let n = 2; taken.get(next, next, next); n++) next = `${stem}-${n}`;
+      rename.run(next, id);
+      const detail = `renamed user ${username} to ${next}: a username shaped like an email must be the user's own email`;
+      event.run(new Date().toISOString(), `user ${username}`, detail, JSON.stringify({ username }), JSON.stringify({ username: next }));
+    }
+    db.exec(`
+      ALTER TABLE users ADD COLUMN mfa_failures INTEGER NOT NULL DEFAULT 0;
+      CREATE TRIGGER users_email_username_insert BEFORE INSERT ON users
+        WHEN instr(NEW.username, '@') > 0 AND (NEW.email IS NULL OR NEW.email <> NEW.username COLLATE NOCASE)
+        BEGIN SELECT RAISE(ABORT, 'a username with an @ must be the user''s own email'); END;
+      CREATE TRIGGER users_email_username_update BEFORE UPDATE OF username, email ON users
+        WHEN instr(NEW.username, '@') > 0 AND (NEW.email IS NULL OR NEW.email <> NEW.username COLLATE NOCASE)
+        BEGIN SELECT RAISE(ABORT, 'a username with an @ must be the user''s own email'); END;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -62,12 +62,31 @@ function cursorUsername(cursor: string): string {
   return username;
 }
 
+/**
+ * The migration 6 trigger's refusal as an IdpError. Use cases check the rule first with a clearer message: reaching
+ * this means a path that forgot to, and the store still refuses rather than let one identifier name two accounts.
+ */
+function identifierRule(write: () => unknown): void {
+  try {
+    write();
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_TRIGGER') throw err;
+    throw new IdpError('INVALID_VALUE', (err as Error).message, "a username with an @ must be exactly the user's email address", { cause: err });
+  }
+}
+
 export class UserRepo implements UserRepository {
   constructor(private readonly db: Db, private readonly now: () => string) {}
 
-  /** By id, username or email (case-insensitive for the last two). */
+  /**
+   * The one resolution rule for an identifier: the user with that id, else with that username, else with that email
+   * (the last two case-insensitive). A username with an @ is always its user's own email (user-fields.ts, and the
+   * migration 6 trigger), so the three lookups never name two different accounts.
+   */
   find(ref: string): User | undefined {
-    const row = this.db.prepare('SELECT * FROM users WHERE id = ? OR username = ? OR email = ? LIMIT 1').get(ref, ref, ref) as UserRow | undefined;
+    const row = (this.db.prepare('SELECT * FROM users WHERE id = ?').get(ref) ??
+      this.db.prepare('SELECT * FROM users WHERE username = ?').get(ref) ??
+      this.db.prepare('SELECT * FROM users WHERE email = ?').get(ref)) as UserRow | undefined;
     return row && toUser(row);
   }
 
@@ -95,8 +114,8 @@ export class UserRepo implements UserRepository {
     return row && toUser(row);
   }
 
-  usernameTaken(username: string): boolean {
-    return this.db.prepare('SELECT 1 FROM users WHERE username = ?').get(username) !== undefined;
+  identifierTaken(value: string): boolean {
+    return this.db.prepare('SELECT 1 FROM users WHERE id = ? OR username = ? OR email = ?').get(value, value, value) !== undefined;
   }
 
   count(): number {
@@ -142,7 +161,7 @@ export class UserRepo implements UserRepository {
 
   insert(user: NewUser): User {
     const id = user.id ?? crypto.randomUUID();
-    this.insertStatement()(id, user, user.source, this.now());
+    identifierRule(() => this.insertStatement()(id, user, user.source, this.now()));
     return this.byId(id)!;
   }
 
@@ -173,16 +192,20 @@ export class UserRepo implements UserRepository {
     const current = this.byId(id);
     if (!current) return;
     const next = { ...current, ...patch };
-    this.db
-      .prepare(
-        `UPDATE users SET email = ?, email_verified = ?, name = ?, given_name = ?, family_name = ?, picture = ?, attributes = ?,
-                updated_at = ? WHERE id = ?`,
-      )
-      .run(next.email, next.emailVerified ? 1 : 0, next.name, next.givenName, next.familyName, next.picture, JSON.stringify(next.attributes), this.now(), id);
+    const update = this.db.prepare(
+      `UPDATE users SET email = ?, email_verified = ?, name = ?, given_name = ?, family_name = ?, picture = ?, attributes = ?,
+              updated_at = ? WHERE id = ?`,
+    );
+    identifierRule(() => update.run(next.email, next.emailVerified ? 1 : 0, next.name, next.givenName, next.familyName, next.picture, JSON.stringify(next.attributes), this.now(), id));
   }
 
+  /** Any change of status starts both failure counters (password and MFA) afresh. */
   setStatus(id: string, status: UserStatus): void {
-    this.db.prepare('UPDATE users SET status = ?, failed_logins = 0, updated_at = ? WHERE id = ?').run(status, this.now(), id);
+    this.db.prepare('UPDATE users SET status = ?, failed_logins = 0, mfa_failures = 0, updated_at = ? WHERE id = ?').run(status, this.now(), id);
+  }
+
+  resetFailures(id: string): boolean {
+    return this.db.prepare('UPDATE users SET failed_logins = 0, mfa_failures = 0 WHERE id = ? AND (failed_logins > 0 OR mfa_failures > 0)').run(id).changes > 0;
   }
 
   setPasswordHash(id: string, hash: string): void {
@@ -191,6 +214,14 @@ export class UserRepo implements UserRepository {
 
   recordFailedLogin(id: string): number {
     return this.db.prepare('UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins').pluck().get(id) as number;
+  }
+
+  recordFailedMfa(id: string): number {
+    return this.db.prepare('UPDATE users SET mfa_failures = mfa_failures + 1 WHERE id = ? RETURNING mfa_failures').pluck().get(id) as number;
+  }
+
+  recordMfaSuccess(id: string): void {
+    this.db.prepare('UPDATE users SET mfa_failures = 0 WHERE id = ?').run(id);
   }
 
   recordLogin(id: string): void {

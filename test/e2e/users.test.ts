@@ -220,3 +220,26 @@ test('users export writes JSON or CSV that users import reads back into another 
   assert.deepEqual(b.users.map(essence), exported.map(essence));
   assert.equal(a.users.find((u: any) => u.username === 'alice').has_password, true, 'hashes travel with --with-password-hashes');
 });
+
+test('one identifier, one account: create, set and import refuse a username shaped like an email that is not the user\'s own (exit 2, nothing changed)', async () => {
+  const home = await seededHome();
+  const before = await snapshot(home);
+  const refusals = await Promise.all([
+    runIdp(['users', 'create', 'alice@example.com', '--email', 'evil@example.com'], { home }),
+    runIdp(['users', 'create', 'mallory', '--email', 'alice@example.com'], { home }),
+    runIdp(['users', 'import', file('shaped.csv', 'username,email\nann,ann@example.org\nalice@example.com,evil@example.org\n')], { home }),
+    runIdp(['users', 'import', file('taken.jsonl', '{"username":"alice@example.com","email":"alice@example.com"}\n')], { home }),
+  ]);
+  for (const r of refusals) expectCode(r, 2);
+  assert.match(refusals[0]!.stderr, /username 'alice@example\.com' looks like an email address but is not the user's own email/);
+  assert.match(refusals[1]!.stderr, /email alice@example\.com belongs to another user/);
+  assert.match(refusals[2]!.stderr, /shaped\.csv:3: username 'alice@example\.com' looks like an email address/);
+  assert.match(refusals[3]!.stderr, /taken\.jsonl:1: .*already exists/);
+  assert.equal(await snapshot(home), before, 'not a row, not an event');
+
+  // A user whose username is their own email keeps the two together: the email cannot move away from it.
+  await idpOk(['users', 'create', 'dana@example.com', '--email', 'dana@example.com'], { home });
+  const moved = expectCode(await runIdp(['users', 'set', 'dana@example.com', '--attr', 'email=dana@elsewhere.example'], { home }), 2);
+  assert.match(moved.stderr, /the email of dana@example\.com cannot change: the username is that email address/);
+  assert.equal((await idpJson(['users', 'show', 'dana@example.com', '--json'], { home })).email, 'dana@example.com');
+});

@@ -49,7 +49,7 @@ export function fakeConnection(name: string, jit: Partial<JitSettings> = {}): Co
 export class FakeStore implements Store {
   readonly appMap = new Map<string, App>();
   readonly connectionMap = new Map<string, Connection>();
-  readonly userMap = new Map<string, User & { passwordHash: string | null; failedLogins: number }>();
+  readonly userMap = new Map<string, User & { passwordHash: string | null; failedLogins: number; mfaFailures: number }>();
   readonly associationMap = new Map<string, Association>();
   readonly flowMap = new Map<string, FlowRow>();
   readonly stages: StageEvent[] = [];
@@ -78,11 +78,14 @@ export class FakeStore implements Store {
   };
 
   readonly users: Store['users'] = {
-    find: (ref) => [...this.userMap.values()].find((u) => u.id === ref || u.username === ref || u.email === ref),
+    find: (ref) => {
+      const users = [...this.userMap.values()];
+      return users.find((u) => u.id === ref) ?? users.find((u) => u.username === ref) ?? users.find((u) => u.email === ref);
+    },
     lookalikes: () => [],
     byId: (id) => this.userMap.get(id),
     byEmail: (email) => [...this.userMap.values()].find((u) => u.email === email),
-    usernameTaken: (username) => [...this.userMap.values()].some((u) => u.username === username),
+    identifierTaken: (value) => [...this.userMap.values()].some((u) => u.id === value || u.username === value || u.email === value),
     count: () => this.userMap.size,
     iterate: () => unused('users.iterate'),
     passwordState: (id) => {
@@ -93,9 +96,17 @@ export class FakeStore implements Store {
     insert: (user) => this.addUser(user),
     insertStatement: () => unused('users.insertStatement'),
     updateProfile: (id, patch) => void Object.assign(this.userMap.get(id)!, patch),
-    setStatus: (id, status) => void (this.userMap.get(id)!.status = status),
+    setStatus: (id, status) => void Object.assign(this.userMap.get(id)!, { status, failedLogins: 0, mfaFailures: 0 }),
     setPasswordHash: () => unused('users.setPasswordHash'),
     recordFailedLogin: (id) => ++this.userMap.get(id)!.failedLogins,
+    recordFailedMfa: (id) => ++this.userMap.get(id)!.mfaFailures,
+    recordMfaSuccess: (id) => void (this.userMap.get(id)!.mfaFailures = 0),
+    resetFailures: (id) => {
+      const user = this.userMap.get(id)!;
+      const had = user.failedLogins > 0 || user.mfaFailures > 0;
+      Object.assign(user, { failedLogins: 0, mfaFailures: 0 });
+      return had;
+    },
     recordLogin: (id) => void (this.userMap.get(id)!.lastLoginAt = AT),
     delete: () => unused('users.delete'),
   };
@@ -182,6 +193,7 @@ export class FakeStore implements Store {
       lastLoginAt: null,
       passwordHash: user.passwordHash ?? null,
       failedLogins: 0,
+      mfaFailures: 0,
     };
     this.userMap.set(id, stored);
     return stored;

@@ -185,11 +185,12 @@ test('linking verified-email never links into a local account whose own email is
   // Anyone can put an address on a local account (My Account, users add) without proving it: it is then unverified.
   const squatter = w.store.users.insert({ username: 'squatter', email: 'hubber@example.com', emailVerified: false, source: 'local' });
   const run = await w.login('github', 'hubber');
-  const failed = expectFailed(run, 'LINK_CONFLICT', 7);
-  assert.match(failed.error.message, /squatter/);
-  assert.match(failed.error.message, /not verified/);
+  const result = expectDone(run);
+  assert.equal(result.jit?.decision, 'provision', 'the provider-verified owner gets an account of their own');
+  assert.notEqual(result.user?.id, squatter.id);
   assert.deepEqual(w.store.associations.forUser(squatter.id), [], 'hubber\'s GitHub identity is not attached to the squatter');
-  assert.equal(w.store.associations.get('github', '1000001'), undefined);
+  assert.equal(w.store.associations.get('github', '1000001')?.userId, result.user?.id);
+  assert.equal(w.store.users.byEmail('hubber@example.com')?.id, result.user?.id);
 });
 
 test('a locked associated user is refused (USER_LOCKED, exit 7), a disabled one too, and neither is synced', async (t) => {

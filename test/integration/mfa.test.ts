@@ -12,6 +12,8 @@ import type { User } from '../../src/core/types.js';
 import { MAX_MFA_ATTEMPTS } from '../../src/flow/mfa.js';
 import { OTP_TTL_MS } from '../../src/mfa/email-otp.js';
 import { enrolTotp } from '../../src/app/account.js';
+import { setUser } from '../../src/app/users.js';
+import { LOCKOUT_AFTER_FAILURES } from '../../src/flow/steps/lockout.js';
 import { adminOf } from '../../src/cli/context.js';
 import type { FlowView } from '../../src/flow/types.js';
 import type { FlowEngine } from '../../src/flow/engine.js';
@@ -304,4 +306,79 @@ test('the factor is removed while the flow waits for its code: MFA_NOT_ENROLLED 
   w.store.factors.remove(w.alice.id);
   expectFailed(await w.engine.submit(view.flow, { otp: await totpCode(secret, w.now()) }), 'MFA_NOT_ENROLLED', 8);
   assert.deepEqual(w.store.factors.forUser(w.alice.id), [], 'no factor comes back');
+});
+
+/** Submits `count` wrong codes, at most MAX_MFA_ATTEMPTS - 1 per flow (never the per-flow cap), over as many flows as it takes. */
+async function wrongCodesAcrossFlows(w: World, count: number, wrong: () => Promise<string> | string): Promise<FlowView> {
+  let last: FlowView | undefined;
+  for (let sent = 0; sent < count; ) {
+    const flow = mfaView(await w.toStep2()).flow;
+    for (let i = 0; i < MAX_MFA_ATTEMPTS - 1 && sent < count; i++, sent++) last = await w.engine.submit(flow, { otp: await wrong() });
+  }
+  return last!;
+}
+
+function lockEvents(w: World): string[] {
+  return w.store.events.list({ limit: 100 }).filter((e) => e.action === 'users.lock').map((e) => e.detail);
+}
+
+test(`TOTP brute force across flows: the ${LOCKOUT_AFTER_FAILURES}th wrong code in a row locks alice (USER_LOCKED, exit 7), with an audit event; the right code is then refused`, async (t) => {
+  const w = await world(t);
+  const { secret } = await enrolTotp(adminOf(w.store, 'test'), w.alice);
+  const wrong = () => wrongCode(secret, w.now());
+  const waiting = mfaView(await w.toStep2()); // a flow already at MFA when the account locks
+  const before = await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, wrong);
+  assert.equal(before.status, 'active', 'one short of the policy: still asking');
+  const locked = expectFailed(await wrongCodesAcrossFlows(w, 1, wrong), 'USER_LOCKED', 7);
+  assert.match(locked.error.message, /too many wrong MFA codes/);
+  assert.doesNotMatch(locked.error.message, /alice/);
+  assert.equal(w.store.users.byId(w.alice.id)?.status, 'locked');
+  assert.equal(lockEvents(w).length, 1);
+  assert.match(lockEvents(w)[0]!, /locked alice after 5 wrong MFA codes in a row across sign-ins/);
+  expectFailed(await w.engine.submit(waiting.flow, { otp: await totpCode(secret, w.now()) }), 'USER_LOCKED', 7);
+  expectFailed(await w.toStep2(), 'USER_LOCKED', 7);
+});
+
+test('a right code ends a run of wrong ones: wrong codes lock only when they come in a row', async (t) => {
+  const w = await world(t);
+  const { secret } = await enrolTotp(adminOf(w.store, 'test'), w.alice);
+  await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, () => wrongCode(secret, w.now()));
+  expectDone(await w.engine.submit(mfaView(await w.toStep2()).flow, { otp: await totpCode(secret, w.now()) }));
+  w.advance(30_000);
+  assert.equal((await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, () => wrongCode(secret, w.now()))).status, 'active');
+  assert.equal(w.store.users.byId(w.alice.id)?.status, 'active');
+});
+
+test('email OTP brute force across flows locks the account the same way; the mailed code is then refused', async (t) => {
+  const w = await world(t, 'email-otp');
+  const waiting = mfaView(await w.toStep2());
+  const locked = expectFailed(await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES, () => '000000'), 'USER_LOCKED', 7);
+  assert.match(locked.error.message, /too many wrong MFA codes/);
+  assert.equal(w.store.users.byId(w.alice.id)?.status, 'locked');
+  assert.equal(lockEvents(w).length, 1);
+  expectFailed(await w.engine.submit(waiting.flow, { otp: mailedCode(w, waiting.flow) }), 'USER_LOCKED', 7);
+});
+
+test('unlocking resets both counters: after an unlock it takes a full run of wrong codes (or passwords) to lock again', async (t) => {
+  const w = await world(t);
+  const { secret } = await enrolTotp(adminOf(w.store, 'test'), w.alice);
+  const wrong = () => wrongCode(secret, w.now());
+  expectFailed(await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES, wrong), 'USER_LOCKED', 7);
+  const admin = adminOf(w.store, 'test');
+  assert.equal(setUser(admin, 'alice', { status: 'active' }).changed, true);
+  assert.equal((await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, wrong)).status, 'active', 'the MFA count started again at 0');
+  // An active account with failures counted: --unlock still resets them.
+  const wrongPassword = async () => {
+    const started = await w.engine.start('thrift');
+    const chosen = await w.engine.submit(started.flow, { choose: 'password' });
+    return w.engine.submit(chosen.flow, { credentials: { username: 'alice', password: 'not-her-password' } });
+  };
+  await wrongPassword();
+  assert.equal(w.store.users.passwordState(w.alice.id).failedLogins, 1);
+  assert.equal(setUser(admin, 'alice', { status: 'active' }).changed, true, 'the counters were reset');
+  assert.equal(w.store.users.passwordState(w.alice.id).failedLogins, 0);
+  assert.equal((await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, wrong)).status, 'active', 'the MFA count was reset too');
+  assert.equal(w.store.users.byId(w.alice.id)?.status, 'active');
+  assert.equal(setUser(admin, 'alice', { status: 'active' }).changed, true);
+  assert.equal(setUser(admin, 'alice', { status: 'active' }).changed, false, 'nothing left to reset');
 });

@@ -2,7 +2,7 @@
 // (override-all, preserve-local, none) and the username a provisioned user gets (collisions get -2, -3, ...).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mapClaims, provisionUsername, syncPatch, type MappedProfile } from '../../src/core/claims.js';
+import { mapClaims, provisionUsername, refuseVerificationMap, syncPatch, type MappedProfile } from '../../src/core/claims.js';
 import type { User } from '../../src/core/types.js';
 
 const GITHUB_CLAIMS = {
@@ -197,4 +197,35 @@ test('--map claim=- ignores a claim the connection type maps by default', () => 
   assert.equal(mapped.name, null);
   assert.equal(mapped.email, 'octocat@example.com', 'other defaults stay');
   assert.deepEqual(mapped.attributes, {}, "'-' is not taken as an attribute name");
+});
+
+test('email_verified is the provider\'s word on its own address: an email from any other claim is unverified', () => {
+  for (const type of ['github', 'google', 'oidc'] as const) {
+    const claims = { ...GOOGLE_CLAIMS, name: 'alice@example.com', nickname: 'alice@example.com', verified_flag: true };
+    assert.equal(mapClaims(claims, type, {}).emailVerified, true, `${type}: the provider's email, verified`);
+    const byName = mapClaims(claims, type, { name: 'email' });
+    assert.deepEqual([byName.email, byName.emailVerified], ['alice@example.com', false], `${type}: --map name=email`);
+    const byOther = mapClaims(claims, type, { email: '-', nickname: 'email' });
+    assert.deepEqual([byOther.email, byOther.emailVerified], ['alice@example.com', false], `${type}: email ignored, nickname mapped`);
+    assert.equal(mapClaims({ ...claims, email_verified: false }, type, { verified_flag: 'email_verified' }).emailVerified, false, `${type}: no claim stands in for the provider's word`);
+    assert.equal(mapClaims(claims, type, { email_verified: '-' }).emailVerified, false, `${type}: ignoring the provider's word leaves the email unverified`);
+    assert.equal(mapClaims({ ...claims, name: 'BOB@example.com' }, type, { name: 'email' }).emailVerified, true, `${type}: the same address from another claim is still the verified one`);
+  }
+});
+
+test('a --map edit cannot make another claim the source of email_verified', () => {
+  assert.throws(() => refuseVerificationMap([['verified_flag', 'email_verified']]), /verified_flag cannot be mapped to email_verified/);
+  assert.doesNotThrow(() => refuseVerificationMap([['email_verified', 'email_verified'], ['name', 'email'], ['email_verified', 'checked']]));
+});
+
+test('an email-shaped upstream username becomes the username only when it is the person\'s own verified email', () => {
+  const free = () => false;
+  const profile = (username: string, email: string, emailVerified: boolean): MappedProfile => ({ ...mapClaims({}, 'oidc', {}), username, email, emailVerified });
+  assert.equal(provisionUsername(profile('alice@example.com', 'evil@example.com', true), 'corp', 's1', free), 'alice');
+  assert.equal(provisionUsername(profile('alice@example.com', 'alice@example.com', false), 'corp', 's1', free), 'alice', 'an unverified address is not the person\'s own');
+  assert.equal(provisionUsername(profile('dana@example.com', 'Dana@example.com', true), 'corp', 's1', free), 'dana@example.com');
+  // Taken (say, by the person's own address on another account): a numbered variant of an address is not an address.
+  const taken = new Set(['dana@example.com', 'dana']);
+  assert.equal(provisionUsername(profile('dana@example.com', 'dana@example.com', true), 'corp', 's1', (u) => taken.has(u)), 'dana-2');
+  assert.equal(provisionUsername({ ...mapClaims({}, 'oidc', {}) }, 'corp', 'user@tenant', free), 'corp-user', 'a subject with an @ is not an address of the person');
 });

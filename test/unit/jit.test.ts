@@ -70,11 +70,23 @@ const ROWS: Row[] = [
     says: ['alice', 'verified'],
   },
   {
-    name: 'email taken by a user whose local email is unverified, linking verified-email, upstream verified -> deny LINK_CONFLICT',
+    name: 'email held unverified by a local user, upstream verified -> provision, taking the address (linking verified-email)',
     input: input({ jit: { ...ON, ...LINKING }, emailOwner: 'active', ownerVerified: false, verified: true }),
+    kind: 'provision',
+    says: ['alice@example.com', 'held unverified by local user alice', 'cleared'],
+  },
+  {
+    name: 'email held unverified by a local user, upstream verified -> provision, taking the address (linking off)',
+    input: input({ jit: ON, emailOwner: 'locked', ownerVerified: false, verified: true }),
+    kind: 'provision',
+    says: ['held unverified by local user alice'],
+  },
+  {
+    name: 'email held unverified by a local user, upstream unverified too -> deny LINK_CONFLICT (neither proved it)',
+    input: input({ jit: { ...ON, ...LINKING }, emailOwner: 'active', ownerVerified: false, verified: false }),
     kind: 'deny',
     code: 'LINK_CONFLICT',
-    says: ['alice', 'local email is not verified'],
+    says: ['alice', 'does not say it is verified'],
   },
   {
     name: 'email taken by a locked user, linking verified-email -> deny USER_LOCKED, not a link',
@@ -115,6 +127,37 @@ for (const row of ROWS) {
     }
   });
 }
+
+test('an unverified local email is taken over by a provider-verified first sign-in: the decision names whose address is cleared', () => {
+  const decision = decideJit(input({ jit: ON, emailOwner: 'active', ownerVerified: false, verified: true }));
+  assert.equal(decision.kind, 'provision');
+  assert.deepEqual(decision.kind === 'provision' && decision.takesEmailFrom, { id: ALICE.id, username: 'alice' });
+});
+
+test('an unverified local email that is also its holder\'s username is not taken over (the account was made for that address)', () => {
+  const owner = Object.freeze({ id: 'u-x', username: 'Alice@Example.com', status: 'active' as const, emailVerified: false });
+  const decision = decideJit({ ...input({ jit: ON, verified: true }), emailOwner: owner });
+  assert.equal(decision.kind, 'deny');
+  assert.equal(decision.kind === 'deny' && decision.refusal.code, 'LINK_CONFLICT');
+});
+
+test('a refusal told to the person signing in never names another account\'s username (the stage reason for admins does)', () => {
+  const cases = [
+    input({ jit: ON, emailOwner: 'active' }),
+    input({ jit: ON, emailOwner: 'active', verified: true }),
+    input({ jit: { ...ON, ...LINKING }, emailOwner: 'active', verified: false }),
+    input({ jit: { ...ON, ...LINKING }, emailOwner: 'active', ownerVerified: false, verified: false }),
+  ];
+  for (const c of cases) {
+    const decision = decideJit(c);
+    assert.equal(decision.kind, 'deny');
+    if (decision.kind !== 'deny') continue;
+    assert.match(decision.reason, /local user alice\b/);
+    const told = `${decision.refusal.message} ${renderHint(decision.refusal.hint) ?? ''}`;
+    assert.doesNotMatch(told.replaceAll('alice@example.com', ''), /alice/, told);
+    assert.match(decision.refusal.message, /belongs to an existing account/);
+  }
+});
 
 test('a link conflict names the fix: the linking command when linking is off, verifying the email otherwise', () => {
   const off = refusalHint(input({ emailOwner: 'active' }));

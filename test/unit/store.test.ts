@@ -344,3 +344,50 @@ test('a store opened read-only neither migrates nor writes', () => {
   }
   assert.equal(sha256(dbPath(home)), before);
 });
+
+/** Turns a store back into schema 5: no identifier triggers, no MFA failure count. */
+function downgradeTo5(store: Store): void {
+  store.db.exec('DROP TRIGGER users_email_username_insert; DROP TRIGGER users_email_username_update; ALTER TABLE users DROP COLUMN mfa_failures');
+  store.db.pragma('user_version = 5');
+}
+
+test('one identifier, one account: id, else username, else email; a username with an @ must be the user\'s own email', () => {
+  const store = newStore();
+  try {
+    const alice = store.users.insert({ username: 'alice', email: 'alice@example.com', emailVerified: true, source: 'local' });
+    const dana = store.users.insert({ username: 'Dana@Example.com', email: 'dana@example.com', emailVerified: true, source: 'local' });
+    assert.equal(store.users.find(alice.id)?.id, alice.id);
+    assert.equal(store.users.find('ALICE@example.com')?.id, alice.id);
+    assert.equal(store.users.find('dana@example.com')?.id, dana.id);
+    // Every way a row could make an address name a second account is refused by the store itself.
+    const refused = (write: () => unknown) =>
+      assert.throws(write, (err: IdpError) => err.code === 'INVALID_VALUE' && /username with an @ must be the user's own email/.test(err.message));
+    refused(() => store.users.insert({ username: 'alice@example.com', email: 'evil@example.com', emailVerified: true, source: 'github' }));
+    refused(() => store.users.insert({ username: 'evil@example.com', email: null, emailVerified: false, source: 'github' }));
+    refused(() => store.users.updateProfile(dana.id, { email: 'other@example.com' }));
+    assert.equal(store.users.count(), 2);
+    assert.equal(store.users.identifierTaken('ALICE@EXAMPLE.COM'), true);
+    assert.equal(store.users.identifierTaken(alice.id), true);
+    assert.equal(store.users.identifierTaken('nobody'), false);
+  } finally {
+    store.close();
+  }
+});
+
+test('migration 6 renames a username stored earlier as another user\'s email (with an event), so the address names its owner', () => {
+  const store = newStore();
+  const alice = store.users.insert({ username: 'alice', email: 'alice@example.com', emailVerified: true, source: 'local' });
+  downgradeTo5(store);
+  const impostor = store.users.insert({ username: 'alice@example.com', email: 'evil@example.com', emailVerified: true, source: 'github' });
+  store.close();
+  const again = openStore(store.home);
+  try {
+    assert.equal(again.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.equal(again.users.byId(impostor.id)?.username, 'alice-2');
+    assert.equal(again.users.find('alice@example.com')?.id, alice.id);
+    const [event] = again.events.list({ limit: 10 }).filter((e) => e.action === 'users.rename');
+    assert.match(event?.detail ?? '', /renamed user alice@example\.com to alice-2/);
+  } finally {
+    again.close();
+  }
+});

@@ -4,7 +4,7 @@ import { IdpError } from '../../core/errors.js';
 import { hint } from '../../core/fixes.js';
 import { asksBeforeProvisioning } from '../../core/jit.js';
 import { MY_ACCOUNT } from '../../core/signin.js';
-import { applyJit, proposedUsername, readDecision, type JitApplied, type UpstreamUser } from '../provision.js';
+import { applyJit, checkChosenUsername, proposedUsername, readDecision, type JitApplied, type UpstreamUser } from '../provision.js';
 import type { FlowInput, FlowView, JitOutcome, Waiting } from '../types.js';
 import { completeStep, type Kit, type Run } from './kit.js';
 
@@ -28,18 +28,16 @@ export async function answerJitPrompt(kit: Kit, run: Run, waiting: Extract<Waiti
   const connection = store.connections.get(waiting.connection);
   if (!connection) throw new IdpError('CONNECTION_NOT_FOUND', `connection ${waiting.connection} was removed during this sign-in`, 'start a new login');
   if (!answer.consent) throw new IdpError('JIT_DENIED', 'you declined creating a local account', `nothing was written; with ${connection.name}'s scheme ${connection.jit.scheme} an account is needed to continue`);
+  const upstream: UpstreamUser = { connection, subject: waiting.subject, claims: waiting.claims };
   const chosen: { username?: string; passwordHash?: string } = {};
   if (connection.jit.scheme === 'prompt-username-password-consent') {
-    const { validUsername } = await import('../../core/user-fields.js');
     const username = answer.username ?? waiting.proposedUsername;
-    if (!validUsername(username)) throw new IdpError('INVALID_VALUE', `'${username}' is not a valid username`, 'use letters, digits and . _ @ + - (up to 64)');
-    if (store.users.usernameTaken(username)) throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
+    checkChosenUsername(store, readDecision(store, upstream).profile, username);
     if (!answer.password || answer.password.length < 8) throw new IdpError('INVALID_VALUE', 'the new password must have at least 8 characters', 'choose a longer password');
     const { hashPassword } = await import('../../core/password.js');
     chosen.username = username;
     chosen.passwordHash = await hashPassword(answer.password);
   }
-  const upstream: UpstreamUser = { connection, subject: waiting.subject, claims: waiting.claims };
   const started = performance.now();
   return afterJit(kit, run, upstream, applyJit(store, upstream, chosen), performance.now() - started + kit.waited(run));
 }
@@ -47,9 +45,15 @@ export async function answerJitPrompt(kit: Kit, run: Run, waiting: Extract<Waiti
 function afterJit(kit: Kit, run: Run, upstream: UpstreamUser, applied: JitApplied, ms: number): Promise<FlowView> {
   const { state } = run;
   const { decision } = applied;
+  if (decision.kind === 'deny') {
+    // The stage, which admins read, keeps the reason (it may name the local account holding the email); the outcome
+    // goes back to the person signing in, who is told only the refusal.
+    state.jit = { decision: decision.kind, reason: decision.refusal.message, user: null };
+    kit.stage(run, 'jit', 'failed', applied.detail, ms);
+    throw new IdpError(decision.refusal.code, decision.refusal.message, decision.refusal.hint);
+  }
   const outcome: JitOutcome = { decision: decision.kind, reason: decision.reason, user: applied.user && { id: applied.user.id, username: applied.user.username } };
   state.jit = outcome;
-  if (decision.kind === 'deny') throw new IdpError(decision.refusal.code, decision.refusal.message, decision.refusal.hint);
   kit.stage(run, 'jit', 'ok', applied.detail, ms);
   state.identity = applied.user
     ? { kind: 'local', userId: applied.user.id, username: applied.user.username }

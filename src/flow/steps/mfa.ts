@@ -1,9 +1,13 @@
-// The `mfa` state: a TOTP (or its enrolment) or an emailed code for the user an earlier step identified.
+// The `mfa` state: a TOTP (or its enrolment) or an emailed code for the user an earlier step identified. Wrong codes
+// count against the user across sign-ins (lockout.ts), besides the per-flow cap.
 import { IdpError } from '../../core/errors.js';
+import { restoreAccessHint } from '../../core/jit.js';
+import type { User } from '../../core/types.js';
 import type { MailMessage } from '../../ports.js';
 import { amrFor, beginMfa, MAX_MFA_ATTEMPTS, verifyMfa, type MfaMethod } from '../mfa.js';
 import type { FlowView, Waiting } from '../types.js';
 import { completeStep, localUser, type Kit, type Run } from './kit.js';
+import { lockIfTooMany } from './lockout.js';
 
 export async function startMfa(kit: Kit, run: Run, method: MfaMethod): Promise<FlowView> {
   run.current = 'mfa';
@@ -28,16 +32,26 @@ async function relay(kit: Kit, mail: MailMessage): Promise<string> {
 export async function checkMfa(kit: Kit, run: Run, waiting: Extract<Waiting, { kind: 'mfa' }>, code: string): Promise<FlowView> {
   run.current = 'mfa';
   const user = localUser(kit, run);
+  refuseInactive(user);
   const verdict = await verifyMfa(kit.deps, run.id, user, waiting, code);
+  // Locked by another sign-in while this code was checked: even the right code does not finish the step.
+  refuseInactive(kit.deps.store.users.byId(user.id) ?? user);
   if (verdict !== 'ok') {
+    lockIfTooMany(kit, run, user, kit.deps.store.users.recordFailedMfa(user.id), 'MFA codes');
     waiting.attempts++;
     kit.stage(run, 'mfa', 'failed', `${waiting.method}: ${verdict} (attempt ${waiting.attempts} of ${MAX_MFA_ATTEMPTS})`, kit.waited(run));
     if (waiting.attempts >= MAX_MFA_ATTEMPTS) throw new IdpError('MFA_TOO_MANY_ATTEMPTS', `too many wrong ${waiting.method} codes`, 'sign in again');
     const retry = { code: 'MFA_FAILED' as const, message: `${verdict}: ${MAX_MFA_ATTEMPTS - waiting.attempts} attempt(s) left`, hint: null };
     return { ...(kit.view(run) as Extract<FlowView, { waiting: 'mfa' }>), retry };
   }
+  kit.deps.store.users.recordMfaSuccess(user.id);
   const enrolled = waiting.method === 'totp' && waiting.enrolSecret ? ' (new factor enrolled)' : '';
   kit.stage(run, 'mfa', 'ok', `${waiting.method} verified for ${user.username}${enrolled}`, kit.waited(run));
   completeStep(kit, run, waiting.method, 'LOCAL', amrFor(waiting.method));
   return kit.next(run);
+}
+
+/** A locked or disabled user gets no further code checked (the account may have been locked by wrong codes). */
+function refuseInactive(user: User): void {
+  if (user.status !== 'active') throw new IdpError(user.status === 'locked' ? 'USER_LOCKED' : 'USER_DISABLED', `the account is ${user.status}`, restoreAccessHint('<user>', user.status));
 }

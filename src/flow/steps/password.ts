@@ -1,13 +1,13 @@
-// The `credentials` state: a local username and password, with per-flow attempt caps and account lockout.
+// The `credentials` state: a local username and password, with per-flow attempt caps and account lockout (lockout.ts).
 import { IdpError } from '../../core/errors.js';
-import { hint } from '../../core/fixes.js';
 import { restoreAccessHint } from '../../core/jit.js';
 import { verifyPassword } from '../../core/password.js';
+import type { User } from '../../core/types.js';
 import type { FlowError, FlowView } from '../types.js';
 import { completeStep, type Kit, type Run } from './kit.js';
+import { lockIfTooMany } from './lockout.js';
 
 const MAX_PASSWORD_ATTEMPTS_PER_FLOW = 3;
-const LOCKOUT_AFTER_FAILED_LOGINS = 5;
 
 const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
@@ -22,7 +22,7 @@ export async function checkPassword(kit: Kit, run: Run, { username, password }: 
   if (user && user.status !== 'active') {
     throw new IdpError(user.status === 'locked' ? 'USER_LOCKED' : 'USER_DISABLED', `user ${user.username} is ${user.status}`, restoreAccessHint(user.username, user.status));
   }
-  if (!user || !stored.hash || !ok) return wrongPassword(kit, run, user?.id);
+  if (!user || !stored.hash || !ok) return wrongPassword(kit, run, user);
   store.users.recordLogin(user.id);
   kit.stage(run, 'password', 'ok', `${user.username} verified (scrypt)`, performance.now() - started);
   run.state.identity = { kind: 'local', userId: user.id, username: user.username };
@@ -30,16 +30,8 @@ export async function checkPassword(kit: Kit, run: Run, { username, password }: 
   return kit.next(run);
 }
 
-function wrongPassword(kit: Kit, run: Run, userId: string | undefined): FlowView {
-  const { store } = kit.deps;
-  if (userId) {
-    const failures = store.users.recordFailedLogin(userId);
-    if (failures >= LOCKOUT_AFTER_FAILED_LOGINS) {
-      store.users.setStatus(userId, 'locked');
-      const unlock = { kind: 'set', on: 'user', name: '<user>', setting: 'unlock' } as const;
-      throw new IdpError('USER_LOCKED', `too many wrong passwords: the account is now locked`, hint`an admin can unlock it: ${unlock}`);
-    }
-  }
+function wrongPassword(kit: Kit, run: Run, user: User | undefined): FlowView {
+  if (user) lockIfTooMany(kit, run, user, kit.deps.store.users.recordFailedLogin(user.id), 'passwords');
   const attempts = ++run.state.passwordFailures;
   kit.stage(run, 'password', 'failed', `wrong username or password (attempt ${attempts} of ${MAX_PASSWORD_ATTEMPTS_PER_FLOW})`, 0);
   if (attempts >= MAX_PASSWORD_ATTEMPTS_PER_FLOW) throw new IdpError('BAD_CREDENTIALS', 'wrong username or password', 'check the credentials and sign in again');
