@@ -5,8 +5,8 @@ import { defaultJit, defaultScopes } from './connection-defaults.js';
 import { IdpError } from './errors.js';
 import { FileChecker } from './file-checker.js';
 import { effectiveSteps, validateSteps } from './signin.js';
-import { validateIssuer, validateRedirectUri } from './urls.js';
-import { CONNECTION_TYPES, JIT_SCHEMES, LINKING_POLICIES, SYNC_POLICIES, type App, type Connection, type ConnectionType, type JitSettings } from './types.js';
+import { validateBaseUrl, validateIssuer, validateRedirectUri } from './urls.js';
+import { CONNECTION_TYPES, JIT_SCHEMES, LINKING_POLICIES, SYNC_POLICIES, TOKEN_AUTH_METHODS, type App, type Connection, type ConnectionType, type JitSettings, type TokenAuthMethod } from './types.js';
 
 export interface PolicyApp {
   client_id?: string;
@@ -24,6 +24,10 @@ export interface PolicyConnection {
   client_secret_env?: string;
   /** 'stored': the secret lives encrypted in the org and is never exported. */
   client_secret?: 'stored';
+  /** Absent (or `auto` in a file): chosen from the provider's discovery document. */
+  token_auth?: TokenAuthMethod | 'auto';
+  /** github only: a GitHub Enterprise Server address. */
+  base_url?: string;
   scopes?: string[];
   jit?: Partial<JitSettings>;
   attribute_map?: Record<string, string>;
@@ -60,7 +64,7 @@ class Checker extends FileChecker {
 }
 
 const APP_KEYS = ['client_id', 'redirect_uris', 'steps', 'attributes', 'script'] as const;
-const CONNECTION_KEYS = ['type', 'sandbox', 'issuer', 'client_id', 'client_secret_env', 'client_secret', 'scopes', 'jit', 'attribute_map'] as const;
+const CONNECTION_KEYS = ['type', 'sandbox', 'issuer', 'base_url', 'client_id', 'client_secret_env', 'client_secret', 'token_auth', 'scopes', 'jit', 'attribute_map'] as const;
 const JIT_KEYS = ['enabled', 'scheme', 'sync', 'linking'] as const;
 
 /** Validates a parsed policy document; a partial one (only some keys) is valid. */
@@ -86,7 +90,9 @@ function validateConnection(c: Checker, v: Record<string, unknown>, path: Path):
   if (v.type !== undefined) out.type = c.oneOf(v.type, `${path}.type`, CONNECTION_TYPES);
   if (v.sandbox !== undefined) out.sandbox = c.boolean(v.sandbox, `${path}.sandbox`);
   if (v.issuer !== undefined) out.issuer = v.issuer === null ? null : c.check(() => validateIssuer(c.string(v.issuer, `${path}.issuer`)), `${path}.issuer`);
+  if (v.base_url !== undefined) out.base_url = c.check(() => validateBaseUrl(c.string(v.base_url, `${path}.base_url`)), `${path}.base_url`);
   if (v.client_id !== undefined) out.client_id = c.string(v.client_id, `${path}.client_id`);
+  if (v.token_auth !== undefined) out.token_auth = c.oneOf(v.token_auth, `${path}.token_auth`, ['auto', ...TOKEN_AUTH_METHODS] as const);
   if (v.client_secret_env !== undefined) {
     out.client_secret_env = c.string(v.client_secret_env, `${path}.client_secret_env`);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(out.client_secret_env)) c.fail(`${path}.client_secret_env`, 'must be an environment variable name');
@@ -144,9 +150,11 @@ export function exportConnection(c: Connection): PolicyConnection {
     type: c.type,
     sandbox: c.sandbox,
     ...(c.issuer !== null && { issuer: c.issuer }),
+    ...(c.baseUrl !== null && { base_url: c.baseUrl }),
     client_id: c.clientId,
     ...(c.secret.kind === 'env' && { client_secret_env: c.secret.variable }),
     ...(c.secret.kind === 'stored' && !c.sandbox && { client_secret: 'stored' as const }),
+    ...(c.tokenAuth !== null && { token_auth: c.tokenAuth }),
     scopes: c.scopes,
     jit: { enabled: c.jit.enabled, scheme: c.jit.scheme, sync: c.jit.sync, linking: c.jit.linking },
     attribute_map: c.attributeMap,
@@ -166,6 +174,7 @@ function mergeConnection(existing: PolicyConnection | undefined, patch: PolicyCo
     c.fail(`connections.${name}.type`, `cannot change from ${current.type} to ${patch.type}`, 'remove the connection and add it again');
   }
   const merged: PolicyConnection = { ...current, ...patch, jit: { ...current.jit, ...patch.jit } };
+  if (merged.token_auth === 'auto') delete merged.token_auth;
   if (patch.client_secret_env) delete merged.client_secret;
   if (patch.client_secret) delete merged.client_secret_env;
   // A file cannot carry a secret: `stored` keeps one or replaces an env reference, but cannot create one, so where an
@@ -176,8 +185,8 @@ function mergeConnection(existing: PolicyConnection | undefined, patch: PolicyCo
 
 /** Key order of an exported connection, so a merged one diffs and prints like an exported one. */
 function exportOrder(c: PolicyConnection): PolicyConnection {
-  const { type, sandbox, issuer, client_id, client_secret_env, client_secret, scopes, jit, attribute_map } = c;
-  return Object.fromEntries(Object.entries({ type, sandbox, issuer, client_id, client_secret_env, client_secret, scopes, jit, attribute_map }).filter(([, v]) => v !== undefined && v !== null)) as PolicyConnection;
+  const { type, sandbox, issuer, base_url, client_id, client_secret_env, client_secret, token_auth, scopes, jit, attribute_map } = c;
+  return Object.fromEntries(Object.entries({ type, sandbox, issuer, base_url, client_id, client_secret_env, client_secret, token_auth, scopes, jit, attribute_map }).filter(([, v]) => v !== undefined && v !== null)) as PolicyConnection;
 }
 
 function mergeApp(current: PolicyApp | undefined, patch: PolicyApp): PolicyApp {

@@ -2,7 +2,7 @@
 // src/store implements it on SQLite; the engine's unit tests implement it in memory. Synchronous by design for now.
 import type { JsonWebKey } from 'node:crypto';
 import type { ProfilePatch } from '../core/claims.js';
-import type { App, Association, Connection, ConnectionType, JitSettings, SignInStep, Stage, StageEvent, StageStatus, User, UserStatus } from '../core/types.js';
+import type { App, Association, Connection, ConnectionType, JitSettings, SignInStep, Stage, StageEvent, StageStatus, TokenAuthMethod, User, UserStatus } from '../core/types.js';
 
 /** Returns the current time; the store's clock, injectable in tests. */
 export type Clock = () => Date;
@@ -38,6 +38,10 @@ export interface NewConnection {
   issuer: string | null;
   clientId: string;
   secret: SecretInput;
+  /** Absent: null (chosen from discovery). */
+  tokenAuth?: TokenAuthMethod | null;
+  /** Absent: null (github.com). */
+  baseUrl?: string | null;
   scopes: string[];
   jit: JitSettings;
   attributeMap: Record<string, string>;

@@ -12,6 +12,10 @@ export interface GithubPersona {
   publicEmail: string | null;
   emails: { email: string; primary: boolean; verified: boolean; visibility: 'public' | 'private' | null }[];
   avatarUrl: string;
+  /** Signing in as this persona meets a suspended OAuth app: the authorize step redirects with application_suspended. */
+  appSuspended?: boolean;
+  /** This persona's API calls meet an exhausted rate limit: 403 with x-ratelimit-remaining 0. */
+  rateLimited?: boolean;
 }
 
 export interface GooglePersona {
@@ -110,6 +114,8 @@ function githubPersona(v: Validator, item: unknown, where: string): GithubPerson
     publicEmail: publicEmail as string | null,
     emails,
     avatarUrl: v.string(o, 'avatarUrl', where),
+    appSuspended: v.optionalBoolean(o, 'appSuspended', where),
+    rateLimited: v.optionalBoolean(o, 'rateLimited', where),
   };
 }
 
@@ -128,7 +134,7 @@ function googlePersona(v: Validator, item: unknown, where: string): GooglePerson
 }
 
 const PERSONAS_HINT =
-  'a personas file is JSON like fixtures/sandbox/personas.json: {"github": [{login, id, name, publicEmail, emails, avatarUrl}], "google": [{username, sub, email, emailVerified, name, givenName, familyName, picture}]}';
+  'a personas file is JSON like fixtures/sandbox/personas.json: {"github": [{login, id, name, publicEmail, emails, avatarUrl, appSuspended?, rateLimited?}], "google": [{username, sub, email, emailVerified, name, givenName, familyName, picture}]}';
 
 class Validator {
   constructor(private readonly file: string) {}
@@ -146,6 +152,10 @@ class Validator {
     const value = o[key];
     if (typeof value !== 'string' || value.trim() === '') this.fail(`${where}.${key}`, 'must be a non-empty string');
     return value;
+  }
+
+  optionalBoolean(o: Record<string, unknown>, key: string, where: string): boolean {
+    return o[key] === undefined ? false : this.boolean(o, key, where);
   }
 
   boolean(o: Record<string, unknown>, key: string, where: string): boolean {

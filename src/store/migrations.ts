@@ -175,6 +175,13 @@ export const MIGRATIONS: readonly Migration[] = [
   ALTER TABLE flows ADD COLUMN expired_at TEXT;
   CREATE INDEX flows_active ON flows (updated_at) WHERE status = 'active';
   `,
+  // 6: connectors meet providers idp did not write: the token endpoint authentication method (NULL: from discovery),
+  // and a GitHub Enterprise Server base URL (NULL: github.com). A github connection's issuer was never used: dropped.
+  `
+  ALTER TABLE connections ADD COLUMN token_auth TEXT CHECK (token_auth IN ('client_secret_basic', 'client_secret_post', 'none'));
+  ALTER TABLE connections ADD COLUMN base_url TEXT;
+  UPDATE connections SET issuer = NULL WHERE type = 'github';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

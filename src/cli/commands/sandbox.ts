@@ -45,10 +45,8 @@ export function registerSandbox(program: Command): void {
         const store = await ctx.store();
         const { startSandbox } = await import('../../sandbox/server.js');
         const { loadPersonas } = await import('../../sandbox/personas.js');
-        const clients = store.connections
-          .list()
-          .filter((c) => c.sandbox)
-          .map((c) => ({ provider: c.type === 'github' ? ('github' as const) : ('google' as const), clientId: c.clientId, clientSecret: store.connections.storedSecret(c.name) ?? '', appName: `idp (${c.name})` }));
+        const { sandboxClients } = await import('../../federation/upstreams.js');
+        const clients = sandboxClients(store, process.env);
         const running = await startSandbox({ providers: ['github', 'google'], clients, personas: loadPersonas(opts.personas), port: opts.port ?? 0 });
         ctx.close();
         const urls = {
