@@ -75,11 +75,11 @@ export function checkTypeSettings(name: string, type: ConnectionType, sandbox: b
     throw new IdpError(
       'USAGE',
       `a github connection has no issuer (GitHub is not an OpenID provider)`,
-      hint`for GitHub Enterprise Server give its address as the base URL: ${{ kind: 'set', on: 'connection', name, setting: 'base-url', value: 'https://github.example.com' }}`,
+      hint`for GitHub Enterprise Server give its address as the base URL instead: ${field('base-url', 'https://github.example.com')}`,
     );
   }
   if (type !== 'github' && given.baseUrl) {
-    throw new IdpError('USAGE', `only a github connection has a base URL (GitHub Enterprise Server); ${name} is ${type}`, hint`point an ${type} connection at its provider with the issuer: ${{ kind: 'set', on: 'connection', name, setting: 'issuer', value: 'URL' }}`);
+    throw new IdpError('USAGE', `only a github connection has a base URL (GitHub Enterprise Server); ${name} is ${type}`, hint`point a ${type} connection at its provider with the issuer: ${field('issuer', 'URL')}`);
   }
   if (sandbox && given.baseUrl) {
     throw new IdpError('USAGE', `sandbox connection ${name} uses the bundled GitHub-like provider, so it takes no base URL`, 'give the base URL to a real github connection');

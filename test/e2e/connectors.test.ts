@@ -36,7 +36,7 @@ test('item 13: connection add --type github --issuer is refused (exit 2) with --
   const before = await snapshot(home);
   const r = expectCode(await runIdp(['connection', 'add', 'ghe', '--type', 'github', '--issuer', 'https://ghe.example.com', '--client-id', 'Iv1.x', '--client-secret-env', 'GHE_SECRET'], { home }), 2);
   assert.match(r.stderr, /error: a github connection has no issuer/);
-  assert.match(r.stderr, /hint: .*idp connection set ghe --base-url https:\/\/github\.example\.com/);
+  assert.match(r.stderr, /hint: for GitHub Enterprise Server give its address as the base URL instead: --base-url https:\/\/github\.example\.com/);
   const other = expectCode(await runIdp(['connection', 'add', 'corp', '--type', 'oidc', '--issuer', 'https://login.example.com', '--base-url', 'https://ghe.example.com', '--client-id', 'x'], { home }), 2);
   assert.match(other.stderr, /only a github connection has a base URL/);
   assert.equal(await snapshot(home), before);
