@@ -11,7 +11,7 @@ import type { Connection } from '../core/types.js';
 import { checkDiscoveryDocument, discoveryUrl } from '../federation/discovery.js';
 import { githubEndpoints, REAL_ENDPOINTS } from '../federation/index.js';
 import { parseEndpoint, upstreamFetch } from '../federation/transport.js';
-import { connectionSecret, providerName, sandboxClients } from '../federation/upstreams.js';
+import { providerName, sandboxClient } from '../federation/upstreams.js';
 import { startLoopback, type LoopbackServer } from '../loopback/server.js';
 import { relayAddress } from '../mfa/smtp-relay.js';
 import { DB_FILE, databaseExists, dbPath } from '../store/db.js';
@@ -267,27 +267,22 @@ function secretCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv, keyPre
 }
 
 /**
- * A sandbox connection signs in only if the bundled provider registers the client id, secret and token endpoint
- * authentication it presents. Both sides are computed here as a login computes them, from wherever the connection
- * reads its secret (the store or an environment variable), and compared.
+ * A sandbox connection signs in only if the bundled provider registers the credentials it presents: the client id it
+ * is configured with and the secret from wherever it reads it (the store, or an environment variable). Registration
+ * and login read them alike (sandboxClient), so a secret that cannot be read here fails both.
  */
 function sandboxCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv): Check {
   const name = `connection ${c.name}`;
-  const where = c.secret.kind === 'env' ? ` $${c.secret.variable}` : c.secret.kind === 'stored' ? ' the stored secret' : ' no secret';
-  let presented: string | null;
+  let registered: ReturnType<typeof sandboxClient>;
   try {
-    presented = connectionSecret(store, env, c);
+    registered = sandboxClient(store, env, c);
   } catch (err) {
     const fix = c.secret.kind === 'env' ? `export ${c.secret.variable}=... before \`idp login\`` : `idp connection set ${c.name} --client-secret-env VAR`;
     return failed(name, `bundled sandbox provider: it cannot register ${c.name}, whose secret is unusable (${(err as Error).message}): logins fail`, fix);
   }
-  const registered = sandboxClients(store, env).find((r) => r.clientId === c.clientId && r.appName === `idp (${c.name})`);
-  const method = registered?.tokenEndpointAuthMethod ?? 'client_secret_basic';
-  const sameSecret = method === 'none' || registered?.clientSecret === (presented ?? '');
-  if (!registered || !sameSecret) {
-    return failed(name, `bundled sandbox provider: it registers ${c.name} with other credentials than client ${c.clientId} and${where}: logins fail with incorrect client credentials`, 'report this: the sandbox must register what the connection presents');
-  }
-  return ok(name, `bundled sandbox provider: registers client ${c.clientId} with${method === 'none' ? ' no secret (a public client)' : where} (${method})`);
+  const method = registered.tokenEndpointAuthMethod;
+  const secret = method === 'none' ? 'no secret (a public client)' : c.secret.kind === 'env' ? `$${c.secret.variable}` : 'the stored secret';
+  return ok(name, `bundled sandbox provider: registers client ${registered.clientId} with ${secret} (${method})`);
 }
 
 interface Probe {
@@ -364,7 +359,7 @@ async function discoveryCheck(c: Connection, name: string, where: string, res: R
     }
     return failed(name, `${err.message}: logins would fail before the browser opens`, renderHint(err.hint) ?? fix);
   }
-  return ok(name, `${where} answers; issuer ${String((doc as { issuer: unknown }).issuer)} matches; its endpoints are complete`);
+  return ok(name, `${where} answers; issuer ${String((doc as { issuer: unknown }).issuer)} matches`);
 }
 
 /** What to register at each real provider. The loopback port changes per login; these providers ignore it (RFC 8252 §7.3). */

@@ -126,7 +126,7 @@ async function getJson(config: client.Configuration, api: URL, path: string, acc
 }
 
 /** Why GitHub did not answer, read from its status and headers: a rate limit, an outage, a refused token or permission. */
-export function apiRefusal(path: string, response: Pick<Response, 'status' | 'headers'>, now: Date): IdpError {
+function apiRefusal(path: string, response: Pick<Response, 'status' | 'headers'>, now: Date): IdpError {
   const { status, headers } = response;
   const message = `${PROVIDER} /${path} answered HTTP ${status}`;
   const wait = rateLimitWait(headers, now);

@@ -3,7 +3,7 @@
 // registered with exactly the credentials the connections will present.
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
-import type { Connection } from '../core/types.js';
+import type { Connection, TokenAuthMethod } from '../core/types.js';
 import type { Connector, RunningSandbox, SandboxClient, SandboxStarter, Store, UpstreamEndpoints, Upstreams } from '../ports.js';
 import { chooseTokenAuth } from './discovery.js';
 import { createConnector, githubEndpoints, REAL_ENDPOINTS } from './index.js';
@@ -101,24 +101,27 @@ export function connectionSecret(store: Store, env: NodeJS.ProcessEnv, connectio
 const SANDBOX_TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'];
 
 /**
- * The sandbox connections of the org (of one provider, if given) as clients of the bundled providers: each with its
- * client id, the secret it presents and the token endpoint authentication it uses. A connection whose secret cannot
- * be read is left out: its login fails on that first, with the reason.
+ * The sandbox connections of the org (of one provider, if given) as clients of the bundled providers. A connection
+ * whose secret cannot be read is left out: its login fails on that first, with the reason.
  */
 export function sandboxClients(store: Store, env: NodeJS.ProcessEnv, provider?: Provider): SandboxClient[] {
   return store.connections
     .list()
     .filter((c) => c.sandbox && (provider === undefined || providerOf(c) === provider))
     .flatMap((c) => {
-      let secret: string | null;
       try {
-        secret = connectionSecret(store, env, c);
+        return [sandboxClient(store, env, c)];
       } catch {
         return [];
       }
-      const tokenEndpointAuthMethod = chooseTokenAuth(c.tokenAuth, SANDBOX_TOKEN_AUTH_METHODS, !!secret);
-      return [{ provider: providerOf(c), clientId: c.clientId, clientSecret: tokenEndpointAuthMethod === 'none' ? '' : (secret ?? ''), appName: `idp (${c.name})`, tokenEndpointAuthMethod }];
     });
+}
+
+/** A sandbox connection as its bundled provider registers it: its client id, the secret it presents, its token auth. */
+export function sandboxClient(store: Store, env: NodeJS.ProcessEnv, c: Connection): SandboxClient & { tokenEndpointAuthMethod: TokenAuthMethod } {
+  const secret = connectionSecret(store, env, c);
+  const tokenEndpointAuthMethod = chooseTokenAuth(c.tokenAuth, SANDBOX_TOKEN_AUTH_METHODS, !!secret);
+  return { provider: providerOf(c), clientId: c.clientId, clientSecret: tokenEndpointAuthMethod === 'none' ? '' : (secret ?? ''), appName: `idp (${c.name})`, tokenEndpointAuthMethod };
 }
 
 function providerOf(c: Connection): Provider {
