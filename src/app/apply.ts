@@ -46,7 +46,7 @@ function releaseMovingClientIds(store: Store, plan: PlanItem[]): void {
 function secretOf(c: PolicyConnection, name: string, notes: Hint[]): SecretInput {
   if (c.client_secret_env) return { kind: 'env', variable: c.client_secret_env };
   if (c.sandbox) return sandboxSecret();
-  if (c.type !== 'oidc' || c.client_secret) {
+  if ((c.type !== 'oidc' && c.token_auth !== 'none') || c.client_secret) {
     notes.push(hint`connection ${name} has no client secret yet: ${{ kind: 'set', on: 'connection', name, setting: 'client-secret-stdin' }}`);
   }
   return { kind: 'none' };

@@ -79,7 +79,7 @@ export function registerConnection(program: Command): void {
       const admin = await ctx.admin();
       const input = { ...settingsOf(opts), type: opts.type, sandbox: !!opts.sandbox };
       connections.checkNewConnection(admin.store, name, input);
-      const secret = input.sandbox ? undefined : await secretInput(ctx, opts, connections.needsSecret(input));
+      const secret = input.sandbox ? undefined : await secretInput(ctx, opts, connections.needsSecret(input), input.tokenAuth !== 'none');
       const added = connections.addConnection(admin, name, { ...input, secret });
       ctx.out.success(`added connection ${name}`);
       if (added.secret.kind === 'env' && process.env[added.secret.variable] === undefined) {
@@ -150,10 +150,11 @@ function addSettingOptions(command: Command): Command {
     .option('--token-auth <method>', `token endpoint authentication: ${TOKEN_AUTH_CHOICES.join(' | ')} (auto: from the discovery document; none: a public client with PKCE)`, parseEnum('--token-auth', TOKEN_AUTH_CHOICES));
 }
 
-async function secretInput(ctx: CliContext, opts: SettingOptions, required: boolean): Promise<SecretInput> {
+/** `prompt`: whether a terminal is asked for an optional secret (a public client, token auth none, is never asked). */
+async function secretInput(ctx: CliContext, opts: SettingOptions, required: boolean, prompt = true): Promise<SecretInput> {
   if (opts.clientSecretEnv && opts.clientSecretStdin) throw new IdpError('USAGE', 'pass either --client-secret-env or --client-secret-stdin, not both', 'prefer --client-secret-env in CI');
   if (opts.clientSecretEnv) return { kind: 'env', variable: opts.clientSecretEnv };
-  if (!opts.clientSecretStdin && !required && !ctx.interactive) return { kind: 'none' };
+  if (!opts.clientSecretStdin && !required && !(prompt && ctx.interactive)) return { kind: 'none' };
   const value = await ctx.secret({ stdin: opts.clientSecretStdin, prompt: 'Client secret', flags: '--client-secret-env VAR or --client-secret-stdin' });
   if (!value) {
     if (required) throw new IdpError('SECRET_MISSING', 'the client secret is empty', 'pass it with --client-secret-env VAR or --client-secret-stdin');
