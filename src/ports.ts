@@ -2,7 +2,7 @@
 // adapters implement them (src/store: Store; src/federation: Connector, Upstreams; src/sandbox: SandboxStarter;
 // src/tokens: TokenSigner; src/mfa: TotpVerifier, OtpVerifier, Mailer; src/script: ScriptRunner), and the composition
 // root (src/cli/context.ts) wires them together. No adapter imports another.
-import type { Connection } from './core/types.js';
+import type { Connection, TokenAuthMethod } from './core/types.js';
 import type { SigningKey, StoredEmailOtp } from './ports/store.js';
 
 export type * from './ports/store.js';
@@ -66,8 +66,9 @@ export interface SandboxClient {
   appName: string;
   /** Registered callbacks; loopback ones match with any port. Default: the loopback server's /callback. */
   redirectUris?: string[];
-  /** Google-like only: how the client authenticates at the token endpoint. Default: client_secret_post. */
-  tokenEndpointAuthMethod?: 'client_secret_post' | 'client_secret_basic';
+  /** How the client authenticates at the token endpoint (the Google-like one holds it to that; `none`: a public
+   *  client, whose secret is ignored). Default: client_secret_basic. */
+  tokenEndpointAuthMethod?: TokenAuthMethod;
 }
 
 /** A client with its defaults filled in, as both sandbox providers register it. */

@@ -46,15 +46,15 @@ function releaseMovingClientIds(store: Store, plan: PlanItem[]): void {
 function secretOf(c: PolicyConnection, name: string, notes: Hint[]): SecretInput {
   if (c.client_secret_env) return { kind: 'env', variable: c.client_secret_env };
   if (c.sandbox) return sandboxSecret();
-  if (c.type !== 'oidc' || c.client_secret) {
+  if ((c.type !== 'oidc' && c.token_auth !== 'none') || c.client_secret) {
     notes.push(hint`connection ${name} has no client secret yet: ${{ kind: 'set', on: 'connection', name, setting: 'client-secret-stdin' }}`);
   }
   return { kind: 'none' };
 }
 
 /** The upstream a connection of the file points at, as the store keeps it. */
-export function upstreamOf(c: PolicyConnection): { type: Connection['type']; sandbox: boolean; issuer: string | null } {
-  return { type: c.type!, sandbox: !!c.sandbox, issuer: c.issuer ?? null };
+export function upstreamOf(c: PolicyConnection): Pick<Connection, 'type' | 'sandbox' | 'issuer' | 'baseUrl'> {
+  return { type: c.type!, sandbox: !!c.sandbox, issuer: c.issuer ?? null, baseUrl: c.base_url ?? null };
 }
 
 function applyConnection(store: Store, item: PlanItem, notes: Hint[], actor: string): void {
@@ -62,7 +62,8 @@ function applyConnection(store: Store, item: PlanItem, notes: Hint[], actor: str
   const c = item.desired as PolicyConnection;
   const current = store.connections.get(item.name);
   if (current && upstreamChanges(current, upstreamOf(c)).length > 0 && store.associations.countForConnection(item.name) > 0) forgetAssociations(store, actor, item.name);
-  const fields = { sandbox: !!c.sandbox, issuer: c.issuer ?? null, clientId: c.client_id!, scopes: c.scopes!, jit: { ...c.jit! } as never, attributeMap: c.attribute_map ?? {} };
+  const tokenAuth = c.token_auth === undefined || c.token_auth === 'auto' ? null : c.token_auth;
+  const fields = { sandbox: !!c.sandbox, issuer: c.issuer ?? null, baseUrl: c.base_url ?? null, tokenAuth, clientId: c.client_id!, scopes: c.scopes!, jit: { ...c.jit! } as never, attributeMap: c.attribute_map ?? {} };
   if (item.action === 'create') {
     store.connections.insert({ name: item.name, type: c.type!, ...fields, secret: secretOf(c, item.name, notes) });
     return;

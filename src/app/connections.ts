@@ -1,5 +1,5 @@
-// Use cases on federated connections: add, set (JIT settings, attribute map, scopes, client, issuer, secret) and
-// remove, each with its audit event. Secrets arrive already read (environment variable name, or value); the driver
+// Use cases on federated connections: add, set (JIT settings, attribute map, scopes, client, issuer or base URL, token
+// endpoint authentication, secret) and remove, each with its audit event, and which settings each type accepts. Secrets arrive already read (environment variable name, or value); the driver
 // asks for them, after checkNewConnection has accepted everything else.
 import { randomBytes } from 'node:crypto';
 import { refuseVerificationMap } from '../core/claims.js';
@@ -9,8 +9,8 @@ import { hint } from '../core/fixes.js';
 import { refuseProtectedClaims } from '../core/protected-claims.js';
 import { secretTail } from '../core/secret-tail.js';
 import { effectiveSteps, mfaConflicts, type MfaConflict } from '../core/signin.js';
-import type { App, Connection, ConnectionType, JitSettings } from '../core/types.js';
-import { validateIssuer } from '../core/urls.js';
+import type { App, Connection, ConnectionType, JitSettings, TokenAuthMethod } from '../core/types.js';
+import { validateBaseUrl, validateIssuer } from '../core/urls.js';
 import type { Store } from '../ports.js';
 import type { Admin } from './deps.js';
 import { diff, type Change } from './diff.js';
@@ -30,6 +30,10 @@ export interface ConnectionSettings {
   scopes?: string[];
   clientId?: string;
   issuer?: string;
+  /** github only: a GitHub Enterprise Server address; github.com's own address means github.com (null). */
+  baseUrl?: string;
+  /** 'auto': chosen from the provider's discovery document again. */
+  tokenAuth?: TokenAuthMethod | 'auto';
   secret?: SecretInput;
 }
 
@@ -50,8 +54,47 @@ export function checkNewConnection(store: Store, name: string, input: Omit<NewCo
   checkConnectionName(name);
   checkMap(input.map);
   if (store.connections.get(name)) throw new IdpError('CONNECTION_EXISTS', `a connection named '${name}' already exists`, hint`change it with \`${{ kind: 'set', on: 'connection', name }}\``);
+  checkTypeSettings(name, input.type, input.sandbox, input);
   if (!input.sandbox && !input.clientId) throw new IdpError('USAGE', `a real ${input.type} connection needs a client id`, hint`pass ${field('client-id')}, or ${field('sandbox')} to use the bundled provider`);
   if (input.type === 'oidc' && !input.sandbox && !input.issuer) throw new IdpError('USAGE', 'an oidc connection needs an issuer', hint`e.g. ${field('issuer', 'https://login.example.com')}`);
+}
+
+/** Whether a new connection needs a client secret: a public client (token auth none) and an OIDC one (may be public) do not. */
+export function needsSecret(input: { type: ConnectionType; sandbox: boolean; tokenAuth?: TokenAuthMethod | 'auto' | null }): boolean {
+  return !input.sandbox && input.type !== 'oidc' && input.tokenAuth !== 'none';
+}
+
+const GITHUB_COM = 'https://github.com';
+
+/**
+ * Which settings a connection type accepts, for add, set and apply alike. GitHub is no OpenID provider: it has no
+ * issuer, and an Enterprise Server is reached through its base URL. The base URL is GitHub's alone, and a sandbox
+ * connection's endpoints are the bundled provider's.
+ */
+export function checkTypeSettings(name: string, type: ConnectionType, sandbox: boolean, given: { issuer?: string | null; baseUrl?: string | null }): void {
+  if (type === 'github' && given.issuer) {
+    throw new IdpError(
+      'USAGE',
+      `a github connection has no issuer (GitHub is not an OpenID provider)`,
+      hint`for GitHub Enterprise Server give its address as the base URL instead: ${field('base-url', 'https://github.example.com')}`,
+    );
+  }
+  if (type !== 'github' && given.baseUrl) {
+    throw new IdpError('USAGE', `only a github connection has a base URL (GitHub Enterprise Server); ${name} is ${type}`, hint`point a ${type} connection at its provider with the issuer: ${field('issuer', 'URL')}`);
+  }
+  if (sandbox && given.baseUrl) {
+    throw new IdpError('USAGE', `sandbox connection ${name} uses the bundled GitHub-like provider, so it takes no base URL`, 'give the base URL to a real github connection');
+  }
+}
+
+/** The stored form of a base URL: validated, and github.com's own address meaning github.com (null). */
+function baseUrlOf(value: string): string | null {
+  const url = validateBaseUrl(value);
+  return url === GITHUB_COM ? null : url;
+}
+
+function tokenAuthOf(value: TokenAuthMethod | 'auto'): TokenAuthMethod | null {
+  return value === 'auto' ? null : value;
 }
 
 export const MAPPED_ATTRIBUTE = 'a mapped attribute';
@@ -76,6 +119,8 @@ export function addConnection({ store, actor }: Admin, name: string, input: NewC
     type: input.type,
     sandbox: input.sandbox,
     issuer: input.issuer ? validateIssuer(input.issuer) : null,
+    baseUrl: input.baseUrl ? baseUrlOf(input.baseUrl) : null,
+    tokenAuth: input.tokenAuth ? tokenAuthOf(input.tokenAuth) : null,
     clientId: input.clientId ?? `sandbox-${name}`,
     secret: input.sandbox ? sandboxSecret() : (input.secret ?? { kind: 'none' }),
     scopes: input.scopes ?? defaultScopes(input.type),
@@ -108,6 +153,7 @@ export function setConnection({ store, actor }: Admin, name: string, settings: C
   const current = requireConnection(store, name);
   checkMap(settings.map);
   checkSecret(settings.secret);
+  checkTypeSettings(name, current.type, current.sandbox, settings);
   const secret = settings.secret;
   const patch = {
     jit: applyJit(current.jit, settings),
@@ -115,6 +161,8 @@ export function setConnection({ store, actor }: Admin, name: string, settings: C
     scopes: settings.scopes ?? current.scopes,
     clientId: settings.clientId ?? current.clientId,
     issuer: settings.issuer ? validateIssuer(settings.issuer) : current.issuer,
+    baseUrl: settings.baseUrl ? baseUrlOf(settings.baseUrl) : current.baseUrl,
+    tokenAuth: settings.tokenAuth ? tokenAuthOf(settings.tokenAuth) : current.tokenAuth,
   };
   const forgotten = associationsToForget(store, name, upstreamChanges(current, patch), !!opts.forgetAssociations);
   const before = connectionView(current);
@@ -134,12 +182,12 @@ export function setConnection({ store, actor }: Admin, name: string, settings: C
 }
 
 /** The settings that say which provider a connection's subjects come from: the key of every association. */
-const UPSTREAM_FIELDS = ['type', 'sandbox', 'issuer'] as const;
-type Upstream = Pick<Connection, (typeof UPSTREAM_FIELDS)[number]>;
+const UPSTREAM_FIELDS = { type: 'type', sandbox: 'sandbox', issuer: 'issuer', baseUrl: 'base URL' } as const;
+type Upstream = Pick<Connection, keyof typeof UPSTREAM_FIELDS>;
 
-/** The upstream settings that `next` changes. */
+/** The upstream settings that `next` changes, as messages name them. */
 export function upstreamChanges(current: Upstream, next: Partial<Upstream>): string[] {
-  return UPSTREAM_FIELDS.filter((f) => next[f] !== undefined && next[f] !== current[f]);
+  return (Object.keys(UPSTREAM_FIELDS) as (keyof Upstream)[]).filter((f) => next[f] !== undefined && next[f] !== current[f]).map((f) => UPSTREAM_FIELDS[f]);
 }
 
 /**

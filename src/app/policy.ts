@@ -11,7 +11,7 @@ import type { JitSettings } from '../core/types.js';
 import type { Store } from '../ports.js';
 import { applyPlan, upstreamOf } from './apply.js';
 import { APP_ATTRIBUTE } from './apps.js';
-import { associationsToForget, MAPPED_ATTRIBUTE, upstreamChanges } from './connections.js';
+import { associationsToForget, checkTypeSettings, MAPPED_ATTRIBUTE, upstreamChanges } from './connections.js';
 import type { Admin } from './deps.js';
 import { checkConnectionName } from './names.js';
 import { checkScript } from './scripts.js';
@@ -51,6 +51,9 @@ async function checkPolicy(store: Store, scripts: Admin['scripts'], doc: PolicyD
   const existing = new Set(store.connections.names());
   for (const [name, connection] of Object.entries(doc.connections)) {
     if (!existing.has(name)) at(opts.file, `connections.${name}`, () => checkConnectionName(name));
+    const current = store.connections.get(name);
+    const [type, sandbox] = [connection.type ?? current?.type, connection.sandbox ?? current?.sandbox ?? false];
+    if (type) at(opts.file, `connections.${name}`, () => checkTypeSettings(name, type, sandbox, { issuer: connection.issuer, baseUrl: connection.base_url }));
     if (connection.attribute_map) refuseProtectedClaims(Object.values(connection.attribute_map), MAPPED_ATTRIBUTE, `${opts.file}: connections.${name}.attribute_map`);
   }
   const connections = opts.prune ? Object.keys(doc.connections) : [...new Set([...existing, ...Object.keys(doc.connections)])];

@@ -1,15 +1,17 @@
 // `idp doctor`'s checks, callable without the command: data directory, file modes and database, the loopback server, the
-// SMTP relay if one is set, the browser, the clock, every real connection's upstream and client secret, and the
-// redirect URI to register. Read-only.
+// SMTP relay if one is set, the browser, the clock, every real connection's upstream (its discovery document checked
+// as a login checks it) and client secret, every sandbox connection's registration, and the redirect URI to register.
+// Read-only.
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
 import { isIdpError } from '../core/errors.js';
 import type { Connection } from '../core/types.js';
-import { REAL_ENDPOINTS } from '../federation/index.js';
+import { checkDiscoveryDocument, discoveryUrl } from '../federation/discovery.js';
+import { githubEndpoints, REAL_ENDPOINTS } from '../federation/index.js';
 import { parseEndpoint, upstreamFetch } from '../federation/transport.js';
-import { providerName } from '../federation/upstreams.js';
+import { providerName, sandboxClient } from '../federation/upstreams.js';
 import { startLoopback, type LoopbackServer } from '../loopback/server.js';
 import { relayAddress } from '../mfa/smtp-relay.js';
 import { DB_FILE, databaseExists, dbPath } from '../store/db.js';
@@ -71,7 +73,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     ...org.checks,
     ...connections.flatMap((c) => {
       const i = real.indexOf(c);
-      return i === -1 ? [ok(`connection ${c.name}`, 'bundled sandbox provider')] : [probes[i]!.check, org.secrets.get(c.name)!];
+      return i === -1 ? [org.sandboxes.get(c.name)!] : [probes[i]!.check, org.secrets.get(c.name)!];
     }),
     ...(org.connections ? [redirectUriCheck(real)] : []),
     loopback,
@@ -88,6 +90,8 @@ interface OrgInspection {
   connections: Connection[] | null;
   /** connection name -> the check of its client secret (real connections only) */
   secrets: Map<string, Check>;
+  /** connection name -> the check of its registration at the bundled provider (sandbox connections only) */
+  sandboxes: Map<string, Check>;
   /** the org's SMTP relay, if one is set */
   smtpRelay?: string | null;
 }
@@ -96,7 +100,7 @@ interface OrgInspection {
 function inspectOrg(home: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): OrgInspection {
   const directory = directoryCheck(home, platform);
   if (!databaseExists(home)) {
-    return { checks: [directory, warning('organisation', `no organisation yet: ${home} holds no ${DB_FILE}`, 'idp init')], connections: [], secrets: new Map() };
+    return { checks: [directory, warning('organisation', `no organisation yet: ${home} holds no ${DB_FILE}`, 'idp init')], connections: [], secrets: new Map(), sandboxes: new Map() };
   }
   const opened = openReadOnly(home);
   // Modes are read after opening: a read-only open of a WAL database leaves -wal and -shm files, with idp.db's mode.
@@ -111,7 +115,7 @@ function inspectOrg(home: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platf
 
 /** The database could not be read: nothing is known about the connections. */
 function unread(checks: Check[]): OrgInspection {
-  return { checks, connections: null, secrets: new Map() };
+  return { checks, connections: null, secrets: new Map(), sandboxes: new Map() };
 }
 
 function openReadOnly(home: string): Store | Check {
@@ -131,7 +135,8 @@ function readOrg(store: Store, home: string, env: NodeJS.ProcessEnv, checks: Che
     checks.push(databaseCheck(store, home), schemaCheck(store), journalCheck(store), organisationCheck(store, connections.length));
     if (!keyPresent) checks.push(...missingKeyCheck(connections, store.org.publicKeys().length));
     const secrets = new Map(connections.filter((c) => !c.sandbox).map((c) => [c.name, secretCheck(c, store, env, keyPresent)]));
-    return { checks, connections, secrets, smtpRelay: store.org.smtpRelay() };
+    const sandboxes = new Map(connections.filter((c) => c.sandbox).map((c) => [c.name, sandboxCheck(c, store, env)]));
+    return { checks, connections, secrets, sandboxes, smtpRelay: store.org.smtpRelay() };
   } catch (err) {
     return unread([...checks, damagedCheck(dbPath(home), (err as Error).message)]);
   }
@@ -257,8 +262,27 @@ function secretCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv, keyPre
     }
     return ok(name, `stored encrypted${source.last4 ? ` (****${source.last4})` : ''}`);
   }
-  if (c.type === 'oidc') return ok(name, 'none: a public client (PKCE only)');
+  if (c.type === 'oidc' || c.tokenAuth === 'none') return ok(name, 'none: a public client (PKCE only)');
   return failed(name, `none, and ${providerName(c)} needs one`, `idp connection set ${c.name} --client-secret-env VAR`);
+}
+
+/**
+ * A sandbox connection signs in only if the bundled provider registers the credentials it presents: the client id it
+ * is configured with and the secret from wherever it reads it (the store, or an environment variable). Registration
+ * and login read them alike (sandboxClient), so a secret that cannot be read here fails both.
+ */
+function sandboxCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv): Check {
+  const name = `connection ${c.name}`;
+  let registered: ReturnType<typeof sandboxClient>;
+  try {
+    registered = sandboxClient(store, env, c);
+  } catch (err) {
+    const fix = c.secret.kind === 'env' ? `export ${c.secret.variable}=... before \`idp login\`` : `idp connection set ${c.name} --client-secret-env VAR`;
+    return failed(name, `bundled sandbox provider: it cannot register ${c.name}, whose secret is unusable (${(err as Error).message}): logins fail`, fix);
+  }
+  const method = registered.tokenEndpointAuthMethod;
+  const secret = method === 'none' ? 'no secret (a public client)' : c.secret.kind === 'env' ? `$${c.secret.variable}` : 'the stored secret';
+  return ok(name, `bundled sandbox provider: registers client ${registered.clientId} with ${secret} (${method})`);
 }
 
 interface Probe {
@@ -266,15 +290,9 @@ interface Probe {
   time: UpstreamTime | null;
 }
 
-function discoveryUrl(issuer: URL): URL {
-  const url = new URL(issuer.href);
-  url.pathname = `${url.pathname}/.well-known/openid-configuration`.replace('//', '/');
-  return url;
-}
-
 /** The URL the connector would fetch first: GitHub's authorize endpoint, or the issuer's discovery document. */
 function probeUrl(c: Connection): URL {
-  if (c.type === 'github') return parseEndpoint(REAL_ENDPOINTS.github.authorizeUrl, 'GitHub authorize URL');
+  if (c.type === 'github') return parseEndpoint(githubEndpoints(c.baseUrl).authorizeUrl, 'GitHub authorize URL');
   const issuer = parseEndpoint(issuerOf(c), `${c.name} issuer`);
   if (issuer.pathname.includes('/.well-known/')) throw new Error(`issuer ${issuer.href} is a discovery document URL; give the issuer itself`);
   return discoveryUrl(issuer);
@@ -288,6 +306,7 @@ function issuerOf(c: Connection): string {
 
 function unreachableFix(c: Connection): string {
   if (c.type === 'oidc') return `check that the provider is running and the issuer is right (idp connection set ${c.name} --issuer URL)`;
+  if (c.baseUrl) return `check that the GitHub Enterprise Server is up and the base URL is right (idp connection set ${c.name} --base-url URL)`;
   return `check the network (proxy, firewall, DNS): idp login needs ${c.type === 'github' ? 'github.com' : 'accounts.google.com'}`;
 }
 
@@ -315,26 +334,32 @@ async function probeConnection(c: Connection, timeoutMs: number, now: () => Date
   return { check: await discoveryCheck(c, name, where, res), time };
 }
 
-/** The same exact issuer comparison openid-client makes at login, so a mismatch here is a login that would fail. */
+/** The discovery document checked by the very function a login uses, so a failure here is a login that would fail. */
 async function discoveryCheck(c: Connection, name: string, where: string, res: Response): Promise<Check> {
   const fix = unreachableFix(c);
   if (res.status !== 200) {
     await res.body?.cancel().catch(() => undefined);
     return warning(name, `${where} answered HTTP ${res.status}, not the discovery document`, fix);
   }
-  let issuer: unknown;
+  let doc: unknown;
   try {
-    issuer = ((await res.json()) as { issuer?: unknown }).issuer;
+    doc = await res.json();
   } catch (err) {
     return warning(name, `${where} did not answer with a JSON discovery document (${(err as Error).message})`, fix);
   }
-  if (typeof issuer !== 'string' || !URL.canParse(issuer)) return warning(name, `${where} has no valid issuer field`, fix);
   const expected = issuerOf(c);
-  if (new URL(issuer).href !== new URL(expected).href) {
-    const mismatchFix = c.type === 'oidc' ? `idp connection set ${c.name} --issuer ${issuer}` : 'something between you and Google (a proxy?) answers for it; check the network';
-    return failed(name, `${where} names the issuer ${issuer}, not ${expected}: logins would fail the issuer check`, mismatchFix);
+  try {
+    checkDiscoveryDocument(providerName(c), doc, expected, where);
+  } catch (err) {
+    if (!isIdpError(err)) throw err;
+    const named = (doc as { issuer?: unknown }).issuer;
+    if (err.code === 'ISSUER_MISMATCH' && typeof named === 'string') {
+      const mismatchFix = c.type === 'oidc' ? `idp connection set ${c.name} --issuer ${named}` : 'something between you and Google (a proxy?) answers for it; check the network';
+      return failed(name, `${where} names the issuer ${named}, not ${expected}: logins would fail the issuer check`, mismatchFix);
+    }
+    return failed(name, `${err.message}: logins would fail before the browser opens`, renderHint(err.hint) ?? fix);
   }
-  return ok(name, `${where} answers; issuer ${issuer} matches`);
+  return ok(name, `${where} answers; issuer ${String((doc as { issuer: unknown }).issuer)} matches`);
 }
 
 /** What to register at each real provider. The loopback port changes per login; these providers ignore it (RFC 8252 §7.3). */

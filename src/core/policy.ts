@@ -48,9 +48,11 @@ export function exportConnection(c: Connection): PolicyConnection {
     type: c.type,
     sandbox: c.sandbox,
     ...(c.issuer !== null && { issuer: c.issuer }),
+    ...(c.baseUrl !== null && { base_url: c.baseUrl }),
     client_id: c.clientId,
     ...(c.secret.kind === 'env' && { client_secret_env: c.secret.variable }),
     ...(c.secret.kind === 'stored' && !c.sandbox && { client_secret: 'stored' as const }),
+    ...(c.tokenAuth !== null && { token_auth: c.tokenAuth }),
     scopes: c.scopes,
     jit: { enabled: c.jit.enabled, scheme: c.jit.scheme, sync: c.jit.sync, linking: c.jit.linking },
     attribute_map: c.attributeMap,
@@ -70,6 +72,7 @@ function mergeConnection(existing: PolicyConnection | undefined, patch: PolicyCo
     refuse(`connections.${name}.type`, `cannot change from ${current.type} to ${patch.type}`, 'remove the connection and add it again');
   }
   const merged: PolicyConnection = { ...current, ...patch, jit: { ...current.jit, ...patch.jit } };
+  if (merged.token_auth === 'auto') delete merged.token_auth;
   if (patch.client_secret_env) delete merged.client_secret;
   if (patch.client_secret) delete merged.client_secret_env;
   // A file cannot carry a secret: `stored` keeps one or replaces an env reference, but cannot create one, so where an

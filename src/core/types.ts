@@ -4,6 +4,10 @@
 export const CONNECTION_TYPES = ['github', 'google', 'oidc'] as const;
 export type ConnectionType = (typeof CONNECTION_TYPES)[number];
 
+/** How a connection authenticates at the token endpoint (RFC 8414 names); `none` is a public client relying on PKCE. */
+export const TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+export type TokenAuthMethod = (typeof TOKEN_AUTH_METHODS)[number];
+
 export const JIT_SCHEMES = ['silent', 'prompt-consent', 'prompt-username-password-consent'] as const;
 export type JitScheme = (typeof JIT_SCHEMES)[number];
 
@@ -39,6 +43,10 @@ export interface Connection {
   issuer: string | null;
   clientId: string;
   secret: SecretSource;
+  /** null: chosen from the provider's discovery document (GitHub: client_secret_post). */
+  tokenAuth: TokenAuthMethod | null;
+  /** GitHub Enterprise Server's address (web at BASE/login/oauth, API at BASE/api/v3); null: github.com. */
+  baseUrl: string | null;
   scopes: string[];
   jit: JitSettings;
   /** upstream claim -> local attribute, overriding the defaults of the connection type */

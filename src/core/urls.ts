@@ -33,6 +33,13 @@ export function validateIssuer(value: string): string {
   return value;
 }
 
+/** A GitHub Enterprise Server address: the web root, under which idp finds /login/oauth and /api/v3. */
+export function validateBaseUrl(value: string): string {
+  const url = checkedUrl(value, 'base URL', 'https://github.example.com');
+  if (url.search || url.hash || url.username || url.password) throw new IdpError('INVALID_VALUE', `the base URL must not have credentials, a query or a fragment: '${value}'`, 'give the address of the GitHub Enterprise Server, e.g. https://github.example.com');
+  return url.href.replace(/\/+$/, '');
+}
+
 /**
  * The optional SMTP relay for emailed codes: a mail catcher on this machine (Mailpit, MailHog, smtp4dev). Plain SMTP
  * without TLS or a password, so the codes never leave the machine. Returns `smtp://host:port` (port 25 if none).

@@ -4,6 +4,7 @@
 import * as client from 'openid-client';
 import { IdpError, isIdpError } from '../core/errors.js';
 import { sameSecret } from '../core/same-secret.js';
+import type { TokenAuthMethod } from '../core/types.js';
 import type { AuthRequest, UpstreamTokens } from '../ports.js';
 import { upstreamText } from '../core/upstream-text.js';
 
@@ -17,6 +18,12 @@ export interface Upstream {
   expectsIdToken: boolean;
   /** Redacted from whatever the provider answers, like every other value idp sends it. */
   clientSecret: string | null;
+}
+
+/** openid-client's client authentication for a method; none sends only the client_id (PKCE protects the code). */
+export function clientAuth(method: TokenAuthMethod, secret: string | null): client.ClientAuth {
+  if (method === 'none' || !secret) return client.None();
+  return method === 'client_secret_basic' ? client.ClientSecretBasic(secret) : client.ClientSecretPost(secret);
 }
 
 export async function newAuthorizationRequest(upstream: Upstream, redirectUri: string): Promise<AuthRequest> {
@@ -111,6 +118,8 @@ function hintFor(error: string): string {
       return 'the provider refused the access token; start the login again';
     case 'redirect_uri_mismatch':
       return "register this callback URL exactly in the provider's app settings";
+    case 'application_suspended':
+      return "the provider has suspended the OAuth app of this connection; its owner must have it reinstated (or give the connection another app's client ID)";
     default:
       return "the provider's description says why; start the login again once that is fixed";
   }

@@ -3,9 +3,11 @@
 
 import * as client from 'openid-client';
 import { IdpError } from '../core/errors.js';
+import type { TokenAuthMethod } from '../core/types.js';
 import type { Connector, UpstreamProfile, UpstreamTokens } from '../ports.js';
 import { isRecord, withoutEmpty } from './claims.js';
-import { checkCallback, newAuthorizationRequest, redeemCode, toIdpError, type Upstream } from './oauth.js';
+import { checkDiscoveryDocument, chooseTokenAuth, discoveryUrl, requireSecretFor } from './discovery.js';
+import { checkCallback, clientAuth, newAuthorizationRequest, redeemCode, toIdpError, type Upstream } from './oauth.js';
 import { needsInsecureRequests, parseEndpoint, upstreamFetch } from './transport.js';
 
 export interface OidcOptions {
@@ -14,6 +16,8 @@ export interface OidcOptions {
   issuer: string;
   clientId: string;
   clientSecret: string | null;
+  /** null: chosen from the discovery document (chooseTokenAuth). */
+  tokenAuth: TokenAuthMethod | null;
   scopes: string[];
 }
 
@@ -39,9 +43,10 @@ async function discover(opts: OidcOptions): Promise<client.Configuration> {
   if (issuer.pathname.includes('/.well-known/')) {
     throw new IdpError('INVALID_VALUE', `${opts.provider} issuer ${issuer.href} is a discovery document URL`, 'give the issuer itself, e.g. https://accounts.google.com');
   }
+  requireSecretFor(opts.tokenAuth, opts.clientSecret, opts.provider);
   let config: client.Configuration;
   try {
-    config = await client.discovery(issuer, opts.clientId, undefined, secretAuth(opts.clientSecret), {
+    config = await client.discovery(issuer, opts.clientId, undefined, discoveredAuth(opts), {
       [client.customFetch]: upstreamFetch(opts.provider),
       // Signature checks are off by default in openid-client 6 (TLS vouches for the token endpoint); the broker wants them.
       execute: needsInsecureRequests([issuer]) ? [client.allowInsecureRequests, client.enableNonRepudiationChecks] : [client.enableNonRepudiationChecks],
@@ -49,33 +54,15 @@ async function discover(opts: OidcOptions): Promise<client.Configuration> {
   } catch (err) {
     throw toIdpError(err, opts.provider, 'discovery document');
   }
-  checkEndpoints(opts.provider, config.serverMetadata());
+  // Before any browser opens: a document that lacks an endpoint would otherwise fail the login after consent. The
+  // endpoints also pass the configured URLs' transport rule, as allowInsecureRequests covers every one of them.
+  checkDiscoveryDocument(opts.provider, config.serverMetadata(), issuer.href, discoveryUrl(issuer).href);
   return config;
 }
 
-/**
- * allowInsecureRequests covers every endpoint of a configuration, so a loopback issuer must not be able to send
- * the browser or the client to plain http elsewhere: each endpoint passes the same rule as configured URLs.
- */
-function checkEndpoints(provider: string, metadata: client.ServerMetadata): void {
-  const endpoints = { authorization_endpoint: metadata.authorization_endpoint, token_endpoint: metadata.token_endpoint, userinfo_endpoint: metadata.userinfo_endpoint, jwks_uri: metadata.jwks_uri };
-  for (const [name, value] of Object.entries(endpoints)) {
-    if (value !== undefined) parseEndpoint(value, `${provider} ${name}`, 'UPSTREAM_ERROR');
-  }
-}
-
-/**
- * client_secret_post when the provider lists it (Google does; it is also openid-client's default), else
- * client_secret_basic, the method OIDC Discovery implies when none is listed. None without a secret.
- */
-function secretAuth(secret: string | null): client.ClientAuth {
-  if (!secret) return client.None();
-  const basic = client.ClientSecretBasic(secret);
-  const post = client.ClientSecretPost(secret);
-  return (as, metadata, body, headers) => {
-    const usePost = as.token_endpoint_auth_methods_supported?.includes('client_secret_post') === true;
-    return (usePost ? post : basic)(as, metadata, body, headers);
-  };
+/** The configured method, or the one the discovery document (known once fetched) makes chooseTokenAuth pick. */
+function discoveredAuth(opts: OidcOptions): client.ClientAuth {
+  return (as, metadata, body, headers) => clientAuth(chooseTokenAuth(opts.tokenAuth, as.token_endpoint_auth_methods_supported, !!opts.clientSecret), opts.clientSecret)(as, metadata, body, headers);
 }
 
 async function fetchOidcProfile(upstream: Upstream, tokens: UpstreamTokens): Promise<UpstreamProfile> {

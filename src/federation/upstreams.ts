@@ -1,10 +1,12 @@
 // Resolves a connection to a ready connector: the real provider's endpoints and secret, or the bundled sandbox
-// provider started in-process on 127.0.0.1 (only the providers a login actually uses, only once per process).
+// provider started in-process on 127.0.0.1 (only the providers a login actually uses, only once per process),
+// registered with exactly the credentials the connections will present.
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
-import type { Connection } from '../core/types.js';
-import type { Connector, RunningSandbox, SandboxStarter, Store, UpstreamEndpoints, Upstreams } from '../ports.js';
-import { createConnector, REAL_ENDPOINTS } from './index.js';
+import type { Connection, TokenAuthMethod } from '../core/types.js';
+import type { Connector, RunningSandbox, SandboxClient, SandboxStarter, Store, UpstreamEndpoints, Upstreams } from '../ports.js';
+import { chooseTokenAuth } from './discovery.js';
+import { createConnector, githubEndpoints, REAL_ENDPOINTS } from './index.js';
 
 type Provider = 'github' | 'google';
 
@@ -29,7 +31,7 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
   function sandbox(provider: Provider): Promise<RunningSandbox> {
     let running = sandboxes.get(provider);
     if (!running) {
-      running = startSandboxFor(opts.store, opts.startSandbox, provider);
+      running = opts.startSandbox(provider, sandboxClients(opts.store, env, provider));
       running.catch(() => sandboxes.delete(provider));
       sandboxes.set(provider, running);
     }
@@ -38,10 +40,11 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
 
   async function endpoints(connection: Connection): Promise<UpstreamEndpoints> {
     if (connection.sandbox) {
-      if (connection.type === 'github') return { kind: 'github', ...(await sandbox('github')).github! };
+      // The sandbox is reached exactly as a GitHub Enterprise Server is: one code path for both.
+      if (connection.type === 'github') return githubEndpoints((await sandbox('github')).github!.url);
       return { kind: 'oidc', issuer: (await sandbox('google')).google!.issuer };
     }
-    if (connection.type === 'github') return REAL_ENDPOINTS.github;
+    if (connection.type === 'github') return githubEndpoints(connection.baseUrl);
     if (connection.type === 'google') return REAL_ENDPOINTS.google;
     if (!connection.issuer) {
       throw new IdpError('CONNECTION_INCOMPLETE', `connection ${connection.name} has no issuer`, hint`${{ kind: 'set', on: 'connection', name: connection.name, setting: 'issuer', value: 'URL' }}`);
@@ -49,23 +52,10 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
     return { kind: 'oidc', issuer: connection.issuer };
   }
 
-  function secret(connection: Connection): string | null {
-    const source = connection.secret;
-    if (source.kind === 'env') {
-      const value = env[source.variable];
-      if (!value) throw new IdpError('SECRET_MISSING', `the client secret of ${connection.name} is read from $${source.variable}, which is not set`, `set $${source.variable} in idp's environment`);
-      return value;
-    }
-    if (source.kind === 'stored') return opts.store.connections.storedSecret(connection.name);
-    if (connection.type !== 'oidc') {
-      throw new IdpError('SECRET_MISSING', `connection ${connection.name} has no client secret`, hint`${{ kind: 'set', on: 'connection', name: connection.name, setting: 'client-secret-env', value: 'VAR' }}`);
-    }
-    return null;
-  }
-
   async function build(connection: Connection): Promise<{ connector: Connector; provider: string }> {
     const resolved = await endpoints(connection);
-    const connector = await createConnector({ type: connection.type, endpoints: resolved, clientId: connection.clientId, clientSecret: secret(connection), scopes: connection.scopes });
+    const clientSecret = connectionSecret(opts.store, env, connection);
+    const connector = await createConnector({ type: connection.type, endpoints: resolved, clientId: connection.clientId, clientSecret, tokenAuth: connection.tokenAuth, scopes: connection.scopes });
     return { connector, provider: providerName(connection) };
   }
 
@@ -88,11 +78,52 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
   };
 }
 
-/** Registers every sandbox connection of the provider's kind as a client, with its stored secret. */
-function startSandboxFor(store: Store, startSandbox: SandboxStarter, provider: Provider): Promise<RunningSandbox> {
-  const clients = store.connections
+/**
+ * The client secret a connection presents: from its environment variable or the store, or none (a public client:
+ * an oidc connection, or any with token authentication none). The sandbox registers the same, so it accepts whatever
+ * the connection is configured with.
+ */
+export function connectionSecret(store: Store, env: NodeJS.ProcessEnv, connection: Connection): string | null {
+  const source = connection.secret;
+  if (source.kind === 'env') {
+    const value = env[source.variable];
+    if (!value) throw new IdpError('SECRET_MISSING', `the client secret of ${connection.name} is read from $${source.variable}, which is not set`, `set $${source.variable} in idp's environment`);
+    return value;
+  }
+  if (source.kind === 'stored') return store.connections.storedSecret(connection.name);
+  if (connection.type !== 'oidc' && connection.tokenAuth !== 'none') {
+    throw new IdpError('SECRET_MISSING', `connection ${connection.name} has no client secret`, hint`${{ kind: 'set', on: 'connection', name: connection.name, setting: 'client-secret-env', value: 'VAR' }}`);
+  }
+  return null;
+}
+
+/** What the bundled sandbox providers advertise; the registration picks from it as the connector will. */
+const SANDBOX_TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'];
+
+/**
+ * The sandbox connections of the org (of one provider, if given) as clients of the bundled providers. A connection
+ * whose secret cannot be read is left out: its login fails on that first, with the reason.
+ */
+export function sandboxClients(store: Store, env: NodeJS.ProcessEnv, provider?: Provider): SandboxClient[] {
+  return store.connections
     .list()
-    .filter((c) => c.sandbox && (provider === 'github' ? c.type === 'github' : c.type !== 'github'))
-    .map((c) => ({ provider, clientId: c.clientId, clientSecret: store.connections.storedSecret(c.name) ?? '', appName: `idp (${c.name})` }));
-  return startSandbox(provider, clients);
+    .filter((c) => c.sandbox && (provider === undefined || providerOf(c) === provider))
+    .flatMap((c) => {
+      try {
+        return [sandboxClient(store, env, c)];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** A sandbox connection as its bundled provider registers it: its client id, the secret it presents, its token auth. */
+export function sandboxClient(store: Store, env: NodeJS.ProcessEnv, c: Connection): SandboxClient & { tokenEndpointAuthMethod: TokenAuthMethod } {
+  const secret = connectionSecret(store, env, c);
+  const tokenEndpointAuthMethod = chooseTokenAuth(c.tokenAuth, SANDBOX_TOKEN_AUTH_METHODS, !!secret);
+  return { provider: providerOf(c), clientId: c.clientId, clientSecret: tokenEndpointAuthMethod === 'none' ? '' : (secret ?? ''), appName: `idp (${c.name})`, tokenEndpointAuthMethod };
+}
+
+function providerOf(c: Connection): Provider {
+  return c.type === 'github' ? 'github' : 'google';
 }

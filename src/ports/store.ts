@@ -3,7 +3,7 @@
 import type { JsonWebKey } from 'node:crypto';
 import type { PublicSigningKey } from '../core/jwks.js';
 import type { ProfilePatch } from '../core/claims.js';
-import type { App, Association, Connection, ConnectionType, JitSettings, SignInStep, Stage, StageEvent, StageStatus, User, UserStatus } from '../core/types.js';
+import type { App, Association, Connection, ConnectionType, JitSettings, SignInStep, Stage, StageEvent, StageStatus, TokenAuthMethod, User, UserStatus } from '../core/types.js';
 
 /** Returns the current time; the store's clock, injectable in tests. */
 export type Clock = () => Date;
@@ -39,6 +39,10 @@ export interface NewConnection {
   issuer: string | null;
   clientId: string;
   secret: SecretInput;
+  /** Absent: null (chosen from discovery). */
+  tokenAuth?: TokenAuthMethod | null;
+  /** Absent: null (github.com). */
+  baseUrl?: string | null;
   scopes: string[];
   jit: JitSettings;
   attributeMap: Record<string, string>;

@@ -1,5 +1,6 @@
-// The GitHub-like sandbox provider: GitHub's OAuth app protocol (authorize page, access_token endpoint)
-// and the REST shapes of /user and /user/emails under /api, on plain node:http so it starts in milliseconds.
+// The GitHub-like sandbox provider, shaped like a GitHub Enterprise Server: GitHub's OAuth app protocol (authorize page,
+// access_token endpoint, its redirect rules and errors) and the REST shapes of /user and /user/emails under /api/v3,
+// with personas that meet a suspended app or a rate limit. Plain node:http, so it starts in milliseconds.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -20,7 +21,10 @@ export interface GithubSandbox {
 const CODE_TTL_MS = 10 * 60 * 1000;
 const AUTHORIZE_PATH = '/login/oauth/authorize';
 const TOKEN_PATH = '/login/oauth/access_token';
-const API_PREFIX = '/api';
+const API_PREFIX = '/api/v3';
+/** The REST API versions GitHub accepts in X-GitHub-Api-Version. */
+const API_VERSIONS = ['2022-11-28'];
+const RATE_LIMIT = 5000;
 const DOCS = 'https://docs.github.com';
 const TOKEN_ERROR_DOCS = `${DOCS}/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/`;
 
@@ -62,10 +66,21 @@ const TOKEN_ERRORS: Record<TokenError, { description: string; uri: string }> = {
   unsupported_grant_type: { description: 'The grant_type must be authorization_code.', uri: TOKEN_ERROR_DOCS },
 };
 
-const DENIED = {
-  error: 'access_denied',
-  error_description: 'The user has denied your application access.',
-  error_uri: `${DOCS}/apps/managing-oauth-apps/troubleshooting-authorization-request-errors/#access-denied`,
+const AUTHORIZE_ERROR_DOCS = `${DOCS}/apps/managing-oauth-apps/troubleshooting-authorization-request-errors/`;
+
+/** The errors GitHub's authorize endpoint redirects with, worded as GitHub words them. */
+const AUTHORIZE_ERRORS = {
+  access_denied: { error: 'access_denied', error_description: 'The user has denied your application access.', error_uri: `${AUTHORIZE_ERROR_DOCS}#access-denied` },
+  redirect_uri_mismatch: {
+    error: 'redirect_uri_mismatch',
+    error_description: 'The redirect_uri MUST match the registered callback URL for this application.',
+    error_uri: `${AUTHORIZE_ERROR_DOCS}#redirect-uri-mismatch`,
+  },
+  application_suspended: {
+    error: 'application_suspended',
+    error_description: 'Your application has been suspended. Contact support@github.com.',
+    error_uri: `${AUTHORIZE_ERROR_DOCS}#application-suspended`,
+  },
 };
 
 /** The scopes GitHub grants /user/emails to: `user` includes `user:email`. */
@@ -121,9 +136,11 @@ class GithubLike {
     const registered = client.redirectUris;
     const given = params.get('redirect_uri');
     const redirectUri = given ?? registered[0];
-    // GitHub would redirect a mismatch to the registered callback; a loopback callback has no fixed port to go to.
-    if (!redirectUri || !registered.some((r) => githubRedirectMatches(r, redirectUri))) {
-      return sendHtml(res, 400, errorPage('Redirect URI mismatch', `The redirect_uri ${given ?? '(none)'} is not the registered callback URL for ${client.appName}.`));
+    if (!redirectUri) return sendHtml(res, 400, errorPage('Redirect URI mismatch', `${client.appName} has no registered callback URL.`));
+    // As GitHub does: a mismatch goes back to the registered callback, with the error and the state.
+    if (!registered.some((r) => githubRedirectMatches(r, redirectUri))) {
+      const state = params.get('state');
+      return redirect(res, withQuery(registered[0]!, { ...AUTHORIZE_ERRORS.redirect_uri_mismatch, ...(state === null ? {} : { state }) }));
     }
     const challenge = params.get('code_challenge');
     if (challenge !== null && (params.get('code_challenge_method') !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(challenge))) {
@@ -176,11 +193,13 @@ ${form({
       return sendHtml(res, 400, errorPage('Authorization expired', 'This authorization request is unknown or expired: start the sign-in again.'));
     }
     const stateParam: Record<string, string> = request.state === null ? {} : { state: request.state };
-    if (form.get(DECISION_FIELD) !== 'approve') return redirect(res, withQuery(request.redirectUri, { ...DENIED, ...stateParam }));
+    if (form.get(DECISION_FIELD) !== 'approve') return redirect(res, withQuery(request.redirectUri, { ...AUTHORIZE_ERRORS.access_denied, ...stateParam }));
     const login = form.get(PERSONA_FIELD);
-    if (login === null || !this.personas.some((p) => p.login === login)) {
+    const persona = this.personas.find((p) => p.login === login);
+    if (login === null || !persona) {
       return sendHtml(res, 400, errorPage('Unknown account', `There is no sandbox account '${login ?? ''}'.`));
     }
+    if (persona.appSuspended) return redirect(res, withQuery(request.redirectUri, { ...AUTHORIZE_ERRORS.application_suspended, ...stateParam }));
     const code = randomBytes(10).toString('hex');
     this.prune(this.codes);
     this.codes.set(code, { ...request, login, expiresAt: Date.now() + CODE_TTL_MS });
@@ -234,6 +253,11 @@ ${form({
     const grant = token === null ? undefined : this.tokens.get(token);
     const persona = grant && this.personas.find((p) => p.login === grant.login);
     if (!grant || !persona) return sendJson(res, 401, apiError('Bad credentials', `${DOCS}/rest`, 401));
+    const version = req.headers['x-github-api-version'];
+    if (typeof version === 'string' && !API_VERSIONS.includes(version)) {
+      return sendJson(res, 400, apiError(`API version ${version} is not supported.`, `${DOCS}/rest/about-the-rest-api/api-versions`, 400));
+    }
+    if (persona.rateLimited) return sendRateLimited(res, persona);
     const scopeHeaders = { 'x-oauth-scopes': grant.scopes.join(', '), 'x-github-media-type': 'github.v3; format=json' };
     if (path === '/user') return sendJson(res, 200, this.userResource(persona), { ...scopeHeaders, 'x-accepted-oauth-scopes': '' });
     const emailHeaders = { ...scopeHeaders, 'x-accepted-oauth-scopes': EMAIL_SCOPES.join(', ') };
@@ -281,15 +305,20 @@ ${form({
 }
 
 /**
- * GitHub's rule: the redirect URI equals the registered callback, except that for a loopback callback
- * (http://127.0.0.1 or http://localhost) the port may differ; scheme, host, path and query must still match.
+ * GitHub's rule (docs: "Redirect URLs"): same scheme; the host or a subdomain of it; the same port, except that a
+ * loopback callback (http://127.0.0.1, http://localhost) takes any port; and the registered path or a subpath of it.
  */
 export function githubRedirectMatches(registered: string, given: string): boolean {
   if (registered === given) return true;
   const r = URL.parse(registered);
   const g = URL.parse(given);
-  if (!r || !g || r.protocol !== 'http:' || !['127.0.0.1', 'localhost'].includes(r.hostname)) return false;
-  return g.protocol === r.protocol && g.hostname === r.hostname && g.pathname === r.pathname && g.search === r.search && g.hash === '';
+  if (!r || !g || g.protocol !== r.protocol || g.hash !== '' || g.username || g.password) return false;
+  const loopback = r.protocol === 'http:' && ['127.0.0.1', 'localhost'].includes(r.hostname);
+  const sameHost = g.hostname === r.hostname || (!loopback && !/^[\d.]+$|^\[/.test(r.hostname) && g.hostname.endsWith(`.${r.hostname}`));
+  const samePort = loopback || g.port === r.port;
+  const base = r.pathname.endsWith('/') ? r.pathname : `${r.pathname}/`;
+  const underPath = g.pathname === r.pathname || g.pathname.startsWith(base);
+  return sameHost && samePort && underPath && !g.pathname.split('/').includes('..');
 }
 
 /** RFC 7636 S256 check; returns why it failed, or null when the verifier fits (or no challenge was sent). */
@@ -307,6 +336,18 @@ function sendToken(res: ServerResponse, asJson: boolean, body: Record<string, st
   if (asJson) return sendJson(res, 200, body);
   res.writeHead(200, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'cache-control': 'no-store' });
   res.end(new URLSearchParams(body).toString());
+}
+
+/** GitHub's primary rate limit, exhausted: 403 with the x-ratelimit-* headers saying when it resets. */
+function sendRateLimited(res: ServerResponse, persona: GithubPersona): void {
+  const reset = Math.floor(Date.now() / 1000) + 15 * 60;
+  sendJson(res, 403, apiError(`API rate limit exceeded for user ID ${persona.id}.`, `${DOCS}/rest/overview/rate-limits-for-the-rest-api`, 403), {
+    'x-ratelimit-limit': String(RATE_LIMIT),
+    'x-ratelimit-remaining': '0',
+    'x-ratelimit-used': String(RATE_LIMIT),
+    'x-ratelimit-reset': String(reset),
+    'x-ratelimit-resource': 'core',
+  });
 }
 
 function apiError(message: string, documentationUrl: string, status: number): Record<string, string> {

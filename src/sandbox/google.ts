@@ -79,7 +79,7 @@ async function configuration(
   return {
     clients: clients.map((c) => ({
       client_id: c.clientId,
-      client_secret: c.clientSecret,
+      ...(c.tokenEndpointAuthMethod !== 'none' && { client_secret: c.clientSecret }),
       client_name: c.appName,
       redirect_uris: c.redirectUris,
       // Native clients get RFC 8252 7.3: a loopback redirect URI matches with any port.
@@ -102,6 +102,8 @@ async function configuration(
     // Google puts the requested claims in the ID token even when an access token is issued.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
+    // What Google lists, plus none for public clients (connections with token authentication none).
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     routes: { authorization: '/o/oauth2/v2/auth', token: '/token', userinfo: '/v1/userinfo', jwks: '/oauth2/v3/certs' },
     features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: false } },
     interactions: { policy: interactions, url: (_ctx: unknown, interaction: Interaction) => `${INTERACTION_PREFIX}${interaction.uid}` },

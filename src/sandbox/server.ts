@@ -50,6 +50,6 @@ function register(client: SandboxClient): RegisteredClient {
   return {
     ...client,
     redirectUris: client.redirectUris ?? [DEFAULT_SANDBOX_REDIRECT_URI],
-    tokenEndpointAuthMethod: client.tokenEndpointAuthMethod ?? 'client_secret_post',
+    tokenEndpointAuthMethod: client.tokenEndpointAuthMethod ?? 'client_secret_basic',
   };
 }

@@ -1,5 +1,5 @@
 // Repository for federated connections and their JIT settings; client secrets are sealed at rest.
-import type { Connection, ConnectionType, JitSettings, SecretSource } from '../core/types.js';
+import type { Connection, ConnectionType, JitSettings, SecretSource, TokenAuthMethod } from '../core/types.js';
 import { secretTail } from '../core/secret-tail.js';
 import type { ConnectionPatch, ConnectionRepository, NewConnection, SecretInput } from '../ports.js';
 import type { Db } from './db.js';
@@ -14,6 +14,8 @@ interface ConnectionRow {
   secret_env: string | null;
   secret_sealed: string | null;
   secret_last4: string | null;
+  token_auth: TokenAuthMethod | null;
+  base_url: string | null;
   scopes: string;
   jit_enabled: number;
   jit_scheme: JitSettings['scheme'];
@@ -38,6 +40,8 @@ function toConnection(row: ConnectionRow): Connection {
     issuer: row.issuer,
     clientId: row.client_id,
     secret: secretSource(row),
+    tokenAuth: row.token_auth,
+    baseUrl: row.base_url,
     scopes: JSON.parse(row.scopes) as string[],
     jit: { enabled: row.jit_enabled === 1, scheme: row.jit_scheme, sync: row.jit_sync, linking: row.jit_linking },
     attributeMap: JSON.parse(row.attribute_map) as Record<string, string>,
@@ -76,11 +80,11 @@ export class ConnectionRepo implements ConnectionRepository {
     const at = this.now();
     this.db
       .prepare(
-        `INSERT INTO connections (name, type, sandbox, issuer, client_id, scopes, jit_enabled, jit_scheme, jit_sync, jit_linking,
-                                  attribute_map, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO connections (name, type, sandbox, issuer, client_id, token_auth, base_url, scopes, jit_enabled, jit_scheme, jit_sync,
+                                  jit_linking, attribute_map, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(c.name, c.type, c.sandbox ? 1 : 0, c.issuer, c.clientId, JSON.stringify(c.scopes), c.jit.enabled ? 1 : 0, c.jit.scheme, c.jit.sync, c.jit.linking, JSON.stringify(c.attributeMap), at, at);
+      .run(c.name, c.type, c.sandbox ? 1 : 0, c.issuer, c.clientId, c.tokenAuth ?? null, c.baseUrl ?? null, JSON.stringify(c.scopes), c.jit.enabled ? 1 : 0, c.jit.scheme, c.jit.sync, c.jit.linking, JSON.stringify(c.attributeMap), at, at);
     this.setSecret(c.name, c.secret);
   }
 
@@ -90,10 +94,10 @@ export class ConnectionRepo implements ConnectionRepository {
     const next = { ...current, ...patch, jit: { ...current.jit, ...patch.jit } };
     this.db
       .prepare(
-        `UPDATE connections SET sandbox = ?, issuer = ?, client_id = ?, scopes = ?, jit_enabled = ?, jit_scheme = ?, jit_sync = ?,
+        `UPDATE connections SET sandbox = ?, issuer = ?, client_id = ?, token_auth = ?, base_url = ?, scopes = ?, jit_enabled = ?, jit_scheme = ?, jit_sync = ?,
                 jit_linking = ?, attribute_map = ?, updated_at = ? WHERE name = ?`,
       )
-      .run(next.sandbox ? 1 : 0, next.issuer, next.clientId, JSON.stringify(next.scopes), next.jit.enabled ? 1 : 0, next.jit.scheme, next.jit.sync, next.jit.linking, JSON.stringify(next.attributeMap), this.now(), name);
+      .run(next.sandbox ? 1 : 0, next.issuer, next.clientId, next.tokenAuth ?? null, next.baseUrl ?? null, JSON.stringify(next.scopes), next.jit.enabled ? 1 : 0, next.jit.scheme, next.jit.sync, next.jit.linking, JSON.stringify(next.attributeMap), this.now(), name);
     if (patch.secret) this.setSecret(name, patch.secret);
   }
 

@@ -201,6 +201,13 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'a username with an @ must be the user''s own email'); END;
     `);
   },
+  // 7: connectors meet providers idp did not write: the token endpoint authentication method (NULL: from discovery),
+  // and a GitHub Enterprise Server base URL (NULL: github.com). A github connection's issuer was never used: dropped.
+  `
+  ALTER TABLE connections ADD COLUMN token_auth TEXT CHECK (token_auth IN ('client_secret_basic', 'client_secret_post', 'none'));
+  ALTER TABLE connections ADD COLUMN base_url TEXT;
+  UPDATE connections SET issuer = NULL WHERE type = 'github';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

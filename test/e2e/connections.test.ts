@@ -95,7 +95,8 @@ test('bad values are refused with exit 2 naming the flag, and nothing changes', 
     [['--linking', 'email'], /--linking must be one of off, verified-email/],
     [['--jit-scheme', 'loud'], /--jit-scheme must be one of/],
     [['--map', 'nokey'], /--map takes KEY=VALUE/],
-    [['--issuer', 'http://login.example.com'], /issuer must use https/],
+    [['--issuer', 'https://login.example.com'], /a github connection has no issuer/],
+    [['--token-auth', 'private_key_jwt'], /--token-auth must be one of auto, client_secret_basic, client_secret_post, none/],
   ];
   const results = await Promise.all(cases.map(([args]) => runIdp(['connection', 'set', 'github', ...args], { home })));
   results.forEach((r, i) => {

@@ -48,7 +48,7 @@ test('a healthy org: every check ok or warning, exit 0, {ok, checks} with name, 
   const lines = human.stdout.trimEnd().split('\n').filter((l) => !l.startsWith(' '));
   assert.equal(lines.length, report.checks.length, human.stdout);
   for (const line of lines) assert.match(line, /^[✓!] \S/);
-  assert.match(human.stdout, /^✓ connection github +bundled sandbox provider$/m);
+  assert.match(human.stdout, /^✓ connection github +bundled sandbox provider: registers client Iv1\.sandbox-thrift with the stored secret \(client_secret_basic\)$/m);
   assert.match(human.stderr, /no check failed|every check passed/);
 });
 
@@ -109,7 +109,7 @@ test('no organisation yet: a warning with `idp init`, exit 0, and nothing create
 test('real oidc connections: an issuer on 127.0.0.1 answering its discovery document is ok, a closed port and an unset secret variable warn', async () => {
   const server = createServer((req, res) => {
     if (req.url !== '/.well-known/openid-configuration') return void res.writeHead(404).end();
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ issuer }));
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks` }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -141,7 +141,7 @@ test('real oidc connections: an issuer on 127.0.0.1 answering its discovery docu
     const redirect = find(report.checks, 'redirect URI').detail.split('\n');
     assert.deepEqual(redirect.map((l) => l.split(':')[0]), ['corp', 'dead']);
     assert.match(redirect[0]!, /register http:\/\/127\.0\.0\.1\/callback/);
-    assert.equal(find(report.checks, 'connection github').detail, 'bundled sandbox provider');
+    assert.match(find(report.checks, 'connection github').detail, /^bundled sandbox provider: registers client /);
     assert.match(find(report.checks, 'clock').detail, new RegExp(`within 5 min of ${issuer}`));
 
     const human = await idpOk(['doctor'], { home, env });

@@ -58,6 +58,7 @@ test('an org from before sealing is upgraded in one step and still signs tokens 
   db.exec('ALTER TABLE signing_keys RENAME COLUMN private_sealed TO private_jwk');
   db.prepare('UPDATE signing_keys SET private_jwk = ? WHERE kid = ?').run(JSON.stringify(privateJwk), row!.kid);
   db.exec('DROP INDEX flows_active; ALTER TABLE flows DROP COLUMN expired_at'); // migration 5, undone as well
+  db.exec('ALTER TABLE connections DROP COLUMN token_auth; ALTER TABLE connections DROP COLUMN base_url'); // and 7
   db.exec('DROP TRIGGER users_email_username_insert; DROP TRIGGER users_email_username_update; ALTER TABLE users DROP COLUMN mfa_failures'); // and 6
   db.pragma('user_version = 3');
   db.close();

@@ -36,6 +36,8 @@ export function fakeConnection(name: string, jit: Partial<JitSettings> = {}): Co
     type: 'github',
     sandbox: true,
     issuer: null,
+    tokenAuth: null,
+    baseUrl: null,
     clientId: `client-${name}`,
     secret: { kind: 'none' },
     scopes: ['read:user', 'user:email'],

@@ -180,6 +180,8 @@ export function githubPersona(login: string, id: number, opts: { name?: string; 
     publicEmail: email,
     emails: [{ email, primary: true, verified: true, visibility: 'public' }],
     avatarUrl: `https://avatars.example/${login}.png`,
+    appSuspended: false,
+    rateLimited: false,
   };
 }
 

@@ -39,13 +39,15 @@ interface Issuer {
 }
 
 /** A discovery document at `<issuer>/.well-known/openid-configuration`, optionally naming another issuer or dated otherwise. */
-async function startIssuer(opts: { path?: string; issuer?: (own: string) => string; date?: Date; silent?: boolean } = {}): Promise<Issuer> {
+async function startIssuer(opts: { path?: string; issuer?: (own: string) => string; date?: Date; silent?: boolean; edit?: (doc: Record<string, unknown>) => void } = {}): Promise<Issuer> {
   let own = '';
   const server: Server = createServer((req, res) => {
     if (opts.silent) return; // accepts and never answers
     if (opts.date) res.setHeader('Date', opts.date.toUTCString());
     if (req.url !== `${opts.path ?? ''}/.well-known/openid-configuration`) return void res.writeHead(404).end();
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ issuer: opts.issuer ? opts.issuer(own) : own, authorization_endpoint: `${own}/authorize` }));
+    const doc: Record<string, unknown> = { issuer: opts.issuer ? opts.issuer(own) : own, authorization_endpoint: `${own}/authorize`, token_endpoint: `${own}/token`, jwks_uri: `${own}/jwks` };
+    opts.edit?.(doc);
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(doc));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -155,14 +157,62 @@ test('an upstream whose Date header is 10 minutes away warns about the clock', a
 
 test('sandbox connections are reported as the bundled provider, with no request and no secret check', async () => {
   const home = await orgWith([
-    { name: 'gh', type: 'github', sandbox: true },
-    { name: 'gg', type: 'google', sandbox: true },
+    { name: 'gh', type: 'github', sandbox: true, secret: { kind: 'value', value: 'sandbox-secret-gh' } },
+    { name: 'gg', type: 'google', sandbox: true, secret: { kind: 'value', value: 'sandbox-secret-gg' } },
   ]);
   const report = await doctor(home);
-  assert.deepEqual(find(report.checks, 'connection gh'), { name: 'connection gh', status: 'ok', detail: 'bundled sandbox provider', fix: null });
-  assert.equal(find(report.checks, 'connection gg').detail, 'bundled sandbox provider');
+  assert.deepEqual(find(report.checks, 'connection gh'), {
+    name: 'connection gh',
+    status: 'ok',
+    detail: 'bundled sandbox provider: registers client client-gh with the stored secret (client_secret_basic)',
+    fix: null,
+  });
+  assert.match(find(report.checks, 'connection gg').detail, /^bundled sandbox provider: registers client client-gg/);
   assert.ok(!report.checks.some((c) => c.name.startsWith('client secret')));
   assert.match(find(report.checks, 'redirect URI').detail, /^no real connection/);
+});
+
+test('issue 11 item 5: a sandbox connection is registered with the secret it reads; doctor fails one whose secret cannot be read', async () => {
+  const home = await orgWith([
+    { name: 'ci', type: 'github', sandbox: true, clientId: 'Iv1.example', secret: { kind: 'env', variable: 'GITHUB_CLIENT_SECRET' } },
+    { name: 'bare', type: 'github', sandbox: true, secret: { kind: 'none' } },
+    { name: 'public', type: 'github', sandbox: true, secret: { kind: 'none' }, tokenAuth: 'none' },
+  ]);
+  const report = await doctor(home, { env: { PATH: '', GITHUB_CLIENT_SECRET: 'ci-secret-from-env' } });
+  const ci = find(report.checks, 'connection ci');
+  assert.deepEqual([ci.status, ci.detail], ['ok', 'bundled sandbox provider: registers client Iv1.example with $GITHUB_CLIENT_SECRET (client_secret_basic)']);
+  const bare = find(report.checks, 'connection bare');
+  assert.equal(bare.status, 'failed');
+  assert.match(bare.detail, /cannot register bare, whose secret is unusable \(connection bare has no client secret\): logins fail/);
+  assert.equal(bare.fix, 'idp connection set bare --client-secret-env VAR');
+  assert.match(find(report.checks, 'connection public').detail, /registers client client-public with no secret \(a public client\) \(none\)/);
+  assert.equal(report.ok, false);
+
+  const unset = find((await doctor(home)).checks, 'connection ci');
+  assert.equal(unset.status, 'failed', 'with $GITHUB_CLIENT_SECRET unset the sandbox cannot agree with the connection');
+  assert.match(unset.detail, /\$GITHUB_CLIENT_SECRET, which is not set/);
+  assert.equal(unset.fix, 'export GITHUB_CLIENT_SECRET=... before `idp login`');
+});
+
+test('issue 11 item 12: a discovery document without a required endpoint, or with a plain-http one, fails the check naming it', async () => {
+  const cases: [string, (doc: Record<string, unknown>) => void, RegExp][] = [
+    ['authorization_endpoint', (doc) => delete doc.authorization_endpoint, /authorization_endpoint is missing/],
+    ['token_endpoint', (doc) => delete doc.token_endpoint, /token_endpoint is missing/],
+    ['jwks_uri', (doc) => delete doc.jwks_uri, /jwks_uri is missing/],
+    ['http', (doc) => (doc.token_endpoint = 'http://idp.example.com/token'), /token_endpoint http:\/\/idp\.example\.com\/token must use https/],
+  ];
+  for (const [what, edit, expected] of cases) {
+    const issuer = await startIssuer({ edit });
+    try {
+      const home = await orgWith([{ name: 'corp', type: 'oidc', issuer: issuer.url }]);
+      const corp = find((await doctor(home)).checks, 'connection corp');
+      assert.equal(corp.status, 'failed', `${what}: ${corp.detail}`);
+      assert.match(corp.detail, expected);
+      assert.doesNotMatch(corp.detail, /answers/);
+    } finally {
+      await issuer.close();
+    }
+  }
 });
 
 test('stored secrets: decrypted to check them (never shown), and a missing secret.key fails', async () => {

@@ -5,7 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { RunningSandbox } from '../../src/ports.js';
-import { startSandbox } from '../../src/sandbox/server.js';
+import { DEFAULT_SANDBOX_REDIRECT_URI, startSandbox } from '../../src/sandbox/server.js';
+import { githubRedirectMatches } from '../../src/sandbox/github.js';
+import { githubEndpoints } from '../../src/federation/index.js';
 import { loadPersonas } from '../../src/sandbox/personas.js';
 import { completeSandboxConsent } from '../../src/sandbox/automate.js';
 import { IdpError } from '../../src/core/errors.js';
@@ -97,12 +99,15 @@ function api(path: string, token: string, scheme = 'Bearer'): Promise<Response> 
   return fetch(`${github.apiBase}${path}`, { headers: { authorization: `${scheme} ${token}`, accept: 'application/vnd.github+json' } });
 }
 
-test('the sandbox listens on 127.0.0.1 with GitHub paths and the API under /api', () => {
+test('the sandbox listens on 127.0.0.1 with GitHub paths and the API under /api/v3, as a GitHub Enterprise Server', async () => {
   const base = new URL(github.url);
   assert.equal(base.hostname, '127.0.0.1');
   assert.equal(github.authorizeUrl, `${github.url}/login/oauth/authorize`);
   assert.equal(github.tokenUrl, `${github.url}/login/oauth/access_token`);
-  assert.equal(github.apiBase, `${github.url}/api`);
+  assert.equal(github.apiBase, `${github.url}/api/v3`);
+  assert.deepEqual(githubEndpoints(github.url), { kind: 'github', authorizeUrl: github.authorizeUrl, tokenUrl: github.tokenUrl, apiBase: github.apiBase }, 'the base URL a GHES connection takes');
+  const token = await tokenFor('octocat');
+  assert.equal((await fetch(`${github.url}/api/user`, { headers: { authorization: `Bearer ${token}` } })).status, 404, 'nothing under the old /api');
 });
 
 test('the authorize page names the app and offers every GitHub persona', async () => {
@@ -272,15 +277,37 @@ test('an unknown client_id gets an error page, not a redirect', async () => {
   assert.match(await res.text(), /Application not found/);
 });
 
-test('loopback callbacks may change port but not path or host', async () => {
-  for (const good of ['http://127.0.0.1:1/callback', 'http://127.0.0.1/callback']) {
+test('loopback callbacks may change port and take a subpath, but not another path or host; a mismatch goes back to the registered callback', async () => {
+  for (const good of ['http://127.0.0.1:1/callback', 'http://127.0.0.1/callback', 'http://127.0.0.1:49152/callback/x', 'http://127.0.0.1:7/callback/deeper/still']) {
     assert.equal((await fetch(authorizeUrl(null, { redirect_uri: good }))).status, 200, good);
   }
-  for (const bad of ['http://127.0.0.1:49152/callback/x', 'http://localhost:49152/callback', 'https://127.0.0.1:49152/callback', 'http://evil.example/callback']) {
+  const bads = ['http://127.0.0.1:49152/callbackx', 'http://127.0.0.1:49152/other', 'http://127.0.0.1:49152/callback/../other', 'http://localhost:49152/callback', 'https://127.0.0.1:49152/callback', 'http://evil.example/callback'];
+  for (const bad of bads) {
     const res = await fetch(authorizeUrl(null, { redirect_uri: bad }), { redirect: 'manual' });
-    assert.equal(res.status, 400, bad);
-    assert.match(await res.text(), /Redirect URI mismatch/);
+    assert.equal(res.status, 302, bad);
+    const back = new URL(res.headers.get('location') ?? '');
+    assert.equal(`${back.origin}${back.pathname}`, DEFAULT_SANDBOX_REDIRECT_URI, `${bad}: back to the registered callback`);
+    assert.equal(back.searchParams.get('error'), 'redirect_uri_mismatch');
+    assert.equal(back.searchParams.get('error_description'), 'The redirect_uri MUST match the registered callback URL for this application.');
+    assert.match(back.searchParams.get('error_uri') ?? '', /^https:\/\/docs\.github\.com\/.*#redirect-uri-mismatch$/);
+    assert.equal(back.searchParams.get('state'), 'state-123');
   }
+});
+
+test('GitHub\'s redirect rule: subdomains and subpaths of the callback, the same port off loopback', () => {
+  const cases: [string, string, boolean][] = [
+    ['https://example.com/path', 'https://example.com/path/subdir/other', true],
+    ['https://example.com/path', 'https://oauth.example.com/path', true],
+    ['https://example.com/path', 'https://example.com/bar', false],
+    ['https://example.com/path', 'https://example.com/', false],
+    ['https://example.com/path', 'https://example.com:8080/path', false],
+    ['https://example.com/path', 'https://oauth.example.com:8080/path', false],
+    ['https://example.com/path', 'https://example.org/path', false],
+    ['https://example.com/path', 'https://badexample.com/path', false],
+    ['http://127.0.0.1/callback', 'http://127.0.0.1:5000/callback/sub', true],
+    ['http://127.0.0.1/callback', 'http://evil.127.0.0.1/callback', false],
+  ];
+  for (const [registered, given, expected] of cases) assert.equal(githubRedirectMatches(registered, given), expected, `${registered} <- ${given}`);
 });
 
 test('a plain PKCE challenge is refused: GitHub takes S256 only', async () => {
@@ -326,4 +353,61 @@ test('completeSandboxConsent refuses to drive anything but a loopback sandbox', 
     assert.equal(err.code, 'HEADLESS_NEEDS_SANDBOX');
     return true;
   });
+});
+
+/** A sandbox whose personas include one meeting a suspended app and one meeting an exhausted rate limit. */
+async function withTroubledPersonas<T>(fn: (gh: NonNullable<RunningSandbox['github']>) => Promise<T>): Promise<T> {
+  const bundled = loadPersonas();
+  const base = bundled.github.find((p) => p.login === 'octocat')!;
+  const troubled = [
+    { ...base, login: 'suspended-gh', id: 9_000_001, appSuspended: true },
+    { ...base, login: 'limited-gh', id: 9_000_002, rateLimited: true },
+  ];
+  const running = await startSandbox({ providers: ['github'], clients: [CLIENT], personas: { ...bundled, github: [...bundled.github, ...troubled] } });
+  try {
+    return await fn(running.github!);
+  } finally {
+    await running.close();
+  }
+}
+
+test('issue 11 item 14: a persona with appSuspended meets GitHub\'s application_suspended redirect, with the state', async () => {
+  await withTroubledPersonas(async (gh) => {
+    const url = new URL(authorizeUrl(newPkce()));
+    const final = new URL(await completeSandboxConsent(`${gh.authorizeUrl}${url.search}`, { persona: 'suspended-gh', consent: 'approve' }));
+    assert.equal(final.searchParams.get('error'), 'application_suspended');
+    assert.equal(final.searchParams.get('error_description'), 'Your application has been suspended. Contact support@github.com.');
+    assert.equal(final.searchParams.get('state'), 'state-123');
+    assert.equal(final.searchParams.get('code'), null);
+  });
+});
+
+test('issue 11 item 14: a persona with rateLimited gets 403 with x-ratelimit-* headers on every API call', async () => {
+  await withTroubledPersonas(async (gh) => {
+    const pkce = newPkce();
+    const url = new URL(authorizeUrl(pkce));
+    const final = new URL(await completeSandboxConsent(`${gh.authorizeUrl}${url.search}`, { persona: 'limited-gh', consent: 'approve' }));
+    const res = await fetch(gh.tokenUrl, {
+      method: 'POST',
+      headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, redirect_uri: REDIRECT_URI, code: final.searchParams.get('code') ?? '', code_verifier: pkce.verifier }),
+    });
+    const token = ((await res.json()) as { access_token: string }).access_token;
+    for (const path of ['/user', '/user/emails']) {
+      const answer = await fetch(`${gh.apiBase}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(answer.status, 403, path);
+      assert.equal(answer.headers.get('x-ratelimit-remaining'), '0');
+      assert.ok(Number(answer.headers.get('x-ratelimit-reset')) > Date.now() / 1000, 'the reset is in the future');
+      assert.match(((await answer.json()) as { message: string }).message, /^API rate limit exceeded for user ID 9000002\.$/);
+    }
+  });
+});
+
+test('the API refuses an X-GitHub-Api-Version it does not know, as GitHub does, and answers the documented one', async () => {
+  const token = await tokenFor('octocat');
+  const headers = (version: string) => ({ authorization: `Bearer ${token}`, 'x-github-api-version': version });
+  assert.equal((await fetch(`${github.apiBase}/user`, { headers: headers('2022-11-28') })).status, 200);
+  const old = await fetch(`${github.apiBase}/user`, { headers: headers('2019-01-01') });
+  assert.equal(old.status, 400);
+  assert.match(((await old.json()) as { message: string }).message, /API version 2019-01-01 is not supported/);
 });

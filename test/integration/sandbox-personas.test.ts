@@ -77,3 +77,21 @@ test('a bad personas file is refused, naming the file and what is wrong', () => 
   assertFileInvalid(userFile({ github: [{ ...gh, emails: [{ ...emails[0], visibility: 'secret' }] }] }), /github\[0\]\.emails\[0\]\.visibility/);
   assertFileInvalid(userFile({ github: [{ ...gh, emails, id: '7' }] }), /github\[0\]\.id/);
 });
+
+test('issue 11 item 14: a GitHub persona may meet a suspended app or a rate limit; both default to false', () => {
+  const troubled = {
+    login: 'limited-gh',
+    id: 9_000_002,
+    name: 'Rate Limited',
+    publicEmail: null,
+    emails: [{ email: 'limited@example.com', primary: true, verified: true, visibility: 'private' }],
+    avatarUrl: 'https://avatars.example/limited.png',
+    appSuspended: true,
+    rateLimited: true,
+  };
+  const personas = loadPersonas(userFile({ github: [troubled] }));
+  const loaded = personas.github.find((p) => p.login === 'limited-gh');
+  assert.deepEqual([loaded?.appSuspended, loaded?.rateLimited], [true, true]);
+  assert.deepEqual([personas.github.find((p) => p.login === 'octocat')?.rateLimited, personas.github.find((p) => p.login === 'octocat')?.appSuspended], [false, false]);
+  assertFileInvalid(userFile({ github: [{ ...troubled, rateLimited: 'yes' }] }), /github\[0\]\.rateLimited must be true or false/);
+});

@@ -32,6 +32,8 @@ function connection(name: string, patch: Partial<Connection> = {}): Connection {
     type: name === 'google' ? 'google' : 'github',
     sandbox: true,
     issuer: null,
+    tokenAuth: null,
+    baseUrl: null,
     clientId: `client-${name}`,
     secret: { kind: 'stored', last4: 'abcd' },
     scopes: ['read:user', 'user:email'],

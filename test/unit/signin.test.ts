@@ -63,6 +63,8 @@ function connection(name: string, jit: boolean): Connection {
     type: 'github',
     sandbox: true,
     issuer: null,
+    tokenAuth: null,
+    baseUrl: null,
     clientId: name,
     secret: { kind: 'none' },
     scopes: [],

@@ -347,6 +347,7 @@ test('a store opened read-only neither migrates nor writes', () => {
 
 /** Turns a store back into schema 5: no identifier triggers, no MFA failure count. */
 function downgradeTo5(store: Store): void {
+  store.db.exec('ALTER TABLE connections DROP COLUMN token_auth; ALTER TABLE connections DROP COLUMN base_url'); // 7
   store.db.exec('DROP TRIGGER users_email_username_insert; DROP TRIGGER users_email_username_update; ALTER TABLE users DROP COLUMN mfa_failures');
   store.db.pragma('user_version = 5');
 }

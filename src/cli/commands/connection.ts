@@ -6,7 +6,7 @@ import { requireConnection } from '../../app/lookup.js';
 import { connectionView } from '../../app/views.js';
 import { IdpError } from '../../core/errors.js';
 import type { MfaConflict } from '../../core/signin.js';
-import { CONNECTION_TYPES, JIT_SCHEMES, LINKING_POLICIES, SYNC_POLICIES, type Connection, type ConnectionType, type JitSettings } from '../../core/types.js';
+import { CONNECTION_TYPES, JIT_SCHEMES, LINKING_POLICIES, SYNC_POLICIES, TOKEN_AUTH_METHODS, type Connection, type ConnectionType, type JitSettings, type TokenAuthMethod } from '../../core/types.js';
 import { action, type CliContext } from '../context.js';
 import { collectPair, parseBool, parseEnum, parseList } from '../parse.js';
 import { formatChanges } from '../views.js';
@@ -22,7 +22,11 @@ interface SettingOptions {
   clientSecretEnv?: string;
   clientSecretStdin?: boolean;
   issuer?: string;
+  baseUrl?: string;
+  tokenAuth?: TokenAuthMethod | 'auto';
 }
+
+const TOKEN_AUTH_CHOICES = ['auto', ...TOKEN_AUTH_METHODS] as const;
 
 export function registerConnection(program: Command): void {
   const connection = program.command('connection').description('manage federated connections and their JIT provisioning');
@@ -38,7 +42,7 @@ export function registerConnection(program: Command): void {
           ctx.out.table(list, [
             { header: 'NAME', value: (c) => c.name },
             { header: 'TYPE', value: (c) => c.type },
-            { header: 'UPSTREAM', value: (c) => (c.sandbox ? 'sandbox' : (c.issuer ?? 'real')) },
+            { header: 'UPSTREAM', value: (c) => (c.sandbox ? 'sandbox' : (c.issuer ?? c.baseUrl ?? 'real')) },
             { header: 'JIT', value: (c) => (c.jit.enabled ? `on (${c.jit.scheme})` : 'off (pass-through)') },
             { header: 'SYNC', value: (c) => c.jit.sync },
             { header: 'LINKING', value: (c) => c.jit.linking },
@@ -68,14 +72,14 @@ export function registerConnection(program: Command): void {
       .option('--sandbox', 'use the bundled local provider instead of the real one')
       .addHelpText(
         'after',
-        '\nExamples:\n  idp connection add corp --type oidc --issuer https://login.example.com --client-id X --client-secret-env CORP_SECRET\n  idp connection add gh2 --type github --sandbox',
+        '\nExamples:\n  idp connection add corp --type oidc --issuer https://login.example.com --client-id X --client-secret-env CORP_SECRET\n  idp connection add spa --type oidc --issuer https://login.example.com --client-id X --token-auth none\n  idp connection add ghe --type github --base-url https://github.example.com --client-id Iv1.X --client-secret-env GHE_SECRET\n  idp connection add gh2 --type github --sandbox',
       ),
   ).action(
     action(async (ctx, name: string, opts: SettingOptions & { type: ConnectionType; sandbox?: boolean }) => {
       const admin = await ctx.admin();
       const input = { ...settingsOf(opts), type: opts.type, sandbox: !!opts.sandbox };
       connections.checkNewConnection(admin.store, name, input);
-      const secret = input.sandbox ? undefined : await secretInput(ctx, opts, opts.type !== 'oidc');
+      const secret = input.sandbox ? undefined : await secretInput(ctx, opts, connections.needsSecret(input), input.tokenAuth !== 'none');
       const added = connections.addConnection(admin, name, { ...input, secret });
       ctx.out.success(`added connection ${name}`);
       if (added.secret.kind === 'env' && process.env[added.secret.variable] === undefined) {
@@ -141,13 +145,16 @@ function addSettingOptions(command: Command): Command {
     .option('--client-id <id>', 'OAuth client id registered at the provider')
     .option('--client-secret-env <VAR>', 'read the client secret from this environment variable at login time')
     .option('--client-secret-stdin', 'read the client secret from stdin (stored encrypted)')
-    .option('--issuer <url>', 'OIDC issuer (type oidc)');
+    .option('--issuer <url>', 'OIDC issuer (types oidc, google)')
+    .option('--base-url <url>', 'GitHub Enterprise Server address, e.g. https://github.example.com (type github; default github.com)')
+    .option('--token-auth <method>', `token endpoint authentication: ${TOKEN_AUTH_CHOICES.join(' | ')} (auto: from the discovery document; none: a public client with PKCE)`, parseEnum('--token-auth', TOKEN_AUTH_CHOICES));
 }
 
-async function secretInput(ctx: CliContext, opts: SettingOptions, required: boolean): Promise<SecretInput> {
+/** `prompt`: whether a terminal is asked for an optional secret (a public client, token auth none, is never asked). */
+async function secretInput(ctx: CliContext, opts: SettingOptions, required: boolean, prompt = true): Promise<SecretInput> {
   if (opts.clientSecretEnv && opts.clientSecretStdin) throw new IdpError('USAGE', 'pass either --client-secret-env or --client-secret-stdin, not both', 'prefer --client-secret-env in CI');
   if (opts.clientSecretEnv) return { kind: 'env', variable: opts.clientSecretEnv };
-  if (!opts.clientSecretStdin && !required && !ctx.interactive) return { kind: 'none' };
+  if (!opts.clientSecretStdin && !required && !(prompt && ctx.interactive)) return { kind: 'none' };
   const value = await ctx.secret({ stdin: opts.clientSecretStdin, prompt: 'Client secret', flags: '--client-secret-env VAR or --client-secret-stdin' });
   if (!value) {
     if (required) throw new IdpError('SECRET_MISSING', 'the client secret is empty', 'pass it with --client-secret-env VAR or --client-secret-stdin');
@@ -157,8 +164,8 @@ async function secretInput(ctx: CliContext, opts: SettingOptions, required: bool
 }
 
 function settingsOf(opts: SettingOptions): ConnectionSettings {
-  const { jit, jitScheme, sync, linking, map, scopes, clientId, issuer } = opts;
-  return { jit, jitScheme, sync, linking, map, scopes, clientId, issuer };
+  const { jit, jitScheme, sync, linking, map, scopes, clientId, issuer, baseUrl, tokenAuth } = opts;
+  return { jit, jitScheme, sync, linking, map, scopes, clientId, issuer, baseUrl, tokenAuth };
 }
 
 function warnJitOff(ctx: CliContext, c: MfaConflict): void {
@@ -172,9 +179,10 @@ function describe(c: Connection): string {
   const view = connectionView(c);
   return [
     `${c.name} (${c.type}${c.sandbox ? ', sandbox' : ''})`,
-    `  issuer         ${c.issuer ?? (c.sandbox ? 'bundled sandbox provider' : 'default for ' + c.type)}`,
+    c.type === 'github' ? `  base URL       ${c.sandbox ? 'bundled sandbox provider' : (c.baseUrl ?? 'https://github.com')}` : `  issuer         ${c.issuer ?? (c.sandbox ? 'bundled sandbox provider' : 'default for ' + c.type)}`,
     `  client id      ${c.clientId}`,
     `  client secret  ${view.client_secret ?? 'none'}`,
+    `  token auth     ${c.tokenAuth ?? (c.type === 'github' ? 'auto (client_secret_post)' : 'auto (from the discovery document)')}`,
     `  scopes         ${c.scopes.join(' ')}`,
     `  JIT            ${c.jit.enabled ? 'on' : 'off (pass-through)'}; scheme ${c.jit.scheme}; sync ${c.jit.sync}; linking ${c.jit.linking}`,
     `  attribute map  ${Object.keys(c.attributeMap).length ? Object.entries(c.attributeMap).map(([k, v]) => `${k}=${v}`).join(', ') : 'defaults'}`,

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { action } from '../context.js';
 import { parsePositiveInt } from '../parse.js';
+import type { GithubPersona } from '../../sandbox/personas.js';
 
 export function registerSandbox(program: Command): void {
   const sandbox = program.command('sandbox').description('the bundled GitHub-like and Google-like providers');
@@ -18,7 +19,7 @@ export function registerSandbox(program: Command): void {
         const rows = [
           ...personas.github.map((p) => {
             const primary = p.emails.find((e) => e.primary);
-            return { provider: 'github', persona: p.login, subject: String(p.id), email: p.publicEmail ?? primary?.email ?? null, email_verified: !!primary?.verified, note: p.publicEmail ? 'public email' : 'email only via /user/emails' };
+            return { provider: 'github', persona: p.login, subject: String(p.id), email: p.publicEmail ?? primary?.email ?? null, email_verified: !!primary?.verified, note: githubNote(p) };
           }),
           ...personas.google.map((p) => ({ provider: 'google', persona: p.username, subject: p.sub, email: p.email, email_verified: p.emailVerified, note: p.name })),
         ];
@@ -45,10 +46,8 @@ export function registerSandbox(program: Command): void {
         const store = await ctx.store();
         const { startSandbox } = await import('../../sandbox/server.js');
         const { loadPersonas } = await import('../../sandbox/personas.js');
-        const clients = store.connections
-          .list()
-          .filter((c) => c.sandbox)
-          .map((c) => ({ provider: c.type === 'github' ? ('github' as const) : ('google' as const), clientId: c.clientId, clientSecret: store.connections.storedSecret(c.name) ?? '', appName: `idp (${c.name})` }));
+        const { sandboxClients } = await import('../../federation/upstreams.js');
+        const clients = sandboxClients(store, process.env);
         const running = await startSandbox({ providers: ['github', 'google'], clients, personas: loadPersonas(opts.personas), port: opts.port ?? 0 });
         ctx.close();
         const urls = {
@@ -71,4 +70,10 @@ export function registerSandbox(program: Command): void {
         await running.close();
       }),
     );
+}
+
+/** What a developer signing in as this GitHub persona will meet. */
+function githubNote(p: GithubPersona): string {
+  const trouble = [p.appSuspended && 'meets a suspended app', p.rateLimited && 'API rate-limited'].filter(Boolean);
+  return [p.publicEmail ? 'public email' : 'email only via /user/emails', ...trouble].join('; ');
 }

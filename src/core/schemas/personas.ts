@@ -27,6 +27,10 @@ const githubPersona = v.pipe(
       v.check((emails) => emails.filter((e) => e.primary).length === 1, say('must have exactly one primary email')),
     ),
     avatarUrl: str,
+    /** Signing in as this persona meets a suspended OAuth app: the authorize step redirects with application_suspended. */
+    appSuspended: v.optional(bool, false),
+    /** This persona's API calls meet an exhausted rate limit: 403 with x-ratelimit-remaining 0. */
+    rateLimited: v.optional(bool, false),
   }),
   v.forward(
     v.check(

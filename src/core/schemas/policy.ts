@@ -2,8 +2,8 @@
 // partial file names only what it changes. The types of the plan (core/policy.ts) come from here.
 import * as v from 'valibot';
 import { validName, NAME_RULE } from '../names.js';
-import { CONNECTION_TYPES, JIT_SCHEMES, LINKING_POLICIES, SYNC_POLICIES } from '../types.js';
-import { validateIssuer, validateRedirectUri } from '../urls.js';
+import { CONNECTION_TYPES, JIT_SCHEMES, LINKING_POLICIES, SYNC_POLICIES, TOKEN_AUTH_METHODS } from '../types.js';
+import { validateBaseUrl, validateIssuer, validateRedirectUri } from '../urls.js';
 import { bool, fields, list, mapOf, oneOf, rule, say, shown, text } from './base.js';
 
 const name = v.pipe(
@@ -23,12 +23,16 @@ const CONNECTION = {
   type: v.optional(oneOf(CONNECTION_TYPES)),
   sandbox: v.optional(bool),
   issuer: v.optional(v.nullable(v.pipe(text(), rule(validateIssuer)))),
+  /** github only: a GitHub Enterprise Server address. */
+  base_url: v.optional(v.pipe(text(), rule(validateBaseUrl))),
   client_id: v.optional(text()),
   client_secret_env: v.optional(v.pipe(text(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, say('must be an environment variable name')))),
   /** 'stored': the secret lives encrypted in the org and is never exported. */
   client_secret: v.optional(
     v.literal('stored', say("secrets never go in the file: use client_secret_env: VAR (or 'stored' for a secret kept in the org)", 'e.g. client_secret_env: GITHUB_CLIENT_SECRET')),
   ),
+  /** Absent (or `auto`): chosen from the provider's discovery document. */
+  token_auth: v.optional(oneOf(['auto', ...TOKEN_AUTH_METHODS] as const)),
   scopes: v.optional(list(text())),
   jit: v.optional(jit),
   attribute_map: v.optional(mapOf(v.string(), text())),
