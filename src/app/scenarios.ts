@@ -1,6 +1,7 @@
 // Scenario files for `idp check`: reading and validating them (errors name the file and the path inside it), running
 // their logins on a throwaway copy of the org, and comparing each outcome with what the scenario expects.
 import { ERROR_CODES, IdpError, isIdpError, type ErrorCode } from '../core/errors.js';
+import { MFA_OPTIONS } from '../core/signin.js';
 import { planPolicy, validatePolicy, type PlanItem, type PolicyDoc } from '../core/policy.js';
 import { JIT_DECISIONS, STAGES, type JitDecisionKind, type Stage, type StageEvent } from '../core/types.js';
 import type { Store, TotpVerifier, Upstreams } from '../ports.js';
@@ -16,6 +17,8 @@ export interface ScenarioLogin {
   app: string;
   connection?: string;
   option?: string;
+  /** A later step's option when it offers several (totp or email-otp); else the one `otp` can answer. */
+  mfa?: (typeof MFA_OPTIONS)[number];
   as?: string;
   consent: 'approve' | 'deny';
   username?: string;
@@ -84,7 +87,7 @@ export interface ScenarioDeps {
 
 const TOP_KEYS = ['name', 'config', 'scenarios'] as const;
 const SCENARIO_KEYS = ['name', 'login', 'expect'] as const;
-const LOGIN_KEYS = ['app', 'connection', 'option', 'as', 'consent', 'username', 'password', 'otp', 'jit_consent', 'jit_username'] as const;
+const LOGIN_KEYS = ['app', 'connection', 'option', 'as', 'consent', 'username', 'password', 'otp', 'jit_consent', 'jit_username', 'mfa'] as const;
 const EXPECT_KEYS = ['outcome', 'jit', 'error', 'users', 'claims', 'stages'] as const;
 const ANSWERS = ['approve', 'deny'] as const;
 const OUTCOMES = ['success', 'failed'] as const;
@@ -123,6 +126,7 @@ function parseLogin(c: FileChecker, raw: unknown, path: string): ScenarioLogin {
     app: c.string(l.app, `${path}.app`),
     connection: c.optionalString(l.connection, `${path}.connection`),
     option: c.optionalString(l.option, `${path}.option`),
+    mfa: l.mfa === undefined ? undefined : c.oneOf(l.mfa, `${path}.mfa`, MFA_OPTIONS),
     as: c.optionalString(l.as, `${path}.as`),
     consent: l.consent === undefined ? 'approve' : c.oneOf(l.consent, `${path}.consent`, ANSWERS),
     username: c.optionalString(l.username, `${path}.username`),
