@@ -207,7 +207,7 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 /** What the browser shows while the terminal finishes: whether the provider signed the person in, never its text. */
 function continuePage(provider: string, url: URL): OutcomePage {
   if (url.searchParams.has('error')) return { title: 'Sign-in refused', message: `${provider} did not sign you in. Return to the terminal for the details.`, ok: false };
-  return { title: `Signed in at ${provider}`, message: 'Finish signing in in your terminal.', ok: true };
+  return { title: `Signed in at ${provider}`, message: 'Finish in your terminal.', ok: true };
 }
 
 function endStatus(res: ServerResponse, page: OutcomePage | null): void {

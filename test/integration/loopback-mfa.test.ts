@@ -58,7 +58,7 @@ test('GitHub, then email-otp at the terminal: the callback page arrives before t
   const view = await drive(engine, answerer, { app: 'thrift', timeoutMs: 60_000, signal: new AbortController().signal });
   assert.equal(view.status, 'done');
   assert.match(pageAtMfa, /<h1>Signed in at GitHub<\/h1>/);
-  assert.match(pageAtMfa, /Finish signing in in your terminal/);
+  assert.match(pageAtMfa, /Finish in your terminal/);
   assert.ok(outcome, 'MFA was asked');
   assert.deepEqual(JSON.parse(await outcome), { title: 'Signed in', message: 'You are signed in to thrift. Return to the terminal for the details.', ok: true });
   assert.equal(await portAccepts(loopbackPort), false, 'the loopback server closed when the flow ended');

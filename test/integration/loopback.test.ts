@@ -193,7 +193,7 @@ test('continueInTerminal answers the browser at once; the page long-polls its st
   const page = await reply;
   assert.equal(page.status, 200);
   assert.match(page.body, /<h1>Signed in at &#60;b&#62;GitHub&#60;\/b&#62;<\/h1>/);
-  assert.match(page.body, /Finish signing in in your terminal\./);
+  assert.match(page.body, /Finish in your terminal\./);
   assert.match(page.body, /<noscript>/);
   const nonce = /<script nonce="([^"]+)">/.exec(page.body)?.[1];
   assert.ok(nonce, 'the polling script carries a nonce');
