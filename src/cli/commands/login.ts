@@ -6,7 +6,7 @@ import { FLOW_LIFETIME_MS } from '../../core/flow-lifetime.js';
 import type { StageEvent } from '../../core/types.js';
 import type { FlowView } from '../../flow/types.js';
 import { MFA_OPTIONS } from '../../core/signin.js';
-import type { MfaMethod } from '../drivers/headless.js';
+import type { MfaMethod } from '../../flow/mfa.js';
 import type { Store } from '../../ports.js';
 import { action, loginEngine, readStdin, upstreamsFor, type CliContext } from '../context.js';
 import { parseEnum, parsePositiveInt } from '../parse.js';

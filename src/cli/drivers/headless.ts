@@ -1,15 +1,14 @@
 // The headless driver (CI, no TTY): every answer comes from flags; sandbox pages are driven over real HTTP and the
 // provider's redirect is delivered to the loopback server as a browser would. Real upstreams are refused.
 import { IdpError } from '../../core/errors.js';
-import { MFA_OPTIONS } from '../../core/signin.js';
+import { isMfaOption } from '../../core/signin.js';
 import type { Connection } from '../../core/types.js';
 import type { StageEvent } from '../../core/types.js';
+import type { MfaMethod } from '../../flow/mfa.js';
 import type { FlowView } from '../../flow/types.js';
 import type { Store, Upstreams } from '../../ports.js';
 import { loginEngine, upstreamsFor } from '../context.js';
 import { drive, type Answerer } from './drive.js';
-
-export type MfaMethod = (typeof MFA_OPTIONS)[number];
 
 export interface HeadlessAnswers {
   /** Step 1's choice (connection or local option); later steps are chosen by `mfa` or by the code sources given. */
@@ -85,7 +84,7 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
 /** A later (MFA) step offering several options: --mfa names one, else the one the given code source can answer. */
 function chooseLaterStep(view: Extract<FlowView, { waiting: 'choose' }>, answers: HeadlessAnswers): string {
   const offered = `step ${view.step} of ${view.app} offers ${view.options.join(', ')}`;
-  const choices = view.options.filter((o): o is MfaMethod => (MFA_OPTIONS as readonly string[]).includes(o)).map((o) => `--mfa ${o}`);
+  const choices = view.options.filter(isMfaOption).map((o) => `--mfa ${o}`);
   if (answers.mfa) {
     if (view.options.includes(answers.mfa)) return answers.mfa;
     throw new IdpError('MISSING_ANSWER', `--mfa ${answers.mfa}, but ${offered}`, choices.length ? `pass ${choices.join(' or ')}` : 'drop --mfa');
