@@ -1,13 +1,16 @@
 // `idp app check`: the hazards of an app's sign-in policy, found before a login hits them: JIT-off connections
 // feeding an MFA step (unless the app's script really skips MFA for them), unknown options, a script that does not
-// compile, empty steps, linking that cannot work, protected claims stored where attributes come from (idp ignores
-// them in tokens, but they show that something let them in).
+// compile or that fails, times out or skips MFA when replayed as each option of step 1 would run it, empty steps,
+// linking that cannot work, protected claims stored where attributes come from (idp ignores them in tokens, but they
+// show that something let them in).
+import { isIdpError } from '../core/errors.js';
 import { hint, type Hint } from '../core/fixes.js';
 import { protectedAmong } from '../core/protected-claims.js';
-import { effectiveSteps, isLocalOption, mfaConflicts } from '../core/signin.js';
+import { effectiveSteps, isLocalOption, isMfaOption, mfaConflicts } from '../core/signin.js';
 import type { App, Connection } from '../core/types.js';
 import type { ScriptRunner, Store } from '../ports.js';
 import { planNextStep, simulatedFlow } from '../flow/script-plan.js';
+import type { CompletedStep, Identity } from '../flow/types.js';
 
 export interface Hazard {
   severity: 'error' | 'warning';
@@ -40,6 +43,8 @@ export async function checkApp(store: Store, scripts: ScriptRunner, app: App): P
     if (!compiled.ok) {
       scriptCompiles = false;
       hazards.push({ severity: 'error', code: 'SCRIPT_ERROR', message: `the script does not compile${compiled.line ? ` (line ${compiled.line})` : ''}: ${compiled.message}`, fix: hint`fix it and run ${{ kind: 'set-script', app: app.name }}` });
+    } else {
+      hazards.push(...(await replayHazards(store, scripts, app, steps, connections)));
     }
   }
 
@@ -96,13 +101,67 @@ function storedProtectedClaims(store: Store, app: App, offered: Connection[]): H
   return hazards;
 }
 
+const SIMULATED_USER: Identity = { kind: 'local', userId: 'app-check', username: 'app-check' };
+
+/**
+ * Replays the script as logins would (the runner's limits, step by step) at the start and after each option of step 1:
+ * a script that fails or times out breaks those logins; one that finishes without the MFA steps after a local option
+ * lets a password alone in. (Skipping MFA after a connection is the documented pattern, so it is no hazard.)
+ */
+async function replayHazards(store: Store, scripts: ScriptRunner, app: App, steps: string[][], connections: Connection[]): Promise<Hazard[]> {
+  const fixScript = hint`see it with ${{ kind: 'show', what: 'app-script', name: app.name }}, then fix it: ${{ kind: 'set-script', app: app.name }}`;
+  const replayFrom = (identity: Identity | null, completed: CompletedStep[]) => {
+    const state = simulatedFlow(app.name, steps, identity ?? SIMULATED_USER, completed);
+    return planNextStep({ store, scripts }, app.script!, state, { app: app.name, clientId: app.clientId }).catch((err: unknown) => {
+      if (isIdpError(err)) return { error: err.message };
+      throw err;
+    });
+  };
+  const start = await replayFrom(null, []);
+  if ('error' in start) return [{ severity: 'error', code: 'SCRIPT_ERROR', message: `every login fails: ${start.error}`, fix: fixScript }];
+
+  const hazards: Hazard[] = [];
+  for (const option of steps[0] ?? []) {
+    const local = isLocalOption(option);
+    const connection = connections.find((c) => c.name === option);
+    if (!local && !connection) continue; // an unknown option, reported above
+    const label = local ? `the ${option} option` : option;
+    const identity: Identity = local || connection!.jit.enabled ? SIMULATED_USER : { kind: 'pass-through', connection: option, subject: 'app-check', profile: EMPTY_PROFILE };
+    const completed: CompletedStep[] = [{ step: 1, option, idp: local ? 'LOCAL' : option }];
+    // Each later step the script asks for is taken as done with its first option, until the script finishes.
+    for (let replays = 0; replays < steps.length; replays++) {
+      const plan = await replayFrom(identity, completed);
+      if ('error' in plan) {
+        hazards.push({ severity: 'error', code: 'SCRIPT_ERROR', message: `logins through ${label} (step 1) fail: ${plan.error}`, fix: fixScript });
+        break;
+      }
+      if ('failed' in plan) {
+        hazards.push({ severity: 'warning', code: 'SCRIPT_FAILS_LOGIN', message: `the script refuses every login through ${label} (step 1)${plan.failed.errorMessage ? `: ${plan.failed.errorMessage}` : ''}`, fix: fixScript });
+        break;
+      }
+      if (plan.next === null) {
+        const skipped = steps.map((_, i) => i + 1).filter((n) => steps[n - 1]!.every(isMfaOption) && !plan.ran.includes(n));
+        if (local && skipped.length) {
+          hazards.push({ severity: 'warning', code: 'MFA_SKIPPED', message: `the script skips the MFA step ${skipped.join(', ')} after ${label}: a password alone signs in`, fix: fixScript });
+        }
+        break;
+      }
+      if (identity.kind === 'pass-through' && steps[plan.next - 1]!.every(isLocalOption)) break; // the MFA conflict, reported above
+      if (completed.some((c) => c.step === plan.next)) break; // the engine reruns nothing: a finished step counts as done
+      completed.push({ step: plan.next, option: steps[plan.next - 1]![0]!, idp: 'LOCAL' });
+    }
+  }
+  return hazards;
+}
+
+const EMPTY_PROFILE = { username: null, email: null, emailVerified: false, name: null, givenName: null, familyName: null, picture: null, attributes: {} };
+
 const jitOn = (name: string) => ({ kind: 'set', on: 'connection', name, setting: 'jit', value: 'true' }) as const;
 
 /** Plays the script with step `step` done through `connection` as a pass-through user: does it still ask for the MFA step? */
 async function scriptSkipsMfa(store: Store, scripts: ScriptRunner, app: App, steps: string[][], connection: string, step: number, mfaStep: number): Promise<boolean> {
-  const empty = { username: null, email: null, emailVerified: false, name: null, givenName: null, familyName: null, picture: null, attributes: {} };
   const completed = Array.from({ length: step }, (_, i) => ({ step: i + 1, option: i + 1 === step ? connection : 'password', idp: i + 1 === step ? connection : 'LOCAL' }));
-  const state = simulatedFlow(app.name, steps, { kind: 'pass-through', connection, subject: 'app-check', profile: empty }, completed);
+  const state = simulatedFlow(app.name, steps, { kind: 'pass-through', connection, subject: 'app-check', profile: EMPTY_PROFILE }, completed);
   try {
     const plan = await planNextStep({ store, scripts }, app.script!, state, { app: app.name, clientId: app.clientId });
     return !('next' in plan && plan.next === mfaStep);

@@ -11,7 +11,7 @@ export function fixCommand(fix: Fix): string {
       return fix.setting === undefined ? target : `${target} --${fix.setting}${value}`;
     }
     case 'script-template':
-      return `idp app script set ${fix.app} --file ${fix.template}.js`;
+      return `idp app script set ${fix.app} --template ${fix.template}`;
     case 'set-script':
       return `idp app script set ${fix.app} --file FILE`;
     case 'show':

@@ -1,6 +1,9 @@
 // The ephemeral RFC 8252 callback server: 127.0.0.1 only, port 0, one exact path, one callback, then closed.
-// The browser's response is held until the flow has finished, so the page it shows tells the truth about the outcome.
+// The browser's response is held while the callback is redeemed. When the flow then waits for the person at the
+// terminal (MFA, a JIT prompt), the browser is told so at once, and a page still open learns the outcome through an
+// unguessable status URL (long-polled) until the flow ends and the server closes.
 
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { IdpError } from '../core/errors.js';
@@ -15,7 +18,12 @@ export interface OutcomePage {
 export interface LoopbackCallback {
   /** The full callback URL, query included. */
   url: URL;
-  /** Completes the held HTTP response with the outcome page, then closes the server. Later calls do nothing. */
+  /** Answers the held HTTP response with a page saying the sign-in at `provider` goes on in the terminal. */
+  continueInTerminal(provider: string): void;
+  /**
+   * The outcome: completes the held response with it, or (after continueInTerminal) hands it to the page's status
+   * request; then closes the server. Later calls do nothing.
+   */
   respond(page: OutcomePage): void;
 }
 
@@ -37,6 +45,9 @@ const SECURITY_HEADERS = {
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'",
 } as const;
 
+/** A status request is answered "still waiting" after this long, and the page asks again: no browser gives up on it. */
+const LONG_POLL_MS = 25_000;
+
 const ENDED_PAGE: OutcomePage = {
   title: 'Sign-in ended',
   message: 'This sign-in is over. Return to the terminal to see its outcome.',
@@ -54,8 +65,14 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
   let heldResponse: ServerResponse | null = null;
   let waiter: Waiter | null = null;
   let closing: Promise<void> | null = null;
+  // Known only to the page that continueInTerminal sends: no other local process reads the outcome.
+  const statusPath = `/status/${randomBytes(16).toString('base64url')}`;
+  let statusOpen = false;
+  let outcome: OutcomePage | null = null;
+  const statusRequests = new Set<ServerResponse>();
 
   const server = createServer((req, res) => {
+    if (statusOpen && requestPath(req) === statusPath && req.method === 'GET') return holdStatus(res);
     if (received || closing) return sendText(res, 410, 'This callback has already been used.');
     if (requestPath(req) !== path) return sendText(res, 404, 'Not found.');
     if (req.method !== 'GET') return sendText(res, 405, 'Method not allowed.');
@@ -64,10 +81,19 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
     heldResponse = res;
     received = {
       url,
-      respond(page) {
+      continueInTerminal(provider) {
         if (heldResponse !== res) return;
         heldResponse = null;
-        sendPage(res, redactQueryValues(page, url));
+        statusOpen = true;
+        sendPage(res, continuePage(provider, url), statusPath);
+      },
+      respond(page) {
+        if (outcome || closing) return;
+        outcome = redactQueryValues(page, url);
+        if (heldResponse === res) {
+          heldResponse = null;
+          sendPage(res, outcome);
+        }
         void close();
       },
     };
@@ -93,6 +119,8 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
       sendPage(heldResponse, ENDED_PAGE);
       heldResponse = null;
     }
+    for (const res of statusRequests) endStatus(res, outcome ?? ENDED_PAGE);
+    statusRequests.clear();
     // A browser keeps idle keep-alive sockets open; they must not keep the port bound.
     server.closeIdleConnections();
     setTimeout(() => server.closeAllConnections(), 1000).unref();
@@ -131,6 +159,25 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
     });
   }
 
+  /**
+   * The headers go out at once (the page knows it is being answered); the body when the outcome is known or the server
+   * closes, or after LONG_POLL_MS as "pending".
+   */
+  function holdStatus(res: ServerResponse): void {
+    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8', Connection: 'close' });
+    if (outcome || closing) return endStatus(res, outcome ?? ENDED_PAGE);
+    res.flushHeaders();
+    statusRequests.add(res);
+    const timer = setTimeout(() => {
+      statusRequests.delete(res);
+      endStatus(res, null);
+    }, LONG_POLL_MS);
+    res.on('close', () => {
+      clearTimeout(timer);
+      statusRequests.delete(res);
+    });
+  }
+
   return { redirectUri, port, waitForCallback, close };
 }
 
@@ -157,10 +204,24 @@ function sendText(res: ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
-function sendPage(res: ServerResponse, page: OutcomePage): void {
-  const html = renderPage(page);
+/** What the browser shows while the terminal finishes: whether the provider signed the person in, never its text. */
+function continuePage(provider: string, url: URL): OutcomePage {
+  if (url.searchParams.has('error')) return { title: 'Sign-in refused', message: `${provider} did not sign you in. Return to the terminal for the details.`, ok: false };
+  return { title: `Signed in at ${provider}`, message: 'Finish in your terminal.', ok: true };
+}
+
+function endStatus(res: ServerResponse, page: OutcomePage | null): void {
+  res.end(JSON.stringify(page ?? { pending: true }));
+}
+
+/** `statusPath`: the page is an interim one whose script shows the outcome once the status URL gives it. */
+function sendPage(res: ServerResponse, page: OutcomePage, statusPath?: string): void {
+  const nonce = randomBytes(16).toString('base64');
+  const html = renderPage(page, statusPath ? { path: statusPath, nonce } : undefined);
+  const csp = statusPath ? `${SECURITY_HEADERS['Content-Security-Policy']}; script-src 'nonce-${nonce}'; connect-src 'self'` : SECURITY_HEADERS['Content-Security-Policy'];
   res.writeHead(page.ok ? 200 : 400, {
     ...SECURITY_HEADERS,
+    'Content-Security-Policy': csp,
     'Content-Type': 'text/html; charset=utf-8',
     'Content-Length': Buffer.byteLength(html),
     Connection: 'close',
@@ -168,13 +229,36 @@ function sendPage(res: ServerResponse, page: OutcomePage): void {
   res.end(html);
 }
 
-function renderPage({ title, message, ok }: OutcomePage): string {
-  const colour = ok ? '#1a7f37' : '#cf222e';
+const OK_COLOUR = '#1a7f37';
+const FAILED_COLOUR = '#cf222e';
+
+function renderPage({ title, message, ok }: OutcomePage, status?: { path: string; nonce: string }): string {
+  const colour = ok ? OK_COLOUR : FAILED_COLOUR;
+  const after = status
+    ? `<p id="outcome">The outcome will show here while this tab stays open.</p><noscript><p>The terminal shows the outcome.</p></noscript>${statusScript(status)}`
+    : '<p>You can close this tab.</p>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer"><title>${escapeHtml(title)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem}h1{color:${colour}}</style></head>
-<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p>You can close this tab.</p></body></html>
+<body><h1>${escapeHtml(title)}</h1><p id="message">${escapeHtml(message)}</p>${after}</body></html>
 `;
+}
+
+/** Long-polls the status URL; the outcome is set as text (never HTML). A closed server means the sign-in is over. */
+function statusScript({ path, nonce }: { path: string; nonce: string }): string {
+  const colours = JSON.stringify({ ok: OK_COLOUR, failed: FAILED_COLOUR });
+  return `<script nonce="${nonce}">
+(function poll() {
+  var c = ${colours}, h = document.querySelector('h1'), m = document.getElementById('message'), o = document.getElementById('outcome');
+  fetch(${JSON.stringify(path)}, { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (page) {
+    if (page.pending) return poll();
+    document.title = h.textContent = page.title;
+    h.style.color = page.ok ? c.ok : c.failed;
+    m.textContent = page.message;
+    o.textContent = 'You can close this tab.';
+  }, function () { o.textContent = 'This sign-in is over. The terminal shows its outcome.'; });
+})();
+</script>`;
 }
 
 const SECRET_PARAMS = ['code', 'state', 'id_token', 'access_token', 'refresh_token', 'token'];

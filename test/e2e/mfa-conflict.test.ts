@@ -3,12 +3,12 @@
 // not compile or misbehave.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/store.js';
-import { expectCode, idpJson, idpOk, ROOT, runIdp, seededHome, tempDir } from '../helpers/idp.js';
+import { expectCode, idpJson, idpOk, runIdp, seededHome, tempDir } from '../helpers/idp.js';
+import { SKIP_MFA_SCRIPT } from '../helpers/scripts.js';
 
-const SKIP_MFA = join(ROOT, 'fixtures', 'scripts', 'skip-mfa-for-federated.js');
 
 interface Hazard {
   severity: string;
@@ -45,7 +45,7 @@ test('connection set google --jit=false warns on stderr naming thrift when thrif
   await idpOk(['app', 'set', 'thrift', '--step', '2=totp'], { home });
   const warned = await idpOk(['connection', 'set', 'google', '--jit=false'], { home });
   assert.match(warned.stderr, /warning: thrift offers google in step 1 and requires MFA in step 2/);
-  assert.match(warned.stderr, /idp app script set thrift --file skip-mfa-for-federated\.js/);
+  assert.match(warned.stderr, /idp app script set thrift --template skip-mfa-for-federated/);
   assert.equal(JSON.parse((await idpOk(['connection', 'show', 'google', '--json'], { home })).stdout).jit.enabled, false, 'the change is made anyway');
 });
 
@@ -64,7 +64,7 @@ test('app check lists the conflict; --strict exits 9; with the skip-MFA script s
   assert.match(strict.stdout, /google \(step 1\) has JIT off/);
   assert.match(strict.stderr, /error: 1 hazard\(s\) in thrift's sign-in policy/);
 
-  await idpOk(['app', 'script', 'set', 'thrift', '--file', SKIP_MFA], { home });
+  await idpOk(['app', 'script', 'set', 'thrift', '--template', 'skip-mfa-for-federated'], { home });
   assert.deepEqual(await hazards(home), []);
   expectCode(await runIdp(['app', 'check', 'thrift', '--strict'], { home }), 0);
 });
@@ -88,8 +88,8 @@ test('the documented script, verbatim: alice still gets her email code, bob pass
   const home = await seededHome();
   await idpOk(['app', 'set', 'thrift', '--step', '2=email-otp'], { home });
   await idpOk(['connection', 'set', 'google', '--jit=false'], { home });
-  await idpOk(['app', 'script', 'set', 'thrift', '--file', SKIP_MFA], { home });
-  assert.equal((await idpJson<{ script: string }>(['app', 'script', 'show', 'thrift', '--json'], { home })).script, readFileSync(SKIP_MFA, 'utf8'));
+  await idpOk(['app', 'script', 'set', 'thrift', '--template', 'skip-mfa-for-federated'], { home });
+  assert.equal((await idpJson<{ script: string }>(['app', 'script', 'show', 'thrift', '--json'], { home })).script, SKIP_MFA_SCRIPT);
 
   const alice = await idpJson(['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin', '--otp-from-outbox', '--json'], { home, input: 'thrift-demo' });
   const bob = await idpJson(['login', '--app', 'thrift', '--headless', '--connection', 'google', '--as', 'bob', '--json'], { home });

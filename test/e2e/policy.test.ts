@@ -7,9 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { openStoreReadOnly } from '../../src/store/store.js';
-import { expectCode, idpJson, idpOk, ROOT, runIdp, seededHome, snapshot, tempDir } from '../helpers/idp.js';
+import { expectCode, idpJson, idpOk, runIdp, seededHome, snapshot, tempDir } from '../helpers/idp.js';
 
-const SKIP_MFA_SCRIPT = join(ROOT, 'fixtures', 'scripts', 'skip-mfa-for-federated.js');
 
 /** A policy file in a fresh directory. */
 function policyFile(text: string, name = 'idp.yaml'): string {
@@ -59,7 +58,7 @@ test('export is deterministic, JSON parses to the same document, and no secret v
 test('round trip: export of org A, applied to an `init --empty` org B, exports byte for byte; a second apply changes nothing', async () => {
   const a = await seededHome();
   await idpOk(['app', 'set', 'thrift', '--step', '2=email-otp'], { home: a });
-  await idpOk(['app', 'script', 'set', 'thrift', '--file', SKIP_MFA_SCRIPT], { home: a });
+  await idpOk(['app', 'script', 'set', 'thrift', '--template', 'skip-mfa-for-federated'], { home: a });
   await idpOk(['connection', 'add', 'corp', '--type', 'oidc', '--issuer', 'https://login.corp.example.com', '--client-id', 'corp-client', '--client-secret-env', 'CORP_SECRET', '--map', 'department=dept', '--map', 'login=nickname'], { home: a });
   await idpOk(['connection', 'set', 'github', '--linking', 'verified-email'], { home: a });
   await idpOk(['connection', 'set', 'google', '--jit=false'], { home: a });

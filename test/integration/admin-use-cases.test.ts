@@ -89,7 +89,7 @@ test('turning JIT off before an MFA step comes back as the same conflict from co
 test('a script is held to the same size limit and load check from app script set and from a policy', async (t) => {
   const a = await admin(t);
   const huge = `function onLoginRequest(context) { executeStep(1); }\n//${'x'.repeat(100 * 1024)}\n`;
-  const viaSet = await asyncRefusal(setScript(a, 'thrift', huge, 'huge.js'));
+  const viaSet = await asyncRefusal(setScript(a, 'thrift', { text: huge, from: 'huge.js' }));
   const viaPolicy = await asyncRefusal(applyPolicy(a, { apps: { thrift: { script: huge } }, connections: {} }, { file: 'p.yaml', prune: false, dryRun: false }));
   assert.deepEqual([viaSet.code, viaPolicy.code], ['FILE_INVALID', 'FILE_INVALID']);
   assert.match(viaSet.message, /^huge\.js: the script is 101 KiB; the limit is 64 KiB$/);

@@ -3,7 +3,6 @@
 // idempotent.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planPolicy, validatePolicy, type PlanItem } from '../../src/core/policy.js';
 import { applyPlan } from '../../src/app/apply.js';
@@ -14,9 +13,9 @@ import { openStore, type SqliteStore as Store } from '../../src/store/store.js';
 import { renderHint } from '../../src/cli/hints.js';
 import { tempDir } from '../helpers/idp.js';
 import { demoHome } from '../helpers/login.js';
+import { SKIP_MFA_SCRIPT } from '../helpers/scripts.js';
 
 const FILE = 'policy.yaml';
-const SKIP_MFA_SCRIPT = readFileSync(new URL('../../../fixtures/scripts/skip-mfa-for-federated.js', import.meta.url), 'utf8');
 
 async function demoStore(t: TestContext): Promise<Store> {
   const store = openStore(await demoHome());

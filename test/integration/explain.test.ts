@@ -13,8 +13,8 @@ import { scriptRunner } from '../../src/script/runner.js';
 import type { SqliteStore as Store } from '../../src/store/store.js';
 import { expectDone, githubPersona, loginWorld, personasFile, type LoginWorld } from '../helpers/login.js';
 import { hintOf } from '../helpers/hints.js';
+import { SKIP_MFA_SCRIPT } from '../helpers/scripts.js';
 
-const SKIP_MFA_SCRIPT = readFileSync(new URL('../../../fixtures/scripts/skip-mfa-for-federated.js', import.meta.url), 'utf8');
 
 /** Every byte and every row of the org: the database file and its WAL, and each table's rows. */
 function fingerprint(store: Store): string {

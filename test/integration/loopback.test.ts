@@ -27,6 +27,21 @@ function httpGet(url: string, onResponse?: () => void): Promise<Reply> {
   });
 }
 
+/** Resolves once the response headers arrive; the body follows. */
+function httpHeaders(url: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      res.setEncoding('utf8');
+      const body = new Promise<string>((done) => {
+        let text = '';
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => done(text));
+      });
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+    }).on('error', reject);
+  });
+}
+
 /** Resolves 'connected' or the socket error code. */
 function tryConnect(port: number, host: string): Promise<string> {
   return new Promise((resolve) => {
@@ -166,4 +181,46 @@ test('close() is idempotent and answers a held browser request instead of hangin
   const page = await reply;
   assert.equal(page.status, 400);
   assert.match(page.body, /Return to the terminal/);
+});
+
+test('continueInTerminal answers the browser at once; the page long-polls its status URL, which gets the outcome, then the port closes', async (t) => {
+  const server = await startLoopback();
+  t.after(() => server.close());
+  const code = 'c0de-SplxlOBeZQQ';
+  const reply = httpGet(`${server.redirectUri}?code=${code}&state=s1`);
+  const callback = await server.waitForCallback({ timeoutMs: 60_000 });
+  callback.continueInTerminal('<b>GitHub</b>');
+  const page = await reply;
+  assert.equal(page.status, 200);
+  assert.match(page.body, /<h1>Signed in at &#60;b&#62;GitHub&#60;\/b&#62;<\/h1>/);
+  assert.match(page.body, /Finish in your terminal\./);
+  assert.match(page.body, /<noscript>/);
+  const nonce = /<script nonce="([^"]+)">/.exec(page.body)?.[1];
+  assert.ok(nonce, 'the polling script carries a nonce');
+  assert.match(String(page.headers['content-security-policy']), new RegExp(`script-src 'nonce-${nonce.replace(/[+/]/g, '\\$&')}'; connect-src 'self'`));
+  const statusPath = /fetch\("(\/status\/[A-Za-z0-9_-]{22})"/.exec(page.body)?.[1];
+  assert.ok(statusPath, 'the page names its status URL');
+
+  assert.equal((await httpGet(`http://127.0.0.1:${server.port}/status/not-the-token`)).status, 410, 'only the page knows the status URL');
+  const status = await httpHeaders(`http://127.0.0.1:${server.port}${statusPath}`);
+  assert.equal(status.status, 200);
+  assert.match(String(status.headers['content-type']), /^application\/json/);
+  callback.respond({ title: 'Signed in', message: `You are signed in to thrift (code ${code}).`, ok: true });
+  assert.deepEqual(JSON.parse(await status.body), { title: 'Signed in', message: 'You are signed in to thrift (code [redacted]).', ok: true });
+  await server.close();
+  assert.equal(await tryConnect(server.port, '127.0.0.1'), 'ECONNREFUSED');
+});
+
+test('a status request held when the server closes without an outcome gets the neutral "ended" answer', async (t) => {
+  const server = await startLoopback();
+  t.after(() => server.close());
+  const reply = httpGet(`${server.redirectUri}?error=access_denied&state=s1`);
+  const callback = await server.waitForCallback({ timeoutMs: 60_000 });
+  callback.continueInTerminal('Google');
+  const page = await reply;
+  assert.match(page.body, /Google did not sign you in/);
+  const statusPath = /fetch\("([^"]+)"/.exec(page.body)![1]!;
+  const status = await httpHeaders(`http://127.0.0.1:${server.port}${statusPath}`);
+  await server.close();
+  assert.match(JSON.parse(await status.body).message, /Return to the terminal/);
 });

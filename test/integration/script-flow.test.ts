@@ -3,18 +3,15 @@
 // the whole file, one org reset between combinations); and alice's password path, which the script still sends to MFA.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { codeInOutbox } from '../../src/cli/commands/login.js';
 import { headlessLogin, type HeadlessLoginOptions } from '../../src/cli/drivers/headless.js';
 import { enrolTotp } from '../../src/app/account.js';
 import { adminOf } from '../../src/cli/context.js';
 import { totpCode } from '../../src/mfa/totp.js';
-import { ROOT } from '../helpers/idp.js';
 import { expectDone, expectFailed, stageNames, sharedDemoOrg } from '../helpers/login.js';
 import { hintOf } from '../helpers/hints.js';
+import { SKIP_MFA_SCRIPT } from '../helpers/scripts.js';
 
-const SKIP_MFA_SCRIPT = readFileSync(join(ROOT, 'fixtures', 'scripts', 'skip-mfa-for-federated.js'), 'utf8');
 const STEP_1 = ['password', 'google', 'github'];
 
 const org = sharedDemoOrg();

@@ -5,12 +5,9 @@ import assert from 'node:assert/strict';
 import type { ScriptStepInfo } from '../../src/ports.js';
 import { compileCheck, runConditionalScript } from '../../src/script/index.js';
 import { IdpError } from '../../src/core/errors.js';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ROOT } from '../helpers/idp.js';
+import { SKIP_MFA_SCRIPT } from '../helpers/scripts.js';
 
 // Asgardeo's documented script, verbatim, as the project ships it for `idp app script set`.
-const SKIP_MFA_FOR_FEDERATED = readFileSync(join(ROOT, 'fixtures', 'scripts', 'skip-mfa-for-federated.js'), 'utf8');
 
 /** A runStep that records its calls and answers step 1 with the given idp, later steps as LOCAL. */
 function steps(firstIdp: string): { calls: number[]; runStep: (n: number) => ScriptStepInfo } {
@@ -39,15 +36,15 @@ const run = (source: string, extra: { cpuMs?: number; memoryBytes?: number } = {
 
 test('the documented skip-MFA script runs step 2 only after a LOCAL step 1', async () => {
   const local = steps('LOCAL');
-  const decision = await runConditionalScript(SKIP_MFA_FOR_FEDERATED, { request: {}, runStep: local.runStep });
+  const decision = await runConditionalScript(SKIP_MFA_SCRIPT, { request: {}, runStep: local.runStep });
   assert.deepEqual(decision, { steps: [1, 2], logs: [] });
   assert.deepEqual(local.calls, [1, 2]);
 
   const federated = steps('github');
-  assert.deepEqual(await runConditionalScript(SKIP_MFA_FOR_FEDERATED, { request: {}, runStep: federated.runStep }), { steps: [1], logs: [] });
+  assert.deepEqual(await runConditionalScript(SKIP_MFA_SCRIPT, { request: {}, runStep: federated.runStep }), { steps: [1], logs: [] });
   assert.deepEqual(federated.calls, [1]);
 
-  assert.deepEqual(await compileCheck(SKIP_MFA_FOR_FEDERATED), { ok: true });
+  assert.deepEqual(await compileCheck(SKIP_MFA_SCRIPT), { ok: true });
 });
 
 test('context exposes request and step subjects; options and callbacks are told apart; Log is collected', async () => {
@@ -169,5 +166,5 @@ test('the host is unaffected: a normal run works after stopped ones', async () =
   await assert.rejects(run('var onLoginRequest = function () { globalThis.leak = 1; throw new Error("x"); };'), isScriptError(/Error: x/));
   const decision = await run(`var onLoginRequest = function () { Log.info(typeof leak); executeStep(1); };`);
   assert.deepEqual(decision, { steps: [1], logs: ['[info] undefined'] });
-  assert.deepEqual((await runConditionalScript(SKIP_MFA_FOR_FEDERATED, { request: {}, runStep: steps('LOCAL').runStep })).steps, [1, 2]);
+  assert.deepEqual((await runConditionalScript(SKIP_MFA_SCRIPT, { request: {}, runStep: steps('LOCAL').runStep })).steps, [1, 2]);
 });

@@ -1,10 +1,11 @@
-// `idp app script set|show|clear` and `idp app check`: an app's conditional-authentication script, and the hazards
-// of its sign-in policy (checked before any login runs into them).
+// `idp app script set|show|clear|templates` and `idp app check`: an app's conditional-authentication script (from a
+// file, stdin or a shipped template), and the hazards of its sign-in policy (checked before any login runs into them).
 import type { Command } from 'commander';
 import { IdpError } from '../../core/errors.js';
 import { requireApp } from '../../app/lookup.js';
 import { action } from '../context.js';
 import { renderHint } from '../hints.js';
+import type { ScriptSource } from '../../app/app-script.js';
 
 export function registerAppScript(app: Command): void {
   const script = app.command('script').description("an app's conditional-authentication script (Asgardeo subset)");
@@ -12,16 +13,26 @@ export function registerAppScript(app: Command): void {
   script
     .command('set')
     .argument('<app>', 'application name')
-    .requiredOption('--file <file>', 'the script (JavaScript defining onLoginRequest)')
+    .option('--file <file>', "the script (JavaScript defining onLoginRequest); '-' reads it from stdin")
+    .option('--template <name>', 'a script idp ships (idp app script templates lists them)')
     .description('set the script, after checking that it compiles')
-    .addHelpText('after', '\nExample:\n  idp app script set thrift --file fixtures/scripts/skip-mfa-for-federated.js')
+    .addHelpText('after', '\nExamples:\n  idp app script set thrift --template skip-mfa-for-federated\n  idp app script set thrift --file my-script.js\n  cat my-script.js | idp app script set thrift --file -')
     .action(
-      action(async (ctx, name: string, opts: { file: string }) => {
-        const { readText } = await import('../../app/files.js');
+      action(async (ctx, name: string, opts: { file?: string; template?: string }) => {
         const { setScript } = await import('../../app/app-script.js');
-        const source = readText(opts.file);
-        const { changed } = await setScript(await ctx.admin(), name, source, opts.file);
-        ctx.out.result({ app: name, script: true, changed }, () => `script of ${name} set from ${opts.file}`);
+        const { changed, from } = await setScript(await ctx.admin(), name, await scriptSource(name, opts));
+        ctx.out.result({ app: name, script: true, changed }, () => `script of ${name} set from ${from}`);
+      }),
+    );
+
+  script
+    .command('templates')
+    .description('list the scripts idp ships, for app script set --template')
+    .action(
+      action(async (ctx) => {
+        const { scriptTemplates } = await import('../../app/app-script.js');
+        const templates = scriptTemplates().map(({ name, description }) => ({ name, description }));
+        ctx.out.result({ templates }, () => templates.map((t) => `${t.name}  ${t.description}`).join('\n'));
       }),
     );
 
@@ -70,4 +81,15 @@ export function registerAppScript(app: Command): void {
         }
       }),
     );
+}
+
+/** --file FILE, --file - (stdin, read whole: a script keeps its last line break) or --template NAME: exactly one. */
+async function scriptSource(app: string, opts: { file?: string; template?: string }): Promise<ScriptSource> {
+  if (opts.file !== undefined && opts.template !== undefined) throw new IdpError('USAGE', 'pass --file or --template, not both', 'e.g. --template skip-mfa-for-federated');
+  if (opts.template !== undefined) return { template: opts.template };
+  if (opts.file === undefined) throw new IdpError('USAGE', 'the script comes from --file FILE, --file - (stdin) or --template NAME', `e.g. idp app script set ${app} --template skip-mfa-for-federated (idp app script templates lists them)`);
+  if (opts.file !== '-') return { file: opts.file };
+  if (process.stdin.isTTY) throw new IdpError('USAGE', '--file - reads the script from stdin, which is a terminal', `pipe the script in: cat script.js | idp app script set ${app} --file -`);
+  const { text } = await import('node:stream/consumers');
+  return { text: await text(process.stdin), from: 'stdin' };
 }

@@ -8,6 +8,7 @@ import { IdpError } from '../../core/errors.js';
 import type { MfaConflict } from '../../core/signin.js';
 import { CONNECTION_TYPES, JIT_SCHEMES, LINKING_POLICIES, SYNC_POLICIES, TOKEN_AUTH_METHODS, type Connection, type ConnectionType, type JitSettings, type TokenAuthMethod } from '../../core/types.js';
 import { action, type CliContext } from '../context.js';
+import { fixCommand } from '../hints.js';
 import { collectPair, parseBool, parseEnum, parseList } from '../parse.js';
 import { formatChanges } from '../views.js';
 
@@ -171,7 +172,7 @@ function settingsOf(opts: SettingOptions): ConnectionSettings {
 function warnJitOff(ctx: CliContext, c: MfaConflict): void {
   ctx.out.warn(
     `${c.app} offers ${c.connection} in step ${c.step} and requires MFA in step ${c.mfaStep}: with JIT off its ${c.connection} users have no local account to hold a factor, so their logins will fail${c.scripted ? ' (unless its script skips that step)' : ''}`,
-    `keep JIT on, or make step ${c.mfaStep} conditional: idp app script set ${c.app} --file skip-mfa-for-federated.js`,
+    `keep JIT on, or make step ${c.mfaStep} conditional: ${fixCommand({ kind: 'script-template', app: c.app, template: 'skip-mfa-for-federated' })}`,
   );
 }
 

@@ -5,6 +5,8 @@ import { exitCodeFor, IdpError } from '../../core/errors.js';
 import { FLOW_LIFETIME_MS } from '../../core/flow-lifetime.js';
 import type { StageEvent } from '../../core/types.js';
 import type { FlowView } from '../../flow/types.js';
+import { MFA_OPTIONS } from '../../core/signin.js';
+import type { MfaMethod } from '../../flow/mfa.js';
 import type { Store } from '../../ports.js';
 import { action, loginEngine, readStdin, upstreamsFor, type CliContext } from '../context.js';
 import { parseEnum, parsePositiveInt } from '../parse.js';
@@ -14,6 +16,7 @@ export interface LoginOptions {
   app: string;
   connection?: string;
   option?: string;
+  mfa?: MfaMethod;
   headless?: boolean;
   as?: string;
   consent: 'approve' | 'deny';
@@ -53,6 +56,7 @@ Examples:
   idp login --app thrift
   idp login --app thrift --connection github --no-browser
   idp login --app thrift --headless --connection github --as octocat --consent approve --json
+  idp login --app thrift --headless --connection github --as hubber --mfa email-otp --otp-from-outbox
   printf 'thrift-demo' | idp login --app thrift --option password --username alice --password-stdin`,
     )
     .action(
@@ -68,6 +72,7 @@ export function addLoginOptions(command: Command): Command {
   return command
     .option('--connection <name>', 'sign in through this connection (skips the chooser)')
     .option('--option <option>', 'a local option instead, e.g. password')
+    .option('--mfa <method>', 'a later step that offers several: totp | email-otp (headless picks the one the code flags can answer)', parseEnum('--mfa', MFA_OPTIONS))
     .option('--headless', 'no prompts and no browser: answers come from flags (automatic without a TTY)')
     .option('--as <persona>', 'headless: the sandbox persona to sign in as (see idp sandbox accounts)')
     .option('--consent <answer>', 'headless: approve | deny at the provider', parseEnum('--consent', ['approve', 'deny'] as const), 'approve')
@@ -157,7 +162,7 @@ async function terminalLogin(ctx: CliContext, opts: LoginOptions, run: { persona
   const { terminalAnswerer } = await import('../drivers/terminal.js');
   const upstreams = await upstreamsFor(store, { personasFile: run.personasFile });
   const engine = await loginEngine({ store, upstreams, onEvent: run.onEvent });
-  const answerer = terminalAnswerer({ out: ctx.out, browser: opts.browser, username: opts.username, connectionByName: (name) => store.connections.get(name), preselected: opts.connection ?? opts.option });
+  const answerer = terminalAnswerer({ out: ctx.out, browser: opts.browser, username: opts.username, connectionByName: (name) => store.connections.get(name), preselected: opts.connection ?? opts.option, mfa: opts.mfa });
   try {
     return await drive(engine, answerer, { app: opts.app, redirectUri: opts.redirectUri, timeoutMs: (opts.timeout ?? 300) * 1000, signal: run.signal });
   } finally {

@@ -1,5 +1,6 @@
 // The one driver loop shared by the terminal and headless drivers: start a flow, answer what it waits for
-// (through an Answerer), hold the loopback callback page until the flow has finished, then tell the browser the outcome.
+// (through an Answerer). The loopback callback page is held while the callback is redeemed: a flow that then waits for
+// the person at the terminal tells the browser so at once; the outcome reaches the page (if still open) at the end.
 import { IdpError, isIdpError } from '../../core/errors.js';
 import { isLocalOption } from '../../core/signin.js';
 import type { FlowEngine } from '../../flow/engine.js';
@@ -53,9 +54,12 @@ export async function drive(engine: FlowEngine, answerer: Answerer, opts: DriveO
       }
       case 'credentials':
         return engine.submit(current.flow, { credentials: await answerer.credentials(current) });
-      case 'redirect':
+      case 'redirect': {
         callback = await answerer.callback(current, loopback!, { timeoutMs: opts.timeoutMs, signal: opts.signal });
-        return engine.submit(current.flow, { callback: callback.url.href });
+        const next = await engine.submit(current.flow, { callback: callback.url.href });
+        if (next.status === 'active') callback.continueInTerminal(current.provider);
+        return next;
+      }
       case 'jit-prompt':
         return engine.submit(current.flow, { jitAnswer: await answerer.jitPrompt(current) });
       case 'mfa':

@@ -1,16 +1,20 @@
 // The headless driver (CI, no TTY): every answer comes from flags; sandbox pages are driven over real HTTP and the
 // provider's redirect is delivered to the loopback server as a browser would. Real upstreams are refused.
 import { IdpError } from '../../core/errors.js';
+import { isMfaOption } from '../../core/signin.js';
 import type { Connection } from '../../core/types.js';
 import type { StageEvent } from '../../core/types.js';
+import type { MfaMethod } from '../../flow/mfa.js';
 import type { FlowView } from '../../flow/types.js';
 import type { Store, Upstreams } from '../../ports.js';
 import { loginEngine, upstreamsFor } from '../context.js';
 import { drive, type Answerer } from './drive.js';
 
 export interface HeadlessAnswers {
+  /** Step 1's choice (connection or local option); later steps are chosen by `mfa` or by the code sources given. */
   connection?: string;
   option?: string;
+  mfa?: MfaMethod;
   persona?: string;
   consent: 'approve' | 'deny';
   username?: string;
@@ -28,6 +32,7 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
   return {
     pages,
     async choose(view) {
+      if (view.step > 1) return chooseLaterStep(view, answers);
       const wanted = answers.connection ?? answers.option ?? (view.options.length === 1 ? view.options[0] : undefined);
       if (!wanted) throw new IdpError('MISSING_ANSWER', `step ${view.step} of ${view.app} offers ${view.options.join(', ')}; headless mode needs the choice`, 'pass --connection NAME or --option password');
       const connection = answers.connectionByName(wanted);
@@ -74,6 +79,20 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
       throw new IdpError('MISSING_ANSWER', `step ${view.step} needs a ${view.method} code`, view.method === 'totp' ? 'pass --otp CODE or --totp-secret-env VAR' : 'pass --otp CODE or --otp-from-outbox');
     },
   };
+}
+
+/** A later (MFA) step offering several options: --mfa names one, else the one the given code source can answer. */
+function chooseLaterStep(view: Extract<FlowView, { waiting: 'choose' }>, answers: HeadlessAnswers): string {
+  const offered = `step ${view.step} of ${view.app} offers ${view.options.join(', ')}`;
+  const choices = view.options.filter(isMfaOption).map((o) => `--mfa ${o}`);
+  if (answers.mfa) {
+    if (view.options.includes(answers.mfa)) return answers.mfa;
+    throw new IdpError('MISSING_ANSWER', `--mfa ${answers.mfa}, but ${offered}`, choices.length ? `pass ${choices.join(' or ')}` : 'drop --mfa');
+  }
+  const source = answers.otp ?? {};
+  const answerable = view.options.filter((o) => (o === 'email-otp' && source.fromOutbox) || (o === 'totp' && (source.totpSecret || source.fromFactor)));
+  if (answerable.length === 1) return answerable[0]!;
+  throw new IdpError('MISSING_ANSWER', `${offered}; headless mode needs the choice`, choices.length ? `pass ${choices.join(' or ')}` : `${view.app}'s step ${view.step} cannot be answered headless`);
 }
 
 export interface HeadlessLoginOptions {

@@ -10,7 +10,10 @@ export interface TerminalOptions {
   browser: boolean;
   username?: string;
   connectionByName: (name: string) => Connection | undefined;
+  /** Step 1's choice (--connection or --option). */
   preselected?: string;
+  /** A later step's choice (--mfa), when that step offers it. */
+  mfa?: string;
 }
 
 const LOCAL_LABELS: Record<string, string> = {
@@ -23,7 +26,8 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
   const io = { output: process.stderr };
   const answerer: Answerer = {
     async choose(view) {
-      if (opts.preselected) return opts.preselected;
+      const given = view.step === 1 ? opts.preselected : opts.mfa;
+      if (given && (view.step === 1 || view.options.includes(given))) return given;
       const { select } = await import('@inquirer/prompts');
       const choices = view.options.map((option) => {
         const c = opts.connectionByName(option);
