@@ -9,7 +9,7 @@ export function registerEvents(program: Command): void {
     .command('events')
     .description('the audit trail: config changes and login stages')
     .option('--flow <id>', "one flow's stages, in order")
-    .option('--limit <n>', 'how many (default 50)', parsePositiveInt('--limit', 10000), 50)
+    .option('--limit <n>', 'how many', parsePositiveInt('--limit', 10000), 50)
     .addHelpText('after', '\nExamples:\n  idp events\n  idp events --flow f_Zx3... --json')
     .action(
       action(async (ctx, opts: { flow?: string; limit: number }) => {

@@ -12,7 +12,7 @@ export function registerFlows(program: Command): void {
   flows
     .command('list')
     .description('recent flows, newest first')
-    .option('--limit <n>', 'how many (default 20)', parsePositiveInt('--limit', 1000), 20)
+    .option('--limit <n>', 'how many', parsePositiveInt('--limit', 1000), 20)
     .addHelpText('after', '\nExample:\n  idp flows list --limit 5')
     .action(
       action(async (ctx, opts: { limit: number }) => {

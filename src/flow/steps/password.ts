@@ -1,6 +1,5 @@
 // The `credentials` state: a local username and password, with per-flow attempt caps and account lockout.
 import { IdpError } from '../../core/errors.js';
-import { hint } from '../../core/fixes.js';
 import { restoreAccessHint } from '../../core/jit.js';
 import { verifyPassword } from '../../core/password.js';
 import type { FlowError, FlowView } from '../types.js';
@@ -22,7 +21,7 @@ export async function checkPassword(kit: Kit, run: Run, { username, password }: 
   if (user && user.status !== 'active') {
     throw new IdpError(user.status === 'locked' ? 'USER_LOCKED' : 'USER_DISABLED', `user ${user.username} is ${user.status}`, restoreAccessHint(user.username, user.status));
   }
-  if (!user || !stored.hash || !ok) return wrongPassword(kit, run, user?.id);
+  if (!user || !stored.hash || !ok) return wrongPassword(kit, run, user);
   store.users.recordLogin(user.id);
   kit.stage(run, 'password', 'ok', `${user.username} verified (scrypt)`, performance.now() - started);
   run.state.identity = { kind: 'local', userId: user.id, username: user.username };
@@ -30,14 +29,13 @@ export async function checkPassword(kit: Kit, run: Run, { username, password }: 
   return kit.next(run);
 }
 
-function wrongPassword(kit: Kit, run: Run, userId: string | undefined): FlowView {
+function wrongPassword(kit: Kit, run: Run, user: { id: string; username: string } | undefined): FlowView {
   const { store } = kit.deps;
-  if (userId) {
-    const failures = store.users.recordFailedLogin(userId);
+  if (user) {
+    const failures = store.users.recordFailedLogin(user.id);
     if (failures >= LOCKOUT_AFTER_FAILED_LOGINS) {
-      store.users.setStatus(userId, 'locked');
-      const unlock = { kind: 'set', on: 'user', name: '<user>', setting: 'unlock' } as const;
-      throw new IdpError('USER_LOCKED', `too many wrong passwords: the account is now locked`, hint`an admin can unlock it: ${unlock}`);
+      store.users.setStatus(user.id, 'locked');
+      throw new IdpError('USER_LOCKED', `too many wrong passwords: the account is now locked`, restoreAccessHint(user.username, 'locked'));
     }
   }
   const attempts = ++run.state.passwordFailures;
