@@ -27,16 +27,17 @@ export function recentFlows(store: Store, limit: number): FlowSummary[] {
 
 const OUTCOME = { done: 'success', failed: 'failed', expired: 'expired', active: 'in progress' } as const;
 
+/** Read defensively: a flow's state is JSON written by whichever idp version ran it. */
 function summary(row: FlowRow): FlowSummary {
-  const state = JSON.parse(row.state) as FlowState;
-  const identity = state.identity;
+  const state = JSON.parse(row.state) as Partial<FlowState>;
+  const identity = state.identity ?? null;
   return {
     id: row.id,
     app: row.app,
     status: row.status,
     created_at: row.created_at,
     // Flows stored before `chosen` was kept still show the options of the steps they finished.
-    options: state.chosen ?? state.completed.map((c) => c.option),
+    options: state.chosen ?? state.completed?.map((c) => c.option) ?? [],
     user: identity === null ? null : identity.kind === 'local' ? { kind: 'local', username: identity.username } : { kind: 'pass-through', connection: identity.connection },
     jit: state.jit?.decision ?? null,
     outcome: OUTCOME[row.status],
