@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { refuseVerificationMap } from '../core/claims.js';
 import { defaultJit, defaultScopes } from '../core/connection-defaults.js';
 import { IdpError } from '../core/errors.js';
-import { hint } from '../core/fixes.js';
+import { hint, type Fix } from '../core/fixes.js';
 import { refuseProtectedClaims } from '../core/protected-claims.js';
 import { secretTail } from '../core/secret-tail.js';
 import { effectiveSteps, mfaConflicts, type MfaConflict } from '../core/signin.js';
@@ -221,6 +221,13 @@ export interface ConnectionRemoval {
   usedBy: App[];
 }
 
+/** The edit that takes `connection` out of the first step of `app` that offers it. */
+function withoutConnection(app: App, connection: string): Fix {
+  const index = app.steps.findIndex((s) => s.includes(connection));
+  const rest = app.steps[index]!.filter((o) => o !== connection);
+  return { kind: 'set', on: 'app', name: app.name, setting: 'step', value: `${index + 1}=${rest.join(',')}` };
+}
+
 /** What removing the connection takes with it, if it may be removed: asked before the driver confirms. */
 export function connectionRemoval(store: Store, name: string, force: boolean): ConnectionRemoval {
   const connection = requireConnection(store, name);
@@ -229,7 +236,11 @@ export function connectionRemoval(store: Store, name: string, force: boolean): C
     throw new IdpError(
       'CONNECTION_IN_USE',
       `connection ${name} is offered by ${usedBy.map((a) => a.name).join(', ')}`,
-      hint`remove it from their steps (${{ kind: 'set', on: 'app', name: '<app>', setting: 'step', value: 'N=...' }}), or pass ${field('force')} to do that here`,
+      [
+        'remove it from their steps (',
+        ...usedBy.flatMap((app, i) => [...(i > 0 ? ['; '] : []), withoutConnection(app, name)]),
+        ...hint`), or pass ${field('force')} to do that here`,
+      ],
     );
   }
   const stepLoss = usedBy.find((a) => a.steps.some((s) => s.length === 1 && s[0] === name) && a.steps[0]!.length === 1);

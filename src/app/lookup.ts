@@ -27,7 +27,7 @@ export function requireUser(store: Store, ref: string): User {
   const user = store.users.find(ref);
   if (!user) {
     const close = didYouMean(ref, store.users.lookalikes(ref));
-    throw new IdpError('USER_NOT_FOUND', `no user with id, username or email '${ref}'`, hint`${close ? `did you mean '${close}'? ` : ''}see \`${{ kind: 'list', what: 'user', search: 'TEXT' }}\``);
+    throw new IdpError('USER_NOT_FOUND', `no user with id, username or email '${ref}'`, hint`${close ? `did you mean '${close}'? ` : ''}see \`${{ kind: 'list', what: 'user', search: ref }}\``);
   }
   return user;
 }

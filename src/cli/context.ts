@@ -63,7 +63,10 @@ export class CliContext {
     this.opened = openStore(this.home);
     if (this.opened.org.setting('org_id') === undefined) {
       if (await createOrganisation(this.opened, { demo: true, actor: this.actor })) {
-        this.out.info(`created the demo organisation in ${this.home} (app thrift, connections github and google, user alice)`);
+        // Printed even with --quiet: a mistyped --home must not pass for the org that was meant.
+        this.out.essential(
+          `created a new demo organisation at ${this.home} (app thrift, connections github and google, user alice): there was none; if you meant another, check --home or IDP_HOME`,
+        );
       }
     }
     return this.opened;
@@ -84,13 +87,13 @@ export class CliContext {
     }
   }
 
-  /** Asks on a TTY; without one, --yes is the only way through. */
+  /** Asks on a TTY; without one, --yes is the only way through. Answering no ends the command: exit 0, nothing deleted. */
   async confirm(question: string, yes: boolean | undefined, what: string): Promise<void> {
     if (yes) return;
     if (!this.interactive) throw new IdpError('NO_TTY', `refusing to ${what} without confirmation`, 'pass --yes to confirm');
     const { confirm } = await import('@inquirer/prompts');
     const ok = await confirm({ message: question, default: false }, { output: process.stderr });
-    if (!ok) throw new IdpError('NOT_CONFIRMED', `did not ${what}`, 'nothing was changed');
+    if (!ok) throw new Declined();
   }
 
   /** A secret from stdin or a hidden prompt; never from argv. */
@@ -131,6 +134,9 @@ export async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
+/** The person answered no to a confirmation: not a failure; `action` ends the command there. */
+class Declined extends Error {}
+
 /** Wraps a command action: builds the context, renders any failure as one error + hint, sets the exit code. */
 export function action<A extends unknown[]>(handler: (ctx: CliContext, ...args: A) => Promise<void>) {
   return async (...args: unknown[]): Promise<void> => {
@@ -139,7 +145,8 @@ export function action<A extends unknown[]>(handler: (ctx: CliContext, ...args: 
     try {
       await handler(ctx, ...(args.slice(0, -1) as A));
     } catch (err) {
-      failCommand(ctx.out, err);
+      if (err instanceof Declined) ctx.out.result({ confirmed: false, deleted: false }, () => 'nothing deleted');
+      else failCommand(ctx.out, err);
     } finally {
       ctx.close();
     }

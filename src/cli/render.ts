@@ -51,6 +51,34 @@ function terminalText(text: string, paint: Paint): string {
   return text.replace(IN_TEXT, (match) => (match.length > 1 && paint.enabled ? match : inert(match)));
 }
 
+/** Characters a terminal shows two columns wide (East Asian Wide and Fullwidth: CJK, kana, Hangul, fullwidth forms). */
+const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]/u;
+/** An emoji shown as a picture: two columns, whatever it is built of (ZWJ sequences, skin tones, flags). */
+const EMOJI = /\p{Emoji_Presentation}|\p{Extended_Pictographic}\ufe0f|\p{Regional_Indicator}/u;
+/** A grapheme that adds no column of its own (a lone combining mark, a joiner, a variation selector). */
+const ZERO = /^[\p{Mn}\p{Me}\u200b-\u200d\ufe00-\ufe0f]+$/u;
+
+let graphemes: Intl.Segmenter | undefined;
+
+/**
+ * How many terminal columns `text` takes: per grapheme, 2 for wide characters and emoji, 0 for combining marks, else 1
+ * (UTF-16 length would count an emoji as 2 or more and a CJK character as 1).
+ */
+export function displayWidth(text: string): number {
+  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  let width = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    if (ZERO.test(segment)) continue;
+    width += EMOJI.test(segment) || WIDE.test(String.fromCodePoint(segment.codePointAt(0)!)) ? 2 : 1;
+  }
+  return width;
+}
+
+function padToWidth(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
+}
+
 export function stageText(event: StageLine, p: Paint): string {
   const mark = event.status === 'ok' ? p.green('✓') : event.status === 'failed' ? p.red('✗') : p.dim('·');
   return `  ${mark} ${inert(event.stage).padEnd(8)} ${inert(event.detail)} ${p.dim(`${Math.round(event.ms)} ms`)}`;
@@ -77,8 +105,8 @@ export class Renderer {
 
   table<T>(rows: T[], columns: Column<T>[]): string {
     const cells = rows.map((row) => columns.map((c) => inert(c.value(row))));
-    const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
-    const line = (values: string[]): string => values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]!))).join('  ');
+    const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...cells.map((r) => displayWidth(r[i]!))));
+    const line = (values: string[]): string => values.map((v, i) => (i === values.length - 1 ? v : padToWidth(v, widths[i]!))).join('  ');
     const header = this.paint.bold(line(columns.map((c) => c.header)));
     return [header, ...cells.map(line)].join('\n');
   }

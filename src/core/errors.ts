@@ -15,6 +15,7 @@ export const EXIT = {
   mfa: 8,
   checks: 9,
   interrupted: 130,
+  terminated: 143,
 } as const;
 
 export type ExitKind = keyof typeof EXIT;
@@ -27,7 +28,11 @@ export const ERROR_CODES = {
   INVALID_VALUE: 'usage',
   NO_TTY: 'usage',
   UNKNOWN_SIGN_IN_OPTION: 'usage',
+  // A name the person gave (on the command line or in a file) that names nothing is bad input, like an unknown flag,
+  // persona or flow: fix what was typed. Exit 3 is for an org whose configuration cannot do what was asked.
   USER_NOT_FOUND: 'usage',
+  APP_NOT_FOUND: 'usage',
+  CONNECTION_NOT_FOUND: 'usage',
   USER_EXISTS: 'usage',
   APP_EXISTS: 'usage',
   CONNECTION_EXISTS: 'usage',
@@ -37,13 +42,10 @@ export const ERROR_CODES = {
   UNKNOWN_PERSONA: 'usage',
   HEADLESS_NEEDS_SANDBOX: 'usage',
   MISSING_ANSWER: 'usage',
-  NOT_CONFIRMED: 'usage',
   FILE_INVALID: 'usage',
   FLOW_NOT_FOUND: 'usage',
   FLOW_FINISHED: 'usage',
 
-  APP_NOT_FOUND: 'config',
-  CONNECTION_NOT_FOUND: 'config',
   CONNECTION_INCOMPLETE: 'config',
   CONNECTION_IN_USE: 'config',
   UPSTREAM_HAS_ASSOCIATIONS: 'config',

@@ -132,6 +132,7 @@ export class FlowEngine {
         : { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err), hint: hint`rerun with ${{ kind: 'option', option: 'debug' }}, and report it if it persists` };
       this.kit.stage(run, run.current, 'failed', error.message, performance.now() - run.since);
       run.state.waiting = { kind: 'none' };
+      run.state.error = error.code;
       store.flows.save(run.id, 'failed', run.state);
       return { flow: run.id, app: run.app.name, step: run.state.step, status: 'failed', error, jit: run.state.jit };
     }

@@ -88,6 +88,10 @@ export interface FlowState {
   jit: JitOutcome | null;
   authTime: number | null;
   passwordFailures: number;
+  /** The option chosen in each step so far (what `flows list` shows; absent in flows stored before it was kept). */
+  chosen?: string[];
+  /** The error code a failed flow ended with. */
+  error?: ErrorCode;
 }
 
 export type StageListener = (event: StageEvent) => void;

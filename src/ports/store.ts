@@ -151,11 +151,24 @@ export interface EventRecord {
   after: unknown;
 }
 
+/** Which events to list; every filter given must hold. */
+export interface EventQuery {
+  kind?: 'stage' | 'config';
+  flow?: string;
+  /** By username: changes to that user, and the stages of flows that identified them. */
+  user?: string;
+  /** Changes to that connection, and the stages of flows that chose it in some step. */
+  connection?: string;
+  /** ISO time: events at or after it. */
+  since?: string;
+  limit: number;
+}
+
 export interface EventRepository {
   recordConfig(change: ConfigChange): void;
   recordStage(event: StageEvent): void;
-  /** Newest first, or a flow's stages in order. */
-  list(query: { flow?: string; limit: number }): EventRecord[];
+  /** Newest first, or with `flow` that flow's stages in order. */
+  list(query: EventQuery): EventRecord[];
 }
 
 /** An org signing key (ES256) as stored: its public half, and the private half unsealed. */

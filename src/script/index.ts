@@ -3,7 +3,7 @@
 
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
 import { IdpError } from '../core/errors.js';
-import { FIX_THE_SCRIPT } from './fix.js';
+import { fixTheScript } from './fix.js';
 import type { CompileResult, ScriptStepInfo } from '../ports.js';
 import { asText, ScriptFault, truncate, withSandbox, type Sandbox, type SandboxLimits } from './sandbox.js';
 
@@ -18,6 +18,8 @@ export interface ScriptRunOptions {
   request: Record<string, unknown>;
   /** Called synchronously when the script calls executeStep(n); its result becomes context.steps[n]. */
   runStep: (n: number) => ScriptStepInfo;
+  /** The app the script belongs to, named in the fix of a failure. */
+  app?: string;
   /** Wall-clock budget for the script's own work; default 100. */
   cpuMs?: number;
   /** Default 8 MiB: plenty for a sign-in decision, and reached sooner by a runaway allocation. */
@@ -69,7 +71,7 @@ export async function runConditionalScript(source: string, opts: ScriptRunOption
     });
   } catch (err) {
     if (state.hostError) throw state.hostError.error;
-    if (err instanceof ScriptFault) throw scriptError(err);
+    if (err instanceof ScriptFault) throw scriptError(err, opts.app);
     throw err;
   }
 }
@@ -100,12 +102,12 @@ function loadScript(sandbox: Sandbox, source: string): QuickJSHandle {
   return handler;
 }
 
-function scriptError(fault: ScriptFault): IdpError {
+function scriptError(fault: ScriptFault, app: string | undefined): IdpError {
   const where = fault.line === null ? '' : ` at line ${fault.line}`;
   return new IdpError(
     'SCRIPT_ERROR',
     `the conditional-authentication script failed${where}: ${fault.message}`,
-    FIX_THE_SCRIPT,
+    fixTheScript(app),
   );
 }
 

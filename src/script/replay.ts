@@ -14,6 +14,7 @@ class PendingStep extends Error {
 export async function replay(r: ReplayRequest): Promise<ReplayResult> {
   try {
     const decision = await runConditionalScript(r.source, {
+      app: r.app,
       request: r.request,
       runStep: (n) => {
         if (!Number.isInteger(n) || n < 1 || n > r.stepCount) {

@@ -1,6 +1,6 @@
 // Repository for the audit trail: config changes (who, what, before, after) and flow stage events.
 import type { Stage, StageEvent, StageStatus } from '../core/types.js';
-import type { ConfigChange, EventRecord, EventRepository } from '../ports.js';
+import type { ConfigChange, EventQuery, EventRecord, EventRepository } from '../ports.js';
 import type { Db } from './db.js';
 
 interface EventRow {
@@ -54,11 +54,32 @@ export class EventRepo implements EventRepository {
       .run(event.at, 'stage', event.flow, event.seq, event.stage, event.status, event.ms, event.detail);
   }
 
-  /** Newest first, or a flow's stages in order. */
-  list(query: { flow?: string; limit: number }): EventRecord[] {
-    const rows = query.flow
-      ? this.db.prepare('SELECT * FROM events WHERE flow_id = ? ORDER BY seq LIMIT ?').all(query.flow, query.limit)
-      : this.db.prepare('SELECT * FROM events ORDER BY id DESC LIMIT ?').all(query.limit);
+  /**
+   * Newest first, or a flow's stages in order. A config event names what it changed in `target` ("user alice",
+   * "connection github"); a stage event belongs to a flow, whose state says who it identified and what was chosen.
+   * The flow subqueries run once per query (not per event), over the flows table.
+   */
+  list(query: EventQuery): EventRecord[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const when = (condition: string, ...values: unknown[]): void => {
+      where.push(condition);
+      params.push(...values);
+    };
+    if (query.kind) when('kind = ?', query.kind);
+    if (query.flow) when('flow_id = ?', query.flow);
+    if (query.since) when('at >= ?', query.since);
+    if (query.user !== undefined) {
+      const identified = "SELECT id FROM flows WHERE json_extract(state, '$.identity.username') = ? COLLATE NOCASE";
+      when(`(target = ? COLLATE NOCASE OR flow_id IN (${identified}))`, `user ${query.user}`, query.user);
+    }
+    if (query.connection !== undefined) {
+      const chose = "SELECT f.id FROM flows f, json_each(f.state, '$.chosen') c WHERE c.value = ?";
+      when(`(target = ? OR flow_id IN (${chose}))`, `connection ${query.connection}`, query.connection);
+    }
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const order = query.flow ? 'ORDER BY seq' : 'ORDER BY id DESC';
+    const rows = this.db.prepare(`SELECT * FROM events ${filter} ${order} LIMIT ?`).all(...params, query.limit);
     return (rows as EventRow[]).map(toRecord);
   }
 }

@@ -89,19 +89,19 @@ test('app delete needs --yes without a terminal', async () => {
   assert.match(refused.stderr, /--yes/);
   await idpOk(['app', 'show', 'doomed'], { home });
   assert.deepEqual(await idpJson(['app', 'delete', 'doomed', '--yes', '--json'], { home }), { deleted: 'doomed' });
-  expectCode(await runIdp(['app', 'show', 'doomed'], { home }), 3);
+  expectCode(await runIdp(['app', 'show', 'doomed'], { home }), 2);
   const [latest] = (await idpJson(['events', '--json', '--limit', '1'], { home })).events;
   assert.deepEqual([latest.action, latest.before.name, latest.after], ['app.delete', 'doomed', null]);
 });
 
-test('an unknown app name gets exit 3 and "did you mean"', async () => {
+test('an unknown app name gets exit 2 (bad input, like an unknown user) and "did you mean"', async () => {
   const results = await Promise.all([
     runIdp(['app', 'show', 'thrfit'], { home }),
     runIdp(['app', 'set', 'thrfit', '--step', '2=totp'], { home }),
     runIdp(['app', 'delete', 'thirft', '--yes'], { home }),
   ]);
   for (const r of results) {
-    expectCode(r, 3);
+    expectCode(r, 2);
     assert.match(r.stderr, /^error: no app named '\w+'\nhint: did you mean 'thrift'\?/);
   }
 });

@@ -154,7 +154,7 @@ test('connection remove: refused while an app offers it, --force takes it out of
   assert.deepEqual(names, ['google']);
 });
 
-test('an unknown connection name gets exit 3 and "did you mean"', async () => {
+test('an unknown connection name gets exit 2 (bad input, like an unknown user) and "did you mean"', async () => {
   const home = await seededHome();
   const results = await Promise.all([
     runIdp(['connection', 'show', 'githb'], { home }),
@@ -162,9 +162,9 @@ test('an unknown connection name gets exit 3 and "did you mean"', async () => {
     runIdp(['connection', 'remove', 'gogle', '--yes'], { home }),
   ]);
   for (const r of results) {
-    expectCode(r, 3);
+    expectCode(r, 2);
     assert.match(r.stderr, /^error: no connection named '\w+'\nhint: did you mean '(github|google)'\?/);
   }
-  const far = expectCode(await runIdp(['connection', 'show', 'okta'], { home }), 3);
+  const far = expectCode(await runIdp(['connection', 'show', 'okta'], { home }), 2);
   assert.match(far.stderr, /hint: known connections: github, google/);
 });

@@ -12,8 +12,9 @@ test('a login killed while it waited is listed as expired once its lifetime is o
   past.flows.insert('f_killed', 'thrift', { app: 'thrift', waiting });
   past.close();
 
-  const { flows } = await idpJson<{ flows: { id: string; status: string }[] }>(['flows', 'list', '--json'], { home });
-  assert.deepEqual(flows.find((f) => f.id === 'f_killed')?.status, 'expired');
+  const { flows } = await idpJson<{ flows: { id: string; status: string; outcome: string; error: string | null }[] }>(['flows', 'list', '--json'], { home });
+  const killed = flows.find((f) => f.id === 'f_killed');
+  assert.deepEqual([killed?.status, killed?.outcome, killed?.error], ['expired', 'expired', 'FLOW_EXPIRED']);
   const shown = await idpJson<{ status: string }>(['flows', 'show', 'f_killed', '--json'], { home });
   assert.equal(shown.status, 'expired');
   const store = openStore(home);

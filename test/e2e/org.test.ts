@@ -43,7 +43,7 @@ test('the directory is created 0700 and idp.db 0600', async () => {
 test('any command on an empty data directory first creates the demo org', async () => {
   const home = join(tempDir('demo'), 'org');
   const first = await idpOk(['app', 'show', 'thrift', '--json'], { home });
-  assert.match(first.stderr, /created the demo organisation/);
+  assert.match(first.stderr, /created a new demo organisation at /);
   assert.deepEqual(JSON.parse(first.stdout).steps, [['password', 'google', 'github']]);
   const [connections, alice, second] = await Promise.all([
     idpJson(['connection', 'list', '--json'], { home }),
@@ -144,7 +144,7 @@ test('concurrent first commands on an empty data directory create one org, and a
   const home = join(tempDir('race'), 'org');
   const results = await Promise.all(Array.from({ length: 4 }, () => runIdp(['app', 'show', 'thrift', '--json'], { home })));
   for (const r of results) expectCode(r, 0);
-  assert.equal(results.filter((r) => /created the demo organisation/.test(r.stderr)).length, 1, 'one of them created it');
+  assert.equal(results.filter((r) => /created a new demo organisation at /.test(r.stderr)).length, 1, 'one of them created it');
   const store = openStore(home);
   try {
     assert.equal(store.org.signingKeys().length, 1);

@@ -52,7 +52,7 @@ test('with --json a failure is {"error": {code, message, hint}} on stdout, and t
     runIdp(['users', 'delete', 'alice', '--json'], { home }),
   ]);
   const [unknown, usage, noTty] = results.map((r) => ({ r, body: JSON.parse(r.stdout).error }));
-  assert.deepEqual([unknown!.r.code, unknown!.body.code], [3, 'APP_NOT_FOUND']);
+  assert.deepEqual([unknown!.r.code, unknown!.body.code], [2, 'APP_NOT_FOUND']);
   assert.match(unknown!.body.hint, /did you mean 'thrift'/);
   assert.deepEqual([usage!.r.code, usage!.body.code], [2, 'USAGE']);
   assert.deepEqual([noTty!.r.code, noTty!.body.code], [2, 'NO_TTY']);
@@ -90,12 +90,12 @@ test('errors are one line plus a hint line, with no stack unless --debug', async
     runIdp(['users', 'show'], { home }),
     runIdp(['app', 'show', 'thrfit', '--debug'], { home }),
   ]);
-  assertOneLineError(unknownApp, 3, /no app named 'thrfit'/, /did you mean 'thrift'/);
+  assertOneLineError(unknownApp, 2, /no app named 'thrfit'/, /did you mean 'thrift'/);
   assertOneLineError(badValue, 2, /--limit takes a whole number from 1 to 1000/, /--limit 50/);
   assertOneLineError(unknownCommand, 2, /unknown command 'ap'/, /app/);
   assertOneLineError(unknownOption, 2, /unknown option '--bogus'/, /--help/);
   assertOneLineError(missingArg, 2, /missing required argument 'user'/, /--help/);
-  expectCode(debug, 3);
+  expectCode(debug, 2);
   assert.match(debug.stderr, /^error: no app named 'thrfit'\nhint: .*\n.*at /s, '--debug adds the stack');
 });
 

@@ -85,8 +85,8 @@ test('users show finds a user by id, username or email; an unknown user is exit 
   assert.deepEqual([alice.associations, alice.mfa_factors], [[], []]);
   assert.match(text.stdout, /email\s+alice@example\.com \(verified\)/);
   expectCode(missing, 2);
-  assert.match(missing.stderr, /hint: see `idp users list --search TEXT`/);
-  assert.match(expectCode(typo, 2).stderr, /hint: did you mean 'alice'\? see `idp users list --search TEXT`/);
+  assert.match(missing.stderr, /hint: see `idp users list --search nobody`/);
+  assert.match(expectCode(typo, 2).stderr, /hint: did you mean 'alice'\? see `idp users list --search alcie`/);
   assert.match(expectCode(emailTypo, 2).stderr, /hint: did you mean 'alice@example\.com'\?/);
 });
 

@@ -71,7 +71,11 @@ test('item 3: an upstream login equal to alice\'s email gets a username of its o
   assert.equal(expectDone(await w.passwordLogin('alice@example.com', 'thrift-demo')).user?.id, alice.id);
   // Five wrong passwords given with her email lock alice, not the impostor.
   for (let i = 0; i < 4; i++) await w.passwordLogin('alice@example.com', 'wrong-password');
-  expectFailed(await w.passwordLogin('alice@example.com', 'wrong-password'), 'USER_LOCKED', 7);
+  const locked = expectFailed(await w.passwordLogin('alice@example.com', 'wrong-password'), 'USER_LOCKED', 7);
+  // The person is shown the identifier they typed, which names the account for the admin's unlock, never its username.
+  assert.match(hintOf(locked.error), /idp users set alice@example\.com --unlock/);
+  const again = expectFailed(await w.passwordLogin('alice@example.com', 'thrift-demo'), 'USER_LOCKED', 7);
+  assert.doesNotMatch(`${again.error.message} ${hintOf(again.error)}`, /\balice\b(?!@)/);
   assert.equal(w.store.users.byId(alice.id)?.status, 'locked');
   assert.equal(w.store.users.byId(impostor.id)?.status, 'active');
 

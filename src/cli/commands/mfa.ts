@@ -79,7 +79,7 @@ export function registerMfa(users: Command, program: Command): void {
     .command('outbox')
     .description('the local mailbox: email OTPs and other mail idp "sent"')
     .option('--to <email>', 'only mail to this address')
-    .option('--limit <n>', 'how many (default 20)', parsePositiveInt('--limit', 1000), 20)
+    .option('--limit <n>', 'how many', parsePositiveInt('--limit', 1000), 20)
     .addHelpText('after', '\nExamples:\n  idp outbox\n  idp outbox --to alice@example.com --json')
     .action(
       action(async (ctx, opts: { to?: string; limit: number }) => {

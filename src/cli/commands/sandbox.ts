@@ -1,5 +1,6 @@
 // `idp sandbox ...`: the bundled upstream providers standalone (for a browser or another client), and their personas.
 import type { Command } from 'commander';
+import { EXIT } from '../../core/errors.js';
 import { action } from '../context.js';
 import { parsePositiveInt } from '../parse.js';
 import type { GithubPersona } from '../../sandbox/personas.js';
@@ -65,9 +66,12 @@ export function registerSandbox(program: Command): void {
             `clients: ${clients.map((c) => `${c.clientId} (${c.provider})`).join(', ') || 'none'}`,
           ].join('\n'),
         );
+        const stopped = new Promise<NodeJS.Signals>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
         ctx.out.info('serving until Ctrl-C');
-        await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
+        const signal = await stopped;
         await running.close();
+        // Stopped by a signal, like any interrupted command: 130 for Ctrl-C, 143 for SIGTERM (the README's exit codes).
+        process.exitCode = signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
       }),
     );
 }

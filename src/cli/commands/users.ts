@@ -19,13 +19,12 @@ export function registerUsers(program: Command): void {
     .description('list users, a page at a time')
     .option('--source <source>', "'local', or the connection that provisioned them")
     .option('--search <text>', 'match username, email or name')
-    .option('--limit <n>', 'page size (default 50, at most 1000)', parsePositiveInt('--limit', 1000), 50)
+    .option('--limit <n>', 'page size (at most 1000)', parsePositiveInt('--limit', 1000), 50)
     .option('--after <cursor>', 'the next page: the cursor printed by the previous one')
     .addHelpText('after', '\nExamples:\n  idp users list\n  idp users list --source github --json\n  idp users list --search example.com --limit 20')
     .action(
       action(async (ctx, opts: { source?: string; search?: string; limit: number; after?: string }) => {
-        const store = await ctx.store();
-        const page = store.users.list(opts);
+        const page = users.listUsers(await ctx.store(), opts);
         ctx.out.result({ users: page.users.map(userView), next: page.next }, () => {
           if (page.users.length === 0) return opts.search || opts.source || opts.after ? 'no users match' : 'no users yet';
           const table = ctx.out.table(page.users, [

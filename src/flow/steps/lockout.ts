@@ -1,7 +1,7 @@
 // Account lockout, one policy for wrong passwords and wrong MFA codes: each kind is counted per user across sign-ins
 // (a new flow does not start afresh), and the fifth in a row locks the account until an admin unlocks it.
 import { IdpError } from '../../core/errors.js';
-import { hint } from '../../core/fixes.js';
+import { restoreAccessHint } from '../../core/jit.js';
 import type { User } from '../../core/types.js';
 import type { Kit, Run } from './kit.js';
 
@@ -9,9 +9,10 @@ export const LOCKOUT_AFTER_FAILURES = 5;
 
 /**
  * Locks the user once `failures` reaches the policy, with an audit event (the flow's failed stage alone is easy to
- * miss). The person is not told whose account it is: they may have typed someone else's identifier.
+ * miss). The person is told only the identifier they gave (`given`), never the account's username: they may have
+ * typed someone else's email. Any identifier names the account for an admin's unlock, so the hint still works.
  */
-export function lockIfTooMany(kit: Kit, run: Run, user: Pick<User, 'id' | 'username'>, failures: number, what: 'passwords' | 'MFA codes'): void {
+export function lockIfTooMany(kit: Kit, run: Run, user: Pick<User, 'id' | 'username'>, failures: number, what: 'passwords' | 'MFA codes', given: string): void {
   if (failures < LOCKOUT_AFTER_FAILURES) return;
   const { store } = kit.deps;
   store.tx(() => {
@@ -25,6 +26,5 @@ export function lockIfTooMany(kit: Kit, run: Run, user: Pick<User, 'id' | 'usern
       after: { status: 'locked' },
     });
   });
-  const unlock = { kind: 'set', on: 'user', name: '<user>', setting: 'unlock' } as const;
-  throw new IdpError('USER_LOCKED', `too many wrong ${what}: the account is now locked`, hint`an admin can unlock it: ${unlock}`);
+  throw new IdpError('USER_LOCKED', `too many wrong ${what}: the account is now locked`, restoreAccessHint(given, 'locked'));
 }

@@ -37,7 +37,7 @@ export async function checkMfa(kit: Kit, run: Run, waiting: Extract<Waiting, { k
   // Locked by another sign-in while this code was checked: even the right code does not finish the step.
   refuseInactive(kit.deps.store.users.byId(user.id) ?? user);
   if (verdict !== 'ok') {
-    lockIfTooMany(kit, run, user, kit.deps.store.users.recordFailedMfa(user.id), 'MFA codes');
+    lockIfTooMany(kit, run, user, kit.deps.store.users.recordFailedMfa(user.id), 'MFA codes', user.username);
     waiting.attempts++;
     kit.stage(run, 'mfa', 'failed', `${waiting.method}: ${verdict} (attempt ${waiting.attempts} of ${MAX_MFA_ATTEMPTS})`, kit.waited(run));
     if (waiting.attempts >= MAX_MFA_ATTEMPTS) throw new IdpError('MFA_TOO_MANY_ATTEMPTS', `too many wrong ${waiting.method} codes`, 'sign in again');

@@ -20,9 +20,9 @@ export async function checkPassword(kit: Kit, run: Run, { username, password }: 
   // Hash even for an unknown user, so timing does not reveal which usernames exist.
   const ok = await verifyPassword(password, stored.hash ?? DUMMY_HASH);
   if (user && user.status !== 'active') {
-    throw new IdpError(user.status === 'locked' ? 'USER_LOCKED' : 'USER_DISABLED', `user ${user.username} is ${user.status}`, restoreAccessHint(user.username, user.status));
+    throw new IdpError(user.status === 'locked' ? 'USER_LOCKED' : 'USER_DISABLED', `the account ${username} is ${user.status}`, restoreAccessHint(username, user.status));
   }
-  if (!user || !stored.hash || !ok) return wrongPassword(kit, run, user);
+  if (!user || !stored.hash || !ok) return wrongPassword(kit, run, user, username);
   store.users.recordLogin(user.id);
   kit.stage(run, 'password', 'ok', `${user.username} verified (scrypt)`, performance.now() - started);
   run.state.identity = { kind: 'local', userId: user.id, username: user.username };
@@ -30,8 +30,8 @@ export async function checkPassword(kit: Kit, run: Run, { username, password }: 
   return kit.next(run);
 }
 
-function wrongPassword(kit: Kit, run: Run, user: User | undefined): FlowView {
-  if (user) lockIfTooMany(kit, run, user, kit.deps.store.users.recordFailedLogin(user.id), 'passwords');
+function wrongPassword(kit: Kit, run: Run, user: User | undefined, given: string): FlowView {
+  if (user) lockIfTooMany(kit, run, user, kit.deps.store.users.recordFailedLogin(user.id), 'passwords', given);
   const attempts = ++run.state.passwordFailures;
   kit.stage(run, 'password', 'failed', `wrong username or password (attempt ${attempts} of ${MAX_PASSWORD_ATTEMPTS_PER_FLOW})`, 0);
   if (attempts >= MAX_PASSWORD_ATTEMPTS_PER_FLOW) throw new IdpError('BAD_CREDENTIALS', 'wrong username or password', 'check the credentials and sign in again');
