@@ -1,5 +1,6 @@
-// Use cases on local users: create, set (profile attributes, status), delete and show, each change with its audit
-// event. A password arrives already read; the use case checks and hashes it.
+// Use cases on local users: create, set (profile attributes, email verification, status and unlock, a password),
+// unlink a connection, delete and show, each change with its audit event. A password arrives already read; the use
+// case checks and hashes it.
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
 import { refuseProtectedInRecords } from '../core/protected-claims.js';
@@ -27,14 +28,7 @@ export async function createUser({ store, actor }: Admin, input: NewUserInput): 
   if (!validEmail(email)) throw new IdpError('INVALID_VALUE', `'${email}' is not a valid email address`, hint`e.g. ${{ kind: 'option', option: 'email', value: 'dave@example.com' }}`);
   if (store.users.usernameTaken(username)) throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
   if (store.users.byEmail(email)) throw new IdpError('USER_EXISTS', `email ${email} belongs to another user`, hint`see ${{ kind: 'show', what: 'user', name: email }}`);
-  let passwordHash: string | null = null;
-  if (input.password !== null) {
-    if (input.password.length < MIN_PASSWORD) {
-      throw new IdpError('INVALID_VALUE', `the password must have at least ${MIN_PASSWORD} characters`, hint`pipe a longer one to ${{ kind: 'option', option: 'password-stdin' }}`);
-    }
-    const { hashPassword } = await import('../core/password.js');
-    passwordHash = await hashPassword(input.password);
-  }
+  const passwordHash = input.password === null ? null : await checkedHash(input.password);
   return store.tx(() => {
     const created = store.users.insert({ username, email, emailVerified: input.emailVerified, name: input.name, passwordHash, source: 'local' });
     store.events.recordConfig({ actor, action: 'users.create', target: `user ${username}`, detail: `created local user ${username}`, before: null, after: userView(created) });
@@ -46,23 +40,55 @@ export interface UserSettings {
   /** Attribute edits (profile fields by name, anything else custom; an empty value removes it). */
   attributes?: [string, string][];
   status?: User['status'];
+  /** Lift a lockout: status active and every failed-attempt counter back to zero. */
+  unlock?: boolean;
+  emailVerified?: boolean;
+  /** A new password, already read; checked and hashed here. */
+  password?: string;
 }
 
-export function setUser({ store, actor }: Admin, ref: string, settings: UserSettings) {
+/**
+ * Changes a user in one transaction with one audit event naming what changed (a password only as "set", never its
+ * hash). Any way back to `active` (unlock, enable, --status) goes through the store's one unlock, which also clears
+ * the failed-attempt counters; unlocking a disabled user is refused, as disabling is an admin's decision, not a lockout.
+ */
+export async function setUser({ store, actor }: Admin, ref: string, settings: UserSettings) {
   const user = requireUser(store, ref);
+  if (settings.unlock && user.status === 'disabled') {
+    throw new IdpError('USAGE', `${user.username} is disabled, not locked`, hint`enable the account instead: ${{ kind: 'set', on: 'user', name: user.username, setting: 'enable' }}`);
+  }
   const patch = profilePatch(store, user, settings.attributes ?? []);
-  const status = settings.status ?? user.status;
-  const before = userView(user);
-  const after = userView({ ...user, ...patch, status });
-  const changed = JSON.stringify(before) !== JSON.stringify(after);
+  if (settings.emailVerified !== undefined) {
+    if (settings.emailVerified && !(patch.email ?? user.email)) throw new IdpError('INVALID_VALUE', `${user.username} has no email address to mark verified`, hint`give one first: ${{ kind: 'set', on: 'user', name: user.username, setting: 'attr', value: 'email=ADDRESS' }}`);
+    patch.emailVerified = settings.emailVerified;
+  }
+  const passwordHash = settings.password === undefined ? undefined : await checkedHash(settings.password);
+  const status = settings.unlock ? 'active' : (settings.status ?? user.status);
+  const { failedLogins } = store.users.passwordState(user.id);
+  const unlocking = status === 'active' && (user.status !== 'active' || (settings.unlock === true && failedLogins > 0));
+  const before = { ...userView(user), failed_logins: failedLogins };
+  const after = { ...userView({ ...user, ...patch, status, hasPassword: user.hasPassword || passwordHash !== undefined }), failed_logins: unlocking ? 0 : failedLogins };
+  const differing = (Object.keys(after) as (keyof typeof after)[]).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+  const changes = passwordHash === undefined ? differing : [...differing.filter((k) => k !== 'has_password'), 'password'];
+  const changed = changes.length > 0;
   if (changed) {
     store.tx(() => {
       store.users.updateProfile(user.id, patch);
-      if (status !== user.status) store.users.setStatus(user.id, status);
-      store.events.recordConfig({ actor, action: 'users.set', target: `user ${user.username}`, detail: `changed user ${user.username}`, before, after });
+      if (unlocking) store.users.unlock(user.id);
+      else if (status !== user.status) store.users.setStatus(user.id, status);
+      if (passwordHash !== undefined) store.users.setPasswordHash(user.id, passwordHash);
+      store.events.recordConfig({ actor, action: 'users.set', target: `user ${user.username}`, detail: `changed user ${user.username}: ${changes.join(', ')}`, before, after });
     });
   }
   return { user, changed, before, after };
+}
+
+async function checkedHash(password: string): Promise<string> {
+  if (password.length < MIN_PASSWORD) {
+    throw new IdpError('INVALID_VALUE', `the password must have at least ${MIN_PASSWORD} characters`, hint`pipe a longer one to ${{ kind: 'option', option: 'password-stdin' }}`);
+  }
+  const { hashPassword } = await import('../core/password.js');
+  return hashPassword(password);
 }
 
 /** The rules imported records must pass beyond their shape (which the parser checks): no protected claim as an attribute. */

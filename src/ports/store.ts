@@ -97,6 +97,8 @@ export interface UserRepository {
   insertStatement(): (id: string, user: Omit<NewUser, 'id' | 'source'>, source: string, at: string) => void;
   updateProfile(id: string, patch: ProfilePatch): void;
   setStatus(id: string, status: UserStatus): void;
+  /** Lifts a lockout: active again, with every failed-attempt counter back to zero. */
+  unlock(id: string): void;
   setPasswordHash(id: string, hash: string): void;
   /** The failed-login count after this one. */
   recordFailedLogin(id: string): number;

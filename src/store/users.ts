@@ -185,6 +185,11 @@ export class UserRepo implements UserRepository {
     this.db.prepare('UPDATE users SET status = ?, failed_logins = 0, updated_at = ? WHERE id = ?').run(status, this.now(), id);
   }
 
+  /** Lifts a lockout: active again, with every failed-attempt counter back to zero. */
+  unlock(id: string): void {
+    this.db.prepare("UPDATE users SET status = 'active', failed_logins = 0, updated_at = ? WHERE id = ?").run(this.now(), id);
+  }
+
   setPasswordHash(id: string, hash: string): void {
     this.db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?').run(hash, this.now(), id);
   }

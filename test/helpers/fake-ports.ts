@@ -94,6 +94,7 @@ export class FakeStore implements Store {
     insertStatement: () => unused('users.insertStatement'),
     updateProfile: (id, patch) => void Object.assign(this.userMap.get(id)!, patch),
     setStatus: (id, status) => void (this.userMap.get(id)!.status = status),
+    unlock: (id) => void Object.assign(this.userMap.get(id)!, { status: 'active', failedLogins: 0 }),
     setPasswordHash: () => unused('users.setPasswordHash'),
     recordFailedLogin: (id) => ++this.userMap.get(id)!.failedLogins,
     recordLogin: (id) => void (this.userMap.get(id)!.lastLoginAt = AT),

@@ -1,4 +1,4 @@
-// `idp users ...`: the local user store: list (keyset pages), show, create, set, delete, import and export.
+// `idp users ...`: the local user store: list (keyset pages), show, create, set, unlink, delete, import and export.
 import type { Command } from 'commander';
 import * as users from '../../app/users.js';
 import { userView } from '../../app/views.js';
@@ -6,7 +6,7 @@ import { IdpError } from '../../core/errors.js';
 import type { User } from '../../core/types.js';
 import { action } from '../context.js';
 import { registerMfa } from './mfa.js';
-import { collectPair, parseEnum, parsePositiveInt } from '../parse.js';
+import { collectPair, parseBool, parseEnum, parsePositiveInt } from '../parse.js';
 import { inert } from '../render.js';
 import { shortTime } from '../views.js';
 
@@ -94,20 +94,45 @@ export function registerUsers(program: Command): void {
     .command('set')
     .argument('<user>', 'id, username or email')
     .option('--attr <key=value>', 'set an attribute (name, given_name, family_name, picture, email, or any custom key; key= removes); repeatable', collectPair('--attr'))
+    .option('--email-verified <bool>', 'mark the email as verified (true) or not (false)', parseBool('--email-verified'))
+    .option('--password-stdin', 'set or reset the password, read from stdin (8+ characters; stored as a scrypt hash)')
     .option('--lock', 'lock the account (sign-in refused)')
-    .option('--unlock', 'unlock the account')
+    .option('--unlock', 'lift a lockout: active again, failed-attempt counters reset')
     .option('--disable', 'disable the account (sign-in refused)')
     .option('--enable', 'enable a disabled account')
     .option('--status <status>', 'active | locked | disabled', parseEnum('--status', ['active', 'locked', 'disabled'] as const))
-    .description('change a user')
-    .addHelpText('after', '\nExamples:\n  idp users set alice --attr department=finance\n  idp users set alice --lock')
+    .description('change a user: attributes, email verification, password, lock state')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  idp users set alice --attr department=finance\n  idp users set alice --lock\n  idp users set alice --unlock\n  printf 'new-pass-123' | idp users set alice --password-stdin\n  idp users set alice --email-verified true",
+    )
     .action(
-      action(async (ctx, ref: string, opts: { attr?: [string, string][]; lock?: boolean; unlock?: boolean; disable?: boolean; enable?: boolean; status?: User['status'] }) => {
+      action(async (ctx, ref: string, opts: { attr?: [string, string][]; emailVerified?: boolean; passwordStdin?: boolean; lock?: boolean; unlock?: boolean; disable?: boolean; enable?: boolean; status?: User['status'] }) => {
         const statusFlags = [opts.lock && 'locked', opts.unlock && 'active', opts.disable && 'disabled', opts.enable && 'active', opts.status].filter(Boolean) as User['status'][];
         if (new Set(statusFlags).size > 1) throw new IdpError('USAGE', 'conflicting status flags', 'pass one of --lock, --unlock, --disable, --enable');
-        const settings = { attributes: opts.attr, status: statusFlags[0] };
-        const { user, changed, before, after } = users.setUser(await ctx.admin(), ref, settings);
+        const admin = await ctx.admin();
+        const password = opts.passwordStdin ? await ctx.secret({ stdin: true, prompt: 'Password', flags: '--password-stdin' }) : undefined;
+        const settings = { attributes: opts.attr, status: statusFlags[0], unlock: opts.unlock, emailVerified: opts.emailVerified, password };
+        const { user, changed, before, after } = await users.setUser(admin, ref, settings);
         ctx.out.result({ changed, before, after }, () => (changed ? `changed user ${user.username}` : `user ${user.username}: no change`));
+      }),
+    );
+
+  group
+    .command('unlink')
+    .argument('<user>', 'id, username or email')
+    .argument('<connection>', 'the connection to forget for this user')
+    .option('--force', 'unlink even when it is the last way the user can sign in')
+    .description("drop a user's link to a connection (the next sign-in through it is a new person to JIT)")
+    .addHelpText('after', '\nExamples:\n  idp users unlink octocat github\n  idp users unlink octocat github --force --json')
+    .action(
+      action(async (ctx, ref: string, connection: string, opts: { force?: boolean }) => {
+        const { unlinkConnection } = await import('../../app/account.js');
+        const { requireUser } = await import('../../app/lookup.js');
+        const admin = await ctx.admin();
+        const user = requireUser(admin.store, ref);
+        const link = unlinkConnection(admin, user, connection, { by: 'admin', force: !!opts.force });
+        ctx.out.result({ user: user.username, unlinked: { connection: link.connection, subject: link.subject } }, () => `unlinked ${connection} (subject ${inert(link.subject)}) from ${user.username}`);
       }),
     );
 
