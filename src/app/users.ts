@@ -2,9 +2,10 @@
 // unlink a connection, delete and show, each change with its audit event. A password arrives already read; the use
 // case checks and hashes it.
 import { IdpError } from '../core/errors.js';
-import { hint } from '../core/fixes.js';
+import { hint, type Hint } from '../core/fixes.js';
 import { refuseProtectedInRecords } from '../core/protected-claims.js';
 import type { User } from '../core/types.js';
+import type { UserRecord } from '../core/user-records.js';
 import { validEmail, validUsername } from '../core/user-fields.js';
 import type { Store } from '../ports.js';
 import type { Admin } from './deps.js';
@@ -91,9 +92,41 @@ async function checkedHash(password: string): Promise<string> {
   return hashPassword(password);
 }
 
-/** The rules imported records must pass beyond their shape (which the parser checks): no protected claim as an attribute. */
-export function checkImportRecords(records: Iterable<{ line: number; attributes: Record<string, unknown> }>, file: string): void {
+/**
+ * The rules imported records must pass beyond their shape (which the parser checks), each refusal naming the record's
+ * line: no protected claim as an attribute; a linked connection must exist here and its (connection, subject) pair be
+ * free, in the store and earlier in the file; a sealed MFA secret must open with this organisation's key.
+ */
+export function checkImportRecords(store: Store, records: readonly UserRecord[], file: string): void {
   refuseProtectedInRecords(records, file);
+  const connections = new Set(store.connections.names());
+  const linked = new Set<string>();
+  const refuse = (r: UserRecord, message: string, fix: Hint = 'fix that record and import again; nothing was imported') => new IdpError('IMPORT_INVALID', `${file}:${r.line}: ${message}`, fix);
+  for (const r of records) {
+    for (const a of r.associations) {
+      if (!connections.has(a.connection)) throw refuse(r, `${r.username} is linked to connection ${a.connection}, which does not exist here`, hint`create it first (${{ kind: 'list', what: 'connection' }} lists those that do), then import again; nothing was imported`);
+      const pair = JSON.stringify([a.connection, a.subject]);
+      const owner = store.associations.get(a.connection, a.subject);
+      if (owner || linked.has(pair)) {
+        const who = owner ? (store.users.byId(owner.userId)?.username ?? owner.userId) : 'a user earlier in the file';
+        throw refuse(r, `${a.connection} subject ${a.subject} of ${r.username} is already linked to ${who}`);
+      }
+      linked.add(pair);
+    }
+    for (const f of r.mfa) if (f.secretSealed !== null && !opensHere(store, f.secretSealed)) {
+      throw refuse(r, `the sealed TOTP secret of ${r.username} does not open with this organisation's key`, "import into an organisation holding the exporting one's secret.key, or export without secrets so the user enrols again; nothing was imported");
+    }
+  }
+}
+
+function opensHere(store: Store, sealed: string): boolean {
+  try {
+    store.unseal(sealed);
+    return true;
+  } catch (err) {
+    if (err instanceof IdpError) return false;
+    throw err;
+  }
 }
 
 export function deleteUser({ store, actor }: Admin, ref: string): User {

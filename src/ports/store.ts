@@ -79,6 +79,14 @@ export interface ListQuery {
   after?: string;
 }
 
+/** A user as `users export` writes it: everything an import into another organisation needs to restore them. */
+export interface ExportedUser extends User {
+  passwordHash: string | null;
+  associations: { connection: string; subject: string; linkedAt: string; lastLoginAt: string | null }[];
+  /** The factors with their secrets sealed under this organisation's key. */
+  factors: { type: 'totp'; createdAt: string; confirmedAt: string | null; secretSealed: string; lastUsedStep: number | null }[];
+}
+
 export interface UserRepository {
   /** By id, username or email. */
   find(ref: string): User | undefined;
@@ -90,6 +98,8 @@ export interface UserRepository {
   count(): number;
   /** Every user with its password hash, in username order, one row at a time (export, whole-store checks). */
   iterate(): IterableIterator<User & { passwordHash: string | null }>;
+  /** Every user with its hash, links and factors, in username order, one row at a time (a lossless export). */
+  iterateForExport(): IterableIterator<ExportedUser>;
   passwordState(id: string): { hash: string | null; failedLogins: number };
   list(query: ListQuery): { users: User[]; next: string | null };
   insert(user: NewUser): User;

@@ -85,6 +85,7 @@ export class FakeStore implements Store {
     usernameTaken: (username) => [...this.userMap.values()].some((u) => u.username === username),
     count: () => this.userMap.size,
     iterate: () => unused('users.iterate'),
+    iterateForExport: () => unused('users.iterateForExport'),
     passwordState: (id) => {
       const user = this.userMap.get(id)!;
       return { hash: user.passwordHash, failedLogins: user.failedLogins };

@@ -156,34 +156,42 @@ export function registerUsers(program: Command): void {
     .command('import')
     .argument('<file>', 'JSON array, JSON lines, or CSV with a header row')
     .description('import users in one transaction: all or nothing')
-    .addHelpText('after', '\nExamples:\n  idp users import people.csv\n  idp users import people.json --json\n\nFields: username (required), email, email_verified, name, given_name, family_name, picture, status, password_hash (idp scrypt format), attributes; other columns become attributes. A password column is refused; size limits: README, "users import".')
+    .addHelpText('after', '\nExamples:\n  idp users import people.csv\n  idp users import backup.json --json\n\nFields: username (required), email, email_verified, name, given_name, family_name, picture, status, password_hash (idp scrypt format), attributes, and what users export writes: id, source, created_at, updated_at, last_login_at, associations, mfa; other columns become attributes. A password column is refused; size limits: README, "users import".')
     .action(
       action(async (ctx, file: string) => {
         const { readText } = await import('../../app/files.js');
         const { parseUserFile } = await import('../../core/user-records.js');
         const text = readText(file, 'import');
         const records = parseUserFile(text, file);
-        users.checkImportRecords(records, file);
         const store = await ctx.store();
+        users.checkImportRecords(store, records, file);
         const started = performance.now();
         const { importUsers } = await import('../../store/import.js');
-        const count = importUsers(store, records, file, ctx.actor);
+        const done = importUsers(store, records, file, ctx.actor);
         const seconds = (performance.now() - started) / 1000;
-        ctx.out.result({ imported: count, seconds: Number(seconds.toFixed(3)) }, () => `imported ${count} user(s) from ${file}`);
+        const view = { imported: done.imported, associations: done.associations, mfa_factors: done.factors, mfa_to_enrol: done.mfaToEnrol, seconds: Number(seconds.toFixed(3)) };
+        ctx.out.result(view, () => {
+          const linked = done.associations || done.factors ? ` (${done.associations} linked connection(s), ${done.factors} MFA factor(s))` : '';
+          const enrol = done.mfaToEnrol.length
+            ? `\nnote: ${done.mfaToEnrol.length} user(s) had TOTP exported without its secret and enrol again at their next MFA sign-in: ${done.mfaToEnrol.slice(0, 5).map(inert).join(', ')}${done.mfaToEnrol.length > 5 ? ', ...' : ''} (export with --with-secrets to keep factors)`
+            : '';
+          return `imported ${done.imported} user(s) from ${file}${linked}${enrol}`;
+        });
       }),
     );
 
   group
     .command('export')
-    .description('print every user as JSON (default) or CSV; password hashes only when asked')
+    .description('print every user as JSON (default) or CSV, with linked connections and MFA enrolments; secrets only when asked')
     .option('--format <format>', 'json | csv', parseEnum('--format', ['json', 'csv'] as const), 'json')
     .option('--with-password-hashes', 'include scrypt password hashes (treat the output as a secret)')
-    .addHelpText('after', '\nExamples:\n  idp users export > users.json\n  idp users export --format csv > users.csv')
+    .option('--with-secrets', "include MFA secrets, sealed with this org's secret.key: only an org holding the same key can import them")
+    .addHelpText('after', '\nExamples:\n  idp users export > users.json\n  idp users export --with-password-hashes --with-secrets > backup.json   # a lossless backup\n  idp users export --format csv > users.csv')
     .action(
-      action(async (ctx, opts: { format: 'json' | 'csv'; withPasswordHashes?: boolean }) => {
+      action(async (ctx, opts: { format: 'json' | 'csv'; withPasswordHashes?: boolean; withSecrets?: boolean }) => {
         const { writeExport } = await import('../user-export.js');
         const store = await ctx.store();
-        await writeExport(store.users.iterate(), opts.format, !!opts.withPasswordHashes, process.stdout);
+        await writeExport(store.users.iterateForExport(), opts.format, { hashes: !!opts.withPasswordHashes, secrets: !!opts.withSecrets }, process.stdout);
       }),
     );
 }
