@@ -50,7 +50,7 @@ export interface UserSettings {
 
 /**
  * Changes a user in one transaction with one audit event naming what changed (a password only as "set", never its
- * hash). Any way back to `active` (unlock, enable, --status) goes through the store's one unlock, which also clears
+ * hash). Any way back to `active` (unlock, enable, status active) goes through the store's one unlock, which also clears
  * the failed-attempt counters; unlocking a disabled user is refused, as disabling is an admin's decision, not a lockout.
  */
 export async function setUser({ store, actor }: Admin, ref: string, settings: UserSettings) {
@@ -113,7 +113,7 @@ export function checkImportRecords(store: Store, records: readonly UserRecord[],
       }
       linked.add(pair);
     }
-    for (const f of r.mfa) if (f.secretSealed !== null && !opensHere(store, f.secretSealed)) {
+    if (r.mfa.some((f) => f.secretSealed !== null && !opensHere(store, f.secretSealed))) {
       throw refuse(r, `the sealed TOTP secret of ${r.username} does not open with this organisation's key`, "import into an organisation holding the exporting one's secret.key, or export without secrets so the user enrols again; nothing was imported");
     }
   }

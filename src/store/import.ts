@@ -10,6 +10,8 @@ export interface ImportResult {
   factors: number;
   /** Users whose MFA enrolment was exported without its secret: they enrol again at their next MFA sign-in. */
   mfaToEnrol: string[];
+  /** Users who had a password where they were exported, exported without its hash: they have none here. */
+  passwordToSet: string[];
 }
 
 export function importUsers(store: Store, records: UserRecord[], file: string, actor: string): ImportResult {
@@ -17,7 +19,7 @@ export function importUsers(store: Store, records: UserRecord[], file: string, a
   const link = store.db.prepare("INSERT INTO associations (connection, subject, user_id, linked_at, last_login_at, last_claims) VALUES (?, ?, ?, ?, ?, '{}')");
   const factor = store.db.prepare("INSERT INTO mfa_factors (id, user_id, type, secret_sealed, last_used_step, created_at, confirmed_at) VALUES (?, ?, 'totp', ?, ?, ?, ?)");
   const at = store.clock().toISOString();
-  const result: ImportResult = { imported: records.length, associations: 0, factors: 0, mfaToEnrol: [] };
+  const result: ImportResult = { imported: records.length, associations: 0, factors: 0, mfaToEnrol: [], passwordToSet: [] };
   withoutAutoCheckpoint(store, () =>
     store.tx(() => {
       for (const r of records) {
@@ -32,6 +34,7 @@ export function importUsers(store: Store, records: UserRecord[], file: string, a
             result.factors++;
           }
           if (r.mfa.some((f) => f.secretSealed === null)) result.mfaToEnrol.push(r.username);
+          if (r.passwordLeftBehind) result.passwordToSet.push(r.username);
         } catch (err) {
           throw conflict(err, r, file);
         }

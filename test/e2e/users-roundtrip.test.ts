@@ -54,7 +54,7 @@ test('export --with-password-hashes --with-secrets, import into a fresh org hold
 
   const target = await emptyOrg(join(home, 'secret.key'));
   const imported = await idpJson(['users', 'import', fileWith('backup.json', exported.stdout), '--json'], { home: target });
-  assert.deepEqual([imported.imported, imported.associations, imported.mfa_factors, imported.mfa_to_enrol], [3, 1, 1, []]);
+  assert.deepEqual([imported.imported, imported.associations, imported.mfa_factors, imported.mfa_to_enrol, imported.password_to_set], [3, 1, 1, [], []]);
   const [before, after] = [storeRows(home), storeRows(target)];
   assert.deepEqual(after.users, before.users, 'users: ids, source, hashes, status, email_verified, attributes, times');
   assert.deepEqual(after.associations, before.associations, 'associations: connection, subject, user, linked_at');
@@ -68,7 +68,7 @@ test('export --with-password-hashes --with-secrets, import into a fresh org hold
   assert.equal(JSON.parse(expectCode(password, 7).stdout).error.code, 'USER_LOCKED', 'still locked');
 });
 
-test('a plain export keeps MFA enrolment flags but no secrets: the import restores no factor and names who enrols again', async () => {
+test('a plain export keeps MFA enrolment flags but no secrets: the import restores no factor, and names who enrols again and who needs a password', async () => {
   const { home } = await populatedOrg();
   const exported = await idpOk(['users', 'export'], { home });
   const alice = JSON.parse(exported.stdout).find((u: any) => u.username === 'alice');
@@ -76,7 +76,7 @@ test('a plain export keeps MFA enrolment flags but no secrets: the import restor
   assert.deepEqual(Object.keys(alice.mfa[0]).sort(), ['confirmed_at', 'created_at', 'type']);
   const target = await emptyOrg();
   const imported = await idpJson(['users', 'import', fileWith('plain.json', exported.stdout), '--json'], { home: target });
-  assert.deepEqual([imported.associations, imported.mfa_factors, imported.mfa_to_enrol], [1, 0, ['alice']]);
+  assert.deepEqual([imported.associations, imported.mfa_factors, imported.mfa_to_enrol, imported.password_to_set], [1, 0, ['alice'], ['alice', 'lockie']]);
   const text = await idpOk(['users', 'import', fileWith('again.json', '[{"username": "zed", "mfa": [{"type": "totp"}]}]')], { home: target });
   assert.match(text.stdout, /^imported 1 user\(s\) from \S+again\.json\nnote: 1 user\(s\) had TOTP exported without its secret and enrol again at their next MFA sign-in: zed/);
 });

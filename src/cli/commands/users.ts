@@ -169,13 +169,14 @@ export function registerUsers(program: Command): void {
         const { importUsers } = await import('../../store/import.js');
         const done = importUsers(store, records, file, ctx.actor);
         const seconds = (performance.now() - started) / 1000;
-        const view = { imported: done.imported, associations: done.associations, mfa_factors: done.factors, mfa_to_enrol: done.mfaToEnrol, seconds: Number(seconds.toFixed(3)) };
+        const view = { imported: done.imported, associations: done.associations, mfa_factors: done.factors, mfa_to_enrol: done.mfaToEnrol, password_to_set: done.passwordToSet, seconds: Number(seconds.toFixed(3)) };
         ctx.out.result(view, () => {
           const linked = done.associations || done.factors ? ` (${done.associations} linked connection(s), ${done.factors} MFA factor(s))` : '';
-          const enrol = done.mfaToEnrol.length
-            ? `\nnote: ${done.mfaToEnrol.length} user(s) had TOTP exported without its secret and enrol again at their next MFA sign-in: ${done.mfaToEnrol.slice(0, 5).map(inert).join(', ')}${done.mfaToEnrol.length > 5 ? ', ...' : ''} (export with --with-secrets to keep factors)`
-            : '';
-          return `imported ${done.imported} user(s) from ${file}${linked}${enrol}`;
+          const notes = [
+            importNote(done.mfaToEnrol, 'had TOTP exported without its secret and enrol again at their next MFA sign-in', 'export with --with-secrets to keep factors'),
+            importNote(done.passwordToSet, 'had a password exported without its hash and have none here', 'export with --with-password-hashes, or idp users set USER --password-stdin'),
+          ];
+          return [`imported ${done.imported} user(s) from ${file}${linked}`, ...notes.filter(Boolean)].join('\n');
         });
       }),
     );
@@ -194,4 +195,11 @@ export function registerUsers(program: Command): void {
         await writeExport(store.users.iterateForExport(), opts.format, { hashes: !!opts.withPasswordHashes, secrets: !!opts.withSecrets }, process.stdout);
       }),
     );
+}
+
+/** A note after an import naming (the first few of) the users something was left behind for, and the remedy. */
+function importNote(usernames: string[], what: string, remedy: string): string {
+  if (usernames.length === 0) return '';
+  const named = `${usernames.slice(0, 5).map(inert).join(', ')}${usernames.length > 5 ? ', ...' : ''}`;
+  return `note: ${usernames.length} user(s) ${what}: ${named} (${remedy})`;
 }

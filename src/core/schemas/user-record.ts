@@ -12,8 +12,6 @@ import { isMapping, say, shown } from './base.js';
 /** The limits the README documents, in characters. */
 export const RECORD_LIMITS = { email: 254, text: 256, picture: 2048, passwordHash: 512, sealedSecret: 512, attributes: 50, attributeKey: 64, attributeValue: 256 } as const;
 
-/** What `users export` writes that an import does not take back: the store derives it from password_hash. */
-const BOOKKEEPING = new Set(['has_password']);
 
 /** An optional text field of at most `max` characters; empty is absent (a CSV cell cannot be null). */
 function optionalText(key: string, max: number) {
@@ -101,8 +99,15 @@ const factor = v.pipe(
   v.transform((f) => ({ type: f.type, createdAt: f.created_at ?? null, confirmedAt: f.confirmed_at ?? null, secretSealed: f.secret_sealed ?? null, lastUsedStep: f.last_used_step ?? null })),
 );
 
+/** Whether the exporting org had a password for the user: it follows password_hash, so it only tells what was left behind. */
+const hasPassword = v.pipe(
+  v.optional(v.nullable(v.union([v.boolean(), v.picklist(['true', 'false', ''])], (issue) => say(`has_password must be true or false, not '${shown(issue.input)}'`)))),
+  v.transform((value) => value === true || value === 'true'),
+);
+
 const FIELDS = {
   id,
+  has_password: hasPassword,
   source,
   created_at: time('created_at'),
   updated_at: time('updated_at'),
@@ -150,7 +155,7 @@ function attributesOf(raw: Record<string, unknown>): Record<string, string> | st
   }
   for (const key in raw) {
     const value = raw[key];
-    if (KNOWN.has(key) || BOOKKEEPING.has(key) || value === undefined || value === null || value === '') continue;
+    if (KNOWN.has(key) || value === undefined || value === null || value === '') continue;
     const refusal = add(key, value);
     if (refusal) return refusal;
   }
@@ -189,6 +194,8 @@ export const userRecordSchema = v.pipe(
       picture: f.picture ?? null,
       status: f.status,
       passwordHash: f.password_hash ?? null,
+      /** The export had a password for the user but not its hash (exported without hashes): none is set here. */
+      passwordLeftBehind: f.has_password === true && !f.password_hash,
       attributes,
     };
   }),
