@@ -20,15 +20,27 @@ async function promptLogin(w: LoginWorld, persona: string, choose: (view: JitVie
   return drive(engine, answerer, { app: 'thrift', timeoutMs: 30_000, signal: new AbortController().signal });
 }
 
-test('a taken username keeps the flow at its jit-prompt with a USER_EXISTS retry; the next name is provisioned', async (t) => {
+test('a taken username keeps the flow at its jit-prompt with a USER_EXISTS retry and a fresh proposal; the next name is provisioned', async (t) => {
   const w = await loginWorld(t);
   w.setJit('github', { scheme: 'prompt-username-password-consent' });
   const prompts: JitView[] = [];
-  const view = await promptLogin(w, 'octocat', async (v) => (prompts.push(v), prompts.length === 1 ? 'alice' : 'octo-second'));
+  const answers = [
+    (v: JitView) => {
+      // The proposed name is taken while the person reads the prompt.
+      w.store.users.insert({ username: v.proposed.username, email: null, emailVerified: false, source: 'local' });
+      return v.proposed.username;
+    },
+    () => 'alice',
+    () => 'octo-second',
+  ];
+  const view = await promptLogin(w, 'octocat', async (v) => answers[prompts.push(v) - 1]!(v));
   assert.equal(expectDone(view).user?.username, 'octo-second');
-  assert.equal(prompts.length, 2);
-  assert.equal(prompts[0]!.retry, undefined);
-  assert.deepEqual(prompts[1]!.retry, { code: 'USER_EXISTS', message: "username 'alice' is taken", hint: 'choose another username' });
+  assert.deepEqual(
+    prompts.map((p) => p.retry?.message),
+    [undefined, "username 'octocat' is taken", "username 'alice' is taken"],
+  );
+  assert.deepEqual(prompts[1]!.retry, { code: 'USER_EXISTS', message: "username 'octocat' is taken", hint: 'choose another username' });
+  assert.notEqual(prompts[1]!.proposed.username, 'octocat', 'a free username is proposed instead of the taken one');
   assert.equal(w.user('alice')?.source, 'local', 'alice untouched');
 });
 

@@ -30,35 +30,40 @@ export async function answerJitPrompt(kit: Kit, run: Run, waiting: JitPromptWait
   const connection = store.connections.get(waiting.connection);
   if (!connection) throw new IdpError('CONNECTION_NOT_FOUND', `connection ${waiting.connection} was removed during this sign-in`, 'start a new login');
   if (!answer.consent) throw new IdpError('JIT_DENIED', 'you declined creating a local account', `nothing was written; with ${connection.name}'s scheme ${connection.jit.scheme} an account is needed to continue`);
+  const upstream: UpstreamUser = { connection, subject: waiting.subject, claims: waiting.claims };
   const chosen: { username?: string; passwordHash?: string } = {};
   if (connection.jit.scheme === 'prompt-username-password-consent') {
     const { validUsername } = await import('../../core/user-fields.js');
     const username = answer.username ?? waiting.proposedUsername;
     if (!validUsername(username)) throw new IdpError('INVALID_VALUE', `'${username}' is not a valid username`, 'use letters, digits and . _ @ + - (up to 64)');
-    if (store.users.usernameTaken(username)) return askAgain(kit, run, waiting, username);
+    if (store.users.usernameTaken(username)) return askAgain(kit, run, waiting, upstream, username);
     if (!answer.password || answer.password.length < 8) throw new IdpError('INVALID_VALUE', 'the new password must have at least 8 characters', 'choose a longer password');
     const { hashPassword } = await import('../../core/password.js');
     chosen.username = username;
     chosen.passwordHash = await hashPassword(answer.password);
   }
-  const upstream: UpstreamUser = { connection, subject: waiting.subject, claims: waiting.claims };
   const started = performance.now();
   let applied: JitApplied;
   try {
     applied = applyJit(store, upstream, chosen);
   } catch (err) {
     // Free when checked, taken now: another sign-in chose the same name while this one hashed the password.
-    if (chosen.username !== undefined && store.users.usernameTaken(chosen.username)) return askAgain(kit, run, waiting, chosen.username);
+    if (chosen.username !== undefined && store.users.usernameTaken(chosen.username)) return askAgain(kit, run, waiting, upstream, chosen.username);
     throw err;
   }
   return afterJit(kit, run, upstream, applied, performance.now() - started + kit.waited(run));
 }
 
-/** A taken username is the person's to fix: the prompt again (nothing written), with the refusal as its retry. */
-function askAgain(kit: Kit, run: Run, waiting: JitPromptWaiting, username: string): FlowView {
+/**
+ * A taken username is the person's to fix: the prompt again (nothing written), with the refusal as its retry and a
+ * username proposed afresh, as it is free now.
+ */
+function askAgain(kit: Kit, run: Run, waiting: JitPromptWaiting, upstream: UpstreamUser, username: string): FlowView {
   kit.stage(run, 'jit', 'failed', `username '${username}' is taken; asked for another`, 0);
+  const { profile } = readDecision(kit.deps.store, upstream);
+  const proposed = proposedUsername(kit.deps.store, upstream, profile);
   const retry: FlowError = { code: 'USER_EXISTS', message: `username '${username}' is taken`, hint: 'choose another username' };
-  return { ...(kit.wait(run, waiting) as Extract<FlowView, { waiting: 'jit-prompt' }>), retry };
+  return { ...(kit.wait(run, { ...waiting, proposedUsername: proposed }) as Extract<FlowView, { waiting: 'jit-prompt' }>), retry };
 }
 
 function afterJit(kit: Kit, run: Run, upstream: UpstreamUser, applied: JitApplied, ms: number): Promise<FlowView> {
