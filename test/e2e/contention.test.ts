@@ -32,10 +32,12 @@ test('a write while another process holds the lock past the busy timeout: STORE_
   const home = await seededHome();
   const holder = await holdWriteLock(home, 60_000);
   try {
-    const text = expectCode(await runIdp(['users', 'create', 'zed', '--email', 'zed@example.com'], { home }), 5);
-    assert.equal(text.stderr, `error: the database stayed locked for 5 s\nhint: another idp process is writing to ${home}; run this again when it has finished\n`);
-    const json = expectCode(await runIdp(['users', 'create', 'zed', '--email', 'zed@example.com', '--json'], { home }), 5);
-    assert.equal(JSON.parse(json.stdout).error.code, 'STORE_BUSY');
+    const [text, json] = await Promise.all([
+      runIdp(['users', 'create', 'zed', '--email', 'zed@example.com'], { home }),
+      runIdp(['users', 'create', 'zed', '--email', 'zed@example.com', '--json'], { home }),
+    ]);
+    assert.equal(expectCode(text, 5).stderr, `error: the database stayed locked for 5 s\nhint: another idp process is writing to ${home}; run this again when it has finished\n`);
+    assert.equal(JSON.parse(expectCode(json, 5).stdout).error.code, 'STORE_BUSY');
   } finally {
     holder.kill();
     await exited(holder);
