@@ -1,8 +1,9 @@
 // My Account self-service on a signed-in local user: profile edits, TOTP enrolment and removal, and unlinking
-// connections, never the last way the user can sign in. An admin enrols and removes factors through the same use cases.
+// connections, never the last way the user can sign in. An admin enrols, removes and resets factors, and unlinks
+// connections (with the same last-way rule, which only an admin may override), through the same use cases.
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
-import type { User } from '../core/types.js';
+import type { Association, User } from '../core/types.js';
 import type { Store } from '../ports.js';
 import type { Admin } from './deps.js';
 import { profilePatch } from './profile.js';
@@ -25,17 +26,32 @@ export function editProfile(store: Store, user: User, pairs: [string, string][])
   return store.users.byId(user.id)!;
 }
 
+/** The user unlinks a connection in My Account: never the last way they can sign in. */
 export function unlink(store: Store, user: User, connection: string): void {
-  store.tx(() => {
+  unlinkConnection({ store, actor: user.username }, user, connection, { by: 'self' });
+}
+
+/**
+ * Drops a user's link to a connection, with its audit event. The last way the user can sign in (no other link, no
+ * password) is kept, for My Account always; an admin may insist (`force`), leaving the account to be repaired later.
+ */
+export function unlinkConnection({ store, actor }: Pick<Admin, 'store' | 'actor'>, user: User, connection: string, opts: { by: 'self' } | { by: 'admin'; force: boolean }): Association {
+  return store.tx(() => {
     const links = store.associations.forUser(user.id);
     const link = links.find((a) => a.connection === connection);
     if (!link) throw new IdpError('USAGE', `${user.username} is not linked to ${connection}`, `linked: ${links.map((a) => a.connection).join(', ') || 'none'}`);
     const waysLeft = links.length - 1 + (store.users.passwordState(user.id).hash ? 1 : 0);
-    if (waysLeft === 0) {
-      throw new IdpError('LAST_SIGN_IN_METHOD', `${connection} is the only way ${user.username} can sign in`, 'link another connection or set a password first');
+    if (waysLeft === 0 && !(opts.by === 'admin' && opts.force)) {
+      const fix =
+        opts.by === 'self'
+          ? 'link another connection or set a password first'
+          : hint`give ${user.username} a password first (${{ kind: 'set', on: 'user', name: user.username, setting: 'password-stdin' }}), or unlink anyway with ${{ kind: 'option', option: 'force' }}`;
+      throw new IdpError('LAST_SIGN_IN_METHOD', `${connection} is the only way ${user.username} can sign in`, fix);
     }
     store.associations.delete(link.connection, link.subject);
-    store.events.recordConfig({ actor: user.username, action: 'myaccount.unlink', target: `user ${user.username}`, detail: `${user.username} unlinked ${connection} in My Account`, before: { connection, subject: link.subject }, after: null });
+    const [action, detail] = opts.by === 'self' ? ['myaccount.unlink', `${user.username} unlinked ${connection} in My Account`] : ['users.unlink', `unlinked ${connection} from ${user.username}${waysLeft === 0 ? ' (forced: no way to sign in is left)' : ''}`];
+    store.events.recordConfig({ actor, action, target: `user ${user.username}`, detail, before: { connection, subject: link.subject, linked_at: link.linkedAt }, after: null });
+    return link;
   });
 }
 
@@ -59,6 +75,16 @@ export function removeFactors({ store, actor }: Pick<Admin, 'store' | 'actor'>, 
     const removed = store.factors.remove(user.id, factorId);
     if (factorId && removed === 0) throw new IdpError('USAGE', `${user.username} has no factor ${factorId}`, hint`see ${{ kind: 'show', what: 'user', name: user.username }}`);
     if (removed) store.events.recordConfig({ actor, action: 'mfa.remove', target: `user ${user.username}`, detail: `removed ${removed} MFA factor(s) of ${user.username}`, before: { factors: removed }, after: null });
+    return removed;
+  });
+}
+
+/** Drops every factor of a user, so the next sign-in that asks for TOTP enrols afresh: the admin's "lost my phone" repair. */
+export function resetMfa({ store, actor }: Pick<Admin, 'store' | 'actor'>, user: User): number {
+  return store.tx(() => {
+    const factors = store.factors.forUser(user.id);
+    const removed = store.factors.remove(user.id);
+    store.events.recordConfig({ actor, action: 'mfa.reset', target: `user ${user.username}`, detail: `reset MFA of ${user.username}: removed ${removed} factor(s)`, before: { factors: factors.map((f) => ({ id: f.id, type: f.type })) }, after: { factors: [] } });
     return removed;
   });
 }

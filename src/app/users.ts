@@ -1,9 +1,11 @@
-// Use cases on local users: create, set (profile attributes, status), delete and show, each change with its audit
-// event. A password arrives already read; the use case checks and hashes it.
+// Use cases on local users: create, set (profile attributes, email verification, status and unlock, a password),
+// unlink a connection, delete and show, each change with its audit event. A password arrives already read; the use
+// case checks and hashes it.
 import { didYouMean, IdpError } from '../core/errors.js';
-import { hint } from '../core/fixes.js';
+import { hint, type Hint } from '../core/fixes.js';
 import { refuseProtectedInRecords } from '../core/protected-claims.js';
 import type { User } from '../core/types.js';
+import type { UserRecord } from '../core/user-records.js';
 import { refuseEmailShapedUsername, usernameFitsEmail, validEmail, validUsername } from '../core/user-fields.js';
 import type { ListQuery, Store } from '../ports.js';
 import type { Admin } from './deps.js';
@@ -28,14 +30,7 @@ export async function createUser({ store, actor }: Admin, input: NewUserInput): 
   refuseEmailShapedUsername(username, email);
   if (store.users.identifierTaken(username)) throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
   if (store.users.byEmail(email)) throw new IdpError('USER_EXISTS', `email ${email} belongs to another user`, hint`see ${{ kind: 'show', what: 'user', name: email }}`);
-  let passwordHash: string | null = null;
-  if (input.password !== null) {
-    if (input.password.length < MIN_PASSWORD) {
-      throw new IdpError('INVALID_VALUE', `the password must have at least ${MIN_PASSWORD} characters`, hint`pipe a longer one to ${{ kind: 'option', option: 'password-stdin' }}`);
-    }
-    const { hashPassword } = await import('../core/password.js');
-    passwordHash = await hashPassword(input.password);
-  }
+  const passwordHash = input.password === null ? null : await checkedHash(input.password);
   return store.tx(() => {
     const created = store.users.insert({ username, email, emailVerified: input.emailVerified, name: input.name, passwordHash, source: 'local' });
     store.events.recordConfig({ actor, action: 'users.create', target: `user ${username}`, detail: `created local user ${username}`, before: null, after: userView(created) });
@@ -47,41 +42,103 @@ export interface UserSettings {
   /** Attribute edits (profile fields by name, anything else custom; an empty value removes it). */
   attributes?: [string, string][];
   status?: User['status'];
-}
-
-export function setUser({ store, actor }: Admin, ref: string, settings: UserSettings) {
-  const user = requireUser(store, ref);
-  const patch = profilePatch(store, user, settings.attributes ?? [], 'admin');
-  const status = settings.status ?? user.status;
-  const before = userView(user);
-  const after = userView({ ...user, ...patch, status });
-  const changed = JSON.stringify(before) !== JSON.stringify(after);
-  // Unlocking (or enabling) also forgives wrong passwords and MFA codes counted so far, even on an active account.
-  const reset = store.tx(() => {
-    if (changed) {
-      store.users.updateProfile(user.id, patch);
-      if (status !== user.status) store.users.setStatus(user.id, status);
-      store.events.recordConfig({ actor, action: 'users.set', target: `user ${user.username}`, detail: `changed user ${user.username}`, before, after });
-    }
-    const counters = settings.status === 'active' && store.users.resetFailures(user.id);
-    if (counters) store.events.recordConfig({ actor, action: 'users.set', target: `user ${user.username}`, detail: `reset the wrong password and MFA code counts of ${user.username}`, before: null, after: null });
-    return counters;
-  });
-  return { user, changed: changed || reset, before, after };
+  /** Lift a lockout: status active and every failed-attempt counter back to zero. */
+  unlock?: boolean;
+  emailVerified?: boolean;
+  /** A new password, already read; checked and hashed here. */
+  password?: string;
 }
 
 /**
- * The rules imported records must pass beyond their shape (which the parser checks): no protected claim as an
- * attribute, and no username shaped like an email other than the record's own.
+ * Changes a user in one transaction with one audit event naming what changed (a password only as "set", never its
+ * hash). Any way back to `active` (unlock, enable, status active) goes through the store's one unlock, which also clears
+ * the failed-attempt counters; unlocking a disabled user is refused, as disabling is an admin's decision, not a lockout.
  */
-export function checkImportRecords(records: Iterable<{ line: number; username: string; email: string | null; attributes: Record<string, unknown> }>, file: string): void {
-  const list = [...records];
-  for (const r of list) {
+export async function setUser({ store, actor }: Admin, ref: string, settings: UserSettings) {
+  const user = requireUser(store, ref);
+  if (settings.unlock && user.status === 'disabled') {
+    throw new IdpError('USAGE', `${user.username} is disabled, not locked`, hint`enable the account instead: ${{ kind: 'set', on: 'user', name: user.username, setting: 'enable' }}`);
+  }
+  const patch = profilePatch(store, user, settings.attributes ?? [], 'admin');
+  if (settings.emailVerified !== undefined) {
+    if (settings.emailVerified && !(patch.email ?? user.email)) throw new IdpError('INVALID_VALUE', `${user.username} has no email address to mark verified`, hint`give one first: ${{ kind: 'set', on: 'user', name: user.username, setting: 'attr', value: 'email=ADDRESS' }}`);
+    patch.emailVerified = settings.emailVerified;
+  }
+  const passwordHash = settings.password === undefined ? undefined : await checkedHash(settings.password);
+  const status = settings.unlock ? 'active' : (settings.status ?? user.status);
+  const { failedLogins, mfaFailures } = store.users.passwordState(user.id);
+  // Unlocking or enabling also forgives the wrong passwords and MFA codes counted so far, even on an active account.
+  const forgiving = settings.unlock === true || settings.status === 'active';
+  const unlocking = status === 'active' && (user.status !== 'active' || (forgiving && failedLogins + mfaFailures > 0));
+  const before = { ...userView(user), failed_logins: failedLogins, mfa_failures: mfaFailures };
+  const after = {
+    ...userView({ ...user, ...patch, status, hasPassword: user.hasPassword || passwordHash !== undefined }),
+    failed_logins: unlocking ? 0 : failedLogins,
+    mfa_failures: unlocking ? 0 : mfaFailures,
+  };
+  const differing = (Object.keys(after) as (keyof typeof after)[]).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+  const changes = passwordHash === undefined ? differing : [...differing.filter((k) => k !== 'has_password'), 'password'];
+  const changed = changes.length > 0;
+  if (changed) {
+    store.tx(() => {
+      store.users.updateProfile(user.id, patch);
+      if (unlocking) store.users.unlock(user.id);
+      else if (status !== user.status) store.users.setStatus(user.id, status);
+      if (passwordHash !== undefined) store.users.setPasswordHash(user.id, passwordHash);
+      store.events.recordConfig({ actor, action: 'users.set', target: `user ${user.username}`, detail: `changed user ${user.username}: ${changes.join(', ')}`, before, after });
+    });
+  }
+  return { user, changed, before, after };
+}
+
+async function checkedHash(password: string): Promise<string> {
+  if (password.length < MIN_PASSWORD) {
+    throw new IdpError('INVALID_VALUE', `the password must have at least ${MIN_PASSWORD} characters`, hint`pipe a longer one to ${{ kind: 'option', option: 'password-stdin' }}`);
+  }
+  const { hashPassword } = await import('../core/password.js');
+  return hashPassword(password);
+}
+
+/**
+ * The rules imported records must pass beyond their shape (which the parser checks), each refusal naming the record's
+ * line: no protected claim as an attribute, no username shaped like an email other than the record's own; a linked connection must exist here and its (connection, subject) pair be
+ * free, in the store and earlier in the file; a sealed MFA secret must open with this organisation's key.
+ */
+export function checkImportRecords(store: Store, records: readonly UserRecord[], file: string): void {
+  refuseProtectedInRecords(records, file);
+  for (const r of records) {
     if (!usernameFitsEmail(r.username, r.email)) {
       throw new IdpError('IMPORT_INVALID', `${file}:${r.line}: username '${r.username}' looks like an email address but is not the record's email`, "use a username without @, or the record's own email; nothing was imported");
     }
   }
-  refuseProtectedInRecords(list, file);
+  const connections = new Set(store.connections.names());
+  const linked = new Set<string>();
+  const refuse = (r: UserRecord, message: string, fix: Hint = 'fix that record and import again; nothing was imported') => new IdpError('IMPORT_INVALID', `${file}:${r.line}: ${message}`, fix);
+  for (const r of records) {
+    for (const a of r.associations) {
+      if (!connections.has(a.connection)) throw refuse(r, `${r.username} is linked to connection ${a.connection}, which does not exist here`, hint`create it first (${{ kind: 'list', what: 'connection' }} lists those that do), then import again; nothing was imported`);
+      const pair = JSON.stringify([a.connection, a.subject]);
+      const owner = store.associations.get(a.connection, a.subject);
+      if (owner || linked.has(pair)) {
+        const who = owner ? (store.users.byId(owner.userId)?.username ?? owner.userId) : 'a user earlier in the file';
+        throw refuse(r, `${a.connection} subject ${a.subject} of ${r.username} is already linked to ${who}`);
+      }
+      linked.add(pair);
+    }
+    if (r.mfa.some((f) => f.secretSealed !== null && !opensHere(store, f.secretSealed))) {
+      throw refuse(r, `the sealed TOTP secret of ${r.username} does not open with this organisation's key`, "import into an organisation holding the exporting one's secret.key, or export without secrets so the user enrols again; nothing was imported");
+    }
+  }
+}
+
+function opensHere(store: Store, sealed: string): boolean {
+  try {
+    store.unseal(sealed);
+    return true;
+  } catch (err) {
+    if (err instanceof IdpError) return false;
+    throw err;
+  }
 }
 
 export function deleteUser({ store, actor }: Admin, ref: string): User {

@@ -1,14 +1,21 @@
-// Writes `users export` as a JSON array or CSV, streaming row by row so 100k users never sit in memory as one string.
+// Writes `users export` as a JSON array or CSV: every user with what an import into another organisation needs to
+// restore them (id, source, times, status, linked connections, MFA enrolments), password hashes and the sealed MFA
+// secrets only when asked. JSON streams row by row so 100k users never sit in memory as one string.
 import type { Writable } from 'node:stream';
-import type { User } from '../core/types.js';
+import type { ExportedUser } from '../ports.js';
 import { userView } from '../app/views.js';
 
-type ExportedUser = User & { passwordHash: string | null };
+export interface ExportOptions {
+  /** Include scrypt password hashes. */
+  hashes: boolean;
+  /** Include MFA secrets, sealed with the organisation's key (secret.key): only an org holding that key can import them. */
+  secrets: boolean;
+}
 
-const CSV_COLUMNS = ['id', 'username', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'picture', 'status', 'source', 'created_at', 'last_login_at'];
+const CSV_COLUMNS = ['id', 'username', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'picture', 'status', 'source', 'created_at', 'updated_at', 'last_login_at', 'associations', 'mfa'];
 
 function csvCell(value: unknown): string {
-  const text = value === null || value === undefined ? '' : String(value);
+  const text = value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
@@ -16,19 +23,34 @@ async function write(out: Writable, chunk: string): Promise<void> {
   if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
 }
 
-export async function writeExport(users: Iterable<ExportedUser>, format: 'json' | 'csv', withHashes: boolean, out: Writable): Promise<void> {
+/** One user as an import record (core/schemas/user-record.ts reads every field back). */
+function record(u: ExportedUser, opts: ExportOptions): Record<string, unknown> {
+  return {
+    ...userView(u),
+    ...(opts.hashes ? { password_hash: u.passwordHash } : {}),
+    associations: u.associations.map((a) => ({ connection: a.connection, subject: a.subject, linked_at: a.linkedAt, last_login_at: a.lastLoginAt })),
+    mfa: u.factors.map((f) => ({
+      type: f.type,
+      created_at: f.createdAt,
+      confirmed_at: f.confirmedAt,
+      ...(opts.secrets ? { secret_sealed: f.secretSealed, last_used_step: f.lastUsedStep } : {}),
+    })),
+  };
+}
+
+export async function writeExport(users: Iterable<ExportedUser>, format: 'json' | 'csv', opts: ExportOptions, out: Writable): Promise<void> {
   if (format === 'json') {
     let first = true;
     await write(out, '[');
     for (const u of users) {
-      const record = { ...userView(u), ...(withHashes ? { password_hash: u.passwordHash } : {}) };
-      await write(out, `${first ? '\n' : ',\n'}  ${JSON.stringify(record)}`);
+      await write(out, `${first ? '\n' : ',\n'}  ${JSON.stringify(record(u, opts))}`);
       first = false;
     }
     await write(out, first ? ']\n' : '\n]\n');
     return;
   }
-  const columns = withHashes ? [...CSV_COLUMNS, 'password_hash'] : CSV_COLUMNS;
+  // The header names every attribute key, so CSV reads all users before writing the first row.
+  const columns = opts.hashes ? [...CSV_COLUMNS, 'password_hash'] : CSV_COLUMNS;
   const attributeKeys = new Set<string>();
   const rows: ExportedUser[] = [];
   for (const u of users) {
@@ -38,7 +60,8 @@ export async function writeExport(users: Iterable<ExportedUser>, format: 'json' 
   const extra = [...attributeKeys].sort();
   await write(out, `${[...columns, ...extra].join(',')}\n`);
   for (const u of rows) {
-    const view: Record<string, unknown> = { ...userView(u), password_hash: u.passwordHash };
-    await write(out, `${[...columns.map((c) => csvCell(view[c])), ...extra.map((k) => csvCell(u.attributes[k]))].join(',')}\n`);
+    const view = record(u, opts);
+    const lists = { associations: (view.associations as unknown[]).length ? view.associations : null, mfa: (view.mfa as unknown[]).length ? view.mfa : null };
+    await write(out, `${[...columns.map((c) => csvCell(c in lists ? lists[c as keyof typeof lists] : view[c])), ...extra.map((k) => csvCell(u.attributes[k]))].join(',')}\n`);
   }
 }

@@ -62,6 +62,7 @@ export const ERROR_CODES = {
 
   TIMEOUT: 'timeout',
   FLOW_EXPIRED: 'timeout',
+  STORE_BUSY: 'timeout',
 
   STATE_MISMATCH: 'protocol',
   NONCE_MISMATCH: 'protocol',

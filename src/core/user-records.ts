@@ -146,13 +146,32 @@ function parseCsv(text: string, file: string): UserRecord[] {
     });
 }
 
-/** A CSV row as a record. CSV has no booleans: email_verified is the text true or false, or empty for false. */
+/** Columns whose cells hold JSON, as `users export --format csv` writes the lists a row cannot. */
+const JSON_COLUMNS = ['associations', 'mfa'];
+
+/**
+ * A CSV row as a record. CSV has no booleans: email_verified is the text true or false, or empty for false. A JSON
+ * column's cell is read as JSON (empty is absent); a cell that is not JSON stays text, which the schema refuses.
+ */
 function csvRecord(columns: string[], cells: string[]): Record<string, unknown> {
   const raw: Record<string, unknown> = Object.fromEntries(columns.map((c, i) => [c, cells[i]]));
   const verified = raw['email_verified'];
   if (verified === 'true' || verified === 'false') raw['email_verified'] = verified === 'true';
   else if (verified === '') delete raw['email_verified'];
+  for (const column of JSON_COLUMNS) {
+    const cell = raw[column];
+    if (cell === '') delete raw[column];
+    else if (typeof cell === 'string') raw[column] = jsonOrText(cell);
+  }
   return raw;
+}
+
+function jsonOrText(cell: string): unknown {
+  try {
+    return JSON.parse(cell);
+  } catch {
+    return cell;
+  }
 }
 
 /** RFC 4180 rows (quoted fields may hold commas, quotes and newlines), each with the line it starts on. */

@@ -41,7 +41,7 @@ export type FlowView =
   | (ViewBase & { status: 'active'; waiting: 'choose'; options: string[] })
   | (ViewBase & { status: 'active'; waiting: 'credentials'; fields: ['username', 'password']; retry?: FlowError })
   | (ViewBase & { status: 'active'; waiting: 'redirect'; url: string; connection: string; provider: string; sandbox: boolean })
-  | (ViewBase & { status: 'active'; waiting: 'jit-prompt'; connection: string; scheme: JitScheme; proposed: { username: string; email: string | null; name: string | null }; fields: string[] })
+  | (ViewBase & { status: 'active'; waiting: 'jit-prompt'; connection: string; scheme: JitScheme; proposed: { username: string; email: string | null; name: string | null }; fields: string[]; retry?: FlowError })
   | (ViewBase & { status: 'active'; waiting: 'mfa'; method: 'totp' | 'email-otp'; hint: string; enrol?: { secret: string; uri: string }; retry?: FlowError })
   | (ViewBase & { status: 'done'; result: FlowResult })
   | (ViewBase & { status: 'failed'; error: FlowError; jit: JitOutcome | null });

@@ -83,6 +83,14 @@ export interface ListQuery {
   after?: string;
 }
 
+/** A user as `users export` writes it: everything an import into another organisation needs to restore them. */
+export interface ExportedUser extends User {
+  passwordHash: string | null;
+  associations: { connection: string; subject: string; linkedAt: string; lastLoginAt: string | null }[];
+  /** The factors with their secrets sealed under this organisation's key. */
+  factors: { type: 'totp'; createdAt: string; confirmedAt: string | null; secretSealed: string; lastUsedStep: number | null }[];
+}
+
 export interface UserRepository {
   /** By id, else username, else email (the last two case-insensitive). */
   find(ref: string): User | undefined;
@@ -95,21 +103,23 @@ export interface UserRepository {
   count(): number;
   /** Every user with its password hash, in username order, one row at a time (export, whole-store checks). */
   iterate(): IterableIterator<User & { passwordHash: string | null }>;
-  passwordState(id: string): { hash: string | null; failedLogins: number };
+  /** Every user with its hash, links and factors, in username order, one row at a time (a lossless export). */
+  iterateForExport(): IterableIterator<ExportedUser>;
+  passwordState(id: string): { hash: string | null; failedLogins: number; mfaFailures: number };
   list(query: ListQuery): { users: User[]; next: string | null };
   insert(user: NewUser): User;
   /** A prepared insert for bulk imports inside one transaction. */
   insertStatement(): (id: string, user: Omit<NewUser, 'id' | 'source'>, source: string, at: string) => void;
   updateProfile(id: string, patch: ProfilePatch): void;
   setStatus(id: string, status: UserStatus): void;
+  /** Lifts a lockout: active again, with every failed-attempt counter back to zero. */
+  unlock(id: string): void;
   setPasswordHash(id: string, hash: string): void;
   /** The failed-login count after this one. */
   recordFailedLogin(id: string): number;
   /** The count of wrong MFA codes in a row, across sign-ins, after this one. */
   recordFailedMfa(id: string): number;
   recordMfaSuccess(id: string): void;
-  /** Zeroes both failure counters; false when both were zero already. */
-  resetFailures(id: string): boolean;
   recordLogin(id: string): void;
   delete(id: string): void;
 }

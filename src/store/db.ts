@@ -93,6 +93,7 @@ export function openDb(home: string, opts: OpenOptions = {}): Db {
   } catch (err) {
     throw new IdpError('DB_MISSING', `cannot open the database at ${path}`, hint`run ${{ kind: 'init' }} to create an organisation`, { cause: err });
   }
+  reportBusyAsStoreBusy(db, home);
   try {
     const version = checkIdentity(db, path);
     // One exec, not a prepared statement per pragma: every command pays for these at startup.
@@ -101,8 +102,47 @@ export function openDb(home: string, opts: OpenOptions = {}): Db {
     return db;
   } catch (err) {
     db.close();
-    throw err;
+    throw isBusy(err) ? storeBusy(home, err) : err;
   }
+}
+
+/** SQLite's "database is locked": another connection kept the write lock past the busy timeout. */
+export function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/** Contention is not a bug: a named refusal that says who holds the lock, after SQLite waited the whole busy timeout. */
+export function storeBusy(home: string, cause: unknown): IdpError {
+  return new IdpError(
+    'STORE_BUSY',
+    `the database stayed locked for ${BUSY_TIMEOUT_MS / 1000} s`,
+    `another idp process is writing to ${home}; run this again when it has finished`,
+    { cause },
+  );
+}
+
+/**
+ * Every statement waits up to the busy timeout for the write lock (the `timeout` option above), then fails with
+ * SQLITE_BUSY. Its statements are wrapped here, where each is prepared, so a write anywhere (an engine's stage event as
+ * well as a use case's transaction) reports STORE_BUSY rather than an internal error.
+ */
+function reportBusyAsStoreBusy(db: Db, home: string): void {
+  const prepare = db.prepare.bind(db);
+  const translated = <A extends unknown[], R>(run: (...args: A) => R) => (...args: A): R => {
+    try {
+      return run(...args);
+    } catch (err) {
+      throw isBusy(err) ? storeBusy(home, err) : err;
+    }
+  };
+  db.prepare = ((source: string) => {
+    const statement = prepare(source);
+    statement.run = translated(statement.run.bind(statement));
+    statement.get = translated(statement.get.bind(statement));
+    statement.all = translated(statement.all.bind(statement));
+    return statement;
+  }) as Db['prepare'];
 }
 
 /** The schema version of an idp database (0 for a blank file); throws for anything else. */

@@ -1,24 +1,49 @@
-// Bulk user import: every record in one immediate transaction, so a bad record leaves the store as it was.
+// Bulk user import: every record, with its linked connections and MFA factors, in one immediate transaction, so a bad
+// record leaves the store as it was. A record from `users export` comes back as it was: id, source, times, links, factors.
 import { IdpError } from '../core/errors.js';
 import type { UserRecord } from '../core/user-records.js';
 import type { SqliteStore as Store } from './store.js';
 
-export function importUsers(store: Store, records: UserRecord[], file: string, actor: string): number {
-  const insert = store.users.insertStatement();
+export interface ImportResult {
+  imported: number;
+  associations: number;
+  factors: number;
+  /** Users whose MFA enrolment was exported without its secret: they enrol again at their next MFA sign-in. */
+  mfaToEnrol: string[];
+  /** Users who had a password where they were exported, exported without its hash: they have none here. */
+  passwordToSet: string[];
+}
+
+export function importUsers(store: Store, records: UserRecord[], file: string, actor: string): ImportResult {
+  const insert = store.users.restoreStatement();
+  const link = store.db.prepare("INSERT INTO associations (connection, subject, user_id, linked_at, last_login_at, last_claims) VALUES (?, ?, ?, ?, ?, '{}')");
+  const factor = store.db.prepare("INSERT INTO mfa_factors (id, user_id, type, secret_sealed, last_used_step, created_at, confirmed_at) VALUES (?, ?, 'totp', ?, ?, ?, ?)");
   const at = store.clock().toISOString();
+  const result: ImportResult = { imported: records.length, associations: 0, factors: 0, mfaToEnrol: [], passwordToSet: [] };
   withoutAutoCheckpoint(store, () =>
     store.tx(() => {
       for (const r of records) {
         try {
-          insert(crypto.randomUUID(), r, 'local', at);
+          const id = r.id ?? crypto.randomUUID();
+          insert(id, r, r.source, { createdAt: r.createdAt ?? at, updatedAt: r.updatedAt ?? at, lastLoginAt: r.lastLoginAt });
+          for (const a of r.associations) link.run(a.connection, a.subject, id, a.linkedAt ?? at, a.lastLoginAt);
+          result.associations += r.associations.length;
+          for (const f of r.mfa) {
+            if (f.secretSealed === null) continue;
+            factor.run(crypto.randomUUID(), id, f.secretSealed, f.lastUsedStep, f.createdAt ?? at, f.confirmedAt);
+            result.factors++;
+          }
+          if (r.mfa.some((f) => f.secretSealed === null)) result.mfaToEnrol.push(r.username);
+          if (r.passwordLeftBehind) result.passwordToSet.push(r.username);
         } catch (err) {
           throw conflict(err, r, file);
         }
       }
-      store.events.recordConfig({ actor, action: 'users.import', target: 'users', detail: `imported ${records.length} user(s) from ${file}`, before: null, after: { count: records.length } });
+      const detail = `imported ${records.length} user(s) from ${file} (${result.associations} linked connection(s), ${result.factors} MFA factor(s))`;
+      store.events.recordConfig({ actor, action: 'users.import', target: 'users', detail, before: null, after: { count: records.length, associations: result.associations, factors: result.factors } });
     }),
   );
-  return records.length;
+  return result;
 }
 
 /**
@@ -35,9 +60,20 @@ function withoutAutoCheckpoint(store: Store, run: () => void): void {
   }
 }
 
+/** A constraint the record broke, named by its line: which one SQLite says in its message. */
 function conflict(err: unknown, r: UserRecord, file: string): unknown {
   const message = (err as Error).message ?? '';
-  if (!message.includes('UNIQUE constraint failed')) return err;
-  const what = message.includes('users.email') ? `email ${r.email}` : `username ${r.username}`;
-  return new IdpError('IMPORT_INVALID', `${file}:${r.line}: ${what} already exists (in the store or earlier in the file)`, 'fix that record and import again; nothing was imported');
+  const what = message.includes('associations.connection')
+    ? 'one of its linked connections is already linked to another user'
+    : message.includes('mfa_factors')
+      ? 'the record has more than one TOTP factor'
+      : message.includes('users.id')
+        ? `id ${r.id} already exists (in the store or earlier in the file)`
+        : message.includes('users.email')
+          ? `email ${r.email} already exists (in the store or earlier in the file)`
+          : message.includes('users.username')
+            ? `username ${r.username} already exists (in the store or earlier in the file)`
+            : undefined;
+  if (!message.includes('UNIQUE constraint failed') || what === undefined) return err;
+  return new IdpError('IMPORT_INVALID', `${file}:${r.line}: ${what}`, 'fix that record and import again; nothing was imported');
 }

@@ -3,7 +3,7 @@ import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from './db.js';
-import { dbPath, openDb, prepareHome } from './db.js';
+import { dbPath, isBusy, openDb, prepareHome, storeBusy } from './db.js';
 import { AppRepo } from './apps.js';
 import { AssociationRepo } from './associations.js';
 import { ConnectionRepo } from './connections.js';
@@ -48,7 +48,11 @@ export class SqliteStore implements Store {
 
   /** Runs fn in one BEGIN IMMEDIATE transaction: all or nothing, and writers queue instead of failing mid-way. */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      throw isBusy(err) ? storeBusy(this.home, err) : err;
+    }
   }
 
   seal(plaintext: string): string {

@@ -3,7 +3,7 @@ import type { ProfilePatch } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
 import type { User, UserStatus } from '../core/types.js';
-import type { ListQuery, NewUser, UserRepository } from '../ports.js';
+import type { ExportedUser, ListQuery, NewUser, UserRepository } from '../ports.js';
 import type { Db } from './db.js';
 
 interface UserRow {
@@ -46,8 +46,15 @@ function toUser(row: UserRow): User {
 }
 
 const INSERT_SQL = `INSERT INTO users (id, username, email, email_verified, name, given_name, family_name, picture, attributes,
-                                       password_hash, status, source, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+                                       password_hash, status, source, created_at, updated_at, last_login_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** When a row was made, changed and last used: now for a new user, the exported times for a restored one. */
+export interface RowTimes {
+  createdAt: string;
+  updatedAt: string;
+  lastLoginAt: string | null;
+}
 
 function cursorOf(username: string): string {
   return Buffer.from(username).toString('base64url');
@@ -122,11 +129,11 @@ export class UserRepo implements UserRepository {
     return this.db.prepare('SELECT count(*) FROM users').pluck().get() as number;
   }
 
-  passwordState(id: string): { hash: string | null; failedLogins: number } {
-    const row = this.db.prepare('SELECT password_hash, failed_logins FROM users WHERE id = ?').get(id) as
-      | { password_hash: string | null; failed_logins: number }
+  passwordState(id: string): { hash: string | null; failedLogins: number; mfaFailures: number } {
+    const row = this.db.prepare('SELECT password_hash, failed_logins, mfa_failures FROM users WHERE id = ?').get(id) as
+      | { password_hash: string | null; failed_logins: number; mfa_failures: number }
       | undefined;
-    return { hash: row?.password_hash ?? null, failedLogins: row?.failed_logins ?? 0 };
+    return { hash: row?.password_hash ?? null, failedLogins: row?.failed_logins ?? 0, mfaFailures: row?.mfa_failures ?? 0 };
   }
 
   /** Keyset pagination on username (the cursor is the last username, opaque): stable under inserts, O(limit) per page. */
@@ -159,6 +166,22 @@ export class UserRepo implements UserRepository {
     }
   }
 
+  /**
+   * Every user with what a lossless export needs (password hash, linked connections, MFA factors with their sealed
+   * secrets), in username order, one row at a time: the links and factors ride along as JSON from one query.
+   */
+  *iterateForExport(): IterableIterator<ExportedUser> {
+    const sql = `SELECT u.*,
+        (SELECT json_group_array(json_object('connection', a.connection, 'subject', a.subject, 'linkedAt', a.linked_at, 'lastLoginAt', a.last_login_at))
+           FROM (SELECT * FROM associations WHERE user_id = u.id ORDER BY connection, subject) a) AS links,
+        (SELECT json_group_array(json_object('type', f.type, 'createdAt', f.created_at, 'confirmedAt', f.confirmed_at, 'secretSealed', f.secret_sealed, 'lastUsedStep', f.last_used_step))
+           FROM (SELECT * FROM mfa_factors WHERE user_id = u.id ORDER BY created_at, id) f) AS factors
+      FROM users u ORDER BY u.username`;
+    for (const row of this.db.prepare(sql).iterate() as IterableIterator<UserRow & { links: string; factors: string }>) {
+      yield { ...toUser(row), passwordHash: row.password_hash, associations: JSON.parse(row.links), factors: JSON.parse(row.factors) } as ExportedUser;
+    }
+  }
+
   insert(user: NewUser): User {
     const id = user.id ?? crypto.randomUUID();
     identifierRule(() => this.insertStatement()(id, user, user.source, this.now()));
@@ -167,8 +190,14 @@ export class UserRepo implements UserRepository {
 
   /** A bound inserter for bulk import: one prepared statement, no read-back; `source` apart so callers need not copy records. */
   insertStatement(): (id: string, user: Omit<NewUser, 'id' | 'source'>, source: string, at: string) => void {
+    const restore = this.restoreStatement();
+    return (id, u, source, at) => restore(id, u, source, { createdAt: at, updatedAt: at, lastLoginAt: null });
+  }
+
+  /** As insertStatement, with the times given: a user restored from an export keeps when it was made and last signed in. */
+  restoreStatement(): (id: string, user: Omit<NewUser, 'id' | 'source'>, source: string, times: RowTimes) => void {
     const statement = this.db.prepare(INSERT_SQL);
-    return (id, u, source, at) => {
+    return (id, u, source, times) => {
       statement.run(
         id,
         u.username,
@@ -182,8 +211,9 @@ export class UserRepo implements UserRepository {
         u.passwordHash ?? null,
         u.status ?? 'active',
         source,
-        at,
-        at,
+        times.createdAt,
+        times.updatedAt,
+        times.lastLoginAt,
       );
     };
   }
@@ -204,8 +234,9 @@ export class UserRepo implements UserRepository {
     this.db.prepare('UPDATE users SET status = ?, failed_logins = 0, mfa_failures = 0, updated_at = ? WHERE id = ?').run(status, this.now(), id);
   }
 
-  resetFailures(id: string): boolean {
-    return this.db.prepare('UPDATE users SET failed_logins = 0, mfa_failures = 0 WHERE id = ? AND (failed_logins > 0 OR mfa_failures > 0)').run(id).changes > 0;
+  /** Lifts a lockout: active again, with every failed-attempt counter back to zero. */
+  unlock(id: string): void {
+    this.db.prepare("UPDATE users SET status = 'active', failed_logins = 0, mfa_failures = 0, updated_at = ? WHERE id = ?").run(this.now(), id);
   }
 
   setPasswordHash(id: string, hash: string): void {

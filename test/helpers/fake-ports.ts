@@ -90,25 +90,21 @@ export class FakeStore implements Store {
     identifierTaken: (value) => [...this.userMap.values()].some((u) => u.id === value || u.username === value || u.email === value),
     count: () => this.userMap.size,
     iterate: () => unused('users.iterate'),
+    iterateForExport: () => unused('users.iterateForExport'),
     passwordState: (id) => {
       const user = this.userMap.get(id)!;
-      return { hash: user.passwordHash, failedLogins: user.failedLogins };
+      return { hash: user.passwordHash, failedLogins: user.failedLogins, mfaFailures: user.mfaFailures };
     },
     list: () => unused('users.list'),
     insert: (user) => this.addUser(user),
     insertStatement: () => unused('users.insertStatement'),
     updateProfile: (id, patch) => void Object.assign(this.userMap.get(id)!, patch),
     setStatus: (id, status) => void Object.assign(this.userMap.get(id)!, { status, failedLogins: 0, mfaFailures: 0 }),
+    unlock: (id) => void Object.assign(this.userMap.get(id)!, { status: 'active', failedLogins: 0, mfaFailures: 0 }),
     setPasswordHash: () => unused('users.setPasswordHash'),
     recordFailedLogin: (id) => ++this.userMap.get(id)!.failedLogins,
     recordFailedMfa: (id) => ++this.userMap.get(id)!.mfaFailures,
     recordMfaSuccess: (id) => void (this.userMap.get(id)!.mfaFailures = 0),
-    resetFailures: (id) => {
-      const user = this.userMap.get(id)!;
-      const had = user.failedLogins > 0 || user.mfaFailures > 0;
-      Object.assign(user, { failedLogins: 0, mfaFailures: 0 });
-      return had;
-    },
     recordLogin: (id) => void (this.userMap.get(id)!.lastLoginAt = AT),
     delete: () => unused('users.delete'),
   };

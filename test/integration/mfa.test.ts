@@ -365,7 +365,7 @@ test('unlocking resets both counters: after an unlock it takes a full run of wro
   const wrong = () => wrongCode(secret, w.now());
   expectFailed(await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES, wrong), 'USER_LOCKED', 7);
   const admin = adminOf(w.store, 'test');
-  assert.equal(setUser(admin, 'alice', { status: 'active' }).changed, true);
+  assert.equal((await setUser(admin, 'alice', { status: 'active' })).changed, true);
   assert.equal((await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, wrong)).status, 'active', 'the MFA count started again at 0');
   // An active account with failures counted: --unlock still resets them.
   const wrongPassword = async () => {
@@ -375,10 +375,10 @@ test('unlocking resets both counters: after an unlock it takes a full run of wro
   };
   await wrongPassword();
   assert.equal(w.store.users.passwordState(w.alice.id).failedLogins, 1);
-  assert.equal(setUser(admin, 'alice', { status: 'active' }).changed, true, 'the counters were reset');
+  assert.equal((await setUser(admin, 'alice', { status: 'active' })).changed, true, 'the counters were reset');
   assert.equal(w.store.users.passwordState(w.alice.id).failedLogins, 0);
   assert.equal((await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, wrong)).status, 'active', 'the MFA count was reset too');
   assert.equal(w.store.users.byId(w.alice.id)?.status, 'active');
-  assert.equal(setUser(admin, 'alice', { status: 'active' }).changed, true);
-  assert.equal(setUser(admin, 'alice', { status: 'active' }).changed, false, 'nothing left to reset');
+  assert.equal((await setUser(admin, 'alice', { status: 'active' })).changed, true);
+  assert.equal((await setUser(admin, 'alice', { status: 'active' })).changed, false, 'nothing left to reset');
 });

@@ -324,7 +324,7 @@ test('importUsers is all or nothing and names the line of the first conflicting 
     assert.throws(() => importUsers(store, clashStore, 'p.json', 'me'), /p\.json:3: email EXISTING@example\.test already exists/);
     assert.equal(store.users.count(), 1);
     assert.deepEqual(store.events.list({ limit: 10 }), [], 'no import event either');
-    assert.equal(importUsers(store, parseUserFile('username\nn1\nn2\n', 'ok.csv'), 'ok.csv', 'me'), 2);
+    assert.equal(importUsers(store, parseUserFile('username\nn1\nn2\n', 'ok.csv'), 'ok.csv', 'me').imported, 2);
     assert.equal(store.users.count(), 3);
     assert.equal(store.events.list({ limit: 10 })[0]?.action, 'users.import');
   } finally {

@@ -22,14 +22,14 @@ test('a JSON array: each record gets the line its object starts on, whatever the
     '',
     '  {',
     '    "username": "b",',
-    '    "id": {"nested": {"deep": [1, 2]}}',
+    '    "attributes": {"nested": "[1, 2] {}"}',
     '  }, {"username": "c"}',
     ']',
   ].join('\n');
   assert.deepEqual(parseUserFile(text, 'f').map((r) => [r.username, r.line]), [['a', 2], ['b', 4], ['c', 7]]);
   badAt(text.replace('"c"', '"bad name"'), '7', /invalid or missing username 'bad name'/);
   badAt(text.replace('"username": "b"', '"username": "b", "email": "nope"'), '4', /invalid email 'nope'/);
-  badAt(text.replace('"id"', '"attributes"'), '4', /attribute nested must be text, a number or true\/false/);
+  badAt(text.replace('"[1, 2] {}"', '{"deep": [1, 2]}'), '4', /attribute nested must be text, a number or true\/false/);
 });
 
 test('a compact one-line JSON array puts every record on line 1; a non-object element is named', () => {
@@ -74,9 +74,27 @@ test('status must be known; password hashes must be idp scrypt hashes, plain pas
   assert.equal(record?.status, 'locked');
 });
 
-test('unknown columns become attributes; exported bookkeeping fields do not', () => {
-  const [record] = parseUserFile('[{"username":"a","id":"u1","source":"github","created_at":"x","team":"blue","attributes":{"level":3}}]', 'f');
+test('unknown columns become attributes; what an export writes (id, source, times, links, factors) is taken back, not made attributes', () => {
+  const id = '0b6c1f6e-4a57-4c8e-9a3e-0d2f4f4b2a10';
+  const [record] = parseUserFile(
+    `[{"username":"a","id":"${id}","source":"github","created_at":"2026-01-02T03:04:05Z","has_password":true,"team":"blue","attributes":{"level":3},` +
+      '"associations":[{"connection":"github","subject":"583231","linked_at":"2026-01-02T03:04:05.000Z"}],"mfa":[{"type":"totp","created_at":"2026-01-03T00:00:00.000Z"}]}]',
+    'f',
+  );
   assert.deepEqual(record?.attributes, { level: '3', team: 'blue' });
+  assert.deepEqual([record?.id, record?.source, record?.createdAt, record?.lastLoginAt], [id, 'github', '2026-01-02T03:04:05.000Z', null]);
+  assert.deepEqual(record?.associations, [{ connection: 'github', subject: '583231', linkedAt: '2026-01-02T03:04:05.000Z', lastLoginAt: null }]);
+  assert.deepEqual(record?.mfa, [{ type: 'totp', createdAt: '2026-01-03T00:00:00.000Z', confirmedAt: null, secretSealed: null, lastUsedStep: null }]);
+  assert.equal(record?.passwordLeftBehind, true, 'has_password without password_hash: reported, not guessed at');
+  badAt('[{"username":"a","has_password":"yes"}]', '1', /has_password must be true or false, not 'yes'/);
+  badAt('[{"username":"a","source":"git hub"}]', '1', /source 'git hub' is neither local nor a connection name/);
+  badAt('[{"username":"a","created_at":"yesterday"}]', '1', /created_at 'yesterday' is not an ISO 8601 date-time/);
+  badAt('[{"username":"a","associations":{"github":"1"}}]', '1', /associations must be a list/);
+  badAt('[{"username":"a","associations":[{"connection":"github"}]}]', '1', /an association needs connection and subject, and may have linked_at and last_login_at; nothing else/);
+  badAt('[{"username":"a","associations":[{"connection":"github","subject":"1","claims":{}}]}]', '1', /an association needs connection and subject, and may have linked_at and last_login_at; nothing else/);
+  badAt('[{"username":"a","associations":[{"connection":"github","subject":""}]}]', '1', /an association's subject must be text of 1 to 256 characters/);
+  badAt('[{"username":"a","mfa":[{"type":"sms"}]}]', '1', /an MFA factor type must be totp/);
+  badAt('username,associations\na,not json\n', '2', /associations must be a list/);
 });
 
 test('username and email rules', () => {

@@ -1,4 +1,4 @@
-// `idp users mfa ...` (enrol, list, remove factors) and `idp outbox` (the local mailbox email OTPs are delivered to).
+// `idp users mfa ...` (enrol, list, remove, reset factors) and `idp outbox` (the local mailbox email OTPs are delivered to).
 import type { Command } from 'commander';
 import { requireUser } from '../../app/lookup.js';
 import { action, type CliContext } from '../context.js';
@@ -72,6 +72,23 @@ export function registerMfa(users: Command, program: Command): void {
         const { removeFactors } = await import('../../app/account.js');
         const removed = removeFactors(admin, user, opts.factor);
         ctx.out.result({ removed }, () => `removed ${removed} factor(s) of ${user.username}`);
+      }),
+    );
+
+  mfa
+    .command('reset')
+    .argument('<user>', 'id, username or email')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .description("drop every factor of a user (a lost authenticator): the next sign-in asking for TOTP enrols again")
+    .addHelpText('after', '\nExample:\n  idp users mfa reset alice --yes')
+    .action(
+      action(async (ctx, ref: string, opts: { yes?: boolean }) => {
+        const admin = await ctx.admin();
+        const user = requireUser(admin.store, ref);
+        await ctx.confirm(`Reset MFA of ${user.username} (remove every factor)?`, opts.yes, `reset MFA of ${user.username}`);
+        const { resetMfa } = await import('../../app/account.js');
+        const removed = resetMfa(admin, user);
+        ctx.out.result({ user: user.username, removed }, () => `reset MFA of ${user.username}: removed ${removed} factor(s)`);
       }),
     );
 

@@ -1,4 +1,4 @@
-// `idp users ...`: the local user store: list (keyset pages), show, create, set, delete, import and export.
+// `idp users ...`: the local user store: list (keyset pages), show, create, set, unlink, delete, import and export.
 import type { Command } from 'commander';
 import * as users from '../../app/users.js';
 import { userView } from '../../app/views.js';
@@ -6,7 +6,7 @@ import { IdpError } from '../../core/errors.js';
 import type { User } from '../../core/types.js';
 import { action } from '../context.js';
 import { registerMfa } from './mfa.js';
-import { collectPair, parseEnum, parsePositiveInt } from '../parse.js';
+import { collectPair, parseBool, parseEnum, parsePositiveInt } from '../parse.js';
 import { inert } from '../render.js';
 import { shortTime } from '../views.js';
 
@@ -93,20 +93,45 @@ export function registerUsers(program: Command): void {
     .command('set')
     .argument('<user>', 'id, username or email')
     .option('--attr <key=value>', 'set an attribute (name, given_name, family_name, picture, email, or any custom key; key= removes); repeatable', collectPair('--attr'))
+    .option('--email-verified <bool>', 'mark the email as verified (true) or not (false)', parseBool('--email-verified'))
+    .option('--password-stdin', 'set or reset the password, read from stdin (8+ characters; stored as a scrypt hash)')
     .option('--lock', 'lock the account (sign-in refused)')
-    .option('--unlock', 'unlock the account')
+    .option('--unlock', 'lift a lockout: active again, failed-attempt counters reset')
     .option('--disable', 'disable the account (sign-in refused)')
     .option('--enable', 'enable a disabled account')
     .option('--status <status>', 'active | locked | disabled', parseEnum('--status', ['active', 'locked', 'disabled'] as const))
-    .description('change a user')
-    .addHelpText('after', '\nExamples:\n  idp users set alice --attr department=finance\n  idp users set alice --lock')
+    .description('change a user: attributes, email verification, password, lock state')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  idp users set alice --attr department=finance\n  idp users set alice --lock\n  idp users set alice --unlock\n  printf 'new-pass-123' | idp users set alice --password-stdin\n  idp users set alice --email-verified true",
+    )
     .action(
-      action(async (ctx, ref: string, opts: { attr?: [string, string][]; lock?: boolean; unlock?: boolean; disable?: boolean; enable?: boolean; status?: User['status'] }) => {
+      action(async (ctx, ref: string, opts: { attr?: [string, string][]; emailVerified?: boolean; passwordStdin?: boolean; lock?: boolean; unlock?: boolean; disable?: boolean; enable?: boolean; status?: User['status'] }) => {
         const statusFlags = [opts.lock && 'locked', opts.unlock && 'active', opts.disable && 'disabled', opts.enable && 'active', opts.status].filter(Boolean) as User['status'][];
         if (new Set(statusFlags).size > 1) throw new IdpError('USAGE', 'conflicting status flags', 'pass one of --lock, --unlock, --disable, --enable');
-        const settings = { attributes: opts.attr, status: statusFlags[0] };
-        const { user, changed, before, after } = users.setUser(await ctx.admin(), ref, settings);
+        const admin = await ctx.admin();
+        const password = opts.passwordStdin ? await ctx.secret({ stdin: true, prompt: 'Password', flags: '--password-stdin' }) : undefined;
+        const settings = { attributes: opts.attr, status: statusFlags[0], unlock: opts.unlock, emailVerified: opts.emailVerified, password };
+        const { user, changed, before, after } = await users.setUser(admin, ref, settings);
         ctx.out.result({ changed, before, after }, () => (changed ? `changed user ${user.username}` : `user ${user.username}: no change`));
+      }),
+    );
+
+  group
+    .command('unlink')
+    .argument('<user>', 'id, username or email')
+    .argument('<connection>', 'the connection to forget for this user')
+    .option('--force', 'unlink even when it is the last way the user can sign in')
+    .description("drop a user's link to a connection (the next sign-in through it is a new person to JIT)")
+    .addHelpText('after', '\nExamples:\n  idp users unlink octocat github\n  idp users unlink octocat github --force --json')
+    .action(
+      action(async (ctx, ref: string, connection: string, opts: { force?: boolean }) => {
+        const { unlinkConnection } = await import('../../app/account.js');
+        const { requireUser } = await import('../../app/lookup.js');
+        const admin = await ctx.admin();
+        const user = requireUser(admin.store, ref);
+        const link = unlinkConnection(admin, user, connection, { by: 'admin', force: !!opts.force });
+        ctx.out.result({ user: user.username, unlinked: { connection: link.connection, subject: link.subject } }, () => `unlinked ${connection} (subject ${inert(link.subject)}) from ${user.username}`);
       }),
     );
 
@@ -130,34 +155,50 @@ export function registerUsers(program: Command): void {
     .command('import')
     .argument('<file>', 'JSON array, JSON lines, or CSV with a header row')
     .description('import users in one transaction: all or nothing')
-    .addHelpText('after', '\nExamples:\n  idp users import people.csv\n  idp users import people.json --json\n\nFields: username (required), email, email_verified, name, given_name, family_name, picture, status, password_hash (idp scrypt format), attributes; other columns become attributes. A password column is refused; size limits: README, "users import".')
+    .addHelpText('after', '\nExamples:\n  idp users import people.csv\n  idp users import backup.json --json\n\nFields: username (required), email, email_verified, name, given_name, family_name, picture, status, password_hash (idp scrypt format), attributes, and what users export writes: id, source, created_at, updated_at, last_login_at, associations, mfa; other columns become attributes. A password column is refused; size limits: README, "users import".')
     .action(
       action(async (ctx, file: string) => {
         const { readText } = await import('../../app/files.js');
         const { parseUserFile } = await import('../../core/user-records.js');
         const text = readText(file, 'import');
         const records = parseUserFile(text, file);
-        users.checkImportRecords(records, file);
         const store = await ctx.store();
+        users.checkImportRecords(store, records, file);
         const started = performance.now();
         const { importUsers } = await import('../../store/import.js');
-        const count = importUsers(store, records, file, ctx.actor);
+        const done = importUsers(store, records, file, ctx.actor);
         const seconds = (performance.now() - started) / 1000;
-        ctx.out.result({ imported: count, seconds: Number(seconds.toFixed(3)) }, () => `imported ${count} user(s) from ${file}`);
+        const view = { imported: done.imported, associations: done.associations, mfa_factors: done.factors, mfa_to_enrol: done.mfaToEnrol, password_to_set: done.passwordToSet, seconds: Number(seconds.toFixed(3)) };
+        ctx.out.result(view, () => {
+          const linked = done.associations || done.factors ? ` (${done.associations} linked connection(s), ${done.factors} MFA factor(s))` : '';
+          const notes = [
+            importNote(done.mfaToEnrol, 'had TOTP exported without its secret and enrol again at their next MFA sign-in', 'export with --with-secrets to keep factors'),
+            importNote(done.passwordToSet, 'had a password exported without its hash and have none here', 'export with --with-password-hashes, or idp users set USER --password-stdin'),
+          ];
+          return [`imported ${done.imported} user(s) from ${file}${linked}`, ...notes.filter(Boolean)].join('\n');
+        });
       }),
     );
 
   group
     .command('export')
-    .description('print every user as JSON (default) or CSV; password hashes only when asked')
+    .description('print every user as JSON (default) or CSV, with linked connections and MFA enrolments; secrets only when asked')
     .option('--format <format>', 'json | csv', parseEnum('--format', ['json', 'csv'] as const), 'json')
     .option('--with-password-hashes', 'include scrypt password hashes (treat the output as a secret)')
-    .addHelpText('after', '\nExamples:\n  idp users export > users.json\n  idp users export --format csv > users.csv')
+    .option('--with-secrets', "include MFA secrets, sealed with this org's secret.key: only an org holding the same key can import them")
+    .addHelpText('after', '\nExamples:\n  idp users export > users.json\n  idp users export --with-password-hashes --with-secrets > backup.json   # a lossless backup\n  idp users export --format csv > users.csv')
     .action(
-      action(async (ctx, opts: { format: 'json' | 'csv'; withPasswordHashes?: boolean }) => {
+      action(async (ctx, opts: { format: 'json' | 'csv'; withPasswordHashes?: boolean; withSecrets?: boolean }) => {
         const { writeExport } = await import('../user-export.js');
         const store = await ctx.store();
-        await writeExport(store.users.iterate(), opts.format, !!opts.withPasswordHashes, process.stdout);
+        await writeExport(store.users.iterateForExport(), opts.format, { hashes: !!opts.withPasswordHashes, secrets: !!opts.withSecrets }, process.stdout);
       }),
     );
+}
+
+/** A note after an import naming (the first few of) the users something was left behind for, and the remedy. */
+function importNote(usernames: string[], what: string, remedy: string): string {
+  if (usernames.length === 0) return '';
+  const named = `${usernames.slice(0, 5).map(inert).join(', ')}${usernames.length > 5 ? ', ...' : ''}`;
+  return `note: ${usernames.length} user(s) ${what}: ${named} (${remedy})`;
 }

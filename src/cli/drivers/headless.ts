@@ -65,6 +65,7 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
       if (!answers.jitConsent) throw new IdpError('MISSING_ANSWER', `${view.connection} asks before creating a local account (${view.scheme})`, 'pass --jit-consent approve or --jit-consent deny');
       const consent = answers.jitConsent === 'approve';
       if (!consent || view.scheme === 'prompt-consent') return { consent };
+      if (view.retry) throw new IdpError('USER_EXISTS', `${view.retry.message} (headless mode does not ask again)`, 'pass another --jit-username');
       if (answers.password === undefined) throw new IdpError('MISSING_ANSWER', `${view.scheme} needs a password for the new account`, 'pipe one to --password-stdin');
       return { consent, username: answers.jitUsername ?? view.proposed.username, password: answers.password };
     },

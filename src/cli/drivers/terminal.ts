@@ -72,7 +72,9 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
     async jitPrompt(view) {
       const { confirm, input, password } = await import('@inquirer/prompts');
       const who = inert([view.proposed.name, view.proposed.email].filter(Boolean).join(', ') || 'this account');
-      const consent = await confirm({ message: `Create a local account in this organisation for ${who}?`, default: true }, io);
+      // A retry means consent was given and the chosen username was taken: only the name and password are asked again.
+      if (view.retry) opts.out.warn(view.retry.message);
+      const consent = view.retry !== undefined || (await confirm({ message: `Create a local account in this organisation for ${who}?`, default: true }, io));
       if (!consent || view.scheme === 'prompt-consent') return { consent };
       const username = await input({ message: 'Username for the new account', default: inert(view.proposed.username) }, io);
       const pass = await password({ message: 'Password for the new account (8+ characters)', mask: true }, io);

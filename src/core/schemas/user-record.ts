@@ -1,17 +1,17 @@
 // One record of a `users import` file (a JSON object, or a CSV row by its header), with the documented size limits
-// of every field (README, "users import"). Fields idp does not know become attributes; nothing is dropped or
+// of every field (README, "users import"): everything `users export` writes comes back (id, source, times, linked
+// connections, MFA enrolments with their sealed secrets when exported with them). Fields idp does not know become attributes; nothing is dropped or
 // reinterpreted silently: a value idp would have to guess at is refused.
 import * as v from 'valibot';
+import { NAME_RULE, validName } from '../names.js';
 import { isPasswordHash } from '../password.js';
 import { USER_STATUSES } from '../types.js';
 import { validEmail, validUsername } from '../user-fields.js';
 import { isMapping, say, shown } from './base.js';
 
 /** The limits the README documents, in characters. */
-export const RECORD_LIMITS = { email: 254, text: 256, picture: 2048, passwordHash: 512, attributes: 50, attributeKey: 64, attributeValue: 256 } as const;
+export const RECORD_LIMITS = { email: 254, text: 256, picture: 2048, passwordHash: 512, sealedSecret: 512, attributes: 50, attributeKey: 64, attributeValue: 256 } as const;
 
-/** What `users export` writes that an import does not take back: the store assigns or derives them. */
-const BOOKKEEPING = new Set(['id', 'source', 'created_at', 'updated_at', 'last_login_at', 'has_password']);
 
 /** An optional text field of at most `max` characters; empty is absent (a CSV cell cannot be null). */
 function optionalText(key: string, max: number) {
@@ -53,7 +53,67 @@ const passwordHash = v.pipe(
   v.check((value) => value === null || isPasswordHash(value), say('password_hash must be an idp scrypt hash (plain passwords are not imported)')),
 );
 
+/** An id as idp assigns them (a UUID): the subject of the user's ID tokens, so a round trip keeps it. */
+const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const id = v.pipe(
+  optionalText('id', 36),
+  v.check((value) => value === null || ID.test(value), (issue) => say(`id '${shown(issue.input)}' is not an idp user id (a UUID)`, 'leave the id out and idp assigns one')),
+);
+
+const source = v.pipe(
+  optionalText('source', 63),
+  v.check((value) => value === null || value === 'local' || validName(value), (issue) => say(`source '${shown(issue.input)}' is neither local nor a connection name (${NAME_RULE})`)),
+  v.transform((value) => value ?? 'local'),
+);
+
+/** A time as idp writes them (ISO 8601, UTC); any date-time Date reads is taken and stored in that form. */
+function time(key: string) {
+  return v.pipe(
+    optionalText(key, 40),
+    v.check((value) => value === null || (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value))), (issue) => say(`${key} '${shown(issue.input)}' is not an ISO 8601 date-time`)),
+    v.transform((value) => (value === null ? null : new Date(value).toISOString())),
+  );
+}
+
+const association = v.pipe(
+  v.custom<Record<string, unknown>>(isMapping, say('each of associations must be an object: {connection, subject, linked_at}')),
+  v.strictObject({
+    connection: v.pipe(v.unknown(), v.check((value) => typeof value === 'string' && validName(value), (issue) => say(`association connection '${shown(issue.input)}' is not a connection name (${NAME_RULE})`)), v.transform((value) => value as string)),
+    subject: v.pipe(v.unknown(), v.check((value) => typeof value === 'string' && value !== '' && value.length <= RECORD_LIMITS.text, say(`an association's subject must be text of 1 to ${RECORD_LIMITS.text} characters`)), v.transform((value) => value as string)),
+    linked_at: time('linked_at'),
+    last_login_at: time('last_login_at'),
+  }, say('an association needs connection and subject, and may have linked_at and last_login_at; nothing else')),
+  v.transform((a) => ({ connection: a.connection, subject: a.subject, linkedAt: a.linked_at ?? null, lastLoginAt: a.last_login_at ?? null })),
+);
+
+const factor = v.pipe(
+  v.custom<Record<string, unknown>>(isMapping, say('each of mfa must be an object: {type, created_at, confirmed_at}')),
+  v.strictObject({
+    type: v.picklist(['totp'], say('an MFA factor type must be totp')),
+    created_at: time('created_at'),
+    confirmed_at: time('confirmed_at'),
+    secret_sealed: v.pipe(optionalText('secret_sealed', RECORD_LIMITS.sealedSecret), v.check((value) => value === null || value.startsWith('v1.'), say('secret_sealed must be a sealed value as an export with secrets writes it (never a plain TOTP secret)'))),
+    last_used_step: v.optional(v.nullable(v.pipe(v.number(say('last_used_step must be a whole number')), v.integer(say('last_used_step must be a whole number'))))),
+  }, say('an MFA factor needs type, and may have created_at, confirmed_at, secret_sealed and last_used_step; nothing else')),
+  v.transform((f) => ({ type: f.type, createdAt: f.created_at ?? null, confirmedAt: f.confirmed_at ?? null, secretSealed: f.secret_sealed ?? null, lastUsedStep: f.last_used_step ?? null })),
+);
+
+/** Whether the exporting org had a password for the user: it follows password_hash, so it only tells what was left behind. */
+const hasPassword = v.pipe(
+  v.optional(v.nullable(v.union([v.boolean(), v.picklist(['true', 'false', ''])], (issue) => say(`has_password must be true or false, not '${shown(issue.input)}'`)))),
+  v.transform((value) => value === true || value === 'true'),
+);
+
 const FIELDS = {
+  id,
+  has_password: hasPassword,
+  source,
+  created_at: time('created_at'),
+  updated_at: time('updated_at'),
+  last_login_at: time('last_login_at'),
+  associations: v.optional(v.array(association, say('associations must be a list of {connection, subject, linked_at}')), []),
+  mfa: v.optional(v.array(factor, say('mfa must be a list of {type, created_at, confirmed_at}')), []),
   username,
   email,
   email_verified: emailVerified,
@@ -95,7 +155,7 @@ function attributesOf(raw: Record<string, unknown>): Record<string, string> | st
   }
   for (const key in raw) {
     const value = raw[key];
-    if (KNOWN.has(key) || BOOKKEEPING.has(key) || value === undefined || value === null || value === '') continue;
+    if (KNOWN.has(key) || value === undefined || value === null || value === '') continue;
     const refusal = add(key, value);
     if (refusal) return refusal;
   }
@@ -117,6 +177,13 @@ export const userRecordSchema = v.pipe(
       return NEVER;
     }
     return {
+      id: f.id ?? null,
+      source: f.source ?? 'local',
+      createdAt: f.created_at ?? null,
+      updatedAt: f.updated_at ?? null,
+      lastLoginAt: f.last_login_at ?? null,
+      associations: f.associations,
+      mfa: f.mfa,
       username: f.username,
       // A key left out of the record never ran through its schema: it is absent, as an empty value is.
       email: f.email ?? null,
@@ -127,6 +194,8 @@ export const userRecordSchema = v.pipe(
       picture: f.picture ?? null,
       status: f.status,
       passwordHash: f.password_hash ?? null,
+      /** The export had a password for the user but not its hash (exported without hashes): none is set here. */
+      passwordLeftBehind: f.has_password === true && !f.password_hash,
       attributes,
     };
   }),

@@ -5,7 +5,7 @@ import { hint } from '../../core/fixes.js';
 import { asksBeforeProvisioning } from '../../core/jit.js';
 import { MY_ACCOUNT } from '../../core/signin.js';
 import { applyJit, checkChosenUsername, proposedUsername, readDecision, type JitApplied, type UpstreamUser } from '../provision.js';
-import type { FlowInput, FlowView, JitOutcome, Waiting } from '../types.js';
+import type { FlowError, FlowInput, FlowView, JitOutcome, Waiting } from '../types.js';
 import { completeStep, type Kit, type Run } from './kit.js';
 
 type JitAnswer = Extract<FlowInput, { jitAnswer: unknown }>['jitAnswer'];
@@ -22,7 +22,9 @@ export async function afterUpstream(kit: Kit, run: Run, upstream: UpstreamUser):
   return afterJit(kit, run, upstream, applyJit(store, upstream), performance.now() - started);
 }
 
-export async function answerJitPrompt(kit: Kit, run: Run, waiting: Extract<Waiting, { kind: 'jit-prompt' }>, answer: JitAnswer): Promise<FlowView> {
+type JitPromptWaiting = Extract<Waiting, { kind: 'jit-prompt' }>;
+
+export async function answerJitPrompt(kit: Kit, run: Run, waiting: JitPromptWaiting, answer: JitAnswer): Promise<FlowView> {
   const { store } = kit.deps;
   run.current = 'jit';
   const connection = store.connections.get(waiting.connection);
@@ -32,14 +34,39 @@ export async function answerJitPrompt(kit: Kit, run: Run, waiting: Extract<Waiti
   const chosen: { username?: string; passwordHash?: string } = {};
   if (connection.jit.scheme === 'prompt-username-password-consent') {
     const username = answer.username ?? waiting.proposedUsername;
-    checkChosenUsername(store, readDecision(store, upstream).profile, username);
+    try {
+      checkChosenUsername(store, readDecision(store, upstream).profile, username);
+    } catch (err) {
+      if (err instanceof IdpError && err.code === 'USER_EXISTS') return askAgain(kit, run, waiting, upstream, username);
+      throw err;
+    }
     if (!answer.password || answer.password.length < 8) throw new IdpError('INVALID_VALUE', 'the new password must have at least 8 characters', 'choose a longer password');
     const { hashPassword } = await import('../../core/password.js');
     chosen.username = username;
     chosen.passwordHash = await hashPassword(answer.password);
   }
   const started = performance.now();
-  return afterJit(kit, run, upstream, applyJit(store, upstream, chosen), performance.now() - started + kit.waited(run));
+  let applied: JitApplied;
+  try {
+    applied = applyJit(store, upstream, chosen);
+  } catch (err) {
+    // Free when checked, taken now: another sign-in chose the same name while this one hashed the password.
+    if (chosen.username !== undefined && store.users.identifierTaken(chosen.username)) return askAgain(kit, run, waiting, upstream, chosen.username);
+    throw err;
+  }
+  return afterJit(kit, run, upstream, applied, performance.now() - started + kit.waited(run));
+}
+
+/**
+ * A taken username is the person's to fix: the prompt again (nothing written), with the refusal as its retry and a
+ * username proposed afresh, as it is free now.
+ */
+function askAgain(kit: Kit, run: Run, waiting: JitPromptWaiting, upstream: UpstreamUser, username: string): FlowView {
+  kit.stage(run, 'jit', 'failed', `username '${username}' is taken; asked for another`, 0);
+  const { profile } = readDecision(kit.deps.store, upstream);
+  const proposed = proposedUsername(kit.deps.store, upstream, profile);
+  const retry: FlowError = { code: 'USER_EXISTS', message: `username '${username}' is taken`, hint: 'choose another username' };
+  return { ...(kit.wait(run, { ...waiting, proposedUsername: proposed }) as Extract<FlowView, { waiting: 'jit-prompt' }>), retry };
 }
 
 function afterJit(kit: Kit, run: Run, upstream: UpstreamUser, applied: JitApplied, ms: number): Promise<FlowView> {
