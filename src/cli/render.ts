@@ -56,6 +56,7 @@ const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff
 /** An emoji shown as a picture: two columns, whatever it is built of (ZWJ sequences, skin tones, flags). */
 const EMOJI = /\p{Emoji_Presentation}|\p{Extended_Pictographic}\ufe0f|\p{Regional_Indicator}/u;
 /** A grapheme that adds no column of its own (a lone combining mark, a joiner, a variation selector). */
+// biome-ignore lint/suspicious/noMisleadingCharacterClass: the class lists combining marks and joiners on purpose, one code point at a time
 const ZERO = /^[\p{Mn}\p{Me}\u200b-\u200d\ufe00-\ufe0f]+$/u;
 
 let graphemes: Intl.Segmenter | undefined;

@@ -110,7 +110,7 @@ export class FlowEngine {
     return oneAtATime(flowId, async () => {
       const { store } = this.kit.deps;
       const row = store.flows.get(flowId);
-      if (!row || row.status !== 'active') throw err;
+      if (row?.status !== 'active') throw err;
       const state = JSON.parse(row.state) as FlowState;
       const app = store.apps.get(state.app);
       if (!app) throw err;

@@ -127,7 +127,7 @@ function installApi(sandbox: Sandbox, state: RunState, runStep: (n: number) => S
   vm.setProp(vm.global, 'Log', log);
 }
 
-type HostFunction = (...args: QuickJSHandle[]) => QuickJSHandle | { error: QuickJSHandle } | void;
+type HostFunction = (...args: QuickJSHandle[]) => QuickJSHandle | { error: QuickJSHandle } | undefined;
 
 function define(sandbox: Sandbox, target: QuickJSHandle, name: string, fn: HostFunction): void {
   sandbox.vm.setProp(target, name, sandbox.own(sandbox.vm.newFunction(name, fn)));
@@ -139,7 +139,7 @@ function executeStep(
   state: RunState,
   runStep: (n: number) => ScriptStepInfo,
   [stepArg, ...rest]: QuickJSHandle[],
-): { error: QuickJSHandle } | void {
+): { error: QuickJSHandle } | undefined {
   const { vm } = sandbox;
   if (state.hostError) return { error: vm.newError('the login step failed') };
   if (state.failed) return;

@@ -49,7 +49,13 @@ class ScriptWorker {
       }, wallMs);
       timer.unref();
       const settle = () => clearTimeout(timer);
-      this.waiting.set(id, { app: message.replay?.app, resolve: (reply) => (settle(), resolve(reply)), reject: (err) => (settle(), reject(err)) });
+      this.waiting.set(id, { app: message.replay?.app, resolve: (reply) => {
+        settle();
+        resolve(reply);
+      }, reject: (err) => {
+        settle();
+        reject(err);
+      } });
       this.thread.postMessage({ id, ...message });
     });
   }

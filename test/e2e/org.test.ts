@@ -26,7 +26,7 @@ test('the data directory is --home, else IDP_HOME, else XDG_DATA_HOME/idp, else 
     { args: [], env: { HOME: home }, expect: join(home!, '.local', 'share', 'idp') },
   ];
   const results = await Promise.all(cases.map((c) => idpJson([...c.args, 'init', '--empty', '--json'], { env: c.env })));
-  results.forEach((r, i) => assert.equal(r.home, cases[i]!.expect));
+  for (const [i, r] of results.entries()) assert.equal(r.home, cases[i]!.expect);
   for (const c of cases) assert.ok(existsSync(join(c.expect, DB)), `${c.expect}/idp.db`);
   assert.ok(!existsSync(join(idpHome!, 'unused')), '--home wins over IDP_HOME');
   assert.deepEqual(readdirSync(xdg!).sort(), ['idp'], 'XDG_DATA_HOME only used when IDP_HOME is unset');

@@ -41,7 +41,7 @@ test('--json gives one parseable JSON document on stdout for every command, and 
   ];
   for (const round of rounds) {
     const documents = await Promise.all(round.map((args) => idpJson([...args, '--json'], { home: own })));
-    documents.forEach((d, i) => assert.equal(typeof d, 'object', round[i]!.join(' ')));
+    for (const [i, d] of documents.entries()) assert.equal(typeof d, 'object', round[i]!.join(' '));
   }
 });
 
@@ -139,7 +139,7 @@ test('a failed command leaves the database as it was', async () => {
     ['init', '--force'],
   ];
   const results = await Promise.all(failing.map((args) => runIdp(args, { home: own })));
-  results.forEach((r, i) => assert.notEqual(r.code, 0, `${failing[i]!.join(' ')} should fail`));
+  for (const [i, r] of results.entries()) assert.notEqual(r.code, 0, `${failing[i]!.join(' ')} should fail`);
   assert.equal(await snapshot(own), before);
 });
 

@@ -173,7 +173,7 @@ test('a partial file changes only what it names, key by key', () => {
   assert.equal(item?.action, 'update');
   assert.equal(item?.name, 'github');
   assert.deepEqual(item?.changes, [{ path: 'jit.enabled', before: true, after: false }]);
-  assert.deepEqual((item?.desired as { jit: unknown }).jit, { enabled: false, scheme: 'silent', sync: 'override-all', linking: 'off' });
+  assert.deepEqual((item!.desired as { jit: unknown }).jit, { enabled: false, scheme: 'silent', sync: 'override-all', linking: 'off' });
 
   const steps = plan({ apps: { thrift: { steps: [['password', 'google', 'github'], ['email-otp']] } } });
   assert.deepEqual(steps.map((i) => [i.action, i.kind, i.name, i.changes.map((c) => c.path)]), [['update', 'app', 'thrift', ['steps']]]);

@@ -3,7 +3,7 @@
 // a token carries is either an attribute the app asked for or on the protected list, so the list cannot fall behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IdpError } from '../../src/core/errors.js';
+import type { IdpError } from '../../src/core/errors.js';
 import { idTokenClaims, isProtectedClaim, PROTECTED_CLAIMS, refuseProtectedClaims, refuseProtectedInRecords } from '../../src/core/protected-claims.js';
 import { ACR_SINGLE_FACTOR, issueIdToken, orgIssuer } from '../../src/flow/session.js';
 import { openStore } from '../../src/store/store.js';

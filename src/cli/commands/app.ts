@@ -125,7 +125,7 @@ function show(ctx: CliContext, app: App): void {
       `  sign-in method  ${formatMethod(app.steps)}`,
       `  redirect URIs   ${app.redirectUris.join(', ') || '-'}`,
       `  attributes      ${app.attributes.join(', ')}`,
-      `  script          ${app.script ? 'yes (idp app script show ' + app.name + ')' : 'none'}`,
+      `  script          ${app.script ? `yes (idp app script show ${app.name})` : 'none'}`,
       `  updated         ${shortTime(app.updatedAt)}`,
     ].join('\n'),
   );

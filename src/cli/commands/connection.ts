@@ -180,7 +180,7 @@ function describe(c: Connection): string {
   const view = connectionView(c);
   return [
     `${c.name} (${c.type}${c.sandbox ? ', sandbox' : ''})`,
-    c.type === 'github' ? `  base URL       ${c.sandbox ? 'bundled sandbox provider' : (c.baseUrl ?? 'https://github.com')}` : `  issuer         ${c.issuer ?? (c.sandbox ? 'bundled sandbox provider' : 'default for ' + c.type)}`,
+    c.type === 'github' ? `  base URL       ${c.sandbox ? 'bundled sandbox provider' : (c.baseUrl ?? 'https://github.com')}` : `  issuer         ${c.issuer ?? (c.sandbox ? 'bundled sandbox provider' : `default for ${c.type}`)}`,
     `  client id      ${c.clientId}`,
     `  client secret  ${view.client_secret ?? 'none'}`,
     `  token auth     ${c.tokenAuth ?? (c.type === 'github' ? 'auto (client_secret_post)' : 'auto (from the discovery document)')}`,

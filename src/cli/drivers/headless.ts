@@ -114,7 +114,10 @@ export async function headlessLogin(opts: HeadlessLoginOptions): Promise<{ view:
   const { loadPersonas } = await import('../../sandbox/personas.js');
   const upstreams = opts.upstreams ?? (await upstreamsFor(opts.store, { personasFile: opts.personasFile }));
   const stages: StageEvent[] = [];
-  const engine = await loginEngine({ store: opts.store, upstreams, onEvent: (e) => (stages.push(e), opts.onEvent?.(e)) });
+  const engine = await loginEngine({ store: opts.store, upstreams, onEvent: (e) => {
+    stages.push(e);
+    opts.onEvent?.(e);
+  } });
   const answerer = headlessAnswerer({
     ...opts.answers,
     personas: () => {

@@ -18,7 +18,8 @@ export async function chooseOption(kit: Kit, run: Run, option: string, redirectU
   if (!options.includes(option)) {
     throw new IdpError('UNKNOWN_SIGN_IN_OPTION', `${run.app.name} does not offer '${option}' in step ${state.step}`, `step ${state.step} offers: ${options.join(', ')}`);
   }
-  (state.chosen ??= [])[state.step - 1] = option;
+  state.chosen ??= [];
+  state.chosen[state.step - 1] = option;
   // The stage's ms is idp's own work; how long the person took to choose goes in the detail.
   const waited = automatic ? 0 : kit.waited(run);
   const offered = automatic ? 'the only option' : `offered ${options.join(' | ')}${waited >= PERSON_MS ? `; chose after ${(waited / 1000).toFixed(1)} s` : ''}`;
