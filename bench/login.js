@@ -46,7 +46,14 @@ function personasFile(label, count) {
   const github = Array.from({ length: count }, (_, i) => {
     const login = `bench-${label}-${i}`;
     const email = `${login}@bench.example`;
-    return { login, id: nextGithubId++, name: `Bench ${label} ${i}`, publicEmail: email, emails: [{ email, primary: true, verified: true, visibility: 'public' }], avatarUrl: `https://avatars.example/${login}.png` };
+    return {
+      login,
+      id: nextGithubId++,
+      name: `Bench ${label} ${i}`,
+      publicEmail: email,
+      emails: [{ email, primary: true, verified: true, visibility: 'public' }],
+      avatarUrl: `https://avatars.example/${login}.png`,
+    };
   });
   const file = join(scratch, `personas-${label}.json`);
   writeFileSync(file, JSON.stringify({ github }));
@@ -74,7 +81,13 @@ async function batch(count, concurrency, job) {
 }
 
 function summary(label, { latencies, wallMs }) {
-  return { label, p50: median(latencies), p95: percentile(latencies, 95), perSecond: (latencies.length / wallMs) * 1000, n: latencies.length };
+  return {
+    label,
+    p50: median(latencies),
+    p95: percentile(latencies, 95),
+    perSecond: (latencies.length / wallMs) * 1000,
+    n: latencies.length,
+  };
 }
 
 /**
@@ -92,8 +105,17 @@ async function inProcessMode(env, { label, logins, concurrency, perSandbox }) {
     let used = 0;
     const login = async () => {
       const persona = personas[used++];
-      const { view } = await env.headlessLogin({ store: env.store, app: 'thrift', answers: { connection: 'github', persona, consent: 'approve' }, upstreams, personasFile: file });
-      if (view.status !== 'done' || view.result.jit?.decision !== 'provision') throw new Error(`login as ${persona}: ${JSON.stringify(view.status === 'failed' ? view.error : view.result.jit)}`);
+      const { view } = await env.headlessLogin({
+        store: env.store,
+        app: 'thrift',
+        answers: { connection: 'github', persona, consent: 'approve' },
+        upstreams,
+        personasFile: file,
+      });
+      if (view.status !== 'done' || view.result.jit?.decision !== 'provision')
+        throw new Error(
+          `login as ${persona}: ${JSON.stringify(view.status === 'failed' ? view.error : view.result.jit)}`,
+        );
     };
     try {
       await login();
@@ -121,9 +143,24 @@ async function inProcess() {
   try {
     await inProcessMode(env, { label: 'warm-up', logins: WARMUP, concurrency: 1, perSandbox: WARMUP });
     return {
-      sequential: await inProcessMode(env, { label: 'in-process, sequential', logins: LOGINS, concurrency: 1, perSandbox: LOGINS }),
-      concurrent: await inProcessMode(env, { label: `in-process, ${CONCURRENCY} concurrent`, logins: LOGINS, concurrency: CONCURRENCY, perSandbox: LOGINS }),
-      smallChooser: await inProcessMode(env, { label: `in-process, sequential, ${SMALL_SANDBOX} personas per sandbox`, logins: LOGINS, concurrency: 1, perSandbox: SMALL_SANDBOX }),
+      sequential: await inProcessMode(env, {
+        label: 'in-process, sequential',
+        logins: LOGINS,
+        concurrency: 1,
+        perSandbox: LOGINS,
+      }),
+      concurrent: await inProcessMode(env, {
+        label: `in-process, ${CONCURRENCY} concurrent`,
+        logins: LOGINS,
+        concurrency: CONCURRENCY,
+        perSandbox: LOGINS,
+      }),
+      smallChooser: await inProcessMode(env, {
+        label: `in-process, sequential, ${SMALL_SANDBOX} personas per sandbox`,
+        logins: LOGINS,
+        concurrency: 1,
+        perSandbox: SMALL_SANDBOX,
+      }),
     };
   } finally {
     store.close();
@@ -132,11 +169,16 @@ async function inProcess() {
 
 function runNode(args, env) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += c));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`node ${args.join(' ')} exited ${code}:\n${stderr}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`node ${args.join(' ')} exited ${code}:\n${stderr}`)),
+    );
   });
 }
 
@@ -145,7 +187,24 @@ async function wholeProcess() {
   spawnSync(process.execPath, [BIN, 'init', '--quiet'], { env: { ...process.env, IDP_HOME: home } });
   const { file, logins } = personasFile('proc', 2 + 2 * PROCESSES);
   let used = 0;
-  const login = () => runNode([BIN, 'login', '--app', 'thrift', '--headless', '--connection', 'github', '--as', logins[used++], '--personas', file, '--quiet'], { IDP_HOME: home });
+  const login = () =>
+    runNode(
+      [
+        BIN,
+        'login',
+        '--app',
+        'thrift',
+        '--headless',
+        '--connection',
+        'github',
+        '--as',
+        logins[used++],
+        '--personas',
+        file,
+        '--quiet',
+      ],
+      { IDP_HOME: home },
+    );
   await batch(2, 1, login); // page cache
   // `node -e 0` runs interleaved with the sequential logins, so a change in machine load hits both alike.
   const nodeRuns = [];
@@ -187,8 +246,12 @@ async function floor() {
   // The same primitive idp signs ID tokens with: node:crypto ES256 over header.payload, signature as r||s.
   const { generateKeyPairSync, sign: ecSign } = await import('node:crypto');
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const input = Buffer.from(`${Buffer.from('{"alg":"ES256"}').toString('base64url')}.${Buffer.from('{"sub":"u","aud":"app"}').toString('base64url')}`);
-  const sign = await timedMedian(FLOOR_RUNS, () => ecSign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
+  const input = Buffer.from(
+    `${Buffer.from('{"alg":"ES256"}').toString('base64url')}.${Buffer.from('{"sub":"u","aud":"app"}').toString('base64url')}`,
+  );
+  const sign = await timedMedian(FLOOR_RUNS, () =>
+    ecSign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' }),
+  );
 
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(join(scratch, 'floor.db'));
@@ -207,7 +270,13 @@ function verdict(ok) {
 
 function printTable(header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+  for (const row of [header, ...rows])
+    console.log(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 async function main() {
@@ -215,12 +284,16 @@ async function main() {
     console.error('dist/ is missing: run `npm run build` first');
     process.exit(1);
   }
-  console.log(`idp login benchmark: node ${process.version}, ${LOGINS} in-process logins per mode, ${PROCESSES} processes per mode, each login provisions a new GitHub persona`);
+  console.log(
+    `idp login benchmark: node ${process.version}, ${LOGINS} in-process logins per mode, ${PROCESSES} processes per mode, each login provisions a new GitHub persona`,
+  );
   const cost = await floor();
   const inproc = await inProcess();
   const procs = await wholeProcess();
   const ms = (v) => `${v.toFixed(2)} ms`;
-  const rows = [inproc.sequential, inproc.concurrent, inproc.smallChooser, procs.sequential, procs.concurrent].map((s) => [s.label, ms(s.p50), ms(s.p95), `${s.perSecond.toFixed(1)}/s`]);
+  const rows = [inproc.sequential, inproc.concurrent, inproc.smallChooser, procs.sequential, procs.concurrent].map(
+    (s) => [s.label, ms(s.p50), ms(s.p95), `${s.perSecond.toFixed(1)}/s`],
+  );
   printTable(['mode', 'p50', 'p95', 'logins/s'], rows);
   console.log('');
   printTable(
@@ -237,11 +310,26 @@ async function main() {
   printTable(
     ['measure', 'value', 'target', 'result'],
     [
-      [`in-process login p50 (one sandbox, ${LOGINS + 1} personas)`, ms(inproc.sequential.p50), `<= ${TARGETS.inProcessP50Ms} ms`, verdict(inproc.sequential.p50 <= TARGETS.inProcessP50Ms)],
-      [`in-process login p50 (${SMALL_SANDBOX} personas per sandbox)`, ms(inproc.smallChooser.p50), `<= ${TARGETS.inProcessP50Ms} ms`, verdict(inproc.smallChooser.p50 <= TARGETS.inProcessP50Ms)],
+      [
+        `in-process login p50 (one sandbox, ${LOGINS + 1} personas)`,
+        ms(inproc.sequential.p50),
+        `<= ${TARGETS.inProcessP50Ms} ms`,
+        verdict(inproc.sequential.p50 <= TARGETS.inProcessP50Ms),
+      ],
+      [
+        `in-process login p50 (${SMALL_SANDBOX} personas per sandbox)`,
+        ms(inproc.smallChooser.p50),
+        `<= ${TARGETS.inProcessP50Ms} ms`,
+        verdict(inproc.smallChooser.p50 <= TARGETS.inProcessP50Ms),
+      ],
       ['in-process p50 / cost floor', `${(inproc.sequential.p50 / cost.total).toFixed(1)}x`, '', ''],
       ['node -e 0 (median)', ms(procs.nodeMs), '', ''],
-      ['whole-process login p50 / node -e 0', `${processRatio.toFixed(2)}x`, `<= ${TARGETS.processVsNode}x`, verdict(processRatio <= TARGETS.processVsNode)],
+      [
+        'whole-process login p50 / node -e 0',
+        `${processRatio.toFixed(2)}x`,
+        `<= ${TARGETS.processVsNode}x`,
+        verdict(processRatio <= TARGETS.processVsNode),
+      ],
     ],
   );
 }

@@ -25,7 +25,11 @@ process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 /** Runs a command to completion; returns its wall time in ms and its output. Fails loudly on a non-zero exit. */
 function timed(args, env = {}) {
   const started = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(process.execPath, args, {
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}:\n${r.stderr}`);
   return { ms, stdout: r.stdout };
@@ -46,7 +50,13 @@ function userFile(count) {
   const records = [];
   for (let i = 0; i < count; i++) {
     const n = String(i).padStart(6, '0');
-    records.push({ username: `user${n}`, email: `user${n}@bench.example`, email_verified: i % 2 === 0, name: `User ${n}`, department: `d${i % 17}` });
+    records.push({
+      username: `user${n}`,
+      email: `user${n}@bench.example`,
+      email_verified: i % 2 === 0,
+      name: `User ${n}`,
+      department: `d${i % 17}`,
+    });
   }
   writeFileSync(path, JSON.stringify(records));
   return path;
@@ -90,7 +100,10 @@ function measureStartup(home) {
   // Each command's ratio is taken run by run against the `node -e 0` of the same round, then the median of those:
   // load that changes between rounds (this 2-core machine is shared) cancels out of each pair.
   return Object.fromEntries(
-    Object.entries(times).map(([k, v]) => [k, { median: median(v), best: Math.min(...v), ratio: median(v.map((ms, i) => ms / times.node[i])) }]),
+    Object.entries(times).map(([k, v]) => [
+      k,
+      { median: median(v), best: Math.min(...v), ratio: median(v.map((ms, i) => ms / times.node[i])) },
+    ]),
   );
 }
 
@@ -113,19 +126,46 @@ function main() {
   const startup = (label, name, target) => {
     const ratio = t[name].ratio;
     const best = t[name].best / t.node.best;
-    return [label, `${t[name].median.toFixed(1)} ms`, `${ratio.toFixed(2)}x`, `${best.toFixed(2)}x`, target === null ? '(no target)' : `<= ${target}x`, target === null ? '' : verdict(ratio <= target)];
+    return [
+      label,
+      `${t[name].median.toFixed(1)} ms`,
+      `${ratio.toFixed(2)}x`,
+      `${best.toFixed(2)}x`,
+      target === null ? '(no target)' : `<= ${target}x`,
+      target === null ? '' : verdict(ratio <= target),
+    ];
   };
   const rows = [
     ['node -e 0', `${t.node.median.toFixed(1)} ms`, '1.00x', '1.00x', '', ''],
     startup('idp --version', 'version', TARGETS.version),
     startup(`idp users list --limit 50 (${USERS} users)`, 'list', TARGETS.list),
     startup('idp connection set github --jit=...', 'set', TARGETS.set),
-    [`users import ${USERS} (command's seconds)`, `${Math.round(imported.reported)} users/s`, '', '', `>= ${TARGETS.importRate}/s`, verdict(imported.reported >= TARGETS.importRate)],
-    [`users import ${USERS} (whole process)`, `${Math.round(imported.whole)} users/s`, '', '', `>= ${TARGETS.importRate}/s`, verdict(imported.whole >= TARGETS.importRate)],
+    [
+      `users import ${USERS} (command's seconds)`,
+      `${Math.round(imported.reported)} users/s`,
+      '',
+      '',
+      `>= ${TARGETS.importRate}/s`,
+      verdict(imported.reported >= TARGETS.importRate),
+    ],
+    [
+      `users import ${USERS} (whole process)`,
+      `${Math.round(imported.whole)} users/s`,
+      '',
+      '',
+      `>= ${TARGETS.importRate}/s`,
+      verdict(imported.whole >= TARGETS.importRate),
+    ],
   ];
   const header = ['measure', 'median', 'vs node', 'best vs node', 'target', 'result'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+  for (const row of [header, ...rows])
+    console.log(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 main();

@@ -111,7 +111,11 @@ export interface IdTokenClaims {
 /** Signs the ID tokens the org issues to apps (src/tokens). */
 export interface TokenSigner {
   /** The signed token, and its claims as signed (with iat and exp). */
-  signIdToken(key: SigningKey, claims: IdTokenClaims, now: Date): Promise<{ idToken: string; claims: Record<string, unknown> }>;
+  signIdToken(
+    key: SigningKey,
+    claims: IdTokenClaims,
+    now: Date,
+  ): Promise<{ idToken: string; claims: Record<string, unknown> }>;
   /** The stable subject of a pass-through user: the same upstream user gets the same sub, unlinkable across orgs. */
   passThroughSubject(connection: string, upstreamSubject: string, orgSalt: string): string;
 }
@@ -155,7 +159,10 @@ export interface ReplayRequest {
   app: string;
 }
 
-export type ReplayResult = { next: number } | { next: null; ran: number[] } | { failed: { errorCode?: string; errorMessage?: string } };
+export type ReplayResult =
+  | { next: number }
+  | { next: null; ran: number[] }
+  | { failed: { errorCode?: string; errorMessage?: string } };
 
 export type CompileResult = { ok: true } | { ok: false; message: string; line: number | null };
 

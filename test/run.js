@@ -11,7 +11,8 @@ const files = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) walk(path);
-    else if (entry.name.endsWith('.test.js') && (only.length === 0 || only.some((o) => path.includes(o)))) files.push(path);
+    else if (entry.name.endsWith('.test.js') && (only.length === 0 || only.some((o) => path.includes(o))))
+      files.push(path);
   }
 })(root);
 files.sort();

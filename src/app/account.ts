@@ -10,8 +10,24 @@ import { profilePatch } from './profile.js';
 
 export function accountView(store: Store, user: User) {
   return {
-    user: { id: user.id, username: user.username, email: user.email, email_verified: user.emailVerified, name: user.name, given_name: user.givenName, family_name: user.familyName, picture: user.picture, attributes: user.attributes, source: user.source },
-    linked: store.associations.forUser(user.id).map((a) => ({ connection: a.connection, subject: a.subject, linked_at: a.linkedAt, last_login_at: a.lastLoginAt })),
+    user: {
+      id: user.id,
+      username: user.username,
+      email: user.email,
+      email_verified: user.emailVerified,
+      name: user.name,
+      given_name: user.givenName,
+      family_name: user.familyName,
+      picture: user.picture,
+      attributes: user.attributes,
+      source: user.source,
+    },
+    linked: store.associations.forUser(user.id).map((a) => ({
+      connection: a.connection,
+      subject: a.subject,
+      linked_at: a.linkedAt,
+      last_login_at: a.lastLoginAt,
+    })),
     mfa: store.factors.forUser(user.id).map((f) => ({ id: f.id, type: f.type, created_at: f.created_at })),
     password: user.hasPassword,
   };
@@ -21,7 +37,14 @@ export function editProfile(store: Store, user: User, pairs: [string, string][])
   const patch = profilePatch(store, user, pairs, 'self');
   store.tx(() => {
     store.users.updateProfile(user.id, patch);
-    store.events.recordConfig({ actor: user.username, action: 'myaccount.profile', target: `user ${user.username}`, detail: `${user.username} edited ${pairs.map(([k]) => k).join(', ')} in My Account`, before: null, after: Object.fromEntries(pairs) });
+    store.events.recordConfig({
+      actor: user.username,
+      action: 'myaccount.profile',
+      target: `user ${user.username}`,
+      detail: `${user.username} edited ${pairs.map(([k]) => k).join(', ')} in My Account`,
+      before: null,
+      after: Object.fromEntries(pairs),
+    });
   });
   return store.users.byId(user.id)!;
 }
@@ -35,11 +58,21 @@ export function unlink(store: Store, user: User, connection: string): void {
  * Drops a user's link to a connection, with its audit event. The last way the user can sign in (no other link, no
  * password) is kept, for My Account always; an admin may insist (`force`), leaving the account to be repaired later.
  */
-export function unlinkConnection({ store, actor }: Pick<Admin, 'store' | 'actor'>, user: User, connection: string, opts: { by: 'self' } | { by: 'admin'; force: boolean }): Association {
+export function unlinkConnection(
+  { store, actor }: Pick<Admin, 'store' | 'actor'>,
+  user: User,
+  connection: string,
+  opts: { by: 'self' } | { by: 'admin'; force: boolean },
+): Association {
   return store.tx(() => {
     const links = store.associations.forUser(user.id);
     const link = links.find((a) => a.connection === connection);
-    if (!link) throw new IdpError('USAGE', `${user.username} is not linked to ${connection}`, `linked: ${links.map((a) => a.connection).join(', ') || 'none'}`);
+    if (!link)
+      throw new IdpError(
+        'USAGE',
+        `${user.username} is not linked to ${connection}`,
+        `linked: ${links.map((a) => a.connection).join(', ') || 'none'}`,
+      );
     const waysLeft = links.length - 1 + (store.users.passwordState(user.id).hash ? 1 : 0);
     if (waysLeft === 0 && !(opts.by === 'admin' && opts.force)) {
       const fix =
@@ -49,21 +82,49 @@ export function unlinkConnection({ store, actor }: Pick<Admin, 'store' | 'actor'
       throw new IdpError('LAST_SIGN_IN_METHOD', `${connection} is the only way ${user.username} can sign in`, fix);
     }
     store.associations.delete(link.connection, link.subject);
-    const [action, detail] = opts.by === 'self' ? ['myaccount.unlink', `${user.username} unlinked ${connection} in My Account`] : ['users.unlink', `unlinked ${connection} from ${user.username}${waysLeft === 0 ? ' (forced: no way to sign in is left)' : ''}`];
-    store.events.recordConfig({ actor, action, target: `user ${user.username}`, detail, before: { connection, subject: link.subject, linked_at: link.linkedAt }, after: null });
+    const [action, detail] =
+      opts.by === 'self'
+        ? ['myaccount.unlink', `${user.username} unlinked ${connection} in My Account`]
+        : [
+            'users.unlink',
+            `unlinked ${connection} from ${user.username}${waysLeft === 0 ? ' (forced: no way to sign in is left)' : ''}`,
+          ];
+    store.events.recordConfig({
+      actor,
+      action,
+      target: `user ${user.username}`,
+      detail,
+      before: { connection, subject: link.subject, linked_at: link.linkedAt },
+      after: null,
+    });
     return link;
   });
 }
 
 /** Enrols a TOTP factor (by the user in My Account, or by an admin with the `mfa enrol` use case). */
-export async function enrolTotp({ store, actor, totp }: Admin, user: User): Promise<{ factor: string; secret: string; uri: string }> {
-  const enrolled = () => new IdpError('USAGE', `${user.username} already has a TOTP factor`, hint`remove it first: ${{ kind: 'remove-factor', user: user.username }}`);
+export async function enrolTotp(
+  { store, actor, totp }: Admin,
+  user: User,
+): Promise<{ factor: string; secret: string; uri: string }> {
+  const enrolled = () =>
+    new IdpError(
+      'USAGE',
+      `${user.username} already has a TOTP factor`,
+      hint`remove it first: ${{ kind: 'remove-factor', user: user.username }}`,
+    );
   if (store.factors.totpFor(user.id)) throw enrolled();
   const { secret, uri } = await totp.enrolment({ account: user.email ?? user.username, issuer: 'idp' });
   const factor = store.tx(() => {
     const id = store.factors.addTotp(user.id, store.seal(secret));
     if (id === null) throw enrolled();
-    store.events.recordConfig({ actor, action: 'mfa.enroll', target: `user ${user.username}`, detail: `enrolled TOTP for ${user.username}`, before: null, after: { factor: id, type: 'totp' } });
+    store.events.recordConfig({
+      actor,
+      action: 'mfa.enroll',
+      target: `user ${user.username}`,
+      detail: `enrolled TOTP for ${user.username}`,
+      before: null,
+      after: { factor: id, type: 'totp' },
+    });
     return id;
   });
   return { factor, secret, uri };
@@ -73,8 +134,21 @@ export async function enrolTotp({ store, actor, totp }: Admin, user: User): Prom
 export function removeFactors({ store, actor }: Pick<Admin, 'store' | 'actor'>, user: User, factorId?: string): number {
   return store.tx(() => {
     const removed = store.factors.remove(user.id, factorId);
-    if (factorId && removed === 0) throw new IdpError('USAGE', `${user.username} has no factor ${factorId}`, hint`see ${{ kind: 'show', what: 'user', name: user.username }}`);
-    if (removed) store.events.recordConfig({ actor, action: 'mfa.remove', target: `user ${user.username}`, detail: `removed ${removed} MFA factor(s) of ${user.username}`, before: { factors: removed }, after: null });
+    if (factorId && removed === 0)
+      throw new IdpError(
+        'USAGE',
+        `${user.username} has no factor ${factorId}`,
+        hint`see ${{ kind: 'show', what: 'user', name: user.username }}`,
+      );
+    if (removed)
+      store.events.recordConfig({
+        actor,
+        action: 'mfa.remove',
+        target: `user ${user.username}`,
+        detail: `removed ${removed} MFA factor(s) of ${user.username}`,
+        before: { factors: removed },
+        after: null,
+      });
     return removed;
   });
 }
@@ -84,7 +158,14 @@ export function resetMfa({ store, actor }: Pick<Admin, 'store' | 'actor'>, user:
   return store.tx(() => {
     const factors = store.factors.forUser(user.id);
     const removed = store.factors.remove(user.id);
-    store.events.recordConfig({ actor, action: 'mfa.reset', target: `user ${user.username}`, detail: `reset MFA of ${user.username}: removed ${removed} factor(s)`, before: { factors: factors.map((f) => ({ id: f.id, type: f.type })) }, after: { factors: [] } });
+    store.events.recordConfig({
+      actor,
+      action: 'mfa.reset',
+      target: `user ${user.username}`,
+      detail: `reset MFA of ${user.username}: removed ${removed} factor(s)`,
+      before: { factors: factors.map((f) => ({ id: f.id, type: f.type })) },
+      after: { factors: [] },
+    });
     return removed;
   });
 }

@@ -12,21 +12,33 @@ import { checkScript } from './scripts.js';
 export type ScriptSource = { file: string } | { template: string } | { text: string; from: string };
 
 /** Stores the script after checking it; says where it came from. */
-export async function setScript(admin: Admin, name: string, source: ScriptSource): Promise<{ changed: boolean; from: string }> {
+export async function setScript(
+  admin: Admin,
+  name: string,
+  source: ScriptSource,
+): Promise<{ changed: boolean; from: string }> {
   const { store, actor, scripts } = admin;
   const current = requireApp(store, name);
   const { text, from } = resolve(source);
   await checkScript(scripts, text, from);
   store.tx(() => {
     store.apps.update(name, { script: text });
-    store.events.recordConfig({ actor, action: 'app.script.set', target: `app ${name}`, detail: `set the script of ${name} from ${from}`, before: current.script, after: text });
+    store.events.recordConfig({
+      actor,
+      action: 'app.script.set',
+      target: `app ${name}`,
+      detail: `set the script of ${name} from ${from}`,
+      before: current.script,
+      after: text,
+    });
   });
   return { changed: current.script !== text, from };
 }
 
 function resolve(source: ScriptSource): { text: string; from: string } {
   if ('file' in source) return { text: readText(source.file), from: source.file };
-  if ('template' in source) return { text: scriptTemplate(source.template).source, from: `the ${source.template} template` };
+  if ('template' in source)
+    return { text: scriptTemplate(source.template).source, from: `the ${source.template} template` };
   return source;
 }
 
@@ -40,7 +52,11 @@ function scriptTemplate(name: string): ScriptTemplate {
   const names = SCRIPT_TEMPLATES.map((t) => t.name);
   const close = didYouMean(name, names);
   const list = { kind: 'list', what: 'script-template' } as const;
-  throw new IdpError('INVALID_VALUE', `no script template named '${name}'`, close ? hint`did you mean '${close}'? (${list} lists them)` : hint`templates: ${names.join(', ')} (${list})`);
+  throw new IdpError(
+    'INVALID_VALUE',
+    `no script template named '${name}'`,
+    close ? hint`did you mean '${close}'? (${list} lists them)` : hint`templates: ${names.join(', ')} (${list})`,
+  );
 }
 
 export function clearScript({ store, actor }: Admin, name: string): { changed: boolean } {
@@ -48,7 +64,14 @@ export function clearScript({ store, actor }: Admin, name: string): { changed: b
   if (current.script === null) return { changed: false };
   store.tx(() => {
     store.apps.update(name, { script: null });
-    store.events.recordConfig({ actor, action: 'app.script.clear', target: `app ${name}`, detail: `cleared the script of ${name}`, before: current.script, after: null });
+    store.events.recordConfig({
+      actor,
+      action: 'app.script.clear',
+      target: `app ${name}`,
+      detail: `cleared the script of ${name}`,
+      before: current.script,
+      after: null,
+    });
   });
   return { changed: true };
 }

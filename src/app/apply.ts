@@ -47,7 +47,9 @@ function secretOf(c: PolicyConnection, name: string, notes: Hint[]): SecretInput
   if (c.client_secret_env) return { kind: 'env', variable: c.client_secret_env };
   if (c.sandbox) return sandboxSecret();
   if ((c.type !== 'oidc' && c.token_auth !== 'none') || c.client_secret) {
-    notes.push(hint`connection ${name} has no client secret yet: ${{ kind: 'set', on: 'connection', name, setting: 'client-secret-stdin' }}`);
+    notes.push(
+      hint`connection ${name} has no client secret yet: ${{ kind: 'set', on: 'connection', name, setting: 'client-secret-stdin' }}`,
+    );
   }
   return { kind: 'none' };
 }
@@ -61,9 +63,23 @@ function applyConnection(store: Store, item: PlanItem, notes: Hint[], actor: str
   if (item.action === 'delete') return store.connections.delete(item.name);
   const c = item.desired as PolicyConnection;
   const current = store.connections.get(item.name);
-  if (current && upstreamChanges(current, upstreamOf(c)).length > 0 && store.associations.countForConnection(item.name) > 0) forgetAssociations(store, actor, item.name);
+  if (
+    current &&
+    upstreamChanges(current, upstreamOf(c)).length > 0 &&
+    store.associations.countForConnection(item.name) > 0
+  )
+    forgetAssociations(store, actor, item.name);
   const tokenAuth = c.token_auth === undefined || c.token_auth === 'auto' ? null : c.token_auth;
-  const fields = { sandbox: !!c.sandbox, issuer: c.issuer ?? null, baseUrl: c.base_url ?? null, tokenAuth, clientId: c.client_id!, scopes: c.scopes!, jit: { ...c.jit! } as never, attributeMap: c.attribute_map ?? {} };
+  const fields = {
+    sandbox: !!c.sandbox,
+    issuer: c.issuer ?? null,
+    baseUrl: c.base_url ?? null,
+    tokenAuth,
+    clientId: c.client_id!,
+    scopes: c.scopes!,
+    jit: { ...c.jit! } as never,
+    attributeMap: c.attribute_map ?? {},
+  };
   if (item.action === 'create') {
     store.connections.insert({ name: item.name, type: c.type!, ...fields, secret: secretOf(c, item.name, notes) });
     return;
@@ -75,7 +91,13 @@ function applyConnection(store: Store, item: PlanItem, notes: Hint[], actor: str
 function applyApp(store: Store, item: PlanItem): void {
   if (item.action === 'delete') return store.apps.delete(item.name);
   const a = item.desired as PolicyApp;
-  const fields = { redirectUris: a.redirect_uris!, steps: a.steps!, attributes: a.attributes!, script: a.script ?? null };
-  if (item.action === 'create') store.apps.insert({ name: item.name, clientId: a.client_id ?? newClientId(), ...fields });
+  const fields = {
+    redirectUris: a.redirect_uris!,
+    steps: a.steps!,
+    attributes: a.attributes!,
+    script: a.script ?? null,
+  };
+  if (item.action === 'create')
+    store.apps.insert({ name: item.name, clientId: a.client_id ?? newClientId(), ...fields });
   else store.apps.update(item.name, { ...fields, ...(a.client_id && { clientId: a.client_id }) });
 }

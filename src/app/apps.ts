@@ -38,7 +38,12 @@ export function showApp(store: Store, name: string): App {
 export function createApp({ store, actor }: Admin, name: string, settings: AppSettings): App {
   checkName('app', name);
   refuseProtectedClaims(settings.attributes ?? [], APP_ATTRIBUTE);
-  if (store.apps.get(name)) throw new IdpError('APP_EXISTS', `an app named '${name}' already exists`, [`change it with \``, { kind: 'set', on: 'app', name }, '`']);
+  if (store.apps.get(name))
+    throw new IdpError('APP_EXISTS', `an app named '${name}' already exists`, [
+      `change it with \``,
+      { kind: 'set', on: 'app', name },
+      '`',
+    ]);
   const record = {
     name,
     clientId: newClientId(),
@@ -48,7 +53,14 @@ export function createApp({ store, actor }: Admin, name: string, settings: AppSe
   };
   store.tx(() => {
     store.apps.insert(record);
-    store.events.recordConfig({ actor, action: 'app.create', target: `app ${name}`, detail: `created app ${name}`, before: null, after: record });
+    store.events.recordConfig({
+      actor,
+      action: 'app.create',
+      target: `app ${name}`,
+      detail: `created app ${name}`,
+      before: null,
+      after: record,
+    });
   });
   return store.apps.get(name)!;
 }
@@ -63,7 +75,12 @@ export interface AppChange {
 }
 
 /** Changes only the given settings; with dryRun, reports what would change and writes nothing. */
-export function setApp({ store, actor }: Admin, name: string, settings: AppSettings, opts: { dryRun: boolean }): AppChange {
+export function setApp(
+  { store, actor }: Admin,
+  name: string,
+  settings: AppSettings,
+  opts: { dryRun: boolean },
+): AppChange {
   const current = requireApp(store, name);
   refuseProtectedClaims(settings.attributes ?? [], APP_ATTRIBUTE);
   const patch = {
@@ -77,16 +94,34 @@ export function setApp({ store, actor }: Admin, name: string, settings: AppSetti
   if (changes.length > 0 && !opts.dryRun) {
     store.tx(() => {
       store.apps.update(name, patch);
-      store.events.recordConfig({ actor, action: 'app.set', target: `app ${name}`, detail: changes.map((c) => c.path).join(', '), before, after });
+      store.events.recordConfig({
+        actor,
+        action: 'app.set',
+        target: `app ${name}`,
+        detail: changes.map((c) => c.path).join(', '),
+        before,
+        after,
+      });
     });
   }
-  return { changes, before, after, steps: patch.steps, conflicts: mfaConflicts([{ ...current, ...patch }], store.connections.list()) };
+  return {
+    changes,
+    before,
+    after,
+    steps: patch.steps,
+    conflicts: mfaConflicts([{ ...current, ...patch }], store.connections.list()),
+  };
 }
 
 /** The app, if it may be deleted: asked before the driver confirms, and again by deleteApp. */
 export function deletableApp(store: Store, name: string): App {
   const app = requireApp(store, name);
-  if (app.builtIn) throw new IdpError('APP_PROTECTED', `${name} is built in and cannot be deleted`, [`change its settings with \``, { kind: 'set', on: 'app', name }, '` instead']);
+  if (app.builtIn)
+    throw new IdpError('APP_PROTECTED', `${name} is built in and cannot be deleted`, [
+      `change its settings with \``,
+      { kind: 'set', on: 'app', name },
+      '` instead',
+    ]);
   return app;
 }
 
@@ -94,6 +129,13 @@ export function deleteApp({ store, actor }: Admin, name: string): void {
   const current = deletableApp(store, name);
   store.tx(() => {
     store.apps.delete(name);
-    store.events.recordConfig({ actor, action: 'app.delete', target: `app ${name}`, detail: `deleted app ${name}`, before: appView(current), after: null });
+    store.events.recordConfig({
+      actor,
+      action: 'app.delete',
+      target: `app ${name}`,
+      detail: `deleted app ${name}`,
+      before: appView(current),
+      after: null,
+    });
   });
 }

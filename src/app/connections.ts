@@ -42,7 +42,8 @@ export interface NewConnectionInput extends ConnectionSettings {
   sandbox: boolean;
 }
 
-const field = (name: string, example?: string) => ({ kind: 'option', option: name, ...(example && { value: example }) }) as const;
+const field = (name: string, example?: string) =>
+  ({ kind: 'option', option: name, ...(example && { value: example }) }) as const;
 
 /** A fresh random client secret for a sandbox connection (the in-process provider reads it from the org). */
 export function sandboxSecret(): SecretInput {
@@ -53,14 +54,33 @@ export function sandboxSecret(): SecretInput {
 export function checkNewConnection(store: Store, name: string, input: Omit<NewConnectionInput, 'secret'>): void {
   checkConnectionName(name);
   checkMap(input.map);
-  if (store.connections.get(name)) throw new IdpError('CONNECTION_EXISTS', `a connection named '${name}' already exists`, hint`change it with \`${{ kind: 'set', on: 'connection', name }}\``);
+  if (store.connections.get(name))
+    throw new IdpError(
+      'CONNECTION_EXISTS',
+      `a connection named '${name}' already exists`,
+      hint`change it with \`${{ kind: 'set', on: 'connection', name }}\``,
+    );
   checkTypeSettings(name, input.type, input.sandbox, input);
-  if (!input.sandbox && !input.clientId) throw new IdpError('USAGE', `a real ${input.type} connection needs a client id`, hint`pass ${field('client-id')}, or ${field('sandbox')} to use the bundled provider`);
-  if (input.type === 'oidc' && !input.sandbox && !input.issuer) throw new IdpError('USAGE', 'an oidc connection needs an issuer', hint`e.g. ${field('issuer', 'https://login.example.com')}`);
+  if (!input.sandbox && !input.clientId)
+    throw new IdpError(
+      'USAGE',
+      `a real ${input.type} connection needs a client id`,
+      hint`pass ${field('client-id')}, or ${field('sandbox')} to use the bundled provider`,
+    );
+  if (input.type === 'oidc' && !input.sandbox && !input.issuer)
+    throw new IdpError(
+      'USAGE',
+      'an oidc connection needs an issuer',
+      hint`e.g. ${field('issuer', 'https://login.example.com')}`,
+    );
 }
 
 /** Whether a new connection needs a client secret: a public client (token auth none) and an OIDC one (may be public) do not. */
-export function needsSecret(input: { type: ConnectionType; sandbox: boolean; tokenAuth?: TokenAuthMethod | 'auto' | null }): boolean {
+export function needsSecret(input: {
+  type: ConnectionType;
+  sandbox: boolean;
+  tokenAuth?: TokenAuthMethod | 'auto' | null;
+}): boolean {
   return !input.sandbox && input.type !== 'oidc' && input.tokenAuth !== 'none';
 }
 
@@ -71,7 +91,12 @@ const GITHUB_COM = 'https://github.com';
  * issuer, and an Enterprise Server is reached through its base URL. The base URL is GitHub's alone, and a sandbox
  * connection's endpoints are the bundled provider's.
  */
-export function checkTypeSettings(name: string, type: ConnectionType, sandbox: boolean, given: { issuer?: string | null; baseUrl?: string | null }): void {
+export function checkTypeSettings(
+  name: string,
+  type: ConnectionType,
+  sandbox: boolean,
+  given: { issuer?: string | null; baseUrl?: string | null },
+): void {
   if (type === 'github' && given.issuer) {
     throw new IdpError(
       'USAGE',
@@ -80,10 +105,18 @@ export function checkTypeSettings(name: string, type: ConnectionType, sandbox: b
     );
   }
   if (type !== 'github' && given.baseUrl) {
-    throw new IdpError('USAGE', `only a github connection has a base URL (GitHub Enterprise Server); ${name} is ${type}`, hint`point a ${type} connection at its provider with the issuer: ${field('issuer', 'URL')}`);
+    throw new IdpError(
+      'USAGE',
+      `only a github connection has a base URL (GitHub Enterprise Server); ${name} is ${type}`,
+      hint`point a ${type} connection at its provider with the issuer: ${field('issuer', 'URL')}`,
+    );
   }
   if (sandbox && given.baseUrl) {
-    throw new IdpError('USAGE', `sandbox connection ${name} uses the bundled GitHub-like provider, so it takes no base URL`, 'give the base URL to a real github connection');
+    throw new IdpError(
+      'USAGE',
+      `sandbox connection ${name} uses the bundled GitHub-like provider, so it takes no base URL`,
+      'give the base URL to a real github connection',
+    );
   }
 }
 
@@ -100,14 +133,21 @@ function tokenAuthOf(value: TokenAuthMethod | 'auto'): TokenAuthMethod | null {
 export const MAPPED_ATTRIBUTE = 'a mapped attribute';
 
 function checkMap(edits: [string, string][] | undefined): void {
-  refuseProtectedClaims((edits ?? []).map(([, local]) => local), MAPPED_ATTRIBUTE);
+  refuseProtectedClaims(
+    (edits ?? []).map(([, local]) => local),
+    MAPPED_ATTRIBUTE,
+  );
   refuseVerificationMap(edits ?? []);
 }
 
 function checkSecret(secret: SecretInput | undefined): void {
   // Not echoed: what was given instead of a name is often the secret itself.
   if (secret?.kind === 'env' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(secret.variable)) {
-    throw new IdpError('INVALID_VALUE', 'the client secret is read from an environment variable given by name (letters, digits, _), not by value', hint`e.g. ${field('client-secret-env', 'CORP_SECRET')}`);
+    throw new IdpError(
+      'INVALID_VALUE',
+      'the client secret is read from an environment variable given by name (letters, digits, _), not by value',
+      hint`e.g. ${field('client-secret-env', 'CORP_SECRET')}`,
+    );
   }
 }
 
@@ -130,7 +170,14 @@ export function addConnection({ store, actor }: Admin, name: string, input: NewC
   store.tx(() => {
     store.connections.insert(record);
     const after = connectionView(store.connections.get(name)!);
-    store.events.recordConfig({ actor, action: 'connection.add', target: `connection ${name}`, detail: `added ${input.type} connection ${name}`, before: null, after });
+    store.events.recordConfig({
+      actor,
+      action: 'connection.add',
+      target: `connection ${name}`,
+      detail: `added ${input.type} connection ${name}`,
+      before: null,
+      after,
+    });
   });
   return store.connections.get(name)!;
 }
@@ -149,7 +196,12 @@ export interface ConnectionChange {
  * Changes only the given settings; with dryRun, reports what would change and writes nothing. A change of upstream
  * (issuer) is refused while users are associated with the old one's subjects, unless forgetAssociations.
  */
-export function setConnection({ store, actor }: Admin, name: string, settings: ConnectionSettings, opts: { dryRun: boolean; forgetAssociations?: boolean }): ConnectionChange {
+export function setConnection(
+  { store, actor }: Admin,
+  name: string,
+  settings: ConnectionSettings,
+  opts: { dryRun: boolean; forgetAssociations?: boolean },
+): ConnectionChange {
   const current = requireConnection(store, name);
   checkMap(settings.map);
   checkSecret(settings.secret);
@@ -166,15 +218,27 @@ export function setConnection({ store, actor }: Admin, name: string, settings: C
   };
   const forgotten = associationsToForget(store, name, upstreamChanges(current, patch), !!opts.forgetAssociations);
   const before = connectionView(current);
-  const after = { ...connectionView({ ...current, ...patch }), client_secret: secret ? maskSecret(previewSecret(secret)) : before.client_secret };
+  const after = {
+    ...connectionView({ ...current, ...patch }),
+    client_secret: secret ? maskSecret(previewSecret(secret)) : before.client_secret,
+  };
   // A new secret value always counts as a change, even if its masked form looks the same.
   const sameMask = secret?.kind === 'value' && before.client_secret === after.client_secret;
-  const changes = diff(before, after).concat(sameMask ? [{ path: 'client_secret', before: before.client_secret, after: after.client_secret }] : []);
+  const changes = diff(before, after).concat(
+    sameMask ? [{ path: 'client_secret', before: before.client_secret, after: after.client_secret }] : [],
+  );
   if (changes.length > 0 && !opts.dryRun) {
     store.tx(() => {
       if (forgotten) forgetAssociations(store, actor, name);
       store.connections.update(name, secret ? { ...patch, secret } : patch);
-      store.events.recordConfig({ actor, action: 'connection.set', target: `connection ${name}`, detail: describeChanges(name, changes), before, after });
+      store.events.recordConfig({
+        actor,
+        action: 'connection.set',
+        target: `connection ${name}`,
+        detail: describeChanges(name, changes),
+        before,
+        after,
+      });
     });
   }
   const conflicts = current.jit.enabled && !patch.jit.enabled ? jitOffConflicts(store, name) : [];
@@ -187,7 +251,9 @@ type Upstream = Pick<Connection, keyof typeof UPSTREAM_FIELDS>;
 
 /** The upstream settings that `next` changes, as messages name them. */
 export function upstreamChanges(current: Upstream, next: Partial<Upstream>): string[] {
-  return (Object.keys(UPSTREAM_FIELDS) as (keyof Upstream)[]).filter((f) => next[f] !== undefined && next[f] !== current[f]).map((f) => UPSTREAM_FIELDS[f]);
+  return (Object.keys(UPSTREAM_FIELDS) as (keyof Upstream)[])
+    .filter((f) => next[f] !== undefined && next[f] !== current[f])
+    .map((f) => UPSTREAM_FIELDS[f]);
 }
 
 /**
@@ -210,7 +276,14 @@ export function associationsToForget(store: Store, name: string, changed: string
 /** Deletes the connection's associations, with their own audit event; inside the caller's transaction. */
 export function forgetAssociations(store: Store, actor: string, name: string): void {
   const count = store.associations.deleteForConnection(name);
-  store.events.recordConfig({ actor, action: 'connection.forget-associations', target: `connection ${name}`, detail: `forgot ${count} association(s) of ${name}: its upstream changed`, before: { associations: count }, after: { associations: 0 } });
+  store.events.recordConfig({
+    actor,
+    action: 'connection.forget-associations',
+    target: `connection ${name}`,
+    detail: `forgot ${count} association(s) of ${name}: its upstream changed`,
+    before: { associations: count },
+    after: { associations: 0 },
+  });
 }
 
 export interface ConnectionRemoval {
@@ -246,7 +319,11 @@ export function connectionRemoval(store: Store, name: string, force: boolean): C
   const stepLoss = usedBy.find((a) => a.steps.some((s) => s.length === 1 && s[0] === name) && a.steps[0]!.length === 1);
   if (stepLoss) {
     const other = { kind: 'set', on: 'app', name: stepLoss.name, setting: 'step', value: '1=password' } as const;
-    throw new IdpError('CONNECTION_IN_USE', `connection ${name} is the only option of step 1 of ${stepLoss.name}`, hint`give ${stepLoss.name} another option first: ${other}`);
+    throw new IdpError(
+      'CONNECTION_IN_USE',
+      `connection ${name} is the only option of step 1 of ${stepLoss.name}`,
+      hint`give ${stepLoss.name} another option first: ${other}`,
+    );
   }
   return { connection, associations: store.associations.countForConnection(name), usedBy };
 }
@@ -255,10 +332,19 @@ export function removeConnection({ store, actor }: Admin, name: string, force: b
   const removal = connectionRemoval(store, name, force);
   store.tx(() => {
     for (const app of removal.usedBy) {
-      store.apps.update(app.name, { steps: app.steps.map((s) => s.filter((o) => o !== name)).filter((s) => s.length > 0) });
+      store.apps.update(app.name, {
+        steps: app.steps.map((s) => s.filter((o) => o !== name)).filter((s) => s.length > 0),
+      });
     }
     store.connections.delete(name);
-    store.events.recordConfig({ actor, action: 'connection.remove', target: `connection ${name}`, detail: `removed connection ${name}`, before: connectionView(removal.connection), after: null });
+    store.events.recordConfig({
+      actor,
+      action: 'connection.remove',
+      target: `connection ${name}`,
+      detail: `removed connection ${name}`,
+      before: connectionView(removal.connection),
+      after: null,
+    });
   });
   return removal;
 }
@@ -289,13 +375,19 @@ function previewSecret(secret: SecretInput): Connection['secret'] {
 
 function describeChanges(name: string, changes: Change[]): string {
   return changes
-    .map((c) => (c.path === 'jit.enabled' ? `JIT turned ${c.after ? 'on' : 'off'} on ${name}` : `${c.path} ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`))
+    .map((c) =>
+      c.path === 'jit.enabled'
+        ? `JIT turned ${c.after ? 'on' : 'off'} on ${name}`
+        : `${c.path} ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`,
+    )
     .join('; ');
 }
 
 /** The apps whose MFA step the connection's users reach without a local account once its JIT is off. */
 function jitOffConflicts(store: Store, name: string): MfaConflict[] {
-  const connections = store.connections.list().map((c) => (c.name === name ? { ...c, jit: { ...c.jit, enabled: false } } : c));
+  const connections = store.connections
+    .list()
+    .map((c) => (c.name === name ? { ...c, jit: { ...c.jit, enabled: false } } : c));
   const names = connections.map((c) => c.name);
   const apps = store.apps.list().map((a) => ({ ...a, steps: effectiveSteps(a, names) }));
   return mfaConflicts(apps, connections).filter((x) => x.connection === name);

@@ -30,7 +30,11 @@ export function sinceTime(text: string, now: Date): string {
   if (duration) return new Date(now.getTime() - Number(duration[1]) * UNIT_MS[duration[2]!]!).toISOString();
   const at = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text) ? Date.parse(text) : NaN;
   if (Number.isNaN(at)) {
-    throw new IdpError('INVALID_VALUE', `'${text}' is neither a duration nor an ISO time`, hint`e.g. ${{ kind: 'option', option: 'since', value: '15m' }} (s, m, h, d) or ${{ kind: 'option', option: 'since', value: '2026-12-01T09:00:00Z' }}`);
+    throw new IdpError(
+      'INVALID_VALUE',
+      `'${text}' is neither a duration nor an ISO time`,
+      hint`e.g. ${{ kind: 'option', option: 'since', value: '15m' }} (s, m, h, d) or ${{ kind: 'option', option: 'since', value: '2026-12-01T09:00:00Z' }}`,
+    );
   }
   return new Date(at).toISOString();
 }

@@ -22,14 +22,25 @@ export interface Explanation {
   upstream: { subject: string; claims: Record<string, unknown> };
 }
 
-export async function explain(store: Store, app: App, connection: Connection, upstream: UpstreamProfile, scripts: ScriptRunner): Promise<Explanation> {
+export async function explain(
+  store: Store,
+  app: App,
+  connection: Connection,
+  upstream: UpstreamProfile,
+  scripts: ScriptRunner,
+): Promise<Explanation> {
   const steps = effectiveSteps(app, store.connections.names());
   if (!steps[0]?.includes(connection.name)) {
-    throw new IdpError('UNKNOWN_SIGN_IN_OPTION', `${app.name} does not offer ${connection.name} in step 1`, `step 1 offers: ${steps[0]?.join(', ') ?? 'nothing'}`);
+    throw new IdpError(
+      'UNKNOWN_SIGN_IN_OPTION',
+      `${app.name} does not offer ${connection.name} in step 1`,
+      `step 1 offers: ${steps[0]?.join(', ') ?? 'nothing'}`,
+    );
   }
   const input = { connection, subject: upstream.subject, claims: upstream.claims };
   const { decision, profile } = readDecision(store, input);
-  const existing = decision.kind === 'returning' || decision.kind === 'link' ? store.users.byId(decision.userId) : undefined;
+  const existing =
+    decision.kind === 'returning' || decision.kind === 'link' ? store.users.byId(decision.userId) : undefined;
   const user: Explanation['user'] = existing
     ? { id: existing.id, username: existing.username, email: existing.email, state: 'existing' }
     : decision.kind === 'provision'
@@ -41,7 +52,9 @@ export async function explain(store: Store, app: App, connection: Connection, up
       : user
         ? { kind: 'local', userId: user.id ?? 'new-user', username: user.username }
         : null;
-  const later = identity ? await laterSteps({ store, scripts }, app, steps, connection.name, identity, upstream.claims) : [];
+  const later = identity
+    ? await laterSteps({ store, scripts }, app, steps, connection.name, identity, upstream.claims)
+    : [];
   const mfaRequired = later.some((s) => s.options.every(isMfaOption));
   return {
     decision: decision.kind,
@@ -65,30 +78,63 @@ const FIELDS = [
   ['picture', 'picture'],
 ] as const;
 
-function attributeChanges(store: Store, kind: JitDecisionKind, userId: string | undefined, profile: MappedProfile, connection: Connection): Explanation['attributes'] {
+function attributeChanges(
+  store: Store,
+  kind: JitDecisionKind,
+  userId: string | undefined,
+  profile: MappedProfile,
+  connection: Connection,
+): Explanation['attributes'] {
   if (kind === 'provision') {
-    const fields: [string, unknown][] = [...FIELDS.map(([attribute, key]): [string, unknown] => [attribute, profile[key]]), ...Object.entries(profile.attributes)];
-    return fields.filter(([, v]) => v !== null && v !== undefined).map(([attribute, after]) => ({ attribute, before: null, after }));
+    const fields: [string, unknown][] = [
+      ...FIELDS.map(([attribute, key]): [string, unknown] => [attribute, profile[key]]),
+      ...Object.entries(profile.attributes),
+    ];
+    return fields
+      .filter(([, v]) => v !== null && v !== undefined)
+      .map(([attribute, after]) => ({ attribute, before: null, after }));
   }
   if (kind !== 'returning' || !userId) return [];
   const user = store.users.byId(userId)!;
   const patch = returningPatch(store, user, profile, connection.jit.sync);
   // The patch carries email_verified along with a new email even when it stays the same: list only real changes.
   return [
-    ...FIELDS.filter(([, key]) => key in patch).map(([attribute, key]) => ({ attribute, before: user[key], after: patch[key] })),
-    ...Object.entries(patch.attributes ?? {}).map(([attribute, after]) => ({ attribute, before: user.attributes[attribute] ?? null, after })),
+    ...FIELDS.filter(([, key]) => key in patch).map(([attribute, key]) => ({
+      attribute,
+      before: user[key],
+      after: patch[key],
+    })),
+    ...Object.entries(patch.attributes ?? {}).map(([attribute, after]) => ({
+      attribute,
+      before: user.attributes[attribute] ?? null,
+      after,
+    })),
   ].filter((c) => c.before !== c.after);
 }
 
 /** The steps after step 1, in order: all of them, or those the app's script runs (each assumed to succeed). */
-async function laterSteps({ store, scripts }: { store: Store; scripts: ScriptRunner }, app: App, steps: string[][], connection: string, identity: Identity, remoteClaims: Record<string, unknown>) {
+async function laterSteps(
+  { store, scripts }: { store: Store; scripts: ScriptRunner },
+  app: App,
+  steps: string[][],
+  connection: string,
+  identity: Identity,
+  remoteClaims: Record<string, unknown>,
+) {
   const all = steps.slice(1).map((options, i) => ({ step: i + 2, options }));
   if (app.script === null) return all;
-  const state = simulatedFlow(app.name, steps, identity, [{ step: 1, option: connection, idp: connection, remoteClaims }]);
+  const state = simulatedFlow(app.name, steps, identity, [
+    { step: 1, option: connection, idp: connection, remoteClaims },
+  ]);
   const chosen: { step: number; options: string[] }[] = [];
   for (;;) {
     const plan = await planNextStep({ store, scripts }, app.script, state, { app: app.name, clientId: app.clientId });
-    if ('failed' in plan) throw new IdpError('SCRIPT_FAILED_LOGIN', `${app.name}'s script would fail this sign-in: ${plan.failed.errorMessage ?? plan.failed.errorCode ?? 'fail()'}`, hint`see ${{ kind: 'show', what: 'app-script', name: app.name }}`);
+    if ('failed' in plan)
+      throw new IdpError(
+        'SCRIPT_FAILED_LOGIN',
+        `${app.name}'s script would fail this sign-in: ${plan.failed.errorMessage ?? plan.failed.errorCode ?? 'fail()'}`,
+        hint`see ${{ kind: 'show', what: 'app-script', name: app.name }}`,
+      );
     if (plan.next === null || state.completed.some((c) => c.step === plan.next)) return chosen;
     chosen.push({ step: plan.next, options: steps[plan.next - 1] ?? [] });
     state.completed.push({ step: plan.next, option: steps[plan.next - 1]?.[0] ?? '', idp: 'LOCAL' });

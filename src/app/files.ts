@@ -10,6 +10,10 @@ export function readText(file: string, kind: FileKind = 'policy'): string {
     return decodeText(readFileSync(file), file, kind);
   } catch (err) {
     if (err instanceof IdpError) throw err;
-    throw new IdpError('FILE_INVALID', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check the path');
+    throw new IdpError(
+      'FILE_INVALID',
+      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      'check the path',
+    );
   }
 }

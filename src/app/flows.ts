@@ -38,7 +38,12 @@ function summary(row: FlowRow): FlowSummary {
     created_at: row.created_at,
     // Flows stored before `chosen` was kept still show the options of the steps they finished.
     options: state.chosen ?? state.completed?.map((c) => c.option) ?? [],
-    user: identity === null ? null : identity.kind === 'local' ? { kind: 'local', username: identity.username } : { kind: 'pass-through', connection: identity.connection },
+    user:
+      identity === null
+        ? null
+        : identity.kind === 'local'
+          ? { kind: 'local', username: identity.username }
+          : { kind: 'pass-through', connection: identity.connection },
     jit: state.jit?.decision ?? null,
     outcome: OUTCOME[row.status],
     error: row.status === 'expired' ? 'FLOW_EXPIRED' : (state.error ?? null),
@@ -48,6 +53,8 @@ function summary(row: FlowRow): FlowSummary {
 export function flowStages(store: Store, id: string) {
   const row = store.flows.get(id);
   if (!row) throw new IdpError('FLOW_NOT_FOUND', `no flow with id ${id}`, hint`see ${{ kind: 'show', what: 'flows' }}`);
-  const stages = store.events.list({ flow: id, limit: 1000 }).map(({ stage, status, ms, detail, at }) => ({ stage, status, ms, detail, at }));
+  const stages = store.events
+    .list({ flow: id, limit: 1000 })
+    .map(({ stage, status, ms, detail, at }) => ({ stage, status, ms, detail, at }));
   return { flow: id, app: row.app, status: row.status, created_at: row.created_at, stages };
 }

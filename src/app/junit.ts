@@ -24,7 +24,11 @@ export function junitXml(suites: JUnitSuite[], name: string): string {
         lines.push(`${head}/>`);
         continue;
       }
-      lines.push(`${head}>`, `      <failure ${attrs({ message: c.failure.message, type: 'failure' })}>${text(c.failure.text)}</failure>`, '    </testcase>');
+      lines.push(
+        `${head}>`,
+        `      <failure ${attrs({ message: c.failure.message, type: 'failure' })}>${text(c.failure.text)}</failure>`,
+        '    </testcase>',
+      );
     }
     lines.push('  </testsuite>');
   }
@@ -33,7 +37,11 @@ export function junitXml(suites: JUnitSuite[], name: string): string {
 }
 
 function counts(cases: JUnitCase[]): { tests: number; failures: number; time: string } {
-  return { tests: cases.length, failures: cases.filter((c) => c.failure).length, time: seconds(cases.reduce((sum, c) => sum + c.ms, 0)) };
+  return {
+    tests: cases.length,
+    failures: cases.filter((c) => c.failure).length,
+    time: seconds(cases.reduce((sum, c) => sum + c.ms, 0)),
+  };
 }
 
 function seconds(ms: number): string {
@@ -42,14 +50,20 @@ function seconds(ms: number): string {
 
 function attrs(values: Record<string, string | number>): string {
   return Object.entries(values)
-    .map(([k, v]) => `${k}="${text(String(v)).replace(/"/g, '&quot;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;')}"`)
+    .map(
+      ([k, v]) =>
+        `${k}="${text(String(v)).replace(/"/g, '&quot;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;')}"`,
+    )
     .join(' ');
 }
 
 /** Character data: markup escaped; control characters, lone surrogates and U+FFFE/FFFF (not XML at all) replaced. */
 function text(value: string): string {
   return value
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+    .replace(
+      /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+      '\uFFFD',
+    )
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;');

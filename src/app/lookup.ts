@@ -19,7 +19,12 @@ export function requireApp(store: Store, name: string): App {
 
 export function requireConnection(store: Store, name: string): Connection {
   const connection = store.connections.get(name);
-  if (!connection) throw new IdpError('CONNECTION_NOT_FOUND', `no connection named '${name}'`, unknownName('connection', name, store.connections.names()));
+  if (!connection)
+    throw new IdpError(
+      'CONNECTION_NOT_FOUND',
+      `no connection named '${name}'`,
+      unknownName('connection', name, store.connections.names()),
+    );
   return connection;
 }
 
@@ -27,7 +32,11 @@ export function requireUser(store: Store, ref: string): User {
   const user = store.users.find(ref);
   if (!user) {
     const close = didYouMean(ref, store.users.lookalikes(ref));
-    throw new IdpError('USER_NOT_FOUND', `no user with id, username or email '${ref}'`, hint`${close ? `did you mean '${close}'? ` : ''}see \`${{ kind: 'list', what: 'user', search: ref }}\``);
+    throw new IdpError(
+      'USER_NOT_FOUND',
+      `no user with id, username or email '${ref}'`,
+      hint`${close ? `did you mean '${close}'? ` : ''}see \`${{ kind: 'list', what: 'user', search: ref }}\``,
+    );
   }
   return user;
 }

@@ -8,10 +8,16 @@ const RESERVED = [...LOCAL_OPTIONS, 'LOCAL'] as readonly string[];
 
 export function checkName(kind: 'app' | 'connection', name: string): void {
   const example = kind === 'app' ? 'shop' : 'corp';
-  if (!validName(name)) throw new IdpError('INVALID_VALUE', `'${name}' is not a valid ${kind} name`, `use ${NAME_RULE}, e.g. ${example}`);
+  if (!validName(name))
+    throw new IdpError('INVALID_VALUE', `'${name}' is not a valid ${kind} name`, `use ${NAME_RULE}, e.g. ${example}`);
 }
 
 export function checkConnectionName(name: string): void {
   checkName('connection', name);
-  if (RESERVED.includes(name)) throw new IdpError('INVALID_VALUE', `'${name}' is reserved for a local sign-in option`, 'choose another name, e.g. corp');
+  if (RESERVED.includes(name))
+    throw new IdpError(
+      'INVALID_VALUE',
+      `'${name}' is reserved for a local sign-in option`,
+      'choose another name, e.g. corp',
+    );
 }

@@ -7,7 +7,11 @@ import type { Admin } from './deps.js';
 import { diff, type Change } from './diff.js';
 
 export function showOrg(store: Store) {
-  return { issuer: orgIssuer(store), signingKeys: store.org.publicKeys().map((k) => k.kid), smtpRelay: store.org.smtpRelay() };
+  return {
+    issuer: orgIssuer(store),
+    signingKeys: store.org.publicKeys().map((k) => k.kid),
+    smtpRelay: store.org.smtpRelay(),
+  };
 }
 
 /** The public keys apps verify idp's ID tokens with. */
@@ -20,8 +24,15 @@ export interface OrgSettings {
   smtpRelay?: string | null;
 }
 
-export function setOrg({ store, actor }: Admin, settings: OrgSettings, opts: { dryRun: boolean }): { changes: Change[]; before: { smtp_relay: string | null }; after: { smtp_relay: string | null } } {
-  const next = settings.smtpRelay === undefined || settings.smtpRelay === null ? settings.smtpRelay : validateSmtpRelay(settings.smtpRelay);
+export function setOrg(
+  { store, actor }: Admin,
+  settings: OrgSettings,
+  opts: { dryRun: boolean },
+): { changes: Change[]; before: { smtp_relay: string | null }; after: { smtp_relay: string | null } } {
+  const next =
+    settings.smtpRelay === undefined || settings.smtpRelay === null
+      ? settings.smtpRelay
+      : validateSmtpRelay(settings.smtpRelay);
   const before = { smtp_relay: store.org.smtpRelay() };
   const after = { smtp_relay: next === undefined ? before.smtp_relay : next };
   const changes = diff(before, after);

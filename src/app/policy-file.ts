@@ -10,7 +10,11 @@ import { readText } from './files.js';
 export function parsePolicy(text: string, file: string): unknown {
   // Without prettyErrors, yaml leaves linePos unset: the line comes from the error's offset instead.
   const lines = new LineCounter();
-  const refuse = (offset: number, message: string, hint = 'fix the YAML (or JSON) syntax; nothing was changed'): never => {
+  const refuse = (
+    offset: number,
+    message: string,
+    hint = 'fix the YAML (or JSON) syntax; nothing was changed',
+  ): never => {
     throw new IdpError('FILE_INVALID', `${file}:${lines.linePos(offset).line}: ${message}`, hint);
   };
   // yaml's own uniqueKeys check compares each key with every earlier one (a 10 MB file took minutes): see checkShape.
@@ -22,7 +26,11 @@ export function parsePolicy(text: string, file: string): unknown {
     return doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (err) {
     if (!(err instanceof ReferenceError)) throw err;
-    throw new IdpError('FILE_INVALID', `${file}: its YAML anchors and aliases expand to too many values`, 'write the values out instead of through anchors and aliases; nothing was changed');
+    throw new IdpError(
+      'FILE_INVALID',
+      `${file}: its YAML anchors and aliases expand to too many values`,
+      'write the values out instead of through anchors and aliases; nothing was changed',
+    );
   }
 }
 
@@ -35,7 +43,12 @@ function checkShape(root: unknown, refuse: (offset: number, message: string, hin
   while (pending.length) {
     const { node, depth } = pending.pop()!;
     if (!isMap(node) && !isSeq(node)) continue;
-    if (depth > MAX_DEPTH) refuse(node.range?.[0] ?? 0, `nested more than ${MAX_DEPTH} levels deep`, 'policy and scenario files nest a few levels only; nothing was changed');
+    if (depth > MAX_DEPTH)
+      refuse(
+        node.range?.[0] ?? 0,
+        `nested more than ${MAX_DEPTH} levels deep`,
+        'policy and scenario files nest a few levels only; nothing was changed',
+      );
     if (isSeq(node)) {
       for (const item of node.items) pending.push({ node: item, depth: depth + 1 });
       continue;
@@ -57,8 +70,18 @@ export function readPolicyFile(file: string): PolicyDoc {
 export function exportPolicy(store: Store): PolicyDoc {
   const byName = <T extends { name: string }>(a: T, b: T): number => a.name.localeCompare(b.name);
   return {
-    apps: Object.fromEntries(store.apps.list().sort(byName).map((a) => [a.name, exportApp(a)])),
-    connections: Object.fromEntries(store.connections.list().sort(byName).map((c) => [c.name, exportConnection(c)])),
+    apps: Object.fromEntries(
+      store.apps
+        .list()
+        .sort(byName)
+        .map((a) => [a.name, exportApp(a)]),
+    ),
+    connections: Object.fromEntries(
+      store.connections
+        .list()
+        .sort(byName)
+        .map((c) => [c.name, exportConnection(c)]),
+    ),
   };
 }
 

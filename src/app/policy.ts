@@ -34,9 +34,16 @@ export interface PolicyResult {
   forgotten: { connection: string; associations: number }[];
 }
 
-export async function applyPolicy({ store, actor, scripts }: Pick<Admin, 'store' | 'actor' | 'scripts'>, doc: PolicyDoc, opts: PolicyOptions): Promise<PolicyResult> {
+export async function applyPolicy(
+  { store, actor, scripts }: Pick<Admin, 'store' | 'actor' | 'scripts'>,
+  doc: PolicyDoc,
+  opts: PolicyOptions,
+): Promise<PolicyResult> {
   await checkPolicy(store, scripts, doc, opts);
-  const plan = planPolicy({ apps: store.apps.list(), connections: store.connections.list() }, doc, { prune: opts.prune, file: opts.file });
+  const plan = planPolicy({ apps: store.apps.list(), connections: store.connections.list() }, doc, {
+    prune: opts.prune,
+    file: opts.file,
+  });
   const forgotten = associationsToForgetIn(store, plan, opts);
   const conflicts = plannedConflicts(store, plan);
   const notes = plan.length && !opts.dryRun ? applyPlan(store, plan, actor, opts.file) : [];
@@ -47,24 +54,42 @@ export async function applyPolicy({ store, actor, scripts }: Pick<Admin, 'store'
  * The commands' rules on what the file names: new connection names, sign-in steps, every script it changes, and no
  * protected claim among app attributes or attribute maps.
  */
-async function checkPolicy(store: Store, scripts: Admin['scripts'], doc: PolicyDoc, opts: PolicyOptions): Promise<void> {
+async function checkPolicy(
+  store: Store,
+  scripts: Admin['scripts'],
+  doc: PolicyDoc,
+  opts: PolicyOptions,
+): Promise<void> {
   const existing = new Set(store.connections.names());
   for (const [name, connection] of Object.entries(doc.connections)) {
     if (!existing.has(name)) at(opts.file, `connections.${name}`, () => checkConnectionName(name));
     const current = store.connections.get(name);
     const [type, sandbox] = [connection.type ?? current?.type, connection.sandbox ?? current?.sandbox ?? false];
-    if (type) at(opts.file, `connections.${name}`, () => checkTypeSettings(name, type, sandbox, { issuer: connection.issuer, baseUrl: connection.base_url }));
-    if (connection.attribute_map) refuseProtectedClaims(Object.values(connection.attribute_map), MAPPED_ATTRIBUTE, `${opts.file}: connections.${name}.attribute_map`);
+    if (type)
+      at(opts.file, `connections.${name}`, () =>
+        checkTypeSettings(name, type, sandbox, { issuer: connection.issuer, baseUrl: connection.base_url }),
+      );
+    if (connection.attribute_map)
+      refuseProtectedClaims(
+        Object.values(connection.attribute_map),
+        MAPPED_ATTRIBUTE,
+        `${opts.file}: connections.${name}.attribute_map`,
+      );
   }
-  const connections = opts.prune ? Object.keys(doc.connections) : [...new Set([...existing, ...Object.keys(doc.connections)])];
+  const connections = opts.prune
+    ? Object.keys(doc.connections)
+    : [...new Set([...existing, ...Object.keys(doc.connections)])];
   for (const [name, app] of Object.entries(doc.apps)) {
     const current = store.apps.get(name);
     if (app.attributes) refuseProtectedClaims(app.attributes, APP_ATTRIBUTE, `${opts.file}: apps.${name}.attributes`);
     if (app.steps) {
       const steps = app.steps;
-      at(opts.file, `apps.${name}.steps`, () => validateSteps(effectiveSteps({ name, builtIn: current?.builtIn ?? false, steps }, connections), connections));
+      at(opts.file, `apps.${name}.steps`, () =>
+        validateSteps(effectiveSteps({ name, builtIn: current?.builtIn ?? false, steps }, connections), connections),
+      );
     }
-    if (typeof app.script === 'string' && app.script !== current?.script) await checkScript(scripts, app.script, `${opts.file}: apps.${name}.script`);
+    if (typeof app.script === 'string' && app.script !== current?.script)
+      await checkScript(scripts, app.script, `${opts.file}: apps.${name}.script`);
   }
 }
 
@@ -72,10 +97,13 @@ async function checkPolicy(store: Store, scripts: Admin['scripts'], doc: PolicyD
 function associationsToForgetIn(store: Store, plan: PlanItem[], opts: PolicyOptions): PolicyResult['forgotten'] {
   const forgotten: PolicyResult['forgotten'] = [];
   for (const item of plan) {
-    const current = item.kind === 'connection' && item.action === 'update' ? store.connections.get(item.name) : undefined;
+    const current =
+      item.kind === 'connection' && item.action === 'update' ? store.connections.get(item.name) : undefined;
     if (!current) continue;
     const changed = upstreamChanges(current, upstreamOf(item.desired as PolicyConnection));
-    const associations = at(opts.file, `connections.${item.name}`, () => associationsToForget(store, item.name, changed, !!opts.forgetAssociations));
+    const associations = at(opts.file, `connections.${item.name}`, () =>
+      associationsToForget(store, item.name, changed, !!opts.forgetAssociations),
+    );
     if (associations) forgotten.push({ connection: item.name, associations });
   }
   return forgotten;
@@ -107,7 +135,12 @@ function plannedConflicts(store: Store, plan: PlanItem[]): MfaConflict[] {
   const apps = finalNames('app', store.apps.names()).map((name) => {
     const desired = planned('app', name)?.desired as PolicyApp | undefined;
     const current = store.apps.get(name);
-    const app = { name, builtIn: current?.builtIn ?? false, steps: desired?.steps ?? current!.steps, script: desired ? (desired.script ?? null) : current!.script };
+    const app = {
+      name,
+      builtIn: current?.builtIn ?? false,
+      steps: desired?.steps ?? current!.steps,
+      script: desired ? (desired.script ?? null) : current!.script,
+    };
     return { ...app, steps: effectiveSteps(app, names) };
   });
   return mfaConflicts(apps, connections).filter((c) => planned('app', c.app) || planned('connection', c.connection));

@@ -9,7 +9,12 @@ import type { User } from '../core/types.js';
 import { sameIdentifier, validEmail } from '../core/user-fields.js';
 import type { Store } from '../ports.js';
 
-const PROFILE_FIELDS = { name: 'name', given_name: 'givenName', family_name: 'familyName', picture: 'picture' } as const;
+const PROFILE_FIELDS = {
+  name: 'name',
+  given_name: 'givenName',
+  family_name: 'familyName',
+  picture: 'picture',
+} as const;
 const FIXED = ['username', 'id', 'source', 'status', 'email_verified'];
 
 /**
@@ -21,19 +26,36 @@ export function profilePatch(store: Store, user: User, pairs: [string, string][]
   const patch: ProfilePatch & { attributes: Record<string, string> } = { attributes: { ...user.attributes } };
   for (const [key, value] of pairs) {
     if (key === 'email') {
-      if (value && !validEmail(value)) throw new IdpError('INVALID_VALUE', `'${value}' is not a valid email address`, hint`e.g. ${{ kind: 'option', option: 'attr', value: 'email=dave@example.com' }}`);
+      if (value && !validEmail(value))
+        throw new IdpError(
+          'INVALID_VALUE',
+          `'${value}' is not a valid email address`,
+          hint`e.g. ${{ kind: 'option', option: 'attr', value: 'email=dave@example.com' }}`,
+        );
       if (user.username.includes('@') && !(value && sameIdentifier(value, user.username))) {
-        throw new IdpError('INVALID_VALUE', `the email of ${user.username} cannot change: the username is that email address`, 'create a user with another username for another address');
+        throw new IdpError(
+          'INVALID_VALUE',
+          `the email of ${user.username} cannot change: the username is that email address`,
+          'create a user with another username for another address',
+        );
       }
       const owner = value ? store.users.byEmail(value) : undefined;
-      if (owner && owner.id !== user.id) throw new IdpError('USER_EXISTS', `email ${value} belongs to ${by === 'admin' ? owner.username : 'another account'}`, 'choose another email');
+      if (owner && owner.id !== user.id)
+        throw new IdpError(
+          'USER_EXISTS',
+          `email ${value} belongs to ${by === 'admin' ? owner.username : 'another account'}`,
+          'choose another email',
+        );
       patch.email = value || null;
       if (value.toLowerCase() !== (user.email ?? '').toLowerCase()) patch.emailVerified = false;
     } else if (key in PROFILE_FIELDS) {
       patch[PROFILE_FIELDS[key as keyof typeof PROFILE_FIELDS] as 'name'] = value || null;
     } else if (FIXED.includes(key)) {
       const status = (option: string) => ({ kind: 'option', option }) as const;
-      const why = key === 'status' ? hint`use ${status('lock')}, ${status('unlock')}, ${status('disable')} or ${status('enable')}` : `${key} is fixed once the user exists`;
+      const why =
+        key === 'status'
+          ? hint`use ${status('lock')}, ${status('unlock')}, ${status('disable')} or ${status('enable')}`
+          : `${key} is fixed once the user exists`;
       throw new IdpError('INVALID_VALUE', `an attribute edit cannot change ${key}`, why);
     } else if (value) {
       refuseProtectedClaims([key], USER_ATTRIBUTE);

@@ -62,7 +62,12 @@ export function readScenarioFile(file: string): ScenarioFile {
 }
 
 export function parseScenarioFile(text: string, file: string): ScenarioFile {
-  const { name, config, scenarios } = parseWith(scenarioFileSchema, parsePolicy(text, file), '(top level)', fileRefusal(file, HINT));
+  const { name, config, scenarios } = parseWith(
+    scenarioFileSchema,
+    parsePolicy(text, file),
+    '(top level)',
+    fileRefusal(file, HINT),
+  );
   return { file, name, config: config ?? null, scenarios };
 }
 
@@ -83,7 +88,12 @@ async function underConfig<T>(file: string, run: () => Promise<T>): Promise<T> {
  * What the file's config changes in `store`, through the rules `idp apply` enforces (names, steps, scripts, protected
  * claims); `apply: false` only checks. A config may change a connection's upstream: the copy then forgets its links.
  */
-export async function applyConfig(store: Store, sf: ScenarioFile, deps: Pick<ScenarioDeps, 'actor' | 'scripts'>, opts: { apply: boolean }): Promise<PlanItem[]> {
+export async function applyConfig(
+  store: Store,
+  sf: ScenarioFile,
+  deps: Pick<ScenarioDeps, 'actor' | 'scripts'>,
+  opts: { apply: boolean },
+): Promise<PlanItem[]> {
   const doc = sf.config;
   if (!doc) return [];
   const policy = { file: sf.file, prune: false, dryRun: !opts.apply, forgetAssociations: true };
@@ -101,7 +111,8 @@ export async function runScenarioFile(store: Store, sf: ScenarioFile, deps: Scen
     try {
       const results: ScenarioResult[] = [];
       for (const scenario of sf.scenarios) {
-        if (deps.signal?.aborted) throw new IdpError('INTERRUPTED', 'interrupted', 'the org was not changed; run the checks again');
+        if (deps.signal?.aborted)
+          throw new IdpError('INTERRUPTED', 'interrupted', 'the org was not changed; run the checks again');
         results.push(await runScenario(copy, scenario, deps, upstreams));
       }
       return results;
@@ -112,7 +123,12 @@ export async function runScenarioFile(store: Store, sf: ScenarioFile, deps: Scen
   return { file: sf.file, name: sf.name, ms: Math.round(performance.now() - started), scenarios };
 }
 
-async function runScenario(copy: Store, scenario: Scenario, deps: ScenarioDeps, upstreams: Upstreams): Promise<ScenarioResult> {
+async function runScenario(
+  copy: Store,
+  scenario: Scenario,
+  deps: ScenarioDeps,
+  upstreams: Upstreams,
+): Promise<ScenarioResult> {
   const before = copy.users.count();
   const started = performance.now();
   let view: FlowView | null = null;
@@ -175,7 +191,8 @@ export function compare(expect: Expectation, got: Observed): Mismatch[] {
     }
   };
   if (expect.claims) subset(expect.claims, got.claims, 'claims');
-  if (expect.stages?.some((s) => !got.stages.includes(s))) mismatches.push({ field: 'stages', expected: expect.stages, got: [...new Set(got.stages)] });
+  if (expect.stages?.some((s) => !got.stages.includes(s)))
+    mismatches.push({ field: 'stages', expected: expect.stages, got: [...new Set(got.stages)] });
   return mismatches;
 }
 
@@ -189,7 +206,8 @@ function same(a: unknown, b: unknown): boolean {
 
 /** `expected jit provision, got pass-through` */
 export function describeMismatch(m: Mismatch): string {
-  if (m.field === 'stages') return `expected stages to include ${(m.expected as string[]).join(', ')}, got ${(m.got as string[]).join(', ') || '(none)'}`;
+  if (m.field === 'stages')
+    return `expected stages to include ${(m.expected as string[]).join(', ')}, got ${(m.got as string[]).join(', ') || '(none)'}`;
   const show = (v: unknown): string => {
     if (v === null || v === undefined) return '(none)';
     if (m.field === 'users' && typeof v === 'number') return v < 0 ? String(v) : `+${v}`;
@@ -206,7 +224,10 @@ export function stagesLine(stages: ScenarioResult['stages']): string {
 
 /** What a failed scenario prints under its line (and puts in a JUnit failure): stages, then the flow's error. */
 export function failureDetail(result: ScenarioResult): string[] {
-  return [`stages: ${stagesLine(result.stages)}`, ...(result.error ? [`error: ${result.error.code}: ${result.error.message}`] : [])];
+  return [
+    `stages: ${stagesLine(result.stages)}`,
+    ...(result.error ? [`error: ${result.error.code}: ${result.error.message}`] : []),
+  ];
 }
 
 export function junitSuites(reports: FileReport[]): JUnitSuite[] {
@@ -214,7 +235,14 @@ export function junitSuites(reports: FileReport[]): JUnitSuite[] {
     name: report.file,
     cases: report.scenarios.map((s) => {
       const summary = s.mismatches.map(describeMismatch).join('; ');
-      return { classname: report.name, name: s.name, ms: s.ms, ...(!s.passed && { failure: { message: summary, text: [...s.mismatches.map(describeMismatch), ...failureDetail(s)].join('\n') } }) };
+      return {
+        classname: report.name,
+        name: s.name,
+        ms: s.ms,
+        ...(!s.passed && {
+          failure: { message: summary, text: [...s.mismatches.map(describeMismatch), ...failureDetail(s)].join('\n') },
+        }),
+      };
     }),
   }));
 }

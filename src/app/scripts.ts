@@ -10,8 +10,17 @@ export const MAX_SCRIPT_BYTES = 64 * 1024;
 export async function checkScript(scripts: ScriptRunner, source: string, where: string): Promise<void> {
   const bytes = Buffer.byteLength(source, 'utf8');
   if (bytes > MAX_SCRIPT_BYTES) {
-    throw new IdpError('FILE_INVALID', `${where}: the script is ${Math.ceil(bytes / 1024)} KiB; the limit is ${MAX_SCRIPT_BYTES / 1024} KiB`, 'keep the script to the sign-in decision; the app was not changed');
+    throw new IdpError(
+      'FILE_INVALID',
+      `${where}: the script is ${Math.ceil(bytes / 1024)} KiB; the limit is ${MAX_SCRIPT_BYTES / 1024} KiB`,
+      'keep the script to the sign-in decision; the app was not changed',
+    );
   }
   const compiled = await scripts.compile(source);
-  if (!compiled.ok) throw new IdpError('FILE_INVALID', `${where}${compiled.line ? `:${compiled.line}` : ''}: ${compiled.message}`, 'fix the script; the app was not changed');
+  if (!compiled.ok)
+    throw new IdpError(
+      'FILE_INVALID',
+      `${where}${compiled.line ? `:${compiled.line}` : ''}: ${compiled.message}`,
+      'fix the script; the app was not changed',
+    );
 }

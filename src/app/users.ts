@@ -25,15 +25,45 @@ export interface NewUserInput {
 
 export async function createUser({ store, actor }: Admin, input: NewUserInput): Promise<User> {
   const { username, email } = input;
-  if (!validUsername(username)) throw new IdpError('INVALID_VALUE', `'${username}' is not a valid username`, 'use letters, digits and . _ @ + - (up to 64)');
-  if (!validEmail(email)) throw new IdpError('INVALID_VALUE', `'${email}' is not a valid email address`, hint`e.g. ${{ kind: 'option', option: 'email', value: 'dave@example.com' }}`);
+  if (!validUsername(username))
+    throw new IdpError(
+      'INVALID_VALUE',
+      `'${username}' is not a valid username`,
+      'use letters, digits and . _ @ + - (up to 64)',
+    );
+  if (!validEmail(email))
+    throw new IdpError(
+      'INVALID_VALUE',
+      `'${email}' is not a valid email address`,
+      hint`e.g. ${{ kind: 'option', option: 'email', value: 'dave@example.com' }}`,
+    );
   refuseEmailShapedUsername(username, email);
-  if (store.users.identifierTaken(username)) throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
-  if (store.users.byEmail(email)) throw new IdpError('USER_EXISTS', `email ${email} belongs to another user`, hint`see ${{ kind: 'show', what: 'user', name: email }}`);
+  if (store.users.identifierTaken(username))
+    throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
+  if (store.users.byEmail(email))
+    throw new IdpError(
+      'USER_EXISTS',
+      `email ${email} belongs to another user`,
+      hint`see ${{ kind: 'show', what: 'user', name: email }}`,
+    );
   const passwordHash = input.password === null ? null : await checkedHash(input.password);
   return store.tx(() => {
-    const created = store.users.insert({ username, email, emailVerified: input.emailVerified, name: input.name, passwordHash, source: 'local' });
-    store.events.recordConfig({ actor, action: 'users.create', target: `user ${username}`, detail: `created local user ${username}`, before: null, after: userView(created) });
+    const created = store.users.insert({
+      username,
+      email,
+      emailVerified: input.emailVerified,
+      name: input.name,
+      passwordHash,
+      source: 'local',
+    });
+    store.events.recordConfig({
+      actor,
+      action: 'users.create',
+      target: `user ${username}`,
+      detail: `created local user ${username}`,
+      before: null,
+      after: userView(created),
+    });
     return created;
   });
 }
@@ -57,11 +87,20 @@ export interface UserSettings {
 export async function setUser({ store, actor }: Admin, ref: string, settings: UserSettings) {
   const user = requireUser(store, ref);
   if (settings.unlock && user.status === 'disabled') {
-    throw new IdpError('USAGE', `${user.username} is disabled, not locked`, hint`enable the account instead: ${{ kind: 'set', on: 'user', name: user.username, setting: 'enable' }}`);
+    throw new IdpError(
+      'USAGE',
+      `${user.username} is disabled, not locked`,
+      hint`enable the account instead: ${{ kind: 'set', on: 'user', name: user.username, setting: 'enable' }}`,
+    );
   }
   const patch = profilePatch(store, user, settings.attributes ?? [], 'admin');
   if (settings.emailVerified !== undefined) {
-    if (settings.emailVerified && !(patch.email ?? user.email)) throw new IdpError('INVALID_VALUE', `${user.username} has no email address to mark verified`, hint`give one first: ${{ kind: 'set', on: 'user', name: user.username, setting: 'attr', value: 'email=ADDRESS' }}`);
+    if (settings.emailVerified && !(patch.email ?? user.email))
+      throw new IdpError(
+        'INVALID_VALUE',
+        `${user.username} has no email address to mark verified`,
+        hint`give one first: ${{ kind: 'set', on: 'user', name: user.username, setting: 'attr', value: 'email=ADDRESS' }}`,
+      );
     patch.emailVerified = settings.emailVerified;
   }
   const passwordHash = settings.password === undefined ? undefined : await checkedHash(settings.password);
@@ -76,8 +115,11 @@ export async function setUser({ store, actor }: Admin, ref: string, settings: Us
     failed_logins: unlocking ? 0 : failedLogins,
     mfa_failures: unlocking ? 0 : mfaFailures,
   };
-  const differing = (Object.keys(after) as (keyof typeof after)[]).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
-  const changes = passwordHash === undefined ? differing : [...differing.filter((k) => k !== 'has_password'), 'password'];
+  const differing = (Object.keys(after) as (keyof typeof after)[]).filter(
+    (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),
+  );
+  const changes =
+    passwordHash === undefined ? differing : [...differing.filter((k) => k !== 'has_password'), 'password'];
   const changed = changes.length > 0;
   if (changed) {
     store.tx(() => {
@@ -85,7 +127,14 @@ export async function setUser({ store, actor }: Admin, ref: string, settings: Us
       if (unlocking) store.users.unlock(user.id);
       else if (status !== user.status) store.users.setStatus(user.id, status);
       if (passwordHash !== undefined) store.users.setPasswordHash(user.id, passwordHash);
-      store.events.recordConfig({ actor, action: 'users.set', target: `user ${user.username}`, detail: `changed user ${user.username}: ${changes.join(', ')}`, before, after });
+      store.events.recordConfig({
+        actor,
+        action: 'users.set',
+        target: `user ${user.username}`,
+        detail: `changed user ${user.username}: ${changes.join(', ')}`,
+        before,
+        after,
+      });
     });
   }
   return { user, changed, before, after };
@@ -93,7 +142,11 @@ export async function setUser({ store, actor }: Admin, ref: string, settings: Us
 
 async function checkedHash(password: string): Promise<string> {
   if (password.length < MIN_PASSWORD) {
-    throw new IdpError('INVALID_VALUE', `the password must have at least ${MIN_PASSWORD} characters`, hint`pipe a longer one to ${{ kind: 'option', option: 'password-stdin' }}`);
+    throw new IdpError(
+      'INVALID_VALUE',
+      `the password must have at least ${MIN_PASSWORD} characters`,
+      hint`pipe a longer one to ${{ kind: 'option', option: 'password-stdin' }}`,
+    );
   }
   const { hashPassword } = await import('../core/password.js');
   return hashPassword(password);
@@ -108,15 +161,28 @@ export function checkImportRecords(store: Store, records: readonly UserRecord[],
   refuseProtectedInRecords(records, file);
   for (const r of records) {
     if (!usernameFitsEmail(r.username, r.email)) {
-      throw new IdpError('IMPORT_INVALID', `${file}:${r.line}: username '${r.username}' looks like an email address but is not the record's email`, "use a username without @, or the record's own email; nothing was imported");
+      throw new IdpError(
+        'IMPORT_INVALID',
+        `${file}:${r.line}: username '${r.username}' looks like an email address but is not the record's email`,
+        "use a username without @, or the record's own email; nothing was imported",
+      );
     }
   }
   const connections = new Set(store.connections.names());
   const linked = new Set<string>();
-  const refuse = (r: UserRecord, message: string, fix: Hint = 'fix that record and import again; nothing was imported') => new IdpError('IMPORT_INVALID', `${file}:${r.line}: ${message}`, fix);
+  const refuse = (
+    r: UserRecord,
+    message: string,
+    fix: Hint = 'fix that record and import again; nothing was imported',
+  ) => new IdpError('IMPORT_INVALID', `${file}:${r.line}: ${message}`, fix);
   for (const r of records) {
     for (const a of r.associations) {
-      if (!connections.has(a.connection)) throw refuse(r, `${r.username} is linked to connection ${a.connection}, which does not exist here`, hint`create it first (${{ kind: 'list', what: 'connection' }} lists those that do), then import again; nothing was imported`);
+      if (!connections.has(a.connection))
+        throw refuse(
+          r,
+          `${r.username} is linked to connection ${a.connection}, which does not exist here`,
+          hint`create it first (${{ kind: 'list', what: 'connection' }} lists those that do), then import again; nothing was imported`,
+        );
       const pair = JSON.stringify([a.connection, a.subject]);
       const owner = store.associations.get(a.connection, a.subject);
       if (owner || linked.has(pair)) {
@@ -126,7 +192,11 @@ export function checkImportRecords(store: Store, records: readonly UserRecord[],
       linked.add(pair);
     }
     if (r.mfa.some((f) => f.secretSealed !== null && !opensHere(store, f.secretSealed))) {
-      throw refuse(r, `the sealed TOTP secret of ${r.username} does not open with this organisation's key`, "import into an organisation holding the exporting one's secret.key, or export without secrets so the user enrols again; nothing was imported");
+      throw refuse(
+        r,
+        `the sealed TOTP secret of ${r.username} does not open with this organisation's key`,
+        "import into an organisation holding the exporting one's secret.key, or export without secrets so the user enrols again; nothing was imported",
+      );
     }
   }
 }
@@ -145,7 +215,14 @@ export function deleteUser({ store, actor }: Admin, ref: string): User {
   const user = requireUser(store, ref);
   store.tx(() => {
     store.users.delete(user.id);
-    store.events.recordConfig({ actor, action: 'users.delete', target: `user ${user.username}`, detail: `deleted user ${user.username}`, before: userView(user), after: null });
+    store.events.recordConfig({
+      actor,
+      action: 'users.delete',
+      target: `user ${user.username}`,
+      detail: `deleted user ${user.username}`,
+      before: userView(user),
+      after: null,
+    });
   });
   return user;
 }
@@ -161,7 +238,11 @@ export function listUsers(store: Store, query: ListQuery): { users: User[]; next
   const known = ['local', ...store.connections.names()];
   const close = didYouMean(source, known);
   const list = { kind: 'list', what: 'connection' } as const;
-  throw new IdpError('INVALID_VALUE', `no user source named '${source}': it is 'local' or a connection`, close ? hint`did you mean '${close}'? (${list} lists the connections)` : `sources: ${known.join(', ')}`);
+  throw new IdpError(
+    'INVALID_VALUE',
+    `no user source named '${source}': it is 'local' or a connection`,
+    close ? hint`did you mean '${close}'? (${list} lists the connections)` : `sources: ${known.join(', ')}`,
+  );
 }
 
 /** A user with linked connections and MFA factors (never secrets). */

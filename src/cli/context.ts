@@ -37,7 +37,12 @@ export class CliContext {
   private opened: SqliteStore | undefined;
 
   constructor(readonly global: GlobalOptions) {
-    this.out = new Renderer({ json: !!global.json, quiet: !!global.quiet, color: global.color !== false, debug: !!global.debug });
+    this.out = new Renderer({
+      json: !!global.json,
+      quiet: !!global.quiet,
+      color: global.color !== false,
+      debug: !!global.debug,
+    });
     this.home = resolveHome(global.home);
   }
 
@@ -90,7 +95,8 @@ export class CliContext {
   /** Asks on a TTY; without one, --yes is the only way through. Answering no ends the command: exit 0, nothing deleted. */
   async confirm(question: string, yes: boolean | undefined, what: string): Promise<void> {
     if (yes) return;
-    if (!this.interactive) throw new IdpError('NO_TTY', `refusing to ${what} without confirmation`, 'pass --yes to confirm');
+    if (!this.interactive)
+      throw new IdpError('NO_TTY', `refusing to ${what} without confirmation`, 'pass --yes to confirm');
     const { confirm } = await import('@inquirer/prompts');
     const ok = await confirm({ message: question, default: false }, { output: process.stderr });
     if (!ok) throw new Declined();
@@ -99,7 +105,8 @@ export class CliContext {
   /** A secret from stdin or a hidden prompt; never from argv. */
   async secret(opts: { stdin?: boolean; prompt: string; flags: string }): Promise<string> {
     if (opts.stdin) return readStdin();
-    if (!this.interactive) throw new IdpError('NO_TTY', `${opts.prompt} is needed and there is no terminal to ask on`, `pass ${opts.flags}`);
+    if (!this.interactive)
+      throw new IdpError('NO_TTY', `${opts.prompt} is needed and there is no terminal to ask on`, `pass ${opts.flags}`);
     const { password } = await import('@inquirer/prompts');
     return password({ message: opts.prompt, mask: true }, { output: process.stderr });
   }
@@ -131,7 +138,9 @@ const totp: TotpEnroller = {
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** The person answered no to a confirmation: not a failure; `action` ends the command there. */
@@ -155,34 +164,57 @@ export function action<A extends unknown[]>(handler: (ctx: CliContext, ...args: 
 
 /** Creates the organisation in `store` (store/seed.ts) with a signing key made by src/tokens. */
 export async function createOrganisation(store: Store, opts: { demo: boolean; actor: string }): Promise<boolean> {
-  const [{ seedOrg }, { generateSigningKey }] = await Promise.all([import('../store/seed.js'), import('../tokens/keys.js')]);
+  const [{ seedOrg }, { generateSigningKey }] = await Promise.all([
+    import('../store/seed.js'),
+    import('../tokens/keys.js'),
+  ]);
   return seedOrg(store, { ...opts, signingKey: generateSigningKey() });
 }
 
 /** Upstream connectors for the org's connections, sandbox ones served in-process (personas merged from `personasFile`). */
-export async function upstreamsFor(store: Store, opts: { personasFile?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Upstreams> {
+export async function upstreamsFor(
+  store: Store,
+  opts: { personasFile?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Upstreams> {
   const { createUpstreams } = await import('../federation/upstreams.js');
   return createUpstreams({
     store,
     env: opts.env,
     startSandbox: async (provider, clients) => {
-      const [{ startSandbox }, { loadPersonas }] = await Promise.all([import('../sandbox/server.js'), import('../sandbox/personas.js')]);
+      const [{ startSandbox }, { loadPersonas }] = await Promise.all([
+        import('../sandbox/server.js'),
+        import('../sandbox/personas.js'),
+      ]);
       return startSandbox({ providers: [provider], clients, personas: loadPersonas(opts.personasFile) });
     },
   });
 }
 
 /** The login engine on its adapters, with the org's SMTP relay for emailed codes when one is set. */
-export async function loginEngine(deps: { store: Store; upstreams: Upstreams; onEvent?: StageListener }): Promise<FlowEngine> {
-  const [{ FlowEngine }, { tokenSigner }, { totp }, { emailOtps }, { scriptRunner }, { newFlowId }] = await Promise.all([
-    import('../flow/engine.js'),
-    import('../tokens/signer.js'),
-    import('../mfa/totp.js'),
-    import('../mfa/email-otp.js'),
-    import('../script/runner.js'),
-    import('../core/ids.js'),
-  ]);
+export async function loginEngine(deps: {
+  store: Store;
+  upstreams: Upstreams;
+  onEvent?: StageListener;
+}): Promise<FlowEngine> {
+  const [{ FlowEngine }, { tokenSigner }, { totp }, { emailOtps }, { scriptRunner }, { newFlowId }] = await Promise.all(
+    [
+      import('../flow/engine.js'),
+      import('../tokens/signer.js'),
+      import('../mfa/totp.js'),
+      import('../mfa/email-otp.js'),
+      import('../script/runner.js'),
+      import('../core/ids.js'),
+    ],
+  );
   const relay = deps.store.org.smtpRelay();
   const mailer = relay === null ? undefined : (await import('../mfa/smtp-relay.js')).smtpRelay(relay);
-  return new FlowEngine({ ...deps, signer: tokenSigner, totp, emailOtps, scripts: scriptRunner, random: { flowId: newFlowId }, mailer });
+  return new FlowEngine({
+    ...deps,
+    signer: tokenSigner,
+    totp,
+    emailOtps,
+    scripts: scriptRunner,
+    random: { flowId: newFlowId },
+    mailer,
+  });
 }

@@ -79,7 +79,10 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     loopback,
     ...(relay ? [relay] : []),
     browserCheck(env, platform),
-    clockCheck(now(), probes.flatMap((p) => (p.time ? [p.time] : []))),
+    clockCheck(
+      now(),
+      probes.flatMap((p) => (p.time ? [p.time] : [])),
+    ),
   ];
   return { ok: !checks.some((c) => c.status === 'failed'), checks };
 }
@@ -100,7 +103,12 @@ interface OrgInspection {
 function inspectOrg(home: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): OrgInspection {
   const directory = directoryCheck(home, platform);
   if (!databaseExists(home)) {
-    return { checks: [directory, warning('organisation', `no organisation yet: ${home} holds no ${DB_FILE}`, 'idp init')], connections: [], secrets: new Map(), sandboxes: new Map() };
+    return {
+      checks: [directory, warning('organisation', `no organisation yet: ${home} holds no ${DB_FILE}`, 'idp init')],
+      connections: [],
+      secrets: new Map(),
+      sandboxes: new Map(),
+    };
   }
   const opened = openReadOnly(home);
   // Modes are read after opening: a read-only open of a WAL database leaves -wal and -shm files, with idp.db's mode.
@@ -132,9 +140,16 @@ function readOrg(store: Store, home: string, env: NodeJS.ProcessEnv, checks: Che
     if (problems.length > 0) return unread([...checks, damagedCheck(dbPath(home), problems.join('; '))]);
     const connections = store.connections.list();
     const keyPresent = existsSync(join(home, SEAL_KEY_FILE));
-    checks.push(databaseCheck(store, home), schemaCheck(store), journalCheck(store), organisationCheck(store, connections.length));
+    checks.push(
+      databaseCheck(store, home),
+      schemaCheck(store),
+      journalCheck(store),
+      organisationCheck(store, connections.length),
+    );
     if (!keyPresent) checks.push(...missingKeyCheck(connections, store.org.publicKeys().length));
-    const secrets = new Map(connections.filter((c) => !c.sandbox).map((c) => [c.name, secretCheck(c, store, env, keyPresent)]));
+    const secrets = new Map(
+      connections.filter((c) => !c.sandbox).map((c) => [c.name, secretCheck(c, store, env, keyPresent)]),
+    );
     const sandboxes = new Map(connections.filter((c) => c.sandbox).map((c) => [c.name, sandboxCheck(c, store, env)]));
     return { checks, connections, secrets, sandboxes, smtpRelay: store.org.smtpRelay() };
   } catch (err) {
@@ -155,11 +170,17 @@ function directoryCheck(home: string, platform: NodeJS.Platform): Check {
   const name = 'data directory';
   if (!existsSync(home)) return warning(name, `${home} does not exist yet`, 'idp init');
   const stat = statSync(home);
-  if (!stat.isDirectory()) return failed(name, `${home} is not a directory`, 'point --home (or IDP_HOME) at a directory');
+  if (!stat.isDirectory())
+    return failed(name, `${home} is not a directory`, 'point --home (or IDP_HOME) at a directory');
   if (platform === 'win32') return ok(name, home);
   const mode = stat.mode & 0o777;
   // idp closes a directory that holds only its files itself (store/db.ts prepareHome); one shared with others is the user's call.
-  if ((mode & 0o077) !== 0) return warning(name, `${home} is ${octal(mode)}: group or others can list it (idp closes it itself only when it holds nothing but idp's files)`, `chmod 700 ${shellQuote(home)}`);
+  if ((mode & 0o077) !== 0)
+    return warning(
+      name,
+      `${home} is ${octal(mode)}: group or others can list it (idp closes it itself only when it holds nothing but idp's files)`,
+      `chmod 700 ${shellQuote(home)}`,
+    );
   return ok(name, `${home} (${octal(mode)})`);
 }
 
@@ -167,11 +188,14 @@ function directoryCheck(home: string, platform: NodeJS.Platform): Check {
 function fileModesCheck(home: string, platform: NodeJS.Platform): Check {
   const name = 'file modes';
   if (platform === 'win32') return ok(name, 'not checked on Windows (NTFS permissions)');
-  const files = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, SEAL_KEY_FILE].map((f) => join(home, f)).filter((p) => existsSync(p));
+  const files = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, SEAL_KEY_FILE]
+    .map((f) => join(home, f))
+    .filter((p) => existsSync(p));
   const modes = files.map((path) => ({ path, mode: statSync(path).mode & 0o777 }));
   const wrong = modes.filter(({ mode }) => (mode & 0o077) !== 0 || (mode & 0o600) !== 0o600);
   if (wrong.length === 0) return ok(name, modes.map(({ path, mode }) => `${basename(path)} ${octal(mode)}`).join(', '));
-  const why = (mode: number): string => ((mode & 0o077) !== 0 ? 'group or others have access' : 'its owner cannot read and write it');
+  const why = (mode: number): string =>
+    (mode & 0o077) !== 0 ? 'group or others have access' : 'its owner cannot read and write it';
   return failed(
     name,
     wrong.map(({ path, mode }) => `${basename(path)} is ${octal(mode)} (${why(mode)}), expected 0600`).join('; '),
@@ -182,17 +206,31 @@ function fileModesCheck(home: string, platform: NodeJS.Platform): Check {
 /** The store refuses files that are not idp's or are from a newer idp; doctor reports that rather than crashing. */
 function unopenableCheck(home: string, err: unknown): Check {
   const path = dbPath(home);
-  if (isIdpError(err) && err.code === 'DB_NEWER') return failed('database', err.message, renderHint(err.hint) ?? 'upgrade idp');
-  if (isIdpError(err) && (err.cause as { code?: unknown } | undefined)?.code === 'SQLITE_CORRUPT') return damagedCheck(path, (err.cause as Error).message);
+  if (isIdpError(err) && err.code === 'DB_NEWER')
+    return failed('database', err.message, renderHint(err.hint) ?? 'upgrade idp');
+  if (isIdpError(err) && (err.cause as { code?: unknown } | undefined)?.code === 'SQLITE_CORRUPT')
+    return damagedCheck(path, (err.cause as Error).message);
   if (isIdpError(err) && err.code === 'DB_NOT_IDP') {
-    return failed('database', err.message, `move it aside (mv ${shellQuote(path)} ${shellQuote(`${path}.bak`)}) and run \`idp init\`, or point --home at an idp data directory`);
+    return failed(
+      'database',
+      err.message,
+      `move it aside (mv ${shellQuote(path)} ${shellQuote(`${path}.bak`)}) and run \`idp init\`, or point --home at an idp data directory`,
+    );
   }
   const cause = isIdpError(err) && err.cause instanceof Error ? err.cause.message : (err as Error).message;
-  return failed('database', `cannot open ${path}: ${cause}`, `check its owner and mode (chmod 600 ${shellQuote(path)}), or start again with \`idp init --force\``);
+  return failed(
+    'database',
+    `cannot open ${path}: ${cause}`,
+    `check its owner and mode (chmod 600 ${shellQuote(path)}), or start again with \`idp init --force\``,
+  );
 }
 
 function damagedCheck(path: string, problems: string): Check {
-  return failed('database', `${path} is damaged: ${problems}`, 'restore it from a backup, or start again with `idp init --force` (deletes everything in it)');
+  return failed(
+    'database',
+    `${path} is damaged: ${problems}`,
+    'restore it from a backup, or start again with `idp init --force` (deletes everything in it)',
+  );
 }
 
 function integrityProblems(store: Store): string[] {
@@ -206,26 +244,40 @@ function integrityProblems(store: Store): string[] {
 
 function databaseCheck(store: Store, home: string): Check {
   const appId = store.db.pragma('application_id', { simple: true }) as number;
-  const identity = appId === APPLICATION_ID ? `application_id 0x${APPLICATION_ID.toString(16)} (idp)` : 'blank (no application_id yet)';
+  const identity =
+    appId === APPLICATION_ID
+      ? `application_id 0x${APPLICATION_ID.toString(16)} (idp)`
+      : 'blank (no application_id yet)';
   return ok('database', `${dbPath(home)}: integrity ok, ${identity}`);
 }
 
 function schemaCheck(store: Store): Check {
   const version = store.db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return ok('schema', `version ${version}`);
-  return warning('schema', `version ${version}; this idp migrates it to ${SCHEMA_VERSION} the next time a command opens it`, 'run any idp command that uses the organisation, e.g. `idp users list`');
+  return warning(
+    'schema',
+    `version ${version}; this idp migrates it to ${SCHEMA_VERSION} the next time a command opens it`,
+    'run any idp command that uses the organisation, e.g. `idp users list`',
+  );
 }
 
 function journalCheck(store: Store): Check {
   const mode = String(store.db.pragma('journal_mode', { simple: true }));
   if (mode === 'wal') return ok('journal mode', 'WAL');
-  return warning('journal mode', `${mode}, expected WAL (concurrent idp processes queue instead of failing)`, 'run any idp command that uses the organisation, e.g. `idp users list`: it switches the file to WAL');
+  return warning(
+    'journal mode',
+    `${mode}, expected WAL (concurrent idp processes queue instead of failing)`,
+    'run any idp command that uses the organisation, e.g. `idp users list`: it switches the file to WAL',
+  );
 }
 
 function organisationCheck(store: Store, connections: number): Check {
   const orgId = store.org.setting('org_id');
   if (!orgId) return warning('organisation', 'no organisation yet: the database holds no org', 'idp init --force');
-  return ok('organisation', `org ${orgId}: ${store.apps.list().length} app(s), ${connections} connection(s), ${store.users.count()} user(s)`);
+  return ok(
+    'organisation',
+    `org ${orgId}: ${store.apps.list().length} app(s), ${connections} connection(s), ${store.users.count()} user(s)`,
+  );
 }
 
 /** The signing key and connection secrets are sealed with secret.key: without it they are lost (and nothing may create a new key here). */
@@ -233,7 +285,13 @@ function missingKeyCheck(connections: Connection[], signingKeys: number): Check[
   const sealed = connections.filter((c) => c.secret.kind === 'stored').map((c) => c.name);
   if (signingKeys > 0) {
     const also = sealed.length ? ` and the stored client secrets of ${sealed.join(', ')}` : '';
-    return [failed('secret key', `${SEAL_KEY_FILE} is missing: the org's signing key${also} cannot be decrypted, so no ID token can be signed`, `restore ${SEAL_KEY_FILE} from the backup made with the database, or start again with \`idp init --force\``)];
+    return [
+      failed(
+        'secret key',
+        `${SEAL_KEY_FILE} is missing: the org's signing key${also} cannot be decrypted, so no ID token can be signed`,
+        `restore ${SEAL_KEY_FILE} from the backup made with the database, or start again with \`idp init --force\``,
+      ),
+    ];
   }
   if (sealed.length === 0) return [];
   return [
@@ -251,14 +309,27 @@ function secretCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv, keyPre
   const source = c.secret;
   if (source.kind === 'env') {
     if (env[source.variable]) return ok(name, `read from $${source.variable} (set)`);
-    return warning(name, `read from $${source.variable}, which is not set in this shell`, `export ${source.variable}=... before \`idp login\``);
+    return warning(
+      name,
+      `read from $${source.variable}, which is not set in this shell`,
+      `export ${source.variable}=... before \`idp login\``,
+    );
   }
   if (source.kind === 'stored') {
-    if (!keyPresent) return failed(name, `stored encrypted, but ${SEAL_KEY_FILE} is missing`, `idp connection set ${c.name} --client-secret-stdin`);
+    if (!keyPresent)
+      return failed(
+        name,
+        `stored encrypted, but ${SEAL_KEY_FILE} is missing`,
+        `idp connection set ${c.name} --client-secret-stdin`,
+      );
     try {
       store.connections.storedSecret(c.name);
     } catch (err) {
-      return failed(name, `stored encrypted, but it cannot be decrypted with ${SEAL_KEY_FILE} (${(err as Error).message})`, `idp connection set ${c.name} --client-secret-stdin`);
+      return failed(
+        name,
+        `stored encrypted, but it cannot be decrypted with ${SEAL_KEY_FILE} (${(err as Error).message})`,
+        `idp connection set ${c.name} --client-secret-stdin`,
+      );
     }
     return ok(name, `stored encrypted${source.last4 ? ` (****${source.last4})` : ''}`);
   }
@@ -277,11 +348,23 @@ function sandboxCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv): Chec
   try {
     registered = sandboxClient(store, env, c);
   } catch (err) {
-    const fix = c.secret.kind === 'env' ? `export ${c.secret.variable}=... before \`idp login\`` : `idp connection set ${c.name} --client-secret-env VAR`;
-    return failed(name, `bundled sandbox provider: it cannot register ${c.name}, whose secret is unusable (${(err as Error).message}): logins fail`, fix);
+    const fix =
+      c.secret.kind === 'env'
+        ? `export ${c.secret.variable}=... before \`idp login\``
+        : `idp connection set ${c.name} --client-secret-env VAR`;
+    return failed(
+      name,
+      `bundled sandbox provider: it cannot register ${c.name}, whose secret is unusable (${(err as Error).message}): logins fail`,
+      fix,
+    );
   }
   const method = registered.tokenEndpointAuthMethod;
-  const secret = method === 'none' ? 'no secret (a public client)' : c.secret.kind === 'env' ? `$${c.secret.variable}` : 'the stored secret';
+  const secret =
+    method === 'none'
+      ? 'no secret (a public client)'
+      : c.secret.kind === 'env'
+        ? `$${c.secret.variable}`
+        : 'the stored secret';
   return ok(name, `bundled sandbox provider: registers client ${registered.clientId} with ${secret} (${method})`);
 }
 
@@ -294,7 +377,8 @@ interface Probe {
 function probeUrl(c: Connection): URL {
   if (c.type === 'github') return parseEndpoint(githubEndpoints(c.baseUrl).authorizeUrl, 'GitHub authorize URL');
   const issuer = parseEndpoint(issuerOf(c), `${c.name} issuer`);
-  if (issuer.pathname.includes('/.well-known/')) throw new Error(`issuer ${issuer.href} is a discovery document URL; give the issuer itself`);
+  if (issuer.pathname.includes('/.well-known/'))
+    throw new Error(`issuer ${issuer.href} is a discovery document URL; give the issuer itself`);
   return discoveryUrl(issuer);
 }
 
@@ -305,8 +389,10 @@ function issuerOf(c: Connection): string {
 }
 
 function unreachableFix(c: Connection): string {
-  if (c.type === 'oidc') return `check that the provider is running and the issuer is right (idp connection set ${c.name} --issuer URL)`;
-  if (c.baseUrl) return `check that the GitHub Enterprise Server is up and the base URL is right (idp connection set ${c.name} --base-url URL)`;
+  if (c.type === 'oidc')
+    return `check that the provider is running and the issuer is right (idp connection set ${c.name} --issuer URL)`;
+  if (c.baseUrl)
+    return `check that the GitHub Enterprise Server is up and the base URL is right (idp connection set ${c.name} --base-url URL)`;
   return `check the network (proxy, firewall, DNS): idp login needs ${c.type === 'github' ? 'github.com' : 'accounts.google.com'}`;
 }
 
@@ -320,7 +406,11 @@ async function probeConnection(c: Connection, timeoutMs: number, now: () => Date
   }
   let res: Response;
   try {
-    res = await upstreamFetch(providerName(c))(url.href, { redirect: 'manual', headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+    res = await upstreamFetch(providerName(c))(url.href, {
+      redirect: 'manual',
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (err) {
     return { check: warning(name, (err as Error).message, unreachableFix(c)), time: null };
   }
@@ -329,7 +419,13 @@ async function probeConnection(c: Connection, timeoutMs: number, now: () => Date
   const where = `${url.origin}${url.pathname}`;
   if (c.type === 'github') {
     await res.body?.cancel().catch(() => undefined);
-    return { check: res.status < 500 ? ok(name, `${where} answers (HTTP ${res.status})`) : warning(name, `${where} answered HTTP ${res.status}`, 'GitHub may be having trouble; try again later'), time };
+    return {
+      check:
+        res.status < 500
+          ? ok(name, `${where} answers (HTTP ${res.status})`)
+          : warning(name, `${where} answered HTTP ${res.status}`, 'GitHub may be having trouble; try again later'),
+      time,
+    };
   }
   return { check: await discoveryCheck(c, name, where, res), time };
 }
@@ -354,8 +450,15 @@ async function discoveryCheck(c: Connection, name: string, where: string, res: R
     if (!isIdpError(err)) throw err;
     const named = (doc as { issuer?: unknown }).issuer;
     if (err.code === 'ISSUER_MISMATCH' && typeof named === 'string') {
-      const mismatchFix = c.type === 'oidc' ? `idp connection set ${c.name} --issuer ${named}` : 'something between you and Google (a proxy?) answers for it; check the network';
-      return failed(name, `${where} names the issuer ${named}, not ${expected}: logins would fail the issuer check`, mismatchFix);
+      const mismatchFix =
+        c.type === 'oidc'
+          ? `idp connection set ${c.name} --issuer ${named}`
+          : 'something between you and Google (a proxy?) answers for it; check the network';
+      return failed(
+        name,
+        `${where} names the issuer ${named}, not ${expected}: logins would fail the issuer check`,
+        mismatchFix,
+      );
     }
     return failed(name, `${err.message}: logins would fail before the browser opens`, renderHint(err.hint) ?? fix);
   }
@@ -367,8 +470,10 @@ function redirectUriCheck(real: Connection[]): Check {
   const name = 'redirect URI';
   if (real.length === 0) return ok(name, 'no real connection: the bundled sandbox providers need nothing registered');
   const lines = real.map((c) => {
-    if (c.type === 'github') return `${c.name}: register http://127.0.0.1/callback as the GitHub OAuth app's callback URL (GitHub accepts any port on loopback)`;
-    if (c.type === 'google') return `${c.name}: use a Google "Desktop app" OAuth client; it accepts http://127.0.0.1:<any port>/callback`;
+    if (c.type === 'github')
+      return `${c.name}: register http://127.0.0.1/callback as the GitHub OAuth app's callback URL (GitHub accepts any port on loopback)`;
+    if (c.type === 'google')
+      return `${c.name}: use a Google "Desktop app" OAuth client; it accepts http://127.0.0.1:<any port>/callback`;
     return `${c.name}: register http://127.0.0.1/callback at ${providerName(c)} (the port changes per login, so the provider must accept any port on loopback)`;
   });
   return ok(name, lines.join('\n'));
@@ -381,21 +486,39 @@ async function loopbackCheck(timeoutMs: number): Promise<Check> {
   try {
     server = await startLoopback();
   } catch (err) {
-    return failed(name, `cannot listen on 127.0.0.1: ${(err as Error).message}`, 'allow idp to listen on 127.0.0.1 (a firewall or sandbox refuses it): logins receive their callback there');
+    return failed(
+      name,
+      `cannot listen on 127.0.0.1: ${(err as Error).message}`,
+      'allow idp to listen on 127.0.0.1 (a firewall or sandbox refuses it): logins receive their callback there',
+    );
   }
   try {
     const { hostname, port } = new URL(server.redirectUri);
-    if (hostname !== '127.0.0.1') return failed(name, `the callback server bound ${hostname}, not 127.0.0.1`, 'report this: idp must bind 127.0.0.1 only');
+    if (hostname !== '127.0.0.1')
+      return failed(
+        name,
+        `the callback server bound ${hostname}, not 127.0.0.1`,
+        'report this: idp must bind 127.0.0.1 only',
+      );
     try {
       const res = await fetch(`http://127.0.0.1:${port}/doctor`, { signal: AbortSignal.timeout(timeoutMs) });
       await res.body?.cancel();
     } catch (err) {
-      return failed(name, `the callback server on 127.0.0.1:${port} does not answer (${(err as Error).message})`, 'check for a local firewall rule on 127.0.0.1');
+      return failed(
+        name,
+        `the callback server on 127.0.0.1:${port} does not answer (${(err as Error).message})`,
+        'check for a local firewall rule on 127.0.0.1',
+      );
     }
     const others = otherAddresses();
     const accepted = await Promise.all(others.map((host) => accepts(host, Number(port))));
     const exposed = others.filter((_, i) => accepted[i]);
-    if (exposed.length > 0) return failed(name, `the callback port ${port} also answers on ${exposed.join(', ')}`, 'report this: idp must bind 127.0.0.1 only');
+    if (exposed.length > 0)
+      return failed(
+        name,
+        `the callback port ${port} also answers on ${exposed.join(', ')}`,
+        'report this: idp must bind 127.0.0.1 only',
+      );
     const elsewhere = others.length > 0 ? `, refused on ${others.join(', ')}` : '';
     return ok(name, `bound 127.0.0.1:${port} (a port chosen by the system), answered there${elsewhere}; closed`);
   } finally {
@@ -416,7 +539,11 @@ function otherAddresses(): string[] {
 async function relayCheck(relay: string): Promise<Check> {
   const { host, port } = relayAddress(relay);
   if (await accepts(host, port)) return ok('SMTP relay', `${relay} accepts connections`);
-  return warning('SMTP relay', `${relay} refuses connections: emailed codes reach only \`idp outbox\``, 'start the mail catcher, or `idp org set --smtp none`');
+  return warning(
+    'SMTP relay',
+    `${relay} refuses connections: emailed codes reach only \`idp outbox\``,
+    'start the mail catcher, or `idp org set --smtp none`',
+  );
 }
 
 function accepts(host: string, port: number): Promise<boolean> {
@@ -451,12 +578,27 @@ function onPath(command: string, env: NodeJS.ProcessEnv): boolean {
 export function browserCheck(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): Check {
   const name = 'browser';
   if (platform === 'win32') return ok(name, 'Windows opens the default browser');
-  if (platform === 'darwin') return onPath('open', env) ? ok(name, 'macOS `open`') : warning(name, '`open` is not on PATH', BROWSER_FIX);
+  if (platform === 'darwin')
+    return onPath('open', env) ? ok(name, 'macOS `open`') : warning(name, '`open` is not on PATH', BROWSER_FIX);
   if (env.BROWSER) return ok(name, `$BROWSER is set (${env.BROWSER})`);
   const opener = ['xdg-open', 'sensible-browser', 'x-www-browser'].find((command) => onPath(command, env));
-  if (!opener) return warning(name, '$BROWSER is unset and none of xdg-open, sensible-browser, x-www-browser is on PATH', BROWSER_FIX);
-  const display = env.DISPLAY ? `DISPLAY=${env.DISPLAY}` : env.WAYLAND_DISPLAY ? `WAYLAND_DISPLAY=${env.WAYLAND_DISPLAY}` : null;
-  if (!display) return warning(name, `${opener} is on PATH, but there is no display ($DISPLAY and $WAYLAND_DISPLAY are unset)`, BROWSER_FIX);
+  if (!opener)
+    return warning(
+      name,
+      '$BROWSER is unset and none of xdg-open, sensible-browser, x-www-browser is on PATH',
+      BROWSER_FIX,
+    );
+  const display = env.DISPLAY
+    ? `DISPLAY=${env.DISPLAY}`
+    : env.WAYLAND_DISPLAY
+      ? `WAYLAND_DISPLAY=${env.WAYLAND_DISPLAY}`
+      : null;
+  if (!display)
+    return warning(
+      name,
+      `${opener} is on PATH, but there is no display ($DISPLAY and $WAYLAND_DISPLAY are unset)`,
+      BROWSER_FIX,
+    );
   return ok(name, `${opener} with ${display}`);
 }
 
@@ -468,7 +610,11 @@ export function clockCheck(now: Date, upstreams: UpstreamTime[]): Check {
   const off = upstreams.find((u) => Math.abs(u.skewMs) > MAX_SKEW_MS);
   if (off) {
     const minutes = Math.round(Math.abs(off.skewMs) / 60_000);
-    return warning(name, `the system clock (${utc}) is ${minutes} min ${off.skewMs > 0 ? 'ahead of' : 'behind'} ${off.origin}`, CLOCK_FIX);
+    return warning(
+      name,
+      `the system clock (${utc}) is ${minutes} min ${off.skewMs > 0 ? 'ahead of' : 'behind'} ${off.origin}`,
+      CLOCK_FIX,
+    );
   }
   const origins = [...new Set(upstreams.map((u) => u.origin))];
   return ok(name, origins.length ? `${utc}, within 5 min of ${origins.join(', ')}` : `${utc} (UTC)`);

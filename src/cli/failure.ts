@@ -18,7 +18,11 @@ export function usageError(err: CommanderError): IdpError {
   const [first = '', ...rest] = err.message.replace(/^error:\s*/, '').split('\n');
   const suggestion = /Did you mean (.+?)\?/.exec(rest.join(' '))?.[1];
   const message = first.replace(/^(unknown option '[^'=]+)=[^']*'/, "$1=...'");
-  return new IdpError('USAGE', message, suggestion ? `did you mean ${suggestion}? (see \`idp --help\`)` : 'see `idp --help`, or `idp <command> --help`');
+  return new IdpError(
+    'USAGE',
+    message,
+    suggestion ? `did you mean ${suggestion}? (see \`idp --help\`)` : 'see `idp --help`, or `idp <command> --help`',
+  );
 }
 
 function isPromptAbort(err: unknown): boolean {

@@ -6,7 +6,12 @@ const GROUP: Record<string, string> = { app: 'app', connection: 'connection', us
 export function fixCommand(fix: Fix): string {
   switch (fix.kind) {
     case 'set': {
-      const value = fix.value === undefined ? '' : fix.value === 'true' || fix.value === 'false' ? `=${fix.value}` : ` ${fix.value}`;
+      const value =
+        fix.value === undefined
+          ? ''
+          : fix.value === 'true' || fix.value === 'false'
+            ? `=${fix.value}`
+            : ` ${fix.value}`;
       const target = `idp ${GROUP[fix.on]} set${fix.on === 'org' ? '' : ` ${fix.name}`}`;
       return fix.setting === undefined ? target : `${target} --${fix.setting}${value}`;
     }

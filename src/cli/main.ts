@@ -55,7 +55,10 @@ function loadersFor(args: string[]): Loader[] {
 
 export async function buildProgram(args: string[]): Promise<Command> {
   // Commander and the command's module load together: one round of the ESM loader rather than two in turn.
-  const [{ Command }, registers] = await Promise.all([import('commander'), Promise.all(loadersFor(args).map((load) => load()))]);
+  const [{ Command }, registers] = await Promise.all([
+    import('commander'),
+    Promise.all(loadersFor(args).map((load) => load())),
+  ]);
   const program = new Command('idp')
     .description('Local sandbox for federated sign-in and Just-in-Time user provisioning')
     .version(version, '-V, --version')
@@ -91,8 +94,16 @@ async function main(args: string[]): Promise<void> {
         return;
       }
     }
-    const [{ Renderer }, { failCommand, usageError }] = await Promise.all([import('./render.js'), import('./failure.js')]);
-    const out = new Renderer({ json: process.argv.includes('--json'), quiet: false, color: !process.argv.includes('--no-color'), debug: process.argv.includes('--debug') });
+    const [{ Renderer }, { failCommand, usageError }] = await Promise.all([
+      import('./render.js'),
+      import('./failure.js'),
+    ]);
+    const out = new Renderer({
+      json: process.argv.includes('--json'),
+      quiet: false,
+      color: !process.argv.includes('--no-color'),
+      debug: process.argv.includes('--debug'),
+    });
     failCommand(out, err instanceof CommanderError ? usageError(err) : err);
   }
 }

@@ -14,7 +14,11 @@ export function parseBool(flag: string) {
 export function parseEnum<T extends string>(flag: string, allowed: readonly T[]) {
   return (value: string): T => {
     if ((allowed as readonly string[]).includes(value)) return value as T;
-    throw new IdpError('INVALID_VALUE', `${flag} must be one of ${allowed.join(', ')}, not '${value}'`, `e.g. ${flag} ${allowed[0]}`);
+    throw new IdpError(
+      'INVALID_VALUE',
+      `${flag} must be one of ${allowed.join(', ')}, not '${value}'`,
+      `e.g. ${flag} ${allowed[0]}`,
+    );
   };
 }
 
@@ -22,7 +26,11 @@ export function parsePositiveInt(flag: string, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
     if (Number.isInteger(n) && n > 0 && n <= max) return n;
-    throw new IdpError('INVALID_VALUE', `${flag} takes a whole number from 1 to ${max}, not '${value}'`, `e.g. ${flag} 50`);
+    throw new IdpError(
+      'INVALID_VALUE',
+      `${flag} takes a whole number from 1 to ${max}, not '${value}'`,
+      `e.g. ${flag} 50`,
+    );
   };
 }
 
@@ -30,7 +38,8 @@ export function parsePositiveInt(flag: string, max = Number.MAX_SAFE_INTEGER) {
 export function collectPair(flag: string) {
   return (value: string, previous: [string, string][] = []): [string, string][] => {
     const eq = value.indexOf('=');
-    if (eq <= 0) throw new IdpError('INVALID_VALUE', `${flag} takes KEY=VALUE, not '${value}'`, `e.g. ${flag} department=finance`);
+    if (eq <= 0)
+      throw new IdpError('INVALID_VALUE', `${flag} takes KEY=VALUE, not '${value}'`, `e.g. ${flag} department=finance`);
     return [...previous, [value.slice(0, eq).trim(), value.slice(eq + 1).trim()]];
   };
 }
@@ -51,7 +60,11 @@ export function collectStep(value: string, previous: [number, string[]][] = []):
   const match = /^(\d+)=(.*)$/.exec(value.trim());
   const n = match ? Number(match[1]) : NaN;
   if (!match || !Number.isInteger(n) || n < 1 || n > 10) {
-    throw new IdpError('INVALID_VALUE', `--step takes N=OPTIONS with N from 1 to 10, not '${value}'`, 'e.g. --step 1=password,google,github --step 2=totp');
+    throw new IdpError(
+      'INVALID_VALUE',
+      `--step takes N=OPTIONS with N from 1 to 10, not '${value}'`,
+      'e.g. --step 1=password,google,github --step 2=totp',
+    );
   }
   return [...previous, [n, parseList(match[2]!)]];
 }

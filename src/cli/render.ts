@@ -32,7 +32,10 @@ const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 function escapeControl(ch: string): string {
   const code = ch.charCodeAt(0);
-  return NAMED[ch] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  return (
+    NAMED[ch] ??
+    (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`)
+  );
 }
 
 /** Untrusted text for one line of a terminal: every control character shown escaped (ESC as `\x1b`, a newline as `\n`). */
@@ -52,7 +55,8 @@ function terminalText(text: string, paint: Paint): string {
 }
 
 /** Characters a terminal shows two columns wide (East Asian Wide and Fullwidth: CJK, kana, Hangul, fullwidth forms). */
-const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]/u;
+const WIDE =
+  /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]/u;
 /** An emoji shown as a picture: two columns, whatever it is built of (ZWJ sequences, skin tones, flags). */
 const EMOJI = /\p{Emoji_Presentation}|\p{Extended_Pictographic}\ufe0f|\p{Regional_Indicator}/u;
 /** A grapheme that adds no column of its own (a lone combining mark, a joiner, a variation selector). */
@@ -89,7 +93,11 @@ export class Renderer {
   readonly paint: Paint;
   readonly errPaint: Paint;
 
-  constructor(readonly opts: RenderOptions, private readonly stdout = process.stdout, private readonly stderr = process.stderr) {
+  constructor(
+    readonly opts: RenderOptions,
+    private readonly stdout = process.stdout,
+    private readonly stderr = process.stderr,
+  ) {
     this.paint = paintFor(stdout, opts.color);
     this.errPaint = paintFor(stderr, opts.color);
   }
@@ -101,13 +109,15 @@ export class Renderer {
       return;
     }
     const text = human();
-    if (text !== undefined && text !== '') this.stdout.write(terminalText(text.endsWith('\n') ? text : `${text}\n`, this.paint));
+    if (text !== undefined && text !== '')
+      this.stdout.write(terminalText(text.endsWith('\n') ? text : `${text}\n`, this.paint));
   }
 
   table<T>(rows: T[], columns: Column<T>[]): string {
     const cells = rows.map((row) => columns.map((c) => inert(c.value(row))));
     const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...cells.map((r) => displayWidth(r[i]!))));
-    const line = (values: string[]): string => values.map((v, i) => (i === values.length - 1 ? v : padToWidth(v, widths[i]!))).join('  ');
+    const line = (values: string[]): string =>
+      values.map((v, i) => (i === values.length - 1 ? v : padToWidth(v, widths[i]!))).join('  ');
     const header = this.paint.bold(line(columns.map((c) => c.header)));
     return [header, ...cells.map(line)].join('\n');
   }
@@ -134,16 +144,26 @@ export class Renderer {
   /** One line saying what failed, one with the fix; the stack and cause only with --debug. With --json, also
    *  `{"error": ...}` on stdout, unless the command prints its own document (`document: false`). */
   error(err: unknown, opts: { document?: boolean } = {}): void {
-    const e = isIdpError(err) ? err : new IdpError('INTERNAL', err instanceof Error ? err.message : String(err), 'rerun with --debug for details, and report it if it persists');
+    const e = isIdpError(err)
+      ? err
+      : new IdpError(
+          'INTERNAL',
+          err instanceof Error ? err.message : String(err),
+          'rerun with --debug for details, and report it if it persists',
+        );
     this.stderr.write(`${this.errPaint.red('error:')} ${inert(e.message)}\n`);
     const hint = renderHint(e.hint);
     if (hint) this.stderr.write(`${this.errPaint.dim('hint:')} ${inert(hint)}\n`);
     if (this.opts.debug) {
       const original = isIdpError(err) ? err : (err as Error);
       this.stderr.write(terminalText(`${original?.stack ?? ''}\n`, this.errPaint));
-      if (original?.cause) this.stderr.write(terminalText(`cause: ${String((original.cause as Error).stack ?? original.cause)}\n`, this.errPaint));
+      if (original?.cause)
+        this.stderr.write(
+          terminalText(`cause: ${String((original.cause as Error).stack ?? original.cause)}\n`, this.errPaint),
+        );
     }
-    if (this.opts.json && opts.document !== false) this.stdout.write(`${JSON.stringify({ error: { ...e.toJSON(), hint: hint ?? null } }, null, 2)}\n`);
+    if (this.opts.json && opts.document !== false)
+      this.stdout.write(`${JSON.stringify({ error: { ...e.toJSON(), hint: hint ?? null } }, null, 2)}\n`);
   }
 
   /** A flow stage as it happens (stderr): mark, name, detail, duration. */

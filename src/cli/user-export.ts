@@ -12,10 +12,27 @@ export interface ExportOptions {
   secrets: boolean;
 }
 
-const CSV_COLUMNS = ['id', 'username', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'picture', 'status', 'source', 'created_at', 'updated_at', 'last_login_at', 'associations', 'mfa'];
+const CSV_COLUMNS = [
+  'id',
+  'username',
+  'email',
+  'email_verified',
+  'name',
+  'given_name',
+  'family_name',
+  'picture',
+  'status',
+  'source',
+  'created_at',
+  'updated_at',
+  'last_login_at',
+  'associations',
+  'mfa',
+];
 
 function csvCell(value: unknown): string {
-  const text = value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text =
+    value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
@@ -28,7 +45,12 @@ function record(u: ExportedUser, opts: ExportOptions): Record<string, unknown> {
   return {
     ...userView(u),
     ...(opts.hashes ? { password_hash: u.passwordHash } : {}),
-    associations: u.associations.map((a) => ({ connection: a.connection, subject: a.subject, linked_at: a.linkedAt, last_login_at: a.lastLoginAt })),
+    associations: u.associations.map((a) => ({
+      connection: a.connection,
+      subject: a.subject,
+      linked_at: a.linkedAt,
+      last_login_at: a.lastLoginAt,
+    })),
     mfa: u.factors.map((f) => ({
       type: f.type,
       created_at: f.createdAt,
@@ -38,7 +60,12 @@ function record(u: ExportedUser, opts: ExportOptions): Record<string, unknown> {
   };
 }
 
-export async function writeExport(users: Iterable<ExportedUser>, format: 'json' | 'csv', opts: ExportOptions, out: Writable): Promise<void> {
+export async function writeExport(
+  users: Iterable<ExportedUser>,
+  format: 'json' | 'csv',
+  opts: ExportOptions,
+  out: Writable,
+): Promise<void> {
   if (format === 'json') {
     let first = true;
     await write(out, '[');
@@ -61,7 +88,13 @@ export async function writeExport(users: Iterable<ExportedUser>, format: 'json' 
   await write(out, `${[...columns, ...extra].join(',')}\n`);
   for (const u of rows) {
     const view = record(u, opts);
-    const lists = { associations: (view.associations as unknown[]).length ? view.associations : null, mfa: (view.mfa as unknown[]).length ? view.mfa : null };
-    await write(out, `${[...columns.map((c) => csvCell(c in lists ? lists[c as keyof typeof lists] : view[c])), ...extra.map((k) => csvCell(u.attributes[k]))].join(',')}\n`);
+    const lists = {
+      associations: (view.associations as unknown[]).length ? view.associations : null,
+      mfa: (view.mfa as unknown[]).length ? view.mfa : null,
+    };
+    await write(
+      out,
+      `${[...columns.map((c) => csvCell(c in lists ? lists[c as keyof typeof lists] : view[c])), ...extra.map((k) => csvCell(u.attributes[k]))].join(',')}\n`,
+    );
   }
 }

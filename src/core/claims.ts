@@ -30,12 +30,26 @@ export const IGNORE = '-';
 const PROVIDER_EMAIL = 'email';
 const PROVIDER_VERIFIED = 'email_verified';
 
-export function mapClaims(claims: Record<string, unknown>, type: ConnectionType, overrides: Record<string, string>): MappedProfile {
+export function mapClaims(
+  claims: Record<string, unknown>,
+  type: ConnectionType,
+  overrides: Record<string, string>,
+): MappedProfile {
   const map = { ...defaultAttributeMap(type), ...overrides };
-  const profile: MappedProfile = { username: null, email: null, emailVerified: false, name: null, givenName: null, familyName: null, picture: null, attributes: {} };
+  const profile: MappedProfile = {
+    username: null,
+    email: null,
+    emailVerified: false,
+    name: null,
+    givenName: null,
+    familyName: null,
+    picture: null,
+    attributes: {},
+  };
   for (const [upstream, local] of Object.entries(map)) {
     const value = claims[upstream];
-    if (local === IGNORE || local === PROVIDER_VERIFIED || value === undefined || value === null || value === '') continue;
+    if (local === IGNORE || local === PROVIDER_VERIFIED || value === undefined || value === null || value === '')
+      continue;
     const field = FIELD[local];
     if (field) profile[field] = String(value);
     else profile.attributes[local] = typeof value === 'string' ? value : JSON.stringify(value);
@@ -75,14 +89,22 @@ export function refuseVerificationMap(edits: [string, string][]): void {
 export function syncPatch(user: User, mapped: MappedProfile, policy: SyncPolicy): ProfilePatch {
   if (policy === 'none') return {};
   const patch: ProfilePatch = {};
-  const take = policy === 'override-all' ? (local: unknown, upstream: unknown) => upstream !== null && upstream !== local : (local: unknown, upstream: unknown) => (local === null || local === '') && upstream !== null;
+  const take =
+    policy === 'override-all'
+      ? (local: unknown, upstream: unknown) => upstream !== null && upstream !== local
+      : (local: unknown, upstream: unknown) => (local === null || local === '') && upstream !== null;
   for (const key of ['name', 'givenName', 'familyName', 'picture'] as const) {
     if (take(user[key], mapped[key])) patch[key] = mapped[key];
   }
   if (mapped.email && take(user.email, mapped.email)) {
     patch.email = mapped.email;
     patch.emailVerified = mapped.emailVerified;
-  } else if (mapped.email && mapped.email.toLowerCase() === user.email?.toLowerCase() && mapped.emailVerified && !user.emailVerified) {
+  } else if (
+    mapped.email &&
+    mapped.email.toLowerCase() === user.email?.toLowerCase() &&
+    mapped.emailVerified &&
+    !user.emailVerified
+  ) {
     patch.emailVerified = true;
   }
   const attributes = { ...user.attributes };
@@ -102,9 +124,18 @@ export function syncPatch(user: User, mapped: MappedProfile, policy: SyncPolicy)
  * An upstream username shaped like an email is kept only when it is the person's own verified email (else its
  * local part is used), and `taken` must cover every identifier (id, username, email): see user-fields.ts.
  */
-export function provisionUsername(mapped: MappedProfile, connection: string, subject: string, taken: (candidate: string) => boolean): string {
+export function provisionUsername(
+  mapped: MappedProfile,
+  connection: string,
+  subject: string,
+  taken: (candidate: string) => boolean,
+): string {
   const ownEmail = mapped.emailVerified ? mapped.email : null;
-  const base = usernameBase(mapped.username || (mapped.email ? localPart(mapped.email) : '') || `${connection}-${subject}`, ownEmail, connection);
+  const base = usernameBase(
+    mapped.username || (mapped.email ? localPart(mapped.email) : '') || `${connection}-${subject}`,
+    ownEmail,
+    connection,
+  );
   if (!taken(base)) return base;
   // A numbered variant of an address is no longer the person's own email.
   const stem = base.includes('@') ? usernameBase(localPart(base), null, connection) : base;
@@ -117,7 +148,11 @@ export function provisionUsername(mapped: MappedProfile, connection: string, sub
 
 /** raw in the username alphabet; an email-shaped result that is not ownEmail is cut to its local part. */
 function usernameBase(raw: string, ownEmail: string | null, connection: string): string {
-  const fit = (s: string) => s.replace(/[^A-Za-z0-9._@+-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 56);
+  const fit = (s: string) =>
+    s
+      .replace(/[^A-Za-z0-9._@+-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 56);
   let base = fit(raw);
   if (!usernameFitsEmail(base, ownEmail)) base = fit(localPart(base));
   return base || `${connection}-user`;

@@ -9,7 +9,13 @@ const SCOPES: Record<ConnectionType, string[]> = {
 
 /** Upstream (normalised, OIDC-named) claim -> local user attribute. `--map` overrides entries. */
 const ATTRIBUTE_MAP: Record<ConnectionType, Record<string, string>> = {
-  github: { preferred_username: 'username', email: 'email', email_verified: 'email_verified', name: 'name', picture: 'picture' },
+  github: {
+    preferred_username: 'username',
+    email: 'email',
+    email_verified: 'email_verified',
+    name: 'name',
+    picture: 'picture',
+  },
   google: {
     email: 'email',
     email_verified: 'email_verified',

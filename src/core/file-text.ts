@@ -21,7 +21,11 @@ export const MAX_DEPTH = 64;
 export function checkFileSize(file: string, size: number, kind: FileKind): void {
   const limit = FILE_LIMITS[kind];
   if (size > limit.bytes) {
-    throw new IdpError('FILE_INVALID', `${file}: ${size} bytes is more than ${limit.what} may hold (${limit.bytes / MiB} MiB)`, 'split it into smaller files; nothing was changed');
+    throw new IdpError(
+      'FILE_INVALID',
+      `${file}: ${size} bytes is more than ${limit.what} may hold (${limit.bytes / MiB} MiB)`,
+      'split it into smaller files; nothing was changed',
+    );
   }
 }
 
@@ -33,7 +37,11 @@ export function decodeText(bytes: Uint8Array, file: string, kind: FileKind): str
   try {
     return utf8.decode(bytes); // drops a leading byte order mark
   } catch {
-    throw new IdpError('FILE_INVALID', `${file}:${firstBadLine(bytes)}: not valid UTF-8`, 'save the file as UTF-8; nothing was changed');
+    throw new IdpError(
+      'FILE_INVALID',
+      `${file}:${firstBadLine(bytes)}: not valid UTF-8`,
+      'save the file as UTF-8; nothing was changed',
+    );
   }
 }
 

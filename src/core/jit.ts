@@ -51,19 +51,34 @@ export function decideJit(input: JitInput): JitDecision {
   if (input.associatedUser) {
     const user = input.associatedUser;
     if (user.status !== 'active') return refused(user.status, user.username, `association points to ${user.username}`);
-    return { kind: 'returning', userId: user.id, reason: `${jitState}; association exists for ${user.username}, attribute sync ${input.jit.sync}` };
+    return {
+      kind: 'returning',
+      userId: user.id,
+      reason: `${jitState}; association exists for ${user.username}, attribute sync ${input.jit.sync}`,
+    };
   }
   if (!on) {
-    const email = input.emailOwner ? `email belongs to local user ${input.emailOwner.username} (not linked when JIT is off)` : 'no local account is created';
+    const email = input.emailOwner
+      ? `email belongs to local user ${input.emailOwner.username} (not linked when JIT is off)`
+      : 'no local account is created';
     return { kind: 'pass-through', reason: `${jitState}; no association, ${email}` };
   }
   const owner = input.emailOwner;
   const email = input.upstreamEmail;
-  if (!owner || !email) return { kind: 'provision', reason: `${jitState}; no association, email ${email ? 'not taken' : 'not given upstream'}` };
+  if (!owner || !email)
+    return {
+      kind: 'provision',
+      reason: `${jitState}; no association, email ${email ? 'not taken' : 'not given upstream'}`,
+    };
   // Both sides must have proved the address: an unverified local email may have been put there by anyone first.
   if (input.jit.linking === 'verified-email' && input.upstreamEmailVerified && owner.emailVerified) {
-    if (owner.status !== 'active') return refused(owner.status, owner.username, `${jitState}; verified email matches ${owner.username}`);
-    return { kind: 'link', userId: owner.id, reason: `${jitState}; no association, verified email ${email} matches ${owner.username}, linking verified-email` };
+    if (owner.status !== 'active')
+      return refused(owner.status, owner.username, `${jitState}; verified email matches ${owner.username}`);
+    return {
+      kind: 'link',
+      userId: owner.id,
+      reason: `${jitState}; no association, verified email ${email} matches ${owner.username}, linking verified-email`,
+    };
   }
   // Proof beats a claim: the provider-verified owner gets the address, and the unproven local copy is cleared (the
   // email column is unique). Not when it is also the holder's username: then the account was made for that address.
@@ -96,12 +111,26 @@ function linkRefusal(input: JitInput, email: string, owner: string): { why: stri
   const exists = `email ${email} belongs to an existing account`;
   const another = 'sign in to that account another way';
   if (input.jit.linking === 'off') {
-    const linking = { kind: 'set', on: 'connection', name: input.connection, setting: 'linking', value: 'verified-email' } as const;
-    return { why: `${taken} and linking is off`, told: `${exists} and linking is off`, hint: hint`to link verified emails: ${linking} (or ${another})` };
+    const linking = {
+      kind: 'set',
+      on: 'connection',
+      name: input.connection,
+      setting: 'linking',
+      value: 'verified-email',
+    } as const;
+    return {
+      why: `${taken} and linking is off`,
+      told: `${exists} and linking is off`,
+      hint: hint`to link verified emails: ${linking} (or ${another})`,
+    };
   }
   if (!input.upstreamEmailVerified) {
     const unverified = `${input.connection} does not say it is verified`;
-    return { why: `${taken} and ${unverified}`, told: `${exists} and ${unverified}`, hint: `verify the email at the provider, or ${another}` };
+    return {
+      why: `${taken} and ${unverified}`,
+      told: `${exists} and ${unverified}`,
+      hint: `verify the email at the provider, or ${another}`,
+    };
   }
   return {
     why: `${taken}, whose local email is not verified and is also its username`,

@@ -30,7 +30,11 @@ export function jwks(keys: readonly PublicSigningKey[]): { keys: PublicJwk[] } {
 export function ecPublicMembers(jwk: JsonWebKey): { kty: 'EC'; crv: string; x: string; y: string } {
   const { kty, crv, x, y } = jwk;
   if (kty !== 'EC' || !crv || !x || !y) {
-    throw new IdpError('INTERNAL', 'a stored signing key is not an EC JWK', hint`the organisation holds a damaged key; ${{ kind: 'show', what: 'keys' }} lists its keys`);
+    throw new IdpError(
+      'INTERNAL',
+      'a stored signing key is not an EC JWK',
+      hint`the organisation holds a damaged key; ${{ kind: 'show', what: 'keys' }} lists its keys`,
+    );
   }
   return { kty, crv, x, y };
 }

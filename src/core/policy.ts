@@ -4,7 +4,13 @@
 import { defaultJit, defaultScopes } from './connection-defaults.js';
 import { IdpError } from './errors.js';
 import { fileRefusal, parseWith } from './schemas/base.js';
-import { CONNECTION_KEYS, policySchema, type PolicyApp, type PolicyConnection, type PolicyDoc } from './schemas/policy.js';
+import {
+  CONNECTION_KEYS,
+  policySchema,
+  type PolicyApp,
+  type PolicyConnection,
+  type PolicyDoc,
+} from './schemas/policy.js';
 import { effectiveSteps, validateSteps } from './signin.js';
 import { CONNECTION_TYPES, type App, type Connection } from './types.js';
 
@@ -59,17 +65,41 @@ export function exportConnection(c: Connection): PolicyConnection {
   };
 }
 
-function mergeConnection(existing: PolicyConnection | undefined, patch: PolicyConnection, name: string, file: string): PolicyConnection {
+function mergeConnection(
+  existing: PolicyConnection | undefined,
+  patch: PolicyConnection,
+  name: string,
+  file: string,
+): PolicyConnection {
   const refuse = fileRefusal(file, HINT);
   let current = existing;
   if (!current) {
-    const type = patch.type ?? refuse(`connections.${name}.type`, 'is needed for a new connection', `allowed values: ${CONNECTION_TYPES.join(', ')}`);
+    const type =
+      patch.type ??
+      refuse(
+        `connections.${name}.type`,
+        'is needed for a new connection',
+        `allowed values: ${CONNECTION_TYPES.join(', ')}`,
+      );
     const sandbox = patch.sandbox ?? false;
-    if (!sandbox && !patch.client_id) refuse(`connections.${name}.client_id`, 'is needed for a new real connection (or set sandbox: true)');
-    if (type === 'oidc' && !sandbox && !patch.issuer) refuse(`connections.${name}.issuer`, 'is needed for a new oidc connection');
-    current = { type, sandbox, client_id: `sandbox-${name}`, scopes: defaultScopes(type), jit: defaultJit(), attribute_map: {} };
+    if (!sandbox && !patch.client_id)
+      refuse(`connections.${name}.client_id`, 'is needed for a new real connection (or set sandbox: true)');
+    if (type === 'oidc' && !sandbox && !patch.issuer)
+      refuse(`connections.${name}.issuer`, 'is needed for a new oidc connection');
+    current = {
+      type,
+      sandbox,
+      client_id: `sandbox-${name}`,
+      scopes: defaultScopes(type),
+      jit: defaultJit(),
+      attribute_map: {},
+    };
   } else if (patch.type && patch.type !== current.type) {
-    refuse(`connections.${name}.type`, `cannot change from ${current.type} to ${patch.type}`, 'remove the connection and add it again');
+    refuse(
+      `connections.${name}.type`,
+      `cannot change from ${current.type} to ${patch.type}`,
+      'remove the connection and add it again',
+    );
   }
   const merged: PolicyConnection = { ...current, ...patch, jit: { ...current.jit, ...patch.jit } };
   if (merged.token_auth === 'auto') delete merged.token_auth;
@@ -77,17 +107,24 @@ function mergeConnection(existing: PolicyConnection | undefined, patch: PolicyCo
   if (patch.client_secret) delete merged.client_secret_env;
   // A file cannot carry a secret: `stored` keeps one or replaces an env reference, but cannot create one, so where an
   // existing connection has none to keep it is no change (else every apply would plan it again).
-  if (patch.client_secret && existing && !existing.client_secret && !existing.client_secret_env) delete merged.client_secret;
+  if (patch.client_secret && existing && !existing.client_secret && !existing.client_secret_env)
+    delete merged.client_secret;
   return exportOrder(merged);
 }
 
 /** Key order of an exported connection, so a merged one diffs and prints like an exported one. */
 function exportOrder(c: PolicyConnection): PolicyConnection {
-  return Object.fromEntries(CONNECTION_KEYS.map((key) => [key, c[key]]).filter(([, v]) => v !== undefined && v !== null)) as PolicyConnection;
+  return Object.fromEntries(
+    CONNECTION_KEYS.map((key) => [key, c[key]]).filter(([, v]) => v !== undefined && v !== null),
+  ) as PolicyConnection;
 }
 
 function mergeApp(current: PolicyApp | undefined, patch: PolicyApp): PolicyApp {
-  const base: PolicyApp = current ?? { redirect_uris: [], steps: [['password']], attributes: ['username', 'email', 'email_verified', 'name'] };
+  const base: PolicyApp = current ?? {
+    redirect_uris: [],
+    steps: [['password']],
+    attributes: ['username', 'email', 'email_verified', 'name'],
+  };
   const merged = { ...base, ...patch };
   if (merged.script === null) delete merged.script;
   return merged;
@@ -99,14 +136,20 @@ function changes(before: unknown, after: unknown, prefix = ''): PlanChange[] {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
     return keys.flatMap((k) => changes(before[k], after[k], prefix ? `${prefix}.${k}` : k));
   }
-  return JSON.stringify(before) === JSON.stringify(after) ? [] : [{ path: prefix, before: before ?? null, after: after ?? null }];
+  return JSON.stringify(before) === JSON.stringify(after)
+    ? []
+    : [{ path: prefix, before: before ?? null, after: after ?? null }];
 }
 
 /**
  * The plan from the current org to the file: creates and updates for what it names (partially, key by key),
  * and with prune, deletes for what it does not name (never built-in apps). Validates the end state.
  */
-export function planPolicy(current: { apps: App[]; connections: Connection[] }, doc: PolicyDoc, opts: { prune: boolean; file: string }): PlanItem[] {
+export function planPolicy(
+  current: { apps: App[]; connections: Connection[] },
+  doc: PolicyDoc,
+  opts: { prune: boolean; file: string },
+): PlanItem[] {
   const plan: PlanItem[] = [];
   const finalConnections = new Set(current.connections.map((c) => c.name));
   for (const [name, patch] of Object.entries(doc.connections).sort(([a], [b]) => a.localeCompare(b))) {
@@ -132,9 +175,16 @@ export function planPolicy(current: { apps: App[]; connections: Connection[] }, 
     const before = existing && exportApp(existing);
     const after = mergeApp(before, patch);
     try {
-      validateSteps(effectiveSteps({ name, builtIn: existing?.builtIn ?? false, steps: after.steps! }, connectionNames), connectionNames);
+      validateSteps(
+        effectiveSteps({ name, builtIn: existing?.builtIn ?? false, steps: after.steps! }, connectionNames),
+        connectionNames,
+      );
     } catch (err) {
-      throw new IdpError('FILE_INVALID', `${opts.file}: apps.${name}.steps: ${(err as IdpError).message}`, (err as IdpError).hint);
+      throw new IdpError(
+        'FILE_INVALID',
+        `${opts.file}: apps.${name}.steps: ${(err as IdpError).message}`,
+        (err as IdpError).hint,
+      );
     }
     const diff = changes(before ?? {}, after);
     if (!existing) plan.push({ action: 'create', kind: 'app', name, changes: diff, desired: after });
@@ -148,7 +198,11 @@ export function planPolicy(current: { apps: App[]; connections: Connection[] }, 
     }
     const orphaned = app.steps.flat().filter((o) => !isKnownOption(o, connectionNames));
     if (orphaned.length) {
-      throw new IdpError('FILE_INVALID', `${opts.file}: removing ${orphaned.join(', ')} would leave app ${app.name} offering it`, `remove it from apps.${app.name}.steps in the file too`);
+      throw new IdpError(
+        'FILE_INVALID',
+        `${opts.file}: removing ${orphaned.join(', ')} would leave app ${app.name} offering it`,
+        `remove it from apps.${app.name}.steps in the file too`,
+      );
     }
   }
   checkClientIds(current.apps, plan, doc, opts.file);
@@ -168,7 +222,12 @@ function checkClientIds(apps: App[], plan: PlanItem[], doc: PolicyDoc, file: str
   for (const [name, id] of finalIds) owners.set(id, [...(owners.get(id) ?? []), name].slice(0, 2));
   for (const [name, app] of Object.entries(doc.apps)) {
     const other = app.client_id === undefined ? undefined : owners.get(app.client_id)?.find((n) => n !== name);
-    if (other) fileRefusal(file, HINT)(`apps.${name}.client_id`, `is already the client_id of app ${other}`, 'give each app its own client_id, or leave it out to generate one');
+    if (other)
+      fileRefusal(file, HINT)(
+        `apps.${name}.client_id`,
+        `is already the client_id of app ${other}`,
+        'give each app its own client_id, or leave it out to generate one',
+      );
   }
 }
 

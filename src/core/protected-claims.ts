@@ -3,7 +3,23 @@
 import { IdpError } from './errors.js';
 
 /** Every claim idp puts in a token of its own accord: idTokenClaims accepts no other, so the list cannot fall behind the builder. */
-export const PROTECTED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'auth_time', 'nonce', 'acr', 'amr', 'azp', 'sid', 'jti', 'idp', 'pass_through'] as const;
+export const PROTECTED_CLAIMS = [
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'auth_time',
+  'nonce',
+  'acr',
+  'amr',
+  'azp',
+  'sid',
+  'jti',
+  'idp',
+  'pass_through',
+] as const;
 
 export type ProtectedClaim = (typeof PROTECTED_CLAIMS)[number];
 export type OwnClaims = { [K in ProtectedClaim]?: unknown };
@@ -30,7 +46,10 @@ export function refuseProtectedClaims(names: Iterable<string>, as: string, where
 }
 
 /** Refuses the first record of a user file that has a protected claim among its attributes, naming its line. */
-export function refuseProtectedInRecords(records: Iterable<{ line: number; attributes: Record<string, unknown> }>, file: string): void {
+export function refuseProtectedInRecords(
+  records: Iterable<{ line: number; attributes: Record<string, unknown> }>,
+  file: string,
+): void {
   for (const r of records) refuseProtectedClaims(Object.keys(r.attributes), USER_ATTRIBUTE, `${file}:${r.line}`);
 }
 
@@ -45,7 +64,10 @@ export function protectedAmong(names: Iterable<string>): string[] {
  * A token's claims: the requested attributes without any protected claim, then idp's own over them, so not even a
  * value stored behind idp's back can replace a claim idp sets.
  */
-export function idTokenClaims<T extends OwnClaims>(own: T & Record<Exclude<keyof T, ProtectedClaim>, never>, requested: Record<string, unknown>): T & Record<string, unknown> {
+export function idTokenClaims<T extends OwnClaims>(
+  own: T & Record<Exclude<keyof T, ProtectedClaim>, never>,
+  requested: Record<string, unknown>,
+): T & Record<string, unknown> {
   const attributes = Object.fromEntries(Object.entries(requested).filter(([name]) => !isProtectedClaim(name)));
   return { ...attributes, ...own };
 }

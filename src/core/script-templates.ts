@@ -11,7 +11,8 @@ export interface ScriptTemplate {
 export const SCRIPT_TEMPLATES: readonly ScriptTemplate[] = [
   {
     name: 'skip-mfa-for-federated',
-    description: "run the MFA step 2 only after a local sign-in in step 1 (context.steps[1].idp == 'LOCAL'); federated sign-ins skip it",
+    description:
+      "run the MFA step 2 only after a local sign-in in step 1 (context.steps[1].idp == 'LOCAL'); federated sign-ins skip it",
     source: `// Asgardeo's documented conditional-authentication script: run the MFA step (2) only for users who signed in
 // with a local option in step 1; federated sign-ins (GitHub, Google, ...) skip it.
 var localAuthenticator = 'LOCAL';

@@ -28,12 +28,17 @@ export function editSteps(current: SignInStep[], edits: [number, string[]][], co
   const steps = current.map((s) => [...s]);
   for (const [n, options] of edits) {
     if (options.length === 0) {
-      if (n > steps.length) throw new IdpError('INVALID_VALUE', `there is no step ${n} to remove`, `the app has ${steps.length} step(s)`);
+      if (n > steps.length)
+        throw new IdpError('INVALID_VALUE', `there is no step ${n} to remove`, `the app has ${steps.length} step(s)`);
       steps.splice(n - 1, 1);
     } else if (n <= steps.length + 1) {
       steps[n - 1] = [...new Set(options)];
     } else {
-      throw new IdpError('INVALID_VALUE', `step ${n} cannot come before step ${steps.length + 1}`, hint`add ${{ kind: 'option', option: 'step', value: `${steps.length + 1}=...` }} first`);
+      throw new IdpError(
+        'INVALID_VALUE',
+        `step ${n} cannot come before step ${steps.length + 1}`,
+        hint`add ${{ kind: 'option', option: 'step', value: `${steps.length + 1}=...` }} first`,
+      );
     }
   }
   validateSteps(steps, connections);
@@ -41,16 +46,34 @@ export function editSteps(current: SignInStep[], edits: [number, string[]][], co
 }
 
 export function validateSteps(steps: SignInStep[], connections: string[]): void {
-  if (steps.length === 0) throw new IdpError('INVALID_VALUE', 'an app needs at least step 1', hint`e.g. ${{ kind: 'option', option: 'step', value: '1=password,github' }}`);
+  if (steps.length === 0)
+    throw new IdpError(
+      'INVALID_VALUE',
+      'an app needs at least step 1',
+      hint`e.g. ${{ kind: 'option', option: 'step', value: '1=password,github' }}`,
+    );
   const valid = [...LOCAL_OPTIONS, ...connections];
   steps.forEach((options, i) => {
-    if (options.length === 0) throw new IdpError('INVALID_VALUE', `step ${i + 1} has no options`, 'give each step at least one option, e.g. password');
+    if (options.length === 0)
+      throw new IdpError(
+        'INVALID_VALUE',
+        `step ${i + 1} has no options`,
+        'give each step at least one option, e.g. password',
+      );
     for (const option of options) {
       if (!valid.includes(option)) {
-        throw new IdpError('UNKNOWN_SIGN_IN_OPTION', `unknown sign-in option '${option}' in step ${i + 1}`, `valid options: ${valid.join(', ')}`);
+        throw new IdpError(
+          'UNKNOWN_SIGN_IN_OPTION',
+          `unknown sign-in option '${option}' in step ${i + 1}`,
+          `valid options: ${valid.join(', ')}`,
+        );
       }
       if (i === 0 && isMfaOption(option)) {
-        throw new IdpError('INVALID_VALUE', `'${option}' cannot be in step 1: it needs a user identified by an earlier step`, hint`put it in step 2, e.g. ${{ kind: 'option', option: 'step', value: `2=${option}` }}`);
+        throw new IdpError(
+          'INVALID_VALUE',
+          `'${option}' cannot be in step 1: it needs a user identified by an earlier step`,
+          hint`put it in step 2, e.g. ${{ kind: 'option', option: 'step', value: `2=${option}` }}`,
+        );
       }
     }
   });
@@ -74,7 +97,10 @@ export interface MfaConflict {
  * A connection with JIT off that is offered in a step followed by an MFA step: its users pass through without
  * a local account, so they can never hold a factor and their logins fail at MFA.
  */
-export function mfaConflicts(apps: Pick<App, 'name' | 'steps' | 'script'>[], connections: Pick<Connection, 'name' | 'jit'>[]): MfaConflict[] {
+export function mfaConflicts(
+  apps: Pick<App, 'name' | 'steps' | 'script'>[],
+  connections: Pick<Connection, 'name' | 'jit'>[],
+): MfaConflict[] {
   const jitOff = new Set(connections.filter((c) => !c.jit.enabled).map((c) => c.name));
   const conflicts: MfaConflict[] = [];
   for (const app of apps) {
@@ -82,7 +108,14 @@ export function mfaConflicts(apps: Pick<App, 'name' | 'steps' | 'script'>[], con
       const mfaStep = app.steps.findIndex((later, j) => j > i && later.some(isMfaOption));
       if (mfaStep < 0) return;
       for (const option of options) {
-        if (jitOff.has(option)) conflicts.push({ app: app.name, connection: option, step: i + 1, mfaStep: mfaStep + 1, scripted: app.script !== null });
+        if (jitOff.has(option))
+          conflicts.push({
+            app: app.name,
+            connection: option,
+            step: i + 1,
+            mfaStep: mfaStep + 1,
+            scripted: app.script !== null,
+          });
       }
     });
   }

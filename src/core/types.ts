@@ -31,10 +31,7 @@ export interface JitSettings {
 }
 
 /** Where a connection's client secret comes from. Never the secret itself in config output. */
-export type SecretSource =
-  | { kind: 'none' }
-  | { kind: 'env'; variable: string }
-  | { kind: 'stored'; last4: string };
+export type SecretSource = { kind: 'none' } | { kind: 'env'; variable: string } | { kind: 'stored'; last4: string };
 
 export interface Connection {
   name: string;

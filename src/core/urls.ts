@@ -16,27 +16,42 @@ function checkedUrl(value: string, what: string, example: string): URL {
     throw new IdpError('INVALID_VALUE', `the ${what} must be an absolute URL, not '${value}'`, `e.g. ${example}`);
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new IdpError('INVALID_VALUE', `the ${what} must use https (plain http only for localhost/127.0.0.1): '${value}'`, `e.g. ${example}`);
+    throw new IdpError(
+      'INVALID_VALUE',
+      `the ${what} must use https (plain http only for localhost/127.0.0.1): '${value}'`,
+      `e.g. ${example}`,
+    );
   }
   return url;
 }
 
 export function validateRedirectUri(value: string): string {
   const url = checkedUrl(value, 'redirect URI', 'http://localhost:5173/');
-  if (url.hash) throw new IdpError('INVALID_VALUE', `the redirect URI must not have a fragment: '${value}'`, 'drop the #... part');
+  if (url.hash)
+    throw new IdpError('INVALID_VALUE', `the redirect URI must not have a fragment: '${value}'`, 'drop the #... part');
   return value;
 }
 
 export function validateIssuer(value: string): string {
   const url = checkedUrl(value, 'issuer', 'https://login.example.com');
-  if (url.search || url.hash) throw new IdpError('INVALID_VALUE', `the issuer must not have a query or fragment: '${value}'`, 'use the issuer exactly as its discovery document states it');
+  if (url.search || url.hash)
+    throw new IdpError(
+      'INVALID_VALUE',
+      `the issuer must not have a query or fragment: '${value}'`,
+      'use the issuer exactly as its discovery document states it',
+    );
   return value;
 }
 
 /** A GitHub Enterprise Server address: the web root, under which idp finds /login/oauth and /api/v3. */
 export function validateBaseUrl(value: string): string {
   const url = checkedUrl(value, 'base URL', 'https://github.example.com');
-  if (url.search || url.hash || url.username || url.password) throw new IdpError('INVALID_VALUE', `the base URL must not have credentials, a query or a fragment: '${value}'`, 'give the address of the GitHub Enterprise Server, e.g. https://github.example.com');
+  if (url.search || url.hash || url.username || url.password)
+    throw new IdpError(
+      'INVALID_VALUE',
+      `the base URL must not have credentials, a query or a fragment: '${value}'`,
+      'give the address of the GitHub Enterprise Server, e.g. https://github.example.com',
+    );
   return url.href.replace(/\/+$/, '');
 }
 
@@ -50,11 +65,20 @@ export function validateSmtpRelay(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new IdpError('INVALID_VALUE', `the SMTP relay must be a URL like ${example}, not '${value}'`, `e.g. ${example} (a local mail catcher)`);
+    throw new IdpError(
+      'INVALID_VALUE',
+      `the SMTP relay must be a URL like ${example}, not '${value}'`,
+      `e.g. ${example} (a local mail catcher)`,
+    );
   }
-  if (url.protocol !== 'smtp:') throw new IdpError('INVALID_VALUE', `the SMTP relay must be an smtp:// URL, not '${value}'`, `e.g. ${example}`);
+  if (url.protocol !== 'smtp:')
+    throw new IdpError('INVALID_VALUE', `the SMTP relay must be an smtp:// URL, not '${value}'`, `e.g. ${example}`);
   if (!isLoopbackHost(url.hostname)) {
-    throw new IdpError('INVALID_VALUE', `the SMTP relay must be on this machine (localhost/127.0.0.1): '${value}'`, hint`emailed codes go in plain SMTP, so only to a local mail catcher; every code is in ${{ kind: 'show', what: 'outbox' }} anyway`);
+    throw new IdpError(
+      'INVALID_VALUE',
+      `the SMTP relay must be on this machine (localhost/127.0.0.1): '${value}'`,
+      hint`emailed codes go in plain SMTP, so only to a local mail catcher; every code is in ${{ kind: 'show', what: 'outbox' }} anyway`,
+    );
   }
   if (url.username || url.password || (url.pathname && url.pathname !== '/') || url.search || url.hash) {
     throw new IdpError('INVALID_VALUE', `the SMTP relay takes only a host and a port: '${value}'`, `e.g. ${example}`);

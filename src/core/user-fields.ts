@@ -33,6 +33,6 @@ export function refuseEmailShapedUsername(username: string, email: string | null
   throw new IdpError(
     'INVALID_VALUE',
     `username '${username}' looks like an email address but is not the user's own email`,
-    'choose a username without @, or make it exactly the user\'s email address',
+    "choose a username without @, or make it exactly the user's email address",
   );
 }

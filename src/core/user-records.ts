@@ -32,7 +32,11 @@ function parseJsonArray(text: string, file: string): UserRecord[] {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new IdpError('IMPORT_INVALID', `${file}: not valid JSON (${(err as Error).message})`, 'fix the file and import again; nothing was imported');
+    throw new IdpError(
+      'IMPORT_INVALID',
+      `${file}: not valid JSON (${(err as Error).message})`,
+      'fix the file and import again; nothing was imported',
+    );
   }
   refuseDuplicateKey(text, file, 1);
   const lines = elementLines(text);
@@ -96,7 +100,11 @@ function refuseDuplicateKey(text: string, file: string, firstLine: number): void
 
 function afterBlanks(text: string, from: number): number {
   let at = from;
-  for (let c = text.charCodeAt(at); c === SPACE || c === TAB || c === RETURN || c === NEWLINE; c = text.charCodeAt(++at));
+  for (
+    let c = text.charCodeAt(at);
+    c === SPACE || c === TAB || c === RETURN || c === NEWLINE;
+    c = text.charCodeAt(++at)
+  );
   return at;
 }
 
@@ -135,13 +143,16 @@ function parseCsv(text: string, file: string): UserRecord[] {
   const rows = csvRows(text);
   const header = rows.shift();
   const columns = header?.cells.map((h) => h.trim()) ?? [];
-  if (!columns.includes('username')) throw bad(file, 1, 'the CSV header must name a username column', 'e.g. username,email,email_verified,name');
+  if (!columns.includes('username'))
+    throw bad(file, 1, 'the CSV header must name a username column', 'e.g. username,email,email_verified,name');
   const twice = columns.find((c, i) => columns.indexOf(c) !== i);
-  if (twice !== undefined) throw bad(file, 1, `the CSV header names column '${twice}' twice`, 'give each column its own name');
+  if (twice !== undefined)
+    throw bad(file, 1, `the CSV header names column '${twice}' twice`, 'give each column its own name');
   return rows
     .filter((r) => r.cells.some((c) => c !== ''))
     .map((r) => {
-      if (r.cells.length !== columns.length) throw bad(file, r.line, `expected ${columns.length} fields, found ${r.cells.length}`);
+      if (r.cells.length !== columns.length)
+        throw bad(file, r.line, `expected ${columns.length} fields, found ${r.cells.length}`);
       return toRecord(csvRecord(columns, r.cells), r.line, file);
     });
 }

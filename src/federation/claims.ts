@@ -6,5 +6,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Drops absent values (upstreams send null for unset fields), so claims hold only what the upstream said. */
 export function withoutEmpty(claims: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(claims).filter(([, value]) => value !== undefined && value !== null && value !== ''));
+  return Object.fromEntries(
+    Object.entries(claims).filter(([, value]) => value !== undefined && value !== null && value !== ''),
+  );
 }

@@ -24,12 +24,21 @@ export interface DiscoveryDocument {
  * Checks a discovery document: an issuer equal to the configured one (ISSUER_MISMATCH), every required endpoint
  * present, and every endpoint https or loopback http (UPSTREAM_ERROR naming the field). `where` is the document's URL.
  */
-export function checkDiscoveryDocument(provider: string, doc: unknown, expectedIssuer: string, where: string): DiscoveryDocument {
+export function checkDiscoveryDocument(
+  provider: string,
+  doc: unknown,
+  expectedIssuer: string,
+  where: string,
+): DiscoveryDocument {
   if (!isRecord(doc)) throw malformed(provider, where, 'it is not a JSON object');
   if (typeof doc.issuer !== 'string' || !doc.issuer) throw malformed(provider, where, 'it has no issuer');
   // Compared as URLs, as openid-client does: https://accounts.google.com and https://accounts.google.com/ are one issuer.
   if (!URL.canParse(doc.issuer) || new URL(doc.issuer).href !== new URL(expectedIssuer).href) {
-    throw new IdpError('ISSUER_MISMATCH', `the discovery document of ${provider} names the issuer ${doc.issuer}, not ${expectedIssuer}`, "set the connection's issuer to exactly the one its discovery document names");
+    throw new IdpError(
+      'ISSUER_MISMATCH',
+      `the discovery document of ${provider} names the issuer ${doc.issuer}, not ${expectedIssuer}`,
+      "set the connection's issuer to exactly the one its discovery document names",
+    );
   }
   for (const field of REQUIRED_ENDPOINTS) {
     if (typeof doc[field] !== 'string' || !doc[field]) throw malformed(provider, where, `${field} is missing`);
@@ -49,7 +58,11 @@ export function discoveryUrl(issuer: URL): URL {
 }
 
 function malformed(provider: string, where: string, what: string): IdpError {
-  return new IdpError('UPSTREAM_ERROR', `the discovery document of ${provider} at ${where} is unusable: ${what}`, 'idp needs issuer, authorization_endpoint, token_endpoint and jwks_uri; fix the provider, or check that the issuer is the right one');
+  return new IdpError(
+    'UPSTREAM_ERROR',
+    `the discovery document of ${provider} at ${where} is unusable: ${what}`,
+    'idp needs issuer, authorization_endpoint, token_endpoint and jwks_uri; fix the provider, or check that the issuer is the right one',
+  );
 }
 
 /**
@@ -57,7 +70,11 @@ function malformed(provider: string, where: string, what: string): IdpError {
  * client_secret_basic if listed, else client_secret_post, else none (a public client with PKCE); a provider that lists
  * nothing implies client_secret_basic (RFC 8414). Without a secret, only none is possible.
  */
-export function chooseTokenAuth(configured: TokenAuthMethod | null, supported: unknown, hasSecret: boolean): TokenAuthMethod {
+export function chooseTokenAuth(
+  configured: TokenAuthMethod | null,
+  supported: unknown,
+  hasSecret: boolean,
+): TokenAuthMethod {
   if (configured) return configured;
   if (!hasSecret) return 'none';
   const listed = Array.isArray(supported) ? supported : ['client_secret_basic'];
@@ -69,6 +86,10 @@ export function chooseTokenAuth(configured: TokenAuthMethod | null, supported: u
 /** A configured method that sends a secret needs one. */
 export function requireSecretFor(method: TokenAuthMethod | null, secret: string | null, provider: string): void {
   if (method && method !== 'none' && !secret) {
-    throw new IdpError('SECRET_MISSING', `the connection to ${provider} authenticates with ${method} but has no client secret`, "give the connection its client secret, or set its token authentication to none (a public client)");
+    throw new IdpError(
+      'SECRET_MISSING',
+      `the connection to ${provider} authenticates with ${method} but has no client secret`,
+      'give the connection its client secret, or set its token authentication to none (a public client)',
+    );
   }
 }

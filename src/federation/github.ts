@@ -43,10 +43,21 @@ export function createGithubConnector(opts: GithubOptions): Connector {
     token_endpoint: token.href,
   };
   requireSecretFor(opts.tokenAuth, opts.clientSecret, PROVIDER);
-  const config = new client.Configuration(server, opts.clientId, undefined, clientAuth(opts.tokenAuth ?? DEFAULT_TOKEN_AUTH, opts.clientSecret));
+  const config = new client.Configuration(
+    server,
+    opts.clientId,
+    undefined,
+    clientAuth(opts.tokenAuth ?? DEFAULT_TOKEN_AUTH, opts.clientSecret),
+  );
   if (needsInsecureRequests([authorize, token, api])) client.allowInsecureRequests(config);
   config[client.customFetch] = restateTokenErrors(token, upstreamFetch(PROVIDER));
-  const upstream: Upstream = { provider: PROVIDER, config, scopes: opts.scopes, expectsIdToken: false, clientSecret: opts.clientSecret };
+  const upstream: Upstream = {
+    provider: PROVIDER,
+    config,
+    scopes: opts.scopes,
+    expectsIdToken: false,
+    clientSecret: opts.clientSecret,
+  };
   return {
     authorizationRequest: (redirectUri) => newAuthorizationRequest(upstream, redirectUri),
     checkCallback: (callbackUrl, request) => void checkCallback(upstream, callbackUrl, request),
@@ -72,10 +83,22 @@ function restateTokenErrors(tokenUrl: URL, base: UpstreamFetch): UpstreamFetch {
   };
 }
 
-async function fetchGithubProfile(config: client.Configuration, api: URL, accessToken: string): Promise<UpstreamProfile> {
+async function fetchGithubProfile(
+  config: client.Configuration,
+  api: URL,
+  accessToken: string,
+): Promise<UpstreamProfile> {
   // /user/emails is read even when /user shows a public email: only it says whether the address is verified.
-  const [user, emails] = await Promise.all([getJson(config, api, 'user', accessToken), getJson(config, api, 'user/emails', accessToken, { optional: true }).then(parseEmails)]);
-  if (!isRecord(user) || typeof user.id !== 'number' || !Number.isSafeInteger(user.id) || typeof user.login !== 'string') {
+  const [user, emails] = await Promise.all([
+    getJson(config, api, 'user', accessToken),
+    getJson(config, api, 'user/emails', accessToken, { optional: true }).then(parseEmails),
+  ]);
+  if (
+    !isRecord(user) ||
+    typeof user.id !== 'number' ||
+    !Number.isSafeInteger(user.id) ||
+    typeof user.login !== 'string'
+  ) {
     throw new IdpError('UPSTREAM_ERROR', `${PROVIDER} /user answered without a numeric id and a login`, BASE_URL_HINT);
   }
   const email = pickEmail(typeof user.email === 'string' ? user.email : null, emails);
@@ -92,10 +115,14 @@ async function fetchGithubProfile(config: client.Configuration, api: URL, access
   };
 }
 
-const BASE_URL_HINT = "check the connection's base URL: it must be the GitHub Enterprise Server's address, whose REST API is under /api/v3";
+const BASE_URL_HINT =
+  "check the connection's base URL: it must be the GitHub Enterprise Server's address, whose REST API is under /api/v3";
 
 /** The public email when there is one, else the primary verified address, else the primary one (unverified). */
-function pickEmail(publicEmail: string | null, emails: GithubEmail[]): { email: string; verified: boolean } | undefined {
+function pickEmail(
+  publicEmail: string | null,
+  emails: GithubEmail[],
+): { email: string; verified: boolean } | undefined {
   if (publicEmail) {
     const listed = emails.find((e) => e.email.toLowerCase() === publicEmail.toLowerCase());
     return { email: publicEmail, verified: listed?.verified === true };
@@ -109,7 +136,13 @@ function pickEmail(publicEmail: string | null, emails: GithubEmail[]): { email: 
  * null on 404, which is how GitHub says the scope was not granted. Anything else but 200 fails the login: taking a
  * rate limit or an outage for "no email" would provision a user without one, past the email collision check.
  */
-async function getJson(config: client.Configuration, api: URL, path: string, accessToken: string, opts: { optional?: boolean } = {}): Promise<unknown> {
+async function getJson(
+  config: client.Configuration,
+  api: URL,
+  path: string,
+  accessToken: string,
+  opts: { optional?: boolean } = {},
+): Promise<unknown> {
   const url = new URL(`${api.href.replace(/\/$/, '')}/${path}`);
   const headers = new Headers({ accept: 'application/vnd.github+json', 'x-github-api-version': GITHUB_API_VERSION });
   let response: Response;
@@ -131,14 +164,33 @@ function apiRefusal(path: string, response: Pick<Response, 'status' | 'headers'>
   const message = `${PROVIDER} /${path} answered HTTP ${status}`;
   const wait = rateLimitWait(headers, now);
   if (wait !== null || status === 429) {
-    const until = wait === null ? 'a while' : wait.seconds <= 60 ? `${wait.seconds} s` : `${Math.ceil(wait.seconds / 60)} min (until ${wait.at.toISOString().slice(11, 16)} UTC)`;
-    return new IdpError('UPSTREAM_ERROR', `${message}: the API rate limit is exhausted${wait ? `; it resets in ${until}` : ''}`, `wait ${until} and sign in again; nothing was provisioned (the limit counts per user and per OAuth app)`);
+    const until =
+      wait === null
+        ? 'a while'
+        : wait.seconds <= 60
+          ? `${wait.seconds} s`
+          : `${Math.ceil(wait.seconds / 60)} min (until ${wait.at.toISOString().slice(11, 16)} UTC)`;
+    return new IdpError(
+      'UPSTREAM_ERROR',
+      `${message}: the API rate limit is exhausted${wait ? `; it resets in ${until}` : ''}`,
+      `wait ${until} and sign in again; nothing was provisioned (the limit counts per user and per OAuth app)`,
+    );
   }
-  if (status === 401) return new IdpError('UPSTREAM_ERROR', message, 'GitHub refused the access token; start the login again');
+  if (status === 401)
+    return new IdpError('UPSTREAM_ERROR', message, 'GitHub refused the access token; start the login again');
   if (status === 403) {
-    return new IdpError('UPSTREAM_ERROR', `${message}: the token may not read it`, `grant the app read access to ${path === 'user/emails' ? "the user's email addresses (the user:email scope, or a GitHub App's Email addresses permission)" : 'the user profile'}, then sign in again`);
+    return new IdpError(
+      'UPSTREAM_ERROR',
+      `${message}: the token may not read it`,
+      `grant the app read access to ${path === 'user/emails' ? "the user's email addresses (the user:email scope, or a GitHub App's Email addresses permission)" : 'the user profile'}, then sign in again`,
+    );
   }
-  if (status >= 500) return new IdpError('UPSTREAM_ERROR', `${message}: GitHub is having trouble`, 'try again later; nothing was provisioned');
+  if (status >= 500)
+    return new IdpError(
+      'UPSTREAM_ERROR',
+      `${message}: GitHub is having trouble`,
+      'try again later; nothing was provisioned',
+    );
   return new IdpError('UPSTREAM_ERROR', message, BASE_URL_HINT);
 }
 
@@ -148,7 +200,8 @@ function apiRefusal(path: string, response: Pick<Response, 'status' | 'headers'>
  */
 function rateLimitWait(headers: Headers, now: Date): { seconds: number; at: Date } | null {
   const retryAfter = Number(headers.get('retry-after') ?? NaN);
-  if (Number.isFinite(retryAfter) && retryAfter >= 0) return { seconds: Math.ceil(retryAfter), at: new Date(now.getTime() + retryAfter * 1000) };
+  if (Number.isFinite(retryAfter) && retryAfter >= 0)
+    return { seconds: Math.ceil(retryAfter), at: new Date(now.getTime() + retryAfter * 1000) };
   if (headers.get('x-ratelimit-remaining') !== '0') return null;
   const reset = Number(headers.get('x-ratelimit-reset') ?? NaN);
   if (!Number.isFinite(reset)) return { seconds: 60, at: new Date(now.getTime() + 60_000) };
@@ -159,6 +212,7 @@ function rateLimitWait(headers: Headers, now: Date): { seconds: number; at: Date
 function parseEmails(body: unknown): GithubEmail[] {
   if (!Array.isArray(body)) return [];
   return body.filter(
-    (e): e is GithubEmail => isRecord(e) && typeof e.email === 'string' && typeof e.primary === 'boolean' && typeof e.verified === 'boolean',
+    (e): e is GithubEmail =>
+      isRecord(e) && typeof e.email === 'string' && typeof e.primary === 'boolean' && typeof e.verified === 'boolean',
   );
 }

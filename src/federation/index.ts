@@ -34,7 +34,12 @@ export const REAL_ENDPOINTS = {
 export function githubEndpoints(baseUrl: string | null): Extract<UpstreamEndpoints, { kind: 'github' }> {
   if (baseUrl === null) return REAL_ENDPOINTS.github;
   const base = baseUrl.replace(/\/+$/, '');
-  return { kind: 'github', authorizeUrl: `${base}/login/oauth/authorize`, tokenUrl: `${base}/login/oauth/access_token`, apiBase: `${base}/api/v3` };
+  return {
+    kind: 'github',
+    authorizeUrl: `${base}/login/oauth/authorize`,
+    tokenUrl: `${base}/login/oauth/access_token`,
+    apiBase: `${base}/api/v3`,
+  };
 }
 
 /** Builds the connector; for OIDC types this fetches the discovery document (and fails on an issuer mismatch). */
@@ -46,8 +51,17 @@ export async function createConnector(opts: ConnectorOptions): Promise<Connector
   }
   if (opts.type !== 'github' && endpoints.kind === 'oidc') {
     const { createOidcConnector } = await import('./oidc.js');
-    const provider = opts.type === 'google' ? 'Google' : URL.canParse(endpoints.issuer) ? new URL(endpoints.issuer).host : endpoints.issuer;
+    const provider =
+      opts.type === 'google'
+        ? 'Google'
+        : URL.canParse(endpoints.issuer)
+          ? new URL(endpoints.issuer).host
+          : endpoints.issuer;
     return createOidcConnector({ ...opts, tokenAuth: opts.tokenAuth ?? null, provider, issuer: endpoints.issuer });
   }
-  throw new IdpError('INTERNAL', `a ${opts.type} connection cannot use ${endpoints.kind} endpoints`, 'resolve the endpoints from the connection type');
+  throw new IdpError(
+    'INTERNAL',
+    `a ${opts.type} connection cannot use ${endpoints.kind} endpoints`,
+    'resolve the endpoints from the connection type',
+  );
 }

@@ -43,7 +43,13 @@ export async function newAuthorizationRequest(upstream: Upstream, redirectUri: s
 
 /** What idp sends an upstream in one login: redacted from any text the upstream answers with. */
 function sentIn(upstream: Upstream, callbackUrl: URL, request: AuthRequest): Sent {
-  return [upstream.clientSecret, request.codeVerifier, request.state, request.nonce, ...callbackUrl.searchParams.getAll('code')];
+  return [
+    upstream.clientSecret,
+    request.codeVerifier,
+    request.state,
+    request.nonce,
+    ...callbackUrl.searchParams.getAll('code'),
+  ];
 }
 
 export async function redeemCode(upstream: Upstream, callbackUrl: URL, request: AuthRequest): Promise<UpstreamTokens> {
@@ -85,13 +91,25 @@ export function checkCallback(upstream: Upstream, callbackUrl: URL, request: Aut
   }
   const error = params.get('error');
   if (error === 'access_denied') {
-    throw new IdpError('UPSTREAM_DENIED', `consent denied at ${provider}`, `approve the request at ${provider}, or choose another sign-in option`);
+    throw new IdpError(
+      'UPSTREAM_DENIED',
+      `consent denied at ${provider}`,
+      `approve the request at ${provider}, or choose another sign-in option`,
+    );
   }
   if (error) {
-    throw new IdpError('UPSTREAM_ERROR', `${provider} refused the login: ${describeOAuthError(error, params.get('error_description'), sentIn(upstream, callbackUrl, request))}`, hintFor(error));
+    throw new IdpError(
+      'UPSTREAM_ERROR',
+      `${provider} refused the login: ${describeOAuthError(error, params.get('error_description'), sentIn(upstream, callbackUrl, request))}`,
+      hintFor(error),
+    );
   }
   if (!params.get('code')) {
-    throw new IdpError('UPSTREAM_ERROR', `the callback from ${provider} carries neither a code nor an error`, 'start the login again');
+    throw new IdpError(
+      'UPSTREAM_ERROR',
+      `the callback from ${provider} carries neither a code nor an error`,
+      'start the login again',
+    );
   }
   const responseUrl = new URL(request.redirectUri);
   responseUrl.search = callbackUrl.search;
@@ -134,11 +152,19 @@ export function toIdpError(err: unknown, provider: string, what: string, sent: S
   const wrapped = findIdpError(err);
   if (wrapped) return wrapped;
   if (err instanceof client.ResponseBodyError) {
-    return new IdpError('UPSTREAM_ERROR', `${provider} ${what} refused the request: ${describeOAuthError(err.error, err.error_description, sent)}`, hintFor(err.error));
+    return new IdpError(
+      'UPSTREAM_ERROR',
+      `${provider} ${what} refused the request: ${describeOAuthError(err.error, err.error_description, sent)}`,
+      hintFor(err.error),
+    );
   }
   if (err instanceof client.WWWAuthenticateChallengeError) {
     const error = err.cause[0]?.parameters.error ?? `HTTP ${err.status}`;
-    return new IdpError('UPSTREAM_ERROR', `${provider} ${what} refused the request: ${describeOAuthError(error, err.cause[0]?.parameters.error_description, sent)}`, hintFor(error));
+    return new IdpError(
+      'UPSTREAM_ERROR',
+      `${provider} ${what} refused the request: ${describeOAuthError(error, err.cause[0]?.parameters.error_description, sent)}`,
+      hintFor(error),
+    );
   }
   if (err instanceof client.ClientError) return fromClientError(err, provider, what, sent);
   return err instanceof Error ? err : new Error(String(err));
@@ -154,7 +180,9 @@ function findIdpError(err: unknown): IdpError | undefined {
 function fromClientError(err: client.ClientError, provider: string, what: string, sent: Sent): IdpError {
   const inner = err.cause instanceof Error ? err.cause : undefined;
   const detail = upstreamText(inner?.message ?? err.message, sent);
-  const data = (inner ? inner.cause : err.cause) as { attribute?: unknown; claim?: unknown; expected?: unknown; body?: { issuer?: unknown } } | undefined;
+  const data = (inner ? inner.cause : err.cause) as
+    | { attribute?: unknown; claim?: unknown; expected?: unknown; body?: { issuer?: unknown } }
+    | undefined;
   const trace = { cause: new Error(`${err.code ?? 'openid-client'}: ${detail}`) };
   switch (err.code) {
     case 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED':
@@ -166,10 +194,20 @@ function fromClientError(err: client.ClientError, provider: string, what: string
           trace,
         );
       }
-      return new IdpError('ID_TOKEN_INVALID', `${provider} ${what} answered for another subject than the ID token's`, 'start the login again', trace);
+      return new IdpError(
+        'ID_TOKEN_INVALID',
+        `${provider} ${what} answered for another subject than the ID token's`,
+        'start the login again',
+        trace,
+      );
     case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED':
       if (data?.claim === 'nonce') {
-        return new IdpError('NONCE_MISMATCH', `the ID token from ${provider} does not carry this login's nonce`, 'start the login again', trace);
+        return new IdpError(
+          'NONCE_MISMATCH',
+          `the ID token from ${provider} does not carry this login's nonce`,
+          'start the login again',
+          trace,
+        );
       }
       return idTokenInvalid(provider, detail, trace);
     case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
@@ -177,16 +215,36 @@ function fromClientError(err: client.ClientError, provider: string, what: string
       return idTokenInvalid(provider, detail, trace);
     case 'OAUTH_RESPONSE_IS_NOT_CONFORM': {
       const status = err.cause instanceof Response ? ` HTTP ${err.cause.status}` : ' an unexpected status';
-      return new IdpError('UPSTREAM_ERROR', `${provider} ${what} answered${status}`, 'check the URL of the connection and that the provider is healthy', trace);
+      return new IdpError(
+        'UPSTREAM_ERROR',
+        `${provider} ${what} answered${status}`,
+        'check the URL of the connection and that the provider is healthy',
+        trace,
+      );
     }
   }
   if (/"iss" \(issuer\)/.test(detail)) {
-    return new IdpError('ISSUER_MISMATCH', `the callback from ${provider} names another issuer: ${detail}`, "check the connection's issuer", trace);
+    return new IdpError(
+      'ISSUER_MISMATCH',
+      `the callback from ${provider} names another issuer: ${detail}`,
+      "check the connection's issuer",
+      trace,
+    );
   }
   if (/JWT|ID Token|id_token|JWS/.test(detail)) return idTokenInvalid(provider, detail, trace);
-  return new IdpError('UPSTREAM_ERROR', `${provider} ${what} gave an unusable response: ${detail}`, 'check that the provider is healthy and the connection points at it', trace);
+  return new IdpError(
+    'UPSTREAM_ERROR',
+    `${provider} ${what} gave an unusable response: ${detail}`,
+    'check that the provider is healthy and the connection points at it',
+    trace,
+  );
 }
 
 function idTokenInvalid(provider: string, detail: string, trace: { cause: Error }): IdpError {
-  return new IdpError('ID_TOKEN_INVALID', `the ID token from ${provider} failed verification: ${detail}`, 'start the login again; if it persists, check the connection\'s issuer and client ID', trace);
+  return new IdpError(
+    'ID_TOKEN_INVALID',
+    `the ID token from ${provider} failed verification: ${detail}`,
+    "start the login again; if it persists, check the connection's issuer and client ID",
+    trace,
+  );
 }

@@ -17,7 +17,11 @@ function isLoopbackUrl(url: URL): boolean {
  * `what` names the endpoint in the message, e.g. "GitHub token URL"; `code` says whose mistake it is:
  * the configuration's (INVALID_VALUE) or the upstream metadata's (UPSTREAM_ERROR).
  */
-export function parseEndpoint(value: string, what: string, code: 'INVALID_VALUE' | 'UPSTREAM_ERROR' = 'INVALID_VALUE'): URL {
+export function parseEndpoint(
+  value: string,
+  what: string,
+  code: 'INVALID_VALUE' | 'UPSTREAM_ERROR' = 'INVALID_VALUE',
+): URL {
   let url: URL;
   try {
     url = new URL(value);

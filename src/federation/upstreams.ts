@@ -4,7 +4,15 @@
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
 import type { Connection, TokenAuthMethod } from '../core/types.js';
-import type { Connector, RunningSandbox, SandboxClient, SandboxStarter, Store, UpstreamEndpoints, Upstreams } from '../ports.js';
+import type {
+  Connector,
+  RunningSandbox,
+  SandboxClient,
+  SandboxStarter,
+  Store,
+  UpstreamEndpoints,
+  Upstreams,
+} from '../ports.js';
 import { chooseTokenAuth } from './discovery.js';
 import { createConnector, githubEndpoints, REAL_ENDPOINTS } from './index.js';
 
@@ -47,7 +55,11 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
     if (connection.type === 'github') return githubEndpoints(connection.baseUrl);
     if (connection.type === 'google') return REAL_ENDPOINTS.google;
     if (!connection.issuer) {
-      throw new IdpError('CONNECTION_INCOMPLETE', `connection ${connection.name} has no issuer`, hint`${{ kind: 'set', on: 'connection', name: connection.name, setting: 'issuer', value: 'URL' }}`);
+      throw new IdpError(
+        'CONNECTION_INCOMPLETE',
+        `connection ${connection.name} has no issuer`,
+        hint`${{ kind: 'set', on: 'connection', name: connection.name, setting: 'issuer', value: 'URL' }}`,
+      );
     }
     return { kind: 'oidc', issuer: connection.issuer };
   }
@@ -55,7 +67,14 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
   async function build(connection: Connection): Promise<{ connector: Connector; provider: string }> {
     const resolved = await endpoints(connection);
     const clientSecret = connectionSecret(opts.store, env, connection);
-    const connector = await createConnector({ type: connection.type, endpoints: resolved, clientId: connection.clientId, clientSecret, tokenAuth: connection.tokenAuth, scopes: connection.scopes });
+    const connector = await createConnector({
+      type: connection.type,
+      endpoints: resolved,
+      clientId: connection.clientId,
+      clientSecret,
+      tokenAuth: connection.tokenAuth,
+      scopes: connection.scopes,
+    });
     return { connector, provider: providerName(connection) };
   }
 
@@ -87,12 +106,21 @@ export function connectionSecret(store: Store, env: NodeJS.ProcessEnv, connectio
   const source = connection.secret;
   if (source.kind === 'env') {
     const value = env[source.variable];
-    if (!value) throw new IdpError('SECRET_MISSING', `the client secret of ${connection.name} is read from $${source.variable}, which is not set`, `set $${source.variable} in idp's environment`);
+    if (!value)
+      throw new IdpError(
+        'SECRET_MISSING',
+        `the client secret of ${connection.name} is read from $${source.variable}, which is not set`,
+        `set $${source.variable} in idp's environment`,
+      );
     return value;
   }
   if (source.kind === 'stored') return store.connections.storedSecret(connection.name);
   if (connection.type !== 'oidc' && connection.tokenAuth !== 'none') {
-    throw new IdpError('SECRET_MISSING', `connection ${connection.name} has no client secret`, hint`${{ kind: 'set', on: 'connection', name: connection.name, setting: 'client-secret-env', value: 'VAR' }}`);
+    throw new IdpError(
+      'SECRET_MISSING',
+      `connection ${connection.name} has no client secret`,
+      hint`${{ kind: 'set', on: 'connection', name: connection.name, setting: 'client-secret-env', value: 'VAR' }}`,
+    );
   }
   return null;
 }
@@ -118,10 +146,20 @@ export function sandboxClients(store: Store, env: NodeJS.ProcessEnv, provider?: 
 }
 
 /** A sandbox connection as its bundled provider registers it: its client id, the secret it presents, its token auth. */
-export function sandboxClient(store: Store, env: NodeJS.ProcessEnv, c: Connection): SandboxClient & { tokenEndpointAuthMethod: TokenAuthMethod } {
+export function sandboxClient(
+  store: Store,
+  env: NodeJS.ProcessEnv,
+  c: Connection,
+): SandboxClient & { tokenEndpointAuthMethod: TokenAuthMethod } {
   const secret = connectionSecret(store, env, c);
   const tokenEndpointAuthMethod = chooseTokenAuth(c.tokenAuth, SANDBOX_TOKEN_AUTH_METHODS, !!secret);
-  return { provider: providerOf(c), clientId: c.clientId, clientSecret: tokenEndpointAuthMethod === 'none' ? '' : (secret ?? ''), appName: `idp (${c.name})`, tokenEndpointAuthMethod };
+  return {
+    provider: providerOf(c),
+    clientId: c.clientId,
+    clientSecret: tokenEndpointAuthMethod === 'none' ? '' : (secret ?? ''),
+    appName: `idp (${c.name})`,
+    tokenEndpointAuthMethod,
+  };
 }
 
 function providerOf(c: Connection): Provider {

@@ -30,12 +30,21 @@ interface Step<W extends ActiveWaiting, K extends AnswerKey> {
 const STEPS: { [W in ActiveWaiting]: Step<W, AnswerKey> } = {
   choose: step('choose', (kit, run, _w, input) => chooseOption(kit, run, input.choose, input.redirectUri)),
   credentials: step('credentials', (kit, run, _w, input) => checkPassword(kit, run, input.credentials)),
-  redirect: step('callback', (kit, run, waiting: Extract<Waiting, { kind: 'redirect' }>, input) => callback(kit, run, waiting, input.callback)),
-  'jit-prompt': step('jitAnswer', (kit, run, waiting: Extract<Waiting, { kind: 'jit-prompt' }>, input) => answerJitPrompt(kit, run, waiting, input.jitAnswer)),
-  mfa: step('otp', (kit, run, waiting: Extract<Waiting, { kind: 'mfa' }>, input) => checkMfa(kit, run, waiting, input.otp)),
+  redirect: step('callback', (kit, run, waiting: Extract<Waiting, { kind: 'redirect' }>, input) =>
+    callback(kit, run, waiting, input.callback),
+  ),
+  'jit-prompt': step('jitAnswer', (kit, run, waiting: Extract<Waiting, { kind: 'jit-prompt' }>, input) =>
+    answerJitPrompt(kit, run, waiting, input.jitAnswer),
+  ),
+  mfa: step('otp', (kit, run, waiting: Extract<Waiting, { kind: 'mfa' }>, input) =>
+    checkMfa(kit, run, waiting, input.otp),
+  ),
 };
 
-function step<W extends ActiveWaiting, K extends AnswerKey>(answer: K, resume: Step<W, K>['resume']): Step<W, AnswerKey> {
+function step<W extends ActiveWaiting, K extends AnswerKey>(
+  answer: K,
+  resume: Step<W, K>['resume'],
+): Step<W, AnswerKey> {
   // The dispatcher checks `answer in input` before calling, which is what makes the narrower input type hold.
   return { answer, resume: resume as Step<W, AnswerKey>['resume'] };
 }
@@ -61,10 +70,19 @@ export class FlowEngine {
   async start(appName: string, opts: { redirectUri?: string } = {}): Promise<FlowView> {
     const { store, random } = this.kit.deps;
     const app = store.apps.get(appName);
-    if (!app) throw new IdpError('APP_NOT_FOUND', `no app named '${appName}'`, unknownNameHint('app', appName, store.apps.names()));
+    if (!app)
+      throw new IdpError(
+        'APP_NOT_FOUND',
+        `no app named '${appName}'`,
+        unknownNameHint('app', appName, store.apps.names()),
+      );
     if (opts.redirectUri !== undefined && !app.redirectUris.includes(opts.redirectUri)) {
       const register = { kind: 'set', on: 'app', name: app.name, setting: 'redirect-uri', value: 'URI' } as const;
-      throw new IdpError('REDIRECT_URI_MISMATCH', `${opts.redirectUri} is not a registered redirect URI of ${app.name}`, hint`registered: ${app.redirectUris.join(', ') || 'none'} (${register})`);
+      throw new IdpError(
+        'REDIRECT_URI_MISMATCH',
+        `${opts.redirectUri} is not a registered redirect URI of ${app.name}`,
+        hint`registered: ${app.redirectUris.join(', ') || 'none'} (${register})`,
+      );
     }
     const state: FlowState = {
       app: app.name,
@@ -96,8 +114,18 @@ export class FlowEngine {
     const row = store.flows.get(flowId);
     const recent = { kind: 'show', what: 'events' } as const;
     if (!row) throw new IdpError('FLOW_NOT_FOUND', `no flow with id ${flowId}`, hint`see ${recent} for recent flows`);
-    if (row.status === 'expired') throw new IdpError('FLOW_EXPIRED', `flow ${flowId} expired: it had no step for ${FLOW_LIFETIME_MS / 60_000} minutes`, 'start a new login');
-    if (row.status !== 'active') throw new IdpError('FLOW_FINISHED', `flow ${flowId} has already ${row.status === 'done' ? 'finished' : 'failed'}`, 'start a new login');
+    if (row.status === 'expired')
+      throw new IdpError(
+        'FLOW_EXPIRED',
+        `flow ${flowId} expired: it had no step for ${FLOW_LIFETIME_MS / 60_000} minutes`,
+        'start a new login',
+      );
+    if (row.status !== 'active')
+      throw new IdpError(
+        'FLOW_FINISHED',
+        `flow ${flowId} has already ${row.status === 'done' ? 'finished' : 'failed'}`,
+        'start a new login',
+      );
     const state = JSON.parse(row.state) as FlowState;
     const app = store.apps.get(state.app);
     if (!app) throw new IdpError('APP_NOT_FOUND', `the app of flow ${flowId} no longer exists`, 'start a new login');
@@ -115,7 +143,9 @@ export class FlowEngine {
       const app = store.apps.get(state.app);
       if (!app) throw err;
       const since = performance.now() - Math.max(0, Date.now() - state.waitingSince);
-      return this.guard({ id: flowId, state, app, current: WAITING_STAGE[state.waiting.kind], since }, () => Promise.reject(err));
+      return this.guard({ id: flowId, state, app, current: WAITING_STAGE[state.waiting.kind], since }, () =>
+        Promise.reject(err),
+      );
     });
   }
 
@@ -129,7 +159,11 @@ export class FlowEngine {
     } catch (err) {
       const error: FlowError = isIdpError(err)
         ? err.toJSON()
-        : { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err), hint: hint`rerun with ${{ kind: 'option', option: 'debug' }}, and report it if it persists` };
+        : {
+            code: 'INTERNAL',
+            message: err instanceof Error ? err.message : String(err),
+            hint: hint`rerun with ${{ kind: 'option', option: 'debug' }}, and report it if it persists`,
+          };
       this.kit.stage(run, run.current, 'failed', error.message, performance.now() - run.since);
       run.state.waiting = { kind: 'none' };
       run.state.error = error.code;
@@ -140,9 +174,15 @@ export class FlowEngine {
 
   private dispatch(run: Run, input: FlowInput): Promise<FlowView> {
     const waiting = run.state.waiting;
-    if (waiting.kind === 'none') throw new IdpError('FLOW_FINISHED', `flow ${run.id} is not waiting for anything`, 'start a new login');
+    if (waiting.kind === 'none')
+      throw new IdpError('FLOW_FINISHED', `flow ${run.id} is not waiting for anything`, 'start a new login');
     const handler = STEPS[waiting.kind] as Step<typeof waiting.kind, AnswerKey>;
-    if (!(handler.answer in input)) throw new IdpError('USAGE', `flow ${run.id} is waiting for ${waiting.kind}, not for that answer`, 'answer what the flow asks for');
+    if (!(handler.answer in input))
+      throw new IdpError(
+        'USAGE',
+        `flow ${run.id} is waiting for ${waiting.kind}, not for that answer`,
+        'answer what the flow asks for',
+      );
     // TypeScript cannot tie the table entry to this waiting kind; the lookup by kind and the answer check above do.
     return handler.resume(this.kit, run, waiting as never, input as never);
   }
@@ -172,14 +212,36 @@ class StepKit implements Kit {
       case 'credentials':
         return { ...base, waiting: 'credentials', fields: ['username', 'password'] };
       case 'redirect':
-        return { ...base, waiting: 'redirect', url: w.auth.url, connection: w.connection, provider: w.provider, sandbox: w.sandbox };
+        return {
+          ...base,
+          waiting: 'redirect',
+          url: w.auth.url,
+          connection: w.connection,
+          provider: w.provider,
+          sandbox: w.sandbox,
+        };
       case 'jit-prompt': {
         const connection = this.deps.store.connections.get(w.connection);
-        if (!connection) throw new IdpError('CONNECTION_NOT_FOUND', `connection ${w.connection} was removed during this sign-in`, 'start a new login');
+        if (!connection)
+          throw new IdpError(
+            'CONNECTION_NOT_FOUND',
+            `connection ${w.connection} was removed during this sign-in`,
+            'start a new login',
+          );
         const email = typeof w.claims.email === 'string' ? w.claims.email : null;
         const name = typeof w.claims.name === 'string' ? w.claims.name : null;
-        const fields = connection.jit.scheme === 'prompt-username-password-consent' ? ['consent', 'username', 'password'] : ['consent'];
-        return { ...base, waiting: 'jit-prompt', connection: w.connection, scheme: connection.jit.scheme, proposed: { username: w.proposedUsername, email, name }, fields };
+        const fields =
+          connection.jit.scheme === 'prompt-username-password-consent'
+            ? ['consent', 'username', 'password']
+            : ['consent'];
+        return {
+          ...base,
+          waiting: 'jit-prompt',
+          connection: w.connection,
+          scheme: connection.jit.scheme,
+          proposed: { username: w.proposedUsername, email, name },
+          fields,
+        };
       }
       case 'mfa':
         return { ...base, waiting: 'mfa', method: w.method, ...mfaPrompt(this.deps, localUser(this, run), w) };
@@ -193,7 +255,15 @@ class StepKit implements Kit {
   }
 
   stage(run: Run, stage: Stage, status: StageStatus, detail: string, ms: number): void {
-    const event = { flow: run.id, seq: ++run.state.seq, stage, status, ms: Math.round(ms * 10) / 10, detail, at: this.deps.store.clock().toISOString() };
+    const event = {
+      flow: run.id,
+      seq: ++run.state.seq,
+      stage,
+      status,
+      ms: Math.round(ms * 10) / 10,
+      detail,
+      at: this.deps.store.clock().toISOString(),
+    };
     this.deps.store.events.recordStage(event);
     this.deps.onEvent?.(event);
   }

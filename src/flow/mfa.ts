@@ -32,7 +32,13 @@ function maskEmail(email: string): string {
  * Prepares an MFA step for `user`: finds the TOTP factor (or starts enrolment), or sends an email code to the outbox.
  * The email comes back apart from the waiting state, which is persisted with the flow and must never hold the code.
  */
-export function beginMfa({ store, totp, emailOtps }: MfaDeps, flowId: string, appName: string, user: User, method: MfaMethod): { waiting: MfaWaiting; mail?: MailMessage } {
+export function beginMfa(
+  { store, totp, emailOtps }: MfaDeps,
+  flowId: string,
+  appName: string,
+  user: User,
+  method: MfaMethod,
+): { waiting: MfaWaiting; mail?: MailMessage } {
   if (method === 'totp') {
     const factor = store.factors.totpFor(user.id);
     if (factor) return { waiting: { kind: 'mfa', method, factorId: factor.id, attempts: 0 } };
@@ -40,11 +46,19 @@ export function beginMfa({ store, totp, emailOtps }: MfaDeps, flowId: string, ap
   }
   if (!user.email) {
     const addEmail = { kind: 'set', on: 'user', name: user.username, setting: 'attr', value: 'email=ADDRESS' } as const;
-    throw new IdpError('MFA_MISCONFIGURED', `${user.username} has no email address to send a code to`, hint`${addEmail}`);
+    throw new IdpError(
+      'MFA_MISCONFIGURED',
+      `${user.username} has no email address to send a code to`,
+      hint`${addEmail}`,
+    );
   }
   const { code, hash } = emailOtps.issue(flowId);
   const expiresAt = new Date(store.clock().getTime() + emailOtps.ttlMs).toISOString();
-  const mail = { to: user.email, subject: `Your ${appName} sign-in code`, body: `Your code is ${code}. It expires in 10 minutes and works once.` };
+  const mail = {
+    to: user.email,
+    subject: `Your ${appName} sign-in code`,
+    body: `Your code is ${code}. It expires in 10 minutes and works once.`,
+  };
   store.tx(() => {
     store.codes.issue(flowId, user.id, mail.to, hash, expiresAt);
     store.codes.deliver({ ...mail, flow: flowId });
@@ -52,8 +66,13 @@ export function beginMfa({ store, totp, emailOtps }: MfaDeps, flowId: string, ap
   return { waiting: { kind: 'mfa', method, attempts: 0 }, mail };
 }
 
-export function mfaPrompt({ store, totp }: MfaDeps, user: User, waiting: MfaWaiting): { hint: string; enrol?: { secret: string; uri: string } } {
-  if (waiting.method === 'email-otp') return { hint: `6-digit code sent to ${maskEmail(user.email ?? '')} (also in idp's outbox)` };
+export function mfaPrompt(
+  { store, totp }: MfaDeps,
+  user: User,
+  waiting: MfaWaiting,
+): { hint: string; enrol?: { secret: string; uri: string } } {
+  if (waiting.method === 'email-otp')
+    return { hint: `6-digit code sent to ${maskEmail(user.email ?? '')} (also in idp's outbox)` };
   if (!waiting.enrolSecret) return { hint: '6-digit code from your authenticator app' };
   const secret = store.unseal(waiting.enrolSecret);
   return {
@@ -63,16 +82,35 @@ export function mfaPrompt({ store, totp }: MfaDeps, user: User, waiting: MfaWait
 }
 
 /** 'ok', or why the code was refused (the caller counts attempts). Expired and spent codes end the step. */
-export async function verifyMfa({ store, totp, emailOtps }: MfaDeps, flowId: string, user: User, waiting: MfaWaiting, code: string): Promise<'ok' | string> {
+export async function verifyMfa(
+  { store, totp, emailOtps }: MfaDeps,
+  flowId: string,
+  user: User,
+  waiting: MfaWaiting,
+  code: string,
+): Promise<'ok' | string> {
   if (waiting.method === 'totp') {
     const factor = waiting.factorId ? store.factors.totpFor(user.id) : undefined;
-    if (waiting.factorId && !factor) throw new IdpError('MFA_NOT_ENROLLED', `${user.username}'s TOTP factor was removed during this sign-in`, 'sign in again; it will offer to enrol a new one');
+    if (waiting.factorId && !factor)
+      throw new IdpError(
+        'MFA_NOT_ENROLLED',
+        `${user.username}'s TOTP factor was removed during this sign-in`,
+        'sign in again; it will offer to enrol a new one',
+      );
     const secret = store.unseal(factor?.secretSealed ?? waiting.enrolSecret!);
     const result = await totp.check(secret, code, { at: store.clock(), lastUsedStep: factor?.lastUsedStep ?? null });
-    if (!result.ok) return result.reason === 'replayed' ? 'that code was already used; wait for the next one' : 'wrong code';
-    if (factor) return store.factors.claimStep(factor.id, result.step) ? 'ok' : 'that code was already used; wait for the next one';
+    if (!result.ok)
+      return result.reason === 'replayed' ? 'that code was already used; wait for the next one' : 'wrong code';
+    if (factor)
+      return store.factors.claimStep(factor.id, result.step)
+        ? 'ok'
+        : 'that code was already used; wait for the next one';
     if (store.factors.addTotp(user.id, waiting.enrolSecret!, result.step) === null) {
-      throw new IdpError('MFA_FAILED', `${user.username} enrolled a TOTP factor in another sign-in meanwhile`, 'sign in again and use that factor');
+      throw new IdpError(
+        'MFA_FAILED',
+        `${user.username} enrolled a TOTP factor in another sign-in meanwhile`,
+        'sign in again and use that factor',
+      );
     }
     return 'ok';
   }
@@ -80,9 +118,20 @@ export async function verifyMfa({ store, totp, emailOtps }: MfaDeps, flowId: str
   if (!stored) throw new IdpError('MFA_FAILED', 'no email code was sent for this flow', 'sign in again');
   const check = emailOtps.check(stored, code, flowId, store.clock());
   if (check === 'ok') return store.codes.markUsed(stored.id) ? 'ok' : 'that code was already used';
-  if (check === 'expired') throw new IdpError('MFA_FAILED', 'the emailed code has expired (codes last 10 minutes)', 'sign in again for a new code');
-  if (check === 'used') throw new IdpError('MFA_FAILED', 'the emailed code was already used', 'sign in again for a new code');
-  if (check === 'too-many-attempts') throw new IdpError('MFA_TOO_MANY_ATTEMPTS', 'too many wrong codes for this email OTP', 'sign in again for a new code');
+  if (check === 'expired')
+    throw new IdpError(
+      'MFA_FAILED',
+      'the emailed code has expired (codes last 10 minutes)',
+      'sign in again for a new code',
+    );
+  if (check === 'used')
+    throw new IdpError('MFA_FAILED', 'the emailed code was already used', 'sign in again for a new code');
+  if (check === 'too-many-attempts')
+    throw new IdpError(
+      'MFA_TOO_MANY_ATTEMPTS',
+      'too many wrong codes for this email OTP',
+      'sign in again for a new code',
+    );
   store.codes.recordAttempt(stored.id);
   return 'wrong code';
 }

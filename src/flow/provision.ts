@@ -45,9 +45,15 @@ export function proposedUsername(store: Store, upstream: UpstreamUser, profile: 
 
 /** The username a person chose at a JIT prompt: well formed, naming no other account, and not someone else's address. */
 export function checkChosenUsername(store: Store, profile: MappedProfile, username: string): void {
-  if (!validUsername(username)) throw new IdpError('INVALID_VALUE', `'${username}' is not a valid username`, 'use letters, digits and . _ @ + - (up to 64)');
+  if (!validUsername(username))
+    throw new IdpError(
+      'INVALID_VALUE',
+      `'${username}' is not a valid username`,
+      'use letters, digits and . _ @ + - (up to 64)',
+    );
   refuseEmailShapedUsername(username, profile.emailVerified ? profile.email : null);
-  if (store.users.identifierTaken(username)) throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
+  if (store.users.identifierTaken(username))
+    throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
 }
 
 /**
@@ -57,7 +63,10 @@ export function checkChosenUsername(store: Store, profile: MappedProfile, userna
 export function returningPatch(store: Store, user: User, profile: MappedProfile, sync: SyncPolicy): ProfilePatch {
   const patch = syncPatch(user, profile, sync);
   const emailOwner = patch.email ? store.users.byEmail(patch.email) : undefined;
-  if ((emailOwner && emailOwner.id !== user.id) || (patch.email !== undefined && !usernameFitsEmail(user.username, patch.email))) {
+  if (
+    (emailOwner && emailOwner.id !== user.id) ||
+    (patch.email !== undefined && !usernameFitsEmail(user.username, patch.email))
+  ) {
     // Keep the old email rather than break uniqueness.
     delete patch.email;
     delete patch.emailVerified;
@@ -65,7 +74,11 @@ export function returningPatch(store: Store, user: User, profile: MappedProfile,
   return patch;
 }
 
-export function applyJit(store: Store, upstream: UpstreamUser, chosen: { username?: string; passwordHash?: string } = {}): JitApplied {
+export function applyJit(
+  store: Store,
+  upstream: UpstreamUser,
+  chosen: { username?: string; passwordHash?: string } = {},
+): JitApplied {
   return store.tx(() => {
     const { decision, profile } = readDecision(store, upstream);
     const { connection, subject, claims } = upstream;
@@ -85,18 +98,34 @@ export function applyJit(store: Store, upstream: UpstreamUser, chosen: { usernam
         };
       }
       case 'provision': {
-        if (decision.takesEmailFrom) clearUnverifiedEmail(store, decision.takesEmailFrom, profile.email!, connection.name);
+        if (decision.takesEmailFrom)
+          clearUnverifiedEmail(store, decision.takesEmailFrom, profile.email!, connection.name);
         const username = chosen.username ?? proposedUsername(store, upstream, profile);
-        const user = store.users.insert({ ...profile, username, passwordHash: chosen.passwordHash ?? null, source: connection.name });
+        const user = store.users.insert({
+          ...profile,
+          username,
+          passwordHash: chosen.passwordHash ?? null,
+          source: connection.name,
+        });
         store.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
         store.users.recordLogin(user.id);
-        return { decision, profile, user, detail: `provisioned new user ${username} ${shortId(user.id)} (${decision.reason})` };
+        return {
+          decision,
+          profile,
+          user,
+          detail: `provisioned new user ${username} ${shortId(user.id)} (${decision.reason})`,
+        };
       }
       case 'link': {
         const user = store.users.byId(decision.userId)!;
         store.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
         store.users.recordLogin(user.id);
-        return { decision, profile, user, detail: `linked ${connection.name} to existing user ${user.username} (${decision.reason})` };
+        return {
+          decision,
+          profile,
+          user,
+          detail: `linked ${connection.name} to existing user ${user.username} (${decision.reason})`,
+        };
       }
       case 'pass-through':
         return { decision, profile, user: null, detail: `pass-through, no local user written (${decision.reason})` };
@@ -107,7 +136,12 @@ export function applyJit(store: Store, upstream: UpstreamUser, chosen: { usernam
 }
 
 /** The squatter's side of a takeover by a provider-verified owner: their unproven copy goes, with an audit event. */
-function clearUnverifiedEmail(store: Store, holder: { id: string; username: string }, email: string, connection: string): void {
+function clearUnverifiedEmail(
+  store: Store,
+  holder: { id: string; username: string },
+  email: string,
+  connection: string,
+): void {
   store.users.updateProfile(holder.id, { email: null, emailVerified: false });
   store.events.recordConfig({
     actor: 'idp',

@@ -11,7 +11,9 @@ export function planNextStep(
   state: FlowState,
   request: Record<string, unknown>,
 ): Promise<ReplayResult> {
-  const finished = Object.fromEntries(state.completed.map((c) => [c.step, { idp: c.idp, subject: subjectOf(store, state, c.remoteClaims) }]));
+  const finished = Object.fromEntries(
+    state.completed.map((c) => [c.step, { idp: c.idp, subject: subjectOf(store, state, c.remoteClaims) }]),
+  );
   return scripts.replay({ source: script, request, finished, stepCount: state.steps.length, app: state.app });
 }
 
@@ -22,11 +24,20 @@ function subjectOf(store: Store, state: FlowState, remoteClaims: Record<string, 
     const localClaims = user ? { username: user.username, email: user.email, name: user.name, ...user.attributes } : {};
     return { username: identity.username, localClaims, remoteClaims: remoteClaims ?? {} };
   }
-  return { username: identity?.kind === 'pass-through' ? (identity.profile.username ?? undefined) : undefined, localClaims: {}, remoteClaims: remoteClaims ?? {} };
+  return {
+    username: identity?.kind === 'pass-through' ? (identity.profile.username ?? undefined) : undefined,
+    localClaims: {},
+    remoteClaims: remoteClaims ?? {},
+  };
 }
 
 /** A flow state for what-if questions (app check, explain): these steps done, this identity, nothing persisted. */
-export function simulatedFlow(app: string, steps: string[][], identity: Identity, completed: CompletedStep[]): FlowState {
+export function simulatedFlow(
+  app: string,
+  steps: string[][],
+  identity: Identity,
+  completed: CompletedStep[],
+): FlowState {
   return {
     app,
     redirectUri: null,

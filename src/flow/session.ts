@@ -50,7 +50,10 @@ export async function issueIdToken(
   if (!key) throw new Error('the organisation has no signing key');
   const user = identity.kind === 'local' ? (store.users.byId(identity.userId) ?? null) : null;
   const profile = identity.kind === 'pass-through' ? identity.profile : null;
-  const sub = identity.kind === 'local' ? identity.userId : signer.passThroughSubject(identity.connection, identity.subject, store.org.setting('subject_salt') ?? '');
+  const sub =
+    identity.kind === 'local'
+      ? identity.userId
+      : signer.passThroughSubject(identity.connection, identity.subject, store.org.setting('subject_salt') ?? '');
   const values = attributeValues(user, profile);
   const requested: Record<string, unknown> = {};
   for (const attribute of app.attributes) {

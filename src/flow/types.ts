@@ -4,7 +4,17 @@ import type { ErrorCode } from '../core/errors.js';
 import type { Hint } from '../core/fixes.js';
 import type { MappedProfile } from '../core/claims.js';
 import type { JitDecisionKind, JitScheme, SignInStep, StageEvent } from '../core/types.js';
-import type { AuthRequest, Mailer, OtpVerifier, Random, ScriptRunner, Store, TokenSigner, TotpVerifier, Upstreams } from '../ports.js';
+import type {
+  AuthRequest,
+  Mailer,
+  OtpVerifier,
+  Random,
+  ScriptRunner,
+  Store,
+  TokenSigner,
+  TotpVerifier,
+  Upstreams,
+} from '../ports.js';
 
 export interface FlowError {
   code: ErrorCode;
@@ -40,9 +50,31 @@ interface ViewBase {
 export type FlowView =
   | (ViewBase & { status: 'active'; waiting: 'choose'; options: string[] })
   | (ViewBase & { status: 'active'; waiting: 'credentials'; fields: ['username', 'password']; retry?: FlowError })
-  | (ViewBase & { status: 'active'; waiting: 'redirect'; url: string; connection: string; provider: string; sandbox: boolean })
-  | (ViewBase & { status: 'active'; waiting: 'jit-prompt'; connection: string; scheme: JitScheme; proposed: { username: string; email: string | null; name: string | null }; fields: string[]; retry?: FlowError })
-  | (ViewBase & { status: 'active'; waiting: 'mfa'; method: 'totp' | 'email-otp'; hint: string; enrol?: { secret: string; uri: string }; retry?: FlowError })
+  | (ViewBase & {
+      status: 'active';
+      waiting: 'redirect';
+      url: string;
+      connection: string;
+      provider: string;
+      sandbox: boolean;
+    })
+  | (ViewBase & {
+      status: 'active';
+      waiting: 'jit-prompt';
+      connection: string;
+      scheme: JitScheme;
+      proposed: { username: string; email: string | null; name: string | null };
+      fields: string[];
+      retry?: FlowError;
+    })
+  | (ViewBase & {
+      status: 'active';
+      waiting: 'mfa';
+      method: 'totp' | 'email-otp';
+      hint: string;
+      enrol?: { secret: string; uri: string };
+      retry?: FlowError;
+    })
   | (ViewBase & { status: 'done'; result: FlowResult })
   | (ViewBase & { status: 'failed'; error: FlowError; jit: JitOutcome | null });
 
@@ -70,7 +102,13 @@ export type Waiting =
   | { kind: 'choose' }
   | { kind: 'credentials' }
   | { kind: 'redirect'; connection: string; auth: AuthRequest; provider: string; sandbox: boolean }
-  | { kind: 'jit-prompt'; connection: string; subject: string; claims: Record<string, unknown>; proposedUsername: string }
+  | {
+      kind: 'jit-prompt';
+      connection: string;
+      subject: string;
+      claims: Record<string, unknown>;
+      proposedUsername: string;
+    }
   | { kind: 'mfa'; method: 'totp' | 'email-otp'; factorId?: string; enrolSecret?: string; attempts: number }
   | { kind: 'none' };
 

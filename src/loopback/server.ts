@@ -130,7 +130,13 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
     return closing;
   }
 
-  function waitForCallback({ timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal }): Promise<LoopbackCallback> {
+  function waitForCallback({
+    timeoutMs,
+    signal,
+  }: {
+    timeoutMs: number;
+    signal?: AbortSignal;
+  }): Promise<LoopbackCallback> {
     if (received) return Promise.resolve(received);
     if (closing) return Promise.reject(new IdpError('INTERNAL', 'the loopback server is already closed'));
     if (waiter) return Promise.reject(new IdpError('INTERNAL', 'already waiting for the loopback callback'));
@@ -206,7 +212,12 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 
 /** What the browser shows while the terminal finishes: whether the provider signed the person in, never its text. */
 function continuePage(provider: string, url: URL): OutcomePage {
-  if (url.searchParams.has('error')) return { title: 'Sign-in refused', message: `${provider} did not sign you in. Return to the terminal for the details.`, ok: false };
+  if (url.searchParams.has('error'))
+    return {
+      title: 'Sign-in refused',
+      message: `${provider} did not sign you in. Return to the terminal for the details.`,
+      ok: false,
+    };
   return { title: `Signed in at ${provider}`, message: 'Finish in your terminal.', ok: true };
 }
 
@@ -218,7 +229,9 @@ function endStatus(res: ServerResponse, page: OutcomePage | null): void {
 function sendPage(res: ServerResponse, page: OutcomePage, statusPath?: string): void {
   const nonce = randomBytes(16).toString('base64');
   const html = renderPage(page, statusPath ? { path: statusPath, nonce } : undefined);
-  const csp = statusPath ? `${SECURITY_HEADERS['Content-Security-Policy']}; script-src 'nonce-${nonce}'; connect-src 'self'` : SECURITY_HEADERS['Content-Security-Policy'];
+  const csp = statusPath
+    ? `${SECURITY_HEADERS['Content-Security-Policy']}; script-src 'nonce-${nonce}'; connect-src 'self'`
+    : SECURITY_HEADERS['Content-Security-Policy'];
   res.writeHead(page.ok ? 200 : 400, {
     ...SECURITY_HEADERS,
     'Content-Security-Policy': csp,

@@ -22,7 +22,8 @@ export function relayAddress(target: string): { host: string; port: number } {
 
 async function sendMail(host: string, port: number, message: MailMessage, timeoutMs: number): Promise<void> {
   // A CR or LF in a header would let the message write headers (or SMTP commands) of its own.
-  if (/[\r\n]/.test(message.to + message.subject)) throw new IdpError('INVALID_VALUE', 'a recipient or subject with a line break cannot be mailed');
+  if (/[\r\n]/.test(message.to + message.subject))
+    throw new IdpError('INVALID_VALUE', 'a recipient or subject with a line break cannot be mailed');
   const session = await SmtpSession.open(host, port, timeoutMs);
   try {
     await session.expect(220);

@@ -43,7 +43,13 @@ export function newTotpSecret(): string {
 /** The Key URI Format authenticator apps scan: otpauth://totp/ISSUER:ACCOUNT?secret=...&issuer=... */
 export function otpauthUri(opts: { secret: string; account: string; issuer: string }): string {
   const label = `${encodeURIComponent(opts.issuer)}:${encodeURIComponent(opts.account)}`;
-  const query = new URLSearchParams({ secret: normaliseSecret(opts.secret), issuer: opts.issuer, algorithm: 'SHA1', digits: String(DIGITS), period: String(PERIOD_SECONDS) });
+  const query = new URLSearchParams({
+    secret: normaliseSecret(opts.secret),
+    issuer: opts.issuer,
+    algorithm: 'SHA1',
+    digits: String(DIGITS),
+    period: String(PERIOD_SECONDS),
+  });
   return `otpauth://totp/${label}?${query.toString()}`;
 }
 
@@ -101,4 +107,9 @@ async function withSecretErrors<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-export const totp: TotpVerifier = { newSecret: newTotpSecret, enrolmentUri: otpauthUri, check: checkTotp, code: totpCode };
+export const totp: TotpVerifier = {
+  newSecret: newTotpSecret,
+  enrolmentUri: otpauthUri,
+  check: checkTotp,
+  code: totpCode,
+};

@@ -3,7 +3,20 @@
 import type { JsonWebKey } from 'node:crypto';
 import type { PublicSigningKey } from '../core/jwks.js';
 import type { ProfilePatch } from '../core/claims.js';
-import type { App, Association, Connection, ConnectionType, JitSettings, SignInStep, Stage, StageEvent, StageStatus, TokenAuthMethod, User, UserStatus } from '../core/types.js';
+import type {
+  App,
+  Association,
+  Connection,
+  ConnectionType,
+  JitSettings,
+  SignInStep,
+  Stage,
+  StageEvent,
+  StageStatus,
+  TokenAuthMethod,
+  User,
+  UserStatus,
+} from '../core/types.js';
 
 /** Returns the current time; the store's clock, injectable in tests. */
 export type Clock = () => Date;
@@ -88,7 +101,13 @@ export interface ExportedUser extends User {
   passwordHash: string | null;
   associations: { connection: string; subject: string; linkedAt: string; lastLoginAt: string | null }[];
   /** The factors with their secrets sealed under this organisation's key. */
-  factors: { type: 'totp'; createdAt: string; confirmedAt: string | null; secretSealed: string; lastUsedStep: number | null }[];
+  factors: {
+    type: 'totp';
+    createdAt: string;
+    confirmedAt: string | null;
+    secretSealed: string;
+    lastUsedStep: number | null;
+  }[];
 }
 
 export interface UserRepository {

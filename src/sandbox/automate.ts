@@ -22,7 +22,11 @@ export async function completeSandboxConsent(authorizationUrl: string, answer: S
   const start = new URL(authorizationUrl);
   // Answering a real provider's pages by script would be scraping it: the driver only talks to the local sandbox.
   if (start.protocol !== 'http:' || !isLoopbackHost(start.hostname)) {
-    throw new IdpError('HEADLESS_NEEDS_SANDBOX', `cannot answer the sign-in pages of ${start.origin} headlessly`, 'use a sandbox connection, or sign in from a terminal with a browser');
+    throw new IdpError(
+      'HEADLESS_NEEDS_SANDBOX',
+      `cannot answer the sign-in pages of ${start.origin} headlessly`,
+      'use a sandbox connection, or sign in from a terminal with a browser',
+    );
   }
   const sandboxOrigin = start.origin;
   const cookies = new CookieJar();
@@ -40,11 +44,19 @@ export async function completeSandboxConsent(authorizationUrl: string, answer: S
     const html = await res.text();
     const form = res.ok ? parseForm(html) : null;
     if (!form) {
-      throw new IdpError('UPSTREAM_ERROR', `the sandbox refused the sign-in (HTTP ${res.status}): ${pageMessage(html) || 'no message'}`, 'check the app\'s client_id and redirect URI registered with the sandbox');
+      throw new IdpError(
+        'UPSTREAM_ERROR',
+        `the sandbox refused the sign-in (HTTP ${res.status}): ${pageMessage(html) || 'no message'}`,
+        "check the app's client_id and redirect URI registered with the sandbox",
+      );
     }
     request = { url: new URL(form.action, request.url), body: fillForm(form, answer) };
   }
-  throw new IdpError('UPSTREAM_ERROR', `the sandbox sign-in did not finish within ${MAX_STEPS} pages`, hint`run with ${{ kind: 'option', option: 'debug' }} and report the pages seen`);
+  throw new IdpError(
+    'UPSTREAM_ERROR',
+    `the sandbox sign-in did not finish within ${MAX_STEPS} pages`,
+    hint`run with ${{ kind: 'option', option: 'debug' }} and report the pages seen`,
+  );
 }
 
 function fillForm(form: ParsedForm, answer: SandboxAnswer): URLSearchParams {
@@ -63,7 +75,11 @@ function fillForm(form: ParsedForm, answer: SandboxAnswer): URLSearchParams {
   // An account chooser only moves on; the answer to consent goes to the page that asks for it.
   const decision = form.decisions.includes('continue') ? 'continue' : answer.consent;
   if (!form.decisions.includes(decision)) {
-    throw new IdpError('UPSTREAM_ERROR', `the sandbox page offers no '${decision}' button`, `buttons offered: ${form.decisions.join(', ') || 'none'}`);
+    throw new IdpError(
+      'UPSTREAM_ERROR',
+      `the sandbox page offers no '${decision}' button`,
+      `buttons offered: ${form.decisions.join(', ') || 'none'}`,
+    );
   }
   body.set(DECISION_FIELD, decision);
   return body;
@@ -74,11 +90,19 @@ async function send(url: URL, body: URLSearchParams | undefined, cookies: Cookie
   const cookie = cookies.header();
   if (cookie) headers['cookie'] = cookie;
   try {
-    const res = await fetch(url, body ? { method: 'POST', headers, body, redirect: 'manual' } : { headers, redirect: 'manual' });
+    const res = await fetch(
+      url,
+      body ? { method: 'POST', headers, body, redirect: 'manual' } : { headers, redirect: 'manual' },
+    );
     cookies.store(res.headers.getSetCookie());
     return res;
   } catch (err) {
-    throw new IdpError('UPSTREAM_UNREACHABLE', `cannot reach the sandbox at ${url.origin}: ${(err as Error).message}`, 'is the sandbox still running?', { cause: err });
+    throw new IdpError(
+      'UPSTREAM_UNREACHABLE',
+      `cannot reach the sandbox at ${url.origin}: ${(err as Error).message}`,
+      'is the sandbox still running?',
+      { cause: err },
+    );
   }
 }
 

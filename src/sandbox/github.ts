@@ -51,14 +51,21 @@ interface AccessToken {
   scopes: string[];
 }
 
-type TokenError = 'incorrect_client_credentials' | 'bad_verification_code' | 'redirect_uri_mismatch' | 'unsupported_grant_type';
+type TokenError =
+  | 'incorrect_client_credentials'
+  | 'bad_verification_code'
+  | 'redirect_uri_mismatch'
+  | 'unsupported_grant_type';
 
 const TOKEN_ERRORS: Record<TokenError, { description: string; uri: string }> = {
   incorrect_client_credentials: {
     description: 'The client_id and/or client_secret passed are incorrect.',
     uri: `${TOKEN_ERROR_DOCS}#incorrect-client-credentials`,
   },
-  bad_verification_code: { description: 'The code passed is incorrect or expired.', uri: `${TOKEN_ERROR_DOCS}#bad-verification-code` },
+  bad_verification_code: {
+    description: 'The code passed is incorrect or expired.',
+    uri: `${TOKEN_ERROR_DOCS}#bad-verification-code`,
+  },
   redirect_uri_mismatch: {
     description: 'The redirect_uri MUST match the registered callback URL for this application.',
     uri: `${DOCS}/apps/managing-oauth-apps/troubleshooting-authorization-request-errors/#redirect-uri-mismatch2`,
@@ -70,7 +77,11 @@ const AUTHORIZE_ERROR_DOCS = `${DOCS}/apps/managing-oauth-apps/troubleshooting-a
 
 /** The errors GitHub's authorize endpoint redirects with, worded as GitHub words them. */
 const AUTHORIZE_ERRORS = {
-  access_denied: { error: 'access_denied', error_description: 'The user has denied your application access.', error_uri: `${AUTHORIZE_ERROR_DOCS}#access-denied` },
+  access_denied: {
+    error: 'access_denied',
+    error_description: 'The user has denied your application access.',
+    error_uri: `${AUTHORIZE_ERROR_DOCS}#access-denied`,
+  },
   redirect_uri_mismatch: {
     error: 'redirect_uri_mismatch',
     error_description: 'The redirect_uri MUST match the registered callback URL for this application.',
@@ -86,7 +97,11 @@ const AUTHORIZE_ERRORS = {
 /** The scopes GitHub grants /user/emails to: `user` includes `user:email`. */
 const EMAIL_SCOPES = ['user', 'user:email'];
 
-export async function startGithubSandbox(clients: RegisteredClient[], personas: GithubPersona[], port: number): Promise<GithubSandbox> {
+export async function startGithubSandbox(
+  clients: RegisteredClient[],
+  personas: GithubPersona[],
+  port: number,
+): Promise<GithubSandbox> {
   const sandbox = new GithubLike(clients, personas);
   const server = createServer((req, res) => {
     sandbox.handle(req, res).catch((err: unknown) => {
@@ -132,19 +147,42 @@ class GithubLike {
 
   private authorizePage(params: URLSearchParams, res: ServerResponse): void {
     const client = this.clients.get(params.get('client_id') ?? '');
-    if (!client) return sendHtml(res, 400, errorPage('Application not found', 'No OAuth application is registered with this client_id.'));
+    if (!client)
+      return sendHtml(
+        res,
+        400,
+        errorPage('Application not found', 'No OAuth application is registered with this client_id.'),
+      );
     const registered = client.redirectUris;
     const given = params.get('redirect_uri');
     const redirectUri = given ?? registered[0];
-    if (!redirectUri) return sendHtml(res, 400, errorPage('Redirect URI mismatch', `${client.appName} has no registered callback URL.`));
+    if (!redirectUri)
+      return sendHtml(
+        res,
+        400,
+        errorPage('Redirect URI mismatch', `${client.appName} has no registered callback URL.`),
+      );
     // As GitHub does: a mismatch goes back to the registered callback, with the error and the state.
     if (!registered.some((r) => githubRedirectMatches(r, redirectUri))) {
       const state = params.get('state');
-      return redirect(res, withQuery(registered[0]!, { ...AUTHORIZE_ERRORS.redirect_uri_mismatch, ...(state === null ? {} : { state }) }));
+      return redirect(
+        res,
+        withQuery(registered[0]!, { ...AUTHORIZE_ERRORS.redirect_uri_mismatch, ...(state === null ? {} : { state }) }),
+      );
     }
     const challenge = params.get('code_challenge');
-    if (challenge !== null && (params.get('code_challenge_method') !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(challenge))) {
-      return sendHtml(res, 400, errorPage('Invalid PKCE request', 'code_challenge must be a base64url SHA-256 digest sent with code_challenge_method=S256.'));
+    if (
+      challenge !== null &&
+      (params.get('code_challenge_method') !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(challenge))
+    ) {
+      return sendHtml(
+        res,
+        400,
+        errorPage(
+          'Invalid PKCE request',
+          'code_challenge must be a base64url SHA-256 digest sent with code_challenge_method=S256.',
+        ),
+      );
     }
     const requestId = randomToken(16);
     const request: Authorization = {
@@ -161,7 +199,12 @@ class GithubLike {
     sendHtml(res, 200, this.renderAuthorize(client, request, requestId, params.get('login')));
   }
 
-  private renderAuthorize(client: RegisteredClient, request: Authorization, requestId: string, login: string | null): string {
+  private renderAuthorize(
+    client: RegisteredClient,
+    request: Authorization,
+    requestId: string,
+    login: string | null,
+  ): string {
     const app = escapeHtml(client.appName);
     const { scopes, redirectUri } = request;
     const choices = this.personas.map((p) => ({
@@ -190,16 +233,28 @@ ${form({
     const request = this.pending.get(requestId);
     this.pending.delete(requestId);
     if (!request || request.expiresAt < Date.now()) {
-      return sendHtml(res, 400, errorPage('Authorization expired', 'This authorization request is unknown or expired: start the sign-in again.'));
+      return sendHtml(
+        res,
+        400,
+        errorPage(
+          'Authorization expired',
+          'This authorization request is unknown or expired: start the sign-in again.',
+        ),
+      );
     }
     const stateParam: Record<string, string> = request.state === null ? {} : { state: request.state };
-    if (form.get(DECISION_FIELD) !== 'approve') return redirect(res, withQuery(request.redirectUri, { ...AUTHORIZE_ERRORS.access_denied, ...stateParam }));
+    if (form.get(DECISION_FIELD) !== 'approve')
+      return redirect(res, withQuery(request.redirectUri, { ...AUTHORIZE_ERRORS.access_denied, ...stateParam }));
     const login = form.get(PERSONA_FIELD);
     const persona = this.personas.find((p) => p.login === login);
     if (login === null || !persona) {
       return sendHtml(res, 400, errorPage('Unknown account', `There is no sandbox account '${login ?? ''}'.`));
     }
-    if (persona.appSuspended) return redirect(res, withQuery(request.redirectUri, { ...AUTHORIZE_ERRORS.application_suspended, ...stateParam }));
+    if (persona.appSuspended)
+      return redirect(
+        res,
+        withQuery(request.redirectUri, { ...AUTHORIZE_ERRORS.application_suspended, ...stateParam }),
+      );
     const code = randomBytes(10).toString('hex');
     this.prune(this.codes);
     this.codes.set(code, { ...request, login, expiresAt: Date.now() + CODE_TTL_MS });
@@ -213,20 +268,32 @@ ${form({
     const result = this.redeem(params, req.headers.authorization);
     if ('error' in result) {
       const { description, uri } = TOKEN_ERRORS[result.error];
-      return sendToken(res, asJson, { error: result.error, error_description: result.description ?? description, error_uri: uri });
+      return sendToken(res, asJson, {
+        error: result.error,
+        error_description: result.description ?? description,
+        error_uri: uri,
+      });
     }
     sendToken(res, asJson, { access_token: result.token, token_type: 'bearer', scope: result.scopes.join(',') });
   }
 
-  private redeem(params: URLSearchParams, authorization: string | undefined): { token: string; scopes: string[] } | { error: TokenError; description?: string } {
-    const credentials = basicCredentials(authorization) ?? { id: params.get('client_id') ?? '', secret: params.get('client_secret') ?? '' };
+  private redeem(
+    params: URLSearchParams,
+    authorization: string | undefined,
+  ): { token: string; scopes: string[] } | { error: TokenError; description?: string } {
+    const credentials = basicCredentials(authorization) ?? {
+      id: params.get('client_id') ?? '',
+      secret: params.get('client_secret') ?? '',
+    };
     const client = this.clients.get(credentials.id);
-    if (!client || !sameSecret(client.clientSecret, credentials.secret)) return { error: 'incorrect_client_credentials' };
+    if (!client || !sameSecret(client.clientSecret, credentials.secret))
+      return { error: 'incorrect_client_credentials' };
     const grantType = params.get('grant_type');
     if (grantType !== null && grantType !== 'authorization_code') return { error: 'unsupported_grant_type' };
     const codeValue = params.get('code') ?? '';
     const code = this.codes.get(codeValue);
-    if (!code || code.clientId !== client.clientId || code.expiresAt < Date.now()) return { error: 'bad_verification_code' };
+    if (!code || code.clientId !== client.clientId || code.expiresAt < Date.now())
+      return { error: 'bad_verification_code' };
     if (code.redeemedAs !== undefined) {
       this.tokens.delete(code.redeemedAs);
       return { error: 'bad_verification_code' };
@@ -234,7 +301,8 @@ ${form({
     // Any further failure still burns the code: it was presented by its own client, so it is spent.
     code.redeemedAs = '';
     const redirectUri = params.get('redirect_uri');
-    if (redirectUri === null ? code.redirectUriSent : redirectUri !== code.redirectUri) return { error: 'redirect_uri_mismatch' };
+    if (redirectUri === null ? code.redirectUriSent : redirectUri !== code.redirectUri)
+      return { error: 'redirect_uri_mismatch' };
     const pkce = checkPkce(code.codeChallenge, params.get('code_verifier'));
     if (pkce) return { error: 'bad_verification_code', description: pkce };
     const token = `gho_${randomToken(27)}`;
@@ -245,24 +313,39 @@ ${form({
 
   private api(req: IncomingMessage, path: string, res: ServerResponse): void {
     const route = `${req.method} ${path}`;
-    if (route !== 'GET /user' && route !== 'GET /user/emails') return sendJson(res, 404, apiError('Not Found', `${DOCS}/rest`, 404));
+    if (route !== 'GET /user' && route !== 'GET /user/emails')
+      return sendJson(res, 404, apiError('Not Found', `${DOCS}/rest`, 404));
     const token = bearer(req.headers.authorization);
     if (token === undefined) {
-      return sendJson(res, 401, apiError('Requires authentication', `${DOCS}/rest/users/users#get-the-authenticated-user`, 401));
+      return sendJson(
+        res,
+        401,
+        apiError('Requires authentication', `${DOCS}/rest/users/users#get-the-authenticated-user`, 401),
+      );
     }
     const grant = token === null ? undefined : this.tokens.get(token);
     const persona = grant && this.personas.find((p) => p.login === grant.login);
     if (!grant || !persona) return sendJson(res, 401, apiError('Bad credentials', `${DOCS}/rest`, 401));
     const version = req.headers['x-github-api-version'];
     if (typeof version === 'string' && !API_VERSIONS.includes(version)) {
-      return sendJson(res, 400, apiError(`API version ${version} is not supported.`, `${DOCS}/rest/about-the-rest-api/api-versions`, 400));
+      return sendJson(
+        res,
+        400,
+        apiError(`API version ${version} is not supported.`, `${DOCS}/rest/about-the-rest-api/api-versions`, 400),
+      );
     }
     if (persona.rateLimited) return sendRateLimited(res, persona);
     const scopeHeaders = { 'x-oauth-scopes': grant.scopes.join(', '), 'x-github-media-type': 'github.v3; format=json' };
-    if (path === '/user') return sendJson(res, 200, this.userResource(persona), { ...scopeHeaders, 'x-accepted-oauth-scopes': '' });
+    if (path === '/user')
+      return sendJson(res, 200, this.userResource(persona), { ...scopeHeaders, 'x-accepted-oauth-scopes': '' });
     const emailHeaders = { ...scopeHeaders, 'x-accepted-oauth-scopes': EMAIL_SCOPES.join(', ') };
     if (!grant.scopes.some((s) => EMAIL_SCOPES.includes(s))) {
-      return sendJson(res, 404, apiError('Not Found', `${DOCS}/rest/users/emails#list-email-addresses-for-the-authenticated-user`, 404), emailHeaders);
+      return sendJson(
+        res,
+        404,
+        apiError('Not Found', `${DOCS}/rest/users/emails#list-email-addresses-for-the-authenticated-user`, 404),
+        emailHeaders,
+      );
     }
     sendJson(res, 200, persona.emails, emailHeaders);
   }
@@ -314,7 +397,9 @@ export function githubRedirectMatches(registered: string, given: string): boolea
   const g = URL.parse(given);
   if (!r || !g || g.protocol !== r.protocol || g.hash !== '' || g.username || g.password) return false;
   const loopback = r.protocol === 'http:' && ['127.0.0.1', 'localhost'].includes(r.hostname);
-  const sameHost = g.hostname === r.hostname || (!loopback && !/^[\d.]+$|^\[/.test(r.hostname) && g.hostname.endsWith(`.${r.hostname}`));
+  const sameHost =
+    g.hostname === r.hostname ||
+    (!loopback && !/^[\d.]+$|^\[/.test(r.hostname) && g.hostname.endsWith(`.${r.hostname}`));
   const samePort = loopback || g.port === r.port;
   const base = r.pathname.endsWith('/') ? r.pathname : `${r.pathname}/`;
   const underPath = g.pathname === r.pathname || g.pathname.startsWith(base);
@@ -324,7 +409,8 @@ export function githubRedirectMatches(registered: string, given: string): boolea
 /** RFC 7636 S256 check; returns why it failed, or null when the verifier fits (or no challenge was sent). */
 function checkPkce(challenge: string | null, verifier: string | null): string | null {
   if (challenge === null) return null;
-  if (verifier === null) return 'The code_verifier is required because a code_challenge was sent with the authorization request.';
+  if (verifier === null)
+    return 'The code_verifier is required because a code_challenge was sent with the authorization request.';
   const digest = createHash('sha256').update(verifier).digest('base64url');
   return digest === challenge && /^[A-Za-z0-9._~-]{43,128}$/.test(verifier)
     ? null
@@ -334,20 +420,32 @@ function checkPkce(challenge: string | null, verifier: string | null): string | 
 function sendToken(res: ServerResponse, asJson: boolean, body: Record<string, string>): void {
   // GitHub answers token errors with HTTP 200, in JSON only when asked for it.
   if (asJson) return sendJson(res, 200, body);
-  res.writeHead(200, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'cache-control': 'no-store' });
+  res.writeHead(200, {
+    'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+    'cache-control': 'no-store',
+  });
   res.end(new URLSearchParams(body).toString());
 }
 
 /** GitHub's primary rate limit, exhausted: 403 with the x-ratelimit-* headers saying when it resets. */
 function sendRateLimited(res: ServerResponse, persona: GithubPersona): void {
   const reset = Math.floor(Date.now() / 1000) + 15 * 60;
-  sendJson(res, 403, apiError(`API rate limit exceeded for user ID ${persona.id}.`, `${DOCS}/rest/overview/rate-limits-for-the-rest-api`, 403), {
-    'x-ratelimit-limit': String(RATE_LIMIT),
-    'x-ratelimit-remaining': '0',
-    'x-ratelimit-used': String(RATE_LIMIT),
-    'x-ratelimit-reset': String(reset),
-    'x-ratelimit-resource': 'core',
-  });
+  sendJson(
+    res,
+    403,
+    apiError(
+      `API rate limit exceeded for user ID ${persona.id}.`,
+      `${DOCS}/rest/overview/rate-limits-for-the-rest-api`,
+      403,
+    ),
+    {
+      'x-ratelimit-limit': String(RATE_LIMIT),
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-used': String(RATE_LIMIT),
+      'x-ratelimit-reset': String(reset),
+      'x-ratelimit-resource': 'core',
+    },
+  );
 }
 
 function apiError(message: string, documentationUrl: string, status: number): Record<string, string> {
@@ -368,7 +466,9 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return null;
-  const [id, secret] = [decoded.slice(0, colon), decoded.slice(colon + 1)].map((part) => new URLSearchParams(`v=${part}`).get('v') ?? '');
+  const [id, secret] = [decoded.slice(0, colon), decoded.slice(colon + 1)].map(
+    (part) => new URLSearchParams(`v=${part}`).get('v') ?? '',
+  );
   return { id: id ?? '', secret: secret ?? '' };
 }
 

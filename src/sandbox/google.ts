@@ -20,7 +20,11 @@ const HOUR = 60 * 60;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export async function startGoogleSandbox(clients: RegisteredClient[], personas: GooglePersona[], port: number): Promise<GoogleSandbox> {
+export async function startGoogleSandbox(
+  clients: RegisteredClient[],
+  personas: GooglePersona[],
+  port: number,
+): Promise<GoogleSandbox> {
   // The issuer carries the bound port, so the provider is built once the server listens.
   let dispatch: Handler = (_req, res) => sendHtml(res, 503, errorPage('Starting', 'The Google sandbox is starting.'));
   const server = createServer((req, res) => dispatch(req, res));
@@ -39,7 +43,11 @@ export async function startGoogleSandbox(clients: RegisteredClient[], personas: 
       if (!(req.url ?? '').startsWith(INTERACTION_PREFIX)) return oidc(req, res);
       interactions.handle(req, res).catch((err: unknown) => {
         // oidc-provider's errors carry the status and the readable part in error_description.
-        const { statusCode, error_description: description, message } = err as { statusCode?: number; error_description?: string; message: string };
+        const {
+          statusCode,
+          error_description: description,
+          message,
+        } = err as { statusCode?: number; error_description?: string; message: string };
         if (!res.headersSent) sendHtml(res, statusCode ?? 500, errorPage('Sign-in failed', description ?? message));
       });
     };
@@ -71,11 +79,13 @@ async function configuration(
 ): Promise<Record<string, unknown>> {
   const interactions = policy.base();
   // Like Google's account chooser: every authorization asks which account to use, even with a session.
-  interactions.get('login')?.checks.add(
-    new policy.Check('account_chooser', 'the sandbox asks which account to use on every sign-in', (ctx) =>
-      ctx.oidc.result?.['login'] ? policy.Check.NO_NEED_TO_PROMPT : policy.Check.REQUEST_PROMPT,
-    ),
-  );
+  interactions
+    .get('login')
+    ?.checks.add(
+      new policy.Check('account_chooser', 'the sandbox asks which account to use on every sign-in', (ctx) =>
+        ctx.oidc.result?.['login'] ? policy.Check.NO_NEED_TO_PROMPT : policy.Check.REQUEST_PROMPT,
+      ),
+    );
   return {
     clients: clients.map((c) => ({
       client_id: c.clientId,
@@ -106,7 +116,10 @@ async function configuration(
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     routes: { authorization: '/o/oauth2/v2/auth', token: '/token', userinfo: '/v1/userinfo', jwks: '/oauth2/v3/certs' },
     features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: false } },
-    interactions: { policy: interactions, url: (_ctx: unknown, interaction: Interaction) => `${INTERACTION_PREFIX}${interaction.uid}` },
+    interactions: {
+      policy: interactions,
+      url: (_ctx: unknown, interaction: Interaction) => `${INTERACTION_PREFIX}${interaction.uid}`,
+    },
     jwks: { keys: [await signingKey()] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     ttl: {
@@ -157,10 +170,15 @@ class Interactions {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const details = await this.provider.interactionDetails(req, res);
     if (req.url !== `${INTERACTION_PREFIX}${details.uid}`) {
-      return sendHtml(res, 400, errorPage('Sign-in expired', 'This sign-in page belongs to another sign-in: start again.'));
+      return sendHtml(
+        res,
+        400,
+        errorPage('Sign-in expired', 'This sign-in page belongs to another sign-in: start again.'),
+      );
     }
     if (req.method === 'GET') return sendHtml(res, 200, this.render(details));
-    if (req.method !== 'POST') return sendHtml(res, 405, errorPage('Method not allowed', `${req.method} is not allowed here.`));
+    if (req.method !== 'POST')
+      return sendHtml(res, 405, errorPage('Method not allowed', `${req.method} is not allowed here.`));
     const submitted = await readParams(req);
     if (submitted.get(DECISION_FIELD) === 'deny') {
       const denied = { error: 'access_denied', error_description: 'The user denied access to the application.' };
@@ -173,25 +191,40 @@ class Interactions {
 
   private async login(req: IncomingMessage, res: ServerResponse, username: string | null): Promise<void> {
     const persona = this.personas.find((p) => p.username === username);
-    if (!persona) return sendHtml(res, 400, errorPage('Unknown account', `There is no sandbox account '${username ?? ''}'.`));
-    await this.provider.interactionFinished(req, res, { login: { accountId: persona.sub } }, { mergeWithLastSubmission: false });
+    if (!persona)
+      return sendHtml(res, 400, errorPage('Unknown account', `There is no sandbox account '${username ?? ''}'.`));
+    await this.provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: persona.sub } },
+      { mergeWithLastSubmission: false },
+    );
   }
 
   private async consent(req: IncomingMessage, res: ServerResponse, details: Interaction): Promise<void> {
     const accountId = details.session?.accountId;
     const clientId = String(details.params['client_id']);
     if (!accountId) return sendHtml(res, 400, errorPage('Sign-in expired', 'No account is signed in: start again.'));
-    const grant = (details.grantId && (await this.provider.Grant.find(details.grantId))) || new this.provider.Grant({ accountId, clientId });
-    const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const grant =
+      (details.grantId && (await this.provider.Grant.find(details.grantId))) ||
+      new this.provider.Grant({ accountId, clientId });
+    const missing = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+      grant.addResourceScope(resource, scopes.join(' '));
     const grantId = await grant.save();
     await this.provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   }
 
   private render(details: Interaction): string {
-    const appName = this.clients.find((c) => c.clientId === details.params['client_id'])?.appName ?? String(details.params['client_id']);
+    const appName =
+      this.clients.find((c) => c.clientId === details.params['client_id'])?.appName ??
+      String(details.params['client_id']);
     const app = escapeHtml(appName);
     const action = `${INTERACTION_PREFIX}${details.uid}`;
     if (details.prompt.name === 'login') {
@@ -216,7 +249,9 @@ class Interactions {
       );
     }
     const persona = this.personas.find((p) => p.sub === details.session?.accountId);
-    const scopes = String(details.params['scope'] ?? '').split(' ').filter((s) => s && s !== 'openid');
+    const scopes = String(details.params['scope'] ?? '')
+      .split(' ')
+      .filter((s) => s && s !== 'openid');
     return page(
       `${appName} wants to access your Google Account`,
       `<h1>${app} wants to access your Google Account</h1>

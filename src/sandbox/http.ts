@@ -12,9 +12,14 @@ export function listenLoopback(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void =>
       reject(
-        new IdpError('USAGE', `the sandbox cannot listen on 127.0.0.1:${port}: ${err.code ?? err.message}`, hint`pick another ${{ kind: 'option', option: 'port' }}, or 0 for any free port`, {
-          cause: err,
-        }),
+        new IdpError(
+          'USAGE',
+          `the sandbox cannot listen on 127.0.0.1:${port}: ${err.code ?? err.message}`,
+          hint`pick another ${{ kind: 'option', option: 'port' }}, or 0 for any free port`,
+          {
+            cause: err,
+          },
+        ),
       );
     server.once('error', onError);
     server.listen(port, '127.0.0.1', () => {
@@ -58,7 +63,12 @@ export async function readParams(req: IncomingMessage): Promise<URLSearchParams>
   return params;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
   res.end(JSON.stringify(body));
 }

@@ -98,13 +98,15 @@ export function parseForm(html: string): ParsedForm | null {
 
 /** The title and message of a page, as one line (for errors). */
 export function pageMessage(html: string): string {
-  const text = (pattern: RegExp): string => unescapeHtml((pattern.exec(html)?.[1] ?? '').replace(/<[^>]*>/g, '').trim());
+  const text = (pattern: RegExp): string =>
+    unescapeHtml((pattern.exec(html)?.[1] ?? '').replace(/<[^>]*>/g, '').trim());
   return [text(/<h1>([\s\S]*?)<\/h1>/i), text(/<p class="error">([\s\S]*?)<\/p>/i)].filter(Boolean).join(': ');
 }
 
 function attributes(text: string): Record<string, string> {
   const found: Record<string, string> = {};
-  for (const [, name, value] of text.matchAll(/([a-zA-Z-]+)="([^"]*)"/g)) if (name) found[name.toLowerCase()] = unescapeHtml(value ?? '');
+  for (const [, name, value] of text.matchAll(/([a-zA-Z-]+)="([^"]*)"/g))
+    if (name) found[name.toLowerCase()] = unescapeHtml(value ?? '');
   return found;
 }
 

@@ -7,7 +7,13 @@ import { IdpError } from '../core/errors.js';
 import { checkFileSize, decodeText } from '../core/file-text.js';
 import type { Hint } from '../core/fixes.js';
 import { parseWith } from '../core/schemas/base.js';
-import { PERSONAS_HINT, personasSchema, type GithubPersona, type GooglePersona, type Personas } from '../core/schemas/personas.js';
+import {
+  PERSONAS_HINT,
+  personasSchema,
+  type GithubPersona,
+  type GooglePersona,
+  type Personas,
+} from '../core/schemas/personas.js';
 
 export type { GithubPersona, GooglePersona, Personas };
 
@@ -19,7 +25,11 @@ export function bundledPersonasFile(): string {
     const path = fileURLToPath(new URL(relative, import.meta.url));
     if (existsSync(path)) return path;
   }
-  throw new IdpError('INTERNAL', 'the bundled sandbox personas (fixtures/sandbox/personas.json) are missing', 'reinstall idp');
+  throw new IdpError(
+    'INTERNAL',
+    'the bundled sandbox personas (fixtures/sandbox/personas.json) are missing',
+    'reinstall idp',
+  );
 }
 
 /**
@@ -34,8 +44,16 @@ export function loadPersonas(extraFile?: string): Personas {
     github: mergeBy(bundled.github, extra.github, (p) => p.login),
     google: mergeBy(bundled.google, extra.google, (p) => p.username),
   };
-  assertUnique(extraFile, merged.github.map((p) => String(p.id)), 'github id');
-  assertUnique(extraFile, merged.google.map((p) => p.sub), 'google sub');
+  assertUnique(
+    extraFile,
+    merged.github.map((p) => String(p.id)),
+    'github id',
+  );
+  assertUnique(
+    extraFile,
+    merged.google.map((p) => p.sub),
+    'google sub',
+  );
   return merged;
 }
 
@@ -51,11 +69,23 @@ function readPersonasFile(file: string): Personas {
     parsed = JSON.parse(decodeText(readFileSync(file), file, 'personas'));
   } catch (err) {
     if (err instanceof IdpError) throw err;
-    throw new IdpError('FILE_INVALID', `cannot read personas file ${file}: ${(err as Error).message}`, PERSONAS_HINT, { cause: err });
+    throw new IdpError('FILE_INVALID', `cannot read personas file ${file}: ${(err as Error).message}`, PERSONAS_HINT, {
+      cause: err,
+    });
   }
-  const personas = parseWith(personasSchema, parsed, '(top level)', (path, message, hint) => invalid(file, `${path} ${message}`, hint));
-  assertUnique(file, personas.github.map((p) => p.login), 'github login');
-  assertUnique(file, personas.google.map((p) => p.username), 'google username');
+  const personas = parseWith(personasSchema, parsed, '(top level)', (path, message, hint) =>
+    invalid(file, `${path} ${message}`, hint),
+  );
+  assertUnique(
+    file,
+    personas.github.map((p) => p.login),
+    'github login',
+  );
+  assertUnique(
+    file,
+    personas.google.map((p) => p.username),
+    'google username',
+  );
   return personas;
 }
 

@@ -36,7 +36,14 @@ export async function startSandbox(opts: {
       google = { issuer: started.issuer };
     }
     return {
-      ...(github && { github: { url: github.url, authorizeUrl: github.authorizeUrl, tokenUrl: github.tokenUrl, apiBase: github.apiBase } }),
+      ...(github && {
+        github: {
+          url: github.url,
+          authorizeUrl: github.authorizeUrl,
+          tokenUrl: github.tokenUrl,
+          apiBase: github.apiBase,
+        },
+      }),
       ...(google && { google }),
       close,
     };

@@ -97,7 +97,10 @@ function loadScript(sandbox: Sandbox, source: string): QuickJSHandle {
   sandbox.evaluate(source);
   const handler = sandbox.own(sandbox.vm.getProp(sandbox.vm.global, 'onLoginRequest'));
   if (sandbox.vm.typeof(handler) !== 'function') {
-    throw new ScriptFault('the script does not define onLoginRequest (var onLoginRequest = function (context) { ... })', null);
+    throw new ScriptFault(
+      'the script does not define onLoginRequest (var onLoginRequest = function (context) { ... })',
+      null,
+    );
   }
   return handler;
 }

@@ -19,7 +19,10 @@ interface Reply {
 /** One worker with its own outstanding requests, so a replaced worker's exit cannot fail the next one's. */
 class ScriptWorker {
   private readonly thread = new Worker(new URL('./worker.js', import.meta.url));
-  private readonly waiting = new Map<number, { app: string | undefined; resolve: (reply: Reply) => void; reject: (err: Error) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { app: string | undefined; resolve: (reply: Reply) => void; reject: (err: Error) => void }
+  >();
   private nextId = 1;
   /** Resolves once the WASM engine is loaded: the wall limit counts the replay, not the start-up. */
   readonly ready: Promise<unknown>;
@@ -31,8 +34,12 @@ class ScriptWorker {
       if (this.waiting.size === 0) this.thread.unref();
       pending?.resolve(reply);
     });
-    this.thread.on('error', (err) => this.fail((app) => new IdpError('SCRIPT_ERROR', `the script engine stopped: ${err.message}`, fixTheScript(app))));
-    this.thread.on('exit', () => this.fail((app) => new IdpError('SCRIPT_ERROR', 'the script engine stopped', fixTheScript(app))));
+    this.thread.on('error', (err) =>
+      this.fail((app) => new IdpError('SCRIPT_ERROR', `the script engine stopped: ${err.message}`, fixTheScript(app))),
+    );
+    this.thread.on('exit', () =>
+      this.fail((app) => new IdpError('SCRIPT_ERROR', 'the script engine stopped', fixTheScript(app))),
+    );
     this.thread.unref();
     this.ready = this.send({}, 30_000);
   }
@@ -45,17 +52,27 @@ class ScriptWorker {
         this.waiting.delete(id);
         this.onGone(this);
         void this.thread.terminate();
-        reject(new IdpError('SCRIPT_ERROR', `the conditional-authentication script was stopped after ${wallMs} ms`, fixTheScript(message.replay?.app)));
+        reject(
+          new IdpError(
+            'SCRIPT_ERROR',
+            `the conditional-authentication script was stopped after ${wallMs} ms`,
+            fixTheScript(message.replay?.app),
+          ),
+        );
       }, wallMs);
       timer.unref();
       const settle = () => clearTimeout(timer);
-      this.waiting.set(id, { app: message.replay?.app, resolve: (reply) => {
-        settle();
-        resolve(reply);
-      }, reject: (err) => {
-        settle();
-        reject(err);
-      } });
+      this.waiting.set(id, {
+        app: message.replay?.app,
+        resolve: (reply) => {
+          settle();
+          resolve(reply);
+        },
+        reject: (err) => {
+          settle();
+          reject(err);
+        },
+      });
       this.thread.postMessage({ id, ...message });
     });
   }

@@ -18,7 +18,11 @@ export async function replay(r: ReplayRequest): Promise<ReplayResult> {
       request: r.request,
       runStep: (n) => {
         if (!Number.isInteger(n) || n < 1 || n > r.stepCount) {
-          throw new IdpError('SCRIPT_ERROR', `the script called executeStep(${n}), but ${r.app} has ${r.stepCount} step(s)`, hint`fix the script, or add the step: ${{ kind: 'set', on: 'app', name: r.app, setting: 'step', value: `${n}=...` }}`);
+          throw new IdpError(
+            'SCRIPT_ERROR',
+            `the script called executeStep(${n}), but ${r.app} has ${r.stepCount} step(s)`,
+            hint`fix the script, or add the step: ${{ kind: 'set', on: 'app', name: r.app, setting: 'step', value: `${n}=...` }}`,
+          );
         }
         const done = r.finished[n];
         if (!done) throw new PendingStep(n);

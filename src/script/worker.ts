@@ -20,7 +20,9 @@ parentPort!.on('message', async (message: { id: number; replay?: ReplayRequest; 
   try {
     parentPort!.postMessage({ id: message.id, result: await replay(message.replay) });
   } catch (err) {
-    const error = isIdpError(err) ? err.toJSON() : { code: 'SCRIPT_ERROR', message: err instanceof Error ? err.message : String(err), hint: null };
+    const error = isIdpError(err)
+      ? err.toJSON()
+      : { code: 'SCRIPT_ERROR', message: err instanceof Error ? err.message : String(err), hint: null };
     parentPort!.postMessage({ id: message.id, error });
   }
 });

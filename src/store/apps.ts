@@ -32,7 +32,10 @@ function toApp(row: AppRow): App {
 }
 
 export class AppRepo implements AppRepository {
-  constructor(private readonly db: Db, private readonly now: () => string) {}
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => string,
+  ) {}
 
   list(): App[] {
     return (this.db.prepare('SELECT * FROM apps ORDER BY built_in, name').all() as AppRow[]).map(toApp);
@@ -54,7 +57,17 @@ export class AppRepo implements AppRepository {
         `INSERT INTO apps (name, client_id, redirect_uris, steps, attributes, script, built_in, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(app.name, app.clientId, JSON.stringify(app.redirectUris), JSON.stringify(app.steps), JSON.stringify(app.attributes), app.script ?? null, app.builtIn ? 1 : 0, at, at);
+      .run(
+        app.name,
+        app.clientId,
+        JSON.stringify(app.redirectUris),
+        JSON.stringify(app.steps),
+        JSON.stringify(app.attributes),
+        app.script ?? null,
+        app.builtIn ? 1 : 0,
+        at,
+        at,
+      );
   }
 
   update(name: string, patch: AppPatch): void {
@@ -62,8 +75,18 @@ export class AppRepo implements AppRepository {
     if (!current) return;
     const next = { ...current, ...patch };
     this.db
-      .prepare('UPDATE apps SET client_id = ?, redirect_uris = ?, steps = ?, attributes = ?, script = ?, updated_at = ? WHERE name = ?')
-      .run(next.clientId, JSON.stringify(next.redirectUris), JSON.stringify(next.steps), JSON.stringify(next.attributes), next.script, this.now(), name);
+      .prepare(
+        'UPDATE apps SET client_id = ?, redirect_uris = ?, steps = ?, attributes = ?, script = ?, updated_at = ? WHERE name = ?',
+      )
+      .run(
+        next.clientId,
+        JSON.stringify(next.redirectUris),
+        JSON.stringify(next.steps),
+        JSON.stringify(next.attributes),
+        next.script,
+        this.now(),
+        name,
+      );
   }
 
   delete(name: string): void {

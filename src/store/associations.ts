@@ -24,21 +24,32 @@ function toAssociation(row: AssociationRow): Association {
 }
 
 export class AssociationRepo implements AssociationRepository {
-  constructor(private readonly db: Db, private readonly now: () => string) {}
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => string,
+  ) {}
 
   get(connection: string, subject: string): Association | undefined {
-    const row = this.db.prepare('SELECT * FROM associations WHERE connection = ? AND subject = ?').get(connection, subject) as AssociationRow | undefined;
+    const row = this.db
+      .prepare('SELECT * FROM associations WHERE connection = ? AND subject = ?')
+      .get(connection, subject) as AssociationRow | undefined;
     return row && toAssociation(row);
   }
 
   forUser(userId: string): Association[] {
-    return (this.db.prepare('SELECT * FROM associations WHERE user_id = ? ORDER BY connection').all(userId) as AssociationRow[]).map(toAssociation);
+    return (
+      this.db
+        .prepare('SELECT * FROM associations WHERE user_id = ? ORDER BY connection')
+        .all(userId) as AssociationRow[]
+    ).map(toAssociation);
   }
 
   insert(a: { connection: string; subject: string; userId: string; claims: Record<string, unknown> }): void {
     const at = this.now();
     this.db
-      .prepare('INSERT INTO associations (connection, subject, user_id, linked_at, last_login_at, last_claims) VALUES (?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO associations (connection, subject, user_id, linked_at, last_login_at, last_claims) VALUES (?, ?, ?, ?, ?, ?)',
+      )
       .run(a.connection, a.subject, a.userId, at, at, JSON.stringify(a.claims));
   }
 

@@ -3,26 +3,47 @@ import type { CodeRepository, OutboxMessage, StoredEmailOtp } from '../ports.js'
 import type { Db } from './db.js';
 
 export class CodeRepo implements CodeRepository {
-  constructor(private readonly db: Db, private readonly now: () => string) {}
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => string,
+  ) {}
 
   issue(flowId: string, userId: string, destination: string, hash: string, expiresAt: string): string {
     const id = crypto.randomUUID();
     this.db
-      .prepare('INSERT INTO one_time_codes (id, flow_id, user_id, destination, code_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO one_time_codes (id, flow_id, user_id, destination, code_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(id, flowId, userId, destination, hash, expiresAt, this.now());
     return id;
   }
 
   latestForFlow(flowId: string): (StoredEmailOtp & { id: string }) | undefined {
     const row = this.db
-      .prepare('SELECT id, flow_id, code_hash, expires_at, used_at, attempts FROM one_time_codes WHERE flow_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
-      .get(flowId) as { id: string; flow_id: string; code_hash: string; expires_at: string; used_at: string | null; attempts: number } | undefined;
-    return row && { id: row.id, flowId: row.flow_id, hash: row.code_hash, expiresAt: row.expires_at, usedAt: row.used_at, attempts: row.attempts };
+      .prepare(
+        'SELECT id, flow_id, code_hash, expires_at, used_at, attempts FROM one_time_codes WHERE flow_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1',
+      )
+      .get(flowId) as
+      | { id: string; flow_id: string; code_hash: string; expires_at: string; used_at: string | null; attempts: number }
+      | undefined;
+    return (
+      row && {
+        id: row.id,
+        flowId: row.flow_id,
+        hash: row.code_hash,
+        expiresAt: row.expires_at,
+        usedAt: row.used_at,
+        attempts: row.attempts,
+      }
+    );
   }
 
   /** Single use: false when another submission used it first. */
   markUsed(id: string): boolean {
-    return this.db.prepare('UPDATE one_time_codes SET used_at = ? WHERE id = ? AND used_at IS NULL').run(this.now(), id).changes === 1;
+    return (
+      this.db.prepare('UPDATE one_time_codes SET used_at = ? WHERE id = ? AND used_at IS NULL').run(this.now(), id)
+        .changes === 1
+    );
   }
 
   recordAttempt(id: string): void {
@@ -30,7 +51,9 @@ export class CodeRepo implements CodeRepository {
   }
 
   deliver(message: { to: string; subject: string; body: string; flow: string | null }): void {
-    this.db.prepare('INSERT INTO outbox (to_addr, subject, body, flow_id, created_at) VALUES (?, ?, ?, ?, ?)').run(message.to, message.subject, message.body, message.flow, this.now());
+    this.db
+      .prepare('INSERT INTO outbox (to_addr, subject, body, flow_id, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(message.to, message.subject, message.body, message.flow, this.now());
   }
 
   outbox(query: { to?: string; flow?: string; limit: number }): OutboxMessage[] {

@@ -72,7 +72,10 @@ export class ConnectionRepo implements ConnectionRepository {
 
   /** The stored secret in clear, for the connector only. Env-referenced secrets are resolved by the caller. */
   storedSecret(name: string): string | null {
-    const sealed = this.db.prepare('SELECT secret_sealed FROM connections WHERE name = ?').pluck().get(name) as string | null | undefined;
+    const sealed = this.db.prepare('SELECT secret_sealed FROM connections WHERE name = ?').pluck().get(name) as
+      | string
+      | null
+      | undefined;
     return sealed ? this.box.unseal(sealed) : null;
   }
 
@@ -84,7 +87,23 @@ export class ConnectionRepo implements ConnectionRepository {
                                   jit_linking, attribute_map, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(c.name, c.type, c.sandbox ? 1 : 0, c.issuer, c.clientId, c.tokenAuth ?? null, c.baseUrl ?? null, JSON.stringify(c.scopes), c.jit.enabled ? 1 : 0, c.jit.scheme, c.jit.sync, c.jit.linking, JSON.stringify(c.attributeMap), at, at);
+      .run(
+        c.name,
+        c.type,
+        c.sandbox ? 1 : 0,
+        c.issuer,
+        c.clientId,
+        c.tokenAuth ?? null,
+        c.baseUrl ?? null,
+        JSON.stringify(c.scopes),
+        c.jit.enabled ? 1 : 0,
+        c.jit.scheme,
+        c.jit.sync,
+        c.jit.linking,
+        JSON.stringify(c.attributeMap),
+        at,
+        at,
+      );
     this.setSecret(c.name, c.secret);
   }
 
@@ -97,14 +116,30 @@ export class ConnectionRepo implements ConnectionRepository {
         `UPDATE connections SET sandbox = ?, issuer = ?, client_id = ?, token_auth = ?, base_url = ?, scopes = ?, jit_enabled = ?, jit_scheme = ?, jit_sync = ?,
                 jit_linking = ?, attribute_map = ?, updated_at = ? WHERE name = ?`,
       )
-      .run(next.sandbox ? 1 : 0, next.issuer, next.clientId, next.tokenAuth ?? null, next.baseUrl ?? null, JSON.stringify(next.scopes), next.jit.enabled ? 1 : 0, next.jit.scheme, next.jit.sync, next.jit.linking, JSON.stringify(next.attributeMap), this.now(), name);
+      .run(
+        next.sandbox ? 1 : 0,
+        next.issuer,
+        next.clientId,
+        next.tokenAuth ?? null,
+        next.baseUrl ?? null,
+        JSON.stringify(next.scopes),
+        next.jit.enabled ? 1 : 0,
+        next.jit.scheme,
+        next.jit.sync,
+        next.jit.linking,
+        JSON.stringify(next.attributeMap),
+        this.now(),
+        name,
+      );
     if (patch.secret) this.setSecret(name, patch.secret);
   }
 
   private setSecret(name: string, secret: SecretInput): void {
-    const sql = 'UPDATE connections SET secret_kind = ?, secret_env = ?, secret_sealed = ?, secret_last4 = ? WHERE name = ?';
+    const sql =
+      'UPDATE connections SET secret_kind = ?, secret_env = ?, secret_sealed = ?, secret_last4 = ? WHERE name = ?';
     if (secret.kind === 'env') this.db.prepare(sql).run('env', secret.variable, null, null, name);
-    else if (secret.kind === 'value') this.db.prepare(sql).run('stored', null, this.box.seal(secret.value), secretTail(secret.value) || null, name);
+    else if (secret.kind === 'value')
+      this.db.prepare(sql).run('stored', null, this.box.seal(secret.value), secretTail(secret.value) || null, name);
     else this.db.prepare(sql).run('none', null, null, null, name);
   }
 

@@ -27,7 +27,12 @@ function nativeAddon(): object {
     try {
       path = require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
     } catch (err) {
-      throw new IdpError('SQLITE_ADDON_MISSING', "better-sqlite3's native addon is not built", 'run `npm ci` (or `npm rebuild better-sqlite3`) in the idp directory', { cause: err });
+      throw new IdpError(
+        'SQLITE_ADDON_MISSING',
+        "better-sqlite3's native addon is not built",
+        'run `npm ci` (or `npm rebuild better-sqlite3`) in the idp directory',
+        { cause: err },
+      );
     }
     addon = require(path) as object;
   }
@@ -65,7 +70,12 @@ export function prepareHome(home: string): void {
 
 /** What idp keeps in a data directory (seal.ts writes the key through `secret.key.<pid>.<random>.tmp`). */
 function isIdpFile(name: string): boolean {
-  return [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}-journal`, SEAL_KEY_FILE, 'personas.json'].includes(name) || (name.startsWith(`${SEAL_KEY_FILE}.`) && name.endsWith('.tmp'));
+  return (
+    [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}-journal`, SEAL_KEY_FILE, 'personas.json'].includes(
+      name,
+    ) ||
+    (name.startsWith(`${SEAL_KEY_FILE}.`) && name.endsWith('.tmp'))
+  );
 }
 
 /** A directory holding anything else is left as it is (the user chose to share it); `idp doctor` says how to close it. */
@@ -89,16 +99,31 @@ export function openDb(home: string, opts: OpenOptions = {}): Db {
   const nativeBinding = nativeAddon() as unknown as string;
   let db: Db;
   try {
-    db = new (loadSqlite())(path, { fileMustExist: true, readonly: opts.readonly ?? false, timeout: BUSY_TIMEOUT_MS, nativeBinding });
+    db = new (loadSqlite())(path, {
+      fileMustExist: true,
+      readonly: opts.readonly ?? false,
+      timeout: BUSY_TIMEOUT_MS,
+      nativeBinding,
+    });
   } catch (err) {
-    throw new IdpError('DB_MISSING', `cannot open the database at ${path}`, hint`run ${{ kind: 'init' }} to create an organisation`, { cause: err });
+    throw new IdpError(
+      'DB_MISSING',
+      `cannot open the database at ${path}`,
+      hint`run ${{ kind: 'init' }} to create an organisation`,
+      { cause: err },
+    );
   }
   reportBusyAsStoreBusy(db, home);
   try {
     const version = checkIdentity(db, path);
     // One exec, not a prepared statement per pragma: every command pays for these at startup.
-    db.exec(opts.readonly ? 'PRAGMA foreign_keys = ON' : 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON');
-    if (!opts.readonly && version < SCHEMA_VERSION) migrate(db, opts.seal ?? ((plaintext) => seal(loadOrCreateKey(join(home, SEAL_KEY_FILE)), plaintext)));
+    db.exec(
+      opts.readonly
+        ? 'PRAGMA foreign_keys = ON'
+        : 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON',
+    );
+    if (!opts.readonly && version < SCHEMA_VERSION)
+      migrate(db, opts.seal ?? ((plaintext) => seal(loadOrCreateKey(join(home, SEAL_KEY_FILE)), plaintext)));
     return db;
   } catch (err) {
     db.close();
@@ -129,13 +154,15 @@ export function storeBusy(home: string, cause: unknown): IdpError {
  */
 function reportBusyAsStoreBusy(db: Db, home: string): void {
   const prepare = db.prepare.bind(db);
-  const translated = <A extends unknown[], R>(run: (...args: A) => R) => (...args: A): R => {
-    try {
-      return run(...args);
-    } catch (err) {
-      throw isBusy(err) ? storeBusy(home, err) : err;
-    }
-  };
+  const translated =
+    <A extends unknown[], R>(run: (...args: A) => R) =>
+    (...args: A): R => {
+      try {
+        return run(...args);
+      } catch (err) {
+        throw isBusy(err) ? storeBusy(home, err) : err;
+      }
+    };
   db.prepare = ((source: string) => {
     const statement = prepare(source);
     statement.run = translated(statement.run.bind(statement));

@@ -40,12 +40,26 @@ function toRecord(row: EventRow): EventRecord {
 }
 
 export class EventRepo implements EventRepository {
-  constructor(private readonly db: Db, private readonly now: () => string) {}
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => string,
+  ) {}
 
   recordConfig(change: ConfigChange): void {
     this.db
-      .prepare('INSERT INTO events (at, kind, actor, action, target, detail, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(this.now(), 'config', change.actor, change.action, change.target, change.detail, JSON.stringify(change.before ?? null), JSON.stringify(change.after ?? null));
+      .prepare(
+        'INSERT INTO events (at, kind, actor, action, target, detail, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        this.now(),
+        'config',
+        change.actor,
+        change.action,
+        change.target,
+        change.detail,
+        JSON.stringify(change.before ?? null),
+        JSON.stringify(change.after ?? null),
+      );
   }
 
   recordStage(event: StageEvent): void {

@@ -4,15 +4,21 @@ import { FLOW_LIFETIME_MS } from '../core/flow-lifetime.js';
 import type { FlowRepository, FlowRow, FlowStatus } from '../ports.js';
 import type { Db } from './db.js';
 
-const SELECT = "SELECT id, app, CASE WHEN expired_at IS NULL THEN status ELSE 'expired' END AS status, state, created_at, updated_at FROM flows";
+const SELECT =
+  "SELECT id, app, CASE WHEN expired_at IS NULL THEN status ELSE 'expired' END AS status, state, created_at, updated_at FROM flows";
 
 export class FlowRepo implements FlowRepository {
-  constructor(private readonly db: Db, private readonly now: () => string) {}
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => string,
+  ) {}
 
   insert(id: string, app: string, state: unknown): void {
     this.expireIdle();
     const at = this.now();
-    this.db.prepare('INSERT INTO flows (id, app, status, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, app, 'active', JSON.stringify(state), at, at);
+    this.db
+      .prepare('INSERT INTO flows (id, app, status, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, app, 'active', JSON.stringify(state), at, at);
   }
 
   get(id: string): FlowRow | undefined {
@@ -21,7 +27,9 @@ export class FlowRepo implements FlowRepository {
   }
 
   save(id: string, status: FlowStatus, state: unknown): void {
-    this.db.prepare('UPDATE flows SET status = ?, state = ?, updated_at = ? WHERE id = ?').run(status, JSON.stringify(state), this.now(), id);
+    this.db
+      .prepare('UPDATE flows SET status = ?, state = ?, updated_at = ? WHERE id = ?')
+      .run(status, JSON.stringify(state), this.now(), id);
   }
 
   recent(limit: number): FlowRow[] {
@@ -39,7 +47,9 @@ export class FlowRepo implements FlowRepository {
     const now = this.now();
     const cutoff = new Date(Date.parse(now) - FLOW_LIFETIME_MS).toISOString();
     this.db
-      .prepare(`UPDATE flows SET status = 'failed', expired_at = ?, state = json_set(state, '$.waiting', json('{"kind":"none"}')) WHERE status = 'active' AND updated_at < ?`)
+      .prepare(
+        `UPDATE flows SET status = 'failed', expired_at = ?, state = json_set(state, '$.waiting', json('{"kind":"none"}')) WHERE status = 'active' AND updated_at < ?`,
+      )
       .run(now, cutoff);
   }
 }

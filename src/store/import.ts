@@ -16,16 +16,30 @@ export interface ImportResult {
 
 export function importUsers(store: Store, records: UserRecord[], file: string, actor: string): ImportResult {
   const insert = store.users.restoreStatement();
-  const link = store.db.prepare("INSERT INTO associations (connection, subject, user_id, linked_at, last_login_at, last_claims) VALUES (?, ?, ?, ?, ?, '{}')");
-  const factor = store.db.prepare("INSERT INTO mfa_factors (id, user_id, type, secret_sealed, last_used_step, created_at, confirmed_at) VALUES (?, ?, 'totp', ?, ?, ?, ?)");
+  const link = store.db.prepare(
+    "INSERT INTO associations (connection, subject, user_id, linked_at, last_login_at, last_claims) VALUES (?, ?, ?, ?, ?, '{}')",
+  );
+  const factor = store.db.prepare(
+    "INSERT INTO mfa_factors (id, user_id, type, secret_sealed, last_used_step, created_at, confirmed_at) VALUES (?, ?, 'totp', ?, ?, ?, ?)",
+  );
   const at = store.clock().toISOString();
-  const result: ImportResult = { imported: records.length, associations: 0, factors: 0, mfaToEnrol: [], passwordToSet: [] };
+  const result: ImportResult = {
+    imported: records.length,
+    associations: 0,
+    factors: 0,
+    mfaToEnrol: [],
+    passwordToSet: [],
+  };
   withoutAutoCheckpoint(store, () =>
     store.tx(() => {
       for (const r of records) {
         try {
           const id = r.id ?? crypto.randomUUID();
-          insert(id, r, r.source, { createdAt: r.createdAt ?? at, updatedAt: r.updatedAt ?? at, lastLoginAt: r.lastLoginAt });
+          insert(id, r, r.source, {
+            createdAt: r.createdAt ?? at,
+            updatedAt: r.updatedAt ?? at,
+            lastLoginAt: r.lastLoginAt,
+          });
           for (const a of r.associations) link.run(a.connection, a.subject, id, a.linkedAt ?? at, a.lastLoginAt);
           result.associations += r.associations.length;
           for (const f of r.mfa) {
@@ -40,7 +54,14 @@ export function importUsers(store: Store, records: UserRecord[], file: string, a
         }
       }
       const detail = `imported ${records.length} user(s) from ${file} (${result.associations} linked connection(s), ${result.factors} MFA factor(s))`;
-      store.events.recordConfig({ actor, action: 'users.import', target: 'users', detail, before: null, after: { count: records.length, associations: result.associations, factors: result.factors } });
+      store.events.recordConfig({
+        actor,
+        action: 'users.import',
+        target: 'users',
+        detail,
+        before: null,
+        after: { count: records.length, associations: result.associations, factors: result.factors },
+      });
     }),
   );
   return result;
@@ -75,5 +96,9 @@ function conflict(err: unknown, r: UserRecord, file: string): unknown {
             ? `username ${r.username} already exists (in the store or earlier in the file)`
             : undefined;
   if (!message.includes('UNIQUE constraint failed') || what === undefined) return err;
-  return new IdpError('IMPORT_INVALID', `${file}:${r.line}: ${what}`, 'fix that record and import again; nothing was imported');
+  return new IdpError(
+    'IMPORT_INVALID',
+    `${file}:${r.line}: ${what}`,
+    'fix that record and import again; nothing was imported',
+  );
 }

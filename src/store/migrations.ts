@@ -164,7 +164,10 @@ export const MIGRATIONS: readonly Migration[] = [
     const secureDelete = db.pragma('secure_delete', { simple: true }) as number;
     db.pragma('secure_delete = ON');
     db.exec('ALTER TABLE signing_keys RENAME COLUMN private_jwk TO private_sealed');
-    const rows = db.prepare('SELECT kid, private_sealed FROM signing_keys').all() as { kid: string; private_sealed: string }[];
+    const rows = db.prepare('SELECT kid, private_sealed FROM signing_keys').all() as {
+      kid: string;
+      private_sealed: string;
+    }[];
     const update = db.prepare('UPDATE signing_keys SET private_sealed = ? WHERE kid = ?');
     for (const row of rows) update.run(seal(row.private_sealed), row.kid);
     db.pragma(`secure_delete = ${secureDelete}`);
@@ -179,17 +182,27 @@ export const MIGRATIONS: readonly Migration[] = [
   // no username can then be another user's email); older stores may hold others, which are renamed to their local
   // part, with an event each. And wrong MFA codes are counted per user across sign-ins, like wrong passwords.
   (db) => {
-    const rows = db.prepare(`SELECT id, username FROM users WHERE instr(username, '@') > 0 AND (email IS NULL OR email <> username)`).all() as { id: string; username: string }[];
+    const rows = db
+      .prepare(`SELECT id, username FROM users WHERE instr(username, '@') > 0 AND (email IS NULL OR email <> username)`)
+      .all() as { id: string; username: string }[];
     const taken = db.prepare('SELECT 1 FROM users WHERE id = ? OR username = ? OR email = ?');
     const rename = db.prepare('UPDATE users SET username = ? WHERE id = ?');
-    const event = db.prepare(`INSERT INTO events (at, kind, actor, action, target, detail, before, after) VALUES (?, 'config', 'idp', 'users.rename', ?, ?, ?, ?)`);
+    const event = db.prepare(
+      `INSERT INTO events (at, kind, actor, action, target, detail, before, after) VALUES (?, 'config', 'idp', 'users.rename', ?, ?, ?, ?)`,
+    );
     for (const { id, username } of rows) {
       const stem = username.split('@')[0]!.replace(/^[^A-Za-z0-9]+/, '') || 'user';
       let next = stem;
       for (let n = 2; taken.get(next, next, next); n++) next = `${stem}-${n}`;
       rename.run(next, id);
       const detail = `renamed user ${username} to ${next}: a username shaped like an email must be the user's own email`;
-      event.run(new Date().toISOString(), `user ${username}`, detail, JSON.stringify({ username }), JSON.stringify({ username: next }));
+      event.run(
+        new Date().toISOString(),
+        `user ${username}`,
+        detail,
+        JSON.stringify({ username }),
+        JSON.stringify({ username: next }),
+      );
     }
     db.exec(`
       ALTER TABLE users ADD COLUMN mfa_failures INTEGER NOT NULL DEFAULT 0;

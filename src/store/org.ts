@@ -14,14 +14,21 @@ interface KeyRow {
 const SMTP_RELAY = 'smtp_relay';
 
 export class OrgRepo implements OrgRepository {
-  constructor(private readonly db: Db, private readonly secrets: { seal(plaintext: string): string; unseal(sealed: string): string }) {}
+  constructor(
+    private readonly db: Db,
+    private readonly secrets: { seal(plaintext: string): string; unseal(sealed: string): string },
+  ) {}
 
   setting(key: string): string | undefined {
     return this.db.prepare('SELECT value FROM org_settings WHERE key = ?').pluck().get(key) as string | undefined;
   }
 
   setSetting(key: string, value: string): void {
-    this.db.prepare('INSERT INTO org_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.db
+      .prepare(
+        'INSERT INTO org_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      )
+      .run(key, value);
   }
 
   /** The SMTP relay emailed codes also go to (`smtp://host:port`), if one is set. */
@@ -37,16 +44,31 @@ export class OrgRepo implements OrgRepository {
   addSigningKey(key: SigningKey): void {
     this.db
       .prepare('INSERT INTO signing_keys (kid, alg, private_sealed, public_jwk, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(key.kid, key.alg, this.secrets.seal(JSON.stringify(key.privateJwk)), JSON.stringify(key.publicJwk), key.createdAt);
+      .run(
+        key.kid,
+        key.alg,
+        this.secrets.seal(JSON.stringify(key.privateJwk)),
+        JSON.stringify(key.publicJwk),
+        key.createdAt,
+      );
   }
 
   publicKeys(): PublicSigningKey[] {
-    const rows = this.db.prepare('SELECT kid, alg, public_jwk, created_at FROM signing_keys WHERE active = 1 ORDER BY created_at DESC').all() as KeyRow[];
-    return rows.map((r) => ({ kid: r.kid, alg: r.alg, publicJwk: JSON.parse(r.public_jwk) as SigningKey['publicJwk'], createdAt: r.created_at }));
+    const rows = this.db
+      .prepare('SELECT kid, alg, public_jwk, created_at FROM signing_keys WHERE active = 1 ORDER BY created_at DESC')
+      .all() as KeyRow[];
+    return rows.map((r) => ({
+      kid: r.kid,
+      alg: r.alg,
+      publicJwk: JSON.parse(r.public_jwk) as SigningKey['publicJwk'],
+      createdAt: r.created_at,
+    }));
   }
 
   signingKeys(): SigningKey[] {
-    const rows = this.db.prepare('SELECT * FROM signing_keys WHERE active = 1 ORDER BY created_at DESC').all() as KeyRow[];
+    const rows = this.db
+      .prepare('SELECT * FROM signing_keys WHERE active = 1 ORDER BY created_at DESC')
+      .all() as KeyRow[];
     return rows.map((r) => ({
       kid: r.kid,
       alg: r.alg,

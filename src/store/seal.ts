@@ -7,7 +7,8 @@ import { dirname } from 'node:path';
 import { IdpError } from '../core/errors.js';
 
 // node:crypto loads on first use: most commands read no secret, and loading it is a visible share of their startup.
-const nodeCrypto = (): typeof import('node:crypto') => createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+const nodeCrypto = (): typeof import('node:crypto') =>
+  createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
 const randomBytes = (size: number): Buffer => nodeCrypto().randomBytes(size);
 
 /** The org's sealing key, next to idp.db in the data directory. */
@@ -66,7 +67,11 @@ export function loadOrCreateKey(path: string): Buffer {
 export function loadKey(path: string): Buffer {
   const key = readKey(path);
   if (!key) {
-    throw new IdpError('SECRET_MISSING', `the sealing key file ${path} is missing, so the secrets sealed with it cannot be read`, 'restore it from the backup made with the database');
+    throw new IdpError(
+      'SECRET_MISSING',
+      `the sealing key file ${path} is missing, so the secrets sealed with it cannot be read`,
+      'restore it from the backup made with the database',
+    );
   }
   return key;
 }
@@ -84,7 +89,8 @@ function readKey(path: string): Buffer | null {
 }
 
 function checkKey(key: Buffer): void {
-  if (key.length !== KEY_BYTES) throw new IdpError('INTERNAL', `a sealing key must be ${KEY_BYTES} bytes, got ${key.length}`);
+  if (key.length !== KEY_BYTES)
+    throw new IdpError('INTERNAL', `a sealing key must be ${KEY_BYTES} bytes, got ${key.length}`);
 }
 
 function unsealError(reason: string, cause?: unknown): IdpError {

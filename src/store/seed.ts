@@ -11,17 +11,27 @@ import type { SigningKey, Store } from '../ports.js';
 interface DemoOrg {
   apps: { name: string; redirectUris: string[]; steps: SignInStep[]; attributes: string[] }[];
   connections: { name: string; type: ConnectionType; clientId: string }[];
-  users: { username: string; email: string; emailVerified: boolean; name: string; givenName: string; familyName: string; password: string }[];
+  users: {
+    username: string;
+    email: string;
+    emailVerified: boolean;
+    name: string;
+    givenName: string;
+    familyName: string;
+    password: string;
+  }[];
 }
 
 const DEMO_FILE = new URL('../../../fixtures/demo-org.json', import.meta.url);
-
 
 /**
  * False, changing nothing, when the organisation exists already: another idp process created it first. The signing key
  * comes from the caller (src/tokens makes it), so the store needs no token code.
  */
-export async function seedOrg(store: Store, opts: { demo: boolean; actor: string; signingKey: SigningKey }): Promise<boolean> {
+export async function seedOrg(
+  store: Store,
+  opts: { demo: boolean; actor: string; signingKey: SigningKey },
+): Promise<boolean> {
   const demo = opts.demo ? (JSON.parse(readFileSync(DEMO_FILE, 'utf8')) as DemoOrg) : undefined;
   // Hash before the transaction: scrypt is slow and must not hold the write lock.
   const hashes = await Promise.all((demo?.users ?? []).map((u) => hashPassword(u.password)));
@@ -31,7 +41,14 @@ export async function seedOrg(store: Store, opts: { demo: boolean; actor: string
     store.org.setSetting('created_at', store.clock().toISOString());
     store.org.setSetting('subject_salt', randomBytes(32).toString('base64url'));
     store.org.addSigningKey(opts.signingKey);
-    store.apps.insert({ name: MY_ACCOUNT, clientId: newClientId(), redirectUris: [], steps: [['password']], attributes: ['username', 'email', 'email_verified', 'name'], builtIn: true });
+    store.apps.insert({
+      name: MY_ACCOUNT,
+      clientId: newClientId(),
+      redirectUris: [],
+      steps: [['password']],
+      attributes: ['username', 'email', 'email_verified', 'name'],
+      builtIn: true,
+    });
     for (const c of demo?.connections ?? []) {
       store.connections.insert({
         name: c.name,
@@ -56,7 +73,10 @@ export async function seedOrg(store: Store, opts: { demo: boolean; actor: string
       target: 'org',
       detail: demo ? 'created the demo organisation' : 'created an empty organisation',
       before: null,
-      after: { apps: [MY_ACCOUNT, ...(demo?.apps.map((a) => a.name) ?? [])], connections: demo?.connections.map((c) => c.name) ?? [] },
+      after: {
+        apps: [MY_ACCOUNT, ...(demo?.apps.map((a) => a.name) ?? [])],
+        connections: demo?.connections.map((c) => c.name) ?? [],
+      },
     });
     return true;
   });

@@ -32,7 +32,12 @@ export class SqliteStore implements Store {
   private sealKey: Buffer | undefined;
 
   /** `sealKey` given in memory is used instead of the key file (a throwaway copy has none on disk). */
-  constructor(readonly db: Db, readonly home: string, readonly clock: Clock = () => new Date(), sealKey?: Buffer) {
+  constructor(
+    readonly db: Db,
+    readonly home: string,
+    readonly clock: Clock = () => new Date(),
+    sealKey?: Buffer,
+  ) {
     this.sealKey = sealKey;
     const now = (): string => this.clock().toISOString();
     this.apps = new AppRepo(db, now);
@@ -112,7 +117,8 @@ function sweepStaleCopies(): void {
     const pid = name.startsWith(COPY_PREFIX) ? /^(\d+)-/.exec(name.slice(COPY_PREFIX.length))?.[1] : undefined;
     if (pid === undefined || isRunning(Number(pid))) continue;
     const path = join(dir, name);
-    if (lstatSync(path, { throwIfNoEntry: false })?.uid === process.getuid?.()) rmSync(path, { recursive: true, force: true });
+    if (lstatSync(path, { throwIfNoEntry: false })?.uid === process.getuid?.())
+      rmSync(path, { recursive: true, force: true });
   }
 }
 
@@ -125,7 +131,10 @@ function isRunning(pid: number): boolean {
   }
 }
 
-export function openStore(home: string, opts: { readonly?: boolean; clock?: Clock; sealKey?: Buffer } = {}): SqliteStore {
+export function openStore(
+  home: string,
+  opts: { readonly?: boolean; clock?: Clock; sealKey?: Buffer } = {},
+): SqliteStore {
   const key = opts.sealKey;
   const sealer = key && ((plaintext: string): string => seal(key, plaintext));
   return new SqliteStore(openDb(home, { readonly: opts.readonly, seal: sealer }), home, opts.clock, key);

@@ -64,7 +64,11 @@ function cursorOf(username: string): string {
 function cursorUsername(cursor: string): string {
   const username = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!username || cursorOf(username) !== cursor) {
-    throw new IdpError('INVALID_VALUE', `'${cursor}' is not a page cursor`, hint`pass the cursor the previous page printed (its \`more:\` line, or \`next\` with ${{ kind: 'option', option: 'json' }})`);
+    throw new IdpError(
+      'INVALID_VALUE',
+      `'${cursor}' is not a page cursor`,
+      hint`pass the cursor the previous page printed (its \`more:\` line, or \`next\` with ${{ kind: 'option', option: 'json' }})`,
+    );
   }
   return username;
 }
@@ -78,12 +82,20 @@ function identifierRule(write: () => unknown): void {
     write();
   } catch (err) {
     if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_TRIGGER') throw err;
-    throw new IdpError('INVALID_VALUE', (err as Error).message, "a username with an @ must be exactly the user's email address", { cause: err });
+    throw new IdpError(
+      'INVALID_VALUE',
+      (err as Error).message,
+      "a username with an @ must be exactly the user's email address",
+      { cause: err },
+    );
   }
 }
 
 export class UserRepo implements UserRepository {
-  constructor(private readonly db: Db, private readonly now: () => string) {}
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => string,
+  ) {}
 
   /**
    * The one resolution rule for an identifier: the user with that id, else with that username, else with that email
@@ -106,7 +118,9 @@ export class UserRepo implements UserRepository {
     if (!first) return [];
     const column = ref.includes('@') ? 'email' : 'username';
     return this.db
-      .prepare(`SELECT ${column} FROM users WHERE ${column} >= ? AND ${column} < ? AND length(${column}) BETWEEN ? AND ? LIMIT 10000`)
+      .prepare(
+        `SELECT ${column} FROM users WHERE ${column} >= ? AND ${column} < ? AND length(${column}) BETWEEN ? AND ? LIMIT 10000`,
+      )
       .pluck()
       .all(first, `${first}\u{10ffff}`, ref.length - 2, ref.length + 2) as string[];
   }
@@ -122,7 +136,10 @@ export class UserRepo implements UserRepository {
   }
 
   identifierTaken(value: string): boolean {
-    return this.db.prepare('SELECT 1 FROM users WHERE id = ? OR username = ? OR email = ?').get(value, value, value) !== undefined;
+    return (
+      this.db.prepare('SELECT 1 FROM users WHERE id = ? OR username = ? OR email = ?').get(value, value, value) !==
+      undefined
+    );
   }
 
   count(): number {
@@ -133,7 +150,11 @@ export class UserRepo implements UserRepository {
     const row = this.db.prepare('SELECT password_hash, failed_logins, mfa_failures FROM users WHERE id = ?').get(id) as
       | { password_hash: string | null; failed_logins: number; mfa_failures: number }
       | undefined;
-    return { hash: row?.password_hash ?? null, failedLogins: row?.failed_logins ?? 0, mfaFailures: row?.mfa_failures ?? 0 };
+    return {
+      hash: row?.password_hash ?? null,
+      failedLogins: row?.failed_logins ?? 0,
+      mfaFailures: row?.mfa_failures ?? 0,
+    };
   }
 
   /** Keyset pagination on username (the cursor is the last username, opaque): stable under inserts, O(limit) per page. */
@@ -177,8 +198,15 @@ export class UserRepo implements UserRepository {
         (SELECT json_group_array(json_object('type', f.type, 'createdAt', f.created_at, 'confirmedAt', f.confirmed_at, 'secretSealed', f.secret_sealed, 'lastUsedStep', f.last_used_step))
            FROM (SELECT * FROM mfa_factors WHERE user_id = u.id ORDER BY created_at, id) f) AS factors
       FROM users u ORDER BY u.username`;
-    for (const row of this.db.prepare(sql).iterate() as IterableIterator<UserRow & { links: string; factors: string }>) {
-      yield { ...toUser(row), passwordHash: row.password_hash, associations: JSON.parse(row.links), factors: JSON.parse(row.factors) } as ExportedUser;
+    for (const row of this.db.prepare(sql).iterate() as IterableIterator<
+      UserRow & { links: string; factors: string }
+    >) {
+      yield {
+        ...toUser(row),
+        passwordHash: row.password_hash,
+        associations: JSON.parse(row.links),
+        factors: JSON.parse(row.factors),
+      } as ExportedUser;
     }
   }
 
@@ -226,17 +254,33 @@ export class UserRepo implements UserRepository {
       `UPDATE users SET email = ?, email_verified = ?, name = ?, given_name = ?, family_name = ?, picture = ?, attributes = ?,
               updated_at = ? WHERE id = ?`,
     );
-    identifierRule(() => update.run(next.email, next.emailVerified ? 1 : 0, next.name, next.givenName, next.familyName, next.picture, JSON.stringify(next.attributes), this.now(), id));
+    identifierRule(() =>
+      update.run(
+        next.email,
+        next.emailVerified ? 1 : 0,
+        next.name,
+        next.givenName,
+        next.familyName,
+        next.picture,
+        JSON.stringify(next.attributes),
+        this.now(),
+        id,
+      ),
+    );
   }
 
   /** Any change of status starts both failure counters (password and MFA) afresh. */
   setStatus(id: string, status: UserStatus): void {
-    this.db.prepare('UPDATE users SET status = ?, failed_logins = 0, mfa_failures = 0, updated_at = ? WHERE id = ?').run(status, this.now(), id);
+    this.db
+      .prepare('UPDATE users SET status = ?, failed_logins = 0, mfa_failures = 0, updated_at = ? WHERE id = ?')
+      .run(status, this.now(), id);
   }
 
   /** Lifts a lockout: active again, with every failed-attempt counter back to zero. */
   unlock(id: string): void {
-    this.db.prepare("UPDATE users SET status = 'active', failed_logins = 0, mfa_failures = 0, updated_at = ? WHERE id = ?").run(this.now(), id);
+    this.db
+      .prepare("UPDATE users SET status = 'active', failed_logins = 0, mfa_failures = 0, updated_at = ? WHERE id = ?")
+      .run(this.now(), id);
   }
 
   setPasswordHash(id: string, hash: string): void {
@@ -244,11 +288,17 @@ export class UserRepo implements UserRepository {
   }
 
   recordFailedLogin(id: string): number {
-    return this.db.prepare('UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins').pluck().get(id) as number;
+    return this.db
+      .prepare('UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins')
+      .pluck()
+      .get(id) as number;
   }
 
   recordFailedMfa(id: string): number {
-    return this.db.prepare('UPDATE users SET mfa_failures = mfa_failures + 1 WHERE id = ? RETURNING mfa_failures').pluck().get(id) as number;
+    return this.db
+      .prepare('UPDATE users SET mfa_failures = mfa_failures + 1 WHERE id = ? RETURNING mfa_failures')
+      .pluck()
+      .get(id) as number;
   }
 
   recordMfaSuccess(id: string): void {

@@ -34,7 +34,11 @@ function verifyingKey(key: StoredKey): Promise<CryptoKey> {
  * Signs with node:crypto (ES256, raw r||s as JWS wants): loading jose costs a whole login's budget, and signing is
  * a few lines. Verification stays on jose, so tests check this signer against an independent implementation.
  */
-export async function signIdToken(key: StoredKey, claims: IdTokenClaims, opts: { ttlSeconds?: number; now?: Date } = {}): Promise<string> {
+export async function signIdToken(
+  key: StoredKey,
+  claims: IdTokenClaims,
+  opts: { ttlSeconds?: number; now?: Date } = {},
+): Promise<string> {
   const iat = Math.floor((opts.now ?? new Date()).getTime() / 1000);
   const header = { alg: key.alg, kid: key.kid, typ: 'JWT' };
   const payload = { ...claims, iat, exp: iat + (opts.ttlSeconds ?? DEFAULT_ID_TOKEN_TTL_SECONDS) };
@@ -95,7 +99,8 @@ function decodeSegment(segment: string, what: string): Record<string, unknown> {
   } catch (err) {
     throw invalid(`the ${what} is not base64url JSON`, err);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`the ${what} is not a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid(`the ${what} is not a JSON object`);
   return value as Record<string, unknown>;
 }
 

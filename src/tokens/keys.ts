@@ -29,6 +29,8 @@ export function jwkThumbprint(jwk: JsonWebKey): string {
  * different per org, so it neither leaks the upstream id nor collides with local user ids.
  */
 export function passThroughSubject(connection: string, upstreamSubject: string, orgSalt: string): string {
-  const mac = createHmac('sha256', orgSalt).update(JSON.stringify([connection, upstreamSubject])).digest('base64url');
+  const mac = createHmac('sha256', orgSalt)
+    .update(JSON.stringify([connection, upstreamSubject]))
+    .digest('base64url');
   return `pt_${mac}`;
 }

@@ -38,7 +38,10 @@ test('octocat, provisioned by JIT through github, is let in and sees github link
   const home = await seededHome();
   const account = await idpJson<AccountDoc>(OCTOCAT, { home });
   assert.equal(account.user.username, 'octocat');
-  assert.deepEqual(account.linked.map((l) => [l.connection, l.subject]), [['github', '583231']]);
+  assert.deepEqual(
+    account.linked.map((l) => [l.connection, l.subject]),
+    [['github', '583231']],
+  );
   assert.equal(account.password, false);
 
   const r = await runIdp([...OCTOCAT, '--unlink', 'github'], { home });
@@ -46,14 +49,21 @@ test('octocat, provisioned by JIT through github, is let in and sees github link
   assert.equal(JSON.parse(r.stdout).error.code, 'LAST_SIGN_IN_METHOD');
   assert.match(r.stderr, /github is the only way octocat can sign in/);
   const octocat = await idpJson<UserDoc>(['users', 'show', 'octocat', '--json'], { home });
-  assert.deepEqual(octocat.associations.map((a) => a.connection), ['github'], 'the association stays');
+  assert.deepEqual(
+    octocat.associations.map((a) => a.connection),
+    ['github'],
+    'the association stays',
+  );
 });
 
 test('alice, linked to github by verified email, can unlink it in My Account: her password remains', async () => {
   const home = await seededHome();
   await idpOk(['connection', 'set', 'github', '--linking', 'verified-email'], { home });
   await idpOk(['login', '--app', 'thrift', '--headless', '--connection', 'github', '--as', 'alice-gh'], { home });
-  assert.deepEqual((await idpJson<UserDoc>(['users', 'show', 'alice', '--json'], { home })).associations.map((a) => a.connection), ['github']);
+  assert.deepEqual(
+    (await idpJson<UserDoc>(['users', 'show', 'alice', '--json'], { home })).associations.map((a) => a.connection),
+    ['github'],
+  );
   const account = await idpJson<AccountDoc>([...ALICE, '--unlink', 'github'], { home, ...PASSWORD });
   assert.deepEqual(account.linked, []);
   assert.equal(account.password, true);
@@ -70,20 +80,45 @@ test('alice (password) edits her attribute with --attr; the user store holds it'
 
 test('alice enrols TOTP with --enroll-totp --json: {secret, uri}, and the factor then guards her thrift logins', async () => {
   const home = await seededHome();
-  const enrolled = await idpJson<{ factor: string; secret: string; uri: string; user: string }>([...ALICE, '--enroll-totp'], { home, ...PASSWORD });
+  const enrolled = await idpJson<{ factor: string; secret: string; uri: string; user: string }>(
+    [...ALICE, '--enroll-totp'],
+    { home, ...PASSWORD },
+  );
   assert.match(enrolled.secret, /^[A-Z2-7]{32}$/);
-  assert.ok(enrolled.uri.startsWith('otpauth://totp/') && enrolled.uri.includes(`secret=${enrolled.secret}`), enrolled.uri);
+  assert.ok(
+    enrolled.uri.startsWith('otpauth://totp/') && enrolled.uri.includes(`secret=${enrolled.secret}`),
+    enrolled.uri,
+  );
   const alice = await idpJson<UserDoc>(['users', 'show', 'alice', '--json'], { home });
-  assert.deepEqual(alice.mfa_factors.map((f) => f.id), [enrolled.factor]);
+  assert.deepEqual(
+    alice.mfa_factors.map((f) => f.id),
+    [enrolled.factor],
+  );
 
   await idpOk(['app', 'set', 'thrift', '--step', '2=totp'], { home });
-  const login = await idpJson(['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin', '--totp-secret-env', 'MY_TOTP', '--json'], { home, ...PASSWORD, env: { MY_TOTP: enrolled.secret } });
+  const login = await idpJson(
+    [
+      'login',
+      '--app',
+      'thrift',
+      '--option',
+      'password',
+      '--username',
+      'alice',
+      '--password-stdin',
+      '--totp-secret-env',
+      'MY_TOTP',
+      '--json',
+    ],
+    { home, ...PASSWORD, env: { MY_TOTP: enrolled.secret } },
+  );
   assert.deepEqual(login.claims.amr, ['pwd', 'otp']);
 });
 
 test('app list includes the built-in myaccount; app delete myaccount --yes is refused (exit 2) and it stays', async () => {
   const home = await seededHome();
-  const names = async () => (await idpJson<{ apps: { name: string }[] }>(['app', 'list', '--json'], { home })).apps.map((a) => a.name);
+  const names = async () =>
+    (await idpJson<{ apps: { name: string }[] }>(['app', 'list', '--json'], { home })).apps.map((a) => a.name);
   assert.ok((await names()).includes('myaccount'));
   const r = await runIdp(['app', 'delete', 'myaccount', '--yes'], { home });
   expectCode(r, 2);

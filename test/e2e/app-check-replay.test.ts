@@ -22,14 +22,24 @@ async function withScript(source: string, steps: string[] = []): Promise<string>
   return home;
 }
 
-const hazards = async (home: string): Promise<Hazard[]> => (await idpJson<{ hazards: Hazard[] }>(['app', 'check', 'thrift', '--json'], { home })).hazards;
+const hazards = async (home: string): Promise<Hazard[]> =>
+  (await idpJson<{ hazards: Hazard[] }>(['app', 'check', 'thrift', '--json'], { home })).hazards;
 
 test('an onLoginRequest that loops forever: app check --strict exits 9 naming the budget every login would hit', async () => {
   const home = await withScript('var onLoginRequest = function (context) { for (;;) {} };\n');
   const r = expectCode(await runIdp(['app', 'check', 'thrift', '--strict'], { home }), 9, 'app check --strict');
-  assert.match(r.stdout, /every login fails: the conditional-authentication script failed: it ran longer than its 100 ms budget/);
+  assert.match(
+    r.stdout,
+    /every login fails: the conditional-authentication script failed: it ran longer than its 100 ms budget/,
+  );
   assert.match(r.stdout, /fix: see it with idp app script show thrift, then fix it: idp app script set thrift/);
-  const login = expectCode(await runIdp(['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin'], { home, input: 'thrift-demo' }), 3);
+  const login = expectCode(
+    await runIdp(['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin'], {
+      home,
+      input: 'thrift-demo',
+    }),
+    3,
+  );
   assert.match(login.stderr, /ran longer than its 100 ms budget/, 'the same limit a login hits');
 });
 
@@ -41,8 +51,15 @@ test('a script that throws for github sign-ins only is reported for github, and 
 };
 `);
   const found = await hazards(home);
-  assert.deepEqual(found.map((h) => h.code), ['SCRIPT_ERROR'], JSON.stringify(found));
-  assert.match(found[0]!.message, /^logins through github \(step 1\) fail: the conditional-authentication script failed at line 3: Error: no GitHub users here/);
+  assert.deepEqual(
+    found.map((h) => h.code),
+    ['SCRIPT_ERROR'],
+    JSON.stringify(found),
+  );
+  assert.match(
+    found[0]!.message,
+    /^logins through github \(step 1\) fail: the conditional-authentication script failed at line 3: Error: no GitHub users here/,
+  );
   expectCode(await runIdp(['app', 'check', 'thrift', '--strict'], { home }), 9);
 });
 
@@ -57,8 +74,15 @@ test('a script that skips the MFA step after the password is a warning; skipping
     ['2=totp'],
   );
   const found = await hazards(home);
-  assert.deepEqual(found.map((h) => [h.severity, h.code]), [['warning', 'MFA_SKIPPED']], JSON.stringify(found));
-  assert.match(found[0]!.message, /the script skips the MFA step 2 after the password option: a password alone signs in/);
+  assert.deepEqual(
+    found.map((h) => [h.severity, h.code]),
+    [['warning', 'MFA_SKIPPED']],
+    JSON.stringify(found),
+  );
+  assert.match(
+    found[0]!.message,
+    /the script skips the MFA step 2 after the password option: a password alone signs in/,
+  );
 });
 
 test('a script that refuses one connection (fail()) is reported as a warning naming it', async () => {
@@ -69,5 +93,8 @@ test('a script that refuses one connection (fail()) is reported as a warning nam
 };
 `);
   const found = await hazards(home);
-  assert.deepEqual(found.map((h) => [h.severity, h.code, h.message]), [['warning', 'SCRIPT_FAILS_LOGIN', 'the script refuses every login through google (step 1): google is retired']]);
+  assert.deepEqual(
+    found.map((h) => [h.severity, h.code, h.message]),
+    [['warning', 'SCRIPT_FAILS_LOGIN', 'the script refuses every login through google (step 1): google is retired']],
+  );
 });

@@ -34,8 +34,16 @@ const CASES: Case[] = [
   { name: 'a connection named password', ...connection('password'), code: 'INVALID_VALUE' },
   { name: 'a connection named LOCAL', ...connection('LOCAL'), code: 'INVALID_VALUE' },
   { name: 'a script that does not compile', ...script('function onLoginRequest(context {\n'), code: 'FILE_INVALID' },
-  { name: 'a script whose top level loops forever', ...script('for (;;) {}\nfunction onLoginRequest(context) { executeStep(1); }\n'), code: 'FILE_INVALID' },
-  { name: 'a 10 MB script', ...script(`function onLoginRequest(context) { executeStep(1); }\n//${'x'.repeat(10 * 1024 * 1024)}\n`), code: 'FILE_INVALID' },
+  {
+    name: 'a script whose top level loops forever',
+    ...script('for (;;) {}\nfunction onLoginRequest(context) { executeStep(1); }\n'),
+    code: 'FILE_INVALID',
+  },
+  {
+    name: 'a 10 MB script',
+    ...script(`function onLoginRequest(context) { executeStep(1); }\n//${'x'.repeat(10 * 1024 * 1024)}\n`),
+    code: 'FILE_INVALID',
+  },
   {
     name: 'an empty step',
     command: () => ['app', 'set', 'thrift', '--step', '1='],
@@ -68,9 +76,18 @@ for (const c of CASES) {
 
 test('apply warns about a JIT-off connection before an MFA step, as app set and connection set do', async () => {
   const home = await seededHome();
-  const file = fileWith('idp.yaml', stringify({ connections: { github: { jit: { enabled: false } } }, apps: { thrift: { steps: [['password', 'github'], ['totp']] } } }));
+  const file = fileWith(
+    'idp.yaml',
+    stringify({
+      connections: { github: { jit: { enabled: false } } },
+      apps: { thrift: { steps: [['password', 'github'], ['totp']] } },
+    }),
+  );
   const applied = expectCode(await runIdp(['apply', '-f', file], { home }), 0, 'apply');
-  assert.match(applied.stderr, /warning: github has JIT off, so its users reach step 2 of thrift \(MFA\) without a local user and fail/);
+  assert.match(
+    applied.stderr,
+    /warning: github has JIT off, so its users reach step 2 of thrift \(MFA\) without a local user and fail/,
+  );
   assert.match(applied.stderr, /idp connection set github --jit=true/);
   const again = expectCode(await runIdp(['apply', '-f', file], { home }), 0, 'apply again');
   assert.match(again.stderr, /^$/, 'nothing planned, nothing to warn about');
@@ -83,5 +100,8 @@ test('app check reports an empty step stored before the rule existed', async () 
   store.close();
   const r = expectCode(await runIdp(['app', 'check', 'thrift', '--json'], { home }), 0, 'app check');
   const { hazards } = JSON.parse(r.stdout) as { hazards: { code: string; fix: string }[] };
-  assert.deepEqual(hazards.map((h) => [h.code, h.fix]), [['EMPTY_STEP', 'give it an option, or remove it: idp app set thrift --step 2=']]);
+  assert.deepEqual(
+    hazards.map((h) => [h.code, h.fix]),
+    [['EMPTY_STEP', 'give it an option, or remove it: idp app set thrift --step 2=']],
+  );
 });

@@ -32,13 +32,23 @@ test('--step N=OPTIONS adds a step, N= removes it; a repeat is no change; --dry-
   assert.equal((await idpJson(['app', 'set', 'thrift', '--step', '2=totp', '--json'], { home })).changed, false);
   const dry = await idpOk(['app', 'set', 'thrift', '--step', '2=', '--dry-run'], { home });
   assert.match(dry.stdout, /would change/);
-  assert.deepEqual((await idpJson(['app', 'show', 'thrift', '--json'], { home })).steps.length, 2, 'the dry run kept step 2');
+  assert.deepEqual(
+    (await idpJson(['app', 'show', 'thrift', '--json'], { home })).steps.length,
+    2,
+    'the dry run kept step 2',
+  );
 
   const removed = await idpOk(['app', 'set', 'thrift', '--step', '2='], { home });
   assert.match(removed.stdout, /changed/);
-  assert.deepEqual((await idpJson(['app', 'show', 'thrift', '--json'], { home })).steps, [['password', 'google', 'github']]);
+  assert.deepEqual((await idpJson(['app', 'show', 'thrift', '--json'], { home })).steps, [
+    ['password', 'google', 'github'],
+  ]);
   const events = await idpJson(['events', '--json', '--limit', '5'], { home });
-  assert.deepEqual(events.events.filter((e: any) => e.action === 'app.set').length, 2, 'two real changes, two events; the repeat and the dry run none');
+  assert.deepEqual(
+    events.events.filter((e: any) => e.action === 'app.set').length,
+    2,
+    'two real changes, two events; the repeat and the dry run none',
+  );
 });
 
 test('an unknown sign-in option is refused with exit 2 and the list of valid ones, changing nothing', async () => {
@@ -49,7 +59,10 @@ test('an unknown sign-in option is refused with exit 2 and the list of valid one
   ]);
   for (const r of results) {
     expectCode(r, 2);
-    assert.match(r.stderr, /^error: unknown sign-in option '(sms|gitlab)' in step \d\nhint: valid options: password, email-otp, totp, github, google\n$/);
+    assert.match(
+      r.stderr,
+      /^error: unknown sign-in option '(sms|gitlab)' in step \d\nhint: valid options: password, email-otp, totp, github, google\n$/,
+    );
   }
   const misc = await Promise.all([
     runIdp(['app', 'set', 'thrift', '--step', '1=totp'], { home }),
@@ -68,19 +81,46 @@ test('an unknown sign-in option is refused with exit 2 and the list of valid one
 
 test('app create takes repeatable --redirect-uri, --step and --attributes; step 1 defaults to password', async () => {
   const shop = await idpJson(
-    ['app', 'create', 'shop', '--redirect-uri', 'http://localhost:3000/cb', '--redirect-uri', 'https://shop.example.com/cb', '--step', '1=password,github', '--step', '2=email-otp', '--attributes', 'email,name', '--json'],
+    [
+      'app',
+      'create',
+      'shop',
+      '--redirect-uri',
+      'http://localhost:3000/cb',
+      '--redirect-uri',
+      'https://shop.example.com/cb',
+      '--step',
+      '1=password,github',
+      '--step',
+      '2=email-otp',
+      '--attributes',
+      'email,name',
+      '--json',
+    ],
     { home },
   );
   assert.deepEqual(
     [shop.name, shop.redirect_uris, shop.steps, shop.attributes],
-    ['shop', ['http://localhost:3000/cb', 'https://shop.example.com/cb'], [['password', 'github'], ['email-otp']], ['email', 'name']],
+    [
+      'shop',
+      ['http://localhost:3000/cb', 'https://shop.example.com/cb'],
+      [['password', 'github'], ['email-otp']],
+      ['email', 'name'],
+    ],
   );
   const plain = await idpJson(['app', 'create', 'plain', '--json'], { home });
   assert.deepEqual(plain.steps, [['password']]);
   assert.notEqual(plain.client_id, shop.client_id);
 
-  const set = await idpJson(['app', 'set', 'shop', '--redirect-uri', 'http://127.0.0.1:9000/', '--attributes', 'email', '--json'], { home });
-  assert.deepEqual([set.after.redirect_uris, set.after.attributes, set.after.steps], [['http://127.0.0.1:9000/'], ['email'], [['password', 'github'], ['email-otp']]], 'only the given settings change');
+  const set = await idpJson(
+    ['app', 'set', 'shop', '--redirect-uri', 'http://127.0.0.1:9000/', '--attributes', 'email', '--json'],
+    { home },
+  );
+  assert.deepEqual(
+    [set.after.redirect_uris, set.after.attributes, set.after.steps],
+    [['http://127.0.0.1:9000/'], ['email'], [['password', 'github'], ['email-otp']]],
+    'only the given settings change',
+  );
 });
 
 test('app delete needs --yes without a terminal', async () => {

@@ -14,7 +14,13 @@ await idpOk(['users', 'set', 'octocat', '--attr', 'department=ops'], { home });
 await idpOk(['connection', 'set', 'google', '--jit=false'], { home });
 expectCode(await login('--connection', 'google', '--as', 'bob'), 0);
 expectCode(await login('--connection', 'github', '--as', 'hubber', '--consent', 'deny'), 4);
-expectCode(await runIdp(['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin'], { home, input: 'not-her-password' }), 7);
+expectCode(
+  await runIdp(['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin'], {
+    home,
+    input: 'not-her-password',
+  }),
+  7,
+);
 await idpOk(['app', 'set', 'thrift', '--step', '2=email-otp'], { home });
 expectCode(await login('--connection', 'google', '--as', 'bob'), 8);
 
@@ -25,13 +31,21 @@ interface Event {
   target: string | null;
   at: string;
 }
-const events = async (...filters: string[]): Promise<Event[]> => (await idpJson(['events', '--json', '--limit', '10000', ...filters], { home })).events;
+const events = async (...filters: string[]): Promise<Event[]> =>
+  (await idpJson(['events', '--json', '--limit', '10000', ...filters], { home })).events;
 const { flows } = await idpJson(['flows', 'list', '--json'], { home });
 
 test('flows list shows per flow the app, the options chosen, the user or pass-through, the JIT decision, the outcome and the error code', () => {
   const rows = flows.map((f: any) => [f.app, f.options, f.user, f.jit, f.outcome, f.error]);
   assert.deepEqual(rows, [
-    ['thrift', ['google'], { kind: 'pass-through', connection: 'google' }, 'pass-through', 'failed', 'MFA_NEEDS_LOCAL_USER'],
+    [
+      'thrift',
+      ['google'],
+      { kind: 'pass-through', connection: 'google' },
+      'pass-through',
+      'failed',
+      'MFA_NEEDS_LOCAL_USER',
+    ],
     ['thrift', ['password'], null, null, 'failed', 'BAD_CREDENTIALS'],
     ['thrift', ['github'], null, null, 'failed', 'UPSTREAM_DENIED'],
     ['thrift', ['google'], { kind: 'pass-through', connection: 'google' }, 'pass-through', 'success', null],
@@ -50,7 +64,10 @@ test('flows list as a table: one line per flow with its user, JIT decision, outc
 test('events --kind keeps one kind', async () => {
   const [stages, config, all] = await Promise.all([events('--kind', 'stage'), events('--kind', 'config'), events()]);
   assert.ok(stages.length > 0 && stages.every((e) => e.kind === 'stage'));
-  assert.deepEqual(config.map((e) => e.action), ['app.set', 'connection.set', 'users.set', 'init']);
+  assert.deepEqual(
+    config.map((e) => e.action),
+    ['app.set', 'connection.set', 'users.set', 'init'],
+  );
   assert.equal(stages.length + config.length, all.length);
   expectCode(await runIdp(['events', '--kind', 'stages'], { home }), 2);
 });
@@ -60,18 +77,30 @@ test("events --user: changes to the user and the stages of the user's sign-ins (
   for (const ref of ['octocat', 'octocat@example.com']) {
     const found = await events('--user', ref);
     assert.deepEqual([...new Set(found.filter((e) => e.kind === 'stage').map((e) => e.flow))], [octocatFlow], ref);
-    assert.deepEqual(found.filter((e) => e.kind === 'config').map((e) => e.target), ['user octocat'], ref);
+    assert.deepEqual(
+      found.filter((e) => e.kind === 'config').map((e) => e.target),
+      ['user octocat'],
+      ref,
+    );
   }
-  assert.deepEqual(await events('--user', 'octocat', '--kind', 'config').then((l) => l.map((e) => e.action)), ['users.set']);
+  assert.deepEqual(await events('--user', 'octocat', '--kind', 'config').then((l) => l.map((e) => e.action)), [
+    'users.set',
+  ]);
   const typo = expectCode(await runIdp(['events', '--user', 'octocatt'], { home }), 2);
   assert.match(typo.stderr, /did you mean 'octocat'/);
 });
 
 test('events --connection: changes to the connection and the stages of sign-ins that chose it', async () => {
-  const googleFlows = flows.filter((f: any) => f.options.includes('google')).map((f: any) => f.id).sort();
+  const googleFlows = flows
+    .filter((f: any) => f.options.includes('google'))
+    .map((f: any) => f.id)
+    .sort();
   const found = await events('--connection', 'google');
   assert.deepEqual([...new Set(found.filter((e) => e.kind === 'stage').map((e) => e.flow))].sort(), googleFlows);
-  assert.deepEqual(found.filter((e) => e.kind === 'config').map((e) => e.action), ['connection.set']);
+  assert.deepEqual(
+    found.filter((e) => e.kind === 'config').map((e) => e.action),
+    ['connection.set'],
+  );
   const github = await events('--connection', 'github', '--kind', 'stage');
   assert.equal(new Set(github.map((e) => e.flow)).size, 2, 'octocat and the denied hubber');
   expectCode(await runIdp(['events', '--connection', 'gogle'], { home }), 2);

@@ -25,7 +25,10 @@ async function checkInProgress(): Promise<{ child: ReturnType<typeof spawn>; tmp
   const file = join(tempDir('check-signals'), 'many.yaml');
   writeFileSync(file, WAITING_SCENARIOS);
   const tmp = tempDir('check-tmp');
-  const child = spawn(process.execPath, [IDP_BIN, 'check', file], { env: childEnv({ home, env: { TMPDIR: tmp } }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [IDP_BIN, 'check', file], {
+    env: childEnv({ home, env: { TMPDIR: tmp } }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.resume();
   child.stderr!.resume();
   while (!copies(tmp).some((dir) => existsSync(join(tmp, dir, 'idp.db-wal')))) {
@@ -63,11 +66,18 @@ test('SIGKILL: the copy left behind holds no seal key and no private key in the 
   } finally {
     db.close();
   }
-  const bytes = ['idp.db', 'idp.db-wal'].map((f) => join(dir, f)).filter(existsSync).map((p) => readFileSync(p).toString('latin1')).join('');
+  const bytes = ['idp.db', 'idp.db-wal']
+    .map((f) => join(dir, f))
+    .filter(existsSync)
+    .map((p) => readFileSync(p).toString('latin1'))
+    .join('');
   assert.equal(/"d"\s*:/.test(bytes), false, 'no private JWK member in the copied database');
 
   const empty = join(tempDir('check-signals'), 'empty.yaml');
-  writeFileSync(empty, 'name: nothing to wait for\nscenarios:\n  - name: password\n    login: { app: thrift, option: password, username: alice, password: thrift-demo }\n    expect: { outcome: success }\n');
+  writeFileSync(
+    empty,
+    'name: nothing to wait for\nscenarios:\n  - name: password\n    login: { app: thrift, option: password, username: alice, password: thrift-demo }\n    expect: { outcome: success }\n',
+  );
   expectCode(await runIdp(['check', empty], { home: run.home, env: { TMPDIR: run.tmp } }), 0);
   assert.deepEqual(copies(run.tmp), [], "the next run sweeps the dead run's copy");
 });

@@ -22,8 +22,17 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 /** A strict parser for the XML subset JUnit reports use (prolog, elements, attributes, text, entities): throws on anything malformed. */
 function parseXml(src: string): XmlElement {
   let i = 0;
-  const fail = (why: string): never => assert.fail(`malformed XML at ${i}: ${why}\n${src.slice(Math.max(0, i - 60), i + 60)}`);
-  const isNameChar = (ch: string | undefined): boolean => ch !== undefined && (ch === '-' || ch === '_' || ch === ':' || ch === '.' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'));
+  const fail = (why: string): never =>
+    assert.fail(`malformed XML at ${i}: ${why}\n${src.slice(Math.max(0, i - 60), i + 60)}`);
+  const isNameChar = (ch: string | undefined): boolean =>
+    ch !== undefined &&
+    (ch === '-' ||
+      ch === '_' ||
+      ch === ':' ||
+      ch === '.' ||
+      (ch >= 'a' && ch <= 'z') ||
+      (ch >= 'A' && ch <= 'Z') ||
+      (ch >= '0' && ch <= '9'));
   const skipSpace = (): void => {
     while (src[i] === ' ' || src[i] === '\n' || src[i] === '\t' || src[i] === '\r') i++;
   };
@@ -101,14 +110,33 @@ function parseXml(src: string): XmlElement {
   return root ?? fail('no root element');
 }
 
-const all = (el: XmlElement, name: string): XmlElement[] => [...(el.name === name ? [el] : []), ...el.children.flatMap((c) => all(c, name))];
+const all = (el: XmlElement, name: string): XmlElement[] => [
+  ...(el.name === name ? [el] : []),
+  ...el.children.flatMap((c) => all(c, name)),
+];
 
 test('the XML checker accepts well-formed documents and refuses malformed ones', () => {
-  const doc = parseXml('<?xml version="1.0"?>\n<a x="1 &amp; &quot;2&quot;"><b/><c y=\'&lt;\'>t &gt; &#233;&#x41;</c></a>\n');
+  const doc = parseXml(
+    '<?xml version="1.0"?>\n<a x="1 &amp; &quot;2&quot;"><b/><c y=\'&lt;\'>t &gt; &#233;&#x41;</c></a>\n',
+  );
   assert.deepEqual(doc.attrs, { x: '1 & "2"' });
-  assert.deepEqual(doc.children.map((c) => c.name), ['b', 'c']);
+  assert.deepEqual(
+    doc.children.map((c) => c.name),
+    ['b', 'c'],
+  );
   assert.equal(doc.children[1]!.text, 't > éA');
-  for (const bad of ['<a><b></a></b>', '<a>', '<a x="1" x="2"/>', '<a>x & y</a>', '<a>x < y</a>', '<a/><b/>', '<a x=1/>', '<a>\u0001</a>', '</a>', 'text<a/>']) {
+  for (const bad of [
+    '<a><b></a></b>',
+    '<a>',
+    '<a x="1" x="2"/>',
+    '<a>x & y</a>',
+    '<a>x < y</a>',
+    '<a/><b/>',
+    '<a x=1/>',
+    '<a>\u0001</a>',
+    '</a>',
+    'text<a/>',
+  ]) {
     assert.throws(() => parseXml(bad), /malformed XML/, bad);
   }
 });
@@ -118,14 +146,24 @@ test('the JUnit writer escapes names, messages and text, and drops characters XM
   const xml = junitXml(
     [
       { name: 'f<1>.yaml', cases: [{ classname: nasty, name: nasty, ms: 1234 }] },
-      { name: 'f2.yaml', cases: [{ classname: 'c', name: 'n', ms: 10, failure: { message: nasty, text: `${nasty}\n]]> <failure/>` } }] },
+      {
+        name: 'f2.yaml',
+        cases: [{ classname: 'c', name: 'n', ms: 10, failure: { message: nasty, text: `${nasty}\n]]> <failure/>` } }],
+      },
     ],
     'idp check',
   );
   const doc = parseXml(xml);
   assert.deepEqual(doc.attrs, { name: 'idp check', tests: '2', failures: '1', time: '1.244' });
   const [first, second] = all(doc, 'testsuite');
-  assert.deepEqual(first!.attrs, { name: 'f<1>.yaml', tests: '1', failures: '0', time: '1.234', errors: '0', skipped: '0' });
+  assert.deepEqual(first!.attrs, {
+    name: 'f<1>.yaml',
+    tests: '1',
+    failures: '0',
+    time: '1.234',
+    errors: '0',
+    skipped: '0',
+  });
   const clean = `a <b> & "c" 'd'\uFFFD\uFFFD \n next`;
   assert.deepEqual(all(first!, 'testcase')[0]!.attrs, { classname: clean, name: clean, time: '1.234' });
   assert.equal(second!.attrs.failures, '1');
@@ -145,9 +183,17 @@ test('the shipped scenario files pass against the demo org, and the org database
   assert.ok(SHIPPED.length >= 5, 'the seed story ships as scenario files');
   const home = await seededHome();
   const db = join(home, 'idp.db');
-  const [hash, users, everything] = [sha256(db), (await idpOk(['users', 'list', '--json'], { home })).stdout, await snapshot(home)];
+  const [hash, users, everything] = [
+    sha256(db),
+    (await idpOk(['users', 'list', '--json'], { home })).stdout,
+    await snapshot(home),
+  ];
   const junit = join(tempDir('junit'), 'out.xml');
-  const r = expectCode(await runIdp(['check', ...SHIPPED.map((f) => join(ROOT, f)), '--junit', junit], { home }), 0, 'idp check (shipped)');
+  const r = expectCode(
+    await runIdp(['check', ...SHIPPED.map((f) => join(ROOT, f)), '--junit', junit], { home }),
+    0,
+    'idp check (shipped)',
+  );
   const lines = r.stdout.trimEnd().split('\n');
   const report = parseXml(readFileSync(junit, 'utf8'));
   const cases = all(report, 'testcase');
@@ -168,7 +214,11 @@ test('the shipped scenario files pin the settings they assert: the same verdict 
   await idpOk(['connection', 'set', 'github', '--jit=false', '--linking', 'verified-email'], { home });
   await idpOk(['connection', 'set', 'google', '--jit=false', '--jit-scheme', 'prompt-consent'], { home });
   await idpOk(['app', 'set', 'thrift', '--step', '2=totp'], { home });
-  const r = expectCode(await runIdp(['check', ...SHIPPED.map((f) => join(ROOT, f))], { home }), 0, 'idp check (shipped, changed org)');
+  const r = expectCode(
+    await runIdp(['check', ...SHIPPED.map((f) => join(ROOT, f))], { home }),
+    0,
+    'idp check (shipped, changed org)',
+  );
   assert.match(r.stdout, /^\d+ passed, 0 failed$/m);
 });
 
@@ -193,8 +243,14 @@ test('a wrong expectation exits 9: the line names expected vs got and the stages
   const lines = r.stdout.trimEnd().split('\n');
   assert.equal(lines[0], `${file}: deliberately wrong`);
   assert.equal(lines[1]!.replace(/\(\d+ ms\)/, '(N ms)'), '  ✓ passes <with> "markup" & quotes (N ms)');
-  assert.equal(lines[2], '  ✗ expects provisioning where JIT is off: expected jit provision, got pass-through; expected users +1, got +0');
-  assert.equal(lines[3], '      stages: app ✓ options ✓ redirect ✓ consent ✓ callback ✓ token ✓ userinfo ✓ jit ✓ session ✓');
+  assert.equal(
+    lines[2],
+    '  ✗ expects provisioning where JIT is off: expected jit provision, got pass-through; expected users +1, got +0',
+  );
+  assert.equal(
+    lines[3],
+    '      stages: app ✓ options ✓ redirect ✓ consent ✓ callback ✓ token ✓ userinfo ✓ jit ✓ session ✓',
+  );
   assert.equal(lines[lines.length - 1], '1 passed, 1 failed');
   assert.match(r.stderr, /^error: 1 of 2 scenario\(s\) failed$/m);
   assert.match(r.stderr, /^hint: .*report\.xml/m);
@@ -204,10 +260,16 @@ test('a wrong expectation exits 9: the line names expected vs got and the stages
   const [suite] = all(report, 'testsuite');
   assert.equal(suite!.attrs.name, file);
   const [ok, wrong] = all(suite!, 'testcase');
-  assert.deepEqual([ok!.attrs.classname, ok!.attrs.name, ok!.children.length], ['deliberately wrong', 'passes <with> "markup" & quotes', 0]);
+  assert.deepEqual(
+    [ok!.attrs.classname, ok!.attrs.name, ok!.children.length],
+    ['deliberately wrong', 'passes <with> "markup" & quotes', 0],
+  );
   const failure = all(wrong!, 'failure')[0]!;
   assert.equal(failure.attrs.message, 'expected jit provision, got pass-through; expected users +1, got +0');
-  assert.match(failure.text, /^expected jit provision, got pass-through\nexpected users \+1, got \+0\nstages: app ✓ .* jit ✓ session ✓$/);
+  assert.match(
+    failure.text,
+    /^expected jit provision, got pass-through\nexpected users \+1, got \+0\nstages: app ✓ .* jit ✓ session ✓$/,
+  );
 });
 
 test('--json gives one summary document with every scenario, its mismatches, flow, stages and error', async () => {
@@ -223,7 +285,8 @@ test('--json gives one summary document with every scenario, its mismatches, flo
   assert.equal(doc.files[0].name, 'deliberately wrong');
   const [ok, wrong] = doc.files[0].scenarios;
   for (const s of [ok, wrong]) {
-    for (const key of ['name', 'passed', 'ms', 'mismatches', 'flow', 'stages', 'error']) assert.ok(key in s, `${key} in ${JSON.stringify(s)}`);
+    for (const key of ['name', 'passed', 'ms', 'mismatches', 'flow', 'stages', 'error'])
+      assert.ok(key in s, `${key} in ${JSON.stringify(s)}`);
     assert.match(s.flow, /^f_/);
     assert.equal(typeof s.ms, 'number');
   }
@@ -249,10 +312,32 @@ test('invalid files exit 2 naming the file and the path, before any scenario run
   const good = write('good.yaml', FAILING);
   const cases: [string, RegExp, RegExp][] = [
     [write('yaml.yaml', 'name: t\nscenarios:\n  - name: s\n    login: { app: thrift\n'), /yaml\.yaml(:\d+)?: /, /YAML/],
-    [write('key.yaml', FAILING.replace('as: hubber', 'as: hubber, conection: github')), /key\.yaml: scenarios\[1\]\.login\.conection: unknown key/, /allowed keys: app, connection/],
-    [write('enum.yaml', FAILING.replace('jit: provision', 'jit: provisioned')), /enum\.yaml: scenarios\[1\]\.expect\.jit: 'provisioned' is not one of the allowed values/, /provision, returning, link, pass-through, deny/],
-    [write('config.yaml', FAILING.replace('enabled: false', 'enabled: nope')), /config\.yaml: config\.connections\.github\.jit\.enabled: must be true or false/, /./],
-    [write('steps.yaml', FAILING.replace('{ connections: { github: { jit: { enabled: false } } } }', '{ apps: { thrift: { steps: [[gitlab]] } } }')), /steps\.yaml: config\.apps\.thrift\.steps: unknown sign-in option 'gitlab'/, /valid options/],
+    [
+      write('key.yaml', FAILING.replace('as: hubber', 'as: hubber, conection: github')),
+      /key\.yaml: scenarios\[1\]\.login\.conection: unknown key/,
+      /allowed keys: app, connection/,
+    ],
+    [
+      write('enum.yaml', FAILING.replace('jit: provision', 'jit: provisioned')),
+      /enum\.yaml: scenarios\[1\]\.expect\.jit: 'provisioned' is not one of the allowed values/,
+      /provision, returning, link, pass-through, deny/,
+    ],
+    [
+      write('config.yaml', FAILING.replace('enabled: false', 'enabled: nope')),
+      /config\.yaml: config\.connections\.github\.jit\.enabled: must be true or false/,
+      /./,
+    ],
+    [
+      write(
+        'steps.yaml',
+        FAILING.replace(
+          '{ connections: { github: { jit: { enabled: false } } } }',
+          '{ apps: { thrift: { steps: [[gitlab]] } } }',
+        ),
+      ),
+      /steps\.yaml: config\.apps\.thrift\.steps: unknown sign-in option 'gitlab'/,
+      /valid options/,
+    ],
   ];
   for (const [file, message, hint] of cases) {
     const r = expectCode(await runIdp(['check', good, file], { home }), 2, file);
@@ -272,12 +357,20 @@ test('Ctrl-C stops after the running scenario, still removes the copy of the org
   mkdirSync(tmp);
   const file = join(dir, 'long.yaml');
   const login = '{ app: thrift, option: password, username: alice, password: thrift-demo }';
-  writeFileSync(file, `name: long\nscenarios:\n${Array.from({ length: 200 }, (_, i) => `  - name: password ${i}\n    login: ${login}\n    expect: { outcome: success }\n`).join('')}`);
-  const child = spawn(process.execPath, [IDP_BIN, 'check', file], { env: childEnv({ home, env: { TMPDIR: tmp } }), stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(
+    file,
+    `name: long\nscenarios:\n${Array.from({ length: 200 }, (_, i) => `  - name: password ${i}\n    login: ${login}\n    expect: { outcome: success }\n`).join('')}`,
+  );
+  const child = spawn(process.execPath, [IDP_BIN, 'check', file], {
+    env: childEnv({ home, env: { TMPDIR: tmp } }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const closed = new Promise<void>((resolve) => child.on('close', (code, signal) => resolve(void (exit = { code, signal }))));
+  const closed = new Promise<void>((resolve) =>
+    child.on('close', (code, signal) => resolve(void (exit = { code, signal }))),
+  );
   // The copy exists once its directory does: interrupt then, while the scenarios run on it.
   while (!exit && readdirSync(tmp).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
   assert.equal(exit, undefined, `idp check ended before it made its copy: ${stderr}`);

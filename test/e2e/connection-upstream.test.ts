@@ -13,17 +13,26 @@ const NEW_ISSUER = 'https://login2.example.com';
 /** A demo org where octocat signed in through github (one association) and bob through google (another). */
 async function linkedHome(): Promise<string> {
   const home = await seededHome();
-  await idpOk(['login', '--app', 'thrift', '--headless', '--connection', 'github', '--as', 'octocat', '--quiet'], { home });
+  await idpOk(['login', '--app', 'thrift', '--headless', '--connection', 'github', '--as', 'octocat', '--quiet'], {
+    home,
+  });
   await idpOk(['login', '--app', 'thrift', '--headless', '--connection', 'google', '--as', 'bob', '--quiet'], { home });
   return home;
 }
 
 async function linkedTo(home: string, user: string): Promise<string[]> {
-  return (await idpJson<{ associations: { connection: string }[] }>(['users', 'show', user, '--json'], { home })).associations.map((a) => a.connection);
+  return (
+    await idpJson<{ associations: { connection: string }[] }>(['users', 'show', user, '--json'], { home })
+  ).associations.map((a) => a.connection);
 }
 
 async function events(home: string, action: string): Promise<{ target: string; detail: string }[]> {
-  return (await idpJson<{ events: { action: string; target: string; detail: string }[] }>(['events', '--json', '--limit', '1000'], { home })).events.filter((e) => e.action === action);
+  return (
+    await idpJson<{ events: { action: string; target: string; detail: string }[] }>(
+      ['events', '--json', '--limit', '1000'],
+      { home },
+    )
+  ).events.filter((e) => e.action === action);
 }
 
 /** Exit 3, UPSTREAM_HAS_ASSOCIATIONS naming the count and what changed, with the flag as the fix; nothing written. */
@@ -41,29 +50,46 @@ async function refused(home: string, args: string[], what: RegExp): Promise<RunR
 
 test('connection set --issuer is refused while users are linked (also as a dry run); --forget-associations deletes the links with an event', async () => {
   const home = await linkedHome();
-  await refused(home, ['connection', 'set', 'google', '--issuer', NEW_ISSUER], /changing the issuer of connection google/);
+  await refused(
+    home,
+    ['connection', 'set', 'google', '--issuer', NEW_ISSUER],
+    /changing the issuer of connection google/,
+  );
   await refused(home, ['connection', 'set', 'google', '--issuer', NEW_ISSUER, '--dry-run'], /issuer/);
   assert.deepEqual(await linkedTo(home, 'bob'), ['google']);
 
-  const dry = await idpJson<{ associations_forgotten: number; changed: boolean }>(['connection', 'set', 'google', '--issuer', NEW_ISSUER, '--forget-associations', '--dry-run', '--json'], { home });
+  const dry = await idpJson<{ associations_forgotten: number; changed: boolean }>(
+    ['connection', 'set', 'google', '--issuer', NEW_ISSUER, '--forget-associations', '--dry-run', '--json'],
+    { home },
+  );
   assert.deepEqual([dry.associations_forgotten, dry.changed], [1, true]);
   assert.deepEqual(await linkedTo(home, 'bob'), ['google'], 'a dry run forgets nothing');
 
-  const r = await runIdp(['connection', 'set', 'google', '--issuer', NEW_ISSUER, '--forget-associations', '--json'], { home });
+  const r = await runIdp(['connection', 'set', 'google', '--issuer', NEW_ISSUER, '--forget-associations', '--json'], {
+    home,
+  });
   expectCode(r, 0, 'connection set --forget-associations');
   assert.equal((JSON.parse(r.stdout) as { associations_forgotten: number }).associations_forgotten, 1);
   assert.match(r.stderr, /forgot 1 association\(s\) of google/);
   assert.deepEqual(await linkedTo(home, 'bob'), [], 'bob is no longer linked to google');
   assert.deepEqual(await linkedTo(home, 'octocat'), ['github'], 'other connections keep theirs');
-  assert.deepEqual((await events(home, 'connection.forget-associations')).map((e) => [e.target, e.detail]), [['connection google', 'forgot 1 association(s) of google: its upstream changed']]);
-  assert.equal((await idpJson<{ issuer: string }>(['connection', 'show', 'google', '--json'], { home })).issuer, NEW_ISSUER);
+  assert.deepEqual(
+    (await events(home, 'connection.forget-associations')).map((e) => [e.target, e.detail]),
+    [['connection google', 'forgot 1 association(s) of google: its upstream changed']],
+  );
+  assert.equal(
+    (await idpJson<{ issuer: string }>(['connection', 'show', 'google', '--json'], { home })).issuer,
+    NEW_ISSUER,
+  );
 });
 
 test('with no association the issuer changes without the flag; setting the same issuer again is no change', async () => {
   const home = await seededHome();
   await idpOk(['connection', 'set', 'google', '--issuer', NEW_ISSUER], { home });
   await idpOk(['login', '--app', 'thrift', '--headless', '--connection', 'google', '--as', 'bob', '--quiet'], { home });
-  const same = await idpJson<{ changed: boolean }>(['connection', 'set', 'google', '--issuer', NEW_ISSUER, '--json'], { home });
+  const same = await idpJson<{ changed: boolean }>(['connection', 'set', 'google', '--issuer', NEW_ISSUER, '--json'], {
+    home,
+  });
   assert.equal(same.changed, false);
   assert.deepEqual(await events(home, 'connection.forget-associations'), []);
 });
@@ -71,16 +97,30 @@ test('with no association the issuer changes without the flag; setting the same 
 test('apply refuses a changed issuer or sandbox while users are linked, same code; apply --forget-associations deletes the links', async () => {
   const home = await linkedHome();
   const issuer = fileWith('issuer.yaml', `connections:\n  google:\n    issuer: ${NEW_ISSUER}\n`);
-  const r = await refused(home, ['apply', '-f', issuer], /issuer\.yaml: connections\.google: changing the issuer of connection google/);
+  const r = await refused(
+    home,
+    ['apply', '-f', issuer],
+    /issuer\.yaml: connections\.google: changing the issuer of connection google/,
+  );
   assert.match(r.stderr, /hint: .*--forget-associations/);
   await refused(home, ['apply', '-f', issuer, '--dry-run'], /issuer/);
-  const sandbox = fileWith('sandbox.yaml', 'connections:\n  google:\n    sandbox: false\n    client_id: corp.apps.googleusercontent.com\n');
+  const sandbox = fileWith(
+    'sandbox.yaml',
+    'connections:\n  google:\n    sandbox: false\n    client_id: corp.apps.googleusercontent.com\n',
+  );
   await refused(home, ['apply', '-f', sandbox], /changing the sandbox of connection google/);
 
-  const applied = expectCode(await runIdp(['apply', '-f', issuer, '--forget-associations'], { home }), 0, 'apply --forget-associations');
+  const applied = expectCode(
+    await runIdp(['apply', '-f', issuer, '--forget-associations'], { home }),
+    0,
+    'apply --forget-associations',
+  );
   assert.match(applied.stderr, /forgot 1 association\(s\) of google/);
   assert.deepEqual(await linkedTo(home, 'bob'), []);
   assert.deepEqual(await linkedTo(home, 'octocat'), ['github']);
-  assert.deepEqual((await events(home, 'connection.forget-associations')).map((e) => e.target), ['connection google']);
+  assert.deepEqual(
+    (await events(home, 'connection.forget-associations')).map((e) => e.target),
+    ['connection google'],
+  );
   expectCode(await runIdp(['apply', '-f', issuer], { home }), 0, 'a second apply plans nothing and needs no flag');
 });

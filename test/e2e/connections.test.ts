@@ -5,12 +5,17 @@ import assert from 'node:assert/strict';
 import { expectCode, idpJson, idpOk, runIdp, seededHome, snapshot } from '../helpers/idp.js';
 
 async function configEvents(home: string): Promise<any[]> {
-  return (await idpJson(['events', '--json', '--limit', '1000'], { home })).events.filter((e: any) => e.kind === 'config');
+  return (await idpJson(['events', '--json', '--limit', '1000'], { home })).events.filter(
+    (e: any) => e.kind === 'config',
+  );
 }
 
 test('show --json has name, type, sandbox and the JIT settings; list shows them as a table', async () => {
   const home = await seededHome();
-  const [github, list] = await Promise.all([idpJson(['connection', 'show', 'github', '--json'], { home }), idpOk(['connection', 'list'], { home })]);
+  const [github, list] = await Promise.all([
+    idpJson(['connection', 'show', 'github', '--json'], { home }),
+    idpOk(['connection', 'list'], { home }),
+  ]);
   assert.equal(github.name, 'github');
   assert.equal(github.type, 'github');
   assert.equal(github.sandbox, true);
@@ -47,19 +52,47 @@ test('set changes only the given flags, prints before -> after, and a second ide
 test('--json reports {changed, before, after}; --dry-run prints what would change and changes nothing', async () => {
   const home = await seededHome();
   const before = await snapshot(home);
-  const dry = await idpJson(['connection', 'set', 'google', '--sync', 'preserve-local', '--linking', 'verified-email', '--dry-run', '--json'], { home });
+  const dry = await idpJson(
+    ['connection', 'set', 'google', '--sync', 'preserve-local', '--linking', 'verified-email', '--dry-run', '--json'],
+    { home },
+  );
   assert.equal(dry.changed, true);
-  assert.deepEqual([dry.before.jit.sync, dry.after.jit.sync, dry.after.jit.linking], ['override-all', 'preserve-local', 'verified-email']);
+  assert.deepEqual(
+    [dry.before.jit.sync, dry.after.jit.sync, dry.after.jit.linking],
+    ['override-all', 'preserve-local', 'verified-email'],
+  );
   const dryText = await idpOk(['connection', 'set', 'google', '--jit-scheme', 'prompt-consent', '--dry-run'], { home });
   assert.match(dryText.stdout, /would change\n {2}jit\.scheme: silent -> prompt-consent/);
   assert.equal(await snapshot(home), before, 'the dry runs changed nothing, not even the events');
 
   const real = await idpJson(
-    ['connection', 'set', 'google', '--jit-scheme', 'prompt-consent', '--sync', 'none', '--linking', 'verified-email', '--scopes', 'openid,email', '--map', 'hd=domain', '--map', 'locale=lang', '--json'],
+    [
+      'connection',
+      'set',
+      'google',
+      '--jit-scheme',
+      'prompt-consent',
+      '--sync',
+      'none',
+      '--linking',
+      'verified-email',
+      '--scopes',
+      'openid,email',
+      '--map',
+      'hd=domain',
+      '--map',
+      'locale=lang',
+      '--json',
+    ],
     { home },
   );
   assert.equal(real.changed, true);
-  assert.deepEqual(real.after.jit, { enabled: true, scheme: 'prompt-consent', sync: 'none', linking: 'verified-email' });
+  assert.deepEqual(real.after.jit, {
+    enabled: true,
+    scheme: 'prompt-consent',
+    sync: 'none',
+    linking: 'verified-email',
+  });
   assert.deepEqual(real.after.scopes, ['openid', 'email']);
   assert.deepEqual(real.after.attribute_map, { hd: 'domain', locale: 'lang' });
   const unmapped = await idpJson(['connection', 'set', 'google', '--map', 'hd=', '--json'], { home });
@@ -96,7 +129,10 @@ test('bad values are refused with exit 2 naming the flag, and nothing changes', 
     [['--jit-scheme', 'loud'], /--jit-scheme must be one of/],
     [['--map', 'nokey'], /--map takes KEY=VALUE/],
     [['--issuer', 'https://login.example.com'], /a github connection has no issuer/],
-    [['--token-auth', 'private_key_jwt'], /--token-auth must be one of auto, client_secret_basic, client_secret_post, none/],
+    [
+      ['--token-auth', 'private_key_jwt'],
+      /--token-auth must be one of auto, client_secret_basic, client_secret_post, none/,
+    ],
   ];
   const results = await Promise.all(cases.map(([args]) => runIdp(['connection', 'set', 'github', ...args], { home })));
   results.forEach((r, i) => {
@@ -109,13 +145,32 @@ test('bad values are refused with exit 2 naming the flag, and nothing changes', 
 
 test('connection add: sandbox, oidc with an issuer and a secret from the environment, and refusals', async () => {
   const home = await seededHome();
-  const sandbox = await idpJson(['connection', 'add', 'gh2', '--type', 'github', '--sandbox', '--jit=false', '--json'], { home });
+  const sandbox = await idpJson(
+    ['connection', 'add', 'gh2', '--type', 'github', '--sandbox', '--jit=false', '--json'],
+    { home },
+  );
   assert.deepEqual([sandbox.type, sandbox.sandbox, sandbox.jit.enabled], ['github', true, false]);
   const corp = await idpJson(
-    ['connection', 'add', 'corp', '--type', 'oidc', '--issuer', 'https://login.example.com', '--client-id', 'corp-client', '--client-secret-env', 'CORP_SECRET', '--json'],
+    [
+      'connection',
+      'add',
+      'corp',
+      '--type',
+      'oidc',
+      '--issuer',
+      'https://login.example.com',
+      '--client-id',
+      'corp-client',
+      '--client-secret-env',
+      'CORP_SECRET',
+      '--json',
+    ],
     { home, env: { CORP_SECRET: 'set-in-env' } },
   );
-  assert.deepEqual([corp.type, corp.sandbox, corp.issuer, corp.client_id, corp.client_secret], ['oidc', false, 'https://login.example.com', 'corp-client', 'env:CORP_SECRET']);
+  assert.deepEqual(
+    [corp.type, corp.sandbox, corp.issuer, corp.client_id, corp.client_secret],
+    ['oidc', false, 'https://login.example.com', 'corp-client', 'env:CORP_SECRET'],
+  );
   assert.deepEqual(corp.scopes, ['openid', 'email', 'profile']);
 
   const before = await snapshot(home);
@@ -127,7 +182,11 @@ test('connection add: sandbox, oidc with an issuer and a secret from the environ
     [['nocid', '--type', 'github'], 2, /--client-id/],
     [['github', '--type', 'github', '--sandbox'], 2, /already exists/],
     [['totp', '--type', 'github', '--sandbox'], 2, /reserved/],
-    [['x', '--type', 'github', '--client-id', 'x', '--client-secret-env', 'A', '--client-secret-stdin'], 2, /either --client-secret-env or --client-secret-stdin/],
+    [
+      ['x', '--type', 'github', '--client-id', 'x', '--client-secret-env', 'A', '--client-secret-stdin'],
+      2,
+      /either --client-secret-env or --client-secret-stdin/,
+    ],
   ];
   const results = await Promise.all(refusals.map(([args]) => runIdp(['connection', 'add', ...args], { home })));
   results.forEach((r, i) => {

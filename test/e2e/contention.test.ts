@@ -36,7 +36,10 @@ test('a write while another process holds the lock past the busy timeout: STORE_
       runIdp(['users', 'create', 'zed', '--email', 'zed@example.com'], { home }),
       runIdp(['users', 'create', 'zed', '--email', 'zed@example.com', '--json'], { home }),
     ]);
-    assert.equal(expectCode(text, 5).stderr, `error: the database stayed locked for 5 s\nhint: another idp process is writing to ${home}; run this again when it has finished\n`);
+    assert.equal(
+      expectCode(text, 5).stderr,
+      `error: the database stayed locked for 5 s\nhint: another idp process is writing to ${home}; run this again when it has finished\n`,
+    );
     assert.equal(JSON.parse(expectCode(json, 5).stdout).error.code, 'STORE_BUSY');
   } finally {
     holder.kill();

@@ -21,7 +21,11 @@ function find(checks: Check[], name: string): Check {
   return check;
 }
 
-async function doctorJson(home: string, env: Record<string, string | undefined> = {}, code = 0): Promise<{ ok: boolean; checks: Check[] }> {
+async function doctorJson(
+  home: string,
+  env: Record<string, string | undefined> = {},
+  code = 0,
+): Promise<{ ok: boolean; checks: Check[] }> {
   const r = expectCode(await runIdp(['doctor', '--json'], { home, env }), code, 'idp doctor --json');
   return JSON.parse(r.stdout) as { ok: boolean; checks: Check[] };
 }
@@ -36,19 +40,41 @@ test('a healthy org: every check ok or warning, exit 0, {ok, checks} with name, 
     assert.equal(check.fix === null, check.status === 'ok', `${check.name}: a fix exactly when something is wrong`);
   }
   const names = report.checks.map((c) => c.name);
-  for (const name of ['data directory', 'file modes', 'database', 'schema', 'journal mode', 'organisation', 'connection github', 'connection google', 'redirect URI', 'loopback', 'browser', 'clock']) {
+  for (const name of [
+    'data directory',
+    'file modes',
+    'database',
+    'schema',
+    'journal mode',
+    'organisation',
+    'connection github',
+    'connection google',
+    'redirect URI',
+    'loopback',
+    'browser',
+    'clock',
+  ]) {
     assert.ok(names.includes(name), `missing check '${name}'`);
   }
-  assert.match(find(report.checks, 'file modes').detail, /^idp\.db 0600, (idp\.db-wal 0600, idp\.db-shm 0600, )?secret\.key 0600$/);
+  assert.match(
+    find(report.checks, 'file modes').detail,
+    /^idp\.db 0600, (idp\.db-wal 0600, idp\.db-shm 0600, )?secret\.key 0600$/,
+  );
   assert.match(find(report.checks, 'database').detail, /integrity ok/);
   assert.match(find(report.checks, 'organisation').detail, /2 app\(s\), 2 connection\(s\), 1 user\(s\)/);
   assert.match(find(report.checks, 'loopback').detail, /^bound 127\.0\.0\.1:\d+/);
 
   const human = await idpOk(['doctor'], { home });
-  const lines = human.stdout.trimEnd().split('\n').filter((l) => !l.startsWith(' '));
+  const lines = human.stdout
+    .trimEnd()
+    .split('\n')
+    .filter((l) => !l.startsWith(' '));
   assert.equal(lines.length, report.checks.length, human.stdout);
   for (const line of lines) assert.match(line, /^[✓!] \S/);
-  assert.match(human.stdout, /^✓ connection github +bundled sandbox provider: registers client Iv1\.sandbox-thrift with the stored secret \(client_secret_basic\)$/m);
+  assert.match(
+    human.stdout,
+    /^✓ connection github +bundled sandbox provider: registers client Iv1\.sandbox-thrift with the stored secret \(client_secret_basic\)$/m,
+  );
   assert.match(human.stderr, /no check failed|every check passed/);
 });
 
@@ -65,7 +91,10 @@ test('idp.db readable by others: the file modes check fails with the chmod fix, 
 
   const human = expectCode(await runIdp(['doctor'], { home }), 9);
   assert.match(human.stdout, /^✗ file modes .*\n {4}fix: chmod 600 /m);
-  assert.deepEqual(human.stderr.trimEnd().split('\n'), ['error: 1 check(s) failed: file modes', 'hint: apply the fixes above, then run `idp doctor` again']);
+  assert.deepEqual(human.stderr.trimEnd().split('\n'), [
+    'error: 1 check(s) failed: file modes',
+    'hint: apply the fixes above, then run `idp doctor` again',
+  ]);
 
   // The fix as printed (read after the open, so it also names the -wal and -shm files SQLite made with idp.db's mode).
   const fix = find((await doctorJson(home, {}, 9)).checks, 'file modes').fix!;
@@ -84,7 +113,10 @@ test('a file that is not an idp database: a failed check with the fix, no crash,
   assert.equal(database.status, 'failed');
   assert.equal(database.detail, `${db} is not an idp database`);
   assert.match(database.fix ?? '', /^move it aside \(mv .*idp\.db .*idp\.db\.bak\) and run `idp init`/);
-  assert.ok(!report.checks.some((c) => c.name === 'schema' || c.name.startsWith('connection')), 'nothing read from a foreign file');
+  assert.ok(
+    !report.checks.some((c) => c.name === 'schema' || c.name.startsWith('connection')),
+    'nothing read from a foreign file',
+  );
   assert.equal(readFileSync(db, 'utf8'), 'these are my notes, not a database\n');
   assert.equal(statSync(db).mtimeMs, before.mtimeMs);
   assert.deepEqual(readdirSync(home), ['idp.db'], 'no -wal, -shm or key created');
@@ -109,7 +141,14 @@ test('no organisation yet: a warning with `idp init`, exit 0, and nothing create
 test('real oidc connections: an issuer on 127.0.0.1 answering its discovery document is ok, a closed port and an unset secret variable warn', async () => {
   const server = createServer((req, res) => {
     if (req.url !== '/.well-known/openid-configuration') return void res.writeHead(404).end();
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks` }));
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(
+      JSON.stringify({
+        issuer,
+        authorization_endpoint: `${issuer}/authorize`,
+        token_endpoint: `${issuer}/token`,
+        jwks_uri: `${issuer}/jwks`,
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -119,8 +158,38 @@ test('real oidc connections: an issuer on 127.0.0.1 answering its discovery docu
   try {
     const home = await seededHome();
     const env = { CORP_SECRET: undefined, DEAD_SECRET: 'set-in-env' };
-    await idpOk(['connection', 'add', 'corp', '--type', 'oidc', '--issuer', issuer, '--client-id', 'corp-app', '--client-secret-env', 'CORP_SECRET'], { home, env });
-    await idpOk(['connection', 'add', 'dead', '--type', 'oidc', '--issuer', dead, '--client-id', 'dead-app', '--client-secret-env', 'DEAD_SECRET'], { home, env });
+    await idpOk(
+      [
+        'connection',
+        'add',
+        'corp',
+        '--type',
+        'oidc',
+        '--issuer',
+        issuer,
+        '--client-id',
+        'corp-app',
+        '--client-secret-env',
+        'CORP_SECRET',
+      ],
+      { home, env },
+    );
+    await idpOk(
+      [
+        'connection',
+        'add',
+        'dead',
+        '--type',
+        'oidc',
+        '--issuer',
+        dead,
+        '--client-id',
+        'dead-app',
+        '--client-secret-env',
+        'DEAD_SECRET',
+      ],
+      { home, env },
+    );
     const report = await doctorJson(home, env);
     assert.equal(report.ok, true, 'warnings only');
 
@@ -139,7 +208,10 @@ test('real oidc connections: an issuer on 127.0.0.1 answering its discovery docu
     assert.doesNotMatch(JSON.stringify(report), /set-in-env/, 'a secret value is never printed');
 
     const redirect = find(report.checks, 'redirect URI').detail.split('\n');
-    assert.deepEqual(redirect.map((l) => l.split(':')[0]), ['corp', 'dead']);
+    assert.deepEqual(
+      redirect.map((l) => l.split(':')[0]),
+      ['corp', 'dead'],
+    );
     assert.match(redirect[0]!, /register http:\/\/127\.0\.0\.1\/callback/);
     assert.match(find(report.checks, 'connection github').detail, /^bundled sandbox provider: registers client /);
     assert.match(find(report.checks, 'clock').detail, new RegExp(`within 5 min of ${issuer}`));

@@ -16,9 +16,17 @@ const KEYS = ['attributes', 'decision', 'mfa_possible', 'mfa_required', 'reason'
 function dbFingerprint(home: string): string {
   const store = openStoreReadOnly(home);
   try {
-    const tables = store.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all() as string[];
+    const tables = store.db
+      .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+      .pluck()
+      .all() as string[];
     const rows = tables.map((t) => `${t} ${JSON.stringify(store.db.prepare(`SELECT * FROM "${t}"`).all())}`);
-    return [createHash('sha256').update(readFileSync(join(home, 'idp.db'))).digest('hex'), ...rows].join('\n');
+    return [
+      createHash('sha256')
+        .update(readFileSync(join(home, 'idp.db')))
+        .digest('hex'),
+      ...rows,
+    ].join('\n');
   } finally {
     store.close();
   }
@@ -37,9 +45,16 @@ function claimsFile(claims: unknown): string {
 test('explain --json has exactly its documented keys, and explaining each decision writes nothing', async () => {
   const home = await seededHome();
   const before = await everything(home);
-  const provision = await idpJson(['explain', '--app', 'thrift', '--connection', 'github', '--as', 'octocat', '--json'], { home });
-  const deny = await idpJson(['explain', '--app', 'thrift', '--connection', 'github', '--as', 'alice-gh', '--json'], { home });
-  const human = await idpOk(['explain', '--app', 'thrift', '--connection', 'github', '--as', 'octocat', '--no-color'], { home });
+  const provision = await idpJson(
+    ['explain', '--app', 'thrift', '--connection', 'github', '--as', 'octocat', '--json'],
+    { home },
+  );
+  const deny = await idpJson(['explain', '--app', 'thrift', '--connection', 'github', '--as', 'alice-gh', '--json'], {
+    home,
+  });
+  const human = await idpOk(['explain', '--app', 'thrift', '--connection', 'github', '--as', 'octocat', '--no-color'], {
+    home,
+  });
   assert.equal(await everything(home), before);
 
   assert.deepEqual(Object.keys(provision).sort(), KEYS);
@@ -65,18 +80,39 @@ test('--claims explains a real oidc connection without contacting its issuer; --
   t.after(() => issuer.close());
   const home = await seededHome();
   const url = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
-  await idpOk(['connection', 'add', 'corp', '--type', 'oidc', '--issuer', url, '--client-id', 'corp-client', '--client-secret-env', 'CORP_SECRET'], { home });
+  await idpOk(
+    [
+      'connection',
+      'add',
+      'corp',
+      '--type',
+      'oidc',
+      '--issuer',
+      url,
+      '--client-id',
+      'corp-client',
+      '--client-secret-env',
+      'CORP_SECRET',
+    ],
+    { home },
+  );
   await idpOk(['app', 'set', 'thrift', '--step', '1=password,corp'], { home });
   const before = await everything(home);
 
   const claims = claimsFile({ sub: 'corp-77', email: 'dana@corp.example', email_verified: true, name: 'Dana Scully' });
-  const r = await idpJson(['explain', '--app', 'thrift', '--connection', 'corp', '--claims', claims, '--json'], { home, env: { CORP_SECRET: undefined } });
+  const r = await idpJson(['explain', '--app', 'thrift', '--connection', 'corp', '--claims', claims, '--json'], {
+    home,
+    env: { CORP_SECRET: undefined },
+  });
   assert.deepEqual(Object.keys(r).sort(), KEYS);
   assert.equal(r.decision, 'provision');
   assert.deepEqual(r.user, { id: null, username: 'dana', email: 'dana@corp.example', state: 'new' });
   assert.deepEqual(r.steps, [{ step: 1, options: ['corp'] }]);
 
-  const persona = expectCode(await runIdp(['explain', '--app', 'thrift', '--connection', 'corp', '--as', 'octocat'], { home }), 2);
+  const persona = expectCode(
+    await runIdp(['explain', '--app', 'thrift', '--connection', 'corp', '--as', 'octocat'], { home }),
+    2,
+  );
   assert.match(persona.stderr, /real oidc connection/);
   assert.match(persona.stderr, /--claims/);
   assert.equal(requests, 0, 'the issuer was never contacted');

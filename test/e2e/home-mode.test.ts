@@ -25,11 +25,13 @@ test("an org's directory opened up to 0755 is closed again by the next command",
 
 test('a 0755 directory that also holds other files is left as it is, and doctor says how to close it', async () => {
   const home = await seededHome();
-  writeFileSync(join(home, 'notes.txt'), 'mine, not idp\'s');
+  writeFileSync(join(home, 'notes.txt'), "mine, not idp's");
   chmodSync(home, 0o755);
   await idpOk(['users', 'list'], { home });
-  assert.equal(mode(home), 0o755, "idp does not change a directory it does not own alone");
-  const report = JSON.parse((await runIdp(['doctor', '--json'], { home })).stdout) as { checks: { name: string; status: string; fix?: string | null }[] };
+  assert.equal(mode(home), 0o755, 'idp does not change a directory it does not own alone');
+  const report = JSON.parse((await runIdp(['doctor', '--json'], { home })).stdout) as {
+    checks: { name: string; status: string; fix?: string | null }[];
+  };
   const directory = report.checks.find((c) => c.name === 'data directory');
   assert.equal(directory?.status, 'warning');
   assert.equal(directory?.fix, `chmod 700 ${home}`);

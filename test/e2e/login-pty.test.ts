@@ -21,9 +21,14 @@ interface PtyRun {
 /** Runs idp under `script` (util-linux) in a pty of 0 rows and 0 columns; the shell prints its pid, then execs idp. */
 function underZeroPty(home: string, args: string[], opts: { shrinkLater?: boolean } = {}): PtyRun {
   // shrinkLater: the pty starts at 24x80 and a background stty takes it to 0x0 while idp waits (idp gets SIGWINCH).
-  const size = opts.shrinkLater ? 'stty rows 24 cols 80; (sleep 1; stty rows 0 cols 0 < /dev/tty) &' : 'stty rows 0 cols 0; stty size;';
+  const size = opts.shrinkLater
+    ? 'stty rows 24 cols 80; (sleep 1; stty rows 0 cols 0 < /dev/tty) &'
+    : 'stty rows 0 cols 0; stty size;';
   const command = `${size} echo PID=$$; exec '${process.execPath}' '${IDP_BIN}' ${args.join(' ')}`;
-  const child = spawn('script', ['-qefc', command, '/dev/null'], { env: childEnv({ home }), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qefc', command, '/dev/null'], {
+    env: childEnv({ home }),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let output = '';
   let stopped = false;
   const waiters: { pattern: RegExp; resolve: (text: string) => void }[] = [];
@@ -40,9 +45,13 @@ function underZeroPty(home: string, args: string[], opts: { shrinkLater?: boolea
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
-  const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on('close', (code) => resolve({ code, output })));
+  const done = new Promise<{ code: number | null; output: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, output })),
+  );
   return {
-    pid: new Promise((resolve) => waiters.push({ pattern: /PID=(\d+)/, resolve: (text) => resolve(Number(/PID=(\d+)/.exec(text)![1])) })),
+    pid: new Promise((resolve) =>
+      waiters.push({ pattern: /PID=(\d+)/, resolve: (text) => resolve(Number(/PID=(\d+)/.exec(text)![1])) }),
+    ),
     output: (pattern) => new Promise((resolve) => waiters.push({ pattern, resolve })),
     done,
   };
@@ -55,7 +64,11 @@ test('0 columns, --quiet --no-browser --timeout 2: the URL is printed, and the l
   const { code, output } = await underZeroPty(home, [...LOGIN, '--quiet', '--timeout', '2']).done;
   assert.ok(output.length < MAX_OUTPUT, `bounded output (${output.length} bytes)`);
   assert.match(output, /^0 0\r?$/m, 'the pty really has 0 rows and 0 columns');
-  assert.match(output, /http:\/\/127\.0\.0\.1:\d+\/login\/oauth\/authorize\?\S*redirect_uri=/, 'the URL to sign in at, even with --quiet');
+  assert.match(
+    output,
+    /http:\/\/127\.0\.0\.1:\d+\/login\/oauth\/authorize\?\S*redirect_uri=/,
+    'the URL to sign in at, even with --quiet',
+  );
   assert.equal(code, 5, output);
 });
 

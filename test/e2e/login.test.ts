@@ -26,17 +26,24 @@ function withStore<T>(home: string, read: (store: ReturnType<typeof openStore>) 
   }
 }
 
-test('8 concurrent first logins of octocat: all exit 0; one user, one association; one provision and seven returning', { timeout: 60_000 }, async () => {
+test('8 concurrent first logins of octocat: all exit 0; one user, one association; one provision and seven returning', {
+  timeout: 60_000,
+}, async () => {
   const home = join(tempDir('concurrent'), 'org');
   expectCode(await runIdp(['init', '--quiet'], { home }), 0);
   const runs = await Promise.all(Array.from({ length: 8 }, () => runIdp(githubLogin('octocat', '--json'), { home })));
   for (const r of runs) expectCode(r, 0, 'a concurrent login');
-  const docs = runs.map((r) => JSON.parse(r.stdout) as { jit: { decision: string; user: { id: string } }; claims: { sub: string } });
+  const docs = runs.map(
+    (r) => JSON.parse(r.stdout) as { jit: { decision: string; user: { id: string } }; claims: { sub: string } },
+  );
   assert.deepEqual(docs.map((d) => d.jit.decision).sort(), ['provision', ...Array<string>(7).fill('returning')]);
   assert.equal(new Set(docs.map((d) => d.claims.sub)).size, 1, 'every process signed in the same user');
   withStore(home, (store) => {
     const octocats = store.users.list({ search: 'octocat', limit: 10 }).users;
-    assert.deepEqual(octocats.map((u) => u.username), ['octocat']);
+    assert.deepEqual(
+      octocats.map((u) => u.username),
+      ['octocat'],
+    );
     assert.equal(store.users.count(), 2, 'alice and octocat');
     assert.equal(store.associations.countForConnection('github'), 1);
     assert.equal(store.associations.get('github', '583231')?.userId, octocats[0]!.id);
@@ -65,19 +72,26 @@ test('--json prints one document: flow, app, outcome, jit, stages in DESIGN orde
   const names: string[] = doc.stages.map((s: { stage: string }) => s.stage);
   assert.deepEqual(names, FEDERATED_STAGES);
   const order = names.map((n) => (STAGES as readonly string[]).indexOf(n));
-  assert.deepEqual(order, [...order].sort((a, b) => a - b), 'stages come in the order DESIGN.md lists them');
+  assert.deepEqual(
+    order,
+    [...order].sort((a, b) => a - b),
+    'stages come in the order DESIGN.md lists them',
+  );
   assert.equal(doc.claims.sub, doc.jit.user.id);
   assert.equal(doc.claims.email, 'hubber@example.com');
   assert.match(r.stderr, /jit\s+provisioned new user hubber/, 'stages are shown on stderr');
 });
 
-test('--print id_token prints only the JWT, which verifies with `idp keys jwks` for the app\'s client_id', async () => {
+test("--print id_token prints only the JWT, which verifies with `idp keys jwks` for the app's client_id", async () => {
   const home = await seededHome();
   const r = expectCode(await runIdp(githubLogin('octocat', '--print', 'id_token'), { home }), 0);
   assert.match(r.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/, 'one compact JWS and a newline');
   const keys = JSON.parse(expectCode(await runIdp(['keys', 'jwks'], { home }), 0).stdout);
   const app = JSON.parse(expectCode(await runIdp(['app', 'show', 'thrift', '--json'], { home }), 0).stdout);
-  const { payload } = await jwtVerify(r.stdout.trim(), createLocalJWKSet(keys), { audience: app.client_id, algorithms: ['ES256'] });
+  const { payload } = await jwtVerify(r.stdout.trim(), createLocalJWKSet(keys), {
+    audience: app.client_id,
+    algorithms: ['ES256'],
+  });
   assert.match(String(payload.iss), /^urn:idp:org:/);
   assert.equal(payload.username, 'octocat');
   assert.ok(payload.exp! > Date.now() / 1000);
@@ -100,13 +114,39 @@ test('an unknown persona: exit 2, naming the close match and listing the persona
   const r = expectCode(await runIdp(githubLogin('octocatt'), { home }), 2);
   assert.match(r.stderr, /the sandbox has no persona 'octocatt'/);
   assert.match(r.stderr, /did you mean 'octocat'\?/);
-  for (const persona of ['octocat', 'hubber', 'alice-gh', 'unverified-gh']) assert.ok(r.stderr.includes(persona), `lists ${persona}`);
+  for (const persona of ['octocat', 'hubber', 'alice-gh', 'unverified-gh'])
+    assert.ok(r.stderr.includes(persona), `lists ${persona}`);
 });
 
 test('headless refuses a real provider: exit 2 HEADLESS_NEEDS_SANDBOX, nothing contacted', async () => {
   const home = await seededHome();
-  expectCode(await runIdp(['connection', 'add', 'corp', '--type', 'oidc', '--issuer', 'http://127.0.0.1:9', '--client-id', 'corp', '--client-secret-env', 'CORP_SECRET', '--quiet'], { home }), 0);
-  const r = expectCode(await runIdp([...LOGIN, '--connection', 'corp', '--json'], { home, env: { CORP_SECRET: 'corp-secret-0123456789' } }), 2);
+  expectCode(
+    await runIdp(
+      [
+        'connection',
+        'add',
+        'corp',
+        '--type',
+        'oidc',
+        '--issuer',
+        'http://127.0.0.1:9',
+        '--client-id',
+        'corp',
+        '--client-secret-env',
+        'CORP_SECRET',
+        '--quiet',
+      ],
+      { home },
+    ),
+    0,
+  );
+  const r = expectCode(
+    await runIdp([...LOGIN, '--connection', 'corp', '--json'], {
+      home,
+      env: { CORP_SECRET: 'corp-secret-0123456789' },
+    }),
+    2,
+  );
   const doc = JSON.parse(r.stdout);
   assert.equal(doc.error.code, 'HEADLESS_NEEDS_SANDBOX');
   assert.ok(!doc.stages.some((s: { stage: string }) => s.stage === 'redirect'));
@@ -115,19 +155,39 @@ test('headless refuses a real provider: exit 2 HEADLESS_NEEDS_SANDBOX, nothing c
 
 test('password option: the right password exits 0 with amr pwd; a wrong one exits 7 without a retry', async () => {
   const home = await seededHome();
-  const password = ['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin', '--json'];
+  const password = [
+    'login',
+    '--app',
+    'thrift',
+    '--option',
+    'password',
+    '--username',
+    'alice',
+    '--password-stdin',
+    '--json',
+  ];
   const ok = JSON.parse(expectCode(await runIdp(password, { home, input: 'thrift-demo\n' }), 0).stdout);
   assert.deepEqual(ok.claims.amr, ['pwd']);
-  assert.deepEqual(ok.stages.map((s: { stage: string }) => s.stage), ['app', 'options', 'password', 'session']);
+  assert.deepEqual(
+    ok.stages.map((s: { stage: string }) => s.stage),
+    ['app', 'options', 'password', 'session'],
+  );
   const wrong = expectCode(await runIdp(password, { home, input: 'not-the-password\n' }), 7);
   const doc = JSON.parse(wrong.stdout);
   assert.equal(doc.error.code, 'BAD_CREDENTIALS');
   assert.deepEqual(
-    doc.stages.filter((s: { stage: string }) => s.stage === 'password').map((s: { status: string; detail: string }) => `${s.status}: ${s.detail}`),
-    ['failed: wrong username or password (attempt 1 of 3)', 'failed: wrong username or password (headless mode does not ask again)'],
+    doc.stages
+      .filter((s: { stage: string }) => s.stage === 'password')
+      .map((s: { status: string; detail: string }) => `${s.status}: ${s.detail}`),
+    [
+      'failed: wrong username or password (attempt 1 of 3)',
+      'failed: wrong username or password (headless mode does not ask again)',
+    ],
     'the attempt, then the driver ending the flow: two distinct events, not one twice',
   );
-  withStore(home, (store) => assert.equal(store.users.passwordState(store.users.find('alice')!.id).failedLogins, 1, 'one attempt, no retry'));
+  withStore(home, (store) =>
+    assert.equal(store.users.passwordState(store.users.find('alice')!.id).failedLogins, 1, 'one attempt, no retry'),
+  );
 });
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
@@ -137,9 +197,16 @@ const NEEDS_SCRIPT = { skip: !hasScript && 'needs util-linux script for a pseudo
  * Runs `idp login` on a pseudo-terminal (util-linux script) and types ^C once `prompt` shows; returns the exit code and
  * the terminal output. The terminal gets a size: ora misdraws on a 0-column one.
  */
-async function interruptTerminalLogin(home: string, args: string[], prompt: string): Promise<{ code: number | null; output: string }> {
+async function interruptTerminalLogin(
+  home: string,
+  args: string[],
+  prompt: string,
+): Promise<{ code: number | null; output: string }> {
   const argv = [process.execPath, IDP_BIN, ...args].map((a) => JSON.stringify(a)).join(' ');
-  const child = spawn('script', ['-qefc', `stty cols 120 rows 40; exec ${argv}`, '/dev/null'], { env: childEnv({ home }), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qefc', `stty cols 120 rows 40; exec ${argv}`, '/dev/null'], {
+    env: childEnv({ home }),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let output = '';
   let typed = false;
   child.stdout.on('data', (chunk: Buffer) => {
@@ -165,18 +232,34 @@ function assertInterruptedFlow(home: string, stage: string): void {
   });
 }
 
-test('Ctrl-C while a terminal login waits for the provider: exit 130, flow failed, database intact', NEEDS_SCRIPT, async () => {
-  const home = await seededHome();
-  const { code, output } = await interruptTerminalLogin(home, ['login', '--app', 'thrift', '--connection', 'github', '--no-browser'], 'waiting for GitHub');
-  assert.equal(code, 130, output);
-  assert.match(output, /interrupted while waiting for the browser callback/);
-  assertInterruptedFlow(home, 'consent');
-});
+test(
+  'Ctrl-C while a terminal login waits for the provider: exit 130, flow failed, database intact',
+  NEEDS_SCRIPT,
+  async () => {
+    const home = await seededHome();
+    const { code, output } = await interruptTerminalLogin(
+      home,
+      ['login', '--app', 'thrift', '--connection', 'github', '--no-browser'],
+      'waiting for GitHub',
+    );
+    assert.equal(code, 130, output);
+    assert.match(output, /interrupted while waiting for the browser callback/);
+    assertInterruptedFlow(home, 'consent');
+  },
+);
 
-test('Ctrl-C at the sign-in chooser: exit 130 and the flow is marked failed, not left active', NEEDS_SCRIPT, async () => {
-  const home = await seededHome();
-  const { code, output } = await interruptTerminalLogin(home, ['login', '--app', 'thrift', '--no-browser'], 'github (sandbox)');
-  assert.equal(code, 130, output);
-  assert.match(output, /interrupted at a prompt/);
-  assertInterruptedFlow(home, 'options');
-});
+test(
+  'Ctrl-C at the sign-in chooser: exit 130 and the flow is marked failed, not left active',
+  NEEDS_SCRIPT,
+  async () => {
+    const home = await seededHome();
+    const { code, output } = await interruptTerminalLogin(
+      home,
+      ['login', '--app', 'thrift', '--no-browser'],
+      'github (sandbox)',
+    );
+    assert.equal(code, 130, output);
+    assert.match(output, /interrupted at a prompt/);
+    assertInterruptedFlow(home, 'options');
+  },
+);

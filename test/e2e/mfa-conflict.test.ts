@@ -9,7 +9,6 @@ import { openStore } from '../../src/store/store.js';
 import { expectCode, idpJson, idpOk, runIdp, seededHome, tempDir } from '../helpers/idp.js';
 import { SKIP_MFA_SCRIPT } from '../helpers/scripts.js';
 
-
 interface Hazard {
   severity: string;
   code: string;
@@ -46,7 +45,11 @@ test('connection set google --jit=false warns on stderr naming thrift when thrif
   const warned = await idpOk(['connection', 'set', 'google', '--jit=false'], { home });
   assert.match(warned.stderr, /warning: thrift offers google in step 1 and requires MFA in step 2/);
   assert.match(warned.stderr, /idp app script set thrift --template skip-mfa-for-federated/);
-  assert.equal(JSON.parse((await idpOk(['connection', 'show', 'google', '--json'], { home })).stdout).jit.enabled, false, 'the change is made anyway');
+  assert.equal(
+    JSON.parse((await idpOk(['connection', 'show', 'google', '--json'], { home })).stdout).jit.enabled,
+    false,
+    'the change is made anyway',
+  );
 });
 
 test('app check lists the conflict; --strict exits 9; with the skip-MFA script set the conflict disappears', async () => {
@@ -71,12 +74,17 @@ test('app check lists the conflict; --strict exits 9; with the skip-MFA script s
 
 test('a script that does not compile is refused by app script set (exit 2, with its line) and reported by app check', async () => {
   const home = await seededHome();
-  const broken = 'var onLoginRequest = function (context) {\n  executeStep(1);\n  if (context.steps[1].idp == ) {\n};\n';
+  const broken =
+    'var onLoginRequest = function (context) {\n  executeStep(1);\n  if (context.steps[1].idp == ) {\n};\n';
   const file = scriptFile(broken);
   const refused = await runIdp(['app', 'script', 'set', 'thrift', '--file', file], { home });
   expectCode(refused, 2);
   assert.match(refused.stderr, new RegExp(`error: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3: SyntaxError`));
-  assert.equal((await idpJson<{ script: string | null }>(['app', 'script', 'show', 'thrift', '--json'], { home })).script, null, 'the app was not changed');
+  assert.equal(
+    (await idpJson<{ script: string | null }>(['app', 'script', 'show', 'thrift', '--json'], { home })).script,
+    null,
+    'the app was not changed',
+  );
 
   storeScriptBehindTheCli(home, broken);
   const found = (await hazards(home)).find((h) => h.code === 'SCRIPT_ERROR');
@@ -89,10 +97,30 @@ test('the documented script, verbatim: alice still gets her email code, bob pass
   await idpOk(['app', 'set', 'thrift', '--step', '2=email-otp'], { home });
   await idpOk(['connection', 'set', 'google', '--jit=false'], { home });
   await idpOk(['app', 'script', 'set', 'thrift', '--template', 'skip-mfa-for-federated'], { home });
-  assert.equal((await idpJson<{ script: string }>(['app', 'script', 'show', 'thrift', '--json'], { home })).script, SKIP_MFA_SCRIPT);
+  assert.equal(
+    (await idpJson<{ script: string }>(['app', 'script', 'show', 'thrift', '--json'], { home })).script,
+    SKIP_MFA_SCRIPT,
+  );
 
-  const alice = await idpJson(['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin', '--otp-from-outbox', '--json'], { home, input: 'thrift-demo' });
-  const bob = await idpJson(['login', '--app', 'thrift', '--headless', '--connection', 'google', '--as', 'bob', '--json'], { home });
+  const alice = await idpJson(
+    [
+      'login',
+      '--app',
+      'thrift',
+      '--option',
+      'password',
+      '--username',
+      'alice',
+      '--password-stdin',
+      '--otp-from-outbox',
+      '--json',
+    ],
+    { home, input: 'thrift-demo' },
+  );
+  const bob = await idpJson(
+    ['login', '--app', 'thrift', '--headless', '--connection', 'google', '--as', 'bob', '--json'],
+    { home },
+  );
   assert.deepEqual(alice.claims.amr, ['pwd', 'email']);
   assert.deepEqual(
     alice.stages.filter((s: { stage: string }) => s.stage === 'script').map((s: { detail: string }) => s.detail),
@@ -108,28 +136,48 @@ test('the documented script, verbatim: alice still gets her email code, bob pass
 
 test("a script calling require('fs') compiles, so app script set takes it; logins then fail with SCRIPT_ERROR (exit 3) naming its line", async () => {
   const home = await seededHome();
-  const file = scriptFile("var onLoginRequest = function (context) {\n  executeStep(1);\n  require('fs').readFileSync('/etc/passwd');\n};\n");
+  const file = scriptFile(
+    "var onLoginRequest = function (context) {\n  executeStep(1);\n  require('fs').readFileSync('/etc/passwd');\n};\n",
+  );
   await idpOk(['app', 'script', 'set', 'thrift', '--file', file], { home });
-  const r = await runIdp(['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin', '--json'], { home, input: 'thrift-demo' });
+  const r = await runIdp(
+    ['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin', '--json'],
+    { home, input: 'thrift-demo' },
+  );
   expectCode(r, 3);
   const doc = JSON.parse(r.stdout);
   assert.equal(doc.error.code, 'SCRIPT_ERROR');
   assert.match(doc.error.message, /at line 3: ReferenceError: 'require' is not defined/);
   assert.doesNotMatch(r.stdout + r.stderr, /root:/, 'nothing of the file was read');
   await idpOk(['app', 'script', 'clear', 'thrift'], { home });
-  await idpOk(['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin'], { home, input: 'thrift-demo' });
+  await idpOk(['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin'], {
+    home,
+    input: 'thrift-demo',
+  });
 });
 
 // Its top level refills one array forever: QuickJS checks its CPU budget only between bytecodes, rarely in this loop,
 // and on the main thread this ran for tens of seconds. The test's own timeout, not a timed assertion, catches that.
-const STUCK_TOP_LEVEL = 'var a = new Array(4e5);\nfor (;;) { a.fill(1); }\nfunction onLoginRequest(context) { executeStep(1); }\n';
+const STUCK_TOP_LEVEL =
+  'var a = new Array(4e5);\nfor (;;) { a.fill(1); }\nfunction onLoginRequest(context) { executeStep(1); }\n';
 
-test('a script whose top level never ends is stopped at the wall limit by app script set and app check', { timeout: 15_000 }, async () => {
+test('a script whose top level never ends is stopped at the wall limit by app script set and app check', {
+  timeout: 15_000,
+}, async () => {
   const home = await seededHome();
-  const refused = expectCode(await runIdp(['app', 'script', 'set', 'thrift', '--file', scriptFile(STUCK_TOP_LEVEL)], { home }), 2);
-  assert.match(refused.stderr, /the conditional-authentication script was stopped after 1000 ms\nhint: fix the script; the app was not changed/);
+  const refused = expectCode(
+    await runIdp(['app', 'script', 'set', 'thrift', '--file', scriptFile(STUCK_TOP_LEVEL)], { home }),
+    2,
+  );
+  assert.match(
+    refused.stderr,
+    /the conditional-authentication script was stopped after 1000 ms\nhint: fix the script; the app was not changed/,
+  );
 
   storeScriptBehindTheCli(home, STUCK_TOP_LEVEL);
   const found = (await hazards(home)).find((h) => h.code === 'SCRIPT_ERROR');
-  assert.match(found?.message ?? '', /^the script does not compile: the conditional-authentication script was stopped after 1000 ms/);
+  assert.match(
+    found?.message ?? '',
+    /^the script does not compile: the conditional-authentication script was stopped after 1000 ms/,
+  );
 });

@@ -25,16 +25,26 @@ async function mfaHome(step2: 'totp' | 'email-otp'): Promise<string> {
 }
 
 async function aliceLogin(home: string, more: string[], env: Record<string, string> = {}, code = 0): Promise<LoginDoc> {
-  const r = expectCode(await runIdp([...ALICE, ...more], { home, ...PASSWORD, env }), code, `idp login ${more.join(' ')}`);
+  const r = expectCode(
+    await runIdp([...ALICE, ...more], { home, ...PASSWORD, env }),
+    code,
+    `idp login ${more.join(' ')}`,
+  );
   return JSON.parse(r.stdout) as LoginDoc;
 }
 
 test('users mfa enroll --json gives {secret, uri}; the login with --totp-secret-env signs in with amr otp and acr mfa', async () => {
   const home = await mfaHome('totp');
-  const enrolled = await idpJson<{ factor: string; user: string; secret: string; uri: string }>(['users', 'mfa', 'enroll', 'alice', 'totp', '--json'], { home });
+  const enrolled = await idpJson<{ factor: string; user: string; secret: string; uri: string }>(
+    ['users', 'mfa', 'enroll', 'alice', 'totp', '--json'],
+    { home },
+  );
   assert.equal(enrolled.user, 'alice');
   assert.match(enrolled.secret, /^[A-Z2-7]{32}$/);
-  assert.ok(enrolled.uri.startsWith('otpauth://totp/') && enrolled.uri.includes(`secret=${enrolled.secret}`), enrolled.uri);
+  assert.ok(
+    enrolled.uri.startsWith('otpauth://totp/') && enrolled.uri.includes(`secret=${enrolled.secret}`),
+    enrolled.uri,
+  );
 
   const doc = await aliceLogin(home, ['--totp-secret-env', 'ALICE_TOTP'], { ALICE_TOTP: enrolled.secret });
   assert.equal(doc.outcome, 'success');
@@ -57,7 +67,10 @@ test('a TOTP step without a factor: the headless login exits 8 with MFA_NOT_ENRO
   const doc = JSON.parse(r.stdout) as LoginDoc;
   assert.equal(doc.error?.code, 'MFA_NOT_ENROLLED');
   assert.match(r.stderr, /hint: .*idp users mfa enroll/);
-  assert.equal(JSON.parse((await idpOk(['users', 'mfa', 'list', 'alice', '--json'], { home })).stdout).factors.length, 0);
+  assert.equal(
+    JSON.parse((await idpOk(['users', 'mfa', 'list', 'alice', '--json'], { home })).stdout).factors.length,
+    0,
+  );
 });
 
 test('a wrong --otp exits 8 with MFA_FAILED', async () => {
@@ -73,7 +86,10 @@ test('email OTP: --otp-from-outbox signs in with amr email; idp outbox --json sh
   assert.equal(doc.outcome, 'success');
   assert.deepEqual(doc.claims?.amr, ['pwd', 'email']);
   assert.equal(doc.claims?.acr, 'urn:idp:acr:mfa');
-  const { messages } = await idpJson<{ messages: { to: string; subject: string; body: string; flow: string }[] }>(['outbox', '--to', 'alice@example.com', '--json'], { home });
+  const { messages } = await idpJson<{ messages: { to: string; subject: string; body: string; flow: string }[] }>(
+    ['outbox', '--to', 'alice@example.com', '--json'],
+    { home },
+  );
   assert.equal(messages.length, 1);
   assert.equal(messages[0]!.to, 'alice@example.com');
   assert.equal(messages[0]!.flow, doc.flow);
@@ -89,7 +105,10 @@ test('with an SMTP relay set, the emailed code also reaches the mail catcher; a 
   const home = await mfaHome('email-otp');
   const remote = expectCode(await runIdp(['org', 'set', '--smtp', 'smtp://mail.example.com:25'], { home }), 2);
   assert.match(remote.stderr, /must be on this machine/);
-  const set = await idpJson<{ changed: boolean; after: { smtp_relay: string } }>(['org', 'set', '--smtp', catcher.url, '--json'], { home });
+  const set = await idpJson<{ changed: boolean; after: { smtp_relay: string } }>(
+    ['org', 'set', '--smtp', catcher.url, '--json'],
+    { home },
+  );
   assert.deepEqual([set.changed, set.after.smtp_relay], [true, catcher.url]);
 
   const relayed = await aliceLogin(home, ['--otp-from-outbox']);
@@ -109,5 +128,8 @@ test('with an SMTP relay set, the emailed code also reaches the mail catcher; a 
   await catcher.close();
   const down = await aliceLogin(home, ['--otp-from-outbox']);
   assert.equal(down.outcome, 'success', 'the outbox still has the code');
-  assert.match(waiting(down), /^email code sent to alice@example\.com \(idp outbox; the relay to smtp:\/\/127\.0\.0\.1:\d+ failed: .*ECONNREFUSED/);
+  assert.match(
+    waiting(down),
+    /^email code sent to alice@example\.com \(idp outbox; the relay to smtp:\/\/127\.0\.0\.1:\d+ failed: .*ECONNREFUSED/,
+  );
 });

@@ -3,7 +3,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/store/migrations.js';
@@ -20,12 +29,22 @@ function mode(path: string): number {
 test('the data directory is --home, else IDP_HOME, else XDG_DATA_HOME/idp, else ~/.local/share/idp', async () => {
   const [flag, idpHome, xdg, home] = ['flag', 'idp-home', 'xdg', 'home'].map((l) => tempDir(l));
   const cases = [
-    { args: ['--home', join(flag!, 'org')], env: { IDP_HOME: join(idpHome!, 'unused'), XDG_DATA_HOME: xdg, HOME: home }, expect: join(flag!, 'org') },
-    { args: [], env: { IDP_HOME: join(idpHome!, 'org'), XDG_DATA_HOME: xdg, HOME: home }, expect: join(idpHome!, 'org') },
+    {
+      args: ['--home', join(flag!, 'org')],
+      env: { IDP_HOME: join(idpHome!, 'unused'), XDG_DATA_HOME: xdg, HOME: home },
+      expect: join(flag!, 'org'),
+    },
+    {
+      args: [],
+      env: { IDP_HOME: join(idpHome!, 'org'), XDG_DATA_HOME: xdg, HOME: home },
+      expect: join(idpHome!, 'org'),
+    },
     { args: [], env: { XDG_DATA_HOME: xdg, HOME: home }, expect: join(xdg!, 'idp') },
     { args: [], env: { HOME: home }, expect: join(home!, '.local', 'share', 'idp') },
   ];
-  const results = await Promise.all(cases.map((c) => idpJson([...c.args, 'init', '--empty', '--json'], { env: c.env })));
+  const results = await Promise.all(
+    cases.map((c) => idpJson([...c.args, 'init', '--empty', '--json'], { env: c.env })),
+  );
   for (const [i, r] of results.entries()) assert.equal(r.home, cases[i]!.expect);
   for (const c of cases) assert.ok(existsSync(join(c.expect, DB)), `${c.expect}/idp.db`);
   assert.ok(!existsSync(join(idpHome!, 'unused')), '--home wins over IDP_HOME');
@@ -52,9 +71,15 @@ test('any command on an empty data directory first creates the demo org', async 
   ]);
   assert.deepEqual(
     connections.connections.map((c: any) => [c.name, c.type, c.sandbox, c.jit.enabled]),
-    [['github', 'github', true, true], ['google', 'google', true, true]],
+    [
+      ['github', 'github', true, true],
+      ['google', 'google', true, true],
+    ],
   );
-  assert.deepEqual([alice.email, alice.email_verified, alice.has_password, alice.source], ['alice@example.com', true, true, 'local']);
+  assert.deepEqual(
+    [alice.email, alice.email_verified, alice.has_password, alice.source],
+    ['alice@example.com', true, true, 'local'],
+  );
   assert.doesNotMatch(second.stderr, /created/, 'only the first command seeds');
   const store = openStore(home);
   try {
@@ -93,17 +118,33 @@ test('init --force needs --yes without a terminal, then re-creates the org', asy
 
   await idpOk(['init', '--force', '--yes'], { home });
   const users = await idpJson(['users', 'list', '--json'], { home });
-  assert.deepEqual(users.users.map((u: any) => u.username), ['alice'], 'bob is gone, the demo is back');
+  assert.deepEqual(
+    users.users.map((u: any) => u.username),
+    ['alice'],
+    'bob is gone, the demo is back',
+  );
 
   await idpOk(['init', '--force', '--yes', '--empty'], { home });
-  assert.deepEqual((await idpJson(['app', 'list', '--json'], { home })).apps.filter((a: any) => !a.built_in), []);
+  assert.deepEqual(
+    (await idpJson(['app', 'list', '--json'], { home })).apps.filter((a: any) => !a.built_in),
+    [],
+  );
 });
 
 /** Runs commands (init --force too) on a prepared file and checks: exit 3, an error and a hint line, not one byte changed. */
 async function assertRefusedUntouched(home: string, message: RegExp): Promise<void> {
-  const digest = (): string => createHash('sha256').update(readFileSync(join(home, DB))).digest('hex');
+  const digest = (): string =>
+    createHash('sha256')
+      .update(readFileSync(join(home, DB)))
+      .digest('hex');
   const before = { hash: digest(), files: readdirSync(home).sort() };
-  const commands = [['app', 'list'], ['users', 'list', '--json'], ['connection', 'set', 'github', '--jit=false'], ['init'], ['init', '--force', '--yes']];
+  const commands = [
+    ['app', 'list'],
+    ['users', 'list', '--json'],
+    ['connection', 'set', 'github', '--jit=false'],
+    ['init'],
+    ['init', '--force', '--yes'],
+  ];
   const results = await Promise.all(commands.map((args) => runIdp(args, { home })));
   for (const r of results) {
     expectCode(r, 3);
@@ -142,9 +183,15 @@ test("another application's SQLite database gets exit 3 and is left untouched", 
 
 test('concurrent first commands on an empty data directory create one org, and all of them succeed', async () => {
   const home = join(tempDir('race'), 'org');
-  const results = await Promise.all(Array.from({ length: 4 }, () => runIdp(['app', 'show', 'thrift', '--json'], { home })));
+  const results = await Promise.all(
+    Array.from({ length: 4 }, () => runIdp(['app', 'show', 'thrift', '--json'], { home })),
+  );
   for (const r of results) expectCode(r, 0);
-  assert.equal(results.filter((r) => /created a new demo organisation at /.test(r.stderr)).length, 1, 'one of them created it');
+  assert.equal(
+    results.filter((r) => /created a new demo organisation at /.test(r.stderr)).length,
+    1,
+    'one of them created it',
+  );
   const store = openStore(home);
   try {
     assert.equal(store.org.signingKeys().length, 1);
@@ -164,11 +211,20 @@ test('an install whose better-sqlite3 addon was never built gets one line, the f
   for (const name of readdirSync(join(ROOT, 'node_modules')).filter((n) => n !== 'better-sqlite3')) {
     symlinkSync(join(ROOT, 'node_modules', name), join(pkg, 'node_modules', name));
   }
-  for (const part of ['package.json', 'lib']) cpSync(join(ROOT, 'node_modules', 'better-sqlite3', part), join(pkg, 'node_modules', 'better-sqlite3', part), { recursive: true });
+  for (const part of ['package.json', 'lib'])
+    cpSync(join(ROOT, 'node_modules', 'better-sqlite3', part), join(pkg, 'node_modules', 'better-sqlite3', part), {
+      recursive: true,
+    });
 
   const home = join(tempDir('unbuilt-home'), 'org');
-  const r = spawnSync(process.execPath, [join(pkg, 'bin', 'idp.js'), 'users', 'list'], { env: childEnv({ home }), encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(pkg, 'bin', 'idp.js'), 'users', 'list'], {
+    env: childEnv({ home }),
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 1, r.stderr);
-  assert.equal(r.stderr, "error: better-sqlite3's native addon is not built\nhint: run `npm ci` (or `npm rebuild better-sqlite3`) in the idp directory\n");
+  assert.equal(
+    r.stderr,
+    "error: better-sqlite3's native addon is not built\nhint: run `npm ci` (or `npm rebuild better-sqlite3`) in the idp directory\n",
+  );
   assert.ok(!existsSync(join(home, DB)) || statSync(join(home, DB)).size === 0, 'no database was written');
 });

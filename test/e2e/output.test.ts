@@ -7,7 +7,20 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/store.js';
-import { ANSI, childEnv, expectCode, IDP_BIN, idpJson, idpOk, ROOT, runIdp, seededHome, snapshot, tempDir, type RunResult } from '../helpers/idp.js';
+import {
+  ANSI,
+  childEnv,
+  expectCode,
+  IDP_BIN,
+  idpJson,
+  idpOk,
+  ROOT,
+  runIdp,
+  seededHome,
+  snapshot,
+  tempDir,
+  type RunResult,
+} from '../helpers/idp.js';
 
 const home = await seededHome();
 
@@ -19,7 +32,9 @@ test('--version prints the package version', async () => {
 
 test('every command listed by --help loads on its own (each command module is imported only when named)', async () => {
   const help = await idpOk(['--help']);
-  const commands = [...help.stdout.slice(help.stdout.indexOf('Commands:')).matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+  const commands = [...help.stdout.slice(help.stdout.indexOf('Commands:')).matchAll(/^ {2}([a-z][\w-]*)/gm)]
+    .map((m) => m[1]!)
+    .filter((c) => c !== 'help');
   assert.ok(commands.includes('users') && commands.includes('connection'), help.stdout);
   const results = await Promise.all(commands.map((c) => runIdp([c, '--help'], { home })));
   results.forEach((r, i) => {
@@ -34,10 +49,33 @@ test('--json gives one parseable JSON document on stdout for every command, and 
   writeFileSync(people, 'username,email\nzoe,zoe@example.org\n');
   // Rounds of independent commands; each round needs the one before it.
   const rounds: string[][][] = [
-    [['init'], ['app', 'list'], ['app', 'show', 'thrift'], ['connection', 'list'], ['connection', 'show', 'github'], ['users', 'list'], ['users', 'show', 'alice'], ['events']],
-    [['app', 'create', 'shop'], ['connection', 'add', 'gh2', '--type', 'github', '--sandbox'], ['users', 'create', 'bob', '--email', 'bob@example.com'], ['users', 'import', people]],
-    [['app', 'set', 'shop', '--step', '2=totp'], ['connection', 'set', 'gh2', '--jit=false'], ['users', 'set', 'bob', '--lock'], ['users', 'export']],
-    [['app', 'delete', 'shop', '--yes'], ['connection', 'remove', 'gh2', '--yes'], ['users', 'delete', 'bob', '--yes']],
+    [
+      ['init'],
+      ['app', 'list'],
+      ['app', 'show', 'thrift'],
+      ['connection', 'list'],
+      ['connection', 'show', 'github'],
+      ['users', 'list'],
+      ['users', 'show', 'alice'],
+      ['events'],
+    ],
+    [
+      ['app', 'create', 'shop'],
+      ['connection', 'add', 'gh2', '--type', 'github', '--sandbox'],
+      ['users', 'create', 'bob', '--email', 'bob@example.com'],
+      ['users', 'import', people],
+    ],
+    [
+      ['app', 'set', 'shop', '--step', '2=totp'],
+      ['connection', 'set', 'gh2', '--jit=false'],
+      ['users', 'set', 'bob', '--lock'],
+      ['users', 'export'],
+    ],
+    [
+      ['app', 'delete', 'shop', '--yes'],
+      ['connection', 'remove', 'gh2', '--yes'],
+      ['users', 'delete', 'bob', '--yes'],
+    ],
   ];
   for (const round of rounds) {
     const documents = await Promise.all(round.map((args) => idpJson([...args, '--json'], { home: own })));
@@ -106,8 +144,14 @@ test('without a TTY nothing prompts: each would-be prompt fails fast with exit 2
     [['app', 'delete', 'thrift'], /--yes/],
     [['connection', 'remove', 'google', '--force'], /--yes/],
     [['init', '--force'], /--yes/],
-    [['connection', 'add', 'corp', '--type', 'github', '--client-id', 'x'], /--client-secret-env VAR or --client-secret-stdin/],
-    [['connection', 'add', 'corp', '--type', 'google', '--client-id', 'x'], /--client-secret-env VAR or --client-secret-stdin/],
+    [
+      ['connection', 'add', 'corp', '--type', 'github', '--client-id', 'x'],
+      /--client-secret-env VAR or --client-secret-stdin/,
+    ],
+    [
+      ['connection', 'add', 'corp', '--type', 'google', '--client-id', 'x'],
+      /--client-secret-env VAR or --client-secret-stdin/,
+    ],
   ];
   const results = await Promise.all(cases.map(([args]) => runIdp(args, { home })));
   results.forEach((r, i) => {
@@ -143,12 +187,16 @@ test('a failed command leaves the database as it was', async () => {
   assert.equal(await snapshot(own), before);
 });
 
-test('events --flow shows one flow\'s stages in order; --limit caps the list', async () => {
+test("events --flow shows one flow's stages in order; --limit caps the list", async () => {
   const own = await seededHome();
   const store = openStore(own);
   try {
     const at = new Date().toISOString();
-    for (const [seq, stage] of [[3, 'jit'], [1, 'app'], [2, 'options']] as const) {
+    for (const [seq, stage] of [
+      [3, 'jit'],
+      [1, 'app'],
+      [2, 'options'],
+    ] as const) {
       store.events.recordStage({ flow: 'f_test', seq, stage, status: 'ok', ms: seq, detail: `stage ${seq}`, at });
     }
     store.events.recordStage({ flow: 'f_other', seq: 1, stage: 'app', status: 'failed', ms: 1, detail: 'other', at });
@@ -160,7 +208,14 @@ test('events --flow shows one flow\'s stages in order; --limit caps the list', a
     idpJson(['events', '--limit', '2', '--json'], { home: own }),
     idpOk(['events', '--flow', 'f_missing'], { home: own }),
   ]);
-  assert.deepEqual(flow.events.map((e: any) => [e.seq, e.stage, e.status]), [[1, 'app', 'ok'], [2, 'options', 'ok'], [3, 'jit', 'ok']]);
+  assert.deepEqual(
+    flow.events.map((e: any) => [e.seq, e.stage, e.status]),
+    [
+      [1, 'app', 'ok'],
+      [2, 'options', 'ok'],
+      [3, 'jit', 'ok'],
+    ],
+  );
   assert.equal(limited.events.length, 2);
   assert.match(none.stdout, /no events for flow f_missing/);
 });
@@ -168,7 +223,10 @@ test('events --flow shows one flow\'s stages in order; --limit caps the list', a
 /** Runs idp on a pseudo-terminal (util-linux `script`), so colour would be on unless switched off. */
 function onTerminal(args: string[], env: Record<string, string | undefined>): Promise<string> {
   const quoted = [process.execPath, IDP_BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('script', ['-qec', quoted, '/dev/null'], { env: childEnv({ home, env: { TERM: 'xterm-256color', ...env } }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qec', quoted, '/dev/null'], {
+    env: childEnv({ home, env: { TERM: 'xterm-256color', ...env } }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const chunks: Buffer[] = [];
   child.stdout.on('data', (c: Buffer) => chunks.push(c));
   child.stderr.on('data', (c: Buffer) => chunks.push(c));
@@ -180,13 +238,18 @@ function onTerminal(args: string[], env: Record<string, string | undefined>): Pr
 
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
 
-test('NO_COLOR and --no-color remove every ANSI escape, on a terminal too', { skip: hasScript ? false : 'util-linux script is not installed' }, async () => {
+test('NO_COLOR and --no-color remove every ANSI escape, on a terminal too', {
+  skip: hasScript ? false : 'util-linux script is not installed',
+}, async () => {
   const table = ['app', 'list'];
   const failure = ['app', 'show', 'thrfit'];
   const [colourTable, colourFailure, ...plain] = await Promise.all([
     onTerminal(table, {}),
     onTerminal(failure, {}),
-    ...[table, failure].flatMap((args) => [onTerminal(args, { NO_COLOR: '1' }), onTerminal([...args, '--no-color'], {})]),
+    ...[table, failure].flatMap((args) => [
+      onTerminal(args, { NO_COLOR: '1' }),
+      onTerminal([...args, '--no-color'], {}),
+    ]),
   ]);
   assert.match(colourTable!, ANSI, 'control: a terminal gets colour by default');
   assert.match(colourFailure!, ANSI, 'control: so do errors');
@@ -195,7 +258,11 @@ test('NO_COLOR and --no-color remove every ANSI escape, on a terminal too', { sk
 });
 
 test('without a terminal there is no colour at all', async () => {
-  const results = await Promise.all([runIdp(['app', 'list'], { home }), runIdp(['app', 'show', 'thrfit'], { home }), runIdp(['connection', 'list'], { home })]);
+  const results = await Promise.all([
+    runIdp(['app', 'list'], { home }),
+    runIdp(['app', 'show', 'thrfit'], { home }),
+    runIdp(['connection', 'list'], { home }),
+  ]);
   for (const r of results) assert.doesNotMatch(r.stdout + r.stderr, ANSI);
 });
 

@@ -9,7 +9,6 @@ import { parse } from 'yaml';
 import { openStoreReadOnly } from '../../src/store/store.js';
 import { expectCode, idpJson, idpOk, runIdp, seededHome, snapshot, tempDir } from '../helpers/idp.js';
 
-
 /** A policy file in a fresh directory. */
 function policyFile(text: string, name = 'idp.yaml'): string {
   const file = join(tempDir('policy'), name);
@@ -26,16 +25,58 @@ async function configEventCount(home: string): Promise<number> {
   return events.filter((e) => e.kind === 'config').length;
 }
 
-async function applyJson(home: string, file: string, ...args: string[]): Promise<{ changed: boolean; dry_run: boolean; plan: { action: string; kind: string; name: string; changes: { path: string; before: unknown; after: unknown }[] }[] }> {
+async function applyJson(
+  home: string,
+  file: string,
+  ...args: string[]
+): Promise<{
+  changed: boolean;
+  dry_run: boolean;
+  plan: { action: string; kind: string; name: string; changes: { path: string; before: unknown; after: unknown }[] }[];
+}> {
   return idpJson(['apply', '-f', file, '--json', ...args], { home });
 }
 
 test('export is deterministic, JSON parses to the same document, and no secret value appears', async () => {
   const home = await seededHome();
   const canary = 'canary-client-secret-QX7Z';
-  await idpOk(['connection', 'add', 'corp', '--type', 'oidc', '--issuer', 'https://login.corp.example.com', '--client-id', 'corp-client', '--client-secret-stdin'], { home, input: `${canary}\n` });
-  await idpOk(['connection', 'add', 'corp-env', '--type', 'oidc', '--issuer', 'https://login.corp.example.com', '--client-id', 'corp-env-client', '--client-secret-env', 'CORP_ENV_SECRET'], { home });
-  const [yaml1, yaml2, json1, json2] = await Promise.all([exportText(home), exportText(home), exportText(home, '--format', 'json'), exportText(home, '--json')]);
+  await idpOk(
+    [
+      'connection',
+      'add',
+      'corp',
+      '--type',
+      'oidc',
+      '--issuer',
+      'https://login.corp.example.com',
+      '--client-id',
+      'corp-client',
+      '--client-secret-stdin',
+    ],
+    { home, input: `${canary}\n` },
+  );
+  await idpOk(
+    [
+      'connection',
+      'add',
+      'corp-env',
+      '--type',
+      'oidc',
+      '--issuer',
+      'https://login.corp.example.com',
+      '--client-id',
+      'corp-env-client',
+      '--client-secret-env',
+      'CORP_ENV_SECRET',
+    ],
+    { home },
+  );
+  const [yaml1, yaml2, json1, json2] = await Promise.all([
+    exportText(home),
+    exportText(home),
+    exportText(home, '--format', 'json'),
+    exportText(home, '--json'),
+  ]);
   assert.equal(yaml1, yaml2, 'same org, same bytes');
   assert.equal(json1, json2, '--json is --format json');
   const doc = JSON.parse(json1);
@@ -46,10 +87,15 @@ test('export is deterministic, JSON parses to the same document, and no secret v
 
   const store = openStoreReadOnly(home);
   const sandboxSecrets = ['github', 'google'].map((c) => store.connections.storedSecret(c)!);
-  assert.equal(store.connections.storedSecret('corp'), canary, 'the secret was stored, so its absence from the export means something');
+  assert.equal(
+    store.connections.storedSecret('corp'),
+    canary,
+    'the secret was stored, so its absence from the export means something',
+  );
   store.close();
   for (const text of [yaml1, json1]) {
-    for (const secret of [canary, canary.slice(-4), ...sandboxSecrets]) assert.ok(!text.includes(secret), `the export holds no secret value (${secret.slice(0, 6)}...)`);
+    for (const secret of [canary, canary.slice(-4), ...sandboxSecrets])
+      assert.ok(!text.includes(secret), `the export holds no secret value (${secret.slice(0, 6)}...)`);
     assert.match(text, /client_secret"?: "?stored/);
     assert.match(text, /client_secret_env"?: "?CORP_ENV_SECRET/);
   }
@@ -59,7 +105,26 @@ test('round trip: export of org A, applied to an `init --empty` org B, exports b
   const a = await seededHome();
   await idpOk(['app', 'set', 'thrift', '--step', '2=email-otp'], { home: a });
   await idpOk(['app', 'script', 'set', 'thrift', '--template', 'skip-mfa-for-federated'], { home: a });
-  await idpOk(['connection', 'add', 'corp', '--type', 'oidc', '--issuer', 'https://login.corp.example.com', '--client-id', 'corp-client', '--client-secret-env', 'CORP_SECRET', '--map', 'department=dept', '--map', 'login=nickname'], { home: a });
+  await idpOk(
+    [
+      'connection',
+      'add',
+      'corp',
+      '--type',
+      'oidc',
+      '--issuer',
+      'https://login.corp.example.com',
+      '--client-id',
+      'corp-client',
+      '--client-secret-env',
+      'CORP_SECRET',
+      '--map',
+      'department=dept',
+      '--map',
+      'login=nickname',
+    ],
+    { home: a },
+  );
   await idpOk(['connection', 'set', 'github', '--linking', 'verified-email'], { home: a });
   await idpOk(['connection', 'set', 'google', '--jit=false'], { home: a });
   const exported = await exportText(a);
@@ -110,17 +175,34 @@ test('each kind of bad file is refused with exit 2, its path and its fix, and no
   const before = await snapshot(home);
   const cases: [string, RegExp[]][] = [
     ['connections:\n  github:\n    jit: enabled: false\napps: {}\n', [/idp\.yaml:3: /, /YAML/]],
-    ['connections: { github: { jitt: { enabled: false } } }\n', [/connections\.github\.jitt: unknown key/, /did you mean 'jit'/]],
+    [
+      'connections: { github: { jitt: { enabled: false } } }\n',
+      [/connections\.github\.jitt: unknown key/, /did you mean 'jit'/],
+    ],
     ['connections: { github: { type: google } }\n', [/connections\.github\.type: cannot change from github to google/]],
     ['apps: { thrift: { steps: [[password, corp]] } }\n', [/apps\.thrift\.steps: .*corp/]],
-    ['connections: { github: { client_secret: plain-value-4d2f } }\n', [/connections\.github\.client_secret: /, /client_secret_env/]],
-    ['connections: { corp: { type: oidc, client_id: c, issuer: "http://login.corp.example.com" } }\n', [/connections\.corp\.issuer: .*https/]],
-    ['connections: { corp: { client_id: c } }\n', [/connections\.corp\.type: is needed for a new connection/, /github, google, oidc/]],
-    ['apps: { shop: { steps: [[password]], client_id: PLACEHOLDER } }\n', [/apps\.shop\.client_id: is already the client_id of app thrift/]],
+    [
+      'connections: { github: { client_secret: plain-value-4d2f } }\n',
+      [/connections\.github\.client_secret: /, /client_secret_env/],
+    ],
+    [
+      'connections: { corp: { type: oidc, client_id: c, issuer: "http://login.corp.example.com" } }\n',
+      [/connections\.corp\.issuer: .*https/],
+    ],
+    [
+      'connections: { corp: { client_id: c } }\n',
+      [/connections\.corp\.type: is needed for a new connection/, /github, google, oidc/],
+    ],
+    [
+      'apps: { shop: { steps: [[password]], client_id: PLACEHOLDER } }\n',
+      [/apps\.shop\.client_id: is already the client_id of app thrift/],
+    ],
   ];
   const thriftId = (await idpJson<{ client_id: string }>(['app', 'show', 'thrift', '--json'], { home })).client_id;
   assert.ok(thriftId);
-  const results = await Promise.all(cases.map(([text]) => runIdp(['apply', '-f', policyFile(text.replace('PLACEHOLDER', thriftId))], { home })));
+  const results = await Promise.all(
+    cases.map(([text]) => runIdp(['apply', '-f', policyFile(text.replace('PLACEHOLDER', thriftId))], { home })),
+  );
   results.forEach((r, i) => {
     const [text, patterns] = cases[i]!;
     expectCode(r, 2, text);
@@ -136,7 +218,14 @@ test('a partial file changes only what it names; --dry-run prints the plan and c
   const home = await seededHome();
   const file = policyFile('connections: { github: { jit: { enabled: false } } }\n');
   const before = await exportText(home, '--json');
-  const expectedPlan = [{ action: 'update', kind: 'connection', name: 'github', changes: [{ path: 'jit.enabled', before: true, after: false }] }];
+  const expectedPlan = [
+    {
+      action: 'update',
+      kind: 'connection',
+      name: 'github',
+      changes: [{ path: 'jit.enabled', before: true, after: false }],
+    },
+  ];
 
   const dry = await applyJson(home, file, '--dry-run');
   assert.deepEqual(Object.keys(dry).sort(), ['changed', 'dry_run', 'plan']);
@@ -166,7 +255,10 @@ test('--prune deletes the app and connection the file does not name, never myacc
   assert.match(refused.stderr, /apps\.thrift\.steps/, 'pruning google would break thrift, which the file does not fix');
 
   const pruned = await applyJson(home, file, '--prune');
-  assert.deepEqual(pruned.plan.map((i) => `${i.action} ${i.kind} ${i.name}`).sort(), ['delete app shop', 'delete connection gh2']);
+  assert.deepEqual(pruned.plan.map((i) => `${i.action} ${i.kind} ${i.name}`).sort(), [
+    'delete app shop',
+    'delete connection gh2',
+  ]);
   const { apps } = await idpJson<{ apps: { name: string }[] }>(['app', 'list', '--json'], { home });
   assert.deepEqual(apps.map((a) => a.name).sort(), ['myaccount', 'thrift']);
   assert.equal(await exportText(home), readFileSync(file, 'utf8'), 'back to the org the file describes');
@@ -175,14 +267,20 @@ test('--prune deletes the app and connection the file does not name, never myacc
 test('two apps swapping client_ids, and a new app taking one an app gives up, apply in one go', async () => {
   const home = await seededHome();
   await idpOk(['app', 'create', 'shop'], { home });
-  const idOf = async (app: string) => (await idpJson<{ client_id: string }>(['app', 'show', app, '--json'], { home })).client_id;
+  const idOf = async (app: string) =>
+    (await idpJson<{ client_id: string }>(['app', 'show', app, '--json'], { home })).client_id;
   const [thrift, shop] = [await idOf('thrift'), await idOf('shop')];
   const swap = policyFile(`apps: { thrift: { client_id: ${shop} }, shop: { client_id: ${thrift} } }\n`);
   const swapped = await applyJson(home, swap);
-  assert.deepEqual(swapped.plan.map((i) => `${i.action} ${i.name}: ${i.changes.map((c) => c.path).join()}`).sort(), ['update shop: client_id', 'update thrift: client_id']);
+  assert.deepEqual(swapped.plan.map((i) => `${i.action} ${i.name}: ${i.changes.map((c) => c.path).join()}`).sort(), [
+    'update shop: client_id',
+    'update thrift: client_id',
+  ]);
   assert.deepEqual([await idOf('thrift'), await idOf('shop')], [shop, thrift]);
 
-  const handOver = policyFile(`apps: { shop: { client_id: shop-2 }, kiosk: { steps: [[password]], client_id: ${thrift} } }\n`);
+  const handOver = policyFile(
+    `apps: { shop: { client_id: shop-2 }, kiosk: { steps: [[password]], client_id: ${thrift} } }\n`,
+  );
   await applyJson(home, handOver);
   assert.deepEqual([await idOf('shop'), await idOf('kiosk')], ['shop-2', thrift]);
   assert.deepEqual((await applyJson(home, handOver)).plan, [], 'and applying it again changes nothing');

@@ -43,7 +43,8 @@ test("the README's CI example (policy, scenarios, workflow) runs as written from
 
   // Meaningful, not just green: JIT on and off, and MFA asserted, in what CI checks.
   const scenarioText = scenarios.map((p) => files.get(p)!).join('\n');
-  for (const must of ['jit: provision', 'jit: pass-through', 'urn:idp:acr:mfa', 'MFA_NEEDS_LOCAL_USER']) assert.ok(scenarioText.includes(must), `the scenarios check ${must}`);
+  for (const must of ['jit: provision', 'jit: pass-through', 'urn:idp:acr:mfa', 'MFA_NEEDS_LOCAL_USER'])
+    assert.ok(scenarioText.includes(must), `the scenarios check ${must}`);
 
   const workspace = tempDir('ci-workspace');
   for (const [path, text] of files) {

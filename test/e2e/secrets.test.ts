@@ -38,11 +38,47 @@ function assertNoLeak(): void {
 }
 
 test('secrets given on stdin or by environment variable never appear in any output', async () => {
-  const added = await run(['connection', 'add', 'corp', '--type', 'oidc', '--issuer', 'https://login.example.com', '--client-id', 'corp-app', '--client-secret-stdin'], { input: `${STDIN_SECRET}\n` });
+  const added = await run(
+    [
+      'connection',
+      'add',
+      'corp',
+      '--type',
+      'oidc',
+      '--issuer',
+      'https://login.example.com',
+      '--client-id',
+      'corp-app',
+      '--client-secret-stdin',
+    ],
+    { input: `${STDIN_SECRET}\n` },
+  );
   assert.equal(added.code, 0, added.stderr);
   assert.match(added.stdout, /client secret\s+\*\*\*\*XYZW$/m);
-  assert.equal((await run(['connection', 'add', 'envy', '--type', 'github', '--client-id', 'gh-app', '--client-secret-env', 'CORP_SECRET'])).code, 0);
-  assert.equal((await run(['connection', 'add', 'short', '--type', 'google', '--client-id', 'g-app', '--client-secret-stdin'], { input: SHORT_SECRET })).code, 0);
+  assert.equal(
+    (
+      await run([
+        'connection',
+        'add',
+        'envy',
+        '--type',
+        'github',
+        '--client-id',
+        'gh-app',
+        '--client-secret-env',
+        'CORP_SECRET',
+      ])
+    ).code,
+    0,
+  );
+  assert.equal(
+    (
+      await run(['connection', 'add', 'short', '--type', 'google', '--client-id', 'g-app', '--client-secret-stdin'], {
+        input: SHORT_SECRET,
+      })
+    ).code,
+    0,
+  );
 
   const store = openStore(home);
   try {
@@ -64,8 +100,13 @@ test('secrets given on stdin or by environment variable never appear in any outp
   const listed = Object.fromEntries(JSON.parse(list.stdout).connections.map((c: any) => [c.name, c.client_secret]));
   assert.deepEqual([listed.corp, listed.envy, listed.short], ['****XYZW', 'env:CORP_SECRET', '****']);
 
-  const rotated = await run(['connection', 'set', 'corp', '--client-secret-stdin', '--json'], { input: ROTATED_SECRET });
-  assert.deepEqual([JSON.parse(rotated.stdout).before.client_secret, JSON.parse(rotated.stdout).after.client_secret], ['****XYZW', '****LMNO']);
+  const rotated = await run(['connection', 'set', 'corp', '--client-secret-stdin', '--json'], {
+    input: ROTATED_SECRET,
+  });
+  assert.deepEqual(
+    [JSON.parse(rotated.stdout).before.client_secret, JSON.parse(rotated.stdout).after.client_secret],
+    ['****XYZW', '****LMNO'],
+  );
   const dry = await run(['connection', 'set', 'corp', '--client-secret-stdin', '--dry-run'], { input: STDIN_SECRET });
   assert.match(dry.stdout, /client_secret: \*\*\*\*LMNO -> \*\*\*\*XYZW/);
 
@@ -84,17 +125,49 @@ test('secrets given on stdin or by environment variable never appear in any outp
 
   // Error paths, with --debug (stack and cause) and --json, some after the secret has been read.
   const failures = await Promise.all([
-    run(['connection', 'set', 'corp', '--client-secret-stdin', '--issuer', 'ftp://bad', '--debug'], { input: ROTATED_SECRET }),
-    run(['connection', 'set', 'corp', '--client-secret-stdin', '--issuer', 'ftp://bad', '--json', '--debug'], { input: ROTATED_SECRET }),
-    run(['connection', 'add', 'corp', '--type', 'oidc', '--client-id', 'x', '--client-secret-stdin', '--debug'], { input: STDIN_SECRET }),
-    run(['connection', 'add', 'dup', '--type', 'oidc', '--client-id', 'x', '--client-secret-stdin', '--client-secret-env', 'CORP_SECRET', '--debug'], { input: STDIN_SECRET }),
+    run(['connection', 'set', 'corp', '--client-secret-stdin', '--issuer', 'ftp://bad', '--debug'], {
+      input: ROTATED_SECRET,
+    }),
+    run(['connection', 'set', 'corp', '--client-secret-stdin', '--issuer', 'ftp://bad', '--json', '--debug'], {
+      input: ROTATED_SECRET,
+    }),
+    run(['connection', 'add', 'corp', '--type', 'oidc', '--client-id', 'x', '--client-secret-stdin', '--debug'], {
+      input: STDIN_SECRET,
+    }),
+    run(
+      [
+        'connection',
+        'add',
+        'dup',
+        '--type',
+        'oidc',
+        '--client-id',
+        'x',
+        '--client-secret-stdin',
+        '--client-secret-env',
+        'CORP_SECRET',
+        '--debug',
+      ],
+      { input: STDIN_SECRET },
+    ),
     run(['connection', 'show', 'corpp', '--debug', '--json']),
     run(['connection', 'set', 'corp', '--sync', 'bogus', '--client-secret-stdin', '--debug'], { input: STDIN_SECRET }),
     // a secret typed where it does not belong is not echoed back either
     run(['connection', 'add', 'oops', '--type', 'github', `--client-secret=${STDIN_SECRET}`]),
     run(['connection', 'set', 'corp', `--client-secret-stdin=${STDIN_SECRET}`, '--json']),
     run(['connection', 'add', 'oops', '--type', 'github', '--client-id', 'x', '--client-secret-env', STDIN_SECRET]),
-    run(['connection', 'add', 'oops', '--type', 'github', '--client-id', 'x', '--client-secret-env', ENV_SECRET, '--debug']),
+    run([
+      'connection',
+      'add',
+      'oops',
+      '--type',
+      'github',
+      '--client-id',
+      'x',
+      '--client-secret-env',
+      ENV_SECRET,
+      '--debug',
+    ]),
   ]);
   for (const r of failures) assert.notEqual(r.code, 0, r.stderr);
   assert.match(failures[0]!.stderr, /at /, '--debug printed a stack, and still no secret');
@@ -108,13 +181,24 @@ test('stored secrets are sealed: no secret is in clear in the database file', as
   } finally {
     store.close();
   }
-  const bytes = Buffer.concat(['idp.db', 'idp.db-wal'].map((f) => join(home, f)).filter(existsSync).map((f) => readFileSync(f)));
+  const bytes = Buffer.concat(
+    ['idp.db', 'idp.db-wal']
+      .map((f) => join(home, f))
+      .filter(existsSync)
+      .map((f) => readFileSync(f)),
+  );
   for (const secret of SECRETS) {
     assert.equal(bytes.indexOf(secret), -1, `${secret} in idp.db`);
     assert.equal(bytes.indexOf(Buffer.from(secret, 'utf16le')), -1, `${secret} (UTF-16) in idp.db`);
   }
-  assert.ok(bytes.includes('XYZW') || bytes.includes('LMNO'), 'control: the masked tail is stored, so the search works');
+  assert.ok(
+    bytes.includes('XYZW') || bytes.includes('LMNO'),
+    'control: the masked tail is stored, so the search works',
+  );
   const events = await idpJson(['events', '--json', '--limit', '1000'], { home, env });
-  assert.ok(events.events.some((e: any) => e.action === 'connection.set' && e.after?.client_secret === '****LMNO'), 'the audit trail records the change, masked');
+  assert.ok(
+    events.events.some((e: any) => e.action === 'connection.set' && e.after?.client_secret === '****LMNO'),
+    'the audit trail records the change, masked',
+  );
   await idpOk(['connection', 'list'], { home });
 });

@@ -18,7 +18,11 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
 
 /** Every byte SQLite keeps for the org: the database and its write-ahead log. */
 function databaseBytes(home: string): string {
-  return ['', '-wal'].map((suffix) => `${dbPath(home)}${suffix}`).filter(existsSync).map((p) => readFileSync(p).toString('latin1')).join('');
+  return ['', '-wal']
+    .map((suffix) => `${dbPath(home)}${suffix}`)
+    .filter(existsSync)
+    .map((p) => readFileSync(p).toString('latin1'))
+    .join('');
 }
 
 function keyRows(home: string): Record<string, unknown>[] {
@@ -44,7 +48,11 @@ test('a new org stores its private signing key sealed: no private member is read
   const privateJwk = JSON.parse(unseal(readFileSync(join(home, SEAL_KEY_FILE)), sealed)) as Record<string, string>;
   const bytes = databaseBytes(home);
   for (const member of PRIVATE_MEMBERS.filter((m) => privateJwk[m] !== undefined)) {
-    assert.equal(bytes.includes(privateJwk[member]!), false, `the private member ${member} is not in the database file`);
+    assert.equal(
+      bytes.includes(privateJwk[member]!),
+      false,
+      `the private member ${member} is not in the database file`,
+    );
   }
   assert.equal(/"d"\s*:/.test(bytes), false, 'no JWK with a "d" member is in the database file');
 });
@@ -53,16 +61,31 @@ test('an org from before sealing is upgraded in one step and still signs tokens 
   const home = await seededHome();
   // Turn the seeded org back into what the previous schema stored: the private JWK in the clear, schema 3.
   const db = new Database(dbPath(home), { fileMustExist: true });
-  const [row] = db.prepare('SELECT * FROM signing_keys').all() as { kid: string; private_sealed: string; public_jwk: string; created_at: string }[];
-  const privateJwk = JSON.parse(unseal(readFileSync(join(home, SEAL_KEY_FILE)), row!.private_sealed)) as SigningKey['privateJwk'];
+  const [row] = db.prepare('SELECT * FROM signing_keys').all() as {
+    kid: string;
+    private_sealed: string;
+    public_jwk: string;
+    created_at: string;
+  }[];
+  const privateJwk = JSON.parse(
+    unseal(readFileSync(join(home, SEAL_KEY_FILE)), row!.private_sealed),
+  ) as SigningKey['privateJwk'];
   db.exec('ALTER TABLE signing_keys RENAME COLUMN private_sealed TO private_jwk');
   db.prepare('UPDATE signing_keys SET private_jwk = ? WHERE kid = ?').run(JSON.stringify(privateJwk), row!.kid);
   db.exec('DROP INDEX flows_active; ALTER TABLE flows DROP COLUMN expired_at'); // migration 5, undone as well
   db.exec('ALTER TABLE connections DROP COLUMN token_auth; ALTER TABLE connections DROP COLUMN base_url'); // and 7
-  db.exec('DROP TRIGGER users_email_username_insert; DROP TRIGGER users_email_username_update; ALTER TABLE users DROP COLUMN mfa_failures'); // and 6
+  db.exec(
+    'DROP TRIGGER users_email_username_insert; DROP TRIGGER users_email_username_update; ALTER TABLE users DROP COLUMN mfa_failures',
+  ); // and 6
   db.pragma('user_version = 3');
   db.close();
-  const oldKey: SigningKey = { kid: row!.kid, alg: 'ES256', privateJwk, publicJwk: JSON.parse(row!.public_jwk), createdAt: row!.created_at };
+  const oldKey: SigningKey = {
+    kid: row!.kid,
+    alg: 'ES256',
+    privateJwk,
+    publicJwk: JSON.parse(row!.public_jwk),
+    createdAt: row!.created_at,
+  };
   const oldJwks = jwks([oldKey]);
 
   const r = expectCode(await runIdp(passwordLogin('--print', 'id_token'), { home, input: 'thrift-demo' }), 0);
@@ -86,7 +109,9 @@ test('without secret.key the org cannot sign: login fails naming the missing key
   const r = expectCode(await runIdp(passwordLogin(), { home, input: 'thrift-demo' }), 3);
   assert.match(r.stderr, /secret\.key is missing/);
   assert.equal(existsSync(join(home, SEAL_KEY_FILE)), false, 'a fresh key would open nothing: none is created');
-  const report = JSON.parse((await runIdp(['doctor', '--json'], { home })).stdout) as { checks: { name: string; status: string; detail: string }[] };
+  const report = JSON.parse((await runIdp(['doctor', '--json'], { home })).stdout) as {
+    checks: { name: string; status: string; detail: string }[];
+  };
   const check = report.checks.find((c) => c.name === 'secret key');
   assert.equal(check?.status, 'failed');
   assert.match(check!.detail, /signing key/);
@@ -94,12 +119,19 @@ test('without secret.key the org cannot sign: login fails naming the missing key
 
 test('publishing keys needs no secret.key: keys jwks and org show read only the public halves', async () => {
   const home = await seededHome();
-  const before = JSON.parse(expectCode(await runIdp(['keys', 'jwks'], { home }), 0).stdout) as { keys: Record<string, string>[] };
+  const before = JSON.parse(expectCode(await runIdp(['keys', 'jwks'], { home }), 0).stdout) as {
+    keys: Record<string, string>[];
+  };
   rmSync(join(home, SEAL_KEY_FILE));
-  const after = JSON.parse(expectCode(await runIdp(['keys', 'jwks'], { home }), 0).stdout) as { keys: Record<string, string>[] };
+  const after = JSON.parse(expectCode(await runIdp(['keys', 'jwks'], { home }), 0).stdout) as {
+    keys: Record<string, string>[];
+  };
   assert.deepEqual(after, before);
-  for (const member of PRIVATE_MEMBERS) assert.equal(member in after.keys[0]!, false, `no private member ${member} is published`);
-  const org = JSON.parse(expectCode(await runIdp(['org', 'show', '--json'], { home }), 0).stdout) as { signing_keys: string[] };
+  for (const member of PRIVATE_MEMBERS)
+    assert.equal(member in after.keys[0]!, false, `no private member ${member} is published`);
+  const org = JSON.parse(expectCode(await runIdp(['org', 'show', '--json'], { home }), 0).stdout) as {
+    signing_keys: string[];
+  };
   assert.deepEqual(org.signing_keys, [before.keys[0]!.kid]);
   assert.equal(existsSync(join(home, SEAL_KEY_FILE)), false, 'reading public keys creates no seal key');
 });

@@ -27,13 +27,20 @@ test('users set --password-stdin gives a user imported without a hash a password
   const home = await seededHome();
   await idpOk(['users', 'import', fileWith('bob.json', '[{"username": "bob", "email": "bob@example.com"}]')], { home });
   const short = expectCode(await runIdp(['users', 'set', 'bob', '--password-stdin'], { home, input: 'short' }), 2);
-  assert.match(short.stderr, /^error: the password must have at least 8 characters\nhint: pipe a longer one to --password-stdin\n$/);
+  assert.match(
+    short.stderr,
+    /^error: the password must have at least 8 characters\nhint: pipe a longer one to --password-stdin\n$/,
+  );
 
   const set = await idpJson(['users', 'set', 'bob', '--password-stdin', '--json'], { home, input: 'first-password\n' });
   assert.deepEqual([set.changed, set.before.has_password, set.after.has_password], [true, false, true]);
   const event = await lastEvent(home);
   assert.deepEqual([event.action, event.detail], ['users.set', 'changed user bob: password']);
-  assert.doesNotMatch(JSON.stringify(event), /scrypt|first-password/, 'neither the hash nor the password is in the audit trail');
+  assert.doesNotMatch(
+    JSON.stringify(event),
+    /scrypt|first-password/,
+    'neither the hash nor the password is in the audit trail',
+  );
   assert.equal((await idpJson(passwordLogin('bob'), { home, input: 'first-password' })).outcome, 'success');
 
   await idpOk(['users', 'set', 'bob', '--password-stdin'], { home, input: 'second-password' });
@@ -44,16 +51,29 @@ test('users set --password-stdin gives a user imported without a hash a password
 
 test('users set --email-verified true|false; a user without an email cannot be marked verified', async () => {
   const home = await seededHome();
-  await idpOk(['users', 'import', fileWith('u.json', '[{"username": "bob", "email": "bob@example.com"}, {"username": "noemail"}]')], { home });
+  await idpOk(
+    [
+      'users',
+      'import',
+      fileWith('u.json', '[{"username": "bob", "email": "bob@example.com"}, {"username": "noemail"}]'),
+    ],
+    { home },
+  );
   const on = await idpJson(['users', 'set', 'bob', '--email-verified', 'true', '--json'], { home });
   assert.deepEqual([on.before.email_verified, on.after.email_verified], [false, true]);
   assert.equal((await lastEvent(home)).detail, 'changed user bob: email_verified');
   assert.equal((await idpJson(['users', 'show', 'bob', '--json'], { home })).email_verified, true);
-  assert.equal((await idpJson(['users', 'set', 'bob', '--email-verified=false', '--json'], { home })).after.email_verified, false);
+  assert.equal(
+    (await idpJson(['users', 'set', 'bob', '--email-verified=false', '--json'], { home })).after.email_verified,
+    false,
+  );
   const bad = expectCode(await runIdp(['users', 'set', 'bob', '--email-verified', 'maybe'], { home }), 2);
   assert.match(bad.stderr, /--email-verified takes true or false, not 'maybe'/);
   const none = expectCode(await runIdp(['users', 'set', 'noemail', '--email-verified', 'true'], { home }), 2);
-  assert.match(none.stderr, /^error: noemail has no email address to mark verified\nhint: give one first: idp users set noemail --attr email=ADDRESS\n$/);
+  assert.match(
+    none.stderr,
+    /^error: noemail has no email address to mark verified\nhint: give one first: idp users set noemail --attr email=ADDRESS\n$/,
+  );
 });
 
 test('users set --unlock lifts a lockout and resets the failed-login counter, also of an active user; a disabled user is not unlocked', async () => {
@@ -65,8 +85,14 @@ test('users set --unlock lifts a lockout and resets the failed-login counter, al
     return user;
   });
   const active = await idpJson(['users', 'set', 'alice', '--unlock', '--json'], { home });
-  assert.deepEqual([active.changed, active.before.failed_logins, active.after.failed_logins, active.after.status], [true, 2, 0, 'active']);
-  assert.equal(withStore(home, (store) => store.users.passwordState(alice.id).failedLogins), 0);
+  assert.deepEqual(
+    [active.changed, active.before.failed_logins, active.after.failed_logins, active.after.status],
+    [true, 2, 0, 'active'],
+  );
+  assert.equal(
+    withStore(home, (store) => store.users.passwordState(alice.id).failedLogins),
+    0,
+  );
 
   withStore(home, (store) => {
     for (let i = 0; i < 5; i++) store.users.recordFailedLogin(alice.id);
@@ -75,14 +101,24 @@ test('users set --unlock lifts a lockout and resets the failed-login counter, al
   });
   expectCode(await runIdp(passwordLogin('alice'), { home, input: 'thrift-demo' }), 7);
   const unlocked = await idpJson(['users', 'set', 'alice', '--unlock', '--json'], { home });
-  assert.deepEqual([unlocked.before.status, unlocked.after.status, unlocked.after.failed_logins], ['locked', 'active', 0]);
+  assert.deepEqual(
+    [unlocked.before.status, unlocked.after.status, unlocked.after.failed_logins],
+    ['locked', 'active', 0],
+  );
   assert.equal((await lastEvent(home)).detail, 'changed user alice: status, failed_logins');
   assert.equal((await idpJson(passwordLogin('alice'), { home, input: 'thrift-demo' })).outcome, 'success');
-  assert.equal((await idpJson(['users', 'set', 'alice', '--unlock', '--json'], { home })).changed, false, 'nothing to lift');
+  assert.equal(
+    (await idpJson(['users', 'set', 'alice', '--unlock', '--json'], { home })).changed,
+    false,
+    'nothing to lift',
+  );
 
   await idpOk(['users', 'set', 'alice', '--disable'], { home });
   const disabled = expectCode(await runIdp(['users', 'set', 'alice', '--unlock'], { home }), 2);
-  assert.match(disabled.stderr, /^error: alice is disabled, not locked\nhint: enable the account instead: idp users set alice --enable\n$/);
+  assert.match(
+    disabled.stderr,
+    /^error: alice is disabled, not locked\nhint: enable the account instead: idp users set alice --enable\n$/,
+  );
 });
 
 test('users unlink drops one association with an event; the last way to sign in needs --force', async () => {
@@ -90,22 +126,40 @@ test('users unlink drops one association with an event; the last way to sign in 
   const octo = withStore(home, (store) => {
     const alice = store.users.find('alice')!;
     store.associations.insert({ connection: 'github', subject: '1001', userId: alice.id, claims: {} });
-    const user = store.users.insert({ username: 'octocat', email: 'octocat@example.com', emailVerified: true, source: 'github' });
+    const user = store.users.insert({
+      username: 'octocat',
+      email: 'octocat@example.com',
+      emailVerified: true,
+      source: 'github',
+    });
     store.associations.insert({ connection: 'github', subject: '583231', userId: user.id, claims: {} });
     return user;
   });
   const unlinked = await idpJson(['users', 'unlink', 'alice', 'github', '--json'], { home });
   assert.deepEqual(unlinked, { user: 'alice', unlinked: { connection: 'github', subject: '1001' } });
   const event = await lastEvent(home);
-  assert.deepEqual([event.action, event.detail, event.before.subject, event.after], ['users.unlink', 'unlinked github from alice', '1001', null]);
+  assert.deepEqual(
+    [event.action, event.detail, event.before.subject, event.after],
+    ['users.unlink', 'unlinked github from alice', '1001', null],
+  );
   expectCode(await runIdp(['users', 'unlink', 'alice', 'github'], { home }), 2);
 
   const last = expectCode(await runIdp(['users', 'unlink', 'octocat', 'github'], { home }), 7);
-  assert.equal(last.stderr, 'error: github is the only way octocat can sign in\nhint: give octocat a password first (idp users set octocat --password-stdin), or unlink anyway with --force\n');
-  assert.equal(withStore(home, (store) => store.associations.forUser(octo.id).length), 1, 'nothing was unlinked');
+  assert.equal(
+    last.stderr,
+    'error: github is the only way octocat can sign in\nhint: give octocat a password first (idp users set octocat --password-stdin), or unlink anyway with --force\n',
+  );
+  assert.equal(
+    withStore(home, (store) => store.associations.forUser(octo.id).length),
+    1,
+    'nothing was unlinked',
+  );
   await idpOk(['users', 'unlink', 'octocat', 'github', '--force'], { home });
   assert.equal((await lastEvent(home)).detail, 'unlinked github from octocat (forced: no way to sign in is left)');
-  assert.equal(withStore(home, (store) => store.associations.forUser(octo.id).length), 0);
+  assert.equal(
+    withStore(home, (store) => store.associations.forUser(octo.id).length),
+    0,
+  );
 });
 
 test('users mfa reset drops every factor with an mfa.reset event; without a terminal it needs --yes', async () => {
@@ -115,7 +169,13 @@ test('users mfa reset drops every factor with an mfa.reset event; without a term
   const reset = await idpJson(['users', 'mfa', 'reset', 'alice', '--yes', '--json'], { home });
   assert.deepEqual(reset, { user: 'alice', removed: 1 });
   const event = await lastEvent(home);
-  assert.deepEqual([event.action, event.before, event.after], ['mfa.reset', { factors: [{ id: enrolled.factor, type: 'totp' }] }, { factors: [] }]);
+  assert.deepEqual(
+    [event.action, event.before, event.after],
+    ['mfa.reset', { factors: [{ id: enrolled.factor, type: 'totp' }] }, { factors: [] }],
+  );
   assert.deepEqual((await idpJson(['users', 'mfa', 'list', 'alice', '--json'], { home })).factors, []);
-  assert.match((await idpOk(['users', 'mfa', 'reset', 'alice', '--yes'], { home })).stdout, /reset MFA of alice: removed 0 factor\(s\)/);
+  assert.match(
+    (await idpOk(['users', 'mfa', 'reset', 'alice', '--yes'], { home })).stdout,
+    /reset MFA of alice: removed 0 factor\(s\)/,
+  );
 });

@@ -27,7 +27,18 @@ function unused(what: string): never {
 }
 
 export function fakeApp(name: string, steps: string[][]): App {
-  return { name, clientId: `client-${name}`, hasSecret: false, redirectUris: ['http://127.0.0.1/cb'], steps, attributes: ['username', 'email'], script: null, builtIn: false, createdAt: AT, updatedAt: AT };
+  return {
+    name,
+    clientId: `client-${name}`,
+    hasSecret: false,
+    redirectUris: ['http://127.0.0.1/cb'],
+    steps,
+    attributes: ['username', 'email'],
+    script: null,
+    builtIn: false,
+    createdAt: AT,
+    updatedAt: AT,
+  };
 }
 
 export function fakeConnection(name: string, jit: Partial<JitSettings> = {}): Connection {
@@ -51,7 +62,10 @@ export function fakeConnection(name: string, jit: Partial<JitSettings> = {}): Co
 export class FakeStore implements Store {
   readonly appMap = new Map<string, App>();
   readonly connectionMap = new Map<string, Connection>();
-  readonly userMap = new Map<string, User & { passwordHash: string | null; failedLogins: number; mfaFailures: number }>();
+  readonly userMap = new Map<
+    string,
+    User & { passwordHash: string | null; failedLogins: number; mfaFailures: number }
+  >();
   readonly associationMap = new Map<string, Association>();
   readonly flowMap = new Map<string, FlowRow>();
   readonly stages: StageEvent[] = [];
@@ -82,12 +96,15 @@ export class FakeStore implements Store {
   readonly users: Store['users'] = {
     find: (ref) => {
       const users = [...this.userMap.values()];
-      return users.find((u) => u.id === ref) ?? users.find((u) => u.username === ref) ?? users.find((u) => u.email === ref);
+      return (
+        users.find((u) => u.id === ref) ?? users.find((u) => u.username === ref) ?? users.find((u) => u.email === ref)
+      );
     },
     lookalikes: () => [],
     byId: (id) => this.userMap.get(id),
     byEmail: (email) => [...this.userMap.values()].find((u) => u.email === email),
-    identifierTaken: (value) => [...this.userMap.values()].some((u) => u.id === value || u.username === value || u.email === value),
+    identifierTaken: (value) =>
+      [...this.userMap.values()].some((u) => u.id === value || u.username === value || u.email === value),
     count: () => this.userMap.size,
     iterate: () => unused('users.iterate'),
     iterateForExport: () => unused('users.iterateForExport'),
@@ -112,7 +129,15 @@ export class FakeStore implements Store {
   readonly associations: Store['associations'] = {
     get: (connection, subject) => this.associationMap.get(`${connection}/${subject}`),
     forUser: (userId) => [...this.associationMap.values()].filter((a) => a.userId === userId),
-    insert: (a) => void this.associationMap.set(`${a.connection}/${a.subject}`, { connection: a.connection, subject: a.subject, userId: a.userId, linkedAt: AT, lastLoginAt: AT, lastClaims: a.claims }),
+    insert: (a) =>
+      void this.associationMap.set(`${a.connection}/${a.subject}`, {
+        connection: a.connection,
+        subject: a.subject,
+        userId: a.userId,
+        linkedAt: AT,
+        lastLoginAt: AT,
+        lastClaims: a.claims,
+      }),
     recordLogin: () => undefined,
     delete: () => unused('associations.delete'),
     countForConnection: () => unused('associations.countForConnection'),
@@ -147,9 +172,18 @@ export class FakeStore implements Store {
   };
 
   readonly flows: Store['flows'] = {
-    insert: (id, app, state) => void this.flowMap.set(id, { id, app, status: 'active', state: JSON.stringify(state), created_at: AT, updated_at: AT }),
+    insert: (id, app, state) =>
+      void this.flowMap.set(id, {
+        id,
+        app,
+        status: 'active',
+        state: JSON.stringify(state),
+        created_at: AT,
+        updated_at: AT,
+      }),
     get: (id) => this.flowMap.get(id),
-    save: (id, status: FlowStatus, state) => void this.flowMap.set(id, { ...this.flowMap.get(id)!, status, state: JSON.stringify(state) }),
+    save: (id, status: FlowStatus, state) =>
+      void this.flowMap.set(id, { ...this.flowMap.get(id)!, status, state: JSON.stringify(state) }),
     recent: () => unused('flows.recent'),
   };
 
@@ -217,13 +251,23 @@ export class FakeStore implements Store {
 /** A connector handing out state `good-state`, refusing other states in checkCallback, and counting token exchanges. */
 export class FakeUpstreams implements Upstreams {
   exchanges = 0;
-  profile = { subject: 'gh-42', claims: { preferred_username: 'octo', email: 'octo@example.com', email_verified: true } as Record<string, unknown> };
+  profile = {
+    subject: 'gh-42',
+    claims: { preferred_username: 'octo', email: 'octo@example.com', email_verified: true } as Record<string, unknown>,
+  };
 
   async connector(): Promise<{ connector: Connector; provider: string }> {
     const connector: Connector = {
-      authorizationRequest: async (redirectUri): Promise<AuthRequest> => ({ url: 'https://upstream.test/authorize?state=good-state', state: 'good-state', nonce: 'n', codeVerifier: 'v', redirectUri }),
+      authorizationRequest: async (redirectUri): Promise<AuthRequest> => ({
+        url: 'https://upstream.test/authorize?state=good-state',
+        state: 'good-state',
+        nonce: 'n',
+        codeVerifier: 'v',
+        redirectUri,
+      }),
       checkCallback: (url, request) => {
-        if (url.searchParams.get('state') !== request.state) throw new IdpError('STATE_MISMATCH', 'the callback does not carry this login\'s state', 'start again');
+        if (url.searchParams.get('state') !== request.state)
+          throw new IdpError('STATE_MISMATCH', "the callback does not carry this login's state", 'start again');
       },
       exchangeCode: async () => {
         this.exchanges++;

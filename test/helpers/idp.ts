@@ -52,7 +52,11 @@ export function runIdp(args: string[], opts: RunOptions = {}): Promise<RunResult
     child.stdin.on('error', () => undefined); // the command may exit before reading its input
     child.stdin.end(opts.input ?? '');
     child.on('close', (code, signal) => {
-      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      });
     });
   });
 }
@@ -139,7 +143,12 @@ export function fileWith(name: string, text: string): string {
 export function orgBytes(home: string): string {
   return readdirSync(home)
     .sort()
-    .map((name) => `${name} ${createHash('sha256').update(readFileSync(join(home, name))).digest('hex')}`)
+    .map(
+      (name) =>
+        `${name} ${createHash('sha256')
+          .update(readFileSync(join(home, name)))
+          .digest('hex')}`,
+    )
     .join('\n');
 }
 

@@ -148,12 +148,20 @@ export function recordingUpstreams(inner: Upstreams, into: URL[]): Upstreams {
 
 export function expectDone(run: { view: FlowView } | FlowView): FlowResult {
   const view = 'view' in run ? run.view : run;
-  assert.equal(view.status, 'done', `expected a finished login, got ${JSON.stringify(view.status === 'failed' ? view.error : view)}`);
+  assert.equal(
+    view.status,
+    'done',
+    `expected a finished login, got ${JSON.stringify(view.status === 'failed' ? view.error : view)}`,
+  );
   return (view as Extract<FlowView, { status: 'done' }>).result;
 }
 
 /** Asserts a failed login with `code` (and the exit code the CLI would use) and returns the failed view. */
-export function expectFailed(run: { view: FlowView } | FlowView, code: ErrorCode, exit: number): Extract<FlowView, { status: 'failed' }> {
+export function expectFailed(
+  run: { view: FlowView } | FlowView,
+  code: ErrorCode,
+  exit: number,
+): Extract<FlowView, { status: 'failed' }> {
   const view = 'view' in run ? run.view : run;
   assert.equal(view.status, 'failed', `expected ${code}, got ${view.status}`);
   const failed = view as Extract<FlowView, { status: 'failed' }>;
@@ -187,7 +195,8 @@ export function githubPersona(login: string, id: number, opts: { name?: string; 
 
 /** An answerer for driving the engine by hand: the given answers, and a test failure for any question not expected. */
 export function scriptedAnswerer(answers: Partial<Answerer>): Answerer {
-  const unexpected = (what: string) => (): never => assert.fail(`the flow asked for ${what}, which this test does not answer`);
+  const unexpected = (what: string) => (): never =>
+    assert.fail(`the flow asked for ${what}, which this test does not answer`);
   return {
     choose: answers.choose ?? unexpected('a choice'),
     credentials: answers.credentials ?? unexpected('credentials'),
@@ -214,4 +223,14 @@ export function stageNames(stages: { stage: string }[]): string[] {
 }
 
 /** The stages of a federated first-step login that ends with a session, in DESIGN order. */
-export const FEDERATED_STAGES = ['app', 'options', 'redirect', 'consent', 'callback', 'token', 'userinfo', 'jit', 'session'];
+export const FEDERATED_STAGES = [
+  'app',
+  'options',
+  'redirect',
+  'consent',
+  'callback',
+  'token',
+  'userinfo',
+  'jit',
+  'session',
+];

@@ -54,9 +54,15 @@ test('a refusal names its remedy as data, and no message or hint spells a comman
   const inUse = refusal(() => addConnection(a, 'github', { type: 'github', sandbox: true }));
   assert.equal(inUse.code, 'CONNECTION_EXISTS');
   const noClient = refusal(() => addConnection(a, 'corp', { type: 'oidc', sandbox: false }));
-  assert.deepEqual(fixesOf(noClient), [{ kind: 'option', option: 'client-id' }, { kind: 'option', option: 'sandbox' }]);
+  assert.deepEqual(fixesOf(noClient), [
+    { kind: 'option', option: 'client-id' },
+    { kind: 'option', option: 'sandbox' },
+  ]);
   for (const err of [exists, inUse, noClient]) {
-    const text = [err.message, ...(typeof err.hint === 'string' ? [err.hint] : (err.hint ?? []).filter((p) => typeof p === 'string'))].join(' ');
+    const text = [
+      err.message,
+      ...(typeof err.hint === 'string' ? [err.hint] : (err.hint ?? []).filter((p) => typeof p === 'string')),
+    ].join(' ');
     assert.doesNotMatch(text, /\bidp \w|--\w/, `CLI syntax in ${err.code}: ${text}`);
   }
 });
@@ -65,7 +71,10 @@ test('each change records one audit event under the acting admin; a dry run reco
   const a = await admin(t);
   const before = configEvents(a).length;
   const dry = setApp(a, 'thrift', { steps: [[2, ['totp']]] }, { dryRun: true });
-  assert.deepEqual(dry.changes.map((c) => c.path), ['steps']);
+  assert.deepEqual(
+    dry.changes.map((c) => c.path),
+    ['steps'],
+  );
   assert.deepEqual(a.store.apps.get('thrift')!.steps, [['password', 'google', 'github']]);
   assert.equal(configEvents(a).length, before);
   setApp(a, 'thrift', { steps: [[2, ['totp']]] }, { dryRun: false });
@@ -79,7 +88,11 @@ test('turning JIT off before an MFA step comes back as the same conflict from co
   const a = await admin(t);
   setApp(a, 'thrift', { steps: [[2, ['totp']]] }, { dryRun: false });
   const viaSet = setConnection(a, 'github', { jit: false }, { dryRun: true });
-  const viaPolicy = await applyPolicy(a, { apps: {}, connections: { github: { jit: { enabled: false } } } }, { file: 'p.yaml', prune: false, dryRun: true });
+  const viaPolicy = await applyPolicy(
+    a,
+    { apps: {}, connections: { github: { jit: { enabled: false } } } },
+    { file: 'p.yaml', prune: false, dryRun: true },
+  );
   const expected = [{ app: 'thrift', connection: 'github', step: 1, mfaStep: 2, scripted: false }];
   assert.deepEqual(viaSet.conflicts, expected);
   assert.deepEqual(viaPolicy.conflicts, expected);
@@ -90,7 +103,13 @@ test('a script is held to the same size limit and load check from app script set
   const a = await admin(t);
   const huge = `function onLoginRequest(context) { executeStep(1); }\n//${'x'.repeat(100 * 1024)}\n`;
   const viaSet = await asyncRefusal(setScript(a, 'thrift', { text: huge, from: 'huge.js' }));
-  const viaPolicy = await asyncRefusal(applyPolicy(a, { apps: { thrift: { script: huge } }, connections: {} }, { file: 'p.yaml', prune: false, dryRun: false }));
+  const viaPolicy = await asyncRefusal(
+    applyPolicy(
+      a,
+      { apps: { thrift: { script: huge } }, connections: {} },
+      { file: 'p.yaml', prune: false, dryRun: false },
+    ),
+  );
   assert.deepEqual([viaSet.code, viaPolicy.code], ['FILE_INVALID', 'FILE_INVALID']);
   assert.match(viaSet.message, /^huge\.js: the script is 101 KiB; the limit is 64 KiB$/);
   assert.match(viaPolicy.message, /^p\.yaml: apps\.thrift\.script: the script is 101 KiB/);

@@ -44,7 +44,8 @@ function apply(store: Store, text: string, prune = false): { plan: PlanItem[]; n
 }
 
 const exportText = (store: Store, format: 'yaml' | 'json' = 'yaml'): string => policyText(exportPolicy(store), format);
-const configEvents = (store: Store): number => store.events.list({ limit: 100_000 }).filter((e) => e.kind === 'config').length;
+const configEvents = (store: Store): number =>
+  store.events.list({ limit: 100_000 }).filter((e) => e.kind === 'config').length;
 
 /** Org A of the round trip: the demo org plus a script, an MFA step, an oidc connection, linking, JIT off. */
 async function orgA(t: TestContext): Promise<Store> {
@@ -70,12 +71,23 @@ for (const format of ['yaml', 'json'] as const) {
   test(`round trip (${format}): export A, apply to an empty org B, export B is byte-identical`, async (t) => {
     const a = await orgA(t);
     const text = exportText(a, format);
-    for (const part of ['login.corp.example.com', 'CORP_CLIENT_SECRET', 'verified-email', 'email-otp', "var localAuthenticator = 'LOCAL';", 'department']) assert.ok(text.includes(part), `export holds ${part}`);
+    for (const part of [
+      'login.corp.example.com',
+      'CORP_CLIENT_SECRET',
+      'verified-email',
+      'email-otp',
+      "var localAuthenticator = 'LOCAL';",
+      'department',
+    ])
+      assert.ok(text.includes(part), `export holds ${part}`);
     const b = await emptyStore(t);
     const { plan } = apply(b, text);
     assert.ok(plan.length > 0);
     assert.equal(exportText(b, format), text);
-    assert.equal(exportText(b, format === 'yaml' ? 'json' : 'yaml'), exportText(a, format === 'yaml' ? 'json' : 'yaml'));
+    assert.equal(
+      exportText(b, format === 'yaml' ? 'json' : 'yaml'),
+      exportText(a, format === 'yaml' ? 'json' : 'yaml'),
+    );
     // The sandbox connections B created can serve logins: each got a secret of its own, never the file's business.
     assert.ok(b.connections.storedSecret('github'));
     assert.deepEqual(b.connections.get('corp')?.secret, { kind: 'env', variable: 'CORP_CLIENT_SECRET' });
@@ -108,7 +120,12 @@ test('applyPlan writes one config event per change, naming the file and the path
     { path: 'jit.enabled', value: true },
     { path: 'jit.sync', value: 'override-all' },
   ]);
-  assert.deepEqual(store.connections.get('github')?.jit, { enabled: false, scheme: 'silent', sync: 'none', linking: 'off' });
+  assert.deepEqual(store.connections.get('github')?.jit, {
+    enabled: false,
+    scheme: 'silent',
+    sync: 'none',
+    linking: 'off',
+  });
 });
 
 test('applyPlan is all or nothing: a later item the store refuses undoes the earlier ones', async (t) => {
@@ -119,7 +136,13 @@ test('applyPlan is all or nothing: a later item the store refuses undoes the ear
   // Planning refuses a taken client_id; a plan made by hand reaches the store's UNIQUE constraint instead.
   const plan: PlanItem[] = [
     ...planFor(store, 'connections: { github: { jit: { enabled: false } } }'),
-    { action: 'create', kind: 'app', name: 'shop', changes: [], desired: { client_id: thriftId, redirect_uris: [], steps: [['password']], attributes: ['email'] } },
+    {
+      action: 'create',
+      kind: 'app',
+      name: 'shop',
+      changes: [],
+      desired: { client_id: thriftId, redirect_uris: [], steps: [['password']], attributes: ['email'] },
+    },
   ];
   assert.throws(() => applyPlan(store, plan, 'test', FILE), /UNIQUE/);
   assert.equal(exportText(store), text);
@@ -129,8 +152,16 @@ test('applyPlan is all or nothing: a later item the store refuses undoes the ear
 test('--prune deletes what the file does not name (not myaccount); a renamed app keeps its client_id', async (t) => {
   const store = await demoStore(t);
   const thrift = store.apps.get('thrift')!;
-  const { plan } = apply(store, `apps: { shop: { client_id: ${thrift.clientId}, steps: [[password, github]] } }\nconnections: { github: {} }\n`, true);
-  assert.deepEqual(plan.map((i) => `${i.action} ${i.kind} ${i.name}`).sort(), ['create app shop', 'delete app thrift', 'delete connection google']);
+  const { plan } = apply(
+    store,
+    `apps: { shop: { client_id: ${thrift.clientId}, steps: [[password, github]] } }\nconnections: { github: {} }\n`,
+    true,
+  );
+  assert.deepEqual(plan.map((i) => `${i.action} ${i.kind} ${i.name}`).sort(), [
+    'create app shop',
+    'delete app thrift',
+    'delete connection google',
+  ]);
   assert.deepEqual(store.apps.names().sort(), ['myaccount', 'shop']);
   assert.deepEqual(store.connections.names(), ['github']);
   assert.equal(store.apps.get('shop')?.clientId, thrift.clientId);
@@ -140,8 +171,13 @@ test('a new real connection with client_secret: stored is created without one, n
   const store = await demoStore(t);
   const file = 'connections: { gh-real: { type: github, client_id: Iv1.real, client_secret: stored } }';
   const first = apply(store, file);
-  assert.deepEqual(first.plan.map((i) => i.action), ['create']);
-  assert.deepEqual(first.notes, ['connection gh-real has no client secret yet: idp connection set gh-real --client-secret-stdin']);
+  assert.deepEqual(
+    first.plan.map((i) => i.action),
+    ['create'],
+  );
+  assert.deepEqual(first.notes, [
+    'connection gh-real has no client secret yet: idp connection set gh-real --client-secret-stdin',
+  ]);
   assert.deepEqual(store.connections.get('gh-real')?.secret, { kind: 'none' });
   const events = configEvents(store);
   assert.deepEqual(apply(store, file).plan, []);

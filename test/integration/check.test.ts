@@ -7,14 +7,23 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { scenarioDeps } from '../../src/cli/commands/check.js';
 import { IdpError } from '../../src/core/errors.js';
-import { compare, describeMismatch, applyConfig, parseScenarioFile, runScenarioFile, type Observed, type ScenarioDeps } from '../../src/app/scenarios.js';
+import {
+  compare,
+  describeMismatch,
+  applyConfig,
+  parseScenarioFile,
+  runScenarioFile,
+  type Observed,
+  type ScenarioDeps,
+} from '../../src/app/scenarios.js';
 import { newTotpSecret } from '../../src/mfa/totp.js';
 import { openStore, type SqliteStore as Store } from '../../src/store/store.js';
 import { demoHome } from '../helpers/login.js';
 import { hintOf } from '../helpers/hints.js';
 import { scriptRunner } from '../../src/script/runner.js';
 
-const scenario = (expect: string, login = '{ app: thrift, connection: github, as: octocat }'): string => `name: t\nscenarios:\n  - name: s\n    login: ${login}\n    expect: ${expect}\n`;
+const scenario = (expect: string, login = '{ app: thrift, connection: github, as: octocat }'): string =>
+  `name: t\nscenarios:\n  - name: s\n    login: ${login}\n    expect: ${expect}\n`;
 
 function invalid(text: string, path: string, hint?: RegExp): void {
   assert.throws(
@@ -49,7 +58,10 @@ scenarios:
   );
   assert.equal(sf.name, 'demo');
   assert.deepEqual(sf.config?.connections, { google: { jit: { enabled: false } } });
-  assert.deepEqual(sf.scenarios.map((s) => s.expect.users), [0, -2, 1]);
+  assert.deepEqual(
+    sf.scenarios.map((s) => s.expect.users),
+    [0, -2, 1],
+  );
   assert.equal(sf.scenarios[0]!.login.consent, 'deny');
   assert.equal(sf.scenarios[1]!.login.consent, 'approve', 'consent defaults to approve');
   assert.equal(sf.scenarios[1]!.login.otp, '012345');
@@ -58,46 +70,108 @@ scenarios:
 });
 
 test('invalid scenario files name the file, the path inside it and what is allowed', () => {
-  assert.throws(() => parseScenarioFile('name: t\nscenarios:\n  - name: s\n    login: { app: thrift\n', 'f.yaml'), (err: IdpError) => err.code === 'FILE_INVALID' && /^f\.yaml(:\d+)?: /.test(err.message) && /YAML/.test(hintOf(err)));
+  assert.throws(
+    () => parseScenarioFile('name: t\nscenarios:\n  - name: s\n    login: { app: thrift\n', 'f.yaml'),
+    (err: IdpError) => err.code === 'FILE_INVALID' && /^f\.yaml(:\d+)?: /.test(err.message) && /YAML/.test(hintOf(err)),
+  );
   invalid('name: t\nscenario: []\n', '(top level).scenario', /allowed keys: name, config, scenarios/);
   invalid('scenarios: []\n', 'name');
   invalid('name: t\nscenarios: []\n', 'scenarios');
-  invalid(scenario('{ outcome: success }', '{ app: thrift, conection: github }'), 'scenarios[0].login.conection', /allowed keys: app, connection, option, as/);
-  invalid(scenario('{ jit: provisoin }'), 'scenarios[0].expect.jit', /did you mean 'provision'\? allowed values: provision, returning, link, pass-through, deny/);
+  invalid(
+    scenario('{ outcome: success }', '{ app: thrift, conection: github }'),
+    'scenarios[0].login.conection',
+    /allowed keys: app, connection, option, as/,
+  );
+  invalid(
+    scenario('{ jit: provisoin }'),
+    'scenarios[0].expect.jit',
+    /did you mean 'provision'\? allowed values: provision, returning, link, pass-through, deny/,
+  );
   invalid(scenario('{ outcome: passed }'), 'scenarios[0].expect.outcome', /allowed values: success, failed/);
-  invalid(scenario('{ error: MFA_NEED_LOCAL_USER }'), 'scenarios[0].expect.error', /did you mean 'MFA_NEEDS_LOCAL_USER'/);
+  invalid(
+    scenario('{ error: MFA_NEED_LOCAL_USER }'),
+    'scenarios[0].expect.error',
+    /did you mean 'MFA_NEEDS_LOCAL_USER'/,
+  );
   invalid(scenario('{ users: lots }'), 'scenarios[0].expect.users', /"\+1"/);
   invalid(scenario('{ claims: [email] }'), 'scenarios[0].expect.claims');
-  invalid(scenario('{ stages: [jit, provisioning] }'), 'scenarios[0].expect.stages[1]', /allowed values: app, options, script/);
+  invalid(
+    scenario('{ stages: [jit, provisioning] }'),
+    'scenarios[0].expect.stages[1]',
+    /allowed values: app, options, script/,
+  );
   invalid(scenario('{}'), 'scenarios[0].expect', /outcome, jit, error, users, claims, stages/);
   invalid(scenario('{ outcome: success, extra: 1 }'), 'scenarios[0].expect.extra');
-  invalid(scenario('{ outcome: success }', '{ app: thrift, connection: github, option: password }'), 'scenarios[0].login');
+  invalid(
+    scenario('{ outcome: success }', '{ app: thrift, connection: github, option: password }'),
+    'scenarios[0].login',
+  );
   invalid(scenario('{ outcome: success }', '{ app: thrift, otp: 123456 }'), 'scenarios[0].login.otp', /quote/);
   invalid(scenario('{ outcome: success }', '{ app: thrift, otp: sms }'), 'scenarios[0].login.otp');
-  invalid(scenario('{ outcome: success }', '{ app: thrift, consent: maybe }'), 'scenarios[0].login.consent', /approve, deny/);
+  invalid(
+    scenario('{ outcome: success }', '{ app: thrift, consent: maybe }'),
+    'scenarios[0].login.consent',
+    /approve, deny/,
+  );
   invalid(scenario('{ outcome: success }', '{ connection: github }'), 'scenarios[0].login.app');
-  invalid(`${scenario('{ outcome: success }')}  - name: s\n    login: { app: thrift }\n    expect: { outcome: failed }\n`, 'scenarios[1].name', /own name/);
+  invalid(
+    `${scenario('{ outcome: success }')}  - name: s\n    login: { app: thrift }\n    expect: { outcome: failed }\n`,
+    'scenarios[1].name',
+    /own name/,
+  );
 });
 
 test('config: is a partial policy file; its errors are reported under config.', async () => {
-  invalid(`name: t\nconfig: { connections: { google: { jit: { enabled: nope } } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`, 'config.connections.google.jit.enabled', /README/);
-  invalid(`name: t\nconfig: { users: [] }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`, 'config.users');
+  invalid(
+    `name: t\nconfig: { connections: { google: { jit: { enabled: nope } } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`,
+    'config.connections.google.jit.enabled',
+    /README/,
+  );
+  invalid(
+    `name: t\nconfig: { users: [] }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`,
+    'config.users',
+  );
   invalid(`name: t\nconfig: 3\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`, 'config');
   const home = await demoHome();
   const store = openStore(home);
   try {
-    const sf = parseScenarioFile(`name: t\nconfig: { apps: { thrift: { steps: [[password, gitlab]] } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`, 'f.yaml');
+    const sf = parseScenarioFile(
+      `name: t\nconfig: { apps: { thrift: { steps: [[password, gitlab]] } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`,
+      'f.yaml',
+    );
     const deps = { actor: 'test', scripts: scriptRunner };
-    await assert.rejects(applyConfig(store, sf, deps, { apply: false }), /^IdpError: f\.yaml: config\.apps\.thrift\.steps: unknown sign-in option 'gitlab'/);
-    const ok = parseScenarioFile(`name: t\nconfig: { connections: { github: { jit: { enabled: false } } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`, 'f.yaml');
+    await assert.rejects(
+      applyConfig(store, sf, deps, { apply: false }),
+      /^IdpError: f\.yaml: config\.apps\.thrift\.steps: unknown sign-in option 'gitlab'/,
+    );
+    const ok = parseScenarioFile(
+      `name: t\nconfig: { connections: { github: { jit: { enabled: false } } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`,
+      'f.yaml',
+    );
     const planned = await applyConfig(store, ok, deps, { apply: false });
-    assert.deepEqual(planned.map((p) => [p.action, p.name, p.changes.map((c) => c.path)]), [['update', 'github', ['jit.enabled']]]);
+    assert.deepEqual(
+      planned.map((p) => [p.action, p.name, p.changes.map((c) => c.path)]),
+      [['update', 'github', ['jit.enabled']]],
+    );
     assert.equal(store.connections.get('github')!.jit.enabled, true, 'checking a config writes nothing');
     // A config is one more way a change arrives: the rules of `idp apply` hold there too.
-    const reserved = parseScenarioFile(`name: t\nconfig: { connections: { totp: { type: github, sandbox: true } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`, 'f.yaml');
-    await assert.rejects(applyConfig(store, reserved, deps, { apply: false }), (err: IdpError) => err.code === 'INVALID_VALUE' && /config\.connections\.totp: 'totp' is reserved/.test(err.message));
-    const claim = parseScenarioFile(`name: t\nconfig: { apps: { thrift: { attributes: [username, sub] } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`, 'f.yaml');
-    await assert.rejects(applyConfig(store, claim, deps, { apply: false }), (err: IdpError) => err.code === 'PROTECTED_CLAIM');
+    const reserved = parseScenarioFile(
+      `name: t\nconfig: { connections: { totp: { type: github, sandbox: true } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`,
+      'f.yaml',
+    );
+    await assert.rejects(
+      applyConfig(store, reserved, deps, { apply: false }),
+      (err: IdpError) =>
+        err.code === 'INVALID_VALUE' && /config\.connections\.totp: 'totp' is reserved/.test(err.message),
+    );
+    const claim = parseScenarioFile(
+      `name: t\nconfig: { apps: { thrift: { attributes: [username, sub] } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`,
+      'f.yaml',
+    );
+    await assert.rejects(
+      applyConfig(store, claim, deps, { apply: false }),
+      (err: IdpError) => err.code === 'PROTECTED_CLAIM',
+    );
   } finally {
     store.close();
   }
@@ -114,27 +188,51 @@ const observed = (over: Partial<Observed> = {}): Observed => ({
 });
 
 test('expectations are compared field by field: claims as a subset (maps by key, arrays whole), stages by presence', () => {
-  assert.deepEqual(compare({ outcome: 'success', jit: 'provision', users: 1, claims: { email: 'octocat@example.com', address: { country: 'NL' } }, stages: ['jit', 'session'] }, observed()), []);
+  assert.deepEqual(
+    compare(
+      {
+        outcome: 'success',
+        jit: 'provision',
+        users: 1,
+        claims: { email: 'octocat@example.com', address: { country: 'NL' } },
+        stages: ['jit', 'session'],
+      },
+      observed(),
+    ),
+    [],
+  );
   const mismatches = compare(
-    { outcome: 'failed', jit: 'pass-through', error: 'MFA_NEEDS_LOCAL_USER', users: 0, claims: { amr: ['fed'], address: { country: 'BE' }, missing: 'x' }, stages: ['mfa', 'jit'] },
+    {
+      outcome: 'failed',
+      jit: 'pass-through',
+      error: 'MFA_NEEDS_LOCAL_USER',
+      users: 0,
+      claims: { amr: ['fed'], address: { country: 'BE' }, missing: 'x' },
+      stages: ['mfa', 'jit'],
+    },
     observed(),
   );
-  assert.deepEqual(
-    mismatches.map(describeMismatch),
-    [
-      'expected outcome failed, got success',
-      'expected jit pass-through, got provision',
-      'expected error MFA_NEEDS_LOCAL_USER, got (none)',
-      'expected users +0, got +1',
-      'expected claims.amr ["fed"], got ["fed","email"]',
-      'expected claims.address.country BE, got NL',
-      'expected claims.missing x, got (none)',
-      'expected stages to include mfa, jit, got app, options, redirect, jit, session',
-    ],
-  );
+  assert.deepEqual(mismatches.map(describeMismatch), [
+    'expected outcome failed, got success',
+    'expected jit pass-through, got provision',
+    'expected error MFA_NEEDS_LOCAL_USER, got (none)',
+    'expected users +0, got +1',
+    'expected claims.amr ["fed"], got ["fed","email"]',
+    'expected claims.address.country BE, got NL',
+    'expected claims.missing x, got (none)',
+    'expected stages to include mfa, jit, got app, options, redirect, jit, session',
+  ]);
   assert.deepEqual(mismatches[3], { field: 'users', expected: 0, got: 1 });
-  assert.deepEqual(compare({ users: -1, error: 'LINK_CONFLICT' }, observed({ users: -1, error: { code: 'LINK_CONFLICT', message: 'm', hint: null } })), []);
-  assert.deepEqual(compare({ claims: { email: 'x' } }, observed({ claims: null })).map(describeMismatch), ['expected claims.email x, got (none)']);
+  assert.deepEqual(
+    compare(
+      { users: -1, error: 'LINK_CONFLICT' },
+      observed({ users: -1, error: { code: 'LINK_CONFLICT', message: 'm', hint: null } }),
+    ),
+    [],
+  );
+  assert.deepEqual(compare({ claims: { email: 'x' } }, observed({ claims: null })).map(describeMismatch), [
+    'expected claims.email x, got (none)',
+  ]);
 });
 
 /** The real deps, with a look at every copy the runner makes. */
@@ -151,8 +249,13 @@ async function watchedDeps(copies: { home: string; dirMode: number; dbMode: numb
 }
 
 function tableCounts(store: Store): Record<string, number> {
-  const tables = store.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all() as string[];
-  return Object.fromEntries(tables.map((t) => [t, store.db.prepare(`SELECT count(*) FROM "${t}"`).pluck().get() as number]));
+  const tables = store.db
+    .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+    .pluck()
+    .all() as string[];
+  return Object.fromEntries(
+    tables.map((t) => [t, store.db.prepare(`SELECT count(*) FROM "${t}"`).pluck().get() as number]),
+  );
 }
 
 test('a file runs in order on a private copy (0700, 0600) that is removed after; the org itself keeps every row', async () => {
@@ -183,7 +286,10 @@ scenarios:
       'copy.yaml',
     );
     const report = await runScenarioFile(store, sf, await watchedDeps(copies));
-    assert.deepEqual(report.scenarios.map((s) => [s.name, s.passed]), sf.scenarios.map((s, i) => [s.name, i < 4]));
+    assert.deepEqual(
+      report.scenarios.map((s) => [s.name, s.passed]),
+      sf.scenarios.map((s, i) => [s.name, i < 4]),
+    );
     const [, , , unknownApp, wrong] = report.scenarios;
     assert.equal(unknownApp!.flow, null);
     assert.equal(unknownApp!.error?.code, 'APP_NOT_FOUND');
@@ -192,7 +298,10 @@ scenarios:
       { field: 'users', expected: 1, got: 0 },
     ]);
     assert.match(wrong!.flow ?? '', /^f_/);
-    assert.deepEqual(wrong!.stages.map((s) => s.stage), ['app', 'options', 'redirect', 'consent', 'callback', 'token', 'userinfo', 'jit', 'session']);
+    assert.deepEqual(
+      wrong!.stages.map((s) => s.stage),
+      ['app', 'options', 'redirect', 'consent', 'callback', 'token', 'userinfo', 'jit', 'session'],
+    );
 
     assert.equal(copies.length, 1, 'one copy for the whole file');
     assert.deepEqual([copies[0]!.dirMode, copies[0]!.dbMode], [0o700, 0o600]);
@@ -232,7 +341,8 @@ scenarios:
       'totp.yaml',
     );
     const report = await runScenarioFile(store, sf, await scenarioDeps({ actor: 'test', scripts: scriptRunner }));
-    for (const s of report.scenarios) assert.ok(s.passed, `${s.name}: ${s.mismatches.map(describeMismatch).join('; ')} ${s.error?.message ?? ''}`);
+    for (const s of report.scenarios)
+      assert.ok(s.passed, `${s.name}: ${s.mismatches.map(describeMismatch).join('; ')} ${s.error?.message ?? ''}`);
   } finally {
     store.close();
   }

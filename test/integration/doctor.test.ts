@@ -25,7 +25,16 @@ async function orgWith(connections: ConnectionSpec[]): Promise<string> {
   try {
     await createOrganisation(store, { demo: false, actor: 'test' });
     for (const c of connections) {
-      store.connections.insert({ sandbox: false, issuer: null, clientId: `client-${c.name}`, secret: { kind: 'none' }, scopes: defaultScopes(c.type), jit: defaultJit(), attributeMap: {}, ...c });
+      store.connections.insert({
+        sandbox: false,
+        issuer: null,
+        clientId: `client-${c.name}`,
+        secret: { kind: 'none' },
+        scopes: defaultScopes(c.type),
+        jit: defaultJit(),
+        attributeMap: {},
+        ...c,
+      });
     }
   } finally {
     store.close();
@@ -39,13 +48,26 @@ interface Issuer {
 }
 
 /** A discovery document at `<issuer>/.well-known/openid-configuration`, optionally naming another issuer or dated otherwise. */
-async function startIssuer(opts: { path?: string; issuer?: (own: string) => string; date?: Date; silent?: boolean; edit?: (doc: Record<string, unknown>) => void } = {}): Promise<Issuer> {
+async function startIssuer(
+  opts: {
+    path?: string;
+    issuer?: (own: string) => string;
+    date?: Date;
+    silent?: boolean;
+    edit?: (doc: Record<string, unknown>) => void;
+  } = {},
+): Promise<Issuer> {
   let own = '';
   const server: Server = createServer((req, res) => {
     if (opts.silent) return; // accepts and never answers
     if (opts.date) res.setHeader('Date', opts.date.toUTCString());
     if (req.url !== `${opts.path ?? ''}/.well-known/openid-configuration`) return void res.writeHead(404).end();
-    const doc: Record<string, unknown> = { issuer: opts.issuer ? opts.issuer(own) : own, authorization_endpoint: `${own}/authorize`, token_endpoint: `${own}/token`, jwks_uri: `${own}/jwks` };
+    const doc: Record<string, unknown> = {
+      issuer: opts.issuer ? opts.issuer(own) : own,
+      authorization_endpoint: `${own}/authorize`,
+      token_endpoint: `${own}/token`,
+      jwks_uri: `${own}/jwks`,
+    };
     opts.edit?.(doc);
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(doc));
   });
@@ -74,16 +96,24 @@ const doctor = (home: string, extra: Partial<DoctorOptions> = {}) => runDoctor({
 test('a real oidc connection whose issuer answers with its discovery document is ok; the clock is compared with its Date header', async () => {
   const issuer = await startIssuer({ path: '/tenant' });
   try {
-    const home = await orgWith([{ name: 'corp', type: 'oidc', issuer: issuer.url, secret: { kind: 'env', variable: 'CORP_SECRET' } }]);
+    const home = await orgWith([
+      { name: 'corp', type: 'oidc', issuer: issuer.url, secret: { kind: 'env', variable: 'CORP_SECRET' } },
+    ]);
     const report = await doctor(home, { env: { PATH: '', CORP_SECRET: 's3cret-value' } });
     const corp = find(report.checks, 'connection corp');
     assert.equal(corp.status, 'ok', corp.detail);
-    assert.match(corp.detail, new RegExp(`${issuer.url}/\\.well-known/openid-configuration answers; issuer ${issuer.url} matches`));
+    assert.match(
+      corp.detail,
+      new RegExp(`${issuer.url}/\\.well-known/openid-configuration answers; issuer ${issuer.url} matches`),
+    );
     const secret = find(report.checks, 'client secret corp');
     assert.deepEqual([secret.status, secret.detail], ['ok', 'read from $CORP_SECRET (set)']);
     assert.doesNotMatch(JSON.stringify(report), /s3cret-value/, 'the secret value never appears');
     assert.match(find(report.checks, 'clock').detail, new RegExp(`within 5 min of ${new URL(issuer.url).origin}`));
-    assert.match(find(report.checks, 'redirect URI').detail, /^corp: register http:\/\/127\.0\.0\.1\/callback at 127\.0\.0\.1:\d+/);
+    assert.match(
+      find(report.checks, 'redirect URI').detail,
+      /^corp: register http:\/\/127\.0\.0\.1\/callback at 127\.0\.0\.1:\d+/,
+    );
     assert.equal(report.ok, true, JSON.stringify(report.checks.filter((c) => c.status === 'failed')));
   } finally {
     await issuer.close();
@@ -92,7 +122,9 @@ test('a real oidc connection whose issuer answers with its discovery document is
 
 test('an issuer on a closed port is a warning naming the URL and the error; an unset secret variable is a warning', async () => {
   const url = `http://127.0.0.1:${await closedPort()}`;
-  const home = await orgWith([{ name: 'corp', type: 'oidc', issuer: url, secret: { kind: 'env', variable: 'CORP_SECRET' } }]);
+  const home = await orgWith([
+    { name: 'corp', type: 'oidc', issuer: url, secret: { kind: 'env', variable: 'CORP_SECRET' } },
+  ]);
   const report = await doctor(home);
   const corp = find(report.checks, 'connection corp');
   assert.equal(corp.status, 'warning');
@@ -174,18 +206,33 @@ test('sandbox connections are reported as the bundled provider, with no request 
 
 test('issue 11 item 5: a sandbox connection is registered with the secret it reads; doctor fails one whose secret cannot be read', async () => {
   const home = await orgWith([
-    { name: 'ci', type: 'github', sandbox: true, clientId: 'Iv1.example', secret: { kind: 'env', variable: 'GITHUB_CLIENT_SECRET' } },
+    {
+      name: 'ci',
+      type: 'github',
+      sandbox: true,
+      clientId: 'Iv1.example',
+      secret: { kind: 'env', variable: 'GITHUB_CLIENT_SECRET' },
+    },
     { name: 'bare', type: 'github', sandbox: true, secret: { kind: 'none' } },
     { name: 'public', type: 'github', sandbox: true, secret: { kind: 'none' }, tokenAuth: 'none' },
   ]);
   const report = await doctor(home, { env: { PATH: '', GITHUB_CLIENT_SECRET: 'ci-secret-from-env' } });
   const ci = find(report.checks, 'connection ci');
-  assert.deepEqual([ci.status, ci.detail], ['ok', 'bundled sandbox provider: registers client Iv1.example with $GITHUB_CLIENT_SECRET (client_secret_basic)']);
+  assert.deepEqual(
+    [ci.status, ci.detail],
+    ['ok', 'bundled sandbox provider: registers client Iv1.example with $GITHUB_CLIENT_SECRET (client_secret_basic)'],
+  );
   const bare = find(report.checks, 'connection bare');
   assert.equal(bare.status, 'failed');
-  assert.match(bare.detail, /cannot register bare, whose secret is unusable \(connection bare has no client secret\): logins fail/);
+  assert.match(
+    bare.detail,
+    /cannot register bare, whose secret is unusable \(connection bare has no client secret\): logins fail/,
+  );
   assert.equal(bare.fix, 'idp connection set bare --client-secret-env VAR');
-  assert.match(find(report.checks, 'connection public').detail, /registers client client-public with no secret \(a public client\) \(none\)/);
+  assert.match(
+    find(report.checks, 'connection public').detail,
+    /registers client client-public with no secret \(a public client\) \(none\)/,
+  );
   assert.equal(report.ok, false);
 
   const unset = find((await doctor(home)).checks, 'connection ci');
@@ -199,7 +246,11 @@ test('issue 11 item 12: a discovery document without a required endpoint, or wit
     ['authorization_endpoint', (doc) => delete doc.authorization_endpoint, /authorization_endpoint is missing/],
     ['token_endpoint', (doc) => delete doc.token_endpoint, /token_endpoint is missing/],
     ['jwks_uri', (doc) => delete doc.jwks_uri, /jwks_uri is missing/],
-    ['http', (doc) => (doc.token_endpoint = 'http://idp.example.com/token'), /token_endpoint http:\/\/idp\.example\.com\/token must use https/],
+    [
+      'http',
+      (doc) => (doc.token_endpoint = 'http://idp.example.com/token'),
+      /token_endpoint http:\/\/idp\.example\.com\/token must use https/,
+    ],
   ];
   for (const [what, edit, expected] of cases) {
     const issuer = await startIssuer({ edit });
@@ -216,7 +267,14 @@ test('issue 11 item 12: a discovery document without a required endpoint, or wit
 });
 
 test('stored secrets: decrypted to check them (never shown), and a missing secret.key fails', async () => {
-  const home = await orgWith([{ name: 'corp', type: 'oidc', issuer: `http://127.0.0.1:${await closedPort()}`, secret: { kind: 'value', value: 'a-long-stored-secret-1234' } }]);
+  const home = await orgWith([
+    {
+      name: 'corp',
+      type: 'oidc',
+      issuer: `http://127.0.0.1:${await closedPort()}`,
+      secret: { kind: 'value', value: 'a-long-stored-secret-1234' },
+    },
+  ]);
   const stored = find((await doctor(home)).checks, 'client secret corp');
   assert.deepEqual([stored.status, stored.detail], ['ok', 'stored encrypted (****1234)']);
 
@@ -241,7 +299,10 @@ test('a database with a damaged page is a failed check, not a crash', async () =
   assert.match(database.detail, /is damaged: .*malformed/);
   assert.match(database.fix ?? '', /backup|idp init --force/);
   assert.equal(report.ok, false);
-  assert.ok(!report.checks.some((c) => c.name === 'redirect URI'), 'nothing is claimed about connections it could not read');
+  assert.ok(
+    !report.checks.some((c) => c.name === 'redirect URI'),
+    'nothing is claimed about connections it could not read',
+  );
 });
 
 test('a data directory others can list is a warning with the chmod fix', async () => {
@@ -299,10 +360,18 @@ test('browser: $BROWSER, an opener on PATH with a display, macOS and Windows are
 
 test('clock: before 2024 or more than 5 minutes from an upstream is a warning; otherwise ok with the UTC time', () => {
   const now = new Date('2025-03-01T10:00:00.123Z');
-  assert.deepEqual(clockCheck(now, []), { name: 'clock', status: 'ok', detail: '2025-03-01T10:00:00Z (UTC)', fix: null });
+  assert.deepEqual(clockCheck(now, []), {
+    name: 'clock',
+    status: 'ok',
+    detail: '2025-03-01T10:00:00Z (UTC)',
+    fix: null,
+  });
   assert.equal(clockCheck(new Date('2023-12-31T23:59:00Z'), []).status, 'warning');
   assert.equal(clockCheck(now, [{ origin: 'https://a', skewMs: 4 * 60_000 }]).status, 'ok');
-  const behind = clockCheck(now, [{ origin: 'https://a', skewMs: 1000 }, { origin: 'https://b', skewMs: -7 * 60_000 }]);
+  const behind = clockCheck(now, [
+    { origin: 'https://a', skewMs: 1000 },
+    { origin: 'https://b', skewMs: -7 * 60_000 },
+  ]);
   assert.equal(behind.status, 'warning');
   assert.match(behind.detail, /7 min behind https:\/\/b/);
 });

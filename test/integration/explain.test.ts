@@ -15,25 +15,38 @@ import { expectDone, githubPersona, loginWorld, personasFile, type LoginWorld } 
 import { hintOf } from '../helpers/hints.js';
 import { SKIP_MFA_SCRIPT } from '../helpers/scripts.js';
 
-
 /** Every byte and every row of the org: the database file and its WAL, and each table's rows. */
 function fingerprint(store: Store): string {
   const files = ['idp.db', 'idp.db-wal']
     .map((f) => join(store.home, f))
     .filter((f) => existsSync(f))
     .map((f) => `${f} ${createHash('sha256').update(readFileSync(f)).digest('hex')}`);
-  const tables = store.db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all() as string[];
+  const tables = store.db
+    .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+    .pluck()
+    .all() as string[];
   assert.ok(tables.includes('users') && tables.includes('events') && tables.includes('associations'));
   const rows = tables.map((t) => `${t} ${JSON.stringify(store.db.prepare(`SELECT * FROM "${t}"`).all())}`);
   return [...files, ...rows].join('\n');
 }
 
 /** Explains a sign-in to thrift as a sandbox persona, asserting that the org did not change at all. */
-async function explainAs(world: LoginWorld, connection: string, persona: string, personas?: string): Promise<Explanation> {
+async function explainAs(
+  world: LoginWorld,
+  connection: string,
+  persona: string,
+  personas?: string,
+): Promise<Explanation> {
   const { store } = world;
   const before = fingerprint(store);
   const conn = store.connections.get(connection)!;
-  const result = await explain(store, store.apps.get('thrift')!, conn, await personaProfile(store, conn, persona, personas), scriptRunner);
+  const result = await explain(
+    store,
+    store.apps.get('thrift')!,
+    conn,
+    await personaProfile(store, conn, persona, personas),
+    scriptRunner,
+  );
   assert.equal(fingerprint(store), before, `explaining ${persona} through ${connection} wrote to the org`);
   return result;
 }
@@ -87,11 +100,18 @@ test('returning user: override-all shows the renamed persona, preserve-local and
   const world = await loginWorld(t);
   expectDone(await world.login('github', 'octocat'));
   const octocat = world.user('octocat')!;
-  const renamed = personasFile({ github: [githubPersona('octocat', 583231, { name: 'Octo Renamed', email: 'octocat@example.com' })] });
+  const renamed = personasFile({
+    github: [githubPersona('octocat', 583231, { name: 'Octo Renamed', email: 'octocat@example.com' })],
+  });
 
   const override = await explainAs(world, 'github', 'octocat', renamed);
   assert.equal(override.decision, 'returning');
-  assert.deepEqual(override.user, { id: octocat.id, username: 'octocat', email: 'octocat@example.com', state: 'existing' });
+  assert.deepEqual(override.user, {
+    id: octocat.id,
+    username: 'octocat',
+    email: 'octocat@example.com',
+    state: 'existing',
+  });
   assert.deepEqual(override.attributes, [{ attribute: 'name', before: 'The Octocat', after: 'Octo Renamed' }]);
   assert.equal(world.user('octocat')?.name, 'The Octocat');
 
@@ -111,7 +131,9 @@ test('returning user: override-all shows the renamed persona, preserve-local and
 test('returning user with a new email: attributes use the same names as a provision and list only real changes', async (t) => {
   const world = await loginWorld(t);
   expectDone(await world.login('github', 'octocat'));
-  const moved = personasFile({ github: [githubPersona('octocat', 583231, { name: 'The Octocat', email: 'octo@moved.example' })] });
+  const moved = personasFile({
+    github: [githubPersona('octocat', 583231, { name: 'The Octocat', email: 'octo@moved.example' })],
+  });
   const r = await explainAs(world, 'github', 'octocat', moved);
   assert.deepEqual(r.attributes, [{ attribute: 'email', before: 'octocat@example.com', after: 'octo@moved.example' }]);
 });
@@ -129,7 +151,10 @@ test('JIT off: pass-through with no user and no MFA possible; a second step make
 
   world.store.apps.update('thrift', { steps: [['password', 'google', 'github'], ['email-otp']] });
   const mfa = await explainAs(world, 'google', 'bob');
-  assert.deepEqual(stepsOf(mfa), [[1, ['google']], [2, ['email-otp']]]);
+  assert.deepEqual(stepsOf(mfa), [
+    [1, ['google']],
+    [2, ['email-otp']],
+  ]);
   assert.equal(mfa.mfa_required, true);
   assert.equal(mfa.mfa_possible, false);
 });
@@ -138,7 +163,10 @@ test('step 2 email-otp runs for a provisioned user; the skip-MFA script leaves o
   const world = await loginWorld(t);
   world.store.apps.update('thrift', { steps: [['password', 'google', 'github'], ['email-otp']] });
   const plain = await explainAs(world, 'github', 'octocat');
-  assert.deepEqual(stepsOf(plain), [[1, ['github']], [2, ['email-otp']]]);
+  assert.deepEqual(stepsOf(plain), [
+    [1, ['github']],
+    [2, ['email-otp']],
+  ]);
   assert.equal(plain.mfa_required, true);
   assert.equal(plain.mfa_possible, true);
 
@@ -159,7 +187,17 @@ test('a connection the app does not offer in step 1 is refused', async (t) => {
   world.store.apps.update('thrift', { steps: [['password', 'github']] });
   const google = world.store.connections.get('google')!;
   await assert.rejects(
-    explain(world.store, world.store.apps.get('thrift')!, google, { subject: '1', claims: { email: 'x@example.com', email_verified: true } }, scriptRunner),
-    (err: unknown) => err instanceof IdpError && err.code === 'UNKNOWN_SIGN_IN_OPTION' && err.exitCode === 2 && /step 1 offers: password, github/.test(hintOf(err)),
+    explain(
+      world.store,
+      world.store.apps.get('thrift')!,
+      google,
+      { subject: '1', claims: { email: 'x@example.com', email_verified: true } },
+      scriptRunner,
+    ),
+    (err: unknown) =>
+      err instanceof IdpError &&
+      err.code === 'UNKNOWN_SIGN_IN_OPTION' &&
+      err.exitCode === 2 &&
+      /step 1 offers: password, github/.test(hintOf(err)),
   );
 });

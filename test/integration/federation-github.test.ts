@@ -13,7 +13,12 @@ import { completeSandboxConsent } from '../../src/sandbox/automate.js';
 import { closedPort, rejectsWith, startCountingProxy, withParam, type CountingProxy } from './federation-helpers.js';
 import { hintOf } from '../helpers/hints.js';
 
-const CLIENT = { provider: 'github', clientId: 'Iv1.fed0test', clientSecret: 'github-sandbox-secret-0001', appName: 'Federation test' } as const;
+const CLIENT = {
+  provider: 'github',
+  clientId: 'Iv1.fed0test',
+  clientSecret: 'github-sandbox-secret-0001',
+  appName: 'Federation test',
+} as const;
 const TOKEN_PATH = '/login/oauth/access_token';
 
 let sandbox: RunningSandbox;
@@ -37,14 +42,23 @@ after(async () => {
 function connector(overrides: { clientSecret?: string; tokenUrl?: string } = {}): Promise<Connector> {
   return createConnector({
     type: 'github',
-    endpoints: { kind: 'github', authorizeUrl: github.authorizeUrl, tokenUrl: overrides.tokenUrl ?? `${proxy.url}${TOKEN_PATH}`, apiBase: github.apiBase },
+    endpoints: {
+      kind: 'github',
+      authorizeUrl: github.authorizeUrl,
+      tokenUrl: overrides.tokenUrl ?? `${proxy.url}${TOKEN_PATH}`,
+      apiBase: github.apiBase,
+    },
     clientId: CLIENT.clientId,
     clientSecret: overrides.clientSecret ?? CLIENT.clientSecret,
     scopes: defaultScopes('github'),
   });
 }
 
-async function consent(c: Connector, persona: string, answer: 'approve' | 'deny' = 'approve'): Promise<{ request: AuthRequest; callback: string }> {
+async function consent(
+  c: Connector,
+  persona: string,
+  answer: 'approve' | 'deny' = 'approve',
+): Promise<{ request: AuthRequest; callback: string }> {
   const request = await c.authorizationRequest(redirectUri);
   return { request, callback: await completeSandboxConsent(request.url, { persona, consent: answer }) };
 }
@@ -110,7 +124,11 @@ test('a wrong or missing state never reaches the token endpoint, and the code st
   const c = await connector();
   const { request, callback } = await consent(c, 'octocat');
   const before = proxy.hits(TOKEN_PATH);
-  for (const tampered of [withParam(callback, 'state', `${request.state}x`), withParam(callback, 'state', null), new URL(`${callback}&state=${request.state}`)]) {
+  for (const tampered of [
+    withParam(callback, 'state', `${request.state}x`),
+    withParam(callback, 'state', null),
+    new URL(`${callback}&state=${request.state}`),
+  ]) {
     const err = await rejectsWith(c.exchangeCode(tampered, request), 'STATE_MISMATCH');
     assert.ok(!err.message.includes(request.state), 'the state is not echoed');
   }
@@ -141,7 +159,7 @@ test('denied consent is UPSTREAM_DENIED and no token request is made', async () 
   assert.equal(proxy.hits(TOKEN_PATH), before);
 });
 
-test('a wrong client secret is UPSTREAM_ERROR naming GitHub\'s error, without secret or code', async () => {
+test("a wrong client secret is UPSTREAM_ERROR naming GitHub's error, without secret or code", async () => {
   const c = await connector({ clientSecret: 'not-the-secret-at-all' });
   const { request, callback } = await consent(c, 'octocat');
   const err = await rejectsWith(c.exchangeCode(new URL(callback), request), 'UPSTREAM_ERROR');
@@ -149,7 +167,7 @@ test('a wrong client secret is UPSTREAM_ERROR naming GitHub\'s error, without se
   assert.match(hintOf(err), /client secret/);
   const code = new URL(callback).searchParams.get('code')!;
   for (const secret of ['not-the-secret-at-all', CLIENT.clientSecret, code, request.codeVerifier]) {
-    assert.ok(!err.message.includes(secret) && !(hintOf(err)).includes(secret));
+    assert.ok(!err.message.includes(secret) && !hintOf(err).includes(secret));
   }
 });
 
@@ -177,8 +195,23 @@ test('plain http is refused for endpoints that are not loopback hosts', async ()
     ['tokenUrl', 'http://10.0.0.1/login/oauth/access_token'],
     ['apiBase', 'http://api.github.example'],
   ] as const) {
-    const endpoints = { kind: 'github' as const, authorizeUrl: github.authorizeUrl, tokenUrl: github.tokenUrl, apiBase: github.apiBase, [field]: value };
-    const err = await rejectsWith(createConnector({ type: 'github', endpoints, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, scopes: [] }), 'INVALID_VALUE');
+    const endpoints = {
+      kind: 'github' as const,
+      authorizeUrl: github.authorizeUrl,
+      tokenUrl: github.tokenUrl,
+      apiBase: github.apiBase,
+      [field]: value,
+    };
+    const err = await rejectsWith(
+      createConnector({
+        type: 'github',
+        endpoints,
+        clientId: CLIENT.clientId,
+        clientSecret: CLIENT.clientSecret,
+        scopes: [],
+      }),
+      'INVALID_VALUE',
+    );
     assert.match(err.message, /must use https/);
   }
 });

@@ -29,10 +29,14 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', upstream);
     counts.set(url.pathname, (counts.get(url.pathname) ?? 0) + 1);
-    const forwarded = request(url, { method: req.method, headers: { ...req.headers, host: upstream.host } }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const forwarded = request(
+      url,
+      { method: req.method, headers: { ...req.headers, host: upstream.host } },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     forwarded.on('error', () => res.writeHead(502).end());
     req.pipe(forwarded);
   });

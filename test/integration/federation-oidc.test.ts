@@ -32,7 +32,9 @@ before(async () => {
 
 after(() => sandbox.close());
 
-function connector(overrides: { issuer?: string; clientSecret?: string; type?: 'google' | 'oidc' } = {}): Promise<Connector> {
+function connector(
+  overrides: { issuer?: string; clientSecret?: string; type?: 'google' | 'oidc' } = {},
+): Promise<Connector> {
   return createConnector({
     type: overrides.type ?? 'google',
     endpoints: { kind: 'oidc', issuer: overrides.issuer ?? issuer },
@@ -42,20 +44,32 @@ function connector(overrides: { issuer?: string; clientSecret?: string; type?: '
   });
 }
 
-async function consent(c: Connector, persona: string, answer: 'approve' | 'deny' = 'approve'): Promise<{ request: AuthRequest; callback: string }> {
+async function consent(
+  c: Connector,
+  persona: string,
+  answer: 'approve' | 'deny' = 'approve',
+): Promise<{ request: AuthRequest; callback: string }> {
   const request = await c.authorizationRequest(redirectUri);
   return { request, callback: await completeSandboxConsent(request.url, { persona, consent: answer }) };
 }
 
 /** Runs `fn` while the token endpoint's JSON answers pass through `edit`: a man in the middle on the token response. */
-async function withTamperedTokenResponses<T>(edit: (body: Record<string, unknown>) => Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
-  const metadata = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+async function withTamperedTokenResponses<T>(
+  edit: (body: Record<string, unknown>) => Record<string, unknown>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const metadata = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
+    token_endpoint: string;
+  };
   const realFetch = globalThis.fetch;
   globalThis.fetch = async (input, init) => {
     const response = await realFetch(input, init);
     if (String(input) !== metadata.token_endpoint || !response.ok) return response;
     const body = edit((await response.json()) as Record<string, unknown>);
-    return new Response(JSON.stringify(body), { status: response.status, headers: { 'content-type': 'application/json' } });
+    return new Response(JSON.stringify(body), {
+      status: response.status,
+      headers: { 'content-type': 'application/json' },
+    });
   };
   try {
     return await fn();
@@ -101,7 +115,7 @@ test('bob signs in: a verified ID token, then userinfo claims under their OIDC n
   });
 });
 
-test('carol\'s unverified email comes through as email_verified false', async () => {
+test("carol's unverified email comes through as email_verified false", async () => {
   const c = await connector({ type: 'oidc' });
   const { request, callback } = await consent(c, 'carol');
   const profile = await c.fetchProfile(await c.exchangeCode(new URL(callback), request));
@@ -123,7 +137,10 @@ test('a wrong or missing state is refused before the token endpoint: the code is
 test('an ID token for another nonce is NONCE_MISMATCH', async () => {
   const c = await connector();
   const { request, callback } = await consent(c, 'bob');
-  const err = await rejectsWith(c.exchangeCode(new URL(callback), { ...request, nonce: 'some-other-login' }), 'NONCE_MISMATCH');
+  const err = await rejectsWith(
+    c.exchangeCode(new URL(callback), { ...request, nonce: 'some-other-login' }),
+    'NONCE_MISMATCH',
+  );
   assert.equal(err.exitCode, 6);
 });
 
@@ -133,10 +150,14 @@ test('an ID token whose claims were altered in transit fails its signature check
   const asAlice = (body: Record<string, unknown>): Record<string, unknown> => {
     const [header, payload, signature] = String(body.id_token).split('.');
     const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const forged = Buffer.from(JSON.stringify({ ...claims, sub: '108234567890123456782', email: 'alice@example.com' })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({ ...claims, sub: '108234567890123456782', email: 'alice@example.com' }),
+    ).toString('base64url');
     return { ...body, id_token: `${header}.${forged}.${signature}` };
   };
-  const err = await withTamperedTokenResponses(asAlice, () => rejectsWith(c.exchangeCode(new URL(callback), request), 'ID_TOKEN_INVALID'));
+  const err = await withTamperedTokenResponses(asAlice, () =>
+    rejectsWith(c.exchangeCode(new URL(callback), request), 'ID_TOKEN_INVALID'),
+  );
   assert.match(err.message, /signature/);
 });
 
@@ -147,7 +168,7 @@ test('denied consent is UPSTREAM_DENIED', async () => {
   assert.equal(err.message, 'consent denied at Google');
 });
 
-test('an issuer that answers with another issuer\'s metadata is ISSUER_MISMATCH', async () => {
+test("an issuer that answers with another issuer's metadata is ISSUER_MISMATCH", async () => {
   const proxy = await startCountingProxy(issuer);
   try {
     const err = await rejectsWith(connector({ issuer: proxy.url }), 'ISSUER_MISMATCH');

@@ -32,15 +32,19 @@ test('a flow idle past its lifetime is listed as expired, keeps no upstream secr
   const [listed] = later.flows.recent(1);
   assert.equal(listed!.id, view.flow);
   assert.equal(listed!.status, 'expired');
-  for (const secret of secrets) assert.equal(listed!.state.includes(secret), false, 'the upstream request secrets are scrubbed');
+  for (const secret of secrets)
+    assert.equal(listed!.state.includes(secret), false, 'the upstream request secrets are scrubbed');
   assert.deepEqual((JSON.parse(listed!.state) as FlowState).waiting, { kind: 'none' });
 
   const lateEngine = await loginEngine({ store: later, upstreams: w.upstreams });
-  await assert.rejects(lateEngine.submit(view.flow, { callback }), (err: { code?: string; exitCode?: number; message?: string }) => {
-    assert.equal(err.code, 'FLOW_EXPIRED');
-    assert.equal(err.exitCode, 5);
-    assert.match(err.message!, /expired/);
-    return true;
-  });
+  await assert.rejects(
+    lateEngine.submit(view.flow, { callback }),
+    (err: { code?: string; exitCode?: number; message?: string }) => {
+      assert.equal(err.code, 'FLOW_EXPIRED');
+      assert.equal(err.exitCode, 5);
+      assert.match(err.message!, /expired/);
+      return true;
+    },
+  );
   assert.equal(w.store.flows.get(view.flow)!.status, 'expired', 'it stays expired');
 });

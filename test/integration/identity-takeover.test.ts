@@ -8,21 +8,33 @@ import { setConnection } from '../../src/app/connections.js';
 import { adminOf } from '../../src/cli/context.js';
 import { expectCode, runIdp } from '../helpers/idp.js';
 import { hintOf } from '../helpers/hints.js';
-import { expectDone, expectFailed, githubPersona, loginWorld, personasFile, type LoginWorld } from '../helpers/login.js';
+import {
+  expectDone,
+  expectFailed,
+  githubPersona,
+  loginWorld,
+  personasFile,
+  type LoginWorld,
+} from '../helpers/login.js';
 
 function mapNameToEmail(w: LoginWorld, linking: 'off' | 'verified-email'): void {
   setConnection(adminOf(w.store, 'test'), 'github', { map: [['name', 'email']], linking }, { dryRun: false });
 }
 
 function jitDetail(run: { stages: { stage: string; detail: string }[] }): string {
-  return run.stages.filter((s) => s.stage === 'jit').map((s) => s.detail).join('\n');
+  return run.stages
+    .filter((s) => s.stage === 'jit')
+    .map((s) => s.detail)
+    .join('\n');
 }
 
-test('item 2: --map name=email, linking verified-email: a GitHub user whose display name is alice\'s address is not linked to alice', async (t) => {
+test("item 2: --map name=email, linking verified-email: a GitHub user whose display name is alice's address is not linked to alice", async (t) => {
   const w = await loginWorld(t);
   mapNameToEmail(w, 'verified-email');
   const alice = w.user('alice')!;
-  const personas = personasFile({ github: [githubPersona('evil', 7001, { name: 'alice@example.com', email: 'evil@example.com' })] });
+  const personas = personasFile({
+    github: [githubPersona('evil', 7001, { name: 'alice@example.com', email: 'evil@example.com' })],
+  });
   const run = await w.login('github', 'evil', { personasFile: personas });
   const failed = expectFailed(run, 'LINK_CONFLICT', 7);
   assert.deepEqual(w.store.associations.forUser(alice.id), [], 'evil is not attached to alice');
@@ -32,10 +44,12 @@ test('item 2: --map name=email, linking verified-email: a GitHub user whose disp
   assert.deepEqual(w.user('alice'), alice);
 });
 
-test('item 2: an email from any claim but the provider\'s own is stored unverified, and a verified owner later takes it over', async (t) => {
+test("item 2: an email from any claim but the provider's own is stored unverified, and a verified owner later takes it over", async (t) => {
   const w = await loginWorld(t);
   mapNameToEmail(w, 'off');
-  const personas = personasFile({ github: [githubPersona('evil', 7001, { name: 'bob@example.com', email: 'evil@example.com' })] });
+  const personas = personasFile({
+    github: [githubPersona('evil', 7001, { name: 'bob@example.com', email: 'evil@example.com' })],
+  });
   expectDone(await w.login('github', 'evil', { personasFile: personas }));
   const evil = w.user('evil')!;
   assert.equal(evil.email, 'bob@example.com');
@@ -50,15 +64,18 @@ test('item 2: an email from any claim but the provider\'s own is stored unverifi
 test('item 2: no other claim can be mapped to email_verified', async (t) => {
   const w = await loginWorld(t);
   const before = w.store.connections.get('github');
-  assert.throws(() => setConnection(adminOf(w.store, 'test'), 'github', { map: [['name', 'email_verified']] }, { dryRun: false }), (err: Error & { code?: string }) => {
-    assert.equal(err.code, 'INVALID_VALUE');
-    assert.match(err.message, /name cannot be mapped to email_verified/);
-    return true;
-  });
+  assert.throws(
+    () => setConnection(adminOf(w.store, 'test'), 'github', { map: [['name', 'email_verified']] }, { dryRun: false }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'INVALID_VALUE');
+      assert.match(err.message, /name cannot be mapped to email_verified/);
+      return true;
+    },
+  );
   assert.deepEqual(w.store.connections.get('github'), before);
 });
 
-test('item 3: an upstream login equal to alice\'s email gets a username of its own; alice\'s email then names alice everywhere', async (t) => {
+test("item 3: an upstream login equal to alice's email gets a username of its own; alice's email then names alice everywhere", async (t) => {
   const w = await loginWorld(t);
   const alice = w.user('alice')!;
   const personas = personasFile({ github: [githubPersona('alice@example.com', 7002, { email: 'evil@example.com' })] });
@@ -90,26 +107,34 @@ test('item 3: an upstream login equal to alice\'s email gets a username of its o
   assert.ok(w.store.users.byId(impostor.id), 'the impostor is untouched');
 });
 
-test('item 3: an upstream login equal to the person\'s own verified email is kept as the username', async (t) => {
+test("item 3: an upstream login equal to the person's own verified email is kept as the username", async (t) => {
   const w = await loginWorld(t);
   const personas = personasFile({ github: [githubPersona('dana@example.com', 7003, { email: 'dana@example.com' })] });
   const result = expectDone(await w.login('github', 'dana@example.com', { personasFile: personas }));
   assert.equal(result.user?.username, 'dana@example.com');
 });
 
-test('item 3: a username chosen at a JIT prompt may not be another person\'s address', async (t) => {
+test("item 3: a username chosen at a JIT prompt may not be another person's address", async (t) => {
   const w = await loginWorld(t);
   w.setJit('github', { scheme: 'prompt-username-password-consent' });
   const users = w.store.users.count();
-  const run = await w.login('github', 'octocat', { jitConsent: 'approve', jitUsername: 'alice@example.com', password: 'a-long-password' });
+  const run = await w.login('github', 'octocat', {
+    jitConsent: 'approve',
+    jitUsername: 'alice@example.com',
+    password: 'a-long-password',
+  });
   const failed = expectFailed(run, 'INVALID_VALUE', 2);
   assert.match(failed.error.message, /looks like an email address but is not the user's own email/);
   assert.equal(w.store.users.count(), users);
-  const other = await w.login('github', 'octocat', { jitConsent: 'approve', jitUsername: 'bob@example.com', password: 'a-long-password' });
+  const other = await w.login('github', 'octocat', {
+    jitConsent: 'approve',
+    jitUsername: 'bob@example.com',
+    password: 'a-long-password',
+  });
   expectFailed(other, 'INVALID_VALUE', 2);
 });
 
-test('item 6: an address squatted in My Account does not block its provider-verified owner, who is not told the squatter\'s name', async (t) => {
+test("item 6: an address squatted in My Account does not block its provider-verified owner, who is not told the squatter's name", async (t) => {
   const w = await loginWorld(t);
   expectDone(await w.login('github', 'octocat'));
   const octocat = editProfile(w.store, w.user('octocat')!, [['email', 'bob@example.com']]);
@@ -122,7 +147,11 @@ test('item 6: an address squatted in My Account does not block its provider-veri
   assert.equal(bob.email, 'bob@example.com');
   assert.equal(bob.emailVerified, true);
   assert.equal(w.store.users.byId(octocat.id)?.email, null, "the squatter's unverified copy is cleared");
-  assert.match(jitDetail(run), /held unverified by local user octocat, whose copy is cleared/, 'the stage an admin reads names the squatter');
+  assert.match(
+    jitDetail(run),
+    /held unverified by local user octocat, whose copy is cleared/,
+    'the stage an admin reads names the squatter',
+  );
   const [cleared] = w.store.events.list({ limit: 20 }).filter((e) => e.action === 'users.email-cleared');
   assert.match(cleared?.detail ?? '', /cleared the unverified email bob@example\.com of octocat: google verified it/);
 });
@@ -134,7 +163,10 @@ test('item 6: refusals shown to the person signing in never name the local accou
   w.setJit('google', { linking: 'verified-email' });
   const unverified = await w.login('google', 'carol');
   const failed = expectFailed(unverified, 'LINK_CONFLICT', 7);
-  for (const [view, holder] of [[taken, 'alice'], [failed, 'carol-local']] as const) {
+  for (const [view, holder] of [
+    [taken, 'alice'],
+    [failed, 'carol-local'],
+  ] as const) {
     const { error } = view;
     assert.doesNotMatch(view.jit?.reason.replaceAll(/\S+@example\.com/g, '') ?? '', new RegExp(`\\b${holder}\\b`));
     const told = `${error.message}\n${hintOf(error)}`.replaceAll(/\S+@example\.com/g, '');
@@ -150,12 +182,14 @@ test('item 6: My Account may not take an address another user holds, verified or
   expectDone(await w.login('github', 'octocat'));
   const octocat = w.user('octocat')!;
   for (const address of ['held@example.com', 'alice@example.com']) {
-    assert.throws(() => editProfile(w.store, octocat, [['email', address]]), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'USER_EXISTS');
-      assert.doesNotMatch(err.message.replace(address, ''), /holder|alice/);
-      return true;
-    });
+    assert.throws(
+      () => editProfile(w.store, octocat, [['email', address]]),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'USER_EXISTS');
+        assert.doesNotMatch(err.message.replace(address, ''), /holder|alice/);
+        return true;
+      },
+    );
   }
   assert.deepEqual(w.user('octocat'), octocat);
 });
-

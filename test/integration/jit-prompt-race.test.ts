@@ -13,10 +13,23 @@ import { expectDone, loginWorld, type LoginWorld } from '../helpers/login.js';
 type JitView = Extract<FlowView, { waiting: 'jit-prompt' }>;
 
 /** A headless GitHub login as `persona` whose JIT answers come from `choose` (given each prompt it is shown). */
-async function promptLogin(w: LoginWorld, persona: string, choose: (view: JitView) => Promise<string>): Promise<FlowView> {
+async function promptLogin(
+  w: LoginWorld,
+  persona: string,
+  choose: (view: JitView) => Promise<string>,
+): Promise<FlowView> {
   const engine = await loginEngine({ store: w.store, upstreams: w.upstreams });
-  const headless = headlessAnswerer({ connection: 'github', persona, consent: 'approve', personas: () => [persona], connectionByName: (n) => w.store.connections.get(n) });
-  const answerer: Answerer = { ...headless, jitPrompt: async (view) => ({ consent: true, username: await choose(view), password: 'long enough 1' }) };
+  const headless = headlessAnswerer({
+    connection: 'github',
+    persona,
+    consent: 'approve',
+    personas: () => [persona],
+    connectionByName: (n) => w.store.connections.get(n),
+  });
+  const answerer: Answerer = {
+    ...headless,
+    jitPrompt: async (view) => ({ consent: true, username: await choose(view), password: 'long enough 1' }),
+  };
   return drive(engine, answerer, { app: 'thrift', timeoutMs: 30_000, signal: new AbortController().signal });
 }
 
@@ -39,7 +52,11 @@ test('a taken username keeps the flow at its jit-prompt with a USER_EXISTS retry
     prompts.map((p) => p.retry?.message),
     [undefined, "username 'octocat' is taken", "username 'alice' is taken"],
   );
-  assert.deepEqual(prompts[1]!.retry, { code: 'USER_EXISTS', message: "username 'octocat' is taken", hint: 'choose another username' });
+  assert.deepEqual(prompts[1]!.retry, {
+    code: 'USER_EXISTS',
+    message: "username 'octocat' is taken",
+    hint: 'choose another username',
+  });
   assert.notEqual(prompts[1]!.proposed.username, 'octocat', 'a free username is proposed instead of the taken one');
   assert.equal(w.user('alice')?.source, 'local', 'alice untouched');
 });
@@ -52,19 +69,28 @@ test('two sign-ins choosing one username at once: one gets it, the other is aske
   let release!: () => void;
   const bothAsked = new Promise<void>((resolve) => (release = resolve));
   const retries: JitView[] = [];
-  const choose = (second: string) => async (view: JitView): Promise<string> => {
-    if (view.retry) {
-      retries.push(view);
-      return second;
-    }
-    if (++arrived === 2) release();
-    await bothAsked;
-    return 'raced';
-  };
-  const [a, b] = await Promise.all([promptLogin(w, 'octocat', choose('octo-other')), promptLogin(w, 'hubber', choose('hub-other'))]);
+  const choose =
+    (second: string) =>
+    async (view: JitView): Promise<string> => {
+      if (view.retry) {
+        retries.push(view);
+        return second;
+      }
+      if (++arrived === 2) release();
+      await bothAsked;
+      return 'raced';
+    };
+  const [a, b] = await Promise.all([
+    promptLogin(w, 'octocat', choose('octo-other')),
+    promptLogin(w, 'hubber', choose('hub-other')),
+  ]);
   const names = [expectDone(a).user?.username, expectDone(b).user?.username].sort();
   assert.equal(retries.length, 1, 'exactly one flow lost the race and was asked again');
-  assert.deepEqual(retries[0]!.retry, { code: 'USER_EXISTS', message: "username 'raced' is taken", hint: 'choose another username' });
+  assert.deepEqual(retries[0]!.retry, {
+    code: 'USER_EXISTS',
+    message: "username 'raced' is taken",
+    hint: 'choose another username',
+  });
   assert.ok(names.includes('raced'));
   assert.ok(names.includes('octo-other') || names.includes('hub-other'));
   assert.equal(w.store.associations.countForConnection('github'), 2);

@@ -3,7 +3,15 @@
 // attributes after each sync policy), the ID token's subject, and the prompt schemes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expectDone, expectFailed, FEDERATED_STAGES, githubPersona, loginWorld, personasFile, stageNames } from '../helpers/login.js';
+import {
+  expectDone,
+  expectFailed,
+  FEDERATED_STAGES,
+  githubPersona,
+  loginWorld,
+  personasFile,
+  stageNames,
+} from '../helpers/login.js';
 import { hintOf } from '../helpers/hints.js';
 
 const OCTOCAT_ID = '583231';
@@ -28,7 +36,10 @@ test('JIT on, no association, email free: octocat is provisioned from GitHub, wi
   assert.deepEqual(result.amr, ['fed']);
   assert.equal(result.claims.pass_through, undefined);
   const jit = run.stages.find((s) => s.stage === 'jit')!;
-  assert.match(jit.detail, /^provisioned new user octocat [0-9a-f]{8} \(JIT on for github; no association, email not taken\)$/);
+  assert.match(
+    jit.detail,
+    /^provisioned new user octocat [0-9a-f]{8} \(JIT on for github; no association, email not taken\)$/,
+  );
 });
 
 test('hubber has no public email: the verified address from /user/emails is provisioned', async (t) => {
@@ -72,7 +83,10 @@ test('association exists, JIT on: the second login is returning, to the same use
   assert.equal(result.user?.id, first.user?.id);
   assert.equal(result.claims.sub, first.claims.sub);
   assert.equal(w.store.users.count(), users);
-  assert.match(second.stages.find((s) => s.stage === 'jit')!.detail, /^returning user octocat \(JIT on for github; association exists for octocat, attribute sync override-all; nothing to update\)$/);
+  assert.match(
+    second.stages.find((s) => s.stage === 'jit')!.detail,
+    /^returning user octocat \(JIT on for github; association exists for octocat, attribute sync override-all; nothing to update\)$/,
+  );
 });
 
 test('association exists, JIT off: still returning (JIT governs creation only)', async (t) => {
@@ -176,19 +190,31 @@ test('linking verified-email but the upstream email is unverified: deny with LIN
   const google = expectFailed(await w.login('google', 'carol'), 'LINK_CONFLICT', 7);
   assert.match(hintOf(google.error), /verify the email/);
   assert.equal(w.store.users.count(), users);
-  assert.equal(w.store.associations.countForConnection('github') + w.store.associations.countForConnection('google'), 0);
+  assert.equal(
+    w.store.associations.countForConnection('github') + w.store.associations.countForConnection('google'),
+    0,
+  );
 });
 
 test('linking verified-email never links into a local account whose own email is unverified (account pre-hijacking)', async (t) => {
   const w = await loginWorld(t);
   w.setJit('github', { linking: 'verified-email' });
   // Anyone can put an address on a local account (My Account, users add) without proving it: it is then unverified.
-  const squatter = w.store.users.insert({ username: 'squatter', email: 'hubber@example.com', emailVerified: false, source: 'local' });
+  const squatter = w.store.users.insert({
+    username: 'squatter',
+    email: 'hubber@example.com',
+    emailVerified: false,
+    source: 'local',
+  });
   const run = await w.login('github', 'hubber');
   const result = expectDone(run);
   assert.equal(result.jit?.decision, 'provision', 'the provider-verified owner gets an account of their own');
   assert.notEqual(result.user?.id, squatter.id);
-  assert.deepEqual(w.store.associations.forUser(squatter.id), [], 'hubber\'s GitHub identity is not attached to the squatter');
+  assert.deepEqual(
+    w.store.associations.forUser(squatter.id),
+    [],
+    "hubber's GitHub identity is not attached to the squatter",
+  );
   assert.equal(w.store.associations.get('github', '1000001')?.userId, result.user?.id);
   assert.equal(w.store.users.byEmail('hubber@example.com')?.id, result.user?.id);
 });
@@ -209,7 +235,9 @@ test('a locked associated user is refused (USER_LOCKED, exit 7), a disabled one 
 
 /** Octocat as GitHub shows him after renaming himself and changing his public email: same login, same id. */
 function renamedOctocat(): string {
-  return personasFile({ github: [githubPersona('octocat', Number(OCTOCAT_ID), { name: 'Octo Renamed', email: 'renamed@example.com' })] });
+  return personasFile({
+    github: [githubPersona('octocat', Number(OCTOCAT_ID), { name: 'Octo Renamed', email: 'renamed@example.com' })],
+  });
 }
 
 test('returning login with override-all: the local user takes the upstream name and email', async (t) => {
@@ -254,7 +282,12 @@ test('returning login with sync none: the local user is not touched', async (t) 
 test('override-all never takes an email another local user holds', async (t) => {
   const w = await loginWorld(t);
   expectDone(await w.login('github', 'octocat'));
-  w.store.users.insert({ username: 'renamed-owner', email: 'renamed@example.com', emailVerified: true, source: 'local' });
+  w.store.users.insert({
+    username: 'renamed-owner',
+    email: 'renamed@example.com',
+    emailVerified: true,
+    source: 'local',
+  });
   expectDone(await w.login('github', 'octocat', { personasFile: renamedOctocat() }));
   const user = w.user('octocat')!;
   assert.equal(user.email, 'octocat@example.com');
@@ -303,7 +336,13 @@ test('prompt-consent: declining is JIT_DENIED with no user; approving provisions
 test('prompt-username-password-consent: the chosen username and password make an account that signs in with a password', async (t) => {
   const w = await loginWorld(t);
   w.setJit('github', { scheme: 'prompt-username-password-consent' });
-  const result = expectDone(await w.login('github', 'octocat', { jitConsent: 'approve', jitUsername: 'octo-chosen', password: 'correct horse 1' }));
+  const result = expectDone(
+    await w.login('github', 'octocat', {
+      jitConsent: 'approve',
+      jitUsername: 'octo-chosen',
+      password: 'correct horse 1',
+    }),
+  );
   assert.equal(result.user?.username, 'octo-chosen');
   const user = w.user('octo-chosen')!;
   assert.equal(user.hasPassword, true);
@@ -320,8 +359,16 @@ test('prompt-username-password-consent refuses a taken username and a short pass
   const w = await loginWorld(t);
   w.setJit('github', { scheme: 'prompt-username-password-consent' });
   const users = w.store.users.count();
-  expectFailed(await w.login('github', 'octocat', { jitConsent: 'approve', jitUsername: 'alice', password: 'long enough' }), 'USER_EXISTS', 2);
-  expectFailed(await w.login('github', 'octocat', { jitConsent: 'approve', jitUsername: 'octo', password: 'short' }), 'INVALID_VALUE', 2);
+  expectFailed(
+    await w.login('github', 'octocat', { jitConsent: 'approve', jitUsername: 'alice', password: 'long enough' }),
+    'USER_EXISTS',
+    2,
+  );
+  expectFailed(
+    await w.login('github', 'octocat', { jitConsent: 'approve', jitUsername: 'octo', password: 'short' }),
+    'INVALID_VALUE',
+    2,
+  );
   assert.equal(w.store.users.count(), users);
   assert.equal(w.store.associations.countForConnection('github'), 0);
 });

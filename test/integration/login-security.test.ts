@@ -19,13 +19,28 @@ import type { Upstreams } from '../../src/ports.js';
 import { completeSandboxConsent } from '../../src/sandbox/automate.js';
 import { jwks } from '../../src/core/jwks.js';
 import { closedPort, withParam } from './federation-helpers.js';
-import { expectDone, expectFailed, loginWorld, mapConnectors, portAccepts, scriptedAnswerer, type LoginWorld } from '../helpers/login.js';
+import {
+  expectDone,
+  expectFailed,
+  loginWorld,
+  mapConnectors,
+  portAccepts,
+  scriptedAnswerer,
+  type LoginWorld,
+} from '../helpers/login.js';
 import { hintOf } from '../helpers/hints.js';
 
 type Waiting<K extends string> = Extract<FlowView, { waiting: K }>;
 
 /** Starts a flow, chooses GitHub and consents at the sandbox as octocat: the flow now waits for this callback. */
-async function flowAtCallback(w: LoginWorld, engine: FlowEngine): Promise<{ view: Waiting<'redirect'>; callback: string; auth: Extract<FlowState['waiting'], { kind: 'redirect' }>['auth'] }> {
+async function flowAtCallback(
+  w: LoginWorld,
+  engine: FlowEngine,
+): Promise<{
+  view: Waiting<'redirect'>;
+  callback: string;
+  auth: Extract<FlowState['waiting'], { kind: 'redirect' }>['auth'];
+}> {
   const started = await engine.start('thrift');
   assert.equal(started.status === 'active' && started.waiting, 'choose');
   const view = await engine.submit(started.flow, { choose: 'github', redirectUri: 'http://127.0.0.1:9/callback' });
@@ -37,7 +52,12 @@ async function flowAtCallback(w: LoginWorld, engine: FlowEngine): Promise<{ view
 }
 
 /** Redeems a code at the sandbox token endpoint by hand: only possible if nobody redeemed it before. */
-async function redeemByHand(w: LoginWorld, authorizeUrl: string, code: string, auth: { codeVerifier: string; redirectUri: string }): Promise<Record<string, unknown>> {
+async function redeemByHand(
+  w: LoginWorld,
+  authorizeUrl: string,
+  code: string,
+  auth: { codeVerifier: string; redirectUri: string },
+): Promise<Record<string, unknown>> {
   const github = w.store.connections.get('github')!;
   const res = await fetch(new URL('/login/oauth/access_token', authorizeUrl), {
     method: 'POST',
@@ -66,7 +86,10 @@ test('a forged, missing or shadowed state fails the flow with STATE_MISMATCH (ex
     const code = new URL(callback).searchParams.get('code')!;
     const failed = await engine.submit(view.flow, { callback: tamper(callback, auth.state) });
     const error = expectFailed(failed, 'STATE_MISMATCH', 6).error;
-    assert.ok(!error.message.includes(auth.state) && !error.message.includes(code), `${what}: neither state nor code is echoed`);
+    assert.ok(
+      !error.message.includes(auth.state) && !error.message.includes(code),
+      `${what}: neither state nor code is echoed`,
+    );
     assert.equal(w.store.flows.get(view.flow)?.status, 'failed');
     const stages = w.store.events.list({ flow: view.flow, limit: 50 });
     assert.deepEqual(
@@ -76,7 +99,11 @@ test('a forged, missing or shadowed state fails the flow with STATE_MISMATCH (ex
     );
     const tokens = await redeemByHand(w, view.url, code, auth);
     assert.equal(typeof tokens.access_token, 'string', `${what}: the code was still unused: ${JSON.stringify(tokens)}`);
-    await assert.rejects(engine.submit(view.flow, { callback }), /has already failed/, 'the genuine callback cannot revive the failed flow');
+    await assert.rejects(
+      engine.submit(view.flow, { callback }),
+      /has already failed/,
+      'the genuine callback cannot revive the failed flow',
+    );
   }
 });
 
@@ -133,16 +160,34 @@ test('the ID token verifies with the org JWKS (ES256, iss, aud = client_id, exp)
 
   const [header, body, signature] = result.idToken.split('.') as [string, string, string];
   const forgedBody = Buffer.from(JSON.stringify({ ...payload, sub: w.user('alice')!.id })).toString('base64url');
-  await assert.rejects(jwtVerify(`${header}.${forgedBody}.${signature}`, keySet, expected), joseErrors.JWSSignatureVerificationFailed);
+  await assert.rejects(
+    jwtVerify(`${header}.${forgedBody}.${signature}`, keySet, expected),
+    joseErrors.JWSSignatureVerificationFailed,
+  );
   const flipped = `${signature.slice(0, -4)}${signature.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
-  await assert.rejects(jwtVerify(`${header}.${body}.${flipped}`, keySet, expected), joseErrors.JWSSignatureVerificationFailed);
-  await assert.rejects(jwtVerify(result.idToken, keySet, { ...expected, audience: 'another-app' }), joseErrors.JWTClaimValidationFailed);
-  await assert.rejects(jwtVerify(result.idToken, keySet, { ...expected, issuer: 'urn:idp:org:0000000000000000' }), joseErrors.JWTClaimValidationFailed);
-  await assert.rejects(jwtVerify(result.idToken, keySet, { ...expected, currentDate: new Date((payload.exp! + 1) * 1000) }), joseErrors.JWTExpired);
+  await assert.rejects(
+    jwtVerify(`${header}.${body}.${flipped}`, keySet, expected),
+    joseErrors.JWSSignatureVerificationFailed,
+  );
+  await assert.rejects(
+    jwtVerify(result.idToken, keySet, { ...expected, audience: 'another-app' }),
+    joseErrors.JWTClaimValidationFailed,
+  );
+  await assert.rejects(
+    jwtVerify(result.idToken, keySet, { ...expected, issuer: 'urn:idp:org:0000000000000000' }),
+    joseErrors.JWTClaimValidationFailed,
+  );
+  await assert.rejects(
+    jwtVerify(result.idToken, keySet, { ...expected, currentDate: new Date((payload.exp! + 1) * 1000) }),
+    joseErrors.JWTExpired,
+  );
 });
 
 /** Drives a GitHub login whose provider never calls back; `onWait` sees the loopback port and may interrupt. */
-async function loginThatNeverCallsBack(w: LoginWorld, opts: { timeoutMs: number; onWait?: (interrupt: () => void) => void }): Promise<{ view: FlowView; port: number }> {
+async function loginThatNeverCallsBack(
+  w: LoginWorld,
+  opts: { timeoutMs: number; onWait?: (interrupt: () => void) => void },
+): Promise<{ view: FlowView; port: number }> {
   const engine = await loginEngine({ store: w.store, upstreams: w.upstreams });
   let port = 0;
   const controller = new AbortController();
@@ -207,22 +252,39 @@ function authorizeAt(inner: Upstreams, origin: string): Upstreams {
   }));
 }
 
-test('headless: --timeout also bounds a sandbox page that never answers: TIMEOUT (exit 5), flow failed', { timeout: 20_000 }, async (t) => {
+test('headless: --timeout also bounds a sandbox page that never answers: TIMEOUT (exit 5), flow failed', {
+  timeout: 20_000,
+}, async (t) => {
   const w = await loginWorld(t);
   const upstreams = authorizeAt(w.upstreams, await stallingServer(t));
-  const started = await headlessLogin({ store: w.store, app: 'thrift', answers: { connection: 'github', persona: 'octocat', consent: 'approve' }, upstreams, timeoutMs: 200 });
+  const started = await headlessLogin({
+    store: w.store,
+    app: 'thrift',
+    answers: { connection: 'github', persona: 'octocat', consent: 'approve' },
+    upstreams,
+    timeoutMs: 200,
+  });
   expectFailed(started.view, 'TIMEOUT', 5);
   assert.equal(w.store.flows.get(started.view.flow)?.status, 'failed');
 });
 
-test('headless: Ctrl-C while a sandbox page hangs ends the login as INTERRUPTED (exit 130)', { timeout: 20_000 }, async (t) => {
+test('headless: Ctrl-C while a sandbox page hangs ends the login as INTERRUPTED (exit 130)', {
+  timeout: 20_000,
+}, async (t) => {
   const w = await loginWorld(t);
   const upstreams = authorizeAt(w.upstreams, await stallingServer(t));
   const controller = new AbortController();
   const interrupt = (event: StageEvent): void => {
     if (event.stage === 'redirect') setTimeout(() => controller.abort(), 50);
   };
-  const run = await headlessLogin({ store: w.store, app: 'thrift', answers: { connection: 'github', persona: 'octocat', consent: 'approve' }, upstreams, signal: controller.signal, onEvent: interrupt });
+  const run = await headlessLogin({
+    store: w.store,
+    app: 'thrift',
+    answers: { connection: 'github', persona: 'octocat', consent: 'approve' },
+    upstreams,
+    signal: controller.signal,
+    onEvent: interrupt,
+  });
   expectFailed(run.view, 'INTERRUPTED', 130);
   assert.equal(w.store.flows.get(run.view.flow)?.status, 'failed');
 });
@@ -245,7 +307,11 @@ async function realOidcConnection(w: LoginWorld, issuer: string | null): Promise
 
 async function corpLogin(w: LoginWorld, upstreams: Upstreams): Promise<FlowView> {
   const engine = await loginEngine({ store: w.store, upstreams });
-  return drive(engine, scriptedAnswerer({ choose: async () => 'corp' }), { app: 'thrift', timeoutMs: 5000, signal: new AbortController().signal });
+  return drive(engine, scriptedAnswerer({ choose: async () => 'corp' }), {
+    app: 'thrift',
+    timeoutMs: 5000,
+    signal: new AbortController().signal,
+  });
 }
 
 test('an unreachable provider: UPSTREAM_UNREACHABLE (exit 4) naming the endpoint, never the secret', async (t) => {
@@ -257,7 +323,10 @@ test('an unreachable provider: UPSTREAM_UNREACHABLE (exit 4) naming the endpoint
   t.after(() => upstreams.close());
   const view = await corpLogin(w, upstreams);
   const failed = expectFailed(view, 'UPSTREAM_UNREACHABLE', 4);
-  assert.ok(failed.error.message.includes(`http://127.0.0.1:${port}/.well-known/openid-configuration`), failed.error.message);
+  assert.ok(
+    failed.error.message.includes(`http://127.0.0.1:${port}/.well-known/openid-configuration`),
+    failed.error.message,
+  );
   assert.ok(!JSON.stringify(failed).includes(secret));
   const events = w.store.events.list({ flow: view.flow, limit: 50 });
   assert.deepEqual([events.at(-1)!.stage, events.at(-1)!.status], ['redirect', 'failed']);

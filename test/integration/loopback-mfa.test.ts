@@ -26,7 +26,9 @@ function heldGet(url: string): Promise<{ body: Promise<string> }> {
 
 // On the old code the page was held until the flow ended, which waited for this very MFA answer: a deadlock, which
 // the timeout turns into a failure.
-test('GitHub, then email-otp at the terminal: the callback page arrives before the code is answered', { timeout: 60_000 }, async (t) => {
+test('GitHub, then email-otp at the terminal: the callback page arrives before the code is answered', {
+  timeout: 60_000,
+}, async (t) => {
   const w = await loginWorld(t);
   w.store.apps.update('thrift', { steps: [['password', 'google', 'github'], ['email-otp']] });
   const engine = await loginEngine({ store: w.store, upstreams: w.upstreams });
@@ -55,11 +57,19 @@ test('GitHub, then email-otp at the terminal: the callback page arrives before t
       return headless.mfa(view);
     },
   };
-  const view = await drive(engine, answerer, { app: 'thrift', timeoutMs: 60_000, signal: new AbortController().signal });
+  const view = await drive(engine, answerer, {
+    app: 'thrift',
+    timeoutMs: 60_000,
+    signal: new AbortController().signal,
+  });
   assert.equal(view.status, 'done');
   assert.match(pageAtMfa, /<h1>Signed in at GitHub<\/h1>/);
   assert.match(pageAtMfa, /Finish in your terminal/);
   assert.ok(outcome, 'MFA was asked');
-  assert.deepEqual(JSON.parse(await outcome), { title: 'Signed in', message: 'You are signed in to thrift. Return to the terminal for the details.', ok: true });
+  assert.deepEqual(JSON.parse(await outcome), {
+    title: 'Signed in',
+    message: 'You are signed in to thrift. Return to the terminal for the details.',
+    ok: true,
+  });
   assert.equal(await portAccepts(loopbackPort), false, 'the loopback server closed when the flow ended');
 });

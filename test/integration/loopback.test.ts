@@ -197,16 +197,27 @@ test('continueInTerminal answers the browser at once; the page long-polls its st
   assert.match(page.body, /<noscript>/);
   const nonce = /<script nonce="([^"]+)">/.exec(page.body)?.[1];
   assert.ok(nonce, 'the polling script carries a nonce');
-  assert.match(String(page.headers['content-security-policy']), new RegExp(`script-src 'nonce-${nonce.replace(/[+/]/g, '\\$&')}'; connect-src 'self'`));
+  assert.match(
+    String(page.headers['content-security-policy']),
+    new RegExp(`script-src 'nonce-${nonce.replace(/[+/]/g, '\\$&')}'; connect-src 'self'`),
+  );
   const statusPath = /fetch\("(\/status\/[A-Za-z0-9_-]{22})"/.exec(page.body)?.[1];
   assert.ok(statusPath, 'the page names its status URL');
 
-  assert.equal((await httpGet(`http://127.0.0.1:${server.port}/status/not-the-token`)).status, 410, 'only the page knows the status URL');
+  assert.equal(
+    (await httpGet(`http://127.0.0.1:${server.port}/status/not-the-token`)).status,
+    410,
+    'only the page knows the status URL',
+  );
   const status = await httpHeaders(`http://127.0.0.1:${server.port}${statusPath}`);
   assert.equal(status.status, 200);
   assert.match(String(status.headers['content-type']), /^application\/json/);
   callback.respond({ title: 'Signed in', message: `You are signed in to thrift (code ${code}).`, ok: true });
-  assert.deepEqual(JSON.parse(await status.body), { title: 'Signed in', message: 'You are signed in to thrift (code [redacted]).', ok: true });
+  assert.deepEqual(JSON.parse(await status.body), {
+    title: 'Signed in',
+    message: 'You are signed in to thrift (code [redacted]).',
+    ok: true,
+  });
   await server.close();
   assert.equal(await tryConnect(server.port, '127.0.0.1'), 'ECONNREFUSED');
 });

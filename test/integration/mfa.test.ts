@@ -77,7 +77,9 @@ function mfaView(view: FlowView): Extract<FlowView, { waiting: 'mfa' }> {
 
 /** A six-digit code that is none of the three the window accepts at `at`. */
 async function wrongCode(secret: string, at: Date): Promise<string> {
-  const valid = new Set(await Promise.all([-30_000, 0, 30_000].map((d) => totpCode(secret, new Date(at.getTime() + d)))));
+  const valid = new Set(
+    await Promise.all([-30_000, 0, 30_000].map((d) => totpCode(secret, new Date(at.getTime() + d)))),
+  );
   return ['123456', '654321', '000000', '999999'].find((c) => !valid.has(c))!;
 }
 
@@ -86,16 +88,30 @@ test('an enrolled factor: the headless login with the secret finishes with amr p
   const { secret, uri } = await enrolTotp(adminOf(w.store, 'test'), w.alice);
   assert.match(uri, /^otpauth:\/\/totp\//);
   assert.ok(uri.includes(`secret=${secret}`));
-  const run = await headlessLogin({ store: w.store, app: 'thrift', upstreams: w.upstreams, answers: { option: 'password', username: 'alice', password: 'thrift-demo', consent: 'approve', otp: { code: await totpCode(secret, w.now()) } } });
+  const run = await headlessLogin({
+    store: w.store,
+    app: 'thrift',
+    upstreams: w.upstreams,
+    answers: {
+      option: 'password',
+      username: 'alice',
+      password: 'thrift-demo',
+      consent: 'approve',
+      otp: { code: await totpCode(secret, w.now()) },
+    },
+  });
   const result = expectDone(run.view);
   assert.deepEqual(result.amr, ['pwd', 'otp']);
   assert.equal(result.acr, 'urn:idp:acr:mfa');
   assert.equal(result.claims.acr, 'urn:idp:acr:mfa');
   const mfa = run.stages.filter((s) => s.stage === 'mfa');
-  assert.deepEqual(mfa.map((s) => [s.status, s.detail]), [['ok', 'totp verified for alice']]);
+  assert.deepEqual(
+    mfa.map((s) => [s.status, s.detail]),
+    [['ok', 'totp verified for alice']],
+  );
 });
 
-test('a code accepted in one flow is refused in a second flow, within its window; the next step\'s code then works', async (t) => {
+test("a code accepted in one flow is refused in a second flow, within its window; the next step's code then works", async (t) => {
   const w = await world(t);
   const { secret } = await enrolTotp(adminOf(w.store, 'test'), w.alice);
   const code = await totpCode(secret, w.now());
@@ -143,28 +159,54 @@ test(`racing wrong codes cannot get around the cap: ${MAX_MFA_ATTEMPTS * 2} at o
   const { secret } = await enrolTotp(adminOf(w.store, 'test'), w.alice);
   const wrong = await wrongCode(secret, w.now());
   const { flow } = mfaView(await w.toStep2());
-  const settled = await Promise.allSettled(Array.from({ length: MAX_MFA_ATTEMPTS * 2 }, () => w.engine.submit(flow, { otp: wrong })));
-  const evaluated = w.store.events.list({ flow, limit: 100 }).filter((e) => e.stage === 'mfa' && /\(attempt \d/.test(e.detail));
+  const settled = await Promise.allSettled(
+    Array.from({ length: MAX_MFA_ATTEMPTS * 2 }, () => w.engine.submit(flow, { otp: wrong })),
+  );
+  const evaluated = w.store.events
+    .list({ flow, limit: 100 })
+    .filter((e) => e.stage === 'mfa' && /\(attempt \d/.test(e.detail));
   assert.ok(evaluated.length <= MAX_MFA_ATTEMPTS, `${evaluated.length} wrong codes were checked in one flow`);
   assert.equal(w.store.flows.get(flow)?.status, 'failed');
-  assert.ok(settled.some((s) => s.status === 'fulfilled' && s.value.status === 'failed' && s.value.error.code === 'MFA_TOO_MANY_ATTEMPTS'));
+  assert.ok(
+    settled.some(
+      (s) => s.status === 'fulfilled' && s.value.status === 'failed' && s.value.error.code === 'MFA_TOO_MANY_ATTEMPTS',
+    ),
+  );
   await assert.rejects(w.engine.submit(flow, { otp: await totpCode(secret, w.now()) }), /already failed/);
 });
 
 test('the TOTP secret is sealed at rest: neither an enrolled secret nor one offered in a flow appears in the database files', async (t) => {
   const w = await world(t);
   const enrolled = await enrolTotp(adminOf(w.store, 'test'), w.alice);
-  const bob = w.store.users.insert({ username: 'bob', email: 'bob@example.com', emailVerified: true, name: null, givenName: null, familyName: null, passwordHash: w.store.users.passwordState(w.alice.id).hash, source: 'local' });
+  const bob = w.store.users.insert({
+    username: 'bob',
+    email: 'bob@example.com',
+    emailVerified: true,
+    name: null,
+    givenName: null,
+    familyName: null,
+    passwordHash: w.store.users.passwordState(w.alice.id).hash,
+    source: 'local',
+  });
   const started = await w.engine.start('thrift');
   await w.engine.submit(started.flow, { choose: 'password' });
-  const offered = mfaView(await w.engine.submit(started.flow, { credentials: { username: bob.username, password: 'thrift-demo' } })).enrol!.secret;
-  const bytes = [DB_FILE, `${DB_FILE}-wal`].map((f) => join(w.home, f)).filter((f) => existsSync(f)).map((f) => readFileSync(f).toString('latin1'));
+  const offered = mfaView(
+    await w.engine.submit(started.flow, { credentials: { username: bob.username, password: 'thrift-demo' } }),
+  ).enrol!.secret;
+  const bytes = [DB_FILE, `${DB_FILE}-wal`]
+    .map((f) => join(w.home, f))
+    .filter((f) => existsSync(f))
+    .map((f) => readFileSync(f).toString('latin1'));
   assert.ok(bytes.join('').length > 0);
   for (const secret of [enrolled.secret, offered]) {
     assert.match(secret, /^[A-Z2-7]{32}$/);
     assert.ok(!bytes.some((b) => b.includes(secret)), `the secret ${secret.slice(0, 4)}... is stored in clear`);
   }
-  assert.equal(w.store.unseal(w.store.factors.totpFor(w.alice.id)!.secretSealed), enrolled.secret, 'what is stored is the sealed secret');
+  assert.equal(
+    w.store.unseal(w.store.factors.totpFor(w.alice.id)!.secretSealed),
+    enrolled.secret,
+    'what is stored is the sealed secret',
+  );
 });
 
 test('no factor yet: the flow offers enrolment {secret, uri}; a wrong code keeps the same secret and creates nothing; the right one enrols', async (t) => {
@@ -196,9 +238,20 @@ test('no factor yet: the flow offers enrolment {secret, uri}; a wrong code keeps
 
 test('two logins enrolling TOTP at once: one factor is kept, the other login fails with MFA_FAILED', async (t) => {
   const w = await world(t);
-  const first = mfaView(await w.engine.submit((await w.engine.start('thrift')).flow, { choose: 'password' }).then((v) => w.engine.submit(v.flow, { credentials: { username: 'alice', password: 'thrift-demo' } })));
-  const second = mfaView(await w.engine.submit((await w.engine.start('thrift')).flow, { choose: 'password' }).then((v) => w.engine.submit(v.flow, { credentials: { username: 'alice', password: 'thrift-demo' } })));
-  assert.ok(first.enrol && second.enrol && first.enrol.secret !== second.enrol.secret, 'each login offers its own secret');
+  const first = mfaView(
+    await w.engine
+      .submit((await w.engine.start('thrift')).flow, { choose: 'password' })
+      .then((v) => w.engine.submit(v.flow, { credentials: { username: 'alice', password: 'thrift-demo' } })),
+  );
+  const second = mfaView(
+    await w.engine
+      .submit((await w.engine.start('thrift')).flow, { choose: 'password' })
+      .then((v) => w.engine.submit(v.flow, { credentials: { username: 'alice', password: 'thrift-demo' } })),
+  );
+  assert.ok(
+    first.enrol && second.enrol && first.enrol.secret !== second.enrol.secret,
+    'each login offers its own secret',
+  );
   const [a, b] = await Promise.all([
     w.engine.submit(first.flow, { otp: await totpCode(first.enrol.secret, w.now()) }),
     w.engine.submit(second.flow, { otp: await totpCode(second.enrol.secret, w.now()) }),
@@ -211,7 +264,18 @@ test('two logins enrolling TOTP at once: one factor is kept, the other login fai
 
 test('headless without a factor: MFA_NOT_ENROLLED (exit 8), and no factor is created', async (t) => {
   const w = await world(t);
-  const run = await headlessLogin({ store: w.store, app: 'thrift', upstreams: w.upstreams, answers: { option: 'password', username: 'alice', password: 'thrift-demo', consent: 'approve', otp: { code: '123456' } } });
+  const run = await headlessLogin({
+    store: w.store,
+    app: 'thrift',
+    upstreams: w.upstreams,
+    answers: {
+      option: 'password',
+      username: 'alice',
+      password: 'thrift-demo',
+      consent: 'approve',
+      otp: { code: '123456' },
+    },
+  });
   const failed = expectFailed(run.view, 'MFA_NOT_ENROLLED', 8);
   assert.match(hintOf(failed.error), /idp users mfa enroll/);
   assert.deepEqual(w.store.factors.forUser(w.alice.id), []);
@@ -260,7 +324,7 @@ test('email OTP: accepted just before ten minutes, refused with MFA_FAILED (exit
   assert.equal(w.store.flows.get(late.flow)?.status, 'failed');
 });
 
-test('email OTP: single use, and bound to its flow: flow A\'s code is refused in flow B, which needs its own', async (t) => {
+test("email OTP: single use, and bound to its flow: flow A's code is refused in flow B, which needs its own", async (t) => {
   const w = await world(t, 'email-otp');
   const a = mfaView(await w.toStep2());
   const codeA = mailedCode(w, a.flow);
@@ -279,11 +343,22 @@ test('email OTP: the right code submitted twice at once into one flow signs in o
   const w = await world(t, 'email-otp');
   const view = mfaView(await w.toStep2());
   const code = mailedCode(w, view.flow);
-  const settled = await Promise.allSettled([w.engine.submit(view.flow, { otp: code }), w.engine.submit(view.flow, { otp: code })]);
+  const settled = await Promise.allSettled([
+    w.engine.submit(view.flow, { otp: code }),
+    w.engine.submit(view.flow, { otp: code }),
+  ]);
   const done = settled.filter((s) => s.status === 'fulfilled' && s.value.status === 'done');
-  assert.equal(done.length, 1, `outcomes: ${JSON.stringify(settled.map((s) => (s.status === 'fulfilled' ? s.value.status : String(s.reason))))}`);
+  assert.equal(
+    done.length,
+    1,
+    `outcomes: ${JSON.stringify(settled.map((s) => (s.status === 'fulfilled' ? s.value.status : String(s.reason))))}`,
+  );
   assert.equal(w.store.flows.get(view.flow)?.status, 'done');
-  assert.equal(w.store.events.list({ flow: view.flow, limit: 100 }).filter((e) => e.stage === 'session').length, 1, 'one ID token');
+  assert.equal(
+    w.store.events.list({ flow: view.flow, limit: 100 }).filter((e) => e.stage === 'session').length,
+    1,
+    'one ID token',
+  );
 });
 
 test(`email OTP: ${MAX_MFA_ATTEMPTS} wrong codes end the flow with MFA_TOO_MANY_ATTEMPTS (exit 8); the mailed code is then refused`, async (t) => {
@@ -309,17 +384,25 @@ test('the factor is removed while the flow waits for its code: MFA_NOT_ENROLLED 
 });
 
 /** Submits `count` wrong codes, at most MAX_MFA_ATTEMPTS - 1 per flow (never the per-flow cap), over as many flows as it takes. */
-async function wrongCodesAcrossFlows(w: World, count: number, wrong: () => Promise<string> | string): Promise<FlowView> {
+async function wrongCodesAcrossFlows(
+  w: World,
+  count: number,
+  wrong: () => Promise<string> | string,
+): Promise<FlowView> {
   let last: FlowView | undefined;
   for (let sent = 0; sent < count; ) {
     const flow = mfaView(await w.toStep2()).flow;
-    for (let i = 0; i < MAX_MFA_ATTEMPTS - 1 && sent < count; i++, sent++) last = await w.engine.submit(flow, { otp: await wrong() });
+    for (let i = 0; i < MAX_MFA_ATTEMPTS - 1 && sent < count; i++, sent++)
+      last = await w.engine.submit(flow, { otp: await wrong() });
   }
   return last!;
 }
 
 function lockEvents(w: World): string[] {
-  return w.store.events.list({ limit: 100 }).filter((e) => e.action === 'users.lock').map((e) => e.detail);
+  return w.store.events
+    .list({ limit: 100 })
+    .filter((e) => e.action === 'users.lock')
+    .map((e) => e.detail);
 }
 
 test(`TOTP brute force across flows: the ${LOCKOUT_AFTER_FAILURES}th wrong code in a row locks alice (USER_LOCKED, exit 7), with an audit event; the right code is then refused`, async (t) => {
@@ -345,7 +428,10 @@ test('a right code ends a run of wrong ones: wrong codes lock only when they com
   await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, () => wrongCode(secret, w.now()));
   expectDone(await w.engine.submit(mfaView(await w.toStep2()).flow, { otp: await totpCode(secret, w.now()) }));
   w.advance(30_000);
-  assert.equal((await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, () => wrongCode(secret, w.now()))).status, 'active');
+  assert.equal(
+    (await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, () => wrongCode(secret, w.now()))).status,
+    'active',
+  );
   assert.equal(w.store.users.byId(w.alice.id)?.status, 'active');
 });
 
@@ -366,7 +452,11 @@ test('unlocking resets both counters: after an unlock it takes a full run of wro
   expectFailed(await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES, wrong), 'USER_LOCKED', 7);
   const admin = adminOf(w.store, 'test');
   assert.equal((await setUser(admin, 'alice', { status: 'active' })).changed, true);
-  assert.equal((await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, wrong)).status, 'active', 'the MFA count started again at 0');
+  assert.equal(
+    (await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, wrong)).status,
+    'active',
+    'the MFA count started again at 0',
+  );
   // An active account with failures counted: --unlock still resets them.
   const wrongPassword = async () => {
     const started = await w.engine.start('thrift');
@@ -377,7 +467,11 @@ test('unlocking resets both counters: after an unlock it takes a full run of wro
   assert.equal(w.store.users.passwordState(w.alice.id).failedLogins, 1);
   assert.equal((await setUser(admin, 'alice', { status: 'active' })).changed, true, 'the counters were reset');
   assert.equal(w.store.users.passwordState(w.alice.id).failedLogins, 0);
-  assert.equal((await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, wrong)).status, 'active', 'the MFA count was reset too');
+  assert.equal(
+    (await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, wrong)).status,
+    'active',
+    'the MFA count was reset too',
+  );
   assert.equal(w.store.users.byId(w.alice.id)?.status, 'active');
   assert.equal((await setUser(admin, 'alice', { status: 'active' })).changed, true);
   assert.equal((await setUser(admin, 'alice', { status: 'active' })).changed, false, 'nothing left to reset');

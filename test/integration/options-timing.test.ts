@@ -32,5 +32,8 @@ test('a program that answers at once: no "chose after" in the detail', async () 
   const state = JSON.parse(org.store.flows.get(started.flow)!.state) as FlowState;
   org.store.flows.save(started.flow, 'active', { ...state, waitingSince: Date.now() + 60_000 });
   await engine.submit(started.flow, { choose: 'password' });
-  assert.equal(stages.find((s) => s.stage === 'options')!.detail, 'step 1: password (offered password | google | github)');
+  assert.equal(
+    stages.find((s) => s.stage === 'options')!.detail,
+    'step 1: password (offered password | google | github)',
+  );
 });

@@ -13,7 +13,12 @@ import { completeSandboxConsent } from '../../src/sandbox/automate.js';
 import { IdpError } from '../../src/core/errors.js';
 import { hintOf } from '../helpers/hints.js';
 
-const CLIENT = { provider: 'github' as const, clientId: 'Iv1.sandbox-thrift', clientSecret: 'thrift-secret-0123456789', appName: 'Thrift' };
+const CLIENT = {
+  provider: 'github' as const,
+  clientId: 'Iv1.sandbox-thrift',
+  clientSecret: 'thrift-secret-0123456789',
+  appName: 'Thrift',
+};
 // Registered without a port: GitHub's loopback rule lets the callback's port vary.
 const REDIRECT_URI = 'http://127.0.0.1:49152/callback';
 
@@ -76,14 +81,25 @@ async function codeFor(persona: string, pkce: Pkce | null, extra: Record<string,
   return code;
 }
 
-async function exchange(params: Record<string, string>, accept = 'application/json'): Promise<{ status: number; body: Record<string, string> }> {
+async function exchange(
+  params: Record<string, string>,
+  accept = 'application/json',
+): Promise<{ status: number; body: Record<string, string> }> {
   const res = await fetch(github.tokenUrl, {
     method: 'POST',
     headers: { accept, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, redirect_uri: REDIRECT_URI, ...params }),
+    body: new URLSearchParams({
+      client_id: CLIENT.clientId,
+      client_secret: CLIENT.clientSecret,
+      redirect_uri: REDIRECT_URI,
+      ...params,
+    }),
   });
   const text = await res.text();
-  const body = accept === 'application/json' ? (JSON.parse(text) as Record<string, string>) : Object.fromEntries(new URLSearchParams(text));
+  const body =
+    accept === 'application/json'
+      ? (JSON.parse(text) as Record<string, string>)
+      : Object.fromEntries(new URLSearchParams(text));
   return { status: res.status, body };
 }
 
@@ -96,7 +112,9 @@ async function tokenFor(persona: string, scope = 'read:user user:email'): Promis
 }
 
 function api(path: string, token: string, scheme = 'Bearer'): Promise<Response> {
-  return fetch(`${github.apiBase}${path}`, { headers: { authorization: `${scheme} ${token}`, accept: 'application/vnd.github+json' } });
+  return fetch(`${github.apiBase}${path}`, {
+    headers: { authorization: `${scheme} ${token}`, accept: 'application/vnd.github+json' },
+  });
 }
 
 test('the sandbox listens on 127.0.0.1 with GitHub paths and the API under /api/v3, as a GitHub Enterprise Server', async () => {
@@ -105,9 +123,17 @@ test('the sandbox listens on 127.0.0.1 with GitHub paths and the API under /api/
   assert.equal(github.authorizeUrl, `${github.url}/login/oauth/authorize`);
   assert.equal(github.tokenUrl, `${github.url}/login/oauth/access_token`);
   assert.equal(github.apiBase, `${github.url}/api/v3`);
-  assert.deepEqual(githubEndpoints(github.url), { kind: 'github', authorizeUrl: github.authorizeUrl, tokenUrl: github.tokenUrl, apiBase: github.apiBase }, 'the base URL a GHES connection takes');
+  assert.deepEqual(
+    githubEndpoints(github.url),
+    { kind: 'github', authorizeUrl: github.authorizeUrl, tokenUrl: github.tokenUrl, apiBase: github.apiBase },
+    'the base URL a GHES connection takes',
+  );
   const token = await tokenFor('octocat');
-  assert.equal((await fetch(`${github.url}/api/user`, { headers: { authorization: `Bearer ${token}` } })).status, 404, 'nothing under the old /api');
+  assert.equal(
+    (await fetch(`${github.url}/api/user`, { headers: { authorization: `Bearer ${token}` } })).status,
+    404,
+    'nothing under the old /api',
+  );
 });
 
 test('the authorize page names the app and offers every GitHub persona', async () => {
@@ -116,7 +142,8 @@ test('the authorize page names the app and offers every GitHub persona', async (
   assert.match(res.headers.get('content-type') ?? '', /text\/html/);
   const html = await res.text();
   assert.match(html, /Authorize Thrift/);
-  for (const login of ['octocat', 'hubber', 'alice-gh', 'unverified-gh']) assert.match(html, new RegExp(`type="radio" name="persona" value="${login}"`));
+  for (const login of ['octocat', 'hubber', 'alice-gh', 'unverified-gh'])
+    assert.match(html, new RegExp(`type="radio" name="persona" value="${login}"`));
   assert.match(html, /value="approve"/);
   assert.match(html, /value="deny"/);
 });
@@ -141,7 +168,13 @@ test('without Accept: application/json the token response is form-encoded', asyn
   const res = await fetch(github.tokenUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, code, code_verifier: pkce.verifier, redirect_uri: REDIRECT_URI }),
+    body: JSON.stringify({
+      client_id: CLIENT.clientId,
+      client_secret: CLIENT.clientSecret,
+      code,
+      code_verifier: pkce.verifier,
+      redirect_uri: REDIRECT_URI,
+    }),
   });
   assert.match(res.headers.get('content-type') ?? '', /application\/x-www-form-urlencoded/);
   const body = new URLSearchParams(await res.text());
@@ -150,7 +183,7 @@ test('without Accept: application/json the token response is form-encoded', asyn
   assert.equal(body.get('scope'), 'read:user,user:email');
 });
 
-test('/user has GitHub\'s shape: numeric id, login, name, public email, avatar_url', async () => {
+test("/user has GitHub's shape: numeric id, login, name, public email, avatar_url", async () => {
   const token = await tokenFor('octocat');
   const res = await api('/user', token);
   assert.equal(res.status, 200);
@@ -228,7 +261,11 @@ test('a code issued without PKCE redeems without a verifier', async () => {
 
 test('a wrong client secret is refused with HTTP 200 and incorrect_client_credentials', async () => {
   const pkce = newPkce();
-  const { status, body } = await exchange({ code: await codeFor('octocat', pkce), code_verifier: pkce.verifier, client_secret: 'not-the-secret' });
+  const { status, body } = await exchange({
+    code: await codeFor('octocat', pkce),
+    code_verifier: pkce.verifier,
+    client_secret: 'not-the-secret',
+  });
   assert.equal(status, 200);
   assert.equal(body['error'], 'incorrect_client_credentials');
   assert.match(body['error_uri'] ?? '', /^https:\/\/docs\.github\.com\//);
@@ -241,9 +278,13 @@ test('errors are form-encoded too when JSON is not asked for', async () => {
   assert.equal(body['error_description'], 'The code passed is incorrect or expired.');
 });
 
-test('the token request must repeat the authorization request\'s redirect_uri', async () => {
+test("the token request must repeat the authorization request's redirect_uri", async () => {
   const pkce = newPkce();
-  const { body } = await exchange({ code: await codeFor('octocat', pkce), code_verifier: pkce.verifier, redirect_uri: 'http://127.0.0.1:49152/other' });
+  const { body } = await exchange({
+    code: await codeFor('octocat', pkce),
+    code_verifier: pkce.verifier,
+    redirect_uri: 'http://127.0.0.1:49152/other',
+  });
   assert.equal(body['error'], 'redirect_uri_mismatch');
 });
 
@@ -278,23 +319,42 @@ test('an unknown client_id gets an error page, not a redirect', async () => {
 });
 
 test('loopback callbacks may change port and take a subpath, but not another path or host; a mismatch goes back to the registered callback', async () => {
-  for (const good of ['http://127.0.0.1:1/callback', 'http://127.0.0.1/callback', 'http://127.0.0.1:49152/callback/x', 'http://127.0.0.1:7/callback/deeper/still']) {
+  for (const good of [
+    'http://127.0.0.1:1/callback',
+    'http://127.0.0.1/callback',
+    'http://127.0.0.1:49152/callback/x',
+    'http://127.0.0.1:7/callback/deeper/still',
+  ]) {
     assert.equal((await fetch(authorizeUrl(null, { redirect_uri: good }))).status, 200, good);
   }
-  const bads = ['http://127.0.0.1:49152/callbackx', 'http://127.0.0.1:49152/other', 'http://127.0.0.1:49152/callback/../other', 'http://localhost:49152/callback', 'https://127.0.0.1:49152/callback', 'http://evil.example/callback'];
+  const bads = [
+    'http://127.0.0.1:49152/callbackx',
+    'http://127.0.0.1:49152/other',
+    'http://127.0.0.1:49152/callback/../other',
+    'http://localhost:49152/callback',
+    'https://127.0.0.1:49152/callback',
+    'http://evil.example/callback',
+  ];
   for (const bad of bads) {
     const res = await fetch(authorizeUrl(null, { redirect_uri: bad }), { redirect: 'manual' });
     assert.equal(res.status, 302, bad);
     const back = new URL(res.headers.get('location') ?? '');
-    assert.equal(`${back.origin}${back.pathname}`, DEFAULT_SANDBOX_REDIRECT_URI, `${bad}: back to the registered callback`);
+    assert.equal(
+      `${back.origin}${back.pathname}`,
+      DEFAULT_SANDBOX_REDIRECT_URI,
+      `${bad}: back to the registered callback`,
+    );
     assert.equal(back.searchParams.get('error'), 'redirect_uri_mismatch');
-    assert.equal(back.searchParams.get('error_description'), 'The redirect_uri MUST match the registered callback URL for this application.');
+    assert.equal(
+      back.searchParams.get('error_description'),
+      'The redirect_uri MUST match the registered callback URL for this application.',
+    );
     assert.match(back.searchParams.get('error_uri') ?? '', /^https:\/\/docs\.github\.com\/.*#redirect-uri-mismatch$/);
     assert.equal(back.searchParams.get('state'), 'state-123');
   }
 });
 
-test('GitHub\'s redirect rule: subdomains and subpaths of the callback, the same port off loopback', () => {
+test("GitHub's redirect rule: subdomains and subpaths of the callback, the same port off loopback", () => {
   const cases: [string, string, boolean][] = [
     ['https://example.com/path', 'https://example.com/path/subdir/other', true],
     ['https://example.com/path', 'https://oauth.example.com/path', true],
@@ -307,7 +367,8 @@ test('GitHub\'s redirect rule: subdomains and subpaths of the callback, the same
     ['http://127.0.0.1/callback', 'http://127.0.0.1:5000/callback/sub', true],
     ['http://127.0.0.1/callback', 'http://evil.127.0.0.1/callback', false],
   ];
-  for (const [registered, given, expected] of cases) assert.equal(githubRedirectMatches(registered, given), expected, `${registered} <- ${given}`);
+  for (const [registered, given, expected] of cases)
+    assert.equal(githubRedirectMatches(registered, given), expected, `${registered} <- ${given}`);
 });
 
 test('a plain PKCE challenge is refused: GitHub takes S256 only', async () => {
@@ -323,36 +384,50 @@ test('completeSandboxConsent drives the page to the callback URL without request
   const { body } = await exchange({ code: final.searchParams.get('code') ?? '', code_verifier: pkce.verifier });
   const user = (await (await api('/user', body['access_token'] ?? '')).json()) as Record<string, unknown>;
   assert.equal(user['login'], 'alice-gh');
-  const denied = new URL(await completeSandboxConsent(authorizeUrl(newPkce()), { persona: 'alice-gh', consent: 'deny' }));
+  const denied = new URL(
+    await completeSandboxConsent(authorizeUrl(newPkce()), { persona: 'alice-gh', consent: 'deny' }),
+  );
   assert.equal(denied.searchParams.get('error'), 'access_denied');
 });
 
 test('completeSandboxConsent refuses an unknown persona and lists those offered', async () => {
-  await assert.rejects(completeSandboxConsent(authorizeUrl(newPkce()), { persona: 'octocta', consent: 'approve' }), (err: unknown) => {
-    assert.ok(err instanceof IdpError);
-    assert.equal(err.code, 'UNKNOWN_PERSONA');
-    assert.match(err.message, /octocta/);
-    assert.match(hintOf(err), /did you mean 'octocat'/);
-    assert.match(hintOf(err), /octocat, hubber, alice-gh, unverified-gh/);
-    return true;
-  });
+  await assert.rejects(
+    completeSandboxConsent(authorizeUrl(newPkce()), { persona: 'octocta', consent: 'approve' }),
+    (err: unknown) => {
+      assert.ok(err instanceof IdpError);
+      assert.equal(err.code, 'UNKNOWN_PERSONA');
+      assert.match(err.message, /octocta/);
+      assert.match(hintOf(err), /did you mean 'octocat'/);
+      assert.match(hintOf(err), /octocat, hubber, alice-gh, unverified-gh/);
+      return true;
+    },
+  );
 });
 
 test('completeSandboxConsent reports the error page of an unknown client', async () => {
-  await assert.rejects(completeSandboxConsent(authorizeUrl(null, { client_id: 'nobody' }), { persona: 'octocat', consent: 'approve' }), (err: unknown) => {
-    assert.ok(err instanceof IdpError);
-    assert.equal(err.code, 'UPSTREAM_ERROR');
-    assert.match(err.message, /Application not found/);
-    return true;
-  });
+  await assert.rejects(
+    completeSandboxConsent(authorizeUrl(null, { client_id: 'nobody' }), { persona: 'octocat', consent: 'approve' }),
+    (err: unknown) => {
+      assert.ok(err instanceof IdpError);
+      assert.equal(err.code, 'UPSTREAM_ERROR');
+      assert.match(err.message, /Application not found/);
+      return true;
+    },
+  );
 });
 
 test('completeSandboxConsent refuses to drive anything but a loopback sandbox', async () => {
-  await assert.rejects(completeSandboxConsent('https://github.com/login/oauth/authorize?client_id=x', { persona: 'octocat', consent: 'approve' }), (err: unknown) => {
-    assert.ok(err instanceof IdpError);
-    assert.equal(err.code, 'HEADLESS_NEEDS_SANDBOX');
-    return true;
-  });
+  await assert.rejects(
+    completeSandboxConsent('https://github.com/login/oauth/authorize?client_id=x', {
+      persona: 'octocat',
+      consent: 'approve',
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof IdpError);
+      assert.equal(err.code, 'HEADLESS_NEEDS_SANDBOX');
+      return true;
+    },
+  );
 });
 
 /** A sandbox whose personas include one meeting a suspended app and one meeting an exhausted rate limit. */
@@ -363,7 +438,11 @@ async function withTroubledPersonas<T>(fn: (gh: NonNullable<RunningSandbox['gith
     { ...base, login: 'suspended-gh', id: 9_000_001, appSuspended: true },
     { ...base, login: 'limited-gh', id: 9_000_002, rateLimited: true },
   ];
-  const running = await startSandbox({ providers: ['github'], clients: [CLIENT], personas: { ...bundled, github: [...bundled.github, ...troubled] } });
+  const running = await startSandbox({
+    providers: ['github'],
+    clients: [CLIENT],
+    personas: { ...bundled, github: [...bundled.github, ...troubled] },
+  });
   try {
     return await fn(running.github!);
   } finally {
@@ -371,12 +450,17 @@ async function withTroubledPersonas<T>(fn: (gh: NonNullable<RunningSandbox['gith
   }
 }
 
-test('issue 11 item 14: a persona with appSuspended meets GitHub\'s application_suspended redirect, with the state', async () => {
+test("issue 11 item 14: a persona with appSuspended meets GitHub's application_suspended redirect, with the state", async () => {
   await withTroubledPersonas(async (gh) => {
     const url = new URL(authorizeUrl(newPkce()));
-    const final = new URL(await completeSandboxConsent(`${gh.authorizeUrl}${url.search}`, { persona: 'suspended-gh', consent: 'approve' }));
+    const final = new URL(
+      await completeSandboxConsent(`${gh.authorizeUrl}${url.search}`, { persona: 'suspended-gh', consent: 'approve' }),
+    );
     assert.equal(final.searchParams.get('error'), 'application_suspended');
-    assert.equal(final.searchParams.get('error_description'), 'Your application has been suspended. Contact support@github.com.');
+    assert.equal(
+      final.searchParams.get('error_description'),
+      'Your application has been suspended. Contact support@github.com.',
+    );
     assert.equal(final.searchParams.get('state'), 'state-123');
     assert.equal(final.searchParams.get('code'), null);
   });
@@ -386,11 +470,19 @@ test('issue 11 item 14: a persona with rateLimited gets 403 with x-ratelimit-* h
   await withTroubledPersonas(async (gh) => {
     const pkce = newPkce();
     const url = new URL(authorizeUrl(pkce));
-    const final = new URL(await completeSandboxConsent(`${gh.authorizeUrl}${url.search}`, { persona: 'limited-gh', consent: 'approve' }));
+    const final = new URL(
+      await completeSandboxConsent(`${gh.authorizeUrl}${url.search}`, { persona: 'limited-gh', consent: 'approve' }),
+    );
     const res = await fetch(gh.tokenUrl, {
       method: 'POST',
       headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, redirect_uri: REDIRECT_URI, code: final.searchParams.get('code') ?? '', code_verifier: pkce.verifier }),
+      body: new URLSearchParams({
+        client_id: CLIENT.clientId,
+        client_secret: CLIENT.clientSecret,
+        redirect_uri: REDIRECT_URI,
+        code: final.searchParams.get('code') ?? '',
+        code_verifier: pkce.verifier,
+      }),
     });
     const token = ((await res.json()) as { access_token: string }).access_token;
     for (const path of ['/user', '/user/emails']) {
@@ -398,7 +490,10 @@ test('issue 11 item 14: a persona with rateLimited gets 403 with x-ratelimit-* h
       assert.equal(answer.status, 403, path);
       assert.equal(answer.headers.get('x-ratelimit-remaining'), '0');
       assert.ok(Number(answer.headers.get('x-ratelimit-reset')) > Date.now() / 1000, 'the reset is in the future');
-      assert.match(((await answer.json()) as { message: string }).message, /^API rate limit exceeded for user ID 9000002\.$/);
+      assert.match(
+        ((await answer.json()) as { message: string }).message,
+        /^API rate limit exceeded for user ID 9000002\.$/,
+      );
     }
   });
 });

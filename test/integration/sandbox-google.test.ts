@@ -12,7 +12,12 @@ import { completeSandboxConsent } from '../../src/sandbox/automate.js';
 import { IdpError } from '../../src/core/errors.js';
 import { hintOf } from '../helpers/hints.js';
 
-const CLIENT = { provider: 'google' as const, clientId: 'thrift.apps.sandbox', clientSecret: 'google-secret-0123456789', appName: 'Thrift' };
+const CLIENT = {
+  provider: 'google' as const,
+  clientId: 'thrift.apps.sandbox',
+  clientSecret: 'google-secret-0123456789',
+  appName: 'Thrift',
+};
 const REDIRECT_URI = 'http://127.0.0.1:49153/callback';
 
 let sandbox: RunningSandbox;
@@ -88,7 +93,10 @@ async function signIn(persona: string): Promise<{ claims: JWTPayload; accessToke
   const { status, body } = await redeem(callback.searchParams.get('code') ?? '', request.verifier);
   assert.equal(status, 200, JSON.stringify(body));
   const jwks = createRemoteJWKSet(new URL(endpoint('jwks_uri')));
-  const { payload, protectedHeader } = await jwtVerify(String(body['id_token']), jwks, { issuer, audience: CLIENT.clientId });
+  const { payload, protectedHeader } = await jwtVerify(String(body['id_token']), jwks, {
+    issuer,
+    audience: CLIENT.clientId,
+  });
   assert.equal(protectedHeader.alg, 'RS256');
   assert.equal(payload['nonce'], request.nonce);
   return { claims: payload, accessToken: String(body['access_token']) };
@@ -97,7 +105,8 @@ async function signIn(persona: string): Promise<{ claims: JWTPayload; accessToke
 test('the discovery document describes an OpenID provider on 127.0.0.1 with S256 PKCE and RS256', async () => {
   assert.equal(new URL(issuer).hostname, '127.0.0.1');
   assert.equal(discovery['issuer'], issuer);
-  for (const name of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri']) assert.ok(endpoint(name).startsWith(`${issuer}/`), name);
+  for (const name of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri'])
+    assert.ok(endpoint(name).startsWith(`${issuer}/`), name);
   assert.deepEqual(discovery['code_challenge_methods_supported'], ['S256']);
   assert.deepEqual(discovery['id_token_signing_alg_values_supported'], ['RS256']);
   assert.deepEqual(discovery['response_types_supported'], ['code']);
@@ -110,7 +119,7 @@ test('the discovery document describes an OpenID provider on 127.0.0.1 with S256
   assert.equal(jwks.keys[0]?.['d'], undefined, 'the private part never leaves the provider');
 });
 
-test('bob signs in: the ID token verifies against the JWKS and carries Google\'s claims', async () => {
+test("bob signs in: the ID token verifies against the JWKS and carries Google's claims", async () => {
   const { claims, accessToken } = await signIn('bob');
   assert.equal(claims.sub, '108234567890123456781');
   assert.equal(claims['email'], 'bob@example.com');
@@ -127,7 +136,7 @@ test('bob signs in: the ID token verifies against the JWKS and carries Google\'s
   assert.equal(info['email_verified'], true);
 });
 
-test('carol\'s email is not verified', async () => {
+test("carol's email is not verified", async () => {
   const { claims } = await signIn('carol');
   assert.equal(claims['email'], 'carol@example.com');
   assert.equal(claims['email_verified'], false);
@@ -144,12 +153,17 @@ test('Deny sends access_denied back to the client with the state', async () => {
 
 test('a code is single use, and needs the right PKCE verifier', async () => {
   const request = authorizationRequest();
-  const code = new URL(await completeSandboxConsent(request.url, { persona: 'bob', consent: 'approve' })).searchParams.get('code') ?? '';
+  const code =
+    new URL(await completeSandboxConsent(request.url, { persona: 'bob', consent: 'approve' })).searchParams.get(
+      'code',
+    ) ?? '';
   const wrong = await redeem(code, randomBytes(32).toString('base64url'));
   assert.equal(wrong.status, 400);
   assert.equal(wrong.body['error'], 'invalid_grant');
   const other = authorizationRequest();
-  const otherCode = new URL(await completeSandboxConsent(other.url, { persona: 'bob', consent: 'approve' })).searchParams.get('code') ?? '';
+  const otherCode =
+    new URL(await completeSandboxConsent(other.url, { persona: 'bob', consent: 'approve' })).searchParams.get('code') ??
+    '';
   assert.equal((await redeem(otherCode, other.verifier)).status, 200);
   const replay = await redeem(otherCode, other.verifier);
   assert.equal(replay.status, 400);
@@ -164,12 +178,15 @@ test('PKCE is required: a request without code_challenge is refused', async () =
 });
 
 test('the account chooser offers the Google personas; an unknown one is refused with the list', async () => {
-  await assert.rejects(completeSandboxConsent(authorizationRequest().url, { persona: 'bobby', consent: 'approve' }), (err: unknown) => {
-    assert.ok(err instanceof IdpError);
-    assert.equal(err.code, 'UNKNOWN_PERSONA');
-    assert.match(hintOf(err), /bob, alice, carol/);
-    return true;
-  });
+  await assert.rejects(
+    completeSandboxConsent(authorizationRequest().url, { persona: 'bobby', consent: 'approve' }),
+    (err: unknown) => {
+      assert.ok(err instanceof IdpError);
+      assert.equal(err.code, 'UNKNOWN_PERSONA');
+      assert.match(hintOf(err), /bob, alice, carol/);
+      return true;
+    },
+  );
 });
 
 test('a loopback redirect URI may use any port, but not another path', async () => {
@@ -178,10 +195,13 @@ test('a loopback redirect URI may use any port, but not another path', async () 
   assert.equal(callback.port, '1');
   assert.ok(callback.searchParams.get('code'));
   const otherPath = authorizationRequest({ redirect_uri: 'http://127.0.0.1:49153/elsewhere' });
-  await assert.rejects(completeSandboxConsent(otherPath.url, { persona: 'bob', consent: 'approve' }), (err: unknown) => {
-    assert.ok(err instanceof IdpError);
-    assert.equal(err.code, 'UPSTREAM_ERROR');
-    assert.match(err.message, /redirect_uri/);
-    return true;
-  });
+  await assert.rejects(
+    completeSandboxConsent(otherPath.url, { persona: 'bob', consent: 'approve' }),
+    (err: unknown) => {
+      assert.ok(err instanceof IdpError);
+      assert.equal(err.code, 'UPSTREAM_ERROR');
+      assert.match(err.message, /redirect_uri/);
+      return true;
+    },
+  );
 });

@@ -41,12 +41,20 @@ const dave = {
 
 test('the bundled personas are those the scenarios rely on', () => {
   const { github, google } = loadPersonas();
-  assert.deepEqual(github.map((p) => p.login), ['octocat', 'hubber', 'alice-gh', 'unverified-gh']);
-  assert.deepEqual(google.map((p) => p.username), ['bob', 'alice', 'carol']);
+  assert.deepEqual(
+    github.map((p) => p.login),
+    ['octocat', 'hubber', 'alice-gh', 'unverified-gh'],
+  );
+  assert.deepEqual(
+    google.map((p) => p.username),
+    ['bob', 'alice', 'carol'],
+  );
   const byLogin = Object.fromEntries(github.map((p) => [p.login, p]));
   assert.equal(byLogin['octocat']?.publicEmail, 'octocat@example.com');
   assert.equal(byLogin['hubber']?.publicEmail, null);
-  assert.deepEqual(byLogin['hubber']?.emails, [{ email: 'hubber@example.com', primary: true, verified: true, visibility: 'private' }]);
+  assert.deepEqual(byLogin['hubber']?.emails, [
+    { email: 'hubber@example.com', primary: true, verified: true, visibility: 'private' },
+  ]);
   assert.equal(byLogin['alice-gh']?.emails.find((e) => e.primary)?.email, 'alice@example.com');
   assert.equal(byLogin['unverified-gh']?.publicEmail, null);
   assert.ok(byLogin['unverified-gh']?.emails.every((e) => !e.verified));
@@ -56,10 +64,15 @@ test('the bundled personas are those the scenarios rely on', () => {
 });
 
 test('a user file adds personas and replaces bundled ones of the same name', () => {
-  const file = userFile({ google: [dave, { ...dave, username: 'bob', sub: '108234567890123456781', name: 'Robert Builder' }] });
+  const file = userFile({
+    google: [dave, { ...dave, username: 'bob', sub: '108234567890123456781', name: 'Robert Builder' }],
+  });
   const { github, google } = loadPersonas(file);
   assert.equal(github.length, 4);
-  assert.deepEqual(google.map((p) => p.username), ['alice', 'carol', 'dave', 'bob']);
+  assert.deepEqual(
+    google.map((p) => p.username),
+    ['alice', 'carol', 'dave', 'bob'],
+  );
   assert.equal(google.find((p) => p.username === 'bob')?.name, 'Robert Builder');
 });
 
@@ -70,11 +83,20 @@ test('a bad personas file is refused, naming the file and what is wrong', () => 
   assertFileInvalid(userFile({ google: [{ ...dave, emailVerified: 'yes' }] }), /google\[0\]\.emailVerified/);
   assertFileInvalid(userFile({ google: [dave, dave] }), /'dave' appears twice/);
   assertFileInvalid(userFile({ google: [{ ...dave, sub: '108234567890123456782' }] }), /google sub/);
-  const gh = { login: 'newbie', id: 2000001, name: 'New Bie', publicEmail: null, avatarUrl: 'https://avatars.example/newbie.png' };
+  const gh = {
+    login: 'newbie',
+    id: 2000001,
+    name: 'New Bie',
+    publicEmail: null,
+    avatarUrl: 'https://avatars.example/newbie.png',
+  };
   assertFileInvalid(userFile({ github: [{ ...gh, emails: [] }] }), /github\[0\]\.emails must have exactly one primary/);
   const emails = [{ email: 'n@example.com', primary: true, verified: false, visibility: 'private' }];
   assertFileInvalid(userFile({ github: [{ ...gh, emails, publicEmail: 'n@example.com' }] }), /publicEmail/);
-  assertFileInvalid(userFile({ github: [{ ...gh, emails: [{ ...emails[0], visibility: 'secret' }] }] }), /github\[0\]\.emails\[0\]\.visibility/);
+  assertFileInvalid(
+    userFile({ github: [{ ...gh, emails: [{ ...emails[0], visibility: 'secret' }] }] }),
+    /github\[0\]\.emails\[0\]\.visibility/,
+  );
   assertFileInvalid(userFile({ github: [{ ...gh, emails, id: '7' }] }), /github\[0\]\.id/);
 });
 
@@ -92,6 +114,15 @@ test('issue 11 item 14: a GitHub persona may meet a suspended app or a rate limi
   const personas = loadPersonas(userFile({ github: [troubled] }));
   const loaded = personas.github.find((p) => p.login === 'limited-gh');
   assert.deepEqual([loaded?.appSuspended, loaded?.rateLimited], [true, true]);
-  assert.deepEqual([personas.github.find((p) => p.login === 'octocat')?.rateLimited, personas.github.find((p) => p.login === 'octocat')?.appSuspended], [false, false]);
-  assertFileInvalid(userFile({ github: [{ ...troubled, rateLimited: 'yes' }] }), /github\[0\]\.rateLimited must be true or false/);
+  assert.deepEqual(
+    [
+      personas.github.find((p) => p.login === 'octocat')?.rateLimited,
+      personas.github.find((p) => p.login === 'octocat')?.appSuspended,
+    ],
+    [false, false],
+  );
+  assertFileInvalid(
+    userFile({ github: [{ ...troubled, rateLimited: 'yes' }] }),
+    /github\[0\]\.rateLimited must be true or false/,
+  );
 });

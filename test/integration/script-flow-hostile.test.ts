@@ -18,8 +18,18 @@ const touched = join(tempDir('script-fs'), 'written-by-a-script');
 const HOSTILE = [
   { what: 'loops forever', line: null, message: /longer than its \d+ ms budget/, body: 'while (true) {}' },
   // Reaching the memory limit through native allocations takes seconds; the script worker's wall limit may stop it first.
-  { what: 'allocates without bound', line: null, message: /out of memory|stopped after \d+ ms/, body: 'var hoard = [];\n  for (;;) hoard.push(new ArrayBuffer(1 << 20));' },
-  { what: "calls require('fs')", line: 3, message: /'require' is not defined/, body: `require('fs').writeFileSync(${JSON.stringify(touched)}, 'x');` },
+  {
+    what: 'allocates without bound',
+    line: null,
+    message: /out of memory|stopped after \d+ ms/,
+    body: 'var hoard = [];\n  for (;;) hoard.push(new ArrayBuffer(1 << 20));',
+  },
+  {
+    what: "calls require('fs')",
+    line: 3,
+    message: /'require' is not defined/,
+    body: `require('fs').writeFileSync(${JSON.stringify(touched)}, 'x');`,
+  },
 ];
 
 function namedLine(message: string): number | undefined {
@@ -32,7 +42,12 @@ function scriptWith(body: string): string {
 }
 
 const aliceLogin = () =>
-  headlessLogin({ store: org.store, app: 'thrift', upstreams: org.upstreams, answers: { option: 'password', username: 'alice', password: 'thrift-demo', consent: 'approve' } });
+  headlessLogin({
+    store: org.store,
+    app: 'thrift',
+    upstreams: org.upstreams,
+    answers: { option: 'password', username: 'alice', password: 'thrift-demo', consent: 'approve' },
+  });
 
 for (const hostile of HOSTILE) {
   test(`a script that ${hostile.what} fails the login with SCRIPT_ERROR (exit 3); the next login in this process succeeds`, async () => {

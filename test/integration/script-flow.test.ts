@@ -28,12 +28,20 @@ function configure({ jit, step2, script }: Setup): void {
   if (bob) org.store.users.delete(bob.id);
   const google = org.store.connections.get('google')!;
   org.store.connections.update('google', { jit: { ...google.jit, enabled: jit } });
-  org.store.apps.update('thrift', { steps: step2 === 'none' ? [STEP_1] : [STEP_1, [step2]], script: script ? SKIP_MFA_SCRIPT : null });
+  org.store.apps.update('thrift', {
+    steps: step2 === 'none' ? [STEP_1] : [STEP_1, [step2]],
+    script: script ? SKIP_MFA_SCRIPT : null,
+  });
 }
 
 function login(answers: Partial<HeadlessLoginOptions['answers']>) {
   const otp = { fromOutbox: (flow: string) => codeInOutbox(org.store, flow) };
-  return headlessLogin({ store: org.store, app: 'thrift', upstreams: org.upstreams, answers: { consent: 'approve', otp, ...answers } });
+  return headlessLogin({
+    store: org.store,
+    app: 'thrift',
+    upstreams: org.upstreams,
+    answers: { consent: 'approve', otp, ...answers },
+  });
 }
 
 const bobViaGoogle = () => login({ connection: 'google', persona: 'bob' });
@@ -84,7 +92,10 @@ for (const jit of [false, true]) {
           assert.equal(result.passThrough, !jit);
           assert.equal(result.jit?.decision, jit ? 'provision' : 'pass-through');
           assert.ok(!stageNames(run.stages).includes('mfa'));
-          assert.match(scriptDetail(run.stages) ?? '', /after step 1 \(idp google\): done; ran step 1, skipped step 2$/);
+          assert.match(
+            scriptDetail(run.stages) ?? '',
+            /after step 1 \(idp google\): done; ran step 1, skipped step 2$/,
+          );
         });
       } else if (step2 === 'email-otp') {
         test(`${name} is provisioned and reaches the email OTP, which the outbox answers`, async () => {
@@ -115,7 +126,10 @@ test('the skip-MFA script still runs step 2 for alice signing in with a password
   const alice = org.store.users.find('alice')!;
   for (const step2 of ['email-otp', 'totp'] as const) {
     configure({ jit: true, step2, script: true });
-    const totp = step2 === 'totp' ? { otp: { code: await totpCode((await enrolTotp(adminOf(org.store, 'test'), alice)).secret) } } : {};
+    const totp =
+      step2 === 'totp'
+        ? { otp: { code: await totpCode((await enrolTotp(adminOf(org.store, 'test'), alice)).secret) } }
+        : {};
     const run = await login({ option: 'password', username: 'alice', password: 'thrift-demo', ...totp });
     const result = expectDone(run.view);
     assert.deepEqual(result.amr, ['pwd', step2 === 'totp' ? 'otp' : 'email'], step2);

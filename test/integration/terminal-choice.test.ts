@@ -8,10 +8,17 @@ import { Renderer } from '../../src/cli/render.js';
 const out = new Renderer({ json: false, quiet: true, color: false, debug: false });
 
 function chooser(mfa?: string) {
-  return terminalAnswerer({ out, browser: false, connectionByName: () => undefined, preselected: 'github', ...(mfa && { mfa }) });
+  return terminalAnswerer({
+    out,
+    browser: false,
+    connectionByName: () => undefined,
+    preselected: 'github',
+    ...(mfa && { mfa }),
+  });
 }
 
-const step = (n: number, options: string[]) => ({ flow: 'f_test', app: 'thrift', step: n, status: 'active', waiting: 'choose', options }) as const;
+const step = (n: number, options: string[]) =>
+  ({ flow: 'f_test', app: 'thrift', step: n, status: 'active', waiting: 'choose', options }) as const;
 
 test('step 1 takes --connection; step 2 (totp, email-otp) takes --mfa, not the connection', async () => {
   assert.equal(await chooser('email-otp').choose(step(1, ['password', 'google', 'github'])), 'github');

@@ -22,23 +22,38 @@ function assertInert(text: string, where: string, colour = false): void {
 
 function capture(): { stream: NodeJS.WriteStream; text: () => string } {
   let written = '';
-  const stream = { isTTY: false, write: (chunk: string) => ((written += chunk), true) } as unknown as NodeJS.WriteStream;
+  const stream = {
+    isTTY: false,
+    write: (chunk: string) => ((written += chunk), true),
+  } as unknown as NodeJS.WriteStream;
   return { stream, text: () => written };
 }
 
-test("an upstream error_description on the callback is shown escaped, live and in flows show / events", async (t) => {
+test('an upstream error_description on the callback is shown escaped, live and in flows show / events', async (t) => {
   const w = await loginWorld(t);
   const stdout = capture();
   const stderr = capture();
-  const out = new Renderer({ json: false, quiet: false, color: false, debug: false }, stdout.stream as typeof process.stdout, stderr.stream as typeof process.stderr);
-  const engine = await loginEngine({ store: w.store, upstreams: w.upstreams, onEvent: (e) => out.stage(e as StageLine) });
+  const out = new Renderer(
+    { json: false, quiet: false, color: false, debug: false },
+    stdout.stream as typeof process.stdout,
+    stderr.stream as typeof process.stderr,
+  );
+  const engine = await loginEngine({
+    store: w.store,
+    upstreams: w.upstreams,
+    onEvent: (e) => out.stage(e as StageLine),
+  });
   const started = await engine.start('thrift');
   const redirect = await engine.submit(started.flow, { choose: 'github', redirectUri: 'http://127.0.0.1:9/callback' });
   assert.ok(redirect.status === 'active' && redirect.waiting === 'redirect');
   const { waiting } = JSON.parse(w.store.flows.get(redirect.flow)!.state) as FlowState;
   assert.ok(waiting.kind === 'redirect');
   const callback = new URL('http://127.0.0.1:9/callback');
-  callback.search = new URLSearchParams({ state: waiting.auth.state, error: 'server_error', error_description: HOSTILE }).toString();
+  callback.search = new URLSearchParams({
+    state: waiting.auth.state,
+    error: 'server_error',
+    error_description: HOSTILE,
+  }).toString();
   const failed = await engine.submit(redirect.flow, { callback: callback.href });
   assert.ok(failed.status === 'failed');
   assert.ok(failed.error.message.includes(HOSTILE), 'the flow keeps the raw text; only what is printed is escaped');
@@ -52,8 +67,13 @@ test("an upstream error_description on the callback is shown escaped, live and i
     const coloured = expectCode(await runIdp(args, { home: w.home, env: { FORCE_COLOR: '1' } }), 0);
     assertInert(coloured.stdout + coloured.stderr, `idp ${args.join(' ')} in colour`, true);
   }
-  const json = JSON.parse(expectCode(await runIdp(['flows', 'show', redirect.flow, '--json'], { home: w.home }), 0).stdout);
-  assert.ok(JSON.stringify(json).includes(JSON.stringify(HOSTILE).slice(1, -1)), '--json carries the raw text, JSON-escaped');
+  const json = JSON.parse(
+    expectCode(await runIdp(['flows', 'show', redirect.flow, '--json'], { home: w.home }), 0).stdout,
+  );
+  assert.ok(
+    JSON.stringify(json).includes(JSON.stringify(HOSTILE).slice(1, -1)),
+    '--json carries the raw text, JSON-escaped',
+  );
 });
 
 test("a persona's name is shown escaped by login, users show/list, flows show and events; --json keeps it raw", async () => {

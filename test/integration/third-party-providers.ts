@@ -15,7 +15,9 @@ interface Running {
   close(): Promise<void>;
 }
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<{ server: Server; url: string }> {
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse, body: string) => void,
+): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -84,7 +86,10 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Oidc
     if (route.pathname === '/authorize') {
       state.authorizeHits++;
       const code = randomBytes(12).toString('hex');
-      codes.set(code, { nonce: route.searchParams.get('nonce') ?? '', challenge: route.searchParams.get('code_challenge') ?? '' });
+      codes.set(code, {
+        nonce: route.searchParams.get('nonce') ?? '',
+        challenge: route.searchParams.get('code_challenge') ?? '',
+      });
       const back = new URL(route.searchParams.get('redirect_uri') ?? '');
       back.searchParams.set('code', code);
       back.searchParams.set('state', route.searchParams.get('state') ?? '');
@@ -93,12 +98,33 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Oidc
     if (route.pathname === '/token' && req.method === 'POST') {
       const params = new URLSearchParams(body);
       state.tokenRequests.push({ authorization: req.headers.authorization, body: params });
-      if (!authenticated(opts, req.headers.authorization, params)) return json(res, 401, { error: 'invalid_client', error_description: `this client authenticates with ${opts.accepts}` });
+      if (!authenticated(opts, req.headers.authorization, params))
+        return json(res, 401, {
+          error: 'invalid_client',
+          error_description: `this client authenticates with ${opts.accepts}`,
+        });
       const issued = codes.get(params.get('code') ?? '');
       if (!issued || !params.get('code_verifier')) return json(res, 400, { error: 'invalid_grant' });
       const now = Math.floor(Date.now() / 1000);
-      const idToken = sign({ iss: own, aud: opts.clientId, sub: 'third-party-7', nonce: issued.nonce, iat: now, exp: now + 300, email: 'seven@example.com', email_verified: true }, privateKey);
-      return json(res, 200, { access_token: randomBytes(16).toString('hex'), token_type: 'Bearer', expires_in: 300, id_token: idToken });
+      const idToken = sign(
+        {
+          iss: own,
+          aud: opts.clientId,
+          sub: 'third-party-7',
+          nonce: issued.nonce,
+          iat: now,
+          exp: now + 300,
+          email: 'seven@example.com',
+          email_verified: true,
+        },
+        privateKey,
+      );
+      return json(res, 200, {
+        access_token: randomBytes(16).toString('hex'),
+        token_type: 'Bearer',
+        expires_in: 300,
+        id_token: idToken,
+      });
     }
     json(res, 404, { error: 'not_found' });
   });
@@ -109,10 +135,17 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Oidc
 
 function authenticated(opts: OidcProviderOptions, authorization: string | undefined, params: URLSearchParams): boolean {
   const basic = /^Basic (.+)$/.exec(authorization ?? '')?.[1];
-  if (opts.accepts === 'none') return !authorization && !params.has('client_secret') && params.get('client_id') === opts.clientId;
-  if (opts.accepts === 'client_secret_post') return !authorization && params.get('client_id') === opts.clientId && params.get('client_secret') === opts.clientSecret;
+  if (opts.accepts === 'none')
+    return !authorization && !params.has('client_secret') && params.get('client_id') === opts.clientId;
+  if (opts.accepts === 'client_secret_post')
+    return (
+      !authorization && params.get('client_id') === opts.clientId && params.get('client_secret') === opts.clientSecret
+    );
   if (!basic || params.has('client_secret')) return false;
-  const [id, secret] = Buffer.from(basic, 'base64').toString('utf8').split(':').map((part) => decodeURIComponent(part.replace(/\+/g, ' ')));
+  const [id, secret] = Buffer.from(basic, 'base64')
+    .toString('utf8')
+    .split(':')
+    .map((part) => decodeURIComponent(part.replace(/\+/g, ' ')));
   return id === opts.clientId && secret === opts.clientSecret;
 }
 
@@ -134,11 +167,21 @@ export interface GithubServer extends Running {
   tokenRequests: TokenRequest[];
 }
 
-export const GHES_USER = { login: 'mona', id: 4242, name: 'Mona Lisa', email: null, avatar_url: 'https://ghe.example/mona.png' };
+export const GHES_USER = {
+  login: 'mona',
+  id: 4242,
+  name: 'Mona Lisa',
+  email: null,
+  avatar_url: 'https://ghe.example/mona.png',
+};
 export const GHES_EMAILS = [{ email: 'mona@example.com', primary: true, verified: true, visibility: 'private' }];
 
 /** A GitHub Enterprise Server: /login/oauth/{authorize,access_token} and /api/v3/{user,user/emails}, answers scripted by path. */
-export async function startGithubServer(clientId: string, clientSecret: string, answers: { user?: ApiAnswer; emails?: ApiAnswer } = {}): Promise<GithubServer> {
+export async function startGithubServer(
+  clientId: string,
+  clientSecret: string,
+  answers: { user?: ApiAnswer; emails?: ApiAnswer } = {},
+): Promise<GithubServer> {
   const state: GithubServer = { url: '', apiRequests: [], tokenRequests: [], close: async () => undefined };
   const { server, url } = await listen((req, res, body) => {
     const route = new URL(req.url ?? '/', state.url);
@@ -151,13 +194,19 @@ export async function startGithubServer(clientId: string, clientSecret: string, 
     if (route.pathname === '/login/oauth/access_token') {
       const params = new URLSearchParams(body);
       state.tokenRequests.push({ authorization: req.headers.authorization, body: params });
-      if (params.get('client_id') !== clientId || params.get('client_secret') !== clientSecret) return json(res, 200, { error: 'incorrect_client_credentials' });
+      if (params.get('client_id') !== clientId || params.get('client_secret') !== clientSecret)
+        return json(res, 200, { error: 'incorrect_client_credentials' });
       return json(res, 200, { access_token: 'gho_ghes', token_type: 'bearer', scope: 'read:user,user:email' });
     }
     if (route.pathname.startsWith('/api/v3/')) {
       const path = route.pathname.slice('/api/v3'.length);
       state.apiRequests.push({ path, headers: req.headers });
-      const answer = path === '/user' ? (answers.user ?? { status: 200, body: GHES_USER }) : path === '/user/emails' ? (answers.emails ?? { status: 200, body: GHES_EMAILS }) : { status: 404, body: { message: 'Not Found' } };
+      const answer =
+        path === '/user'
+          ? (answers.user ?? { status: 200, body: GHES_USER })
+          : path === '/user/emails'
+            ? (answers.emails ?? { status: 200, body: GHES_EMAILS })
+            : { status: 404, body: { message: 'Not Found' } };
       return json(res, answer.status, answer.body, answer.headers);
     }
     json(res, 404, { message: 'Not Found' });

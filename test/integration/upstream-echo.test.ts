@@ -27,13 +27,23 @@ async function echoingProvider(): Promise<{ issuer: string; close: () => void }>
     const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     if (req.url === '/.well-known/openid-configuration') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({ issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks`, response_types_supported: ['code'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'] }),
+        JSON.stringify({
+          issuer,
+          authorization_endpoint: `${issuer}/authorize`,
+          token_endpoint: `${issuer}/token`,
+          jwks_uri: `${issuer}/jwks`,
+          response_types_supported: ['code'],
+          subject_types_supported: ['public'],
+          id_token_signing_alg_values_supported: ['RS256'],
+        }),
       );
       return;
     }
     if (req.url === '/token') {
       const echoed = `you sent ${await body(req)} with authorization ${req.headers.authorization ?? 'none'}; ${'padding '.repeat(200)}`;
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_request', error_description: echoed }));
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: 'invalid_request', error_description: echoed }));
       return;
     }
     res.writeHead(404).end();
@@ -47,7 +57,21 @@ test('a token endpoint echoing the request: no secret, code or verifier in the f
   const provider = await echoingProvider();
   t.after(provider.close);
   const home = await seededHome();
-  await idpOk(['connection', 'add', 'echo', '--type', 'oidc', '--issuer', provider.issuer, '--client-id', 'echo-client', '--client-secret-stdin'], { home, input: CLIENT_SECRET });
+  await idpOk(
+    [
+      'connection',
+      'add',
+      'echo',
+      '--type',
+      'oidc',
+      '--issuer',
+      provider.issuer,
+      '--client-id',
+      'echo-client',
+      '--client-secret-stdin',
+    ],
+    { home, input: CLIENT_SECRET },
+  );
   await idpOk(['app', 'set', 'thrift', '--step', '1=password,echo'], { home });
 
   const store = openStore(home);
@@ -77,8 +101,15 @@ test('a token endpoint echoing the request: no secret, code or verifier in the f
     assert.equal(events.includes(secret), false, `the stored events do not carry ${secret}`);
     assert.equal(shown.includes(secret), false, `idp flows show does not print ${secret}`);
   }
-  assert.doesNotMatch(failed.error.message, /Basic (?!\[redacted\])/, 'nor the Basic credentials (client id and secret)');
-  assert.ok(failed.error.message.length < MAX_UPSTREAM_TEXT + 200, `the upstream text is capped (${failed.error.message.length} characters)`);
+  assert.doesNotMatch(
+    failed.error.message,
+    /Basic (?!\[redacted\])/,
+    'nor the Basic credentials (client id and secret)',
+  );
+  assert.ok(
+    failed.error.message.length < MAX_UPSTREAM_TEXT + 200,
+    `the upstream text is capped (${failed.error.message.length} characters)`,
+  );
 });
 
 test('an error on the callback that repeats the request: state and nonce are redacted, the text capped', async (t) => {
@@ -91,7 +122,11 @@ test('an error on the callback that repeats the request: state and nonce are red
   assert.ok(waiting.kind === 'redirect');
   const callback = new URL('http://127.0.0.1:9/callback');
   const description = `bad request ${new URL(redirect.url).search} ${'x'.repeat(5000)}`;
-  callback.search = new URLSearchParams({ state: waiting.auth.state, error: 'invalid_request', error_description: description }).toString();
+  callback.search = new URLSearchParams({
+    state: waiting.auth.state,
+    error: 'invalid_request',
+    error_description: description,
+  }).toString();
   const failed = await engine.submit(redirect.flow, { callback: callback.href });
   assert.ok(failed.status === 'failed');
   assert.equal(failed.error.code, 'UPSTREAM_ERROR');
@@ -100,5 +135,8 @@ test('an error on the callback that repeats the request: state and nonce are red
     assert.equal(failed.error.message.includes(secret), false);
     assert.equal(events.includes(secret), false);
   }
-  assert.ok(failed.error.message.length < MAX_UPSTREAM_TEXT + 200, `capped (${failed.error.message.length} characters)`);
+  assert.ok(
+    failed.error.message.length < MAX_UPSTREAM_TEXT + 200,
+    `capped (${failed.error.message.length} characters)`,
+  );
 });

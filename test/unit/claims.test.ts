@@ -2,7 +2,13 @@
 // (override-all, preserve-local, none) and the username a provisioned user gets (collisions get -2, -3, ...).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mapClaims, provisionUsername, refuseVerificationMap, syncPatch, type MappedProfile } from '../../src/core/claims.js';
+import {
+  mapClaims,
+  provisionUsername,
+  refuseVerificationMap,
+  syncPatch,
+  type MappedProfile,
+} from '../../src/core/claims.js';
 import type { User } from '../../src/core/types.js';
 
 const GITHUB_CLAIMS = {
@@ -63,14 +69,21 @@ test('email_verified is true only for true or "true"; absent means unverified', 
 });
 
 test('--map adds custom attributes and redirects a default claim elsewhere', () => {
-  const mapped = mapClaims({ ...GITHUB_CLAIMS, groups: ['dev', 'ops'] }, 'github', { github_login: 'github', name: 'display_name', groups: 'groups' });
+  const mapped = mapClaims({ ...GITHUB_CLAIMS, groups: ['dev', 'ops'] }, 'github', {
+    github_login: 'github',
+    name: 'display_name',
+    groups: 'groups',
+  });
   assert.equal(mapped.name, null, 'name now goes to display_name');
   assert.deepEqual(mapped.attributes, { github: 'octocat', display_name: 'The Octocat', groups: '["dev","ops"]' });
   assert.equal(mapped.username, 'octocat', 'other defaults stay');
 });
 
 test('--map can point another claim at a core field', () => {
-  const mapped = mapClaims({ ...GITHUB_CLAIMS, github_login: 'octo-login' }, 'github', { preferred_username: 'nickname', github_login: 'username' });
+  const mapped = mapClaims({ ...GITHUB_CLAIMS, github_login: 'octo-login' }, 'github', {
+    preferred_username: 'nickname',
+    github_login: 'username',
+  });
   assert.equal(mapped.username, 'octo-login');
   assert.deepEqual(mapped.attributes, { nickname: 'octocat' });
 });
@@ -129,7 +142,11 @@ test('override-all: upstream wins for every mapped attribute it sends', () => {
 });
 
 test('override-all never clears a local value the upstream does not send', () => {
-  const patch = syncPatch(localUser({ givenName: 'Octo' }), upstream({ name: null, email: null, attributes: {} }), 'override-all');
+  const patch = syncPatch(
+    localUser({ givenName: 'Octo' }),
+    upstream({ name: null, email: null, attributes: {} }),
+    'override-all',
+  );
   assert.equal('givenName' in patch, false);
   assert.equal('name' in patch, false);
   assert.equal('email' in patch, false);
@@ -137,14 +154,30 @@ test('override-all never clears a local value the upstream does not send', () =>
 });
 
 test('override-all with nothing changed upstream is an empty patch', () => {
-  const user = localUser({ name: 'Upstream Name', picture: 'https://avatars.example/new.png', attributes: { team: 'upstream-team', site: 'upstream-site' } });
+  const user = localUser({
+    name: 'Upstream Name',
+    picture: 'https://avatars.example/new.png',
+    attributes: { team: 'upstream-team', site: 'upstream-site' },
+  });
   assert.deepEqual(syncPatch(user, upstream(), 'override-all'), {});
 });
 
 test('override-all marks the same email verified when the upstream verifies it', () => {
-  assert.deepEqual(syncPatch(localUser({ emailVerified: false, name: 'Upstream Name', picture: 'https://avatars.example/new.png', attributes: { team: 'upstream-team', site: 'upstream-site' } }), upstream(), 'override-all'), {
-    emailVerified: true,
-  });
+  assert.deepEqual(
+    syncPatch(
+      localUser({
+        emailVerified: false,
+        name: 'Upstream Name',
+        picture: 'https://avatars.example/new.png',
+        attributes: { team: 'upstream-team', site: 'upstream-site' },
+      }),
+      upstream(),
+      'override-all',
+    ),
+    {
+      emailVerified: true,
+    },
+  );
 });
 
 test('preserve-local: keeps every local value and fills only what is empty', () => {
@@ -163,13 +196,19 @@ test('preserve-local fills an empty local email', () => {
 });
 
 test('none: a returning login changes nothing', () => {
-  assert.deepEqual(syncPatch(localUser({ email: null, name: null }), upstream({ email: 'new@example.com' }), 'none'), {});
+  assert.deepEqual(
+    syncPatch(localUser({ email: null, name: null }), upstream({ email: 'new@example.com' }), 'none'),
+    {},
+  );
 });
 
 test('provisionUsername: the upstream username, else the email local part, else connection-subject', () => {
   const free = (): boolean => false;
   assert.equal(provisionUsername(upstream(), 'github', '583231', free), 'octocat');
-  assert.equal(provisionUsername(upstream({ username: null, email: 'bob.builder@example.com' }), 'google', '1082', free), 'bob.builder');
+  assert.equal(
+    provisionUsername(upstream({ username: null, email: 'bob.builder@example.com' }), 'google', '1082', free),
+    'bob.builder',
+  );
   assert.equal(provisionUsername(upstream({ username: null, email: null }), 'google', '1082', free), 'google-1082');
 });
 
@@ -199,33 +238,77 @@ test('--map claim=- ignores a claim the connection type maps by default', () => 
   assert.deepEqual(mapped.attributes, {}, "'-' is not taken as an attribute name");
 });
 
-test('email_verified is the provider\'s word on its own address: an email from any other claim is unverified', () => {
+test("email_verified is the provider's word on its own address: an email from any other claim is unverified", () => {
   for (const type of ['github', 'google', 'oidc'] as const) {
     const claims = { ...GOOGLE_CLAIMS, name: 'alice@example.com', nickname: 'alice@example.com', verified_flag: true };
     assert.equal(mapClaims(claims, type, {}).emailVerified, true, `${type}: the provider's email, verified`);
     const byName = mapClaims(claims, type, { name: 'email' });
     assert.deepEqual([byName.email, byName.emailVerified], ['alice@example.com', false], `${type}: --map name=email`);
     const byOther = mapClaims(claims, type, { email: '-', nickname: 'email' });
-    assert.deepEqual([byOther.email, byOther.emailVerified], ['alice@example.com', false], `${type}: email ignored, nickname mapped`);
-    assert.equal(mapClaims({ ...claims, email_verified: false }, type, { verified_flag: 'email_verified' }).emailVerified, false, `${type}: no claim stands in for the provider's word`);
-    assert.equal(mapClaims(claims, type, { email_verified: '-' }).emailVerified, false, `${type}: ignoring the provider's word leaves the email unverified`);
-    assert.equal(mapClaims({ ...claims, name: 'BOB@example.com' }, type, { name: 'email' }).emailVerified, true, `${type}: the same address from another claim is still the verified one`);
+    assert.deepEqual(
+      [byOther.email, byOther.emailVerified],
+      ['alice@example.com', false],
+      `${type}: email ignored, nickname mapped`,
+    );
+    assert.equal(
+      mapClaims({ ...claims, email_verified: false }, type, { verified_flag: 'email_verified' }).emailVerified,
+      false,
+      `${type}: no claim stands in for the provider's word`,
+    );
+    assert.equal(
+      mapClaims(claims, type, { email_verified: '-' }).emailVerified,
+      false,
+      `${type}: ignoring the provider's word leaves the email unverified`,
+    );
+    assert.equal(
+      mapClaims({ ...claims, name: 'BOB@example.com' }, type, { name: 'email' }).emailVerified,
+      true,
+      `${type}: the same address from another claim is still the verified one`,
+    );
   }
 });
 
 test('a --map edit cannot make another claim the source of email_verified', () => {
-  assert.throws(() => refuseVerificationMap([['verified_flag', 'email_verified']]), /verified_flag cannot be mapped to email_verified/);
-  assert.doesNotThrow(() => refuseVerificationMap([['email_verified', 'email_verified'], ['name', 'email'], ['email_verified', 'checked']]));
+  assert.throws(
+    () => refuseVerificationMap([['verified_flag', 'email_verified']]),
+    /verified_flag cannot be mapped to email_verified/,
+  );
+  assert.doesNotThrow(() =>
+    refuseVerificationMap([
+      ['email_verified', 'email_verified'],
+      ['name', 'email'],
+      ['email_verified', 'checked'],
+    ]),
+  );
 });
 
-test('an email-shaped upstream username becomes the username only when it is the person\'s own verified email', () => {
+test("an email-shaped upstream username becomes the username only when it is the person's own verified email", () => {
   const free = () => false;
-  const profile = (username: string, email: string, emailVerified: boolean): MappedProfile => ({ ...mapClaims({}, 'oidc', {}), username, email, emailVerified });
+  const profile = (username: string, email: string, emailVerified: boolean): MappedProfile => ({
+    ...mapClaims({}, 'oidc', {}),
+    username,
+    email,
+    emailVerified,
+  });
   assert.equal(provisionUsername(profile('alice@example.com', 'evil@example.com', true), 'corp', 's1', free), 'alice');
-  assert.equal(provisionUsername(profile('alice@example.com', 'alice@example.com', false), 'corp', 's1', free), 'alice', 'an unverified address is not the person\'s own');
-  assert.equal(provisionUsername(profile('dana@example.com', 'Dana@example.com', true), 'corp', 's1', free), 'dana@example.com');
+  assert.equal(
+    provisionUsername(profile('alice@example.com', 'alice@example.com', false), 'corp', 's1', free),
+    'alice',
+    "an unverified address is not the person's own",
+  );
+  assert.equal(
+    provisionUsername(profile('dana@example.com', 'Dana@example.com', true), 'corp', 's1', free),
+    'dana@example.com',
+  );
   // Taken (say, by the person's own address on another account): a numbered variant of an address is not an address.
   const taken = new Set(['dana@example.com', 'dana']);
-  assert.equal(provisionUsername(profile('dana@example.com', 'dana@example.com', true), 'corp', 's1', (u) => taken.has(u)), 'dana-2');
-  assert.equal(provisionUsername({ ...mapClaims({}, 'oidc', {}) }, 'corp', 'user@tenant', free), 'corp-user', 'a subject with an @ is not an address of the person');
+  assert.equal(
+    provisionUsername(profile('dana@example.com', 'dana@example.com', true), 'corp', 's1', (u) => taken.has(u)),
+    'dana-2',
+  );
+  assert.equal(
+    provisionUsername({ ...mapClaims({}, 'oidc', {}) }, 'corp', 'user@tenant', free),
+    'corp-user',
+    'a subject with an @ is not an address of the person',
+  );
 });

@@ -31,15 +31,31 @@ test('checkDiscoveryDocument: the issuer compared as a URL, each required endpoi
     }
     return 'accepted';
   };
-  assert.match(code({ ...doc, issuer: 'https://other.example.com' }), /^ISSUER_MISMATCH: .*names the issuer https:\/\/other\.example\.com, not/);
+  assert.match(
+    code({ ...doc, issuer: 'https://other.example.com' }),
+    /^ISSUER_MISMATCH: .*names the issuer https:\/\/other\.example\.com, not/,
+  );
   assert.match(code({ ...doc, issuer: undefined }), /^UPSTREAM_ERROR: .*it has no issuer/);
   assert.match(code([doc]), /^UPSTREAM_ERROR: .*not a JSON object/);
   for (const field of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
-    assert.match(code({ ...doc, [field]: undefined }), new RegExp(`^UPSTREAM_ERROR: the discovery document of corp at here is unusable: ${field} is missing$`));
+    assert.match(
+      code({ ...doc, [field]: undefined }),
+      new RegExp(`^UPSTREAM_ERROR: the discovery document of corp at here is unusable: ${field} is missing$`),
+    );
   }
-  assert.match(code({ ...doc, userinfo_endpoint: 'http://login.example.com/u' }), /userinfo_endpoint .* must use https/);
-  assert.equal(code({ ...doc, authorization_endpoint: 'http://127.0.0.1:9/a' }), 'accepted', 'loopback http is allowed');
-  assert.equal(discoveryUrl(new URL('https://login.example.com/tenant')).href, 'https://login.example.com/tenant/.well-known/openid-configuration');
+  assert.match(
+    code({ ...doc, userinfo_endpoint: 'http://login.example.com/u' }),
+    /userinfo_endpoint .* must use https/,
+  );
+  assert.equal(
+    code({ ...doc, authorization_endpoint: 'http://127.0.0.1:9/a' }),
+    'accepted',
+    'loopback http is allowed',
+  );
+  assert.equal(
+    discoveryUrl(new URL('https://login.example.com/tenant')).href,
+    'https://login.example.com/tenant/.well-known/openid-configuration',
+  );
 });
 
 test('githubEndpoints: github.com without a base URL; BASE/login/oauth and BASE/api/v3 with one', () => {
@@ -53,9 +69,18 @@ test('githubEndpoints: github.com without a base URL; BASE/login/oauth and BASE/
 });
 
 test('checkTypeSettings: no issuer on github, a base URL only on a real github connection', () => {
-  assert.throws(() => checkTypeSettings('gh', 'github', false, { issuer: 'https://ghe.example.com' }), /a github connection has no issuer/);
-  assert.throws(() => checkTypeSettings('corp', 'oidc', false, { baseUrl: 'https://ghe.example.com' }), /only a github connection has a base URL/);
-  assert.throws(() => checkTypeSettings('gh', 'github', true, { baseUrl: 'https://ghe.example.com' }), /takes no base URL/);
+  assert.throws(
+    () => checkTypeSettings('gh', 'github', false, { issuer: 'https://ghe.example.com' }),
+    /a github connection has no issuer/,
+  );
+  assert.throws(
+    () => checkTypeSettings('corp', 'oidc', false, { baseUrl: 'https://ghe.example.com' }),
+    /only a github connection has a base URL/,
+  );
+  assert.throws(
+    () => checkTypeSettings('gh', 'github', true, { baseUrl: 'https://ghe.example.com' }),
+    /takes no base URL/,
+  );
   checkTypeSettings('gh', 'github', false, { baseUrl: 'https://ghe.example.com' });
   checkTypeSettings('corp', 'oidc', false, { issuer: 'https://login.example.com' });
 });

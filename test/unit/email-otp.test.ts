@@ -9,7 +9,14 @@ const issuedAt = new Date('2025-03-01T10:00:00.000Z');
 const FLOW = 'flow-7c1e';
 
 function stored(hash: string, extra: Partial<StoredEmailOtp> = {}): StoredEmailOtp {
-  return { hash, flowId: FLOW, expiresAt: new Date(issuedAt.getTime() + OTP_TTL_MS).toISOString(), usedAt: null, attempts: 0, ...extra };
+  return {
+    hash,
+    flowId: FLOW,
+    expiresAt: new Date(issuedAt.getTime() + OTP_TTL_MS).toISOString(),
+    usedAt: null,
+    attempts: 0,
+    ...extra,
+  };
 }
 
 test('a new code is six digits and its hash is not the code', () => {
@@ -28,7 +35,15 @@ test('a new code is six digits and its hash is not the code', () => {
 test('the right code within ten minutes is ok; spaces are ignored', () => {
   const { code, hash } = newEmailOtp(FLOW);
   assert.equal(checkEmailOtp(stored(hash), code, FLOW, issuedAt), 'ok');
-  assert.equal(checkEmailOtp(stored(hash), `${code.slice(0, 3)} ${code.slice(3)}`, FLOW, new Date(issuedAt.getTime() + OTP_TTL_MS - 1)), 'ok');
+  assert.equal(
+    checkEmailOtp(
+      stored(hash),
+      `${code.slice(0, 3)} ${code.slice(3)}`,
+      FLOW,
+      new Date(issuedAt.getTime() + OTP_TTL_MS - 1),
+    ),
+    'ok',
+  );
 });
 
 test('a wrong code is invalid and the cap applies after five failures', () => {
@@ -37,7 +52,10 @@ test('a wrong code is invalid and the cap applies after five failures', () => {
   assert.equal(checkEmailOtp(stored(hash), wrong, FLOW, issuedAt), 'invalid');
   assert.equal(checkEmailOtp(stored(hash), '', FLOW, issuedAt), 'invalid');
   assert.equal(checkEmailOtp(stored(hash, { attempts: MAX_EMAIL_OTP_ATTEMPTS - 1 }), code, FLOW, issuedAt), 'ok');
-  assert.equal(checkEmailOtp(stored(hash, { attempts: MAX_EMAIL_OTP_ATTEMPTS }), code, FLOW, issuedAt), 'too-many-attempts');
+  assert.equal(
+    checkEmailOtp(stored(hash, { attempts: MAX_EMAIL_OTP_ATTEMPTS }), code, FLOW, issuedAt),
+    'too-many-attempts',
+  );
   assert.equal(MAX_EMAIL_OTP_ATTEMPTS, 5);
 });
 
@@ -48,5 +66,8 @@ test('expired at ten minutes, single use, and bound to its flow', () => {
   assert.equal(checkEmailOtp(stored(hash), code, 'flow-other', issuedAt), 'wrong-flow');
   // The same code issued to another flow hashes differently, so a stolen row cannot be replayed elsewhere.
   assert.notEqual(hashOtp(code, FLOW), hashOtp(code, 'flow-other'));
-  assert.equal(checkEmailOtp({ ...stored(hashOtp(code, 'flow-other')), flowId: FLOW }, code, FLOW, issuedAt), 'invalid');
+  assert.equal(
+    checkEmailOtp({ ...stored(hashOtp(code, 'flow-other')), flowId: FLOW }, code, FLOW, issuedAt),
+    'invalid',
+  );
 });

@@ -36,7 +36,13 @@ function stages(store: FakeStore): string[] {
 
 test('choose -> password -> session: the person picks password, gives the right one, and gets a token', async () => {
   const w = world([['password', 'github']]);
-  w.store.addUser({ username: 'alice', email: 'alice@example.com', emailVerified: true, passwordHash: await hashPassword('correct horse'), source: 'local' });
+  w.store.addUser({
+    username: 'alice',
+    email: 'alice@example.com',
+    emailVerified: true,
+    passwordHash: await hashPassword('correct horse'),
+    source: 'local',
+  });
   const choose = waiting(await w.engine.start('shop'), 'choose');
   assert.deepEqual(choose.options, ['password', 'github']);
   waiting(await w.engine.submit(choose.flow, { choose: 'password' }), 'credentials');
@@ -60,14 +66,27 @@ test('federated: redirect -> callback -> provision creates the user and the asso
   assert.equal(done.result.user?.username, 'octo');
   assert.equal(w.store.associationMap.get('github/gh-42')?.userId, done.result.user?.id);
   assert.equal(w.upstreams.exchanges, 1);
-  assert.deepEqual(stages(w.store), ['app:ok', 'options:ok', 'redirect:ok', 'consent:ok', 'callback:ok', 'token:ok', 'userinfo:ok', 'jit:ok', 'session:ok']);
+  assert.deepEqual(stages(w.store), [
+    'app:ok',
+    'options:ok',
+    'redirect:ok',
+    'consent:ok',
+    'callback:ok',
+    'token:ok',
+    'userinfo:ok',
+    'jit:ok',
+    'session:ok',
+  ]);
 });
 
 test('under a prompt scheme the flow asks before provisioning, and provisions only on consent', async () => {
   const w = world([['github']], { scheme: 'prompt-consent' });
   const start = await w.engine.start('shop');
   waiting(await w.engine.submit(start.flow, { choose: 'github', redirectUri: REDIRECT }), 'redirect');
-  const prompt = waiting(await w.engine.submit(start.flow, { callback: `${REDIRECT}?code=c&state=good-state` }), 'jit-prompt');
+  const prompt = waiting(
+    await w.engine.submit(start.flow, { callback: `${REDIRECT}?code=c&state=good-state` }),
+    'jit-prompt',
+  );
   assert.deepEqual(prompt.proposed, { username: 'octo', email: 'octo@example.com', name: null });
   assert.equal(w.store.userMap.size, 0, 'nothing written before consent');
   const done = await w.engine.submit(start.flow, { jitAnswer: { consent: true } });
@@ -79,7 +98,10 @@ test('a pass-through user (JIT off) reaching an MFA step fails with MFA_NEEDS_LO
   const w = world([['github'], ['totp']], { enabled: false });
   const start = await w.engine.start('shop');
   waiting(await w.engine.submit(start.flow, { choose: 'github', redirectUri: REDIRECT }), 'redirect');
-  const view = failed(await w.engine.submit(start.flow, { callback: `${REDIRECT}?code=c&state=good-state` }), 'MFA_NEEDS_LOCAL_USER');
+  const view = failed(
+    await w.engine.submit(start.flow, { callback: `${REDIRECT}?code=c&state=good-state` }),
+    'MFA_NEEDS_LOCAL_USER',
+  );
   assert.equal(view.jit?.decision, 'pass-through');
   assert.equal(w.store.userMap.size, 0);
   assert.deepEqual(stages(w.store).slice(-2), ['jit:ok', 'mfa:failed']);
@@ -100,12 +122,18 @@ test('an answer the waiting state does not take fails the flow with USAGE; the f
   const choose = waiting(await w.engine.start('shop'), 'choose');
   const view = failed(await w.engine.submit(choose.flow, { otp: '123456' }), 'USAGE');
   assert.match(view.error.message, /is waiting for choose, not for that answer/);
-  await assert.rejects(w.engine.submit(choose.flow, { choose: 'password' }), (err) => isIdpError(err) && err.code === 'FLOW_FINISHED' && err.exitCode === 2);
+  await assert.rejects(
+    w.engine.submit(choose.flow, { choose: 'password' }),
+    (err) => isIdpError(err) && err.code === 'FLOW_FINISHED' && err.exitCode === 2,
+  );
 });
 
 test('an unknown flow is FLOW_NOT_FOUND (exit 2), not a usage error', async () => {
   const w = world([['password']]);
-  await assert.rejects(w.engine.submit('f_nope', { choose: 'password' }), (err) => isIdpError(err) && err.code === 'FLOW_NOT_FOUND' && err.exitCode === 2);
+  await assert.rejects(
+    w.engine.submit('f_nope', { choose: 'password' }),
+    (err) => isIdpError(err) && err.code === 'FLOW_NOT_FOUND' && err.exitCode === 2,
+  );
 });
 
 test('an MFA step with nobody identified, or for a user without email, is MFA_MISCONFIGURED (exit 3)', async () => {
@@ -116,20 +144,38 @@ test('an MFA step with nobody identified, or for a user without email, is MFA_MI
   assert.equal(exitCodeFor(first.error.code), 3);
 
   const noEmail = world([['password'], ['email-otp']]);
-  noEmail.store.addUser({ username: 'bob', email: null, emailVerified: false, passwordHash: await hashPassword('correct horse'), source: 'local' });
+  noEmail.store.addUser({
+    username: 'bob',
+    email: null,
+    emailVerified: false,
+    passwordHash: await hashPassword('correct horse'),
+    source: 'local',
+  });
   const start = waiting(await noEmail.engine.start('shop'), 'choose');
   waiting(await noEmail.engine.submit(start.flow, { choose: 'password' }), 'credentials');
-  const view = failed(await noEmail.engine.submit(start.flow, { credentials: { username: 'bob', password: 'correct horse' } }), 'MFA_MISCONFIGURED');
+  const view = failed(
+    await noEmail.engine.submit(start.flow, { credentials: { username: 'bob', password: 'correct horse' } }),
+    'MFA_MISCONFIGURED',
+  );
   assert.match(view.error.message, /bob has no email address/);
   assert.equal(noEmail.store.mail.length, 0);
 });
 
 test('password then emailed code: the code from the mail finishes the flow with amr pwd,email', async () => {
   const w = world([['password'], ['email-otp']]);
-  w.store.addUser({ username: 'carol', email: 'carol@example.com', emailVerified: true, passwordHash: await hashPassword('correct horse'), source: 'local' });
+  w.store.addUser({
+    username: 'carol',
+    email: 'carol@example.com',
+    emailVerified: true,
+    passwordHash: await hashPassword('correct horse'),
+    source: 'local',
+  });
   const start = waiting(await w.engine.start('shop'), 'choose');
   waiting(await w.engine.submit(start.flow, { choose: 'password' }), 'credentials');
-  const mfa = waiting(await w.engine.submit(start.flow, { credentials: { username: 'carol', password: 'correct horse' } }), 'mfa');
+  const mfa = waiting(
+    await w.engine.submit(start.flow, { credentials: { username: 'carol', password: 'correct horse' } }),
+    'mfa',
+  );
   assert.equal(mfa.method, 'email-otp');
   assert.equal(w.store.mail.length, 1);
   const retry = waiting(await w.engine.submit(start.flow, { otp: '000000' }), 'mfa');

@@ -9,7 +9,8 @@ import { fixCommand, renderHint } from '../../src/cli/hints.js';
 import { hint } from '../../src/core/fixes.js';
 import { ROOT } from '../helpers/idp.js';
 
-const CLI_SYNTAX = /\bidp (?:app|connection|users|org|keys|login|check|doctor|init|outbox|events|flows|sandbox|explain|policy|apply|account|mfa|serve)\b|(?:^|[\s(`'"])--[a-z][a-z-]*/;
+const CLI_SYNTAX =
+  /\bidp (?:app|connection|users|org|keys|login|check|doctor|init|outbox|events|flows|sandbox|explain|policy|apply|account|mfa|serve)\b|(?:^|[\s(`'"])--[a-z][a-z-]*/;
 
 /** The literal text of each string and template literal in `code` (template parts without their `${...}`), in order. */
 function literals(code: string): string[] {
@@ -26,7 +27,7 @@ function literals(code: string): string[] {
         found.push(code.slice(i + 1, end));
         i = end + 1;
       } else if (c === '`') template();
-      else if (c === '{') (depth++, i++);
+      else if (c === '{') depth++, i++;
       else if (c === '}') {
         if (stopAtBrace && depth === 0) return;
         depth--;
@@ -38,7 +39,7 @@ function literals(code: string): string[] {
     i++;
     let text = '';
     while (i < code.length && code[i] !== '`') {
-      if (code[i] === '\\') (text += code.slice(i, i + 2), (i += 2));
+      if (code[i] === '\\') (text += code.slice(i, i + 2)), (i += 2);
       else if (code[i] === '$' && code[i + 1] === '{') {
         i += 2;
         scan(true);
@@ -63,9 +64,12 @@ function closingQuote(code: string, start: number, quote: string): number {
 function refusals(text: string): { line: number; code: string }[] {
   const sites: { line: number; code: string }[] = [];
   const lineOf = (index: number): number => text.slice(0, index).split('\n').length;
-  for (const m of text.matchAll(/new IdpError\(/g)) sites.push({ line: lineOf(m.index!), code: balanced(text, m.index! + m[0].length - 1) });
-  for (const m of text.matchAll(/\bhint`/g)) sites.push({ line: lineOf(m.index!), code: text.slice(m.index! + 4, text.indexOf('\n', m.index!)) });
-  for (const m of text.matchAll(/\bhint\s*[:=]\s*(?=['"`])/g)) sites.push({ line: lineOf(m.index!), code: text.slice(m.index! + m[0].length, text.indexOf('\n', m.index!)) });
+  for (const m of text.matchAll(/new IdpError\(/g))
+    sites.push({ line: lineOf(m.index!), code: balanced(text, m.index! + m[0].length - 1) });
+  for (const m of text.matchAll(/\bhint`/g))
+    sites.push({ line: lineOf(m.index!), code: text.slice(m.index! + 4, text.indexOf('\n', m.index!)) });
+  for (const m of text.matchAll(/\bhint\s*[:=]\s*(?=['"`])/g))
+    sites.push({ line: lineOf(m.index!), code: text.slice(m.index! + m[0].length, text.indexOf('\n', m.index!)) });
   return sites;
 }
 
@@ -82,11 +86,17 @@ function balanced(text: string, open: number): string {
 }
 
 function cliSyntaxIn(rel: string, text: string): string[] {
-  return refusals(text).flatMap(({ line, code }) => literals(code).filter((s) => CLI_SYNTAX.test(s)).map((s) => `src/${rel}:${line}: ${s}`));
+  return refusals(text).flatMap(({ line, code }) =>
+    literals(code)
+      .filter((s) => CLI_SYNTAX.test(s))
+      .map((s) => `src/${rel}:${line}: ${s}`),
+  );
 }
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
+  );
 }
 
 test('no refusal outside src/cli spells CLI syntax (`idp <command>`, `--flag`): remedies are Fix data', () => {
@@ -115,5 +125,8 @@ test('the scan finds CLI syntax in error arguments, hint templates and hint valu
 test('the CLI words an option remedy as its flag, so hints read as they did', () => {
   assert.equal(fixCommand({ kind: 'option', option: 'timeout' }), '--timeout');
   assert.equal(fixCommand({ kind: 'option', option: 'step', value: '2=totp' }), '--step 2=totp');
-  assert.equal(renderHint(hint`put it in step 2, e.g. ${{ kind: 'option', option: 'step', value: '2=totp' }}`), 'put it in step 2, e.g. --step 2=totp');
+  assert.equal(
+    renderHint(hint`put it in step 2, e.g. ${{ kind: 'option', option: 'step', value: '2=totp' }}`),
+    'put it in step 2, e.g. --step 2=totp',
+  );
 });

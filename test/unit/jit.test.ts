@@ -10,14 +10,23 @@ import type { JitDecisionKind, JitSettings, UserStatus } from '../../src/core/ty
 const ALICE = { id: 'u-alice', username: 'alice' };
 const OCTO = { id: 'u-octo', username: 'octocat' };
 
-function input(over: { jit?: Partial<JitSettings>; associated?: UserStatus; emailOwner?: UserStatus; ownerVerified?: boolean; email?: string | null; verified?: boolean }): JitInput {
+function input(over: {
+  jit?: Partial<JitSettings>;
+  associated?: UserStatus;
+  emailOwner?: UserStatus;
+  ownerVerified?: boolean;
+  email?: string | null;
+  verified?: boolean;
+}): JitInput {
   const jit: JitSettings = { enabled: true, scheme: 'silent', sync: 'override-all', linking: 'off', ...over.jit };
   // Frozen: a pure function must not write to its input (strict mode turns a write into a TypeError).
   return Object.freeze({
     connection: 'github',
     jit: Object.freeze(jit),
     associatedUser: over.associated ? Object.freeze({ ...OCTO, status: over.associated }) : undefined,
-    emailOwner: over.emailOwner ? Object.freeze({ ...ALICE, status: over.emailOwner, emailVerified: over.ownerVerified ?? true }) : undefined,
+    emailOwner: over.emailOwner
+      ? Object.freeze({ ...ALICE, status: over.emailOwner, emailVerified: over.ownerVerified ?? true })
+      : undefined,
     upstreamEmail: over.email === undefined ? 'alice@example.com' : over.email,
     upstreamEmailVerified: over.verified ?? true,
   });
@@ -38,15 +47,66 @@ const OFF = { enabled: false };
 const LINKING = { linking: 'verified-email' as const };
 
 const ROWS: Row[] = [
-  { name: 'association exists, JIT on -> returning', input: input({ jit: ON, associated: 'active' }), kind: 'returning', userId: OCTO.id, says: ['JIT on', 'association exists', 'octocat', 'override-all'] },
-  { name: 'association exists, JIT off -> returning (JIT governs creation only)', input: input({ jit: OFF, associated: 'active' }), kind: 'returning', userId: OCTO.id, says: ['JIT off', 'association exists'] },
-  { name: 'association exists, sync policy is named', input: input({ jit: { sync: 'preserve-local' }, associated: 'active' }), kind: 'returning', userId: OCTO.id, says: ['preserve-local'] },
-  { name: 'associated user locked -> deny USER_LOCKED', input: input({ jit: ON, associated: 'locked' }), kind: 'deny', code: 'USER_LOCKED', says: ['octocat', 'locked'] },
-  { name: 'associated user disabled -> deny USER_DISABLED', input: input({ jit: ON, associated: 'disabled' }), kind: 'deny', code: 'USER_DISABLED', says: ['octocat', 'disabled'] },
-  { name: 'associated user locked, JIT off -> still deny USER_LOCKED', input: input({ jit: OFF, associated: 'locked' }), kind: 'deny', code: 'USER_LOCKED', says: ['locked'] },
-  { name: 'no association, email free, JIT on -> provision', input: input({ jit: ON }), kind: 'provision', says: ['JIT on', 'no association', 'not taken'] },
-  { name: 'no association, no upstream email, JIT on -> provision', input: input({ jit: ON, email: null, verified: false }), kind: 'provision', says: ['no association', 'not given'] },
-  { name: 'no association, email free, JIT off -> pass-through', input: input({ jit: OFF }), kind: 'pass-through', says: ['JIT off', 'no association', 'no local account'] },
+  {
+    name: 'association exists, JIT on -> returning',
+    input: input({ jit: ON, associated: 'active' }),
+    kind: 'returning',
+    userId: OCTO.id,
+    says: ['JIT on', 'association exists', 'octocat', 'override-all'],
+  },
+  {
+    name: 'association exists, JIT off -> returning (JIT governs creation only)',
+    input: input({ jit: OFF, associated: 'active' }),
+    kind: 'returning',
+    userId: OCTO.id,
+    says: ['JIT off', 'association exists'],
+  },
+  {
+    name: 'association exists, sync policy is named',
+    input: input({ jit: { sync: 'preserve-local' }, associated: 'active' }),
+    kind: 'returning',
+    userId: OCTO.id,
+    says: ['preserve-local'],
+  },
+  {
+    name: 'associated user locked -> deny USER_LOCKED',
+    input: input({ jit: ON, associated: 'locked' }),
+    kind: 'deny',
+    code: 'USER_LOCKED',
+    says: ['octocat', 'locked'],
+  },
+  {
+    name: 'associated user disabled -> deny USER_DISABLED',
+    input: input({ jit: ON, associated: 'disabled' }),
+    kind: 'deny',
+    code: 'USER_DISABLED',
+    says: ['octocat', 'disabled'],
+  },
+  {
+    name: 'associated user locked, JIT off -> still deny USER_LOCKED',
+    input: input({ jit: OFF, associated: 'locked' }),
+    kind: 'deny',
+    code: 'USER_LOCKED',
+    says: ['locked'],
+  },
+  {
+    name: 'no association, email free, JIT on -> provision',
+    input: input({ jit: ON }),
+    kind: 'provision',
+    says: ['JIT on', 'no association', 'not taken'],
+  },
+  {
+    name: 'no association, no upstream email, JIT on -> provision',
+    input: input({ jit: ON, email: null, verified: false }),
+    kind: 'provision',
+    says: ['no association', 'not given'],
+  },
+  {
+    name: 'no association, email free, JIT off -> pass-through',
+    input: input({ jit: OFF }),
+    kind: 'pass-through',
+    says: ['JIT off', 'no association', 'no local account'],
+  },
   {
     name: 'email taken, JIT on, linking verified-email, upstream verified -> link to the email owner',
     input: input({ jit: { ...ON, ...LINKING }, emailOwner: 'active', verified: true }),
@@ -54,7 +114,13 @@ const ROWS: Row[] = [
     userId: ALICE.id,
     says: ['verified email', 'alice@example.com', 'alice', 'verified-email'],
   },
-  { name: 'email taken, JIT on, linking off -> deny LINK_CONFLICT', input: input({ jit: ON, emailOwner: 'active' }), kind: 'deny', code: 'LINK_CONFLICT', says: ['alice@example.com', 'alice', 'linking is off'] },
+  {
+    name: 'email taken, JIT on, linking off -> deny LINK_CONFLICT',
+    input: input({ jit: ON, emailOwner: 'active' }),
+    kind: 'deny',
+    code: 'LINK_CONFLICT',
+    says: ['alice@example.com', 'alice', 'linking is off'],
+  },
   {
     name: 'email taken, JIT on, linking off, even verified -> deny LINK_CONFLICT',
     input: input({ jit: ON, emailOwner: 'active', verified: true }),
@@ -95,7 +161,12 @@ const ROWS: Row[] = [
     code: 'USER_LOCKED',
     says: ['alice', 'locked'],
   },
-  { name: 'email taken, JIT off -> pass-through', input: input({ jit: OFF, emailOwner: 'active' }), kind: 'pass-through', says: ['JIT off', 'alice'] },
+  {
+    name: 'email taken, JIT off -> pass-through',
+    input: input({ jit: OFF, emailOwner: 'active' }),
+    kind: 'pass-through',
+    says: ['JIT off', 'alice'],
+  },
   {
     name: 'email taken, JIT off, linking verified-email and verified -> still pass-through',
     input: input({ jit: { ...OFF, ...LINKING }, emailOwner: 'active', verified: true }),
@@ -118,7 +189,8 @@ for (const row of ROWS) {
     assert.equal(decision.kind, row.kind, decision.reason);
     assert.equal('userId' in decision ? decision.userId : undefined, row.userId);
     assertOneSentence(decision.reason);
-    for (const fact of row.says) assert.ok(decision.reason.includes(fact), `reason names '${fact}': ${decision.reason}`);
+    for (const fact of row.says)
+      assert.ok(decision.reason.includes(fact), `reason names '${fact}': ${decision.reason}`);
     if (decision.kind === 'deny') {
       assert.equal(decision.refusal.code, row.code);
       assert.equal(exitCodeFor(decision.refusal.code), 7, 'access refused exits 7');
@@ -134,14 +206,19 @@ test('an unverified local email is taken over by a provider-verified first sign-
   assert.deepEqual(decision.kind === 'provision' && decision.takesEmailFrom, { id: ALICE.id, username: 'alice' });
 });
 
-test('an unverified local email that is also its holder\'s username is not taken over (the account was made for that address)', () => {
-  const owner = Object.freeze({ id: 'u-x', username: 'Alice@Example.com', status: 'active' as const, emailVerified: false });
+test("an unverified local email that is also its holder's username is not taken over (the account was made for that address)", () => {
+  const owner = Object.freeze({
+    id: 'u-x',
+    username: 'Alice@Example.com',
+    status: 'active' as const,
+    emailVerified: false,
+  });
   const decision = decideJit({ ...input({ jit: ON, verified: true }), emailOwner: owner });
   assert.equal(decision.kind, 'deny');
   assert.equal(decision.kind === 'deny' && decision.refusal.code, 'LINK_CONFLICT');
 });
 
-test('a refusal told to the person signing in never names another account\'s username (the stage reason for admins does)', () => {
+test("a refusal told to the person signing in never names another account's username (the stage reason for admins does)", () => {
   const cases = [
     input({ jit: ON, emailOwner: 'active' }),
     input({ jit: ON, emailOwner: 'active', verified: true }),
@@ -179,7 +256,11 @@ test('the scheme does not change the decision, only whether a provisioning is as
     assert.equal(decideJit(provision).kind, 'provision');
     assert.equal(decideJit(returning).kind, 'returning');
     assert.equal(asksBeforeProvisioning(provision.jit, decideJit(provision)), scheme !== 'silent', scheme);
-    assert.equal(asksBeforeProvisioning(returning.jit, decideJit(returning)), false, `${scheme}: a returning user is not asked`);
+    assert.equal(
+      asksBeforeProvisioning(returning.jit, decideJit(returning)),
+      false,
+      `${scheme}: a returning user is not asked`,
+    );
   }
 });
 

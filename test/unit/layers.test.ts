@@ -68,7 +68,9 @@ function packageOf(specifier: string): string | undefined {
 }
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
+  );
 }
 
 test('the import scanner sees static, multi-line, type, re-export, side-effect, dynamic and require imports, not comments', () => {
@@ -88,7 +90,7 @@ test('the import scanner sees static, multi-line, type, re-export, side-effect, 
     "  return createRequire(import.meta.url)('quickjs-emscripten');",
     '}',
     "// await import('oidc-provider') only in src/sandbox",
-    "const s = 'import x from \"not-a-package\" inside a string';",
+    'const s = \'import x from "not-a-package" inside a string\';',
     "import { local } from './local.js';",
   ].join('\n');
   assert.deepEqual(
@@ -144,7 +146,10 @@ function layerViolations(files: { rel: string; text: string }[]): string[] {
       const target = relative('src', join('src', dirname(rel), found.specifier));
       if (target.startsWith('..')) continue;
       const to = folderOf(target);
-      if (to !== from && !allowed.includes(to)) violations.push(`src/${rel}:${found.line} imports src/${target}; src/${from} may import only ${[from, ...allowed].join(', ')}`);
+      if (to !== from && !allowed.includes(to))
+        violations.push(
+          `src/${rel}:${found.line} imports src/${target}; src/${from} may import only ${[from, ...allowed].join(', ')}`,
+        );
     }
   }
   return violations;
@@ -175,7 +180,13 @@ test('the layer rule refuses an adapter importing another adapter, flow or app i
       file('sandbox/github.ts', '../ports.js'),
       file('cli/context.ts', '../store/store.js'),
     ]).map((v) => v.split(' imports ')[0]),
-    ['src/store/codes.ts:1', 'src/federation/upstreams.ts:1', 'src/flow/steps/mfa.ts:1', 'src/app/login.ts:1', 'src/core/jit.ts:1'],
+    [
+      'src/store/codes.ts:1',
+      'src/federation/upstreams.ts:1',
+      'src/flow/steps/mfa.ts:1',
+      'src/app/login.ts:1',
+      'src/core/jit.ts:1',
+    ],
   );
 });
 
@@ -188,7 +199,9 @@ test('each restricted package is imported only inside its own layer', () => {
       const pkg = packageOf(found.specifier);
       const owner = pkg === undefined ? undefined : OWNERS[pkg];
       if (owner !== undefined && !rel.startsWith(`${owner}/`)) {
-        violations.push(`src/${rel}:${found.line} imports ${pkg}${found.dynamic ? ' (dynamic)' : ''}; only src/${owner}/ may`);
+        violations.push(
+          `src/${rel}:${found.line} imports ${pkg}${found.dynamic ? ' (dynamic)' : ''}; only src/${owner}/ may`,
+        );
       }
     }
   }
@@ -219,13 +232,19 @@ function staticPackages(entry: string, base: string): Map<string, string> {
 
 test('the static import walk follows local files, names the chain, and skips dynamic imports', () => {
   const dir = tempDir('layers');
-  writeFileSync(join(dir, 'main.js'), "import { Command } from 'commander';\nimport { a } from './a.js';\nexport const m = () => import('jose');\n");
+  writeFileSync(
+    join(dir, 'main.js'),
+    "import { Command } from 'commander';\nimport { a } from './a.js';\nexport const m = () => import('jose');\n",
+  );
   writeFileSync(join(dir, 'a.js'), "import './b.js';\nexport const a = 1;\n");
   writeFileSync(join(dir, 'b.js'), "import Database from 'better-sqlite3';\nimport './a.js';\n");
-  assert.deepEqual([...staticPackages(join(dir, 'main.js'), dir)], [
-    ['commander', 'main.js'],
-    ['better-sqlite3', 'main.js -> a.js -> b.js'],
-  ]);
+  assert.deepEqual(
+    [...staticPackages(join(dir, 'main.js'), dir)],
+    [
+      ['commander', 'main.js'],
+      ['better-sqlite3', 'main.js -> a.js -> b.js'],
+    ],
+  );
 });
 
 test('src/cli/main.ts statically loads no third-party package but the ENTRY_PACKAGES', () => {
@@ -238,14 +257,27 @@ test('src/cli/main.ts statically loads no third-party package but the ENTRY_PACK
 
 test('the bundle: main.js statically loads none of our chunks, and the shared runtime chunk no package it does not carry', () => {
   const dir = join(ROOT, 'dist', 'bundle', 'cli');
-  const mainImports = importsOf(readFileSync(join(dir, 'main.js'), 'utf8')).filter((f) => !f.dynamic && !f.specifier.startsWith('node:'));
-  assert.deepEqual(mainImports.map((f) => f.specifier), [], 'a static import in src/cli/main.ts is loaded by `idp --version` too');
+  const mainImports = importsOf(readFileSync(join(dir, 'main.js'), 'utf8')).filter(
+    (f) => !f.dynamic && !f.specifier.startsWith('node:'),
+  );
+  assert.deepEqual(
+    mainImports.map((f) => f.specifier),
+    [],
+    'a static import in src/cli/main.ts is loaded by `idp --version` too',
+  );
   const runtime = readdirSync(dir).filter((name) => /^runtime-.*\.js$/.test(name));
   assert.equal(runtime.length, 1, `one runtime chunk, found: ${runtime.join(', ')}`);
   const packages = staticPackages(join(dir, runtime[0]!), dir);
-  assert.deepEqual([...packages.keys()], [], 'rollup.config.mjs admits to the runtime chunk only modules that import no other package statically');
+  assert.deepEqual(
+    [...packages.keys()],
+    [],
+    'rollup.config.mjs admits to the runtime chunk only modules that import no other package statically',
+  );
   const worker = staticPackages(join(dir, 'worker.js'), dir);
-  assert.ok(!importsOf(readFileSync(join(dir, 'worker.js'), 'utf8')).some((f) => f.specifier.startsWith('./')), 'the script worker is one file: it loads no CLI chunk');
+  assert.ok(
+    !importsOf(readFileSync(join(dir, 'worker.js'), 'utf8')).some((f) => f.specifier.startsWith('./')),
+    'the script worker is one file: it loads no CLI chunk',
+  );
   assert.deepEqual([...worker.keys()], [], 'the script worker loads quickjs-emscripten on demand');
 });
 
@@ -258,5 +290,9 @@ test('better-sqlite3 runs only when a database is opened: src/store/sqlite.cts r
     const loads = importsOf(text.replace(typeOnly, '')).filter((f) => packageOf(f.specifier) === 'better-sqlite3');
     if (loads.length) loaders.push(relative(src, file));
   }
-  assert.deepEqual(loaders, ['store/sqlite.cts'], 'a value import of better-sqlite3 elsewhere runs it with the runtime chunk, for --help too');
+  assert.deepEqual(
+    loaders,
+    ['store/sqlite.cts'],
+    'a value import of better-sqlite3 elsewhere runs it with the runtime chunk, for --help too',
+  );
 });

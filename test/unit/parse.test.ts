@@ -2,7 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IdpError } from '../../src/core/errors.js';
-import { collect, collectPair, collectStep, parseBool, parseEnum, parseList, parsePositiveInt } from '../../src/cli/parse.js';
+import {
+  collect,
+  collectPair,
+  collectStep,
+  parseBool,
+  parseEnum,
+  parseList,
+  parsePositiveInt,
+} from '../../src/cli/parse.js';
 
 /** The parser refuses with exit 2 and a message naming the flag (and the hint showing an example). */
 function refuses(fn: () => unknown, flag: string): void {
@@ -41,7 +49,11 @@ test('collectPair collects KEY=VALUE in order, keeps "=" inside values, and an e
   let pairs = attr('dept=finance');
   pairs = attr('note=a=b', pairs);
   pairs = attr(' dept = ', pairs);
-  assert.deepEqual(pairs, [['dept', 'finance'], ['note', 'a=b'], ['dept', '']]);
+  assert.deepEqual(pairs, [
+    ['dept', 'finance'],
+    ['note', 'a=b'],
+    ['dept', ''],
+  ]);
   for (const v of ['novalue', '=x', '']) refuses(() => attr(v), '--attr');
 });
 
@@ -55,6 +67,11 @@ test('collectStep parses N=OPTIONS, repeatable; N= means remove step N', () => {
   let steps = collectStep('1=password,google,github');
   steps = collectStep('2=totp', steps);
   steps = collectStep('2=', steps);
-  assert.deepEqual(steps, [[1, ['password', 'google', 'github']], [2, ['totp']], [2, []]]);
-  for (const v of ['totp', '0=password', '11=totp', 'x=totp', '=totp', '1.5=totp']) refuses(() => collectStep(v), '--step');
+  assert.deepEqual(steps, [
+    [1, ['password', 'google', 'github']],
+    [2, ['totp']],
+    [2, []],
+  ]);
+  for (const v of ['totp', '0=password', '11=totp', 'x=totp', '=totp', '1.5=totp'])
+    refuses(() => collectStep(v), '--step');
 });

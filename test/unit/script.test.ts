@@ -16,7 +16,9 @@ function steps(firstIdp: string): { calls: number[]; runStep: (n: number) => Scr
     calls,
     runStep: (n) => {
       calls.push(n);
-      return n === 1 ? { idp: firstIdp, subject: { username: 'alice', localClaims: { email: 'alice@example.test' } } } : { idp: 'LOCAL' };
+      return n === 1
+        ? { idp: firstIdp, subject: { username: 'alice', localClaims: { email: 'alice@example.test' } } }
+        : { idp: 'LOCAL' };
     },
   };
 }
@@ -41,7 +43,10 @@ test('the documented skip-MFA script runs step 2 only after a LOCAL step 1', asy
   assert.deepEqual(local.calls, [1, 2]);
 
   const federated = steps('github');
-  assert.deepEqual(await runConditionalScript(SKIP_MFA_SCRIPT, { request: {}, runStep: federated.runStep }), { steps: [1], logs: [] });
+  assert.deepEqual(await runConditionalScript(SKIP_MFA_SCRIPT, { request: {}, runStep: federated.runStep }), {
+    steps: [1],
+    logs: [],
+  });
   assert.deepEqual(federated.calls, [1]);
 
   assert.deepEqual(await compileCheck(SKIP_MFA_SCRIPT), { ok: true });
@@ -62,7 +67,11 @@ test('context exposes request and step subjects; options and callbacks are told 
     { request: { clientId: 'thrift' }, runStep: steps('google').runStep },
   );
   assert.deepEqual(decision.steps, [1, 2]);
-  assert.deepEqual(decision.logs, ['[info] client thrift', '[debug] alice alice@example.test LOCAL', '[error] {"same":true}']);
+  assert.deepEqual(decision.logs, [
+    '[info] client thrift',
+    '[debug] alice alice@example.test LOCAL',
+    '[error] {"same":true}',
+  ]);
 });
 
 test('fail() surfaces errorCode and errorMessage and stops further steps', async () => {
@@ -88,7 +97,10 @@ test('fail() surfaces errorCode and errorMessage and stops further steps', async
 });
 
 test('an endless loop is stopped at the deadline, even when the script catches the interruption', async () => {
-  await assert.rejects(run('var onLoginRequest = function () {\n  while (true) {}\n};'), isScriptError(/longer than its 100 ms budget/));
+  await assert.rejects(
+    run('var onLoginRequest = function () {\n  while (true) {}\n};'),
+    isScriptError(/longer than its 100 ms budget/),
+  );
   await assert.rejects(run('while (true) {}'), isScriptError(/budget/));
   await assert.rejects(
     run(`var onLoginRequest = function () {
@@ -100,16 +112,22 @@ test('an endless loop is stopped at the deadline, even when the script catches t
 
 test('unbounded allocation is stopped by the memory limit', async () => {
   await assert.rejects(
-    run('var onLoginRequest = function () {\n  var a = [];\n  while (true) a.push({ n: a.length, s: "v" + a.length });\n};', {
-      memoryBytes: 1024 * 1024,
-      cpuMs: 60_000,
-    }),
+    run(
+      'var onLoginRequest = function () {\n  var a = [];\n  while (true) a.push({ n: a.length, s: "v" + a.length });\n};',
+      {
+        memoryBytes: 1024 * 1024,
+        cpuMs: 60_000,
+      },
+    ),
     isScriptError(/out of memory/),
   );
 });
 
 test('deep recursion is stopped by the stack limit', async () => {
-  await assert.rejects(run('function f() { return f() + 1; }\nvar onLoginRequest = function () { f(); };'), isScriptError(/stack overflow/));
+  await assert.rejects(
+    run('function f() { return f() + 1; }\nvar onLoginRequest = function () { f(); };'),
+    isScriptError(/stack overflow/),
+  );
 });
 
 test('no require, process, fs or network inside the sandbox', async () => {
@@ -135,36 +153,57 @@ test('syntax errors report their line, in compileCheck and at run time', async (
 });
 
 test('a thrown exception, a missing onLoginRequest and top-level executeStep are script errors', async () => {
-  await assert.rejects(run('var onLoginRequest = function (context) {\n\n  context.steps[7].idp;\n};'), isScriptError(/line 3: TypeError/));
-  await assert.rejects(run('var onLoginRequest = function () {\n  throw "nope";\n};'), isScriptError(/uncaught exception: nope/));
+  await assert.rejects(
+    run('var onLoginRequest = function (context) {\n\n  context.steps[7].idp;\n};'),
+    isScriptError(/line 3: TypeError/),
+  );
+  await assert.rejects(
+    run('var onLoginRequest = function () {\n  throw "nope";\n};'),
+    isScriptError(/uncaught exception: nope/),
+  );
   await assert.rejects(run('var onLogin = function () {};'), isScriptError(/does not define onLoginRequest/));
   assert.deepEqual(await compileCheck('function notIt() {}'), {
     ok: false,
     message: 'the script does not define onLoginRequest (var onLoginRequest = function (context) { ... })',
     line: null,
   });
-  await assert.rejects(run('executeStep(1);\nvar onLoginRequest = function () {};'), isScriptError(/only be called inside onLoginRequest/));
+  await assert.rejects(
+    run('executeStep(1);\nvar onLoginRequest = function () {};'),
+    isScriptError(/only be called inside onLoginRequest/),
+  );
   await assert.rejects(run('var onLoginRequest = function () { executeStep("1"); };'), isScriptError(/step number/));
 });
 
 test('a failure inside runStep reaches the caller unchanged, even if the script catches it', async () => {
   const refusal = new IdpError('BAD_CREDENTIALS', 'wrong password for alice');
   await assert.rejects(
-    runConditionalScript('var onLoginRequest = function () {\n  try { executeStep(1); } catch (e) {}\n  executeStep(2);\n};', {
-      request: {},
-      runStep: () => {
-        throw refusal;
+    runConditionalScript(
+      'var onLoginRequest = function () {\n  try { executeStep(1); } catch (e) {}\n  executeStep(2);\n};',
+      {
+        request: {},
+        runStep: () => {
+          throw refusal;
+        },
       },
-    }),
+    ),
     (e: unknown) => e === refusal,
   );
 });
 
 test('the host is unaffected: a normal run works after stopped ones', async () => {
   await assert.rejects(run('while (true) {}'), isScriptError(/budget/));
-  await assert.rejects(run('var a = []; for (;;) a.push({ s: "x" + a.length });', { memoryBytes: 1024 * 1024, cpuMs: 60_000 }), isScriptError(/memory/));
-  await assert.rejects(run('var onLoginRequest = function () { globalThis.leak = 1; throw new Error("x"); };'), isScriptError(/Error: x/));
+  await assert.rejects(
+    run('var a = []; for (;;) a.push({ s: "x" + a.length });', { memoryBytes: 1024 * 1024, cpuMs: 60_000 }),
+    isScriptError(/memory/),
+  );
+  await assert.rejects(
+    run('var onLoginRequest = function () { globalThis.leak = 1; throw new Error("x"); };'),
+    isScriptError(/Error: x/),
+  );
   const decision = await run(`var onLoginRequest = function () { Log.info(typeof leak); executeStep(1); };`);
   assert.deepEqual(decision, { steps: [1], logs: ['[info] undefined'] });
-  assert.deepEqual((await runConditionalScript(SKIP_MFA_SCRIPT, { request: {}, runStep: steps('LOCAL').runStep })).steps, [1, 2]);
+  assert.deepEqual(
+    (await runConditionalScript(SKIP_MFA_SCRIPT, { request: {}, runStep: steps('LOCAL').runStep })).steps,
+    [1, 2],
+  );
 });

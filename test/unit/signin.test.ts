@@ -10,16 +10,36 @@ import { hintOf } from '../helpers/hints.js';
 const CONNECTIONS = ['github', 'google'];
 
 function refused(fn: () => unknown, code: ErrorCode, text: RegExp): void {
-  assert.throws(fn, (err: unknown) => err instanceof IdpError && err.code === code && text.test(`${err.message} | ${hintOf(err)}`));
+  assert.throws(
+    fn,
+    (err: unknown) => err instanceof IdpError && err.code === code && text.test(`${err.message} | ${hintOf(err)}`),
+  );
 }
 
 test('editSteps replaces, appends and removes steps in the order the flags came', () => {
   const start = [['password']];
-  assert.deepEqual(editSteps(start, [[1, ['password', 'google', 'github']]], CONNECTIONS), [['password', 'google', 'github']]);
+  assert.deepEqual(editSteps(start, [[1, ['password', 'google', 'github']]], CONNECTIONS), [
+    ['password', 'google', 'github'],
+  ]);
   assert.deepEqual(editSteps(start, [[2, ['totp']]], CONNECTIONS), [['password'], ['totp']]);
   assert.deepEqual(editSteps([['password'], ['totp']], [[2, []]], CONNECTIONS), [['password']]);
-  assert.deepEqual(editSteps(start, [[2, ['totp']], [3, ['email-otp']], [2, []]], CONNECTIONS), [['password'], ['email-otp']]);
-  assert.deepEqual(editSteps(start, [[1, ['github', 'github', 'password']]], CONNECTIONS), [['github', 'password']], 'duplicates collapse');
+  assert.deepEqual(
+    editSteps(
+      start,
+      [
+        [2, ['totp']],
+        [3, ['email-otp']],
+        [2, []],
+      ],
+      CONNECTIONS,
+    ),
+    [['password'], ['email-otp']],
+  );
+  assert.deepEqual(
+    editSteps(start, [[1, ['github', 'github', 'password']]], CONNECTIONS),
+    [['github', 'password']],
+    'duplicates collapse',
+  );
   assert.deepEqual(start, [['password']], 'the input is not mutated');
 });
 
@@ -49,12 +69,26 @@ test('MFA options cannot be in step 1; connections and password may be in later 
 });
 
 test('formatMethod prints steps as "step 1: a | b  ->  step 2: c"', () => {
-  assert.equal(formatMethod([['password', 'google', 'github'], ['totp']]), 'step 1: password | google | github  ->  step 2: totp');
+  assert.equal(
+    formatMethod([['password', 'google', 'github'], ['totp']]),
+    'step 1: password | google | github  ->  step 2: totp',
+  );
   assert.equal(formatMethod([['password']]), 'step 1: password');
 });
 
 function app(name: string, steps: string[][], script: string | null = null): App {
-  return { name, clientId: name, hasSecret: false, redirectUris: [], steps, attributes: [], script, builtIn: false, createdAt: '', updatedAt: '' };
+  return {
+    name,
+    clientId: name,
+    hasSecret: false,
+    redirectUris: [],
+    steps,
+    attributes: [],
+    script,
+    builtIn: false,
+    createdAt: '',
+    updatedAt: '',
+  };
 }
 
 function connection(name: string, jit: boolean): Connection {
@@ -87,5 +121,9 @@ test('mfaConflicts finds each app offering a JIT-off connection in a step follow
     { app: 'thrift', connection: 'github', step: 1, mfaStep: 2, scripted: false },
     { app: 'scripted', connection: 'github', step: 1, mfaStep: 3, scripted: true },
   ]);
-  assert.deepEqual(mfaConflicts(apps, [connection('github', true), connection('google', true)]), [], 'none while JIT is on');
+  assert.deepEqual(
+    mfaConflicts(apps, [connection('github', true), connection('google', true)]),
+    [],
+    'none while JIT is on',
+  );
 });

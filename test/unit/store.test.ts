@@ -33,7 +33,8 @@ function newStore(): Store {
 
 function addUsers(store: Store, usernames: string[], source = 'local'): void {
   store.tx(() => {
-    for (const username of usernames) store.users.insert({ username, email: `${username.toLowerCase()}@example.test`, emailVerified: true, source });
+    for (const username of usernames)
+      store.users.insert({ username, email: `${username.toLowerCase()}@example.test`, emailVerified: true, source });
   });
 }
 
@@ -60,7 +61,8 @@ function assertRefused(home: string, code: 'DB_NEWER' | 'DB_NOT_IDP'): void {
   const before = fingerprint(home);
   assert.throws(
     () => openDb(home),
-    (err: unknown) => err instanceof IdpError && err.code === code && err.exitCode === 3 && /untouched/.test(hintOf(err)),
+    (err: unknown) =>
+      err instanceof IdpError && err.code === code && err.exitCode === 3 && /untouched/.test(hintOf(err)),
   );
   assert.equal(fingerprint(home), before, 'the file must be left exactly as it was');
 }
@@ -176,44 +178,106 @@ test('reopening an up-to-date database migrates nothing and keeps its data', () 
 test('apps, connections (sealed secrets), users, associations and events round-trip through their repositories', () => {
   const store = newStore();
   try {
-    store.apps.insert({ name: 'shop', clientId: 'cid-shop', redirectUris: ['http://localhost:3000/cb'], steps: [['password', 'github'], ['totp']], attributes: ['email'] });
+    store.apps.insert({
+      name: 'shop',
+      clientId: 'cid-shop',
+      redirectUris: ['http://localhost:3000/cb'],
+      steps: [['password', 'github'], ['totp']],
+      attributes: ['email'],
+    });
     store.apps.update('shop', { steps: [['password']] });
     const app = store.apps.get('shop')!;
-    assert.deepEqual([app.clientId, app.redirectUris, app.steps, app.attributes, app.builtIn, app.script], ['cid-shop', ['http://localhost:3000/cb'], [['password']], ['email'], false, null]);
+    assert.deepEqual(
+      [app.clientId, app.redirectUris, app.steps, app.attributes, app.builtIn, app.script],
+      ['cid-shop', ['http://localhost:3000/cb'], [['password']], ['email'], false, null],
+    );
 
     const jit = { enabled: true, scheme: 'silent', sync: 'override-all', linking: 'off' } as const;
-    const base = { type: 'github' as const, sandbox: true, issuer: null, clientId: 'id', scopes: ['read:user'], jit, attributeMap: {} };
+    const base = {
+      type: 'github' as const,
+      sandbox: true,
+      issuer: null,
+      clientId: 'id',
+      scopes: ['read:user'],
+      jit,
+      attributeMap: {},
+    };
     store.connections.insert({ ...base, name: 'long', secret: { kind: 'value', value: 'a-long-client-secret-WXYZ' } });
     store.connections.insert({ ...base, name: 'short', secret: { kind: 'value', value: 'tiny' } });
     store.connections.insert({ ...base, name: 'env', secret: { kind: 'env', variable: 'GH_SECRET' } });
     assert.deepEqual(store.connections.get('long')!.secret, { kind: 'stored', last4: 'WXYZ' });
-    assert.deepEqual(store.connections.get('short')!.secret, { kind: 'stored', last4: '' }, 'a short secret shows no tail');
+    assert.deepEqual(
+      store.connections.get('short')!.secret,
+      { kind: 'stored', last4: '' },
+      'a short secret shows no tail',
+    );
     assert.deepEqual(store.connections.get('env')!.secret, { kind: 'env', variable: 'GH_SECRET' });
     assert.equal(store.connections.storedSecret('long'), 'a-long-client-secret-WXYZ');
     assert.equal(store.connections.storedSecret('env'), null);
-    const sealed = store.db.prepare("SELECT secret_sealed FROM connections WHERE name = 'long'").pluck().get() as string;
+    const sealed = store.db
+      .prepare("SELECT secret_sealed FROM connections WHERE name = 'long'")
+      .pluck()
+      .get() as string;
     assert.ok(!sealed.includes('client-secret'), 'sealed at rest');
     store.connections.update('long', { jit: { ...jit, enabled: false }, attributeMap: { login: 'nickname' } });
     const long = store.connections.get('long')!;
     assert.equal(long.jit.enabled, false);
     assert.equal(long.jit.scheme, 'silent');
     assert.deepEqual(long.attributeMap, { login: 'nickname' });
-    assert.equal(store.connections.storedSecret('long'), 'a-long-client-secret-WXYZ', 'an update without a secret keeps it');
+    assert.equal(
+      store.connections.storedSecret('long'),
+      'a-long-client-secret-WXYZ',
+      'an update without a secret keeps it',
+    );
 
-    const user = store.users.insert({ username: 'Bob', email: 'Bob@Example.test', emailVerified: true, name: 'Bob B', attributes: { dept: 'ops' }, source: 'local' });
-    for (const ref of [user.id, 'bob', 'BOB', 'bob@example.test']) assert.equal(store.users.find(ref)?.id, user.id, `find(${ref})`);
+    const user = store.users.insert({
+      username: 'Bob',
+      email: 'Bob@Example.test',
+      emailVerified: true,
+      name: 'Bob B',
+      attributes: { dept: 'ops' },
+      source: 'local',
+    });
+    for (const ref of [user.id, 'bob', 'BOB', 'bob@example.test'])
+      assert.equal(store.users.find(ref)?.id, user.id, `find(${ref})`);
     store.users.updateProfile(user.id, { name: 'Robert', attributes: { dept: 'finance' } });
     store.users.setStatus(user.id, 'locked');
     const changed = store.users.byId(user.id)!;
-    assert.deepEqual([changed.name, changed.attributes, changed.status, changed.hasPassword], ['Robert', { dept: 'finance' }, 'locked', false]);
+    assert.deepEqual(
+      [changed.name, changed.attributes, changed.status, changed.hasPassword],
+      ['Robert', { dept: 'finance' }, 'locked', false],
+    );
 
     store.associations.insert({ connection: 'long', subject: '42', userId: user.id, claims: { login: 'bob' } });
     assert.equal(store.associations.get('long', '42')?.userId, user.id);
-    assert.deepEqual(store.associations.forUser(user.id).map((a) => a.lastClaims), [{ login: 'bob' }]);
+    assert.deepEqual(
+      store.associations.forUser(user.id).map((a) => a.lastClaims),
+      [{ login: 'bob' }],
+    );
 
-    store.events.recordConfig({ actor: 'me', action: 'app.set', target: 'app shop', detail: 'steps', before: { a: 1 }, after: { a: 2 } });
-    for (const seq of [2, 1]) store.events.recordStage({ flow: 'f_1', seq, stage: seq === 1 ? 'app' : 'options', status: 'ok', ms: 1, detail: `s${seq}`, at: new Date().toISOString() });
-    assert.deepEqual(store.events.list({ flow: 'f_1', limit: 10 }).map((e) => e.stage), ['app', 'options'], "a flow's stages come in seq order");
+    store.events.recordConfig({
+      actor: 'me',
+      action: 'app.set',
+      target: 'app shop',
+      detail: 'steps',
+      before: { a: 1 },
+      after: { a: 2 },
+    });
+    for (const seq of [2, 1])
+      store.events.recordStage({
+        flow: 'f_1',
+        seq,
+        stage: seq === 1 ? 'app' : 'options',
+        status: 'ok',
+        ms: 1,
+        detail: `s${seq}`,
+        at: new Date().toISOString(),
+      });
+    assert.deepEqual(
+      store.events.list({ flow: 'f_1', limit: 10 }).map((e) => e.stage),
+      ['app', 'options'],
+      "a flow's stages come in seq order",
+    );
     const newest = store.events.list({ limit: 10 });
     assert.equal(newest.length, 3);
     const config = newest.find((e) => e.kind === 'config')!;
@@ -227,11 +291,27 @@ test('deleting a user cascades to associations and MFA factors; deleting a conne
   const store = newStore();
   try {
     const jit = { enabled: true, scheme: 'silent', sync: 'override-all', linking: 'off' } as const;
-    store.connections.insert({ name: 'gh', type: 'github', sandbox: true, issuer: null, clientId: 'id', secret: { kind: 'none' }, scopes: [], jit, attributeMap: {} });
-    const [carol, dave] = ['carol', 'dave'].map((u) => store.users.insert({ username: u, email: null, emailVerified: false, source: 'gh' }));
+    store.connections.insert({
+      name: 'gh',
+      type: 'github',
+      sandbox: true,
+      issuer: null,
+      clientId: 'id',
+      secret: { kind: 'none' },
+      scopes: [],
+      jit,
+      attributeMap: {},
+    });
+    const [carol, dave] = ['carol', 'dave'].map((u) =>
+      store.users.insert({ username: u, email: null, emailVerified: false, source: 'gh' }),
+    );
     store.associations.insert({ connection: 'gh', subject: '1', userId: carol!.id, claims: {} });
     store.associations.insert({ connection: 'gh', subject: '2', userId: dave!.id, claims: {} });
-    store.db.prepare("INSERT INTO mfa_factors (id, user_id, type, secret_sealed, created_at) VALUES ('f1', ?, 'totp', 'x', 'now')").run(carol!.id);
+    store.db
+      .prepare(
+        "INSERT INTO mfa_factors (id, user_id, type, secret_sealed, created_at) VALUES ('f1', ?, 'totp', 'x', 'now')",
+      )
+      .run(carol!.id);
     store.users.delete(carol!.id);
     assert.equal(store.associations.get('gh', '1'), undefined);
     assert.deepEqual(store.factors.forUser(carol!.id), []);
@@ -248,7 +328,10 @@ test('keyset pagination visits every user exactly once, in username order, for a
   const store = newStore();
   try {
     // Mixed case, shared prefixes and punctuation: the cursor must follow the same (NOCASE) order as the query.
-    const names = Array.from({ length: 230 }, (_, i) => `${i % 3 === 0 ? 'User' : 'user'}${String(i).padStart(3, '0')}${['', '.x', '_y', '-z'][i % 4]}`);
+    const names = Array.from(
+      { length: 230 },
+      (_, i) => `${i % 3 === 0 ? 'User' : 'user'}${String(i).padStart(3, '0')}${['', '.x', '_y', '-z'][i % 4]}`,
+    );
     names.push('a', 'A.b', 'zz', 'Zz.top', 'user', 'user0');
     addUsers(store, names);
     const sorted = store.db.prepare('SELECT username FROM users ORDER BY username').pluck().all() as string[];
@@ -282,10 +365,16 @@ test('a page cursor stays valid when users are added behind and ahead of it', ()
   try {
     addUsers(store, ['b', 'd', 'f', 'h']);
     const first = store.users.list({ limit: 2 });
-    assert.deepEqual(first.users.map((u) => u.username), ['b', 'd']);
+    assert.deepEqual(
+      first.users.map((u) => u.username),
+      ['b', 'd'],
+    );
     addUsers(store, ['a', 'c', 'g']);
     const rest = store.users.list({ limit: 10, after: first.next! });
-    assert.deepEqual(rest.users.map((u) => u.username), ['f', 'g', 'h']);
+    assert.deepEqual(
+      rest.users.map((u) => u.username),
+      ['f', 'g', 'h'],
+    );
     assert.equal(rest.next, null);
   } finally {
     store.close();
@@ -296,13 +385,15 @@ test('tx rolls back everything when its function throws', () => {
   const store = newStore();
   try {
     addUsers(store, ['keep']);
-    assert.throws(() =>
-      store.tx(() => {
-        store.users.insert({ username: 'lost', email: null, emailVerified: false, source: 'local' });
-        store.events.recordConfig({ actor: 'me', action: 'x', target: 'y', detail: 'z', before: null, after: null });
-        throw new Error('boom');
-      }),
-    /boom/);
+    assert.throws(
+      () =>
+        store.tx(() => {
+          store.users.insert({ username: 'lost', email: null, emailVerified: false, source: 'local' });
+          store.events.recordConfig({ actor: 'me', action: 'x', target: 'y', detail: 'z', before: null, after: null });
+          throw new Error('boom');
+        }),
+      /boom/,
+    );
     assert.equal(store.users.count(), 1);
     assert.equal(store.users.find('lost'), undefined);
     assert.deepEqual(store.events.list({ limit: 10 }), []);
@@ -315,13 +406,26 @@ test('importUsers is all or nothing and names the line of the first conflicting 
   const store = newStore();
   try {
     addUsers(store, ['existing']);
-    const dupInFile = parseUserFile('username,email\nnew1,n1@example.test\nnew2,n2@example.test\nNEW1,other@example.test\n', 'people.csv');
+    const dupInFile = parseUserFile(
+      'username,email\nnew1,n1@example.test\nnew2,n2@example.test\nNEW1,other@example.test\n',
+      'people.csv',
+    );
     assert.throws(
       () => importUsers(store, dupInFile, 'people.csv', 'me'),
-      (err: unknown) => err instanceof IdpError && err.code === 'IMPORT_INVALID' && err.message.startsWith('people.csv:4:') && /username NEW1/.test(err.message),
+      (err: unknown) =>
+        err instanceof IdpError &&
+        err.code === 'IMPORT_INVALID' &&
+        err.message.startsWith('people.csv:4:') &&
+        /username NEW1/.test(err.message),
     );
-    const clashStore = parseUserFile('[\n {"username": "new3"},\n {"username": "x", "email": "EXISTING@example.test"}\n]', 'p.json');
-    assert.throws(() => importUsers(store, clashStore, 'p.json', 'me'), /p\.json:3: email EXISTING@example\.test already exists/);
+    const clashStore = parseUserFile(
+      '[\n {"username": "new3"},\n {"username": "x", "email": "EXISTING@example.test"}\n]',
+      'p.json',
+    );
+    assert.throws(
+      () => importUsers(store, clashStore, 'p.json', 'me'),
+      /p\.json:3: email EXISTING@example\.test already exists/,
+    );
     assert.equal(store.users.count(), 1);
     assert.deepEqual(store.events.list({ limit: 10 }), [], 'no import event either');
     assert.equal(importUsers(store, parseUserFile('username\nn1\nn2\n', 'ok.csv'), 'ok.csv', 'me').imported, 2);
@@ -348,23 +452,48 @@ test('a store opened read-only neither migrates nor writes', () => {
 /** Turns a store back into schema 5: no identifier triggers, no MFA failure count. */
 function downgradeTo5(store: Store): void {
   store.db.exec('ALTER TABLE connections DROP COLUMN token_auth; ALTER TABLE connections DROP COLUMN base_url'); // 7
-  store.db.exec('DROP TRIGGER users_email_username_insert; DROP TRIGGER users_email_username_update; ALTER TABLE users DROP COLUMN mfa_failures');
+  store.db.exec(
+    'DROP TRIGGER users_email_username_insert; DROP TRIGGER users_email_username_update; ALTER TABLE users DROP COLUMN mfa_failures',
+  );
   store.db.pragma('user_version = 5');
 }
 
-test('one identifier, one account: id, else username, else email; a username with an @ must be the user\'s own email', () => {
+test("one identifier, one account: id, else username, else email; a username with an @ must be the user's own email", () => {
   const store = newStore();
   try {
-    const alice = store.users.insert({ username: 'alice', email: 'alice@example.com', emailVerified: true, source: 'local' });
-    const dana = store.users.insert({ username: 'Dana@Example.com', email: 'dana@example.com', emailVerified: true, source: 'local' });
+    const alice = store.users.insert({
+      username: 'alice',
+      email: 'alice@example.com',
+      emailVerified: true,
+      source: 'local',
+    });
+    const dana = store.users.insert({
+      username: 'Dana@Example.com',
+      email: 'dana@example.com',
+      emailVerified: true,
+      source: 'local',
+    });
     assert.equal(store.users.find(alice.id)?.id, alice.id);
     assert.equal(store.users.find('ALICE@example.com')?.id, alice.id);
     assert.equal(store.users.find('dana@example.com')?.id, dana.id);
     // Every way a row could make an address name a second account is refused by the store itself.
     const refused = (write: () => unknown) =>
-      assert.throws(write, (err: IdpError) => err.code === 'INVALID_VALUE' && /username with an @ must be the user's own email/.test(err.message));
-    refused(() => store.users.insert({ username: 'alice@example.com', email: 'evil@example.com', emailVerified: true, source: 'github' }));
-    refused(() => store.users.insert({ username: 'evil@example.com', email: null, emailVerified: false, source: 'github' }));
+      assert.throws(
+        write,
+        (err: IdpError) =>
+          err.code === 'INVALID_VALUE' && /username with an @ must be the user's own email/.test(err.message),
+      );
+    refused(() =>
+      store.users.insert({
+        username: 'alice@example.com',
+        email: 'evil@example.com',
+        emailVerified: true,
+        source: 'github',
+      }),
+    );
+    refused(() =>
+      store.users.insert({ username: 'evil@example.com', email: null, emailVerified: false, source: 'github' }),
+    );
     refused(() => store.users.updateProfile(dana.id, { email: 'other@example.com' }));
     assert.equal(store.users.count(), 2);
     assert.equal(store.users.identifierTaken('ALICE@EXAMPLE.COM'), true);
@@ -375,11 +504,21 @@ test('one identifier, one account: id, else username, else email; a username wit
   }
 });
 
-test('migration 6 renames a username stored earlier as another user\'s email (with an event), so the address names its owner', () => {
+test("migration 6 renames a username stored earlier as another user's email (with an event), so the address names its owner", () => {
   const store = newStore();
-  const alice = store.users.insert({ username: 'alice', email: 'alice@example.com', emailVerified: true, source: 'local' });
+  const alice = store.users.insert({
+    username: 'alice',
+    email: 'alice@example.com',
+    emailVerified: true,
+    source: 'local',
+  });
   downgradeTo5(store);
-  const impostor = store.users.insert({ username: 'alice@example.com', email: 'evil@example.com', emailVerified: true, source: 'github' });
+  const impostor = store.users.insert({
+    username: 'alice@example.com',
+    email: 'evil@example.com',
+    emailVerified: true,
+    source: 'github',
+  });
   store.close();
   const again = openStore(store.home);
   try {

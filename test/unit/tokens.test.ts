@@ -45,7 +45,12 @@ test('the signature is real ES256: node:crypto verifies it with the published JW
   const token = await signIdToken(key, claims());
   const [h, p, s] = token.split('.') as [string, string, string];
   const publicKey = createPublicKey({ key: jwks([key]).keys[0]!, format: 'jwk' });
-  const ok = verify('sha256', Buffer.from(`${h}.${p}`), { key: publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'));
+  const ok = verify(
+    'sha256',
+    Buffer.from(`${h}.${p}`),
+    { key: publicKey, dsaEncoding: 'ieee-p1363' },
+    Buffer.from(s, 'base64url'),
+  );
   assert.equal(ok, true);
 });
 
@@ -57,7 +62,10 @@ test('wrong audience, wrong issuer, expiry and an unknown kid are rejected', asy
   await assert.rejects(verifyIdToken(token, [generateSigningKey()], { iss: ISS, aud: 'thrift-client' }), isInvalid);
 
   const old = await signIdToken(key, claims(), { ttlSeconds: 60, now: new Date(Date.now() - 3_600_000) });
-  await assert.rejects(verifyIdToken(old, [key], { iss: ISS, aud: 'thrift-client' }), (e: unknown) => isInvalid(e) && /exp/.test((e as Error).message));
+  await assert.rejects(
+    verifyIdToken(old, [key], { iss: ISS, aud: 'thrift-client' }),
+    (e: unknown) => isInvalid(e) && /exp/.test((e as Error).message),
+  );
 });
 
 test('a tampered payload or signature is rejected', async () => {
@@ -69,7 +77,10 @@ test('a tampered payload or signature is rejected', async () => {
 
   const sig = Buffer.from(s, 'base64url');
   sig[10] = sig[10]! ^ 0x01;
-  await assert.rejects(verifyIdToken(`${h}.${p}.${sig.toString('base64url')}`, [key], { iss: ISS, aud: 'thrift-client' }), isInvalid);
+  await assert.rejects(
+    verifyIdToken(`${h}.${p}.${sig.toString('base64url')}`, [key], { iss: ISS, aud: 'thrift-client' }),
+    isInvalid,
+  );
 
   // Another key's signature presented under this key's kid must not verify.
   const [, ip, is] = (await signIdToken(generateSigningKey(), claims())).split('.') as [string, string, string];

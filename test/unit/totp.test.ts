@@ -22,7 +22,11 @@ const at = (epoch: number): Date => new Date(epoch * 1000);
 test('otplib reproduces the RFC 6238 SHA-1 vectors with 8 digits', async () => {
   assert.equal(Buffer.from('12345678901234567890').length, 20);
   for (const [epoch, code8] of RFC_VECTORS) {
-    assert.equal(await generate({ secret: RFC_SECRET, epoch, digits: 8, algorithm: 'sha1', period: 30 }), code8, `T=${epoch}`);
+    assert.equal(
+      await generate({ secret: RFC_SECRET, epoch, digits: 8, algorithm: 'sha1', period: 30 }),
+      code8,
+      `T=${epoch}`,
+    );
   }
 });
 
@@ -43,11 +47,19 @@ test('the window accepts one step either side and refuses two', async () => {
   const step = Math.floor(1_700_000_015 / 30);
   for (const offset of [-1, 0, 1]) {
     const code = await totpCode(secret, at(1_700_000_015 + offset * 30));
-    assert.deepEqual(await checkTotp(secret, code, { at: now, lastUsedStep: null }), { ok: true, step: step + offset }, `offset ${offset}`);
+    assert.deepEqual(
+      await checkTotp(secret, code, { at: now, lastUsedStep: null }),
+      { ok: true, step: step + offset },
+      `offset ${offset}`,
+    );
   }
   for (const offset of [-2, 2]) {
     const code = await totpCode(secret, at(1_700_000_015 + offset * 30));
-    assert.deepEqual(await checkTotp(secret, code, { at: now, lastUsedStep: null }), { ok: false, reason: 'invalid' }, `offset ${offset}`);
+    assert.deepEqual(
+      await checkTotp(secret, code, { at: now, lastUsedStep: null }),
+      { ok: false, reason: 'invalid' },
+      `offset ${offset}`,
+    );
   }
 });
 
@@ -60,7 +72,10 @@ test('a code is accepted once: its step or an earlier one is replayed', async ()
   const step = first.ok ? first.step : -1;
   assert.deepEqual(await checkTotp(secret, code, { at: now, lastUsedStep: step }), { ok: false, reason: 'replayed' });
   const previous = await totpCode(secret, at(1_700_000_015 - 30));
-  assert.deepEqual(await checkTotp(secret, previous, { at: now, lastUsedStep: step }), { ok: false, reason: 'replayed' });
+  assert.deepEqual(await checkTotp(secret, previous, { at: now, lastUsedStep: step }), {
+    ok: false,
+    reason: 'replayed',
+  });
   const next = await totpCode(secret, at(1_700_000_015 + 30));
   assert.deepEqual(await checkTotp(secret, next, { at: now, lastUsedStep: step }), { ok: true, step: step + 1 });
 });
@@ -71,7 +86,11 @@ test('malformed or wrong codes are invalid, spaced codes and secrets are accepte
   const code = await totpCode(secret, now);
   const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
   for (const bad of ['', '12345', '1234567', 'abcdef', wrong]) {
-    assert.deepEqual(await checkTotp(secret, bad, { at: now, lastUsedStep: null }), { ok: false, reason: 'invalid' }, bad);
+    assert.deepEqual(
+      await checkTotp(secret, bad, { at: now, lastUsedStep: null }),
+      { ok: false, reason: 'invalid' },
+      bad,
+    );
   }
   const spaced = `${code.slice(0, 3)} ${code.slice(3)}`;
   const groupedSecret = secret.toLowerCase().replace(/(.{4})/g, '$1 ');
@@ -82,7 +101,10 @@ test('a new secret is 20 random bytes of base32; a short secret is refused with 
   const a = newTotpSecret();
   assert.match(a, /^[A-Z2-7]{32}$/);
   assert.notEqual(a, newTotpSecret());
-  await assert.rejects(totpCode('JBSWY3DPEHPK3PXP'), (e: unknown) => e instanceof IdpError && e.code === 'INVALID_VALUE' && /16 bytes/.test(hintOf(e)));
+  await assert.rejects(
+    totpCode('JBSWY3DPEHPK3PXP'),
+    (e: unknown) => e instanceof IdpError && e.code === 'INVALID_VALUE' && /16 bytes/.test(hintOf(e)),
+  );
 });
 
 test('the otpauth URI names issuer, account and the parameters an authenticator needs', () => {

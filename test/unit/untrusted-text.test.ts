@@ -13,15 +13,27 @@ test('upstreamText redacts what idp sent, raw, URL-encoded and form-encoded', ()
 });
 
 test('upstreamText redacts secret parameters and credentials it was not told about', () => {
-  const out = upstreamText('client_secret=abc&code=xyz&error_code=E1 {"refresh_token":"rt-1"} Authorization: Basic dXNlcjpwYXNz, Bearer at.1');
-  assert.equal(out, 'client_secret=[redacted]&code=[redacted]&error_code=E1 {"refresh_token":"[redacted]"} Authorization: Basic [redacted], Bearer [redacted]');
-  assert.equal(upstreamText('The code expired; try again'), 'The code expired; try again', 'prose about a code is kept');
+  const out = upstreamText(
+    'client_secret=abc&code=xyz&error_code=E1 {"refresh_token":"rt-1"} Authorization: Basic dXNlcjpwYXNz, Bearer at.1',
+  );
+  assert.equal(
+    out,
+    'client_secret=[redacted]&code=[redacted]&error_code=E1 {"refresh_token":"[redacted]"} Authorization: Basic [redacted], Bearer [redacted]',
+  );
+  assert.equal(
+    upstreamText('The code expired; try again'),
+    'The code expired; try again',
+    'prose about a code is kept',
+  );
 });
 
 test('upstreamText caps after redacting, so a cut never leaves part of a secret', () => {
   const secret = 'verifier-0123456789';
   const out = upstreamText(`${'x'.repeat(MAX_UPSTREAM_TEXT - 5)}${secret}${'y'.repeat(1000)}`, [secret]);
-  assert.ok(out.startsWith(`${'x'.repeat(MAX_UPSTREAM_TEXT - 5)}[reda…`), out.slice(MAX_UPSTREAM_TEXT - 10, MAX_UPSTREAM_TEXT + 10));
+  assert.ok(
+    out.startsWith(`${'x'.repeat(MAX_UPSTREAM_TEXT - 5)}[reda…`),
+    out.slice(MAX_UPSTREAM_TEXT - 10, MAX_UPSTREAM_TEXT + 10),
+  );
   assert.equal(out.includes('verif'), false);
   assert.match(out, /… \(\d+ more characters\)$/);
   assert.equal(upstreamText('short', []), 'short');

@@ -18,8 +18,16 @@ interface AccountOptions extends Omit<LoginOptions, 'app'> {
 }
 
 export function registerAccount(program: Command): void {
-  addLoginOptions(program.command('account').description('My Account: sign in, then see and manage your profile, MFA and linked connections'))
-    .option('--attr <key=value>', 'edit an attribute (name, given_name, family_name, picture, email, or a custom key); repeatable', collectPair('--attr'))
+  addLoginOptions(
+    program
+      .command('account')
+      .description('My Account: sign in, then see and manage your profile, MFA and linked connections'),
+  )
+    .option(
+      '--attr <key=value>',
+      'edit an attribute (name, given_name, family_name, picture, email, or a custom key); repeatable',
+      collectPair('--attr'),
+    )
     .option('--unlink <connection>', 'unlink a connection (never the last way to sign in)')
     .option('--enroll-totp', 'enrol a TOTP factor')
     .option('--remove-totp', 'remove your TOTP factor')
@@ -35,7 +43,8 @@ Examples:
       action(async (ctx, opts: AccountOptions) => {
         const { view } = await runLogin(ctx, { ...opts, app: 'myaccount' });
         // Thrown rather than only reported: with --json the refusal is then the command's one document on stdout.
-        if (view.status === 'failed') throw new IdpError(view.error.code, view.error.message, view.error.hint ?? undefined);
+        if (view.status === 'failed')
+          throw new IdpError(view.error.code, view.error.message, view.error.hint ?? undefined);
         if (view.status !== 'done') return reportFailure(ctx, view);
         const store = await ctx.store();
         let user = store.users.byId(view.result.user!.id)!;
@@ -56,13 +65,17 @@ async function showAccount(ctx: CliContext, store: Store, user: User): Promise<v
   const { accountView } = await import('../../app/account.js');
   const view = accountView(store, user);
   ctx.out.result(view, () =>
-      [
-        `${ctx.out.paint.bold(user.username)}  ${user.email ?? ''}${user.email ? (user.emailVerified ? ' (verified)' : ' (not verified)') : ''}`,
-        `  name        ${user.name ?? '-'}`,
-        `  attributes  ${Object.entries(user.attributes).map(([k, v]) => `${k}=${v}`).join(', ') || '-'}`,
-        `  password    ${view.password ? 'set' : 'none'}`,
-        `  MFA         ${view.mfa.map((f) => f.type).join(', ') || 'none'}`,
-        `  linked      ${view.linked.map((l) => l.connection).join(', ') || 'none'}`,
+    [
+      `${ctx.out.paint.bold(user.username)}  ${user.email ?? ''}${user.email ? (user.emailVerified ? ' (verified)' : ' (not verified)') : ''}`,
+      `  name        ${user.name ?? '-'}`,
+      `  attributes  ${
+        Object.entries(user.attributes)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ') || '-'
+      }`,
+      `  password    ${view.password ? 'set' : 'none'}`,
+      `  MFA         ${view.mfa.map((f) => f.type).join(', ') || 'none'}`,
+      `  linked      ${view.linked.map((l) => l.connection).join(', ') || 'none'}`,
     ].join('\n'),
   );
 }
@@ -91,7 +104,10 @@ async function menu(ctx: CliContext, self: Admin, start: User): Promise<void> {
     try {
       if (choice === 'done') return;
       if (choice === 'edit') {
-        const key = await input({ message: 'Attribute (name, given_name, family_name, picture, email, or a custom key)' }, io);
+        const key = await input(
+          { message: 'Attribute (name, given_name, family_name, picture, email, or a custom key)' },
+          io,
+        );
         const value = await input({ message: `New value for ${key} (empty removes it)` }, io);
         user = my.editProfile(store, user, [[key.trim(), value.trim()]]);
       } else if (choice === 'enrol-totp') await printEnrolment(ctx, user.username, await my.enrolTotp(self, user));

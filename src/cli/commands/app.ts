@@ -52,7 +52,10 @@ export function registerApp(program: Command): void {
       .command('create')
       .argument('<app>', 'application name')
       .description('create an application (step 1 defaults to password)')
-      .addHelpText('after', '\nExample:\n  idp app create shop --redirect-uri http://localhost:3000/callback --step 1=password,github'),
+      .addHelpText(
+        'after',
+        '\nExample:\n  idp app create shop --redirect-uri http://localhost:3000/callback --step 1=password,github',
+      ),
   ).action(
     action(async (ctx, name: string, opts: AppOptions) => {
       const created = apps.createApp(await ctx.admin(), name, settingsOf(opts));
@@ -67,7 +70,10 @@ export function registerApp(program: Command): void {
       .argument('<app>', 'application name')
       .description('change only the given settings of an application')
       .option('--dry-run', 'print what would change, change nothing')
-      .addHelpText('after', '\nExamples:\n  idp app set thrift --step 1=password,google,github --step 2=totp\n  idp app set thrift --step 2=          # remove step 2'),
+      .addHelpText(
+        'after',
+        '\nExamples:\n  idp app set thrift --step 1=password,google,github --step 2=totp\n  idp app set thrift --step 2=          # remove step 2',
+      ),
   ).action(
     action(async (ctx, name: string, opts: AppOptions & { dryRun?: boolean }) => {
       const result = apps.setApp(await ctx.admin(), name, settingsOf(opts), { dryRun: !!opts.dryRun });
@@ -100,7 +106,11 @@ export function registerApp(program: Command): void {
 
 function addAppOptions(command: Command): Command {
   return command
-    .option('--step <N=OPTIONS>', 'sign-in step N offers OPTIONS (password, email-otp, totp, or connection names); N= removes it; repeatable', collectStep)
+    .option(
+      '--step <N=OPTIONS>',
+      'sign-in step N offers OPTIONS (password, email-otp, totp, or connection names); N= removes it; repeatable',
+      collectStep,
+    )
     .option('--redirect-uri <uri>', 'allowed redirect URI, exact match; repeatable (replaces the list)', collect)
     .option('--attributes <list>', 'attributes the app receives, e.g. email,name', parseList);
 }

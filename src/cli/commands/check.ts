@@ -49,7 +49,12 @@ Examples:
         process.on('SIGTERM', onSigterm);
         const reports: FileReport[] = [];
         try {
-          const deps = await scenarioDeps({ actor: ctx.actor, scripts, personasFile: opts.personas, signal: controller.signal });
+          const deps = await scenarioDeps({
+            actor: ctx.actor,
+            scripts,
+            personasFile: opts.personas,
+            signal: controller.signal,
+          });
           for (const sf of parsed) reports.push(await runScenarioFile(store, sf, deps));
         } finally {
           process.off('SIGINT', onSigint);
@@ -61,7 +66,12 @@ Examples:
 }
 
 /** The headless driver as the scenario runner's login: sandbox providers in-process, answers from the scenario. */
-export async function scenarioDeps(opts: { actor: string; scripts: ScriptRunner; personasFile?: string; signal?: AbortSignal }): Promise<ScenarioDeps> {
+export async function scenarioDeps(opts: {
+  actor: string;
+  scripts: ScriptRunner;
+  personasFile?: string;
+  signal?: AbortSignal;
+}): Promise<ScenarioDeps> {
   const { headlessLogin } = await import('../drivers/headless.js');
   const { totpForFlow } = await import('../../app/scenarios.js');
   const { totp } = await import('../../mfa/totp.js');
@@ -77,7 +87,14 @@ export async function scenarioDeps(opts: { actor: string; scripts: ScriptRunner;
     upstreams: (copy) => upstreamsFor(copy, { personasFile: opts.personasFile }),
     login: (copy, login, upstreams) => {
       const { app, as, otp, ...answers } = login;
-      return headlessLogin({ store: copy, app, upstreams, personasFile: opts.personasFile, signal: opts.signal, answers: { ...answers, persona: as, otp: otpSource(copy, otp) } });
+      return headlessLogin({
+        store: copy,
+        app,
+        upstreams,
+        personasFile: opts.personasFile,
+        signal: opts.signal,
+        answers: { ...answers, persona: as, otp: otpSource(copy, otp) },
+      });
     },
   };
 }
@@ -92,10 +109,14 @@ async function report(ctx: CliContext, reports: FileReport[], opts: CheckOptions
     const { junitXml } = await import('../../app/junit.js');
     writeFileSync(opts.junit, junitXml(text.junitSuites(reports), 'idp check'));
   }
-  ctx.out.result({ files: reports, passed, failed }, () => human(ctx, reports, text, `${passed} passed, ${failed} failed`));
+  ctx.out.result({ files: reports, passed, failed }, () =>
+    human(ctx, reports, text, `${passed} passed, ${failed} failed`),
+  );
   if (failed) {
     const hint = `the lines marked ✗ say what was expected and what happened${opts.junit ? `; details in ${opts.junit}` : ''}`;
-    ctx.out.error(new IdpError('CHECKS_FAILED', `${failed} of ${results.length} scenario(s) failed`, hint), { document: false });
+    ctx.out.error(new IdpError('CHECKS_FAILED', `${failed} of ${results.length} scenario(s) failed`, hint), {
+      document: false,
+    });
     process.exitCode = 9;
   }
 }
@@ -112,7 +133,10 @@ function human(ctx: CliContext, reports: FileReport[], text: ScenarioText, tally
         lines.push(`  ${p.green('✓')} ${s.name} ${p.dim(`(${s.ms} ms)`)}`);
         continue;
       }
-      lines.push(`  ${p.red('✗')} ${s.name}: ${s.mismatches.map(describeMismatch).join('; ')}`, ...failureDetail(s).map((l) => `      ${p.dim(l)}`));
+      lines.push(
+        `  ${p.red('✗')} ${s.name}: ${s.mismatches.map(describeMismatch).join('; ')}`,
+        ...failureDetail(s).map((l) => `      ${p.dim(l)}`),
+      );
     }
   }
   lines.push(tally);

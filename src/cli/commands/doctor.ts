@@ -9,7 +9,9 @@ import { action } from '../context.js';
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check the data directory, database, loopback server, browser, clock and every connection, each problem with its fix')
+    .description(
+      'check the data directory, database, loopback server, browser, clock and every connection, each problem with its fix',
+    )
     .addHelpText('after', '\nExamples:\n  idp doctor\n  idp doctor --json\n  idp doctor --home ./sandbox-org')
     .action(
       action(async (ctx) => {
@@ -20,7 +22,14 @@ export function registerDoctor(program: Command): void {
         const warnings = report.checks.filter((c) => c.status === 'warning').length;
         if (failed.length > 0) {
           const names = failed.map((c) => c.name).join(', ');
-          ctx.out.error(new IdpError('CHECKS_FAILED', `${failed.length} check(s) failed: ${names}`, 'apply the fixes above, then run `idp doctor` again'), { document: false });
+          ctx.out.error(
+            new IdpError(
+              'CHECKS_FAILED',
+              `${failed.length} check(s) failed: ${names}`,
+              'apply the fixes above, then run `idp doctor` again',
+            ),
+            { document: false },
+          );
           process.exitCode = 9;
         } else {
           ctx.out.info(warnings > 0 ? `no check failed (${warnings} warning(s))` : 'every check passed');

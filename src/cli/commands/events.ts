@@ -19,8 +19,12 @@ export function registerEvents(program: Command): void {
   program
     .command('events')
     .description('the audit trail: config changes and login stages, newest first')
-    .option('--kind <kind>', 'stage (login stages) or config (changes)', parseEnum('--kind', ['stage', 'config'] as const))
-    .option('--user <user>', "changes to the user, and the stages of their sign-ins (id, username or email)")
+    .option(
+      '--kind <kind>',
+      'stage (login stages) or config (changes)',
+      parseEnum('--kind', ['stage', 'config'] as const),
+    )
+    .option('--user <user>', 'changes to the user, and the stages of their sign-ins (id, username or email)')
     .option('--flow <id>', "one flow's stages, in order")
     .option('--connection <name>', 'changes to the connection, and the stages of sign-ins that chose it')
     .option('--since <when>', 'a duration back from now (30s, 15m, 2h, 7d) or an ISO time')
@@ -34,7 +38,8 @@ export function registerEvents(program: Command): void {
         const events = listEvents(await ctx.store(), opts);
         const filtered = opts.kind || opts.user || opts.flow || opts.connection || opts.since;
         ctx.out.result({ events }, () => {
-          if (events.length === 0) return opts.flow ? `no events for flow ${opts.flow}` : filtered ? 'no events match' : 'no events yet';
+          if (events.length === 0)
+            return opts.flow ? `no events for flow ${opts.flow}` : filtered ? 'no events match' : 'no events yet';
           return ctx.out.table(events, [
             { header: 'AT', value: (e) => shortTime(e.at) },
             { header: 'KIND', value: (e) => (e.kind === 'config' ? (e.action ?? 'config') : `${e.stage}`) },

@@ -20,20 +20,28 @@ interface ExplainOptions {
 export function registerExplain(program: Command): void {
   program
     .command('explain')
-    .description('what a sign-in through a connection would do (JIT decision, user, attribute changes, later steps, MFA), writing nothing')
+    .description(
+      'what a sign-in through a connection would do (JIT decision, user, attribute changes, later steps, MFA), writing nothing',
+    )
     .requiredOption('--app <app>', 'the application')
     .requiredOption('--connection <name>', 'the connection offered in step 1')
     .option('--as <persona>', 'a sandbox persona (sandbox connections)')
     .option('--claims <file>', 'upstream claims as JSON: {"sub": "...", "email": "...", "email_verified": true, ...}')
     .option('--personas <file>', 'extra sandbox personas')
-    .addHelpText('after', '\nExamples:\n  idp explain --app thrift --connection github --as alice-gh\n  idp explain --app thrift --connection corp --claims upstream.json --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  idp explain --app thrift --connection github --as alice-gh\n  idp explain --app thrift --connection corp --claims upstream.json --json',
+    )
     .action(
       action(async (ctx, opts: ExplainOptions) => {
-        if (!!opts.as === !!opts.claims) throw new IdpError('USAGE', 'pass exactly one of --as PERSONA or --claims FILE', 'e.g. --as octocat');
+        if (!!opts.as === !!opts.claims)
+          throw new IdpError('USAGE', 'pass exactly one of --as PERSONA or --claims FILE', 'e.g. --as octocat');
         const { store, scripts } = await ctx.admin();
         const app = requireApp(store, opts.app);
         const connection = requireConnection(store, opts.connection);
-        const upstream = opts.claims ? await claimsFromFile(opts.claims) : await personaProfile(store, connection, opts.as!, opts.personas);
+        const upstream = opts.claims
+          ? await claimsFromFile(opts.claims)
+          : await personaProfile(store, connection, opts.as!, opts.personas);
         const { explain } = await import('../../app/explain.js');
         const result = await explain(store, app, connection, upstream, scripts);
         const { upstream: _upstream, ...document } = result;
@@ -49,18 +57,41 @@ async function claimsFromFile(file: string): Promise<UpstreamProfile> {
     parsed = JSON.parse(readText(file));
   } catch (err) {
     if (err instanceof IdpError) throw err;
-    throw new IdpError('FILE_INVALID', `${file}: not valid JSON (${(err as Error).message})`, 'e.g. {"sub": "1234", "email": "dana@example.com", "email_verified": true}');
+    throw new IdpError(
+      'FILE_INVALID',
+      `${file}: not valid JSON (${(err as Error).message})`,
+      'e.g. {"sub": "1234", "email": "dana@example.com", "email_verified": true}',
+    );
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || typeof (parsed as { sub?: unknown }).sub !== 'string') {
-    throw new IdpError('FILE_INVALID', `${file}: must be a JSON object with a string "sub"`, 'e.g. {"sub": "1234", "email": "dana@example.com", "email_verified": true}');
+  if (
+    parsed === null ||
+    typeof parsed !== 'object' ||
+    Array.isArray(parsed) ||
+    typeof (parsed as { sub?: unknown }).sub !== 'string'
+  ) {
+    throw new IdpError(
+      'FILE_INVALID',
+      `${file}: must be a JSON object with a string "sub"`,
+      'e.g. {"sub": "1234", "email": "dana@example.com", "email_verified": true}',
+    );
   }
   const { sub, ...claims } = parsed as Record<string, unknown> & { sub: string };
   return { subject: sub, claims };
 }
 
 /** Signs the persona in at the in-process sandbox and reads its profile, stopping before anything is decided or written. */
-export async function personaProfile(store: Store, connection: Connection, persona: string, personasFile: string | undefined): Promise<UpstreamProfile> {
-  if (!connection.sandbox) throw new IdpError('HEADLESS_NEEDS_SANDBOX', `${connection.name} is a real ${connection.type} connection: personas exist only in the sandbox`, 'pass the upstream claims with --claims FILE');
+export async function personaProfile(
+  store: Store,
+  connection: Connection,
+  persona: string,
+  personasFile: string | undefined,
+): Promise<UpstreamProfile> {
+  if (!connection.sandbox)
+    throw new IdpError(
+      'HEADLESS_NEEDS_SANDBOX',
+      `${connection.name} is a real ${connection.type} connection: personas exist only in the sandbox`,
+      'pass the upstream claims with --claims FILE',
+    );
 
   const { completeSandboxConsent } = await import('../../sandbox/automate.js');
   const upstreams = await upstreamsFor(store, { personasFile });
@@ -77,8 +108,13 @@ export async function personaProfile(store: Store, connection: Connection, perso
 
 function describe(ctx: CliContext, r: Explanation): string {
   const p = ctx.out.paint;
-  const show = (v: unknown): string => (v === null || v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v));
-  const user = !r.user ? 'none (no local user is written)' : r.user.state === 'new' ? `would create ${r.user.username} (${r.user.email ?? 'no email'})` : `${r.user.username} (${r.user.id})`;
+  const show = (v: unknown): string =>
+    v === null || v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v);
+  const user = !r.user
+    ? 'none (no local user is written)'
+    : r.user.state === 'new'
+      ? `would create ${r.user.username} (${r.user.email ?? 'no email'})`
+      : `${r.user.username} (${r.user.id})`;
   const later = r.steps.slice(1);
   return [
     `${p.bold('decision')}    ${r.decision}`,
@@ -88,6 +124,8 @@ function describe(ctx: CliContext, r: Explanation): string {
     ...r.attributes.map((a) => `  ${a.attribute}: ${show(a.before)} -> ${show(a.after)}`),
     `${p.bold('steps')}       step 1: ${r.steps[0]!.options.join(' | ')}${later.map((s) => `  ->  step ${s.step}: ${s.options.join(' | ')}`).join('')}`,
     `${p.bold('MFA')}         ${r.mfa_required ? (r.mfa_possible ? 'required, possible (local user)' : 'required but impossible: no local user (MFA_NEEDS_LOCAL_USER)') : 'not required'}`,
-    `${p.bold('upstream')}    subject ${r.upstream.subject}; ${Object.entries(r.upstream.claims).map(([k, v]) => `${k}=${show(v)}`).join(', ')}`,
+    `${p.bold('upstream')}    subject ${r.upstream.subject}; ${Object.entries(r.upstream.claims)
+      .map(([k, v]) => `${k}=${show(v)}`)
+      .join(', ')}`,
   ].join('\n');
 }

@@ -18,7 +18,10 @@ export function registerFlows(program: Command): void {
     .command('list')
     .description('recent flows, newest first: app, chosen options, user, JIT decision, outcome, error')
     .option('--limit <n>', 'how many', parsePositiveInt('--limit', 1000), 20)
-    .addHelpText('after', '\nExamples:\n  idp flows list --limit 5\n  idp flows list --json | jq \'.flows[] | select(.outcome == "failed") | .error\'')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  idp flows list --limit 5\n  idp flows list --json | jq \'.flows[] | select(.outcome == "failed") | .error\'',
+    )
     .action(
       action(async (ctx, opts: { limit: number }) => {
         const view = recentFlows(await ctx.store(), opts.limit);
@@ -51,7 +54,12 @@ export function registerFlows(program: Command): void {
         ctx.out.result(shown, () =>
           [
             `flow ${id} (${shown.app}), ${shown.status}, started ${shortTime(shown.created_at)}`,
-            ...stages.map((s) => stageText({ stage: s.stage ?? '', status: s.status ?? '', ms: s.ms ?? 0, detail: s.detail }, ctx.out.paint)),
+            ...stages.map((s) =>
+              stageText(
+                { stage: s.stage ?? '', status: s.status ?? '', ms: s.ms ?? 0, detail: s.detail },
+                ctx.out.paint,
+              ),
+            ),
           ].join('\n'),
         );
       }),

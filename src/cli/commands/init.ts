@@ -22,7 +22,11 @@ export function registerInit(program: Command): void {
           return;
         }
         if (exists) {
-          await ctx.confirm(`Delete every app, connection and user in ${ctx.home} and start again?`, opts.yes, 're-create the organisation');
+          await ctx.confirm(
+            `Delete every app, connection and user in ${ctx.home} and start again?`,
+            opts.yes,
+            're-create the organisation',
+          );
           const { rmSync } = await import('node:fs');
           for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath(ctx.home)}${suffix}`, { force: true });
         }

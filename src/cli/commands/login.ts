@@ -47,7 +47,11 @@ export function registerLogin(program: Command): void {
       .description('sign in to an app, stage by stage: redirect, consent, callback, token, userinfo, JIT, MFA, session')
       .requiredOption('--app <app>', 'the application to sign in to'),
   )
-    .option('--print <what>', 'print only id_token (raw) or claims (JSON) on stdout', parseEnum('--print', ['id_token', 'claims'] as const))
+    .option(
+      '--print <what>',
+      'print only id_token (raw) or claims (JSON) on stdout',
+      parseEnum('--print', ['id_token', 'claims'] as const),
+    )
     .option('--redirect-uri <uri>', "the app's redirect URI to sign in for (default: its first)")
     .addHelpText(
       'after',
@@ -72,25 +76,43 @@ export function addLoginOptions(command: Command): Command {
   return command
     .option('--connection <name>', 'sign in through this connection (skips the chooser)')
     .option('--option <option>', 'a local option instead, e.g. password')
-    .option('--mfa <method>', 'a later step that offers several: totp | email-otp (headless picks the one the code flags can answer)', parseEnum('--mfa', MFA_OPTIONS))
+    .option(
+      '--mfa <method>',
+      'a later step that offers several: totp | email-otp (headless picks the one the code flags can answer)',
+      parseEnum('--mfa', MFA_OPTIONS),
+    )
     .option('--headless', 'no prompts and no browser: answers come from flags (automatic without a TTY)')
     .option('--as <persona>', 'headless: the sandbox persona to sign in as (see idp sandbox accounts)')
-    .option('--consent <answer>', 'headless: approve | deny at the provider', parseEnum('--consent', ['approve', 'deny'] as const), 'approve')
+    .option(
+      '--consent <answer>',
+      'headless: approve | deny at the provider',
+      parseEnum('--consent', ['approve', 'deny'] as const),
+      'approve',
+    )
     .option('--username <name>', 'username or email for the password option')
     .option('--password-stdin', 'read the password (or, for a prompt JIT scheme, the new account password) from stdin')
-    .option('--jit-consent <answer>', 'headless: approve | deny when the connection asks before creating an account', parseEnum('--jit-consent', ['approve', 'deny'] as const))
+    .option(
+      '--jit-consent <answer>',
+      'headless: approve | deny when the connection asks before creating an account',
+      parseEnum('--jit-consent', ['approve', 'deny'] as const),
+    )
     .option('--jit-username <name>', 'headless: username for prompt-username-password-consent')
     .option('--otp <code>', 'headless: the MFA code')
     .option('--totp-secret-env <VAR>', 'headless: compute the TOTP code from the secret in this environment variable')
     .option('--otp-from-outbox', 'headless: read the emailed code this flow just delivered to the local outbox')
-    .option('--timeout <seconds>', `how long to wait for the provider callback (default 300, headless 120, at most ${MAX_TIMEOUT_S}: a flow expires after that)`, parsePositiveInt('--timeout', MAX_TIMEOUT_S))
+    .option(
+      '--timeout <seconds>',
+      `how long to wait for the provider callback (default 300, headless 120, at most ${MAX_TIMEOUT_S}: a flow expires after that)`,
+      parsePositiveInt('--timeout', MAX_TIMEOUT_S),
+    )
     .option('--no-browser', 'print the URL instead of opening a browser')
     .option('--personas <file>', 'extra sandbox personas (JSON, same shape as fixtures/sandbox/personas.json)');
 }
 
 /** Runs one sign-in with the driver the situation calls for; stages are rendered live on stderr. */
 export async function runLogin(ctx: CliContext, opts: LoginOptions): Promise<{ view: FlowView; stages: StageEvent[] }> {
-  if (opts.connection && opts.option) throw new IdpError('USAGE', 'pass --connection or --option, not both', 'e.g. --connection github');
+  if (opts.connection && opts.option)
+    throw new IdpError('USAGE', 'pass --connection or --option, not both', 'e.g. --connection github');
   const store = await ctx.store();
   if (opts.connection) {
     const { requireConnection } = await import('../../app/lookup.js');
@@ -127,8 +149,22 @@ export async function runLogin(ctx: CliContext, opts: LoginOptions): Promise<{ v
   try {
     if (headless) {
       const { headlessLogin } = await import('../drivers/headless.js');
-      const answers = { ...opts, persona: opts.as, ...(password !== undefined && { password }), otp: otpSource(opts, store) };
-      ({ view } = await headlessLogin({ store, app: opts.app, answers, personasFile, redirectUri: opts.redirectUri, timeoutMs: (opts.timeout ?? 120) * 1000, signal: controller.signal, onEvent }));
+      const answers = {
+        ...opts,
+        persona: opts.as,
+        ...(password !== undefined && { password }),
+        otp: otpSource(opts, store),
+      };
+      ({ view } = await headlessLogin({
+        store,
+        app: opts.app,
+        answers,
+        personasFile,
+        redirectUri: opts.redirectUri,
+        timeoutMs: (opts.timeout ?? 120) * 1000,
+        signal: controller.signal,
+        onEvent,
+      }));
     } else {
       view = await terminalLogin(ctx, opts, { personasFile, signal: controller.signal, onEvent });
     }
@@ -144,7 +180,12 @@ function otpSource(opts: LoginOptions, store: Store) {
   let totpSecret: string | undefined;
   if (opts.totpSecretEnv) {
     totpSecret = process.env[opts.totpSecretEnv];
-    if (!totpSecret) throw new IdpError('MISSING_ANSWER', `--totp-secret-env names $${opts.totpSecretEnv}, which is not set`, `export ${opts.totpSecretEnv}=<the secret from idp users mfa enroll --json>`);
+    if (!totpSecret)
+      throw new IdpError(
+        'MISSING_ANSWER',
+        `--totp-secret-env names $${opts.totpSecretEnv}, which is not set`,
+        `export ${opts.totpSecretEnv}=<the secret from idp users mfa enroll --json>`,
+      );
   }
   const fromOutbox = opts.otpFromOutbox ? (flowId: string) => codeInOutbox(store, flowId) : undefined;
   return { ...(opts.otp && { code: opts.otp }), ...(totpSecret && { totpSecret }), ...(fromOutbox && { fromOutbox }) };
@@ -156,15 +197,31 @@ export function codeInOutbox(store: Store, flowId: string): string | undefined {
   return message && /\b(\d{6})\b/.exec(message.body)?.[1];
 }
 
-async function terminalLogin(ctx: CliContext, opts: LoginOptions, run: { personasFile?: string; signal: AbortSignal; onEvent: (e: StageEvent) => void }): Promise<FlowView> {
+async function terminalLogin(
+  ctx: CliContext,
+  opts: LoginOptions,
+  run: { personasFile?: string; signal: AbortSignal; onEvent: (e: StageEvent) => void },
+): Promise<FlowView> {
   const store = await ctx.store();
   const { drive } = await import('../drivers/drive.js');
   const { terminalAnswerer } = await import('../drivers/terminal.js');
   const upstreams = await upstreamsFor(store, { personasFile: run.personasFile });
   const engine = await loginEngine({ store, upstreams, onEvent: run.onEvent });
-  const answerer = terminalAnswerer({ out: ctx.out, browser: opts.browser, username: opts.username, connectionByName: (name) => store.connections.get(name), preselected: opts.connection ?? opts.option, mfa: opts.mfa });
+  const answerer = terminalAnswerer({
+    out: ctx.out,
+    browser: opts.browser,
+    username: opts.username,
+    connectionByName: (name) => store.connections.get(name),
+    preselected: opts.connection ?? opts.option,
+    mfa: opts.mfa,
+  });
   try {
-    return await drive(engine, answerer, { app: opts.app, redirectUri: opts.redirectUri, timeoutMs: (opts.timeout ?? 300) * 1000, signal: run.signal });
+    return await drive(engine, answerer, {
+      app: opts.app,
+      redirectUri: opts.redirectUri,
+      timeoutMs: (opts.timeout ?? 300) * 1000,
+      signal: run.signal,
+    });
   } finally {
     await upstreams.close();
   }
@@ -183,7 +240,9 @@ function report(ctx: CliContext, opts: LoginOptions, view: FlowView, stages: Sta
   const jit = done?.result.jit ?? failed?.jit ?? null;
   reportFailure(ctx, view);
   if (opts.print && done) {
-    process.stdout.write(opts.print === 'id_token' ? `${done.result.idToken}\n` : `${JSON.stringify(done.result.claims, null, 2)}\n`);
+    process.stdout.write(
+      opts.print === 'id_token' ? `${done.result.idToken}\n` : `${JSON.stringify(done.result.claims, null, 2)}\n`,
+    );
     return;
   }
   const document = {
@@ -203,7 +262,8 @@ function report(ctx: CliContext, opts: LoginOptions, view: FlowView, stages: Sta
     if (r.jit) lines.push(`JIT: ${r.jit.decision}: ${inert(r.jit.reason)}`);
     lines.push(`amr ${r.amr.join(', ')}; acr ${r.acr}`, 'ID token claims:');
     const width = Math.max(...Object.keys(r.claims).map((k) => k.length));
-    for (const [k, v] of Object.entries(r.claims)) lines.push(`  ${inert(k).padEnd(width)}  ${typeof v === 'string' ? inert(v) : JSON.stringify(v)}`);
+    for (const [k, v] of Object.entries(r.claims))
+      lines.push(`  ${inert(k).padEnd(width)}  ${typeof v === 'string' ? inert(v) : JSON.stringify(v)}`);
     lines.push(`(raw token: idp login ... --print id_token; verify with idp keys jwks)`);
     return lines.join('\n');
   });

@@ -6,14 +6,22 @@ import { parseEnum, parsePositiveInt } from '../parse.js';
 import { shortTime } from '../views.js';
 
 /** The otpauth URI as a terminal QR code plus the URI and secret; with --json, {factor, user, secret, uri}. */
-export async function printEnrolment(ctx: CliContext, username: string, enrolled: { factor: string; secret: string; uri: string }): Promise<void> {
+export async function printEnrolment(
+  ctx: CliContext,
+  username: string,
+  enrolled: { factor: string; secret: string; uri: string },
+): Promise<void> {
   if (ctx.out.opts.json) {
     ctx.out.result({ ...enrolled, user: username }, () => undefined);
     return;
   }
   const { default: qrcode } = await import('qrcode-terminal');
   const qr = await new Promise<string>((resolve) => qrcode.generate(enrolled.uri, { small: true }, resolve));
-  ctx.out.result(null, () => `${qr}\n${enrolled.uri}\nsecret ${enrolled.secret}\nenrolled TOTP for ${username}: scan the QR code or enter the secret in an authenticator app`);
+  ctx.out.result(
+    null,
+    () =>
+      `${qr}\n${enrolled.uri}\nsecret ${enrolled.secret}\nenrolled TOTP for ${username}: scan the QR code or enter the secret in an authenticator app`,
+  );
 }
 
 export function registerMfa(users: Command, program: Command): void {
@@ -24,7 +32,10 @@ export function registerMfa(users: Command, program: Command): void {
     .argument('<user>', 'id, username or email')
     .argument('<method>', 'totp', parseEnum('method', ['totp'] as const))
     .description('enrol a TOTP factor: prints the otpauth URI and a QR code (--json: {secret, uri})')
-    .addHelpText('after', '\nExamples:\n  idp users mfa enroll alice totp\n  export ALICE_TOTP=$(idp users mfa enroll alice totp --json | jq -r .secret)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  idp users mfa enroll alice totp\n  export ALICE_TOTP=$(idp users mfa enroll alice totp --json | jq -r .secret)',
+    )
     .action(
       action(async (ctx, ref: string) => {
         const { enrolTotp } = await import('../../app/account.js');
@@ -68,7 +79,11 @@ export function registerMfa(users: Command, program: Command): void {
       action(async (ctx, ref: string, opts: { factor?: string; yes?: boolean }) => {
         const admin = await ctx.admin();
         const user = requireUser(admin.store, ref);
-        await ctx.confirm(`Remove ${opts.factor ? 'that factor' : 'every MFA factor'} of ${user.username}?`, opts.yes, `remove MFA factors of ${user.username}`);
+        await ctx.confirm(
+          `Remove ${opts.factor ? 'that factor' : 'every MFA factor'} of ${user.username}?`,
+          opts.yes,
+          `remove MFA factors of ${user.username}`,
+        );
         const { removeFactors } = await import('../../app/account.js');
         const removed = removeFactors(admin, user, opts.factor);
         ctx.out.result({ removed }, () => `removed ${removed} factor(s) of ${user.username}`);
@@ -79,16 +94,23 @@ export function registerMfa(users: Command, program: Command): void {
     .command('reset')
     .argument('<user>', 'id, username or email')
     .option('-y, --yes', 'do not ask for confirmation')
-    .description("drop every factor of a user (a lost authenticator): the next sign-in asking for TOTP enrols again")
+    .description('drop every factor of a user (a lost authenticator): the next sign-in asking for TOTP enrols again')
     .addHelpText('after', '\nExample:\n  idp users mfa reset alice --yes')
     .action(
       action(async (ctx, ref: string, opts: { yes?: boolean }) => {
         const admin = await ctx.admin();
         const user = requireUser(admin.store, ref);
-        await ctx.confirm(`Reset MFA of ${user.username} (remove every factor)?`, opts.yes, `reset MFA of ${user.username}`);
+        await ctx.confirm(
+          `Reset MFA of ${user.username} (remove every factor)?`,
+          opts.yes,
+          `reset MFA of ${user.username}`,
+        );
         const { resetMfa } = await import('../../app/account.js');
         const removed = resetMfa(admin, user);
-        ctx.out.result({ user: user.username, removed }, () => `reset MFA of ${user.username}: removed ${removed} factor(s)`);
+        ctx.out.result(
+          { user: user.username, removed },
+          () => `reset MFA of ${user.username}: removed ${removed} factor(s)`,
+        );
       }),
     );
 
@@ -104,7 +126,12 @@ export function registerMfa(users: Command, program: Command): void {
         ctx.out.result({ messages }, () =>
           messages.length === 0
             ? 'the outbox is empty'
-            : messages.map((m) => `${shortTime(m.created_at)}  to ${m.to}  ${m.subject}${m.flow ? `  (flow ${m.flow})` : ''}\n  ${m.body}`).join('\n'),
+            : messages
+                .map(
+                  (m) =>
+                    `${shortTime(m.created_at)}  to ${m.to}  ${m.subject}${m.flow ? `  (flow ${m.flow})` : ''}\n  ${m.body}`,
+                )
+                .join('\n'),
         );
       }),
     );

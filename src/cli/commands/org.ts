@@ -21,7 +21,12 @@ export function registerOrg(program: Command): void {
       action(async (ctx) => {
         const { showOrg } = await import('../../app/org.js');
         const org = showOrg(await ctx.store());
-        const view: OrgView = { issuer: org.issuer, home: ctx.home, signing_keys: org.signingKeys, smtp_relay: org.smtpRelay };
+        const view: OrgView = {
+          issuer: org.issuer,
+          home: ctx.home,
+          signing_keys: org.signingKeys,
+          smtp_relay: org.smtpRelay,
+        };
         ctx.out.result(view, () =>
           [
             `issuer          ${view.issuer}`,
@@ -36,9 +41,15 @@ export function registerOrg(program: Command): void {
   org
     .command('set')
     .description('change only the given settings (idempotent; prints before -> after)')
-    .option('--smtp <url>', "also send emailed codes to this local mail catcher, e.g. smtp://127.0.0.1:1025; 'none' to stop")
+    .option(
+      '--smtp <url>',
+      "also send emailed codes to this local mail catcher, e.g. smtp://127.0.0.1:1025; 'none' to stop",
+    )
     .option('--dry-run', 'print what would change, change nothing')
-    .addHelpText('after', '\nExamples:\n  idp org set --smtp smtp://127.0.0.1:1025   # Mailpit, MailHog, smtp4dev\n  idp org set --smtp none')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  idp org set --smtp smtp://127.0.0.1:1025   # Mailpit, MailHog, smtp4dev\n  idp org set --smtp none',
+    )
     .action(
       action(async (ctx, opts: { smtp?: string; dryRun?: boolean }) => {
         const { setOrg } = await import('../../app/org.js');
@@ -46,7 +57,9 @@ export function registerOrg(program: Command): void {
         const smtpRelay = opts.smtp === 'none' ? null : opts.smtp;
         const { changes, before, after } = setOrg(await ctx.admin(), { smtpRelay }, { dryRun: !!opts.dryRun });
         ctx.out.result({ changed: changes.length > 0, dry_run: !!opts.dryRun, before, after }, () =>
-          changes.length === 0 ? 'org: no change' : `org: ${opts.dryRun ? 'would change' : 'changed'}\n${formatChanges(changes)}`,
+          changes.length === 0
+            ? 'org: no change'
+            : `org: ${opts.dryRun ? 'would change' : 'changed'}\n${formatChanges(changes)}`,
         );
       }),
     );

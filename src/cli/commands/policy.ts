@@ -20,12 +20,20 @@ export function registerPolicy(program: Command): void {
 
   program
     .command('apply')
-    .description('make the org match a policy file: idempotent, one transaction; a partial file changes only what it names')
+    .description(
+      'make the org match a policy file: idempotent, one transaction; a partial file changes only what it names',
+    )
     .requiredOption('-f, --file <file>', 'the policy file (YAML or JSON)')
     .option('--dry-run', 'print the plan, change nothing')
     .option('--prune', 'also delete apps and connections the file does not name (built-in apps stay)')
-    .option('--forget-associations', 'let a connection\'s issuer or sandbox change although users are linked through it: delete those links')
-    .addHelpText('after', '\nExamples:\n  idp apply -f idp.yaml --dry-run\n  idp apply -f idp.yaml\n  idp apply -f idp.yaml --prune --json')
+    .option(
+      '--forget-associations',
+      "let a connection's issuer or sandbox change although users are linked through it: delete those links",
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  idp apply -f idp.yaml --dry-run\n  idp apply -f idp.yaml\n  idp apply -f idp.yaml --prune --json',
+    )
     .action(
       action(async (ctx, opts: { file: string; dryRun?: boolean; prune?: boolean; forgetAssociations?: boolean }) => {
         const { readPolicyFile } = await import('../../app/policy-file.js');
@@ -33,11 +41,26 @@ export function registerPolicy(program: Command): void {
         const { renderHint } = await import('../hints.js');
         const { warnMfaConflict } = await import('./app.js');
         const doc = readPolicyFile(opts.file);
-        const { plan, notes, conflicts, forgotten } = await applyPolicy(await ctx.admin(), doc, { file: opts.file, prune: !!opts.prune, dryRun: !!opts.dryRun, forgetAssociations: !!opts.forgetAssociations });
+        const { plan, notes, conflicts, forgotten } = await applyPolicy(await ctx.admin(), doc, {
+          file: opts.file,
+          prune: !!opts.prune,
+          dryRun: !!opts.dryRun,
+          forgetAssociations: !!opts.forgetAssociations,
+        });
         for (const c of conflicts) warnMfaConflict(ctx, c);
-        for (const f of forgotten) ctx.out.warn(`${opts.dryRun ? 'would forget' : 'forgot'} ${f.associations} association(s) of ${f.connection}: its users keep their local accounts`);
+        for (const f of forgotten)
+          ctx.out.warn(
+            `${opts.dryRun ? 'would forget' : 'forgot'} ${f.associations} association(s) of ${f.connection}: its users keep their local accounts`,
+          );
         for (const note of notes) ctx.out.warn(renderHint(note)!);
-        ctx.out.result({ changed: plan.length > 0 && !opts.dryRun, dry_run: !!opts.dryRun, plan: plan.map(({ desired: _desired, ...item }) => item) }, () => describePlan(ctx, plan, !!opts.dryRun));
+        ctx.out.result(
+          {
+            changed: plan.length > 0 && !opts.dryRun,
+            dry_run: !!opts.dryRun,
+            plan: plan.map(({ desired: _desired, ...item }) => item),
+          },
+          () => describePlan(ctx, plan, !!opts.dryRun),
+        );
       }),
     );
 }
@@ -51,5 +74,8 @@ function describePlan(ctx: CliContext, plan: PlanItem[], dryRun: boolean): strin
     if (item.action !== 'update') return `${head} (${item.action})`;
     return [head, ...item.changes.map((c) => `    ${c.path}: ${show(c.before)} -> ${show(c.after)}`)].join('\n');
   });
-  return [...lines, dryRun ? `dry run: ${plan.length} change(s) planned, nothing changed` : `applied ${plan.length} change(s)`].join('\n');
+  return [
+    ...lines,
+    dryRun ? `dry run: ${plan.length} change(s) planned, nothing changed` : `applied ${plan.length} change(s)`,
+  ].join('\n');
 }

@@ -20,16 +20,33 @@ export function registerSandbox(program: Command): void {
         const rows = [
           ...personas.github.map((p) => {
             const primary = p.emails.find((e) => e.primary);
-            return { provider: 'github', persona: p.login, subject: String(p.id), email: p.publicEmail ?? primary?.email ?? null, email_verified: !!primary?.verified, note: githubNote(p) };
+            return {
+              provider: 'github',
+              persona: p.login,
+              subject: String(p.id),
+              email: p.publicEmail ?? primary?.email ?? null,
+              email_verified: !!primary?.verified,
+              note: githubNote(p),
+            };
           }),
-          ...personas.google.map((p) => ({ provider: 'google', persona: p.username, subject: p.sub, email: p.email, email_verified: p.emailVerified, note: p.name })),
+          ...personas.google.map((p) => ({
+            provider: 'google',
+            persona: p.username,
+            subject: p.sub,
+            email: p.email,
+            email_verified: p.emailVerified,
+            note: p.name,
+          })),
         ];
         ctx.out.result({ accounts: rows }, () =>
           ctx.out.table(rows, [
             { header: 'PROVIDER', value: (r) => r.provider },
             { header: 'PERSONA', value: (r) => r.persona },
             { header: 'SUBJECT', value: (r) => r.subject },
-            { header: 'EMAIL', value: (r) => `${r.email ?? '-'}${r.email ? (r.email_verified ? ' (verified)' : ' (not verified)') : ''}` },
+            {
+              header: 'EMAIL',
+              value: (r) => `${r.email ?? '-'}${r.email ? (r.email_verified ? ' (verified)' : ' (not verified)') : ''}`,
+            },
             { header: 'NOTE', value: (r) => r.note },
           ]),
         );
@@ -39,7 +56,11 @@ export function registerSandbox(program: Command): void {
   sandbox
     .command('serve')
     .description('run the sandbox providers until Ctrl-C, registered with the sandbox connections of this org')
-    .option('--port <n>', 'GitHub-like on N, Google-like on N+1 (default: free ports)', parsePositiveInt('--port', 65534))
+    .option(
+      '--port <n>',
+      'GitHub-like on N, Google-like on N+1 (default: free ports)',
+      parsePositiveInt('--port', 65534),
+    )
     .option('--personas <file>', 'extra personas to merge over the bundled ones')
     .addHelpText('after', '\nExample:\n  idp sandbox serve --port 9000')
     .action(
@@ -49,11 +70,23 @@ export function registerSandbox(program: Command): void {
         const { loadPersonas } = await import('../../sandbox/personas.js');
         const { sandboxClients } = await import('../../federation/upstreams.js');
         const clients = sandboxClients(store, process.env);
-        const running = await startSandbox({ providers: ['github', 'google'], clients, personas: loadPersonas(opts.personas), port: opts.port ?? 0 });
+        const running = await startSandbox({
+          providers: ['github', 'google'],
+          clients,
+          personas: loadPersonas(opts.personas),
+          port: opts.port ?? 0,
+        });
         ctx.close();
         const urls = {
-          github: running.github && { authorize: running.github.authorizeUrl, token: running.github.tokenUrl, api: running.github.apiBase },
-          google: running.google && { issuer: running.google.issuer, discovery: `${running.google.issuer}/.well-known/openid-configuration` },
+          github: running.github && {
+            authorize: running.github.authorizeUrl,
+            token: running.github.tokenUrl,
+            api: running.github.apiBase,
+          },
+          google: running.google && {
+            issuer: running.google.issuer,
+            discovery: `${running.google.issuer}/.well-known/openid-configuration`,
+          },
           clients: clients.map((c) => ({ provider: c.provider, client_id: c.clientId })),
         };
         ctx.out.result(urls, () =>
@@ -66,7 +99,9 @@ export function registerSandbox(program: Command): void {
             `clients: ${clients.map((c) => `${c.clientId} (${c.provider})`).join(', ') || 'none'}`,
           ].join('\n'),
         );
-        const stopped = new Promise<NodeJS.Signals>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
+        const stopped = new Promise<NodeJS.Signals>((resolve) =>
+          process.once('SIGINT', resolve).once('SIGTERM', resolve),
+        );
         ctx.out.info('serving until Ctrl-C');
         const signal = await stopped;
         await running.close();

@@ -13,7 +13,11 @@ export interface Answerer {
   choose(view: Waiting<'choose'>): Promise<string>;
   credentials(view: Waiting<'credentials'>): Promise<{ username: string; password: string }>;
   /** Gets the person (or the headless driver) through the upstream pages; resolves with the loopback callback. */
-  callback(view: Waiting<'redirect'>, loopback: LoopbackServer, opts: { timeoutMs: number; signal: AbortSignal }): Promise<LoopbackCallback>;
+  callback(
+    view: Waiting<'redirect'>,
+    loopback: LoopbackServer,
+    opts: { timeoutMs: number; signal: AbortSignal },
+  ): Promise<LoopbackCallback>;
   jitPrompt(view: Waiting<'jit-prompt'>): Promise<{ consent: boolean; username?: string; password?: string }>;
   mfa(view: Waiting<'mfa'>): Promise<string>;
 }
@@ -74,7 +78,17 @@ async function startLoopbackServer(): Promise<LoopbackServer> {
 }
 
 function outcomePage(view: FlowView): { title: string; message: string; ok: boolean } {
-  if (view.status === 'done') return { title: 'Signed in', message: `You are signed in to ${view.app}. Return to the terminal for the details.`, ok: true };
-  if (view.status === 'failed') return { title: 'Sign-in failed', message: `${view.error.message}. Return to the terminal for the fix.`, ok: false };
+  if (view.status === 'done')
+    return {
+      title: 'Signed in',
+      message: `You are signed in to ${view.app}. Return to the terminal for the details.`,
+      ok: true,
+    };
+  if (view.status === 'failed')
+    return {
+      title: 'Sign-in failed',
+      message: `${view.error.message}. Return to the terminal for the fix.`,
+      ok: false,
+    };
   return { title: 'Sign-in ended', message: 'This sign-in did not finish. Return to the terminal.', ok: false };
 }

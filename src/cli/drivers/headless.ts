@@ -22,7 +22,12 @@ export interface HeadlessAnswers {
   jitConsent?: 'approve' | 'deny';
   jitUsername?: string;
   /** Where MFA codes come from: --otp, --totp-secret-env, --otp-from-outbox, or (idp check) the user's stored factor. */
-  otp?: { code?: string; totpSecret?: string; fromOutbox?: (flowId: string) => string | undefined; fromFactor?: (flowId: string) => Promise<string | undefined> };
+  otp?: {
+    code?: string;
+    totpSecret?: string;
+    fromOutbox?: (flowId: string) => string | undefined;
+    fromFactor?: (flowId: string) => Promise<string | undefined>;
+  };
   personas: () => string[];
   connectionByName: (name: string) => Connection | undefined;
 }
@@ -34,25 +39,52 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
     async choose(view) {
       if (view.step > 1) return chooseLaterStep(view, answers);
       const wanted = answers.connection ?? answers.option ?? (view.options.length === 1 ? view.options[0] : undefined);
-      if (!wanted) throw new IdpError('MISSING_ANSWER', `step ${view.step} of ${view.app} offers ${view.options.join(', ')}; headless mode needs the choice`, 'pass --connection NAME or --option password');
+      if (!wanted)
+        throw new IdpError(
+          'MISSING_ANSWER',
+          `step ${view.step} of ${view.app} offers ${view.options.join(', ')}; headless mode needs the choice`,
+          'pass --connection NAME or --option password',
+        );
       const connection = answers.connectionByName(wanted);
       if (connection && !connection.sandbox) {
-        throw new IdpError('HEADLESS_NEEDS_SANDBOX', `${wanted} is a real ${connection.type} connection; headless mode cannot sign in to a real provider (it would need a person at its consent page)`, 'run without --headless on a terminal, or use a sandbox connection (idp connection add NAME --type github --sandbox)');
+        throw new IdpError(
+          'HEADLESS_NEEDS_SANDBOX',
+          `${wanted} is a real ${connection.type} connection; headless mode cannot sign in to a real provider (it would need a person at its consent page)`,
+          'run without --headless on a terminal, or use a sandbox connection (idp connection add NAME --type github --sandbox)',
+        );
       }
       return wanted;
     },
     async credentials(view) {
-      if (view.retry) throw new IdpError('BAD_CREDENTIALS', 'wrong username or password (headless mode does not ask again)', 'check --username and the password given on stdin');
-      if (!answers.username || answers.password === undefined) throw new IdpError('MISSING_ANSWER', 'the password option needs a username and a password', 'pass --username NAME --password-stdin');
+      if (view.retry)
+        throw new IdpError(
+          'BAD_CREDENTIALS',
+          'wrong username or password (headless mode does not ask again)',
+          'check --username and the password given on stdin',
+        );
+      if (!answers.username || answers.password === undefined)
+        throw new IdpError(
+          'MISSING_ANSWER',
+          'the password option needs a username and a password',
+          'pass --username NAME --password-stdin',
+        );
       return { username: answers.username, password: answers.password };
     },
     async callback(view, loopback, opts) {
-      if (!answers.persona) throw new IdpError('MISSING_ANSWER', `headless sign-in at ${view.provider} needs a sandbox persona`, `pass --as PERSONA (${answers.personas().join(', ')})`);
+      if (!answers.persona)
+        throw new IdpError(
+          'MISSING_ANSWER',
+          `headless sign-in at ${view.provider} needs a sandbox persona`,
+          `pass --as PERSONA (${answers.personas().join(', ')})`,
+        );
       const { completeSandboxConsent } = await import('../../sandbox/automate.js');
       // Waiting starts before the sandbox pages, so --timeout and Ctrl-C also end a page that never answers.
       const waiting = loopback.waitForCallback(opts);
       const gaveUp = new Promise<never>((_, reject) => waiting.catch(reject));
-      const redirect = await Promise.race([completeSandboxConsent(view.url, { persona: answers.persona, consent: answers.consent }), gaveUp]);
+      const redirect = await Promise.race([
+        completeSandboxConsent(view.url, { persona: answers.persona, consent: answers.consent }),
+        gaveUp,
+      ]);
       // The browser's request: its response is the outcome page, held by the loopback server until the flow ends.
       pages.push(
         fetch(redirect)
@@ -62,22 +94,52 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
       return waiting;
     },
     async jitPrompt(view) {
-      if (!answers.jitConsent) throw new IdpError('MISSING_ANSWER', `${view.connection} asks before creating a local account (${view.scheme})`, 'pass --jit-consent approve or --jit-consent deny');
+      if (!answers.jitConsent)
+        throw new IdpError(
+          'MISSING_ANSWER',
+          `${view.connection} asks before creating a local account (${view.scheme})`,
+          'pass --jit-consent approve or --jit-consent deny',
+        );
       const consent = answers.jitConsent === 'approve';
       if (!consent || view.scheme === 'prompt-consent') return { consent };
-      if (view.retry) throw new IdpError('USER_EXISTS', `${view.retry.message} (headless mode does not ask again)`, 'pass another --jit-username');
-      if (answers.password === undefined) throw new IdpError('MISSING_ANSWER', `${view.scheme} needs a password for the new account`, 'pipe one to --password-stdin');
+      if (view.retry)
+        throw new IdpError(
+          'USER_EXISTS',
+          `${view.retry.message} (headless mode does not ask again)`,
+          'pass another --jit-username',
+        );
+      if (answers.password === undefined)
+        throw new IdpError(
+          'MISSING_ANSWER',
+          `${view.scheme} needs a password for the new account`,
+          'pipe one to --password-stdin',
+        );
       return { consent, username: answers.jitUsername ?? view.proposed.username, password: answers.password };
     },
     async mfa(view) {
-      if (view.retry) throw new IdpError('MFA_FAILED', `the ${view.method} code was refused: ${view.retry.message}`, 'check the code source (--otp, --totp-secret-env, --otp-from-outbox)');
-      if (view.enrol) throw new IdpError('MFA_NOT_ENROLLED', 'this user has no TOTP factor, and a headless login cannot enrol one', 'enrol first: idp users mfa enroll USER totp --json, then pass --totp-secret-env VAR');
+      if (view.retry)
+        throw new IdpError(
+          'MFA_FAILED',
+          `the ${view.method} code was refused: ${view.retry.message}`,
+          'check the code source (--otp, --totp-secret-env, --otp-from-outbox)',
+        );
+      if (view.enrol)
+        throw new IdpError(
+          'MFA_NOT_ENROLLED',
+          'this user has no TOTP factor, and a headless login cannot enrol one',
+          'enrol first: idp users mfa enroll USER totp --json, then pass --totp-secret-env VAR',
+        );
       const source = answers.otp ?? {};
       if (source.code) return source.code;
-      if (source.totpSecret && view.method === 'totp') return (await import('../../mfa/totp.js')).totpCode(source.totpSecret);
+      if (source.totpSecret && view.method === 'totp')
+        return (await import('../../mfa/totp.js')).totpCode(source.totpSecret);
       const found = view.method === 'email-otp' ? source.fromOutbox?.(view.flow) : await source.fromFactor?.(view.flow);
       if (found) return found;
-      throw new IdpError('MISSING_ANSWER', `step ${view.step} needs a ${view.method} code`, view.method === 'totp' ? 'pass --otp CODE or --totp-secret-env VAR' : 'pass --otp CODE or --otp-from-outbox');
+      throw new IdpError(
+        'MISSING_ANSWER',
+        `step ${view.step} needs a ${view.method} code`,
+        view.method === 'totp' ? 'pass --otp CODE or --totp-secret-env VAR' : 'pass --otp CODE or --otp-from-outbox',
+      );
     },
   };
 }
@@ -88,12 +150,22 @@ function chooseLaterStep(view: Extract<FlowView, { waiting: 'choose' }>, answers
   const choices = view.options.filter(isMfaOption).map((o) => `--mfa ${o}`);
   if (answers.mfa) {
     if (view.options.includes(answers.mfa)) return answers.mfa;
-    throw new IdpError('MISSING_ANSWER', `--mfa ${answers.mfa}, but ${offered}`, choices.length ? `pass ${choices.join(' or ')}` : 'drop --mfa');
+    throw new IdpError(
+      'MISSING_ANSWER',
+      `--mfa ${answers.mfa}, but ${offered}`,
+      choices.length ? `pass ${choices.join(' or ')}` : 'drop --mfa',
+    );
   }
   const source = answers.otp ?? {};
-  const answerable = view.options.filter((o) => (o === 'email-otp' && source.fromOutbox) || (o === 'totp' && (source.totpSecret || source.fromFactor)));
+  const answerable = view.options.filter(
+    (o) => (o === 'email-otp' && source.fromOutbox) || (o === 'totp' && (source.totpSecret || source.fromFactor)),
+  );
   if (answerable.length === 1) return answerable[0]!;
-  throw new IdpError('MISSING_ANSWER', `${offered}; headless mode needs the choice`, choices.length ? `pass ${choices.join(' or ')}` : `${view.app}'s step ${view.step} cannot be answered headless`);
+  throw new IdpError(
+    'MISSING_ANSWER',
+    `${offered}; headless mode needs the choice`,
+    choices.length ? `pass ${choices.join(' or ')}` : `${view.app}'s step ${view.step} cannot be answered headless`,
+  );
 }
 
 export interface HeadlessLoginOptions {
@@ -110,14 +182,20 @@ export interface HeadlessLoginOptions {
 }
 
 /** One whole headless login, in process: the library entry point for CI checks, tests and benchmarks. */
-export async function headlessLogin(opts: HeadlessLoginOptions): Promise<{ view: FlowView; stages: StageEvent[]; pages: string[] }> {
+export async function headlessLogin(
+  opts: HeadlessLoginOptions,
+): Promise<{ view: FlowView; stages: StageEvent[]; pages: string[] }> {
   const { loadPersonas } = await import('../../sandbox/personas.js');
   const upstreams = opts.upstreams ?? (await upstreamsFor(opts.store, { personasFile: opts.personasFile }));
   const stages: StageEvent[] = [];
-  const engine = await loginEngine({ store: opts.store, upstreams, onEvent: (e) => {
-    stages.push(e);
-    opts.onEvent?.(e);
-  } });
+  const engine = await loginEngine({
+    store: opts.store,
+    upstreams,
+    onEvent: (e) => {
+      stages.push(e);
+      opts.onEvent?.(e);
+    },
+  });
   const answerer = headlessAnswerer({
     ...opts.answers,
     personas: () => {

@@ -31,18 +31,28 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
       const { select } = await import('@inquirer/prompts');
       const choices = view.options.map((option) => {
         const c = opts.connectionByName(option);
-        return { value: option, name: c ? `${option}: ${c.type}${c.sandbox ? ' (sandbox)' : ''}, JIT ${c.jit.enabled ? 'on' : 'off'}` : (LOCAL_LABELS[option] ?? option) };
+        return {
+          value: option,
+          name: c
+            ? `${option}: ${c.type}${c.sandbox ? ' (sandbox)' : ''}, JIT ${c.jit.enabled ? 'on' : 'off'}`
+            : (LOCAL_LABELS[option] ?? option),
+        };
       });
       return select({ message: `Sign in to ${view.app}: step ${view.step}`, choices }, io);
     },
     async credentials(view) {
       const { input, password } = await import('@inquirer/prompts');
       if (view.retry) opts.out.warn(view.retry.message);
-      const username = view.retry || !opts.username ? await input({ message: 'Username or email', default: opts.username }, io) : opts.username;
+      const username =
+        view.retry || !opts.username
+          ? await input({ message: 'Username or email', default: opts.username }, io)
+          : opts.username;
       return { username, password: await password({ message: 'Password', mask: true }, io) };
     },
     async callback(view, loopback, { timeoutMs, signal }) {
-      opts.out.essential(`\nOpen this URL to sign in at ${view.provider}${view.sandbox ? ' (sandbox)' : ''}:\n  ${view.url}\n`);
+      opts.out.essential(
+        `\nOpen this URL to sign in at ${view.provider}${view.sandbox ? ' (sandbox)' : ''}:\n  ${view.url}\n`,
+      );
       const waiting = loopback.waitForCallback({ timeoutMs, signal });
       if (opts.browser) {
         const { default: open } = await import('open');
@@ -57,7 +67,13 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
       // and one resized to 0 columns loses the spinner: stderr updates `columns` and emits 'resize' in one step, so
       // the spinner stops before its next frame.
       const sized = (): boolean => (process.stderr.columns ?? 0) > 0;
-      const spinner = ora({ text, stream: process.stderr, isEnabled: !opts.out.opts.quiet && sized(), isSilent: opts.out.opts.quiet, discardStdin: false }).start();
+      const spinner = ora({
+        text,
+        stream: process.stderr,
+        isEnabled: !opts.out.opts.quiet && sized(),
+        isSilent: opts.out.opts.quiet,
+        discardStdin: false,
+      }).start();
       const onResize = (): void => {
         if (!sized()) spinner.stop();
       };
@@ -74,9 +90,14 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
       const who = inert([view.proposed.name, view.proposed.email].filter(Boolean).join(', ') || 'this account');
       // A retry means consent was given and the chosen username was taken: only the name and password are asked again.
       if (view.retry) opts.out.warn(view.retry.message);
-      const consent = view.retry !== undefined || (await confirm({ message: `Create a local account in this organisation for ${who}?`, default: true }, io));
+      const consent =
+        view.retry !== undefined ||
+        (await confirm({ message: `Create a local account in this organisation for ${who}?`, default: true }, io));
       if (!consent || view.scheme === 'prompt-consent') return { consent };
-      const username = await input({ message: 'Username for the new account', default: inert(view.proposed.username) }, io);
+      const username = await input(
+        { message: 'Username for the new account', default: inert(view.proposed.username) },
+        io,
+      );
       const pass = await password({ message: 'Password for the new account (8+ characters)', mask: true }, io);
       return { consent, username, password: pass };
     },
@@ -86,9 +107,17 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
       if (view.enrol && !view.retry) {
         const { default: qrcode } = await import('qrcode-terminal');
         const qr = await new Promise<string>((resolve) => qrcode.generate(view.enrol!.uri, { small: true }, resolve));
-        opts.out.info(`No TOTP factor yet: scan this with an authenticator app (or enter the secret ${view.enrol.secret})\n${qr}\n  ${view.enrol.uri}`);
+        opts.out.info(
+          `No TOTP factor yet: scan this with an authenticator app (or enter the secret ${view.enrol.secret})\n${qr}\n  ${view.enrol.uri}`,
+        );
       }
-      return input({ message: `${view.method === 'totp' ? 'Authenticator' : 'Emailed'} code (${view.hint})`, validate: (v) => /^\d{6}$/.test(v.trim()) || 'six digits' }, io);
+      return input(
+        {
+          message: `${view.method === 'totp' ? 'Authenticator' : 'Emailed'} code (${view.hint})`,
+          validate: (v) => /^\d{6}$/.test(v.trim()) || 'six digits',
+        },
+        io,
+      );
     },
   };
   return {
@@ -105,7 +134,8 @@ async function interruptible<T>(prompt: Promise<T>): Promise<T> {
   try {
     return await prompt;
   } catch (err) {
-    if (err instanceof Error && err.name === 'ExitPromptError') throw new IdpError('INTERRUPTED', 'interrupted at a prompt', 'run the login again');
+    if (err instanceof Error && err.name === 'ExitPromptError')
+      throw new IdpError('INTERRUPTED', 'interrupted at a prompt', 'run the login again');
     throw err;
   }
 }

@@ -25,8 +25,15 @@ function heard(issueMessage: string): { message: string; hint: Hint | undefined 
  * must not run what a file says) and only the start of a long value (a hostile one may be a megabyte).
  */
 export function shown(value: unknown, max = 40): string {
-  const text = typeof value === 'string' ? value : value === undefined || value === null ? '' : (JSON.stringify(value) ?? String(value));
-  const escaped = text.slice(0, max).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const text =
+    typeof value === 'string'
+      ? value
+      : value === undefined || value === null
+        ? ''
+        : (JSON.stringify(value) ?? String(value));
+  const escaped = text
+    .slice(0, max)
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return text.length > max ? `${escaped}...` : escaped;
 }
 
@@ -39,7 +46,10 @@ const QUOTE = 'quote values YAML would read as numbers or booleans';
 /** A string with something in it besides blanks. */
 export function text(hint: Hint = QUOTE) {
   const message = say('must be a non-empty string', hint);
-  return v.pipe(v.string(message), v.check((s) => s.trim() !== '', message));
+  return v.pipe(
+    v.string(message),
+    v.check((s) => s.trim() !== '', message),
+  );
 }
 
 export const bool = v.boolean(say('must be true or false'));
@@ -57,7 +67,10 @@ function near(input: string, allowed: readonly string[]): string | undefined {
 export function oneOf<const T extends readonly string[]>(allowed: T) {
   return v.picklist(allowed, (issue) => {
     const close = typeof issue.input === 'string' ? near(issue.input, allowed) : undefined;
-    return say(`'${shown(issue.input)}' is not one of the allowed values`, `${close ? `did you mean '${close}'? ` : ''}allowed values: ${allowed.join(', ')}`);
+    return say(
+      `'${shown(issue.input)}' is not one of the allowed values`,
+      `${close ? `did you mean '${close}'? ` : ''}allowed values: ${allowed.join(', ')}`,
+    );
   });
 }
 
@@ -77,7 +90,11 @@ export function fields<E extends v.ObjectEntries>(entries: E, notMapping = 'must
       if (unknown === undefined) return;
       const close = near(unknown, allowed);
       const message = say('unknown key', `${close ? `did you mean '${close}'? ` : ''}${keys}`);
-      addIssue({ message, expected: UNKNOWN_KEY, path: [{ type: 'object', origin: 'key', input, key: unknown, value: input[unknown] }] });
+      addIssue({
+        message,
+        expected: UNKNOWN_KEY,
+        path: [{ type: 'object', origin: 'key', input, key: unknown, value: input[unknown] }],
+      });
     }),
     v.strictObject(entries, say('is required', keys)),
   );
@@ -90,7 +107,12 @@ const UNKNOWN_KEY = 'never';
 const DROPPED_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
 
 /** A mapping from keys (checked by `key`) to values. */
-export function mapOf<K extends v.GenericSchema<string, string>, V extends v.GenericSchema>(key: K, value: V, message = 'must be a mapping', hint?: Hint) {
+export function mapOf<K extends v.GenericSchema<string, string>, V extends v.GenericSchema>(
+  key: K,
+  value: V,
+  message = 'must be a mapping',
+  hint?: Hint,
+) {
   return v.pipe(
     v.custom<Record<string, unknown>>(isMapping, say(message, hint)),
     v.rawCheck(({ dataset, addIssue }) => {
@@ -98,7 +120,10 @@ export function mapOf<K extends v.GenericSchema<string, string>, V extends v.Gen
       const input = dataset.value as Record<string, unknown>;
       const dropped = Object.keys(input).find((k) => DROPPED_KEYS.has(k));
       if (dropped === undefined) return;
-      addIssue({ message: say(`'${dropped}' cannot be used as a key`), path: [{ type: 'object', origin: 'key', input, key: dropped, value: input[dropped] }] });
+      addIssue({
+        message: say(`'${dropped}' cannot be used as a key`),
+        path: [{ type: 'object', origin: 'key', input, key: dropped, value: input[dropped] }],
+      });
     }),
     v.record(key, value),
   );
@@ -120,7 +145,11 @@ export function rule<T>(check: (value: T) => unknown) {
 /** Where an issue is: `apps.thrift.steps[0]`; `root` names the top (and prefixes an unknown key found there). */
 function pathOf(issue: v.BaseIssue<unknown>, root: string): string {
   const items = issue.path ?? [];
-  const path = items.map((item, i) => (item.type === 'array' ? `[${String(item.key)}]` : i === 0 ? shown(item.key, 64) : `.${shown(item.key, 64)}`)).join('');
+  const path = items
+    .map((item, i) =>
+      item.type === 'array' ? `[${String(item.key)}]` : i === 0 ? shown(item.key, 64) : `.${shown(item.key, 64)}`,
+    )
+    .join('');
   if (!path) return root;
   return issue.expected === UNKNOWN_KEY && items.length === 1 ? `${root}.${path}` : path;
 }
@@ -128,7 +157,12 @@ function pathOf(issue: v.BaseIssue<unknown>, root: string): string {
 export type Refuse = (path: string, message: string, hint?: Hint) => never;
 
 /** `value` as `schema` reads it, or the first refusal, handed to `refuse` with its path. */
-export function parseWith<S extends v.GenericSchema>(schema: S, value: unknown, root: string, refuse: Refuse): v.InferOutput<S> {
+export function parseWith<S extends v.GenericSchema>(
+  schema: S,
+  value: unknown,
+  root: string,
+  refuse: Refuse,
+): v.InferOutput<S> {
   const result = v.safeParse(schema, value, { abortEarly: true });
   if (result.success) return result.output;
   const [issue] = result.issues;

@@ -13,13 +13,19 @@ const githubEmail = object({
   email: str,
   primary: bool,
   verified: bool,
-  visibility: v.optional(v.nullable(v.picklist(['public', 'private'], say("must be 'public', 'private' or null"))), null),
+  visibility: v.optional(
+    v.nullable(v.picklist(['public', 'private'], say("must be 'public', 'private' or null"))),
+    null,
+  ),
 });
 
 const githubPersona = v.pipe(
   object({
     login: str,
-    id: v.pipe(v.number(say('must be a positive integer')), v.check((id) => Number.isSafeInteger(id) && id > 0, say('must be a positive integer'))),
+    id: v.pipe(
+      v.number(say('must be a positive integer')),
+      v.check((id) => Number.isSafeInteger(id) && id > 0, say('must be a positive integer')),
+    ),
     name: str,
     publicEmail: v.optional(v.nullable(str), null),
     emails: v.pipe(

@@ -16,7 +16,13 @@ const jit = fields({
   scheme: v.optional(oneOf(JIT_SCHEMES)),
   sync: v.optional(oneOf(SYNC_POLICIES)),
   // YAML 1.1 reads an unquoted `off` as false.
-  linking: v.optional(v.pipe(v.unknown(), v.transform((value) => (value === false ? 'off' : value)), oneOf(LINKING_POLICIES))),
+  linking: v.optional(
+    v.pipe(
+      v.unknown(),
+      v.transform((value) => (value === false ? 'off' : value)),
+      oneOf(LINKING_POLICIES),
+    ),
+  ),
 });
 
 const CONNECTION = {
@@ -26,10 +32,18 @@ const CONNECTION = {
   /** github only: a GitHub Enterprise Server address. */
   base_url: v.optional(v.pipe(text(), rule(validateBaseUrl))),
   client_id: v.optional(text()),
-  client_secret_env: v.optional(v.pipe(text(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, say('must be an environment variable name')))),
+  client_secret_env: v.optional(
+    v.pipe(text(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, say('must be an environment variable name'))),
+  ),
   /** 'stored': the secret lives encrypted in the org and is never exported. */
   client_secret: v.optional(
-    v.literal('stored', say("secrets never go in the file: use client_secret_env: VAR (or 'stored' for a secret kept in the org)", 'e.g. client_secret_env: GITHUB_CLIENT_SECRET')),
+    v.literal(
+      'stored',
+      say(
+        "secrets never go in the file: use client_secret_env: VAR (or 'stored' for a secret kept in the org)",
+        'e.g. client_secret_env: GITHUB_CLIENT_SECRET',
+      ),
+    ),
   ),
   /** Absent (or `auto`): chosen from the provider's discovery document. */
   token_auth: v.optional(oneOf(['auto', ...TOKEN_AUTH_METHODS] as const)),
@@ -48,13 +62,20 @@ const connection = v.pipe(
 const appFields = fields({
   client_id: v.optional(text()),
   redirect_uris: v.optional(list(v.pipe(text(), rule(validateRedirectUri)))),
-  steps: v.optional(list(list(text()), 'must be a list of steps, each a list of options', 'e.g. steps: [[password, github], [totp]]')),
+  steps: v.optional(
+    list(list(text()), 'must be a list of steps, each a list of options', 'e.g. steps: [[password, github], [totp]]'),
+  ),
   attributes: v.optional(list(text())),
   script: v.optional(v.nullable(text())),
 });
 
 /** An empty entry (`github:` with nothing under it) names the entity and changes nothing. */
-const orEmpty = <S extends v.GenericSchema>(schema: S) => v.pipe(v.unknown(), v.transform((value) => value ?? {}), schema);
+const orEmpty = <S extends v.GenericSchema>(schema: S) =>
+  v.pipe(
+    v.unknown(),
+    v.transform((value) => value ?? {}),
+    schema,
+  );
 
 export const policySchema = v.pipe(
   v.unknown(),

@@ -16,7 +16,7 @@ const otp = v.pipe(
     (issue) =>
       say(
         `'${shown(issue.input)}' is not outbox, totp or a six-digit code`,
-        "otp: outbox reads the emailed code, otp: totp computes the code of the user's factor; quote a literal code: otp: \"000000\"",
+        'otp: outbox reads the emailed code, otp: totp computes the code of the user\'s factor; quote a literal code: otp: "000000"',
       ),
   ),
 );
@@ -37,16 +37,28 @@ const login = v.pipe(
     /** A later step's option when it offers several (totp or email-otp); else the one `otp` can answer. */
     mfa: v.optional(oneOf(MFA_OPTIONS)),
   }),
-  v.check((l) => l.connection === undefined || l.option === undefined, say('give connection or option, not both', 'e.g. connection: github, or option: password')),
-  v.transform(({ jit_consent, jit_username, ...rest }) => ({ ...rest, jitConsent: jit_consent, jitUsername: jit_username })),
+  v.check(
+    (l) => l.connection === undefined || l.option === undefined,
+    say('give connection or option, not both', 'e.g. connection: github, or option: password'),
+  ),
+  v.transform(({ jit_consent, jit_username, ...rest }) => ({
+    ...rest,
+    jitConsent: jit_consent,
+    jitUsername: jit_username,
+  })),
 );
 
 /** "+1", "-1", "+0" (YAML reads an unquoted +1 as the number 1, which means the same). */
 const userDelta = v.pipe(
   v.unknown(),
   v.check(
-    (value) => (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && /^[+-]?\d+$/.test(value)),
-    (issue) => say(`'${shown(issue.input)}' is not a change in the number of users`, 'e.g. users: "+1", users: "+0" or users: "-1"'),
+    (value) =>
+      (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && /^[+-]?\d+$/.test(value)),
+    (issue) =>
+      say(
+        `'${shown(issue.input)}' is not a change in the number of users`,
+        'e.g. users: "+1", users: "+0" or users: "-1"',
+      ),
   ),
   v.transform(Number),
 );
@@ -67,21 +79,36 @@ const expectFields = fields(EXPECT);
 
 const expectation = v.pipe(
   expectFields,
-  v.check((e) => Object.keys(e).length > 0, say('expects nothing', `name at least one of ${Object.keys(EXPECT).join(', ')}`)),
+  v.check(
+    (e) => Object.keys(e).length > 0,
+    say('expects nothing', `name at least one of ${Object.keys(EXPECT).join(', ')}`),
+  ),
 );
 
 const scenario = fields({ name: text(), login, expect: expectation });
 
 const scenarios = v.pipe(
   list(scenario, 'must be a non-empty list of scenarios', 'each scenario has name, login and expect'),
-  v.check((items) => items.length > 0, say('must be a non-empty list of scenarios', 'each scenario has name, login and expect')),
+  v.check(
+    (items) => items.length > 0,
+    say('must be a non-empty list of scenarios', 'each scenario has name, login and expect'),
+  ),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const seen = new Set<string>();
     dataset.value.forEach((s, i) => {
       if (seen.has(s.name)) {
-        const message = say(`'${s.name}' names an earlier scenario too`, 'give every scenario of a file its own name (CI reports tell them apart by it)');
-        addIssue({ message, path: [{ type: 'array', origin: 'value', input: dataset.value, key: i, value: s }, { type: 'object', origin: 'value', input: s, key: 'name', value: s.name }] });
+        const message = say(
+          `'${s.name}' names an earlier scenario too`,
+          'give every scenario of a file its own name (CI reports tell them apart by it)',
+        );
+        addIssue({
+          message,
+          path: [
+            { type: 'array', origin: 'value', input: dataset.value, key: i, value: s },
+            { type: 'object', origin: 'value', input: s, key: 'name', value: s.name },
+          ],
+        });
       }
       seen.add(s.name);
     });

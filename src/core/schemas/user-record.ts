@@ -10,13 +10,25 @@ import { validEmail, validUsername } from '../user-fields.js';
 import { isMapping, say, shown } from './base.js';
 
 /** The limits the README documents, in characters. */
-export const RECORD_LIMITS = { email: 254, text: 256, picture: 2048, passwordHash: 512, sealedSecret: 512, attributes: 50, attributeKey: 64, attributeValue: 256 } as const;
-
+export const RECORD_LIMITS = {
+  email: 254,
+  text: 256,
+  picture: 2048,
+  passwordHash: 512,
+  sealedSecret: 512,
+  attributes: 50,
+  attributeKey: 64,
+  attributeValue: 256,
+} as const;
 
 /** An optional text field of at most `max` characters; empty is absent (a CSV cell cannot be null). */
 function optionalText(key: string, max: number) {
   return v.pipe(
-    v.optional(v.nullable(v.pipe(v.string(say(`${key} must be text`)), v.maxLength(max, say(`${key} is longer than ${max} characters`))))),
+    v.optional(
+      v.nullable(
+        v.pipe(v.string(say(`${key} must be text`)), v.maxLength(max, say(`${key} is longer than ${max} characters`))),
+      ),
+    ),
     v.transform((value) => value || null),
   );
 }
@@ -25,17 +37,25 @@ const USERNAME_RULE = 'letters, digits, . _ @ + -, up to 64';
 
 const username = v.pipe(
   v.unknown(),
-  v.check((value) => typeof value === 'string' && validUsername(value), (issue) => say(`invalid or missing username '${shown(issue.input)}' (${USERNAME_RULE})`)),
+  v.check(
+    (value) => typeof value === 'string' && validUsername(value),
+    (issue) => say(`invalid or missing username '${shown(issue.input)}' (${USERNAME_RULE})`),
+  ),
   v.transform((value) => value as string),
 );
 
 const email = v.pipe(
   optionalText('email', RECORD_LIMITS.email),
-  v.check((value) => value === null || validEmail(value), (issue) => say(`invalid email '${shown(issue.input)}'`)),
+  v.check(
+    (value) => value === null || validEmail(value),
+    (issue) => say(`invalid email '${shown(issue.input)}'`),
+  ),
 );
 
 const emailVerified = v.pipe(
-  v.optional(v.nullable(v.boolean((issue) => say(`email_verified must be true or false, not '${shown(issue.input)}'`)))),
+  v.optional(
+    v.nullable(v.boolean((issue) => say(`email_verified must be true or false, not '${shown(issue.input)}'`))),
+  ),
   v.transform((value) => value === true),
 );
 
@@ -50,7 +70,10 @@ const status = v.optional(
 
 const passwordHash = v.pipe(
   optionalText('password_hash', RECORD_LIMITS.passwordHash),
-  v.check((value) => value === null || isPasswordHash(value), say('password_hash must be an idp scrypt hash (plain passwords are not imported)')),
+  v.check(
+    (value) => value === null || isPasswordHash(value),
+    say('password_hash must be an idp scrypt hash (plain passwords are not imported)'),
+  ),
 );
 
 /** An id as idp assigns them (a UUID): the subject of the user's ID tokens, so a round trip keeps it. */
@@ -58,12 +81,18 @@ const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const id = v.pipe(
   optionalText('id', 36),
-  v.check((value) => value === null || ID.test(value), (issue) => say(`id '${shown(issue.input)}' is not an idp user id (a UUID)`, 'leave the id out and idp assigns one')),
+  v.check(
+    (value) => value === null || ID.test(value),
+    (issue) => say(`id '${shown(issue.input)}' is not an idp user id (a UUID)`, 'leave the id out and idp assigns one'),
+  ),
 );
 
 const source = v.pipe(
   optionalText('source', 63),
-  v.check((value) => value === null || value === 'local' || validName(value), (issue) => say(`source '${shown(issue.input)}' is neither local nor a connection name (${NAME_RULE})`)),
+  v.check(
+    (value) => value === null || value === 'local' || validName(value),
+    (issue) => say(`source '${shown(issue.input)}' is neither local nor a connection name (${NAME_RULE})`),
+  ),
   v.transform((value) => value ?? 'local'),
 );
 
@@ -71,37 +100,95 @@ const source = v.pipe(
 function time(key: string) {
   return v.pipe(
     optionalText(key, 40),
-    v.check((value) => value === null || (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value))), (issue) => say(`${key} '${shown(issue.input)}' is not an ISO 8601 date-time`)),
+    v.check(
+      (value) => value === null || (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value))),
+      (issue) => say(`${key} '${shown(issue.input)}' is not an ISO 8601 date-time`),
+    ),
     v.transform((value) => (value === null ? null : new Date(value).toISOString())),
   );
 }
 
 const association = v.pipe(
-  v.custom<Record<string, unknown>>(isMapping, say('each of associations must be an object: {connection, subject, linked_at}')),
-  v.strictObject({
-    connection: v.pipe(v.unknown(), v.check((value) => typeof value === 'string' && validName(value), (issue) => say(`association connection '${shown(issue.input)}' is not a connection name (${NAME_RULE})`)), v.transform((value) => value as string)),
-    subject: v.pipe(v.unknown(), v.check((value) => typeof value === 'string' && value !== '' && value.length <= RECORD_LIMITS.text, say(`an association's subject must be text of 1 to ${RECORD_LIMITS.text} characters`)), v.transform((value) => value as string)),
-    linked_at: time('linked_at'),
-    last_login_at: time('last_login_at'),
-  }, say('an association needs connection and subject, and may have linked_at and last_login_at; nothing else')),
-  v.transform((a) => ({ connection: a.connection, subject: a.subject, linkedAt: a.linked_at ?? null, lastLoginAt: a.last_login_at ?? null })),
+  v.custom<Record<string, unknown>>(
+    isMapping,
+    say('each of associations must be an object: {connection, subject, linked_at}'),
+  ),
+  v.strictObject(
+    {
+      connection: v.pipe(
+        v.unknown(),
+        v.check(
+          (value) => typeof value === 'string' && validName(value),
+          (issue) => say(`association connection '${shown(issue.input)}' is not a connection name (${NAME_RULE})`),
+        ),
+        v.transform((value) => value as string),
+      ),
+      subject: v.pipe(
+        v.unknown(),
+        v.check(
+          (value) => typeof value === 'string' && value !== '' && value.length <= RECORD_LIMITS.text,
+          say(`an association's subject must be text of 1 to ${RECORD_LIMITS.text} characters`),
+        ),
+        v.transform((value) => value as string),
+      ),
+      linked_at: time('linked_at'),
+      last_login_at: time('last_login_at'),
+    },
+    say('an association needs connection and subject, and may have linked_at and last_login_at; nothing else'),
+  ),
+  v.transform((a) => ({
+    connection: a.connection,
+    subject: a.subject,
+    linkedAt: a.linked_at ?? null,
+    lastLoginAt: a.last_login_at ?? null,
+  })),
 );
 
 const factor = v.pipe(
   v.custom<Record<string, unknown>>(isMapping, say('each of mfa must be an object: {type, created_at, confirmed_at}')),
-  v.strictObject({
-    type: v.picklist(['totp'], say('an MFA factor type must be totp')),
-    created_at: time('created_at'),
-    confirmed_at: time('confirmed_at'),
-    secret_sealed: v.pipe(optionalText('secret_sealed', RECORD_LIMITS.sealedSecret), v.check((value) => value === null || value.startsWith('v1.'), say('secret_sealed must be a sealed value as an export with secrets writes it (never a plain TOTP secret)'))),
-    last_used_step: v.optional(v.nullable(v.pipe(v.number(say('last_used_step must be a whole number')), v.integer(say('last_used_step must be a whole number'))))),
-  }, say('an MFA factor needs type, and may have created_at, confirmed_at, secret_sealed and last_used_step; nothing else')),
-  v.transform((f) => ({ type: f.type, createdAt: f.created_at ?? null, confirmedAt: f.confirmed_at ?? null, secretSealed: f.secret_sealed ?? null, lastUsedStep: f.last_used_step ?? null })),
+  v.strictObject(
+    {
+      type: v.picklist(['totp'], say('an MFA factor type must be totp')),
+      created_at: time('created_at'),
+      confirmed_at: time('confirmed_at'),
+      secret_sealed: v.pipe(
+        optionalText('secret_sealed', RECORD_LIMITS.sealedSecret),
+        v.check(
+          (value) => value === null || value.startsWith('v1.'),
+          say('secret_sealed must be a sealed value as an export with secrets writes it (never a plain TOTP secret)'),
+        ),
+      ),
+      last_used_step: v.optional(
+        v.nullable(
+          v.pipe(
+            v.number(say('last_used_step must be a whole number')),
+            v.integer(say('last_used_step must be a whole number')),
+          ),
+        ),
+      ),
+    },
+    say(
+      'an MFA factor needs type, and may have created_at, confirmed_at, secret_sealed and last_used_step; nothing else',
+    ),
+  ),
+  v.transform((f) => ({
+    type: f.type,
+    createdAt: f.created_at ?? null,
+    confirmedAt: f.confirmed_at ?? null,
+    secretSealed: f.secret_sealed ?? null,
+    lastUsedStep: f.last_used_step ?? null,
+  })),
 );
 
 /** Whether the exporting org had a password for the user: it follows password_hash, so it only tells what was left behind. */
 const hasPassword = v.pipe(
-  v.optional(v.nullable(v.union([v.boolean(), v.picklist(['true', 'false', ''])], (issue) => say(`has_password must be true or false, not '${shown(issue.input)}'`)))),
+  v.optional(
+    v.nullable(
+      v.union([v.boolean(), v.picklist(['true', 'false', ''])], (issue) =>
+        say(`has_password must be true or false, not '${shown(issue.input)}'`),
+      ),
+    ),
+  ),
   v.transform((value) => value === true || value === 'true'),
 );
 
@@ -112,7 +199,10 @@ const FIELDS = {
   created_at: time('created_at'),
   updated_at: time('updated_at'),
   last_login_at: time('last_login_at'),
-  associations: v.optional(v.array(association, say('associations must be a list of {connection, subject, linked_at}')), []),
+  associations: v.optional(
+    v.array(association, say('associations must be a list of {connection, subject, linked_at}')),
+    [],
+  ),
   mfa: v.optional(v.array(factor, say('mfa must be a list of {type, created_at, confirmed_at}')), []),
   username,
   email,
@@ -141,10 +231,12 @@ function attributesOf(raw: Record<string, unknown>): Record<string, string> | st
   const out: Record<string, string> = {};
   const add = (key: string, value: unknown): string | undefined => {
     if (key === '__proto__') return "'__proto__' cannot be an attribute name";
-    if (key.length > RECORD_LIMITS.attributeKey) return `attribute name '${shown(key)}' is longer than ${RECORD_LIMITS.attributeKey} characters`;
+    if (key.length > RECORD_LIMITS.attributeKey)
+      return `attribute name '${shown(key)}' is longer than ${RECORD_LIMITS.attributeKey} characters`;
     const text = attributeText(value);
     if (text === undefined) return `attribute ${shown(key)} must be text, a number or true/false`;
-    if (text.length > RECORD_LIMITS.attributeValue) return `attribute ${shown(key)} is longer than ${RECORD_LIMITS.attributeValue} characters`;
+    if (text.length > RECORD_LIMITS.attributeValue)
+      return `attribute ${shown(key)} is longer than ${RECORD_LIMITS.attributeValue} characters`;
     out[key] = text;
     return undefined;
   };
@@ -167,7 +259,10 @@ export const userRecordSchema = v.pipe(
   v.check((raw) => !Object.hasOwn(raw, '__proto__'), say("'__proto__' cannot be a field name")),
   v.check(
     (raw) => !Object.hasOwn(raw, 'password'),
-    say('a password field is never imported: plain passwords are not stored', 'give password_hash instead: an idp scrypt hash, as an export with password hashes writes it'),
+    say(
+      'a password field is never imported: plain passwords are not stored',
+      'give password_hash instead: an idp scrypt hash, as an export with password hashes writes it',
+    ),
   ),
   v.looseObject(FIELDS, say(`invalid or missing username '' (${USERNAME_RULE})`)),
   v.rawTransform(({ dataset: { value: f }, addIssue, NEVER }) => {

@@ -11,19 +11,37 @@ import { redirect } from './redirect.js';
 /** A wait shorter than this is a program answering, not a person thinking: not worth a mention. */
 const PERSON_MS = 100;
 
-export async function chooseOption(kit: Kit, run: Run, option: string, redirectUri?: string, automatic = false): Promise<FlowView> {
+export async function chooseOption(
+  kit: Kit,
+  run: Run,
+  option: string,
+  redirectUri?: string,
+  automatic = false,
+): Promise<FlowView> {
   const { state } = run;
   const options = state.steps[state.step - 1]!;
   run.current = 'options';
   if (!options.includes(option)) {
-    throw new IdpError('UNKNOWN_SIGN_IN_OPTION', `${run.app.name} does not offer '${option}' in step ${state.step}`, `step ${state.step} offers: ${options.join(', ')}`);
+    throw new IdpError(
+      'UNKNOWN_SIGN_IN_OPTION',
+      `${run.app.name} does not offer '${option}' in step ${state.step}`,
+      `step ${state.step} offers: ${options.join(', ')}`,
+    );
   }
   state.chosen ??= [];
   state.chosen[state.step - 1] = option;
   // The stage's ms is idp's own work; how long the person took to choose goes in the detail.
   const waited = automatic ? 0 : kit.waited(run);
-  const offered = automatic ? 'the only option' : `offered ${options.join(' | ')}${waited >= PERSON_MS ? `; chose after ${(waited / 1000).toFixed(1)} s` : ''}`;
-  kit.stage(run, 'options', 'ok', `step ${state.step}: ${option} (${offered})`, automatic ? 0 : performance.now() - run.since);
+  const offered = automatic
+    ? 'the only option'
+    : `offered ${options.join(' | ')}${waited >= PERSON_MS ? `; chose after ${(waited / 1000).toFixed(1)} s` : ''}`;
+  kit.stage(
+    run,
+    'options',
+    'ok',
+    `step ${state.step}: ${option} (${offered})`,
+    automatic ? 0 : performance.now() - run.since,
+  );
   if (option === 'password') return kit.wait(run, { kind: 'credentials' });
   if (isMfaOption(option)) return startMfa(kit, run, option as MfaMethod);
   return redirect(kit, run, option, redirectUri);

@@ -4,7 +4,14 @@ import { IdpError } from '../../core/errors.js';
 import { hint } from '../../core/fixes.js';
 import { asksBeforeProvisioning } from '../../core/jit.js';
 import { MY_ACCOUNT } from '../../core/signin.js';
-import { applyJit, checkChosenUsername, proposedUsername, readDecision, type JitApplied, type UpstreamUser } from '../provision.js';
+import {
+  applyJit,
+  checkChosenUsername,
+  proposedUsername,
+  readDecision,
+  type JitApplied,
+  type UpstreamUser,
+} from '../provision.js';
 import type { FlowError, FlowInput, FlowView, JitOutcome, Waiting } from '../types.js';
 import { completeStep, type Kit, type Run } from './kit.js';
 
@@ -16,7 +23,13 @@ export async function afterUpstream(kit: Kit, run: Run, upstream: UpstreamUser):
   const { decision, profile } = readDecision(store, upstream);
   if (asksBeforeProvisioning(upstream.connection.jit, decision)) {
     const proposed = proposedUsername(store, upstream, profile);
-    return kit.wait(run, { kind: 'jit-prompt', connection: upstream.connection.name, subject: upstream.subject, claims: upstream.claims, proposedUsername: proposed });
+    return kit.wait(run, {
+      kind: 'jit-prompt',
+      connection: upstream.connection.name,
+      subject: upstream.subject,
+      claims: upstream.claims,
+      proposedUsername: proposed,
+    });
   }
   const started = performance.now();
   return afterJit(kit, run, upstream, applyJit(store, upstream), performance.now() - started);
@@ -24,12 +37,27 @@ export async function afterUpstream(kit: Kit, run: Run, upstream: UpstreamUser):
 
 type JitPromptWaiting = Extract<Waiting, { kind: 'jit-prompt' }>;
 
-export async function answerJitPrompt(kit: Kit, run: Run, waiting: JitPromptWaiting, answer: JitAnswer): Promise<FlowView> {
+export async function answerJitPrompt(
+  kit: Kit,
+  run: Run,
+  waiting: JitPromptWaiting,
+  answer: JitAnswer,
+): Promise<FlowView> {
   const { store } = kit.deps;
   run.current = 'jit';
   const connection = store.connections.get(waiting.connection);
-  if (!connection) throw new IdpError('CONNECTION_NOT_FOUND', `connection ${waiting.connection} was removed during this sign-in`, 'start a new login');
-  if (!answer.consent) throw new IdpError('JIT_DENIED', 'you declined creating a local account', `nothing was written; with ${connection.name}'s scheme ${connection.jit.scheme} an account is needed to continue`);
+  if (!connection)
+    throw new IdpError(
+      'CONNECTION_NOT_FOUND',
+      `connection ${waiting.connection} was removed during this sign-in`,
+      'start a new login',
+    );
+  if (!answer.consent)
+    throw new IdpError(
+      'JIT_DENIED',
+      'you declined creating a local account',
+      `nothing was written; with ${connection.name}'s scheme ${connection.jit.scheme} an account is needed to continue`,
+    );
   const upstream: UpstreamUser = { connection, subject: waiting.subject, claims: waiting.claims };
   const chosen: { username?: string; passwordHash?: string } = {};
   if (connection.jit.scheme === 'prompt-username-password-consent') {
@@ -40,7 +68,12 @@ export async function answerJitPrompt(kit: Kit, run: Run, waiting: JitPromptWait
       if (err instanceof IdpError && err.code === 'USER_EXISTS') return askAgain(kit, run, waiting, upstream, username);
       throw err;
     }
-    if (!answer.password || answer.password.length < 8) throw new IdpError('INVALID_VALUE', 'the new password must have at least 8 characters', 'choose a longer password');
+    if (!answer.password || answer.password.length < 8)
+      throw new IdpError(
+        'INVALID_VALUE',
+        'the new password must have at least 8 characters',
+        'choose a longer password',
+      );
     const { hashPassword } = await import('../../core/password.js');
     chosen.username = username;
     chosen.passwordHash = await hashPassword(answer.password);
@@ -51,7 +84,8 @@ export async function answerJitPrompt(kit: Kit, run: Run, waiting: JitPromptWait
     applied = applyJit(store, upstream, chosen);
   } catch (err) {
     // Free when checked, taken now: another sign-in chose the same name while this one hashed the password.
-    if (chosen.username !== undefined && store.users.identifierTaken(chosen.username)) return askAgain(kit, run, waiting, upstream, chosen.username);
+    if (chosen.username !== undefined && store.users.identifierTaken(chosen.username))
+      return askAgain(kit, run, waiting, upstream, chosen.username);
     throw err;
   }
   return afterJit(kit, run, upstream, applied, performance.now() - started + kit.waited(run));
@@ -65,8 +99,15 @@ function askAgain(kit: Kit, run: Run, waiting: JitPromptWaiting, upstream: Upstr
   kit.stage(run, 'jit', 'failed', `username '${username}' is taken; asked for another`, 0);
   const { profile } = readDecision(kit.deps.store, upstream);
   const proposed = proposedUsername(kit.deps.store, upstream, profile);
-  const retry: FlowError = { code: 'USER_EXISTS', message: `username '${username}' is taken`, hint: 'choose another username' };
-  return { ...(kit.wait(run, { ...waiting, proposedUsername: proposed }) as Extract<FlowView, { waiting: 'jit-prompt' }>), retry };
+  const retry: FlowError = {
+    code: 'USER_EXISTS',
+    message: `username '${username}' is taken`,
+    hint: 'choose another username',
+  };
+  return {
+    ...(kit.wait(run, { ...waiting, proposedUsername: proposed }) as Extract<FlowView, { waiting: 'jit-prompt' }>),
+    retry,
+  };
 }
 
 function afterJit(kit: Kit, run: Run, upstream: UpstreamUser, applied: JitApplied, ms: number): Promise<FlowView> {
@@ -79,16 +120,31 @@ function afterJit(kit: Kit, run: Run, upstream: UpstreamUser, applied: JitApplie
     kit.stage(run, 'jit', 'failed', applied.detail, ms);
     throw new IdpError(decision.refusal.code, decision.refusal.message, decision.refusal.hint);
   }
-  const outcome: JitOutcome = { decision: decision.kind, reason: decision.reason, user: applied.user && { id: applied.user.id, username: applied.user.username } };
+  const outcome: JitOutcome = {
+    decision: decision.kind,
+    reason: decision.reason,
+    user: applied.user && { id: applied.user.id, username: applied.user.username },
+  };
   state.jit = outcome;
   kit.stage(run, 'jit', 'ok', applied.detail, ms);
   state.identity = applied.user
     ? { kind: 'local', userId: applied.user.id, username: applied.user.username }
-    : { kind: 'pass-through', connection: upstream.connection.name, subject: upstream.subject, profile: applied.profile };
+    : {
+        kind: 'pass-through',
+        connection: upstream.connection.name,
+        subject: upstream.subject,
+        profile: applied.profile,
+      };
   completeStep(kit, run, upstream.connection.name, upstream.connection.name, 'fed', upstream.claims);
   if (run.app.builtIn && run.app.name === MY_ACCOUNT && state.identity.kind === 'pass-through') {
     run.current = 'session';
-    const jitOn = { kind: 'set', on: 'connection', name: upstream.connection.name, setting: 'jit', value: 'true' } as const;
+    const jitOn = {
+      kind: 'set',
+      on: 'connection',
+      name: upstream.connection.name,
+      setting: 'jit',
+      value: 'true',
+    } as const;
     throw new IdpError(
       'NEEDS_LOCAL_USER',
       `My Account needs a local user, and ${upstream.connection.name} has JIT off: this sign-in passed through without one`,

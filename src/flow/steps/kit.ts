@@ -30,7 +30,14 @@ export interface Kit {
 }
 
 /** Records a finished step: what a script sees of it, its amr, and the time of the first authentication. */
-export function completeStep(kit: Kit, run: Run, option: string, idp: string, amr: string, remoteClaims?: Record<string, unknown>): void {
+export function completeStep(
+  kit: Kit,
+  run: Run,
+  option: string,
+  idp: string,
+  amr: string,
+  remoteClaims?: Record<string, unknown>,
+): void {
   const { state } = run;
   state.completed.push({ step: state.step, option, idp, ...(remoteClaims && { remoteClaims }) });
   if (!state.amr.includes(amr)) state.amr.push(amr);
@@ -42,7 +49,12 @@ export function localUser(kit: Kit, run: Run): User {
   const identity = run.state.identity;
   if (identity?.kind === 'pass-through') throw mfaNeedsLocalUser(run, identity.connection);
   const user = identity && kit.deps.store.users.byId(identity.userId);
-  if (!user) throw new IdpError('MFA_MISCONFIGURED', 'an MFA step needs a user identified by an earlier step', `put a sign-in option in step 1 of ${run.app.name}`);
+  if (!user)
+    throw new IdpError(
+      'MFA_MISCONFIGURED',
+      'an MFA step needs a user identified by an earlier step',
+      `put a sign-in option in step 1 of ${run.app.name}`,
+    );
   return user;
 }
 

@@ -12,7 +12,14 @@ export const LOCKOUT_AFTER_FAILURES = 5;
  * miss). The person is told only the identifier they gave (`given`), never the account's username: they may have
  * typed someone else's email. Any identifier names the account for an admin's unlock, so the hint still works.
  */
-export function lockIfTooMany(kit: Kit, run: Run, user: Pick<User, 'id' | 'username'>, failures: number, what: 'passwords' | 'MFA codes', given: string): void {
+export function lockIfTooMany(
+  kit: Kit,
+  run: Run,
+  user: Pick<User, 'id' | 'username'>,
+  failures: number,
+  what: 'passwords' | 'MFA codes',
+  given: string,
+): void {
   if (failures < LOCKOUT_AFTER_FAILURES) return;
   const { store } = kit.deps;
   store.tx(() => {
@@ -26,5 +33,9 @@ export function lockIfTooMany(kit: Kit, run: Run, user: Pick<User, 'id' | 'usern
       after: { status: 'locked' },
     });
   });
-  throw new IdpError('USER_LOCKED', `too many wrong ${what}: the account is now locked`, restoreAccessHint(given, 'locked'));
+  throw new IdpError(
+    'USER_LOCKED',
+    `too many wrong ${what}: the account is now locked`,
+    restoreAccessHint(given, 'locked'),
+  );
 }

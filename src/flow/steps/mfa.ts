@@ -29,7 +29,12 @@ async function relay(kit: Kit, mail: MailMessage): Promise<string> {
   }
 }
 
-export async function checkMfa(kit: Kit, run: Run, waiting: Extract<Waiting, { kind: 'mfa' }>, code: string): Promise<FlowView> {
+export async function checkMfa(
+  kit: Kit,
+  run: Run,
+  waiting: Extract<Waiting, { kind: 'mfa' }>,
+  code: string,
+): Promise<FlowView> {
   run.current = 'mfa';
   const user = localUser(kit, run);
   refuseInactive(user);
@@ -39,9 +44,20 @@ export async function checkMfa(kit: Kit, run: Run, waiting: Extract<Waiting, { k
   if (verdict !== 'ok') {
     lockIfTooMany(kit, run, user, kit.deps.store.users.recordFailedMfa(user.id), 'MFA codes', user.username);
     waiting.attempts++;
-    kit.stage(run, 'mfa', 'failed', `${waiting.method}: ${verdict} (attempt ${waiting.attempts} of ${MAX_MFA_ATTEMPTS})`, kit.waited(run));
-    if (waiting.attempts >= MAX_MFA_ATTEMPTS) throw new IdpError('MFA_TOO_MANY_ATTEMPTS', `too many wrong ${waiting.method} codes`, 'sign in again');
-    const retry = { code: 'MFA_FAILED' as const, message: `${verdict}: ${MAX_MFA_ATTEMPTS - waiting.attempts} attempt(s) left`, hint: null };
+    kit.stage(
+      run,
+      'mfa',
+      'failed',
+      `${waiting.method}: ${verdict} (attempt ${waiting.attempts} of ${MAX_MFA_ATTEMPTS})`,
+      kit.waited(run),
+    );
+    if (waiting.attempts >= MAX_MFA_ATTEMPTS)
+      throw new IdpError('MFA_TOO_MANY_ATTEMPTS', `too many wrong ${waiting.method} codes`, 'sign in again');
+    const retry = {
+      code: 'MFA_FAILED' as const,
+      message: `${verdict}: ${MAX_MFA_ATTEMPTS - waiting.attempts} attempt(s) left`,
+      hint: null,
+    };
     return { ...(kit.view(run) as Extract<FlowView, { waiting: 'mfa' }>), retry };
   }
   kit.deps.store.users.recordMfaSuccess(user.id);
@@ -53,5 +69,10 @@ export async function checkMfa(kit: Kit, run: Run, waiting: Extract<Waiting, { k
 
 /** A locked or disabled user gets no further code checked (the account may have been locked by wrong codes). */
 function refuseInactive(user: User): void {
-  if (user.status !== 'active') throw new IdpError(user.status === 'locked' ? 'USER_LOCKED' : 'USER_DISABLED', `the account is ${user.status}`, restoreAccessHint('<user>', user.status));
+  if (user.status !== 'active')
+    throw new IdpError(
+      user.status === 'locked' ? 'USER_LOCKED' : 'USER_DISABLED',
+      `the account is ${user.status}`,
+      restoreAccessHint('<user>', user.status),
+    );
 }

@@ -11,7 +11,11 @@ import { finish } from './session.js';
 
 export async function nextStep(kit: Kit, run: Run): Promise<FlowView> {
   const { state } = run;
-  const next = run.app.script ? await scriptedNext(kit, run, run.app.script) : state.step + 1 > state.steps.length ? null : state.step + 1;
+  const next = run.app.script
+    ? await scriptedNext(kit, run, run.app.script)
+    : state.step + 1 > state.steps.length
+      ? null
+      : state.step + 1;
   if (next === null) return finish(kit, run);
   state.step = next;
   const options = state.steps[next - 1]!;
@@ -36,14 +40,29 @@ async function scriptedNext(kit: Kit, run: Run, script: string): Promise<number 
     const message = plan.failed.errorMessage ?? 'the script refused this sign-in';
     const code = plan.failed.errorCode ? ` (${plan.failed.errorCode})` : '';
     const showScript = { kind: 'show', what: 'app-script', name: app.name } as const;
-    throw new IdpError('SCRIPT_FAILED_LOGIN', `${app.name}'s script failed the login${code}: ${message}`, hint`see the script: ${showScript}`);
+    throw new IdpError(
+      'SCRIPT_FAILED_LOGIN',
+      `${app.name}'s script failed the login${code}: ${message}`,
+      hint`see the script: ${showScript}`,
+    );
   }
   if (plan.next !== null) {
     if (last) kit.stage(run, 'script', 'ok', `${after}: runs step ${plan.next}`, performance.now() - started);
     return plan.next;
   }
-  if (!last) throw new IdpError('SCRIPT_ERROR', `${app.name}'s script ran no step, so nobody was identified`, 'call executeStep(1) in onLoginRequest');
+  if (!last)
+    throw new IdpError(
+      'SCRIPT_ERROR',
+      `${app.name}'s script ran no step, so nobody was identified`,
+      'call executeStep(1) in onLoginRequest',
+    );
   const skipped = state.steps.map((_, i) => i + 1).filter((n) => !plan.ran.includes(n));
-  kit.stage(run, 'script', 'ok', `${after}: done; ran step ${plan.ran.join(', ')}${skipped.length ? `, skipped step ${skipped.join(', ')}` : ''}`, performance.now() - started);
+  kit.stage(
+    run,
+    'script',
+    'ok',
+    `${after}: done; ran step ${plan.ran.join(', ')}${skipped.length ? `, skipped step ${skipped.join(', ')}` : ''}`,
+    performance.now() - started,
+  );
   return null;
 }

@@ -11,7 +11,11 @@ const MAX_PASSWORD_ATTEMPTS_PER_FLOW = 3;
 
 const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
-export async function checkPassword(kit: Kit, run: Run, { username, password }: { username: string; password: string }): Promise<FlowView> {
+export async function checkPassword(
+  kit: Kit,
+  run: Run,
+  { username, password }: { username: string; password: string },
+): Promise<FlowView> {
   const { store } = kit.deps;
   run.current = 'password';
   const started = performance.now();
@@ -20,7 +24,11 @@ export async function checkPassword(kit: Kit, run: Run, { username, password }: 
   // Hash even for an unknown user, so timing does not reveal which usernames exist.
   const ok = await verifyPassword(password, stored.hash ?? DUMMY_HASH);
   if (user && user.status !== 'active') {
-    throw new IdpError(user.status === 'locked' ? 'USER_LOCKED' : 'USER_DISABLED', `the account ${username} is ${user.status}`, restoreAccessHint(username, user.status));
+    throw new IdpError(
+      user.status === 'locked' ? 'USER_LOCKED' : 'USER_DISABLED',
+      `the account ${username} is ${user.status}`,
+      restoreAccessHint(username, user.status),
+    );
   }
   if (!user || !stored.hash || !ok) return wrongPassword(kit, run, user, username);
   store.users.recordLogin(user.id);
@@ -33,8 +41,19 @@ export async function checkPassword(kit: Kit, run: Run, { username, password }: 
 function wrongPassword(kit: Kit, run: Run, user: User | undefined, given: string): FlowView {
   if (user) lockIfTooMany(kit, run, user, kit.deps.store.users.recordFailedLogin(user.id), 'passwords', given);
   const attempts = ++run.state.passwordFailures;
-  kit.stage(run, 'password', 'failed', `wrong username or password (attempt ${attempts} of ${MAX_PASSWORD_ATTEMPTS_PER_FLOW})`, 0);
-  if (attempts >= MAX_PASSWORD_ATTEMPTS_PER_FLOW) throw new IdpError('BAD_CREDENTIALS', 'wrong username or password', 'check the credentials and sign in again');
-  const retry: FlowError = { code: 'BAD_CREDENTIALS', message: `wrong username or password (${MAX_PASSWORD_ATTEMPTS_PER_FLOW - attempts} attempt(s) left)`, hint: null };
+  kit.stage(
+    run,
+    'password',
+    'failed',
+    `wrong username or password (attempt ${attempts} of ${MAX_PASSWORD_ATTEMPTS_PER_FLOW})`,
+    0,
+  );
+  if (attempts >= MAX_PASSWORD_ATTEMPTS_PER_FLOW)
+    throw new IdpError('BAD_CREDENTIALS', 'wrong username or password', 'check the credentials and sign in again');
+  const retry: FlowError = {
+    code: 'BAD_CREDENTIALS',
+    message: `wrong username or password (${MAX_PASSWORD_ATTEMPTS_PER_FLOW - attempts} attempt(s) left)`,
+    hint: null,
+  };
   return { ...(kit.view(run) as Extract<FlowView, { waiting: 'credentials' }>), retry };
 }

@@ -11,10 +11,22 @@ export async function finish(kit: Kit, run: Run): Promise<FlowView> {
   const started = performance.now();
   const identity = state.identity;
   const first = state.completed[0];
-  if (!identity || !first || state.authTime === null) throw new IdpError('INTERNAL', 'the flow finished without identifying anyone');
+  if (!identity || !first || state.authTime === null)
+    throw new IdpError('INTERNAL', 'the flow finished without identifying anyone');
   const mfa = state.completed.some((c) => isMfaOption(c.option));
-  const { idToken, claims } = await issueIdToken(kit.deps, app, identity, { amr: state.amr, mfa, authTime: state.authTime, idp: first.idp });
-  kit.stage(run, 'session', 'ok', `ID token for ${app.name}: sub ${String(claims.sub)}, amr ${state.amr.join(',')}, acr ${String(claims.acr)}`, performance.now() - started);
+  const { idToken, claims } = await issueIdToken(kit.deps, app, identity, {
+    amr: state.amr,
+    mfa,
+    authTime: state.authTime,
+    idp: first.idp,
+  });
+  kit.stage(
+    run,
+    'session',
+    'ok',
+    `ID token for ${app.name}: sub ${String(claims.sub)}, amr ${state.amr.join(',')}, acr ${String(claims.acr)}`,
+    performance.now() - started,
+  );
   state.waiting = { kind: 'none' };
   kit.deps.store.flows.save(run.id, 'done', state);
   return {
