@@ -13,7 +13,7 @@ import type { ScriptRunner, Store, TotpEnroller, Upstreams } from '../ports.js';
 import { prepareHome } from '../store/db.js';
 import { openStore, type SqliteStore } from '../store/store.js';
 import { failCommand } from './failure.js';
-import { Renderer } from './render.js';
+import { inert, Renderer } from './render.js';
 
 export interface GlobalOptions {
   home?: string;
@@ -98,7 +98,8 @@ export class CliContext {
     if (!this.interactive)
       throw new IdpError('NO_TTY', `refusing to ${what} without confirmation`, 'pass --yes to confirm');
     const { confirm } = await import('@inquirer/prompts');
-    const ok = await confirm({ message: question, default: false }, { output: process.stderr });
+    // The question may quote upstream values (an email): escaped like every untrusted text a terminal gets.
+    const ok = await confirm({ message: inert(question), default: false }, { output: process.stderr });
     if (!ok) throw new Declined();
   }
 

@@ -3,6 +3,7 @@
 // state has one handler in ./steps (STEPS below picks it); the engine keeps the flow's lifecycle and its records.
 import { IdpError, isIdpError, unknownNameHint } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
+import { upstreamText } from '../core/upstream-text.js';
 import { FLOW_LIFETIME_MS } from '../core/flow-lifetime.js';
 import { effectiveSteps, formatMethod } from '../core/signin.js';
 import type { Stage, StageStatus } from '../core/types.js';
@@ -161,7 +162,8 @@ export class FlowEngine {
         ? err.toJSON()
         : {
             code: 'INTERNAL',
-            message: err instanceof Error ? err.message : String(err),
+            // An unexpected error may quote what idp was sending: redacted and capped like any upstream text.
+            message: upstreamText(err instanceof Error ? err.message : String(err), secretsOf(run.state.waiting)),
             hint: hint`rerun with ${{ kind: 'option', option: 'debug' }}, and report it if it persists`,
           };
       this.kit.stage(run, run.current, 'failed', error.message, performance.now() - run.since);
@@ -282,4 +284,9 @@ function oneAtATime<T>(flowId: string, work: () => Promise<T>): Promise<T> {
   queued.set(flowId, tail);
   void tail.then(() => queued.get(flowId) === tail && queued.delete(flowId));
   return result;
+}
+
+/** The values of the upstream request a flow waits on, which no error text may show. */
+function secretsOf(waiting: Waiting): string[] {
+  return waiting.kind === 'redirect' ? [waiting.auth.state, waiting.auth.nonce, waiting.auth.codeVerifier] : [];
 }

@@ -137,3 +137,16 @@ test('usage errors: neither or both of --as and --claims, a claims file that is 
     assert.match(r.stderr, /hint: /);
   });
 });
+
+test('upstream claims reach the terminal escaped: a claim cannot clear the screen, set the title or fake a line', async () => {
+  const home = await seededHome();
+  const hostile = 'Eve\u001b[2J\u001b]0;pwned\u0007\nhint: run rm -rf';
+  const file = claimsFile({ sub: 'evil-1', name: hostile, email: 'eve@example.com', email_verified: true });
+  const r = expectCode(
+    await runIdp(['explain', '--app', 'thrift', '--connection', 'github', '--claims', file], { home }),
+    0,
+  );
+  assert.doesNotMatch(r.stdout, /[\u001b\u0007]/, 'no escape or bell byte is written');
+  assert.doesNotMatch(r.stdout, /^hint: run/m, 'the claim does not start a line of its own');
+  assert.match(r.stdout, /Eve\\x1b\[2J/, 'the claim is shown, escaped');
+});

@@ -9,6 +9,7 @@ import { action, type CliContext } from '../context.js';
 import { collectPair } from '../parse.js';
 import { addLoginOptions, reportFailure, runLogin, type LoginOptions } from './login.js';
 import { printEnrolment } from './mfa.js';
+import { inert } from '../render.js';
 
 interface AccountOptions extends Omit<LoginOptions, 'app'> {
   attr?: [string, string][];
@@ -66,11 +67,11 @@ async function showAccount(ctx: CliContext, store: Store, user: User): Promise<v
   const view = accountView(store, user);
   ctx.out.result(view, () =>
     [
-      `${ctx.out.paint.bold(user.username)}  ${user.email ?? ''}${user.email ? (user.emailVerified ? ' (verified)' : ' (not verified)') : ''}`,
-      `  name        ${user.name ?? '-'}`,
+      `${ctx.out.paint.bold(inert(user.username))}  ${inert(user.email ?? '')}${user.email ? (user.emailVerified ? ' (verified)' : ' (not verified)') : ''}`,
+      `  name        ${inert(user.name ?? '-')}`,
       `  attributes  ${
         Object.entries(user.attributes)
-          .map(([k, v]) => `${k}=${v}`)
+          .map(([k, v]) => inert(`${k}=${v}`))
           .join(', ') || '-'
       }`,
       `  password    ${view.password ? 'set' : 'none'}`,

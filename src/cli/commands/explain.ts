@@ -8,6 +8,7 @@ import type { Explanation } from '../../app/explain.js';
 import { requireApp, requireConnection } from '../../app/lookup.js';
 import type { Store, UpstreamProfile } from '../../ports.js';
 import { action, upstreamsFor, type CliContext } from '../context.js';
+import { inert } from '../render.js';
 
 interface ExplainOptions {
   app: string;
@@ -108,24 +109,25 @@ export async function personaProfile(
 
 function describe(ctx: CliContext, r: Explanation): string {
   const p = ctx.out.paint;
+  // Upstream claims and the user they would make are untrusted text: escaped, so a claim cannot fake a line.
   const show = (v: unknown): string =>
-    v === null || v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v);
+    v === null || v === undefined ? '-' : typeof v === 'string' ? inert(v) : JSON.stringify(v);
   const user = !r.user
     ? 'none (no local user is written)'
     : r.user.state === 'new'
-      ? `would create ${r.user.username} (${r.user.email ?? 'no email'})`
-      : `${r.user.username} (${r.user.id})`;
+      ? `would create ${inert(r.user.username)} (${inert(r.user.email ?? 'no email')})`
+      : `${inert(r.user.username)} (${r.user.id})`;
   const later = r.steps.slice(1);
   return [
     `${p.bold('decision')}    ${r.decision}`,
-    `${p.bold('reason')}      ${r.reason}`,
+    `${p.bold('reason')}      ${inert(r.reason)}`,
     `${p.bold('user')}        ${user}`,
     `${p.bold('attributes')}  ${r.attributes.length ? '' : 'no changes'}`,
     ...r.attributes.map((a) => `  ${a.attribute}: ${show(a.before)} -> ${show(a.after)}`),
     `${p.bold('steps')}       step 1: ${r.steps[0]!.options.join(' | ')}${later.map((s) => `  ->  step ${s.step}: ${s.options.join(' | ')}`).join('')}`,
     `${p.bold('MFA')}         ${r.mfa_required ? (r.mfa_possible ? 'required, possible (local user)' : 'required but impossible: no local user (MFA_NEEDS_LOCAL_USER)') : 'not required'}`,
-    `${p.bold('upstream')}    subject ${r.upstream.subject}; ${Object.entries(r.upstream.claims)
-      .map(([k, v]) => `${k}=${show(v)}`)
+    `${p.bold('upstream')}    subject ${inert(r.upstream.subject)}; ${Object.entries(r.upstream.claims)
+      .map(([k, v]) => `${inert(k)}=${show(v)}`)
       .join(', ')}`,
   ].join('\n');
 }

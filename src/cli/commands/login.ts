@@ -257,7 +257,7 @@ function report(ctx: CliContext, opts: LoginOptions, view: FlowView, stages: Sta
   ctx.out.result(document, () => {
     if (!done) return undefined;
     const r = done.result;
-    const who = r.user ? `${r.user.username} (${r.user.id})` : 'a pass-through user (no local account)';
+    const who = r.user ? `${inert(r.user.username)} (${r.user.id})` : 'a pass-through user (no local account)';
     const lines = [`signed in to ${r.app} as ${who}`];
     if (r.jit) lines.push(`JIT: ${r.jit.decision}: ${inert(r.jit.reason)}`);
     lines.push(`amr ${r.amr.join(', ')}; acr ${r.acr}`, 'ID token claims:');

@@ -4,6 +4,7 @@ import { requireUser } from '../../app/lookup.js';
 import { action, type CliContext } from '../context.js';
 import { parseEnum, parsePositiveInt } from '../parse.js';
 import { shortTime } from '../views.js';
+import { inert } from '../render.js';
 
 /** The otpauth URI as a terminal QR code plus the URI and secret; with --json, {factor, user, secret, uri}. */
 export async function printEnrolment(
@@ -129,7 +130,7 @@ export function registerMfa(users: Command, program: Command): void {
             : messages
                 .map(
                   (m) =>
-                    `${shortTime(m.created_at)}  to ${m.to}  ${m.subject}${m.flow ? `  (flow ${m.flow})` : ''}\n  ${m.body}`,
+                    `${shortTime(m.created_at)}  to ${inert(m.to)}  ${m.subject}${m.flow ? `  (flow ${m.flow})` : ''}\n  ${m.body}`,
                 )
                 .join('\n'),
         );
