@@ -13,7 +13,7 @@ import { requireApp } from './lookup.js';
 import { checkName } from './names.js';
 import { appView } from './views.js';
 
-export const DEFAULT_ATTRIBUTES = ['username', 'email', 'email_verified', 'name'];
+const DEFAULT_ATTRIBUTES = ['username', 'email', 'email_verified', 'name'];
 export const APP_ATTRIBUTE = 'an app attribute';
 
 export interface AppSettings {

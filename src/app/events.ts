@@ -25,7 +25,7 @@ export function listEvents(store: Store, filters: EventFilters): EventRecord[] {
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `15m` before `now`, or an ISO date or time, as the ISO time events are stored with. */
-export function sinceTime(text: string, now: Date): string {
+function sinceTime(text: string, now: Date): string {
   const duration = /^(\d{1,9})([smhd])$/.exec(text);
   if (duration) return new Date(now.getTime() - Number(duration[1]) * UNIT_MS[duration[2]!]!).toISOString();
   const at = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text) ? Date.parse(text) : NaN;

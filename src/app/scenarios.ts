@@ -217,7 +217,7 @@ export function describeMismatch(m: Mismatch): string {
 }
 
 /** `app ✓ options ✓ redirect ✓ ... jit ✗` */
-export function stagesLine(stages: ScenarioResult['stages']): string {
+function stagesLine(stages: ScenarioResult['stages']): string {
   if (stages.length === 0) return '(no flow started)';
   return stages.map((s) => `${s.stage} ${s.status === 'ok' ? '✓' : s.status === 'failed' ? '✗' : '·'}`).join(' ');
 }

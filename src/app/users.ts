@@ -6,14 +6,18 @@ import { hint, type Hint } from '../core/fixes.js';
 import { refuseProtectedInRecords } from '../core/protected-claims.js';
 import type { User } from '../core/types.js';
 import type { UserRecord } from '../core/user-records.js';
-import { refuseEmailShapedUsername, usernameFitsEmail, validEmail, validUsername } from '../core/user-fields.js';
+import {
+  MIN_PASSWORD_LENGTH,
+  refuseEmailShapedUsername,
+  usernameFitsEmail,
+  validEmail,
+  validUsername,
+} from '../core/user-fields.js';
 import type { ListQuery, Store } from '../ports.js';
 import type { Admin } from './deps.js';
 import { requireUser } from './lookup.js';
 import { profilePatch } from './profile.js';
 import { userView } from './views.js';
-
-const MIN_PASSWORD = 8;
 
 export interface NewUserInput {
   username: string;
@@ -141,10 +145,10 @@ export async function setUser({ store, actor }: Admin, ref: string, settings: Us
 }
 
 async function checkedHash(password: string): Promise<string> {
-  if (password.length < MIN_PASSWORD) {
+  if (password.length < MIN_PASSWORD_LENGTH) {
     throw new IdpError(
       'INVALID_VALUE',
-      `the password must have at least ${MIN_PASSWORD} characters`,
+      `the password must have at least ${MIN_PASSWORD_LENGTH} characters`,
       hint`pipe a longer one to ${{ kind: 'option', option: 'password-stdin' }}`,
     );
   }

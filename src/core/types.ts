@@ -18,7 +18,6 @@ export const LINKING_POLICIES = ['off', 'verified-email'] as const;
 export type LinkingPolicy = (typeof LINKING_POLICIES)[number];
 
 export const LOCAL_OPTIONS = ['password', 'email-otp', 'totp'] as const;
-export type LocalOption = (typeof LOCAL_OPTIONS)[number];
 
 export const USER_STATUSES = ['active', 'locked', 'disabled'] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];

@@ -36,3 +36,6 @@ export function refuseEmailShapedUsername(username: string, email: string | null
     "choose a username without @, or make it exactly the user's email address",
   );
 }
+
+/** The shortest password idp accepts, however it is set (an admin, a JIT prompt). */
+export const MIN_PASSWORD_LENGTH = 8;

@@ -102,7 +102,7 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
  * an oidc connection, or any with token authentication none). The sandbox registers the same, so it accepts whatever
  * the connection is configured with.
  */
-export function connectionSecret(store: Store, env: NodeJS.ProcessEnv, connection: Connection): string | null {
+function connectionSecret(store: Store, env: NodeJS.ProcessEnv, connection: Connection): string | null {
   const source = connection.secret;
   if (source.kind === 'env') {
     const value = env[source.variable];

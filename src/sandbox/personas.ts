@@ -20,7 +20,7 @@ export type { GithubPersona, GooglePersona, Personas };
 // src/sandbox (run through tsx) and dist/src/sandbox (compiled) sit at different depths below the package root.
 const BUNDLED_CANDIDATES = ['../../fixtures/sandbox/personas.json', '../../../fixtures/sandbox/personas.json'];
 
-export function bundledPersonasFile(): string {
+function bundledPersonasFile(): string {
   for (const relative of BUNDLED_CANDIDATES) {
     const path = fileURLToPath(new URL(relative, import.meta.url));
     if (existsSync(path)) return path;

@@ -14,28 +14,14 @@ import {
   TOKEN_AUTH_METHODS,
   type Connection,
   type ConnectionType,
-  type JitSettings,
-  type TokenAuthMethod,
 } from '../../core/types.js';
 import { action, type CliContext } from '../context.js';
 import { fixCommand } from '../hints.js';
 import { collectPair, parseBool, parseEnum, parseList } from '../parse.js';
 import { formatChanges } from '../views.js';
 
-interface SettingOptions {
-  jit?: boolean;
-  jitScheme?: JitSettings['scheme'];
-  sync?: JitSettings['sync'];
-  linking?: JitSettings['linking'];
-  map?: [string, string][];
-  scopes?: string[];
-  clientId?: string;
-  clientSecretEnv?: string;
-  clientSecretStdin?: boolean;
-  issuer?: string;
-  baseUrl?: string;
-  tokenAuth?: TokenAuthMethod | 'auto';
-}
+/** The flags: the use case's settings as commander parses them, the secret still to be read from where they say. */
+type SettingOptions = Omit<ConnectionSettings, 'secret'> & { clientSecretEnv?: string; clientSecretStdin?: boolean };
 
 const TOKEN_AUTH_CHOICES = ['auto', ...TOKEN_AUTH_METHODS] as const;
 

@@ -1,5 +1,5 @@
 // A scenario file for `idp check`: a name, an optional policy `config:` applied to the throwaway copy first, and
-// logins, each with what it must come to. The scenario types the runner (flow/scenarios.ts) uses come from here.
+// logins, each with what it must come to. The scenario types the runner (app/scenarios.ts) uses come from here.
 import * as v from 'valibot';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { MFA_OPTIONS } from '../signin.js';

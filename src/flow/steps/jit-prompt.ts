@@ -14,6 +14,7 @@ import {
 } from '../provision.js';
 import type { FlowError, FlowInput, FlowView, JitOutcome, Waiting } from '../types.js';
 import { completeStep, type Kit, type Run } from './kit.js';
+import { MIN_PASSWORD_LENGTH } from '../../core/user-fields.js';
 
 type JitAnswer = Extract<FlowInput, { jitAnswer: unknown }>['jitAnswer'];
 
@@ -68,10 +69,10 @@ export async function answerJitPrompt(
       if (err instanceof IdpError && err.code === 'USER_EXISTS') return askAgain(kit, run, waiting, upstream, username);
       throw err;
     }
-    if (!answer.password || answer.password.length < 8)
+    if (!answer.password || answer.password.length < MIN_PASSWORD_LENGTH)
       throw new IdpError(
         'INVALID_VALUE',
-        'the new password must have at least 8 characters',
+        `the new password must have at least ${MIN_PASSWORD_LENGTH} characters`,
         'choose a longer password',
       );
     const { hashPassword } = await import('../../core/password.js');
