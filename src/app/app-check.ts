@@ -3,6 +3,7 @@
 // compile or that fails, times out or skips MFA when replayed as each option of step 1 would run it, empty steps,
 // linking that cannot work, protected claims stored where attributes come from (idp ignores them in tokens, but they
 // show that something let them in).
+import { emptyProfile } from '../core/claims.js';
 import { isIdpError } from '../core/errors.js';
 import { hint, type Hint } from '../core/fixes.js';
 import { protectedAmong } from '../core/protected-claims.js';
@@ -188,7 +189,7 @@ async function replayHazards(
     const identity: Identity =
       local || connection!.jit.enabled
         ? SIMULATED_USER
-        : { kind: 'pass-through', connection: option, subject: 'app-check', profile: EMPTY_PROFILE };
+        : { kind: 'pass-through', connection: option, subject: 'app-check', profile: emptyProfile() };
     const completed: CompletedStep[] = [{ step: 1, option, idp: local ? 'LOCAL' : option }];
     // Each later step the script asks for is taken as done with its first option, until the script finishes.
     for (let replays = 0; replays < steps.length; replays++) {
@@ -233,17 +234,6 @@ async function replayHazards(
   return hazards;
 }
 
-const EMPTY_PROFILE = {
-  username: null,
-  email: null,
-  emailVerified: false,
-  name: null,
-  givenName: null,
-  familyName: null,
-  picture: null,
-  attributes: {},
-};
-
 const jitOn = (name: string) => ({ kind: 'set', on: 'connection', name, setting: 'jit', value: 'true' }) as const;
 
 /** Plays the script with step `step` done through `connection` as a pass-through user: does it still ask for the MFA step? */
@@ -264,7 +254,7 @@ async function scriptSkipsMfa(
   const state = simulatedFlow(
     app.name,
     steps,
-    { kind: 'pass-through', connection, subject: 'app-check', profile: EMPTY_PROFILE },
+    { kind: 'pass-through', connection, subject: 'app-check', profile: emptyProfile() },
     completed,
   );
   try {

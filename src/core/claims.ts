@@ -36,16 +36,7 @@ export function mapClaims(
   overrides: Record<string, string>,
 ): MappedProfile {
   const map = { ...defaultAttributeMap(type), ...overrides };
-  const profile: MappedProfile = {
-    username: null,
-    email: null,
-    emailVerified: false,
-    name: null,
-    givenName: null,
-    familyName: null,
-    picture: null,
-    attributes: {},
-  };
+  const profile = emptyProfile();
   for (const [upstream, local] of Object.entries(map)) {
     const value = claims[upstream];
     if (local === IGNORE || local === PROVIDER_VERIFIED || value === undefined || value === null || value === '')
@@ -160,4 +151,18 @@ function usernameBase(raw: string, ownEmail: string | null, connection: string):
 
 function localPart(address: string): string {
   return address.split('@')[0] ?? '';
+}
+
+/** A profile that says nothing: where mapping starts, and who a simulated sign-in is when no claims are known. */
+export function emptyProfile(): MappedProfile {
+  return {
+    username: null,
+    email: null,
+    emailVerified: false,
+    name: null,
+    givenName: null,
+    familyName: null,
+    picture: null,
+    attributes: {},
+  };
 }
