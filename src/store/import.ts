@@ -2,6 +2,7 @@
 // record leaves the store as it was. A record from `users export` comes back as it was: id, source, times, links, factors.
 import { IdpError } from '../core/errors.js';
 import type { UserRecord } from '../core/user-records.js';
+import { USERNAME_RULE_BROKEN, USERNAME_RULE_ON_INSERT } from './migrations.js';
 import type { SqliteStore as Store } from './store.js';
 
 export interface ImportResult {
@@ -32,27 +33,29 @@ export function importUsers(store: Store, records: UserRecord[], file: string, a
   };
   withoutAutoCheckpoint(store, () =>
     store.tx(() => {
-      for (const r of records) {
-        try {
-          const id = r.id ?? crypto.randomUUID();
-          insert(id, r, r.source, {
-            createdAt: r.createdAt ?? at,
-            updatedAt: r.updatedAt ?? at,
-            lastLoginAt: r.lastLoginAt,
-          });
-          for (const a of r.associations) link.run(a.connection, a.subject, id, a.linkedAt ?? at, a.lastLoginAt);
-          result.associations += r.associations.length;
-          for (const f of r.mfa) {
-            if (f.secretSealed === null) continue;
-            factor.run(crypto.randomUUID(), id, f.secretSealed, f.lastUsedStep, f.createdAt ?? at, f.confirmedAt);
-            result.factors++;
+      usernameRuleCheckedOnce(store, file, () => {
+        for (const r of records) {
+          try {
+            const id = r.id ?? crypto.randomUUID();
+            insert(id, r, r.source, {
+              createdAt: r.createdAt ?? at,
+              updatedAt: r.updatedAt ?? at,
+              lastLoginAt: r.lastLoginAt,
+            });
+            for (const a of r.associations) link.run(a.connection, a.subject, id, a.linkedAt ?? at, a.lastLoginAt);
+            result.associations += r.associations.length;
+            for (const f of r.mfa) {
+              if (f.secretSealed === null) continue;
+              factor.run(crypto.randomUUID(), id, f.secretSealed, f.lastUsedStep, f.createdAt ?? at, f.confirmedAt);
+              result.factors++;
+            }
+            if (r.mfa.some((f) => f.secretSealed === null)) result.mfaToEnrol.push(r.username);
+            if (r.passwordLeftBehind) result.passwordToSet.push(r.username);
+          } catch (err) {
+            throw conflict(err, r, file);
           }
-          if (r.mfa.some((f) => f.secretSealed === null)) result.mfaToEnrol.push(r.username);
-          if (r.passwordLeftBehind) result.passwordToSet.push(r.username);
-        } catch (err) {
-          throw conflict(err, r, file);
         }
-      }
+      });
       const detail = `imported ${records.length} user(s) from ${file} (${result.associations} linked connection(s), ${result.factors} MFA factor(s))`;
       store.events.recordConfig({
         actor,
@@ -65,6 +68,25 @@ export function importUsers(store: Store, records: UserRecord[], file: string, a
     }),
   );
   return result;
+}
+
+/**
+ * The trigger guarding "a username with an @ is its user's own email" costs about as much per row as the insert
+ * itself. Inside the import's transaction it is lifted, the rule checked once over the whole table, and the trigger
+ * put back: the store still refuses a broken row (the whole import rolls back), at the cost of one scan.
+ */
+function usernameRuleCheckedOnce(store: Store, file: string, insertAll: () => void): void {
+  store.db.exec('DROP TRIGGER users_email_username_insert');
+  insertAll();
+  const broken = store.db.prepare(USERNAME_RULE_BROKEN).pluck().get() as string | undefined;
+  if (broken !== undefined) {
+    throw new IdpError(
+      'IMPORT_INVALID',
+      `${file}: username '${broken}' looks like an email address but is not the user's email`,
+      "use a username without @, or the user's own email; nothing was imported",
+    );
+  }
+  store.db.exec(USERNAME_RULE_ON_INSERT);
 }
 
 /**

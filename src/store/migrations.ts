@@ -7,6 +7,15 @@ export const APPLICATION_ID = 0x69647030; // 'idp0': marks a SQLite file as an i
 /** SQL, or a step that also needs the org's seal (a migration that encrypts what older versions stored in the clear). */
 export type Migration = string | ((db: Db, seal: (plaintext: string) => string) => void);
 
+/** The store's own guard of "a username with an @ is its user's own email" on insert (migration 6; users import). */
+export const USERNAME_RULE_ON_INSERT = `CREATE TRIGGER users_email_username_insert BEFORE INSERT ON users
+        WHEN instr(NEW.username, '@') > 0 AND (NEW.email IS NULL OR NEW.email <> NEW.username COLLATE NOCASE)
+        BEGIN SELECT RAISE(ABORT, 'a username with an @ must be the user''s own email'); END`;
+
+/** A user breaking that rule, if any: the same rule as one query over the table. */
+export const USERNAME_RULE_BROKEN =
+  "SELECT username FROM users WHERE instr(username, '@') > 0 AND (email IS NULL OR email <> username COLLATE NOCASE) LIMIT 1";
+
 export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE org_settings (
@@ -206,9 +215,7 @@ export const MIGRATIONS: readonly Migration[] = [
     }
     db.exec(`
       ALTER TABLE users ADD COLUMN mfa_failures INTEGER NOT NULL DEFAULT 0;
-      CREATE TRIGGER users_email_username_insert BEFORE INSERT ON users
-        WHEN instr(NEW.username, '@') > 0 AND (NEW.email IS NULL OR NEW.email <> NEW.username COLLATE NOCASE)
-        BEGIN SELECT RAISE(ABORT, 'a username with an @ must be the user''s own email'); END;
+      ${USERNAME_RULE_ON_INSERT};
       CREATE TRIGGER users_email_username_update BEFORE UPDATE OF username, email ON users
         WHEN instr(NEW.username, '@') > 0 AND (NEW.email IS NULL OR NEW.email <> NEW.username COLLATE NOCASE)
         BEGIN SELECT RAISE(ABORT, 'a username with an @ must be the user''s own email'); END;

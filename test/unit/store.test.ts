@@ -531,3 +531,32 @@ test("migration 6 renames a username stored earlier as another user's email (wit
     again.close();
   }
 });
+
+test('a bulk import checks the username rule once over the table, and leaves the store guarding it row by row', () => {
+  const store = newStore();
+  try {
+    // The import use case refuses such a record first; the store refuses it too, on its own.
+    const broken = parseUserFile('username,email\nok1,ok1@example.test\nbob@example.test,eve@example.test\n', 'p.csv');
+    assert.throws(
+      () => importUsers(store, broken, 'p.csv', 'me'),
+      (err: unknown) =>
+        err instanceof IdpError && err.code === 'IMPORT_INVALID' && /bob@example\.test/.test(err.message),
+    );
+    assert.equal(store.users.count(), 0, 'nothing was imported');
+    importUsers(store, parseUserFile('username,email\nok2,ok2@example.test\n', 'q.csv'), 'q.csv', 'me');
+    assert.equal(store.users.count(), 1);
+    assert.throws(
+      () =>
+        store.users.insert({
+          username: 'carol@example.test',
+          email: 'mallory@example.test',
+          emailVerified: false,
+          source: 'local',
+        }),
+      /a username with an @ must be the user's own email/,
+      'the per-row guard is back after the import',
+    );
+  } finally {
+    store.close();
+  }
+});
