@@ -58,7 +58,8 @@ test('SIGKILL: the copy left behind holds no seal key and no private key in the 
   assert.ok(left, 'SIGKILL skips every clean-up, so the copy is still there');
   const dir = join(run.tmp, left);
   assert.equal(existsSync(join(dir, 'secret.key')), false, 'the seal key never touched the disk');
-  const db = new Database(join(dir, 'idp.db'), { readonly: true, fileMustExist: true });
+  const readonly = true;
+  const db = new Database(join(dir, 'idp.db'), { readonly, fileMustExist: true });
   try {
     const keys = db.prepare('SELECT private_sealed FROM signing_keys').pluck().all() as string[];
     assert.ok(keys.length > 0);

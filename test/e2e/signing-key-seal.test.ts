@@ -14,6 +14,12 @@ import type { SigningKey } from '../../src/ports.js';
 import { jwks } from '../../src/core/jwks.js';
 import { expectCode, runIdp, seededHome } from '../helpers/idp.js';
 
+/** Opens idp.db for reading only, behind idp's back. */
+function inspect(home: string): Database.Database {
+  const readonly = true;
+  return new Database(dbPath(home), { readonly, fileMustExist: true });
+}
+
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
 
 /** Every byte SQLite keeps for the org: the database and its write-ahead log. */
@@ -26,7 +32,7 @@ function databaseBytes(home: string): string {
 }
 
 function keyRows(home: string): Record<string, unknown>[] {
-  const db = new Database(dbPath(home), { readonly: true, fileMustExist: true });
+  const db = inspect(home);
   try {
     return db.prepare('SELECT * FROM signing_keys').all() as Record<string, unknown>[];
   } finally {
@@ -92,7 +98,7 @@ test('an org from before sealing is upgraded in one step and still signs tokens 
   const { protectedHeader } = await jwtVerify(r.stdout.trim(), createLocalJWKSet(oldJwks), { algorithms: ['ES256'] });
   assert.equal(protectedHeader.kid, oldKey.kid);
 
-  const check = new Database(dbPath(home), { readonly: true, fileMustExist: true });
+  const check = inspect(home);
   try {
     assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   } finally {
