@@ -101,7 +101,7 @@ async function inProcessMode(env, { label, logins, concurrency, perSandbox }) {
   for (let done = 0; done < logins; done += perSandbox) {
     const count = Math.min(perSandbox, logins - done);
     const { file, logins: personas } = personasFile(`${env.next++}`, count + 1);
-    const upstreams = env.createUpstreams({ store: env.store, personasFile: file });
+    const upstreams = await env.upstreamsFor(env.store, { personasFile: file });
     let used = 0;
     const login = async () => {
       const persona = personas[used++];
@@ -132,14 +132,13 @@ async function inProcessMode(env, { label, logins, concurrency, perSandbox }) {
 async function inProcess() {
   const { prepareHome } = await dist('store/db.js');
   const { openStore } = await dist('store/store.js');
-  const { seedOrg } = await dist('store/seed.js');
+  const { createOrganisation, upstreamsFor } = await dist('cli/context.js');
   const { headlessLogin } = await dist('cli/drivers/headless.js');
-  const { createUpstreams } = await dist('federation/upstreams.js');
   const home = join(scratch, 'in-process');
   prepareHome(home);
   const store = openStore(home);
-  await seedOrg(store, { demo: true, actor: 'bench' });
-  const env = { store, headlessLogin, createUpstreams, next: 0 };
+  await createOrganisation(store, { demo: true, actor: 'bench' });
+  const env = { store, headlessLogin, upstreamsFor, next: 0 };
   try {
     await inProcessMode(env, { label: 'warm-up', logins: WARMUP, concurrency: 1, perSandbox: WARMUP });
     return {
