@@ -1,19 +1,13 @@
 // Finding apps, connections and users by name for a use case, refusing an unknown name with "did you mean".
-import { didYouMean, IdpError } from '../core/errors.js';
-import { hint, type Hint } from '../core/fixes.js';
+import { didYouMean, IdpError, unknownNameHint } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
 import type { App, Connection, User } from '../core/types.js';
 import type { Store } from '../ports.js';
 
-function unknownName(kind: 'app' | 'connection', input: string, known: readonly string[]): Hint {
-  const list = { kind: 'list', what: kind } as const;
-  const close = didYouMean(input, known);
-  if (close) return hint`did you mean '${close}'? (${list} lists every ${kind})`;
-  return known.length ? `known ${kind}s: ${known.join(', ')}` : hint`there is no ${kind} yet; see ${list}`;
-}
-
 export function requireApp(store: Store, name: string): App {
   const app = store.apps.get(name);
-  if (!app) throw new IdpError('APP_NOT_FOUND', `no app named '${name}'`, unknownName('app', name, store.apps.names()));
+  if (!app)
+    throw new IdpError('APP_NOT_FOUND', `no app named '${name}'`, unknownNameHint('app', name, store.apps.names()));
   return app;
 }
 
@@ -23,7 +17,7 @@ export function requireConnection(store: Store, name: string): Connection {
     throw new IdpError(
       'CONNECTION_NOT_FOUND',
       `no connection named '${name}'`,
-      unknownName('connection', name, store.connections.names()),
+      unknownNameHint('connection', name, store.connections.names()),
     );
   return connection;
 }

@@ -57,12 +57,7 @@ export class OrgRepo implements OrgRepository {
     const rows = this.db
       .prepare('SELECT kid, alg, public_jwk, created_at FROM signing_keys WHERE active = 1 ORDER BY created_at DESC')
       .all() as KeyRow[];
-    return rows.map((r) => ({
-      kid: r.kid,
-      alg: r.alg,
-      publicJwk: JSON.parse(r.public_jwk) as SigningKey['publicJwk'],
-      createdAt: r.created_at,
-    }));
+    return rows.map(publicHalf);
   }
 
   signingKeys(): SigningKey[] {
@@ -70,11 +65,17 @@ export class OrgRepo implements OrgRepository {
       .prepare('SELECT * FROM signing_keys WHERE active = 1 ORDER BY created_at DESC')
       .all() as KeyRow[];
     return rows.map((r) => ({
-      kid: r.kid,
-      alg: r.alg,
+      ...publicHalf(r),
       privateJwk: JSON.parse(this.secrets.unseal(r.private_sealed)) as SigningKey['privateJwk'],
-      publicJwk: JSON.parse(r.public_jwk) as SigningKey['publicJwk'],
-      createdAt: r.created_at,
     }));
   }
+}
+
+function publicHalf(r: Omit<KeyRow, 'private_sealed'>): PublicSigningKey {
+  return {
+    kid: r.kid,
+    alg: r.alg,
+    publicJwk: JSON.parse(r.public_jwk) as PublicSigningKey['publicJwk'],
+    createdAt: r.created_at,
+  };
 }
