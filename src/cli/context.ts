@@ -175,18 +175,22 @@ export async function createOrganisation(store: Store, opts: { demo: boolean; ac
 /** Upstream connectors for the org's connections, sandbox ones served in-process (personas merged from `personasFile`). */
 export async function upstreamsFor(
   store: Store,
-  opts: { personasFile?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { personasFile?: string; env?: NodeJS.ProcessEnv; callbackUrls?: string[] } = {},
 ): Promise<Upstreams> {
   const { createUpstreams } = await import('../federation/upstreams.js');
   return createUpstreams({
     store,
     env: opts.env,
     startSandbox: async (provider, clients) => {
-      const [{ startSandbox }, { loadPersonas }] = await Promise.all([
+      const [{ startSandbox, DEFAULT_SANDBOX_REDIRECT_URI }, { loadPersonas }] = await Promise.all([
         import('../sandbox/server.js'),
         import('../sandbox/personas.js'),
       ]);
-      return startSandbox({ providers: [provider], clients, personas: loadPersonas(opts.personasFile) });
+      // `idp serve` takes upstream callbacks on its own route, besides the loopback server's.
+      const registered = opts.callbackUrls
+        ? clients.map((c) => ({ ...c, redirectUris: [DEFAULT_SANDBOX_REDIRECT_URI, ...(opts.callbackUrls ?? [])] }))
+        : clients;
+      return startSandbox({ providers: [provider], clients: registered, personas: loadPersonas(opts.personasFile) });
     },
   });
 }

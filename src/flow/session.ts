@@ -40,6 +40,17 @@ function attributeValues(user: User | null, profile: MappedProfile | null): Reco
   };
 }
 
+/** The attributes `app` asks for, from a local user's record or a pass-through user's upstream profile. */
+export function appAttributes(app: App, user: User | null, profile: MappedProfile | null): Record<string, unknown> {
+  const values = attributeValues(user, profile);
+  const requested: Record<string, unknown> = {};
+  for (const attribute of app.attributes) {
+    const value = values[attribute];
+    if (value !== null && value !== undefined) requested[attribute] = value;
+  }
+  return requested;
+}
+
 export async function issueIdToken(
   { store, signer }: { store: Store; signer: TokenSigner },
   app: App,
@@ -54,12 +65,7 @@ export async function issueIdToken(
     identity.kind === 'local'
       ? identity.userId
       : signer.passThroughSubject(identity.connection, identity.subject, store.org.setting('subject_salt') ?? '');
-  const values = attributeValues(user, profile);
-  const requested: Record<string, unknown> = {};
-  for (const attribute of app.attributes) {
-    const value = values[attribute];
-    if (value !== null && value !== undefined) requested[attribute] = value;
-  }
+  const requested = appAttributes(app, user, profile);
   const claims = idTokenClaims(
     {
       iss: orgIssuer(store),

@@ -290,6 +290,24 @@ export interface CodeRepository {
   outbox(query: { to?: string; flow?: string; limit: number }): OutboxMessage[];
 }
 
+/**
+ * What \`idp serve\`'s OpenID provider keeps between requests and restarts: one JSON payload per (model, id), with its
+ * expiry in epoch seconds. Expired rows read as absent; purgeExpired removes them.
+ */
+export interface OidcModelRepository {
+  upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null): void;
+  find(model: string, id: string, now: number): Record<string, unknown> | undefined;
+  findByUid(model: string, uid: string, now: number): Record<string, unknown> | undefined;
+  findByUserCode(model: string, userCode: string, now: number): Record<string, unknown> | undefined;
+  /** Marks a code or token used, keeping it (a reused code then revokes its grant). */
+  consume(model: string, id: string, at: number): void;
+  destroy(model: string, id: string): void;
+  /** Removes every row issued under the grant, whatever its model. */
+  revokeByGrantId(grantId: string): void;
+  /** Rows whose expiry passed before `now`: removed; returns how many. */
+  purgeExpired(now: number): number;
+}
+
 export interface Store {
   readonly apps: AppRepository;
   readonly connections: ConnectionRepository;
@@ -300,6 +318,7 @@ export interface Store {
   readonly factors: FactorRepository;
   readonly flows: FlowRepository;
   readonly codes: CodeRepository;
+  readonly oidc: OidcModelRepository;
   readonly clock: Clock;
   /** The unit of work: fn runs all or nothing, and concurrent writers queue instead of failing mid-way. */
   tx<T>(fn: () => T): T;

@@ -228,6 +228,25 @@ export const MIGRATIONS: readonly Migration[] = [
   ALTER TABLE connections ADD COLUMN base_url TEXT;
   UPDATE connections SET issuer = NULL WHERE type = 'github';
   `,
+  // 8: \`idp serve\`: what oidc-provider keeps (sessions, grants, codes, tokens, interactions) and the web driver's
+  // per-interaction records, one row per model and id, so sessions and refresh tokens survive a restart. expires_at
+  // is epoch seconds (NULL: never); grant_id lets a revoked grant take every token issued under it.
+  `
+  CREATE TABLE oidc_models (
+    model       TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    grant_id    TEXT,
+    uid         TEXT,
+    user_code   TEXT,
+    expires_at  INTEGER,
+    PRIMARY KEY (model, id)
+  ) STRICT;
+  CREATE INDEX oidc_models_grant ON oidc_models (grant_id) WHERE grant_id IS NOT NULL;
+  CREATE INDEX oidc_models_uid ON oidc_models (model, uid) WHERE uid IS NOT NULL;
+  CREATE INDEX oidc_models_user_code ON oidc_models (model, user_code) WHERE user_code IS NOT NULL;
+  CREATE INDEX oidc_models_expiry ON oidc_models (expires_at) WHERE expires_at IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

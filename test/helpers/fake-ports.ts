@@ -187,6 +187,17 @@ export class FakeStore implements Store {
     recent: () => unused('flows.recent'),
   };
 
+  readonly oidc: Store['oidc'] = {
+    upsert: () => unused('oidc.upsert'),
+    find: () => unused('oidc.find'),
+    findByUid: () => unused('oidc.findByUid'),
+    findByUserCode: () => unused('oidc.findByUserCode'),
+    consume: () => unused('oidc.consume'),
+    destroy: () => unused('oidc.destroy'),
+    revokeByGrantId: () => unused('oidc.revokeByGrantId'),
+    purgeExpired: () => unused('oidc.purgeExpired'),
+  };
+
   readonly codes: Store['codes'] = {
     issue: (flowId, _userId, _to, hash, expiresAt) => {
       const id = `code-${this.codeList.length + 1}`;
