@@ -70,7 +70,7 @@ export function totpEnrolPage(
         ctx.action,
         ctx.csrf,
         (ctx.retry ? alert({ message: ctx.retry, hint: null }) : '') +
-          codeField('The 6-digit code from your authenticator app.', !!ctx.retry) +
+          codeField('the 6-digit code from your authenticator app', !!ctx.retry) +
           button('confirm-totp', 'Confirm'),
       ) +
       `<p class="actions"><a href="${escapeHtml(ctx.action)}">Cancel</a></p>`,

@@ -147,7 +147,7 @@ const RENDER: { [K in PageView['waiting']]: (view: Waiting<K>, ctx: FlowPageCont
           label: 'Password for the new account',
           type: 'password',
           autocomplete: 'new-password',
-          help: `At least ${MIN_PASSWORD_LENGTH} characters.`,
+          help: `at least ${MIN_PASSWORD_LENGTH} characters`,
           attrs: `minlength="${MIN_PASSWORD_LENGTH}"`,
         })
       : '';
@@ -157,9 +157,9 @@ const RENDER: { [K in PageView['waiting']]: (view: Waiting<K>, ctx: FlowPageCont
         (view.retry ? alert(view.retry) : '') +
         `<p>${escapeHtml(intro)}</p>${fields}` +
         '<div class="actions">' +
-        '<button type="submit" name="consent" value="yes">Create my account</button>' +
+        '<button type="submit" name="consent" value="yes">Create account</button>' +
         // formnovalidate: declining must not first demand a username and password.
-        '<button type="submit" name="consent" value="no" class="secondary" formnovalidate>No, cancel</button>' +
+        '<button type="submit" name="consent" value="no" class="secondary" formnovalidate>Cancel</button>' +
         '</div>',
     };
   },
@@ -194,10 +194,17 @@ function optionButton(option: string): string {
   return `<button type="submit" name="choose" value="${escapeHtml(option)}"${style}>${escapeHtml(label)}</button>`;
 }
 
-function jitAnswerOf(view: Waiting<'jit-prompt'>, form: URLSearchParams): { consent: boolean; username?: string; password?: string } {
+function jitAnswerOf(
+  view: Waiting<'jit-prompt'>,
+  form: URLSearchParams,
+): { consent: boolean; username?: string; password?: string } {
   const consent = form.get('consent');
   if (consent !== 'yes' && consent !== 'no')
-    throw new IdpError('USAGE', 'the answer to creating an account is missing', 'choose to create the account or to cancel');
+    throw new IdpError(
+      'USAGE',
+      'the answer to creating an account is missing',
+      'choose to create the account or to cancel',
+    );
   if (consent === 'no') return { consent: false };
   if (!view.fields.includes('username')) return { consent: true };
   const username = required(form, 'username', 'the username');

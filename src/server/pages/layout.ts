@@ -54,6 +54,7 @@ h2{margin:1.5rem 0 .75rem;font-size:1.1rem}
 h1+h2,h1+form h2{margin-top:0}
 p{margin:0 0 1rem}
 .muted{color:#5b6475;font-size:.9rem}
+.help{margin:0 0 .4rem;color:#5b6475;font-size:.9rem}
 form{margin:0}
 label{display:block;margin:0 0 .3rem;font-weight:600;font-size:.95rem}
 input[type=text],input[type=password],input[type=email]{display:block;width:100%;padding:.6rem .75rem;
@@ -79,7 +80,7 @@ text-decoration:underline}
 .error-text{margin:.3rem 0 0;color:#b3261e;font-size:.9rem}
 .qr{display:block;width:12rem;height:12rem;margin:0 auto 1rem}
 .secret{display:block;padding:.5rem;margin:0 0 .5rem;background:#f3f5f8;border-radius:6px;text-align:center;
-font:600 1rem/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;letter-spacing:.08em;word-break:break-all}
+font:600 .95rem/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;letter-spacing:.02em;word-break:break-all}
 code{font:.9em ui-monospace,SFMono-Regular,Menlo,monospace;background:#f3f5f8;padding:.1em .3em;border-radius:4px;
 word-break:break-word}
 dl{margin:0;display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem}
@@ -91,5 +92,6 @@ border-top:1px solid #e3e7ed}
 ul.items li:last-child{border-bottom:1px solid #e3e7ed}
 .meta{display:block;color:#5b6475;font-size:.85rem}
 a{color:#1f4fd1}
+.card>:last-child{margin-bottom:0}
 footer{margin-top:1.25rem;font-size:.8rem;color:#5b6475}
 `.trim();

@@ -19,15 +19,16 @@ export function postForm(action: string, csrf: string, inner: string, label?: st
   );
 }
 
-/** A message as a sentence: the engine's one-line messages start in lower case. */
+/** A message as a sentence: the engine's one-line messages start in lower case and end without a full stop. */
 export function sentence(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  const capital = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
 /** A refusal the person can fix on this page, announced by screen readers; fields it is about name ALERT_ID. */
 export function alert(error: Pick<FlowError, 'message' | 'hint'>): string {
-  const fix = typeof error.hint === 'string' ? ` ${escapeHtml(sentence(error.hint))}.` : '';
-  return `<div class="alert" role="alert" id="${ALERT_ID}">${escapeHtml(sentence(error.message))}.${fix}</div>`;
+  const fix = typeof error.hint === 'string' ? ` ${escapeHtml(sentence(error.hint))}` : '';
+  return `<div class="alert" role="alert" id="${ALERT_ID}">${escapeHtml(sentence(error.message))}${fix}</div>`;
 }
 
 export interface FieldSpec {
@@ -48,7 +49,7 @@ export interface FieldSpec {
 export function field(spec: FieldSpec): string {
   const id = `f-${spec.name}`;
   const described = [spec.help ? `${id}-help` : '', spec.invalid ? ALERT_ID : ''].filter(Boolean).join(' ');
-  const help = spec.help ? `<p class="muted" id="${id}-help">${escapeHtml(spec.help)}</p>` : '';
+  const help = spec.help ? `<p class="help" id="${id}-help">${escapeHtml(sentence(spec.help))}</p>` : '';
   return (
     `<div class="field"><label for="${id}">${escapeHtml(spec.label)}</label>${help}` +
     `<input id="${id}" name="${spec.name}" type="${spec.type}" autocomplete="${spec.autocomplete}" required` +

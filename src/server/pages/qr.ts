@@ -27,4 +27,3 @@ export function qrSvg(text: string, label = 'QR code'): string {
     `<path fill="#000" d="${path}"/></svg>`
   );
 }
-
