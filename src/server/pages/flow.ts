@@ -177,7 +177,7 @@ const RENDER: { [K in PageView['waiting']]: (view: Waiting<K>, ctx: FlowPageCont
   }),
 };
 
-/** Names a connection's provider the way its sign-in button does elsewhere; other connections go by their name. */
+/** How the well-known providers spell their own names on a sign-in button; other connections go by their name. */
 const PROVIDER_NAMES: Record<string, string> = { github: 'GitHub', google: 'Google' };
 
 const LOCAL_LABELS: Record<string, string> = {
