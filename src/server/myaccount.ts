@@ -10,7 +10,7 @@ import type { User } from '../core/types.js';
 import { readParams, sendHtml } from '../net/http.js';
 import type { Store, TotpVerifier } from '../ports.js';
 import { readCookie, type Signer, setCookie } from './cookies.js';
-import { accountPage, passThroughRefusal, totpEnrolPage } from './pages/account.js';
+import { accountActionOf, accountPage, passThroughRefusal, totpEnrolPage } from './pages/account.js';
 import { CSRF_FIELD } from './pages/flow.js';
 import type { WebDriver } from './web-driver.js';
 
@@ -47,24 +47,23 @@ export class MyAccount {
     const user = this.signedIn(req);
     if (!user) return req.method === 'GET' && inner === '/myaccount' ? this.signIn(res) : this.fail(res, 401, signInFirst());
     if (req.method === 'GET' && inner === '/myaccount') return this.show(res, user, params.get('notice') ?? undefined);
-    if (req.method !== 'POST') return this.fail(res, 405, new IdpError('USAGE', `${req.method} is not allowed here`));
+    if (req.method !== 'POST' || inner !== '/myaccount')
+      return this.fail(res, 405, new IdpError('USAGE', `${req.method} ${inner} is not a My Account action`));
     const form = await readParams(req);
     if (!this.deps.signer.verify('myaccount', user.id, form.get(CSRF_FIELD)))
       return this.fail(res, 403, new IdpError('USAGE', 'this form was not sent from My Account', 'reload My Account and try again'));
-    const actor = { store: this.deps.store, actor: user.username };
-    switch (inner) {
-      case '/myaccount/totp':
+    const asked = accountActionOf(form);
+    switch (asked.op) {
+      case 'enrol-totp':
         return this.beginTotp(res, user);
-      case '/myaccount/totp/confirm':
-        return this.confirmTotp(res, user, form.get('code') ?? '');
-      case '/myaccount/factors/remove':
-        removeFactors(actor, user, form.get('factor') ?? undefined);
+      case 'confirm-totp':
+        return this.confirmTotp(res, user, asked.code);
+      case 'remove-factor':
+        removeFactors({ store: this.deps.store, actor: user.username }, user, asked.factor);
         return this.back(res, 'factor-removed');
-      case '/myaccount/signout':
+      case 'sign-out':
         setCookie(res, SESSION_COOKIE, '', { path: this.path, maxAge: 0 });
         return this.redirect(res, `${this.deps.base}/oidc/logout?client_id=${encodeURIComponent(this.app().clientId)}`);
-      default:
-        return this.fail(res, 404, new IdpError('USAGE', `nothing at ${inner}`));
     }
   }
 
@@ -157,7 +156,7 @@ export class MyAccount {
 
   private enrolPage(res: ServerResponse, user: User, secret: string, retry?: string): void {
     const uri = this.deps.totp.enrolmentUri({ secret, account: user.email ?? user.username, issuer: 'idp' });
-    const ctx = { csrf: this.csrf(user), action: `${this.path}/totp/confirm`, org: this.deps.org, ...(retry && { retry }) };
+    const ctx = { csrf: this.csrf(user), action: this.path, org: this.deps.org, ...(retry && { retry }) };
     sendHtml(res, 200, totpEnrolPage({ secret, uri }, ctx));
   }
 

@@ -44,6 +44,8 @@ Examples:
           wordHint: (hint) => renderHint(hint) ?? null,
           onError: (err) => ctx.out.error(err, { document: false }),
         });
+        const { writeServeRecord, removeServeRecord } = await import('../serve-record.js');
+        writeServeRecord(ctx.home, { pid: process.pid, url: server.url, base: server.base, issuer: server.issuer, startedAt: new Date().toISOString() });
         const { listApps } = await import('../../app/apps.js');
         const apps = listApps(store).filter((a) => !a.builtIn);
         if (json) {
@@ -69,6 +71,7 @@ Examples:
         ctx.out.info('stopping: finishing requests in flight');
         await server.close();
         await upstreams?.close();
+        removeServeRecord(ctx.home, process.pid);
         // Stopped by a signal, like any long-running command: 130 for Ctrl-C, 143 for SIGTERM (the README's exit codes).
         process.exitCode = signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
       }),
