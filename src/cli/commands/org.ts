@@ -9,7 +9,8 @@ interface OrgView {
   issuer: string;
   discovery: string;
   home: string;
-  signing_keys: { kid: string; alg: string }[];
+  /** Their kids; `idp keys jwks` has the keys. */
+  signing_keys: string[];
   smtp_relay: string | null;
 }
 
@@ -32,7 +33,7 @@ export function registerOrg(program: Command): void {
           issuer: org.issuer,
           discovery: org.discovery,
           home: ctx.home,
-          signing_keys: org.signingKeys,
+          signing_keys: org.signingKeys.map((k) => k.kid),
           smtp_relay: org.smtpRelay,
         };
         ctx.out.result(view, () =>
@@ -42,7 +43,7 @@ export function registerOrg(program: Command): void {
             `issuer          ${view.issuer}`,
             `discovery       ${view.discovery}`,
             `data directory  ${view.home}`,
-            `signing keys    ${view.signing_keys.map((k) => `${k.kid} (${k.alg})`).join(', ')}`,
+            `signing keys    ${org.signingKeys.map((k) => `${k.kid} (${k.alg})`).join(', ')}`,
             `SMTP relay      ${view.smtp_relay ?? 'none (emailed codes are only in idp outbox)'}`,
           ].join('\n'),
         );
