@@ -7,7 +7,9 @@ import type {
   App,
   Association,
   Connection,
+  AppType,
   ConnectionType,
+  IdTokenAlg,
   JitSettings,
   SignInStep,
   Stage,
@@ -24,6 +26,12 @@ export type Clock = () => Date;
 export interface NewApp {
   name: string;
   clientId: string;
+  /** Absent: spa, with no origins, signing ID tokens RS256. */
+  type?: AppType;
+  origins?: string[];
+  idTokenAlg?: IdTokenAlg;
+  /** A web app's client secret, sealed before writing. */
+  clientSecret?: string;
   redirectUris: string[];
   steps: SignInStep[];
   attributes: string[];
@@ -31,12 +39,20 @@ export interface NewApp {
   builtIn?: boolean;
 }
 
-export type AppPatch = Partial<Pick<App, 'clientId' | 'redirectUris' | 'steps' | 'attributes' | 'script'>>;
+/** The type is fixed at creation; the secret changes only through setClientSecret. */
+export type AppPatch = Partial<
+  Pick<App, 'clientId' | 'origins' | 'idTokenAlg' | 'redirectUris' | 'steps' | 'attributes' | 'script'>
+>;
 
 export interface AppRepository {
   list(): App[];
   names(): string[];
   get(name: string): App | undefined;
+  byClientId(clientId: string): App | undefined;
+  /** A web app's client secret, unsealed; null for a spa. */
+  clientSecret(name: string): string | null;
+  /** Seals and stores a new client secret (the old one stops working). */
+  setClientSecret(name: string, secret: string): void;
   insert(app: NewApp): void;
   update(name: string, patch: AppPatch): void;
   delete(name: string): void;
@@ -200,7 +216,7 @@ export interface EventRepository {
   list(query: EventQuery): EventRecord[];
 }
 
-/** An org signing key (ES256) as stored: its public half, and the private half unsealed. */
+/** An org signing key (RS256 or ES256) as stored: its public half, and the private half unsealed. */
 export interface SigningKey extends PublicSigningKey {
   privateJwk: JsonWebKey;
 }
@@ -211,8 +227,14 @@ export interface OrgRepository {
   /** The SMTP relay emailed codes also go to (`smtp://host:port`), if one is set. */
   smtpRelay(): string | null;
   setSmtpRelay(url: string | null): void;
+  /** The URL-safe name the org's URLs carry (/t/<name>/...). */
+  name(): string;
+  setName(name: string): void;
+  /** Where `idp serve` answers, with no trailing slash (default http://localhost:8788); the issuer starts with it. */
+  baseUrl(): string;
+  setBaseUrl(url: string): void;
   addSigningKey(key: SigningKey): void;
-  /** Active keys, newest first (their private halves unsealed). */
+  /** Active keys, newest first (their private halves unsealed): an RS256 one and an ES256 one. */
   signingKeys(): SigningKey[];
   /** The public halves of the active keys, newest first: no seal key needed. */
   publicKeys(): PublicSigningKey[];

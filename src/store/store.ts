@@ -42,12 +42,13 @@ export class SqliteStore implements Store {
   ) {
     this.sealKey = sealKey;
     const now = (): string => this.clock().toISOString();
-    this.apps = new AppRepo(db, now);
-    this.connections = new ConnectionRepo(db, now, { seal: (p) => this.seal(p), unseal: (s) => this.unseal(s) });
+    const secrets = { seal: (p: string) => this.seal(p), unseal: (s: string) => this.unseal(s) };
+    this.apps = new AppRepo(db, now, secrets);
+    this.connections = new ConnectionRepo(db, now, secrets);
     this.users = new UserRepo(db, now);
     this.associations = new AssociationRepo(db, now);
     this.events = new EventRepo(db, now);
-    this.org = new OrgRepo(db, { seal: (p) => this.seal(p), unseal: (s) => this.unseal(s) });
+    this.org = new OrgRepo(db, secrets);
     this.factors = new FactorRepo(db, now);
     this.codes = new CodeRepo(db, now);
     this.flows = new FlowRepo(db, now);

@@ -30,6 +30,9 @@ export function fakeApp(name: string, steps: string[][]): App {
   return {
     name,
     clientId: `client-${name}`,
+    type: 'spa',
+    origins: ['http://127.0.0.1'],
+    idTokenAlg: 'RS256',
     hasSecret: false,
     redirectUris: ['http://127.0.0.1/cb'],
     steps,
@@ -78,6 +81,9 @@ export class FakeStore implements Store {
     list: () => [...this.appMap.values()],
     names: () => [...this.appMap.keys()],
     get: (name) => this.appMap.get(name),
+    byClientId: (clientId) => [...this.appMap.values()].find((a) => a.clientId === clientId),
+    clientSecret: () => null,
+    setClientSecret: () => unused('apps.setClientSecret'),
     insert: () => unused('apps.insert'),
     update: () => unused('apps.update'),
     delete: () => unused('apps.delete'),
@@ -155,9 +161,19 @@ export class FakeStore implements Store {
     setSetting: () => unused('org.setSetting'),
     smtpRelay: () => null,
     setSmtpRelay: () => unused('org.setSmtpRelay'),
+    name: () => 'fake',
+    setName: () => unused('org.setName'),
+    baseUrl: () => 'http://localhost:8788',
+    setBaseUrl: () => unused('org.setBaseUrl'),
     addSigningKey: () => unused('org.addSigningKey'),
-    signingKeys: () => [{ kid: 'k1', alg: 'ES256', privateJwk: {}, publicJwk: {}, createdAt: AT }],
-    publicKeys: () => [{ kid: 'k1', alg: 'ES256', publicJwk: {}, createdAt: AT }],
+    signingKeys: () => [
+      { kid: 'k1', alg: 'RS256', privateJwk: {}, publicJwk: {}, createdAt: AT },
+      { kid: 'k2', alg: 'ES256', privateJwk: {}, publicJwk: {}, createdAt: AT },
+    ],
+    publicKeys: () => [
+      { kid: 'k1', alg: 'RS256', publicJwk: {}, createdAt: AT },
+      { kid: 'k2', alg: 'ES256', publicJwk: {}, createdAt: AT },
+    ],
   };
 
   readonly factors: Store['factors'] = {
