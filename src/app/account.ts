@@ -123,9 +123,16 @@ export async function enrolConfirmedTotp(
   enrolment: { secret: string; code: string },
 ): Promise<string> {
   if (store.factors.totpFor(user.id)) throw alreadyEnrolled(user);
-  const check = await verifier.check(enrolment.secret, enrolment.code.trim(), { at: store.clock(), lastUsedStep: null });
+  const check = await verifier.check(enrolment.secret, enrolment.code.trim(), {
+    at: store.clock(),
+    lastUsedStep: null,
+  });
   if (!check.ok)
-    throw new IdpError('MFA_FAILED', 'that is not the current code for this secret', 'type the 6-digit code your authenticator app shows now');
+    throw new IdpError(
+      'MFA_FAILED',
+      'that is not the current code for this secret',
+      'type the 6-digit code your authenticator app shows now',
+    );
   return addTotp({ store, actor }, user, enrolment.secret, check.step);
 }
 
@@ -137,7 +144,12 @@ function alreadyEnrolled(user: User): IdpError {
   );
 }
 
-function addTotp({ store, actor }: Pick<Admin, 'store' | 'actor'>, user: User, secret: string, step: number | null): string {
+function addTotp(
+  { store, actor }: Pick<Admin, 'store' | 'actor'>,
+  user: User,
+  secret: string,
+  step: number | null,
+): string {
   return store.tx(() => {
     const id = store.factors.addTotp(user.id, store.seal(secret), step);
     if (id === null) throw alreadyEnrolled(user);

@@ -60,6 +60,7 @@ export function createApp({ store, actor }: Admin, name: string, settings: AppSe
       '`',
     ]);
   const type = settings.type ?? 'spa';
+  const connections = store.connections.names();
   const redirectUris = (settings.redirectUris ?? []).map(validateRedirectUri);
   const record = {
     name,
@@ -68,7 +69,8 @@ export function createApp({ store, actor }: Admin, name: string, settings: AppSe
     origins: settings.origins?.map(validateOrigin) ?? defaultOrigins(type, redirectUris),
     idTokenAlg: settings.idTokenAlg ?? 'RS256',
     redirectUris,
-    steps: editSteps([['password']], settings.steps ?? [], store.connections.names()),
+    // Like the demo's thrift: a password or any of the org's connections, so a new app can sign in through them at once.
+    steps: editSteps([['password', ...connections]], settings.steps ?? [], connections),
     attributes: settings.attributes ?? DEFAULT_ATTRIBUTES,
   };
   const clientSecret = type === 'web' ? newAppSecret() : null;
@@ -138,7 +140,10 @@ export function sdkConfig(store: Store, app: App): SdkConfig {
         scope: ['openid', 'profile', 'email'],
       },
     };
-  return { package: 'openid-client', config: { discovery: urls.discovery, client_id: app.clientId, redirect_uri: redirect } };
+  return {
+    package: 'openid-client',
+    config: { discovery: urls.discovery, client_id: app.clientId, redirect_uri: redirect },
+  };
 }
 
 export interface AppChange {

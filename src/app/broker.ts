@@ -64,3 +64,12 @@ export function sessionClaims(
     ...(kept.passThrough && { pass_through: true }),
   };
 }
+
+/**
+ * Whether a provider session of `accountId` may go on (to sign in to another app of the org, say): not when it names a
+ * local user who is now locked or disabled. A deleted user's tokens fail at sessionClaims.
+ */
+export function sessionStands(store: Store, accountId: string): boolean {
+  const user = store.users.byId(accountId);
+  return user === undefined || user.status === 'active';
+}

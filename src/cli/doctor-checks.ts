@@ -96,14 +96,27 @@ async function serverCheck(home: string, timeoutMs: number): Promise<Check | und
   if (!running) return undefined;
   const name = 'idp serve';
   if (!processAlive(running.pid))
-    return warning(name, `${SERVE_RECORD} names process ${running.pid}, which is not running`, `start it again with \`idp serve\`, or delete ${shellQuote(join(home, SERVE_RECORD))}`);
+    return warning(
+      name,
+      `${SERVE_RECORD} names process ${running.pid}, which is not running`,
+      `start it again with \`idp serve\`, or delete ${shellQuote(join(home, SERVE_RECORD))}`,
+    );
   try {
     const response = await fetch(`${running.url}/health`, { signal: AbortSignal.timeout(timeoutMs) });
     const body = (await response.json()) as { status?: string; issuer?: string };
-    if (response.ok && body.status === 'ok') return ok(name, `answers at ${running.base} (pid ${running.pid}); issuer ${body.issuer ?? running.issuer}`);
-    return failed(name, `${running.url}/health answered ${response.status}`, 'stop it (Ctrl-C) and run `idp serve` again');
+    if (response.ok && body.status === 'ok')
+      return ok(name, `answers at ${running.base} (pid ${running.pid}); issuer ${body.issuer ?? running.issuer}`);
+    return failed(
+      name,
+      `${running.url}/health answered ${response.status}`,
+      'stop it (Ctrl-C) and run `idp serve` again',
+    );
   } catch (err) {
-    return failed(name, `process ${running.pid} does not answer at ${running.url}: ${err instanceof Error ? err.message : String(err)}`, 'stop it (Ctrl-C) and run `idp serve` again');
+    return failed(
+      name,
+      `process ${running.pid} does not answer at ${running.url}: ${err instanceof Error ? err.message : String(err)}`,
+      'stop it (Ctrl-C) and run `idp serve` again',
+    );
   }
 }
 

@@ -39,7 +39,11 @@ export function parsePort(flag: string) {
   return (value: string): number => {
     const n = Number(value);
     if (/^\d+$/.test(value) && n <= 65535) return n;
-    throw new IdpError('INVALID_VALUE', `${flag} takes a port from 0 to 65535, not '${value}'`, `e.g. ${flag} 8788, or ${flag} 0 for any free port`);
+    throw new IdpError(
+      'INVALID_VALUE',
+      `${flag} takes a port from 0 to 65535, not '${value}'`,
+      `e.g. ${flag} 8788, or ${flag} 0 for any free port`,
+    );
   };
 }
 

@@ -42,7 +42,12 @@ export function readCookie(req: IncomingMessage, name: string): string | undefin
 }
 
 /** Adds a Set-Cookie; `maxAge` 0 deletes it. */
-export function setCookie(res: ServerResponse, name: string, value: string, opts: { path: string; maxAge: number }): void {
+export function setCookie(
+  res: ServerResponse,
+  name: string,
+  value: string,
+  opts: { path: string; maxAge: number },
+): void {
   const cookie = `${name}=${encodeURIComponent(value)}; Path=${opts.path}; Max-Age=${opts.maxAge}; HttpOnly; SameSite=Lax`;
   const current = res.getHeader('set-cookie');
   res.setHeader('set-cookie', [...(Array.isArray(current) ? current : current ? [String(current)] : []), cookie]);

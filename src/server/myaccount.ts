@@ -45,13 +45,18 @@ export class MyAccount {
   async handle(req: IncomingMessage, res: ServerResponse, inner: string, params: URLSearchParams): Promise<void> {
     if (inner === '/myaccount/callback') return this.callback(req, res, params);
     const user = this.signedIn(req);
-    if (!user) return req.method === 'GET' && inner === '/myaccount' ? this.signIn(res) : this.fail(res, 401, signInFirst());
+    if (!user)
+      return req.method === 'GET' && inner === '/myaccount' ? this.signIn(res) : this.fail(res, 401, signInFirst());
     if (req.method === 'GET' && inner === '/myaccount') return this.show(res, user, params.get('notice') ?? undefined);
     if (req.method !== 'POST' || inner !== '/myaccount')
       return this.fail(res, 405, new IdpError('USAGE', `${req.method} ${inner} is not a My Account action`));
     const form = await readParams(req);
     if (!this.deps.signer.verify('myaccount', user.id, form.get(CSRF_FIELD)))
-      return this.fail(res, 403, new IdpError('USAGE', 'this form was not sent from My Account', 'reload My Account and try again'));
+      return this.fail(
+        res,
+        403,
+        new IdpError('USAGE', 'this form was not sent from My Account', 'reload My Account and try again'),
+      );
     const asked = accountActionOf(form);
     switch (asked.op) {
       case 'enrol-totp':
@@ -69,7 +74,16 @@ export class MyAccount {
 
   private show(res: ServerResponse, user: User, notice?: string): void {
     const view = accountView(this.deps.store, user);
-    sendHtml(res, 200, accountPage(view, { csrf: this.csrf(user), action: this.path, org: this.deps.org, notice: NOTICES[notice ?? ''] }));
+    sendHtml(
+      res,
+      200,
+      accountPage(view, {
+        csrf: this.csrf(user),
+        action: this.path,
+        org: this.deps.org,
+        notice: NOTICES[notice ?? ''],
+      }),
+    );
   }
 
   /** Starts the My Account app's sign-in at the org's own authorization endpoint. */
@@ -96,19 +110,39 @@ export class MyAccount {
     const request = this.deps.signer.unsign(REQUEST_COOKIE, readCookie(req, REQUEST_COOKIE));
     const [state, verifier] = request?.split('~') ?? [];
     if (!state || !verifier || params.get('state') !== state)
-      return this.fail(res, 400, new IdpError('STATE_MISMATCH', 'this My Account sign-in was not started in this browser', 'open My Account again'));
+      return this.fail(
+        res,
+        400,
+        new IdpError(
+          'STATE_MISMATCH',
+          'this My Account sign-in was not started in this browser',
+          'open My Account again',
+        ),
+      );
     setCookie(res, REQUEST_COOKIE, '', { path: this.path, maxAge: 0 });
     const error = params.get('error');
-    if (error) return this.fail(res, 403, new IdpError('UPSTREAM_DENIED', params.get('error_description') ?? error, 'open My Account again'));
+    if (error)
+      return this.fail(
+        res,
+        403,
+        new IdpError('UPSTREAM_DENIED', params.get('error_description') ?? error, 'open My Account again'),
+      );
     const claims = await this.redeem(params.get('code') ?? '', verifier);
     if (claims.pass_through === true) {
-      sendHtml(res, 403, passThroughRefusal({ org: this.deps.org, connection: typeof claims.idp === 'string' ? claims.idp : null }));
+      sendHtml(
+        res,
+        403,
+        passThroughRefusal({ org: this.deps.org, connection: typeof claims.idp === 'string' ? claims.idp : null }),
+      );
       return;
     }
     const user = this.deps.store.users.byId(String(claims.sub));
     if (!user) return this.fail(res, 403, signInFirst());
     const expires = Math.floor(Date.now() / 1000) + SESSION_SECONDS;
-    setCookie(res, SESSION_COOKIE, this.deps.signer.sign(SESSION_COOKIE, `${user.id}~${expires}`), { path: this.path, maxAge: SESSION_SECONDS });
+    setCookie(res, SESSION_COOKIE, this.deps.signer.sign(SESSION_COOKIE, `${user.id}~${expires}`), {
+      path: this.path,
+      maxAge: SESSION_SECONDS,
+    });
     this.redirect(res, this.path);
   }
 
@@ -126,16 +160,28 @@ export class MyAccount {
     });
     const body = (await response.json()) as { id_token?: string; error_description?: string; error?: string };
     if (!response.ok || !body.id_token)
-      throw new IdpError('UPSTREAM_ERROR', `My Account could not redeem its code: ${body.error_description ?? body.error ?? response.status}`, 'open My Account again');
+      throw new IdpError(
+        'UPSTREAM_ERROR',
+        `My Account could not redeem its code: ${body.error_description ?? body.error ?? response.status}`,
+        'open My Account again',
+      );
     // Straight from the token endpoint over this server's own loopback socket: no signature check needed (OIDC 3.1.3.7).
-    return JSON.parse(Buffer.from(body.id_token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    return JSON.parse(Buffer.from(body.id_token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
   }
 
   private beginTotp(res: ServerResponse, user: User): void {
     const { store, totp } = this.deps;
     if (store.factors.totpFor(user.id)) return this.back(res, 'already-enrolled');
     const secret = totp.newSecret();
-    store.oidc.upsert(PENDING_TOTP_MODEL, user.id, { sealed: store.seal(secret) }, Math.floor(Date.now() / 1000) + PENDING_TOTP_SECONDS);
+    store.oidc.upsert(
+      PENDING_TOTP_MODEL,
+      user.id,
+      { sealed: store.seal(secret) },
+      Math.floor(Date.now() / 1000) + PENDING_TOTP_SECONDS,
+    );
     this.enrolPage(res, user, secret);
   }
 
@@ -170,7 +216,8 @@ export class MyAccount {
 
   private app() {
     const app = this.deps.store.apps.get(MY_ACCOUNT);
-    if (!app) throw new IdpError('APP_NOT_FOUND', 'the built-in My Account app is missing', 'recreate the organisation');
+    if (!app)
+      throw new IdpError('APP_NOT_FOUND', 'the built-in My Account app is missing', 'recreate the organisation');
     return app;
   }
 

@@ -1,7 +1,7 @@
 // The OpenID provider of `idp serve`: oidc-provider 9 configured the way Asgardeo lays out its endpoints, with the
 // org's apps as its clients, the org's keys, its models kept in the org's store, and claims from the broker use case.
 import type { Interaction, MiddlewareContext, Provider } from 'oidc-provider';
-import { type KeptWithGrant, sessionClaims } from '../app/broker.js';
+import { type KeptWithGrant, sessionClaims, sessionStands } from '../app/broker.js';
 import { MY_ACCOUNT } from '../core/signin.js';
 import type { App } from '../core/types.js';
 import type { Store } from '../ports.js';
@@ -24,6 +24,15 @@ export const INTERACTION_PATH = '/authenticationendpoint/';
 
 /** What idp keeps with a grant (app/broker.ts KeptWithGrant), stored as a model of its own beside the grant. */
 export const KEPT_MODEL = 'KeptWithGrant';
+
+/** What findAccount reads of oidc-provider's request context. */
+interface AccountContext {
+  oidc?: {
+    client?: { clientId: string };
+    result?: { consent?: { grantId?: string } };
+    session?: { grantIdFor(clientId: string): string | undefined };
+  };
+}
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -64,12 +73,15 @@ function configuration({ store, mount, cookieKeys, myAccountCallback }: Provider
       if (!Object.values(SCOPE_CLAIMS).flat().includes(attribute)) customAttributes.add(attribute);
   return {
     adapter: modelAdapter(store, myAccountCallback),
-    findAccount: async (_ctx: unknown, sub: string, token?: { grantId?: string; clientId?: string }) => {
-      const grantId = token?.grantId;
-      const clientId = token?.clientId;
-      if (!grantId || !clientId) return undefined;
-      const kept = store.oidc.find(KEPT_MODEL, grantId, now()) as KeptWithGrant | undefined;
-      if (!kept) return undefined;
+    findAccount: async (ctx: AccountContext, sub: string, token?: { grantId?: string; clientId?: string }) => {
+      // At the token and userinfo endpoints the token names its grant; at the authorization endpoint the interaction's
+      // result or the session does.
+      const clientId = token?.clientId ?? ctx.oidc?.client?.clientId;
+      const grantId =
+        token?.grantId ?? ctx.oidc?.result?.consent?.grantId ?? (clientId && ctx.oidc?.session?.grantIdFor(clientId));
+      const kept = grantId ? (store.oidc.find(KEPT_MODEL, grantId, now()) as KeptWithGrant | undefined) : undefined;
+      if (!kept || !clientId)
+        return sessionStands(store, sub) ? { accountId: sub, claims: () => ({ sub }) } : undefined;
       const claims = sessionClaims(store, clientId, sub, kept);
       return claims && { accountId: sub, claims: () => claims };
     },
@@ -102,7 +114,11 @@ function configuration({ store, mount, cookieKeys, myAccountCallback }: Provider
     },
     jwks: { keys: store.org.signingKeys().map((k) => ({ ...k.privateJwk, kid: k.kid, alg: k.alg, use: 'sig' })) },
     enabledJWA: { idTokenSigningAlgValues: ['RS256', 'ES256'] },
-    cookies: { keys: cookieKeys, long: { signed: true, httpOnly: true, sameSite: 'lax' }, short: { signed: true, httpOnly: true, sameSite: 'lax' } },
+    cookies: {
+      keys: cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
     ttl: {
       AccessToken: HOUR,
       AuthorizationCode: 10 * MINUTE,

@@ -55,10 +55,21 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const signer = new Signer(key);
     const myAccountCallback = `${base}/myaccount/callback`;
     const provider = await createProvider({ store, issuer, mount, cookieKeys: [key], myAccountCallback });
+    // oidc-provider answers its own failures with a page; the operator's terminal learns why.
+    provider.on('server_error', (_ctx, err) => opts.onError?.(err));
     const callbackUrl = `${base}/commonauth`;
     const engine = await opts.engine(callbackUrl);
     const driver = new WebDriver({ store, provider, engine, signer, org, mount, callbackUrl, wordHint: opts.wordHint });
-    const myAccount = new MyAccount({ store, signer, totp: opts.totp, org, mount, base, callback: myAccountCallback, driver });
+    const myAccount = new MyAccount({
+      store,
+      signer,
+      totp: opts.totp,
+      org,
+      mount,
+      base,
+      callback: myAccountCallback,
+      driver,
+    });
     const oidc = provider.callback();
     handle = (req, res) => {
       route(req, res).catch((err: unknown) => {
@@ -75,12 +86,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (path !== mount && !path.startsWith(`${mount}/`)) return sendJson(res, 404, { error: 'not_found' });
       const inner = path.slice(mount.length) || '/';
       if (inner === '/commonauth') return driver.commonauth(req, res, query);
-      if (inner.startsWith(INTERACTION_PATH)) return driver.interaction(req, res, inner.slice(INTERACTION_PATH.length), query);
-      if (inner === '/myaccount' || inner.startsWith('/myaccount/')) return myAccount.handle(req, res, inner, target.searchParams);
+      if (inner.startsWith(INTERACTION_PATH))
+        return driver.interaction(req, res, inner.slice(INTERACTION_PATH.length), query);
+      if (inner === '/myaccount' || inner.startsWith('/myaccount/'))
+        return myAccount.handle(req, res, inner, target.searchParams);
       // oidc-provider derives its endpoints' URLs from the mount path: the full path in originalUrl minus url.
+      // Discovery sits at the issuer's path (Asgardeo's), which is the provider's own under the mount.
       const mounted = req as IncomingMessage & { originalUrl?: string };
-      mounted.originalUrl = req.url;
       req.url = `${inner === DISCOVERY ? '/.well-known/openid-configuration' : inner}${target.search}`;
+      mounted.originalUrl = `${mount}${req.url}`;
       oidc(req, res);
     };
   } catch (err) {
@@ -124,7 +138,6 @@ function cookieKey(store: Store): string {
   return fresh;
 }
 
-
 function statusOf(err: unknown): number {
   if (!isIdpError(err)) return 500;
   const kind = ERROR_CODES[err.code];
@@ -134,4 +147,3 @@ function statusOf(err: unknown): number {
   if (kind === 'timeout') return 504;
   return 500;
 }
-

@@ -66,7 +66,10 @@ export class WebDriver {
           'start the sign-in again from the app',
         ),
       );
-    res.writeHead(303, { location: `${this.deps.mount}${INTERACTION_PATH}${uid}/callback?${query}`, 'cache-control': 'no-store' });
+    res.writeHead(303, {
+      location: `${this.deps.mount}${INTERACTION_PATH}${uid}/callback?${query}`,
+      'cache-control': 'no-store',
+    });
     res.end();
   }
 
@@ -101,13 +104,22 @@ export class WebDriver {
     if (!flow) return this.fail(res, 400, expired());
     const form = await readParams(req);
     if (!signer.verify('csrf', details.uid, form.get(CSRF_FIELD)))
-      return this.fail(res, 403, new IdpError('USAGE', 'this form was not sent from its sign-in page', 'reload the page and try again'));
+      return this.fail(
+        res,
+        403,
+        new IdpError('USAGE', 'this form was not sent from its sign-in page', 'reload the page and try again'),
+      );
     const input = answerOf(engine.current(flow), form);
     if ('choose' in input) input.redirectUri = callbackUrl;
     return this.respond(req, res, details, await engine.submit(flow, input));
   }
 
-  private async upstreamCallback(req: IncomingMessage, res: ServerResponse, details: Interaction, query: string): Promise<void> {
+  private async upstreamCallback(
+    req: IncomingMessage,
+    res: ServerResponse,
+    details: Interaction,
+    query: string,
+  ): Promise<void> {
     const flow = this.flowOf(details.uid);
     if (!flow) return this.fail(res, 400, expired());
     setCookie(res, CALLBACK_COOKIE, '', { path: this.callbackPath(), maxAge: 0 });
@@ -115,7 +127,12 @@ export class WebDriver {
     return this.respond(req, res, details, view);
   }
 
-  private respond(req: IncomingMessage, res: ServerResponse, details: Interaction, view: FlowView): Promise<void> | void {
+  private respond(
+    req: IncomingMessage,
+    res: ServerResponse,
+    details: Interaction,
+    view: FlowView,
+  ): Promise<void> | void {
     if (view.status === 'done') return this.finish(req, res, details, view.result);
     if (view.status === 'failed') {
       const error = new IdpError(view.error.code, view.error.message, view.error.hint ?? undefined);
@@ -129,11 +146,20 @@ export class WebDriver {
       return;
     }
     const action = `${this.deps.mount}${INTERACTION_PATH}${details.uid}`;
-    sendHtml(res, 200, flowPage(view, { action, csrf: this.deps.signer.mac('csrf', details.uid), app: view.app, org: this.deps.org }));
+    sendHtml(
+      res,
+      200,
+      flowPage(view, { action, csrf: this.deps.signer.mac('csrf', details.uid), app: view.app, org: this.deps.org }),
+    );
   }
 
   /** A done flow becomes the provider's session and grant; the grant keeps where the person signed in. */
-  private async finish(req: IncomingMessage, res: ServerResponse, details: Interaction, result: FlowResult): Promise<void> {
+  private async finish(
+    req: IncomingMessage,
+    res: ServerResponse,
+    details: Interaction,
+    result: FlowResult,
+  ): Promise<void> {
     const session = brokeredSession(result);
     const grantId = await this.grant(details, session.accountId);
     this.keep(grantId, session.kept);
@@ -156,7 +182,8 @@ export class WebDriver {
   private async consent(req: IncomingMessage, res: ServerResponse, details: Interaction): Promise<void> {
     const accountId = details.session?.accountId;
     const kept = accountId ? await this.keptForSession(details) : undefined;
-    if (!accountId || !kept) return this.cancel(req, res, 'the session does not say how the person signed in', 'login_required');
+    if (!accountId || !kept)
+      return this.cancel(req, res, 'the session does not say how the person signed in', 'login_required');
     const grantId = await this.grant(details, accountId);
     this.keep(grantId, kept);
     await this.deps.provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
@@ -189,7 +216,12 @@ export class WebDriver {
   }
 
   /** Ends the interaction with an error the app receives at its redirect URI. */
-  private cancel(req: IncomingMessage, res: ServerResponse, description: string, error = 'access_denied'): Promise<void> {
+  private cancel(
+    req: IncomingMessage,
+    res: ServerResponse,
+    description: string,
+    error = 'access_denied',
+  ): Promise<void> {
     return this.deps.provider.interactionFinished(
       req,
       res,
@@ -225,7 +257,11 @@ export class WebDriver {
 }
 
 function expired(): IdpError {
-  return new IdpError('FLOW_EXPIRED', 'this sign-in expired or belongs to another browser', 'start the sign-in again from the app');
+  return new IdpError(
+    'FLOW_EXPIRED',
+    'this sign-in expired or belongs to another browser',
+    'start the sign-in again from the app',
+  );
 }
 
 function notFound(req: IncomingMessage): IdpError {

@@ -19,20 +19,34 @@ export class OidcModelRepo implements OidcModelRepository {
          ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
            uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
       )
-      .run(model, id, JSON.stringify(payload), text(payload.grantId), text(payload.uid), text(payload.userCode), expiresAt);
+      .run(
+        model,
+        id,
+        JSON.stringify(payload),
+        text(payload.grantId),
+        text(payload.uid),
+        text(payload.userCode),
+        expiresAt,
+      );
   }
 
   find(model: string, id: string, now: number): Record<string, unknown> | undefined {
-    return parse(this.db.prepare(`SELECT payload FROM oidc_models WHERE model = ? AND id = ? AND ${LIVE}`).get(model, id, now));
+    return parse(
+      this.db.prepare(`SELECT payload FROM oidc_models WHERE model = ? AND id = ? AND ${LIVE}`).get(model, id, now),
+    );
   }
 
   findByUid(model: string, uid: string, now: number): Record<string, unknown> | undefined {
-    return parse(this.db.prepare(`SELECT payload FROM oidc_models WHERE model = ? AND uid = ? AND ${LIVE}`).get(model, uid, now));
+    return parse(
+      this.db.prepare(`SELECT payload FROM oidc_models WHERE model = ? AND uid = ? AND ${LIVE}`).get(model, uid, now),
+    );
   }
 
   findByUserCode(model: string, userCode: string, now: number): Record<string, unknown> | undefined {
     return parse(
-      this.db.prepare(`SELECT payload FROM oidc_models WHERE model = ? AND user_code = ? AND ${LIVE}`).get(model, userCode, now),
+      this.db
+        .prepare(`SELECT payload FROM oidc_models WHERE model = ? AND user_code = ? AND ${LIVE}`)
+        .get(model, userCode, now),
     );
   }
 

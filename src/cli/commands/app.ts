@@ -57,7 +57,7 @@ export function registerApp(program: Command): void {
     app
       .command('create')
       .argument('<app>', 'application name')
-      .description('create an application (a spa unless --type web; step 1 defaults to password)')
+      .description('create an application (a spa unless --type web; step 1 offers a password and every connection)')
       .addHelpText(
         'after',
         [
@@ -141,7 +141,7 @@ function addAppOptions(command: Command): Command {
     )
     .option(
       '--origin <origin>',
-      'browser origin allowed CORS, exact scheme://host[:port]; repeatable (replaces the list; a spa defaults to its redirect URIs\' origins)',
+      "browser origin allowed CORS, exact scheme://host[:port]; repeatable (replaces the list; a spa defaults to its redirect URIs' origins)",
       collect,
     )
     .option('--id-token-alg <alg>', 'RS256 (default) or ES256', parseEnum('--id-token-alg', ID_TOKEN_ALGS))

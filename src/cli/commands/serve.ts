@@ -26,7 +26,10 @@ Examples:
     .action(
       action(async (ctx, opts: { port?: number; personas?: string }) => {
         const store = await ctx.store();
-        const [{ startServer }, { totp }] = await Promise.all([import('../../server/server.js'), import('../../mfa/totp.js')]);
+        const [{ startServer }, { totp }] = await Promise.all([
+          import('../../server/server.js'),
+          import('../../mfa/totp.js'),
+        ]);
         const json = ctx.out.opts.json;
         const onEvent = (event: StageEvent): void => {
           if (json) process.stdout.write(`${JSON.stringify({ event: 'stage', ...event })}\n`);
@@ -45,11 +48,23 @@ Examples:
           onError: (err) => ctx.out.error(err, { document: false }),
         });
         const { writeServeRecord, removeServeRecord } = await import('../serve-record.js');
-        writeServeRecord(ctx.home, { pid: process.pid, url: server.url, base: server.base, issuer: server.issuer, startedAt: new Date().toISOString() });
+        writeServeRecord(ctx.home, {
+          pid: process.pid,
+          url: server.url,
+          base: server.base,
+          issuer: server.issuer,
+          startedAt: new Date().toISOString(),
+        });
         const { listApps } = await import('../../app/apps.js');
         const apps = listApps(store).filter((a) => !a.builtIn);
         if (json) {
-          const listening = { event: 'listening', url: server.url, base: server.base, issuer: server.issuer, discovery: server.discovery };
+          const listening = {
+            event: 'listening',
+            url: server.url,
+            base: server.base,
+            issuer: server.issuer,
+            discovery: server.discovery,
+          };
           process.stdout.write(`${JSON.stringify(listening)}\n`);
         } else {
           ctx.out.result(null, () =>
@@ -67,7 +82,9 @@ Examples:
           );
           ctx.out.info('serving until Ctrl-C');
         }
-        const signal = await new Promise<NodeJS.Signals>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
+        const signal = await new Promise<NodeJS.Signals>((resolve) =>
+          process.once('SIGINT', resolve).once('SIGTERM', resolve),
+        );
         ctx.out.info('stopping: finishing requests in flight');
         await server.close();
         await upstreams?.close();
