@@ -53,7 +53,7 @@ export function sessionClaims(
     attributes = Object.fromEntries(Object.entries(kept.attributes).filter(([name]) => app.attributes.includes(name)));
   } else {
     const user = store.users.byId(accountId);
-    if (!user || user.status !== 'active') return undefined;
+    if (user?.status !== 'active') return undefined;
     attributes = appAttributes(app, user, null);
   }
   return {

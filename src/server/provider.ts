@@ -6,6 +6,8 @@ import { MY_ACCOUNT } from '../core/signin.js';
 import type { App } from '../core/types.js';
 import type { Store } from '../ports.js';
 import { withoutWarning } from '../net/quiet-import.js';
+import { errorPage } from './pages/error.js';
+import { page } from './pages/layout.js';
 import { ACR_MFA, ACR_SINGLE_FACTOR } from '../flow/session.js';
 
 /** Where the provider's endpoints sit under the org's mount (`/t/<org>`): Asgardeo's paths. */
@@ -33,6 +35,10 @@ interface AccountContext {
     session?: { grantIdFor(clientId: string): string | undefined };
   };
 }
+
+/** The provider refuses requests apps make (an unregistered redirect URI, a missing PKCE challenge): the app must change. */
+const REQUEST_FIX =
+  "check the app's request against its registration (idp app show APP): client_id, redirect_uri, PKCE";
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -135,7 +141,12 @@ function configuration({ store, mount, cookieKeys, myAccountCallback }: Provider
       store.apps.byClientId(client.clientId)?.origins.includes(origin) ?? false,
     renderError: (ctx: { type: string; body: string }, out: { error: string; error_description?: string }) => {
       ctx.type = 'html';
-      ctx.body = errorHtml(`Sign-in failed: ${out.error}`, out.error_description ?? out.error);
+      ctx.body = errorPage({
+        title: 'Sign-in failed',
+        message: out.error_description ?? out.error,
+        fix: REQUEST_FIX,
+        code: out.error,
+      });
     },
   };
 }
@@ -227,27 +238,17 @@ function credentialedCors(store: Store) {
   };
 }
 
+/** oidc-provider's sign-out confirmation (its form carries its own CSRF token), in the web driver's page shell. */
 async function logoutSource(ctx: { body: string }, form: string): Promise<void> {
-  ctx.body = page(
-    'Sign out',
-    `<h1>Sign out</h1>\n${form}\n<p>Do you want to sign out of this organisation?</p>
-<button type="submit" form="op.logoutForm" value="yes" name="logout">Sign out</button>
-<button type="submit" form="op.logoutForm">Stay signed in</button>`,
-  );
+  ctx.body = page({
+    title: 'Sign out',
+    heading: 'Sign out',
+    body: `${form}<p>Do you want to sign out of this organisation?</p>
+<p class="actions"><button type="submit" form="op.logoutForm" value="yes" name="logout">Sign out</button>
+<button type="submit" form="op.logoutForm" class="secondary">Stay signed in</button></p>`,
+  });
 }
 
 async function postLogoutSuccessSource(ctx: { body: string }): Promise<void> {
-  ctx.body = page('Signed out', '<h1>Signed out</h1>\n<p>You have signed out.</p>');
-}
-
-function errorHtml(title: string, message: string): string {
-  return page(title, `<h1>${escape(title)}</h1>\n<p role="alert">${escape(message)}</p>`);
-}
-
-function page(title: string, body: string): string {
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title></head><body><main>${body}</main></body></html>`;
-}
-
-function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  ctx.body = page({ title: 'Signed out', heading: 'Signed out', body: '<p>You have signed out.</p>' });
 }
