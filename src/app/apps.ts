@@ -138,7 +138,10 @@ export function sdkConfig(store: Store, app: App): SdkConfig {
         scope: ['openid', 'profile', 'email'],
       },
     };
-  return { package: 'openid-client', config: { discovery: urls.discovery, client_id: app.clientId, redirect_uri: redirect } };
+  return {
+    package: 'openid-client',
+    config: { discovery: urls.discovery, client_id: app.clientId, redirect_uri: redirect },
+  };
 }
 
 export interface AppChange {

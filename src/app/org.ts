@@ -36,7 +36,11 @@ export function orgJwks(store: Store) {
 /** The org's name is a segment of its URLs (/t/<name>/...) and of its issuer. */
 export function checkOrgName(name: string): string {
   if (!validOrgName(name))
-    throw new IdpError('INVALID_VALUE', `'${name}' is not a valid organisation name`, `use ${ORG_NAME_RULE}, e.g. thrift`);
+    throw new IdpError(
+      'INVALID_VALUE',
+      `'${name}' is not a valid organisation name`,
+      `use ${ORG_NAME_RULE}, e.g. thrift`,
+    );
   return name;
 }
 

@@ -137,7 +137,10 @@ function mergeApp(current: PolicyApp | undefined, patch: PolicyApp): PolicyApp {
   const merged = { ...base, ...patch };
   merged.origins =
     patch.origins ??
-    followedOrigins({ type: base.type!, origins: base.origins!, redirectUris: base.redirect_uris! }, merged.redirect_uris!);
+    followedOrigins(
+      { type: base.type!, origins: base.origins!, redirectUris: base.redirect_uris! },
+      merged.redirect_uris!,
+    );
   if (merged.script === null) delete merged.script;
   return merged;
 }

@@ -64,7 +64,8 @@ export async function seedOrg(
         attributeMap: {},
       });
     }
-    for (const a of demo?.apps ?? []) store.apps.insert({ ...a, clientId: newClientId(), origins: originsOf(a.redirectUris) });
+    for (const a of demo?.apps ?? [])
+      store.apps.insert({ ...a, clientId: newClientId(), origins: originsOf(a.redirectUris) });
     demo?.users.forEach((u, i) => {
       const { password: _password, ...profile } = u;
       store.users.insert({ ...profile, passwordHash: hashes[i]!, source: 'local' });

@@ -83,7 +83,14 @@ test('any command on an empty data directory first creates the demo org', async 
   assert.doesNotMatch(second.stderr, /created/, 'only the first command seeds');
   const store = openStore(home);
   try {
-    assert.deepEqual(store.org.signingKeys().map((k) => k.alg).sort(), ['ES256', 'RS256'], 'one key per algorithm');
+    assert.deepEqual(
+      store.org
+        .signingKeys()
+        .map((k) => k.alg)
+        .sort(),
+      ['ES256', 'RS256'],
+      'one key per algorithm',
+    );
   } finally {
     store.close();
   }
@@ -102,7 +109,13 @@ test('init --empty creates an org with a signing key and nothing else; init agai
   assert.equal(again.created, false);
   const store = openStore(home);
   try {
-    assert.deepEqual(store.org.signingKeys().map((k) => k.alg).sort(), ['ES256', 'RS256']);
+    assert.deepEqual(
+      store.org
+        .signingKeys()
+        .map((k) => k.alg)
+        .sort(),
+      ['ES256', 'RS256'],
+    );
   } finally {
     store.close();
   }
@@ -194,7 +207,13 @@ test('concurrent first commands on an empty data directory create one org, and a
   );
   const store = openStore(home);
   try {
-    assert.deepEqual(store.org.signingKeys().map((k) => k.alg).sort(), ['ES256', 'RS256']);
+    assert.deepEqual(
+      store.org
+        .signingKeys()
+        .map((k) => k.alg)
+        .sort(),
+      ['ES256', 'RS256'],
+    );
     assert.equal(store.users.count(), 1);
   } finally {
     store.close();

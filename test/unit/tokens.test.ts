@@ -59,7 +59,10 @@ test('wrong audience, wrong issuer, expiry and an unknown kid are rejected', asy
   const token = await signIdToken(key, claims());
   await assert.rejects(verifyIdToken(token, [key], { iss: ISS, aud: 'other-app' }), isInvalid);
   await assert.rejects(verifyIdToken(token, [key], { iss: 'http://127.0.0.1:4001', aud: 'thrift-client' }), isInvalid);
-  await assert.rejects(verifyIdToken(token, [generateSigningKey('ES256')], { iss: ISS, aud: 'thrift-client' }), isInvalid);
+  await assert.rejects(
+    verifyIdToken(token, [generateSigningKey('ES256')], { iss: ISS, aud: 'thrift-client' }),
+    isInvalid,
+  );
 
   const old = await signIdToken(key, claims(), { ttlSeconds: 60, now: new Date(Date.now() - 3_600_000) });
   await assert.rejects(
@@ -133,7 +136,7 @@ test('an RSA key in the JWKS carries n, e, kid, alg, use and kty only: no privat
     assert.ok(!JSON.stringify(jwk).includes(String(key.privateJwk[member])), member);
 });
 
-test('an RSA kid is the RFC 7638 thumbprint (the RFC\'s own example)', () => {
+test("an RSA kid is the RFC 7638 thumbprint (the RFC's own example)", () => {
   const jwk = {
     kty: 'RSA',
     n: '0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw',

@@ -141,7 +141,7 @@ function addAppOptions(command: Command): Command {
     )
     .option(
       '--origin <origin>',
-      'browser origin allowed CORS, exact scheme://host[:port]; repeatable (replaces the list; a spa defaults to its redirect URIs\' origins)',
+      "browser origin allowed CORS, exact scheme://host[:port]; repeatable (replaces the list; a spa defaults to its redirect URIs' origins)",
       collect,
     )
     .option('--id-token-alg <alg>', 'RS256 (default) or ES256', parseEnum('--id-token-alg', ID_TOKEN_ALGS))

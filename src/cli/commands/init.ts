@@ -10,7 +10,10 @@ export function registerInit(program: Command): void {
     .option('--name <name>', "the organisation's URL-safe name, in /t/<name>/... and its issuer (default: default)")
     .option('--force', 're-create it, deleting everything in it')
     .option('-y, --yes', 'confirm --force without asking')
-    .addHelpText('after', '\nExamples:\n  idp init\n  idp init --name thrift\n  idp init --empty --home ./sandbox-org\n  idp init --force --yes')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  idp init\n  idp init --name thrift\n  idp init --empty --home ./sandbox-org\n  idp init --force --yes',
+    )
     .action(
       action(async (ctx, opts: { empty?: boolean; name?: string; force?: boolean; yes?: boolean }) => {
         const { databaseExists, dbPath, openDb } = await import('../../store/db.js');

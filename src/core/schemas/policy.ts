@@ -2,7 +2,15 @@
 // partial file names only what it changes. The types of the plan (core/policy.ts) come from here.
 import * as v from 'valibot';
 import { validName, NAME_RULE } from '../names.js';
-import { APP_TYPES, CONNECTION_TYPES, ID_TOKEN_ALGS, JIT_SCHEMES, LINKING_POLICIES, SYNC_POLICIES, TOKEN_AUTH_METHODS } from '../types.js';
+import {
+  APP_TYPES,
+  CONNECTION_TYPES,
+  ID_TOKEN_ALGS,
+  JIT_SCHEMES,
+  LINKING_POLICIES,
+  SYNC_POLICIES,
+  TOKEN_AUTH_METHODS,
+} from '../types.js';
 import { validateBaseUrl, validateIssuer, validateRedirectUri } from '../urls.js';
 import { bool, fields, list, mapOf, oneOf, rule, say, shown, text } from './base.js';
 
