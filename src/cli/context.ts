@@ -190,13 +190,15 @@ export async function createOrganisation(
  * write lock, so two first opens at once add one key.
  */
 export async function addMissingSigningKeys(store: Store): Promise<void> {
-  const has = (alg: IdTokenAlg): boolean => store.org.publicKeys().some((k) => k.alg === alg);
-  const missing = ID_TOKEN_ALGS.filter((alg) => !has(alg));
+  const algs = (): Set<IdTokenAlg> => new Set(store.org.publicKeys().map((k) => k.alg));
+  const present = algs();
+  const missing = ID_TOKEN_ALGS.filter((alg) => !present.has(alg));
   if (missing.length === 0) return;
   const { generateSigningKey } = await import('../tokens/keys.js');
   const keys = missing.map(generateSigningKey);
   store.tx(() => {
-    for (const key of keys) if (!has(key.alg)) store.org.addSigningKey(key);
+    const now = algs();
+    for (const key of keys) if (!now.has(key.alg)) store.org.addSigningKey(key);
   });
 }
 

@@ -98,7 +98,12 @@ test('any command on an empty data directory first creates the demo org', async 
 
 test('init --empty creates an org with a signing key and nothing else; init again changes nothing', async () => {
   const home = join(tempDir('empty'), 'org');
-  assert.deepEqual(await idpJson(['init', '--empty', '--json'], { home }), { home, created: true, demo: false });
+  assert.deepEqual(await idpJson(['init', '--empty', '--json'], { home }), {
+    home,
+    created: true,
+    demo: false,
+    name: 'default',
+  });
   const [apps, connections, users, again] = await Promise.all([
     idpJson(['app', 'list', '--json'], { home }),
     idpJson(['connection', 'list', '--json'], { home }),

@@ -71,7 +71,7 @@ export function registerApp(program: Command): void {
     action(async (ctx, name: string, opts: AppOptions) => {
       const admin = await ctx.admin();
       const created = apps.createApp(admin, name, settingsOf(opts));
-      ctx.out.success(`created ${created.app.type} app ${name}`);
+      ctx.out.success(`created app ${name} (${created.app.type})`);
       show(ctx, admin.store, created.app, created.clientSecret);
     }),
   );
