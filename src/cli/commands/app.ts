@@ -216,7 +216,8 @@ function sdkText(sdk: apps.SdkConfig): string {
   return [
     '  openid-client, once idp serve runs:',
     "    import * as client from 'openid-client';",
-    `    const config = await client.discovery(new URL('${discovery}'), '${client_id}', process.env.CLIENT_SECRET);`,
+    // idp serve registers a web app for client_secret_basic, which openid-client uses only when told to.
+    `    const config = await client.discovery(new URL('${discovery}'), '${client_id}', undefined, client.ClientSecretBasic(process.env.CLIENT_SECRET));`,
     `    // redirect_uri: ${redirect_uri ?? 'register one with --redirect-uri'}`,
   ].join('\n');
 }
