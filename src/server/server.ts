@@ -2,7 +2,7 @@
 // pages, /commonauth, My Account), answers /health, purges expired provider rows, and drains on close.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { ERROR_CODES, isIdpError } from '../core/errors.js';
+import { isIdpError } from '../core/errors.js';
 import type { Hint } from '../core/fixes.js';
 import type { FlowEngine } from '../flow/engine.js';
 import { listenLoopback, sendJson } from '../net/http.js';
@@ -10,7 +10,7 @@ import type { Store, TotpVerifier } from '../ports.js';
 import { Signer } from './cookies.js';
 import { MyAccount } from './myaccount.js';
 import { createProvider, INTERACTION_PATH } from './provider.js';
-import { WebDriver } from './web-driver.js';
+import { statusOf, WebDriver } from './web-driver.js';
 
 const DISCOVERY = '/oauth2/token/.well-known/openid-configuration';
 const PURGE_EVERY_MS = 10 * 60_000;
@@ -136,14 +136,4 @@ function cookieKey(store: Store): string {
   const fresh = randomBytes(32).toString('base64url');
   store.org.setSetting('server_cookie_key', store.seal(fresh));
   return fresh;
-}
-
-function statusOf(err: unknown): number {
-  if (!isIdpError(err)) return 500;
-  const kind = ERROR_CODES[err.code];
-  if (kind === 'usage' || kind === 'protocol') return 400;
-  if (kind === 'refused' || kind === 'mfa') return 403;
-  if (kind === 'upstream') return 502;
-  if (kind === 'timeout') return 504;
-  return 500;
 }

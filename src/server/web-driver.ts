@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Interaction, Provider } from 'oidc-provider';
 import { brokeredSession, type KeptWithGrant } from '../app/broker.js';
-import { IdpError, isIdpError } from '../core/errors.js';
+import { ERROR_CODES, IdpError, isIdpError } from '../core/errors.js';
 import type { Hint } from '../core/fixes.js';
 import type { FlowEngine } from '../flow/engine.js';
 import type { FlowResult, FlowView } from '../flow/types.js';
@@ -42,6 +42,23 @@ export class WebDriver {
     const [uid = '', action = ''] = rest.split('/');
     const details = await this.details(req, res, uid);
     if (!details) return;
+    try {
+      await this.answerInteraction(req, res, details, action, query);
+    } catch (err) {
+      // A refusal inside a sign-in (a finished flow, a malformed answer) keeps the way back to the app.
+      if (res.headersSent) throw err;
+      this.fail(res, statusOf(err), err, { flow: this.flowOf(uid) ?? null, uid });
+    }
+  }
+
+  private async answerInteraction(
+    req: IncomingMessage,
+    res: ServerResponse,
+    details: Interaction,
+    action: string,
+    query: string,
+  ): Promise<void> {
+    const uid = details.uid;
     if (action === 'cancel') return this.cancel(req, res, 'The person cancelled the sign-in.');
     if (details.prompt.name === 'consent') return this.consent(req, res, details);
     if (action === 'callback') return this.upstreamCallback(req, res, details, query);
@@ -136,7 +153,7 @@ export class WebDriver {
     if (view.status === 'done') return this.finish(req, res, details, view.result);
     if (view.status === 'failed') {
       const error = new IdpError(view.error.code, view.error.message, view.error.hint ?? undefined);
-      return this.fail(res, 403, error, { flow: view.flow, uid: details.uid });
+      return this.fail(res, statusOf(error), error, { flow: view.flow, uid: details.uid });
     }
     if (view.waiting === 'redirect') {
       const uid = this.deps.signer.sign(CALLBACK_COOKIE, details.uid);
@@ -240,7 +257,7 @@ export class WebDriver {
   }
 
   /** The error page: the refusal's message and fix, as the CLI would print them; from a sign-in, a way back to the app. */
-  fail(res: ServerResponse, status: number, err: unknown, at?: { flow: string; uid: string }): void {
+  fail(res: ServerResponse, status: number, err: unknown, at?: { flow: string | null; uid: string }): void {
     const error = isIdpError(err) ? err : new IdpError('INTERNAL', err instanceof Error ? err.message : String(err));
     sendHtml(
       res,
@@ -250,10 +267,22 @@ export class WebDriver {
         message: error.message,
         fix: this.deps.wordHint(error.hint),
         code: error.code,
-        ...(at && { flow: at.flow, back: `${this.deps.mount}${INTERACTION_PATH}${at.uid}/cancel` }),
+        ...(at?.flow && { flow: at.flow }),
+        ...(at && { back: `${this.deps.mount}${INTERACTION_PATH}${at.uid}/cancel` }),
       }),
     );
   }
+}
+
+/** The HTTP status a refusal is sent with, by its kind (core/errors.ts). */
+export function statusOf(err: unknown): number {
+  if (!isIdpError(err)) return 500;
+  const kind = ERROR_CODES[err.code];
+  if (kind === 'usage' || kind === 'protocol') return 400;
+  if (kind === 'refused' || kind === 'mfa') return 403;
+  if (kind === 'upstream') return 502;
+  if (kind === 'timeout') return 504;
+  return 500;
 }
 
 function expired(): IdpError {
