@@ -216,8 +216,8 @@ function modelAdapter(store: Store, myAccountCallback: string) {
 
 /**
  * oidc-provider answers CORS for registered origins but never allows credentials, which browser SDKs send to the token
- * endpoint; and it opens discovery and the JWKS to every origin. Allow credentials where it allowed the origin, and
- * narrow the open endpoints to the origins some app registered.
+ * endpoint; it opens discovery and the JWKS to every origin, and answers every preflight. Allow credentials where it
+ * allowed the origin, and narrow the open answers and the preflights to the origins some app registered.
  */
 function credentialedCors(store: Store) {
   return async (ctx: MiddlewareContext, next: () => Promise<void>): Promise<void> => {
@@ -225,10 +225,9 @@ function credentialedCors(store: Store) {
     const allowed = ctx.response.get('access-control-allow-origin');
     if (!allowed) return;
     const origin = ctx.get('origin');
-    if (allowed === '*') {
-      const registered = store.apps.list().some((app) => app.origins.includes(origin));
-      if (!registered) {
-        ctx.remove('access-control-allow-origin');
+    if (ctx.method === 'OPTIONS' || OPEN_ROUTES.has(ctx.oidc?.route ?? '')) {
+      if (!store.apps.list().some((app) => app.origins.includes(origin))) {
+        for (const header of CORS_HEADERS) ctx.remove(header);
         return;
       }
       ctx.set('access-control-allow-origin', origin);
@@ -237,6 +236,17 @@ function credentialedCors(store: Store) {
     ctx.set('access-control-allow-credentials', 'true');
   };
 }
+
+/** Routes oidc-provider opens to any origin (it echoes the Origin back). */
+const OPEN_ROUTES = new Set(['jwks', 'discovery']);
+
+const CORS_HEADERS = [
+  'access-control-allow-origin',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-expose-headers',
+  'access-control-max-age',
+];
 
 /** oidc-provider's sign-out confirmation (its form carries its own CSRF token), in the web driver's page shell. */
 async function logoutSource(ctx: { body: string }, form: string): Promise<void> {
