@@ -2,6 +2,8 @@
 // an app then sees for it. A local user's claims are read fresh from the user store; a pass-through user's upstream
 // attributes live only with the grant, never as a user row.
 import { isProtectedClaim } from '../core/protected-claims.js';
+import { effectiveSteps, FEDERATED_AMR, isLocalOption, LOCAL_OPTION_AMR } from '../core/signin.js';
+import type { App } from '../core/types.js';
 import { appAttributes } from '../flow/session.js';
 import type { FlowResult } from '../flow/types.js';
 import type { Store } from '../ports.js';
@@ -9,6 +11,8 @@ import type { Store } from '../ports.js';
 /** What idp keeps with a grant: where the person signed in, and a pass-through person's attributes. */
 export interface KeptWithGrant {
   idp: string;
+  /** How the person authenticated (RFC 8176 values): what another app's steps are checked against. */
+  amr: string[];
   passThrough: boolean;
   /** The app's attributes from the upstream profile; empty for local users, whose record is read instead. */
   attributes: Record<string, unknown>;
@@ -31,7 +35,7 @@ export function brokeredSession(result: FlowResult): BrokeredSession {
     accountId: String(result.claims.sub),
     amr: result.amr,
     acr: result.acr,
-    kept: { idp: String(result.claims.idp), passThrough: result.passThrough, attributes },
+    kept: { idp: String(result.claims.idp), amr: result.amr, passThrough: result.passThrough, attributes },
   };
 }
 
@@ -72,4 +76,26 @@ export function sessionClaims(
 export function sessionStands(store: Store, accountId: string): boolean {
   const user = store.users.byId(accountId);
   return user === undefined || user.status === 'active';
+}
+
+/**
+ * Whether a session started for one app signs the person in to `app` without a new flow (single sign-on): only when
+ * it already passed every step `app` asks for, through options `app` offers. An app with a script decides its steps
+ * per sign-in, so it always runs its own flow; so does an app that offers a connection after step 1.
+ */
+export function sessionSatisfies(store: Store, app: App, kept: KeptWithGrant): boolean {
+  if (app.script !== null) return false;
+  const [first = [], ...later] = effectiveSteps(app, store.connections.names());
+  const firstPassed =
+    kept.idp === 'LOCAL'
+      ? first.some((option) => isLocalOption(option) && kept.amr.includes(amrOf(option)))
+      : first.includes(kept.idp) && kept.amr.includes(FEDERATED_AMR);
+  return (
+    firstPassed &&
+    later.every((step) => step.some((option) => isLocalOption(option) && kept.amr.includes(amrOf(option))))
+  );
+}
+
+function amrOf(localOption: string): string {
+  return LOCAL_OPTION_AMR[localOption as keyof typeof LOCAL_OPTION_AMR];
 }

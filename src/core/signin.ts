@@ -15,6 +15,14 @@ export function effectiveSteps(app: Pick<App, 'name' | 'builtIn' | 'steps'>, con
   return [[...new Set([...first, ...connections])], ...rest];
 }
 
+/** The `amr` value (RFC 8176) a local option adds when its step completes; a connection adds `fed`. */
+export const LOCAL_OPTION_AMR: Record<(typeof LOCAL_OPTIONS)[number], string> = {
+  password: 'pwd',
+  totp: 'otp',
+  'email-otp': 'email',
+};
+export const FEDERATED_AMR = 'fed';
+
 export function isMfaOption(option: string): boolean {
   return (MFA_OPTIONS as readonly string[]).includes(option);
 }

@@ -2,6 +2,7 @@
 // Codes are single use: a TOTP step is claimed atomically, an email OTP row is marked used atomically.
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
+import { LOCAL_OPTION_AMR } from '../core/signin.js';
 import type { User } from '../core/types.js';
 import type { MailMessage, OtpVerifier, Store, TotpVerifier } from '../ports.js';
 import type { Waiting } from './types.js';
@@ -20,7 +21,7 @@ export interface MfaDeps {
 }
 
 export function amrFor(method: MfaMethod): string {
-  return method === 'totp' ? 'otp' : 'email';
+  return LOCAL_OPTION_AMR[method];
 }
 
 function maskEmail(email: string): string {

@@ -43,7 +43,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new Error('request body too large');
+    if (size > MAX_BODY_BYTES)
+      throw new IdpError('USAGE', `the request body is over ${MAX_BODY_BYTES / 1024} KB`, 'send a smaller form');
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

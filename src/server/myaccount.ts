@@ -32,7 +32,16 @@ export interface MyAccountDeps {
   base: string;
   /** The My Account app's redirect URI. */
   callback: string;
+  /** The token endpoint on 127.0.0.1: the code and verifier never go to whatever else answers for `localhost`. */
+  tokenEndpoint: string;
   driver: WebDriver;
+}
+
+interface Visit {
+  user: User;
+  /** The signed session value, which this visit's forms' CSRF token is bound to. */
+  session: string;
+  csrf: string;
 }
 
 export class MyAccount {
@@ -44,14 +53,15 @@ export class MyAccount {
 
   async handle(req: IncomingMessage, res: ServerResponse, inner: string, params: URLSearchParams): Promise<void> {
     if (inner === '/myaccount/callback') return this.callback(req, res, params);
-    const user = this.signedIn(req);
-    if (!user)
+    const visit = this.signedIn(req);
+    if (!visit)
       return req.method === 'GET' && inner === '/myaccount' ? this.signIn(res) : this.fail(res, 401, signInFirst());
-    if (req.method === 'GET' && inner === '/myaccount') return this.show(res, user, params.get('notice') ?? undefined);
+    const { user } = visit;
+    if (req.method === 'GET' && inner === '/myaccount') return this.show(res, visit, params.get('notice') ?? undefined);
     if (req.method !== 'POST' || inner !== '/myaccount')
       return this.fail(res, 405, new IdpError('USAGE', `${req.method} ${inner} is not a My Account action`));
     const form = await readParams(req);
-    if (!this.deps.signer.verify('myaccount', user.id, form.get(CSRF_FIELD)))
+    if (!this.deps.signer.verify('myaccount', visit.session, form.get(CSRF_FIELD)))
       return this.fail(
         res,
         403,
@@ -60,9 +70,9 @@ export class MyAccount {
     const asked = accountActionOf(form);
     switch (asked.op) {
       case 'enrol-totp':
-        return this.beginTotp(res, user);
+        return this.beginTotp(res, visit);
       case 'confirm-totp':
-        return this.confirmTotp(res, user, asked.code);
+        return this.confirmTotp(res, visit, asked.code);
       case 'remove-factor':
         removeFactors({ store: this.deps.store, actor: user.username }, user, asked.factor);
         return this.back(res, 'factor-removed');
@@ -72,13 +82,13 @@ export class MyAccount {
     }
   }
 
-  private show(res: ServerResponse, user: User, notice?: string): void {
+  private show(res: ServerResponse, { user, csrf }: Visit, notice?: string): void {
     const view = accountView(this.deps.store, user);
     sendHtml(
       res,
       200,
       accountPage(view, {
-        csrf: this.csrf(user),
+        csrf,
         action: this.path,
         org: this.deps.org,
         notice: NOTICES[notice ?? ''],
@@ -147,7 +157,7 @@ export class MyAccount {
   }
 
   private async redeem(code: string, verifier: string): Promise<Record<string, unknown>> {
-    const response = await fetch(`${this.deps.base}/oauth2/token`, {
+    const response = await fetch(this.deps.tokenEndpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({
@@ -172,7 +182,8 @@ export class MyAccount {
     >;
   }
 
-  private beginTotp(res: ServerResponse, user: User): void {
+  private beginTotp(res: ServerResponse, visit: Visit): void {
+    const { user } = visit;
     const { store, totp } = this.deps;
     if (store.factors.totpFor(user.id)) return this.back(res, 'already-enrolled');
     const secret = totp.newSecret();
@@ -182,10 +193,11 @@ export class MyAccount {
       { sealed: store.seal(secret) },
       Math.floor(Date.now() / 1000) + PENDING_TOTP_SECONDS,
     );
-    this.enrolPage(res, user, secret);
+    this.enrolPage(res, visit, secret);
   }
 
-  private async confirmTotp(res: ServerResponse, user: User, code: string): Promise<void> {
+  private async confirmTotp(res: ServerResponse, visit: Visit, code: string): Promise<void> {
+    const { user } = visit;
     const { store, totp } = this.deps;
     const pending = store.oidc.find(PENDING_TOTP_MODEL, user.id, Math.floor(Date.now() / 1000));
     if (typeof pending?.sealed !== 'string') return this.back(res, 'enrolment-expired');
@@ -193,25 +205,26 @@ export class MyAccount {
     try {
       await enrolConfirmedTotp({ store, actor: user.username }, totp, user, { secret, code });
     } catch (err) {
-      if (err instanceof IdpError && err.code === 'MFA_FAILED') return this.enrolPage(res, user, secret, err.message);
+      if (err instanceof IdpError && err.code === 'MFA_FAILED') return this.enrolPage(res, visit, secret, err.message);
       throw err;
     }
     store.oidc.destroy(PENDING_TOTP_MODEL, user.id);
     this.back(res, 'enrolled');
   }
 
-  private enrolPage(res: ServerResponse, user: User, secret: string, retry?: string): void {
+  private enrolPage(res: ServerResponse, { user, csrf }: Visit, secret: string, retry?: string): void {
     const uri = this.deps.totp.enrolmentUri({ secret, account: user.email ?? user.username, issuer: 'idp' });
-    const ctx = { csrf: this.csrf(user), action: this.path, org: this.deps.org, ...(retry && { retry }) };
+    const ctx = { csrf, action: this.path, org: this.deps.org, ...(retry && { retry }) };
     sendHtml(res, 200, totpEnrolPage({ secret, uri }, ctx));
   }
 
-  private signedIn(req: IncomingMessage): User | undefined {
-    const value = this.deps.signer.unsign(SESSION_COOKIE, readCookie(req, SESSION_COOKIE));
-    const [id, expires] = value?.split('~') ?? [];
-    if (!id || !expires || Number(expires) < Date.now() / 1000) return undefined;
+  /** The signed-in user, and the CSRF token of this session's forms (bound to the session, not only the user). */
+  private signedIn(req: IncomingMessage): Visit | undefined {
+    const session = this.deps.signer.unsign(SESSION_COOKIE, readCookie(req, SESSION_COOKIE));
+    const [id, expires] = session?.split('~') ?? [];
+    if (!session || !id || !expires || Number(expires) < Date.now() / 1000) return undefined;
     const user = this.deps.store.users.byId(id);
-    return user?.status === 'active' ? user : undefined;
+    return user?.status === 'active' ? { user, session, csrf: this.deps.signer.mac('myaccount', session) } : undefined;
   }
 
   private app() {
@@ -219,10 +232,6 @@ export class MyAccount {
     if (!app)
       throw new IdpError('APP_NOT_FOUND', 'the built-in My Account app is missing', 'recreate the organisation');
     return app;
-  }
-
-  private csrf(user: User): string {
-    return this.deps.signer.mac('myaccount', user.id);
   }
 
   private back(res: ServerResponse, notice: string): void {

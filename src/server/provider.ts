@@ -193,7 +193,10 @@ function modelAdapter(store: Store, myAccountCallback: string) {
         store.oidc.upsert(model, id, payload, typeof expiresIn === 'number' ? now() + expiresIn : null);
       },
       async find(id: string) {
-        return store.oidc.find(model, id, now());
+        const payload = store.oidc.find(model, id, now());
+        // A token outlives neither its app nor its user's access: every endpoint, introspection included, sees none.
+        if (payload && GRANT_BOUND.has(model) && !tokenStands(store, payload)) return undefined;
+        return payload;
       },
       async findByUid(uid: string) {
         return store.oidc.findByUid(model, uid, now());
@@ -216,8 +219,8 @@ function modelAdapter(store: Store, myAccountCallback: string) {
 
 /**
  * oidc-provider answers CORS for registered origins but never allows credentials, which browser SDKs send to the token
- * endpoint; it opens discovery and the JWKS to every origin, and answers every preflight. Allow credentials where it
- * allowed the origin, and narrow the open answers and the preflights to the origins some app registered.
+ * endpoint; it opens discovery and the JWKS to every origin, and echoes any origin on preflights and on errors of the
+ * client endpoints. Answer only origins some app registered, and allow credentials where it allowed one.
  */
 function credentialedCors(store: Store) {
   return async (ctx: MiddlewareContext, next: () => Promise<void>): Promise<void> => {
@@ -225,16 +228,26 @@ function credentialedCors(store: Store) {
     const allowed = ctx.response.get('access-control-allow-origin');
     if (!allowed) return;
     const origin = ctx.get('origin');
+    if (!store.apps.list().some((app) => app.origins.includes(origin))) {
+      for (const header of CORS_HEADERS) ctx.remove(header);
+      return;
+    }
     if (ctx.method === 'OPTIONS' || OPEN_ROUTES.has(ctx.oidc?.route ?? '')) {
-      if (!store.apps.list().some((app) => app.origins.includes(origin))) {
-        for (const header of CORS_HEADERS) ctx.remove(header);
-        return;
-      }
       ctx.set('access-control-allow-origin', origin);
       ctx.set('vary', 'Origin');
     }
     ctx.set('access-control-allow-credentials', 'true');
   };
+}
+
+/** The models that act for a person under a grant. */
+const GRANT_BOUND = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode']);
+
+function tokenStands(store: Store, payload: Record<string, unknown>): boolean {
+  const { clientId, accountId, grantId } = payload;
+  if (typeof clientId !== 'string' || typeof accountId !== 'string' || typeof grantId !== 'string') return false;
+  const kept = store.oidc.find(KEPT_MODEL, grantId, now()) as KeptWithGrant | undefined;
+  return kept !== undefined && sessionClaims(store, clientId, accountId, kept) !== undefined;
 }
 
 /** Routes oidc-provider opens to any origin (it echoes the Origin back). */

@@ -44,7 +44,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let handle = (_req: IncomingMessage, res: ServerResponse): void => sendJson(res, 503, { status: 'starting' });
   const server = createServer((req, res) => handle(req, res));
   const port = await listenLoopback(server, opts.port, 'idp serve');
+  // Browsers try `localhost` on ::1 first: answer there too, so nothing else on this machine can take that address.
+  const v6 = createServer((req, res) => handle(req, res));
+  await new Promise<void>((resolve) => v6.once('error', () => resolve()).listen(port, '::1', () => resolve()));
   const url = `http://localhost:${port}`;
+  const hosts = new Set([`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]);
   const org = store.org.name();
   const mount = `/t/${org}`;
   const base = `${url}${mount}`;
@@ -68,6 +72,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       mount,
       base,
       callback: myAccountCallback,
+      tokenEndpoint: `http://127.0.0.1:${port}${mount}/oauth2/token`,
       driver,
     });
     const oidc = provider.callback();
@@ -82,6 +87,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const target = new URL(req.url ?? '/', url);
       const path = target.pathname;
       const query = target.search.slice(1);
+      // Only names of this machine: a page elsewhere cannot reach the provider through a rebound DNS name.
+      if (!hosts.has(req.headers.host ?? ''))
+        return sendJson(res, 421, { error: 'invalid_host', error_description: `use ${url}` });
       if (path === '/health') return sendJson(res, 200, { status: 'ok', issuer });
       if (path !== mount && !path.startsWith(`${mount}/`)) return sendJson(res, 404, { error: 'not_found' });
       const inner = path.slice(mount.length) || '/';
@@ -99,6 +107,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     };
   } catch (err) {
     server.close();
+    v6.close();
     throw err;
   }
   const purge = setInterval(() => store.oidc.purgeExpired(Math.floor(Date.now() / 1000)), PURGE_EVERY_MS);
@@ -111,7 +120,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     discovery: `${base}${DISCOVERY}`,
     close: () => {
       clearInterval(purge);
-      return drain(server);
+      return Promise.all([drain(server), v6.listening ? drain(v6) : undefined]).then(() => undefined);
     },
   };
 }

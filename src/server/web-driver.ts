@@ -2,7 +2,7 @@
 // upstream's callback on the server's own /commonauth route, and a done flow handed back as the provider's session.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Interaction, Provider } from 'oidc-provider';
-import { brokeredSession, type KeptWithGrant } from '../app/broker.js';
+import { brokeredSession, type KeptWithGrant, sessionSatisfies } from '../app/broker.js';
 import { ERROR_CODES, IdpError, isIdpError } from '../core/errors.js';
 import type { Hint } from '../core/fixes.js';
 import type { FlowEngine } from '../flow/engine.js';
@@ -60,7 +60,7 @@ export class WebDriver {
   ): Promise<void> {
     const uid = details.uid;
     if (action === 'cancel') return this.cancel(req, res, 'The person cancelled the sign-in.');
-    if (details.prompt.name === 'consent') return this.consent(req, res, details);
+    if (details.prompt.name === 'consent' && (await this.singleSignOn(req, res, details))) return;
     if (action === 'callback') return this.upstreamCallback(req, res, details, query);
     if (action !== '') return this.fail(res, 404, notFound(req));
     if (req.method === 'POST') return this.answer(req, res, details);
@@ -193,24 +193,27 @@ export class WebDriver {
   }
 
   /**
-   * A signed-in person opening another app of the org: the org's apps are its own, so consent is given for them (as
-   * Asgardeo does), and the new grant keeps what the session's earlier grant kept.
+   * A signed-in person opening another app of the org: when their session already passed every step that app asks
+   * for, consent is given for it (the org's apps are its own, as on Asgardeo) and the new grant keeps what the
+   * session's earlier grant kept. False when the app needs its own flow (another option, a further step, a script).
    */
-  private async consent(req: IncomingMessage, res: ServerResponse, details: Interaction): Promise<void> {
+  private async singleSignOn(req: IncomingMessage, res: ServerResponse, details: Interaction): Promise<boolean> {
     const accountId = details.session?.accountId;
-    const kept = accountId ? await this.keptForSession(details) : undefined;
-    if (!accountId || !kept)
-      return this.cancel(req, res, 'the session does not say how the person signed in', 'login_required');
+    const app = this.deps.store.apps.byClientId(String(details.params.client_id));
+    const kept = accountId && app ? await this.keptForSession(details) : undefined;
+    if (!accountId || !app || !kept || !sessionSatisfies(this.deps.store, app, kept)) return false;
     const grantId = await this.grant(details, accountId);
     this.keep(grantId, kept);
     await this.deps.provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    return true;
   }
 
   private async grant(details: Interaction, accountId: string): Promise<string> {
     const { Grant } = this.deps.provider;
     const clientId = String(details.params.client_id);
     const existing = details.grantId ? await Grant.find(details.grantId) : undefined;
-    const grant = existing ?? new Grant({ accountId, clientId });
+    // The session's grant belongs to whoever signed in before: a different person gets a grant of their own.
+    const grant = existing?.accountId === accountId ? existing : new Grant({ accountId, clientId });
     grant.addOIDCScope(String(details.params.scope ?? 'openid'));
     return grant.save();
   }

@@ -17,6 +17,7 @@ declare module 'oidc-provider' {
   export class Grant {
     constructor(init: { accountId: string; clientId: string });
     readonly jti: string;
+    readonly accountId: string;
     static find(id: string): Promise<Grant | undefined>;
     addOIDCScope(scope: string): void;
     addOIDCClaims(claims: string[]): void;

@@ -4,7 +4,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { enrolConfirmedTotp } from '../../src/app/account.js';
-import { brokeredSession, sessionClaims, sessionStands } from '../../src/app/broker.js';
+import { brokeredSession, sessionClaims, sessionSatisfies, sessionStands } from '../../src/app/broker.js';
 import { IdpError } from '../../src/core/errors.js';
 import type { FlowResult } from '../../src/flow/types.js';
 import { totp } from '../../src/mfa/totp.js';
@@ -80,6 +80,7 @@ test('a pass-through session keeps the upstream attributes with the grant, and a
   assert.equal(session.accountId, 'pt_abc');
   assert.deepEqual(session.kept, {
     idp: 'github',
+    amr: ['github'],
     passThrough: true,
     attributes: { email: 'octo@example.com', name: 'Octo Cat', username: 'octocat' },
   });
@@ -95,8 +96,14 @@ test("a local session's claims are the user's current attributes; a locked or de
   const s = await store(t);
   const alice = s.users.find('alice')!;
   const thrift = s.apps.get('thrift')!;
-  const session = brokeredSession(result({ user: { id: alice.id, username: 'alice' }, claims: { sub: alice.id, idp: 'LOCAL' } }));
-  assert.deepEqual(session.kept, { idp: 'LOCAL', passThrough: false, attributes: {} }, 'nothing of a local user is copied');
+  const session = brokeredSession(
+    result({ user: { id: alice.id, username: 'alice' }, claims: { sub: alice.id, idp: 'LOCAL' } }),
+  );
+  assert.deepEqual(
+    session.kept,
+    { idp: 'LOCAL', amr: ['pwd'], passThrough: false, attributes: {} },
+    'nothing of a local user is copied',
+  );
 
   const claims = sessionClaims(s, thrift.clientId, alice.id, session.kept);
   assert.equal(claims?.username, 'alice');
@@ -122,7 +129,9 @@ test('My Account on the web enrols TOTP only with a current code for the shown s
   const s = await store(t);
   const alice = s.users.find('alice')!;
   const secret = totp.newSecret();
-  const wrong = await refusal(enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code: '000000' }));
+  const wrong = await refusal(
+    enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code: '000000' }),
+  );
   assert.equal(wrong.code, 'MFA_FAILED');
   assert.equal(s.factors.totpFor(alice.id), undefined, 'nothing stored for a wrong code');
 
@@ -132,6 +141,24 @@ test('My Account on the web enrols TOTP only with a current code for the shown s
   assert.notEqual(s.factors.totpFor(alice.id)?.secretSealed, secret, 'sealed at rest');
   const again = await refusal(enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code }));
   assert.equal(again.code, 'USAGE');
+});
+
+test('single sign-on into another app only when the session passed every step that app asks for, through its options', async (t) => {
+  const s = await store(t);
+  const shop = (steps: string[][], script: string | null = null) => ({ ...s.apps.get('thrift')!, steps, script });
+  const github = { idp: 'github', amr: ['fed'], passThrough: false, attributes: {} };
+  const password = { idp: 'LOCAL', amr: ['pwd'], passThrough: false, attributes: {} };
+  assert.equal(sessionSatisfies(s, shop([['password', 'github']]), github), true);
+  assert.equal(sessionSatisfies(s, shop([['password', 'github']]), password), true);
+  assert.equal(sessionSatisfies(s, shop([['password']]), github), false, 'an option the app does not offer');
+  assert.equal(sessionSatisfies(s, shop([['github']]), password), false);
+  assert.equal(sessionSatisfies(s, shop([['github'], ['totp']]), github), false, 'a step the session never passed');
+  assert.equal(sessionSatisfies(s, shop([['github'], ['totp']]), { ...github, amr: ['fed', 'otp'] }), true);
+  assert.equal(
+    sessionSatisfies(s, shop([['github']], 'var onLoginRequest = function () {};'), github),
+    false,
+    'a script decides per sign-in',
+  );
 });
 
 async function refusal(promise: Promise<unknown>): Promise<IdpError> {

@@ -3,6 +3,7 @@
 import { IdpError } from '../../core/errors.js';
 import { hint } from '../../core/fixes.js';
 import { asksBeforeProvisioning } from '../../core/jit.js';
+import { FEDERATED_AMR } from '../../core/signin.js';
 import { MY_ACCOUNT } from '../../core/signin.js';
 import {
   applyJit,
@@ -136,7 +137,7 @@ function afterJit(kit: Kit, run: Run, upstream: UpstreamUser, applied: JitApplie
         subject: upstream.subject,
         profile: applied.profile,
       };
-  completeStep(kit, run, upstream.connection.name, upstream.connection.name, 'fed', upstream.claims);
+  completeStep(kit, run, upstream.connection.name, upstream.connection.name, FEDERATED_AMR, upstream.claims);
   if (run.app.builtIn && run.app.name === MY_ACCOUNT && state.identity.kind === 'pass-through') {
     run.current = 'session';
     const jitOn = {

@@ -2,6 +2,7 @@
 import { IdpError } from '../../core/errors.js';
 import { restoreAccessHint } from '../../core/jit.js';
 import { verifyPassword } from '../../core/password.js';
+import { LOCAL_OPTION_AMR } from '../../core/signin.js';
 import type { User } from '../../core/types.js';
 import type { FlowError, FlowView } from '../types.js';
 import { completeStep, type Kit, type Run } from './kit.js';
@@ -34,7 +35,7 @@ export async function checkPassword(
   store.users.recordLogin(user.id);
   kit.stage(run, 'password', 'ok', `${user.username} verified (scrypt)`, performance.now() - started);
   run.state.identity = { kind: 'local', userId: user.id, username: user.username };
-  completeStep(kit, run, 'password', 'LOCAL', 'pwd');
+  completeStep(kit, run, 'password', 'LOCAL', LOCAL_OPTION_AMR.password);
   return kit.next(run);
 }
 
