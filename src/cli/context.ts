@@ -3,6 +3,7 @@
 // no prompt". Also the composition root: the functions at the end wire the adapters into the ports the engine and
 // the use cases take (each adapter loaded only when used).
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Admin } from '../app/deps.js';
@@ -12,7 +13,7 @@ import type { FlowEngine } from '../flow/engine.js';
 import type { StageListener } from '../flow/types.js';
 import type { ScriptRunner, Store, TotpEnroller, Upstreams } from '../ports.js';
 import { prepareHome } from '../store/db.js';
-import { openStore, type SqliteStore } from '../store/store.js';
+import { openStore, SEAL_KEY_FILE, type SqliteStore } from '../store/store.js';
 import { failCommand } from './failure.js';
 import { inert, Renderer } from './render.js';
 
@@ -189,7 +190,10 @@ export async function createOrganisation(
  * first open by a newer idp. Made here because the store holds no token code; added only if still missing under the
  * write lock, so two first opens at once add one key.
  */
-export async function addMissingSigningKeys(store: Store): Promise<void> {
+export async function addMissingSigningKeys(store: SqliteStore): Promise<void> {
+  // Without its seal key the org cannot sign anyway, and sealing a new key would write a fresh secret.key where the
+  // lost one belongs: leave the directory as it is, for the person to restore the key.
+  if (!existsSync(join(store.home, SEAL_KEY_FILE))) return;
   const algs = (): Set<IdTokenAlg> => new Set(store.org.publicKeys().map((k) => k.alg));
   const present = algs();
   const missing = ID_TOKEN_ALGS.filter((alg) => !present.has(alg));
