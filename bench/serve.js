@@ -357,7 +357,7 @@ async function brokered() {
   );
   const server = await serve(home, personasFile(WARMUP + 2 * LOGINS));
   try {
-    const config = await discover(server.issuer, created.clientId ?? created.client_id);
+    const config = await discover(server.issuer, created.client_id);
     return await measure('idp serve, brokered', (i) => codeFlow(config, brokeredAnswer(`bench-serve-${i}`)));
   } finally {
     await server.close();
