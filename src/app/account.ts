@@ -4,7 +4,7 @@
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
 import type { Association, User } from '../core/types.js';
-import type { Store } from '../ports.js';
+import type { Store, TotpVerifier } from '../ports.js';
 import type { Admin } from './deps.js';
 import { profilePatch } from './profile.js';
 
@@ -106,17 +106,53 @@ export async function enrolTotp(
   { store, actor, totp }: Admin,
   user: User,
 ): Promise<{ factor: string; secret: string; uri: string }> {
-  const enrolled = () =>
-    new IdpError(
-      'USAGE',
-      `${user.username} already has a TOTP factor`,
-      hint`remove it first: ${{ kind: 'remove-factor', user: user.username }}`,
-    );
-  if (store.factors.totpFor(user.id)) throw enrolled();
+  if (store.factors.totpFor(user.id)) throw alreadyEnrolled(user);
   const { secret, uri } = await totp.enrolment({ account: user.email ?? user.username, issuer: 'idp' });
-  const factor = store.tx(() => {
-    const id = store.factors.addTotp(user.id, store.seal(secret));
-    if (id === null) throw enrolled();
+  const factor = addTotp({ store, actor }, user, secret, null);
+  return { factor, secret, uri };
+}
+
+/**
+ * Enrols a TOTP factor once the person shows, with a current code, that their authenticator app holds `secret`:
+ * My Account on the web shows the secret first and stores nothing until then.
+ */
+export async function enrolConfirmedTotp(
+  { store, actor }: Pick<Admin, 'store' | 'actor'>,
+  verifier: TotpVerifier,
+  user: User,
+  enrolment: { secret: string; code: string },
+): Promise<string> {
+  if (store.factors.totpFor(user.id)) throw alreadyEnrolled(user);
+  const check = await verifier.check(enrolment.secret, enrolment.code.trim(), {
+    at: store.clock(),
+    lastUsedStep: null,
+  });
+  if (!check.ok)
+    throw new IdpError(
+      'MFA_FAILED',
+      'that is not the current code for this secret',
+      'type the 6-digit code your authenticator app shows now',
+    );
+  return addTotp({ store, actor }, user, enrolment.secret, check.step);
+}
+
+function alreadyEnrolled(user: User): IdpError {
+  return new IdpError(
+    'USAGE',
+    `${user.username} already has a TOTP factor`,
+    hint`remove it first: ${{ kind: 'remove-factor', user: user.username }}`,
+  );
+}
+
+function addTotp(
+  { store, actor }: Pick<Admin, 'store' | 'actor'>,
+  user: User,
+  secret: string,
+  step: number | null,
+): string {
+  return store.tx(() => {
+    const id = store.factors.addTotp(user.id, store.seal(secret), step);
+    if (id === null) throw alreadyEnrolled(user);
     store.events.recordConfig({
       actor,
       action: 'mfa.enroll',
@@ -127,7 +163,6 @@ export async function enrolTotp(
     });
     return id;
   });
-  return { factor, secret, uri };
 }
 
 /** Removes one factor, or with no factorId every factor; naming a factor the user does not have is refused. */

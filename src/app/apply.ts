@@ -1,8 +1,9 @@
-// Carries out a policy plan against the store in one transaction, with one audit event per planned change. A
-// connection whose upstream changes loses its associations here (applyPolicy has refused that unless asked for).
+// Carries out a policy plan against the store in one transaction, with one audit event per planned change (the org's
+// name, apps, connections). A connection whose upstream changes loses its associations here (applyPolicy has refused
+// that unless asked for).
 import { hint, type Hint } from '../core/fixes.js';
 import { newClientId } from '../core/ids.js';
-import type { PlanItem, PolicyApp, PolicyConnection } from '../core/policy.js';
+import type { PlanItem, PolicyApp, PolicyConnection, PolicyOrg } from '../core/policy.js';
 import type { Connection } from '../core/types.js';
 import type { Store } from '../ports.js';
 import { forgetAssociations, sandboxSecret, upstreamChanges, type SecretInput } from './connections.js';
@@ -16,7 +17,8 @@ export function applyPlan(store: Store, plan: PlanItem[], actor: string, file: s
     releaseMovingClientIds(store, plan);
     for (const item of ordered) {
       if (item.kind === 'connection') applyConnection(store, item, notes, actor);
-      else applyApp(store, item);
+      else if (item.kind === 'org') store.org.setName((item.desired as PolicyOrg).name!);
+      else applyApp(store, item, notes);
       store.events.recordConfig({
         actor,
         action: `apply.${item.kind}.${item.action}`,
@@ -88,16 +90,24 @@ function applyConnection(store: Store, item: PlanItem, notes: Hint[], actor: str
   store.connections.update(item.name, secretChanged ? { ...fields, secret: secretOf(c, item.name, notes) } : fields);
 }
 
-function applyApp(store: Store, item: PlanItem): void {
+/**
+ * A web app the file creates gets no secret here: apply's output goes to CI logs, where a secret must not. A note
+ * says how to make one, shown once where the person wants it.
+ */
+function applyApp(store: Store, item: PlanItem, notes: Hint[]): void {
   if (item.action === 'delete') return store.apps.delete(item.name);
   const a = item.desired as PolicyApp;
   const fields = {
+    origins: a.origins!,
+    idTokenAlg: a.id_token_alg!,
     redirectUris: a.redirect_uris!,
     steps: a.steps!,
     attributes: a.attributes!,
     script: a.script ?? null,
   };
-  if (item.action === 'create')
-    store.apps.insert({ name: item.name, clientId: a.client_id ?? newClientId(), ...fields });
-  else store.apps.update(item.name, { ...fields, ...(a.client_id && { clientId: a.client_id }) });
+  if (item.action === 'create') {
+    store.apps.insert({ name: item.name, clientId: a.client_id ?? newClientId(), type: a.type!, ...fields });
+    if (a.type === 'web')
+      notes.push(hint`web app ${item.name} has no client secret yet: ${{ kind: 'rotate-secret', app: item.name }}`);
+  } else store.apps.update(item.name, { ...fields, ...(a.client_id && { clientId: a.client_id }) });
 }

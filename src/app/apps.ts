@@ -1,22 +1,31 @@
-// Use cases on applications: list, show, create, set (sign-in steps, redirect URIs, attributes) and delete, each
-// with its audit event. The JIT-off-before-MFA conflicts of the result come back as warnings for the driver to show.
+// Use cases on applications: list, show (with the SDK configuration an app needs), create, set (client type, origins,
+// ID token algorithm, sign-in steps, redirect URIs, attributes), rotate a web app's secret, and delete, each with its
+// audit event. The JIT-off-before-MFA conflicts of the result come back as warnings for the driver to show.
+import { checkTypeUnchanged, defaultOrigins, followedOrigins } from '../core/app-client.js';
 import { IdpError } from '../core/errors.js';
-import { newClientId } from '../core/ids.js';
+import { hint } from '../core/fixes.js';
+import { newAppSecret, newClientId } from '../core/ids.js';
 import { refuseProtectedClaims } from '../core/protected-claims.js';
 import { editSteps, effectiveSteps, mfaConflicts, type MfaConflict } from '../core/signin.js';
-import type { App, SignInStep } from '../core/types.js';
-import { validateRedirectUri } from '../core/urls.js';
+import type { App, AppType, IdTokenAlg, SignInStep } from '../core/types.js';
+import { validateOrigin, validateRedirectUri } from '../core/urls.js';
 import type { Store } from '../ports.js';
 import type { Admin } from './deps.js';
 import { diff, type Change } from './diff.js';
 import { requireApp } from './lookup.js';
 import { checkName } from './names.js';
+import { orgUrls } from './org.js';
 import { appView } from './views.js';
 
 const DEFAULT_ATTRIBUTES = ['username', 'email', 'email_verified', 'name'];
 export const APP_ATTRIBUTE = 'an app attribute';
 
 export interface AppSettings {
+  /** Only at creation (default spa); a set naming another type is refused. */
+  type?: AppType;
+  /** Replaces the list. Absent at creation: a spa's redirect URIs' origins, none for a web app. */
+  origins?: string[];
+  idTokenAlg?: IdTokenAlg;
   /** `N=OPTIONS` edits in order; an empty list removes step N. */
   steps?: [number, string[]][];
   /** Replaces the list. */
@@ -35,7 +44,13 @@ export function showApp(store: Store, name: string): App {
   return { ...app, steps: effectiveSteps(app, store.connections.names()) };
 }
 
-export function createApp({ store, actor }: Admin, name: string, settings: AppSettings): App {
+export interface CreatedApp {
+  app: App;
+  /** A web app's new secret: shown this once, stored sealed. */
+  clientSecret: string | null;
+}
+
+export function createApp({ store, actor }: Admin, name: string, settings: AppSettings): CreatedApp {
   checkName('app', name);
   refuseProtectedClaims(settings.attributes ?? [], APP_ATTRIBUTE);
   if (store.apps.get(name))
@@ -44,25 +59,91 @@ export function createApp({ store, actor }: Admin, name: string, settings: AppSe
       { kind: 'set', on: 'app', name },
       '`',
     ]);
+  const type = settings.type ?? 'spa';
+  const connections = store.connections.names();
+  const redirectUris = (settings.redirectUris ?? []).map(validateRedirectUri);
   const record = {
     name,
     clientId: newClientId(),
-    redirectUris: (settings.redirectUris ?? []).map(validateRedirectUri),
-    steps: editSteps([['password']], settings.steps ?? [], store.connections.names()),
+    type,
+    origins: settings.origins?.map(validateOrigin) ?? defaultOrigins(type, redirectUris),
+    idTokenAlg: settings.idTokenAlg ?? 'RS256',
+    redirectUris,
+    // Like the demo's thrift: a password or any of the org's connections, so a new app can sign in through them at once.
+    steps: editSteps([['password', ...connections]], settings.steps ?? [], connections),
     attributes: settings.attributes ?? DEFAULT_ATTRIBUTES,
   };
+  const clientSecret = type === 'web' ? newAppSecret() : null;
   store.tx(() => {
-    store.apps.insert(record);
+    store.apps.insert({ ...record, ...(clientSecret !== null && { clientSecret }) });
     store.events.recordConfig({
       actor,
       action: 'app.create',
       target: `app ${name}`,
-      detail: `created app ${name}`,
+      detail: `created ${type} app ${name}`,
       before: null,
-      after: record,
+      after: { ...record, has_secret: clientSecret !== null },
     });
   });
-  return store.apps.get(name)!;
+  return { app: store.apps.get(name)!, clientSecret };
+}
+
+/** A web app's new secret, shown this once; the old one stops working. A spa is a public client: it has none. */
+export function rotateAppSecret({ store, actor }: Admin, name: string): string {
+  const app = requireApp(store, name);
+  if (app.type !== 'web')
+    throw new IdpError(
+      'INVALID_VALUE',
+      `app ${name} is a spa, a public client: it has no secret to rotate`,
+      hint`a browser app proves itself with PKCE instead; for a server-side app, create an app of type web (${{ kind: 'show', what: 'app', name }} shows this one)`,
+    );
+  const secret = newAppSecret();
+  store.tx(() => {
+    store.apps.setClientSecret(name, secret);
+    store.events.recordConfig({
+      actor,
+      action: 'app.secret.rotate',
+      target: `app ${name}`,
+      detail: `rotated the client secret of app ${name}: the old one no longer works`,
+      before: { has_secret: app.hasSecret },
+      after: { has_secret: true },
+    });
+  });
+  return secret;
+}
+
+/** What an app's code needs to sign in through `idp serve`: an SDK's configuration, never a secret. */
+export type SdkConfig =
+  | {
+      package: '@asgardeo/auth-spa';
+      config: {
+        signInRedirectURL: string | null;
+        signOutRedirectURL: string | null;
+        clientID: string;
+        baseUrl: string;
+        scope: string[];
+      };
+    }
+  | { package: 'openid-client'; config: { discovery: string; client_id: string; redirect_uri: string | null } };
+
+export function sdkConfig(store: Store, app: App): SdkConfig {
+  const urls = orgUrls(store);
+  const redirect = app.redirectUris[0] ?? null;
+  if (app.type === 'spa')
+    return {
+      package: '@asgardeo/auth-spa',
+      config: {
+        signInRedirectURL: redirect,
+        signOutRedirectURL: redirect,
+        clientID: app.clientId,
+        baseUrl: urls.base,
+        scope: ['openid', 'profile', 'email'],
+      },
+    };
+  return {
+    package: 'openid-client',
+    config: { discovery: urls.discovery, client_id: app.clientId, redirect_uri: redirect },
+  };
 }
 
 export interface AppChange {
@@ -82,10 +163,14 @@ export function setApp(
   opts: { dryRun: boolean },
 ): AppChange {
   const current = requireApp(store, name);
+  checkTypeUnchanged(current, settings.type);
   refuseProtectedClaims(settings.attributes ?? [], APP_ATTRIBUTE);
+  const redirectUris = settings.redirectUris ? settings.redirectUris.map(validateRedirectUri) : current.redirectUris;
   const patch = {
+    origins: settings.origins?.map(validateOrigin) ?? followedOrigins(current, redirectUris),
+    idTokenAlg: settings.idTokenAlg ?? current.idTokenAlg,
     steps: settings.steps ? editSteps(current.steps, settings.steps, store.connections.names()) : current.steps,
-    redirectUris: settings.redirectUris ? settings.redirectUris.map(validateRedirectUri) : current.redirectUris,
+    redirectUris,
     attributes: settings.attributes ?? current.attributes,
   };
   const before = appView(current);

@@ -70,6 +70,7 @@ export function readPolicyFile(file: string): PolicyDoc {
 export function exportPolicy(store: Store): PolicyDoc {
   const byName = <T extends { name: string }>(a: T, b: T): number => a.name.localeCompare(b.name);
   return {
+    org: { name: store.org.name() },
     apps: Object.fromEntries(
       store.apps
         .list()

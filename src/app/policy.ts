@@ -4,7 +4,9 @@
 // conflicts the result has, as `app set` and `connection set` do.
 import { IdpError } from '../core/errors.js';
 import type { Hint } from '../core/fixes.js';
+import { checkTypeUnchanged } from '../core/app-client.js';
 import { refuseProtectedClaims } from '../core/protected-claims.js';
+import { validateOrigin } from '../core/urls.js';
 import { planPolicy, type PlanItem, type PolicyApp, type PolicyConnection, type PolicyDoc } from '../core/policy.js';
 import { effectiveSteps, mfaConflicts, validateSteps, type MfaConflict } from '../core/signin.js';
 import type { JitSettings } from '../core/types.js';
@@ -14,6 +16,7 @@ import { APP_ATTRIBUTE } from './apps.js';
 import { associationsToForget, checkTypeSettings, MAPPED_ATTRIBUTE, upstreamChanges } from './connections.js';
 import type { Admin } from './deps.js';
 import { checkConnectionName } from './names.js';
+import { checkOrgName } from './org.js';
 import { checkScript } from './scripts.js';
 
 export interface PolicyOptions {
@@ -40,7 +43,8 @@ export async function applyPolicy(
   opts: PolicyOptions,
 ): Promise<PolicyResult> {
   await checkPolicy(store, scripts, doc, opts);
-  const plan = planPolicy({ apps: store.apps.list(), connections: store.connections.list() }, doc, {
+  const current = { orgName: store.org.name(), apps: store.apps.list(), connections: store.connections.list() };
+  const plan = planPolicy(current, doc, {
     prune: opts.prune,
     file: opts.file,
   });
@@ -51,8 +55,8 @@ export async function applyPolicy(
 }
 
 /**
- * The commands' rules on what the file names: new connection names, sign-in steps, every script it changes, and no
- * protected claim among app attributes or attribute maps.
+ * The commands' rules on what the file names: the org name, new connection names, an app's fixed type and its origins,
+ * sign-in steps, every script it changes, and no protected claim among app attributes or attribute maps.
  */
 async function checkPolicy(
   store: Store,
@@ -60,6 +64,8 @@ async function checkPolicy(
   doc: PolicyDoc,
   opts: PolicyOptions,
 ): Promise<void> {
+  const orgName = doc.org?.name;
+  if (orgName !== undefined) at(opts.file, 'org.name', () => checkOrgName(orgName));
   const existing = new Set(store.connections.names());
   for (const [name, connection] of Object.entries(doc.connections)) {
     if (!existing.has(name)) at(opts.file, `connections.${name}`, () => checkConnectionName(name));
@@ -81,6 +87,8 @@ async function checkPolicy(
     : [...new Set([...existing, ...Object.keys(doc.connections)])];
   for (const [name, app] of Object.entries(doc.apps)) {
     const current = store.apps.get(name);
+    if (current) at(opts.file, `apps.${name}.type`, () => checkTypeUnchanged(current, app.type));
+    for (const origin of app.origins ?? []) at(opts.file, `apps.${name}.origins`, () => validateOrigin(origin));
     if (app.attributes) refuseProtectedClaims(app.attributes, APP_ATTRIBUTE, `${opts.file}: apps.${name}.attributes`);
     if (app.steps) {
       const steps = app.steps;

@@ -28,8 +28,12 @@ export function appView(a: App) {
   return {
     name: a.name,
     client_id: a.clientId,
+    type: a.type,
+    has_secret: a.hasSecret,
     built_in: a.builtIn,
     redirect_uris: a.redirectUris,
+    origins: a.origins,
+    id_token_alg: a.idTokenAlg,
     steps: a.steps,
     attributes: a.attributes,
     script: a.script !== null,

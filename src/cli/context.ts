@@ -7,6 +7,7 @@ import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Admin } from '../app/deps.js';
 import { IdpError } from '../core/errors.js';
+import { ID_TOKEN_ALGS, type IdTokenAlg } from '../core/types.js';
 import type { FlowEngine } from '../flow/engine.js';
 import type { StageListener } from '../flow/types.js';
 import type { ScriptRunner, Store, TotpEnroller, Upstreams } from '../ports.js';
@@ -73,6 +74,8 @@ export class CliContext {
           `created a new demo organisation at ${this.home} (app thrift, connections github and google, user alice): there was none; if you meant another, check --home or IDP_HOME`,
         );
       }
+    } else {
+      await addMissingSigningKeys(this.opened);
     }
     return this.opened;
   }
@@ -82,11 +85,11 @@ export class CliContext {
     return adminOf(await this.store(), actor);
   }
 
-  async createOrg(opts: { demo: boolean }): Promise<void> {
+  async createOrg(opts: { demo: boolean; name?: string }): Promise<void> {
     prepareHome(this.home);
     const store = openStore(this.home);
     try {
-      await createOrganisation(store, { demo: opts.demo, actor: this.actor });
+      await createOrganisation(store, { ...opts, actor: this.actor });
     } finally {
       store.close();
     }
@@ -163,30 +166,61 @@ export function action<A extends unknown[]>(handler: (ctx: CliContext, ...args: 
   };
 }
 
-/** Creates the organisation in `store` (store/seed.ts) with a signing key made by src/tokens. */
-export async function createOrganisation(store: Store, opts: { demo: boolean; actor: string }): Promise<boolean> {
-  const [{ seedOrg }, { generateSigningKey }] = await Promise.all([
+/**
+ * Creates the organisation in `store` (store/seed.ts) with signing keys made by src/tokens, one per ID token
+ * algorithm, and a name checked by the org rule (default: DEFAULT_ORG_NAME).
+ */
+export async function createOrganisation(
+  store: Store,
+  opts: { demo: boolean; actor: string; name?: string },
+): Promise<boolean> {
+  const [{ seedOrg }, { generateSigningKey }, { checkOrgName }, { DEFAULT_ORG_NAME }] = await Promise.all([
     import('../store/seed.js'),
     import('../tokens/keys.js'),
+    import('../app/org.js'),
+    import('../core/names.js'),
   ]);
-  return seedOrg(store, { ...opts, signingKey: generateSigningKey() });
+  const name = checkOrgName(opts.name ?? DEFAULT_ORG_NAME);
+  return seedOrg(store, { ...opts, name, signingKeys: ID_TOKEN_ALGS.map(generateSigningKey) });
+}
+
+/**
+ * Gives an org the signing keys it lacks: one created before RS256 keys existed (schema 7) gets its RSA key on its
+ * first open by a newer idp. Made here because the store holds no token code; added only if still missing under the
+ * write lock, so two first opens at once add one key.
+ */
+export async function addMissingSigningKeys(store: Store): Promise<void> {
+  const algs = (): Set<IdTokenAlg> => new Set(store.org.publicKeys().map((k) => k.alg));
+  const present = algs();
+  const missing = ID_TOKEN_ALGS.filter((alg) => !present.has(alg));
+  if (missing.length === 0) return;
+  const { generateSigningKey } = await import('../tokens/keys.js');
+  const keys = missing.map(generateSigningKey);
+  store.tx(() => {
+    const now = algs();
+    for (const key of keys) if (!now.has(key.alg)) store.org.addSigningKey(key);
+  });
 }
 
 /** Upstream connectors for the org's connections, sandbox ones served in-process (personas merged from `personasFile`). */
 export async function upstreamsFor(
   store: Store,
-  opts: { personasFile?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { personasFile?: string; env?: NodeJS.ProcessEnv; callbackUrls?: string[] } = {},
 ): Promise<Upstreams> {
   const { createUpstreams } = await import('../federation/upstreams.js');
   return createUpstreams({
     store,
     env: opts.env,
     startSandbox: async (provider, clients) => {
-      const [{ startSandbox }, { loadPersonas }] = await Promise.all([
+      const [{ startSandbox, DEFAULT_SANDBOX_REDIRECT_URI }, { loadPersonas }] = await Promise.all([
         import('../sandbox/server.js'),
         import('../sandbox/personas.js'),
       ]);
-      return startSandbox({ providers: [provider], clients, personas: loadPersonas(opts.personasFile) });
+      // `idp serve` takes upstream callbacks on its own route, besides the loopback server's.
+      const registered = opts.callbackUrls
+        ? clients.map((c) => ({ ...c, redirectUris: [DEFAULT_SANDBOX_REDIRECT_URI, ...(opts.callbackUrls ?? [])] }))
+        : clients;
+      return startSandbox({ providers: [provider], clients: registered, personas: loadPersonas(opts.personasFile) });
     },
   });
 }

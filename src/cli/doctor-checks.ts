@@ -16,6 +16,7 @@ import { startLoopback, type LoopbackServer } from '../loopback/server.js';
 import { relayAddress } from '../mfa/smtp-relay.js';
 import { DB_FILE, databaseExists, dbPath } from '../store/db.js';
 import { renderHint } from './hints.js';
+import { readServeRecord, SERVE_RECORD } from './serve-record.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../store/migrations.js';
 import { openStoreReadOnly, SEAL_KEY_FILE, type SqliteStore as Store } from '../store/store.js';
 
@@ -64,10 +65,11 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const org = inspectOrg(opts.home, env, platform);
   const connections = org.connections ?? [];
   const real = connections.filter((c) => !c.sandbox);
-  const [probes, loopback, relay] = await Promise.all([
+  const [probes, loopback, relay, server] = await Promise.all([
     Promise.all(real.map((c) => probeConnection(c, timeoutMs, now))),
     loopbackCheck(timeoutMs),
     org.smtpRelay ? relayCheck(org.smtpRelay) : undefined,
+    serverCheck(opts.home, timeoutMs),
   ]);
   const checks = [
     ...org.checks,
@@ -77,6 +79,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     }),
     ...(org.connections ? [redirectUriCheck(real)] : []),
     loopback,
+    ...(server ? [server] : []),
     ...(relay ? [relay] : []),
     browserCheck(env, platform),
     clockCheck(
@@ -85,6 +88,45 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     ),
   ];
   return { ok: !checks.some((c) => c.status === 'failed'), checks };
+}
+
+/** The `idp serve` this data directory says is running (its serve.json), asked for /health; none when none runs. */
+async function serverCheck(home: string, timeoutMs: number): Promise<Check | undefined> {
+  const running = readServeRecord(home);
+  if (!running) return undefined;
+  const name = 'idp serve';
+  if (!processAlive(running.pid))
+    return warning(
+      name,
+      `${SERVE_RECORD} names process ${running.pid}, which is not running`,
+      `start it again with \`idp serve\`, or delete ${shellQuote(join(home, SERVE_RECORD))}`,
+    );
+  try {
+    const response = await fetch(`${running.url}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await response.json()) as { status?: string; issuer?: string };
+    if (response.ok && body.status === 'ok')
+      return ok(name, `answers at ${running.base} (pid ${running.pid}); issuer ${body.issuer ?? running.issuer}`);
+    return failed(
+      name,
+      `${running.url}/health answered ${response.status}`,
+      'stop it (Ctrl-C) and run `idp serve` again',
+    );
+  } catch (err) {
+    return failed(
+      name,
+      `process ${running.pid} does not answer at ${running.url}: ${err instanceof Error ? err.message : String(err)}`,
+      'stop it (Ctrl-C) and run `idp serve` again',
+    );
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 interface OrgInspection {

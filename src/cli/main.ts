@@ -29,6 +29,7 @@ const COMMANDS = new Map<string, Loader>([
   ['apply', policy],
   ['check', async () => (await import('./commands/check.js')).registerCheck],
   ['explain', async () => (await import('./commands/explain.js')).registerExplain],
+  ['serve', async () => (await import('./commands/serve.js')).registerServe],
   ['doctor', async () => (await import('./commands/doctor.js')).registerDoctor],
 ]);
 

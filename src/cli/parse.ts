@@ -34,6 +34,19 @@ export function parsePositiveInt(flag: string, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** A TCP port, where 0 asks the system for a free one. */
+export function parsePort(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (/^\d+$/.test(value) && n <= 65535) return n;
+    throw new IdpError(
+      'INVALID_VALUE',
+      `${flag} takes a port from 0 to 65535, not '${value}'`,
+      `e.g. ${flag} 8788, or ${flag} 0 for any free port`,
+    );
+  };
+}
+
 /** Collects a repeatable `key=value` option into an ordered list of pairs (an empty value means "remove"). */
 export function collectPair(flag: string) {
   return (value: string, previous: [string, string][] = []): [string, string][] => {

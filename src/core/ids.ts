@@ -1,5 +1,5 @@
-// Identifiers the org hands out: client ids and flow ids (random, URL-safe), sandbox client secrets, and the short
-// form of a user id for messages.
+// Identifiers the org hands out: client ids and flow ids (random, URL-safe), app and sandbox client secrets, and the
+// short form of a user id for messages.
 import { randomBytes } from 'node:crypto';
 
 export function newClientId(): string {
@@ -17,4 +17,9 @@ export function newSandboxSecret(): string {
 
 export function shortId(id: string): string {
   return id.slice(0, 8);
+}
+
+/** A web app's client secret: 32 random bytes, base64url (256 bits, as long as RFC 7518 wants an HS256 key). */
+export function newAppSecret(): string {
+  return randomBytes(32).toString('base64url');
 }

@@ -1,6 +1,7 @@
 // Policy as code: the file format shared by `export`, `apply` and scenario `config:` (apps, connections, JIT settings,
 // scripts; secrets only as env-var references; its schema is core/schemas/policy.ts), and the plan that turns the
 // current org into the one the file describes.
+import { followedOrigins } from './app-client.js';
 import { defaultJit, defaultScopes } from './connection-defaults.js';
 import { IdpError } from './errors.js';
 import { fileRefusal, parseWith } from './schemas/base.js';
@@ -10,11 +11,12 @@ import {
   type PolicyApp,
   type PolicyConnection,
   type PolicyDoc,
+  type PolicyOrg,
 } from './schemas/policy.js';
 import { effectiveSteps, validateSteps } from './signin.js';
 import { CONNECTION_TYPES, type App, type Connection } from './types.js';
 
-export type { PolicyApp, PolicyConnection, PolicyDoc };
+export type { PolicyApp, PolicyConnection, PolicyDoc, PolicyOrg };
 
 export interface PlanChange {
   path: string;
@@ -24,11 +26,11 @@ export interface PlanChange {
 
 export interface PlanItem {
   action: 'create' | 'update' | 'delete';
-  kind: 'app' | 'connection';
+  kind: 'app' | 'connection' | 'org';
   name: string;
   changes: PlanChange[];
   /** The whole desired entity after the change (create/update). */
-  desired?: PolicyApp | PolicyConnection;
+  desired?: PolicyApp | PolicyConnection | PolicyOrg;
 }
 
 const HINT = 'see the file format in the README ("Policy file")';
@@ -42,7 +44,10 @@ export function validatePolicy(raw: unknown, file: string): PolicyDoc {
 export function exportApp(app: App): PolicyApp {
   return {
     client_id: app.clientId,
+    type: app.type,
     redirect_uris: app.redirectUris,
+    origins: app.origins,
+    id_token_alg: app.idTokenAlg,
     steps: app.steps,
     attributes: app.attributes,
     ...(app.script !== null && { script: app.script }),
@@ -119,13 +124,23 @@ function exportOrder(c: PolicyConnection): PolicyConnection {
   ) as PolicyConnection;
 }
 
+/** A new app is a spa unless the file says otherwise; a changed type was refused before planning (app/policy.ts). */
 function mergeApp(current: PolicyApp | undefined, patch: PolicyApp): PolicyApp {
   const base: PolicyApp = current ?? {
+    type: patch.type ?? 'spa',
     redirect_uris: [],
+    origins: [],
+    id_token_alg: 'RS256',
     steps: [['password']],
     attributes: ['username', 'email', 'email_verified', 'name'],
   };
   const merged = { ...base, ...patch };
+  merged.origins =
+    patch.origins ??
+    followedOrigins(
+      { type: base.type!, origins: base.origins!, redirectUris: base.redirect_uris! },
+      merged.redirect_uris!,
+    );
   if (merged.script === null) delete merged.script;
   return merged;
 }
@@ -146,11 +161,20 @@ function changes(before: unknown, after: unknown, prefix = ''): PlanChange[] {
  * and with prune, deletes for what it does not name (never built-in apps). Validates the end state.
  */
 export function planPolicy(
-  current: { apps: App[]; connections: Connection[] },
+  current: { orgName: string; apps: App[]; connections: Connection[] },
   doc: PolicyDoc,
   opts: { prune: boolean; file: string },
 ): PlanItem[] {
   const plan: PlanItem[] = [];
+  const name = doc.org?.name;
+  if (name !== undefined && name !== current.orgName)
+    plan.push({
+      action: 'update',
+      kind: 'org',
+      name: 'org',
+      changes: [{ path: 'name', before: current.orgName, after: name }],
+      desired: { name },
+    });
   const finalConnections = new Set(current.connections.map((c) => c.name));
   for (const [name, patch] of Object.entries(doc.connections).sort(([a], [b]) => a.localeCompare(b))) {
     const existing = current.connections.find((c) => c.name === name);

@@ -51,12 +51,26 @@ export interface Connection {
   updatedAt: string;
 }
 
+/** spa: a public client in the browser (no secret, PKCE); web: a confidential client on a server (a secret). */
+export const APP_TYPES = ['spa', 'web'] as const;
+export type AppType = (typeof APP_TYPES)[number];
+
+/** RS256 by default: the Asgardeo browser SDKs accept only RSA signatures. */
+export const ID_TOKEN_ALGS = ['RS256', 'ES256'] as const;
+export type IdTokenAlg = (typeof ID_TOKEN_ALGS)[number];
+
 /** One step of a sign-in method: the options offered (local methods or connection names). */
 export type SignInStep = string[];
 
 export interface App {
   name: string;
   clientId: string;
+  /** Fixed at creation. */
+  type: AppType;
+  /** Browser origins allowed cross-origin calls (CORS), exact `scheme://host[:port]`. */
+  origins: string[];
+  idTokenAlg: IdTokenAlg;
+  /** A web app's secret is stored (sealed); a spa never has one. */
   hasSecret: boolean;
   redirectUris: string[];
   steps: SignInStep[];

@@ -85,3 +85,24 @@ export function validateSmtpRelay(value: string): string {
   }
   return `smtp://${url.hostname}:${url.port || '25'}`;
 }
+
+/** A browser origin allowed cross-origin calls (CORS): compared exactly, so it must be written as browsers send it. */
+export function validateOrigin(value: string): string {
+  const url = checkedUrl(value, 'origin', 'http://localhost:5173');
+  if (url.origin !== value)
+    throw new IdpError(
+      'INVALID_VALUE',
+      `the origin must be scheme://host[:port] only, with no path or trailing slash: '${value}'`,
+      `e.g. ${url.origin}`,
+    );
+  return value;
+}
+
+/** The origins of the http(s) redirect URIs, each once: what a spa's browser code calls from. */
+export function originsOf(redirectUris: readonly string[]): string[] {
+  const origins = redirectUris.flatMap((uri) => {
+    const url = URL.parse(uri);
+    return url && (url.protocol === 'http:' || url.protocol === 'https:') ? [url.origin] : [];
+  });
+  return [...new Set(origins)];
+}

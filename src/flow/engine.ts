@@ -110,7 +110,21 @@ export class FlowEngine {
     return oneAtATime(flowId, () => this.resume(flowId, input));
   }
 
+  /** What an active flow waits for, as `start` or `submit` last returned it (without a retry): for drivers that
+   *  show it again, such as a web page reloaded. A finished, failed or expired flow throws as `submit` would. */
+  current(flowId: string): FlowView {
+    const run = this.load(flowId);
+    if (run.state.waiting.kind === 'none')
+      throw new IdpError('FLOW_FINISHED', `flow ${flowId} is not waiting for anything`, 'start a new login');
+    return this.kit.view(run);
+  }
+
   private async resume(flowId: string, input: FlowInput): Promise<FlowView> {
+    const run = this.load(flowId);
+    return this.guard(run, () => this.dispatch(run, input));
+  }
+
+  private load(flowId: string): Run {
     const { store } = this.kit.deps;
     const row = store.flows.get(flowId);
     const recent = { kind: 'show', what: 'events' } as const;
@@ -130,8 +144,7 @@ export class FlowEngine {
     const state = JSON.parse(row.state) as FlowState;
     const app = store.apps.get(state.app);
     if (!app) throw new IdpError('APP_NOT_FOUND', `the app of flow ${flowId} no longer exists`, 'start a new login');
-    const run: Run = { id: flowId, state, app, current: 'options', since: performance.now() };
-    return this.guard(run, () => this.dispatch(run, input));
+    return { id: flowId, state, app, current: 'options', since: performance.now() };
   }
 
   /** Ends a flow from outside (timeout, Ctrl-C, a driver that cannot answer): recorded against the stage it waited in. */

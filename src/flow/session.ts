@@ -9,8 +9,9 @@ import type { Identity } from './types.js';
 export const ACR_MFA = 'urn:idp:acr:mfa';
 export const ACR_SINGLE_FACTOR = 'urn:idp:acr:sfa';
 
+/** The issuer `idp serve` publishes (Asgardeo's layout), so tokens from `idp login` and from the server verify alike. */
 export function orgIssuer(store: Store): string {
-  return `urn:idp:org:${store.org.setting('org_id') ?? 'unknown'}`;
+  return `${store.org.baseUrl()}/t/${store.org.name()}/oauth2/token`;
 }
 
 function attributeValues(user: User | null, profile: MappedProfile | null): Record<string, unknown> {
@@ -40,26 +41,32 @@ function attributeValues(user: User | null, profile: MappedProfile | null): Reco
   };
 }
 
-export async function issueIdToken(
-  { store, signer }: { store: Store; signer: TokenSigner },
-  app: App,
-  identity: Identity,
-  session: { amr: string[]; mfa: boolean; authTime: number; idp: string },
-): Promise<{ idToken: string; claims: Record<string, unknown> }> {
-  const [key] = store.org.signingKeys();
-  if (!key) throw new Error('the organisation has no signing key');
-  const user = identity.kind === 'local' ? (store.users.byId(identity.userId) ?? null) : null;
-  const profile = identity.kind === 'pass-through' ? identity.profile : null;
-  const sub =
-    identity.kind === 'local'
-      ? identity.userId
-      : signer.passThroughSubject(identity.connection, identity.subject, store.org.setting('subject_salt') ?? '');
+/** The attributes `app` asks for, from a local user's record or a pass-through user's upstream profile. */
+export function appAttributes(app: App, user: User | null, profile: MappedProfile | null): Record<string, unknown> {
   const values = attributeValues(user, profile);
   const requested: Record<string, unknown> = {};
   for (const attribute of app.attributes) {
     const value = values[attribute];
     if (value !== null && value !== undefined) requested[attribute] = value;
   }
+  return requested;
+}
+
+export async function issueIdToken(
+  { store, signer }: { store: Store; signer: TokenSigner },
+  app: App,
+  identity: Identity,
+  session: { amr: string[]; mfa: boolean; authTime: number; idp: string },
+): Promise<{ idToken: string; claims: Record<string, unknown> }> {
+  const key = store.org.signingKeys().find((k) => k.alg === app.idTokenAlg);
+  if (!key) throw new Error(`the organisation has no ${app.idTokenAlg} signing key`);
+  const user = identity.kind === 'local' ? (store.users.byId(identity.userId) ?? null) : null;
+  const profile = identity.kind === 'pass-through' ? identity.profile : null;
+  const sub =
+    identity.kind === 'local'
+      ? identity.userId
+      : signer.passThroughSubject(identity.connection, identity.subject, store.org.setting('subject_salt') ?? '');
+  const requested = appAttributes(app, user, profile);
   const claims = idTokenClaims(
     {
       iss: orgIssuer(store),

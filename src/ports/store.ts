@@ -7,7 +7,9 @@ import type {
   App,
   Association,
   Connection,
+  AppType,
   ConnectionType,
+  IdTokenAlg,
   JitSettings,
   SignInStep,
   Stage,
@@ -24,6 +26,12 @@ export type Clock = () => Date;
 export interface NewApp {
   name: string;
   clientId: string;
+  /** Absent: spa, with no origins, signing ID tokens RS256. */
+  type?: AppType;
+  origins?: string[];
+  idTokenAlg?: IdTokenAlg;
+  /** A web app's client secret, sealed before writing. */
+  clientSecret?: string;
   redirectUris: string[];
   steps: SignInStep[];
   attributes: string[];
@@ -31,12 +39,20 @@ export interface NewApp {
   builtIn?: boolean;
 }
 
-export type AppPatch = Partial<Pick<App, 'clientId' | 'redirectUris' | 'steps' | 'attributes' | 'script'>>;
+/** The type is fixed at creation; the secret changes only through setClientSecret. */
+export type AppPatch = Partial<
+  Pick<App, 'clientId' | 'origins' | 'idTokenAlg' | 'redirectUris' | 'steps' | 'attributes' | 'script'>
+>;
 
 export interface AppRepository {
   list(): App[];
   names(): string[];
   get(name: string): App | undefined;
+  byClientId(clientId: string): App | undefined;
+  /** A web app's client secret, unsealed; null for a spa. */
+  clientSecret(name: string): string | null;
+  /** Seals and stores a new client secret (the old one stops working). */
+  setClientSecret(name: string, secret: string): void;
   insert(app: NewApp): void;
   update(name: string, patch: AppPatch): void;
   delete(name: string): void;
@@ -200,7 +216,7 @@ export interface EventRepository {
   list(query: EventQuery): EventRecord[];
 }
 
-/** An org signing key (ES256) as stored: its public half, and the private half unsealed. */
+/** An org signing key (RS256 or ES256) as stored: its public half, and the private half unsealed. */
 export interface SigningKey extends PublicSigningKey {
   privateJwk: JsonWebKey;
 }
@@ -211,8 +227,14 @@ export interface OrgRepository {
   /** The SMTP relay emailed codes also go to (`smtp://host:port`), if one is set. */
   smtpRelay(): string | null;
   setSmtpRelay(url: string | null): void;
+  /** The URL-safe name the org's URLs carry (/t/<name>/...). */
+  name(): string;
+  setName(name: string): void;
+  /** Where `idp serve` answers, with no trailing slash (default http://localhost:8788); the issuer starts with it. */
+  baseUrl(): string;
+  setBaseUrl(url: string): void;
   addSigningKey(key: SigningKey): void;
-  /** Active keys, newest first (their private halves unsealed). */
+  /** Active keys, newest first (their private halves unsealed): an RS256 one and an ES256 one. */
   signingKeys(): SigningKey[];
   /** The public halves of the active keys, newest first: no seal key needed. */
   publicKeys(): PublicSigningKey[];
@@ -290,6 +312,24 @@ export interface CodeRepository {
   outbox(query: { to?: string; flow?: string; limit: number }): OutboxMessage[];
 }
 
+/**
+ * What \`idp serve\`'s OpenID provider keeps between requests and restarts: one JSON payload per (model, id), with its
+ * expiry in epoch seconds. Expired rows read as absent; purgeExpired removes them.
+ */
+export interface OidcModelRepository {
+  upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null): void;
+  find(model: string, id: string, now: number): Record<string, unknown> | undefined;
+  findByUid(model: string, uid: string, now: number): Record<string, unknown> | undefined;
+  findByUserCode(model: string, userCode: string, now: number): Record<string, unknown> | undefined;
+  /** Marks a code or token used, keeping it (a reused code then revokes its grant). */
+  consume(model: string, id: string, at: number): void;
+  destroy(model: string, id: string): void;
+  /** Removes every row issued under the grant, whatever its model. */
+  revokeByGrantId(grantId: string): void;
+  /** Rows whose expiry passed before `now`: removed; returns how many. */
+  purgeExpired(now: number): number;
+}
+
 export interface Store {
   readonly apps: AppRepository;
   readonly connections: ConnectionRepository;
@@ -300,6 +340,7 @@ export interface Store {
   readonly factors: FactorRepository;
   readonly flows: FlowRepository;
   readonly codes: CodeRepository;
+  readonly oidc: OidcModelRepository;
   readonly clock: Clock;
   /** The unit of work: fn runs all or nothing, and concurrent writers queue instead of failing mid-way. */
   tx<T>(fn: () => T): T;

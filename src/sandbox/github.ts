@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { GithubPersona } from './personas.js';
 import { sameSecret } from '../core/same-secret.js';
 import type { RegisteredClient } from '../ports.js';
-import { closeServer, listenLoopback, readParams, redirect, sendHtml, sendJson } from './http.js';
+import { closeServer, listenLoopback, readParams, redirect, sendHtml, sendJson } from '../net/http.js';
 import { errorPage, escapeHtml, form, page, PERSONA_FIELD, DECISION_FIELD } from './pages.js';
 
 export interface GithubSandbox {

@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 import type { Interaction, Provider as OidcProvider } from 'oidc-provider';
 import type { GooglePersona } from './personas.js';
 import type { RegisteredClient } from '../ports.js';
-import { closeServer, listenLoopback, readParams, sendHtml } from './http.js';
+import { closeServer, listenLoopback, readParams, sendHtml } from '../net/http.js';
+import { withoutWarning } from '../net/quiet-import.js';
 import { errorPage, escapeHtml, form, page, DECISION_FIELD, PERSONA_FIELD } from './pages.js';
 
 export interface GoogleSandbox {
@@ -31,7 +32,7 @@ export async function startGoogleSandbox(
   const issuer = `http://127.0.0.1:${await listenLoopback(server, port)}`;
   try {
     const [{ Provider, interactionPolicy }, { createMemoryAdapter }] = await Promise.all([
-      importOidcProvider(),
+      withoutWarning('Unsupported runtime', () => import('oidc-provider')),
       import('oidc-provider/lib/adapters/memory_adapter.js'),
     ]);
     const googleClients = clients.filter((c) => c.provider === 'google');
@@ -56,20 +57,6 @@ export async function startGoogleSandbox(
     throw err;
   }
   return { issuer, close: () => closeServer(server) };
-}
-
-/** oidc-provider warns about Node 20 at import time; that one line would only confuse idp's users. */
-async function importOidcProvider(): Promise<typeof import('oidc-provider')> {
-  const warn = console.warn;
-  console.warn = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].includes('Unsupported runtime')) return;
-    warn.apply(console, args);
-  };
-  try {
-    return await import('oidc-provider');
-  } finally {
-    console.warn = warn;
-  }
 }
 
 async function configuration(

@@ -1,12 +1,16 @@
-// Repository for applications (service providers) and their sign-in methods.
-import type { App, SignInStep } from '../core/types.js';
+// Repository for applications (service providers): their client settings, sign-in methods, and a web app's client
+// secret, sealed at rest.
+import type { App, AppType, IdTokenAlg, SignInStep } from '../core/types.js';
 import type { AppPatch, AppRepository, NewApp } from '../ports.js';
 import type { Db } from './db.js';
 
 interface AppRow {
   name: string;
   client_id: string;
-  client_secret_hash: string | null;
+  type: AppType;
+  origins: string;
+  id_token_alg: IdTokenAlg;
+  client_secret_sealed: string | null;
   redirect_uris: string;
   steps: string;
   attributes: string;
@@ -20,7 +24,10 @@ function toApp(row: AppRow): App {
   return {
     name: row.name,
     clientId: row.client_id,
-    hasSecret: row.client_secret_hash !== null,
+    type: row.type,
+    origins: JSON.parse(row.origins) as string[],
+    idTokenAlg: row.id_token_alg,
+    hasSecret: row.client_secret_sealed !== null,
     redirectUris: JSON.parse(row.redirect_uris) as string[],
     steps: JSON.parse(row.steps) as SignInStep[],
     attributes: JSON.parse(row.attributes) as string[],
@@ -35,6 +42,7 @@ export class AppRepo implements AppRepository {
   constructor(
     private readonly db: Db,
     private readonly now: () => string,
+    private readonly secrets: { seal(plaintext: string): string; unseal(sealed: string): string },
   ) {}
 
   list(): App[] {
@@ -50,16 +58,40 @@ export class AppRepo implements AppRepository {
     return row && toApp(row);
   }
 
+  byClientId(clientId: string): App | undefined {
+    const row = this.db.prepare('SELECT * FROM apps WHERE client_id = ?').get(clientId) as AppRow | undefined;
+    return row && toApp(row);
+  }
+
+  clientSecret(name: string): string | null {
+    const sealed = this.db.prepare('SELECT client_secret_sealed FROM apps WHERE name = ?').pluck().get(name) as
+      | string
+      | null
+      | undefined;
+    return sealed == null ? null : this.secrets.unseal(sealed);
+  }
+
+  setClientSecret(name: string, secret: string): void {
+    this.db
+      .prepare('UPDATE apps SET client_secret_sealed = ?, updated_at = ? WHERE name = ?')
+      .run(this.secrets.seal(secret), this.now(), name);
+  }
+
   insert(app: NewApp): void {
     const at = this.now();
     this.db
       .prepare(
-        `INSERT INTO apps (name, client_id, redirect_uris, steps, attributes, script, built_in, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO apps (name, client_id, type, origins, id_token_alg, client_secret_sealed, redirect_uris, steps,
+                           attributes, script, built_in, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         app.name,
         app.clientId,
+        app.type ?? 'spa',
+        JSON.stringify(app.origins ?? []),
+        app.idTokenAlg ?? 'RS256',
+        app.clientSecret === undefined ? null : this.secrets.seal(app.clientSecret),
         JSON.stringify(app.redirectUris),
         JSON.stringify(app.steps),
         JSON.stringify(app.attributes),
@@ -76,10 +108,13 @@ export class AppRepo implements AppRepository {
     const next = { ...current, ...patch };
     this.db
       .prepare(
-        'UPDATE apps SET client_id = ?, redirect_uris = ?, steps = ?, attributes = ?, script = ?, updated_at = ? WHERE name = ?',
+        `UPDATE apps SET client_id = ?, origins = ?, id_token_alg = ?, redirect_uris = ?, steps = ?, attributes = ?,
+                         script = ?, updated_at = ? WHERE name = ?`,
       )
       .run(
         next.clientId,
+        JSON.stringify(next.origins),
+        next.idTokenAlg,
         JSON.stringify(next.redirectUris),
         JSON.stringify(next.steps),
         JSON.stringify(next.attributes),

@@ -1,5 +1,7 @@
 // The schema, as numbered forward-only migrations applied through PRAGMA user_version, each in one transaction.
 // Designed as a whole: flow, MFA and outbox tables exist from the first version so later features only fill them.
+import { DEFAULT_ORG_NAME } from '../core/names.js';
+import { originsOf } from '../core/urls.js';
 import type { Db } from './db.js';
 
 export const APPLICATION_ID = 0x69647030; // 'idp0': marks a SQLite file as an idp organisation
@@ -227,6 +229,45 @@ export const MIGRATIONS: readonly Migration[] = [
   ALTER TABLE connections ADD COLUMN token_auth TEXT CHECK (token_auth IN ('client_secret_basic', 'client_secret_post', 'none'));
   ALTER TABLE connections ADD COLUMN base_url TEXT;
   UPDATE connections SET issuer = NULL WHERE type = 'github';
+  `,
+  // 8: apps become OpenID clients of `idp serve`: a type (spa: public; web: confidential, its secret sealed like every
+  // other; the never-used secret hash goes), the browser origins allowed CORS (an existing app's are those of its
+  // redirect URIs, as a new spa's are by default) and the ID token algorithm. The org gets a URL-safe name. Its RS256
+  // key is added by the composition root (cli/context.ts), which holds the token code the store must not import.
+  (db) => {
+    db.exec(`
+      ALTER TABLE apps ADD COLUMN type TEXT NOT NULL DEFAULT 'spa' CHECK (type IN ('spa', 'web'));
+      ALTER TABLE apps ADD COLUMN origins TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE apps ADD COLUMN id_token_alg TEXT NOT NULL DEFAULT 'RS256' CHECK (id_token_alg IN ('RS256', 'ES256'));
+      ALTER TABLE apps RENAME COLUMN client_secret_hash TO client_secret_sealed;
+      UPDATE apps SET client_secret_sealed = NULL;
+    `);
+    const apps = db.prepare('SELECT name, redirect_uris FROM apps').all() as { name: string; redirect_uris: string }[];
+    const setOrigins = db.prepare('UPDATE apps SET origins = ? WHERE name = ?');
+    for (const app of apps)
+      setOrigins.run(JSON.stringify(originsOf(JSON.parse(app.redirect_uris) as string[])), app.name);
+    db.prepare(
+      "INSERT INTO org_settings (key, value) SELECT 'org_name', ? WHERE EXISTS (SELECT 1 FROM org_settings WHERE key = 'org_id')",
+    ).run(DEFAULT_ORG_NAME);
+  },
+  // 9: \`idp serve\`: what oidc-provider keeps (sessions, grants, codes, tokens, interactions) and the web driver's
+  // per-interaction records, one row per model and id, so sessions and refresh tokens survive a restart. expires_at
+  // is epoch seconds (NULL: never); grant_id lets a revoked grant take every token issued under it.
+  `
+  CREATE TABLE oidc_models (
+    model       TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    grant_id    TEXT,
+    uid         TEXT,
+    user_code   TEXT,
+    expires_at  INTEGER,
+    PRIMARY KEY (model, id)
+  ) STRICT;
+  CREATE INDEX oidc_models_grant ON oidc_models (grant_id) WHERE grant_id IS NOT NULL;
+  CREATE INDEX oidc_models_uid ON oidc_models (model, uid) WHERE uid IS NOT NULL;
+  CREATE INDEX oidc_models_user_code ON oidc_models (model, user_code) WHERE user_code IS NOT NULL;
+  CREATE INDEX oidc_models_expiry ON oidc_models (expires_at) WHERE expires_at IS NOT NULL;
   `,
 ];
 

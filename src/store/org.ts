@@ -1,17 +1,24 @@
-// Repository for organisation-wide settings and the signing keys that sign ID tokens for apps (private halves sealed).
+// Repository for organisation-wide settings (name, base URL, SMTP relay) and the signing keys that sign ID tokens for
+// apps (private halves sealed).
 import type { PublicSigningKey } from '../core/jwks.js';
+import { DEFAULT_ORG_NAME } from '../core/names.js';
+import type { IdTokenAlg } from '../core/types.js';
 import type { OrgRepository, SigningKey } from '../ports.js';
 import type { Db } from './db.js';
 
 interface KeyRow {
   kid: string;
-  alg: 'ES256';
+  alg: IdTokenAlg;
   private_sealed: string;
   public_jwk: string;
   created_at: string;
 }
 
 const SMTP_RELAY = 'smtp_relay';
+const ORG_NAME = 'org_name';
+const BASE_URL = 'base_url';
+/** Where `idp serve` listens unless told otherwise. */
+const DEFAULT_BASE_URL = 'http://localhost:8788';
 
 export class OrgRepo implements OrgRepository {
   constructor(
@@ -39,6 +46,22 @@ export class OrgRepo implements OrgRepository {
   setSmtpRelay(url: string | null): void {
     if (url === null) this.db.prepare('DELETE FROM org_settings WHERE key = ?').run(SMTP_RELAY);
     else this.setSetting(SMTP_RELAY, url);
+  }
+
+  name(): string {
+    return this.setting(ORG_NAME) ?? DEFAULT_ORG_NAME;
+  }
+
+  setName(name: string): void {
+    this.setSetting(ORG_NAME, name);
+  }
+
+  baseUrl(): string {
+    return this.setting(BASE_URL) ?? DEFAULT_BASE_URL;
+  }
+
+  setBaseUrl(url: string): void {
+    this.setSetting(BASE_URL, url.replace(/\/+$/, ''));
   }
 
   addSigningKey(key: SigningKey): void {

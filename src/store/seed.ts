@@ -1,4 +1,4 @@
-// Creates an organisation: its settings and signing key, and unless asked for an empty one, the demo org from fixtures/demo-org.json.
+// Creates an organisation: its name, settings and signing keys, and unless asked for an empty one, the demo org from fixtures/demo-org.json.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hashPassword } from '../core/password.js';
@@ -6,6 +6,7 @@ import { defaultJit, defaultScopes } from '../core/connection-defaults.js';
 import type { ConnectionType, SignInStep } from '../core/types.js';
 import { newClientId, newSandboxSecret } from '../core/ids.js';
 import { MY_ACCOUNT } from '../core/signin.js';
+import { originsOf } from '../core/urls.js';
 import type { SigningKey, Store } from '../ports.js';
 
 interface DemoOrg {
@@ -25,12 +26,12 @@ interface DemoOrg {
 const DEMO_FILE = new URL('../../../fixtures/demo-org.json', import.meta.url);
 
 /**
- * False, changing nothing, when the organisation exists already: another idp process created it first. The signing key
- * comes from the caller (src/tokens makes it), so the store needs no token code.
+ * False, changing nothing, when the organisation exists already: another idp process created it first. The signing keys
+ * (RS256 and ES256) come from the caller (src/tokens makes them), so the store needs no token code; the name is valid.
  */
 export async function seedOrg(
   store: Store,
-  opts: { demo: boolean; actor: string; signingKey: SigningKey },
+  opts: { demo: boolean; actor: string; name: string; signingKeys: SigningKey[] },
 ): Promise<boolean> {
   const demo = opts.demo ? (JSON.parse(readFileSync(DEMO_FILE, 'utf8')) as DemoOrg) : undefined;
   // Hash before the transaction: scrypt is slow and must not hold the write lock.
@@ -40,7 +41,8 @@ export async function seedOrg(
     store.org.setSetting('org_id', randomBytes(8).toString('hex'));
     store.org.setSetting('created_at', store.clock().toISOString());
     store.org.setSetting('subject_salt', randomBytes(32).toString('base64url'));
-    store.org.addSigningKey(opts.signingKey);
+    store.org.setName(opts.name);
+    for (const key of opts.signingKeys) store.org.addSigningKey(key);
     store.apps.insert({
       name: MY_ACCOUNT,
       clientId: newClientId(),
@@ -62,7 +64,8 @@ export async function seedOrg(
         attributeMap: {},
       });
     }
-    for (const a of demo?.apps ?? []) store.apps.insert({ ...a, clientId: newClientId() });
+    for (const a of demo?.apps ?? [])
+      store.apps.insert({ ...a, clientId: newClientId(), origins: originsOf(a.redirectUris) });
     demo?.users.forEach((u, i) => {
       const { password: _password, ...profile } = u;
       store.users.insert({ ...profile, passwordHash: hashes[i]!, source: 'local' });
@@ -74,6 +77,7 @@ export async function seedOrg(
       detail: demo ? 'created the demo organisation' : 'created an empty organisation',
       before: null,
       after: {
+        name: opts.name,
         apps: [MY_ACCOUNT, ...(demo?.apps.map((a) => a.name) ?? [])],
         connections: demo?.connections.map((c) => c.name) ?? [],
       },

@@ -11,6 +11,7 @@ import { EventRepo } from './events.js';
 import { FactorRepo } from './factors.js';
 import { FlowRepo } from './flows.js';
 import { CodeRepo } from './codes.js';
+import { OidcModelRepo } from './oidc-models.js';
 import { OrgRepo } from './org.js';
 import { UserRepo } from './users.js';
 import { loadKey, loadOrCreateKey, seal, SEAL_KEY_FILE, unseal } from './seal.js';
@@ -29,6 +30,7 @@ export class SqliteStore implements Store {
   readonly factors: FactorRepo;
   readonly flows: FlowRepo;
   readonly codes: CodeRepo;
+  readonly oidc: OidcModelRepo;
   private sealKey: Buffer | undefined;
 
   /** `sealKey` given in memory is used instead of the key file (a throwaway copy has none on disk). */
@@ -40,15 +42,17 @@ export class SqliteStore implements Store {
   ) {
     this.sealKey = sealKey;
     const now = (): string => this.clock().toISOString();
-    this.apps = new AppRepo(db, now);
-    this.connections = new ConnectionRepo(db, now, { seal: (p) => this.seal(p), unseal: (s) => this.unseal(s) });
+    const secrets = { seal: (p: string) => this.seal(p), unseal: (s: string) => this.unseal(s) };
+    this.apps = new AppRepo(db, now, secrets);
+    this.connections = new ConnectionRepo(db, now, secrets);
     this.users = new UserRepo(db, now);
     this.associations = new AssociationRepo(db, now);
     this.events = new EventRepo(db, now);
-    this.org = new OrgRepo(db, { seal: (p) => this.seal(p), unseal: (s) => this.unseal(s) });
+    this.org = new OrgRepo(db, secrets);
     this.factors = new FactorRepo(db, now);
     this.codes = new CodeRepo(db, now);
     this.flows = new FlowRepo(db, now);
+    this.oidc = new OidcModelRepo(db);
   }
 
   /** Runs fn in one BEGIN IMMEDIATE transaction: all or nothing, and writers queue instead of failing mid-way. */

@@ -3,6 +3,7 @@
 
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { IdpError } from '../core/errors.js';
+import { publicMembers } from '../core/jwks.js';
 import { hint } from '../core/fixes.js';
 import type { IdTokenClaims, SigningKey as StoredKey } from '../ports.js';
 import type { CryptoKey } from 'jose';
@@ -23,7 +24,7 @@ function jose(): Promise<Jose> {
 function verifyingKey(key: StoredKey): Promise<CryptoKey> {
   let cached = keyCache.get(key.kid);
   if (!cached) {
-    cached = jose().then((j) => j.importJWK({ ...key.publicJwk, kty: 'EC' }, key.alg));
+    cached = jose().then((j) => j.importJWK(publicMembers(key.publicJwk), key.alg));
     cached.catch(() => keyCache.delete(key.kid));
     keyCache.set(key.kid, cached);
   }
@@ -31,8 +32,9 @@ function verifyingKey(key: StoredKey): Promise<CryptoKey> {
 }
 
 /**
- * Signs with node:crypto (ES256, raw r||s as JWS wants): loading jose costs a whole login's budget, and signing is
- * a few lines. Verification stays on jose, so tests check this signer against an independent implementation.
+ * Signs with node:crypto (RS256: RSASSA-PKCS1-v1_5 with SHA-256, node's default for RSA keys; ES256: raw r||s as JWS
+ * wants): loading jose costs a whole login's budget, and signing is a few lines. Verification stays on jose, so tests
+ * check this signer against an independent implementation.
  */
 export async function signIdToken(
   key: StoredKey,
@@ -43,7 +45,11 @@ export async function signIdToken(
   const header = { alg: key.alg, kid: key.kid, typ: 'JWT' };
   const payload = { ...claims, iat, exp: iat + (opts.ttlSeconds ?? DEFAULT_ID_TOKEN_TTL_SECONDS) };
   const input = `${segment(header)}.${segment(payload)}`;
-  const signature = sign('sha256', Buffer.from(input), { key: signingKey(key), dsaEncoding: 'ieee-p1363' });
+  const signature = sign(
+    'sha256',
+    Buffer.from(input),
+    key.alg === 'ES256' ? { key: signingKey(key), dsaEncoding: 'ieee-p1363' } : signingKey(key),
+  );
   return `${input}.${signature.toString('base64url')}`;
 }
 

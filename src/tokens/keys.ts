@@ -1,16 +1,24 @@
-// Org signing keys (ES256) and pass-through subjects, on node:crypto only so seeding never loads jose.
-// The kid is the RFC 7638 thumbprint, so the same public key always gets the same kid.
+// Org signing keys (RS256: RSA 2048, and ES256: P-256) and pass-through subjects, on node:crypto only so seeding never
+// loads jose. The kid is the RFC 7638 thumbprint, so the same public key always gets the same kid.
 
-import { createHash, createHmac, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
-import { ecPublicMembers } from '../core/jwks.js';
+import { createHash, createHmac, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { publicMembers } from '../core/jwks.js';
+import type { IdTokenAlg } from '../core/types.js';
 import type { SigningKey as StoredKey } from '../ports.js';
 
-export function generateSigningKey(): StoredKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const publicJwk = ecPublicMembers(publicKey.export({ format: 'jwk' }));
+export function generateSigningKey(alg: IdTokenAlg): StoredKey {
+  const { privateKey, publicKey } =
+    alg === 'RS256'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return storedKey(alg, privateKey, publicKey);
+}
+
+function storedKey(alg: IdTokenAlg, privateKey: KeyObject, publicKey: KeyObject): StoredKey {
+  const publicJwk = publicMembers(publicKey.export({ format: 'jwk' }));
   return {
     kid: jwkThumbprint(publicJwk),
-    alg: 'ES256',
+    alg,
     privateJwk: privateKey.export({ format: 'jwk' }),
     publicJwk,
     createdAt: new Date().toISOString(),
@@ -19,8 +27,11 @@ export function generateSigningKey(): StoredKey {
 
 /** RFC 7638: sha256 over the required members in lexicographic order, base64url. */
 export function jwkThumbprint(jwk: JsonWebKey): string {
-  const { crv, kty, x, y } = ecPublicMembers(jwk);
-  const canonical = JSON.stringify({ crv, kty, x, y });
+  const members = publicMembers(jwk);
+  const canonical =
+    members.kty === 'RSA'
+      ? JSON.stringify({ e: members.e, kty: members.kty, n: members.n })
+      : JSON.stringify({ crv: members.crv, kty: members.kty, x: members.x, y: members.y });
   return createHash('sha256').update(canonical).digest('base64url');
 }
 

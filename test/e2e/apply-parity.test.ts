@@ -56,6 +56,24 @@ const CASES: Case[] = [
     policy: () => ({ apps: { thrift: { steps: [['password', 'nope']] } } }),
     code: 'UNKNOWN_SIGN_IN_OPTION',
   },
+  {
+    name: 'an origin with a path',
+    command: () => ['app', 'set', 'thrift', '--origin', 'http://localhost:5173/'],
+    policy: () => ({ apps: { thrift: { origins: ['http://localhost:5173/'] } } }),
+    code: 'INVALID_VALUE',
+  },
+  {
+    name: "a change of an app's type",
+    command: () => ['app', 'set', 'thrift', '--type', 'web'],
+    policy: () => ({ apps: { thrift: { type: 'web' } } }),
+    code: 'INVALID_VALUE',
+  },
+  {
+    name: 'an org name that is not URL-safe',
+    command: () => ['org', 'set', '--name', 'Thrift Shop'],
+    policy: () => ({ org: { name: 'Thrift Shop' } }),
+    code: 'INVALID_VALUE',
+  },
 ];
 
 for (const c of CASES) {

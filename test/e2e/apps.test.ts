@@ -79,7 +79,7 @@ test('an unknown sign-in option is refused with exit 2 and the list of valid one
   assert.equal(await snapshot(home), before);
 });
 
-test('app create takes repeatable --redirect-uri, --step and --attributes; step 1 defaults to password', async () => {
+test('app create takes repeatable --redirect-uri, --step and --attributes; step 1 defaults to a password and every connection', async () => {
   const shop = await idpJson(
     [
       'app',
@@ -109,7 +109,7 @@ test('app create takes repeatable --redirect-uri, --step and --attributes; step 
     ],
   );
   const plain = await idpJson(['app', 'create', 'plain', '--json'], { home });
-  assert.deepEqual(plain.steps, [['password']]);
+  assert.deepEqual(plain.steps, [['password', 'github', 'google']]);
   assert.notEqual(plain.client_id, shop.client_id);
 
   const set = await idpJson(

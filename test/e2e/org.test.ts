@@ -83,7 +83,14 @@ test('any command on an empty data directory first creates the demo org', async 
   assert.doesNotMatch(second.stderr, /created/, 'only the first command seeds');
   const store = openStore(home);
   try {
-    assert.equal(store.org.signingKeys().length, 1, 'one signing key');
+    assert.deepEqual(
+      store.org
+        .signingKeys()
+        .map((k) => k.alg)
+        .sort(),
+      ['ES256', 'RS256'],
+      'one key per algorithm',
+    );
   } finally {
     store.close();
   }
@@ -91,7 +98,12 @@ test('any command on an empty data directory first creates the demo org', async 
 
 test('init --empty creates an org with a signing key and nothing else; init again changes nothing', async () => {
   const home = join(tempDir('empty'), 'org');
-  assert.deepEqual(await idpJson(['init', '--empty', '--json'], { home }), { home, created: true, demo: false });
+  assert.deepEqual(await idpJson(['init', '--empty', '--json'], { home }), {
+    home,
+    created: true,
+    demo: false,
+    name: 'default',
+  });
   const [apps, connections, users, again] = await Promise.all([
     idpJson(['app', 'list', '--json'], { home }),
     idpJson(['connection', 'list', '--json'], { home }),
@@ -102,7 +114,13 @@ test('init --empty creates an org with a signing key and nothing else; init agai
   assert.equal(again.created, false);
   const store = openStore(home);
   try {
-    assert.equal(store.org.signingKeys().length, 1);
+    assert.deepEqual(
+      store.org
+        .signingKeys()
+        .map((k) => k.alg)
+        .sort(),
+      ['ES256', 'RS256'],
+    );
   } finally {
     store.close();
   }
@@ -194,7 +212,13 @@ test('concurrent first commands on an empty data directory create one org, and a
   );
   const store = openStore(home);
   try {
-    assert.equal(store.org.signingKeys().length, 1);
+    assert.deepEqual(
+      store.org
+        .signingKeys()
+        .map((k) => k.alg)
+        .sort(),
+      ['ES256', 'RS256'],
+    );
     assert.equal(store.users.count(), 1);
   } finally {
     store.close();

@@ -13,6 +13,7 @@ import { SEAL_KEY_FILE } from '../../src/store/store.js';
 import type { SigningKey } from '../../src/ports.js';
 import { jwks } from '../../src/core/jwks.js';
 import { expectCode, runIdp, seededHome } from '../helpers/idp.js';
+import { undoMigration8 } from '../helpers/migrations.js';
 
 /** Opens idp.db for reading only, behind idp's back. */
 function inspect(home: string): Database.Database {
@@ -67,6 +68,7 @@ test('an org from before sealing is upgraded in one step and still signs tokens 
   const home = await seededHome();
   // Turn the seeded org back into what the previous schema stored: the private JWK in the clear, schema 3.
   const db = new Database(dbPath(home), { fileMustExist: true });
+  undoMigration8(db);
   const [row] = db.prepare('SELECT * FROM signing_keys').all() as {
     kid: string;
     private_sealed: string;
@@ -94,6 +96,8 @@ test('an org from before sealing is upgraded in one step and still signs tokens 
   };
   const oldJwks = jwks([oldKey]);
 
+  // Apps sign RS256 since schema 8 (with a key the upgrade adds); the old key still signs for an app that asks ES256.
+  expectCode(await runIdp(['app', 'set', 'thrift', '--id-token-alg', 'ES256'], { home }), 0);
   const r = expectCode(await runIdp(passwordLogin('--print', 'id_token'), { home, input: 'thrift-demo' }), 0);
   const { protectedHeader } = await jwtVerify(r.stdout.trim(), createLocalJWKSet(oldJwks), { algorithms: ['ES256'] });
   assert.equal(protectedHeader.kid, oldKey.kid);
@@ -104,7 +108,7 @@ test('an org from before sealing is upgraded in one step and still signs tokens 
   } finally {
     check.close();
   }
-  const [migrated] = keyRows(home);
+  const migrated = keyRows(home).find((k) => k.kid === oldKey.kid);
   assert.match(String(migrated!.private_sealed), /^v1\./);
   assert.equal(databaseBytes(home).includes(privateJwk.d!), false, 'the old plaintext key is sealed in place');
 });
@@ -133,11 +137,15 @@ test('publishing keys needs no secret.key: keys jwks and org show read only the 
     keys: Record<string, string>[];
   };
   assert.deepEqual(after, before);
+  assert.equal(after.keys.length, 2, 'an RS256 and an ES256 key');
   for (const member of PRIVATE_MEMBERS)
-    assert.equal(member in after.keys[0]!, false, `no private member ${member} is published`);
+    for (const key of after.keys) assert.equal(member in key, false, `no private member ${member} is published`);
   const org = JSON.parse(expectCode(await runIdp(['org', 'show', '--json'], { home }), 0).stdout) as {
     signing_keys: string[];
   };
-  assert.deepEqual(org.signing_keys, [before.keys[0]!.kid]);
+  assert.deepEqual(
+    org.signing_keys,
+    before.keys.map((k) => k.kid),
+  );
   assert.equal(existsSync(join(home, SEAL_KEY_FILE)), false, 'reading public keys creates no seal key');
 });

@@ -30,6 +30,9 @@ export function fakeApp(name: string, steps: string[][]): App {
   return {
     name,
     clientId: `client-${name}`,
+    type: 'spa',
+    origins: ['http://127.0.0.1'],
+    idTokenAlg: 'RS256',
     hasSecret: false,
     redirectUris: ['http://127.0.0.1/cb'],
     steps,
@@ -78,6 +81,9 @@ export class FakeStore implements Store {
     list: () => [...this.appMap.values()],
     names: () => [...this.appMap.keys()],
     get: (name) => this.appMap.get(name),
+    byClientId: (clientId) => [...this.appMap.values()].find((a) => a.clientId === clientId),
+    clientSecret: () => null,
+    setClientSecret: () => unused('apps.setClientSecret'),
     insert: () => unused('apps.insert'),
     update: () => unused('apps.update'),
     delete: () => unused('apps.delete'),
@@ -155,9 +161,19 @@ export class FakeStore implements Store {
     setSetting: () => unused('org.setSetting'),
     smtpRelay: () => null,
     setSmtpRelay: () => unused('org.setSmtpRelay'),
+    name: () => 'fake',
+    setName: () => unused('org.setName'),
+    baseUrl: () => 'http://localhost:8788',
+    setBaseUrl: () => unused('org.setBaseUrl'),
     addSigningKey: () => unused('org.addSigningKey'),
-    signingKeys: () => [{ kid: 'k1', alg: 'ES256', privateJwk: {}, publicJwk: {}, createdAt: AT }],
-    publicKeys: () => [{ kid: 'k1', alg: 'ES256', publicJwk: {}, createdAt: AT }],
+    signingKeys: () => [
+      { kid: 'k1', alg: 'RS256', privateJwk: {}, publicJwk: {}, createdAt: AT },
+      { kid: 'k2', alg: 'ES256', privateJwk: {}, publicJwk: {}, createdAt: AT },
+    ],
+    publicKeys: () => [
+      { kid: 'k1', alg: 'RS256', publicJwk: {}, createdAt: AT },
+      { kid: 'k2', alg: 'ES256', publicJwk: {}, createdAt: AT },
+    ],
   };
 
   readonly factors: Store['factors'] = {
@@ -185,6 +201,17 @@ export class FakeStore implements Store {
     save: (id, status: FlowStatus, state) =>
       void this.flowMap.set(id, { ...this.flowMap.get(id)!, status, state: JSON.stringify(state) }),
     recent: () => unused('flows.recent'),
+  };
+
+  readonly oidc: Store['oidc'] = {
+    upsert: () => unused('oidc.upsert'),
+    find: () => unused('oidc.find'),
+    findByUid: () => unused('oidc.findByUid'),
+    findByUserCode: () => unused('oidc.findByUserCode'),
+    consume: () => unused('oidc.consume'),
+    destroy: () => unused('oidc.destroy'),
+    revokeByGrantId: () => unused('oidc.revokeByGrantId'),
+    purgeExpired: () => unused('oidc.purgeExpired'),
   };
 
   readonly codes: Store['codes'] = {

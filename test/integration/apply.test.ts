@@ -34,7 +34,11 @@ async function emptyStore(t: TestContext): Promise<Store> {
 
 function planFor(store: Store, text: string, prune = false): PlanItem[] {
   const doc = validatePolicy(parsePolicy(text, FILE), FILE);
-  return planPolicy({ apps: store.apps.list(), connections: store.connections.list() }, doc, { prune, file: FILE });
+  return planPolicy(
+    { orgName: store.org.name(), apps: store.apps.list(), connections: store.connections.list() },
+    doc,
+    { prune, file: FILE },
+  );
 }
 
 /** What `idp apply` does: plan, then apply unless there is nothing to do. Returns the plan and the notes. */

@@ -21,6 +21,9 @@ function app(name: string, patch: Partial<App> = {}): App {
   return {
     name,
     clientId: `cid-${name}`,
+    type: 'spa',
+    origins: ['http://localhost:5173'],
+    idTokenAlg: 'RS256',
     hasSecret: false,
     redirectUris: ['http://localhost:5173/'],
     steps: [['password', 'google', 'github']],
@@ -53,8 +56,9 @@ function connection(name: string, patch: Partial<Connection> = {}): Connection {
 }
 
 /** The demo org's shape: thrift, the built-in myaccount, sandbox github and google. */
-function demo(): { apps: App[]; connections: Connection[] } {
+function demo(): { orgName: string; apps: App[]; connections: Connection[] } {
   return {
+    orgName: 'default',
     apps: [app('myaccount', { steps: [['password']], redirectUris: [], builtIn: true }), app('thrift')],
     connections: [connection('github'), connection('google', { scopes: ['openid', 'email', 'profile'] })],
   };
@@ -62,7 +66,7 @@ function demo(): { apps: App[]; connections: Connection[] } {
 
 function plan(
   raw: unknown,
-  opts: { prune?: boolean; current?: { apps: App[]; connections: Connection[] } } = {},
+  opts: { prune?: boolean; current?: { orgName: string; apps: App[]; connections: Connection[] } } = {},
 ): PlanItem[] {
   return planPolicy(opts.current ?? demo(), validatePolicy(raw, FILE), { prune: !!opts.prune, file: FILE });
 }
@@ -131,7 +135,7 @@ test('a value outside an enumeration names the path and the allowed values', () 
 test('unknown keys are refused at every level, with the allowed keys', () => {
   assert.match(
     hintOf(invalid(() => validatePolicy({ connectons: {} }, FILE), '(top level).connectons')),
-    /allowed keys: apps, connections/,
+    /allowed keys: org, apps, connections/,
   );
   assert.match(
     hintOf(invalid(() => validatePolicy({ connections: { github: { jitt: {} } } }, FILE), 'connections.github.jitt')),
@@ -217,10 +221,19 @@ test('an http issuer is refused unless it is loopback', () => {
 
 test('export: every key in a fixed order; secrets only as a reference, a sandbox secret not at all', () => {
   const thrift = app('thrift', { script: 'var onLoginRequest = function (c) { executeStep(1); };' });
-  assert.deepEqual(Object.keys(exportApp(thrift)), ['client_id', 'redirect_uris', 'steps', 'attributes', 'script']);
+  assert.deepEqual(Object.keys(exportApp(thrift)), [
+    'client_id',
+    'type',
+    'redirect_uris',
+    'origins',
+    'id_token_alg',
+    'steps',
+    'attributes',
+    'script',
+  ]);
   assert.deepEqual(
     Object.keys(exportApp(app('thrift'))),
-    ['client_id', 'redirect_uris', 'steps', 'attributes'],
+    ['client_id', 'type', 'redirect_uris', 'origins', 'id_token_alg', 'steps', 'attributes'],
     'no script key without a script',
   );
   const keys = ['type', 'sandbox', 'client_id', 'scopes', 'jit', 'attribute_map'];
@@ -367,6 +380,7 @@ test('client_secret: stored keeps a stored secret, replaces an env reference, an
   const real = (secret: Connection['secret']) =>
     connection('corp', { type: 'oidc', sandbox: false, issuer: 'https://login.example.com', secret });
   const withSecret = (secret: Connection['secret']) => ({
+    orgName: 'default',
     apps: [app('thrift', { steps: [['password']] })],
     connections: [real(secret)],
   });

@@ -80,6 +80,9 @@ function app(name: string, steps: string[][], script: string | null = null): App
   return {
     name,
     clientId: name,
+    type: 'spa',
+    origins: [],
+    idTokenAlg: 'RS256',
     hasSecret: false,
     redirectUris: [],
     steps,

@@ -1,8 +1,8 @@
-// Org signing keys and ID tokens: real ES256 signatures, verification failures, JWKS shape, pass-through subjects.
+// Org signing keys and ID tokens: real RS256 and ES256 signatures, verification failures, JWKS shape, pass-through subjects.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPublicKey, verify } from 'node:crypto';
+import { constants, createPublicKey, verify } from 'node:crypto';
 import { jwks } from '../../src/core/jwks.js';
 import { generateSigningKey, jwkThumbprint, passThroughSubject } from '../../src/tokens/keys.js';
 import type { IdTokenClaims } from '../../src/ports.js';
@@ -25,7 +25,7 @@ const claims = (extra: Partial<IdTokenClaims> = {}): IdTokenClaims => ({
 const isInvalid = (e: unknown): boolean => e instanceof IdpError && e.code === 'ID_TOKEN_INVALID';
 
 test('a signed ID token verifies and carries the claims, iat/exp and the header kid', async () => {
-  const key = generateSigningKey();
+  const key = generateSigningKey('ES256');
   const now = new Date();
   const token = await signIdToken(key, claims(), { ttlSeconds: 600, now });
   const { header, claims: decoded } = decodeJwt(token);
@@ -33,7 +33,7 @@ test('a signed ID token verifies and carries the claims, iat/exp and the header 
   assert.equal(decoded['iat'], Math.floor(now.getTime() / 1000));
   assert.equal(decoded['exp'], Math.floor(now.getTime() / 1000) + 600);
 
-  const verified = await verifyIdToken(token, [generateSigningKey(), key], { iss: ISS, aud: 'thrift-client' });
+  const verified = await verifyIdToken(token, [generateSigningKey('ES256'), key], { iss: ISS, aud: 'thrift-client' });
   assert.equal(verified['sub'], 'user-3f2c');
   assert.deepEqual(verified['amr'], ['pwd', 'otp']);
   assert.equal(verified['nonce'], 'n-0S6_WzA2Mj');
@@ -41,7 +41,7 @@ test('a signed ID token verifies and carries the claims, iat/exp and the header 
 });
 
 test('the signature is real ES256: node:crypto verifies it with the published JWK', async () => {
-  const key = generateSigningKey();
+  const key = generateSigningKey('ES256');
   const token = await signIdToken(key, claims());
   const [h, p, s] = token.split('.') as [string, string, string];
   const publicKey = createPublicKey({ key: jwks([key]).keys[0]!, format: 'jwk' });
@@ -55,11 +55,14 @@ test('the signature is real ES256: node:crypto verifies it with the published JW
 });
 
 test('wrong audience, wrong issuer, expiry and an unknown kid are rejected', async () => {
-  const key = generateSigningKey();
+  const key = generateSigningKey('ES256');
   const token = await signIdToken(key, claims());
   await assert.rejects(verifyIdToken(token, [key], { iss: ISS, aud: 'other-app' }), isInvalid);
   await assert.rejects(verifyIdToken(token, [key], { iss: 'http://127.0.0.1:4001', aud: 'thrift-client' }), isInvalid);
-  await assert.rejects(verifyIdToken(token, [generateSigningKey()], { iss: ISS, aud: 'thrift-client' }), isInvalid);
+  await assert.rejects(
+    verifyIdToken(token, [generateSigningKey('ES256')], { iss: ISS, aud: 'thrift-client' }),
+    isInvalid,
+  );
 
   const old = await signIdToken(key, claims(), { ttlSeconds: 60, now: new Date(Date.now() - 3_600_000) });
   await assert.rejects(
@@ -69,7 +72,7 @@ test('wrong audience, wrong issuer, expiry and an unknown kid are rejected', asy
 });
 
 test('a tampered payload or signature is rejected', async () => {
-  const key = generateSigningKey();
+  const key = generateSigningKey('ES256');
   const token = await signIdToken(key, claims());
   const [h, p, s] = token.split('.') as [string, string, string];
   const forged = Buffer.from(JSON.stringify({ ...decodeJwt(token).claims, sub: 'admin' })).toString('base64url');
@@ -83,12 +86,12 @@ test('a tampered payload or signature is rejected', async () => {
   );
 
   // Another key's signature presented under this key's kid must not verify.
-  const [, ip, is] = (await signIdToken(generateSigningKey(), claims())).split('.') as [string, string, string];
+  const [, ip, is] = (await signIdToken(generateSigningKey('ES256'), claims())).split('.') as [string, string, string];
   await assert.rejects(verifyIdToken(`${h}.${ip}.${is}`, [key], { iss: ISS, aud: 'thrift-client' }), isInvalid);
 });
 
 test('the JWKS carries public members, kid, alg and use only; never "d"', () => {
-  const keys = [generateSigningKey(), generateSigningKey()];
+  const keys = [generateSigningKey('ES256'), generateSigningKey('ES256')];
   const set = jwks(keys);
   assert.equal(set.keys.length, 2);
   for (const [i, jwk] of set.keys.entries()) {
@@ -103,6 +106,49 @@ test('the JWKS carries public members, kid, alg and use only; never "d"', () => 
   assert.notEqual(keys[0]!.kid, keys[1]!.kid);
 });
 
+test('an RS256 token is RSASSA-PKCS1-v1_5 SHA-256: node:crypto and jose both verify it with the published JWK', async () => {
+  const key = generateSigningKey('RS256');
+  const token = await signIdToken(key, claims());
+  assert.deepEqual(decodeJwt(token).header, { alg: 'RS256', kid: key.kid, typ: 'JWT' });
+  const [h, p, s] = token.split('.') as [string, string, string];
+  const published = jwks([key]).keys[0]!;
+  const ok = verify(
+    'sha256',
+    Buffer.from(`${h}.${p}`),
+    { key: createPublicKey({ key: published, format: 'jwk' }), padding: constants.RSA_PKCS1_PADDING },
+    Buffer.from(s, 'base64url'),
+  );
+  assert.equal(ok, true);
+  const verified = await verifyIdToken(token, [generateSigningKey('ES256'), key], { iss: ISS, aud: 'thrift-client' });
+  assert.equal(verified['sub'], 'user-3f2c');
+  // An RSA key's signature presented under the EC key's kid does not verify.
+  const ec = generateSigningKey('ES256');
+  const [eh] = (await signIdToken(ec, claims())).split('.') as [string];
+  await assert.rejects(verifyIdToken(`${eh}.${p}.${s}`, [ec], { iss: ISS, aud: 'thrift-client' }), isInvalid);
+});
+
+test('an RSA key in the JWKS carries n, e, kid, alg, use and kty only: no private member', () => {
+  const key = generateSigningKey('RS256');
+  const [jwk] = jwks([key]).keys;
+  assert.deepEqual(Object.keys(jwk!).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use']);
+  assert.deepEqual([jwk!.kty, jwk!.alg, jwk!.kid], ['RSA', 'RS256', key.kid]);
+  for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const)
+    assert.ok(!JSON.stringify(jwk).includes(String(key.privateJwk[member])), member);
+});
+
+test("an RSA kid is the RFC 7638 thumbprint (the RFC's own example)", () => {
+  const jwk = {
+    kty: 'RSA',
+    n: '0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw',
+    e: 'AQAB',
+    alg: 'RS256',
+    kid: '2011-04-29',
+  };
+  assert.equal(jwkThumbprint(jwk), 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs');
+  const key = generateSigningKey('RS256');
+  assert.equal(key.kid, jwkThumbprint(key.publicJwk));
+});
+
 test('the kid is the RFC 7638 thumbprint', () => {
   // Example EC key from RFC 7517 appendix A.1; its thumbprint computed per RFC 7638 member ordering.
   const jwk = {
@@ -112,7 +158,7 @@ test('the kid is the RFC 7638 thumbprint', () => {
     y: '4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM',
   };
   assert.equal(jwkThumbprint(jwk), 'cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s');
-  const key = generateSigningKey();
+  const key = generateSigningKey('ES256');
   assert.equal(key.kid, jwkThumbprint(key.publicJwk));
 });
 

@@ -1,15 +1,20 @@
-// `idp app ...`: list, show, create, set and delete applications and their sign-in methods.
+// `idp app ...`: list, show (with the SDK configuration), create, set and delete applications and their sign-in
+// methods, and rotate a web app's client secret.
 import type { Command } from 'commander';
-import type { App } from '../../core/types.js';
+import { APP_TYPES, ID_TOKEN_ALGS, type App, type AppType, type IdTokenAlg } from '../../core/types.js';
 import { formatMethod, type MfaConflict } from '../../core/signin.js';
 import * as apps from '../../app/apps.js';
 import { appView } from '../../app/views.js';
+import type { Store } from '../../ports.js';
 import { action, type CliContext } from '../context.js';
 import { registerAppScript } from './app-script.js';
-import { collect, collectStep, parseList } from '../parse.js';
+import { collect, collectStep, parseEnum, parseList } from '../parse.js';
 import { formatChanges, shortTime } from '../views.js';
 
 interface AppOptions {
+  type?: AppType;
+  origin?: string[];
+  idTokenAlg?: IdTokenAlg;
   step?: [number, string[]][];
   redirectUri?: string[];
   attributes?: string[];
@@ -43,7 +48,8 @@ export function registerApp(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp app show thrift')
     .action(
       action(async (ctx, name: string) => {
-        show(ctx, apps.showApp(await ctx.store(), name));
+        const store = await ctx.store();
+        show(ctx, store, apps.showApp(store, name));
       }),
     );
 
@@ -51,16 +57,22 @@ export function registerApp(program: Command): void {
     app
       .command('create')
       .argument('<app>', 'application name')
-      .description('create an application (step 1 defaults to password)')
+      .description('create an application (a spa unless --type web; step 1 offers a password and every connection)')
       .addHelpText(
         'after',
-        '\nExample:\n  idp app create shop --redirect-uri http://localhost:3000/callback --step 1=password,github',
+        [
+          '\nExamples:',
+          '  idp app create shop --type spa --redirect-uri http://localhost:5173 --origin http://localhost:5173',
+          '  idp app create api-ui --type web --redirect-uri http://localhost:3000/callback   # prints its secret once',
+          '  idp app create kiosk --redirect-uri http://localhost:3000/callback --step 1=password,github',
+        ].join('\n'),
       ),
   ).action(
     action(async (ctx, name: string, opts: AppOptions) => {
-      const created = apps.createApp(await ctx.admin(), name, settingsOf(opts));
-      ctx.out.success(`created app ${name}`);
-      show(ctx, created);
+      const admin = await ctx.admin();
+      const created = apps.createApp(admin, name, settingsOf(opts));
+      ctx.out.success(`created app ${name} (${created.app.type})`);
+      show(ctx, admin.store, created.app, created.clientSecret);
     }),
   );
 
@@ -72,7 +84,7 @@ export function registerApp(program: Command): void {
       .option('--dry-run', 'print what would change, change nothing')
       .addHelpText(
         'after',
-        '\nExamples:\n  idp app set thrift --step 1=password,google,github --step 2=totp\n  idp app set thrift --step 2=          # remove step 2',
+        '\nExamples:\n  idp app set thrift --step 1=password,google,github --step 2=totp\n  idp app set thrift --step 2=          # remove step 2\n  idp app set thrift --origin http://localhost:5173 --id-token-alg ES256',
       ),
   ).action(
     action(async (ctx, name: string, opts: AppOptions & { dryRun?: boolean }) => {
@@ -86,6 +98,22 @@ export function registerApp(program: Command): void {
       });
     }),
   );
+
+  app
+    .command('secret')
+    .description("a web app's client secret")
+    .command('rotate')
+    .argument('<app>', 'a web application')
+    .description('make a new client secret, printed once; the old one stops working')
+    .addHelpText('after', '\nExample:\n  idp app secret rotate api-ui --json')
+    .action(
+      action(async (ctx, name: string) => {
+        const secret = apps.rotateAppSecret(await ctx.admin(), name);
+        ctx.out.result({ app: name, client_secret: secret }, () =>
+          [`app ${name}: new client secret (the old one no longer works)`, ...secretLines(secret, name)].join('\n'),
+        );
+      }),
+    );
 
   app
     .command('delete')
@@ -107,6 +135,17 @@ export function registerApp(program: Command): void {
 function addAppOptions(command: Command): Command {
   return command
     .option(
+      '--type <type>',
+      'spa: a browser app, public client with PKCE; web: a server app with a client secret (fixed at creation)',
+      parseEnum('--type', APP_TYPES),
+    )
+    .option(
+      '--origin <origin>',
+      "browser origin allowed CORS, exact scheme://host[:port]; repeatable (replaces the list; a spa defaults to its redirect URIs' origins)",
+      collect,
+    )
+    .option('--id-token-alg <alg>', 'RS256 (default) or ES256', parseEnum('--id-token-alg', ID_TOKEN_ALGS))
+    .option(
       '--step <N=OPTIONS>',
       'sign-in step N offers OPTIONS (password, email-otp, totp, or connection names); N= removes it; repeatable',
       collectStep,
@@ -116,7 +155,14 @@ function addAppOptions(command: Command): Command {
 }
 
 function settingsOf(opts: AppOptions): apps.AppSettings {
-  return { steps: opts.step, redirectUris: opts.redirectUri, attributes: opts.attributes };
+  return {
+    type: opts.type,
+    origins: opts.origin,
+    idTokenAlg: opts.idTokenAlg,
+    steps: opts.step,
+    redirectUris: opts.redirectUri,
+    attributes: opts.attributes,
+  };
 }
 
 /** The JIT-off-before-MFA conflict as `app set` and `apply` warn about it. */
@@ -127,16 +173,51 @@ export function warnMfaConflict(ctx: CliContext, c: MfaConflict): void {
   );
 }
 
-function show(ctx: CliContext, app: App): void {
-  ctx.out.result(appView(app), () =>
+/** The secret's only showing, and how to get another. */
+function secretLines(secret: string, name: string): string[] {
+  return [
+    `  client secret   ${secret}`,
+    `  this secret will not be shown again: it is stored sealed; store it now (idp app secret rotate ${name} makes a new one)`,
+  ];
+}
+
+/** An app, with its SDK configuration; a client secret only right after creation. */
+function show(ctx: CliContext, store: Store, app: App, clientSecret: string | null = null): void {
+  const sdk = apps.sdkConfig(store, app);
+  const view = { ...appView(app), ...(clientSecret !== null && { client_secret: clientSecret }), sdk };
+  ctx.out.result(view, () =>
     [
       `${ctx.out.paint.bold(app.name)}${app.builtIn ? ' (built in)' : ''}`,
+      `  type            ${app.type === 'spa' ? 'spa (public client, PKCE)' : `web (confidential client, ${app.hasSecret ? 'has a secret' : `no secret yet: idp app secret rotate ${app.name}`})`}`,
       `  client id       ${app.clientId}`,
+      ...(clientSecret === null ? [] : secretLines(clientSecret, app.name)),
       `  sign-in method  ${formatMethod(app.steps)}`,
       `  redirect URIs   ${app.redirectUris.join(', ') || '-'}`,
+      `  origins (CORS)  ${app.origins.join(', ') || '-'}`,
+      `  ID token        ${app.idTokenAlg}`,
       `  attributes      ${app.attributes.join(', ')}`,
       `  script          ${app.script ? `yes (idp app script show ${app.name})` : 'none'}`,
       `  updated         ${shortTime(app.updatedAt)}`,
+      '',
+      sdkText(sdk),
     ].join('\n'),
   );
+}
+
+function sdkText(sdk: apps.SdkConfig): string {
+  if (sdk.package === '@asgardeo/auth-spa')
+    return [
+      `  ${sdk.package} (AsgardeoSPAClient.getInstance().initialize(config)), once idp serve runs:`,
+      ...JSON.stringify(sdk.config, null, 2)
+        .split('\n')
+        .map((line) => `    ${line}`),
+    ].join('\n');
+  const { discovery, client_id, redirect_uri } = sdk.config;
+  return [
+    '  openid-client, once idp serve runs:',
+    "    import * as client from 'openid-client';",
+    // idp serve registers a web app for client_secret_basic, which openid-client uses only when told to.
+    `    const config = await client.discovery(new URL('${discovery}'), '${client_id}', undefined, client.ClientSecretBasic(process.env.CLIENT_SECRET));`,
+    `    // redirect_uri: ${redirect_uri ?? 'register one with --redirect-uri'}`,
+  ].join('\n');
 }

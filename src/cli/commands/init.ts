@@ -7,12 +7,18 @@ export function registerInit(program: Command): void {
     .command('init')
     .description('create the organisation in the data directory (the demo org unless --empty)')
     .option('--empty', 'no demo apps, connections or users')
+    .option('--name <name>', "the organisation's URL-safe name, in /t/<name>/... and its issuer (default: default)")
     .option('--force', 're-create it, deleting everything in it')
     .option('-y, --yes', 'confirm --force without asking')
-    .addHelpText('after', '\nExamples:\n  idp init\n  idp init --empty --home ./sandbox-org\n  idp init --force --yes')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  idp init\n  idp init --name thrift\n  idp init --empty --home ./sandbox-org\n  idp init --force --yes',
+    )
     .action(
-      action(async (ctx, opts: { empty?: boolean; force?: boolean; yes?: boolean }) => {
+      action(async (ctx, opts: { empty?: boolean; name?: string; force?: boolean; yes?: boolean }) => {
         const { databaseExists, dbPath, openDb } = await import('../../store/db.js');
+        // Checked before anything is deleted or created: a bad name must not cost the old org.
+        if (opts.name !== undefined) (await import('../../app/org.js')).checkOrgName(opts.name);
         const exists = databaseExists(ctx.home);
         // A file that is not this idp's database is refused untouched (exit 3): never reported as an org, never deleted.
         if (exists) openDb(ctx.home).close();
@@ -30,11 +36,13 @@ export function registerInit(program: Command): void {
           const { rmSync } = await import('node:fs');
           for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath(ctx.home)}${suffix}`, { force: true });
         }
-        await ctx.createOrg({ demo: !opts.empty });
-        ctx.out.result({ home: ctx.home, created: true, demo: !opts.empty }, () =>
+        await ctx.createOrg({ demo: !opts.empty, name: opts.name });
+        const { DEFAULT_ORG_NAME } = await import('../../core/names.js');
+        const name = opts.name ?? DEFAULT_ORG_NAME;
+        ctx.out.result({ home: ctx.home, created: true, demo: !opts.empty, name }, () =>
           opts.empty
-            ? `created an empty organisation in ${ctx.home}`
-            : `created the demo organisation in ${ctx.home}\n  app thrift (password | google | github), sandbox connections github and google (JIT on), user alice`,
+            ? `created an empty organisation ${name} in ${ctx.home}`
+            : `created the demo organisation ${name} in ${ctx.home}\n  app thrift (password | google | github), sandbox connections github and google (JIT on), user alice`,
         );
       }),
     );

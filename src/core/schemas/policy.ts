@@ -2,7 +2,15 @@
 // partial file names only what it changes. The types of the plan (core/policy.ts) come from here.
 import * as v from 'valibot';
 import { validName, NAME_RULE } from '../names.js';
-import { CONNECTION_TYPES, JIT_SCHEMES, LINKING_POLICIES, SYNC_POLICIES, TOKEN_AUTH_METHODS } from '../types.js';
+import {
+  APP_TYPES,
+  CONNECTION_TYPES,
+  ID_TOKEN_ALGS,
+  JIT_SCHEMES,
+  LINKING_POLICIES,
+  SYNC_POLICIES,
+  TOKEN_AUTH_METHODS,
+} from '../types.js';
 import { validateBaseUrl, validateIssuer, validateRedirectUri } from '../urls.js';
 import { bool, fields, list, mapOf, oneOf, rule, say, shown, text } from './base.js';
 
@@ -61,7 +69,12 @@ const connection = v.pipe(
 
 const appFields = fields({
   client_id: v.optional(text()),
+  /** Fixed at creation: a change is refused as `app set` refuses it (app/policy.ts). */
+  type: v.optional(oneOf(APP_TYPES)),
   redirect_uris: v.optional(list(v.pipe(text(), rule(validateRedirectUri)))),
+  /** Checked by the commands' rule in app/policy.ts, so a bad origin is refused alike both ways. */
+  origins: v.optional(list(text())),
+  id_token_alg: v.optional(oneOf(ID_TOKEN_ALGS)),
   steps: v.optional(
     list(list(text()), 'must be a list of steps, each a list of options', 'e.g. steps: [[password, github], [totp]]'),
   ),
@@ -81,6 +94,8 @@ export const policySchema = v.pipe(
   v.unknown(),
   v.transform((value) => value ?? {}),
   fields({
+    /** The name is checked by the commands' rule in app/policy.ts. */
+    org: v.optional(orEmpty(fields({ name: v.optional(text()) }))),
     apps: v.optional(mapOf(name, orEmpty(appFields)), {}),
     connections: v.optional(mapOf(name, orEmpty(connection)), {}),
   }),
@@ -88,6 +103,7 @@ export const policySchema = v.pipe(
 
 export type PolicyDoc = v.InferOutput<typeof policySchema>;
 export type PolicyApp = v.InferOutput<typeof appFields>;
+export type PolicyOrg = NonNullable<PolicyDoc['org']>;
 export type PolicyConnection = v.InferOutput<typeof connectionFields>;
 
 /** The keys of a connection in the order an export writes them. */

@@ -1,4 +1,4 @@
-// The slice of oidc-provider 9's API the Google-like sandbox uses; the package ships no typings
+// The slice of oidc-provider 9's API that the Google-like sandbox and `idp serve` use; the package ships no typings
 // and @types/oidc-provider would be a new dependency for a handful of calls.
 
 declare module 'oidc-provider' {
@@ -6,14 +6,17 @@ declare module 'oidc-provider' {
 
   export interface Interaction {
     uid: string;
+    returnTo: string;
+    exp: number;
     prompt: { name: string; reasons: string[]; details: Record<string, unknown> };
     params: Record<string, unknown>;
-    session?: { accountId: string };
+    session?: { accountId: string; uid: string };
     grantId?: string;
   }
 
   export class Grant {
     constructor(init: { accountId: string; clientId: string });
+    readonly jti: string;
     static find(id: string): Promise<Grant | undefined>;
     addOIDCScope(scope: string): void;
     addOIDCClaims(claims: string[]): void;
@@ -37,6 +40,18 @@ declare module 'oidc-provider' {
     oidc: { result?: Record<string, unknown> };
   }
 
+  /** The koa context a `provider.use` middleware sees (the parts idp reads). */
+  export interface MiddlewareContext {
+    method: string;
+    path: string;
+    status: number;
+    get(header: string): string;
+    set(header: string, value: string): void;
+    remove(header: string): void;
+    response: { get(header: string): string };
+    oidc?: { route?: string; client?: Client };
+  }
+
   export class Check {
     constructor(reason: string, description: string, check: (ctx: OidcContext) => boolean | Promise<boolean>);
     static readonly REQUEST_PROMPT: true;
@@ -57,6 +72,9 @@ declare module 'oidc-provider' {
     Grant: typeof Grant;
     Client: { find(id: string): Promise<Client | undefined> };
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
+    use(middleware: (ctx: MiddlewareContext, next: () => Promise<void>) => Promise<void>): void;
+    on(event: string, listener: (...args: unknown[]) => void): void;
+    proxy: boolean;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
     interactionFinished(
       req: IncomingMessage,

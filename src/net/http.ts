@@ -1,5 +1,5 @@
-// Small node:http helpers shared by the sandbox providers: loopback listen/close, bodies, responses.
-// The GitHub-like provider stays framework-free so that starting it per login costs next to nothing.
+// Small node:http helpers shared by idp's own servers (the sandbox providers, `idp serve`): loopback listen/close,
+// bodies, responses. Framework-free, so that starting the GitHub-like sandbox per login costs next to nothing.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { IdpError } from '../core/errors.js';
@@ -8,13 +8,13 @@ import { hint } from '../core/fixes.js';
 const MAX_BODY_BYTES = 64 * 1024;
 
 /** Listens on 127.0.0.1 only and resolves with the bound port (ephemeral when `port` is 0). */
-export function listenLoopback(server: Server, port: number): Promise<number> {
+export function listenLoopback(server: Server, port: number, who = 'the sandbox'): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void =>
       reject(
         new IdpError(
           'USAGE',
-          `the sandbox cannot listen on 127.0.0.1:${port}: ${err.code ?? err.message}`,
+          `${who} cannot listen on 127.0.0.1:${port}: ${err.code ?? err.message}`,
           hint`pick another ${{ kind: 'option', option: 'port' }}, or 0 for any free port`,
           {
             cause: err,

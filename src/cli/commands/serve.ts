@@ -1,0 +1,96 @@
+// `idp serve`: the org as an OpenID provider that browser apps sign in to (src/server), printing each flow's stages
+// as `idp login` does (or JSON lines), until Ctrl-C or SIGTERM drains it.
+import type { Command } from 'commander';
+import { EXIT } from '../../core/errors.js';
+import type { StageEvent } from '../../core/types.js';
+import { action, loginEngine, upstreamsFor } from '../context.js';
+import { renderHint } from '../hints.js';
+import { parsePort } from '../parse.js';
+
+export const DEFAULT_SERVE_PORT = 8788;
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the org as an OpenID provider for browser apps on localhost (Asgardeo-shaped, under /t/<org>)')
+    .option('--port <n>', `port on 127.0.0.1 (default ${DEFAULT_SERVE_PORT}; 0 picks a free one)`, parsePort('--port'))
+    .option('--personas <file>', 'extra sandbox personas to merge over the bundled ones')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  idp serve
+  idp serve --port 0 --json
+  idp app create shop --type spa --redirect-uri http://localhost:5173 --origin http://localhost:5173`,
+    )
+    .action(
+      action(async (ctx, opts: { port?: number; personas?: string }) => {
+        const store = await ctx.store();
+        const [{ startServer }, { totp }] = await Promise.all([
+          import('../../server/server.js'),
+          import('../../mfa/totp.js'),
+        ]);
+        const json = ctx.out.opts.json;
+        const onEvent = (event: StageEvent): void => {
+          if (json) process.stdout.write(`${JSON.stringify({ event: 'stage', ...event })}\n`);
+          else ctx.out.stage(event);
+        };
+        let upstreams: Awaited<ReturnType<typeof upstreamsFor>> | undefined;
+        const server = await startServer({
+          store,
+          port: opts.port ?? DEFAULT_SERVE_PORT,
+          totp,
+          engine: async (callbackUrl) => {
+            upstreams = await upstreamsFor(store, { personasFile: opts.personas, callbackUrls: [callbackUrl] });
+            return loginEngine({ store, upstreams, onEvent });
+          },
+          wordHint: (hint) => renderHint(hint) ?? null,
+          onError: (err) => ctx.out.error(err, { document: false }),
+        });
+        const { writeServeRecord, removeServeRecord } = await import('../serve-record.js');
+        writeServeRecord(ctx.home, {
+          pid: process.pid,
+          url: server.url,
+          base: server.base,
+          issuer: server.issuer,
+          startedAt: new Date().toISOString(),
+        });
+        const { listApps } = await import('../../app/apps.js');
+        const apps = listApps(store).filter((a) => !a.builtIn);
+        if (json) {
+          const listening = {
+            event: 'listening',
+            url: server.url,
+            base: server.base,
+            issuer: server.issuer,
+            discovery: server.discovery,
+          };
+          process.stdout.write(`${JSON.stringify(listening)}\n`);
+        } else {
+          ctx.out.result(null, () =>
+            [
+              `idp serve: ${server.base}`,
+              `  issuer     ${server.issuer}`,
+              `  discovery  ${server.discovery}`,
+              `  My Account ${server.base}/myaccount`,
+              '',
+              ...apps.flatMap((a) => [
+                `app ${a.name} (${a.type}): an @asgardeo/auth-spa config`,
+                `  { clientID: "${a.clientId}", baseUrl: "${server.base}", signInRedirectURL: "${a.redirectUris[0] ?? 'REDIRECT_URI'}", scope: ["openid", "profile", "email"] }`,
+              ]),
+            ].join('\n'),
+          );
+          ctx.out.info('serving until Ctrl-C');
+        }
+        const signal = await new Promise<NodeJS.Signals>((resolve) =>
+          process.once('SIGINT', resolve).once('SIGTERM', resolve),
+        );
+        ctx.out.info('stopping: finishing requests in flight');
+        await server.close();
+        await upstreams?.close();
+        removeServeRecord(ctx.home, process.pid);
+        // Stopped by a signal, like any long-running command: 130 for Ctrl-C, 143 for SIGTERM (the README's exit codes).
+        process.exitCode = signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
+      }),
+    );
+}

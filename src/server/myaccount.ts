@@ -1,0 +1,251 @@
+// My Account on the web (`/t/<org>/myaccount`): the built-in My Account app signs in through the org's own provider
+// (code + PKCE, like any SPA), then a signed-in local user sees their profile, links and factors, and enrols or
+// removes TOTP through the same use cases as `idp account`. A pass-through user is refused: no local account.
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { accountView, enrolConfirmedTotp, removeFactors } from '../app/account.js';
+import { IdpError } from '../core/errors.js';
+import { MY_ACCOUNT } from '../core/signin.js';
+import type { User } from '../core/types.js';
+import { readParams, sendHtml } from '../net/http.js';
+import type { Store, TotpVerifier } from '../ports.js';
+import { readCookie, type Signer, setCookie } from './cookies.js';
+import { accountActionOf, accountPage, passThroughRefusal, totpEnrolPage } from './pages/account.js';
+import { CSRF_FIELD } from './pages/flow.js';
+import type { WebDriver } from './web-driver.js';
+
+const SESSION_COOKIE = 'idp_myaccount';
+const REQUEST_COOKIE = 'idp_myaccount_request';
+const SESSION_SECONDS = 60 * 60;
+const REQUEST_SECONDS = 15 * 60;
+/** A TOTP secret shown for enrolment, kept (sealed) until the person confirms it with a code. */
+const PENDING_TOTP_MODEL = 'PendingTotp';
+const PENDING_TOTP_SECONDS = 10 * 60;
+
+export interface MyAccountDeps {
+  store: Store;
+  signer: Signer;
+  totp: TotpVerifier;
+  org: string;
+  mount: string;
+  /** `http://localhost:PORT/t/<org>` */
+  base: string;
+  /** The My Account app's redirect URI. */
+  callback: string;
+  driver: WebDriver;
+}
+
+export class MyAccount {
+  private readonly path: string;
+
+  constructor(private readonly deps: MyAccountDeps) {
+    this.path = `${deps.mount}/myaccount`;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, inner: string, params: URLSearchParams): Promise<void> {
+    if (inner === '/myaccount/callback') return this.callback(req, res, params);
+    const user = this.signedIn(req);
+    if (!user)
+      return req.method === 'GET' && inner === '/myaccount' ? this.signIn(res) : this.fail(res, 401, signInFirst());
+    if (req.method === 'GET' && inner === '/myaccount') return this.show(res, user, params.get('notice') ?? undefined);
+    if (req.method !== 'POST' || inner !== '/myaccount')
+      return this.fail(res, 405, new IdpError('USAGE', `${req.method} ${inner} is not a My Account action`));
+    const form = await readParams(req);
+    if (!this.deps.signer.verify('myaccount', user.id, form.get(CSRF_FIELD)))
+      return this.fail(
+        res,
+        403,
+        new IdpError('USAGE', 'this form was not sent from My Account', 'reload My Account and try again'),
+      );
+    const asked = accountActionOf(form);
+    switch (asked.op) {
+      case 'enrol-totp':
+        return this.beginTotp(res, user);
+      case 'confirm-totp':
+        return this.confirmTotp(res, user, asked.code);
+      case 'remove-factor':
+        removeFactors({ store: this.deps.store, actor: user.username }, user, asked.factor);
+        return this.back(res, 'factor-removed');
+      case 'sign-out':
+        setCookie(res, SESSION_COOKIE, '', { path: this.path, maxAge: 0 });
+        return this.redirect(res, `${this.deps.base}/oidc/logout?client_id=${encodeURIComponent(this.app().clientId)}`);
+    }
+  }
+
+  private show(res: ServerResponse, user: User, notice?: string): void {
+    const view = accountView(this.deps.store, user);
+    sendHtml(
+      res,
+      200,
+      accountPage(view, {
+        csrf: this.csrf(user),
+        action: this.path,
+        org: this.deps.org,
+        notice: NOTICES[notice ?? ''],
+      }),
+    );
+  }
+
+  /** Starts the My Account app's sign-in at the org's own authorization endpoint. */
+  private signIn(res: ServerResponse): void {
+    const state = randomBytes(16).toString('base64url');
+    const verifier = randomBytes(32).toString('base64url');
+    const request = this.deps.signer.sign(REQUEST_COOKIE, `${state}~${verifier}`);
+    setCookie(res, REQUEST_COOKIE, request, { path: this.path, maxAge: REQUEST_SECONDS });
+    const url = new URL(`${this.deps.base}/oauth2/authorize`);
+    url.search = new URLSearchParams({
+      client_id: this.app().clientId,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: this.deps.callback,
+      state,
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    this.redirect(res, url.href);
+  }
+
+  /** The code comes back: redeemed at the org's token endpoint, over HTTP like any app would. */
+  private async callback(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
+    const request = this.deps.signer.unsign(REQUEST_COOKIE, readCookie(req, REQUEST_COOKIE));
+    const [state, verifier] = request?.split('~') ?? [];
+    if (!state || !verifier || params.get('state') !== state)
+      return this.fail(
+        res,
+        400,
+        new IdpError(
+          'STATE_MISMATCH',
+          'this My Account sign-in was not started in this browser',
+          'open My Account again',
+        ),
+      );
+    setCookie(res, REQUEST_COOKIE, '', { path: this.path, maxAge: 0 });
+    const error = params.get('error');
+    if (error)
+      return this.fail(
+        res,
+        403,
+        new IdpError('UPSTREAM_DENIED', params.get('error_description') ?? error, 'open My Account again'),
+      );
+    const claims = await this.redeem(params.get('code') ?? '', verifier);
+    if (claims.pass_through === true) {
+      sendHtml(
+        res,
+        403,
+        passThroughRefusal({ org: this.deps.org, connection: typeof claims.idp === 'string' ? claims.idp : null }),
+      );
+      return;
+    }
+    const user = this.deps.store.users.byId(String(claims.sub));
+    if (!user) return this.fail(res, 403, signInFirst());
+    const expires = Math.floor(Date.now() / 1000) + SESSION_SECONDS;
+    setCookie(res, SESSION_COOKIE, this.deps.signer.sign(SESSION_COOKIE, `${user.id}~${expires}`), {
+      path: this.path,
+      maxAge: SESSION_SECONDS,
+    });
+    this.redirect(res, this.path);
+  }
+
+  private async redeem(code: string, verifier: string): Promise<Record<string, unknown>> {
+    const response = await fetch(`${this.deps.base}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: this.deps.callback,
+        client_id: this.app().clientId,
+        code_verifier: verifier,
+      }),
+    });
+    const body = (await response.json()) as { id_token?: string; error_description?: string; error?: string };
+    if (!response.ok || !body.id_token)
+      throw new IdpError(
+        'UPSTREAM_ERROR',
+        `My Account could not redeem its code: ${body.error_description ?? body.error ?? response.status}`,
+        'open My Account again',
+      );
+    // Straight from the token endpoint over this server's own loopback socket: no signature check needed (OIDC 3.1.3.7).
+    return JSON.parse(Buffer.from(body.id_token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+  }
+
+  private beginTotp(res: ServerResponse, user: User): void {
+    const { store, totp } = this.deps;
+    if (store.factors.totpFor(user.id)) return this.back(res, 'already-enrolled');
+    const secret = totp.newSecret();
+    store.oidc.upsert(
+      PENDING_TOTP_MODEL,
+      user.id,
+      { sealed: store.seal(secret) },
+      Math.floor(Date.now() / 1000) + PENDING_TOTP_SECONDS,
+    );
+    this.enrolPage(res, user, secret);
+  }
+
+  private async confirmTotp(res: ServerResponse, user: User, code: string): Promise<void> {
+    const { store, totp } = this.deps;
+    const pending = store.oidc.find(PENDING_TOTP_MODEL, user.id, Math.floor(Date.now() / 1000));
+    if (typeof pending?.sealed !== 'string') return this.back(res, 'enrolment-expired');
+    const secret = store.unseal(pending.sealed);
+    try {
+      await enrolConfirmedTotp({ store, actor: user.username }, totp, user, { secret, code });
+    } catch (err) {
+      if (err instanceof IdpError && err.code === 'MFA_FAILED') return this.enrolPage(res, user, secret, err.message);
+      throw err;
+    }
+    store.oidc.destroy(PENDING_TOTP_MODEL, user.id);
+    this.back(res, 'enrolled');
+  }
+
+  private enrolPage(res: ServerResponse, user: User, secret: string, retry?: string): void {
+    const uri = this.deps.totp.enrolmentUri({ secret, account: user.email ?? user.username, issuer: 'idp' });
+    const ctx = { csrf: this.csrf(user), action: this.path, org: this.deps.org, ...(retry && { retry }) };
+    sendHtml(res, 200, totpEnrolPage({ secret, uri }, ctx));
+  }
+
+  private signedIn(req: IncomingMessage): User | undefined {
+    const value = this.deps.signer.unsign(SESSION_COOKIE, readCookie(req, SESSION_COOKIE));
+    const [id, expires] = value?.split('~') ?? [];
+    if (!id || !expires || Number(expires) < Date.now() / 1000) return undefined;
+    const user = this.deps.store.users.byId(id);
+    return user?.status === 'active' ? user : undefined;
+  }
+
+  private app() {
+    const app = this.deps.store.apps.get(MY_ACCOUNT);
+    if (!app)
+      throw new IdpError('APP_NOT_FOUND', 'the built-in My Account app is missing', 'recreate the organisation');
+    return app;
+  }
+
+  private csrf(user: User): string {
+    return this.deps.signer.mac('myaccount', user.id);
+  }
+
+  private back(res: ServerResponse, notice: string): void {
+    this.redirect(res, `${this.path}?notice=${notice}`);
+  }
+
+  private redirect(res: ServerResponse, location: string): void {
+    res.writeHead(303, { location, 'cache-control': 'no-store' });
+    res.end();
+  }
+
+  private fail(res: ServerResponse, status: number, err: IdpError): void {
+    this.deps.driver.fail(res, status, err);
+  }
+}
+
+const NOTICES: Record<string, string> = {
+  enrolled: 'Your authenticator app is enrolled: sign-ins that ask for TOTP will use it.',
+  'factor-removed': 'The factor was removed.',
+  'already-enrolled': 'You already have an authenticator app: remove it first to enrol another.',
+  'enrolment-expired': 'That enrolment expired: start again.',
+};
+
+function signInFirst(): IdpError {
+  return new IdpError('USAGE', 'sign in to My Account first', 'open My Account to sign in');
+}

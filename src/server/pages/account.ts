@@ -1,0 +1,161 @@
+// My Account on the web: the signed-in local user's profile, linked connections and MFA factors (each removable),
+// TOTP enrolment with its confirming code, the refusal a pass-through user gets, and reading what a form asked for.
+// It shows what `idp account` prints (src/cli/commands/account.ts).
+import type { accountView } from '../../app/account.js';
+import { IdpError } from '../../core/errors.js';
+import { escapeHtml, page } from './layout.js';
+import { alert, codeField, codeOf, enrolment, postForm, required } from './parts.js';
+
+export type AccountPageView = ReturnType<typeof accountView>;
+
+export interface AccountPageContext {
+  csrf: string;
+  /** Where the page's forms post to (and, fetched, the account page itself). */
+  action: string;
+  org: string;
+  /** What the last action did ("Authenticator app removed."): plain text. */
+  notice?: string;
+}
+
+/** What a My Account form asks for, read by accountActionOf. */
+export type AccountAction =
+  | { op: 'enrol-totp' }
+  | { op: 'confirm-totp'; code: string }
+  | { op: 'remove-factor'; factor: string }
+  | { op: 'sign-out' };
+
+/** The posted form's action; an unknown or incomplete one is refused (USAGE) with a hint. */
+export function accountActionOf(form: URLSearchParams): AccountAction {
+  const op = required(form, 'op', 'the action');
+  switch (op) {
+    case 'enrol-totp':
+    case 'sign-out':
+      return { op };
+    case 'confirm-totp':
+      return { op, code: codeOf(form) };
+    case 'remove-factor':
+      return { op, factor: required(form, 'factor', 'the factor') };
+    default:
+      throw new IdpError('USAGE', `unknown My Account action '${op}'`, 'use the buttons on the My Account page');
+  }
+}
+
+export function accountPage(view: AccountPageView, ctx: AccountPageContext): string {
+  const notice = ctx.notice ? `<div class="notice" role="status">${escapeHtml(ctx.notice)}</div>` : '';
+  return page({
+    title: `My Account · ${ctx.org}`,
+    subtitle: ctx.org,
+    heading: 'My Account',
+    body:
+      notice +
+      profile(view) +
+      linked(view) +
+      factors(view, ctx) +
+      `<p class="actions">${postForm(ctx.action, ctx.csrf, button('sign-out', 'Sign out', 'link'))}</p>`,
+  });
+}
+
+export function totpEnrolPage(
+  enrol: { secret: string; uri: string },
+  ctx: { csrf: string; action: string; org: string; retry?: string },
+): string {
+  return page({
+    title: `Set up an authenticator app · ${ctx.org}`,
+    subtitle: ctx.org,
+    heading: 'Set up an authenticator app',
+    body:
+      '<p>Scan the QR code with an authenticator app, then type the 6-digit code it shows to confirm.</p>' +
+      enrolment(enrol) +
+      postForm(
+        ctx.action,
+        ctx.csrf,
+        (ctx.retry ? alert({ message: ctx.retry, hint: null }) : '') +
+          codeField('the 6-digit code from your authenticator app', !!ctx.retry) +
+          button('confirm-totp', 'Confirm'),
+      ) +
+      `<p class="actions"><a href="${escapeHtml(ctx.action)}">Cancel</a></p>`,
+  });
+}
+
+/**
+ * The page a pass-through user gets at My Account: their sign-in created no local account (the connection has JIT
+ * off), so there is nothing to manage; an admin turning JIT on for the connection gives them one at the next sign-in.
+ */
+export function passThroughRefusal(opts: { org: string; connection: string | null }): string {
+  const via = opts.connection ? `${opts.connection}, which has` : 'a connection with';
+  const jitOn = opts.connection ? `for ${opts.connection}` : 'for the connection you sign in with';
+  return page({
+    title: `No account to manage · ${opts.org}`,
+    subtitle: opts.org,
+    heading: 'My Account needs a local account',
+    body:
+      `<div class="alert" role="alert">You signed in with ${escapeHtml(via)} just-in-time provisioning off: your ` +
+      `sign-in passed through without creating an account in ${escapeHtml(opts.org)}, so there is no profile, ` +
+      'linked connection or MFA factor to manage here.</div>' +
+      '<h2>How to get one</h2>' +
+      `<p>An administrator of ${escapeHtml(opts.org)} turns JIT on ${escapeHtml(jitOn)}: your next sign-in then ` +
+      'creates your local account. Or sign in with a local password, if you have one.</p>',
+  });
+}
+
+function profile(view: AccountPageView): string {
+  const { user } = view;
+  const email = user.email ? `${user.email} (${user.email_verified ? 'verified' : 'not verified'})` : null;
+  const attributes = Object.entries(user.attributes).map(([k, v]) => `${k}=${String(v)}`);
+  const rows: [string, string | null][] = [
+    ['Username', user.username],
+    ['Email', email],
+    ['Name', user.name],
+    ['Given name', user.given_name],
+    ['Family name', user.family_name],
+    ['Attributes', attributes.join(', ') || null],
+    ['Password', view.password ? 'set' : 'none'],
+  ];
+  return (
+    '<h2>Profile</h2><dl>' +
+    rows.map(([term, value]) => `<dt>${term}</dt><dd>${escapeHtml(value ?? '–')}</dd>`).join('') +
+    '</dl>'
+  );
+}
+
+function linked(view: AccountPageView): string {
+  const items = view.linked.map(
+    (l) =>
+      `<li><span>${escapeHtml(l.connection)}<span class="meta">linked ${day(l.linked_at)}` +
+      `${l.last_login_at ? `, last sign-in ${day(l.last_login_at)}` : ''}</span></span></li>`,
+  );
+  return `<h2>Linked connections</h2>${items.length ? `<ul class="items">${items.join('')}</ul>` : '<p>None.</p>'}`;
+}
+
+function factors(view: AccountPageView, ctx: AccountPageContext): string {
+  const items = view.mfa.map((f) => {
+    const what = f.type === 'totp' ? 'Authenticator app (TOTP)' : f.type;
+    const remove = postForm(
+      ctx.action,
+      ctx.csrf,
+      `<input type="hidden" name="factor" value="${escapeHtml(f.id)}">` +
+        `<button type="submit" name="op" value="remove-factor" class="danger" ` +
+        `aria-label="Remove ${escapeHtml(what)}, added ${day(f.created_at)}">Remove</button>`,
+    );
+    return `<li><span>${escapeHtml(what)}<span class="meta">added ${day(f.created_at)}</span></span>${remove}</li>`;
+  });
+  // One TOTP factor per user (the enrol use case refuses a second).
+  const enrol = view.mfa.some((f) => f.type === 'totp')
+    ? ''
+    : `<div class="actions">${postForm(ctx.action, ctx.csrf, button('enrol-totp', 'Enrol an authenticator app', 'secondary'))}</div>`;
+  return (
+    '<h2>Multi-factor authentication</h2>' +
+    (items.length ? `<ul class="items">${items.join('')}</ul>` : '<p>No factors yet.</p>') +
+    enrol
+  );
+}
+
+function button(op: AccountAction['op'], label: string, style?: string): string {
+  const cls = style ? ` class="${style}"` : '';
+  return `<button type="submit" name="op" value="${op}"${cls}>${escapeHtml(label)}</button>`;
+}
+
+/** An ISO timestamp's date, which is what a person reading the list needs. */
+function day(iso: string): string {
+  return escapeHtml(iso.slice(0, 10));
+}

@@ -1,0 +1,139 @@
+// `idp serve`'s HTTP server: binds loopback, mounts the org under /t/<org> (the provider's endpoints, the web driver's
+// pages, /commonauth, My Account), answers /health, purges expired provider rows, and drains on close.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { isIdpError } from '../core/errors.js';
+import type { Hint } from '../core/fixes.js';
+import type { FlowEngine } from '../flow/engine.js';
+import { listenLoopback, sendJson } from '../net/http.js';
+import type { Store, TotpVerifier } from '../ports.js';
+import { Signer } from './cookies.js';
+import { MyAccount } from './myaccount.js';
+import { createProvider, INTERACTION_PATH } from './provider.js';
+import { statusOf, WebDriver } from './web-driver.js';
+
+const DISCOVERY = '/oauth2/token/.well-known/openid-configuration';
+const PURGE_EVERY_MS = 10 * 60_000;
+/** How long a stop waits for requests in flight before cutting their connections. */
+const DRAIN_MS = 10_000;
+
+export interface ServeOptions {
+  store: Store;
+  port: number;
+  /** The login engine, for flows whose upstreams call back to `callbackUrl`. */
+  engine(callbackUrl: string): Promise<FlowEngine>;
+  totp: TotpVerifier;
+  wordHint(hint: Hint | undefined): string | null;
+  /** A request the server could not answer (an internal error), for the operator's terminal. */
+  onError?(err: unknown): void;
+}
+
+export interface RunningServer {
+  /** `http://localhost:PORT` */
+  url: string;
+  /** `http://localhost:PORT/t/<org>`: an Asgardeo SDK's baseUrl. */
+  base: string;
+  issuer: string;
+  discovery: string;
+  close(): Promise<void>;
+}
+
+/** The org's provider and pages, on 127.0.0.1. The org's base URL becomes this server's, so `idp login` tokens carry the same issuer. */
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const { store } = opts;
+  let handle = (_req: IncomingMessage, res: ServerResponse): void => sendJson(res, 503, { status: 'starting' });
+  const server = createServer((req, res) => handle(req, res));
+  const port = await listenLoopback(server, opts.port, 'idp serve');
+  const url = `http://localhost:${port}`;
+  const org = store.org.name();
+  const mount = `/t/${org}`;
+  const base = `${url}${mount}`;
+  const issuer = `${base}/oauth2/token`;
+  try {
+    store.org.setBaseUrl(url);
+    const key = cookieKey(store);
+    const signer = new Signer(key);
+    const myAccountCallback = `${base}/myaccount/callback`;
+    const provider = await createProvider({ store, issuer, mount, cookieKeys: [key], myAccountCallback });
+    // oidc-provider answers its own failures with a page; the operator's terminal learns why.
+    provider.on('server_error', (_ctx, err) => opts.onError?.(err));
+    const callbackUrl = `${base}/commonauth`;
+    const engine = await opts.engine(callbackUrl);
+    const driver = new WebDriver({ store, provider, engine, signer, org, mount, callbackUrl, wordHint: opts.wordHint });
+    const myAccount = new MyAccount({
+      store,
+      signer,
+      totp: opts.totp,
+      org,
+      mount,
+      base,
+      callback: myAccountCallback,
+      driver,
+    });
+    const oidc = provider.callback();
+    handle = (req, res) => {
+      route(req, res).catch((err: unknown) => {
+        if (!isIdpError(err)) opts.onError?.(err);
+        if (!res.headersSent) driver.fail(res, statusOf(err), err);
+        else res.destroy();
+      });
+    };
+    const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+      const target = new URL(req.url ?? '/', url);
+      const path = target.pathname;
+      const query = target.search.slice(1);
+      if (path === '/health') return sendJson(res, 200, { status: 'ok', issuer });
+      if (path !== mount && !path.startsWith(`${mount}/`)) return sendJson(res, 404, { error: 'not_found' });
+      const inner = path.slice(mount.length) || '/';
+      if (inner === '/commonauth') return driver.commonauth(req, res, query);
+      if (inner.startsWith(INTERACTION_PATH))
+        return driver.interaction(req, res, inner.slice(INTERACTION_PATH.length), query);
+      if (inner === '/myaccount' || inner.startsWith('/myaccount/'))
+        return myAccount.handle(req, res, inner, target.searchParams);
+      // oidc-provider derives its endpoints' URLs from the mount path: the full path in originalUrl minus url.
+      // Discovery sits at the issuer's path (Asgardeo's), which is the provider's own under the mount.
+      const mounted = req as IncomingMessage & { originalUrl?: string };
+      req.url = `${inner === DISCOVERY ? '/.well-known/openid-configuration' : inner}${target.search}`;
+      mounted.originalUrl = `${mount}${req.url}`;
+      oidc(req, res);
+    };
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  const purge = setInterval(() => store.oidc.purgeExpired(Math.floor(Date.now() / 1000)), PURGE_EVERY_MS);
+  purge.unref();
+  store.oidc.purgeExpired(Math.floor(Date.now() / 1000));
+  return {
+    url,
+    base,
+    issuer,
+    discovery: `${base}${DISCOVERY}`,
+    close: () => {
+      clearInterval(purge);
+      return drain(server);
+    },
+  };
+}
+
+/** Stops accepting, lets requests in flight finish (cutting them after DRAIN_MS), closes idle keep-alive sockets. */
+function drain(server: ReturnType<typeof createServer>): Promise<void> {
+  return new Promise((resolve) => {
+    const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+    cut.unref();
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/** The key that signs the provider's cookies and the server's own: made once per org, so sessions outlive a restart. */
+function cookieKey(store: Store): string {
+  const key = store.org.setting('server_cookie_key');
+  if (key) return store.unseal(key);
+  const fresh = randomBytes(32).toString('base64url');
+  store.org.setSetting('server_cookie_key', store.seal(fresh));
+  return fresh;
+}

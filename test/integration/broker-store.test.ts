@@ -1,0 +1,145 @@
+// What `idp serve` keeps in the org's SQLite file and the broker rules on it, without HTTP: the provider's rows expire,
+// are consumed and go with their grant; a pass-through person's attributes live only with the grant and reach only the
+// app's attributes; a disabled, deleted or app-less session yields no claims; web TOTP enrolment needs the right code.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { enrolConfirmedTotp } from '../../src/app/account.js';
+import { brokeredSession, sessionClaims, sessionStands } from '../../src/app/broker.js';
+import { IdpError } from '../../src/core/errors.js';
+import type { FlowResult } from '../../src/flow/types.js';
+import { totp } from '../../src/mfa/totp.js';
+import { openStore, type SqliteStore } from '../../src/store/store.js';
+import { demoHome } from '../helpers/login.js';
+
+async function store(t: TestContext): Promise<SqliteStore> {
+  const s = openStore(await demoHome());
+  t.after(() => s.close());
+  return s;
+}
+
+function result(overrides: Partial<FlowResult> & { claims: Record<string, unknown> }): FlowResult {
+  return {
+    app: 'thrift',
+    user: null,
+    passThrough: false,
+    jit: null,
+    amr: ['pwd'],
+    acr: 'urn:idp:acr:sfa',
+    idToken: 'not-used',
+    redirectUri: null,
+    ...overrides,
+  };
+}
+
+test('provider rows: expired ones read as absent and are purged; consume marks, destroy removes, a revoked grant takes every row under it', async (t) => {
+  const s = await store(t);
+  const now = 1_000_000;
+  s.oidc.upsert('AccessToken', 'at1', { grantId: 'g1', jti: 'at1' }, now + 60);
+  s.oidc.upsert('RefreshToken', 'rt1', { grantId: 'g1' }, now + 3600);
+  s.oidc.upsert('AccessToken', 'at2', { grantId: 'g2' }, now + 60);
+  s.oidc.upsert('Session', 's1', { uid: 'u1', accountId: 'a' }, now - 1);
+  s.oidc.upsert('Grant', 'g1', { accountId: 'a' }, null);
+
+  assert.deepEqual(s.oidc.find('AccessToken', 'at1', now), { grantId: 'g1', jti: 'at1' });
+  assert.equal(s.oidc.find('AccessToken', 'at1', now + 61), undefined, 'past its expiry a row reads as absent');
+  assert.equal(s.oidc.findByUid('Session', 'u1', now), undefined, 'an expired session is not found by uid either');
+  assert.ok(s.oidc.find('Grant', 'g1', now + 10 ** 9), 'a row without expiry never expires');
+
+  s.oidc.consume('RefreshToken', 'rt1', now);
+  assert.equal(s.oidc.find('RefreshToken', 'rt1', now)?.consumed, now);
+
+  s.oidc.revokeByGrantId('g1');
+  assert.equal(s.oidc.find('AccessToken', 'at1', now), undefined);
+  assert.equal(s.oidc.find('RefreshToken', 'rt1', now), undefined);
+  assert.ok(s.oidc.find('AccessToken', 'at2', now), 'another grant keeps its tokens');
+
+  assert.equal(s.oidc.purgeExpired(now), 1, 'only the expired session goes');
+  s.oidc.destroy('AccessToken', 'at2');
+  assert.equal(s.oidc.find('AccessToken', 'at2', now), undefined);
+});
+
+test('a pass-through session keeps the upstream attributes with the grant, and an app sees only its own attributes of them', async (t) => {
+  const s = await store(t);
+  const users = s.users.count();
+  const session = brokeredSession(
+    result({
+      passThrough: true,
+      amr: ['github'],
+      claims: {
+        sub: 'pt_abc',
+        iss: 'x',
+        aud: 'y',
+        idp: 'github',
+        pass_through: true,
+        email: 'octo@example.com',
+        name: 'Octo Cat',
+        username: 'octocat',
+      },
+    }),
+  );
+  assert.equal(session.accountId, 'pt_abc');
+  assert.deepEqual(session.kept, {
+    idp: 'github',
+    passThrough: true,
+    attributes: { email: 'octo@example.com', name: 'Octo Cat', username: 'octocat' },
+  });
+
+  const thrift = s.apps.get('thrift')!;
+  s.apps.update('thrift', { attributes: ['email'] });
+  const claims = sessionClaims(s, thrift.clientId, session.accountId, session.kept);
+  assert.deepEqual(claims, { email: 'octo@example.com', sub: 'pt_abc', idp: 'github', pass_through: true });
+  assert.equal(s.users.count(), users, 'no user row for a pass-through person');
+});
+
+test("a local session's claims are the user's current attributes; a locked or deleted user, or a deleted app, gets none", async (t) => {
+  const s = await store(t);
+  const alice = s.users.find('alice')!;
+  const thrift = s.apps.get('thrift')!;
+  const session = brokeredSession(result({ user: { id: alice.id, username: 'alice' }, claims: { sub: alice.id, idp: 'LOCAL' } }));
+  assert.deepEqual(session.kept, { idp: 'LOCAL', passThrough: false, attributes: {} }, 'nothing of a local user is copied');
+
+  const claims = sessionClaims(s, thrift.clientId, alice.id, session.kept);
+  assert.equal(claims?.username, 'alice');
+  assert.equal(claims?.preferred_username, 'alice', 'preferred_username beside username, as OIDC SDKs read it');
+  assert.equal(claims?.email, 'alice@example.com');
+  assert.equal(claims?.idp, 'LOCAL');
+  assert.equal(claims?.pass_through, undefined);
+
+  s.users.updateProfile(alice.id, { name: 'Alice Renamed' });
+  assert.equal(sessionClaims(s, thrift.clientId, alice.id, session.kept)?.name, 'Alice Renamed', 'read fresh');
+
+  s.users.setStatus(alice.id, 'locked');
+  assert.equal(sessionClaims(s, thrift.clientId, alice.id, session.kept), undefined);
+  assert.equal(sessionStands(s, alice.id), false, 'a locked user cannot go on to another app');
+  s.users.setStatus(alice.id, 'active');
+  assert.equal(sessionStands(s, alice.id), true);
+
+  assert.equal(sessionClaims(s, 'no-such-client', alice.id, session.kept), undefined, 'an app deleted since');
+  assert.equal(sessionClaims(s, thrift.clientId, 'no-such-user', session.kept), undefined, 'a user deleted since');
+});
+
+test('My Account on the web enrols TOTP only with a current code for the shown secret, once', async (t) => {
+  const s = await store(t);
+  const alice = s.users.find('alice')!;
+  const secret = totp.newSecret();
+  const wrong = await refusal(enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code: '000000' }));
+  assert.equal(wrong.code, 'MFA_FAILED');
+  assert.equal(s.factors.totpFor(alice.id), undefined, 'nothing stored for a wrong code');
+
+  const code = await totp.code(secret, s.clock());
+  const factor = await enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code });
+  assert.equal(s.factors.totpFor(alice.id)?.id, factor);
+  assert.notEqual(s.factors.totpFor(alice.id)?.secretSealed, secret, 'sealed at rest');
+  const again = await refusal(enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code }));
+  assert.equal(again.code, 'USAGE');
+});
+
+async function refusal(promise: Promise<unknown>): Promise<IdpError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof IdpError, String(err));
+    return err;
+  }
+  assert.fail('expected a refusal');
+}
