@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import * as client from 'openid-client';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DIST = join(ROOT, 'dist');
 const BIN = join(ROOT, 'bin', 'idp.js');
 const LOGINS = numberArg('--logins', 200);
 const CONCURRENCY = 8;
@@ -62,91 +63,6 @@ function summary(label, { latencies, wallMs }) {
   };
 }
 
-/** A user agent's cookies, per origin, for one login (names and values; paths and expiry do not matter here). */
-class CookieJar {
-  #byOrigin = new Map();
-
-  header(url) {
-    const jar = this.#byOrigin.get(url.origin);
-    return jar ? [...jar].map(([name, value]) => `${name}=${value}`).join('; ') : '';
-  }
-
-  store(url, setCookies) {
-    let jar = this.#byOrigin.get(url.origin);
-    if (!jar) this.#byOrigin.set(url.origin, (jar = new Map()));
-    for (const line of setCookies) {
-      const pair = line.split(';', 1)[0];
-      const eq = pair.indexOf('=');
-      if (eq <= 0) continue;
-      const value = pair.slice(eq + 1);
-      if (value === '' || /;\s*max-age=0/i.test(line)) jar.delete(pair.slice(0, eq));
-      else jar.set(pair.slice(0, eq), value);
-    }
-  }
-}
-
-/** One request as a browser would send it, without following redirects. */
-async function send(jar, url, body) {
-  const headers = { accept: 'text/html' };
-  const cookie = jar.header(url);
-  if (cookie) headers.cookie = cookie;
-  const res = await fetch(url, { method: body ? 'POST' : 'GET', headers, body, redirect: 'manual' });
-  jar.store(url, res.headers.getSetCookie());
-  return res;
-}
-
-/** The first form of a page: its action, hidden fields, persona radios and submit buttons (name, value). */
-function parseForm(html) {
-  const tag = /<form\b([^>]*)>/i.exec(html);
-  if (!tag) return null;
-  const attrs = (text) =>
-    Object.fromEntries(
-      [...text.matchAll(/([a-zA-Z-]+)="([^"]*)"/g)].map(([, k, v]) => [k.toLowerCase(), unescapeHtml(v)]),
-    );
-  const form = { action: attrs(tag[1]).action ?? '', hidden: {}, radios: {}, buttons: [] };
-  for (const [, kind, text] of html.matchAll(/<(input|button)\b([^>]*)>/gi)) {
-    const a = attrs(text);
-    if (kind.toLowerCase() === 'input' && a.type === 'hidden') form.hidden[a.name] = a.value ?? '';
-    else if (kind.toLowerCase() === 'input' && a.type === 'radio') (form.radios[a.name] ??= []).push(a.value);
-    else if (kind.toLowerCase() === 'button' && a.name) form.buttons.push({ name: a.name, value: a.value ?? '' });
-  }
-  return form;
-}
-
-function unescapeHtml(text) {
-  const named = { amp: '&', lt: '<', gt: '>', quot: '"' };
-  return text.replace(/&(#\d+|amp|lt|gt|quot);/g, (_, e) =>
-    e.startsWith('#') ? String.fromCharCode(e.slice(1)) : named[e],
-  );
-}
-
-/**
- * Follows an authorization request to the redirect back to the RP, answering each page on the way with `answer`
- * (form -> fields to submit); returns that redirect's URL.
- */
-async function authorize(authorizationUrl, answer) {
-  const jar = new CookieJar();
-  let url = new URL(authorizationUrl);
-  let body;
-  for (let step = 0; step < 20; step++) {
-    const res = await send(jar, url, body);
-    const location = res.headers.get('location');
-    if (res.status >= 300 && res.status < 400 && location) {
-      const next = new URL(location, url);
-      if (next.href.startsWith(REDIRECT_URI)) return next;
-      url = next;
-      body = undefined;
-      continue;
-    }
-    const html = await res.text();
-    const form = res.ok ? parseForm(html) : null;
-    if (!form) throw new Error(`${url.origin}${url.pathname} answered HTTP ${res.status} without a form:\n${html}`);
-    body = answer(form);
-    url = new URL(form.action || url.href, url);
-  }
-  throw new Error('the authorization did not come back within 20 pages');
-}
-
 /** One code flow by the RP: authorize (answering pages), then the token request with the PKCE verifier. */
 async function codeFlow(config, answer) {
   const verifier = client.randomPKCECodeVerifier();
@@ -158,7 +74,7 @@ async function codeFlow(config, answer) {
     code_challenge_method: 'S256',
     state,
   });
-  const callback = await authorize(url.href, answer);
+  const callback = await new UserAgent().authorize(url, REDIRECT_URI, answer);
   const tokens = await client.authorizationCodeGrant(config, callback, {
     pkceCodeVerifier: verifier,
     expectedState: state,
@@ -331,38 +247,36 @@ function serve(home, personas) {
   });
 }
 
-/**
- * Fills one page of the brokered sign-in: idp's option page (a `choose` button per option), the sandbox account
- * chooser (a `persona` radio) and its consent page (`decision` buttons). Hidden fields (CSRF, state) go back as given.
- */
-function brokeredAnswer(persona) {
-  return (form) => {
-    const body = new URLSearchParams(form.hidden);
-    if (form.radios.persona) body.set('persona', persona);
-    const button =
-      form.buttons.find((b) => b.name === 'choose' && b.value === 'github') ??
-      form.buttons.find((b) => b.name === 'decision' && (b.value === 'continue' || b.value === 'approve'));
-    if (!button) throw new Error(`no button to press among ${JSON.stringify(form.buttons)}`);
-    body.set(button.name, button.value);
-    return body;
-  };
-}
-
 async function brokered() {
   const home = join(scratch, 'serve');
   idp(home, 'init', '--quiet');
   idp(home, 'org', 'set', '--name', ORG);
   const created = JSON.parse(
-    idp(home, 'app', 'create', 'bench-spa', '--type', 'spa', '--redirect-uri', REDIRECT_URI, '--json'),
+    idp(
+      home,
+      'app',
+      'create',
+      'bench-spa',
+      '--type',
+      'spa',
+      '--redirect-uri',
+      REDIRECT_URI,
+      '--step',
+      '1=password,github',
+      '--json',
+    ),
   );
   const server = await serve(home, personasFile(WARMUP + 2 * LOGINS));
   try {
     const config = await discover(server.issuer, created.client_id);
-    return await measure('idp serve, brokered', (i) => codeFlow(config, brokeredAnswer(`bench-serve-${i}`)));
+    return await measure('idp serve, brokered', (i) => codeFlow(config, viaConnection('github', `bench-serve-${i}`)));
   } finally {
     await server.close();
   }
 }
+
+let UserAgent;
+let viaConnection;
 
 function printTable(header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -378,13 +292,15 @@ function printTable(header, rows) {
 const verdict = (ok) => (ok ? 'PASS' : 'MISS');
 
 async function main() {
-  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
+  if (!existsSync(join(DIST, 'src', 'cli', 'main.js'))) {
     console.error('dist/ is missing: run `npm run build` first');
     process.exit(1);
   }
   console.log(
     `idp serve benchmark: node ${process.version}, ${LOGINS} logins per mode after ${WARMUP} warm-up logins, each brokered login provisions a new GitHub persona`,
   );
+  // The walk through a sign-in's pages is the one the serve tests use (a browser without a browser).
+  ({ UserAgent, viaConnection } = await import(join(DIST, 'test', 'helpers', 'user-agent.js')));
   const floor = await bare();
   const broker = await brokered();
   const ms = (v) => `${v.toFixed(2)} ms`;

@@ -95,8 +95,14 @@ test("a local session's claims are the user's current attributes; a locked or de
   const s = await store(t);
   const alice = s.users.find('alice')!;
   const thrift = s.apps.get('thrift')!;
-  const session = brokeredSession(result({ user: { id: alice.id, username: 'alice' }, claims: { sub: alice.id, idp: 'LOCAL' } }));
-  assert.deepEqual(session.kept, { idp: 'LOCAL', passThrough: false, attributes: {} }, 'nothing of a local user is copied');
+  const session = brokeredSession(
+    result({ user: { id: alice.id, username: 'alice' }, claims: { sub: alice.id, idp: 'LOCAL' } }),
+  );
+  assert.deepEqual(
+    session.kept,
+    { idp: 'LOCAL', passThrough: false, attributes: {} },
+    'nothing of a local user is copied',
+  );
 
   const claims = sessionClaims(s, thrift.clientId, alice.id, session.kept);
   assert.equal(claims?.username, 'alice');
@@ -122,7 +128,9 @@ test('My Account on the web enrols TOTP only with a current code for the shown s
   const s = await store(t);
   const alice = s.users.find('alice')!;
   const secret = totp.newSecret();
-  const wrong = await refusal(enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code: '000000' }));
+  const wrong = await refusal(
+    enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code: '000000' }),
+  );
   assert.equal(wrong.code, 'MFA_FAILED');
   assert.equal(s.factors.totpFor(alice.id), undefined, 'nothing stored for a wrong code');
 
