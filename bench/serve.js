@@ -143,6 +143,15 @@ async function startBareProvider() {
     interactions: { url: (_ctx, interaction) => `/t/${ORG}/interaction/${interaction.uid}` },
     jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'bench', alg: 'RS256', use: 'sig' }] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
+    // idp serve's lifetimes; set, so oidc-provider does not print a notice per default it falls back to.
+    ttl: {
+      AccessToken: 3600,
+      AuthorizationCode: 600,
+      IdToken: 3600,
+      Interaction: 3600,
+      Session: 1209600,
+      Grant: 1209600,
+    },
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
     claims: { openid: ['sub'], profile: ['name'] },
     routes: {
