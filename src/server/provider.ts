@@ -92,10 +92,9 @@ function configuration({ store, mount, cookieKeys, myAccountCallback }: Provider
       return claims && { accountId: sub, claims: () => claims };
     },
     claims: {
-      openid: ['sub', 'idp', 'pass_through', ...customAttributes],
+      // How and when the person authenticated, with every ID token: apps check MFA with amr and acr.
+      openid: ['sub', 'idp', 'pass_through', 'acr', 'amr', 'auth_time', ...customAttributes],
       ...SCOPE_CLAIMS,
-      acr: null,
-      amr: null,
     },
     scopes: ['openid', 'profile', 'email', 'offline_access'],
     acrValues: [ACR_SINGLE_FACTOR, ACR_MFA],
@@ -110,8 +109,9 @@ function configuration({ store, mount, cookieKeys, myAccountCallback }: Provider
     routes: ROUTES,
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
-      introspection: { enabled: true },
+      // An app sees and revokes only its own tokens: the org's apps are not one another's resource servers.
+      revocation: { enabled: true, allowedPolicy: ownToken },
+      introspection: { enabled: true, allowedPolicy: ownToken },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
     },
@@ -149,6 +149,10 @@ function configuration({ store, mount, cookieKeys, myAccountCallback }: Provider
       });
     },
   };
+}
+
+async function ownToken(_ctx: unknown, client: { clientId: string }, token: { clientId?: string }): Promise<boolean> {
+  return token.clientId === client.clientId;
 }
 
 /** The org's app as oidc-provider's client: public SPAs (PKCE, no secret), confidential web apps (their secret). */
