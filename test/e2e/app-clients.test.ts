@@ -8,7 +8,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { dbPath } from '../../src/store/db.js';
 import { openStore } from '../../src/store/store.js';
 import { dbHash, expectCode, fileWith, idpJson, runIdp, seededHome } from '../helpers/idp.js';
-import { undoMigration8 } from '../helpers/migrations.js';
+import { downgradeTo7 } from '../helpers/migrations.js';
 
 /** Every byte SQLite keeps for the org: the database and its write-ahead log. */
 function databaseBytes(home: string): string {
@@ -190,7 +190,7 @@ test('the JWKS carries an RS256 and an ES256 key; idp login signs RS256 by defau
 test('migration 8 on a schema 7 org: apps become spas with their redirect URIs as origins, and an RS256 key is added', async () => {
   const home = await seededHome();
   const db = new Database(dbPath(home), { fileMustExist: true });
-  undoMigration8(db);
+  downgradeTo7(db);
   db.prepare('UPDATE apps SET redirect_uris = ? WHERE name = ?').run(
     JSON.stringify(['http://localhost:5173/', 'http://localhost:5173/other', 'https://shop.example.com/cb']),
     'thrift',

@@ -13,7 +13,7 @@ import { SEAL_KEY_FILE } from '../../src/store/store.js';
 import type { SigningKey } from '../../src/ports.js';
 import { jwks } from '../../src/core/jwks.js';
 import { expectCode, runIdp, seededHome } from '../helpers/idp.js';
-import { undoMigration8 } from '../helpers/migrations.js';
+import { downgradeTo7 } from '../helpers/migrations.js';
 
 /** Opens idp.db for reading only, behind idp's back. */
 function inspect(home: string): Database.Database {
@@ -68,7 +68,7 @@ test('an org from before sealing is upgraded in one step and still signs tokens 
   const home = await seededHome();
   // Turn the seeded org back into what the previous schema stored: the private JWK in the clear, schema 3.
   const db = new Database(dbPath(home), { fileMustExist: true });
-  undoMigration8(db);
+  downgradeTo7(db);
   const [row] = db.prepare('SELECT * FROM signing_keys').all() as {
     kid: string;
     private_sealed: string;

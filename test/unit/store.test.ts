@@ -16,7 +16,7 @@ import { importUsers } from '../../src/store/import.js';
 import { openStore, openStoreReadOnly, SEAL_KEY_FILE, type SqliteStore as Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/idp.js';
 import { hintOf } from '../helpers/hints.js';
-import { undoMigration8 } from '../helpers/migrations.js';
+import { downgradeTo7 } from '../helpers/migrations.js';
 
 function mode(path: string): number {
   return statSync(path).mode & 0o777;
@@ -452,7 +452,7 @@ test('a store opened read-only neither migrates nor writes', () => {
 
 /** Turns a store back into schema 5: no identifier triggers, no MFA failure count. */
 function downgradeTo5(store: Store): void {
-  undoMigration8(store.db);
+  downgradeTo7(store.db);
   store.db.exec('ALTER TABLE connections DROP COLUMN token_auth; ALTER TABLE connections DROP COLUMN base_url'); // 7
   store.db.exec(
     'DROP TRIGGER users_email_username_insert; DROP TRIGGER users_email_username_update; ALTER TABLE users DROP COLUMN mfa_failures',
