@@ -1,7 +1,7 @@
 // Bundles the compiled CLI (dist/src) into dist/bundle/cli for bin/idp.js. Node 20 pays about a millisecond per module
 // it loads on a small machine, so what every command needs (idp's shared runtime, commander, better-sqlite3's
-// JavaScript, chalk) goes into one chunk, each command into its own, and other dependencies stay in node_modules, loaded only
-// by the code that uses them.
+// JavaScript) goes into one chunk, chalk into one loaded only when a stream gets colour (src/cli/paint.ts), each command
+// into its own, and other dependencies stay in node_modules, loaded only by the code that uses them.
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import commonjs from '@rollup/plugin-commonjs';
@@ -16,8 +16,11 @@ rmSync(fileURLToPath(new URL(OUT, import.meta.url)), { recursive: true, force: t
 // Packages every command loads: bundled, they are one ESM file instead of a dozen CommonJS files resolved and
 // wrapped at each start. better-sqlite3's JavaScript still runs only on the first open (src/store/sqlite.cts), and its
 // native addon is loaded from node_modules (src/store/db.ts).
-const BUNDLED = new Set(['commander', 'chalk', 'better-sqlite3']);
-const BUNDLED_FILES = new RegExp(`/node_modules/(${[...BUNDLED].join('|')})/`);
+const SHARED = ['commander', 'better-sqlite3'];
+const SHARED_FILES = new RegExp(`/node_modules/(${SHARED.join('|')})/`);
+// Bundled into a chunk of its own, so its modules load as one file when a command paints.
+const CHALK_FILES = /\/node_modules\/chalk\//;
+const BUNDLED = new Set([...SHARED, 'chalk']);
 // Builtins Node has loaded before any of our code runs; a module importing nothing else costs only itself.
 const FREE_BUILTINS = new Set(['node:fs', 'node:path', 'node:os', 'node:module']);
 const RUNTIME_DIRS = /\/dist\/src\/(core|store|cli)\/[^/]+\.c?js$/;
@@ -30,7 +33,7 @@ const RUNTIME_DIRS = /\/dist\/src\/(core|store|cli)\/[^/]+\.c?js$/;
 function runtimeMember(getModuleInfo) {
   const verdicts = new Map();
   const member = (id) => {
-    if (FREE_BUILTINS.has(id) || BUNDLED.has(id) || BUNDLED_FILES.test(id) || id.startsWith('\0')) return true;
+    if (FREE_BUILTINS.has(id) || SHARED.includes(id) || SHARED_FILES.test(id) || id.startsWith('\0')) return true;
     if (!RUNTIME_DIRS.test(id) || id.endsWith('/cli/main.js')) return false;
     if (verdicts.has(id)) return verdicts.get(id);
     verdicts.set(id, true); // an import cycle among runtime modules does not disqualify them
@@ -66,6 +69,7 @@ export default [
       chunkFileNames: '[name]-[hash].js',
       manualChunks(id, { getModuleInfo }) {
         isRuntime ??= runtimeMember(getModuleInfo);
+        if (CHALK_FILES.test(id)) return 'chalk';
         return isRuntime(id) ? 'runtime' : undefined;
       },
     },

@@ -1,7 +1,7 @@
 // Use cases on local users: create, set (profile attributes, email verification, status and unlock, a password),
-// unlink a connection, delete and show, each change with its audit event. A password arrives already read; the use
-// case checks and hashes it.
-import { didYouMean, IdpError } from '../core/errors.js';
+// unlink a connection, delete and show, each change with its audit event (listing is user-list.ts). A password arrives
+// already read; the use case checks and hashes it.
+import { IdpError } from '../core/errors.js';
 import { hint, type Hint } from '../core/fixes.js';
 import { refuseProtectedInRecords } from '../core/protected-claims.js';
 import type { User } from '../core/types.js';
@@ -13,7 +13,7 @@ import {
   validEmail,
   validUsername,
 } from '../core/user-fields.js';
-import type { ListQuery, Store } from '../ports.js';
+import type { Store } from '../ports.js';
 import type { Admin } from './deps.js';
 import { requireUser } from './lookup.js';
 import { profilePatch } from './profile.js';
@@ -229,24 +229,6 @@ export function deleteUser({ store, actor }: Admin, ref: string): User {
     });
   });
   return user;
-}
-
-/**
- * A page of users. A source that matches nobody and is neither `local` nor a connection is a typo, refused with the
- * closest name; users of a removed connection keep its name as their source, so a match is never refused.
- */
-export function listUsers(store: Store, query: ListQuery): { users: User[]; next: string | null } {
-  const page = store.users.list(query);
-  const { source } = query;
-  if (source === undefined || page.users.length > 0 || source === 'local' || store.connections.get(source)) return page;
-  const known = ['local', ...store.connections.names()];
-  const close = didYouMean(source, known);
-  const list = { kind: 'list', what: 'connection' } as const;
-  throw new IdpError(
-    'INVALID_VALUE',
-    `no user source named '${source}': it is 'local' or a connection`,
-    close ? hint`did you mean '${close}'? (${list} lists the connections)` : `sources: ${known.join(', ')}`,
-  );
 }
 
 /** A user with linked connections and MFA factors (never secrets). */

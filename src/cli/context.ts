@@ -34,18 +34,25 @@ export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = p
 }
 
 export class CliContext {
-  readonly out: Renderer;
   readonly home: string;
   private opened: SqliteStore | undefined;
 
-  constructor(readonly global: GlobalOptions) {
-    this.out = new Renderer({
+  constructor(
+    readonly global: GlobalOptions,
+    readonly out: Renderer,
+  ) {
+    this.home = resolveHome(global.home);
+  }
+
+  /** The context for one command run: its renderer loads the colour styles only when a stream gets colour. */
+  static async open(global: GlobalOptions): Promise<CliContext> {
+    const out = await Renderer.forProcess({
       json: !!global.json,
       quiet: !!global.quiet,
       color: global.color !== false,
       debug: !!global.debug,
     });
-    this.home = resolveHome(global.home);
+    return new CliContext(global, out);
   }
 
   get interactive(): boolean {
@@ -155,7 +162,7 @@ class Declined extends Error {}
 export function action<A extends unknown[]>(handler: (ctx: CliContext, ...args: A) => Promise<void>) {
   return async (...args: unknown[]): Promise<void> => {
     const command = args[args.length - 1] as Command;
-    const ctx = new CliContext(command.optsWithGlobals() as GlobalOptions);
+    const ctx = await CliContext.open(command.optsWithGlobals() as GlobalOptions);
     try {
       await handler(ctx, ...(args.slice(0, -1) as A));
     } catch (err) {

@@ -99,7 +99,7 @@ async function main(args: string[]): Promise<void> {
       import('./render.js'),
       import('./failure.js'),
     ]);
-    const out = new Renderer({
+    const out = await Renderer.forProcess({
       json: process.argv.includes('--json'),
       quiet: false,
       color: !process.argv.includes('--no-color'),

@@ -1,7 +1,7 @@
-// Terminal colour through chalk (bundled into the runtime chunk, so it costs no module loads of its own). idp decides
-// whether a stream gets colour: off unless it is a terminal, and never with --no-color, NO_COLOR or TERM=dumb;
-// FORCE_COLOR turns it on. chalk only paints.
-import { Chalk } from 'chalk';
+// Terminal colour through chalk. idp decides whether a stream gets colour: off unless it is a terminal, and never with
+// --no-color, NO_COLOR or TERM=dumb; FORCE_COLOR turns it on. chalk only paints, and is loaded (its own chunk, see
+// rollup.config.mjs) only when a stream gets colour: building its style tables costs a command run from a script or a
+// pipe about as much as the rest of idp's shared code.
 
 export interface Paint {
   /** Whether these styles write escape sequences (colour is on for the stream). */
@@ -13,17 +13,20 @@ export interface Paint {
   yellow(text: string): string;
 }
 
-function paint(level: 0 | 1): Paint {
-  const c = new Chalk({ level });
-  return { enabled: level > 0, bold: c.bold, dim: c.dim, red: c.red, green: c.green, yellow: c.yellow };
+const same = (text: string): string => text;
+
+/** No colour: every style returns its text as it is. */
+export const PLAIN: Paint = { enabled: false, bold: same, dim: same, red: same, green: same, yellow: same };
+
+export function colourOn(stream: { isTTY?: boolean }, allowed: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!allowed || (env.NO_COLOR !== undefined && env.NO_COLOR !== '')) return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return true;
+  return !!stream.isTTY && env.TERM !== 'dumb';
 }
 
-// Level 1 (16 colours) is every style idp uses, and what any terminal shows.
-const COLOR = paint(1);
-const PLAIN = paint(0);
-
-export function paintFor(stream: { isTTY?: boolean }, allowed: boolean, env: NodeJS.ProcessEnv = process.env): Paint {
-  if (!allowed || (env.NO_COLOR !== undefined && env.NO_COLOR !== '')) return PLAIN;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return COLOR;
-  return stream.isTTY && env.TERM !== 'dumb' ? COLOR : PLAIN;
+/** The colour styles. Level 1 (16 colours) is every style idp uses, and what any terminal shows. */
+export async function loadColour(): Promise<Paint> {
+  const { Chalk } = await import('chalk');
+  const c = new Chalk({ level: 1 });
+  return { enabled: true, bold: c.bold, dim: c.dim, red: c.red, green: c.green, yellow: c.yellow };
 }

@@ -3,7 +3,7 @@
 // Text from outside (upstream errors and claims, persona names, stored events) never drives the terminal: single-line
 // slots (stage details, messages, table cells) show every control character escaped, and whole texts keep only
 // their tabs, line breaks and, with colour on, idp's own colour codes.
-import { paintFor, type Paint } from './paint.js';
+import { colourOn, loadColour, PLAIN, type Paint } from './paint.js';
 import { IdpError, isIdpError } from '../core/errors.js';
 import { renderHint } from './hints.js';
 
@@ -93,13 +93,21 @@ export class Renderer {
   readonly paint: Paint;
   readonly errPaint: Paint;
 
+  /** `colour`: the styles for a stream that gets colour (see paint.ts); without them, both streams are plain. */
   constructor(
     readonly opts: RenderOptions,
     private readonly stdout = process.stdout,
     private readonly stderr = process.stderr,
+    colour: Paint = PLAIN,
   ) {
-    this.paint = paintFor(stdout, opts.color);
-    this.errPaint = paintFor(stderr, opts.color);
+    this.paint = colourOn(stdout, opts.color) ? colour : PLAIN;
+    this.errPaint = colourOn(stderr, opts.color) ? colour : PLAIN;
+  }
+
+  /** The renderer on this process's stdout and stderr, loading the colour styles only when one of them gets colour. */
+  static async forProcess(opts: RenderOptions): Promise<Renderer> {
+    const coloured = colourOn(process.stdout, opts.color) || colourOn(process.stderr, opts.color);
+    return new Renderer(opts, process.stdout, process.stderr, coloured ? await loadColour() : PLAIN);
   }
 
   /** The command's result: `data` as JSON with --json, otherwise the human text (if any). */

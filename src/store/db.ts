@@ -113,7 +113,7 @@ export function openDb(home: string, opts: OpenOptions = {}): Db {
       { cause: err },
     );
   }
-  reportBusyAsStoreBusy(db, home);
+  shareStatements(db, home);
   try {
     const version = checkIdentity(db, path);
     // One exec, not a prepared statement per pragma: every command pays for these at startup.
@@ -148,12 +148,18 @@ export function storeBusy(home: string, cause: unknown): IdpError {
 }
 
 /**
+ * Statements are prepared once per SQL text on a connection and reused: repositories prepare where they query, and
+ * compiling a statement costs SQLite more than running one (a brokered login runs a few dozen). A reused statement is
+ * handed out in the default mode (pluck, raw and expand off), so each use sets the mode it needs; one still being
+ * iterated is not handed out again (that would reset the iteration): a second one is prepared for that use.
+ *
  * Every statement waits up to the busy timeout for the write lock (the `timeout` option above), then fails with
  * SQLITE_BUSY. Its statements are wrapped here, where each is prepared, so a write anywhere (an engine's stage event as
  * well as a use case's transaction) reports STORE_BUSY rather than an internal error.
  */
-function reportBusyAsStoreBusy(db: Db, home: string): void {
+function shareStatements(db: Db, home: string): void {
   const prepare = db.prepare.bind(db);
+  const prepared = new Map<string, Database.Statement>();
   const translated =
     <A extends unknown[], R>(run: (...args: A) => R) =>
     (...args: A): R => {
@@ -163,11 +169,22 @@ function reportBusyAsStoreBusy(db: Db, home: string): void {
         throw isBusy(err) ? storeBusy(home, err) : err;
       }
     };
-  db.prepare = ((source: string) => {
+  const fresh = (source: string): Database.Statement => {
     const statement = prepare(source);
     statement.run = translated(statement.run.bind(statement));
     statement.get = translated(statement.get.bind(statement));
     statement.all = translated(statement.all.bind(statement));
+    return statement;
+  };
+  db.prepare = ((source: string) => {
+    const statement = prepared.get(source);
+    if (statement === undefined) {
+      const made = fresh(source);
+      prepared.set(source, made);
+      return made;
+    }
+    if (statement.busy) return fresh(source);
+    if (statement.reader) statement.pluck(false).raw(false).expand(false);
     return statement;
   }) as Db['prepare'];
 }

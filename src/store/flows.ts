@@ -2,16 +2,12 @@
 // expiry: a flow idle past its lifetime is ended and loses its upstream request's secrets on the next read or start.
 import { FLOW_LIFETIME_MS } from '../core/flow-lifetime.js';
 import type { FlowRepository, FlowRow, FlowStatus } from '../ports.js';
-import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
 const SELECT =
   "SELECT id, app, CASE WHEN expired_at IS NULL THEN status ELSE 'expired' END AS status, state, created_at, updated_at FROM flows";
 
 export class FlowRepo implements FlowRepository {
-  /** Prepared once: it runs before every flow read and start, and compiling its SQL cost more than running it. */
-  private expireStatement: Statement<[string, string]> | undefined;
-
   constructor(
     private readonly db: Db,
     private readonly now: () => string,
@@ -50,9 +46,10 @@ export class FlowRepo implements FlowRepository {
     if (this.db.readonly) return;
     const now = this.now();
     const cutoff = new Date(Date.parse(now) - FLOW_LIFETIME_MS).toISOString();
-    this.expireStatement ??= this.db.prepare(
-      `UPDATE flows SET status = 'failed', expired_at = ?, state = json_set(state, '$.waiting', json('{"kind":"none"}')) WHERE status = 'active' AND updated_at < ?`,
-    );
-    this.expireStatement.run(now, cutoff);
+    this.db
+      .prepare(
+        `UPDATE flows SET status = 'failed', expired_at = ?, state = json_set(state, '$.waiting', json('{"kind":"none"}')) WHERE status = 'active' AND updated_at < ?`,
+      )
+      .run(now, cutoff);
   }
 }

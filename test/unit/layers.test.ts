@@ -33,10 +33,10 @@ const OWNERS: Record<string, string | string[]> = {
 };
 
 /**
- * What `idp --version` may load statically: commander (every start parses argv) and chalk (src/cli/paint.ts; both are
- * bundled into the runtime chunk, see rollup.config.mjs).
+ * What `idp --version` may load statically: commander (every start parses argv; bundled into the runtime chunk, see
+ * rollup.config.mjs). chalk is not one: src/cli/paint.ts loads it when a stream gets colour.
  */
-const ENTRY_PACKAGES = new Set(['commander', 'chalk']);
+const ENTRY_PACKAGES = new Set(['commander']);
 
 interface Found {
   specifier: string;
@@ -272,7 +272,7 @@ test('src/cli/main.ts statically loads no third-party package but the ENTRY_PACK
   assert.deepEqual(extra, [], 'import these inside the action that needs them');
 });
 
-test('the bundle: main.js statically loads none of our chunks, and the shared runtime chunk no package it does not carry', () => {
+test('the bundle: main.js statically loads none of our chunks, the shared runtime chunk no package it does not carry, and no chunk chalk', () => {
   const dir = join(ROOT, 'dist', 'bundle', 'cli');
   const mainImports = importsOf(readFileSync(join(dir, 'main.js'), 'utf8')).filter(
     (f) => !f.dynamic && !f.specifier.startsWith('node:'),
@@ -290,6 +290,12 @@ test('the bundle: main.js statically loads none of our chunks, and the shared ru
     [],
     'rollup.config.mjs admits to the runtime chunk only modules that import no other package statically',
   );
+  const chalk = readdirSync(dir).filter((name) => /^chalk-.*\.js$/.test(name));
+  assert.equal(chalk.length, 1, `chalk bundled into one chunk of its own, found: ${chalk.join(', ')}`);
+  const loadsChalk = readdirSync(dir).filter((name) =>
+    importsOf(readFileSync(join(dir, name), 'utf8')).some((f) => !f.dynamic && f.specifier === `./${chalk[0]}`),
+  );
+  assert.deepEqual(loadsChalk, [], 'chalk loads only when a stream gets colour (src/cli/paint.ts)');
   const worker = staticPackages(join(dir, 'worker.js'), dir);
   assert.ok(
     !importsOf(readFileSync(join(dir, 'worker.js'), 'utf8')).some((f) => f.specifier.startsWith('./')),

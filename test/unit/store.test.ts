@@ -382,6 +382,38 @@ test('a page cursor stays valid when users are added behind and ahead of it', ()
   }
 });
 
+test('a statement is prepared once per SQL text, and reused in the default mode whatever its last use set', () => {
+  const store = newStore();
+  try {
+    addUsers(store, ['ann', 'bob']);
+    const sql = 'SELECT username FROM users ORDER BY username';
+    assert.equal(store.db.prepare(sql), store.db.prepare(sql), 'one statement for one SQL text');
+    assert.deepEqual(store.db.prepare(sql).pluck().all(), ['ann', 'bob']);
+    assert.deepEqual(store.db.prepare(sql).all(), [{ username: 'ann' }, { username: 'bob' }]);
+    assert.deepEqual(store.db.prepare(sql).raw().get(), ['ann']);
+    assert.deepEqual(store.db.prepare(sql).get(), { username: 'ann' });
+    assert.deepEqual(store.db.prepare(sql).expand().get(), { users: { username: 'ann' } });
+    assert.deepEqual(store.db.prepare(sql).get(), { username: 'ann' });
+  } finally {
+    store.close();
+  }
+});
+
+test('a statement still being iterated is not reused: the same query inside the loop gets its own', () => {
+  const store = newStore();
+  try {
+    addUsers(store, ['ann', 'bob', 'cy']);
+    const sql = 'SELECT username FROM users ORDER BY username';
+    const pairs: string[] = [];
+    for (const outer of store.db.prepare(sql).pluck().iterate() as IterableIterator<string>)
+      pairs.push(`${outer}:${(store.db.prepare(sql).pluck().all() as string[]).join(',')}`);
+    assert.deepEqual(pairs, ['ann:ann,bob,cy', 'bob:ann,bob,cy', 'cy:ann,bob,cy']);
+    assert.equal(store.db.prepare(sql).all().length, 3, 'the first statement is free again once its iteration ends');
+  } finally {
+    store.close();
+  }
+});
+
 test('tx rolls back everything when its function throws', () => {
   const store = newStore();
   try {

@@ -6,9 +6,9 @@ import type { User } from '../../core/types.js';
 import type { Admin } from '../../app/deps.js';
 import type { Store } from '../../ports.js';
 import { action, type CliContext } from '../context.js';
+import { printEnrolment } from '../enrolment.js';
 import { collectPair } from '../parse.js';
 import { addLoginOptions, reportFailure, runLogin, type LoginOptions } from './login.js';
-import { printEnrolment } from './mfa.js';
 import { inert } from '../render.js';
 
 interface AccountOptions extends Omit<LoginOptions, 'app'> {

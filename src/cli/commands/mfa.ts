@@ -1,29 +1,12 @@
 // `idp users mfa ...` (enrol, list, remove, reset factors) and `idp outbox` (the local mailbox email OTPs are delivered to).
 import type { Command } from 'commander';
-import { requireUser } from '../../app/lookup.js';
-import { action, type CliContext } from '../context.js';
+import type { User } from '../../core/types.js';
+import type { Store } from '../../ports.js';
+import { action } from '../context.js';
+import { printEnrolment } from '../enrolment.js';
 import { parseEnum, parsePositiveInt } from '../parse.js';
 import { shortTime } from '../views.js';
 import { inert } from '../render.js';
-
-/** The otpauth URI as a terminal QR code plus the URI and secret; with --json, {factor, user, secret, uri}. */
-export async function printEnrolment(
-  ctx: CliContext,
-  username: string,
-  enrolled: { factor: string; secret: string; uri: string },
-): Promise<void> {
-  if (ctx.out.opts.json) {
-    ctx.out.result({ ...enrolled, user: username }, () => undefined);
-    return;
-  }
-  const { default: qrcode } = await import('qrcode-terminal');
-  const qr = await new Promise<string>((resolve) => qrcode.generate(enrolled.uri, { small: true }, resolve));
-  ctx.out.result(
-    null,
-    () =>
-      `${qr}\n${enrolled.uri}\nsecret ${enrolled.secret}\nenrolled TOTP for ${username}: scan the QR code or enter the secret in an authenticator app`,
-  );
-}
 
 export function registerMfa(users: Command, program: Command): void {
   const mfa = users.command('mfa').description("a user's MFA factors");
@@ -41,7 +24,7 @@ export function registerMfa(users: Command, program: Command): void {
       action(async (ctx, ref: string) => {
         const { enrolTotp } = await import('../../app/account.js');
         const admin = await ctx.admin();
-        const user = requireUser(admin.store, ref);
+        const user = await userNamed(admin.store, ref);
         const enrolled = await enrolTotp(admin, user);
         await printEnrolment(ctx, user.username, enrolled);
       }),
@@ -55,7 +38,7 @@ export function registerMfa(users: Command, program: Command): void {
     .action(
       action(async (ctx, ref: string) => {
         const store = await ctx.store();
-        const user = requireUser(store, ref);
+        const user = await userNamed(store, ref);
         const factors = store.factors.forUser(user.id);
         ctx.out.result({ user: user.username, factors }, () =>
           factors.length === 0
@@ -79,7 +62,7 @@ export function registerMfa(users: Command, program: Command): void {
     .action(
       action(async (ctx, ref: string, opts: { factor?: string; yes?: boolean }) => {
         const admin = await ctx.admin();
-        const user = requireUser(admin.store, ref);
+        const user = await userNamed(admin.store, ref);
         await ctx.confirm(
           `Remove ${opts.factor ? 'that factor' : 'every MFA factor'} of ${user.username}?`,
           opts.yes,
@@ -100,7 +83,7 @@ export function registerMfa(users: Command, program: Command): void {
     .action(
       action(async (ctx, ref: string, opts: { yes?: boolean }) => {
         const admin = await ctx.admin();
-        const user = requireUser(admin.store, ref);
+        const user = await userNamed(admin.store, ref);
         await ctx.confirm(
           `Reset MFA of ${user.username} (remove every factor)?`,
           opts.yes,
@@ -136,4 +119,10 @@ export function registerMfa(users: Command, program: Command): void {
         );
       }),
     );
+}
+
+/** The user a subcommand names, the lookup loaded with it: listing users loads this module too. */
+async function userNamed(store: Store, ref: string): Promise<User> {
+  const { requireUser } = await import('../../app/lookup.js');
+  return requireUser(store, ref);
 }

@@ -1,6 +1,7 @@
 // `idp users ...`: the local user store: list (keyset pages), show, create, set, unlink, delete, import and export.
+// Only listing's use case loads with the command (scripts page through users); the others load in their actions.
 import type { Command } from 'commander';
-import * as users from '../../app/users.js';
+import { listUsers } from '../../app/user-list.js';
 import { userView } from '../../app/views.js';
 import { IdpError } from '../../core/errors.js';
 import type { User } from '../../core/types.js';
@@ -9,6 +10,9 @@ import { registerMfa } from './mfa.js';
 import { collectPair, parseBool, parseEnum, parsePositiveInt } from '../parse.js';
 import { inert } from '../render.js';
 import { shortTime } from '../views.js';
+
+/** The admin use cases on users, loaded by the actions that run one. */
+const userCases = () => import('../../app/users.js');
 
 export function registerUsers(program: Command): void {
   const group = program.command('users').description('the local user store');
@@ -27,7 +31,7 @@ export function registerUsers(program: Command): void {
     )
     .action(
       action(async (ctx, opts: { source?: string; search?: string; limit: number; after?: string }) => {
-        const page = users.listUsers(await ctx.store(), opts);
+        const page = listUsers(await ctx.store(), opts);
         ctx.out.result({ users: page.users.map(userView), next: page.next }, () => {
           if (page.users.length === 0)
             return opts.search || opts.source || opts.after ? 'no users match' : 'no users yet';
@@ -51,7 +55,8 @@ export function registerUsers(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp users show alice')
     .action(
       action(async (ctx, ref: string) => {
-        const { user, associations, factors } = users.showUser(await ctx.store(), ref);
+        const { showUser } = await userCases();
+        const { user, associations, factors } = showUser(await ctx.store(), ref);
         const view = {
           ...userView(user),
           associations: associations.map((a) => ({
@@ -102,6 +107,7 @@ export function registerUsers(program: Command): void {
           username: string,
           opts: { email: string; emailVerified?: boolean; name?: string; passwordStdin?: boolean },
         ) => {
+          const { createUser } = await userCases();
           const admin = await ctx.admin();
           const password = opts.passwordStdin
             ? await ctx.secret({ stdin: true, prompt: 'Password', flags: '--password-stdin' })
@@ -113,7 +119,7 @@ export function registerUsers(program: Command): void {
             name: opts.name ?? null,
             password,
           };
-          const user = await users.createUser(admin, input);
+          const user = await createUser(admin, input);
           ctx.out.result(userView(user), () => `created user ${username} (${user.id})`);
         },
       ),
@@ -176,6 +182,7 @@ export function registerUsers(program: Command): void {
               'conflicting status flags',
               'pass one of --lock, --unlock, --disable, --enable',
             );
+          const { setUser } = await userCases();
           const admin = await ctx.admin();
           const password = opts.passwordStdin
             ? await ctx.secret({ stdin: true, prompt: 'Password', flags: '--password-stdin' })
@@ -187,7 +194,7 @@ export function registerUsers(program: Command): void {
             emailVerified: opts.emailVerified,
             password,
           };
-          const { user, changed, before, after } = await users.setUser(admin, ref, settings);
+          const { user, changed, before, after } = await setUser(admin, ref, settings);
           ctx.out.result({ changed, before, after }, () =>
             changed ? `changed user ${user.username}` : `user ${user.username}: no change`,
           );
@@ -227,14 +234,15 @@ export function registerUsers(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp users delete octocat --yes')
     .action(
       action(async (ctx, ref: string, opts: { yes?: boolean }) => {
+        const { showUser, deleteUser } = await userCases();
         const admin = await ctx.admin();
-        const { user } = users.showUser(admin.store, ref);
+        const { user } = showUser(admin.store, ref);
         await ctx.confirm(
           `Delete user ${user.username} (${user.email ?? 'no email'})?`,
           opts.yes,
           `delete user ${user.username}`,
         );
-        users.deleteUser(admin, user.id);
+        deleteUser(admin, user.id);
         ctx.out.result({ deleted: user.id, username: user.username }, () => `deleted user ${user.username}`);
       }),
     );
@@ -249,12 +257,13 @@ export function registerUsers(program: Command): void {
     )
     .action(
       action(async (ctx, file: string) => {
+        const { checkImportRecords } = await userCases();
         const { readText } = await import('../../app/files.js');
         const { parseUserFile } = await import('../../core/user-records.js');
         const text = readText(file, 'import');
         const records = parseUserFile(text, file);
         const store = await ctx.store();
-        users.checkImportRecords(store, records, file);
+        checkImportRecords(store, records, file);
         const started = performance.now();
         const { importUsers } = await import('../../store/import.js');
         const done = importUsers(store, records, file, ctx.actor);
