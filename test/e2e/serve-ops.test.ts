@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import { join } from 'node:path';
 import { expectCode, runIdp, seededHome } from '../helpers/idp.js';
 import { startServe } from '../helpers/serve.js';
@@ -44,11 +44,26 @@ test('a request naming another host is refused: only localhost, 127.0.0.1 and [:
   const server = await startServe(home);
   try {
     const port = new URL(server.url).port;
-    const rebound = await fetch(`http://127.0.0.1:${port}/t/default/oauth2/token/.well-known/openid-configuration`, {
-      headers: { host: `attacker.example:${port}` },
-    });
+    // fetch will not send another Host; node:http sends what it is given, as a rebound browser would.
+    const rebound = await new Promise<{ status: number; body: string }>((resolve, reject) =>
+      request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/t/default/oauth2/token/.well-known/openid-configuration',
+          headers: { host: `attacker.example:${port}` },
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      )
+        .on('error', reject)
+        .end(),
+    );
     assert.equal(rebound.status, 421);
-    assert.doesNotMatch(await rebound.text(), /attacker/, 'the discovery document never names the foreign host');
+    assert.doesNotMatch(rebound.body, /attacker/, 'the discovery document never names the foreign host');
     const direct = await fetch(`http://127.0.0.1:${port}/t/default/oauth2/token/.well-known/openid-configuration`);
     assert.equal(direct.status, 200);
     assert.equal(((await direct.json()) as { issuer: string }).issuer, server.issuer, 'the issuer stays localhost');
