@@ -2,7 +2,7 @@
 // each one JIT-provisioning a fresh persona, (a) in process through headlessLogin with one shared set of upstreams per
 // mode (and, for comparison, one per 20 personas: the sandbox's account chooser lists them all) and (b) as whole
 // `idp login --headless` processes; sequential and 4 at a time; against the cost floor of one loopback HTTP round trip,
-// one ES256 signature and one SQLite insert. Run after `npm run build`: `node bench/login.js [--logins N] [--processes N]`.
+// one RS256 signature and one SQLite insert. Run after `npm run build`: `node bench/login.js [--logins N] [--processes N]`.
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -242,15 +242,14 @@ async function floor() {
   server.close();
   server.closeAllConnections();
 
-  // The same primitive idp signs ID tokens with: node:crypto ES256 over header.payload, signature as r||s.
-  const { generateKeyPairSync, sign: ecSign } = await import('node:crypto');
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  // The same primitive idp signs ID tokens with: node:crypto RS256 (apps' default since idp serve: the Asgardeo SDKs
+  // accept only the RSA family) over header.payload, with a 2048-bit key imported once.
+  const { generateKeyPairSync, sign: rsaSign } = await import('node:crypto');
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const input = Buffer.from(
-    `${Buffer.from('{"alg":"ES256"}').toString('base64url')}.${Buffer.from('{"sub":"u","aud":"app"}').toString('base64url')}`,
+    `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from('{"sub":"u","aud":"app"}').toString('base64url')}`,
   );
-  const sign = await timedMedian(FLOOR_RUNS, () =>
-    ecSign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' }),
-  );
+  const sign = await timedMedian(FLOOR_RUNS, () => rsaSign('sha256', input, privateKey));
 
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(join(scratch, 'floor.db'));
@@ -299,7 +298,7 @@ async function main() {
     ['cost floor (median)', 'time'],
     [
       ['loopback HTTP round trip (node:http + fetch)', ms(cost.http)],
-      ['ES256 signature (node:crypto, key imported once)', ms(cost.sign)],
+      ['RS256 signature (node:crypto, key imported once)', ms(cost.sign)],
       ['SQLite insert (better-sqlite3, WAL)', ms(cost.sqlite)],
       ['sum', ms(cost.total)],
     ],
