@@ -5,10 +5,10 @@
 // one RS256 signature and one SQLite insert. Run after `npm run build`: `node bench/login.js [--logins N] [--processes N]`.
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { batch, median, numberArg, scratchDir, summary } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'idp.js');
@@ -22,22 +22,9 @@ const SMALL_SANDBOX = 20;
 const FLOOR_RUNS = 500;
 const TARGETS = { inProcessP50Ms: 15, processVsNode: 4 };
 
-function numberArg(flag, fallback) {
-  const i = process.argv.indexOf(flag);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const scratch = mkdtempSync(join(tmpdir(), 'idp-bench-login-'));
-process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchDir('login');
 
 const dist = (path) => import(join(DIST, path));
-
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-const median = (values) => percentile(values, 50);
 
 let nextGithubId = 5_000_000;
 
@@ -58,36 +45,6 @@ function personasFile(label, count) {
   const file = join(scratch, `personas-${label}.json`);
   writeFileSync(file, JSON.stringify({ github }));
   return { file, logins: github.map((p) => p.login) };
-}
-
-/**
- * Runs `count` jobs, `concurrency` at a time; returns each job's latency in ms (its own figure when it returns a number,
- * for jobs that time only part of their work) and the wall time of the whole batch.
- */
-async function batch(count, concurrency, job) {
-  const latencies = [];
-  let next = 0;
-  const started = performance.now();
-  async function worker() {
-    while (next < count) {
-      const i = next++;
-      const t0 = performance.now();
-      const own = await job(i);
-      latencies.push(typeof own === 'number' ? own : performance.now() - t0);
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return { latencies, wallMs: performance.now() - started };
-}
-
-function summary(label, { latencies, wallMs }) {
-  return {
-    label,
-    p50: median(latencies),
-    p95: percentile(latencies, 95),
-    perSecond: (latencies.length / wallMs) * 1000,
-    n: latencies.length,
-  };
 }
 
 /**

@@ -5,13 +5,13 @@
 // and the ratio of the two. Run after `npm run build`: `node bench/serve.js [--logins N]`.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as client from 'openid-client';
+import { batch, numberArg, scratchDir, summary } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -24,44 +24,7 @@ const TARGETS = { brokeredPerSecond: 100, vsBare: 2 };
 const REDIRECT_URI = 'http://localhost:5173/callback';
 const ORG = 'bench';
 
-function numberArg(flag, fallback) {
-  const i = process.argv.indexOf(flag);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const scratch = mkdtempSync(join(tmpdir(), 'idp-bench-serve-'));
-process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
-
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-/** Runs `count` jobs, `concurrency` at a time; returns each job's latency in ms and the wall time of the batch. */
-async function batch(count, concurrency, job) {
-  const latencies = [];
-  let next = 0;
-  const started = performance.now();
-  async function worker() {
-    while (next < count) {
-      const i = next++;
-      const t0 = performance.now();
-      await job(i);
-      latencies.push(performance.now() - t0);
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return { latencies, wallMs: performance.now() - started };
-}
-
-function summary(label, { latencies, wallMs }) {
-  return {
-    label,
-    p50: percentile(latencies, 50),
-    p95: percentile(latencies, 95),
-    perSecond: (latencies.length / wallMs) * 1000,
-  };
-}
+const scratch = scratchDir('serve');
 
 /** One code flow by the RP: authorize (answering pages), then the token request with the PKCE verifier. */
 async function codeFlow(config, answer) {

@@ -2,10 +2,10 @@
 // `idp --version`, `idp users list --limit 50` on a 100k-user org and `idp connection set`, each relative to `node -e 0`,
 // and `users import` throughput. Run after `npm run build`: `node bench/startup.js [--runs N] [--users N]`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { numberArg, scratchDir } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'idp.js');
@@ -14,13 +14,7 @@ const USERS = numberArg('--users', 100_000);
 const IMPORT_RUNS = 3;
 const TARGETS = { version: 1.3, list: 1.6, set: null, importRate: 100_000 };
 
-function numberArg(flag, fallback) {
-  const i = process.argv.indexOf(flag);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const scratch = mkdtempSync(join(tmpdir(), 'idp-bench-'));
-process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchDir('startup');
 
 /** Runs a command to completion; returns its wall time in ms and its output. Fails loudly on a non-zero exit. */
 function timed(args, env = {}) {

@@ -13,6 +13,7 @@ import { IdpError } from '../../src/core/errors.js';
 import type { Fix } from '../../src/core/fixes.js';
 import { openStore } from '../../src/store/store.js';
 import { demoHome } from '../helpers/login.js';
+import { asyncRefusal } from '../helpers/refusals.js';
 
 async function admin(t: TestContext): Promise<Admin> {
   const store = openStore(await demoHome());
@@ -23,16 +24,6 @@ async function admin(t: TestContext): Promise<Admin> {
 function refusal(fn: () => unknown): IdpError {
   try {
     fn();
-  } catch (err) {
-    assert.ok(err instanceof IdpError, String(err));
-    return err;
-  }
-  assert.fail('expected a refusal');
-}
-
-async function asyncRefusal(promise: Promise<unknown>): Promise<IdpError> {
-  try {
-    await promise;
   } catch (err) {
     assert.ok(err instanceof IdpError, String(err));
     return err;

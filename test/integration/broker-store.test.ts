@@ -5,11 +5,11 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { enrolConfirmedTotp } from '../../src/app/account.js';
 import { brokeredSession, sessionClaims, sessionSatisfies, sessionStands } from '../../src/app/broker.js';
-import { IdpError } from '../../src/core/errors.js';
 import type { FlowResult } from '../../src/flow/types.js';
 import { totp } from '../../src/mfa/totp.js';
 import { openStore, type SqliteStore } from '../../src/store/store.js';
 import { demoHome } from '../helpers/login.js';
+import { asyncRefusal } from '../helpers/refusals.js';
 
 async function store(t: TestContext): Promise<SqliteStore> {
   const s = openStore(await demoHome());
@@ -129,7 +129,7 @@ test('My Account on the web enrols TOTP only with a current code for the shown s
   const s = await store(t);
   const alice = s.users.find('alice')!;
   const secret = totp.newSecret();
-  const wrong = await refusal(
+  const wrong = await asyncRefusal(
     enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code: '000000' }),
   );
   assert.equal(wrong.code, 'MFA_FAILED');
@@ -139,7 +139,7 @@ test('My Account on the web enrols TOTP only with a current code for the shown s
   const factor = await enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code });
   assert.equal(s.factors.totpFor(alice.id)?.id, factor);
   assert.notEqual(s.factors.totpFor(alice.id)?.secretSealed, secret, 'sealed at rest');
-  const again = await refusal(enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code }));
+  const again = await asyncRefusal(enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code }));
   assert.equal(again.code, 'USAGE');
 });
 
@@ -160,13 +160,3 @@ test('single sign-on into another app only when the session passed every step th
     'a script decides per sign-in',
   );
 });
-
-async function refusal(promise: Promise<unknown>): Promise<IdpError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof IdpError, String(err));
-    return err;
-  }
-  assert.fail('expected a refusal');
-}
