@@ -241,6 +241,8 @@ export async function loginEngine(deps: {
   store: Store;
   upstreams: Upstreams;
   onEvent?: StageListener;
+  /** False for `idp serve`, whose provider issues the app's tokens itself. */
+  signIdTokens?: boolean;
 }): Promise<FlowEngine> {
   const [{ FlowEngine }, { tokenSigner }, { totp }, { emailOtps }, { scriptRunner }, { newFlowId }] = await Promise.all(
     [

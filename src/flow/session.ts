@@ -52,14 +52,16 @@ export function appAttributes(app: App, user: User | null, profile: MappedProfil
   return requested;
 }
 
+/**
+ * The ID token for the app, signed with the org's key of the app's algorithm; or, when the driver's own OpenID
+ * provider issues the app's tokens (`idp serve`), only the claims it would carry.
+ */
 export async function issueIdToken(
   { store, signer }: { store: Store; signer: TokenSigner },
   app: App,
   identity: Identity,
-  session: { amr: string[]; mfa: boolean; authTime: number; idp: string },
-): Promise<{ idToken: string; claims: Record<string, unknown> }> {
-  const key = store.org.signingKeys().find((k) => k.alg === app.idTokenAlg);
-  if (!key) throw new Error(`the organisation has no ${app.idTokenAlg} signing key`);
+  session: { amr: string[]; mfa: boolean; authTime: number; idp: string; sign: boolean },
+): Promise<{ idToken: string | null; claims: Record<string, unknown> }> {
   const user = identity.kind === 'local' ? (store.users.byId(identity.userId) ?? null) : null;
   const profile = identity.kind === 'pass-through' ? identity.profile : null;
   const sub =
@@ -80,5 +82,8 @@ export async function issueIdToken(
     },
     requested,
   );
+  if (!session.sign) return { idToken: null, claims };
+  const key = store.org.signingKeys().find((k) => k.alg === app.idTokenAlg);
+  if (!key) throw new Error(`the organisation has no ${app.idTokenAlg} signing key`);
   return signer.signIdToken(key, claims, store.clock());
 }

@@ -36,7 +36,8 @@ export interface FlowResult {
   jit: JitOutcome | null;
   amr: string[];
   acr: string;
-  idToken: string;
+  /** Null when the driver's own provider issues the app's tokens (EngineDeps.signIdTokens false). */
+  idToken: string | null;
   claims: Record<string, unknown>;
   redirectUri: string | null;
 }
@@ -145,5 +146,7 @@ export interface EngineDeps {
   random: Random;
   /** The optional SMTP relay for emailed codes (the org's smtp setting). */
   mailer?: Mailer;
+  /** False when the driver's own OpenID provider issues the app's tokens (`idp serve`): no ID token is signed here. */
+  signIdTokens?: boolean;
   onEvent?: StageListener;
 }

@@ -145,7 +145,8 @@ test('the loopback callback is on 127.0.0.1 at /callback; its page tells the out
 
 test('the ID token verifies with the org JWKS (RS256, iss, aud = client_id, exp) and fails when tampered with', async (t) => {
   const w = await loginWorld(t);
-  const result = expectDone(await w.login('github', 'octocat'));
+  const done = expectDone(await w.login('github', 'octocat'));
+  const result = { ...done, idToken: done.idToken ?? assert.fail('idp login signs an ID token') };
   const app = w.store.apps.get('thrift')!;
   const keySet = createLocalJWKSet(jwks(w.store.org.signingKeys()));
   const expected = { issuer: orgIssuer(w.store), audience: app.clientId, algorithms: ['RS256'] };

@@ -70,7 +70,7 @@ test("the token builder ignores sub, acr and the rest stored in a user's attribu
       { store, signer: tokenSigner },
       app,
       { kind: 'local', userId: alice.id, username: 'alice' },
-      { amr: ['pwd'], mfa: false, authTime: 1_700_000_000, idp: 'LOCAL' },
+      { amr: ['pwd'], mfa: false, authTime: 1_700_000_000, idp: 'LOCAL', sign: true },
     );
     assert.equal(claims.sub, alice.id);
     assert.equal(claims.acr, ACR_SINGLE_FACTOR);

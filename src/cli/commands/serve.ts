@@ -42,7 +42,7 @@ Examples:
           totp,
           engine: async (callbackUrl) => {
             upstreams = await upstreamsFor(store, { personasFile: opts.personas, callbackUrls: [callbackUrl] });
-            return loginEngine({ store, upstreams, onEvent });
+            return loginEngine({ store, upstreams, onEvent, signIdTokens: false });
           },
           wordHint: (hint) => renderHint(hint) ?? null,
           onError: (err) => ctx.out.error(err, { document: false }),

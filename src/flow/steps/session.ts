@@ -19,12 +19,13 @@ export async function finish(kit: Kit, run: Run): Promise<FlowView> {
     mfa,
     authTime: state.authTime,
     idp: first.idp,
+    sign: kit.deps.signIdTokens !== false,
   });
   kit.stage(
     run,
     'session',
     'ok',
-    `ID token for ${app.name}: sub ${String(claims.sub)}, amr ${state.amr.join(',')}, acr ${String(claims.acr)}`,
+    `${idToken ? 'ID token' : 'session'} for ${app.name}: sub ${String(claims.sub)}, amr ${state.amr.join(',')}, acr ${String(claims.acr)}`,
     performance.now() - started,
   );
   state.waiting = { kind: 'none' };
