@@ -24,6 +24,8 @@ export interface StageLine {
   status: string;
   ms: number;
   detail: string;
+  /** Named on the line when several flows interleave (`idp serve`). */
+  flowLabel?: string;
 }
 
 /** Characters that move the cursor, retitle or clear the screen, ring, break a line or reorder text when printed. */
@@ -86,7 +88,8 @@ function padToWidth(text: string, width: number): string {
 
 export function stageText(event: StageLine, p: Paint): string {
   const mark = event.status === 'ok' ? p.green('✓') : event.status === 'failed' ? p.red('✗') : p.dim('·');
-  return `  ${mark} ${inert(event.stage).padEnd(8)} ${inert(event.detail)} ${p.dim(`${Math.round(event.ms)} ms`)}`;
+  const flow = event.flowLabel ? `${p.dim(inert(event.flowLabel))} ` : '';
+  return `  ${flow}${mark} ${inert(event.stage).padEnd(8)} ${inert(event.detail)} ${p.dim(`${Math.round(event.ms)} ms`)}`;
 }
 
 export class Renderer {

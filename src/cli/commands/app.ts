@@ -6,6 +6,7 @@ import { formatMethod, type MfaConflict } from '../../core/signin.js';
 import * as apps from '../../app/apps.js';
 import { appView } from '../../app/views.js';
 import type { Store } from '../../ports.js';
+import { sdkText } from '../sdk-text.js';
 import { action, type CliContext } from '../context.js';
 import { registerAppScript } from './app-script.js';
 import { collect, collectStep, parseEnum, parseList } from '../parse.js';
@@ -202,22 +203,4 @@ function show(ctx: CliContext, store: Store, app: App, clientSecret: string | nu
       sdkText(sdk),
     ].join('\n'),
   );
-}
-
-function sdkText(sdk: apps.SdkConfig): string {
-  if (sdk.package === '@asgardeo/auth-spa')
-    return [
-      `  ${sdk.package} (AsgardeoSPAClient.getInstance().initialize(config)), once idp serve runs:`,
-      ...JSON.stringify(sdk.config, null, 2)
-        .split('\n')
-        .map((line) => `    ${line}`),
-    ].join('\n');
-  const { discovery, client_id, redirect_uri } = sdk.config;
-  return [
-    '  openid-client, once idp serve runs:',
-    "    import * as client from 'openid-client';",
-    // idp serve registers a web app for client_secret_basic, which openid-client uses only when told to.
-    `    const config = await client.discovery(new URL('${discovery}'), '${client_id}', undefined, client.ClientSecretBasic(process.env.CLIENT_SECRET));`,
-    `    // redirect_uri: ${redirect_uri ?? 'register one with --redirect-uri'}`,
-  ].join('\n');
 }

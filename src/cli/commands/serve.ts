@@ -33,7 +33,7 @@ Examples:
         const json = ctx.out.opts.json;
         const onEvent = (event: StageEvent): void => {
           if (json) process.stdout.write(`${JSON.stringify({ event: 'stage', ...event })}\n`);
-          else ctx.out.stage(event);
+          else ctx.out.stage({ ...event, flowLabel: event.flow });
         };
         let upstreams: Awaited<ReturnType<typeof upstreamsFor>> | undefined;
         const server = await startServer({
@@ -55,7 +55,10 @@ Examples:
           issuer: server.issuer,
           startedAt: new Date().toISOString(),
         });
-        const { listApps } = await import('../../app/apps.js');
+        const [{ listApps, sdkConfig }, { sdkText }] = await Promise.all([
+          import('../../app/apps.js'),
+          import('../sdk-text.js'),
+        ]);
         const apps = listApps(store).filter((a) => !a.builtIn);
         if (json) {
           const listening = {
@@ -67,17 +70,14 @@ Examples:
           };
           process.stdout.write(`${JSON.stringify(listening)}\n`);
         } else {
+          // The org's base URL is now this server's, so each app's SDK configuration names it.
           ctx.out.result(null, () =>
             [
               `idp serve: ${server.base}`,
               `  issuer     ${server.issuer}`,
               `  discovery  ${server.discovery}`,
               `  My Account ${server.base}/myaccount`,
-              '',
-              ...apps.flatMap((a) => [
-                `app ${a.name} (${a.type}): an @asgardeo/auth-spa config`,
-                `  { clientID: "${a.clientId}", baseUrl: "${server.base}", signInRedirectURL: "${a.redirectUris[0] ?? 'REDIRECT_URI'}", scope: ["openid", "profile", "email"] }`,
-              ]),
+              ...apps.flatMap((a) => ['', `app ${a.name} (${a.type})`, sdkText(sdkConfig(store, a))]),
             ].join('\n'),
           );
           ctx.out.info('serving until Ctrl-C');
