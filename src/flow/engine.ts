@@ -100,7 +100,7 @@ export class FlowEngine {
       authTime: null,
       passwordFailures: 0,
     };
-    const run: Run = { id: random.flowId(), state, app, current: 'app', since: performance.now() };
+    const run: Run = { id: random.flowId(), state, app, current: 'app', since: performance.now(), events: [] };
     store.flows.insert(run.id, app.name, state);
     this.kit.stage(run, 'app', 'ok', `${app.name} (client ${app.clientId}); ${formatMethod(state.steps)}`, 0);
     return this.guard(run, () => this.kit.next(run));
@@ -144,7 +144,7 @@ export class FlowEngine {
     const state = JSON.parse(row.state) as FlowState;
     const app = store.apps.get(state.app);
     if (!app) throw new IdpError('APP_NOT_FOUND', `the app of flow ${flowId} no longer exists`, 'start a new login');
-    return { id: flowId, state, app, current: 'options', since: performance.now() };
+    return { id: flowId, state, app, current: 'options', since: performance.now(), events: [] };
   }
 
   /** Ends a flow from outside (timeout, Ctrl-C, a driver that cannot answer): recorded against the stage it waited in. */
@@ -157,18 +157,20 @@ export class FlowEngine {
       const app = store.apps.get(state.app);
       if (!app) throw err;
       const since = performance.now() - Math.max(0, Date.now() - state.waitingSince);
-      return this.guard({ id: flowId, state, app, current: WAITING_STAGE[state.waiting.kind], since }, () =>
+      return this.guard({ id: flowId, state, app, current: WAITING_STAGE[state.waiting.kind], since, events: [] }, () =>
         Promise.reject(err),
       );
     });
   }
 
-  /** Any failure ends the flow: a `failed` stage event, the flow row marked failed, and a failed view. */
+  /**
+   * Runs one call on a flow and stores what it did: its stage events and the flow's state, in one transaction. Any
+   * failure ends the flow: a `failed` stage event, the flow row marked failed, and a failed view.
+   */
   private async guard(run: Run, body: () => Promise<FlowView>): Promise<FlowView> {
-    const { store } = this.kit.deps;
     try {
       const view = await body();
-      if (view.status === 'active') store.flows.save(run.id, 'active', run.state);
+      this.persist(run, view.status === 'done' ? 'done' : 'active');
       return view;
     } catch (err) {
       const error: FlowError = isIdpError(err)
@@ -182,9 +184,19 @@ export class FlowEngine {
       this.kit.stage(run, run.current, 'failed', error.message, performance.now() - run.since);
       run.state.waiting = { kind: 'none' };
       run.state.error = error.code;
-      store.flows.save(run.id, 'failed', run.state);
+      this.persist(run, 'failed');
       return { flow: run.id, app: run.app.name, step: run.state.step, status: 'failed', error, jit: run.state.jit };
     }
+  }
+
+  private persist(run: Run, status: 'active' | 'done' | 'failed'): void {
+    const { store } = this.kit.deps;
+    store.tx(() => {
+      for (const event of run.events) store.events.recordStage(event);
+      store.flows.save(run.id, status, run.state);
+    });
+    // Only once stored: a failed write leaves them for the failure's own write.
+    run.events.length = 0;
   }
 
   private dispatch(run: Run, input: FlowInput): Promise<FlowView> {
@@ -279,7 +291,7 @@ class StepKit implements Kit {
       detail,
       at: this.deps.store.clock().toISOString(),
     };
-    this.deps.store.events.recordStage(event);
+    run.events.push(event);
     this.deps.onEvent?.(event);
   }
 }

@@ -2,7 +2,7 @@
 // A handler resumes the flow from one waiting state; see ../engine.ts for the table that picks it.
 import { IdpError } from '../../core/errors.js';
 import { hint } from '../../core/fixes.js';
-import type { App, Stage, StageStatus, User } from '../../core/types.js';
+import type { App, Stage, StageEvent, StageStatus, User } from '../../core/types.js';
 import type { EngineDeps, FlowState, FlowView, Waiting } from '../types.js';
 
 export interface Run {
@@ -13,11 +13,13 @@ export interface Run {
   current: Stage;
   /** performance.now() when this call began: a failure's ms is measured from here. */
   since: number;
+  /** Stage events of this call not yet stored: written with the flow's state, in one transaction, when it ends. */
+  events: StageEvent[];
 }
 
 export interface Kit {
   readonly deps: EngineDeps;
-  /** Appends a stage event (to the store and the live listener). */
+  /** Appends a stage event: to the live listener at once, to the store with the flow's state when the call ends. */
   stage(run: Run, stage: Stage, status: StageStatus, detail: string, ms: number): void;
   /** Persists what the flow waits for next and returns its view. */
   wait(run: Run, waiting: Waiting): FlowView;

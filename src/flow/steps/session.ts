@@ -29,7 +29,6 @@ export async function finish(kit: Kit, run: Run): Promise<FlowView> {
     performance.now() - started,
   );
   state.waiting = { kind: 'none' };
-  kit.deps.store.flows.save(run.id, 'done', state);
   return {
     flow: run.id,
     app: app.name,
