@@ -61,26 +61,17 @@ async function measure(label, login) {
   return { sequential, concurrent };
 }
 
-/** oidc-provider 9 prints an "Unsupported runtime" warning on Node 20 at import; it is not a figure. */
-async function importOidcProvider() {
-  const warn = console.warn;
-  console.warn = (...args) => {
-    if (!String(args[0]).includes('Unsupported runtime')) warn.apply(console, args);
-  };
-  try {
-    return await import('oidc-provider');
-  } finally {
-    console.warn = warn;
-  }
-}
-
 /**
  * A bare oidc-provider laid out as idp serve lays it out (issuer under /t/<org>/oauth2/token, RS256, PKCE required,
  * one public client, models in memory), whose interaction signs in a new account and grants at once.
  */
 async function startBareProvider() {
+  // idp's own quiet import: oidc-provider's Node 20 warning is not a figure.
+  const { withoutWarning } = await import(join(DIST, 'src', 'net', 'quiet-import.js'));
+  // idp serve's own routes: Asgardeo's paths.
+  const { ROUTES } = await import(join(DIST, 'src', 'server', 'provider.js'));
   const [{ default: Provider }, { createMemoryAdapter }] = await Promise.all([
-    importOidcProvider(),
+    withoutWarning('Unsupported runtime', () => import('oidc-provider')),
     import('oidc-provider/lib/adapters/memory_adapter.js'),
   ]);
   let dispatch;
@@ -117,15 +108,7 @@ async function startBareProvider() {
     },
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
     claims: { openid: ['sub'], profile: ['name'] },
-    routes: {
-      authorization: '/oauth2/authorize',
-      token: '/oauth2/token',
-      userinfo: '/oauth2/userinfo',
-      jwks: '/oauth2/jwks',
-      revocation: '/oauth2/revoke',
-      introspection: '/oauth2/introspect',
-      end_session: '/oidc/logout',
-    },
+    routes: ROUTES,
   });
   let accounts = 0;
   const oidc = provider.callback();

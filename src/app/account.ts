@@ -112,28 +112,61 @@ export async function enrolTotp(
   return { factor, secret, uri };
 }
 
+/** A TOTP secret shown for enrolment, kept sealed until a code confirms it (My Account on the web). */
+const PENDING_TOTP = 'PendingTotp';
+const PENDING_TOTP_SECONDS = 10 * 60;
+
 /**
- * Enrols a TOTP factor once the person shows, with a current code, that their authenticator app holds `secret`:
- * My Account on the web shows the secret first and stores nothing until then.
+ * Starts an enrolment that a code must confirm: a new secret, kept sealed for ten minutes, and the otpauth URI an
+ * authenticator app scans. Nothing is enrolled until enrolConfirmedTotp.
+ */
+export function beginTotpEnrolment(store: Store, verifier: TotpVerifier, user: User): { secret: string; uri: string } {
+  if (store.factors.totpFor(user.id)) throw alreadyEnrolled(user);
+  const secret = verifier.newSecret();
+  const expires = Math.floor(store.clock().getTime() / 1000) + PENDING_TOTP_SECONDS;
+  store.oidc.upsert(PENDING_TOTP, user.id, { sealed: store.seal(secret) }, expires);
+  return { secret, uri: totpUri(verifier, user, secret) };
+}
+
+/** The enrolment begun and not yet confirmed, if it has not expired. */
+export function pendingTotpEnrolment(
+  store: Store,
+  verifier: TotpVerifier,
+  user: User,
+): { secret: string; uri: string } | undefined {
+  const pending = store.oidc.find(PENDING_TOTP, user.id, Math.floor(store.clock().getTime() / 1000));
+  if (typeof pending?.sealed !== 'string') return undefined;
+  const secret = store.unseal(pending.sealed);
+  return { secret, uri: totpUri(verifier, user, secret) };
+}
+
+/**
+ * Enrols the pending TOTP secret once the person shows, with a current code, that their authenticator app holds it.
+ * A wrong code leaves the enrolment pending; an expired one must be begun again.
  */
 export async function enrolConfirmedTotp(
   { store, actor }: Pick<Admin, 'store' | 'actor'>,
   verifier: TotpVerifier,
   user: User,
-  enrolment: { secret: string; code: string },
+  code: string,
 ): Promise<string> {
   if (store.factors.totpFor(user.id)) throw alreadyEnrolled(user);
-  const check = await verifier.check(enrolment.secret, enrolment.code.trim(), {
-    at: store.clock(),
-    lastUsedStep: null,
-  });
+  const pending = pendingTotpEnrolment(store, verifier, user);
+  if (!pending) throw new IdpError('MFA_FAILED', 'that enrolment expired', 'start the enrolment again');
+  const check = await verifier.check(pending.secret, code.trim(), { at: store.clock(), lastUsedStep: null });
   if (!check.ok)
     throw new IdpError(
       'MFA_FAILED',
       'that is not the current code for this secret',
       'type the 6-digit code your authenticator app shows now',
     );
-  return addTotp({ store, actor }, user, enrolment.secret, check.step);
+  const factor = addTotp({ store, actor }, user, pending.secret, check.step);
+  store.oidc.destroy(PENDING_TOTP, user.id);
+  return factor;
+}
+
+function totpUri(verifier: TotpVerifier, user: User, secret: string): string {
+  return verifier.enrolmentUri({ secret, account: user.email ?? user.username, issuer: 'idp' });
 }
 
 function alreadyEnrolled(user: User): IdpError {

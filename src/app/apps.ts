@@ -1,7 +1,7 @@
 // Use cases on applications: list, show (with the SDK configuration an app needs), create, set (client type, origins,
 // ID token algorithm, sign-in steps, redirect URIs, attributes), rotate a web app's secret, and delete, each with its
 // audit event. The JIT-off-before-MFA conflicts of the result come back as warnings for the driver to show.
-import { checkTypeUnchanged, defaultOrigins, followedOrigins } from '../core/app-client.js';
+import { checkTypeUnchanged, defaultOrigins, followedOrigins, newAppDefaults } from '../core/app-client.js';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
 import { newAppSecret, newClientId } from '../core/ids.js';
@@ -17,7 +17,6 @@ import { checkName } from './names.js';
 import { orgUrls } from './org.js';
 import { appView } from './views.js';
 
-const DEFAULT_ATTRIBUTES = ['username', 'email', 'email_verified', 'name'];
 export const APP_ATTRIBUTE = 'an app attribute';
 
 export interface AppSettings {
@@ -61,6 +60,7 @@ export function createApp({ store, actor }: Admin, name: string, settings: AppSe
     ]);
   const type = settings.type ?? 'spa';
   const connections = store.connections.names();
+  const defaults = newAppDefaults(connections);
   const redirectUris = (settings.redirectUris ?? []).map(validateRedirectUri);
   const record = {
     name,
@@ -69,9 +69,8 @@ export function createApp({ store, actor }: Admin, name: string, settings: AppSe
     origins: settings.origins?.map(validateOrigin) ?? defaultOrigins(type, redirectUris),
     idTokenAlg: settings.idTokenAlg ?? 'RS256',
     redirectUris,
-    // Like the demo's thrift: a password or any of the org's connections, so a new app can sign in through them at once.
-    steps: editSteps([['password', ...connections]], settings.steps ?? [], connections),
-    attributes: settings.attributes ?? DEFAULT_ATTRIBUTES,
+    steps: editSteps(defaults.steps, settings.steps ?? [], connections),
+    attributes: settings.attributes ?? defaults.attributes,
   };
   const clientSecret = type === 'web' ? newAppSecret() : null;
   store.tx(() => {

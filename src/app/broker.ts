@@ -6,7 +6,10 @@ import { effectiveSteps, FEDERATED_AMR, isLocalOption, LOCAL_OPTION_AMR } from '
 import type { App } from '../core/types.js';
 import { appAttributes } from '../flow/session.js';
 import type { FlowResult } from '../flow/types.js';
+import { randomBytes } from 'node:crypto';
 import type { Store } from '../ports.js';
+import type { Admin } from './deps.js';
+import { orgUrls } from './org.js';
 
 /** What idp keeps with a grant: where the person signed in, and a pass-through person's attributes. */
 export interface KeptWithGrant {
@@ -99,3 +102,35 @@ export function sessionSatisfies(store: Store, app: App, kept: KeptWithGrant): b
 function amrOf(localOption: string): string {
   return LOCAL_OPTION_AMR[localOption as keyof typeof LOCAL_OPTION_AMR];
 }
+
+/**
+ * `idp serve` listens at `url` (`http://localhost:PORT`): the org's base URL becomes it, recorded with its actor when
+ * it changes, so the issuer of `idp login` tokens and the apps' SDK configurations name the running server.
+ */
+export function serveAt({ store, actor }: Pick<Admin, 'store' | 'actor'>, url: string) {
+  const before = store.org.baseUrl();
+  if (before !== url)
+    store.tx(() => {
+      store.org.setBaseUrl(url);
+      store.events.recordConfig({
+        actor,
+        action: 'org.serve',
+        target: 'org',
+        detail: `org base URL ${before} -> ${url} (idp serve)`,
+        before: { base_url: before },
+        after: { base_url: url },
+      });
+    });
+  return orgUrls(store);
+}
+
+/** The key the server signs its cookies with: made once per org and sealed, so sessions outlive a restart. */
+export function serverCookieKey(store: Store): string {
+  const sealed = store.org.setting(COOKIE_KEY);
+  if (sealed) return store.unseal(sealed);
+  const fresh = randomBytes(32).toString('base64url');
+  store.org.setSetting(COOKIE_KEY, store.seal(fresh));
+  return fresh;
+}
+
+const COOKIE_KEY = 'server_cookie_key';

@@ -1,8 +1,16 @@
 // The rules of an app as an OpenID client, whichever way a change arrives (commands, policy files): its type is fixed
 // at creation, and origins left to their default follow its redirect URIs.
 import { IdpError } from './errors.js';
-import type { App, AppType } from './types.js';
+import type { App, AppType, SignInStep } from './types.js';
 import { originsOf } from './urls.js';
+
+/**
+ * What a new app offers and receives unless told otherwise, from a command or a policy file alike: step 1 is a
+ * password or any of the org's connections (as the demo's thrift), and the profile's basic attributes.
+ */
+export function newAppDefaults(connections: readonly string[]): { steps: SignInStep[]; attributes: string[] } {
+  return { steps: [['password', ...connections]], attributes: ['username', 'email', 'email_verified', 'name'] };
+}
 
 /**
  * The origins an app gets when none are given: a spa calls the token endpoint from its redirect URIs' pages, so

@@ -1,7 +1,7 @@
 // Policy as code: the file format shared by `export`, `apply` and scenario `config:` (apps, connections, JIT settings,
 // scripts; secrets only as env-var references; its schema is core/schemas/policy.ts), and the plan that turns the
 // current org into the one the file describes.
-import { followedOrigins } from './app-client.js';
+import { followedOrigins, newAppDefaults } from './app-client.js';
 import { defaultJit, defaultScopes } from './connection-defaults.js';
 import { IdpError } from './errors.js';
 import { fileRefusal, parseWith } from './schemas/base.js';
@@ -125,14 +125,13 @@ function exportOrder(c: PolicyConnection): PolicyConnection {
 }
 
 /** A new app is a spa unless the file says otherwise; a changed type was refused before planning (app/policy.ts). */
-function mergeApp(current: PolicyApp | undefined, patch: PolicyApp): PolicyApp {
+function mergeApp(current: PolicyApp | undefined, patch: PolicyApp, connections: string[]): PolicyApp {
   const base: PolicyApp = current ?? {
     type: patch.type ?? 'spa',
     redirect_uris: [],
     origins: [],
     id_token_alg: 'RS256',
-    steps: [['password']],
-    attributes: ['username', 'email', 'email_verified', 'name'],
+    ...newAppDefaults(connections),
   };
   const merged = { ...base, ...patch };
   merged.origins =
@@ -197,7 +196,7 @@ export function planPolicy(
   for (const [name, patch] of Object.entries(doc.apps).sort(([a], [b]) => a.localeCompare(b))) {
     const existing = current.apps.find((a) => a.name === name);
     const before = existing && exportApp(existing);
-    const after = mergeApp(before, patch);
+    const after = mergeApp(before, patch, [...finalConnections].sort());
     try {
       validateSteps(
         effectiveSteps({ name, builtIn: existing?.builtIn ?? false, steps: after.steps! }, connectionNames),

@@ -320,7 +320,6 @@ export interface OidcModelRepository {
   upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null): void;
   find(model: string, id: string, now: number): Record<string, unknown> | undefined;
   findByUid(model: string, uid: string, now: number): Record<string, unknown> | undefined;
-  findByUserCode(model: string, userCode: string, now: number): Record<string, unknown> | undefined;
   /** Marks a code or token used, keeping it (a reused code then revokes its grant). */
   consume(model: string, id: string, at: number): void;
   destroy(model: string, id: string): void;

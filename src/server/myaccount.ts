@@ -3,7 +3,13 @@
 // removes TOTP through the same use cases as `idp account`. A pass-through user is refused: no local account.
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { accountView, enrolConfirmedTotp, removeFactors } from '../app/account.js';
+import {
+  accountView,
+  beginTotpEnrolment,
+  enrolConfirmedTotp,
+  pendingTotpEnrolment,
+  removeFactors,
+} from '../app/account.js';
 import { IdpError } from '../core/errors.js';
 import { MY_ACCOUNT } from '../core/signin.js';
 import type { User } from '../core/types.js';
@@ -12,15 +18,13 @@ import type { Store, TotpVerifier } from '../ports.js';
 import { readCookie, type Signer, setCookie } from './cookies.js';
 import { accountActionOf, accountPage, passThroughRefusal, totpEnrolPage } from './pages/account.js';
 import { CSRF_FIELD } from './pages/flow.js';
+import { now, ROUTES } from './provider.js';
 import type { WebDriver } from './web-driver.js';
 
 const SESSION_COOKIE = 'idp_myaccount';
 const REQUEST_COOKIE = 'idp_myaccount_request';
 const SESSION_SECONDS = 60 * 60;
 const REQUEST_SECONDS = 15 * 60;
-/** A TOTP secret shown for enrolment, kept (sealed) until the person confirms it with a code. */
-const PENDING_TOTP_MODEL = 'PendingTotp';
-const PENDING_TOTP_SECONDS = 10 * 60;
 
 export interface MyAccountDeps {
   store: Store;
@@ -78,7 +82,10 @@ export class MyAccount {
         return this.back(res, 'factor-removed');
       case 'sign-out':
         setCookie(res, SESSION_COOKIE, '', { path: this.path, maxAge: 0 });
-        return this.redirect(res, `${this.deps.base}/oidc/logout?client_id=${encodeURIComponent(this.app().clientId)}`);
+        return this.redirect(
+          res,
+          `${this.deps.base}${ROUTES.end_session}?client_id=${encodeURIComponent(this.app().clientId)}`,
+        );
     }
   }
 
@@ -102,7 +109,7 @@ export class MyAccount {
     const verifier = randomBytes(32).toString('base64url');
     const request = this.deps.signer.sign(REQUEST_COOKIE, `${state}~${verifier}`);
     setCookie(res, REQUEST_COOKIE, request, { path: this.path, maxAge: REQUEST_SECONDS });
-    const url = new URL(`${this.deps.base}/oauth2/authorize`);
+    const url = new URL(`${this.deps.base}${ROUTES.authorization}`);
     url.search = new URLSearchParams({
       client_id: this.app().clientId,
       response_type: 'code',
@@ -148,7 +155,7 @@ export class MyAccount {
     }
     const user = this.deps.store.users.byId(String(claims.sub));
     if (!user) return this.fail(res, 403, signInFirst());
-    const expires = Math.floor(Date.now() / 1000) + SESSION_SECONDS;
+    const expires = now() + SESSION_SECONDS;
     setCookie(res, SESSION_COOKIE, this.deps.signer.sign(SESSION_COOKIE, `${user.id}~${expires}`), {
       path: this.path,
       maxAge: SESSION_SECONDS,
@@ -183,46 +190,38 @@ export class MyAccount {
   }
 
   private beginTotp(res: ServerResponse, visit: Visit): void {
-    const { user } = visit;
-    const { store, totp } = this.deps;
-    if (store.factors.totpFor(user.id)) return this.back(res, 'already-enrolled');
-    const secret = totp.newSecret();
-    store.oidc.upsert(
-      PENDING_TOTP_MODEL,
-      user.id,
-      { sealed: store.seal(secret) },
-      Math.floor(Date.now() / 1000) + PENDING_TOTP_SECONDS,
-    );
-    this.enrolPage(res, visit, secret);
+    if (this.deps.store.factors.totpFor(visit.user.id)) return this.back(res, 'already-enrolled');
+    this.enrolPage(res, visit, beginTotpEnrolment(this.deps.store, this.deps.totp, visit.user));
   }
 
   private async confirmTotp(res: ServerResponse, visit: Visit, code: string): Promise<void> {
-    const { user } = visit;
     const { store, totp } = this.deps;
-    const pending = store.oidc.find(PENDING_TOTP_MODEL, user.id, Math.floor(Date.now() / 1000));
-    if (typeof pending?.sealed !== 'string') return this.back(res, 'enrolment-expired');
-    const secret = store.unseal(pending.sealed);
+    const pending = pendingTotpEnrolment(store, totp, visit.user);
+    if (!pending) return this.back(res, 'enrolment-expired');
     try {
-      await enrolConfirmedTotp({ store, actor: user.username }, totp, user, { secret, code });
+      await enrolConfirmedTotp({ store, actor: visit.user.username }, totp, visit.user, code);
     } catch (err) {
-      if (err instanceof IdpError && err.code === 'MFA_FAILED') return this.enrolPage(res, visit, secret, err.message);
+      if (err instanceof IdpError && err.code === 'MFA_FAILED') return this.enrolPage(res, visit, pending, err.message);
       throw err;
     }
-    store.oidc.destroy(PENDING_TOTP_MODEL, user.id);
     this.back(res, 'enrolled');
   }
 
-  private enrolPage(res: ServerResponse, { user, csrf }: Visit, secret: string, retry?: string): void {
-    const uri = this.deps.totp.enrolmentUri({ secret, account: user.email ?? user.username, issuer: 'idp' });
+  private enrolPage(
+    res: ServerResponse,
+    { csrf }: Visit,
+    enrol: { secret: string; uri: string },
+    retry?: string,
+  ): void {
     const ctx = { csrf, action: this.path, org: this.deps.org, ...(retry && { retry }) };
-    sendHtml(res, 200, totpEnrolPage({ secret, uri }, ctx));
+    sendHtml(res, 200, totpEnrolPage(enrol, ctx));
   }
 
   /** The signed-in user, and the CSRF token of this session's forms (bound to the session, not only the user). */
   private signedIn(req: IncomingMessage): Visit | undefined {
     const session = this.deps.signer.unsign(SESSION_COOKIE, readCookie(req, SESSION_COOKIE));
     const [id, expires] = session?.split('~') ?? [];
-    if (!session || !id || !expires || Number(expires) < Date.now() / 1000) return undefined;
+    if (!session || !id || !expires || Number(expires) < now()) return undefined;
     const user = this.deps.store.users.byId(id);
     return user?.status === 'active' ? { user, session, csrf: this.deps.signer.mac('myaccount', session) } : undefined;
   }

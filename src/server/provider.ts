@@ -37,8 +37,7 @@ interface AccountContext {
 }
 
 /** The provider refuses requests apps make (an unregistered redirect URI, a missing PKCE challenge): the app must change. */
-const REQUEST_FIX =
-  "check the app's request against its registration (idp app show APP): client_id, redirect_uri, PKCE";
+const REQUEST_FIX = "check the app's request against its registration: client_id, redirect_uri and PKCE";
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -133,9 +132,6 @@ function configuration({ store, mount, cookieKeys, myAccountCallback }: Provider
       Session: 14 * DAY,
       Grant: 14 * DAY,
       RefreshToken: 14 * DAY,
-      ClientCredentials: 10 * MINUTE,
-      DeviceCode: 10 * MINUTE,
-      BackchannelAuthenticationRequest: 10 * MINUTE,
     },
     clientBasedCORS: (_ctx: unknown, origin: string, client: { clientId: string }) =>
       store.apps.byClientId(client.clientId)?.origins.includes(origin) ?? false,
@@ -172,7 +168,8 @@ export function clientMetadata(app: App, secret: string | null): Record<string, 
   };
 }
 
-function now(): number {
+/** Now in epoch seconds, the unit of the provider's expiries. */
+export function now(): number {
   return Math.floor(Date.now() / 1000);
 }
 
@@ -186,9 +183,12 @@ function modelAdapter(store: Store, myAccountCallback: string) {
       return {
         async find(clientId: string) {
           const app = store.apps.byClientId(clientId);
-          if (!app) return undefined;
+          // A web app is confidential: until it has a secret (one applied from a policy file) it is no client at all,
+          // never a public one.
+          const secret = app?.type === 'web' ? store.apps.clientSecret(app.name) : null;
+          if (!app || (app.type === 'web' && secret === null)) return undefined;
           const registered = app.name === MY_ACCOUNT ? { ...app, redirectUris: [myAccountCallback] } : app;
-          return clientMetadata(registered, app.type === 'web' ? store.apps.clientSecret(app.name) : null);
+          return clientMetadata(registered, secret);
         },
       };
     }
@@ -204,9 +204,6 @@ function modelAdapter(store: Store, myAccountCallback: string) {
       },
       async findByUid(uid: string) {
         return store.oidc.findByUid(model, uid, now());
-      },
-      async findByUserCode(userCode: string) {
-        return store.oidc.findByUserCode(model, userCode, now());
       },
       async consume(id: string) {
         store.oidc.consume(model, id, now());

@@ -1,15 +1,14 @@
 // `idp serve`'s HTTP server: binds loopback, mounts the org under /t/<org> (the provider's endpoints, the web driver's
 // pages, /commonauth, My Account), answers /health, purges expired provider rows, and drains on close.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
-import { isIdpError } from '../core/errors.js';
 import type { Hint } from '../core/fixes.js';
 import type { FlowEngine } from '../flow/engine.js';
+import { serveAt, serverCookieKey } from '../app/broker.js';
 import { listenLoopback, sendJson } from '../net/http.js';
 import type { Store, TotpVerifier } from '../ports.js';
 import { Signer } from './cookies.js';
 import { MyAccount } from './myaccount.js';
-import { createProvider, INTERACTION_PATH } from './provider.js';
+import { createProvider, INTERACTION_PATH, now, ROUTES } from './provider.js';
 import { statusOf, WebDriver } from './web-driver.js';
 
 const DISCOVERY = '/oauth2/token/.well-known/openid-configuration';
@@ -19,6 +18,8 @@ const DRAIN_MS = 10_000;
 
 export interface ServeOptions {
   store: Store;
+  /** Who started the server: the org's base URL changes in their name. */
+  actor: string;
   port: number;
   /** The login engine, for flows whose upstreams call back to `callbackUrl`. */
   engine(callbackUrl: string): Promise<FlowEngine>;
@@ -51,11 +52,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const hosts = new Set([`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]);
   const org = store.org.name();
   const mount = `/t/${org}`;
-  const base = `${url}${mount}`;
-  const issuer = `${base}/oauth2/token`;
+  let urls: ReturnType<typeof serveAt>;
   try {
-    store.org.setBaseUrl(url);
-    const key = cookieKey(store);
+    urls = serveAt({ store, actor: opts.actor }, url);
+    const { base, issuer } = urls;
+    const key = serverCookieKey(store);
     const signer = new Signer(key);
     const myAccountCallback = `${base}/myaccount/callback`;
     const provider = await createProvider({ store, issuer, mount, cookieKeys: [key], myAccountCallback });
@@ -63,7 +64,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     provider.on('server_error', (_ctx, err) => opts.onError?.(err));
     const callbackUrl = `${base}/commonauth`;
     const engine = await opts.engine(callbackUrl);
-    const driver = new WebDriver({ store, provider, engine, signer, org, mount, callbackUrl, wordHint: opts.wordHint });
+    const driver = new WebDriver({
+      store,
+      provider,
+      engine,
+      signer,
+      org,
+      mount,
+      callbackUrl,
+      wordHint: opts.wordHint,
+      onError: opts.onError,
+    });
     const myAccount = new MyAccount({
       store,
       signer,
@@ -72,13 +83,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       mount,
       base,
       callback: myAccountCallback,
-      tokenEndpoint: `http://127.0.0.1:${port}${mount}/oauth2/token`,
+      tokenEndpoint: `http://127.0.0.1:${port}${mount}${ROUTES.token}`,
       driver,
     });
     const oidc = provider.callback();
     handle = (req, res) => {
       route(req, res).catch((err: unknown) => {
-        if (!isIdpError(err)) opts.onError?.(err);
         if (!res.headersSent) driver.fail(res, statusOf(err), err);
         else res.destroy();
       });
@@ -110,14 +120,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     v6.close();
     throw err;
   }
-  const purge = setInterval(() => store.oidc.purgeExpired(Math.floor(Date.now() / 1000)), PURGE_EVERY_MS);
+  const purge = setInterval(() => store.oidc.purgeExpired(now()), PURGE_EVERY_MS);
   purge.unref();
-  store.oidc.purgeExpired(Math.floor(Date.now() / 1000));
+  store.oidc.purgeExpired(now());
   return {
     url,
-    base,
-    issuer,
-    discovery: `${base}${DISCOVERY}`,
+    ...urls,
     close: () => {
       clearInterval(purge);
       return Promise.all([drain(server), v6.listening ? drain(v6) : undefined]).then(() => undefined);
@@ -136,13 +144,4 @@ function drain(server: ReturnType<typeof createServer>): Promise<void> {
     });
     server.closeIdleConnections();
   });
-}
-
-/** The key that signs the provider's cookies and the server's own: made once per org, so sessions outlive a restart. */
-function cookieKey(store: Store): string {
-  const key = store.org.setting('server_cookie_key');
-  if (key) return store.unseal(key);
-  const fresh = randomBytes(32).toString('base64url');
-  store.org.setSetting('server_cookie_key', store.seal(fresh));
-  return fresh;
 }

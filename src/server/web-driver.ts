@@ -2,7 +2,7 @@
 // upstream's callback on the server's own /commonauth route, and a done flow handed back as the provider's session.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Interaction, Provider } from 'oidc-provider';
-import { brokeredSession, type KeptWithGrant, sessionSatisfies } from '../app/broker.js';
+import { brokeredSession, type KeptWithGrant, sessionClaims, sessionSatisfies } from '../app/broker.js';
 import { ERROR_CODES, IdpError, isIdpError } from '../core/errors.js';
 import type { Hint } from '../core/fixes.js';
 import type { FlowEngine } from '../flow/engine.js';
@@ -12,7 +12,7 @@ import type { Store } from '../ports.js';
 import { readCookie, type Signer, setCookie } from './cookies.js';
 import { errorPage } from './pages/error.js';
 import { answerOf, CSRF_FIELD, flowPage } from './pages/flow.js';
-import { INTERACTION_PATH, KEPT_MODEL } from './provider.js';
+import { INTERACTION_PATH, KEPT_MODEL, now } from './provider.js';
 
 /** Which flow answers an interaction: a row beside the interaction, as long-lived. */
 const WEB_FLOW_MODEL = 'WebFlow';
@@ -32,6 +32,8 @@ export interface WebDriverDeps {
   callbackUrl: string;
   /** How this server's operator words a refusal's fix (the CLI's `idp ...` lines). */
   wordHint(hint: Hint | undefined): string | null;
+  /** A failure that is not a refusal, for the operator's terminal. */
+  onError?(err: unknown): void;
 }
 
 export class WebDriver {
@@ -166,8 +168,19 @@ export class WebDriver {
     sendHtml(
       res,
       200,
-      flowPage(view, { action, csrf: this.deps.signer.mac('csrf', details.uid), app: view.app, org: this.deps.org }),
+      flowPage(this.worded(view), {
+        action,
+        csrf: this.deps.signer.mac('csrf', details.uid),
+        app: view.app,
+        org: this.deps.org,
+      }),
     );
+  }
+
+  /** A retry's fix as this server words fixes, so the page shows it as the error page and the CLI would. */
+  private worded(view: FlowView): FlowView {
+    if (!('retry' in view) || !view.retry?.hint || typeof view.retry.hint === 'string') return view;
+    return { ...view, retry: { ...view.retry, hint: this.deps.wordHint(view.retry.hint) } };
   }
 
   /** A done flow becomes the provider's session and grant; the grant keeps where the person signed in. */
@@ -202,6 +215,8 @@ export class WebDriver {
     const app = this.deps.store.apps.byClientId(String(details.params.client_id));
     const kept = accountId && app ? await this.keptForSession(details) : undefined;
     if (!accountId || !app || !kept || !sessionSatisfies(this.deps.store, app, kept)) return false;
+    // A person deleted or locked since gets a fresh sign-in (which then refuses them), not a grant that cannot work.
+    if (!sessionClaims(this.deps.store, app.clientId, accountId, kept)) return false;
     const grantId = await this.grant(details, accountId);
     this.keep(grantId, kept);
     await this.deps.provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
@@ -226,10 +241,10 @@ export class WebDriver {
 
   private async keptForSession(details: Interaction): Promise<KeptWithGrant | undefined> {
     const uid = details.session?.uid;
-    const session = uid ? this.deps.store.oidc.findByUid('Session', uid, Math.floor(Date.now() / 1000)) : undefined;
+    const session = uid ? this.deps.store.oidc.findByUid('Session', uid, now()) : undefined;
     const authorizations = (session?.authorizations ?? {}) as Record<string, { grantId?: string }>;
     for (const { grantId } of Object.values(authorizations)) {
-      const kept = grantId ? this.deps.store.oidc.find(KEPT_MODEL, grantId, Math.floor(Date.now() / 1000)) : undefined;
+      const kept = grantId ? this.deps.store.oidc.find(KEPT_MODEL, grantId, now()) : undefined;
       if (kept) return kept as unknown as KeptWithGrant;
     }
     return undefined;
@@ -251,7 +266,7 @@ export class WebDriver {
   }
 
   private flowOf(uid: string): string | undefined {
-    const row = this.deps.store.oidc.find(WEB_FLOW_MODEL, uid, Math.floor(Date.now() / 1000));
+    const row = this.deps.store.oidc.find(WEB_FLOW_MODEL, uid, now());
     return typeof row?.flow === 'string' ? row.flow : undefined;
   }
 
@@ -261,7 +276,15 @@ export class WebDriver {
 
   /** The error page: the refusal's message and fix, as the CLI would print them; from a sign-in, a way back to the app. */
   fail(res: ServerResponse, status: number, err: unknown, at?: { flow: string | null; uid: string }): void {
-    const error = isIdpError(err) ? err : new IdpError('INTERNAL', err instanceof Error ? err.message : String(err));
+    // What went wrong inside stays with the operator (onError prints it to the terminal running idp serve).
+    if (!isIdpError(err)) this.deps.onError?.(err);
+    const error = isIdpError(err)
+      ? err
+      : new IdpError(
+          'INTERNAL',
+          'the server could not answer this request',
+          'its details are in the terminal the server runs in',
+        );
     sendHtml(
       res,
       status,

@@ -195,9 +195,13 @@ function checkIdentity(db: Db, path: string): number {
   let version: number;
   let tables: number;
   try {
-    appId = db.pragma('application_id', { simple: true }) as number;
-    version = db.pragma('user_version', { simple: true }) as number;
-    tables = (db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as { n: number }).n;
+    // One read transaction: another idp creating this org at the same moment must be seen before or after its
+    // first migration, never half-way (its tables without its application id).
+    [appId, version, tables] = db.transaction((): [number, number, number] => [
+      db.pragma('application_id', { simple: true }) as number,
+      db.pragma('user_version', { simple: true }) as number,
+      (db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as { n: number }).n,
+    ])();
   } catch (err) {
     throw notIdp(path, err);
   }

@@ -260,13 +260,11 @@ export const MIGRATIONS: readonly Migration[] = [
     payload     TEXT NOT NULL,
     grant_id    TEXT,
     uid         TEXT,
-    user_code   TEXT,
     expires_at  INTEGER,
     PRIMARY KEY (model, id)
   ) STRICT;
   CREATE INDEX oidc_models_grant ON oidc_models (grant_id) WHERE grant_id IS NOT NULL;
   CREATE INDEX oidc_models_uid ON oidc_models (model, uid) WHERE uid IS NOT NULL;
-  CREATE INDEX oidc_models_user_code ON oidc_models (model, user_code) WHERE user_code IS NOT NULL;
   CREATE INDEX oidc_models_expiry ON oidc_models (expires_at) WHERE expires_at IS NOT NULL;
   `,
 ];

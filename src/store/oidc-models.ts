@@ -15,19 +15,11 @@ export class OidcModelRepo implements OidcModelRepository {
   upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null): void {
     this.db
       .prepare(
-        `INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO oidc_models (model, id, payload, grant_id, uid, expires_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
-           uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
+           uid = excluded.uid, expires_at = excluded.expires_at`,
       )
-      .run(
-        model,
-        id,
-        JSON.stringify(payload),
-        text(payload.grantId),
-        text(payload.uid),
-        text(payload.userCode),
-        expiresAt,
-      );
+      .run(model, id, JSON.stringify(payload), text(payload.grantId), text(payload.uid), expiresAt);
   }
 
   find(model: string, id: string, now: number): Record<string, unknown> | undefined {
@@ -39,14 +31,6 @@ export class OidcModelRepo implements OidcModelRepository {
   findByUid(model: string, uid: string, now: number): Record<string, unknown> | undefined {
     return parse(
       this.db.prepare(`SELECT payload FROM oidc_models WHERE model = ? AND uid = ? AND ${LIVE}`).get(model, uid, now),
-    );
-  }
-
-  findByUserCode(model: string, userCode: string, now: number): Record<string, unknown> | undefined {
-    return parse(
-      this.db
-        .prepare(`SELECT payload FROM oidc_models WHERE model = ? AND user_code = ? AND ${LIVE}`)
-        .get(model, userCode, now),
     );
   }
 

@@ -78,14 +78,17 @@ test('doctor asks the running server through its serve.json; the record goes whe
   assert.equal(await doctorServeCheck(home), undefined, 'no server, no check');
 
   const server = await startServe(home);
-  const written = JSON.parse(readFileSync(record, 'utf8')) as { pid: number; url: string; issuer: string };
-  assert.equal(written.url, server.url);
-  assert.equal(written.issuer, server.issuer);
-  const running = await doctorServeCheck(home);
-  assert.equal(running?.status, 'ok', running?.detail);
-  assert.match(running?.detail ?? '', new RegExp(`pid ${written.pid}`));
-
-  assert.equal(await server.stop(), 143);
+  let written: { pid: number; url: string; issuer: string };
+  try {
+    written = JSON.parse(readFileSync(record, 'utf8'));
+    assert.equal(written.url, server.url);
+    assert.equal(written.issuer, server.issuer);
+    const running = await doctorServeCheck(home);
+    assert.equal(running?.status, 'ok', running?.detail);
+    assert.match(running?.detail ?? '', new RegExp(`pid ${written.pid}`));
+  } finally {
+    assert.equal(await server.stop(), 143);
+  }
   assert.equal(existsSync(record), false, 'a stopped server removes its record');
 
   writeFileSync(record, JSON.stringify({ ...written, pid: 2 ** 22 + 1 }));

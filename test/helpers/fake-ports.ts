@@ -207,7 +207,6 @@ export class FakeStore implements Store {
     upsert: () => unused('oidc.upsert'),
     find: () => unused('oidc.find'),
     findByUid: () => unused('oidc.findByUid'),
-    findByUserCode: () => unused('oidc.findByUserCode'),
     consume: () => unused('oidc.consume'),
     destroy: () => unused('oidc.destroy'),
     revokeByGrantId: () => unused('oidc.revokeByGrantId'),

@@ -3,7 +3,7 @@
 // app's attributes; a disabled, deleted or app-less session yields no claims; web TOTP enrolment needs the right code.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { enrolConfirmedTotp } from '../../src/app/account.js';
+import { beginTotpEnrolment, enrolConfirmedTotp, pendingTotpEnrolment } from '../../src/app/account.js';
 import { brokeredSession, sessionClaims, sessionSatisfies, sessionStands } from '../../src/app/broker.js';
 import type { FlowResult } from '../../src/flow/types.js';
 import { totp } from '../../src/mfa/totp.js';
@@ -125,22 +125,32 @@ test("a local session's claims are the user's current attributes; a locked or de
   assert.equal(sessionClaims(s, thrift.clientId, 'no-such-user', session.kept), undefined, 'a user deleted since');
 });
 
-test('My Account on the web enrols TOTP only with a current code for the shown secret, once', async (t) => {
+test('My Account on the web enrols TOTP only with a current code for the secret it showed, kept sealed meanwhile, once', async (t) => {
   const s = await store(t);
   const alice = s.users.find('alice')!;
-  const secret = totp.newSecret();
-  const wrong = await asyncRefusal(
-    enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code: '000000' }),
+  const admin = { store: s, actor: 'alice' };
+  const nothing = await asyncRefusal(enrolConfirmedTotp(admin, totp, alice, '123456'));
+  assert.match(nothing.message, /expired/, 'no enrolment was begun');
+
+  const { secret, uri } = beginTotpEnrolment(s, totp, alice);
+  assert.match(uri, /^otpauth:\/\/totp\//);
+  assert.deepEqual(pendingTotpEnrolment(s, totp, alice), { secret, uri });
+  assert.doesNotMatch(
+    JSON.stringify(s.oidc.find('PendingTotp', alice.id, 0)),
+    new RegExp(secret),
+    'sealed while pending',
   );
+
+  const wrong = await asyncRefusal(enrolConfirmedTotp(admin, totp, alice, '000000'));
   assert.equal(wrong.code, 'MFA_FAILED');
   assert.equal(s.factors.totpFor(alice.id), undefined, 'nothing stored for a wrong code');
+  assert.ok(pendingTotpEnrolment(s, totp, alice), 'a wrong code leaves the enrolment pending');
 
-  const code = await totp.code(secret, s.clock());
-  const factor = await enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code });
+  const factor = await enrolConfirmedTotp(admin, totp, alice, await totp.code(secret, s.clock()));
   assert.equal(s.factors.totpFor(alice.id)?.id, factor);
   assert.notEqual(s.factors.totpFor(alice.id)?.secretSealed, secret, 'sealed at rest');
-  const again = await asyncRefusal(enrolConfirmedTotp({ store: s, actor: 'alice' }, totp, alice, { secret, code }));
-  assert.equal(again.code, 'USAGE');
+  assert.equal(pendingTotpEnrolment(s, totp, alice), undefined, 'the pending secret is gone once enrolled');
+  assert.equal((await asyncRefusal(Promise.resolve().then(() => beginTotpEnrolment(s, totp, alice)))).code, 'USAGE');
 });
 
 test('single sign-on into another app only when the session passed every step that app asks for, through its options', async (t) => {

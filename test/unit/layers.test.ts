@@ -128,7 +128,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   mfa: ['core', 'ports'],
   tokens: ['core', 'ports'],
   script: ['core', 'ports'],
-  loopback: ['core', 'ports', 'net'],
+  loopback: ['core', 'ports'],
   sandbox: ['core', 'ports', 'net'],
   // node:http helpers for idp's own servers: a library below the adapters that use it.
   net: ['core'],

@@ -26,9 +26,12 @@ Examples:
     .action(
       action(async (ctx, opts: { port?: number; personas?: string }) => {
         const store = await ctx.store();
-        const [{ startServer }, { totp }] = await Promise.all([
+        const [{ startServer }, { totp }, record, { listApps, sdkConfig }, { sdkText }] = await Promise.all([
           import('../../server/server.js'),
           import('../../mfa/totp.js'),
+          import('../serve-record.js'),
+          import('../../app/apps.js'),
+          import('../sdk-text.js'),
         ]);
         const json = ctx.out.opts.json;
         const onEvent = (event: StageEvent): void => {
@@ -38,6 +41,7 @@ Examples:
         let upstreams: Awaited<ReturnType<typeof upstreamsFor>> | undefined;
         const server = await startServer({
           store,
+          actor: ctx.actor,
           port: opts.port ?? DEFAULT_SERVE_PORT,
           totp,
           engine: async (callbackUrl) => {
@@ -46,20 +50,19 @@ Examples:
           },
           wordHint: (hint) => renderHint(hint) ?? null,
           onError: (err) => ctx.out.error(err, { document: false }),
+        }).catch(async (err: unknown) => {
+          await upstreams?.close();
+          throw err;
         });
-        const { writeServeRecord, removeServeRecord } = await import('../serve-record.js');
-        writeServeRecord(ctx.home, {
+        // Both before anything awaits, so no request is answered before they are out: serve.json for `idp doctor`,
+        // and with --json the listening line as the first line on stdout.
+        record.writeServeRecord(ctx.home, {
           pid: process.pid,
           url: server.url,
           base: server.base,
           issuer: server.issuer,
           startedAt: new Date().toISOString(),
         });
-        const [{ listApps, sdkConfig }, { sdkText }] = await Promise.all([
-          import('../../app/apps.js'),
-          import('../sdk-text.js'),
-        ]);
-        const apps = listApps(store).filter((a) => !a.builtIn);
         if (json) {
           const listening = {
             event: 'listening',
@@ -69,7 +72,9 @@ Examples:
             discovery: server.discovery,
           };
           process.stdout.write(`${JSON.stringify(listening)}\n`);
-        } else {
+        }
+        if (!json) {
+          const apps = listApps(store).filter((a) => !a.builtIn);
           // The org's base URL is now this server's, so each app's SDK configuration names it.
           ctx.out.result(null, () =>
             [
@@ -88,7 +93,7 @@ Examples:
         ctx.out.info('stopping: finishing requests in flight');
         await server.close();
         await upstreams?.close();
-        removeServeRecord(ctx.home, process.pid);
+        record.removeServeRecord(ctx.home, process.pid);
         // Stopped by a signal, like any long-running command: 130 for Ctrl-C, 143 for SIGTERM (the README's exit codes).
         process.exitCode = signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
       }),
