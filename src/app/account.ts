@@ -1,6 +1,7 @@
 // My Account self-service on a signed-in local user: profile edits, TOTP enrolment and removal, and unlinking
 // connections, never the last way the user can sign in. An admin enrols, removes and resets factors, and unlinks
 // connections (with the same last-way rule, which only an admin may override), through the same use cases.
+import { profileClaims } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
 import type { Association, User } from '../core/types.js';
@@ -12,13 +13,7 @@ export function accountView(store: Store, user: User) {
   return {
     user: {
       id: user.id,
-      username: user.username,
-      email: user.email,
-      email_verified: user.emailVerified,
-      name: user.name,
-      given_name: user.givenName,
-      family_name: user.familyName,
-      picture: user.picture,
+      ...profileClaims(user),
       attributes: user.attributes,
       source: user.source,
     },

@@ -1,5 +1,6 @@
 // The JSON shapes of apps, connections and users (snake_case, secrets masked) that use cases return and record:
 // one place, so `show --json`, `set --json` and the audit trail agree.
+import { profileClaims } from '../core/claims.js';
 import type { App, Connection, SecretSource, User } from '../core/types.js';
 
 export function maskSecret(secret: SecretSource): string | null {
@@ -43,13 +44,7 @@ export function appView(a: App) {
 export function userView(u: User) {
   return {
     id: u.id,
-    username: u.username,
-    email: u.email,
-    email_verified: u.emailVerified,
-    name: u.name,
-    given_name: u.givenName,
-    family_name: u.familyName,
-    picture: u.picture,
+    ...profileClaims(u),
     attributes: u.attributes,
     status: u.status,
     source: u.source,

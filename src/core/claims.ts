@@ -11,6 +11,19 @@ export interface MappedProfile extends ProfileFields {
 
 export type ProfilePatch = Partial<ProfileFields>;
 
+/** The profile fields under their OIDC claim names: what a token, a view and My Account all call them. */
+export function profileClaims(p: Omit<MappedProfile, 'attributes'>) {
+  return {
+    username: p.username,
+    email: p.email,
+    email_verified: p.emailVerified,
+    name: p.name,
+    given_name: p.givenName,
+    family_name: p.familyName,
+    picture: p.picture,
+  };
+}
+
 const FIELD: Record<string, keyof Omit<MappedProfile, 'attributes' | 'emailVerified'>> = {
   username: 'username',
   email: 'email',

@@ -1,6 +1,6 @@
 // The `session` stage: the ID token the org signs for the app, with the attributes the app asked for under the
 // claims idp sets itself (core/protected-claims.ts), which nothing stored can replace.
-import type { MappedProfile } from '../core/claims.js';
+import { type MappedProfile, profileClaims } from '../core/claims.js';
 import { idTokenClaims } from '../core/protected-claims.js';
 import type { App, User } from '../core/types.js';
 import type { Store, TokenSigner } from '../ports.js';
@@ -15,30 +15,9 @@ export function orgIssuer(store: Store): string {
 }
 
 function attributeValues(user: User | null, profile: MappedProfile | null): Record<string, unknown> {
-  if (user) {
-    // Custom attributes first: one stored under a profile field's name (by an import, say) must not replace it.
-    return {
-      ...user.attributes,
-      username: user.username,
-      email: user.email,
-      email_verified: user.emailVerified,
-      name: user.name,
-      given_name: user.givenName,
-      family_name: user.familyName,
-      picture: user.picture,
-    };
-  }
-  if (!profile) return {};
-  return {
-    ...profile.attributes,
-    username: profile.username,
-    email: profile.email,
-    email_verified: profile.emailVerified,
-    name: profile.name,
-    given_name: profile.givenName,
-    family_name: profile.familyName,
-    picture: profile.picture,
-  };
+  const source = user ?? profile;
+  // Custom attributes first: one stored under a profile field's name (by an import, say) must not replace it.
+  return source ? { ...source.attributes, ...profileClaims(source) } : {};
 }
 
 /** The attributes `app` asks for, from a local user's record or a pass-through user's upstream profile. */
