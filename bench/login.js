@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { batch, median, numberArg, scratchDir, summary } from './stats.js';
+import { batch, median, numberArg, printTable, scratchDir, summary, verdict } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'idp.js');
@@ -217,21 +217,6 @@ async function floor() {
   const sqlite = await timedMedian(FLOOR_RUNS, (i) => insert.run(`row-${i}-${Math.random()}`, 'x'.repeat(200)));
   db.close();
   return { http, sign, sqlite, total: http + sign + sqlite };
-}
-
-function verdict(ok) {
-  return ok ? 'PASS' : 'MISS';
-}
-
-function printTable(header, rows) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  for (const row of [header, ...rows])
-    console.log(
-      row
-        .map((cell, i) => cell.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd(),
-    );
 }
 
 async function main() {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as client from 'openid-client';
-import { batch, numberArg, scratchDir, summary } from './stats.js';
+import { batch, numberArg, printTable, scratchDir, summary, verdict } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -232,19 +232,6 @@ async function brokered() {
 
 let UserAgent;
 let viaConnection;
-
-function printTable(header, rows) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  for (const row of [header, ...rows])
-    console.log(
-      row
-        .map((cell, i) => cell.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd(),
-    );
-}
-
-const verdict = (ok) => (ok ? 'PASS' : 'MISS');
 
 async function main() {
   if (!existsSync(join(DIST, 'src', 'cli', 'main.js'))) {

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { numberArg, scratchDir } from './stats.js';
+import { numberArg, printTable, scratchDir, verdict } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'idp.js');
@@ -101,10 +101,6 @@ function measureStartup(home) {
   );
 }
 
-function verdict(ok) {
-  return ok ? 'PASS' : 'MISS';
-}
-
 function main() {
   if (!existsSync(join(ROOT, 'dist', 'bundle', 'cli', 'main.js'))) {
     console.error('dist/ is missing: run `npm run build` first');
@@ -151,15 +147,7 @@ function main() {
       verdict(imported.whole >= TARGETS.importRate),
     ],
   ];
-  const header = ['measure', 'median', 'vs node', 'best vs node', 'target', 'result'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  for (const row of [header, ...rows])
-    console.log(
-      row
-        .map((cell, i) => cell.padEnd(widths[i]))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTable(['measure', 'median', 'vs node', 'best vs node', 'target', 'result'], rows);
 }
 
 main();

@@ -1,5 +1,5 @@
-// What the benchmark scripts share: their command-line numbers, a scratch directory removed at exit, percentiles, and
-// running jobs a few at a time with each one's latency.
+// What the benchmark scripts share: their command-line numbers, a scratch directory removed at exit, percentiles,
+// running jobs a few at a time with each one's latency, and printing figures against their targets.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,4 +52,20 @@ export function summary(label, { latencies, wallMs }) {
     perSecond: (latencies.length / wallMs) * 1000,
     n: latencies.length,
   };
+}
+
+export function verdict(ok) {
+  return ok ? 'PASS' : 'MISS';
+}
+
+/** A table of strings, columns padded to their widest cell. */
+export function printTable(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const row of [header, ...rows])
+    console.log(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    );
 }

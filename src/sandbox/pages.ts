@@ -103,14 +103,15 @@ export function pageMessage(html: string): string {
   return [text(/<h1>([\s\S]*?)<\/h1>/i), text(/<p class="error">([\s\S]*?)<\/p>/i)].filter(Boolean).join(': ');
 }
 
-function attributes(text: string): Record<string, string> {
+/** The double-quoted attributes of one tag's text, unescaped, by lower-case name. */
+export function attributes(text: string): Record<string, string> {
   const found: Record<string, string> = {};
   for (const [, name, value] of text.matchAll(/([a-zA-Z-]+)="([^"]*)"/g))
     if (name) found[name.toLowerCase()] = unescapeHtml(value ?? '');
   return found;
 }
 
-function unescapeHtml(text: string): string {
+export function unescapeHtml(text: string): string {
   const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"' };
   return text.replace(/&(#\d+|amp|lt|gt|quot);/g, (_, entity: string) =>
     entity.startsWith('#') ? String.fromCharCode(Number(entity.slice(1))) : (named[entity] ?? ''),

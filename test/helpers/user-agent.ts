@@ -2,6 +2,8 @@
 // that never follow redirects by themselves, and a walk from an authorization URL to the redirect back to the app that
 // answers each HTML form on the way (idp's sign-in pages, the sandbox provider's chooser and consent).
 
+import { attributes, unescapeHtml } from '../../src/sandbox/pages.js';
+
 /** What a page's first form asks: enough to answer idp's pages and the sandbox's. */
 export interface PageForm {
   action: string;
@@ -124,18 +126,4 @@ export function pageText(html: string): string {
   return unescapeHtml(html.replace(/<style[\s\S]*?<\/style>/gi, '').replace(/<[^>]*>/g, ' '))
     .replace(/\s+/g, ' ')
     .trim();
-}
-
-function attributes(text: string): Record<string, string> {
-  const found: Record<string, string> = {};
-  for (const [, name, value] of text.matchAll(/([a-zA-Z-]+)="([^"]*)"/g))
-    if (name) found[name.toLowerCase()] = unescapeHtml(value ?? '');
-  return found;
-}
-
-function unescapeHtml(text: string): string {
-  const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"' };
-  return text.replace(/&(#\d+|amp|lt|gt|quot);/g, (_, e: string) =>
-    e.startsWith('#') ? String.fromCharCode(Number(e.slice(1))) : (named[e] ?? ''),
-  );
 }
