@@ -112,7 +112,9 @@ export class WebDriver {
     const clientId = String(details.params.client_id);
     const app = store.apps.byClientId(clientId);
     if (!app) return this.cancel(req, res, `no app has client id ${clientId}`);
-    const view = await engine.start(app.name, { redirectUri: String(details.params.redirect_uri) });
+    // The provider has checked the redirect URI against the client's registration (My Account's is the server's own
+    // callback, which the app record does not list), so the flow starts without one of its own to check.
+    const view = await engine.start(app.name);
     store.oidc.upsert(WEB_FLOW_MODEL, details.uid, { flow: view.flow }, details.exp);
     return this.respond(req, res, details, view);
   }
