@@ -16,7 +16,7 @@ import type { User } from '../core/types.js';
 import { readParams, sendHtml } from '../net/http.js';
 import type { Store, TotpVerifier } from '../ports.js';
 import { readCookie, type Signer, setCookie } from './cookies.js';
-import { accountActionOf, accountPage, passThroughRefusal, totpEnrolPage } from './pages/account.js';
+import { accountActionOf, accountPage, totpEnrolPage } from './pages/account.js';
 import { CSRF_FIELD } from './pages/flow.js';
 import { now, ROUTES } from './provider.js';
 import type { WebDriver } from './web-driver.js';
@@ -145,14 +145,7 @@ export class MyAccount {
         new IdpError('UPSTREAM_DENIED', params.get('error_description') ?? error, 'open My Account again'),
       );
     const claims = await this.redeem(params.get('code') ?? '', verifier);
-    if (claims.pass_through === true) {
-      sendHtml(
-        res,
-        403,
-        passThroughRefusal({ org: this.deps.org, connection: typeof claims.idp === 'string' ? claims.idp : null }),
-      );
-      return;
-    }
+    // A pass-through sign-in never gets here: the flow refuses it for My Account with the explanation (NEEDS_LOCAL_USER).
     const user = this.deps.store.users.byId(String(claims.sub));
     if (!user) return this.fail(res, 403, signInFirst());
     const expires = now() + SESSION_SECONDS;
@@ -190,7 +183,7 @@ export class MyAccount {
   }
 
   private beginTotp(res: ServerResponse, visit: Visit): void {
-    if (this.deps.store.factors.totpFor(visit.user.id)) return this.back(res, 'already-enrolled');
+    // A second factor is the use case's to refuse (USAGE, with its fix), shown on the error page.
     this.enrolPage(res, visit, beginTotpEnrolment(this.deps.store, this.deps.totp, visit.user));
   }
 
@@ -250,7 +243,6 @@ export class MyAccount {
 const NOTICES: Record<string, string> = {
   enrolled: 'Your authenticator app is enrolled: sign-ins that ask for TOTP will use it.',
   'factor-removed': 'The factor was removed.',
-  'already-enrolled': 'You already have an authenticator app: remove it first to enrol another.',
   'enrolment-expired': 'That enrolment expired: start again.',
 };
 

@@ -6,13 +6,7 @@ import assert from 'node:assert/strict';
 import QRCode from 'qrcode';
 import { IdpError } from '../../src/core/errors.js';
 import type { FlowView } from '../../src/flow/types.js';
-import {
-  accountActionOf,
-  accountPage,
-  passThroughRefusal,
-  totpEnrolPage,
-  type AccountPageView,
-} from '../../src/server/pages/account.js';
+import { accountActionOf, accountPage, totpEnrolPage, type AccountPageView } from '../../src/server/pages/account.js';
 import { errorPage } from '../../src/server/pages/error.js';
 import { answerOf, CSRF_FIELD, flowPage, type FlowPageContext } from '../../src/server/pages/flow.js';
 import { escapeHtml } from '../../src/server/pages/layout.js';
@@ -100,7 +94,6 @@ function everyPage(): Record<string, string> {
     code: 'JIT_DENIED',
     flow: 'f_1',
   });
-  pages.passThrough = passThroughRefusal({ org: 'thrift', connection: 'github' });
   return pages;
 }
 
@@ -441,17 +434,6 @@ test('My Account shows what `idp account` shows, a remove button per factor, enr
   refused(() => accountActionOf(new URLSearchParams()), /the action is missing/);
 });
 
-test('a pass-through user is told there is no local account, and that an admin turning JIT on for the connection gives one', () => {
-  const html = passThroughRefusal({ org: 'thrift', connection: 'github' });
-  assert.match(html, /role="alert">You signed in with github, which has just-in-time provisioning off/);
-  assert.match(html, /An administrator of thrift turns JIT on for github/);
-  assert.match(
-    passThroughRefusal({ org: 'thrift', connection: null }),
-    /turns JIT on for the connection you sign in with/,
-  );
-  assert.doesNotMatch(html, /<form/);
-});
-
 // --- untrusted text -----------------------------------------------------------------------------------------------
 
 const EVIL = '<script>alert("x")</script>\'&';
@@ -495,7 +477,6 @@ test('a <script> in every text field comes out escaped', () => {
       { csrf: EVIL, action: EVIL, org: EVIL, notice: EVIL },
     ),
     totpEnrolPage({ secret: EVIL, uri: EVIL }, { csrf: EVIL, action: EVIL, org: EVIL, retry: EVIL }),
-    passThroughRefusal({ org: EVIL, connection: EVIL }),
   ];
   for (const html of pages) {
     assert.doesNotMatch(html, /<script|alert\("/, html);

@@ -1,5 +1,5 @@
 // My Account on the web: the signed-in local user's profile, linked connections and MFA factors (each removable),
-// TOTP enrolment with its confirming code, the refusal a pass-through user gets, and reading what a form asked for.
+// TOTP enrolment with its confirming code, and reading what a form asked for.
 // It shows what `idp account` prints (src/cli/commands/account.ts).
 import type { accountView } from '../../app/account.js';
 import { IdpError } from '../../core/errors.js';
@@ -74,27 +74,6 @@ export function totpEnrolPage(
           button('confirm-totp', 'Confirm'),
       ) +
       `<p class="actions"><a href="${escapeHtml(ctx.action)}">Cancel</a></p>`,
-  });
-}
-
-/**
- * The page a pass-through user gets at My Account: their sign-in created no local account (the connection has JIT
- * off), so there is nothing to manage; an admin turning JIT on for the connection gives them one at the next sign-in.
- */
-export function passThroughRefusal(opts: { org: string; connection: string | null }): string {
-  const via = opts.connection ? `${opts.connection}, which has` : 'a connection with';
-  const jitOn = opts.connection ? `for ${opts.connection}` : 'for the connection you sign in with';
-  return page({
-    title: `No account to manage · ${opts.org}`,
-    subtitle: opts.org,
-    heading: 'My Account needs a local account',
-    body:
-      `<div class="alert" role="alert">You signed in with ${escapeHtml(via)} just-in-time provisioning off: your ` +
-      `sign-in passed through without creating an account in ${escapeHtml(opts.org)}, so there is no profile, ` +
-      'linked connection or MFA factor to manage here.</div>' +
-      '<h2>How to get one</h2>' +
-      `<p>An administrator of ${escapeHtml(opts.org)} turns JIT on ${escapeHtml(jitOn)}: your next sign-in then ` +
-      'creates your local account. Or sign in with a local password, if you have one.</p>',
   });
 }
 
