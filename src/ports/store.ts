@@ -317,13 +317,14 @@ export interface CodeRepository {
  * expiry in epoch seconds. Expired rows read as absent; purgeExpired removes them.
  */
 export interface OidcModelRepository {
-  upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null): void;
+  /** `grantId`: the grant the row is issued under, so revoking that grant removes it; omitted for rows no grant owns. */
+  upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null, grantId?: string): void;
   find(model: string, id: string, now: number): Record<string, unknown> | undefined;
   findByUid(model: string, uid: string, now: number): Record<string, unknown> | undefined;
   /** Marks a code or token used, keeping it (a reused code then revokes its grant). */
   consume(model: string, id: string, at: number): void;
   destroy(model: string, id: string): void;
-  /** Removes every row issued under the grant, whatever its model. */
+  /** Removes every row upserted with this grant id. */
   revokeByGrantId(grantId: string): void;
   /** Rows whose expiry passed before `now`: removed; returns how many. */
   purgeExpired(now: number): number;

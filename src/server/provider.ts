@@ -194,7 +194,8 @@ function modelAdapter(store: Store, myAccountCallback: string) {
     }
     return {
       async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
-        store.oidc.upsert(model, id, payload, typeof expiresIn === 'number' ? now() + expiresIn : null);
+        const owner = GRANT_BOUND.has(model) && typeof payload.grantId === 'string' ? payload.grantId : undefined;
+        store.oidc.upsert(model, id, payload, typeof expiresIn === 'number' ? now() + expiresIn : null, owner);
       },
       async find(id: string) {
         const payload = store.oidc.find(model, id, now());
@@ -241,7 +242,11 @@ function credentialedCors(store: Store) {
   };
 }
 
-/** The models that act for a person under a grant. */
+/**
+ * The models that act for a person under a grant, and the only ones a revoked grant takes along. An Interaction also
+ * names a grant but outlives it: switching accounts ends the session (revoking its grants), and the sign-in that asked
+ * for it must still resume its interaction.
+ */
 const GRANT_BOUND = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode']);
 
 function tokenStands(store: Store, payload: Record<string, unknown>): boolean {

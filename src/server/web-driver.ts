@@ -238,7 +238,7 @@ export class WebDriver {
   private keep(grantId: string, kept: KeptWithGrant): void {
     const grant = this.deps.store.oidc.find('Grant', grantId, 0);
     const exp = typeof grant?.exp === 'number' ? grant.exp : null;
-    this.deps.store.oidc.upsert(KEPT_MODEL, grantId, { ...kept, grantId }, exp);
+    this.deps.store.oidc.upsert(KEPT_MODEL, grantId, { ...kept, grantId }, exp, grantId);
   }
 
   private async keptForSession(details: Interaction): Promise<KeptWithGrant | undefined> {

@@ -12,14 +12,20 @@ const LIVE = '(expires_at IS NULL OR expires_at > ?)';
 export class OidcModelRepo implements OidcModelRepository {
   constructor(private readonly db: Db) {}
 
-  upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null): void {
+  upsert(
+    model: string,
+    id: string,
+    payload: Record<string, unknown>,
+    expiresAt: number | null,
+    grantId?: string,
+  ): void {
     this.db
       .prepare(
         `INSERT INTO oidc_models (model, id, payload, grant_id, uid, expires_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
            uid = excluded.uid, expires_at = excluded.expires_at`,
       )
-      .run(model, id, JSON.stringify(payload), text(payload.grantId), text(payload.uid), expiresAt);
+      .run(model, id, JSON.stringify(payload), grantId ?? null, text(payload.uid), expiresAt);
   }
 
   find(model: string, id: string, now: number): Record<string, unknown> | undefined {

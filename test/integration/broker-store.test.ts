@@ -34,9 +34,10 @@ function result(overrides: Partial<FlowResult> & { claims: Record<string, unknow
 test('provider rows: expired ones read as absent and are purged; consume marks, destroy removes, a revoked grant takes every row under it', async (t) => {
   const s = await store(t);
   const now = 1_000_000;
-  s.oidc.upsert('AccessToken', 'at1', { grantId: 'g1', jti: 'at1' }, now + 60);
-  s.oidc.upsert('RefreshToken', 'rt1', { grantId: 'g1' }, now + 3600);
-  s.oidc.upsert('AccessToken', 'at2', { grantId: 'g2' }, now + 60);
+  s.oidc.upsert('AccessToken', 'at1', { grantId: 'g1', jti: 'at1' }, now + 60, 'g1');
+  s.oidc.upsert('RefreshToken', 'rt1', { grantId: 'g1' }, now + 3600, 'g1');
+  s.oidc.upsert('AccessToken', 'at2', { grantId: 'g2' }, now + 60, 'g2');
+  s.oidc.upsert('Interaction', 'i1', { grantId: 'g1' }, now + 60);
   s.oidc.upsert('Session', 's1', { uid: 'u1', accountId: 'a' }, now - 1);
   s.oidc.upsert('Grant', 'g1', { accountId: 'a' }, null);
 
@@ -52,6 +53,7 @@ test('provider rows: expired ones read as absent and are purged; consume marks, 
   assert.equal(s.oidc.find('AccessToken', 'at1', now), undefined);
   assert.equal(s.oidc.find('RefreshToken', 'rt1', now), undefined);
   assert.ok(s.oidc.find('AccessToken', 'at2', now), 'another grant keeps its tokens');
+  assert.ok(s.oidc.find('Interaction', 'i1', now), 'a row that only names the grant is not issued under it');
 
   assert.equal(s.oidc.purgeExpired(now), 1, 'only the expired session goes');
   s.oidc.destroy('AccessToken', 'at2');
