@@ -81,56 +81,23 @@ export class ConnectionRepo implements ConnectionRepository {
 
   insert(c: NewConnection): void {
     const at = this.now();
+    const row = { name: c.name, type: c.type, ...settingColumns(c), created_at: at, updated_at: at };
+    const names = Object.keys(row);
     this.db
-      .prepare(
-        `INSERT INTO connections (name, type, sandbox, issuer, client_id, token_auth, base_url, scopes, jit_enabled, jit_scheme, jit_sync,
-                                  jit_linking, attribute_map, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        c.name,
-        c.type,
-        c.sandbox ? 1 : 0,
-        c.issuer,
-        c.clientId,
-        c.tokenAuth ?? null,
-        c.baseUrl ?? null,
-        JSON.stringify(c.scopes),
-        c.jit.enabled ? 1 : 0,
-        c.jit.scheme,
-        c.jit.sync,
-        c.jit.linking,
-        JSON.stringify(c.attributeMap),
-        at,
-        at,
-      );
+      .prepare(`INSERT INTO connections (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`)
+      .run(row);
     this.setSecret(c.name, c.secret);
   }
 
   update(name: string, patch: ConnectionPatch): void {
     const current = this.get(name);
     if (!current) return;
-    const next = { ...current, ...patch, jit: { ...current.jit, ...patch.jit } };
-    this.db
-      .prepare(
-        `UPDATE connections SET sandbox = ?, issuer = ?, client_id = ?, token_auth = ?, base_url = ?, scopes = ?, jit_enabled = ?, jit_scheme = ?, jit_sync = ?,
-                jit_linking = ?, attribute_map = ?, updated_at = ? WHERE name = ?`,
-      )
-      .run(
-        next.sandbox ? 1 : 0,
-        next.issuer,
-        next.clientId,
-        next.tokenAuth ?? null,
-        next.baseUrl ?? null,
-        JSON.stringify(next.scopes),
-        next.jit.enabled ? 1 : 0,
-        next.jit.scheme,
-        next.jit.sync,
-        next.jit.linking,
-        JSON.stringify(next.attributeMap),
-        this.now(),
-        name,
-      );
+    const row = {
+      ...settingColumns({ ...current, ...patch, jit: { ...current.jit, ...patch.jit } }),
+      updated_at: this.now(),
+    };
+    const sets = Object.keys(row).map((n) => `${n} = @${n}`);
+    this.db.prepare(`UPDATE connections SET ${sets.join(', ')} WHERE name = @name`).run({ ...row, name });
     if (patch.secret) this.setSecret(name, patch.secret);
   }
 
@@ -146,4 +113,21 @@ export class ConnectionRepo implements ConnectionRepository {
   delete(name: string): void {
     this.db.prepare('DELETE FROM connections WHERE name = ?').run(name);
   }
+}
+
+/** The columns a connection's settings fill, as `insert` and `update` both write them. */
+function settingColumns(c: Omit<NewConnection, 'name' | 'type' | 'secret'>) {
+  return {
+    sandbox: c.sandbox ? 1 : 0,
+    issuer: c.issuer,
+    client_id: c.clientId,
+    token_auth: c.tokenAuth ?? null,
+    base_url: c.baseUrl ?? null,
+    scopes: JSON.stringify(c.scopes),
+    jit_enabled: c.jit.enabled ? 1 : 0,
+    jit_scheme: c.jit.scheme,
+    jit_sync: c.jit.sync,
+    jit_linking: c.jit.linking,
+    attribute_map: JSON.stringify(c.attributeMap),
+  };
 }
