@@ -321,8 +321,11 @@ export interface OidcModelRepository {
   upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null, grantId?: string): void;
   find(model: string, id: string, now: number): Record<string, unknown> | undefined;
   findByUid(model: string, uid: string, now: number): Record<string, unknown> | undefined;
-  /** Marks a code or token used, keeping it (a reused code then revokes its grant). */
-  consume(model: string, id: string, at: number): void;
+  /**
+   * Marks a code or token used, keeping it (a reused code then revokes its grant). False when it already was: of two
+   * requests redeeming one code at once, only one wins.
+   */
+  consume(model: string, id: string, at: number): boolean;
   destroy(model: string, id: string): void;
   /** Removes every row upserted with this grant id. */
   revokeByGrantId(grantId: string): void;

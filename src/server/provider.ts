@@ -62,22 +62,25 @@ export interface ProviderOptions {
 }
 
 export async function createProvider(opts: ProviderOptions): Promise<Provider> {
-  const { Provider } = await withoutWarning('Unsupported runtime', () => import('oidc-provider'));
+  const { Provider, errors } = await withoutWarning('Unsupported runtime', () => import('oidc-provider'));
   const { store } = opts;
-  const provider = new Provider(opts.issuer, configuration(opts));
+  const provider = new Provider(opts.issuer, configuration(opts, errors.InvalidGrant));
   // Behind no proxy: the Host the browser used is the one in the issuer.
   provider.proxy = false;
   provider.use(credentialedCors(store));
   return provider;
 }
 
-function configuration({ store, mount, cookieKeys, myAccountCallback }: ProviderOptions): Record<string, unknown> {
+function configuration(
+  { store, mount, cookieKeys, myAccountCallback }: ProviderOptions,
+  InvalidGrant: new (detail: string) => Error,
+): Record<string, unknown> {
   const customAttributes = new Set<string>();
   for (const app of store.apps.list())
     for (const attribute of app.attributes)
       if (!Object.values(SCOPE_CLAIMS).flat().includes(attribute)) customAttributes.add(attribute);
   return {
-    adapter: modelAdapter(store, myAccountCallback),
+    adapter: modelAdapter(store, myAccountCallback, InvalidGrant),
     findAccount: async (ctx: AccountContext, sub: string, token?: { grantId?: string; clientId?: string }) => {
       // At the token and userinfo endpoints the token names its grant; at the authorization endpoint the interaction's
       // result or the session does.
@@ -177,7 +180,7 @@ export function now(): number {
  * oidc-provider's storage on the Store port. Clients are not stored: they are the org's apps, read at each lookup,
  * so an app created or changed while the server runs takes effect at once.
  */
-function modelAdapter(store: Store, myAccountCallback: string) {
+function modelAdapter(store: Store, myAccountCallback: string, InvalidGrant: new (detail: string) => Error) {
   return (model: string) => {
     if (model === 'Client') {
       return {
@@ -207,7 +210,15 @@ function modelAdapter(store: Store, myAccountCallback: string) {
         return store.oidc.findByUid(model, uid, now());
       },
       async consume(id: string) {
-        store.oidc.consume(model, id, now());
+        // oidc-provider reads `consumed` and marks it some awaits later, so two requests redeeming one code at once
+        // could both pass its check. The mark is conditional here: the loser revokes the grant, as a reuse does.
+        if (store.oidc.consume(model, id, now())) return;
+        const grantId = store.oidc.find(model, id, 0)?.grantId;
+        if (typeof grantId === 'string') {
+          store.oidc.revokeByGrantId(grantId);
+          store.oidc.destroy('Grant', grantId);
+        }
+        throw new InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'authorization code'} already consumed`);
       },
       async destroy(id: string) {
         store.oidc.destroy(model, id);

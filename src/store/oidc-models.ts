@@ -40,10 +40,10 @@ export class OidcModelRepo implements OidcModelRepository {
     );
   }
 
-  consume(model: string, id: string, at: number): void {
-    this.db
-      .prepare(`UPDATE oidc_models SET payload = json_set(payload, '$.consumed', ?) WHERE model = ? AND id = ?`)
-      .run(at, model, id);
+  consume(model: string, id: string, at: number): boolean {
+    const sql = `UPDATE oidc_models SET payload = json_set(payload, '$.consumed', ?)
+                 WHERE model = ? AND id = ? AND json_extract(payload, '$.consumed') IS NULL`;
+    return this.db.prepare(sql).run(at, model, id).changes === 1;
   }
 
   destroy(model: string, id: string): void {

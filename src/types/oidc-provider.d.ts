@@ -53,6 +53,9 @@ declare module 'oidc-provider' {
     oidc?: { route?: string; client?: Client };
   }
 
+  /** The errors the provider renders as OAuth error responses (400 `invalid_grant` for this one). */
+  export const errors: { InvalidGrant: new (detail: string) => Error };
+
   export class Check {
     constructor(reason: string, description: string, check: (ctx: OidcContext) => boolean | Promise<boolean>);
     static readonly REQUEST_PROMPT: true;

@@ -46,8 +46,10 @@ test('provider rows: expired ones read as absent and are purged; consume marks, 
   assert.equal(s.oidc.findByUid('Session', 'u1', now), undefined, 'an expired session is not found by uid either');
   assert.ok(s.oidc.find('Grant', 'g1', now + 10 ** 9), 'a row without expiry never expires');
 
-  s.oidc.consume('RefreshToken', 'rt1', now);
+  assert.equal(s.oidc.consume('RefreshToken', 'rt1', now), true);
   assert.equal(s.oidc.find('RefreshToken', 'rt1', now)?.consumed, now);
+  assert.equal(s.oidc.consume('RefreshToken', 'rt1', now + 1), false, 'a second use loses');
+  assert.equal(s.oidc.find('RefreshToken', 'rt1', now)?.consumed, now, 'and leaves the first mark');
 
   s.oidc.revokeByGrantId('g1');
   assert.equal(s.oidc.find('AccessToken', 'at1', now), undefined);
