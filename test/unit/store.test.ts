@@ -466,6 +466,26 @@ test('tx rolls back everything when its function throws', () => {
   }
 });
 
+test("an import runs with its own page cache and checkpointing, and leaves the connection's settings as they were", () => {
+  const store = newStore();
+  try {
+    const settings = () => [
+      store.db.pragma('cache_size', { simple: true }),
+      store.db.pragma('wal_autocheckpoint', { simple: true }),
+    ];
+    const before = settings();
+    importUsers(store, parseUserFile('username\nann\n', 'ok.csv'), 'ok.csv', 'me');
+    assert.deepEqual(settings(), before);
+    assert.throws(
+      () => importUsers(store, parseUserFile('username\nann\n', 'again.csv'), 'again.csv', 'me'),
+      /already exists/,
+    );
+    assert.deepEqual(settings(), before, 'a failed import restores them too');
+  } finally {
+    store.close();
+  }
+});
+
 test('importUsers is all or nothing and names the line of the first conflicting record', () => {
   const store = newStore();
   try {
