@@ -1,7 +1,8 @@
 // Bundles the compiled CLI (dist/src) into dist/bundle/cli for bin/idp.js. Node 20 pays about a millisecond per module
 // it loads on a small machine, so what every command needs (idp's shared runtime, commander, better-sqlite3's
 // JavaScript) goes into one chunk, chalk into one loaded only when a stream gets colour (src/cli/paint.ts), each command
-// into its own, and other dependencies stay in node_modules, loaded only by the code that uses them.
+// into its own. The pure-ESM packages a login or a file check loads are bundled too, tree-shaken into the chunks that
+// use them; other dependencies stay in node_modules, loaded only by the code that uses them.
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import commonjs from '@rollup/plugin-commonjs';
@@ -20,7 +21,11 @@ const SHARED = ['commander', 'better-sqlite3'];
 const SHARED_FILES = new RegExp(`/node_modules/(${SHARED.join('|')})/`);
 // Bundled into a chunk of its own, so its modules load as one file when a command paints.
 const CHALK_FILES = /\/node_modules\/chalk\//;
-const BUNDLED = new Set([...SHARED, 'chalk']);
+// openid-client (with oauth4webapi and the parts of jose it imports: a dozen files from node_modules) and valibot (a
+// 200 KB file of which the schemas use a sixth) are loaded by every login and every file a command reads: bundled, they
+// cost one chunk each instead. oidc-provider stays outside, with its own copy of jose.
+const LOGIN_PACKAGES = ['openid-client', 'oauth4webapi', 'jose', 'valibot'];
+const BUNDLED = new Set([...SHARED, 'chalk', ...LOGIN_PACKAGES]);
 // Builtins Node has loaded before any of our code runs; a module importing nothing else costs only itself.
 const FREE_BUILTINS = new Set(['node:fs', 'node:path', 'node:os', 'node:module']);
 const RUNTIME_DIRS = /\/dist\/src\/(core|store|cli)\/[^/]+\.c?js$/;
@@ -46,8 +51,14 @@ function runtimeMember(getModuleInfo) {
 
 let isRuntime;
 
-// '#name' is a package's own subpath import (chalk's vendored helpers): resolved inside the bundled package.
-const external = (id, importer) => importer !== undefined && /^[^./\0#]/.test(id) && !BUNDLED.has(id);
+// '#name' is a package's own subpath import (chalk's vendored helpers): resolved inside the bundled package. A bundled
+// package is bundled whichever of its entry points is imported (openid-client imports 'jose/errors').
+const packageOf = (id) =>
+  id
+    .split('/')
+    .slice(0, id.startsWith('@') ? 2 : 1)
+    .join('/');
+const external = (id, importer) => importer !== undefined && /^[^./\0#]/.test(id) && !BUNDLED.has(packageOf(id));
 // The build runs with --silent (no progress lines in install and CI logs); warnings are still printed, here.
 const onwarn = (warning) => {
   if (warning.code !== 'CIRCULAR_DEPENDENCY') console.error(`rollup: ${warning.message}`);

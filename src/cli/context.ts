@@ -244,16 +244,13 @@ export async function loginEngine(deps: {
   /** False for `idp serve`, whose provider issues the app's tokens itself. */
   signIdTokens?: boolean;
 }): Promise<FlowEngine> {
-  const [{ FlowEngine }, { tokenSigner }, { totp }, { emailOtps }, { scriptRunner }, { newFlowId }] = await Promise.all(
-    [
-      import('../flow/engine.js'),
-      import('../tokens/signer.js'),
-      import('../mfa/totp.js'),
-      import('../mfa/email-otp.js'),
-      import('../script/runner.js'),
-      import('../core/ids.js'),
-    ],
-  );
+  const [{ FlowEngine }, { tokenSigner }, { totp }, { emailOtps }, { newFlowId }] = await Promise.all([
+    import('../flow/engine.js'),
+    import('../tokens/signer.js'),
+    import('../mfa/totp.js'),
+    import('../mfa/email-otp.js'),
+    import('../core/ids.js'),
+  ]);
   const relay = deps.store.org.smtpRelay();
   const mailer = relay === null ? undefined : (await import('../mfa/smtp-relay.js')).smtpRelay(relay);
   return new FlowEngine({
@@ -261,7 +258,8 @@ export async function loginEngine(deps: {
     signer: tokenSigner,
     totp,
     emailOtps,
-    scripts: scriptRunner,
+    // Loaded when an app's script first runs: most apps have none.
+    scripts,
     random: { flowId: newFlowId },
     mailer,
   });

@@ -62,7 +62,7 @@ export async function issueIdToken(
     requested,
   );
   if (!session.sign) return { idToken: null, claims };
-  const key = store.org.signingKeys().find((k) => k.alg === app.idTokenAlg);
+  const key = store.org.signingKey(app.idTokenAlg);
   if (!key) throw new Error(`the organisation has no ${app.idTokenAlg} signing key`);
   return signer.signIdToken(key, claims, store.clock());
 }

@@ -236,6 +236,8 @@ export interface OrgRepository {
   addSigningKey(key: SigningKey): void;
   /** Active keys, newest first (their private halves unsealed): an RS256 one and an ES256 one. */
   signingKeys(): SigningKey[];
+  /** The newest active key of `alg`, only its private half unsealed: what a token of that algorithm is signed with. */
+  signingKey(alg: IdTokenAlg): SigningKey | undefined;
   /** The public halves of the active keys, newest first: no seal key needed. */
   publicKeys(): PublicSigningKey[];
 }

@@ -15,8 +15,32 @@ export interface PersonaChoice {
 export interface FormSpec {
   action: string;
   hidden: Record<string, string>;
-  personas?: { choices: PersonaChoice[]; selected?: string | undefined };
+  personas?: { radios: PersonaRadios; selected?: string | undefined };
   buttons: { decision: Decision; label: string }[];
+}
+
+/**
+ * A sandbox's persona radio list, escaped once: its personas are fixed while it runs, and every account chooser lists
+ * them all (a personas file may hold hundreds). The chosen one is checked: `selected`, else the first.
+ */
+export class PersonaRadios {
+  private readonly unchecked: string[];
+  /** The list as most choosers show it: no login hint, so the first persona is checked. */
+  private readonly firstChecked: string;
+
+  constructor(private readonly choices: PersonaChoice[]) {
+    this.unchecked = choices.map((c) => personaRadio(c, false));
+    this.firstChecked = this.render(choices[0]?.value);
+  }
+
+  html(selected: string | undefined): string {
+    const checked = this.choices.find((c) => c.value === selected)?.value ?? this.choices[0]?.value;
+    return checked === this.choices[0]?.value ? this.firstChecked : this.render(checked);
+  }
+
+  private render(checked: string | undefined): string {
+    return this.choices.map((c, i) => (c.value === checked ? personaRadio(c, true) : this.unchecked[i])).join('\n');
+  }
 }
 
 export function escapeHtml(text: string): string {
@@ -45,9 +69,7 @@ export function form(spec: FormSpec): string {
   const hidden = Object.entries(spec.hidden)
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
     .join('\n');
-  const offered = spec.personas?.choices ?? [];
-  const checked = offered.find((c) => c.value === spec.personas?.selected)?.value ?? offered[0]?.value;
-  const choices = offered.map((c) => personaRadio(c, c.value === checked)).join('\n');
+  const choices = spec.personas ? spec.personas.radios.html(spec.personas.selected) : '';
   const buttons = spec.buttons
     .map(
       (b) =>
@@ -112,6 +134,8 @@ export function attributes(text: string): Record<string, string> {
 }
 
 export function unescapeHtml(text: string): string {
+  // Most values have no entity: a chooser's hundreds of them are read back with no replace to run.
+  if (!text.includes('&')) return text;
   const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"' };
   return text.replace(/&(#\d+|amp|lt|gt|quot);/g, (_, entity: string) =>
     entity.startsWith('#') ? String.fromCharCode(Number(entity.slice(1))) : (named[entity] ?? ''),

@@ -31,7 +31,7 @@ export function importUsers(store: Store, records: UserRecord[], file: string, a
     mfaToEnrol: [],
     passwordToSet: [],
   };
-  withoutAutoCheckpoint(store, () =>
+  withBulkSettings(store, () =>
     store.tx(() => {
       usernameRuleCheckedOnce(store, file, () => {
         for (const r of records) {
@@ -89,16 +89,25 @@ function usernameRuleCheckedOnce(store: Store, file: string, insertAll: () => vo
   store.db.exec(USERNAME_RULE_ON_INSERT);
 }
 
+/** The page cache of an import's connection, in KiB (SQLite's notation: negative), while the import runs. */
+const IMPORT_CACHE_KIB = -64 * 1024;
+
 /**
- * One big transaction grows the WAL by tens of MB: checkpointing while it grows cost more, measured, than the one
- * checkpoint the connection makes when it closes.
+ * The connection settings one big transaction runs faster with, restored afterwards. It grows the WAL by tens of MB:
+ * checkpointing while it grows cost more, measured, than the one checkpoint the connection makes when it closes. Its
+ * rows land all over the primary key's index (ids are random), so SQLite's default 2 MB page cache kept spilling
+ * changed pages to the WAL and reading them back: with 64 MB (allocated only as pages are used) 100,000 users went in
+ * about 40% faster, measured.
  */
-function withoutAutoCheckpoint(store: Store, run: () => void): void {
+function withBulkSettings(store: Store, run: () => void): void {
   const pages = store.db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  const cache = store.db.pragma('cache_size', { simple: true }) as number;
   store.db.pragma('wal_autocheckpoint = 0');
+  store.db.pragma(`cache_size = ${IMPORT_CACHE_KIB}`);
   try {
     run();
   } finally {
+    store.db.pragma(`cache_size = ${cache}`);
     store.db.pragma(`wal_autocheckpoint = ${pages}`);
   }
 }

@@ -87,10 +87,21 @@ export class OrgRepo implements OrgRepository {
     const rows = this.db
       .prepare('SELECT * FROM signing_keys WHERE active = 1 ORDER BY created_at DESC')
       .all() as KeyRow[];
-    return rows.map((r) => ({
+    return rows.map((r) => this.unsealed(r));
+  }
+
+  signingKey(alg: IdTokenAlg): SigningKey | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM signing_keys WHERE active = 1 AND alg = ? ORDER BY created_at DESC LIMIT 1')
+      .get(alg) as KeyRow | undefined;
+    return row && this.unsealed(row);
+  }
+
+  private unsealed(r: KeyRow): SigningKey {
+    return {
       ...publicHalf(r),
       privateJwk: JSON.parse(this.secrets.unseal(r.private_sealed)) as SigningKey['privateJwk'],
-    }));
+    };
   }
 }
 

@@ -7,8 +7,10 @@ import { dirname } from 'node:path';
 import { IdpError } from '../core/errors.js';
 
 // node:crypto loads on first use: most commands read no secret, and loading it is a visible share of their startup.
+// Kept once loaded: a require function made per call costs more than the decryption it serves.
+let loaded: typeof import('node:crypto') | undefined;
 const nodeCrypto = (): typeof import('node:crypto') =>
-  createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  (loaded ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto'));
 const randomBytes = (size: number): Buffer => nodeCrypto().randomBytes(size);
 
 /** The org's sealing key, next to idp.db in the data directory. */

@@ -13,6 +13,7 @@ import type {
   OtpVerifier,
   ScriptRunner,
   StoredEmailOtp,
+  SigningKey,
   Store,
   TokenSigner,
   TotpFactor,
@@ -21,6 +22,11 @@ import type {
 } from '../../src/ports.js';
 
 const AT = '2026-01-01T00:00:00.000Z';
+
+const SIGNING_KEYS: SigningKey[] = [
+  { kid: 'k1', alg: 'RS256', privateJwk: {}, publicJwk: {}, createdAt: AT },
+  { kid: 'k2', alg: 'ES256', privateJwk: {}, publicJwk: {}, createdAt: AT },
+];
 
 function unused(what: string): never {
   throw new Error(`the engine does not use ${what}`);
@@ -166,10 +172,8 @@ export class FakeStore implements Store {
     baseUrl: () => 'http://localhost:8788',
     setBaseUrl: () => unused('org.setBaseUrl'),
     addSigningKey: () => unused('org.addSigningKey'),
-    signingKeys: () => [
-      { kid: 'k1', alg: 'RS256', privateJwk: {}, publicJwk: {}, createdAt: AT },
-      { kid: 'k2', alg: 'ES256', privateJwk: {}, publicJwk: {}, createdAt: AT },
-    ],
+    signingKeys: () => SIGNING_KEYS,
+    signingKey: (alg) => SIGNING_KEYS.find((k) => k.alg === alg),
     publicKeys: () => [
       { kid: 'k1', alg: 'RS256', publicJwk: {}, createdAt: AT },
       { kid: 'k2', alg: 'ES256', publicJwk: {}, createdAt: AT },

@@ -288,6 +288,37 @@ test('apps, connections (sealed secrets), users, associations and events round-t
   }
 });
 
+test('signingKey(alg) is the newest active key of that algorithm, and the only private half a login unseals', () => {
+  const store = newStore();
+  try {
+    const key = (kid: string, alg: 'RS256' | 'ES256', createdAt: string) => ({
+      kid,
+      alg,
+      privateJwk: { kty: 'oct', k: kid },
+      publicJwk: { kty: 'oct' },
+      createdAt,
+    });
+    store.tx(() => {
+      store.org.addSigningKey(key('rs-old', 'RS256', '2026-01-01T00:00:00.000Z'));
+      store.org.addSigningKey(key('es', 'ES256', '2026-01-02T00:00:00.000Z'));
+      store.org.addSigningKey(key('rs-new', 'RS256', '2026-01-03T00:00:00.000Z'));
+    });
+    let unsealed = 0;
+    const unseal = store.unseal.bind(store);
+    store.unseal = (sealed) => {
+      unsealed++;
+      return unseal(sealed);
+    };
+    const rs = store.org.signingKey('RS256');
+    assert.equal(unsealed, 1);
+    assert.deepEqual(rs, store.org.signingKeys()[0]);
+    assert.deepEqual(rs?.privateJwk, { kty: 'oct', k: 'rs-new' });
+    assert.equal(store.org.signingKey('ES256')?.kid, 'es');
+  } finally {
+    store.close();
+  }
+});
+
 test('deleting a user cascades to associations and MFA factors; deleting a connection cascades to its associations', () => {
   const store = newStore();
   try {
@@ -430,6 +461,26 @@ test('tx rolls back everything when its function throws', () => {
     assert.equal(store.users.count(), 1);
     assert.equal(store.users.find('lost'), undefined);
     assert.deepEqual(store.events.list({ limit: 10 }), []);
+  } finally {
+    store.close();
+  }
+});
+
+test("an import runs with its own page cache and checkpointing, and leaves the connection's settings as they were", () => {
+  const store = newStore();
+  try {
+    const settings = () => [
+      store.db.pragma('cache_size', { simple: true }),
+      store.db.pragma('wal_autocheckpoint', { simple: true }),
+    ];
+    const before = settings();
+    importUsers(store, parseUserFile('username\nann\n', 'ok.csv'), 'ok.csv', 'me');
+    assert.deepEqual(settings(), before);
+    assert.throws(
+      () => importUsers(store, parseUserFile('username\nann\n', 'again.csv'), 'again.csv', 'me'),
+      /already exists/,
+    );
+    assert.deepEqual(settings(), before, 'a failed import restores them too');
   } finally {
     store.close();
   }
