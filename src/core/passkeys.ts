@@ -51,3 +51,18 @@ export function defaultPasskeyName(existing: string[]): string {
 
 /** What stage details and listings add for a passkey made by idp's software authenticator. */
 export const SOFTWARE_LABEL = 'software authenticator: a testing aid, not a device';
+
+/**
+ * The credential an assertion names and its userHandle (the user id it was made for), read before any check so the
+ * stored key can be found; the verifier then checks everything against that key. Null when it is no assertion.
+ */
+export function assertionCredential(response: unknown): { credentialId: string; userHandle: string | null } | null {
+  if (typeof response !== 'object' || response === null) return null;
+  const { id, response: inner } = response as { id?: unknown; response?: { userHandle?: unknown } };
+  if (typeof id !== 'string' || id === '' || typeof inner !== 'object' || inner === null) return null;
+  const handle = inner.userHandle;
+  return {
+    credentialId: id,
+    userHandle: typeof handle === 'string' && handle !== '' ? Buffer.from(handle, 'base64url').toString('utf8') : null,
+  };
+}

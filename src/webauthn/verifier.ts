@@ -77,16 +77,6 @@ export const passkeyVerifier: PasskeyVerifier = {
     });
   },
 
-  assertionCredential(response) {
-    if (!responseShape(response, 'assertion')) return null;
-    const r = response as AuthenticationResponseJSON;
-    const handle = r.response.userHandle;
-    return {
-      credentialId: r.id,
-      userHandle: typeof handle === 'string' && handle ? Buffer.from(handle, 'base64url').toString('utf8') : null,
-    };
-  },
-
   async verifyAuthentication(response, { challenge, origin, rpId, requireUserVerification, key }) {
     if (!responseShape(response, 'assertion')) return { ok: false, reason: 'not a WebAuthn assertion' };
     const { verifyAuthenticationResponse } = await lib();
