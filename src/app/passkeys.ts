@@ -11,7 +11,7 @@ import {
   passkeyName,
   RP_ID,
 } from '../core/passkeys.js';
-import type { PublicKeyCredentialCreationOptionsJSON, StoredPasskey } from '../ports.js';
+import type { PublicKeyCredentialCreationOptionsJSON, Store, StoredPasskey } from '../ports.js';
 import type { Admin } from './deps.js';
 import { requireUser } from './lookup.js';
 
@@ -69,6 +69,7 @@ export async function finishPasskeyEnrolment(
   answer: { pending: string; response: unknown; origin: string; name?: string; software?: boolean },
 ): Promise<PasskeySummary> {
   const user = requireUser(store, userId);
+  if (answer.software) refuseSoftwareOutsideSandbox(store);
   const name = answer.name === undefined ? undefined : passkeyName(answer.name);
   const held = store.tx(() => store.passkeys.takeChallenge(user.id, answer.pending));
   if (!held)
@@ -111,6 +112,21 @@ export async function finishPasskeyEnrolment(
     });
     return summary(added);
   });
+}
+
+/**
+ * A software passkey's private key lives in a CI variable, not in a device: in an organisation that signs people in
+ * through a real provider, it would be a credential of a real account that anyone reading that variable holds. So it
+ * is made only where every connection is a sandbox one (local users and sandbox personas: test data).
+ */
+function refuseSoftwareOutsideSandbox(store: Store): void {
+  const real = store.connections.list().filter((c) => !c.sandbox);
+  if (real.length > 0)
+    throw new IdpError(
+      'USAGE',
+      `a software passkey is a testing aid, and this organisation has real connections (${real.map((c) => c.name).join(', ')})`,
+      'use a sandbox organisation for CI (its own idp home), or enrol a device passkey in a browser',
+    );
 }
 
 /** Renames one of the user's passkeys (its id with or without the `passkey:` of its factor id). */
