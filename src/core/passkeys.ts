@@ -32,10 +32,12 @@ export function counterAdvanced(stored: number, received: number): boolean {
   return received > stored || (received === 0 && stored === 0);
 }
 
+export const CONTROL = /[\u0000-\u001f\u007f]/;
+
 /** A passkey name as a person types it: trimmed, 1 to 64 characters, no control characters. */
 export function passkeyName(raw: string): string {
   const name = raw.trim();
-  if (name.length === 0 || name.length > PASSKEY_NAME_MAX || /[\u0000-\u001f\u007f]/.test(name))
+  if (name.length === 0 || name.length > PASSKEY_NAME_MAX || CONTROL.test(name))
     throw new IdpError(
       'INVALID_VALUE',
       `a passkey name must be 1 to ${PASSKEY_NAME_MAX} characters without control characters`,
