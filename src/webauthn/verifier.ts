@@ -58,7 +58,10 @@ export const passkeyVerifier: PasskeyVerifier = {
       rpID: rpId,
       userVerification,
       timeout: timeoutMs,
-      allowCredentials: allow.map((c) => ({ id: c.credentialId, transports: transports(c.transports) })),
+      // None at all (not an empty list) asks for a discoverable credential.
+      allowCredentials: allow.length
+        ? allow.map((c) => ({ id: c.credentialId, transports: transports(c.transports) }))
+        : undefined,
     });
   },
 
