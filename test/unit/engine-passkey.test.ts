@@ -149,6 +149,16 @@ test('the passkey view falls back to another option of the same step', async () 
   done(await w.engine.submit(view.flow, { otp: '123456' }));
 });
 
+test('choosing the passkey again from its own view is refused: it would reset the per-flow attempt cap', async () => {
+  const w = await world([['passkey', 'password']]);
+  const start = await w.engine.start('shop');
+  const view = waiting(await w.engine.submit(start.flow, { choose: 'passkey' }), 'passkey');
+  const garbage = { id: 'x', rawId: 'x', type: 'public-key', response: {} };
+  waiting(await w.engine.submit(view.flow, { passkey: { response: garbage, origin: ORIGIN } }), 'passkey');
+  const again = failed(await w.engine.submit(view.flow, { choose: 'passkey' }), 'USAGE');
+  assert.match(again.error.message, /already waiting for a passkey/);
+});
+
 test('an assertion for another origin is refused: a retry with a fresh challenge, counted against the user', async () => {
   const w = await world([['password'], ['passkey']]);
   const key = await registered(w, 'alice');

@@ -119,9 +119,14 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
         io,
       );
     },
-    async passkey() {
-      // Interface commit: the loopback page that talks to the authenticator is pk-web's (src/loopback).
-      throw new IdpError('MISSING_ANSWER', 'passkey steps need the browser page, not built yet', 'use another option');
+    async passkey(view) {
+      // The terminal cannot reach an authenticator: a browser page on the loopback server has to ask it.
+      const other = view.alternatives.length ? `choose ${view.alternatives.join(' or ')} instead, or ` : '';
+      throw new IdpError(
+        'MISSING_ANSWER',
+        `step ${view.step} of ${view.app} asks for a passkey, which this terminal cannot reach`,
+        `${other}sign in through idp serve in a browser, or headless with a software passkey (--passkey-key-env VAR)`,
+      );
     },
   };
   return {
