@@ -6,6 +6,7 @@ import type { App, Association, Connection, JitSettings, StageEvent, User } from
 import type { EngineDeps } from '../../src/flow/types.js';
 import type {
   AuthRequest,
+  ConfigChange,
   Connector,
   FlowRow,
   FlowStatus,
@@ -14,12 +15,14 @@ import type {
   ScriptRunner,
   StoredEmailOtp,
   SigningKey,
+  StoredPasskey,
   Store,
   TokenSigner,
   TotpFactor,
   TotpVerifier,
   Upstreams,
 } from '../../src/ports.js';
+import { passkeyVerifier } from '../../src/webauthn/verifier.js';
 
 const AT = '2026-01-01T00:00:00.000Z';
 
@@ -156,8 +159,11 @@ export class FakeStore implements Store {
     deleteForConnection: () => unused('associations.deleteForConnection'),
   };
 
+  /** Audit events (config changes) as recorded. */
+  readonly changes: ConfigChange[] = [];
+
   readonly events: Store['events'] = {
-    recordConfig: () => unused('events.recordConfig'),
+    recordConfig: (change) => void this.changes.push(change),
     recordStage: (event) => void this.stages.push(event),
     list: () => unused('events.list'),
   };
@@ -189,6 +195,29 @@ export class FakeStore implements Store {
     },
     claimStep: () => true,
     remove: () => unused('factors.remove'),
+  };
+
+  readonly passkeyList: StoredPasskey[] = [];
+
+  readonly passkeys: Store['passkeys'] = {
+    forUser: (userId) => this.passkeyList.filter((p) => p.userId === userId),
+    byCredential: (credentialId) => this.passkeyList.find((p) => p.credentialId === credentialId),
+    add: (userId, c) => {
+      if (this.passkeyList.some((p) => p.credentialId === c.credentialId)) return null;
+      const passkey = { ...c, id: `passkey-${this.passkeyList.length + 1}`, userId, createdAt: AT, lastUsedAt: null };
+      this.passkeyList.push(passkey);
+      return passkey;
+    },
+    recordUse: (id, counter) => {
+      const passkey = this.passkeyList.find((p) => p.id === id);
+      if (!passkey || !(passkey.counter < counter || (counter === 0 && passkey.counter === 0))) return false;
+      Object.assign(passkey, { counter, lastUsedAt: AT });
+      return true;
+    },
+    rename: () => unused('passkeys.rename'),
+    remove: () => unused('passkeys.remove'),
+    holdChallenge: () => unused('passkeys.holdChallenge'),
+    takeChallenge: () => unused('passkeys.takeChallenge'),
   };
 
   readonly flows: Store['flows'] = {
@@ -330,9 +359,20 @@ const emailOtps: OtpVerifier = {
   check: (stored, code) => (stored.hash === `hash-${code}` ? 'ok' : 'invalid'),
 };
 
+// The real adapter: it is pure (no I/O), and passkey tests answer it with the software authenticator.
 const scripts: ScriptRunner = { replay: async () => unused('scripts'), compile: async () => unused('scripts') };
 
 export function fakeDeps(store: FakeStore, upstreams: FakeUpstreams): EngineDeps {
   let flows = 0;
-  return { store, upstreams, signer, totp, emailOtps, scripts, random: { flowId: () => `f_${++flows}` } };
+  return {
+    store,
+    upstreams,
+    signer,
+    totp,
+    emailOtps,
+    // The real adapter: it does no I/O, and passkey tests answer it with the software authenticator.
+    passkeys: passkeyVerifier,
+    scripts,
+    random: { flowId: () => `f_${++flows}` },
+  };
 }

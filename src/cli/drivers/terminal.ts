@@ -119,6 +119,15 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
         io,
       );
     },
+    async passkey(view) {
+      // The terminal cannot reach an authenticator: a browser page on the loopback server has to ask it.
+      const other = view.alternatives.length ? `choose ${view.alternatives.join(' or ')} instead, or ` : '';
+      throw new IdpError(
+        'MISSING_ANSWER',
+        `step ${view.step} of ${view.app} asks for a passkey, which this terminal cannot reach`,
+        `${other}sign in through idp serve in a browser, or headless with a software passkey (--passkey-key-env VAR)`,
+      );
+    },
   };
   return {
     ...answerer,
