@@ -11,10 +11,12 @@ export const CSRF_FIELD = 'csrf';
 /** The id of a form's alert, which the fields it is about name in aria-describedby. */
 export const ALERT_ID = 'form-error';
 
-export function postForm(action: string, csrf: string, inner: string, label?: string): string {
-  const name = label ? ` aria-label="${escapeHtml(label)}"` : '';
+/** `attrs`: further attributes of the form, already safe (the passkey form's id). */
+export function postForm(action: string, csrf: string, inner: string, opts: { label?: string; attrs?: string } = {}): string {
+  const name = opts.label ? ` aria-label="${escapeHtml(opts.label)}"` : '';
+  const attrs = opts.attrs ? ` ${opts.attrs}` : '';
   return (
-    `<form method="post" action="${escapeHtml(action)}"${name}>` +
+    `<form method="post" action="${escapeHtml(action)}"${name}${attrs}>` +
     `<input type="hidden" name="${CSRF_FIELD}" value="${escapeHtml(csrf)}">${inner}</form>`
   );
 }
