@@ -1,11 +1,16 @@
 // The interfaces the login engine (src/flow) and the use cases (src/app) need from the outside world. Types only:
 // adapters implement them (src/store: Store; src/federation: Connector, Upstreams; src/sandbox: SandboxStarter;
-// src/tokens: TokenSigner; src/mfa: TotpVerifier, OtpVerifier, Mailer; src/script: ScriptRunner), and the composition
+// src/tokens: TokenSigner; src/mfa: TotpVerifier, OtpVerifier, Mailer; src/webauthn: PasskeyVerifier; src/script: ScriptRunner), and the composition
 // root (src/cli/context.ts) wires them together. No adapter imports another.
 import type { Connection, TokenAuthMethod } from './core/types.js';
 import type { SigningKey, StoredEmailOtp } from './ports/store.js';
+import type {
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from './ports/webauthn.js';
 
 export type * from './ports/store.js';
+export type * from './ports/webauthn.js';
 
 /** What a connector needs to know to reach its upstream: real or sandbox base URLs, resolved by the caller. */
 export type UpstreamEndpoints =
@@ -182,4 +187,59 @@ export interface Random {
 /** A new TOTP secret and the otpauth URI an authenticator app scans for it (admin and My Account enrolment). */
 export interface TotpEnroller {
   enrolment(opts: { account: string; issuer: string }): Promise<{ secret: string; uri: string }>;
+}
+
+/** A stored passkey's public half, as verification needs it. */
+export interface PasskeyKey {
+  /** The credential id, base64url. */
+  credentialId: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  counter: number;
+  transports: string[];
+}
+
+/** A passkey a registration produced: what the store keeps. */
+export interface NewPasskeyCredential extends PasskeyKey {
+  /** The authenticator model's AAGUID (all zeros when it does not say). */
+  aaguid: string;
+}
+
+export type PasskeyVerdict<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/**
+ * WebAuthn (src/webauthn, through @simplewebauthn/server): options to send to a browser, each with a fresh random
+ * challenge (options.challenge, which the caller keeps to check the answer against), and checks of its answers.
+ */
+export interface PasskeyVerifier {
+  authenticationOptions(opts: {
+    rpId: string;
+    userVerification: 'required' | 'preferred';
+    /** Empty: discoverable credentials (the authenticator offers what it holds for the RP). */
+    allow: Pick<PasskeyKey, 'credentialId' | 'transports'>[];
+    timeoutMs: number;
+  }): Promise<PublicKeyCredentialRequestOptionsJSON>;
+  registrationOptions(opts: {
+    rpId: string;
+    rpName: string;
+    user: { id: string; name: string; displayName: string };
+    /** The user's existing credentials, which the authenticator must not register again. */
+    exclude: Pick<PasskeyKey, 'credentialId' | 'transports'>[];
+    timeoutMs: number;
+  }): Promise<PublicKeyCredentialCreationOptionsJSON>;
+  /** The credential id an assertion names and its userHandle (our user id), read unverified to look the key up. */
+  assertionCredential(response: unknown): { credentialId: string; userHandle: string | null } | null;
+  /**
+   * Checks an assertion's signature, challenge, origin, RP ID and flags against `key`. The counter is returned, not
+   * judged: whether it went backwards is the caller's rule (core/passkeys.ts), so a clone is told apart from a forgery.
+   */
+  verifyAuthentication(
+    response: unknown,
+    expected: { challenge: string; origin: string; rpId: string; requireUserVerification: boolean; key: PasskeyKey },
+  ): Promise<PasskeyVerdict<{ counter: number; userVerified: boolean }>>;
+  /** Checks a registration (attestation `none`) and returns the new credential's public half. */
+  verifyRegistration(
+    response: unknown,
+    expected: { challenge: string; origin: string; rpId: string; requireUserVerification: boolean },
+  ): Promise<PasskeyVerdict<NewPasskeyCredential & { userVerified: boolean }>>;
 }

@@ -20,6 +20,8 @@ export const LOCAL_OPTION_AMR: Record<(typeof LOCAL_OPTIONS)[number], string> = 
   password: 'pwd',
   totp: 'otp',
   'email-otp': 'email',
+  // RFC 8176 `hwk`: proof of a hardware-bound key; the flow adds `user` when the authenticator verified the person.
+  passkey: 'hwk',
 };
 export const FEDERATED_AMR = 'fed';
 

@@ -17,7 +17,7 @@ export type SyncPolicy = (typeof SYNC_POLICIES)[number];
 export const LINKING_POLICIES = ['off', 'verified-email'] as const;
 export type LinkingPolicy = (typeof LINKING_POLICIES)[number];
 
-export const LOCAL_OPTIONS = ['password', 'email-otp', 'totp'] as const;
+export const LOCAL_OPTIONS = ['password', 'email-otp', 'totp', 'passkey'] as const;
 
 export const USER_STATUSES = ['active', 'locked', 'disabled'] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];

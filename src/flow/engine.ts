@@ -12,19 +12,21 @@ import { chooseOption } from './steps/choose.js';
 import { answerJitPrompt } from './steps/jit-prompt.js';
 import { localUser, type Kit, type Run } from './steps/kit.js';
 import { checkMfa } from './steps/mfa.js';
+import { checkPasskey, passkeyView } from './steps/passkey.js';
 import { nextStep } from './steps/next.js';
 import { checkPassword } from './steps/password.js';
 import { callback } from './steps/redirect.js';
 import type { EngineDeps, FlowError, FlowInput, FlowState, FlowView, Waiting } from './types.js';
 
-/** The key that names an answer: `choose`, `credentials`, `callback`, `jitAnswer`, `otp`. */
+/** The key that names an answer: `choose`, `credentials`, `callback`, `jitAnswer`, `otp`, `passkey`. */
 type AnswerKey = Exclude<FlowInput extends infer I ? (I extends unknown ? keyof I : never) : never, 'redirectUri'>;
-type Answer<K extends AnswerKey> = Extract<FlowInput, Record<K, unknown>>;
+/** The answers with key K (distributed: a handler taking several keys takes any of their answers). */
+type Answer<K extends AnswerKey> = K extends AnswerKey ? Extract<FlowInput, Record<K, unknown>> : never;
 type ActiveWaiting = Exclude<Waiting['kind'], 'none'>;
 
 /** One waiting state's handler: the answer it takes, and how the flow resumes with it. */
 interface Step<W extends ActiveWaiting, K extends AnswerKey> {
-  answer: K;
+  answer: K | K[];
   resume(kit: Kit, run: Run, waiting: Extract<Waiting, { kind: W }>, input: Answer<K>): Promise<FlowView>;
 }
 
@@ -40,10 +42,16 @@ const STEPS: { [W in ActiveWaiting]: Step<W, AnswerKey> } = {
   mfa: step('otp', (kit, run, waiting: Extract<Waiting, { kind: 'mfa' }>, input) =>
     checkMfa(kit, run, waiting, input.otp),
   ),
+  // A passkey step also takes `choose`: another of the step's options, the "use another way" fallback.
+  passkey: step(['passkey', 'choose'], (kit, run, waiting: Extract<Waiting, { kind: 'passkey' }>, input) =>
+    'choose' in input
+      ? chooseOption(kit, run, input.choose, input.redirectUri)
+      : checkPasskey(kit, run, waiting, input.passkey),
+  ),
 };
 
 function step<W extends ActiveWaiting, K extends AnswerKey>(
-  answer: K,
+  answer: K | K[],
   resume: Step<W, K>['resume'],
 ): Step<W, AnswerKey> {
   // The dispatcher checks `answer in input` before calling, which is what makes the narrower input type hold.
@@ -57,6 +65,7 @@ const WAITING_STAGE: Record<Waiting['kind'], Stage> = {
   redirect: 'consent',
   'jit-prompt': 'jit',
   mfa: 'mfa',
+  passkey: 'mfa',
   none: 'session',
 };
 
@@ -204,7 +213,7 @@ export class FlowEngine {
     if (waiting.kind === 'none')
       throw new IdpError('FLOW_FINISHED', `flow ${run.id} is not waiting for anything`, 'start a new login');
     const handler = STEPS[waiting.kind] as Step<typeof waiting.kind, AnswerKey>;
-    if (!(handler.answer in input))
+    if (![handler.answer].flat().some((key) => key in input))
       throw new IdpError(
         'USAGE',
         `flow ${run.id} is waiting for ${waiting.kind}, not for that answer`,
@@ -272,6 +281,8 @@ class StepKit implements Kit {
       }
       case 'mfa':
         return { ...base, waiting: 'mfa', method: w.method, ...mfaPrompt(this.deps, localUser(this, run), w) };
+      case 'passkey':
+        return { ...base, ...passkeyView(run, w) };
       case 'none':
         throw new IdpError('INTERNAL', `flow ${run.id} is not waiting for anything`);
     }

@@ -8,6 +8,9 @@ import type {
   AuthRequest,
   Mailer,
   OtpVerifier,
+  PasskeyVerifier,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
   Random,
   ScriptRunner,
   Store,
@@ -76,6 +79,17 @@ export type FlowView =
       enrol?: { secret: string; uri: string };
       retry?: FlowError;
     })
+  | (ViewBase & {
+      status: 'active';
+      waiting: 'passkey';
+      /** 'authenticate': sign in with a passkey; 'enrol': this step needs a passkey the user lacks (registration). */
+      mode: 'authenticate' | 'enrol';
+      /** Options JSON for @simplewebauthn/browser: startAuthentication({ optionsJSON }) or startRegistration(...). */
+      options: PublicKeyCredentialRequestOptionsJSON | PublicKeyCredentialCreationOptionsJSON;
+      /** The step's other options, for a "use another way" fallback (choose one with { choose } as usual). */
+      alternatives: string[];
+      retry?: FlowError;
+    })
   | (ViewBase & { status: 'done'; result: FlowResult })
   | (ViewBase & { status: 'failed'; error: FlowError; jit: JitOutcome | null });
 
@@ -84,7 +98,18 @@ export type FlowInput =
   | { credentials: { username: string; password: string } }
   | { callback: string }
   | { jitAnswer: { consent: boolean; username?: string; password?: string } }
-  | { otp: string };
+  | { otp: string }
+  | { passkey: PasskeyAnswer };
+
+/** A passkey step's answer: the credential as the browser API returned it, and the origin of the page that asked. */
+export interface PasskeyAnswer {
+  /** AuthenticationResponseJSON or RegistrationResponseJSON, as posted (checked by the verifier, not trusted). */
+  response: unknown;
+  /** The page's origin, as the driver that served it knows it; checked exactly against the response. */
+  origin: string;
+  /** A name for a passkey enrolled in this step. */
+  name?: string;
+}
 
 /** Who the steps so far have identified. */
 export type Identity =
@@ -111,6 +136,16 @@ export type Waiting =
       proposedUsername: string;
     }
   | { kind: 'mfa'; method: 'totp' | 'email-otp'; factorId?: string; enrolSecret?: string; attempts: number }
+  | {
+      kind: 'passkey';
+      mode: 'authenticate' | 'enrol';
+      /** What the page is given; its challenge is the one outstanding: any answer consumes it, a retry gets a fresh one. */
+      options: PublicKeyCredentialRequestOptionsJSON | PublicKeyCredentialCreationOptionsJSON;
+      /** When the challenge stops being accepted (ISO time). */
+      expiresAt: string;
+      /** Wrong answers in this step (the MFA cap). */
+      attempts: number;
+    }
   | { kind: 'none' };
 
 export interface FlowState {
@@ -141,6 +176,7 @@ export interface EngineDeps {
   upstreams: Upstreams;
   signer: TokenSigner;
   totp: TotpVerifier;
+  passkeys: PasskeyVerifier;
   emailOtps: OtpVerifier;
   scripts: ScriptRunner;
   random: Random;

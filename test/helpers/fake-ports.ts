@@ -19,6 +19,7 @@ import type {
   TotpVerifier,
   Upstreams,
 } from '../../src/ports.js';
+import { passkeyVerifier } from '../../src/webauthn/verifier.js';
 
 const AT = '2026-01-01T00:00:00.000Z';
 
@@ -326,9 +327,20 @@ const emailOtps: OtpVerifier = {
   check: (stored, code) => (stored.hash === `hash-${code}` ? 'ok' : 'invalid'),
 };
 
+// The real adapter: it is pure (no I/O), and passkey tests answer it with the software authenticator.
 const scripts: ScriptRunner = { replay: async () => unused('scripts'), compile: async () => unused('scripts') };
 
 export function fakeDeps(store: FakeStore, upstreams: FakeUpstreams): EngineDeps {
   let flows = 0;
-  return { store, upstreams, signer, totp, emailOtps, scripts, random: { flowId: () => `f_${++flows}` } };
+  return {
+    store,
+    upstreams,
+    signer,
+    totp,
+    emailOtps,
+    // The real adapter: it does no I/O, and passkey tests answer it with the software authenticator.
+    passkeys: passkeyVerifier,
+    scripts,
+    random: { flowId: () => `f_${++flows}` },
+  };
 }

@@ -203,6 +203,7 @@ export function scriptedAnswerer(answers: Partial<Answerer>): Answerer {
     callback: answers.callback ?? unexpected('the provider callback'),
     jitPrompt: answers.jitPrompt ?? unexpected('a JIT answer'),
     mfa: answers.mfa ?? unexpected('an MFA code'),
+    passkey: answers.passkey ?? unexpected('a passkey'),
   };
 }
 

@@ -30,6 +30,8 @@ const OWNERS: Record<string, string | string[]> = {
   yaml: 'app',
   // Only the file schemas, which only the commands that read files load.
   valibot: 'core/schemas',
+  // WebAuthn verification is the webauthn adapter's; src/ports/webauthn.ts re-exports its JSON types (`export type`).
+  '@simplewebauthn/server': ['webauthn', 'ports'],
 };
 
 /**
@@ -129,6 +131,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   tokens: ['core', 'ports'],
   script: ['core', 'ports'],
   loopback: ['core', 'ports'],
+  webauthn: ['core', 'ports'],
   sandbox: ['core', 'ports', 'net'],
   // node:http helpers for idp's own servers: a library below the adapters that use it.
   net: ['core'],

@@ -4,7 +4,7 @@
 import { IdpError, isIdpError } from '../../core/errors.js';
 import { isLocalOption } from '../../core/signin.js';
 import type { FlowEngine } from '../../flow/engine.js';
-import type { FlowView } from '../../flow/types.js';
+import type { FlowView, PasskeyAnswer } from '../../flow/types.js';
 import type { LoopbackCallback, LoopbackServer } from '../../loopback/server.js';
 
 type Waiting<K extends string> = Extract<FlowView, { waiting: K }>;
@@ -20,6 +20,15 @@ export interface Answerer {
   ): Promise<LoopbackCallback>;
   jitPrompt(view: Waiting<'jit-prompt'>): Promise<{ consent: boolean; username?: string; password?: string }>;
   mfa(view: Waiting<'mfa'>): Promise<string>;
+  /** Answers a passkey step (an assertion, or a registration in 'enrol' mode) with the origin of the page that asked. */
+  passkey(view: Waiting<'passkey'>, ctx: PasskeyContext): Promise<PasskeyAnswer>;
+}
+
+/** What a passkey answer may need from the loop: the loopback server (a page to serve), started on first use. */
+export interface PasskeyContext {
+  loopback: () => Promise<LoopbackServer>;
+  timeoutMs: number;
+  signal: AbortSignal;
 }
 
 export interface DriveOptions {
@@ -68,6 +77,14 @@ export async function drive(engine: FlowEngine, answerer: Answerer, opts: DriveO
         return engine.submit(current.flow, { jitAnswer: await answerer.jitPrompt(current) });
       case 'mfa':
         return engine.submit(current.flow, { otp: await answerer.mfa(current) });
+      case 'passkey': {
+        const ctx: PasskeyContext = {
+          loopback: async () => (loopback ??= await startLoopbackServer()),
+          timeoutMs: opts.timeoutMs,
+          signal: opts.signal,
+        };
+        return engine.submit(current.flow, { passkey: await answerer.passkey(current, ctx) });
+      }
     }
   }
 }

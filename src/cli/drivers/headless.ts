@@ -141,6 +141,10 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
         view.method === 'totp' ? 'pass --otp CODE or --totp-secret-env VAR' : 'pass --otp CODE or --otp-from-outbox',
       );
     },
+    async passkey() {
+      // Interface commit: the software authenticator answers here in a later commit.
+      throw new IdpError('MISSING_ANSWER', 'headless passkey steps are not built yet', 'use another option');
+    },
   };
 }
 

@@ -100,7 +100,7 @@ function chosen(form: URLSearchParams, offered: string[]): string {
 }
 
 function pageView(view: FlowView): PageView {
-  if (view.status === 'active' && view.waiting !== 'redirect') return view;
+  if (view.status === 'active' && view.waiting !== 'redirect' && view.waiting !== 'passkey') return view;
   const what = view.status === 'active' ? `a ${view.waiting} view` : `a ${view.status} flow`;
   throw new IdpError('INTERNAL', `${what} has no page: the server answers it itself`);
 }
