@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
-import { defaultPasskeyName } from '../core/passkey-name.js';
+import { deviceName } from '../core/device-name.js';
 import { readParams } from '../net/http.js';
 import { PASSKEY_ASSETS, PASSKEY_PAGE, sendPasskeyAsset } from '../net/passkey-assets.js';
 import { escapeHtml, SECURITY_HEADERS, sendText } from './html.js';
@@ -136,7 +136,7 @@ function passkeyHtml(prompt: PasskeyPrompt, action: string, userAgent: string | 
   const retry = prompt.retry ? `<p class="alert" role="alert">${escapeHtml(prompt.retry)}</p>` : '';
   const name = enrol
     ? '<label for="passkey-name">Name for this passkey</label>' +
-      `<input id="passkey-name" name="name" type="text" autocomplete="off" required maxlength="64" value="${escapeHtml(defaultPasskeyName(userAgent))}">`
+      `<input id="passkey-name" name="name" type="text" autocomplete="off" maxlength="64" value="${escapeHtml(deviceName(userAgent) ?? '')}">`
     : '';
   const options = JSON.stringify(prompt.options).replace(/</g, '\\u003c');
   return `<!doctype html>

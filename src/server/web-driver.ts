@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Interaction, Provider } from 'oidc-provider';
 import { brokeredSession, type KeptWithGrant, sessionClaims, sessionSatisfies } from '../app/broker.js';
 import { ERROR_CODES, IdpError, isIdpError } from '../core/errors.js';
-import { defaultPasskeyName } from '../core/passkey-name.js';
+import { deviceName } from '../core/device-name.js';
 import type { Hint } from '../core/fixes.js';
 import type { FlowEngine } from '../flow/engine.js';
 import type { FlowResult, FlowView } from '../flow/types.js';
@@ -178,7 +178,7 @@ export class WebDriver {
         app: view.app,
         org: this.deps.org,
         assets: `${this.deps.mount}${ASSET_PATH}`,
-        passkeyName: defaultPasskeyName(req.headers['user-agent']),
+        passkeyName: deviceName(req.headers['user-agent']),
       }),
     );
   }

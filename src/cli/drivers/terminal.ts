@@ -103,10 +103,6 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
         io,
       );
     },
-    async passkey() {
-      // Interface commit: the loopback page that talks to the authenticator is pk-web's (src/loopback).
-      throw new IdpError('MISSING_ANSWER', 'passkey steps need the browser page, not built yet', 'use another option');
-    },
   };
   async function openBrowser(url: string): Promise<void> {
     if (!opts.browser) return;

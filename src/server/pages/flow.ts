@@ -5,7 +5,7 @@
 import { IdpError } from '../../core/errors.js';
 import { isLocalOption } from '../../core/signin.js';
 import { MIN_PASSWORD_LENGTH } from '../../core/user-fields.js';
-import type { FlowInput, FlowView } from '../../flow/types.js';
+import type { FlowInput, FlowView, PasskeyAnswer } from '../../flow/types.js';
 import { escapeHtml, page } from './layout.js';
 import { alert, codeField, codeOf, enrolment, field, postForm, required } from './parts.js';
 import { passkeyBlock, passkeyFormAttrs, passkeyNameOf, passkeyResponseOf } from './passkey.js';
@@ -20,8 +20,8 @@ export interface FlowPageContext {
   org: string;
   /** The path this server serves the passkey scripts below (`/t/<org>/assets`). */
   assets: string;
-  /** A passkey made in this step is named this until the person changes it. */
-  passkeyName: string;
+  /** A passkey made in this step is named this until the person changes it (blank: the use case names it). */
+  passkeyName?: string;
 }
 
 /** What the server itself knows about an answer, never read from the form. */
@@ -82,14 +82,13 @@ export function answerOf(view: FlowView, form: URLSearchParams, server: AnswerCo
     case 'passkey':
       // "Use another way" is a submit button of the same form; the script posts the answer without one.
       if (form.has('choose')) return { choose: chosen(form, current.alternatives) };
-      return {
-        passkey: {
-          response: passkeyResponseOf(form),
-          origin: server.origin,
-          ...(current.mode === 'enrol' && { name: passkeyNameOf(form) }),
-        },
-      };
+      return { passkey: passkeyAnswerOf(current, form, server) };
   }
+}
+
+function passkeyAnswerOf(view: Waiting<'passkey'>, form: URLSearchParams, server: AnswerContext): PasskeyAnswer {
+  const name = view.mode === 'enrol' ? passkeyNameOf(form) : undefined;
+  return { response: passkeyResponseOf(form), origin: server.origin, ...(name && { name }) };
 }
 
 function chosen(form: URLSearchParams, offered: string[]): string {
@@ -100,7 +99,7 @@ function chosen(form: URLSearchParams, offered: string[]): string {
 }
 
 function pageView(view: FlowView): PageView {
-  if (view.status === 'active' && view.waiting !== 'redirect' && view.waiting !== 'passkey') return view;
+  if (view.status === 'active' && view.waiting !== 'redirect') return view;
   const what = view.status === 'active' ? `a ${view.waiting} view` : `a ${view.status} flow`;
   throw new IdpError('INTERNAL', `${what} has no page: the server answers it itself`);
 }

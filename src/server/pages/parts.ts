@@ -46,6 +46,8 @@ export interface FieldSpec {
   /** Further attributes, already safe (inputmode, pattern, minlength...). */
   attrs?: string;
   autofocus?: boolean;
+  /** The form may be sent with the field blank. */
+  optional?: boolean;
 }
 
 export function field(spec: FieldSpec): string {
@@ -54,7 +56,8 @@ export function field(spec: FieldSpec): string {
   const help = spec.help ? `<p class="help" id="${id}-help">${escapeHtml(sentence(spec.help))}</p>` : '';
   return (
     `<div class="field"><label for="${id}">${escapeHtml(spec.label)}</label>${help}` +
-    `<input id="${id}" name="${spec.name}" type="${spec.type}" autocomplete="${spec.autocomplete}" required` +
+    `<input id="${id}" name="${spec.name}" type="${spec.type}" autocomplete="${spec.autocomplete}"` +
+    (spec.optional ? '' : ' required') +
     (spec.value === undefined ? '' : ` value="${escapeHtml(spec.value)}"`) +
     (described ? ` aria-describedby="${described}"` : '') +
     (spec.invalid ? ' aria-invalid="true"' : '') +

@@ -14,7 +14,7 @@ export interface PasskeyBlock {
   assets: string;
   /** The button's text. */
   label: string;
-  /** 'enrol': the name field's value until the person changes it. */
+  /** 'enrol': the name field's value until the person changes it (blank: the use case numbers it). */
   name?: string;
   /** The page's alert is about this answer. */
   invalid?: boolean;
@@ -22,6 +22,7 @@ export interface PasskeyBlock {
 
 /** The field a new passkey's name is posted in. */
 export const PASSKEY_NAME_FIELD = 'name';
+/** What the field lets a person type; the use case's rule (core/passkeys.ts) decides. */
 export const MAX_PASSKEY_NAME = 64;
 
 /** The form's attributes the script finds it by: put them on the form that holds passkeyBlock's HTML. */
@@ -42,8 +43,9 @@ export function passkeyBlock(block: PasskeyBlock): string {
           label: 'Name for this passkey',
           type: 'text',
           autocomplete: 'off',
-          value: block.name ?? 'Passkey',
-          help: 'to tell your passkeys apart, such as the device it is on',
+          value: block.name ?? '',
+          help: 'to tell your passkeys apart, such as the device it is on; left blank, it is numbered',
+          optional: true,
           invalid: !!block.invalid,
           attrs: `maxlength="${MAX_PASSKEY_NAME}"`,
         })
@@ -78,8 +80,7 @@ export function passkeyResponseOf(form: URLSearchParams): Record<string, unknown
   return parsed as Record<string, unknown>;
 }
 
-/** The posted name of a new passkey, trimmed and capped; undefined when blank (the use case names it). */
+/** The posted name of a new passkey, trimmed; undefined when blank (the use case names it). Its rules are the use case's. */
 export function passkeyNameOf(form: URLSearchParams): string | undefined {
-  const name = (form.get(PASSKEY_NAME_FIELD) ?? '').trim().slice(0, MAX_PASSKEY_NAME);
-  return name || undefined;
+  return (form.get(PASSKEY_NAME_FIELD) ?? '').trim() || undefined;
 }

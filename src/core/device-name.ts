@@ -1,13 +1,12 @@
-// The name a new passkey is offered, as major identity providers suggest one: the browser and the system it was made
-// in ("Chrome on Linux"), read from the User-Agent header of the page that makes it.
+// The name a passkey page suggests for a new passkey, as major identity providers do: the browser and the system it
+// is made in ("Chrome on Linux"), read from the User-Agent header of the request for the page.
 
-/** "Chrome on Linux"; the browser or the system alone when only one is known; "Passkey" when neither is. */
-export function defaultPasskeyName(userAgent: string | undefined): string {
+/** "Chrome on Linux"; the browser or the system alone when only one is known; undefined when neither is. */
+export function deviceName(userAgent: string | undefined): string | undefined {
   const ua = userAgent ?? '';
   const browser = BROWSERS.find(([, pattern]) => pattern.test(ua))?.[0];
   const system = SYSTEMS.find(([, pattern]) => pattern.test(ua))?.[0];
-  if (browser && system) return `${browser} on ${system}`;
-  return browser ?? system ?? 'Passkey';
+  return browser && system ? `${browser} on ${system}` : (browser ?? system);
 }
 
 // Order matters: Edge and Opera say "Chrome" too, Chrome says "Safari", Android says "Linux".
