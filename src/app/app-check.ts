@@ -7,7 +7,7 @@ import { emptyProfile } from '../core/claims.js';
 import { isIdpError } from '../core/errors.js';
 import { hint, type Hint } from '../core/fixes.js';
 import { protectedAmong } from '../core/protected-claims.js';
-import { effectiveSteps, isLocalOption, isMfaOption, mfaConflicts } from '../core/signin.js';
+import { effectiveSteps, isLocalOption, isSecondFactor, mfaConflicts } from '../core/signin.js';
 import type { App, Connection } from '../core/types.js';
 import type { ScriptRunner, Store } from '../ports.js';
 import { planNextStep, simulatedFlow } from '../flow/script-plan.js';
@@ -215,7 +215,7 @@ async function replayHazards(
       if (plan.next === null) {
         const skipped = steps
           .map((_, i) => i + 1)
-          .filter((n) => steps[n - 1]!.every(isMfaOption) && !plan.ran.includes(n));
+          .filter((n) => n > 1 && steps[n - 1]!.every(isSecondFactor) && !plan.ran.includes(n));
         if (local && skipped.length) {
           hazards.push({
             severity: 'warning',

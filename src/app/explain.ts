@@ -4,7 +4,7 @@
 import type { MappedProfile } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
-import { effectiveSteps, isMfaOption } from '../core/signin.js';
+import { effectiveSteps, isSecondFactor } from '../core/signin.js';
 import type { App, Connection, JitDecisionKind } from '../core/types.js';
 import type { ScriptRunner, Store, UpstreamProfile } from '../ports.js';
 import { proposedUsername, readDecision, returningPatch } from '../flow/provision.js';
@@ -55,7 +55,7 @@ export async function explain(
   const later = identity
     ? await laterSteps({ store, scripts }, app, steps, connection.name, identity, upstream.claims)
     : [];
-  const mfaRequired = later.some((s) => s.options.every(isMfaOption));
+  const mfaRequired = later.some((s) => s.options.every(isSecondFactor));
   return {
     decision: decision.kind,
     reason: decision.reason,

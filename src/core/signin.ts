@@ -3,7 +3,12 @@ import { IdpError } from './errors.js';
 import { hint } from './fixes.js';
 import { LOCAL_OPTIONS, type App, type Connection, type SignInStep } from './types.js';
 
+/** Options that only verify a user an earlier step identified: never in step 1. */
 export const MFA_OPTIONS = ['totp', 'email-otp'] as const;
+
+/** What a step after the first may ask as a second factor: the MFA options, and a passkey (which in step 1 is
+ *  passwordless sign-in instead). */
+export const SECOND_FACTORS = [...MFA_OPTIONS, 'passkey'] as const;
 
 /** The built-in self-service app. Its step 1 always offers every connection; it needs a local user. */
 export const MY_ACCOUNT = 'myaccount';
@@ -27,6 +32,11 @@ export const FEDERATED_AMR = 'fed';
 
 export function isMfaOption(option: string): boolean {
   return (MFA_OPTIONS as readonly string[]).includes(option);
+}
+
+/** A second factor when offered after step 1: it needs a local user to hold it. */
+export function isSecondFactor(option: string): boolean {
+  return (SECOND_FACTORS as readonly string[]).includes(option);
 }
 
 export function isLocalOption(option: string): boolean {
@@ -115,7 +125,7 @@ export function mfaConflicts(
   const conflicts: MfaConflict[] = [];
   for (const app of apps) {
     app.steps.forEach((options, i) => {
-      const mfaStep = app.steps.findIndex((later, j) => j > i && later.some(isMfaOption));
+      const mfaStep = app.steps.findIndex((later, j) => j > i && later.some(isSecondFactor));
       if (mfaStep < 0) return;
       for (const option of options) {
         if (jitOff.has(option))

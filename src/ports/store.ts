@@ -124,6 +124,8 @@ export interface ExportedUser extends User {
     secretSealed: string;
     lastUsedStep: number | null;
   }[];
+  /** The passkeys, public halves only: nothing secret, so always exported. */
+  passkeys: Omit<StoredPasskey, 'userId'>[];
 }
 
 export interface UserRepository {
@@ -264,6 +266,53 @@ export interface FactorRepository {
   remove(userId: string, factorId?: string): number;
 }
 
+/** A passkey as stored: its public half and what `users mfa list` shows. */
+export interface StoredPasskey {
+  id: string;
+  userId: string;
+  /** base64url, unique in the organisation. */
+  credentialId: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  counter: number;
+  transports: string[];
+  aaguid: string;
+  name: string;
+  /** Made by idp's software authenticator (a testing aid), not by a device. */
+  software: boolean;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/** An enrolment's challenge held between its options and its answer. */
+export interface PendingPasskeyChallenge {
+  challenge: string;
+  origin: string;
+  expiresAt: string;
+}
+
+export interface PasskeyRepository {
+  forUser(userId: string): StoredPasskey[];
+  byCredential(credentialId: string): StoredPasskey | undefined;
+  /** The new passkey, or null when its credential id is already registered (to anyone in the organisation). */
+  add(
+    userId: string,
+    credential: Pick<
+      StoredPasskey,
+      'credentialId' | 'publicKey' | 'counter' | 'transports' | 'aaguid' | 'name' | 'software'
+    >,
+  ): StoredPasskey | null;
+  /** Stores a use's counter and time unless another use stored a counter at or above it first (false: a race lost). */
+  recordUse(id: string, counter: number): boolean;
+  rename(userId: string, id: string, name: string): boolean;
+  /** One passkey, or with no id every passkey of the user; returns how many went. */
+  remove(userId: string, id?: string): number;
+  /** Holds an enrolment's challenge; returns the id its answer names. */
+  holdChallenge(userId: string, pending: PendingPasskeyChallenge): string;
+  /** The held challenge, taken (single use) whatever happens next; undefined when unknown, another user's, or expired. */
+  takeChallenge(userId: string, id: string): PendingPasskeyChallenge | undefined;
+}
+
 export type FlowStatus = 'active' | 'done' | 'failed';
 
 export interface FlowRow {
@@ -337,6 +386,7 @@ export interface Store {
   readonly events: EventRepository;
   readonly org: OrgRepository;
   readonly factors: FactorRepository;
+  readonly passkeys: PasskeyRepository;
   readonly flows: FlowRepository;
   readonly codes: CodeRepository;
   readonly oidc: OidcModelRepository;

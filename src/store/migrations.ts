@@ -267,6 +267,33 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX oidc_models_uid ON oidc_models (model, uid) WHERE uid IS NOT NULL;
   CREATE INDEX oidc_models_expiry ON oidc_models (expires_at) WHERE expires_at IS NOT NULL;
   `,
+  // 10: passkeys (WebAuthn), a user's factors beside TOTP: the public key only, the credential id unique in the org
+  // (an assertion names its credential, which must name one user), the signature counter a clone would lag behind,
+  // and whether idp's software authenticator (a testing aid) made it. passkey_challenges holds the challenge of an
+  // enrolment begun outside a flow (My Account, the CLI) until it is answered once or expires.
+  `
+  CREATE TABLE passkeys (
+    id            TEXT PRIMARY KEY,
+    user_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    credential_id TEXT NOT NULL UNIQUE,
+    public_key    TEXT NOT NULL,
+    counter       INTEGER NOT NULL DEFAULT 0,
+    transports    TEXT NOT NULL DEFAULT '[]',
+    aaguid        TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    software      INTEGER NOT NULL DEFAULT 0 CHECK (software IN (0, 1)),
+    created_at    TEXT NOT NULL,
+    last_used_at  TEXT
+  ) STRICT;
+  CREATE INDEX passkeys_user ON passkeys (user_id);
+  CREATE TABLE passkey_challenges (
+    id         TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    challenge  TEXT NOT NULL,
+    origin     TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+  ) STRICT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,6 +9,7 @@ import { AssociationRepo } from './associations.js';
 import { ConnectionRepo } from './connections.js';
 import { EventRepo } from './events.js';
 import { FactorRepo } from './factors.js';
+import { PasskeyRepo } from './passkeys.js';
 import { FlowRepo } from './flows.js';
 import { CodeRepo } from './codes.js';
 import { OidcModelRepo } from './oidc-models.js';
@@ -28,6 +29,7 @@ export class SqliteStore implements Store {
   readonly events: EventRepo;
   readonly org: OrgRepo;
   readonly factors: FactorRepo;
+  readonly passkeys: PasskeyRepo;
   readonly flows: FlowRepo;
   readonly codes: CodeRepo;
   readonly oidc: OidcModelRepo;
@@ -50,6 +52,7 @@ export class SqliteStore implements Store {
     this.events = new EventRepo(db, now);
     this.org = new OrgRepo(db, secrets);
     this.factors = new FactorRepo(db, now);
+    this.passkeys = new PasskeyRepo(db, now);
     this.codes = new CodeRepo(db, now);
     this.flows = new FlowRepo(db, now);
     this.oidc = new OidcModelRepo(db);

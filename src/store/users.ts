@@ -189,23 +189,26 @@ export class UserRepo implements UserRepository {
 
   /**
    * Every user with what a lossless export needs (password hash, linked connections, MFA factors with their sealed
-   * secrets), in username order, one row at a time: the links and factors ride along as JSON from one query.
+   * secrets, passkeys), in username order, one row at a time: the links and factors ride along as JSON from one query.
    */
   *iterateForExport(): IterableIterator<ExportedUser> {
     const sql = `SELECT u.*,
         (SELECT json_group_array(json_object('connection', a.connection, 'subject', a.subject, 'linkedAt', a.linked_at, 'lastLoginAt', a.last_login_at))
            FROM (SELECT * FROM associations WHERE user_id = u.id ORDER BY connection, subject) a) AS links,
         (SELECT json_group_array(json_object('type', f.type, 'createdAt', f.created_at, 'confirmedAt', f.confirmed_at, 'secretSealed', f.secret_sealed, 'lastUsedStep', f.last_used_step))
-           FROM (SELECT * FROM mfa_factors WHERE user_id = u.id ORDER BY created_at, id) f) AS factors
+           FROM (SELECT * FROM mfa_factors WHERE user_id = u.id ORDER BY created_at, id) f) AS factors,
+        (SELECT json_group_array(json_object('id', p.id, 'credentialId', p.credential_id, 'publicKey', p.public_key, 'counter', p.counter, 'transports', json(p.transports), 'aaguid', p.aaguid, 'name', p.name, 'software', json(CASE p.software WHEN 1 THEN 'true' ELSE 'false' END), 'createdAt', p.created_at, 'lastUsedAt', p.last_used_at))
+           FROM (SELECT * FROM passkeys WHERE user_id = u.id ORDER BY created_at, id) p) AS passkeys
       FROM users u ORDER BY u.username`;
     for (const row of this.db.prepare(sql).iterate() as IterableIterator<
-      UserRow & { links: string; factors: string }
+      UserRow & { links: string; factors: string; passkeys: string }
     >) {
       yield {
         ...toUser(row),
         passwordHash: row.password_hash,
         associations: JSON.parse(row.links),
         factors: JSON.parse(row.factors),
+        passkeys: JSON.parse(row.passkeys),
       } as ExportedUser;
     }
   }

@@ -13,6 +13,7 @@ import type {
   OtpVerifier,
   ScriptRunner,
   StoredEmailOtp,
+  StoredPasskey,
   Store,
   TokenSigner,
   TotpFactor,
@@ -186,6 +187,29 @@ export class FakeStore implements Store {
     },
     claimStep: () => true,
     remove: () => unused('factors.remove'),
+  };
+
+  readonly passkeyList: StoredPasskey[] = [];
+
+  readonly passkeys: Store['passkeys'] = {
+    forUser: (userId) => this.passkeyList.filter((p) => p.userId === userId),
+    byCredential: (credentialId) => this.passkeyList.find((p) => p.credentialId === credentialId),
+    add: (userId, c) => {
+      if (this.passkeyList.some((p) => p.credentialId === c.credentialId)) return null;
+      const passkey = { ...c, id: `passkey-${this.passkeyList.length + 1}`, userId, createdAt: AT, lastUsedAt: null };
+      this.passkeyList.push(passkey);
+      return passkey;
+    },
+    recordUse: (id, counter) => {
+      const passkey = this.passkeyList.find((p) => p.id === id);
+      if (!passkey || !(passkey.counter < counter || (counter === 0 && passkey.counter === 0))) return false;
+      Object.assign(passkey, { counter, lastUsedAt: AT });
+      return true;
+    },
+    rename: () => unused('passkeys.rename'),
+    remove: () => unused('passkeys.remove'),
+    holdChallenge: () => unused('passkeys.holdChallenge'),
+    takeChallenge: () => unused('passkeys.takeChallenge'),
   };
 
   readonly flows: Store['flows'] = {

@@ -57,7 +57,7 @@ test('an unknown option is refused with exit 2 and the list of valid ones', () =
       err.code === 'UNKNOWN_SIGN_IN_OPTION' &&
       err.exitCode === 2 &&
       /'sms' in step 2/.test(err.message) &&
-      err.hint === 'valid options: password, email-otp, totp, github, google',
+      err.hint === 'valid options: password, email-otp, totp, passkey, github, google',
   );
   refused(() => validateSteps([['password', 'gitlab']], CONNECTIONS), 'UNKNOWN_SIGN_IN_OPTION', /gitlab/);
 });
@@ -66,6 +66,14 @@ test('MFA options cannot be in step 1; connections and password may be in later 
   refused(() => validateSteps([['totp']], CONNECTIONS), 'INVALID_VALUE', /'totp' cannot be in step 1.*--step 2=totp/);
   refused(() => validateSteps([['password', 'email-otp']], CONNECTIONS), 'INVALID_VALUE', /email-otp/);
   assert.doesNotThrow(() => validateSteps([['github'], ['password', 'totp']], CONNECTIONS));
+});
+
+test('a passkey may be in any step: passwordless in step 1, a second factor later', () => {
+  assert.deepEqual(editSteps([['password']], [[1, ['passkey', 'github']]], CONNECTIONS), [['passkey', 'github']]);
+  assert.deepEqual(editSteps([['password']], [[2, ['totp', 'passkey']]], CONNECTIONS), [
+    ['password'],
+    ['totp', 'passkey'],
+  ]);
 });
 
 test('formatMethod prints steps as "step 1: a | b  ->  step 2: c"', () => {
@@ -118,11 +126,14 @@ test('mfaConflicts finds each app offering a JIT-off connection in a step follow
     app('scripted', [['github'], ['password'], ['email-otp']], 'function onLoginRequest() {}'),
     app('no-mfa', [['github'], ['password']]),
     app('mfa-first-then-github', [['password'], ['totp'], ['github']]),
+    app('passkey-second', [['github'], ['passkey']]),
+    app('passwordless-beside-github', [['passkey', 'github']]),
   ];
   const conflicts = mfaConflicts(apps, [connection('github', false), connection('google', true)]);
   assert.deepEqual(conflicts, [
     { app: 'thrift', connection: 'github', step: 1, mfaStep: 2, scripted: false },
     { app: 'scripted', connection: 'github', step: 1, mfaStep: 3, scripted: true },
+    { app: 'passkey-second', connection: 'github', step: 1, mfaStep: 2, scripted: false },
   ]);
   assert.deepEqual(
     mfaConflicts(apps, [connection('github', true), connection('google', true)]),

@@ -1,7 +1,7 @@
 // The headless driver (CI, no TTY): every answer comes from flags; sandbox pages are driven over real HTTP and the
 // provider's redirect is delivered to the loopback server as a browser would. Real upstreams are refused.
 import { IdpError } from '../../core/errors.js';
-import { isMfaOption } from '../../core/signin.js';
+import { isSecondFactor } from '../../core/signin.js';
 import type { Connection } from '../../core/types.js';
 import type { StageEvent } from '../../core/types.js';
 import type { MfaMethod } from '../../flow/mfa.js';
@@ -151,7 +151,7 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
 /** A later (MFA) step offering several options: --mfa names one, else the one the given code source can answer. */
 function chooseLaterStep(view: Extract<FlowView, { waiting: 'choose' }>, answers: HeadlessAnswers): string {
   const offered = `step ${view.step} of ${view.app} offers ${view.options.join(', ')}`;
-  const choices = view.options.filter(isMfaOption).map((o) => `--mfa ${o}`);
+  const choices = view.options.filter(isSecondFactor).map((o) => `--mfa ${o}`);
   if (answers.mfa) {
     if (view.options.includes(answers.mfa)) return answers.mfa;
     throw new IdpError(

@@ -1,11 +1,12 @@
 // The `choose` state: the person picks one of the step's sign-in options (or the only one is picked for them), and
-// the step starts: a password form, an MFA code, or the redirect to an upstream.
+// the step starts: a password form, an MFA code, a passkey, or the redirect to an upstream.
 import { IdpError } from '../../core/errors.js';
 import { isMfaOption } from '../../core/signin.js';
 import type { MfaMethod } from '../mfa.js';
 import type { FlowView } from '../types.js';
 import type { Kit, Run } from './kit.js';
 import { startMfa } from './mfa.js';
+import { startPasskey } from './passkey.js';
 import { redirect } from './redirect.js';
 
 /** A wait shorter than this is a program answering, not a person thinking: not worth a mention. */
@@ -43,6 +44,7 @@ export async function chooseOption(
     automatic ? 0 : performance.now() - run.since,
   );
   if (option === 'password') return kit.wait(run, { kind: 'credentials' });
+  if (option === 'passkey') return startPasskey(kit, run);
   if (isMfaOption(option)) return startMfa(kit, run, option as MfaMethod);
   return redirect(kit, run, option, redirectUri);
 }

@@ -17,7 +17,7 @@ export function lockIfTooMany(
   run: Run,
   user: Pick<User, 'id' | 'username'>,
   failures: number,
-  what: 'passwords' | 'MFA codes',
+  what: 'passwords' | 'MFA codes' | 'MFA answers',
   given: string,
 ): void {
   if (failures < LOCKOUT_AFTER_FAILURES) return;

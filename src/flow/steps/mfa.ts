@@ -68,7 +68,7 @@ export async function checkMfa(
 }
 
 /** A locked or disabled user gets no further code checked (the account may have been locked by wrong codes). */
-function refuseInactive(user: User): void {
+export function refuseInactive(user: User): void {
   if (user.status !== 'active')
     throw new IdpError(
       user.status === 'locked' ? 'USER_LOCKED' : 'USER_DISABLED',

@@ -1,14 +1,42 @@
-// The `passkey` state: WebAuthn in a flow. Step 1 signs in passwordless with a discoverable credential; a later step
-// checks a passkey of the user an earlier step identified, or enrols one the user lacks.
+// The `passkey` state: WebAuthn in a flow. With nobody identified yet (step 1) it signs in passwordless with a
+// discoverable credential (user verification required); later it checks a passkey of the user an earlier step
+// identified (verification preferred), or enrols one the user lacks. Each answer, right or wrong, consumes the
+// challenge: a retry gets a fresh one. Wrong answers count against the user as wrong MFA codes do.
 import { IdpError } from '../../core/errors.js';
-import type { FlowView, PasskeyAnswer, Waiting } from '../types.js';
-import type { Kit, Run } from './kit.js';
+import {
+  CHALLENGE_TTL_MS,
+  counterAdvanced,
+  defaultPasskeyName,
+  passkeyName,
+  RP_ID,
+  SOFTWARE_LABEL,
+} from '../../core/passkeys.js';
+import { LOCAL_OPTION_AMR } from '../../core/signin.js';
+import type { User } from '../../core/types.js';
+import type { StoredPasskey } from '../../ports.js';
+import { MAX_MFA_ATTEMPTS } from '../mfa.js';
+import type { FlowError, FlowView, PasskeyAnswer, Waiting } from '../types.js';
+import { completeStep, localUser, type Kit, type Run } from './kit.js';
+import { lockIfTooMany } from './lockout.js';
+import { refuseInactive } from './mfa.js';
 
 type PasskeyWaiting = Extract<Waiting, { kind: 'passkey' }>;
+type PasskeyView = Extract<FlowView, { waiting: 'passkey' }>;
+
+/** A refused answer: why (shown to the person), and whose account it counts against (none for an unknown key). */
+interface Refusal {
+  reason: string;
+  user?: User;
+}
+
+/** Starts the step: options for the person's authenticator, with a fresh challenge. */
+export async function startPasskey(kit: Kit, run: Run, attempts = 0): Promise<FlowView> {
+  run.current = 'mfa';
+  return kit.wait(run, await challenge(kit, run, attempts));
+}
 
 /** The view of a waiting passkey step: its options, and the step's other options as the fallback. */
-export function passkeyView(run: Run, waiting: PasskeyWaiting): Extract<FlowView, { waiting: 'passkey' }> {
-  const options = run.state.steps[run.state.step - 1] ?? [];
+export function passkeyView(run: Run, waiting: PasskeyWaiting): PasskeyView {
   return {
     flow: run.id,
     app: run.app.name,
@@ -17,16 +45,202 @@ export function passkeyView(run: Run, waiting: PasskeyWaiting): Extract<FlowView
     waiting: 'passkey',
     mode: waiting.mode,
     options: waiting.options,
-    alternatives: options.filter((o) => o !== 'passkey'),
+    alternatives: (run.state.steps[run.state.step - 1] ?? []).filter((o) => o !== 'passkey'),
   };
 }
 
+async function challenge(kit: Kit, run: Run, attempts: number): Promise<PasskeyWaiting> {
+  const { store, passkeys } = kit.deps;
+  const expiresAt = new Date(store.clock().getTime() + CHALLENGE_TTL_MS).toISOString();
+  const timeoutMs = CHALLENGE_TTL_MS;
+  if (run.state.identity === null) {
+    const options = await passkeys.authenticationOptions({
+      rpId: RP_ID,
+      userVerification: 'required',
+      allow: [],
+      timeoutMs,
+    });
+    return { kind: 'passkey', mode: 'authenticate', options, expiresAt, attempts };
+  }
+  const user = activeUser(localUser(kit, run));
+  const held = store.passkeys.forUser(user.id);
+  if (held.length > 0) {
+    const options = await passkeys.authenticationOptions({
+      rpId: RP_ID,
+      userVerification: 'preferred',
+      allow: held,
+      timeoutMs,
+    });
+    return { kind: 'passkey', mode: 'authenticate', options, expiresAt, attempts };
+  }
+  const options = await passkeys.registrationOptions({
+    rpId: RP_ID,
+    rpName: store.org.name(),
+    user: { id: user.id, name: user.username, displayName: user.name ?? user.username },
+    exclude: [],
+    timeoutMs,
+  });
+  return { kind: 'passkey', mode: 'enrol', options, expiresAt, attempts };
+}
+
 export async function checkPasskey(
-  _kit: Kit,
-  _run: Run,
-  _waiting: PasskeyWaiting,
-  _answer: PasskeyAnswer,
+  kit: Kit,
+  run: Run,
+  waiting: PasskeyWaiting,
+  answer: PasskeyAnswer,
 ): Promise<FlowView> {
-  // Interface commit: the verification lands in the next commits.
-  throw new IdpError('INTERNAL', 'passkey steps are not built yet');
+  run.current = 'mfa';
+  const expired = kit.deps.store.clock().toISOString() >= waiting.expiresAt;
+  const outcome = expired
+    ? { reason: 'the passkey challenge expired; answer the new one' }
+    : waiting.mode === 'enrol'
+      ? await enrol(kit, run, waiting, answer)
+      : await authenticate(kit, run, waiting, answer);
+  if ('reason' in outcome) return refuse(kit, run, waiting, outcome);
+  return kit.next(run);
+}
+
+async function authenticate(
+  kit: Kit,
+  run: Run,
+  waiting: PasskeyWaiting,
+  answer: PasskeyAnswer,
+): Promise<Refusal | { done: true }> {
+  const { store, passkeys } = kit.deps;
+  const passwordless = run.state.identity === null;
+  const named = passkeys.assertionCredential(answer.response);
+  if (!named) return { reason: 'that is not a passkey assertion' };
+  const key = store.passkeys.byCredential(named.credentialId);
+  const expected = passwordless ? undefined : localUser(kit, run);
+  if (!key || (expected && key.userId !== expected.id))
+    return { reason: 'that passkey is not registered for this account', user: expected };
+  // A discoverable credential names its user twice (userHandle and the stored key): both must agree.
+  if (passwordless && named.userHandle !== null && named.userHandle !== key.userId)
+    return { reason: 'that passkey does not belong to the account it names' };
+  const user = activeUser(store.users.byId(key.userId) ?? missingUser());
+  const checked = await passkeys.verifyAuthentication(answer.response, {
+    challenge: waiting.options.challenge,
+    origin: answer.origin,
+    rpId: RP_ID,
+    requireUserVerification: passwordless,
+    key,
+  });
+  // Locked by another sign-in while this answer was checked: even a good answer does not finish the step.
+  activeUser(store.users.byId(user.id) ?? user);
+  if (!checked.ok) return { reason: `the passkey did not verify: ${checked.reason}`, user };
+  const { counter, userVerified } = checked.value;
+  if (!counterAdvanced(key.counter, counter) || !store.passkeys.recordUse(key.id, counter))
+    throw cloneWarning(kit, run, user, key, counter);
+  store.users.recordMfaSuccess(user.id);
+  if (passwordless) {
+    store.users.recordLogin(user.id);
+    run.state.identity = { kind: 'local', userId: user.id, username: user.username };
+  }
+  const how = `${passwordless ? 'passwordless sign-in' : 'second factor'}${userVerified ? ', user verified' : ''}`;
+  kit.stage(
+    run,
+    'mfa',
+    'ok',
+    `passkey "${key.name}" verified for ${user.username} (${how}${softwareNote(key)})`,
+    kit.waited(run),
+  );
+  complete(kit, run, userVerified);
+  return { done: true };
+}
+
+async function enrol(
+  kit: Kit,
+  run: Run,
+  waiting: PasskeyWaiting,
+  answer: PasskeyAnswer,
+): Promise<Refusal | { done: true }> {
+  const { store, passkeys } = kit.deps;
+  const user = activeUser(localUser(kit, run));
+  const checked = await passkeys.verifyRegistration(answer.response, {
+    challenge: waiting.options.challenge,
+    origin: answer.origin,
+    rpId: RP_ID,
+    requireUserVerification: false,
+  });
+  if (!checked.ok) return { reason: `the new passkey did not verify: ${checked.reason}`, user };
+  const { userVerified, ...credential } = checked.value;
+  const name =
+    answer.name === undefined
+      ? defaultPasskeyName(store.passkeys.forUser(user.id).map((p) => p.name))
+      : passkeyName(answer.name);
+  const added = store.passkeys.add(user.id, { ...credential, name, software: false });
+  if (!added) return { reason: 'that passkey is already registered', user };
+  store.users.recordMfaSuccess(user.id);
+  kit.stage(
+    run,
+    'mfa',
+    'ok',
+    `passkey "${name}" enrolled and verified for ${user.username}${userVerified ? ' (user verified)' : ''}`,
+    kit.waited(run),
+  );
+  complete(kit, run, userVerified);
+  return { done: true };
+}
+
+/** RFC 8176: `hwk` for the key, and `user` when the authenticator verified the person (PIN or biometrics). */
+function complete(kit: Kit, run: Run, userVerified: boolean): void {
+  completeStep(kit, run, 'passkey', 'LOCAL', LOCAL_OPTION_AMR.passkey);
+  if (userVerified && !run.state.amr.includes('user')) run.state.amr.push('user');
+}
+
+/** A wrong answer: counted (per flow, and against the account as a wrong MFA code), then a fresh challenge. */
+async function refuse(kit: Kit, run: Run, waiting: PasskeyWaiting, refusal: Refusal): Promise<FlowView> {
+  const { user } = refusal;
+  if (user) lockIfTooMany(kit, run, user, kit.deps.store.users.recordFailedMfa(user.id), 'MFA answers', user.username);
+  const attempts = waiting.attempts + 1;
+  kit.stage(
+    run,
+    'mfa',
+    'failed',
+    `passkey: ${refusal.reason} (attempt ${attempts} of ${MAX_MFA_ATTEMPTS})`,
+    kit.waited(run),
+  );
+  if (attempts >= MAX_MFA_ATTEMPTS)
+    throw new IdpError('MFA_TOO_MANY_ATTEMPTS', 'too many refused passkey answers', 'sign in again');
+  const view = (await startPasskey(kit, run, attempts)) as PasskeyView;
+  const retry: FlowError = {
+    code: 'MFA_FAILED',
+    message: `${refusal.reason}: ${MAX_MFA_ATTEMPTS - attempts} attempt(s) left`,
+    hint: null,
+  };
+  return { ...view, retry };
+}
+
+/**
+ * A signature counter that did not grow: two authenticators may hold this key. The sign-in is refused, and an audit
+ * event says so beside the flow's failed stage, since it concerns the account rather than this one sign-in.
+ */
+function cloneWarning(kit: Kit, run: Run, user: User, key: StoredPasskey, counter: number): IdpError {
+  kit.deps.store.events.recordConfig({
+    actor: 'idp',
+    action: 'passkey.clone-warning',
+    target: `user ${user.username}`,
+    detail: `passkey "${key.name}" of ${user.username} answered with signature counter ${counter}, not above ${key.counter}: it may have been cloned (flow ${run.id} to ${run.app.name})`,
+    before: { counter: key.counter },
+    after: { counter },
+  });
+  return new IdpError(
+    'MFA_FAILED',
+    `passkey "${key.name}": its signature counter went from ${key.counter} to ${counter}, so it may have been cloned`,
+    'remove that passkey and enrol the authenticator again, or sign in another way',
+  );
+}
+
+function softwareNote(key: StoredPasskey): string {
+  return key.software ? `; ${SOFTWARE_LABEL}` : '';
+}
+
+/** The account as the step may go on with it: locked and disabled users are refused (steps/mfa.ts). */
+function activeUser(user: User): User {
+  refuseInactive(user);
+  return user;
+}
+
+function missingUser(): never {
+  throw new IdpError('MFA_FAILED', 'the account of that passkey no longer exists', 'sign in another way');
 }

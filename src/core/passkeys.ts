@@ -1,0 +1,53 @@
+// The rules of passkeys (WebAuthn) that are idp's own rather than the protocol's: the relying party, how long a
+// challenge lives, when a signature counter is a clone warning, what a passkey may be named, and how a passkey is
+// named among a user's factors (`passkey:<id>`).
+import { IdpError } from './errors.js';
+import { FLOW_LIFETIME_MS } from './flow-lifetime.js';
+
+/** idp runs on localhost (its loopback pages and `idp serve` both): the RP ID every passkey is bound to. */
+export const RP_ID = 'localhost';
+
+/** A challenge is answered within 5 minutes, and never after the flow that holds it has expired. */
+export const CHALLENGE_TTL_MS = Math.min(5 * 60 * 1000, FLOW_LIFETIME_MS);
+
+export const PASSKEY_NAME_MAX = 64;
+
+/** The factor id `users mfa list` shows and `users mfa remove` takes for a passkey. */
+export const PASSKEY_FACTOR_PREFIX = 'passkey:';
+
+export function passkeyFactorId(id: string): string {
+  return `${PASSKEY_FACTOR_PREFIX}${id}`;
+}
+
+/** The passkey id a factor id names, or undefined for a factor of another kind. */
+export function passkeyIdOf(factorId: string): string | undefined {
+  return factorId.startsWith(PASSKEY_FACTOR_PREFIX) ? factorId.slice(PASSKEY_FACTOR_PREFIX.length) : undefined;
+}
+
+/**
+ * A signature counter must grow, unless the authenticator keeps none (0 both times, as many platform authenticators
+ * do). One that stands still or goes back means two authenticators hold the same key: a clone.
+ */
+export function counterAdvanced(stored: number, received: number): boolean {
+  return received > stored || (received === 0 && stored === 0);
+}
+
+/** A passkey name as a person types it: trimmed, 1 to 64 characters, no control characters. */
+export function passkeyName(raw: string): string {
+  const name = raw.trim();
+  if (name.length === 0 || name.length > PASSKEY_NAME_MAX || /[\u0000-\u001f\u007f]/.test(name))
+    throw new IdpError(
+      'INVALID_VALUE',
+      `a passkey name must be 1 to ${PASSKEY_NAME_MAX} characters without control characters`,
+      'e.g. "Work laptop"',
+    );
+  return name;
+}
+
+/** The name a passkey gets when the person gives none: the next free "Passkey N". */
+export function defaultPasskeyName(existing: string[]): string {
+  for (let n = existing.length + 1; ; n++) if (!existing.includes(`Passkey ${n}`)) return `Passkey ${n}`;
+}
+
+/** What stage details and listings add for a passkey made by idp's software authenticator. */
+export const SOFTWARE_LABEL = 'software authenticator: a testing aid, not a device';
