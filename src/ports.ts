@@ -227,8 +227,6 @@ export interface PasskeyVerifier {
     exclude: Pick<PasskeyKey, 'credentialId' | 'transports'>[];
     timeoutMs: number;
   }): Promise<PublicKeyCredentialCreationOptionsJSON>;
-  /** The credential id an assertion names and its userHandle (our user id), read unverified to look the key up. */
-  assertionCredential(response: unknown): { credentialId: string; userHandle: string | null } | null;
   /**
    * Checks an assertion's signature, challenge, origin, RP ID and flags against `key`. The counter is returned, not
    * judged: whether it went backwards is the caller's rule (core/passkeys.ts), so a clone is told apart from a forgery.

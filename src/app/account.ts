@@ -4,6 +4,7 @@
 import { profileClaims } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
+import { passkeyFactorId, passkeyIdOf } from '../core/passkeys.js';
 import type { Association, User } from '../core/types.js';
 import type { Store, TotpVerifier } from '../ports.js';
 import type { Admin } from './deps.js';
@@ -193,10 +194,17 @@ function addTotp(
   });
 }
 
-/** Removes one factor, or with no factorId every factor; naming a factor the user does not have is refused. */
+/**
+ * Removes one factor (a TOTP factor's id, or `passkey:<id>`), or with no factorId every factor and passkey; naming a
+ * factor the user does not have is refused.
+ */
 export function removeFactors({ store, actor }: Pick<Admin, 'store' | 'actor'>, user: User, factorId?: string): number {
   return store.tx(() => {
-    const removed = store.factors.remove(user.id, factorId);
+    const passkey = factorId === undefined ? undefined : passkeyIdOf(factorId);
+    const removed =
+      passkey !== undefined
+        ? store.passkeys.remove(user.id, passkey)
+        : store.factors.remove(user.id, factorId) + (factorId === undefined ? store.passkeys.remove(user.id) : 0);
     if (factorId && removed === 0)
       throw new IdpError(
         'USAGE',
@@ -208,19 +216,25 @@ export function removeFactors({ store, actor }: Pick<Admin, 'store' | 'actor'>, 
         actor,
         action: 'mfa.remove',
         target: `user ${user.username}`,
-        detail: `removed ${removed} MFA factor(s) of ${user.username}`,
-        before: { factors: removed },
+        detail: `removed ${factorId ? `factor ${factorId}` : `${removed} MFA factor(s)`} of ${user.username}`,
+        before: { factors: removed, ...(factorId && { factor: factorId }) },
         after: null,
       });
     return removed;
   });
 }
 
-/** Drops every factor of a user, so the next sign-in that asks for TOTP enrols afresh: the admin's "lost my phone" repair. */
+/**
+ * Drops every factor and passkey of a user, so the next sign-in that asks for one enrols afresh: the admin's "lost my
+ * phone" repair.
+ */
 export function resetMfa({ store, actor }: Pick<Admin, 'store' | 'actor'>, user: User): number {
   return store.tx(() => {
-    const factors = store.factors.forUser(user.id);
-    const removed = store.factors.remove(user.id);
+    const factors = [
+      ...store.factors.forUser(user.id),
+      ...store.passkeys.forUser(user.id).map((p) => ({ id: passkeyFactorId(p.id), type: 'passkey' })),
+    ];
+    const removed = store.factors.remove(user.id) + store.passkeys.remove(user.id);
     store.events.recordConfig({
       actor,
       action: 'mfa.reset',

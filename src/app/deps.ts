@@ -1,6 +1,6 @@
 // What an organisation-admin use case runs with: the org's store, who is acting (recorded in every audit event), and
 // the ports a rule needs beyond the store. The composition root (src/cli/context.ts) builds it.
-import type { ScriptRunner, Store, TotpEnroller } from '../ports.js';
+import type { PasskeyVerifier, ScriptRunner, Store, TotpEnroller } from '../ports.js';
 
 export interface Admin {
   store: Store;
@@ -8,4 +8,5 @@ export interface Admin {
   actor: string;
   scripts: ScriptRunner;
   totp: TotpEnroller;
+  passkeys: PasskeyVerifier;
 }

@@ -15,6 +15,7 @@ import {
 } from '../core/user-fields.js';
 import type { Store } from '../ports.js';
 import type { Admin } from './deps.js';
+import { passkeyList } from './passkeys.js';
 import { requireUser } from './lookup.js';
 import { profilePatch } from './profile.js';
 import { userView } from './views.js';
@@ -231,8 +232,13 @@ export function deleteUser({ store, actor }: Admin, ref: string): User {
   return user;
 }
 
-/** A user with linked connections and MFA factors (never secrets). */
+/** A user with linked connections, MFA factors and passkeys (never secrets). */
 export function showUser(store: Store, ref: string) {
   const user = requireUser(store, ref);
-  return { user, associations: store.associations.forUser(user.id), factors: store.factors.forUser(user.id) };
+  return {
+    user,
+    associations: store.associations.forUser(user.id),
+    factors: store.factors.forUser(user.id),
+    passkeys: passkeyList({ store }, user.id),
+  };
 }

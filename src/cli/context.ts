@@ -11,7 +11,7 @@ import { IdpError } from '../core/errors.js';
 import { ID_TOKEN_ALGS, type IdTokenAlg } from '../core/types.js';
 import type { FlowEngine } from '../flow/engine.js';
 import type { StageListener } from '../flow/types.js';
-import type { ScriptRunner, Store, TotpEnroller, Upstreams } from '../ports.js';
+import type { PasskeyVerifier, ScriptRunner, Store, TotpEnroller, Upstreams } from '../ports.js';
 import { prepareHome } from '../store/db.js';
 import { openStore, SEAL_KEY_FILE, type SqliteStore } from '../store/store.js';
 import { failCommand } from './failure.js';
@@ -131,7 +131,7 @@ export class CliContext {
 
 /** The use cases' ports, wired to their adapters; each adapter loads only when a use case calls it. */
 export function adminOf(store: Store, actor: string): Admin {
-  return { store, actor, scripts, totp };
+  return { store, actor, scripts, totp, passkeys };
 }
 
 const scripts: ScriptRunner = {
@@ -145,6 +145,18 @@ const totp: TotpEnroller = {
     const secret = newTotpSecret();
     return { secret, uri: otpauthUri({ secret, account, issuer }) };
   },
+};
+
+/** The webauthn adapter loads with the first passkey use case, and @simplewebauthn/server with its first check. */
+const passkeys: PasskeyVerifier = {
+  authenticationOptions: async (opts) =>
+    (await import('../webauthn/verifier.js')).passkeyVerifier.authenticationOptions(opts),
+  registrationOptions: async (opts) =>
+    (await import('../webauthn/verifier.js')).passkeyVerifier.registrationOptions(opts),
+  verifyAuthentication: async (response, expected) =>
+    (await import('../webauthn/verifier.js')).passkeyVerifier.verifyAuthentication(response, expected),
+  verifyRegistration: async (response, expected) =>
+    (await import('../webauthn/verifier.js')).passkeyVerifier.verifyRegistration(response, expected),
 };
 
 export async function readStdin(): Promise<string> {

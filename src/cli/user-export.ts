@@ -1,5 +1,5 @@
 // Writes `users export` as a JSON array or CSV: every user with what an import into another organisation needs to
-// restore them (id, source, times, status, linked connections, MFA enrolments), password hashes and the sealed MFA
+// restore them (id, source, times, status, linked connections, MFA enrolments, passkeys), password hashes and the sealed MFA
 // secrets only when asked. JSON streams row by row so 100k users never sit in memory as one string.
 import type { Writable } from 'node:stream';
 import type { ExportedUser } from '../ports.js';
@@ -28,6 +28,7 @@ const CSV_COLUMNS = [
   'last_login_at',
   'associations',
   'mfa',
+  'passkeys',
 ];
 
 function csvCell(value: unknown): string {
@@ -56,6 +57,18 @@ function record(u: ExportedUser, opts: ExportOptions): Record<string, unknown> {
       created_at: f.createdAt,
       confirmed_at: f.confirmedAt,
       ...(opts.secrets ? { secret_sealed: f.secretSealed, last_used_step: f.lastUsedStep } : {}),
+    })),
+    passkeys: u.passkeys.map((p) => ({
+      id: p.id,
+      credential_id: p.credentialId,
+      public_key: p.publicKey,
+      counter: p.counter,
+      transports: p.transports,
+      aaguid: p.aaguid,
+      name: p.name,
+      software: p.software,
+      created_at: p.createdAt,
+      last_used_at: p.lastUsedAt,
     })),
   };
 }
@@ -91,6 +104,7 @@ export async function writeExport(
     const lists = {
       associations: (view.associations as unknown[]).length ? view.associations : null,
       mfa: (view.mfa as unknown[]).length ? view.mfa : null,
+      passkeys: (view.passkeys as unknown[]).length ? view.passkeys : null,
     };
     await write(
       out,

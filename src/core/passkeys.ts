@@ -32,10 +32,12 @@ export function counterAdvanced(stored: number, received: number): boolean {
   return received > stored || (received === 0 && stored === 0);
 }
 
+export const CONTROL = /[\u0000-\u001f\u007f]/;
+
 /** A passkey name as a person types it: trimmed, 1 to 64 characters, no control characters. */
 export function passkeyName(raw: string): string {
   const name = raw.trim();
-  if (name.length === 0 || name.length > PASSKEY_NAME_MAX || /[\u0000-\u001f\u007f]/.test(name))
+  if (name.length === 0 || name.length > PASSKEY_NAME_MAX || CONTROL.test(name))
     throw new IdpError(
       'INVALID_VALUE',
       `a passkey name must be 1 to ${PASSKEY_NAME_MAX} characters without control characters`,
@@ -51,3 +53,18 @@ export function defaultPasskeyName(existing: string[]): string {
 
 /** What stage details and listings add for a passkey made by idp's software authenticator. */
 export const SOFTWARE_LABEL = 'software authenticator: a testing aid, not a device';
+
+/**
+ * The credential an assertion names and its userHandle (the user id it was made for), read before any check so the
+ * stored key can be found; the verifier then checks everything against that key. Null when it is no assertion.
+ */
+export function assertionCredential(response: unknown): { credentialId: string; userHandle: string | null } | null {
+  if (typeof response !== 'object' || response === null) return null;
+  const { id, response: inner } = response as { id?: unknown; response?: { userHandle?: unknown } };
+  if (typeof id !== 'string' || id === '' || typeof inner !== 'object' || inner === null) return null;
+  const handle = inner.userHandle;
+  return {
+    credentialId: id,
+    userHandle: typeof handle === 'string' && handle !== '' ? Buffer.from(handle, 'base64url').toString('utf8') : null,
+  };
+}

@@ -9,6 +9,7 @@ export const MFA_OPTIONS = ['totp', 'email-otp'] as const;
 /** What a step after the first may ask as a second factor: the MFA options, and a passkey (which in step 1 is
  *  passwordless sign-in instead). */
 export const SECOND_FACTORS = [...MFA_OPTIONS, 'passkey'] as const;
+export type SecondFactor = (typeof SECOND_FACTORS)[number];
 
 /** The built-in self-service app. Its step 1 always offers every connection; it needs a local user. */
 export const MY_ACCOUNT = 'myaccount';

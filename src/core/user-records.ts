@@ -158,7 +158,7 @@ function parseCsv(text: string, file: string): UserRecord[] {
 }
 
 /** Columns whose cells hold JSON, as `users export --format csv` writes the lists a row cannot. */
-const JSON_COLUMNS = ['associations', 'mfa'];
+const JSON_COLUMNS = ['associations', 'mfa', 'passkeys'];
 
 /**
  * A CSV row as a record. CSV has no booleans: email_verified is the text true or false, or empty for false. A JSON

@@ -1,14 +1,17 @@
 // Bulk user import: every record, with its linked connections and MFA factors, in one immediate transaction, so a bad
-// record leaves the store as it was. A record from `users export` comes back as it was: id, source, times, links, factors.
+// record leaves the store as it was. A record from `users export` comes back as it was: id, source, times, links, factors,
+// passkeys.
 import { IdpError } from '../core/errors.js';
 import type { UserRecord } from '../core/user-records.js';
 import { USERNAME_RULE_BROKEN, USERNAME_RULE_ON_INSERT } from './migrations.js';
+import { INSERT_PASSKEY_SQL } from './passkeys.js';
 import type { SqliteStore as Store } from './store.js';
 
 export interface ImportResult {
   imported: number;
   associations: number;
   factors: number;
+  passkeys: number;
   /** Users whose MFA enrolment was exported without its secret: they enrol again at their next MFA sign-in. */
   mfaToEnrol: string[];
   /** Users who had a password where they were exported, exported without its hash: they have none here. */
@@ -23,11 +26,13 @@ export function importUsers(store: Store, records: UserRecord[], file: string, a
   const factor = store.db.prepare(
     "INSERT INTO mfa_factors (id, user_id, type, secret_sealed, last_used_step, created_at, confirmed_at) VALUES (?, ?, 'totp', ?, ?, ?, ?)",
   );
+  const passkey = store.db.prepare(INSERT_PASSKEY_SQL);
   const at = store.clock().toISOString();
   const result: ImportResult = {
     imported: records.length,
     associations: 0,
     factors: 0,
+    passkeys: 0,
     mfaToEnrol: [],
     passwordToSet: [],
   };
@@ -50,20 +55,41 @@ export function importUsers(store: Store, records: UserRecord[], file: string, a
               result.factors++;
             }
             if (r.mfa.some((f) => f.secretSealed === null)) result.mfaToEnrol.push(r.username);
+            for (const p of r.passkeys) {
+              passkey.run(
+                p.id ?? crypto.randomUUID(),
+                id,
+                p.credentialId,
+                p.publicKey,
+                p.counter,
+                JSON.stringify(p.transports),
+                p.aaguid,
+                p.name,
+                p.software ? 1 : 0,
+                p.createdAt ?? at,
+                p.lastUsedAt,
+              );
+              result.passkeys++;
+            }
             if (r.passwordLeftBehind) result.passwordToSet.push(r.username);
           } catch (err) {
             throw conflict(err, r, file);
           }
         }
       });
-      const detail = `imported ${records.length} user(s) from ${file} (${result.associations} linked connection(s), ${result.factors} MFA factor(s))`;
+      const detail = `imported ${records.length} user(s) from ${file} (${result.associations} linked connection(s), ${result.factors} MFA factor(s), ${result.passkeys} passkey(s))`;
       store.events.recordConfig({
         actor,
         action: 'users.import',
         target: 'users',
         detail,
         before: null,
-        after: { count: records.length, associations: result.associations, factors: result.factors },
+        after: {
+          count: records.length,
+          associations: result.associations,
+          factors: result.factors,
+          passkeys: result.passkeys,
+        },
       });
     }),
   );
@@ -110,13 +136,17 @@ function conflict(err: unknown, r: UserRecord, file: string): unknown {
     ? 'one of its linked connections is already linked to another user'
     : message.includes('mfa_factors')
       ? 'the record has more than one TOTP factor'
-      : message.includes('users.id')
-        ? `id ${r.id} already exists (in the store or earlier in the file)`
-        : message.includes('users.email')
-          ? `email ${r.email} already exists (in the store or earlier in the file)`
-          : message.includes('users.username')
-            ? `username ${r.username} already exists (in the store or earlier in the file)`
-            : undefined;
+      : message.includes('passkeys.credential_id')
+        ? 'one of its passkeys is already registered (in the store or earlier in the file)'
+        : message.includes('passkeys.id')
+          ? 'one of its passkey ids already exists (in the store or earlier in the file)'
+          : message.includes('users.id')
+            ? `id ${r.id} already exists (in the store or earlier in the file)`
+            : message.includes('users.email')
+              ? `email ${r.email} already exists (in the store or earlier in the file)`
+              : message.includes('users.username')
+                ? `username ${r.username} already exists (in the store or earlier in the file)`
+                : undefined;
   if (!message.includes('UNIQUE constraint failed') || what === undefined) return err;
   return new IdpError(
     'IMPORT_INVALID',

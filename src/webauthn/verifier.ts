@@ -58,7 +58,10 @@ export const passkeyVerifier: PasskeyVerifier = {
       rpID: rpId,
       userVerification,
       timeout: timeoutMs,
-      allowCredentials: allow.map((c) => ({ id: c.credentialId, transports: transports(c.transports) })),
+      // None at all (not an empty list) asks for a discoverable credential.
+      allowCredentials: allow.length
+        ? allow.map((c) => ({ id: c.credentialId, transports: transports(c.transports) }))
+        : undefined,
     });
   },
 
@@ -75,16 +78,6 @@ export const passkeyVerifier: PasskeyVerifier = {
       // A passkey: discoverable, so it can also sign in passwordless at step 1.
       authenticatorSelection: { residentKey: 'required', userVerification: 'preferred' },
     });
-  },
-
-  assertionCredential(response) {
-    if (!responseShape(response, 'assertion')) return null;
-    const r = response as AuthenticationResponseJSON;
-    const handle = r.response.userHandle;
-    return {
-      credentialId: r.id,
-      userHandle: typeof handle === 'string' && handle ? Buffer.from(handle, 'base64url').toString('utf8') : null,
-    };
   },
 
   async verifyAuthentication(response, { challenge, origin, rpId, requireUserVerification, key }) {

@@ -6,6 +6,7 @@ import type { App, Association, Connection, JitSettings, StageEvent, User } from
 import type { EngineDeps } from '../../src/flow/types.js';
 import type {
   AuthRequest,
+  ConfigChange,
   Connector,
   FlowRow,
   FlowStatus,
@@ -152,8 +153,11 @@ export class FakeStore implements Store {
     deleteForConnection: () => unused('associations.deleteForConnection'),
   };
 
+  /** Audit events (config changes) as recorded. */
+  readonly changes: ConfigChange[] = [];
+
   readonly events: Store['events'] = {
-    recordConfig: () => unused('events.recordConfig'),
+    recordConfig: (change) => void this.changes.push(change),
     recordStage: (event) => void this.stages.push(event),
     list: () => unused('events.list'),
   };

@@ -6,7 +6,7 @@ import type { FileReport, ScenarioDeps } from '../../app/scenarios.js';
 import type { ScriptRunner, Store } from '../../ports.js';
 import type { HeadlessAnswers } from '../drivers/headless.js';
 import { action, upstreamsFor, type CliContext } from '../context.js';
-import { codeInOutbox } from './login.js';
+import { codeInOutbox, softwarePasskey } from './login.js';
 
 type ScenarioText = Pick<typeof import('../../app/scenarios.js'), 'describeMismatch' | 'failureDetail'>;
 
@@ -85,15 +85,16 @@ export async function scenarioDeps(opts: {
     scripts: opts.scripts,
     signal: opts.signal,
     upstreams: (copy) => upstreamsFor(copy, { personasFile: opts.personasFile }),
-    login: (copy, login, upstreams) => {
-      const { app, as, otp, ...answers } = login;
+    login: async (copy, login, upstreams) => {
+      const { app, as, otp, passkeyKeyEnv, ...answers } = login;
+      const passkey = passkeyKeyEnv === undefined ? undefined : await softwarePasskey(passkeyKeyEnv, copy);
       return headlessLogin({
         store: copy,
         app,
         upstreams,
         personasFile: opts.personasFile,
         signal: opts.signal,
-        answers: { ...answers, persona: as, otp: otpSource(copy, otp) },
+        answers: { ...answers, persona: as, otp: otpSource(copy, otp), passkey },
       });
     },
   };

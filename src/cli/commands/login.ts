@@ -5,8 +5,7 @@ import { exitCodeFor, IdpError } from '../../core/errors.js';
 import { FLOW_LIFETIME_MS } from '../../core/flow-lifetime.js';
 import type { StageEvent } from '../../core/types.js';
 import type { FlowView } from '../../flow/types.js';
-import { MFA_OPTIONS } from '../../core/signin.js';
-import type { MfaMethod } from '../../flow/mfa.js';
+import { SECOND_FACTORS, type SecondFactor } from '../../core/signin.js';
 import type { Store } from '../../ports.js';
 import { action, loginEngine, readStdin, upstreamsFor, type CliContext } from '../context.js';
 import { parseEnum, parsePositiveInt } from '../parse.js';
@@ -16,7 +15,7 @@ export interface LoginOptions {
   app: string;
   connection?: string;
   option?: string;
-  mfa?: MfaMethod;
+  mfa?: SecondFactor;
   headless?: boolean;
   as?: string;
   consent: 'approve' | 'deny';
@@ -32,6 +31,7 @@ export interface LoginOptions {
   otp?: string;
   totpSecretEnv?: string;
   otpFromOutbox?: boolean;
+  passkeyKeyEnv?: string;
 }
 
 /** How long a SIGTERM waits for the flow to be marked failed and the loopback port closed. */
@@ -61,6 +61,7 @@ Examples:
   idp login --app thrift --connection github --no-browser
   idp login --app thrift --headless --connection github --as octocat --consent approve --json
   idp login --app thrift --headless --connection github --as hubber --mfa email-otp --otp-from-outbox
+  idp login --app shop --headless --option passkey --passkey-key-env ALICE_PASSKEY --json
   printf 'thrift-demo' | idp login --app thrift --option password --username alice --password-stdin`,
     )
     .action(
@@ -78,8 +79,8 @@ export function addLoginOptions(command: Command): Command {
     .option('--option <option>', 'a local option instead, e.g. password')
     .option(
       '--mfa <method>',
-      'a later step that offers several: totp | email-otp (headless picks the one the code flags can answer)',
-      parseEnum('--mfa', MFA_OPTIONS),
+      'a later step that offers several: totp | email-otp | passkey (headless picks the one the flags can answer)',
+      parseEnum('--mfa', SECOND_FACTORS),
     )
     .option('--headless', 'no prompts and no browser: answers come from flags (automatic without a TTY)')
     .option('--as <persona>', 'headless: the sandbox persona to sign in as (see idp sandbox accounts)')
@@ -100,6 +101,10 @@ export function addLoginOptions(command: Command): Command {
     .option('--otp <code>', 'headless: the MFA code')
     .option('--totp-secret-env <VAR>', 'headless: compute the TOTP code from the secret in this environment variable')
     .option('--otp-from-outbox', 'headless: read the emailed code this flow just delivered to the local outbox')
+    .option(
+      '--passkey-key-env <VAR>',
+      'headless: answer passkey steps with the software passkey (a testing aid) whose key is in this environment variable',
+    )
     .option(
       '--timeout <seconds>',
       `how long to wait for the provider callback (default 300, headless 120, at most ${MAX_TIMEOUT_S}: a flow expires after that)`,
@@ -154,6 +159,7 @@ export async function runLogin(ctx: CliContext, opts: LoginOptions): Promise<{ v
         persona: opts.as,
         ...(password !== undefined && { password }),
         otp: otpSource(opts, store),
+        passkey: opts.passkeyKeyEnv ? await softwarePasskey(opts.passkeyKeyEnv, store) : undefined,
       };
       ({ view } = await headlessLogin({
         store,
@@ -189,6 +195,22 @@ function otpSource(opts: LoginOptions, store: Store) {
   }
   const fromOutbox = opts.otpFromOutbox ? (flowId: string) => codeInOutbox(store, flowId) : undefined;
   return { ...(opts.otp && { code: opts.otp }), ...(totpSecret && { totpSecret }), ...(fromOutbox && { fromOutbox }) };
+}
+
+/**
+ * The software passkey whose key is in $variable (--passkey-key-env, a scenario's passkey_key_env), answering from
+ * the org's own origin, where `idp serve` would ask.
+ */
+export async function softwarePasskey(variable: string, store: Store) {
+  const text = process.env[variable];
+  if (!text)
+    throw new IdpError(
+      'MISSING_ANSWER',
+      `the software passkey's key should be in $${variable}, which is not set`,
+      `export ${variable}=<the key from idp users mfa enroll USER passkey --software --json>`,
+    );
+  const { decodeSoftwareKey } = await import('../../webauthn/software.js');
+  return { key: decodeSoftwareKey(text), origin: new URL(store.org.baseUrl()).origin };
 }
 
 /** The six digits of the newest message the flow delivered: what a person would copy from their mail. */

@@ -1,8 +1,11 @@
-// `idp users mfa ...` (enrol, list, remove, reset factors) and `idp outbox` (the local mailbox email OTPs are delivered to).
+// `idp users mfa ...` (enrol, list, rename, remove, reset factors and passkeys) and `idp outbox` (the local mailbox email OTPs are delivered to).
 import type { Command } from 'commander';
+import type { Admin } from '../../app/deps.js';
+import { IdpError } from '../../core/errors.js';
+import { passkeyFactorId } from '../../core/passkeys.js';
 import type { User } from '../../core/types.js';
 import type { Store } from '../../ports.js';
-import { action } from '../context.js';
+import { action, type CliContext } from '../context.js';
 import { printEnrolment } from '../enrolment.js';
 import { parseEnum, parsePositiveInt } from '../parse.js';
 import { shortTime } from '../views.js';
@@ -14,17 +17,30 @@ export function registerMfa(users: Command, program: Command): void {
   mfa
     .command('enroll')
     .argument('<user>', 'id, username or email')
-    .argument('<method>', 'totp', parseEnum('method', ['totp'] as const))
-    .description('enrol a TOTP factor: prints the otpauth URI and a QR code (--json: {secret, uri})')
+    .argument('<method>', 'totp | passkey', parseEnum('method', ['totp', 'passkey'] as const))
+    .option('--software', "passkey: made by idp's software authenticator, a TESTING AID for headless CI (sandbox orgs)")
+    .option('--name <name>', 'passkey: its name (default: Passkey N)')
+    .description(
+      'enrol a TOTP factor (prints the otpauth URI and a QR code; --json: {secret, uri}), or a software passkey for CI',
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  idp users mfa enroll alice totp\n  export ALICE_TOTP=$(idp users mfa enroll alice totp --json | jq -r .secret)',
+      `
+Examples:
+  idp users mfa enroll alice totp
+  export ALICE_TOTP=$(idp users mfa enroll alice totp --json | jq -r .secret)
+  export ALICE_PASSKEY=$(idp users mfa enroll alice passkey --software --json | jq -r .key)
+
+A passkey on a device is enrolled in a browser (My Account in idp serve, or during a sign-in). --software makes one
+whose private key is printed once, for --passkey-key-env in headless logins and passkey_key_env in scenario files:
+a testing aid, refused in an organisation with a real (non-sandbox) connection.`,
     )
     .action(
-      action(async (ctx, ref: string) => {
-        const { enrolTotp } = await import('../../app/account.js');
+      action(async (ctx, ref: string, method: 'totp' | 'passkey', opts: { software?: boolean; name?: string }) => {
         const admin = await ctx.admin();
         const user = await userNamed(admin.store, ref);
+        if (method === 'passkey') return enrolSoftwarePasskey(ctx, admin, user, opts);
+        const { enrolTotp } = await import('../../app/account.js');
         const enrolled = await enrolTotp(admin, user);
         await printEnrolment(ctx, user.username, enrolled);
       }),
@@ -33,21 +49,64 @@ export function registerMfa(users: Command, program: Command): void {
   mfa
     .command('list')
     .argument('<user>', 'id, username or email')
-    .description("list a user's factors (never their secrets)")
-    .addHelpText('after', '\nExample:\n  idp users mfa list alice')
+    .description("list a user's factors and passkeys (never their secrets)")
+    .addHelpText('after', '\nExamples:\n  idp users mfa list alice\n  idp users mfa list alice --json')
     .action(
       action(async (ctx, ref: string) => {
         const store = await ctx.store();
         const user = await userNamed(store, ref);
         const factors = store.factors.forUser(user.id);
-        ctx.out.result({ user: user.username, factors }, () =>
-          factors.length === 0
+        const { passkeyList } = await import('../../app/passkeys.js');
+        const passkeys = passkeyList({ store }, user.id).map((p) => ({ factor: passkeyFactorId(p.id), ...p }));
+        const rows = [
+          ...factors.map((f) => ({
+            id: f.id,
+            type: f.type,
+            name: '-',
+            created: f.created_at,
+            used: null,
+            aaguid: '-',
+          })),
+          ...passkeys.map((p) => ({
+            id: p.factor,
+            type: p.software ? 'passkey (software: testing aid)' : 'passkey',
+            name: inert(p.name),
+            created: p.createdAt,
+            used: p.lastUsedAt,
+            aaguid: p.aaguid,
+          })),
+        ];
+        ctx.out.result({ user: user.username, factors, passkeys }, () =>
+          rows.length === 0
             ? `${user.username} has no MFA factors`
-            : ctx.out.table(factors, [
-                { header: 'ID', value: (f) => f.id },
-                { header: 'TYPE', value: (f) => f.type },
-                { header: 'CREATED', value: (f) => shortTime(f.created_at) },
+            : ctx.out.table(rows, [
+                { header: 'ID', value: (r) => r.id },
+                { header: 'TYPE', value: (r) => r.type },
+                { header: 'NAME', value: (r) => r.name },
+                { header: 'CREATED', value: (r) => shortTime(r.created) },
+                { header: 'LAST USED', value: (r) => (r.used ? shortTime(r.used) : '-') },
+                { header: 'AAGUID', value: (r) => r.aaguid },
               ]),
+        );
+      }),
+    );
+
+  mfa
+    .command('rename')
+    .argument('<user>', 'id, username or email')
+    .argument('<passkey>', 'passkey:<id>, as users mfa list shows it')
+    .requiredOption('--name <name>', 'the new name (1 to 64 characters)')
+    .description("rename one of a user's passkeys")
+    .addHelpText('after', '\nExample:\n  idp users mfa rename alice passkey:3f0c... --name "Work laptop"')
+    .action(
+      action(async (ctx, ref: string, passkey: string, opts: { name: string }) => {
+        const admin = await ctx.admin();
+        const user = await userNamed(admin.store, ref);
+        const { renamePasskey } = await import('../../app/passkeys.js');
+        const renamed = renamePasskey(admin, user.id, passkey, opts.name);
+        ctx.out.result(
+          { user: user.username, passkey: { factor: passkeyFactorId(renamed.id), ...renamed } },
+          () => `renamed ${passkeyFactorId(renamed.id)} of ${user.username} to "${inert(renamed.name)}"`,
         );
       }),
     );
@@ -55,21 +114,28 @@ export function registerMfa(users: Command, program: Command): void {
   mfa
     .command('remove')
     .argument('<user>', 'id, username or email')
-    .option('--factor <id>', 'only this factor (default: all)')
+    .argument('[factor]', 'only this factor: its id, or passkey:<id> (as users mfa list shows them)')
+    .option('--factor <id>', 'the same as the [factor] argument')
     .option('-y, --yes', 'do not ask for confirmation')
-    .description("remove a user's factors")
-    .addHelpText('after', '\nExample:\n  idp users mfa remove alice --yes')
+    .description("remove one of a user's factors or passkeys, or all of them")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  idp users mfa remove alice passkey:3f0c... --yes\n  idp users mfa remove alice --yes   (every factor and passkey)',
+    )
     .action(
-      action(async (ctx, ref: string, opts: { factor?: string; yes?: boolean }) => {
+      action(async (ctx, ref: string, named: string | undefined, opts: { factor?: string; yes?: boolean }) => {
+        if (named !== undefined && opts.factor !== undefined && named !== opts.factor)
+          throw new IdpError('USAGE', 'name one factor: as an argument or with --factor, not two', 'e.g. passkey:<id>');
+        const factor = named ?? opts.factor;
         const admin = await ctx.admin();
         const user = await userNamed(admin.store, ref);
         await ctx.confirm(
-          `Remove ${opts.factor ? 'that factor' : 'every MFA factor'} of ${user.username}?`,
+          `Remove ${factor ? `${factor}` : 'every MFA factor and passkey'} of ${user.username}?`,
           opts.yes,
           `remove MFA factors of ${user.username}`,
         );
         const { removeFactors } = await import('../../app/account.js');
-        const removed = removeFactors(admin, user, opts.factor);
+        const removed = removeFactors(admin, user, factor);
         ctx.out.result({ removed }, () => `removed ${removed} factor(s) of ${user.username}`);
       }),
     );
@@ -119,6 +185,43 @@ export function registerMfa(users: Command, program: Command): void {
         );
       }),
     );
+}
+
+/**
+ * A passkey made by the software authenticator (src/webauthn/software.ts) through the same enrolment use cases as a
+ * browser's, answering from the org's origin; its private key is printed once and kept nowhere.
+ */
+async function enrolSoftwarePasskey(
+  ctx: CliContext,
+  admin: Admin,
+  user: User,
+  opts: { software?: boolean; name?: string },
+): Promise<void> {
+  if (!opts.software)
+    throw new IdpError(
+      'USAGE',
+      'a passkey on a device is enrolled in a browser: the terminal cannot reach an authenticator',
+      `enrol it in My Account (idp serve), or make a software passkey for CI: idp users mfa enroll ${user.username} passkey --software`,
+    );
+  const { beginPasskeyEnrolment, finishPasskeyEnrolment } = await import('../../app/passkeys.js');
+  const { encodeSoftwareKey, softwareRegistration } = await import('../../webauthn/software.js');
+  const origin = new URL(admin.store.org.baseUrl()).origin;
+  const { pending, options } = await beginPasskeyEnrolment(admin, user.id, { origin });
+  const { response, key } = softwareRegistration(options, origin);
+  const passkey = await finishPasskeyEnrolment(admin, user.id, {
+    pending,
+    response,
+    origin,
+    name: opts.name ?? 'idp software authenticator',
+    software: true,
+  });
+  const factor = passkeyFactorId(passkey.id);
+  const secret = encodeSoftwareKey(key);
+  ctx.out.result(
+    { user: user.username, factor, passkey, key: secret, testing_aid: true },
+    () =>
+      `${secret}\nenrolled a software passkey (${factor}) for ${user.username}: a TESTING AID, not a device.\nThe key above is shown once; keep it in a CI secret and sign in with: idp login --headless --passkey-key-env VAR`,
+  );
 }
 
 /** The user a subcommand names, the lookup loaded with it: listing users loads this module too. */

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { listUsers } from '../../app/user-list.js';
 import { userView } from '../../app/views.js';
 import { IdpError } from '../../core/errors.js';
+import { passkeyFactorId } from '../../core/passkeys.js';
 import type { User } from '../../core/types.js';
 import { action } from '../context.js';
 import { registerMfa } from './mfa.js';
@@ -56,7 +57,7 @@ export function registerUsers(program: Command): void {
     .action(
       action(async (ctx, ref: string) => {
         const { showUser } = await userCases();
-        const { user, associations, factors } = showUser(await ctx.store(), ref);
+        const { user, associations, factors, passkeys } = showUser(await ctx.store(), ref);
         const view = {
           ...userView(user),
           associations: associations.map((a) => ({
@@ -66,6 +67,7 @@ export function registerUsers(program: Command): void {
             last_login_at: a.lastLoginAt,
           })),
           mfa_factors: factors,
+          passkeys: passkeys.map((p) => ({ factor: passkeyFactorId(p.id), ...p })),
         };
         ctx.out.result(view, () =>
           [
@@ -82,7 +84,12 @@ export function registerUsers(program: Command): void {
             }`,
             `  created      ${shortTime(user.createdAt)}   last login ${shortTime(user.lastLoginAt)}`,
             `  linked       ${associations.map((a) => `${a.connection} (subject ${inert(a.subject)})`).join(', ') || '-'}`,
-            `  MFA          ${factors.map((f) => `${f.type}${f.confirmed_at ? '' : ' (unconfirmed)'}`).join(', ') || '-'}`,
+            `  MFA          ${
+              [
+                ...factors.map((f) => `${f.type}${f.confirmed_at ? '' : ' (unconfirmed)'}`),
+                ...passkeys.map((p) => `passkey "${inert(p.name)}"${p.software ? ' (software: testing aid)' : ''}`),
+              ].join(', ') || '-'
+            }`,
           ].join('\n'),
         );
       }),
@@ -272,14 +279,15 @@ export function registerUsers(program: Command): void {
           imported: done.imported,
           associations: done.associations,
           mfa_factors: done.factors,
+          passkeys: done.passkeys,
           mfa_to_enrol: done.mfaToEnrol,
           password_to_set: done.passwordToSet,
           seconds: Number(seconds.toFixed(3)),
         };
         ctx.out.result(view, () => {
           const linked =
-            done.associations || done.factors
-              ? ` (${done.associations} linked connection(s), ${done.factors} MFA factor(s))`
+            done.associations || done.factors || done.passkeys
+              ? ` (${done.associations} linked connection(s), ${done.factors} MFA factor(s)${done.passkeys ? `, ${done.passkeys} passkey(s)` : ''})`
               : '';
           const notes = [
             importNote(

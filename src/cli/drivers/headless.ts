@@ -1,12 +1,12 @@
 // The headless driver (CI, no TTY): every answer comes from flags; sandbox pages are driven over real HTTP and the
 // provider's redirect is delivered to the loopback server as a browser would. Real upstreams are refused.
 import { IdpError } from '../../core/errors.js';
-import { isSecondFactor } from '../../core/signin.js';
+import { isSecondFactor, type SecondFactor } from '../../core/signin.js';
 import type { Connection } from '../../core/types.js';
 import type { StageEvent } from '../../core/types.js';
-import type { MfaMethod } from '../../flow/mfa.js';
 import type { FlowView } from '../../flow/types.js';
 import type { Store, Upstreams } from '../../ports.js';
+import type { SoftwareKey } from '../../webauthn/software.js';
 import { loginEngine, upstreamsFor } from '../context.js';
 import { drive, type Answerer } from './drive.js';
 
@@ -14,7 +14,7 @@ export interface HeadlessAnswers {
   /** Step 1's choice (connection or local option); later steps are chosen by `mfa` or by the code sources given. */
   connection?: string;
   option?: string;
-  mfa?: MfaMethod;
+  mfa?: SecondFactor;
   persona?: string;
   consent: 'approve' | 'deny';
   username?: string;
@@ -28,6 +28,8 @@ export interface HeadlessAnswers {
     fromOutbox?: (flowId: string) => string | undefined;
     fromFactor?: (flowId: string) => Promise<string | undefined>;
   };
+  /** The software authenticator's key (--passkey-key-env), and the origin its answers come from: the org's. */
+  passkey?: { key: SoftwareKey; origin: string };
   personas: () => string[];
   connectionByName: (name: string) => Connection | undefined;
 }
@@ -141,9 +143,30 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
         view.method === 'totp' ? 'pass --otp CODE or --totp-secret-env VAR' : 'pass --otp CODE or --otp-from-outbox',
       );
     },
-    async passkey() {
-      // Interface commit: the software authenticator answers here in a later commit.
-      throw new IdpError('MISSING_ANSWER', 'headless passkey steps are not built yet', 'use another option');
+    async passkey(view) {
+      if (view.retry)
+        throw new IdpError(
+          'MFA_FAILED',
+          `the passkey was refused: ${view.retry.message} (headless mode does not ask again)`,
+          'check the key in --passkey-key-env: it must be a software passkey enrolled for this user in this organisation',
+        );
+      if (view.mode === 'enrol')
+        throw new IdpError(
+          'MFA_NOT_ENROLLED',
+          'this user has no passkey, and a headless login cannot enrol one (it would have nowhere to keep the key)',
+          'enrol first: idp users mfa enroll USER passkey --software --json, then pass --passkey-key-env VAR',
+        );
+      if (!answers.passkey)
+        throw new IdpError(
+          'MISSING_ANSWER',
+          `step ${view.step} of ${view.app} needs a passkey`,
+          view.alternatives.length
+            ? `pass --passkey-key-env VAR (a software passkey), or choose ${view.alternatives.join(' or ')}`
+            : 'pass --passkey-key-env VAR (a software passkey: idp users mfa enroll USER passkey --software --json)',
+        );
+      const { softwareAssertion } = await import('../../webauthn/software.js');
+      const { key, origin } = answers.passkey;
+      return { response: softwareAssertion(key, view.options, origin), origin };
     },
   };
 }
@@ -162,7 +185,10 @@ function chooseLaterStep(view: Extract<FlowView, { waiting: 'choose' }>, answers
   }
   const source = answers.otp ?? {};
   const answerable = view.options.filter(
-    (o) => (o === 'email-otp' && source.fromOutbox) || (o === 'totp' && (source.totpSecret || source.fromFactor)),
+    (o) =>
+      (o === 'email-otp' && source.fromOutbox) ||
+      (o === 'totp' && (source.totpSecret || source.fromFactor)) ||
+      (o === 'passkey' && answers.passkey),
   );
   if (answerable.length === 1) return answerable[0]!;
   throw new IdpError(

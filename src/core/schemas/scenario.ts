@@ -2,7 +2,7 @@
 // logins, each with what it must come to. The scenario types the runner (app/scenarios.ts) uses come from here.
 import * as v from 'valibot';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
-import { MFA_OPTIONS } from '../signin.js';
+import { SECOND_FACTORS } from '../signin.js';
 import { JIT_DECISIONS, STAGES } from '../types.js';
 import { fields, list, mapOf, oneOf, say, shown, text } from './base.js';
 import { policySchema } from './policy.js';
@@ -34,17 +34,20 @@ const login = v.pipe(
     otp: v.optional(otp),
     jit_consent: v.optional(oneOf(ANSWERS)),
     jit_username: v.optional(text()),
-    /** A later step's option when it offers several (totp or email-otp); else the one `otp` can answer. */
-    mfa: v.optional(oneOf(MFA_OPTIONS)),
+    /** A later step's option when it offers several (totp, email-otp or passkey); else the one the answers can answer. */
+    mfa: v.optional(oneOf(SECOND_FACTORS)),
+    /** The environment variable holding a software passkey's key (a testing aid), for passkey steps. */
+    passkey_key_env: v.optional(text()),
   }),
   v.check(
     (l) => l.connection === undefined || l.option === undefined,
     say('give connection or option, not both', 'e.g. connection: github, or option: password'),
   ),
-  v.transform(({ jit_consent, jit_username, ...rest }) => ({
+  v.transform(({ jit_consent, jit_username, passkey_key_env, ...rest }) => ({
     ...rest,
     jitConsent: jit_consent,
     jitUsername: jit_username,
+    passkeyKeyEnv: passkey_key_env,
   })),
 );
 

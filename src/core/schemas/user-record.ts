@@ -1,10 +1,11 @@
 // One record of a `users import` file (a JSON object, or a CSV row by its header), with the documented size limits
 // of every field (README, "users import"): everything `users export` writes comes back (id, source, times, linked
-// connections, MFA enrolments with their sealed secrets when exported with them). Fields idp does not know become attributes; nothing is dropped or
+// connections, MFA enrolments with their sealed secrets when exported with them, passkeys). Fields idp does not know become attributes; nothing is dropped or
 // reinterpreted silently: a value idp would have to guess at is refused.
 import * as v from 'valibot';
 import { NAME_RULE, validName } from '../names.js';
 import { isPasswordHash } from '../password.js';
+import { CONTROL, PASSKEY_NAME_MAX } from '../passkeys.js';
 import { USER_STATUSES } from '../types.js';
 import { validEmail, validUsername } from '../user-fields.js';
 import { isMapping, say, shown } from './base.js';
@@ -16,6 +17,9 @@ export const RECORD_LIMITS = {
   picture: 2048,
   passwordHash: 512,
   sealedSecret: 512,
+  /** A credential id is at most 1023 bytes (WebAuthn), 1364 characters of base64url. */
+  credentialId: 1364,
+  publicKey: 1024,
   attributes: 50,
   attributeKey: 64,
   attributeValue: 256,
@@ -180,6 +184,83 @@ const factor = v.pipe(
   })),
 );
 
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+function base64url(key: string, max: number) {
+  return v.pipe(
+    v.unknown(),
+    v.check(
+      (value) => typeof value === 'string' && value.length <= max && BASE64URL.test(value),
+      say(`a passkey's ${key} must be base64url text of 1 to ${max} characters`),
+    ),
+    v.transform((value) => value as string),
+  );
+}
+
+/** A passkey as `users export` writes it: its public half, counter and names; nothing in it is secret. */
+const passkey = v.pipe(
+  v.custom<Record<string, unknown>>(
+    isMapping,
+    say('each of passkeys must be an object: {credential_id, public_key, ...}'),
+  ),
+  v.strictObject(
+    {
+      id: v.pipe(
+        optionalText('passkey id', 36),
+        v.check((value) => value === null || ID.test(value), say('a passkey id must be a UUID (or left out)')),
+      ),
+      credential_id: base64url('credential_id', RECORD_LIMITS.credentialId),
+      public_key: base64url('public_key', RECORD_LIMITS.publicKey),
+      counter: v.optional(
+        v.pipe(
+          v.number(say('a passkey counter must be a whole number')),
+          v.integer(say('a passkey counter must be a whole number')),
+          v.minValue(0, say('a passkey counter cannot be negative')),
+          v.maxValue(0xffffffff, say('a passkey counter fits in 32 bits')),
+        ),
+        0,
+      ),
+      transports: v.optional(
+        v.pipe(
+          v.array(v.pipe(v.string(), v.maxLength(32)), say('transports must be a list of names, e.g. ["internal"]')),
+          v.maxLength(10, say('a passkey has at most 10 transports')),
+        ),
+        [],
+      ),
+      aaguid: v.pipe(
+        v.string(say('a passkey aaguid must be a UUID')),
+        v.regex(ID, say('a passkey aaguid must be a UUID')),
+      ),
+      name: v.pipe(
+        v.string(say('a passkey name must be text')),
+        v.check(
+          (value) =>
+            value.trim() === value && value.length >= 1 && value.length <= PASSKEY_NAME_MAX && !CONTROL.test(value),
+          say(`a passkey name must be 1 to ${PASSKEY_NAME_MAX} characters without control characters`),
+        ),
+      ),
+      software: v.optional(v.boolean(say('a passkey software flag must be true or false')), false),
+      created_at: time('created_at'),
+      last_used_at: time('last_used_at'),
+    },
+    say(
+      'a passkey needs credential_id, public_key, aaguid and name, and may have id, counter, transports, software, created_at and last_used_at; nothing else',
+    ),
+  ),
+  v.transform((p) => ({
+    id: p.id ?? null,
+    credentialId: p.credential_id,
+    publicKey: p.public_key,
+    counter: p.counter,
+    transports: p.transports,
+    aaguid: p.aaguid,
+    name: p.name,
+    software: p.software,
+    createdAt: p.created_at ?? null,
+    lastUsedAt: p.last_used_at ?? null,
+  })),
+);
+
 /** Whether the exporting org had a password for the user: it follows password_hash, so it only tells what was left behind. */
 const hasPassword = v.pipe(
   v.optional(
@@ -204,6 +285,10 @@ const FIELDS = {
     [],
   ),
   mfa: v.optional(v.array(factor, say('mfa must be a list of {type, created_at, confirmed_at}')), []),
+  passkeys: v.optional(
+    v.array(passkey, say('passkeys must be a list of {credential_id, public_key, aaguid, name}')),
+    [],
+  ),
   username,
   email,
   email_verified: emailVerified,
@@ -279,6 +364,7 @@ export const userRecordSchema = v.pipe(
       lastLoginAt: f.last_login_at ?? null,
       associations: f.associations,
       mfa: f.mfa,
+      passkeys: f.passkeys,
       username: f.username,
       // A key left out of the record never ran through its schema: it is absent, as an empty value is.
       email: f.email ?? null,

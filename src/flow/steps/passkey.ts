@@ -4,6 +4,7 @@
 // challenge: a retry gets a fresh one. Wrong answers count against the user as wrong MFA codes do.
 import { IdpError } from '../../core/errors.js';
 import {
+  assertionCredential,
   CHALLENGE_TTL_MS,
   counterAdvanced,
   defaultPasskeyName,
@@ -108,7 +109,7 @@ async function authenticate(
 ): Promise<Refusal | { done: true }> {
   const { store, passkeys } = kit.deps;
   const passwordless = run.state.identity === null;
-  const named = passkeys.assertionCredential(answer.response);
+  const named = assertionCredential(answer.response);
   if (!named) return { reason: 'that is not a passkey assertion' };
   const key = store.passkeys.byCredential(named.credentialId);
   const expected = passwordless ? undefined : localUser(kit, run);

@@ -1,0 +1,160 @@
+// A user's passkeys outside a sign-in: listing, enrolment in two halves (options with a challenge held server-side,
+// then the authenticator's answer, once, before it expires) for My Account and the CLI, and renaming. Removal is the
+// factor removal of account.ts, with `passkey:<id>` factor ids.
+import { IdpError } from '../core/errors.js';
+import { hint } from '../core/fixes.js';
+import {
+  CHALLENGE_TTL_MS,
+  defaultPasskeyName,
+  passkeyFactorId,
+  passkeyIdOf,
+  passkeyName,
+  RP_ID,
+} from '../core/passkeys.js';
+import type { PublicKeyCredentialCreationOptionsJSON, Store, StoredPasskey } from '../ports.js';
+import type { Admin } from './deps.js';
+import { requireUser } from './lookup.js';
+
+export interface PasskeySummary {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  aaguid: string;
+  /** Made by idp's software authenticator (a testing aid), not by a device. */
+  software: boolean;
+}
+
+function summary(p: StoredPasskey): PasskeySummary {
+  return {
+    id: p.id,
+    name: p.name,
+    createdAt: p.createdAt,
+    lastUsedAt: p.lastUsedAt,
+    aaguid: p.aaguid,
+    software: p.software,
+  };
+}
+
+export function passkeyList({ store }: Pick<Admin, 'store'>, userRef: string): PasskeySummary[] {
+  return store.passkeys.forUser(requireUser(store, userRef).id).map(summary);
+}
+
+/**
+ * Options for the person's authenticator to make a passkey, with a fresh challenge held for this user (single use,
+ * 5 minutes) under the returned `pending` id, bound to the origin of the page that will answer.
+ */
+export async function beginPasskeyEnrolment(
+  { store, passkeys }: Pick<Admin, 'store' | 'passkeys'>,
+  userId: string,
+  { origin }: { origin: string },
+): Promise<{ pending: string; options: PublicKeyCredentialCreationOptionsJSON }> {
+  const user = requireUser(store, userId);
+  const options = await passkeys.registrationOptions({
+    rpId: RP_ID,
+    rpName: store.org.name(),
+    user: { id: user.id, name: user.username, displayName: user.name ?? user.username },
+    exclude: store.passkeys.forUser(user.id),
+    timeoutMs: CHALLENGE_TTL_MS,
+  });
+  const expiresAt = new Date(store.clock().getTime() + CHALLENGE_TTL_MS).toISOString();
+  const pending = store.passkeys.holdChallenge(user.id, { challenge: options.challenge, origin, expiresAt });
+  return { pending, options };
+}
+
+/** Registers the passkey the authenticator made for a pending enrolment; the challenge is spent whatever the outcome. */
+export async function finishPasskeyEnrolment(
+  { store, actor, passkeys }: Pick<Admin, 'store' | 'actor' | 'passkeys'>,
+  userId: string,
+  answer: { pending: string; response: unknown; origin: string; name?: string; software?: boolean },
+): Promise<PasskeySummary> {
+  const user = requireUser(store, userId);
+  if (answer.software) refuseSoftwareOutsideSandbox(store);
+  const name = answer.name === undefined ? undefined : passkeyName(answer.name);
+  const held = store.tx(() => store.passkeys.takeChallenge(user.id, answer.pending));
+  if (!held)
+    throw new IdpError(
+      'MFA_FAILED',
+      'that passkey enrolment expired or was already answered',
+      'start the enrolment again',
+    );
+  if (held.origin !== answer.origin)
+    throw new IdpError(
+      'MFA_FAILED',
+      `the enrolment was begun for ${held.origin}, and answered from ${answer.origin}`,
+      'start the enrolment again from the same page',
+    );
+  const checked = await passkeys.verifyRegistration(answer.response, {
+    challenge: held.challenge,
+    origin: held.origin,
+    rpId: RP_ID,
+    requireUserVerification: false,
+  });
+  if (!checked.ok)
+    throw new IdpError('MFA_FAILED', `the new passkey did not verify: ${checked.reason}`, 'start the enrolment again');
+  const { userVerified: _, ...credential } = checked.value;
+  return store.tx(() => {
+    const given = name ?? defaultPasskeyName(store.passkeys.forUser(user.id).map((p) => p.name));
+    const added = store.passkeys.add(user.id, { ...credential, name: given, software: answer.software === true });
+    if (!added)
+      throw new IdpError(
+        'USAGE',
+        'that passkey is already registered',
+        hint`see ${{ kind: 'show', what: 'user', name: user.username }}`,
+      );
+    store.events.recordConfig({
+      actor,
+      action: 'mfa.enroll',
+      target: `user ${user.username}`,
+      detail: `enrolled passkey "${given}" for ${user.username}${added.software ? ' (software authenticator)' : ''}`,
+      before: null,
+      after: { factor: passkeyFactorId(added.id), type: 'passkey', aaguid: added.aaguid },
+    });
+    return summary(added);
+  });
+}
+
+/**
+ * A software passkey's private key lives in a CI variable, not in a device: in an organisation that signs people in
+ * through a real provider, it would be a credential of a real account that anyone reading that variable holds. So it
+ * is made only where every connection is a sandbox one (local users and sandbox personas: test data).
+ */
+function refuseSoftwareOutsideSandbox(store: Store): void {
+  const real = store.connections.list().filter((c) => !c.sandbox);
+  if (real.length > 0)
+    throw new IdpError(
+      'USAGE',
+      `a software passkey is a testing aid, and this organisation has real connections (${real.map((c) => c.name).join(', ')})`,
+      'use a sandbox organisation for CI (its own idp home), or enrol a device passkey in a browser',
+    );
+}
+
+/** Renames one of the user's passkeys (its id with or without the `passkey:` of its factor id). */
+export function renamePasskey(
+  { store, actor }: Pick<Admin, 'store' | 'actor'>,
+  userId: string,
+  passkeyId: string,
+  name: string,
+): PasskeySummary {
+  const user = requireUser(store, userId);
+  const id = passkeyIdOf(passkeyId) ?? passkeyId;
+  const newName = passkeyName(name);
+  return store.tx(() => {
+    const before = store.passkeys.forUser(user.id).find((p) => p.id === id);
+    if (!before || !store.passkeys.rename(user.id, id, newName))
+      throw new IdpError(
+        'USAGE',
+        `${user.username} has no passkey ${passkeyFactorId(id)}`,
+        hint`see ${{ kind: 'show', what: 'user', name: user.username }}`,
+      );
+    store.events.recordConfig({
+      actor,
+      action: 'mfa.rename',
+      target: `user ${user.username}`,
+      detail: `renamed passkey "${before.name}" of ${user.username} to "${newName}"`,
+      before: { name: before.name },
+      after: { name: newName },
+    });
+    return summary({ ...before, name: newName });
+  });
+}
