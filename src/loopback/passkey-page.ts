@@ -119,6 +119,8 @@ const CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; f
 function sendPage(res: ServerResponse, status: number, html: string): void {
   res.writeHead(status, {
     ...SECURITY_HEADERS,
+    // no-referrer would make the browser post `Origin: null`; same-origin still tells no other site the secret path.
+    'Referrer-Policy': 'same-origin',
     'Content-Security-Policy': CSP,
     'Content-Type': 'text/html; charset=utf-8',
     'Content-Length': Buffer.byteLength(html),
@@ -140,7 +142,7 @@ function passkeyHtml(prompt: PasskeyPrompt, action: string, userAgent: string | 
     : '';
   const options = JSON.stringify(prompt.options).replace(/</g, '\\u003c');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer"><title>${escapeHtml(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>${STYLE}</style></head>
 <body><h1>${escapeHtml(title)}</h1>${retry}<p>${escapeHtml(intro)}</p>
 <noscript><p class="alert">Passkeys need JavaScript: turn it on for this page, or cancel the login in the terminal (Ctrl-C) and choose another way.</p></noscript>
@@ -157,7 +159,7 @@ function passkeyHtml(prompt: PasskeyPrompt, action: string, userAgent: string | 
 
 function sentHtml(): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer"><title>Passkey sent</title>
+<html lang="en"><head><meta charset="utf-8"><title>Passkey sent</title>
 <style>${STYLE}</style></head>
 <body><h1>Passkey sent</h1><p>Return to the terminal: it shows whether the sign-in goes on. You can close this tab.</p></body></html>
 `;

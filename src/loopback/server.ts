@@ -203,7 +203,9 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
     // Browsers try `localhost` on ::1 first: answer there too, so nothing else on this machine can take that address.
     if (!v6) {
       const listening = createServer(answer);
-      await new Promise<void>((resolve) => listening.once('error', () => resolve()).listen(port, '::1', () => resolve()));
+      await new Promise<void>((resolve) =>
+        listening.once('error', () => resolve()).listen(port, '::1', () => resolve()),
+      );
       v6 = listening.listening ? listening : null;
     }
     passkey?.end(new IdpError('INTERNAL', 'a newer passkey page replaced this one'));

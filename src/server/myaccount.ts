@@ -17,7 +17,7 @@ import { IdpError, isIdpError } from '../core/errors.js';
 import { MY_ACCOUNT } from '../core/signin.js';
 import type { User } from '../core/types.js';
 import { readParams, sendHtml } from '../net/http.js';
-import type { Store, TotpVerifier } from '../ports.js';
+import type { PasskeyVerifier, Store, TotpVerifier } from '../ports.js';
 import { readCookie, type Signer, setCookie } from './cookies.js';
 import { accountActionOf, accountPage, passkeyEnrolPage, totpEnrolPage } from './pages/account.js';
 import { CSRF_FIELD } from './pages/flow.js';
@@ -33,6 +33,7 @@ export interface MyAccountDeps {
   store: Store;
   signer: Signer;
   totp: TotpVerifier;
+  passkeys: PasskeyVerifier;
   org: string;
   mount: string;
   /** `http://localhost:PORT/t/<org>` */
@@ -102,7 +103,7 @@ export class MyAccount {
   }
 
   private show(res: ServerResponse, { user, csrf }: Visit, notice?: string): void {
-    const passkeys = passkeyList({ store: this.deps.store, actor: user.username }, user.id);
+    const passkeys = passkeyList({ store: this.deps.store }, user.id);
     const view = { ...accountView(this.deps.store, user), passkeys };
     sendHtml(
       res,
@@ -228,7 +229,8 @@ export class MyAccount {
     try {
       await finishPasskeyEnrolment(deps, visit.user.id, { ...asked, origin });
     } catch (err) {
-      if (!isIdpError(err) || err.code !== 'MFA_FAILED') throw err;
+      // A refused answer or name: the page again, with why. (Its challenge is spent: a fresh one.)
+      if (!isIdpError(err) || (err.code !== 'MFA_FAILED' && err.code !== 'INVALID_VALUE')) throw err;
       const fresh = await beginPasskeyEnrolment(deps, visit.user.id, { origin });
       return this.passkeyPage(req, res, visit, fresh, err.message);
     }

@@ -7,7 +7,7 @@ import type { FlowEngine } from '../flow/engine.js';
 import { serveAt, serverCookieKey } from '../app/broker.js';
 import { listenLoopback, sendJson } from '../net/http.js';
 import { sendPasskeyAsset } from '../net/passkey-assets.js';
-import type { Store, TotpVerifier } from '../ports.js';
+import type { PasskeyVerifier, Store, TotpVerifier } from '../ports.js';
 import { Signer } from './cookies.js';
 import { MyAccount } from './myaccount.js';
 import { ASSET_PATH, createProvider, INTERACTION_PATH, now, ROUTES } from './provider.js';
@@ -26,6 +26,8 @@ export interface ServeOptions {
   /** The login engine, for flows whose upstreams call back to `callbackUrl`. */
   engine(callbackUrl: string): Promise<FlowEngine>;
   totp: TotpVerifier;
+  /** My Account's passkey enrolment checks the authenticator's answer with it. */
+  passkeys: PasskeyVerifier;
   wordHint(hint: Hint | undefined): string | null;
   /** A request the server could not answer (an internal error), for the operator's terminal. */
   onError?(err: unknown): void;
@@ -81,6 +83,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       store,
       signer,
       totp: opts.totp,
+      passkeys: opts.passkeys,
       org,
       mount,
       base,

@@ -1,15 +1,17 @@
 // Passkeys in `idp serve`, with headless Chromium and a virtual platform authenticator added through the DevTools
 // Protocol: a passkey enrolled in My Account (named, renamed, removed) signs in as step 2 of an app and passwordless as
 // step 1; a step that needs a passkey the user lacks enrols one during the sign-in; a passkey the server no longer
-// knows is refused on the page, which offers another way; a pass-through user meets the MFA conflict; and the two
-// scripts the pages load are the only files the asset route serves.
+// knows is refused on the page, which offers another way; a pass-through user meets the MFA conflict; the two
+// scripts the pages load are the only files the asset route serves; and `idp login` in a terminal (a real pty) asks
+// for the passkey through its loopback page at localhost, which the same browser tab answers.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { sharedBrowser, virtualAuthenticator } from '../helpers/browser.js';
-import { idpJson, idpOk, seededHome } from '../helpers/idp.js';
+import { childEnv, IDP_BIN, idpJson, idpOk, seededHome } from '../helpers/idp.js';
 import { type Serving, startServe } from '../helpers/serve.js';
 import { FIXTURES, type StaticSite, serveStatic } from '../helpers/static.js';
 
@@ -76,9 +78,7 @@ async function settled(page: Page): Promise<Record<string, any>> {
 
 async function startSignIn(page: Page): Promise<void> {
   await page.goto(site.origin);
-  await page.waitForFunction(
-    () => (globalThis as any).document.getElementById('status')?.textContent === 'signed-out',
-  );
+  await page.waitForFunction(() => (globalThis as any).document.getElementById('status')?.textContent === 'signed-out');
   await page.click('#sign-in');
 }
 
@@ -95,9 +95,13 @@ async function usePasskey(page: Page, label: string): Promise<void> {
   await button.waitFor();
   assert.equal(await button.textContent(), label);
   try {
-    await page.waitForFunction(() => !(globalThis as any).document.getElementById('passkey-start')?.disabled, undefined, {
-      timeout: 10_000,
-    });
+    await page.waitForFunction(
+      () => !(globalThis as any).document.getElementById('passkey-start')?.disabled,
+      undefined,
+      {
+        timeout: 10_000,
+      },
+    );
   } catch {
     assert.fail(`the passkey button stayed disabled: ${await bodyText(page)}`);
   }
@@ -111,14 +115,13 @@ async function myAccount(page: Page, serving: Serving): Promise<void> {
   await page.waitForURL(`${serving.base}/myaccount**`);
 }
 
-async function passkeysOf(home: string): Promise<{ id: string; name: string }[]> {
-  const { factors } = await idpJson<{ factors: { id: string; type: string; name?: string }[] }>(
+/** alice's passkeys as `idp users mfa list` shows them: the factor id and the name. */
+async function passkeysOf(home: string): Promise<{ factor: string; name: string }[]> {
+  const { passkeys } = await idpJson<{ passkeys: { factor: string; name: string }[] }>(
     ['users', 'mfa', 'list', 'alice', '--json'],
     { home },
   );
-  return factors
-    .filter((f) => f.type === 'passkey')
-    .map((f) => ({ id: f.id, name: f.name ?? '' }));
+  return passkeys.map(({ factor, name }) => ({ factor, name }));
 }
 
 test('a passkey enrolled in My Account signs in as step 2 and passwordless as step 1; it is renamed and removed there', async () => {
@@ -128,16 +131,23 @@ test('a passkey enrolled in My Account signs in as step 2 and passwordless as st
   const authenticator = await virtualAuthenticator(page);
 
   await myAccount(page, w.serving);
-  assert.match(await page.textContent('main') ?? '', /No passkeys yet/);
+  assert.match((await page.textContent('main')) ?? '', /No passkeys yet/);
   await page.getByRole('button', { name: 'Add a passkey' }).click();
-  assert.equal(await page.getByLabel('Name for this passkey').inputValue(), 'Chrome on Linux', 'named after the browser');
+  assert.equal(
+    await page.getByLabel('Name for this passkey').inputValue(),
+    'Chrome on Linux',
+    'named after the browser',
+  );
   await page.getByLabel('Name for this passkey').fill('Test laptop');
   await usePasskey(page, 'Create a passkey');
   await page.getByRole('status').filter({ hasText: 'Your passkey is ready' }).waitFor();
   assert.match((await page.textContent('main')) ?? '', /Test laptop.*added \d{4}-\d\d-\d\d, never used/);
   const [held] = await authenticator.credentials();
   assert.equal(held?.rpId, 'localhost');
-  assert.deepEqual((await passkeysOf(w.home)).map((p) => p.name), ['Test laptop']);
+  assert.deepEqual(
+    (await passkeysOf(w.home)).map((p) => p.name),
+    ['Test laptop'],
+  );
 
   // Step 2 of shop offers TOTP or a passkey: the choose page, then the passkey page.
   await context.clearCookies();
@@ -167,7 +177,10 @@ test('a passkey enrolled in My Account signs in as step 2 and passwordless as st
   await page.getByLabel('New name for Test laptop').fill('Old laptop');
   await page.getByRole('button', { name: 'Save name' }).click();
   await page.getByRole('status').filter({ hasText: 'renamed' }).waitFor();
-  assert.deepEqual((await passkeysOf(w.home)).map((p) => p.name), ['Old laptop']);
+  assert.deepEqual(
+    (await passkeysOf(w.home)).map((p) => p.name),
+    ['Old laptop'],
+  );
   await page.getByRole('button', { name: 'Remove passkey Old laptop' }).click();
   await page.getByRole('status').filter({ hasText: 'The passkey was removed' }).waitFor();
   assert.deepEqual(await passkeysOf(w.home), []);
@@ -192,7 +205,7 @@ test('a step that needs a passkey the user lacks enrols one; a passkey the serve
   assert.equal(passkey?.name, 'Made while signing in');
 
   // The server forgets it; the authenticator still offers it.
-  await idpOk(['users', 'mfa', 'remove', 'alice', passkey.id], { home: w.home });
+  await idpOk(['users', 'mfa', 'remove', 'alice', passkey.factor, '--yes'], { home: w.home });
   await context.clearCookies();
   useApp(w, 'kiosk');
   await startSignIn(page);
@@ -201,7 +214,11 @@ test('a step that needs a passkey the user lacks enrols one; a passkey the serve
   const refusal = page.getByRole('alert');
   await refusal.waitFor();
   assert.ok((await refusal.textContent())?.trim(), 'the refusal is said on the page');
-  assert.equal(await page.getByRole('heading', { name: 'Sign in with a passkey' }).count(), 1, 'a retry of the same step');
+  assert.equal(
+    await page.getByRole('heading', { name: 'Sign in with a passkey' }).count(),
+    1,
+    'a retry of the same step',
+  );
   await page.getByRole('button', { name: 'Sign in with a password' }).click();
   await page.getByLabel('Username or email').fill('alice');
   await page.getByLabel('Password').fill('thrift-demo');
@@ -268,4 +285,70 @@ test('the asset route serves the two passkey scripts as JavaScript, and nothing 
     assert.doesNotMatch(got.body, /"name": "idp"|SimpleWebAuthnBrowser/, path);
   }
   assert.equal((await rawGet(serving.url, `${mount}/assets/passkey.js`, 'POST')).status, 405);
+});
+
+/** `idp` in a real terminal (util-linux `script` gives it a pty), so the terminal driver answers, not the headless one. */
+function inTerminal(
+  home: string,
+  args: string[],
+): { output(pattern: RegExp): Promise<string>; done: Promise<{ code: number | null; output: string }> } {
+  const command = `stty rows 24 cols 100; exec '${process.execPath}' '${IDP_BIN}' ${args.join(' ')}`;
+  const child = spawn('script', ['-qefc', command, '/dev/null'], {
+    env: childEnv({ home }),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const waiters: { pattern: RegExp; resolve(text: string): void }[] = [];
+  const onData = (chunk: Buffer): void => {
+    output += chunk.toString('utf8');
+    for (const w of waiters.filter((x) => x.pattern.test(output))) w.resolve(output);
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const done = new Promise<{ code: number | null; output: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, output })),
+  );
+  return {
+    output: (pattern) =>
+      Promise.race([
+        new Promise<string>((resolve) => waiters.push({ pattern, resolve })),
+        done.then(({ output }) => assert.fail(`idp ended before printing ${pattern}: ${output}`)),
+      ]),
+    done,
+  };
+}
+
+test('idp login in a terminal: a passkey step opens the loopback page at localhost, and the browser answers it', async () => {
+  const w = await world({ shop: ['1=password', '2=passkey'], kiosk: ['1=passkey,password'] });
+  const page = await (await browser.context()).newPage();
+  await virtualAuthenticator(page);
+  // A passkey for alice in this tab's authenticator, enrolled while signing in to shop.
+  useApp(w, 'shop');
+  await startSignIn(page);
+  await password(page);
+  await usePasskey(page, 'Create a passkey');
+  await settled(page);
+
+  const login = inTerminal(w.home, [
+    'login',
+    '--app',
+    'kiosk',
+    '--option',
+    'passkey',
+    '--no-browser',
+    '--timeout',
+    '60',
+  ]);
+  const printed = await login.output(/http:\/\/localhost:\d+\/passkey\/[\w-]+/);
+  const url = /http:\/\/localhost:\d+\/passkey\/[\w-]+/.exec(printed)![0];
+  assert.match(printed, /Open this URL to use your passkey for kiosk/);
+  await page.goto(url);
+  await usePasskey(page, 'Use a passkey');
+  await page
+    .getByRole('heading', { name: 'Passkey sent' })
+    .waitFor({ timeout: 15_000 })
+    .catch(async () => assert.fail(`the page did not send the passkey: ${await bodyText(page)}`));
+  const { code, output } = await login.done;
+  assert.equal(code, 0, output);
+  assert.match(output, /alice/);
 });

@@ -93,7 +93,11 @@ const VIEWS = {
 
 const PASSKEY_PAGES = ['passwordless', 'passkey', 'passkeyEnrol', 'passkeyRetry', 'passkeyAdd', 'passkeyAddRetry'];
 const passkeyAdd = { pending: 'pend_1', options: VIEWS.passkeyEnrol.options };
-const passkeyAddCtx = { ...{ csrf: 'csrf-token-1', action: '/t/thrift/myaccount', org: 'thrift' }, assets: '/t/thrift/assets', name: 'Chrome on Linux' };
+const passkeyAddCtx = {
+  ...{ csrf: 'csrf-token-1', action: '/t/thrift/myaccount', org: 'thrift' },
+  assets: '/t/thrift/assets',
+  name: 'Chrome on Linux',
+};
 
 const account: AccountPageView = {
   user: {
@@ -112,7 +116,13 @@ const account: AccountPageView = {
   mfa: [{ id: 'fac_1', type: 'totp', created_at: '2025-01-03T00:00:00Z' }],
   password: true,
   passkeys: [
-    { id: 'pk_1', name: 'Laptop', createdAt: '2025-01-04T00:00:00Z', lastUsedAt: '2025-01-05T00:00:00Z', software: false },
+    {
+      id: 'pk_1',
+      name: 'Laptop',
+      createdAt: '2025-01-04T00:00:00Z',
+      lastUsedAt: '2025-01-05T00:00:00Z',
+      software: false,
+    },
     { id: 'pk_2', name: 'CI key', createdAt: '2025-01-06T00:00:00Z', lastUsedAt: null, software: true },
   ],
 } as AccountPageView;
@@ -275,7 +285,14 @@ test('every field has a label, every button a name, every description exists, an
 
 test('an error or retry is an alert, and the fields it is about point at it', () => {
   const pages = everyPage();
-  for (const name of ['credentialsRetry', 'chooseNameRetry', 'totpRetry', 'totpEnrolRetry', 'passkeyRetry', 'passkeyAddRetry']) {
+  for (const name of [
+    'credentialsRetry',
+    'chooseNameRetry',
+    'totpRetry',
+    'totpEnrolRetry',
+    'passkeyRetry',
+    'passkeyAddRetry',
+  ]) {
     const html = pages[name]!;
     const alert = tags(html, 'div').find((d) => d.role === 'alert');
     assert.ok(alert?.id, `${name}: an alert with an id`);
@@ -451,7 +468,11 @@ test('passkey step: the options as data, a script button, the answer read back w
   );
   assert.ok('disabled' in buttons(html)[0]!, 'the button waits for the script to find WebAuthn');
   assert.match(html, /<h3>Use another way<\/h3>/);
-  assert.deepEqual(tags(html, 'input').filter((i) => i.type !== 'hidden'), [], 'nothing to type when signing in');
+  assert.deepEqual(
+    tags(html, 'input').filter((i) => i.type !== 'hidden'),
+    [],
+    'nothing to type when signing in',
+  );
 
   const answer = { id: 'cred1', rawId: 'cred1', type: 'public-key', response: { signature: 'sig' } };
   const posted = scripted(html, answer);
@@ -477,9 +498,15 @@ test('passwordless step 1 and the choose page: passkey is an option like the oth
     ['Use a passkey', 'Sign in with GitHub', 'Sign in with a password'],
   );
   const choose = flowPage({ ...VIEWS.choose, options: ['passkey', 'github'] }, ctx);
-  assert.deepEqual(answerOf({ ...VIEWS.choose, options: ['passkey', 'github'] }, submit(choose, {}, { name: 'choose', value: 'passkey' })), {
-    choose: 'passkey',
-  });
+  assert.deepEqual(
+    answerOf(
+      { ...VIEWS.choose, options: ['passkey', 'github'] },
+      submit(choose, {}, { name: 'choose', value: 'passkey' }),
+    ),
+    {
+      choose: 'passkey',
+    },
+  );
   assert.equal(buttons(choose)[0]!.text, 'Use a passkey');
   assert.doesNotMatch(choose, /<script/, 'the choose page itself runs nothing');
 });
@@ -502,9 +529,13 @@ test('passkey enrolment in a sign-in: a labelled name field with a sensible defa
   assert.deepEqual(answerOf(VIEWS.passkeyEnrol, scripted(html, answer, { name: '  Work laptop ' })), {
     passkey: { response: answer, origin: SERVER.origin, name: 'Work laptop' },
   });
-  assert.deepEqual(answerOf(VIEWS.passkeyEnrol, scripted(html, answer, { name: ' ' })), {
-    passkey: { response: answer, origin: SERVER.origin },
-  }, 'blank: the use case names it');
+  assert.deepEqual(
+    answerOf(VIEWS.passkeyEnrol, scripted(html, answer, { name: ' ' })),
+    {
+      passkey: { response: answer, origin: SERVER.origin },
+    },
+    'blank: the use case names it',
+  );
   assert.deepEqual(answerOf(VIEWS.passkeyEnrol, scripted(html, answer, { name: '' })), {
     passkey: { response: answer, origin: SERVER.origin },
   });
@@ -619,11 +650,14 @@ test('My Account passkeys: each listed with its dates, renamed and removed by it
     factor: 'passkey:pk_2',
   });
   const renameForm = forms(html).find((f) => f.includes('name="passkey" value="pk_1"'))!;
-  assert.deepEqual(accountActionOf(submit(renameForm, { name: ' Old laptop ' }, { name: 'op', value: 'rename-passkey' })), {
-    op: 'rename-passkey',
-    passkey: 'pk_1',
-    name: 'Old laptop',
-  });
+  assert.deepEqual(
+    accountActionOf(submit(renameForm, { name: ' Old laptop ' }, { name: 'op', value: 'rename-passkey' })),
+    {
+      op: 'rename-passkey',
+      passkey: 'pk_1',
+      name: 'Old laptop',
+    },
+  );
   refused(
     () => accountActionOf(submit(renameForm, { name: ' ' }, { name: 'op', value: 'rename-passkey' })),
     /the new name is missing/,
@@ -642,7 +676,10 @@ test('My Account passkeys: each listed with its dates, renamed and removed by it
     name: 'Phone',
   });
   refused(() => accountActionOf(submit(add)), /the passkey answer is missing/);
-  assert.ok(tags(add, 'a').some((a) => a.href === passkeyAddCtx.action), 'a way back to My Account');
+  assert.ok(
+    tags(add, 'a').some((a) => a.href === passkeyAddCtx.action),
+    'a way back to My Account',
+  );
 });
 
 // --- untrusted text -----------------------------------------------------------------------------------------------

@@ -26,13 +26,15 @@ Examples:
     .action(
       action(async (ctx, opts: { port?: number; personas?: string }) => {
         const store = await ctx.store();
-        const [{ startServer }, { totp }, record, { listApps, sdkConfig }, { sdkText }] = await Promise.all([
-          import('../../server/server.js'),
-          import('../../mfa/totp.js'),
-          import('../serve-record.js'),
-          import('../../app/apps.js'),
-          import('../sdk-text.js'),
-        ]);
+        const [{ startServer }, { totp }, { passkeyVerifier }, record, { listApps, sdkConfig }, { sdkText }] =
+          await Promise.all([
+            import('../../server/server.js'),
+            import('../../mfa/totp.js'),
+            import('../../webauthn/verifier.js'),
+            import('../serve-record.js'),
+            import('../../app/apps.js'),
+            import('../sdk-text.js'),
+          ]);
         const json = ctx.out.opts.json;
         const onEvent = (event: StageEvent): void => {
           if (json) process.stdout.write(`${JSON.stringify({ event: 'stage', ...event })}\n`);
@@ -44,6 +46,7 @@ Examples:
           actor: ctx.actor,
           port: opts.port ?? DEFAULT_SERVE_PORT,
           totp,
+          passkeys: passkeyVerifier,
           engine: async (callbackUrl) => {
             upstreams = await upstreamsFor(store, { personasFile: opts.personas, callbackUrls: [callbackUrl] });
             return loginEngine({ store, upstreams, onEvent, signIdTokens: false });

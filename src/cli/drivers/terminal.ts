@@ -57,7 +57,10 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
       );
       const waiting = loopback.waitForCallback({ timeoutMs, signal });
       await openBrowser(view.url);
-      return spinWhile(`waiting for ${view.provider} to redirect to ${loopback.redirectUri} (Ctrl-C to cancel)`, waiting);
+      return spinWhile(
+        `waiting for ${view.provider} to redirect to ${loopback.redirectUri} (Ctrl-C to cancel)`,
+        waiting,
+      );
     },
     async passkey(view, { loopback, timeoutMs, signal }) {
       if (view.retry) opts.out.warn(view.retry.message);
@@ -66,7 +69,10 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
       const what = view.mode === 'enrol' ? 'create a passkey (this step needs one you lack)' : 'use your passkey';
       opts.out.essential(`\nOpen this URL to ${what} for ${view.app}:\n  ${ask.url}\n`);
       await openBrowser(ask.url);
-      const { response, name } = await spinWhile('waiting for the passkey in the browser (Ctrl-C to cancel)', ask.answer);
+      const { response, name } = await spinWhile(
+        'waiting for the passkey in the browser (Ctrl-C to cancel)',
+        ask.answer,
+      );
       return { response, origin: ask.origin, ...(name && { name }) };
     },
     async jitPrompt(view) {

@@ -12,7 +12,12 @@ export const CSRF_FIELD = 'csrf';
 export const ALERT_ID = 'form-error';
 
 /** `attrs`: further attributes of the form, already safe (the passkey form's id). */
-export function postForm(action: string, csrf: string, inner: string, opts: { label?: string; attrs?: string } = {}): string {
+export function postForm(
+  action: string,
+  csrf: string,
+  inner: string,
+  opts: { label?: string; attrs?: string } = {},
+): string {
   const name = opts.label ? ` aria-label="${escapeHtml(opts.label)}"` : '';
   const attrs = opts.attrs ? ` ${opts.attrs}` : '';
   return (
