@@ -42,14 +42,16 @@ export function passkeyList({ store }: Pick<Admin, 'store'>, userRef: string): P
 
 /**
  * Options for the person's authenticator to make a passkey, with a fresh challenge held for this user (single use,
- * 5 minutes) under the returned `pending` id, bound to the origin of the page that will answer.
+ * 5 minutes) under the returned `pending` id, bound to the origin of the page that will answer. `software`: for
+ * idp's software authenticator, refused up front where it is (see refuseSoftwareOutsideSandbox).
  */
 export async function beginPasskeyEnrolment(
   { store, passkeys }: Pick<Admin, 'store' | 'passkeys'>,
   userId: string,
-  { origin }: { origin: string },
+  { origin, software }: { origin: string; software?: boolean },
 ): Promise<{ pending: string; options: PublicKeyCredentialCreationOptionsJSON }> {
   const user = requireUser(store, userId);
+  if (software) refuseSoftwareOutsideSandbox(store);
   const options = await passkeys.registrationOptions({
     rpId: RP_ID,
     rpName: store.org.name(),

@@ -12,7 +12,7 @@ import { chooseOption } from './steps/choose.js';
 import { answerJitPrompt } from './steps/jit-prompt.js';
 import { localUser, type Kit, type Run } from './steps/kit.js';
 import { checkMfa } from './steps/mfa.js';
-import { checkPasskey, passkeyView } from './steps/passkey.js';
+import { checkPasskey, fallbackOption, passkeyView } from './steps/passkey.js';
 import { nextStep } from './steps/next.js';
 import { checkPassword } from './steps/password.js';
 import { callback } from './steps/redirect.js';
@@ -45,7 +45,7 @@ const STEPS: { [W in ActiveWaiting]: Step<W, AnswerKey> } = {
   // A passkey step also takes `choose`: another of the step's options, the "use another way" fallback.
   passkey: step(['passkey', 'choose'], (kit, run, waiting: Extract<Waiting, { kind: 'passkey' }>, input) =>
     'choose' in input
-      ? chooseOption(kit, run, input.choose, input.redirectUri)
+      ? chooseOption(kit, run, fallbackOption(run, input.choose), input.redirectUri)
       : checkPasskey(kit, run, waiting, input.passkey),
   ),
 };

@@ -152,14 +152,14 @@ export function softwareRegistration(
 
 /**
  * Signs `options`' challenge (a browser's navigator.credentials.get). It claims user verification, as a device would
- * after a PIN or a fingerprint; the counter is 0 (it keeps none, as many platform authenticators), unless a test
- * gives one.
+ * after a PIN or a fingerprint, and a counter of 0 (it keeps none, as many platform authenticators); a test may give
+ * either otherwise.
  */
 export function softwareAssertion(
   key: SoftwareKey,
   options: PublicKeyCredentialRequestOptionsJSON,
   origin: string,
-  opts: { counter?: number } = {},
+  opts: { counter?: number; userVerified?: boolean } = {},
 ): AuthenticationResponseJSON {
   if (options.rpId !== undefined && options.rpId !== key.rpId)
     throw new IdpError(
@@ -167,7 +167,8 @@ export function softwareAssertion(
       `this software passkey is for ${key.rpId}, and the page asks for ${options.rpId}`,
       'enrol a software passkey for this organisation',
     );
-  const authData = authenticatorData(key.rpId, FLAG_UP | FLAG_UV, opts.counter ?? 0);
+  const flags = opts.userVerified === false ? FLAG_UP : FLAG_UP | FLAG_UV;
+  const authData = authenticatorData(key.rpId, flags, opts.counter ?? 0);
   const data = clientData('webauthn.get', options.challenge, origin);
   const privateKey = createPrivateKey({ key: Buffer.from(key.privateKey, 'base64url'), format: 'der', type: 'pkcs8' });
   const signature = sign('sha256', Buffer.concat([authData, sha256(data)]), privateKey);

@@ -61,7 +61,7 @@ test('an unknown sign-in option is refused with exit 2 and the list of valid one
     expectCode(r, 2);
     assert.match(
       r.stderr,
-      /^error: unknown sign-in option '(sms|gitlab)' in step \d\nhint: valid options: password, email-otp, totp, github, google\n$/,
+      /^error: unknown sign-in option '(sms|gitlab)' in step \d\nhint: valid options: password, email-otp, totp, passkey, github, google\n$/,
     );
   }
   const misc = await Promise.all([

@@ -81,8 +81,16 @@ async function toPasskeyStep(w: World, username = 'alice'): Promise<Extract<Flow
   return waiting(next, 'passkey');
 }
 
-function assertion(key: SoftwareKey, view: Extract<FlowView, { waiting: 'passkey' }>, counter?: number) {
-  return softwareAssertion(key, view.options as PublicKeyCredentialRequestOptionsJSON, ORIGIN, { counter });
+function assertion(
+  key: SoftwareKey,
+  view: Extract<FlowView, { waiting: 'passkey' }>,
+  counter?: number,
+  userVerified?: boolean,
+) {
+  return softwareAssertion(key, view.options as PublicKeyCredentialRequestOptionsJSON, ORIGIN, {
+    counter,
+    userVerified,
+  });
 }
 
 test('a user without a passkey enrols one in step 2, and signs in with it next time: amr hwk and user', async () => {
@@ -134,6 +142,34 @@ test('passwordless step 1: discoverable options with user verification required;
   assert.match(w.store.stages.at(-2)!.detail, /software authenticator: a testing aid/);
 });
 
+test('user verification is required for passwordless sign-in, and only preferred for a second factor (amr hwk alone)', async () => {
+  const w = await world([['passkey', 'password'], ['passkey']]);
+  const key = await registered(w, 'alice');
+  const start = await w.engine.start('shop');
+  const first = waiting(await w.engine.submit(start.flow, { choose: 'passkey' }), 'passkey');
+  const refused = waiting(
+    await w.engine.submit(first.flow, { passkey: { response: assertion(key, first, 0, false), origin: ORIGIN } }),
+    'passkey',
+  );
+  assert.match(refused.retry!.message, /user verification/i);
+  const second = waiting(
+    await w.engine.submit(first.flow, { passkey: { response: assertion(key, refused), origin: ORIGIN } }),
+    'passkey',
+  );
+  const result = done(
+    await w.engine.submit(first.flow, { passkey: { response: assertion(key, second, 0, false), origin: ORIGIN } }),
+  );
+  assert.deepEqual(result.result.amr, ['hwk', 'user'], 'step 1 verified the user; step 2 adds nothing new');
+
+  const w2 = await world([['password'], ['passkey']]);
+  const key2 = await registered(w2, 'alice');
+  const view = await toPasskeyStep(w2);
+  const mfa = done(
+    await w2.engine.submit(view.flow, { passkey: { response: assertion(key2, view, 0, false), origin: ORIGIN } }),
+  );
+  assert.deepEqual(mfa.result.amr, ['pwd', 'hwk'], 'no user verification: no `user`');
+});
+
 test('the passkey view falls back to another option of the same step', async () => {
   const w = await world([['password'], ['totp', 'passkey']]);
   const start = await w.engine.start('shop');
@@ -147,6 +183,16 @@ test('the passkey view falls back to another option of the same step', async () 
   const totp = waiting(await w.engine.submit(view.flow, { choose: 'totp' }), 'mfa');
   assert.equal(totp.method, 'totp');
   done(await w.engine.submit(view.flow, { otp: '123456' }));
+});
+
+test('choosing the passkey again from its own view is refused: it would reset the per-flow attempt cap', async () => {
+  const w = await world([['passkey', 'password']]);
+  const start = await w.engine.start('shop');
+  const view = waiting(await w.engine.submit(start.flow, { choose: 'passkey' }), 'passkey');
+  const garbage = { id: 'x', rawId: 'x', type: 'public-key', response: {} };
+  waiting(await w.engine.submit(view.flow, { passkey: { response: garbage, origin: ORIGIN } }), 'passkey');
+  const again = failed(await w.engine.submit(view.flow, { choose: 'passkey' }), 'USAGE');
+  assert.match(again.error.message, /already waiting for a passkey/);
 });
 
 test('an assertion for another origin is refused: a retry with a fresh challenge, counted against the user', async () => {

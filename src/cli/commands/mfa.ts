@@ -206,7 +206,7 @@ async function enrolSoftwarePasskey(
   const { beginPasskeyEnrolment, finishPasskeyEnrolment } = await import('../../app/passkeys.js');
   const { encodeSoftwareKey, softwareRegistration } = await import('../../webauthn/software.js');
   const origin = new URL(admin.store.org.baseUrl()).origin;
-  const { pending, options } = await beginPasskeyEnrolment(admin, user.id, { origin });
+  const { pending, options } = await beginPasskeyEnrolment(admin, user.id, { origin, software: true });
   const { response, key } = softwareRegistration(options, origin);
   const passkey = await finishPasskeyEnrolment(admin, user.id, {
     pending,

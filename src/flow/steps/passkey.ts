@@ -50,6 +50,20 @@ export function passkeyView(run: Run, waiting: PasskeyWaiting): PasskeyView {
   };
 }
 
+/**
+ * The option a `choose` sent to a waiting passkey step switches to: another of the step's options. Choosing the
+ * passkey again is refused, or it would start the step afresh and so outrun the per-flow attempt cap.
+ */
+export function fallbackOption(run: Run, option: string): string {
+  if (option === 'passkey')
+    throw new IdpError(
+      'USAGE',
+      `step ${run.state.step} of ${run.app.name} is already waiting for a passkey`,
+      'answer it, or choose another option of the step',
+    );
+  return option;
+}
+
 async function challenge(kit: Kit, run: Run, attempts: number): Promise<PasskeyWaiting> {
   const { store, passkeys } = kit.deps;
   const expiresAt = new Date(store.clock().getTime() + CHALLENGE_TTL_MS).toISOString();
