@@ -94,7 +94,8 @@ ul.items li{display:flex;align-items:center;justify-content:space-between;gap:1r
 border-top:1px solid #e3e7ed}
 ul.items li:last-child{border-bottom:1px solid #e3e7ed}
 details summary{cursor:pointer;color:#1f4fd1;font-size:.9rem}
-details[open]{flex-basis:100%}
+details form{margin-top:.4rem}
+details input[type=text]{margin:.3rem 0 .5rem}
 .meta{display:block;color:#5b6475;font-size:.85rem}
 a{color:#1f4fd1}
 .card>:last-child{margin-bottom:0}
