@@ -1,7 +1,7 @@
 // The interfaces the login engine (src/flow) and the use cases (src/app) need from the outside world. Types only:
 // adapters implement them (src/store: Store; src/federation: Connector, Upstreams; src/sandbox: SandboxStarter;
-// src/tokens: TokenSigner; src/mfa: TotpVerifier, OtpVerifier, Mailer; src/webauthn: PasskeyVerifier; src/script: ScriptRunner), and the composition
-// root (src/cli/context.ts) wires them together. No adapter imports another.
+// src/tokens: TokenSigner; src/mfa: TotpVerifier, OtpVerifier, Mailer; src/webauthn: PasskeyVerifier; src/script:
+// ScriptRunner), and the composition root (src/cli/context.ts) wires them together. No adapter imports another.
 import type { Connection, TokenAuthMethod } from './core/types.js';
 import type { SigningKey, StoredEmailOtp } from './ports/store.js';
 import type {

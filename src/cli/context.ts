@@ -147,7 +147,7 @@ const totp: TotpEnroller = {
   },
 };
 
-/** The webauthn adapter loads with the first passkey use case, and @simplewebauthn/server with its first check. */
+/** The webauthn adapter loads with the first passkey step or use case, and @simplewebauthn/server with it. */
 const passkeys: PasskeyVerifier = {
   authenticationOptions: async (opts) =>
     (await import('../webauthn/verifier.js')).passkeyVerifier.authenticationOptions(opts),
@@ -256,23 +256,16 @@ export async function loginEngine(deps: {
   /** False for `idp serve`, whose provider issues the app's tokens itself. */
   signIdTokens?: boolean;
 }): Promise<FlowEngine> {
-  const [
-    { FlowEngine },
-    { tokenSigner },
-    { totp },
-    { emailOtps },
-    { passkeyVerifier },
-    { scriptRunner },
-    { newFlowId },
-  ] = await Promise.all([
-    import('../flow/engine.js'),
-    import('../tokens/signer.js'),
-    import('../mfa/totp.js'),
-    import('../mfa/email-otp.js'),
-    import('../webauthn/verifier.js'),
-    import('../script/runner.js'),
-    import('../core/ids.js'),
-  ]);
+  const [{ FlowEngine }, { tokenSigner }, { totp }, { emailOtps }, { scriptRunner }, { newFlowId }] = await Promise.all(
+    [
+      import('../flow/engine.js'),
+      import('../tokens/signer.js'),
+      import('../mfa/totp.js'),
+      import('../mfa/email-otp.js'),
+      import('../script/runner.js'),
+      import('../core/ids.js'),
+    ],
+  );
   const relay = deps.store.org.smtpRelay();
   const mailer = relay === null ? undefined : (await import('../mfa/smtp-relay.js')).smtpRelay(relay);
   return new FlowEngine({
@@ -280,7 +273,7 @@ export async function loginEngine(deps: {
     signer: tokenSigner,
     totp,
     emailOtps,
-    passkeys: passkeyVerifier,
+    passkeys,
     scripts: scriptRunner,
     random: { flowId: newFlowId },
     mailer,

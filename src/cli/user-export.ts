@@ -1,6 +1,6 @@
 // Writes `users export` as a JSON array or CSV: every user with what an import into another organisation needs to
-// restore them (id, source, times, status, linked connections, MFA enrolments, passkeys), password hashes and the sealed MFA
-// secrets only when asked. JSON streams row by row so 100k users never sit in memory as one string.
+// restore them (id, source, times, status, linked connections, MFA enrolments, passkeys), password hashes and the
+// sealed MFA secrets only when asked. JSON streams row by row so 100k users never sit in memory as one string.
 import type { Writable } from 'node:stream';
 import type { ExportedUser } from '../ports.js';
 import { userView } from '../app/views.js';

@@ -139,7 +139,7 @@ export type Waiting =
   | {
       kind: 'passkey';
       mode: 'authenticate' | 'enrol';
-      /** What the page is given; its challenge is the one outstanding: any answer consumes it, a retry gets a fresh one. */
+      /** What the page is given. Its challenge is the only one open: any answer spends it, a retry gets a fresh one. */
       options: PublicKeyCredentialRequestOptionsJSON | PublicKeyCredentialCreationOptionsJSON;
       /** When the challenge stops being accepted (ISO time). */
       expiresAt: string;

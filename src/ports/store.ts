@@ -309,7 +309,7 @@ export interface PasskeyRepository {
   remove(userId: string, id?: string): number;
   /** Holds an enrolment's challenge; returns the id its answer names. */
   holdChallenge(userId: string, pending: PendingPasskeyChallenge): string;
-  /** The held challenge, taken (single use) whatever happens next; undefined when unknown, another user's, or expired. */
+  /** The held challenge, taken (single use) whatever happens next; undefined if unknown, another user's or expired. */
   takeChallenge(userId: string, id: string): PendingPasskeyChallenge | undefined;
 }
 

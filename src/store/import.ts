@@ -1,6 +1,6 @@
 // Bulk user import: every record, with its linked connections and MFA factors, in one immediate transaction, so a bad
-// record leaves the store as it was. A record from `users export` comes back as it was: id, source, times, links, factors,
-// passkeys.
+// record leaves the store as it was. A record from `users export` comes back as it was: id, source, times, links,
+// factors, passkeys.
 import { IdpError } from '../core/errors.js';
 import type { UserRecord } from '../core/user-records.js';
 import { USERNAME_RULE_BROKEN, USERNAME_RULE_ON_INSERT } from './migrations.js';

@@ -1,4 +1,5 @@
-// `idp users mfa ...` (enrol, list, rename, remove, reset factors and passkeys) and `idp outbox` (the local mailbox email OTPs are delivered to).
+// `idp users mfa ...` (enrol, list, rename, remove, reset factors and passkeys) and `idp outbox` (the local mailbox
+// email OTPs are delivered to).
 import type { Command } from 'commander';
 import type { Admin } from '../../app/deps.js';
 import { IdpError } from '../../core/errors.js';

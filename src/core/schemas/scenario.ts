@@ -34,7 +34,7 @@ const login = v.pipe(
     otp: v.optional(otp),
     jit_consent: v.optional(oneOf(ANSWERS)),
     jit_username: v.optional(text()),
-    /** A later step's option when it offers several (totp, email-otp or passkey); else the one the answers can answer. */
+    /** A later step's option when it offers several (totp, email-otp, passkey); else the one the answers can answer. */
     mfa: v.optional(oneOf(SECOND_FACTORS)),
     /** The environment variable holding a software passkey's key (a testing aid), for passkey steps. */
     passkey_key_env: v.optional(text()),

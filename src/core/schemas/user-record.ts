@@ -1,7 +1,7 @@
 // One record of a `users import` file (a JSON object, or a CSV row by its header), with the documented size limits
 // of every field (README, "users import"): everything `users export` writes comes back (id, source, times, linked
-// connections, MFA enrolments with their sealed secrets when exported with them, passkeys). Fields idp does not know become attributes; nothing is dropped or
-// reinterpreted silently: a value idp would have to guess at is refused.
+// connections, MFA enrolments with their sealed secrets when exported with them, passkeys). Fields idp does not know
+// become attributes; nothing is dropped or reinterpreted silently: a value idp would have to guess at is refused.
 import * as v from 'valibot';
 import { NAME_RULE, validName } from '../names.js';
 import { isPasswordHash } from '../password.js';
