@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { EXIT } from '../../core/errors.js';
 import type { StageEvent } from '../../core/types.js';
-import { action, loginEngine, upstreamsFor } from '../context.js';
+import { action, adminOf, loginEngine, upstreamsFor } from '../context.js';
 import { renderHint } from '../hints.js';
 import { parsePort } from '../parse.js';
 
@@ -26,15 +26,13 @@ Examples:
     .action(
       action(async (ctx, opts: { port?: number; personas?: string }) => {
         const store = await ctx.store();
-        const [{ startServer }, { totp }, { passkeyVerifier }, record, { listApps, sdkConfig }, { sdkText }] =
-          await Promise.all([
-            import('../../server/server.js'),
-            import('../../mfa/totp.js'),
-            import('../../webauthn/verifier.js'),
-            import('../serve-record.js'),
-            import('../../app/apps.js'),
-            import('../sdk-text.js'),
-          ]);
+        const [{ startServer }, { totp }, record, { listApps, sdkConfig }, { sdkText }] = await Promise.all([
+          import('../../server/server.js'),
+          import('../../mfa/totp.js'),
+          import('../serve-record.js'),
+          import('../../app/apps.js'),
+          import('../sdk-text.js'),
+        ]);
         const json = ctx.out.opts.json;
         const onEvent = (event: StageEvent): void => {
           if (json) process.stdout.write(`${JSON.stringify({ event: 'stage', ...event })}\n`);
@@ -46,7 +44,8 @@ Examples:
           actor: ctx.actor,
           port: opts.port ?? DEFAULT_SERVE_PORT,
           totp,
-          passkeys: passkeyVerifier,
+          // The verifier the use cases get, which loads @simplewebauthn/server only when a passkey is first checked.
+          passkeys: adminOf(store, ctx.actor).passkeys,
           engine: async (callbackUrl) => {
             upstreams = await upstreamsFor(store, { personasFile: opts.personas, callbackUrls: [callbackUrl] });
             return loginEngine({ store, upstreams, onEvent, signIdTokens: false });
