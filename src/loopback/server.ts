@@ -1,13 +1,16 @@
 // The ephemeral RFC 8252 callback server: 127.0.0.1 only, port 0, one exact path, one callback, then closed.
 // The browser's response is held while the callback is redeemed. When the flow then waits for the person at the
 // terminal (MFA, a JIT prompt), the browser is told so at once, and a page still open learns the outcome through an
-// unguessable status URL (long-polled) until the flow ends and the server closes.
+// unguessable status URL (long-polled) until the flow ends and the server closes. A passkey step asks through a page
+// of the same server at http://localhost:PORT (passkey-page.ts); only then does it also answer on [::1]:PORT.
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
+import { escapeHtml, SECURITY_HEADERS, sendText } from './html.js';
+import { openPasskeyPage, type PasskeyAsk, type PasskeyPage, type PasskeyPrompt } from './passkey-page.js';
 
 export interface OutcomePage {
   title: string;
@@ -32,18 +35,16 @@ export interface LoopbackServer {
   redirectUri: string;
   port: number;
   waitForCallback(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<LoopbackCallback>;
+  /**
+   * Serves a page asking the browser's authenticator for `prompt` and waits for its answer; a page asked before stops
+   * answering (a retry gets a new one).
+   */
+  askPasskey(prompt: PasskeyPrompt, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<PasskeyAsk>;
   /** Idempotent. A still-held browser response gets a neutral page rather than hanging. */
   close(): Promise<void>;
 }
 
 const HOST = '127.0.0.1';
-
-const SECURITY_HEADERS = {
-  'Cache-Control': 'no-store',
-  'Referrer-Policy': 'no-referrer',
-  'X-Content-Type-Options': 'nosniff',
-  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'",
-} as const;
 
 /** A status request is answered "still waiting" after this long, and the page asks again: no browser gives up on it. */
 const LONG_POLL_MS = 25_000;
@@ -70,9 +71,12 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
   let statusOpen = false;
   let outcome: OutcomePage | null = null;
   const statusRequests = new Set<ServerResponse>();
+  let passkey: PasskeyPage | null = null;
+  let v6: ReturnType<typeof createServer> | null = null;
 
-  const server = createServer((req, res) => {
+  const answer = (req: IncomingMessage, res: ServerResponse): void => {
     if (statusOpen && requestPath(req) === statusPath && req.method === 'GET') return holdStatus(res);
+    if (passkey?.handle(req, res)) return;
     if (received || closing) return sendText(res, 410, 'This callback has already been used.');
     if (requestPath(req) !== path) return sendText(res, 404, 'Not found.');
     if (req.method !== 'GET') return sendText(res, 405, 'Method not allowed.');
@@ -100,7 +104,8 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
     const current = waiter;
     waiter = null;
     current?.resolve(received);
-  });
+  };
+  const server = createServer(answer);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -114,7 +119,11 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
 
   function close(): Promise<void> {
     if (closing) return closing;
-    closing = new Promise<void>((resolve) => server.close(() => resolve()));
+    closing = Promise.all([
+      new Promise<void>((resolve) => server.close(() => resolve())),
+      v6 && new Promise<void>((resolve) => v6!.close(() => resolve())),
+    ]).then(() => undefined);
+    passkey?.end(interruptedError());
     if (heldResponse) {
       sendPage(heldResponse, ENDED_PAGE);
       heldResponse = null;
@@ -122,8 +131,10 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
     for (const res of statusRequests) endStatus(res, outcome ?? ENDED_PAGE);
     statusRequests.clear();
     // A browser keeps idle keep-alive sockets open; they must not keep the port bound.
-    server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), 1000).unref();
+    for (const s of [server, v6]) {
+      s?.closeIdleConnections();
+      setTimeout(() => s?.closeAllConnections(), 1000).unref();
+    }
     const pending = waiter;
     waiter = null;
     pending?.reject(interruptedError());
@@ -184,7 +195,25 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
     });
   }
 
-  return { redirectUri, port, waitForCallback, close };
+  async function askPasskey(
+    prompt: PasskeyPrompt,
+    opts: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<PasskeyAsk> {
+    if (closing) throw new IdpError('INTERNAL', 'the loopback server is already closed');
+    // Browsers try `localhost` on ::1 first: answer there too, so nothing else on this machine can take that address.
+    if (!v6) {
+      const listening = createServer(answer);
+      await new Promise<void>((resolve) =>
+        listening.once('error', () => resolve()).listen(port, '::1', () => resolve()),
+      );
+      v6 = listening.listening ? listening : null;
+    }
+    passkey?.end(new IdpError('INTERNAL', 'a newer passkey page replaced this one'));
+    passkey = openPasskeyPage(port, prompt, opts);
+    return passkey.ask;
+  }
+
+  return { redirectUri, port, waitForCallback, askPasskey, close };
 }
 
 function requestPath(req: IncomingMessage): string {
@@ -203,11 +232,6 @@ function timeoutError(timeoutMs: number): IdpError {
 
 function interruptedError(): IdpError {
   return new IdpError('INTERRUPTED', 'interrupted while waiting for the browser callback', 'run the login again');
-}
-
-function sendText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-  res.end(text);
 }
 
 /** What the browser shows while the terminal finishes: whether the provider signed the person in, never its text. */
@@ -281,8 +305,4 @@ function redactQueryValues(page: OutcomePage, url: URL): OutcomePage {
   const secrets = SECRET_PARAMS.flatMap((name) => url.searchParams.getAll(name)).filter((v) => v.length > 0);
   const scrub = (text: string): string => secrets.reduce((acc, s) => acc.split(s).join('[redacted]'), text);
   return { ...page, title: scrub(page.title), message: scrub(page.message) };
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,6 +1,7 @@
 // My Account on the web (`/t/<org>/myaccount`): the built-in My Account app signs in through the org's own provider
-// (code + PKCE, like any SPA), then a signed-in local user sees their profile, links and factors, and enrols or
-// removes TOTP through the same use cases as `idp account`. A pass-through user is refused: no local account.
+// (code + PKCE, like any SPA), then a signed-in local user sees their profile, links, factors and passkeys, enrols or
+// removes TOTP, and adds, renames or removes passkeys, through the same use cases as `idp account` and `idp users mfa`.
+// A pass-through user is refused: no local account.
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -10,15 +11,17 @@ import {
   pendingTotpEnrolment,
   removeFactors,
 } from '../app/account.js';
-import { IdpError } from '../core/errors.js';
+import { beginPasskeyEnrolment, finishPasskeyEnrolment, passkeyList, renamePasskey } from '../app/passkeys.js';
+import { deviceName } from '../core/device-name.js';
+import { IdpError, isIdpError } from '../core/errors.js';
 import { MY_ACCOUNT } from '../core/signin.js';
 import type { User } from '../core/types.js';
 import { readParams, sendHtml } from '../net/http.js';
-import type { Store, TotpVerifier } from '../ports.js';
+import type { PasskeyVerifier, Store, TotpVerifier } from '../ports.js';
 import { readCookie, type Signer, setCookie } from './cookies.js';
-import { accountActionOf, accountPage, totpEnrolPage } from './pages/account.js';
+import { accountActionOf, accountPage, passkeyEnrolPage, totpEnrolPage } from './pages/account.js';
 import { CSRF_FIELD } from './pages/flow.js';
-import { now, ROUTES } from './provider.js';
+import { ASSET_PATH, now, ROUTES } from './provider.js';
 import type { WebDriver } from './web-driver.js';
 
 const SESSION_COOKIE = 'idp_myaccount';
@@ -30,6 +33,7 @@ export interface MyAccountDeps {
   store: Store;
   signer: Signer;
   totp: TotpVerifier;
+  passkeys: PasskeyVerifier;
   org: string;
   mount: string;
   /** `http://localhost:PORT/t/<org>` */
@@ -72,14 +76,23 @@ export class MyAccount {
         new IdpError('USAGE', 'this form was not sent from My Account', 'reload My Account and try again'),
       );
     const asked = accountActionOf(form);
+    const deps = { store: this.deps.store, actor: user.username, passkeys: this.deps.passkeys };
+    const origin = new URL(this.deps.base).origin;
     switch (asked.op) {
       case 'enrol-totp':
         return this.beginTotp(res, visit);
       case 'confirm-totp':
         return this.confirmTotp(res, visit, asked.code);
       case 'remove-factor':
-        removeFactors({ store: this.deps.store, actor: user.username }, user, asked.factor);
-        return this.back(res, 'factor-removed');
+        removeFactors(deps, user, asked.factor);
+        return this.back(res, asked.factor.startsWith('passkey:') ? 'passkey-removed' : 'factor-removed');
+      case 'enrol-passkey':
+        return this.passkeyPage(req, res, visit, await beginPasskeyEnrolment(deps, user.id, { origin }));
+      case 'finish-passkey':
+        return this.finishPasskey(req, res, visit, asked, origin);
+      case 'rename-passkey':
+        renamePasskey(deps, user.id, asked.passkey, asked.name);
+        return this.back(res, 'passkey-renamed');
       case 'sign-out':
         setCookie(res, SESSION_COOKIE, '', { path: this.path, maxAge: 0 });
         return this.redirect(
@@ -90,7 +103,8 @@ export class MyAccount {
   }
 
   private show(res: ServerResponse, { user, csrf }: Visit, notice?: string): void {
-    const view = accountView(this.deps.store, user);
+    const passkeys = passkeyList({ store: this.deps.store }, user.id);
+    const view = { ...accountView(this.deps.store, user), passkeys };
     sendHtml(
       res,
       200,
@@ -200,6 +214,41 @@ export class MyAccount {
     this.back(res, 'enrolled');
   }
 
+  /**
+   * The answer to an enrolment: a refusal (a wrong origin, an expired challenge) shows the page again with a fresh
+   * challenge, since any answer used up the one it was made for.
+   */
+  private async finishPasskey(
+    req: IncomingMessage,
+    res: ServerResponse,
+    visit: Visit,
+    asked: { pending: string; response: unknown; name?: string },
+    origin: string,
+  ): Promise<void> {
+    const deps = { store: this.deps.store, actor: visit.user.username, passkeys: this.deps.passkeys };
+    try {
+      await finishPasskeyEnrolment(deps, visit.user.id, { ...asked, origin });
+    } catch (err) {
+      // A refused answer or name: the page again, with why. (Its challenge is spent: a fresh one.)
+      if (!isIdpError(err) || (err.code !== 'MFA_FAILED' && err.code !== 'INVALID_VALUE')) throw err;
+      const fresh = await beginPasskeyEnrolment(deps, visit.user.id, { origin });
+      return this.passkeyPage(req, res, visit, fresh, err.message);
+    }
+    this.back(res, 'passkey-enrolled');
+  }
+
+  private passkeyPage(
+    req: IncomingMessage,
+    res: ServerResponse,
+    { csrf }: Visit,
+    enrol: { pending: string; options: unknown },
+    retry?: string,
+  ): void {
+    const name = deviceName(req.headers['user-agent']);
+    const ctx = { csrf, action: this.path, org: this.deps.org, assets: `${this.deps.mount}${ASSET_PATH}` };
+    sendHtml(res, 200, passkeyEnrolPage(enrol, { ...ctx, ...(name && { name }), ...(retry && { retry }) }));
+  }
+
   private enrolPage(
     res: ServerResponse,
     { csrf }: Visit,
@@ -243,6 +292,9 @@ export class MyAccount {
 const NOTICES: Record<string, string> = {
   enrolled: 'Your authenticator app is enrolled: sign-ins that ask for TOTP will use it.',
   'factor-removed': 'The factor was removed.',
+  'passkey-enrolled': 'Your passkey is ready: sign-ins that ask for a passkey can use it.',
+  'passkey-renamed': 'The passkey was renamed.',
+  'passkey-removed': 'The passkey was removed.',
   'enrolment-expired': 'That enrolment expired: start again.',
 };
 

@@ -24,6 +24,9 @@ export const ROUTES = {
 /** The web driver's pages for one interaction, under the mount. */
 export const INTERACTION_PATH = '/authenticationendpoint/';
 
+/** The scripts passkey pages load (src/net/passkey-assets.ts), under the mount. */
+export const ASSET_PATH = '/assets';
+
 /** What idp keeps with a grant (app/broker.ts KeptWithGrant), stored as a model of its own beside the grant. */
 export const KEPT_MODEL = 'KeptWithGrant';
 

@@ -1,14 +1,16 @@
 // `idp serve`'s HTTP server: binds loopback, mounts the org under /t/<org> (the provider's endpoints, the web driver's
-// pages, /commonauth, My Account), answers /health, purges expired provider rows, and drains on close.
+// pages and the passkey pages' scripts, /commonauth, My Account), answers /health, purges expired provider rows, and
+// drains on close.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Hint } from '../core/fixes.js';
 import type { FlowEngine } from '../flow/engine.js';
 import { serveAt, serverCookieKey } from '../app/broker.js';
 import { listenLoopback, sendJson } from '../net/http.js';
-import type { Store, TotpVerifier } from '../ports.js';
+import { sendPasskeyAsset } from '../net/passkey-assets.js';
+import type { PasskeyVerifier, Store, TotpVerifier } from '../ports.js';
 import { Signer } from './cookies.js';
 import { MyAccount } from './myaccount.js';
-import { createProvider, INTERACTION_PATH, now, ROUTES } from './provider.js';
+import { ASSET_PATH, createProvider, INTERACTION_PATH, now, ROUTES } from './provider.js';
 import { statusOf, WebDriver } from './web-driver.js';
 
 const DISCOVERY = '/oauth2/token/.well-known/openid-configuration';
@@ -24,6 +26,8 @@ export interface ServeOptions {
   /** The login engine, for flows whose upstreams call back to `callbackUrl`. */
   engine(callbackUrl: string): Promise<FlowEngine>;
   totp: TotpVerifier;
+  /** My Account's passkey enrolment checks the authenticator's answer with it. */
+  passkeys: PasskeyVerifier;
   wordHint(hint: Hint | undefined): string | null;
   /** A request the server could not answer (an internal error), for the operator's terminal. */
   onError?(err: unknown): void;
@@ -79,6 +83,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       store,
       signer,
       totp: opts.totp,
+      passkeys: opts.passkeys,
       org,
       mount,
       base,
@@ -104,6 +109,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (path !== mount && !path.startsWith(`${mount}/`)) return sendJson(res, 404, { error: 'not_found' });
       const inner = path.slice(mount.length) || '/';
       if (inner === '/commonauth') return driver.commonauth(req, res, query);
+      if (inner.startsWith(`${ASSET_PATH}/`)) return asset(req, res, inner.slice(ASSET_PATH.length + 1));
       if (inner.startsWith(INTERACTION_PATH))
         return driver.interaction(req, res, inner.slice(INTERACTION_PATH.length), query);
       if (inner === '/myaccount' || inner.startsWith('/myaccount/'))
@@ -131,6 +137,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       return Promise.all([drain(server), v6.listening ? drain(v6) : undefined]).then(() => undefined);
     },
   };
+}
+
+/** GET a passkey page's script by its name; any other name (a path, `..`) is not found, and nothing else is read. */
+function asset(req: IncomingMessage, res: ServerResponse, name: string): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed' });
+  if (!sendPasskeyAsset(res, name)) sendJson(res, 404, { error: 'not_found' });
 }
 
 /** Stops accepting, lets requests in flight finish (cutting them after DRAIN_MS), closes idle keep-alive sockets. */

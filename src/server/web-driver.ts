@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Interaction, Provider } from 'oidc-provider';
 import { brokeredSession, type KeptWithGrant, sessionClaims, sessionSatisfies } from '../app/broker.js';
 import { ERROR_CODES, IdpError, isIdpError } from '../core/errors.js';
+import { deviceName } from '../core/device-name.js';
 import type { Hint } from '../core/fixes.js';
 import type { FlowEngine } from '../flow/engine.js';
 import type { FlowResult, FlowView } from '../flow/types.js';
@@ -12,7 +13,7 @@ import type { Store } from '../ports.js';
 import { readCookie, type Signer, setCookie } from './cookies.js';
 import { errorPage } from './pages/error.js';
 import { answerOf, CSRF_FIELD, flowPage } from './pages/flow.js';
-import { INTERACTION_PATH, KEPT_MODEL, now } from './provider.js';
+import { ASSET_PATH, INTERACTION_PATH, KEPT_MODEL, now } from './provider.js';
 
 /** Which flow answers an interaction: a row beside the interaction, as long-lived. */
 const WEB_FLOW_MODEL = 'WebFlow';
@@ -130,7 +131,8 @@ export class WebDriver {
         403,
         new IdpError('USAGE', 'this form was not sent from its sign-in page', 'reload the page and try again'),
       );
-    const input = answerOf(engine.current(flow), form);
+    // A passkey answer is checked against this server's own origin, never one a request names.
+    const input = answerOf(engine.current(flow), form, { origin: new URL(callbackUrl).origin });
     if ('choose' in input) input.redirectUri = callbackUrl;
     return this.respond(req, res, details, await engine.submit(flow, input));
   }
@@ -175,6 +177,8 @@ export class WebDriver {
         csrf: this.deps.signer.mac('csrf', details.uid),
         app: view.app,
         org: this.deps.org,
+        assets: `${this.deps.mount}${ASSET_PATH}`,
+        passkeyName: deviceName(req.headers['user-agent']),
       }),
     );
   }

@@ -1,7 +1,8 @@
 // Test plumbing for the browser suites: one headless Debian chromium per test file, driven by playwright-core (which
-// never downloads a browser), with a fresh context (cookies, storage) per test.
+// never downloads a browser), with a fresh context (cookies, storage) per test, and a virtual passkey authenticator
+// for a page through the Chrome DevTools Protocol.
 import { after, before } from 'node:test';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -39,4 +40,33 @@ export function sharedBrowser(): { browser(): Browser; context(): Promise<Browse
     return browser;
   };
   return { browser: get, context: () => get().newContext() };
+}
+
+export interface VirtualAuthenticator {
+  /** The credentials the authenticator holds (resident or not), as CDP reports them. */
+  credentials(): Promise<{ credentialId: string; rpId?: string; userHandle?: string; signCount: number }[]>;
+}
+
+/**
+ * A platform authenticator for `page` (what a laptop's fingerprint reader is): CTAP2, internal transport, resident
+ * keys (discoverable credentials, for passwordless sign-in) and user verification that always succeeds. It belongs
+ * to the page's tab, so it keeps its credentials when the tab goes to another origin (any RP ID `localhost`).
+ */
+export async function virtualAuthenticator(page: Page): Promise<VirtualAuthenticator> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      ctap2Version: 'ctap2_1',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return {
+    credentials: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials,
+  };
 }

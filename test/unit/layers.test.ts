@@ -130,7 +130,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   mfa: ['core', 'ports'],
   tokens: ['core', 'ports'],
   script: ['core', 'ports'],
-  loopback: ['core', 'ports'],
+  // The terminal login's passkey page serves the same scripts as `idp serve` (net/passkey-assets.ts).
+  loopback: ['core', 'ports', 'net'],
   webauthn: ['core', 'ports'],
   sandbox: ['core', 'ports', 'net'],
   // node:http helpers for idp's own servers: a library below the adapters that use it.

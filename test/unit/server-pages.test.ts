@@ -1,14 +1,21 @@
 // The web driver's pages (src/server/pages): each view renders the fields it asks for, a form filled in as a browser
 // would and read back by answerOf gives the engine's input, missing fields are refused, every form posts with the
-// CSRF token, fields are labelled and tied to their errors, and untrusted text is escaped everywhere.
+// CSRF token, fields are labelled and tied to their errors, untrusted text is escaped everywhere, and only passkey
+// pages run scripts (this server's two, with the options as inert JSON).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import QRCode from 'qrcode';
 import { IdpError } from '../../src/core/errors.js';
 import type { FlowView } from '../../src/flow/types.js';
-import { accountActionOf, accountPage, totpEnrolPage, type AccountPageView } from '../../src/server/pages/account.js';
+import {
+  accountActionOf,
+  accountPage,
+  passkeyEnrolPage,
+  totpEnrolPage,
+  type AccountPageView,
+} from '../../src/server/pages/account.js';
 import { errorPage } from '../../src/server/pages/error.js';
-import { answerOf, CSRF_FIELD, flowPage, type FlowPageContext } from '../../src/server/pages/flow.js';
+import { answerOf as answerOfPage, CSRF_FIELD, flowPage, type FlowPageContext } from '../../src/server/pages/flow.js';
 import { escapeHtml } from '../../src/server/pages/layout.js';
 import { qrSvg } from '../../src/server/pages/qr.js';
 
@@ -17,7 +24,15 @@ const ctx: FlowPageContext = {
   csrf: 'csrf-token-1',
   app: 'shop',
   org: 'thrift',
+  assets: '/t/thrift/assets',
+  passkeyName: 'Chrome on Linux',
 };
+/** The server's own origin, which a passkey answer is read with (never from the form). */
+const SERVER = { origin: 'http://localhost:4000' };
+
+function answerOf(view: FlowView, form: URLSearchParams) {
+  return answerOfPage(view, form, SERVER);
+}
 const base = { flow: 'f_1', app: 'shop', step: 1, status: 'active' as const };
 const enrol = {
   secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP',
@@ -46,7 +61,43 @@ const VIEWS = {
   totp: { ...base, step: 2, waiting: 'mfa', method: 'totp', hint: '6-digit code from your authenticator app' },
   enrol: { ...base, step: 2, waiting: 'mfa', method: 'totp', hint: 'scan the QR code', enrol },
   email: { ...base, step: 2, waiting: 'mfa', method: 'email-otp', hint: '6-digit code sent to a***@example.com' },
+  passwordless: {
+    ...base,
+    waiting: 'passkey',
+    mode: 'authenticate',
+    options: { challenge: 'c1', rpId: 'localhost', userVerification: 'required', allowCredentials: [] },
+    alternatives: ['github', 'password'],
+  },
+  passkey: {
+    ...base,
+    step: 2,
+    waiting: 'passkey',
+    mode: 'authenticate',
+    options: { challenge: 'c2', rpId: 'localhost', allowCredentials: [{ id: 'cred1', type: 'public-key' }] },
+    alternatives: ['totp'],
+  },
+  passkeyEnrol: {
+    ...base,
+    step: 2,
+    waiting: 'passkey',
+    mode: 'enrol',
+    options: {
+      challenge: 'c3',
+      rp: { id: 'localhost', name: 'thrift' },
+      user: { id: 'dTE', name: 'alice', displayName: 'Alice' },
+      pubKeyCredParams: [{ alg: -7, type: 'public-key' }],
+    },
+    alternatives: [],
+  },
 } satisfies Record<string, FlowView>;
+
+const PASSKEY_PAGES = ['passwordless', 'passkey', 'passkeyEnrol', 'passkeyRetry', 'passkeyAdd', 'passkeyAddRetry'];
+const passkeyAdd = { pending: 'pend_1', options: VIEWS.passkeyEnrol.options };
+const passkeyAddCtx = {
+  ...{ csrf: 'csrf-token-1', action: '/t/thrift/myaccount', org: 'thrift' },
+  assets: '/t/thrift/assets',
+  name: 'Chrome on Linux',
+};
 
 const account: AccountPageView = {
   user: {
@@ -64,6 +115,16 @@ const account: AccountPageView = {
   linked: [{ connection: 'github', subject: '42', linked_at: '2025-01-02T03:04:05Z', last_login_at: null }],
   mfa: [{ id: 'fac_1', type: 'totp', created_at: '2025-01-03T00:00:00Z' }],
   password: true,
+  passkeys: [
+    {
+      id: 'pk_1',
+      name: 'Laptop',
+      createdAt: '2025-01-04T00:00:00Z',
+      lastUsedAt: '2025-01-05T00:00:00Z',
+      software: false,
+    },
+    { id: 'pk_2', name: 'CI key', createdAt: '2025-01-06T00:00:00Z', lastUsedAt: null, software: true },
+  ],
 } as AccountPageView;
 const accountCtx = { csrf: 'csrf-token-1', action: '/t/thrift/myaccount', org: 'thrift' };
 
@@ -83,8 +144,14 @@ function everyPage(): Record<string, string> {
     ctx,
   );
   pages.totpRetry = flowPage({ ...VIEWS.enrol, retry: { code: 'MFA_FAILED', message: 'wrong code', hint: null } }, ctx);
+  pages.passkeyRetry = flowPage(
+    { ...VIEWS.passkeyEnrol, retry: { code: 'MFA_FAILED', message: 'the passkey was refused', hint: 'try again' } },
+    ctx,
+  );
+  pages.passkeyAdd = passkeyEnrolPage(passkeyAdd, passkeyAddCtx);
+  pages.passkeyAddRetry = passkeyEnrolPage(passkeyAdd, { ...passkeyAddCtx, retry: 'the passkey was refused' });
   pages.account = accountPage(account, { ...accountCtx, notice: 'Saved.' });
-  pages.accountEmpty = accountPage({ ...account, linked: [], mfa: [] }, accountCtx);
+  pages.accountEmpty = accountPage({ ...account, linked: [], mfa: [], passkeys: [] }, accountCtx);
   pages.totpEnrol = totpEnrolPage(enrol, accountCtx);
   pages.totpEnrolRetry = totpEnrolPage(enrol, { ...accountCtx, retry: 'wrong code' });
   pages.error = errorPage({
@@ -200,13 +267,32 @@ test('every field has a label, every button a name, every description exists, an
       assert.ok(level <= (levels[i - 1] ?? 0) + 1, `${name}: headings skip no level`);
     });
     assert.match(html, /^<!doctype html>\n<html lang="en">/, `${name}: a document with a language`);
-    assert.doesNotMatch(html, /<script|<link|\bsrc=/, `${name}: no JavaScript and no external assets`);
+    assert.doesNotMatch(html, /<link/, `${name}: no external stylesheet`);
+    const scripts = tags(html, 'script');
+    if (!PASSKEY_PAGES.includes(name)) {
+      assert.doesNotMatch(html, /<script|\bsrc=/, `${name}: no JavaScript and no external assets`);
+      continue;
+    }
+    // A passkey page: the options as data, and this server's two scripts, nothing from elsewhere.
+    assert.deepEqual(
+      scripts.map((t) => t.src ?? t.type),
+      ['application/json', '/t/thrift/assets/simplewebauthn-browser.js', '/t/thrift/assets/passkey.js'],
+      name,
+    );
+    assert.match(html, /<noscript>.*Passkeys need JavaScript/, `${name}: says what it needs without JavaScript`);
   }
 });
 
 test('an error or retry is an alert, and the fields it is about point at it', () => {
   const pages = everyPage();
-  for (const name of ['credentialsRetry', 'chooseNameRetry', 'totpRetry', 'totpEnrolRetry']) {
+  for (const name of [
+    'credentialsRetry',
+    'chooseNameRetry',
+    'totpRetry',
+    'totpEnrolRetry',
+    'passkeyRetry',
+    'passkeyAddRetry',
+  ]) {
     const html = pages[name]!;
     const alert = tags(html, 'div').find((d) => d.role === 'alert');
     assert.ok(alert?.id, `${name}: an alert with an id`);
@@ -359,6 +445,120 @@ test('mfa with TOTP enrolment (and My Account enrolment): the QR code, the secre
   assert.ok(!tags(notOtpauth, 'a').some((a) => a.href?.startsWith('javascript:')), 'only an otpauth URI is a link');
 });
 
+/** The form as the page script posts it: no button, the authenticator's answer as JSON in `response`. */
+function scripted(html: string, answer: unknown, fill: Record<string, string> = {}): URLSearchParams {
+  return submit(html, { ...fill, response: JSON.stringify(answer) });
+}
+
+test('passkey step: the options as data, a script button, the answer read back with the server origin, another way', () => {
+  const html = flowPage(VIEWS.passkey, ctx);
+  assert.match(html, /<h2>Use your passkey<\/h2>/);
+  const form = tags(html, 'form')[0]!;
+  assert.equal(form.id, 'passkey-form');
+  assert.equal(form['data-mode'], 'authenticate');
+  const json = /<script type="application\/json" id="passkey-options">([^<]*)<\/script>/.exec(html)?.[1];
+  assert.deepEqual(JSON.parse(json!), VIEWS.passkey.options);
+  assert.deepEqual(
+    buttons(html).map((b) => [b.type, b.id ?? b.value, b.text, 'formnovalidate' in b]),
+    [
+      ['button', 'passkey-start', 'Use a passkey', false],
+      ['submit', 'totp', 'Use an authenticator app', true],
+    ],
+    'the passkey button only runs the script; each other option posts the form without its checks',
+  );
+  assert.ok('disabled' in buttons(html)[0]!, 'the button waits for the script to find WebAuthn');
+  assert.match(html, /<h3>Use another way<\/h3>/);
+  assert.deepEqual(
+    tags(html, 'input').filter((i) => i.type !== 'hidden'),
+    [],
+    'nothing to type when signing in',
+  );
+
+  const answer = { id: 'cred1', rawId: 'cred1', type: 'public-key', response: { signature: 'sig' } };
+  const posted = scripted(html, answer);
+  posted.set('origin', 'http://evil.example');
+  assert.deepEqual(answerOf(VIEWS.passkey, posted), {
+    passkey: { response: answer, origin: SERVER.origin },
+  });
+  assert.deepEqual(answerOf(VIEWS.passkey, submit(html, {}, { name: 'choose', value: 'totp' })), { choose: 'totp' });
+  refused(
+    () => answerOf(VIEWS.passkey, new URLSearchParams({ choose: 'password' })),
+    /'password' is not offered in this step/,
+  );
+  refused(() => answerOf(VIEWS.passkey, submit(html)), /the passkey answer is missing/);
+  refused(() => answerOf(VIEWS.passkey, submit(html, { response: '{"id":' })), /the passkey answer is not JSON/);
+  refused(() => answerOf(VIEWS.passkey, submit(html, { response: '"text"' })), /the passkey answer is not JSON/);
+});
+
+test('passwordless step 1 and the choose page: passkey is an option like the others, with its fallbacks', () => {
+  const html = flowPage(VIEWS.passwordless, ctx);
+  assert.match(html, /<h2>Sign in with a passkey<\/h2>/);
+  assert.deepEqual(
+    buttons(html).map((b) => b.text),
+    ['Use a passkey', 'Sign in with GitHub', 'Sign in with a password'],
+  );
+  const choose = flowPage({ ...VIEWS.choose, options: ['passkey', 'github'] }, ctx);
+  assert.deepEqual(
+    answerOf(
+      { ...VIEWS.choose, options: ['passkey', 'github'] },
+      submit(choose, {}, { name: 'choose', value: 'passkey' }),
+    ),
+    {
+      choose: 'passkey',
+    },
+  );
+  assert.equal(buttons(choose)[0]!.text, 'Use a passkey');
+  assert.doesNotMatch(choose, /<script/, 'the choose page itself runs nothing');
+});
+
+test('passkey enrolment in a sign-in: a labelled name field with a sensible default, read back with the answer', () => {
+  const html = flowPage(VIEWS.passkeyEnrol, ctx);
+  assert.match(html, /<h2>Create a passkey<\/h2>/);
+  assert.equal(tags(html, 'form')[0]!['data-mode'], 'enrol');
+  const [name, ...rest] = tags(html, 'input').filter((i) => i.type !== 'hidden');
+  assert.deepEqual(rest, []);
+  assert.equal(name!.name, 'name');
+  assert.equal(name!.value, 'Chrome on Linux');
+  assert.ok(tags(html, 'label').some((l) => l.for === name!.id));
+  assert.deepEqual(
+    buttons(html).map((b) => b.text),
+    ['Create a passkey'],
+    'no other way when the step offers none',
+  );
+  const answer = { id: 'new', response: { attestationObject: 'a' } };
+  assert.deepEqual(answerOf(VIEWS.passkeyEnrol, scripted(html, answer, { name: '  Work laptop ' })), {
+    passkey: { response: answer, origin: SERVER.origin, name: 'Work laptop' },
+  });
+  assert.deepEqual(
+    answerOf(VIEWS.passkeyEnrol, scripted(html, answer, { name: ' ' })),
+    {
+      passkey: { response: answer, origin: SERVER.origin },
+    },
+    'blank: the use case names it',
+  );
+  assert.deepEqual(answerOf(VIEWS.passkeyEnrol, scripted(html, answer, { name: '' })), {
+    passkey: { response: answer, origin: SERVER.origin },
+  });
+  const retry = flowPage(
+    { ...VIEWS.passkeyEnrol, retry: { code: 'MFA_FAILED', message: 'the passkey was refused', hint: 'try again' } },
+    ctx,
+  );
+  assert.match(retry, /role="alert"[^>]*>The passkey was refused\. Try again\./);
+});
+
+test('a passkey page options JSON cannot end its <script> element, whatever a name in it says', () => {
+  const evil = '</script><script>alert(1)</script>';
+  const view = {
+    ...VIEWS.passkeyEnrol,
+    options: { ...VIEWS.passkeyEnrol.options, user: { id: 'x', name: evil, displayName: evil } },
+  };
+  for (const html of [flowPage(view, ctx), passkeyEnrolPage({ pending: 'p', options: view.options }, passkeyAddCtx)]) {
+    assert.equal(html.match(/<script/g)?.length, 3, 'the JSON and the two asset scripts, no more');
+    const json = /<script type="application\/json" id="passkey-options">([^<]*)<\/script>/.exec(html)?.[1];
+    assert.equal(JSON.parse(json!).user.name, evil, 'the name survives as data');
+  }
+});
+
 test('a form from a page the flow has moved past is refused, and views that are no page throw', () => {
   const old = submit(flowPage(VIEWS.choose, ctx), {}, { name: 'choose', value: 'password' });
   old.set('code', '123456');
@@ -434,13 +634,61 @@ test('My Account shows what `idp account` shows, a remove button per factor, enr
   refused(() => accountActionOf(new URLSearchParams()), /the action is missing/);
 });
 
+test('My Account passkeys: each listed with its dates, renamed and removed by its id; adding one posts the answer', () => {
+  const html = accountPage(account, accountCtx);
+  assert.match(html, /<h2>Passkeys<\/h2>/);
+  assert.ok(html.includes('Laptop<span class="meta">added 2025-01-04, last used 2025-01-05</span>'));
+  assert.ok(html.includes('CI key<span class="meta">added 2025-01-06, never used, software authenticator'));
+  const removeButtons = buttons(html).filter((b) => b.value === 'remove-factor');
+  assert.deepEqual(
+    removeButtons.map((b) => b['aria-label']),
+    ['Remove Authenticator app (TOTP), added 2025-01-03', 'Remove passkey Laptop', 'Remove passkey CI key'],
+  );
+  const removeForm = forms(html).find((f) => f.includes('value="passkey:pk_2"'))!;
+  assert.deepEqual(accountActionOf(submit(removeForm, {}, { name: 'op', value: 'remove-factor' })), {
+    op: 'remove-factor',
+    factor: 'passkey:pk_2',
+  });
+  const renameForm = forms(html).find((f) => f.includes('name="passkey" value="pk_1"'))!;
+  assert.deepEqual(
+    accountActionOf(submit(renameForm, { name: ' Old laptop ' }, { name: 'op', value: 'rename-passkey' })),
+    {
+      op: 'rename-passkey',
+      passkey: 'pk_1',
+      name: 'Old laptop',
+    },
+  );
+  refused(
+    () => accountActionOf(submit(renameForm, { name: ' ' }, { name: 'op', value: 'rename-passkey' })),
+    /the new name is missing/,
+  );
+  assert.deepEqual(accountActionOf(submit(html, {}, { name: 'op', value: 'enrol-passkey' })), { op: 'enrol-passkey' });
+  assert.match(accountPage({ ...account, passkeys: [] }, accountCtx), /No passkeys yet\./);
+
+  const add = passkeyEnrolPage(passkeyAdd, passkeyAddCtx);
+  assert.equal(tags(add, 'form')[0]!['data-mode'], 'enrol');
+  assert.equal(tags(add, 'input').find((i) => i.name === 'name')!.value, 'Chrome on Linux');
+  const answer = { id: 'new', response: { attestationObject: 'a' } };
+  assert.deepEqual(accountActionOf(scripted(add, answer, { name: 'Phone' })), {
+    op: 'finish-passkey',
+    pending: 'pend_1',
+    response: answer,
+    name: 'Phone',
+  });
+  refused(() => accountActionOf(submit(add)), /the passkey answer is missing/);
+  assert.ok(
+    tags(add, 'a').some((a) => a.href === passkeyAddCtx.action),
+    'a way back to My Account',
+  );
+});
+
 // --- untrusted text -----------------------------------------------------------------------------------------------
 
 const EVIL = '<script>alert("x")</script>\'&';
 const EVIL_OUT = '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;&amp;';
 
 test('a <script> in every text field comes out escaped', () => {
-  const evilCtx = { action: `/a${EVIL}`, csrf: EVIL, app: EVIL, org: EVIL };
+  const evilCtx = { action: `/a${EVIL}`, csrf: EVIL, app: EVIL, org: EVIL, assets: EVIL, passkeyName: EVIL };
   const retry = { code: 'BAD_CREDENTIALS' as const, message: EVIL, hint: EVIL };
   const pages = [
     flowPage({ ...VIEWS.choose, options: [EVIL, 'password'] }, evilCtx),
@@ -473,11 +721,25 @@ test('a <script> in every text field comes out escaped', () => {
         linked: [{ connection: EVIL, subject: EVIL, linked_at: EVIL, last_login_at: EVIL }],
         mfa: [{ id: EVIL, type: 'totp', created_at: EVIL }],
         password: false,
+        passkeys: [{ id: EVIL, name: EVIL, createdAt: EVIL, lastUsedAt: EVIL, software: false }],
       } as AccountPageView,
       { csrf: EVIL, action: EVIL, org: EVIL, notice: EVIL },
     ),
     totpEnrolPage({ secret: EVIL, uri: EVIL }, { csrf: EVIL, action: EVIL, org: EVIL, retry: EVIL }),
   ];
+  const passkeyPages = [
+    flowPage({ ...VIEWS.passkeyEnrol, alternatives: [EVIL], retry }, evilCtx),
+    passkeyEnrolPage(
+      { pending: EVIL, options: {} },
+      { csrf: EVIL, action: EVIL, org: EVIL, assets: EVIL, name: EVIL, retry: EVIL },
+    ),
+  ];
+  for (const html of passkeyPages) {
+    // Their own <script> tags aside (checked above), the text is escaped like everywhere else.
+    const text = html.replace(/<script[^>]*>[^<]*<\/script>/g, '');
+    assert.doesNotMatch(text, /<script|alert\("/, text);
+    assert.ok(text.includes('&lt;script&gt;alert(&quot;x&quot;)'), 'the text is shown, escaped');
+  }
   for (const html of pages) {
     assert.doesNotMatch(html, /<script|alert\("/, html);
     assert.ok(html.includes('&lt;script&gt;alert(&quot;x&quot;)'), 'the text is shown, escaped');

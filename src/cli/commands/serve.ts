@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { EXIT } from '../../core/errors.js';
 import type { StageEvent } from '../../core/types.js';
-import { action, loginEngine, upstreamsFor } from '../context.js';
+import { action, adminOf, loginEngine, upstreamsFor } from '../context.js';
 import { renderHint } from '../hints.js';
 import { parsePort } from '../parse.js';
 
@@ -44,6 +44,8 @@ Examples:
           actor: ctx.actor,
           port: opts.port ?? DEFAULT_SERVE_PORT,
           totp,
+          // The verifier the use cases get, which loads @simplewebauthn/server only when a passkey is first checked.
+          passkeys: adminOf(store, ctx.actor).passkeys,
           engine: async (callbackUrl) => {
             upstreams = await upstreamsFor(store, { personasFile: opts.personas, callbackUrls: [callbackUrl] });
             return loginEngine({ store, upstreams, onEvent, signIdTokens: false });

@@ -1,5 +1,6 @@
 // The interactive driver: inquirer for choices and credentials, the browser opened only once the loopback server
-// listens (the URL is always printed too, even with --quiet), and a spinner while the provider's callback is awaited.
+// listens (the URL is always printed too, even with --quiet), and a spinner while the provider's callback, or a
+// passkey step's answer from the loopback server's passkey page, is awaited.
 import { IdpError } from '../../core/errors.js';
 import type { Connection } from '../../core/types.js';
 import { inert, type Renderer } from '../render.js';
@@ -20,6 +21,7 @@ const LOCAL_LABELS: Record<string, string> = {
   password: 'password: username and password',
   'email-otp': 'email-otp: a one-time code sent by email',
   totp: 'totp: a code from an authenticator app',
+  passkey: 'passkey: a passkey, in the browser',
 };
 
 export function terminalAnswerer(opts: TerminalOptions): Answerer {
@@ -54,36 +56,24 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
         `\nOpen this URL to sign in at ${view.provider}${view.sandbox ? ' (sandbox)' : ''}:\n  ${view.url}\n`,
       );
       const waiting = loopback.waitForCallback({ timeoutMs, signal });
-      if (opts.browser) {
-        const { default: open } = await import('open');
-        await open(view.url).catch(() => opts.out.warn('could not open a browser', 'open the URL above yourself'));
-      }
-      const { default: ora } = await import('ora');
-      // discardStdin would put the terminal in raw mode and rely on a 'data' listener that never starts the stream
-      // (stdin-discarder 0.3.2 on Node 20): Ctrl-C would be swallowed until the timeout. Keep the terminal's own SIGINT.
-      const text = `waiting for ${view.provider} to redirect to ${loopback.redirectUri} (Ctrl-C to cancel)`;
-      // ora divides by the terminal's width: with 0 columns (a pty nobody sized, as `script` gives) it redraws forever
-      // and blocks the event loop, so neither --timeout nor SIGTERM could end the wait. Such a terminal gets one line,
-      // and one resized to 0 columns loses the spinner: stderr updates `columns` and emits 'resize' in one step, so
-      // the spinner stops before its next frame.
-      const sized = (): boolean => (process.stderr.columns ?? 0) > 0;
-      const spinner = ora({
-        text,
-        stream: process.stderr,
-        isEnabled: !opts.out.opts.quiet && sized(),
-        isSilent: opts.out.opts.quiet,
-        discardStdin: false,
-      }).start();
-      const onResize = (): void => {
-        if (!sized()) spinner.stop();
-      };
-      process.stderr.on('resize', onResize);
-      try {
-        return await waiting;
-      } finally {
-        process.stderr.off('resize', onResize);
-        spinner.stop();
-      }
+      await openBrowser(view.url);
+      return spinWhile(
+        `waiting for ${view.provider} to redirect to ${loopback.redirectUri} (Ctrl-C to cancel)`,
+        waiting,
+      );
+    },
+    async passkey(view, { loopback, timeoutMs, signal }) {
+      if (view.retry) opts.out.warn(view.retry.message);
+      const prompt = { mode: view.mode, options: view.options, app: view.app, retry: view.retry?.message };
+      const ask = await (await loopback()).askPasskey(prompt, { timeoutMs, signal });
+      const what = view.mode === 'enrol' ? 'create a passkey (this step needs one you lack)' : 'use your passkey';
+      opts.out.essential(`\nOpen this URL to ${what} for ${view.app}:\n  ${ask.url}\n`);
+      await openBrowser(ask.url);
+      const { response, name } = await spinWhile(
+        'waiting for the passkey in the browser (Ctrl-C to cancel)',
+        ask.answer,
+      );
+      return { response, origin: ask.origin, ...(name && { name }) };
     },
     async jitPrompt(view) {
       const { confirm, input, password } = await import('@inquirer/prompts');
@@ -119,16 +109,42 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
         io,
       );
     },
-    async passkey(view) {
-      // The terminal cannot reach an authenticator: a browser page on the loopback server has to ask it.
-      const other = view.alternatives.length ? `choose ${view.alternatives.join(' or ')} instead, or ` : '';
-      throw new IdpError(
-        'MISSING_ANSWER',
-        `step ${view.step} of ${view.app} asks for a passkey, which this terminal cannot reach`,
-        `${other}sign in through idp serve in a browser, or headless with a software passkey (--passkey-key-env VAR)`,
-      );
-    },
   };
+  async function openBrowser(url: string): Promise<void> {
+    if (!opts.browser) return;
+    const { default: open } = await import('open');
+    await open(url).catch(() => opts.out.warn('could not open a browser', 'open the URL above yourself'));
+  }
+
+  /** A spinner on stderr until `waiting` settles (the browser's part of the sign-in). */
+  async function spinWhile<T>(text: string, waiting: Promise<T>): Promise<T> {
+    const { default: ora } = await import('ora');
+    // discardStdin would put the terminal in raw mode and rely on a 'data' listener that never starts the stream
+    // (stdin-discarder 0.3.2 on Node 20): Ctrl-C would be swallowed until the timeout. Keep the terminal's own SIGINT.
+    // ora divides by the terminal's width: with 0 columns (a pty nobody sized, as `script` gives) it redraws forever
+    // and blocks the event loop, so neither --timeout nor SIGTERM could end the wait. Such a terminal gets one line,
+    // and one resized to 0 columns loses the spinner: stderr updates `columns` and emits 'resize' in one step, so
+    // the spinner stops before its next frame.
+    const sized = (): boolean => (process.stderr.columns ?? 0) > 0;
+    const spinner = ora({
+      text,
+      stream: process.stderr,
+      isEnabled: !opts.out.opts.quiet && sized(),
+      isSilent: opts.out.opts.quiet,
+      discardStdin: false,
+    }).start();
+    const onResize = (): void => {
+      if (!sized()) spinner.stop();
+    };
+    process.stderr.on('resize', onResize);
+    try {
+      return await waiting;
+    } finally {
+      process.stderr.off('resize', onResize);
+      spinner.stop();
+    }
+  }
+
   return {
     ...answerer,
     choose: (view) => interruptible(answerer.choose(view)),

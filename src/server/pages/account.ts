@@ -1,12 +1,31 @@
-// My Account on the web: the signed-in local user's profile, linked connections and MFA factors (each removable),
-// TOTP enrolment with its confirming code, and reading what a form asked for.
+// My Account on the web: the signed-in local user's profile, linked connections, MFA factors (each removable) and
+// passkeys (each renamable and removable), TOTP enrolment with its confirming code, passkey enrolment, and reading what
+// a form asked for.
 // It shows what `idp account` prints (src/cli/commands/account.ts).
 import type { accountView } from '../../app/account.js';
 import { IdpError } from '../../core/errors.js';
 import { escapeHtml, page } from './layout.js';
 import { alert, codeField, codeOf, enrolment, postForm, required } from './parts.js';
+import {
+  MAX_PASSKEY_NAME,
+  PASSKEY_NAME_FIELD,
+  passkeyBlock,
+  passkeyFormAttrs,
+  passkeyNameOf,
+  passkeyResponseOf,
+} from './passkey.js';
 
-export type AccountPageView = ReturnType<typeof accountView>;
+/** A passkey as the list shows it. */
+export interface PasskeyItem {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  /** Made by `idp`'s software authenticator (a testing aid), not a device. */
+  software: boolean;
+}
+
+export type AccountPageView = ReturnType<typeof accountView> & { passkeys: PasskeyItem[] };
 
 export interface AccountPageContext {
   csrf: string;
@@ -22,6 +41,9 @@ export type AccountAction =
   | { op: 'enrol-totp' }
   | { op: 'confirm-totp'; code: string }
   | { op: 'remove-factor'; factor: string }
+  | { op: 'enrol-passkey' }
+  | { op: 'finish-passkey'; pending: string; response: Record<string, unknown>; name?: string }
+  | { op: 'rename-passkey'; passkey: string; name: string }
   | { op: 'sign-out' };
 
 /** The posted form's action; an unknown or incomplete one is refused (USAGE) with a hint. */
@@ -29,8 +51,24 @@ export function accountActionOf(form: URLSearchParams): AccountAction {
   const op = required(form, 'op', 'the action');
   switch (op) {
     case 'enrol-totp':
+    case 'enrol-passkey':
     case 'sign-out':
       return { op };
+    case 'finish-passkey': {
+      const name = passkeyNameOf(form);
+      return {
+        op,
+        pending: required(form, 'pending', 'the enrolment'),
+        response: passkeyResponseOf(form),
+        ...(name && { name }),
+      };
+    }
+    case 'rename-passkey':
+      return {
+        op,
+        passkey: required(form, 'passkey', 'the passkey'),
+        name: required(form, PASSKEY_NAME_FIELD, 'the new name'),
+      };
     case 'confirm-totp':
       return { op, code: codeOf(form) };
     case 'remove-factor':
@@ -51,6 +89,7 @@ export function accountPage(view: AccountPageView, ctx: AccountPageContext): str
       profile(view) +
       linked(view) +
       factors(view, ctx) +
+      passkeys(view, ctx) +
       `<p class="actions">${postForm(ctx.action, ctx.csrf, button('sign-out', 'Sign out', 'link'))}</p>`,
   });
 }
@@ -72,6 +111,38 @@ export function totpEnrolPage(
         (ctx.retry ? alert({ message: ctx.retry, hint: null }) : '') +
           codeField('the 6-digit code from your authenticator app', !!ctx.retry) +
           button('confirm-totp', 'Confirm'),
+      ) +
+      `<p class="actions"><a href="${escapeHtml(ctx.action)}">Cancel</a></p>`,
+  });
+}
+
+/** My Account's passkey enrolment: the name, the button that asks the authenticator, and where the answer goes. */
+export function passkeyEnrolPage(
+  enrol: { pending: string; options: unknown },
+  ctx: { csrf: string; action: string; org: string; assets: string; name?: string; retry?: string },
+): string {
+  return page({
+    title: `Add a passkey · ${ctx.org}`,
+    subtitle: ctx.org,
+    heading: 'Add a passkey',
+    body:
+      '<p>A passkey signs you in with your fingerprint, face, screen lock or a security key instead of a code. ' +
+      'Name it, then create it: your browser will ask.</p>' +
+      postForm(
+        ctx.action,
+        ctx.csrf,
+        (ctx.retry ? alert({ message: ctx.retry, hint: null }) : '') +
+          `<input type="hidden" name="op" value="finish-passkey">` +
+          `<input type="hidden" name="pending" value="${escapeHtml(enrol.pending)}">` +
+          passkeyBlock({
+            mode: 'enrol',
+            options: enrol.options,
+            assets: ctx.assets,
+            label: 'Create a passkey',
+            name: ctx.name,
+            invalid: !!ctx.retry,
+          }),
+        { attrs: passkeyFormAttrs('enrol') },
       ) +
       `<p class="actions"><a href="${escapeHtml(ctx.action)}">Cancel</a></p>`,
   });
@@ -126,6 +197,39 @@ function factors(view: AccountPageView, ctx: AccountPageContext): string {
     '<h2>Multi-factor authentication</h2>' +
     (items.length ? `<ul class="items">${items.join('')}</ul>` : '<p>No factors yet.</p>') +
     enrol
+  );
+}
+
+function passkeys(view: AccountPageView, ctx: AccountPageContext): string {
+  const items = view.passkeys.map((p, i) => {
+    const used = p.lastUsedAt ? `last used ${day(p.lastUsedAt)}` : 'never used';
+    const kind = p.software ? ', software authenticator (a testing aid)' : '';
+    const id = `passkey-name-${i}`;
+    const rename = postForm(
+      ctx.action,
+      ctx.csrf,
+      `<input type="hidden" name="passkey" value="${escapeHtml(p.id)}">` +
+        `<label for="${id}">New name for ${escapeHtml(p.name)}</label>` +
+        `<input id="${id}" name="${PASSKEY_NAME_FIELD}" type="text" autocomplete="off" required ` +
+        `maxlength="${MAX_PASSKEY_NAME}" value="${escapeHtml(p.name)}">` +
+        `<button type="submit" name="op" value="rename-passkey" class="secondary">Save name</button>`,
+    );
+    const remove = postForm(
+      ctx.action,
+      ctx.csrf,
+      `<input type="hidden" name="factor" value="${escapeHtml(`passkey:${p.id}`)}">` +
+        `<button type="submit" name="op" value="remove-factor" class="danger" ` +
+        `aria-label="Remove passkey ${escapeHtml(p.name)}">Remove</button>`,
+    );
+    return (
+      `<li><span>${escapeHtml(p.name)}<span class="meta">added ${day(p.createdAt)}, ${used}${kind}</span>` +
+      `<details><summary>Rename</summary>${rename}</details></span>${remove}</li>`
+    );
+  });
+  return (
+    '<h2>Passkeys</h2>' +
+    (items.length ? `<ul class="items">${items.join('')}</ul>` : '<p>No passkeys yet.</p>') +
+    `<div class="actions">${postForm(ctx.action, ctx.csrf, button('enrol-passkey', 'Add a passkey', 'secondary'))}</div>`
   );
 }
 

@@ -1,12 +1,14 @@
-// The sign-in pages of the web driver, one per view the flow engine waits on (choose, credentials, jit-prompt, mfa),
-// and the reading of each page's posted form back into the FlowInput the engine takes. The same questions the
-// terminal driver asks (src/cli/drivers/terminal.ts), as forms that work without JavaScript.
+// The sign-in pages of the web driver, one per view the flow engine waits on (choose, credentials, jit-prompt, mfa,
+// passkey), and the reading of each page's posted form back into the FlowInput the engine takes. The same questions
+// the terminal driver asks (src/cli/drivers/terminal.ts), as forms that work without JavaScript, except the passkey
+// step's authenticator (which only a script can ask), whose page always offers the step's other options too.
 import { IdpError } from '../../core/errors.js';
 import { isLocalOption } from '../../core/signin.js';
 import { MIN_PASSWORD_LENGTH } from '../../core/user-fields.js';
-import type { FlowInput, FlowView } from '../../flow/types.js';
+import type { FlowInput, FlowView, PasskeyAnswer } from '../../flow/types.js';
 import { escapeHtml, page } from './layout.js';
 import { alert, codeField, codeOf, enrolment, field, postForm, required } from './parts.js';
+import { passkeyBlock, passkeyFormAttrs, passkeyNameOf, passkeyResponseOf } from './passkey.js';
 
 export { CSRF_FIELD } from './parts.js';
 
@@ -16,10 +18,20 @@ export interface FlowPageContext {
   csrf: string;
   app: string;
   org: string;
+  /** The path this server serves the passkey scripts below (`/t/<org>/assets`). */
+  assets: string;
+  /** A passkey made in this step is named this until the person changes it (blank: the use case names it). */
+  passkeyName?: string;
+}
+
+/** What the server itself knows about an answer, never read from the form. */
+export interface AnswerContext {
+  /** The origin the server serves its pages from (`http://localhost:PORT`): the one a passkey answer must be for. */
+  origin: string;
 }
 
 type Waiting<K extends string> = Extract<FlowView, { waiting: K }>;
-type PageView = Waiting<'choose' | 'credentials' | 'jit-prompt' | 'mfa'>;
+type PageView = Waiting<'choose' | 'credentials' | 'jit-prompt' | 'mfa' | 'passkey'>;
 
 /**
  * The hidden field naming the view a form was rendered for: a form posted from a page the flow has moved past (the
@@ -30,13 +42,13 @@ const VIEW_FIELD = 'view';
 /** HTML for a waiting view. 'redirect' is not a page (the server redirects), nor are 'done' and 'failed'. */
 export function flowPage(view: FlowView, ctx: FlowPageContext): string {
   const current = pageView(view);
-  const { heading, body } = RENDER[current.waiting](current as never, ctx);
+  const { heading, body, form } = RENDER[current.waiting](current as never, ctx);
   const stamp = `<input type="hidden" name="${VIEW_FIELD}" value="${viewStamp(current)}">`;
   return page({
     title: `${heading} · ${ctx.app}`,
     subtitle: ctx.org,
     heading: `Sign in to ${ctx.app}`,
-    body: `<h2>${escapeHtml(heading)}</h2>${postForm(ctx.action, ctx.csrf, stamp + body)}`,
+    body: `<h2>${escapeHtml(heading)}</h2>${postForm(ctx.action, ctx.csrf, stamp + body, { attrs: form })}`,
   });
 }
 
@@ -44,7 +56,7 @@ export function flowPage(view: FlowView, ctx: FlowPageContext): string {
  * The posted form as the FlowInput the view waits for; a missing or malformed field is refused (USAGE) with a hint.
  * For 'choose', the server adds redirectUri itself afterwards.
  */
-export function answerOf(view: FlowView, form: URLSearchParams): FlowInput {
+export function answerOf(view: FlowView, form: URLSearchParams, server: AnswerContext): FlowInput {
   const current = pageView(view);
   const stamp = form.get(VIEW_FIELD);
   if (stamp !== null && stamp !== viewStamp(current))
@@ -54,16 +66,8 @@ export function answerOf(view: FlowView, form: URLSearchParams): FlowInput {
       'use the page the sign-in is on now (reload it) and answer there',
     );
   switch (current.waiting) {
-    case 'choose': {
-      const option = required(form, 'choose', 'the sign-in option');
-      if (!current.options.includes(option))
-        throw new IdpError(
-          'USAGE',
-          `'${option}' is not offered in this step`,
-          `choose one of: ${current.options.join(', ')}`,
-        );
-      return { choose: option };
-    }
+    case 'choose':
+      return { choose: chosen(form, current.options) };
     case 'credentials':
       return {
         credentials: {
@@ -75,11 +79,27 @@ export function answerOf(view: FlowView, form: URLSearchParams): FlowInput {
       return { jitAnswer: jitAnswerOf(current, form) };
     case 'mfa':
       return { otp: codeOf(form) };
+    case 'passkey':
+      // "Use another way" is a submit button of the same form; the script posts the answer without one.
+      if (form.has('choose')) return { choose: chosen(form, current.alternatives) };
+      return { passkey: passkeyAnswerOf(current, form, server) };
   }
 }
 
+function passkeyAnswerOf(view: Waiting<'passkey'>, form: URLSearchParams, server: AnswerContext): PasskeyAnswer {
+  const name = view.mode === 'enrol' ? passkeyNameOf(form) : undefined;
+  return { response: passkeyResponseOf(form), origin: server.origin, ...(name && { name }) };
+}
+
+function chosen(form: URLSearchParams, offered: string[]): string {
+  const option = required(form, 'choose', 'the sign-in option');
+  if (!offered.includes(option))
+    throw new IdpError('USAGE', `'${option}' is not offered in this step`, `choose one of: ${offered.join(', ')}`);
+  return option;
+}
+
 function pageView(view: FlowView): PageView {
-  if (view.status === 'active' && view.waiting !== 'redirect' && view.waiting !== 'passkey') return view;
+  if (view.status === 'active' && view.waiting !== 'redirect') return view;
   const what = view.status === 'active' ? `a ${view.waiting} view` : `a ${view.status} flow`;
   throw new IdpError('INTERNAL', `${what} has no page: the server answers it itself`);
 }
@@ -93,6 +113,8 @@ interface Rendered {
   heading: string;
   /** The form's content: fields and buttons. */
   body: string;
+  /** Further attributes of the form, already safe. */
+  form?: string;
 }
 
 const RENDER: { [K in PageView['waiting']]: (view: Waiting<K>, ctx: FlowPageContext) => Rendered } = {
@@ -100,7 +122,7 @@ const RENDER: { [K in PageView['waiting']]: (view: Waiting<K>, ctx: FlowPageCont
     heading: view.step === 1 ? 'Choose how to sign in' : 'Verify it’s you',
     body:
       (view.step === 1 ? '' : `<p class="muted">Step ${view.step} of signing in: choose a second check.</p>`) +
-      `<div class="stack">${view.options.map(optionButton).join('')}</div>`,
+      `<div class="stack">${view.options.map((o) => optionButton(o)).join('')}</div>`,
   }),
   credentials: (view) => ({
     heading: 'Sign in with a password',
@@ -175,6 +197,34 @@ const RENDER: { [K in PageView['waiting']]: (view: Waiting<K>, ctx: FlowPageCont
       codeField(view.hint, !!view.retry) +
       '<button type="submit">Verify</button>',
   }),
+  passkey: (view, ctx) => {
+    const enrol = view.mode === 'enrol';
+    const intro = enrol
+      ? 'This sign-in needs a passkey, and you have none yet. Create one now: your device will ask for your ' +
+        'fingerprint, face, screen lock or security key.'
+      : view.step === 1
+        ? 'Sign in with the passkey saved on this device, your phone or a security key.'
+        : `Step ${view.step} of signing in: confirm it’s you with your passkey.`;
+    const others = view.alternatives.length
+      ? `<h3>Use another way</h3><div class="stack">${view.alternatives.map((o) => optionButton(o, true)).join('')}</div>`
+      : '';
+    return {
+      heading: enrol ? 'Create a passkey' : view.step === 1 ? 'Sign in with a passkey' : 'Use your passkey',
+      form: passkeyFormAttrs(view.mode),
+      body:
+        (view.retry ? alert(view.retry) : '') +
+        `<p>${escapeHtml(intro)}</p>` +
+        passkeyBlock({
+          mode: view.mode,
+          options: view.options,
+          assets: ctx.assets,
+          label: enrol ? 'Create a passkey' : 'Use a passkey',
+          name: ctx.passkeyName,
+          invalid: !!view.retry,
+        }) +
+        others,
+    };
+  },
 };
 
 /** How the well-known providers spell their own names on a sign-in button; other connections go by their name. */
@@ -184,14 +234,19 @@ const LOCAL_LABELS: Record<string, string> = {
   password: 'Sign in with a password',
   'email-otp': 'Email me a code',
   totp: 'Use an authenticator app',
+  passkey: 'Use a passkey',
 };
 
-function optionButton(option: string): string {
+/** `fallback`: a button beside the passkey step's own, which must not first demand the form's fields. */
+function optionButton(option: string, fallback = false): string {
   const label = isLocalOption(option)
     ? (LOCAL_LABELS[option] ?? option)
     : `Sign in with ${PROVIDER_NAMES[option] ?? option}`;
-  const style = isLocalOption(option) ? '' : ' class="secondary"';
-  return `<button type="submit" name="choose" value="${escapeHtml(option)}"${style}>${escapeHtml(label)}</button>`;
+  const style = isLocalOption(option) && !fallback ? '' : ' class="secondary"';
+  return (
+    `<button type="submit" name="choose" value="${escapeHtml(option)}"${style}${fallback ? ' formnovalidate' : ''}>` +
+    `${escapeHtml(label)}</button>`
+  );
 }
 
 function jitAnswerOf(

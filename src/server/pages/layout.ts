@@ -1,5 +1,6 @@
 // The one shell every page of the web driver is rendered in (doctype, language, title, an inline stylesheet: no
-// external assets, no JavaScript) and the escaping of text into HTML. Pages are pure: strings in, a string out.
+// external assets; JavaScript only on passkey pages, from this server) and the escaping of text into HTML. Pages are
+// pure: strings in, a string out.
 
 /** Text (or an attribute value in double quotes) made inert in HTML: upstream names, usernames, errors, anything. */
 export function escapeHtml(text: string): string {
@@ -51,6 +52,7 @@ box-shadow:0 1px 3px rgba(20,30,50,.12),0 8px 24px rgba(20,30,50,.08)}
 .org{margin:0 0 .25rem;font-size:.8rem;font-weight:600;letter-spacing:.06em;text-transform:uppercase;color:#5b6475}
 h1{margin:0 0 1.25rem;font-size:1.5rem;line-height:1.25}
 h2{margin:1.5rem 0 .75rem;font-size:1.1rem}
+h3{margin:1.25rem 0 .6rem;font-size:1rem}
 h1+h2,h1+form h2{margin-top:0}
 p{margin:0 0 1rem}
 .muted{color:#5b6475;font-size:.9rem}
@@ -66,6 +68,7 @@ input:focus-visible,button:focus-visible,a:focus-visible{outline:3px solid #7aa7
 button{display:block;width:100%;padding:.65rem 1rem;font:inherit;font-weight:600;border-radius:6px;cursor:pointer;
 border:1px solid #1f4fd1;background:#1f4fd1;color:#fff}
 button:hover{background:#173fab}
+button:disabled{opacity:.6;cursor:not-allowed}
 button.secondary{background:#fff;color:#1d2330;border-color:#b8c0cc}
 button.secondary:hover{background:#f3f5f8}
 button.danger{width:auto;display:inline-block;padding:.3rem .8rem;font-size:.9rem;background:#fff;color:#b3261e;
@@ -90,6 +93,9 @@ ul.items{list-style:none;margin:0;padding:0}
 ul.items li{display:flex;align-items:center;justify-content:space-between;gap:1rem;padding:.6rem 0;
 border-top:1px solid #e3e7ed}
 ul.items li:last-child{border-bottom:1px solid #e3e7ed}
+details summary{cursor:pointer;color:#1f4fd1;font-size:.9rem}
+details form{margin-top:.4rem}
+details input[type=text]{margin:.3rem 0 .5rem}
 .meta{display:block;color:#5b6475;font-size:.85rem}
 a{color:#1f4fd1}
 .card>:last-child{margin-bottom:0}

@@ -11,10 +11,17 @@ export const CSRF_FIELD = 'csrf';
 /** The id of a form's alert, which the fields it is about name in aria-describedby. */
 export const ALERT_ID = 'form-error';
 
-export function postForm(action: string, csrf: string, inner: string, label?: string): string {
-  const name = label ? ` aria-label="${escapeHtml(label)}"` : '';
+/** `attrs`: further attributes of the form, already safe (the passkey form's id). */
+export function postForm(
+  action: string,
+  csrf: string,
+  inner: string,
+  opts: { label?: string; attrs?: string } = {},
+): string {
+  const name = opts.label ? ` aria-label="${escapeHtml(opts.label)}"` : '';
+  const attrs = opts.attrs ? ` ${opts.attrs}` : '';
   return (
-    `<form method="post" action="${escapeHtml(action)}"${name}>` +
+    `<form method="post" action="${escapeHtml(action)}"${name}${attrs}>` +
     `<input type="hidden" name="${CSRF_FIELD}" value="${escapeHtml(csrf)}">${inner}</form>`
   );
 }
@@ -44,6 +51,8 @@ export interface FieldSpec {
   /** Further attributes, already safe (inputmode, pattern, minlength...). */
   attrs?: string;
   autofocus?: boolean;
+  /** The form may be sent with the field blank. */
+  optional?: boolean;
 }
 
 export function field(spec: FieldSpec): string {
@@ -52,7 +61,8 @@ export function field(spec: FieldSpec): string {
   const help = spec.help ? `<p class="help" id="${id}-help">${escapeHtml(sentence(spec.help))}</p>` : '';
   return (
     `<div class="field"><label for="${id}">${escapeHtml(spec.label)}</label>${help}` +
-    `<input id="${id}" name="${spec.name}" type="${spec.type}" autocomplete="${spec.autocomplete}" required` +
+    `<input id="${id}" name="${spec.name}" type="${spec.type}" autocomplete="${spec.autocomplete}"` +
+    (spec.optional ? '' : ' required') +
     (spec.value === undefined ? '' : ` value="${escapeHtml(spec.value)}"`) +
     (described ? ` aria-describedby="${described}"` : '') +
     (spec.invalid ? ' aria-invalid="true"' : '') +
