@@ -112,11 +112,41 @@ export async function enrolTotp(
 const PENDING_TOTP = 'PendingTotp';
 const PENDING_TOTP_SECONDS = 10 * 60;
 
+/** How recent the sign-in behind a self-service session must be to add or remove a factor (Keycloak's max_auth_age). */
+export const FRESH_SIGN_IN_SECONDS = 5 * 60;
+
+/** A self-service session (My Account on the web): when its person signed in, in epoch seconds. */
+export interface SelfService {
+  signedInAt: number;
+}
+
+/**
+ * A self-service session adds or removes a way to sign in only shortly after signing in, as GitHub's sudo mode does: a
+ * session left open, or stolen, must not be enough to plant a passkey or strip a factor. An admin's command has no
+ * session and needs none.
+ */
+export function requireFreshSignIn(store: Store, session: SelfService | undefined): void {
+  if (!session) return;
+  const age = Math.floor(store.clock().getTime() / 1000) - session.signedInAt;
+  if (age <= FRESH_SIGN_IN_SECONDS) return;
+  throw new IdpError(
+    'SIGN_IN_TOO_OLD',
+    `adding or removing a sign-in factor needs a sign-in from the last ${FRESH_SIGN_IN_SECONDS / 60} minutes`,
+    'sign in again, then retry',
+  );
+}
+
 /**
  * Starts an enrolment that a code must confirm: a new secret, kept sealed for ten minutes, and the otpauth URI an
  * authenticator app scans. Nothing is enrolled until enrolConfirmedTotp.
  */
-export function beginTotpEnrolment(store: Store, verifier: TotpVerifier, user: User): { secret: string; uri: string } {
+export function beginTotpEnrolment(
+  store: Store,
+  verifier: TotpVerifier,
+  user: User,
+  session?: SelfService,
+): { secret: string; uri: string } {
+  requireFreshSignIn(store, session);
   if (store.factors.totpFor(user.id)) throw alreadyEnrolled(user);
   const secret = verifier.newSecret();
   const expires = Math.floor(store.clock().getTime() / 1000) + PENDING_TOTP_SECONDS;
@@ -198,7 +228,13 @@ function addTotp(
  * Removes one factor (a TOTP factor's id, or `passkey:<id>`), or with no factorId every factor and passkey; naming a
  * factor the user does not have is refused.
  */
-export function removeFactors({ store, actor }: Pick<Admin, 'store' | 'actor'>, user: User, factorId?: string): number {
+export function removeFactors(
+  { store, actor }: Pick<Admin, 'store' | 'actor'>,
+  user: User,
+  factorId?: string,
+  session?: SelfService,
+): number {
+  requireFreshSignIn(store, session);
   return store.tx(() => {
     const passkey = factorId === undefined ? undefined : passkeyIdOf(factorId);
     const removed =

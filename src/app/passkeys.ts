@@ -13,6 +13,7 @@ import {
 } from '../core/passkeys.js';
 import type { PublicKeyCredentialCreationOptionsJSON, Store, StoredPasskey } from '../ports.js';
 import type { Admin } from './deps.js';
+import { requireFreshSignIn, type SelfService } from './account.js';
 import { requireUser } from './lookup.js';
 
 export interface PasskeySummary {
@@ -48,8 +49,9 @@ export function passkeyList({ store }: Pick<Admin, 'store'>, userRef: string): P
 export async function beginPasskeyEnrolment(
   { store, passkeys }: Pick<Admin, 'store' | 'passkeys'>,
   userId: string,
-  { origin, software }: { origin: string; software?: boolean },
+  { origin, software, session }: { origin: string; software?: boolean; session?: SelfService },
 ): Promise<{ pending: string; options: PublicKeyCredentialCreationOptionsJSON }> {
+  requireFreshSignIn(store, session);
   const user = requireUser(store, userId);
   if (software) refuseSoftwareOutsideSandbox(store);
   const options = await passkeys.registrationOptions({

@@ -78,6 +78,7 @@ export const ERROR_CODES = {
   NEEDS_LOCAL_USER: 'refused',
   SCRIPT_FAILED_LOGIN: 'refused',
   LAST_SIGN_IN_METHOD: 'refused',
+  SIGN_IN_TOO_OLD: 'refused',
 
   MFA_NEEDS_LOCAL_USER: 'mfa',
   MFA_FAILED: 'mfa',

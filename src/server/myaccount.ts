@@ -10,6 +10,7 @@ import {
   enrolConfirmedTotp,
   pendingTotpEnrolment,
   removeFactors,
+  type SelfService,
 } from '../app/account.js';
 import { beginPasskeyEnrolment, finishPasskeyEnrolment, passkeyList, renamePasskey } from '../app/passkeys.js';
 import { deviceName } from '../core/device-name.js';
@@ -47,6 +48,8 @@ export interface MyAccountDeps {
 
 interface Visit {
   user: User;
+  /** When the person signed in (the ID token's auth_time): adding or removing a factor needs a recent one. */
+  signedIn: SelfService;
   /** The signed session value, which this visit's forms' CSRF token is bound to. */
   session: string;
   csrf: string;
@@ -64,7 +67,6 @@ export class MyAccount {
     const visit = this.signedIn(req);
     if (!visit)
       return req.method === 'GET' && inner === '/myaccount' ? this.signIn(res) : this.fail(res, 401, signInFirst());
-    const { user } = visit;
     if (req.method === 'GET' && inner === '/myaccount') return this.show(res, visit, params.get('notice') ?? undefined);
     if (req.method !== 'POST' || inner !== '/myaccount')
       return this.fail(res, 405, new IdpError('USAGE', `${req.method} ${inner} is not a My Account action`));
@@ -75,7 +77,22 @@ export class MyAccount {
         403,
         new IdpError('USAGE', 'this form was not sent from My Account', 'reload My Account and try again'),
       );
-    const asked = accountActionOf(form);
+    try {
+      return await this.act(req, res, visit, accountActionOf(form));
+    } catch (err) {
+      // Too long since the person signed in: sign in again (prompt=login), then back here to retry.
+      if (isIdpError(err) && err.code === 'SIGN_IN_TOO_OLD') return this.signIn(res, { again: true });
+      throw err;
+    }
+  }
+
+  private async act(
+    req: IncomingMessage,
+    res: ServerResponse,
+    visit: Visit,
+    asked: ReturnType<typeof accountActionOf>,
+  ): Promise<void> {
+    const { user, signedIn } = visit;
     const deps = { store: this.deps.store, actor: user.username, passkeys: this.deps.passkeys };
     const origin = new URL(this.deps.base).origin;
     switch (asked.op) {
@@ -84,10 +101,15 @@ export class MyAccount {
       case 'confirm-totp':
         return this.confirmTotp(res, visit, asked.code);
       case 'remove-factor':
-        removeFactors(deps, user, asked.factor);
+        removeFactors(deps, user, asked.factor, signedIn);
         return this.back(res, asked.factor.startsWith('passkey:') ? 'passkey-removed' : 'factor-removed');
       case 'enrol-passkey':
-        return this.passkeyPage(req, res, visit, await beginPasskeyEnrolment(deps, user.id, { origin }));
+        return this.passkeyPage(
+          req,
+          res,
+          visit,
+          await beginPasskeyEnrolment(deps, user.id, { origin, session: signedIn }),
+        );
       case 'finish-passkey':
         return this.finishPasskey(req, res, visit, asked, origin);
       case 'rename-passkey':
@@ -117,11 +139,14 @@ export class MyAccount {
     );
   }
 
-  /** Starts the My Account app's sign-in at the org's own authorization endpoint. */
-  private signIn(res: ServerResponse): void {
+  /**
+   * Starts the My Account app's sign-in at the org's own authorization endpoint; `again`: a fresh sign-in even with a
+   * session (prompt=login), after which My Account says the change can be retried.
+   */
+  private signIn(res: ServerResponse, { again = false } = {}): void {
     const state = randomBytes(16).toString('base64url');
     const verifier = randomBytes(32).toString('base64url');
-    const request = this.deps.signer.sign(REQUEST_COOKIE, `${state}~${verifier}`);
+    const request = this.deps.signer.sign(REQUEST_COOKIE, `${state}~${verifier}~${again ? 'again' : ''}`);
     setCookie(res, REQUEST_COOKIE, request, { path: this.path, maxAge: REQUEST_SECONDS });
     const url = new URL(`${this.deps.base}${ROUTES.authorization}`);
     url.search = new URLSearchParams({
@@ -132,6 +157,7 @@ export class MyAccount {
       state,
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
+      ...(again && { prompt: 'login' }),
     }).toString();
     this.redirect(res, url.href);
   }
@@ -139,7 +165,7 @@ export class MyAccount {
   /** The code comes back: redeemed at the org's token endpoint, over HTTP like any app would. */
   private async callback(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
     const request = this.deps.signer.unsign(REQUEST_COOKIE, readCookie(req, REQUEST_COOKIE));
-    const [state, verifier] = request?.split('~') ?? [];
+    const [state, verifier, again] = request?.split('~') ?? [];
     if (!state || !verifier || params.get('state') !== state)
       return this.fail(
         res,
@@ -163,11 +189,13 @@ export class MyAccount {
     const user = this.deps.store.users.byId(String(claims.sub));
     if (!user) return this.fail(res, 403, signInFirst());
     const expires = now() + SESSION_SECONDS;
-    setCookie(res, SESSION_COOKIE, this.deps.signer.sign(SESSION_COOKIE, `${user.id}~${expires}`), {
+    const signedInAt = typeof claims.auth_time === 'number' ? claims.auth_time : now();
+    setCookie(res, SESSION_COOKIE, this.deps.signer.sign(SESSION_COOKIE, `${user.id}~${expires}~${signedInAt}`), {
       path: this.path,
       maxAge: SESSION_SECONDS,
     });
-    this.redirect(res, this.path);
+    if (again) this.back(res, 'signed-in-again');
+    else this.redirect(res, this.path);
   }
 
   private async redeem(code: string, verifier: string): Promise<Record<string, unknown>> {
@@ -198,7 +226,7 @@ export class MyAccount {
 
   private beginTotp(res: ServerResponse, visit: Visit): void {
     // A second factor is the use case's to refuse (USAGE, with its fix), shown on the error page.
-    this.enrolPage(res, visit, beginTotpEnrolment(this.deps.store, this.deps.totp, visit.user));
+    this.enrolPage(res, visit, beginTotpEnrolment(this.deps.store, this.deps.totp, visit.user, visit.signedIn));
   }
 
   private async confirmTotp(res: ServerResponse, visit: Visit, code: string): Promise<void> {
@@ -231,7 +259,7 @@ export class MyAccount {
     } catch (err) {
       // A refused answer or name: the page again, with why. (Its challenge is spent: a fresh one.)
       if (!isIdpError(err) || (err.code !== 'MFA_FAILED' && err.code !== 'INVALID_VALUE')) throw err;
-      const fresh = await beginPasskeyEnrolment(deps, visit.user.id, { origin });
+      const fresh = await beginPasskeyEnrolment(deps, visit.user.id, { origin, session: visit.signedIn });
       return this.passkeyPage(req, res, visit, fresh, err.message);
     }
     this.back(res, 'passkey-enrolled');
@@ -262,10 +290,16 @@ export class MyAccount {
   /** The signed-in user, and the CSRF token of this session's forms (bound to the session, not only the user). */
   private signedIn(req: IncomingMessage): Visit | undefined {
     const session = this.deps.signer.unsign(SESSION_COOKIE, readCookie(req, SESSION_COOKIE));
-    const [id, expires] = session?.split('~') ?? [];
-    if (!session || !id || !expires || Number(expires) < now()) return undefined;
+    const [id, expires, signedInAt] = session?.split('~') ?? [];
+    if (!session || !id || !expires || !signedInAt || Number(expires) < now()) return undefined;
     const user = this.deps.store.users.byId(id);
-    return user?.status === 'active' ? { user, session, csrf: this.deps.signer.mac('myaccount', session) } : undefined;
+    if (user?.status !== 'active') return undefined;
+    return {
+      user,
+      signedIn: { signedInAt: Number(signedInAt) },
+      session,
+      csrf: this.deps.signer.mac('myaccount', session),
+    };
   }
 
   private app() {
@@ -296,6 +330,7 @@ const NOTICES: Record<string, string> = {
   'passkey-renamed': 'The passkey was renamed.',
   'passkey-removed': 'The passkey was removed.',
   'enrolment-expired': 'That enrolment expired: start again.',
+  'signed-in-again': 'You signed in again: you can now add or remove sign-in factors.',
 };
 
 function signInFirst(): IdpError {

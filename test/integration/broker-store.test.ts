@@ -1,9 +1,11 @@
 // What `idp serve` keeps in the org's SQLite file and the broker rules on it, without HTTP: the provider's rows expire,
 // are consumed and go with their grant; a pass-through person's attributes live only with the grant and reach only the
-// app's attributes; a disabled, deleted or app-less session yields no claims; web TOTP enrolment needs the right code.
+// app's attributes; a disabled, deleted or app-less session yields no claims; web TOTP enrolment needs the right code;
+// a self-service session changes factors only soon after signing in.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { beginTotpEnrolment, enrolConfirmedTotp, pendingTotpEnrolment } from '../../src/app/account.js';
+import { beginTotpEnrolment, enrolConfirmedTotp, pendingTotpEnrolment, removeFactors } from '../../src/app/account.js';
+import { beginPasskeyEnrolment } from '../../src/app/passkeys.js';
 import { brokeredSession, sessionClaims, sessionSatisfies, sessionStands } from '../../src/app/broker.js';
 import type { FlowResult } from '../../src/flow/types.js';
 import { totp } from '../../src/mfa/totp.js';
@@ -173,4 +175,32 @@ test('single sign-on into another app only when the session passed every step th
     false,
     'a script decides per sign-in',
   );
+});
+
+test('a self-service session adds or removes factors only within 5 minutes of signing in; an admin needs no session', async (t) => {
+  const home = await demoHome();
+  let at = new Date('2026-12-01T10:00:00Z');
+  const s = openStore(home, { clock: () => at });
+  t.after(() => s.close());
+  const alice = s.users.find('alice')!;
+  const signedIn = { signedInAt: Math.floor(at.getTime() / 1000) };
+  const admin = {
+    store: s,
+    actor: 'alice',
+    passkeys: (await import('../../src/webauthn/verifier.js')).passkeyVerifier,
+  };
+
+  at = new Date(at.getTime() + 5 * 60_000);
+  const { secret } = beginTotpEnrolment(s, totp, alice, signedIn);
+  await enrolConfirmedTotp(admin, totp, alice, await totp.code(secret, s.clock()));
+  const factor = s.factors.totpFor(alice.id)!.id;
+
+  at = new Date(at.getTime() + 1000);
+  const stale = (fn: () => unknown) => asyncRefusal(Promise.resolve().then(fn));
+  assert.equal((await stale(() => removeFactors(admin, alice, factor, signedIn))).code, 'SIGN_IN_TOO_OLD');
+  assert.ok(s.factors.totpFor(alice.id), 'nothing removed');
+  const passkey = beginPasskeyEnrolment(admin, alice.id, { origin: 'http://localhost:8788', session: signedIn });
+  assert.equal((await asyncRefusal(passkey)).code, 'SIGN_IN_TOO_OLD');
+  assert.equal(removeFactors(admin, alice, factor), 1, 'an admin command has no session to age');
+  assert.equal((await stale(() => beginTotpEnrolment(s, totp, alice, signedIn))).code, 'SIGN_IN_TOO_OLD');
 });
