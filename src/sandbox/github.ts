@@ -8,7 +8,7 @@ import type { GithubPersona } from './personas.js';
 import { sameSecret } from '../core/same-secret.js';
 import type { RegisteredClient } from '../ports.js';
 import { closeServer, listenLoopback, readParams, redirect, sendHtml, sendJson } from '../net/http.js';
-import { errorPage, escapeHtml, form, page, PERSONA_FIELD, DECISION_FIELD } from './pages.js';
+import { errorPage, escapeHtml, form, page, PERSONA_FIELD, DECISION_FIELD, type PersonaChoice } from './pages.js';
 
 export interface GithubSandbox {
   url: string;
@@ -127,12 +127,19 @@ class GithubLike {
   private readonly pending = new Map<string, Authorization>();
   private readonly codes = new Map<string, IssuedCode>();
   private readonly tokens = new Map<string, AccessToken>();
+  /** The account chooser's list: one array while the sandbox runs, so form() renders it once. */
+  private readonly choices: PersonaChoice[];
 
   constructor(
     clients: RegisteredClient[],
     private readonly personas: GithubPersona[],
   ) {
     this.clients = new Map(clients.filter((c) => c.provider === 'github').map((c) => [c.clientId, c]));
+    this.choices = personas.map((p) => ({
+      value: p.login,
+      label: p.login,
+      detail: `${p.name} · ${p.publicEmail ?? 'no public email'}`,
+    }));
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -207,18 +214,13 @@ class GithubLike {
   ): string {
     const app = escapeHtml(client.appName);
     const { scopes, redirectUri } = request;
-    const choices = this.personas.map((p) => ({
-      value: p.login,
-      label: p.login,
-      detail: `${p.name} · ${p.publicEmail ?? 'no public email'}`,
-    }));
     const body = `<h1>Authorize ${app}</h1>
 <p><strong>${app}</strong> wants to access your GitHub sandbox account${scopes.length ? ` (scopes: ${escapeHtml(scopes.join(', '))})` : ' (public profile only)'}.</p>
 <p>Choose the account to sign in as:</p>
 ${form({
   action: AUTHORIZE_PATH,
   hidden: { request_id: requestId },
-  personas: { choices, selected: login ?? undefined },
+  personas: { choices: this.choices, selected: login ?? undefined },
   buttons: [
     { decision: 'deny', label: 'Cancel' },
     { decision: 'approve', label: `Authorize ${client.appName}` },

@@ -9,7 +9,7 @@ import type { GooglePersona } from './personas.js';
 import type { RegisteredClient } from '../ports.js';
 import { closeServer, listenLoopback, readParams, sendHtml } from '../net/http.js';
 import { withoutWarning } from '../net/quiet-import.js';
-import { errorPage, escapeHtml, form, page, DECISION_FIELD, PERSONA_FIELD } from './pages.js';
+import { errorPage, escapeHtml, form, page, DECISION_FIELD, PERSONA_FIELD, type PersonaChoice } from './pages.js';
 
 export interface GoogleSandbox {
   issuer: string;
@@ -148,11 +148,20 @@ async function signingKey(): Promise<Record<string, unknown>> {
 
 /** Our pages for oidc-provider's `login` prompt (the account chooser) and `consent` prompt. */
 class Interactions {
+  /** The account chooser's list: one array while the sandbox runs, so form() renders it once. */
+  private readonly choices: PersonaChoice[];
+
   constructor(
     private readonly provider: OidcProvider,
     private readonly clients: RegisteredClient[],
     private readonly personas: GooglePersona[],
-  ) {}
+  ) {
+    this.choices = personas.map((p) => ({
+      value: p.username,
+      label: p.name,
+      detail: `${p.email}${p.emailVerified ? '' : ' (email not verified)'} · persona ${p.username}`,
+    }));
+  }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const details = await this.provider.interactionDetails(req, res);
@@ -216,18 +225,13 @@ class Interactions {
     const action = `${INTERACTION_PREFIX}${details.uid}`;
     if (details.prompt.name === 'login') {
       const hint = details.params['login_hint'];
-      const choices = this.personas.map((p) => ({
-        value: p.username,
-        label: p.name,
-        detail: `${p.email}${p.emailVerified ? '' : ' (email not verified)'} · persona ${p.username}`,
-      }));
       const selected = this.personas.find((p) => p.email === hint || p.username === hint)?.username;
       return page(
         'Sign in - Google Accounts',
         `<h1>Choose an account</h1>\n<p>to continue to <strong>${app}</strong></p>\n${form({
           action,
           hidden: {},
-          personas: { choices, selected },
+          personas: { choices: this.choices, selected },
           buttons: [
             { decision: 'deny', label: 'Cancel' },
             { decision: 'continue', label: 'Continue' },

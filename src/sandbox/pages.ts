@@ -47,7 +47,7 @@ export function form(spec: FormSpec): string {
     .join('\n');
   const offered = spec.personas?.choices ?? [];
   const checked = offered.find((c) => c.value === spec.personas?.selected)?.value ?? offered[0]?.value;
-  const choices = offered.map((c) => personaRadio(c, c.value === checked)).join('\n');
+  const choices = personaRadios(offered, checked);
   const buttons = spec.buttons
     .map(
       (b) =>
@@ -61,6 +61,21 @@ ${choices}
 ${buttons}
 </div>
 </form>`;
+}
+
+/**
+ * Each persona list's radios, rendered once: a sandbox offers the same list on every chooser page (a few hundred
+ * personas in bench/serve), so only the checked one is rendered per page.
+ */
+const renderedRadios = new WeakMap<PersonaChoice[], string[]>();
+
+function personaRadios(offered: PersonaChoice[], checked: string | undefined): string {
+  let radios = renderedRadios.get(offered);
+  if (!radios) {
+    radios = offered.map((c) => personaRadio(c, false));
+    renderedRadios.set(offered, radios);
+  }
+  return offered.map((c, i) => (c.value === checked ? personaRadio(c, true) : radios[i])).join('\n');
 }
 
 function personaRadio(choice: PersonaChoice, checked: boolean): string {
