@@ -60,8 +60,10 @@ function discover(issuer, clientId) {
   });
 }
 
-/** The CPU time (user + system, ms) a process has used so far, from /proc; undefined where there is no /proc. */
+/** /proc counts CPU time in clock ticks. */
 const TICK_MS = 1000 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout || 100);
+
+/** The CPU time (user + system, ms) a process has used so far, from /proc; undefined where there is no /proc. */
 function cpuMs(pid) {
   try {
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
