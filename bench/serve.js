@@ -6,7 +6,9 @@
 // outside either server's event loop and both sides are measured the same way, including each server's CPU time per
 // login (Linux /proc). Each run starts both afresh, warms them up, measures the floor then idp serve; the figures are
 // medians over the runs, with their range. Run after `npm run build`:
-// `node bench/serve.js [--logins N] [--runs N] [--warmup N] [--cpu-prof DIR]` (--cpu-prof profiles each idp serve).
+// `node bench/serve.js [--logins N] [--runs N] [--warmup N] [--exchanges] [--cpu-prof DIR]`. --exchanges adds a
+// sequential pass per run that charges the server's CPU time to each HTTP exchange of a login; --cpu-prof profiles
+// each idp serve.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +29,7 @@ const TARGETS = { brokeredPerSecond: 100, vsBare: 2 };
 /** Where the RP's redirect goes; nothing listens there: the RP reads the code off the Location header. */
 const REDIRECT_URI = 'http://localhost:5173/callback';
 const ORG = 'bench';
+const EXCHANGES = process.argv.includes('--exchanges');
 const PROFILE_DIR = (() => {
   const i = process.argv.indexOf('--cpu-prof');
   return i >= 0 ? process.argv[i + 1] : undefined;
@@ -34,8 +37,11 @@ const PROFILE_DIR = (() => {
 
 const scratch = scratchDir('serve');
 
-/** One code flow by the RP: authorize (answering pages), then the token request with the PKCE verifier. */
-async function codeFlow(config, answer) {
+/**
+ * One code flow by the RP: authorize (answering pages), then the token request with the PKCE verifier. With `exchanges`,
+ * each request's server CPU time is charged to its kind.
+ */
+async function codeFlow(config, answer, exchanges) {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const url = client.buildAuthorizationUrl(config, {
@@ -45,13 +51,36 @@ async function codeFlow(config, answer) {
     code_challenge_method: 'S256',
     state,
   });
-  const callback = await new UserAgent().authorize(url, REDIRECT_URI, answer);
-  const tokens = await client.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-  });
+  const agent = exchanges ? new TimedAgent(exchanges) : new UserAgent();
+  const callback = await agent.authorize(url, REDIRECT_URI, answer);
+  const grant = () =>
+    client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+  const tokens = exchanges ? await exchanges.time('POST token', grant) : await grant();
   if (!tokens.id_token) throw new Error('no ID token');
   return tokens.claims();
+}
+
+/** Server CPU time per kind of exchange (method and path, ids left out), summed over a pass of sequential logins. */
+class Exchanges {
+  totals = new Map();
+  constructor(server) {
+    this.server = server;
+  }
+
+  async time(kind, work) {
+    const before = cpuMs(this.server.pid);
+    const result = await work();
+    this.totals.set(kind, (this.totals.get(kind) ?? 0) + cpuMs(this.server.pid) - before);
+    return result;
+  }
+
+  /** `GET /t/bench/oauth2/authorize/:id`; the sandbox's pages, on their own port, as `GET sandbox /login/...`. */
+  kind(url, post) {
+    const target = new URL(url);
+    // Ids are long and random; a word such as `authenticationendpoint` is all lower-case letters.
+    const path = target.pathname.replace(/\/(?![a-z]+(?:\/|$))[\w-]{20,}/g, '/:id');
+    return `${post ? 'POST' : 'GET'} ${new URL(this.server.issuer).port === target.port ? '' : 'sandbox '}${path}`;
+  }
 }
 
 function discover(issuer, clientId) {
@@ -82,13 +111,20 @@ async function timed(label, server, count, concurrency, login) {
   return { ...figures, cpuPerLogin: before === undefined || after === undefined ? NaN : (after - before) / count };
 }
 
-/** Warms `server` up (not counted), then LOGINS logins sequentially and LOGINS at CONCURRENCY. */
+/**
+ * Warms `server` up (not counted), then LOGINS logins sequentially and LOGINS at CONCURRENCY; with --exchanges, then
+ * LOGINS sequential logins with each exchange's server CPU time (ms per login).
+ */
 async function measure(label, server, login) {
   let n = 0;
   await batch(WARMUP, CONCURRENCY, () => login(n++));
   const sequential = await timed(`${label}, sequential`, server, LOGINS, 1, () => login(n++));
   const concurrent = await timed(`${label}, ${CONCURRENCY} concurrent`, server, LOGINS, CONCURRENCY, () => login(n++));
-  return { sequential, concurrent };
+  if (!EXCHANGES) return { sequential, concurrent };
+  const exchanges = new Exchanges(server);
+  await batch(LOGINS, 1, () => login(n++, exchanges));
+  const perLogin = new Map([...exchanges.totals].map(([kind, ms]) => [kind, ms / LOGINS]));
+  return { sequential, concurrent, exchanges: perLogin };
 }
 
 /**
@@ -122,10 +158,14 @@ async function bare() {
   const server = await startProcess('the bare provider', [BARE, ORG, REDIRECT_URI]);
   try {
     const config = await discover(server.issuer, server.clientId);
-    return await measure('bare oidc-provider', server, () =>
-      codeFlow(config, () => {
-        throw new Error('the bare provider showed a page');
-      }),
+    return await measure('bare oidc-provider', server, (_i, exchanges) =>
+      codeFlow(
+        config,
+        () => {
+          throw new Error('the bare provider showed a page');
+        },
+        exchanges,
+      ),
     );
   } finally {
     await server.close();
@@ -179,7 +219,7 @@ async function brokered(run) {
       '--json',
     ),
   );
-  const personas = personasFile(home, WARMUP + 2 * LOGINS);
+  const personas = personasFile(home, WARMUP + (EXCHANGES ? 3 : 2) * LOGINS);
   const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const server = await startProcess(
     'idp serve',
@@ -190,8 +230,8 @@ async function brokered(run) {
   );
   try {
     const config = await discover(server.issuer, created.client_id);
-    return await measure('idp serve, brokered', server, (i) =>
-      codeFlow(config, viaConnection('github', `bench-serve-${i}`)),
+    return await measure('idp serve, brokered', server, (i, exchanges) =>
+      codeFlow(config, viaConnection('github', `bench-serve-${i}`), exchanges),
     );
   } finally {
     await server.close();
@@ -200,6 +240,8 @@ async function brokered(run) {
 
 let UserAgent;
 let viaConnection;
+/** The user agent, charging each request's server CPU time to its kind of exchange. */
+let TimedAgent;
 
 /** The median of one figure over the runs, with its range when there is more than one run. */
 function spread(values, format) {
@@ -217,6 +259,22 @@ async function main() {
   );
   // The walk through a sign-in's pages is the one the serve tests use (a browser without a browser).
   ({ UserAgent, viaConnection } = await import(join(DIST, 'test', 'helpers', 'user-agent.js')));
+  TimedAgent = class extends UserAgent {
+    constructor(exchanges) {
+      super();
+      this.exchanges = exchanges;
+    }
+
+    send(url, init = {}) {
+      const kind = this.exchanges.kind(url, Boolean(init.body));
+      // The body is read inside the timing: the server's work for this request is done once it has been sent.
+      return this.exchanges.time(kind, async () => {
+        const res = await super.send(url, init);
+        await res.clone().arrayBuffer();
+        return res;
+      });
+    }
+  };
   const runs = [];
   for (let run = 0; run < RUNS; run++) {
     const floor = await bare();
@@ -286,6 +344,22 @@ async function main() {
       ['brokered / bare p50, sequential', spread(p50Ratios, times), '', ''],
     ],
   );
+  if (EXCHANGES) printExchanges(runs, ms);
+}
+
+/** Each kind of exchange's server CPU per login, median over the runs, costliest first, with each side's total. */
+function printExchanges(runs, ms) {
+  const rows = [];
+  for (const side of ['floor', 'broker']) {
+    const kinds = new Set(runs.flatMap((r) => [...r[side].exchanges.keys()]));
+    const each = [...kinds].map((kind) => [kind, median(runs.map((r) => r[side].exchanges.get(kind) ?? 0))]);
+    each.sort((a, b) => b[1] - a[1]);
+    const label = runs[0][side].sequential.label.replace(', sequential', '');
+    for (const [kind, value] of each) rows.push([label, kind, ms(value)]);
+    rows.push([label, 'all exchanges', ms(each.reduce((sum, [, value]) => sum + value, 0))]);
+  }
+  console.log('');
+  printTable(['server', `exchange (${LOGINS} sequential logins per run)`, 'server CPU per login'], rows);
 }
 
 await main();
