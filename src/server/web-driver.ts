@@ -198,8 +198,11 @@ export class WebDriver {
   ): Promise<void> {
     const session = brokeredSession(result);
     const grantId = await this.grant(details, session.accountId);
-    this.keep(grantId, session.kept);
-    this.deps.store.oidc.destroy(WEB_FLOW_MODEL, details.uid);
+    // What the grant keeps and the end of the interaction's flow row: one commit.
+    this.deps.store.tx(() => {
+      this.keep(grantId, session.kept);
+      this.deps.store.oidc.destroy(WEB_FLOW_MODEL, details.uid);
+    });
     await this.deps.provider.interactionFinished(
       req,
       res,

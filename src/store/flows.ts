@@ -40,12 +40,18 @@ export class FlowRepo implements FlowRepository {
   /**
    * Ends every active flow whose last step is older than FLOW_LIFETIME_MS: marked expired, and what it waited for
    * (the PKCE verifier, state and nonce of its upstream request, or an MFA prompt) dropped from its state.
-   * One UPDATE on the partial index of active flows; a read-only store leaves them for the next writer.
+   * On the partial index of active flows, a read first: it runs on every flow read, mostly finds nothing idle, and a
+   * read takes no write lock. A read-only store leaves them for the next writer.
    */
   expireIdle(): void {
     if (this.db.readonly) return;
     const now = this.now();
     const cutoff = new Date(Date.parse(now) - FLOW_LIFETIME_MS).toISOString();
+    if (
+      this.db.prepare("SELECT 1 FROM flows WHERE status = 'active' AND updated_at < ? LIMIT 1").get(cutoff) ===
+      undefined
+    )
+      return;
     this.db
       .prepare(
         `UPDATE flows SET status = 'failed', expired_at = ?, state = json_set(state, '$.waiting', json('{"kind":"none"}')) WHERE status = 'active' AND updated_at < ?`,
