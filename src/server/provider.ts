@@ -221,7 +221,7 @@ function modelAdapter(store: Store, myAccountCallback: string, InvalidGrant: new
           store.oidc.revokeByGrantId(grantId);
           store.oidc.destroy('Grant', grantId);
         }
-        throw new InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'authorization code'} already consumed`);
+        throw new InvalidGrant(`${CONSUMABLE[model] ?? model} already consumed`);
       },
       async destroy(id: string) {
         store.oidc.destroy(model, id);
@@ -255,6 +255,13 @@ function credentialedCors(store: Store) {
     ctx.set('access-control-allow-credentials', 'true');
   };
 }
+
+/** What a consumed model is called in the error its second use gets. */
+const CONSUMABLE: Record<string, string> = {
+  AuthorizationCode: 'authorization code',
+  RefreshToken: 'refresh token',
+  PushedAuthorizationRequest: 'pushed authorization request',
+};
 
 /**
  * The models that act for a person under a grant, and the only ones a revoked grant takes along. An Interaction also
