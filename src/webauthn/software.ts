@@ -33,17 +33,25 @@ export function encodeSoftwareKey(key: SoftwareKey): string {
 export function decodeSoftwareKey(text: string): SoftwareKey {
   const bad = new IdpError(
     'INVALID_VALUE',
-    'that is not a software passkey key (it starts with idp-passkey-v1.)',
+    `that is not a software passkey key (a key starts with ${KEY_PREFIX} and holds a P-256 private key)`,
     'use the key that enrolling a software passkey printed',
   );
   if (!text.startsWith(KEY_PREFIX)) throw bad;
   try {
     const key = JSON.parse(Buffer.from(text.slice(KEY_PREFIX.length), 'base64url').toString('utf8')) as SoftwareKey;
-    if ([key.rpId, key.credentialId, key.userHandle, key.privateKey].every((f) => typeof f === 'string')) return key;
+    // The private key is parsed here, not first while signing: a corrupt one is bad input before any flow starts.
+    if ([key.rpId, key.credentialId, key.userHandle, key.privateKey].every((f) => typeof f === 'string')) {
+      const details = privateKeyOf(key).asymmetricKeyDetails;
+      if (details?.namedCurve === 'prime256v1') return key;
+    }
   } catch {
     // falls through to the refusal
   }
   throw bad;
+}
+
+function privateKeyOf(key: SoftwareKey): KeyObject {
+  return createPrivateKey({ key: Buffer.from(key.privateKey, 'base64url'), format: 'der', type: 'pkcs8' });
 }
 
 // --- CBOR (RFC 8949), only the authenticator's shapes: small ints, byte and text strings, maps -------------------
@@ -170,8 +178,7 @@ export function softwareAssertion(
   const flags = opts.userVerified === false ? FLAG_UP : FLAG_UP | FLAG_UV;
   const authData = authenticatorData(key.rpId, flags, opts.counter ?? 0);
   const data = clientData('webauthn.get', options.challenge, origin);
-  const privateKey = createPrivateKey({ key: Buffer.from(key.privateKey, 'base64url'), format: 'der', type: 'pkcs8' });
-  const signature = sign('sha256', Buffer.concat([authData, sha256(data)]), privateKey);
+  const signature = sign('sha256', Buffer.concat([authData, sha256(data)]), privateKeyOf(key));
   return {
     id: key.credentialId,
     rawId: key.credentialId,

@@ -206,7 +206,7 @@ export async function softwarePasskey(variable: string, store: Store) {
   if (!text)
     throw new IdpError(
       'MISSING_ANSWER',
-      `the software passkey's key should be in $${variable}, which is not set`,
+      `the software passkey's key should be in $${variable}, which is ${text === '' ? 'empty' : 'not set'}`,
       `export ${variable}=<the key from idp users mfa enroll USER passkey --software --json>`,
     );
   const { decodeSoftwareKey } = await import('../../webauthn/software.js');

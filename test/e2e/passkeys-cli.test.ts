@@ -1,0 +1,34 @@
+// What the CLI says about passkeys, after review: a corrupt software key is bad input refused before any flow starts;
+// software passkeys are numbered; JSON keys are snake_case like every other listing; `users show` prints passkey ids and
+// refusals point to the listing that has them; flags a method ignores are refused; names cannot spoof text; the
+// software-passkey refusal is a configuration exit; the docs' passkey commands run as written.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dbHash, expectCode, idpOk, runIdp, seededHome } from '../helpers/idp.js';
+
+function passkeyLogin(home: string, key: string | undefined) {
+  return runIdp(
+    ['login', '--app', 'thrift', '--headless', '--option', 'passkey', '--passkey-key-env', 'PK', '--json'],
+    {
+      home,
+      env: { PK: key },
+    },
+  );
+}
+
+test('a corrupt or empty --passkey-key-env is bad input (exit 2) refused before any flow starts', async () => {
+  const home = await seededHome();
+  await idpOk(['app', 'set', 'thrift', '--step', '1=passkey,github'], { home });
+  const before = dbHash(home);
+  const fields = { rpId: 'localhost', credentialId: 'abc', userHandle: 'u1', privateKey: 'AAAA' };
+  const corrupt = `idp-passkey-v1.${Buffer.from(JSON.stringify(fields)).toString('base64url')}`;
+  const r = expectCode(await passkeyLogin(home, corrupt), 2);
+  assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'INVALID_VALUE');
+  assert.match(r.stderr, /a key starts with idp-passkey-v1\./);
+  assert.equal(dbHash(home), before, 'no flow row, nothing written');
+
+  const empty = expectCode(await passkeyLogin(home, ''), 2);
+  assert.match(empty.stderr, /\$PK, which is empty/);
+  assert.doesNotMatch(empty.stderr, /not set/);
+  assert.equal(dbHash(home), before);
+});
