@@ -98,7 +98,8 @@ export async function finishPasskeyEnrolment(
     throw new IdpError('MFA_FAILED', `the new passkey did not verify: ${checked.reason}`, 'start the enrolment again');
   const { userVerified: _, ...credential } = checked.value;
   return store.tx(() => {
-    const given = name ?? defaultPasskeyName(store.passkeys.forUser(user.id).map((p) => p.name));
+    const existing = store.passkeys.forUser(user.id).map((p) => p.name);
+    const given = name ?? defaultPasskeyName(existing, answer.software === true);
     const added = store.passkeys.add(user.id, { ...credential, name: given, software: answer.software === true });
     if (!added)
       throw new IdpError(

@@ -46,9 +46,13 @@ export function passkeyName(raw: string): string {
   return name;
 }
 
-/** The name a passkey gets when the person gives none: the next free "Passkey N". */
-export function defaultPasskeyName(existing: string[]): string {
-  for (let n = existing.length + 1; ; n++) if (!existing.includes(`Passkey ${n}`)) return `Passkey ${n}`;
+/**
+ * The name a passkey gets when the person gives none: the next free "Passkey N", or "Software passkey N" for one of
+ * idp's software authenticator, so a user's CI keys are told apart from each other and from their devices.
+ */
+export function defaultPasskeyName(existing: string[], software = false): string {
+  const stem = software ? 'Software passkey' : 'Passkey';
+  for (let n = existing.length + 1; ; n++) if (!existing.includes(`${stem} ${n}`)) return `${stem} ${n}`;
 }
 
 /** What stage details and listings add for a passkey made by idp's software authenticator. */

@@ -4,7 +4,16 @@
 // software-passkey refusal is a configuration exit; the docs' passkey commands run as written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dbHash, expectCode, idpOk, runIdp, seededHome } from '../helpers/idp.js';
+import { dbHash, expectCode, idpJson, idpOk, runIdp, seededHome } from '../helpers/idp.js';
+
+interface Enrolled {
+  factor: string;
+  key: string;
+  passkey: Record<string, unknown> & { id: string; name: string };
+}
+
+const enrol = (home: string, user = 'alice', ...flags: string[]) =>
+  idpJson<Enrolled>(['users', 'mfa', 'enroll', user, 'passkey', '--software', '--json', ...flags], { home });
 
 function passkeyLogin(home: string, key: string | undefined) {
   return runIdp(
@@ -31,4 +40,13 @@ test('a corrupt or empty --passkey-key-env is bad input (exit 2) refused before 
   assert.match(empty.stderr, /\$PK, which is empty/);
   assert.doesNotMatch(empty.stderr, /not set/);
   assert.equal(dbHash(home), before);
+});
+
+test('software passkeys without --name are numbered "Software passkey N"', async () => {
+  const home = await seededHome();
+  const first = await enrol(home);
+  const second = await enrol(home);
+  assert.deepEqual([first.passkey.name, second.passkey.name], ['Software passkey 1', 'Software passkey 2']);
+  const help = (await idpOk(['users', 'mfa', 'enroll', '--help'], { home })).stdout;
+  assert.match(help, /default: Software passkey N/);
 });

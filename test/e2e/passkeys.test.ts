@@ -106,7 +106,7 @@ test('headless login answers a step 2 passkey with the software key: amr pwd, hw
   assert.equal(doc.outcome, 'success');
   assert.deepEqual(doc.claims?.amr, ['pwd', 'hwk', 'user']);
   const mfa = doc.stages.find((s) => s.stage === 'mfa')!;
-  assert.match(mfa.detail, /^passkey "idp software authenticator" verified for alice \(second factor/);
+  assert.match(mfa.detail, /^passkey "Software passkey 1" verified for alice \(second factor/);
   assert.match(mfa.detail, /software authenticator: a testing aid/);
   const listed = await idpJson<{ passkeys: { lastUsedAt: string | null }[] }>(
     ['users', 'mfa', 'list', 'alice', '--json'],

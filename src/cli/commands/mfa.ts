@@ -20,7 +20,7 @@ export function registerMfa(users: Command, program: Command): void {
     .argument('<user>', 'id, username or email')
     .argument('<method>', 'totp | passkey', parseEnum('method', ['totp', 'passkey'] as const))
     .option('--software', "passkey: made by idp's software authenticator, a TESTING AID for headless CI (sandbox orgs)")
-    .option('--name <name>', 'passkey: its name (default: Passkey N)')
+    .option('--name <name>', 'passkey: its name (default: Software passkey N)')
     .description(
       'enrol a TOTP factor (prints the otpauth URI and a QR code; --json: {secret, uri}), or a software passkey for CI',
     )
@@ -213,7 +213,7 @@ async function enrolSoftwarePasskey(
     pending,
     response,
     origin,
-    name: opts.name ?? 'idp software authenticator',
+    name: opts.name,
     software: true,
   });
   const factor = passkeyFactorId(passkey.id);
