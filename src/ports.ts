@@ -7,6 +7,7 @@ import type { SigningKey, StoredEmailOtp } from './ports/store.js';
 import type {
   PublicKeyCredentialCreationOptionsJSON,
   PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from './ports/webauthn.js';
 
 export type * from './ports/store.js';
@@ -240,4 +241,15 @@ export interface PasskeyVerifier {
     response: unknown,
     expected: { challenge: string; origin: string; rpId: string; requireUserVerification: boolean },
   ): Promise<PasskeyVerdict<NewPasskeyCredential & { userVerified: boolean }>>;
+}
+
+/**
+ * idp's software authenticator (src/webauthn/software.ts), a testing aid: makes a credential for registration options
+ * as a browser and authenticator would, and hands back its private key, encoded, for a CI variable.
+ */
+export interface SoftwareAuthenticator {
+  register(
+    options: PublicKeyCredentialCreationOptionsJSON,
+    origin: string,
+  ): { response: RegistrationResponseJSON; key: string };
 }

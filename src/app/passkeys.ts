@@ -11,7 +11,7 @@ import {
   passkeyName,
   RP_ID,
 } from '../core/passkeys.js';
-import type { PublicKeyCredentialCreationOptionsJSON, Store, StoredPasskey } from '../ports.js';
+import type { PublicKeyCredentialCreationOptionsJSON, SoftwareAuthenticator, Store, StoredPasskey } from '../ports.js';
 import type { Admin } from './deps.js';
 import { requireFreshSignIn, type SelfService } from './account.js';
 import { requireUser } from './lookup.js';
@@ -39,6 +39,38 @@ function summary(p: StoredPasskey): PasskeySummary {
 
 export function passkeyList({ store }: Pick<Admin, 'store'>, userRef: string): PasskeySummary[] {
   return store.passkeys.forUser(requireUser(store, userRef).id).map(summary);
+}
+
+/** A user's second factors as `users mfa list` and `users show` give them: factors, then passkeys with factor ids. */
+export function mfaList(store: Store, userRef: string) {
+  const user = requireUser(store, userRef);
+  const passkeys = passkeyList({ store }, user.id).map((p) => ({ factor: passkeyFactorId(p.id), ...p }));
+  return { user, factors: store.factors.forUser(user.id), passkeys };
+}
+
+/**
+ * The origin idp's own pages are served from, as the org's base URL says: where `idp serve` would ask for a passkey,
+ * and so the origin the software authenticator answers from.
+ */
+export function orgOrigin(store: Store): string {
+  return new URL(store.org.baseUrl()).origin;
+}
+
+/**
+ * A passkey made by idp's software authenticator, through the same enrolment halves as a browser's, answering from the
+ * org's origin. Its private key is returned once, encoded, and kept nowhere.
+ */
+export async function enrolSoftwarePasskey(
+  admin: Pick<Admin, 'store' | 'actor' | 'passkeys'>,
+  userRef: string,
+  { name, authenticator }: { name?: string; authenticator: SoftwareAuthenticator },
+): Promise<{ passkey: PasskeySummary; key: string }> {
+  const user = requireUser(admin.store, userRef);
+  const origin = orgOrigin(admin.store);
+  const { pending, options } = await beginPasskeyEnrolment(admin, user.id, { origin, software: true });
+  const { response, key } = authenticator.register(options, origin);
+  const passkey = await finishPasskeyEnrolment(admin, user.id, { pending, response, origin, name, software: true });
+  return { passkey, key };
 }
 
 /**

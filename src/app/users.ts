@@ -15,7 +15,7 @@ import {
 } from '../core/user-fields.js';
 import type { Store } from '../ports.js';
 import type { Admin } from './deps.js';
-import { passkeyList } from './passkeys.js';
+import { mfaList } from './passkeys.js';
 import { requireUser } from './lookup.js';
 import { profilePatch } from './profile.js';
 import { userView } from './views.js';
@@ -234,11 +234,6 @@ export function deleteUser({ store, actor }: Admin, ref: string): User {
 
 /** A user with linked connections, MFA factors and passkeys (never secrets). */
 export function showUser(store: Store, ref: string) {
-  const user = requireUser(store, ref);
-  return {
-    user,
-    associations: store.associations.forUser(user.id),
-    factors: store.factors.forUser(user.id),
-    passkeys: passkeyList({ store }, user.id),
-  };
+  const { user, factors, passkeys } = mfaList(store, ref);
+  return { user, associations: store.associations.forUser(user.id), factors, passkeys };
 }

@@ -9,6 +9,7 @@ import type {
   PublicKeyCredentialCreationOptionsJSON,
   PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
+  SoftwareAuthenticator,
 } from '../ports.js';
 
 /** The AAGUID this authenticator reports, so a listing can tell its passkeys apart from a device's. */
@@ -157,6 +158,14 @@ export function softwareRegistration(
     },
   };
 }
+
+/** The authenticator as the enrolment use case sees it: the key comes back encoded, ready to be printed once. */
+export const softwareAuthenticator: SoftwareAuthenticator = {
+  register(options, origin) {
+    const { response, key } = softwareRegistration(options, origin);
+    return { response, key: encodeSoftwareKey(key) };
+  },
+};
 
 /**
  * Signs `options`' challenge (a browser's navigator.credentials.get). It claims user verification, as a device would

@@ -210,7 +210,8 @@ export async function softwarePasskey(variable: string, store: Store) {
       `export ${variable}=<the key from idp users mfa enroll USER passkey --software --json>`,
     );
   const { decodeSoftwareKey } = await import('../../webauthn/software.js');
-  return { key: decodeSoftwareKey(text), origin: new URL(store.org.baseUrl()).origin };
+  const { orgOrigin } = await import('../../app/passkeys.js');
+  return { key: decodeSoftwareKey(text), origin: orgOrigin(store) };
 }
 
 /** The six digits of the newest message the flow delivered: what a person would copy from their mail. */

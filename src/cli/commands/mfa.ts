@@ -40,7 +40,7 @@ a testing aid, refused in an organisation with a real (non-sandbox) connection.`
       action(async (ctx, ref: string, method: 'totp' | 'passkey', opts: { software?: boolean; name?: string }) => {
         const admin = await ctx.admin();
         const user = await userNamed(admin.store, ref);
-        if (method === 'passkey') return enrolSoftwarePasskey(ctx, admin, user, opts);
+        if (method === 'passkey') return enrolPasskey(ctx, admin, user, opts);
         const { enrolTotp } = await import('../../app/account.js');
         const enrolled = await enrolTotp(admin, user);
         await printEnrolment(ctx, user.username, enrolled);
@@ -54,11 +54,8 @@ a testing aid, refused in an organisation with a real (non-sandbox) connection.`
     .addHelpText('after', '\nExamples:\n  idp users mfa list alice\n  idp users mfa list alice --json')
     .action(
       action(async (ctx, ref: string) => {
-        const store = await ctx.store();
-        const user = await userNamed(store, ref);
-        const factors = store.factors.forUser(user.id);
-        const { passkeyList } = await import('../../app/passkeys.js');
-        const passkeys = passkeyList({ store }, user.id).map((p) => ({ factor: passkeyFactorId(p.id), ...p }));
+        const { mfaList } = await import('../../app/passkeys.js');
+        const { user, factors, passkeys } = mfaList(await ctx.store(), ref);
         const rows = [
           ...factors.map((f) => ({
             id: f.id,
@@ -188,11 +185,8 @@ a testing aid, refused in an organisation with a real (non-sandbox) connection.`
     );
 }
 
-/**
- * A passkey made by the software authenticator (src/webauthn/software.ts) through the same enrolment use cases as a
- * browser's, answering from the org's origin; its private key is printed once and kept nowhere.
- */
-async function enrolSoftwarePasskey(
+/** A software passkey (a testing aid) for CI; a device's passkey needs a browser, which a terminal is not. */
+async function enrolPasskey(
   ctx: CliContext,
   admin: Admin,
   user: User,
@@ -204,24 +198,17 @@ async function enrolSoftwarePasskey(
       'a passkey on a device is enrolled in a browser: the terminal cannot reach an authenticator',
       `enrol it in My Account (idp serve), or make a software passkey for CI: idp users mfa enroll ${user.username} passkey --software`,
     );
-  const { beginPasskeyEnrolment, finishPasskeyEnrolment } = await import('../../app/passkeys.js');
-  const { encodeSoftwareKey, softwareRegistration } = await import('../../webauthn/software.js');
-  const origin = new URL(admin.store.org.baseUrl()).origin;
-  const { pending, options } = await beginPasskeyEnrolment(admin, user.id, { origin, software: true });
-  const { response, key } = softwareRegistration(options, origin);
-  const passkey = await finishPasskeyEnrolment(admin, user.id, {
-    pending,
-    response,
-    origin,
+  const { enrolSoftwarePasskey } = await import('../../app/passkeys.js');
+  const { softwareAuthenticator } = await import('../../webauthn/software.js');
+  const { passkey, key } = await enrolSoftwarePasskey(admin, user.id, {
     name: opts.name,
-    software: true,
+    authenticator: softwareAuthenticator,
   });
   const factor = passkeyFactorId(passkey.id);
-  const secret = encodeSoftwareKey(key);
   ctx.out.result(
-    { user: user.username, factor, passkey, key: secret, testing_aid: true },
+    { user: user.username, factor, passkey, key, testing_aid: true },
     () =>
-      `${secret}\nenrolled a software passkey (${factor}) for ${user.username}: a TESTING AID, not a device.\nThe key above is shown once; keep it in a CI secret and sign in with: idp login --headless --passkey-key-env VAR`,
+      `${key}\nenrolled a software passkey (${factor}) for ${user.username}: a TESTING AID, not a device.\nThe key above is shown once; keep it in a CI secret and sign in with: idp login --headless --passkey-key-env VAR`,
   );
 }
 

@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { listUsers } from '../../app/user-list.js';
 import { userView } from '../../app/views.js';
 import { IdpError } from '../../core/errors.js';
-import { passkeyFactorId } from '../../core/passkeys.js';
 import type { User } from '../../core/types.js';
 import { action } from '../context.js';
 import { registerMfa } from './mfa.js';
@@ -67,7 +66,7 @@ export function registerUsers(program: Command): void {
             last_login_at: a.lastLoginAt,
           })),
           mfa_factors: factors,
-          passkeys: passkeys.map((p) => ({ factor: passkeyFactorId(p.id), ...p })),
+          passkeys,
         };
         ctx.out.result(view, () =>
           [
