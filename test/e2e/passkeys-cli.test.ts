@@ -50,3 +50,24 @@ test('software passkeys without --name are numbered "Software passkey N"', async
   const help = (await idpOk(['users', 'mfa', 'enroll', '--help'], { home })).stdout;
   assert.match(help, /default: Software passkey N/);
 });
+
+test('passkeys in --json are snake_case, as factors and users export are', async () => {
+  const home = await seededHome();
+  const enrolled = await enrol(home);
+  const listed = await idpJson<{ passkeys: Record<string, unknown>[] }>(['users', 'mfa', 'list', 'alice', '--json'], {
+    home,
+  });
+  const shown = await idpJson<{ passkeys: Record<string, unknown>[] }>(['users', 'show', 'alice', '--json'], { home });
+  for (const p of [enrolled.passkey, listed.passkeys[0]!, shown.passkeys[0]!]) {
+    assert.deepEqual(Object.keys(p).sort(), [
+      'aaguid',
+      'created_at',
+      'factor',
+      'id',
+      'last_used_at',
+      'name',
+      'software',
+    ]);
+  }
+  assert.deepEqual(listed.passkeys, shown.passkeys);
+});

@@ -10,7 +10,7 @@ interface Enrolled {
   factor: string;
   key: string;
   testing_aid: boolean;
-  passkey: { id: string; name: string; aaguid: string; software: boolean; lastUsedAt: string | null };
+  passkey: { id: string; name: string; aaguid: string; software: boolean; last_used_at: string | null };
 }
 
 interface Login {
@@ -47,12 +47,12 @@ test('users mfa enroll USER passkey --software prints the key once, labelled a t
   assert.equal(enrolled.passkey.name, 'CI runner');
   assert.equal(enrolled.passkey.software, true);
 
-  const listed = await idpJson<{ passkeys: (Enrolled['passkey'] & { factor: string; createdAt: string })[] }>(
+  const listed = await idpJson<{ passkeys: (Enrolled['passkey'] & { factor: string; created_at: string })[] }>(
     ['users', 'mfa', 'list', 'alice', '--json'],
     { home },
   );
   assert.deepEqual(
-    listed.passkeys.map((p) => [p.factor, p.name, p.software, p.lastUsedAt]),
+    listed.passkeys.map((p) => [p.factor, p.name, p.software, p.last_used_at]),
     [[enrolled.factor, 'CI runner', true, null]],
   );
   assert.equal(JSON.stringify(listed).includes(enrolled.key.slice(20)), false, 'the key is never shown again');
@@ -108,11 +108,11 @@ test('headless login answers a step 2 passkey with the software key: amr pwd, hw
   const mfa = doc.stages.find((s) => s.stage === 'mfa')!;
   assert.match(mfa.detail, /^passkey "Software passkey 1" verified for alice \(second factor/);
   assert.match(mfa.detail, /software authenticator: a testing aid/);
-  const listed = await idpJson<{ passkeys: { lastUsedAt: string | null }[] }>(
+  const listed = await idpJson<{ passkeys: { last_used_at: string | null }[] }>(
     ['users', 'mfa', 'list', 'alice', '--json'],
     { home },
   );
-  assert.notEqual(listed.passkeys[0]?.lastUsedAt, null, 'last used is recorded');
+  assert.notEqual(listed.passkeys[0]?.last_used_at, null, 'last used is recorded');
 
   // bob's passkey at alice's step 2: refused by the server, and headless mode does not ask again.
   await idpOk(['users', 'create', 'bob', '--email', 'bob@example.com'], { home });

@@ -9,7 +9,7 @@ import type { Store } from '../../ports.js';
 import { action, type CliContext } from '../context.js';
 import { printEnrolment } from '../enrolment.js';
 import { parseEnum, parsePositiveInt } from '../parse.js';
-import { shortTime } from '../views.js';
+import { passkeyJson, shortTime } from '../views.js';
 import { inert } from '../render.js';
 
 export function registerMfa(users: Command, program: Command): void {
@@ -74,7 +74,7 @@ a testing aid, refused in an organisation with a real (non-sandbox) connection.`
             aaguid: p.aaguid,
           })),
         ];
-        ctx.out.result({ user: user.username, factors, passkeys }, () =>
+        ctx.out.result({ user: user.username, factors, passkeys: passkeys.map(passkeyJson) }, () =>
           rows.length === 0
             ? `${user.username} has no MFA factors`
             : ctx.out.table(rows, [
@@ -103,7 +103,7 @@ a testing aid, refused in an organisation with a real (non-sandbox) connection.`
         const { renamePasskey } = await import('../../app/passkeys.js');
         const renamed = renamePasskey(admin, user.id, passkey, opts.name);
         ctx.out.result(
-          { user: user.username, passkey: { factor: passkeyFactorId(renamed.id), ...renamed } },
+          { user: user.username, passkey: passkeyJson(renamed) },
           () => `renamed ${passkeyFactorId(renamed.id)} of ${user.username} to "${inert(renamed.name)}"`,
         );
       }),
@@ -206,7 +206,7 @@ async function enrolPasskey(
   });
   const factor = passkeyFactorId(passkey.id);
   ctx.out.result(
-    { user: user.username, factor, passkey, key, testing_aid: true },
+    { user: user.username, factor, passkey: passkeyJson(passkey), key, testing_aid: true },
     () =>
       `${key}\nenrolled a software passkey (${factor}) for ${user.username}: a TESTING AID, not a device.\nThe key above is shown once; keep it in a CI secret and sign in with: idp login --headless --passkey-key-env VAR`,
   );

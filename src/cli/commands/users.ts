@@ -9,7 +9,7 @@ import { action } from '../context.js';
 import { registerMfa } from './mfa.js';
 import { collectPair, parseBool, parseEnum, parsePositiveInt } from '../parse.js';
 import { inert } from '../render.js';
-import { shortTime } from '../views.js';
+import { passkeyJson, shortTime } from '../views.js';
 
 /** The admin use cases on users, loaded by the actions that run one. */
 const userCases = () => import('../../app/users.js');
@@ -66,7 +66,7 @@ export function registerUsers(program: Command): void {
             last_login_at: a.lastLoginAt,
           })),
           mfa_factors: factors,
-          passkeys,
+          passkeys: passkeys.map(passkeyJson),
         };
         ctx.out.result(view, () =>
           [
