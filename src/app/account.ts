@@ -245,7 +245,7 @@ export function removeFactors(
       throw new IdpError(
         'USAGE',
         `${user.username} has no factor ${factorId}`,
-        hint`see ${{ kind: 'show', what: 'user', name: user.username }}`,
+        hint`see ${{ kind: 'list-factors', user: user.username }}`,
       );
     if (removed)
       store.events.recordConfig({

@@ -137,7 +137,7 @@ export async function finishPasskeyEnrolment(
       throw new IdpError(
         'USAGE',
         'that passkey is already registered',
-        hint`see ${{ kind: 'show', what: 'user', name: user.username }}`,
+        hint`see ${{ kind: 'list-factors', user: user.username }}`,
       );
     store.events.recordConfig({
       actor,
@@ -182,7 +182,7 @@ export function renamePasskey(
       throw new IdpError(
         'USAGE',
         `${user.username} has no passkey ${passkeyFactorId(id)}`,
-        hint`see ${{ kind: 'show', what: 'user', name: user.username }}`,
+        hint`see ${{ kind: 'list-factors', user: user.username }}`,
       );
     store.events.recordConfig({
       actor,

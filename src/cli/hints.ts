@@ -33,6 +33,8 @@ export function fixCommand(fix: Fix): string {
       return `idp app check ${fix.app}`;
     case 'remove-factor':
       return `idp users mfa remove ${fix.user}${fix.factor ? ` ${fix.factor}` : ''}`;
+    case 'list-factors':
+      return `idp users mfa list ${fix.user}`;
     case 'rotate-secret':
       return `idp app secret rotate ${fix.app}`;
     case 'option':

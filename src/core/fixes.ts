@@ -18,6 +18,8 @@ export type Fix =
   | { kind: 'list'; what: ListTarget; search?: string }
   | { kind: 'app-check'; app: string }
   | { kind: 'remove-factor'; user: string; factor?: string }
+  /** See a user's factors and passkeys with the ids that removing or renaming one takes. */
+  | { kind: 'list-factors'; user: string }
   /** Give a web app a new client secret (shown once). */
   | { kind: 'rotate-secret'; app: string }
   /** An option of the command or request at hand (the CLI's `--option value`): a longer timeout, another port. */

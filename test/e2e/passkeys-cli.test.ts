@@ -71,3 +71,15 @@ test('passkeys in --json are snake_case, as factors and users export are', async
   }
   assert.deepEqual(listed.passkeys, shown.passkeys);
 });
+
+test('users show prints passkey ids, and refusals about a factor point to users mfa list', async () => {
+  const home = await seededHome();
+  const { factor } = await enrol(home);
+  const shown = (await idpOk(['users', 'show', 'alice'], { home })).stdout;
+  assert.ok(shown.includes(factor), shown);
+  await idpOk(['users', 'create', 'bob', '--email', 'bob@example.com'], { home });
+  const rename = expectCode(await runIdp(['users', 'mfa', 'rename', 'bob', factor, '--name', 'x'], { home }), 2);
+  assert.match(rename.stderr, /hint: .*idp users mfa list bob/);
+  const remove = expectCode(await runIdp(['users', 'mfa', 'remove', 'bob', 'totp-nope', '--yes'], { home }), 2);
+  assert.match(remove.stderr, /hint: .*idp users mfa list bob/);
+});

@@ -130,3 +130,7 @@ test('the CLI words an option remedy as its flag, so hints read as they did', ()
     'put it in step 2, e.g. --step 2=totp',
   );
 });
+
+test('the CLI words a list-factors remedy as the listing that shows factor and passkey ids', () => {
+  assert.equal(fixCommand({ kind: 'list-factors', user: 'alice' }), 'idp users mfa list alice');
+});

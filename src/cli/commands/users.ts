@@ -86,7 +86,7 @@ export function registerUsers(program: Command): void {
             `  MFA          ${
               [
                 ...factors.map((f) => `${f.type}${f.confirmed_at ? '' : ' (unconfirmed)'}`),
-                ...passkeys.map((p) => `passkey "${inert(p.name)}"${p.software ? ' (software: testing aid)' : ''}`),
+                ...passkeys.map((p) => `${p.factor} "${inert(p.name)}"${p.software ? ' (software: testing aid)' : ''}`),
               ].join(', ') || '-'
             }`,
           ].join('\n'),
