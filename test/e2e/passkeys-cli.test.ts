@@ -83,3 +83,16 @@ test('users show prints passkey ids, and refusals about a factor point to users 
   const remove = expectCode(await runIdp(['users', 'mfa', 'remove', 'bob', 'totp-nope', '--yes'], { home }), 2);
   assert.match(remove.stderr, /hint: .*idp users mfa list bob/);
 });
+
+test('users mfa enroll USER totp refuses --software and --name, which only a passkey takes', async () => {
+  const home = await seededHome();
+  const before = dbHash(home);
+  const r = expectCode(
+    await runIdp(['users', 'mfa', 'enroll', 'alice', 'totp', '--software', '--name', 'foo', '--json'], { home }),
+    2,
+  );
+  assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'USAGE');
+  assert.match(r.stderr, /--software/);
+  assert.match(r.stderr, /hint: /);
+  assert.equal(dbHash(home), before);
+});

@@ -38,6 +38,13 @@ a testing aid, refused in an organisation with a real (non-sandbox) connection.`
     )
     .action(
       action(async (ctx, ref: string, method: 'totp' | 'passkey', opts: { software?: boolean; name?: string }) => {
+        const ignored = [opts.software && '--software', opts.name !== undefined && '--name'].filter(Boolean);
+        if (method === 'totp' && ignored.length > 0)
+          throw new IdpError(
+            'USAGE',
+            `${ignored.join(' and ')} ${ignored.length > 1 ? 'are' : 'is'} for a passkey, not a TOTP factor`,
+            `enrol TOTP without it (idp users mfa enroll ${ref} totp), or a software passkey: idp users mfa enroll ${ref} passkey --software`,
+          );
         const admin = await ctx.admin();
         const user = await userNamed(admin.store, ref);
         if (method === 'passkey') return enrolPasskey(ctx, admin, user, opts);
