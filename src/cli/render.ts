@@ -4,6 +4,7 @@
 // slots (stage details, messages, table cells) show every control character escaped, and whole texts keep only
 // their tabs, line breaks and, with colour on, idp's own colour codes.
 import { colourOn, loadColour, PLAIN, type Paint } from './paint.js';
+import { CONTROL_CHARS } from '../core/control.js';
 import { IdpError, isIdpError } from '../core/errors.js';
 import { renderHint } from './hints.js';
 
@@ -29,7 +30,7 @@ export interface StageLine {
 }
 
 /** Characters that move the cursor, retitle or clear the screen, ring, break a line or reorder text when printed. */
-const CONTROL = /[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL = new RegExp(`[${CONTROL_CHARS}]`, 'g');
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 function escapeControl(ch: string): string {
@@ -46,7 +47,7 @@ export function inert(text: string): string {
 }
 
 /** idp's own colour codes (paint.ts), and any other control character but the tab and the line break. */
-const IN_TEXT = /\x1b\[\d{1,2}m|[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const IN_TEXT = new RegExp(`\\x1b\\[\\d{1,2}m|(?![\\t\\n])[${CONTROL_CHARS}]`, 'g');
 
 /**
  * A whole text for a terminal (a table, a script, a list of lines): tabs and line breaks kept, idp's colour codes kept

@@ -1,6 +1,7 @@
 // The rules of passkeys (WebAuthn) that are idp's own rather than the protocol's: the relying party, how long a
 // challenge lives, when a signature counter is a clone warning, what a passkey may be named, and how a passkey is
 // named among a user's factors (`passkey:<id>`).
+import { hasControl } from './control.js';
 import { IdpError } from './errors.js';
 import { FLOW_LIFETIME_MS } from './flow-lifetime.js';
 
@@ -32,17 +33,20 @@ export function counterAdvanced(stored: number, received: number): boolean {
   return received > stored || (received === 0 && stored === 0);
 }
 
-export const CONTROL = /[\u0000-\u001f\u007f]/;
+export const PASSKEY_NAME_RULE = `a passkey name must be 1 to ${PASSKEY_NAME_MAX} characters without control characters`;
 
-/** A passkey name as a person types it: trimmed, 1 to 64 characters, no control characters. */
+/**
+ * What a stored passkey name is (typed, or read from an import file): trimmed, 1 to PASSKEY_NAME_MAX characters, and no
+ * control character (core/control.ts), so a name shown in a listing or a page cannot reorder or hide text around it.
+ */
+export function isPasskeyName(name: string): boolean {
+  return name.trim() === name && name.length >= 1 && name.length <= PASSKEY_NAME_MAX && !hasControl(name);
+}
+
+/** A passkey name as a person types it: trimmed, then held to isPasskeyName. */
 export function passkeyName(raw: string): string {
   const name = raw.trim();
-  if (name.length === 0 || name.length > PASSKEY_NAME_MAX || CONTROL.test(name))
-    throw new IdpError(
-      'INVALID_VALUE',
-      `a passkey name must be 1 to ${PASSKEY_NAME_MAX} characters without control characters`,
-      'e.g. "Work laptop"',
-    );
+  if (!isPasskeyName(name)) throw new IdpError('INVALID_VALUE', PASSKEY_NAME_RULE, 'e.g. "Work laptop"');
   return name;
 }
 

@@ -4,7 +4,7 @@
 // software-passkey refusal is a configuration exit; the docs' passkey commands run as written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dbHash, expectCode, idpJson, idpOk, runIdp, seededHome } from '../helpers/idp.js';
+import { dbHash, expectCode, fileWith, idpJson, idpOk, runIdp, seededHome, tempDir } from '../helpers/idp.js';
 
 interface Enrolled {
   factor: string;
@@ -95,4 +95,26 @@ test('users mfa enroll USER totp refuses --software and --name, which only a pas
   assert.match(r.stderr, /--software/);
   assert.match(r.stderr, /hint: /);
   assert.equal(dbHash(home), before);
+});
+
+test('a passkey name with a bidi override or a C1 control is refused, by rename and by import', async () => {
+  const home = await seededHome();
+  const { factor } = await enrol(home);
+  for (const name of ['Work\u202elaptop', 'Work\u0085laptop', 'Work\u2066laptop']) {
+    const r = expectCode(await runIdp(['users', 'mfa', 'rename', 'alice', factor, '--name', name], { home }), 2);
+    assert.match(r.stderr, /1 to 64 characters without control characters/);
+  }
+  const exported = JSON.parse((await idpOk(['users', 'export'], { home })).stdout) as {
+    username: string;
+    passkeys?: { name: string }[];
+  }[];
+  const alice = exported.find((u) => u.username === 'alice')!;
+  alice.passkeys![0]!.name = 'gpj.exe\u202e';
+  const target = `${tempDir('import')}/org`;
+  await idpOk(['init', '--empty', '--quiet'], { home: target });
+  const r = expectCode(
+    await runIdp(['users', 'import', fileWith('u.json', JSON.stringify(exported))], { home: target }),
+    2,
+  );
+  assert.match(r.stderr, /passkey name must be 1 to 64 characters/);
 });

@@ -5,7 +5,7 @@
 import * as v from 'valibot';
 import { NAME_RULE, validName } from '../names.js';
 import { isPasswordHash } from '../password.js';
-import { CONTROL, PASSKEY_NAME_MAX } from '../passkeys.js';
+import { isPasskeyName, PASSKEY_NAME_RULE } from '../passkeys.js';
 import { USER_STATUSES } from '../types.js';
 import { validEmail, validUsername } from '../user-fields.js';
 import { isMapping, say, shown } from './base.js';
@@ -231,14 +231,7 @@ const passkey = v.pipe(
         v.string(say('a passkey aaguid must be a UUID')),
         v.regex(ID, say('a passkey aaguid must be a UUID')),
       ),
-      name: v.pipe(
-        v.string(say('a passkey name must be text')),
-        v.check(
-          (value) =>
-            value.trim() === value && value.length >= 1 && value.length <= PASSKEY_NAME_MAX && !CONTROL.test(value),
-          say(`a passkey name must be 1 to ${PASSKEY_NAME_MAX} characters without control characters`),
-        ),
-      ),
+      name: v.pipe(v.string(say('a passkey name must be text')), v.check(isPasskeyName, say(PASSKEY_NAME_RULE))),
       software: v.optional(v.boolean(say('a passkey software flag must be true or false')), false),
       created_at: time('created_at'),
       last_used_at: time('last_used_at'),
