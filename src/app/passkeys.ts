@@ -160,7 +160,7 @@ function refuseSoftwareOutsideSandbox(store: Store): void {
   const real = store.connections.list().filter((c) => !c.sandbox);
   if (real.length > 0)
     throw new IdpError(
-      'USAGE',
+      'SOFTWARE_PASSKEY_REFUSED',
       `a software passkey is a testing aid, and this organisation has real connections (${real.map((c) => c.name).join(', ')})`,
       'use a sandbox organisation for CI (its own idp home), or enrol a device passkey in a browser',
     );

@@ -55,6 +55,8 @@ export const ERROR_CODES = {
   DB_MISSING: 'config',
   SCRIPT_ERROR: 'config',
   MFA_MISCONFIGURED: 'config',
+  // A software passkey (a testing aid) asked of an org with a real connection: the org, not the input, rules it out.
+  SOFTWARE_PASSKEY_REFUSED: 'config',
 
   UPSTREAM_DENIED: 'upstream',
   UPSTREAM_ERROR: 'upstream',

@@ -118,3 +118,15 @@ test('a passkey name with a bidi override or a C1 control is refused, by rename 
   );
   assert.match(r.stderr, /passkey name must be 1 to 64 characters/);
 });
+
+test('a software passkey in an org with a real connection is a configuration refusal (exit 3)', async () => {
+  const home = await seededHome();
+  await idpOk(['connection', 'add', 'corp', '--type', 'github', '--client-id', 'x', '--client-secret-env', 'X'], {
+    home,
+  });
+  const r = expectCode(
+    await runIdp(['users', 'mfa', 'enroll', 'alice', 'passkey', '--software', '--json'], { home }),
+    3,
+  );
+  assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'SOFTWARE_PASSKEY_REFUSED');
+});

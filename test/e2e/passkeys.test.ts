@@ -92,7 +92,7 @@ test('a software passkey is refused in an org with a real connection, changing n
     home,
   });
   const before = dbHash(home);
-  const r = expectCode(await runIdp(['users', 'mfa', 'enroll', 'alice', 'passkey', '--software'], { home }), 2);
+  const r = expectCode(await runIdp(['users', 'mfa', 'enroll', 'alice', 'passkey', '--software'], { home }), 3);
   assert.match(r.stderr, /testing aid.*real connections \(corp\)/);
   assert.equal(dbHash(home), before);
 });
