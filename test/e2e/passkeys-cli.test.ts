@@ -4,7 +4,9 @@
 // software-passkey refusal is a configuration exit; the docs' passkey commands run as written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dbHash, expectCode, fileWith, idpJson, idpOk, runIdp, seededHome, tempDir } from '../helpers/idp.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dbHash, expectCode, fileWith, idpJson, idpOk, ROOT, runIdp, seededHome, tempDir } from '../helpers/idp.js';
 
 interface Enrolled {
   factor: string;
@@ -129,4 +131,22 @@ test('a software passkey in an org with a real connection is a configuration ref
     3,
   );
   assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'SOFTWARE_PASSKEY_REFUSED');
+});
+
+test("the docs: --step lists passkey; the README's passkey commands run after idp init; scenario keys name passkey_key_env", async () => {
+  const home = tempDir('readme');
+  await idpOk(['init', '--quiet'], { home });
+  const help = (await idpOk(['app', 'set', '--help'], { home })).stdout;
+  assert.match(help, /--step <N=OPTIONS>[\s\S]*passkey/);
+
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n### Passkeys\n');
+  const section = readme.slice(start, readme.indexOf('\n### ', start + 1));
+  const commands = [...section.matchAll(/^idp app (?:create|set) .*?(?=\s+#|$)/gm)].map((m) => m[0]);
+  assert.ok(commands.length >= 4, commands.join('\n'));
+  for (const command of commands) await idpOk(command.split(/\s+/).slice(1), { home });
+
+  const scenario = readme.slice(readme.indexOf('#### Scenario file'), readme.indexOf('\n## Use in CI'));
+  assert.match(scenario, /`passkey_key_env`/);
+  assert.match(scenario, /`mfa`: `totp`, `email-otp` or `passkey`/);
 });

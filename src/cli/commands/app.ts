@@ -148,7 +148,7 @@ function addAppOptions(command: Command): Command {
     .option('--id-token-alg <alg>', 'RS256 (default) or ES256', parseEnum('--id-token-alg', ID_TOKEN_ALGS))
     .option(
       '--step <N=OPTIONS>',
-      'sign-in step N offers OPTIONS (password, email-otp, totp, or connection names); N= removes it; repeatable',
+      'sign-in step N offers OPTIONS (password, email-otp, totp, passkey, or connection names); N= removes it; repeatable',
       collectStep,
     )
     .option('--redirect-uri <uri>', 'allowed redirect URI, exact match; repeatable (replaces the list)', collect)
