@@ -37,7 +37,8 @@ function summary(p: StoredPasskey): PasskeySummary {
     createdAt: p.createdAt,
     lastUsedAt: p.lastUsedAt,
     aaguid: p.aaguid,
-    software: p.software,
+    // Rows stored before the AAGUID told (a page answered by the software authenticator) are listed as what they are.
+    software: isSoftwarePasskey(p),
   };
 }
 
