@@ -2,7 +2,14 @@
 // an app then sees for it. A local user's claims are read fresh from the user store; a pass-through user's upstream
 // attributes live only with the grant, never as a user row.
 import { isProtectedClaim } from '../core/protected-claims.js';
-import { effectiveSteps, FEDERATED_AMR, isLocalOption, LOCAL_OPTION_AMR } from '../core/signin.js';
+import {
+  effectiveSteps,
+  FEDERATED_AMR,
+  isLocalOption,
+  LOCAL_OPTION_AMR,
+  PASSKEY_AMRS,
+  USER_VERIFIED_AMR,
+} from '../core/signin.js';
 import type { App } from '../core/types.js';
 import { appAttributes } from '../flow/session.js';
 import type { FlowResult } from '../flow/types.js';
@@ -91,16 +98,20 @@ export function sessionSatisfies(store: Store, app: App, kept: KeptWithGrant): b
   const [first = [], ...later] = effectiveSteps(app, store.connections.names());
   const firstPassed =
     kept.idp === 'LOCAL'
-      ? first.some((option) => isLocalOption(option) && kept.amr.includes(amrOf(option)))
+      ? first.some((option) => passed(option, kept.amr, true))
       : first.includes(kept.idp) && kept.amr.includes(FEDERATED_AMR);
-  return (
-    firstPassed &&
-    later.every((step) => step.some((option) => isLocalOption(option) && kept.amr.includes(amrOf(option))))
-  );
+  return firstPassed && later.every((step) => step.some((option) => passed(option, kept.amr, false)));
 }
 
-function amrOf(localOption: string): string {
-  return LOCAL_OPTION_AMR[localOption as keyof typeof LOCAL_OPTION_AMR];
+/**
+ * Whether the session's amr passed a local option. A passkey is either kind of key (`hwk`, or `swk` in a sandbox);
+ * as a passwordless first step it must also have verified the person (`user`), as such a step itself requires.
+ */
+function passed(option: string, amr: string[], passwordless: boolean): boolean {
+  if (!isLocalOption(option)) return false;
+  if (option === 'passkey')
+    return PASSKEY_AMRS.some((value) => amr.includes(value)) && (!passwordless || amr.includes(USER_VERIFIED_AMR));
+  return amr.includes(LOCAL_OPTION_AMR[option as keyof typeof LOCAL_OPTION_AMR]);
 }
 
 /**

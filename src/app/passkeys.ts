@@ -8,8 +8,12 @@ import {
   defaultPasskeyName,
   passkeyFactorId,
   passkeyIdOf,
+  isSoftwarePasskey,
   passkeyName,
   RP_ID,
+  SOFTWARE_AAGUID,
+  SOFTWARE_PASSKEY_FIX,
+  softwarePasskeyRefusal,
 } from '../core/passkeys.js';
 import type { PublicKeyCredentialCreationOptionsJSON, SoftwareAuthenticator, Store, StoredPasskey } from '../ports.js';
 import type { Admin } from './deps.js';
@@ -33,7 +37,8 @@ function summary(p: StoredPasskey): PasskeySummary {
     createdAt: p.createdAt,
     lastUsedAt: p.lastUsedAt,
     aaguid: p.aaguid,
-    software: p.software,
+    // Rows stored before the AAGUID told (a page answered by the software authenticator) are listed as what they are.
+    software: isSoftwarePasskey(p),
   };
 }
 
@@ -129,10 +134,13 @@ export async function finishPasskeyEnrolment(
   if (!checked.ok)
     throw new IdpError('MFA_FAILED', `the new passkey did not verify: ${checked.reason}`, 'start the enrolment again');
   const { userVerified: _, ...credential } = checked.value;
+  // A page answered by the software authenticator does not say so: its AAGUID does.
+  const software = isSoftwarePasskey({ software: answer.software === true, aaguid: credential.aaguid });
+  if (software) refuseSoftwareOutsideSandbox(store);
   return store.tx(() => {
     const existing = store.passkeys.forUser(user.id).map((p) => p.name);
-    const given = name ?? defaultPasskeyName(existing, answer.software === true);
-    const added = store.passkeys.add(user.id, { ...credential, name: given, software: answer.software === true });
+    const given = name ?? defaultPasskeyName(existing, software);
+    const added = store.passkeys.add(user.id, { ...credential, name: given, software });
     if (!added)
       throw new IdpError(
         'USAGE',
@@ -151,19 +159,22 @@ export async function finishPasskeyEnrolment(
   });
 }
 
-/**
- * A software passkey's private key lives in a CI variable, not in a device: in an organisation that signs people in
- * through a real provider, it would be a credential of a real account that anyone reading that variable holds. So it
- * is made only where every connection is a sandbox one (local users and sandbox personas: test data).
- */
+/** A software passkey is made only where every connection is a sandbox one (core/passkeys.ts says why). */
 function refuseSoftwareOutsideSandbox(store: Store): void {
-  const real = store.connections.list().filter((c) => !c.sandbox);
-  if (real.length > 0)
-    throw new IdpError(
-      'SOFTWARE_PASSKEY_REFUSED',
-      `a software passkey is a testing aid, and this organisation has real connections (${real.map((c) => c.name).join(', ')})`,
-      'use a sandbox organisation for CI (its own idp home), or enrol a device passkey in a browser',
-    );
+  const refusal = softwarePasskeyRefusal(store.connections.list());
+  if (refusal) throw new IdpError('SOFTWARE_PASSKEY_REFUSED', refusal, SOFTWARE_PASSKEY_FIX);
+}
+
+/**
+ * The users holding software passkeys, when the organisation has a real connection: a warning for whoever just added
+ * one (the passkeys stay, but are refused at sign-in from now on), naming the first few. Null when there is none.
+ */
+export function softwarePasskeyWarning(store: Store): string | null {
+  if (softwarePasskeyRefusal(store.connections.list()) === null) return null;
+  const holders = store.passkeys.softwareHolders(SOFTWARE_AAGUID);
+  if (holders.length === 0) return null;
+  const named = `${holders.slice(0, 5).join(', ')}${holders.length > 5 ? ', ...' : ''}`;
+  return `${holders.length} user(s) hold software passkeys (a testing aid), refused at sign-in now that this organisation has a real connection: ${named}; remove them and enrol device passkeys`;
 }
 
 /** Renames one of the user's passkeys (its id with or without the `passkey:` of its factor id). */

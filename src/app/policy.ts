@@ -5,6 +5,7 @@
 import { IdpError } from '../core/errors.js';
 import type { Hint } from '../core/fixes.js';
 import { checkTypeUnchanged } from '../core/app-client.js';
+import { softwarePasskeyRefusal } from '../core/passkeys.js';
 import { refuseProtectedClaims } from '../core/protected-claims.js';
 import { validateOrigin } from '../core/urls.js';
 import { planPolicy, type PlanItem, type PolicyApp, type PolicyConnection, type PolicyDoc } from '../core/policy.js';
@@ -17,6 +18,7 @@ import { associationsToForget, checkTypeSettings, MAPPED_ATTRIBUTE, upstreamChan
 import type { Admin } from './deps.js';
 import { checkConnectionName } from './names.js';
 import { checkOrgName } from './org.js';
+import { softwarePasskeyWarning } from './passkeys.js';
 import { checkScript } from './scripts.js';
 
 export interface PolicyOptions {
@@ -51,6 +53,9 @@ export async function applyPolicy(
   const forgotten = associationsToForgetIn(store, plan, opts);
   const conflicts = plannedConflicts(store, plan);
   const notes = plan.length && !opts.dryRun ? applyPlan(store, plan, actor, opts.file) : [];
+  // The file's first real connection turns the software passkeys already held into refusals at sign-in.
+  const software = softwarePasskeyRefusal(current.connections) === null && softwarePasskeyWarning(store);
+  if (software && !opts.dryRun) notes.push(software);
   return { plan, notes, conflicts, forgotten };
 }
 

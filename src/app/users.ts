@@ -3,6 +3,7 @@
 // already read; the use case checks and hashes it.
 import { IdpError } from '../core/errors.js';
 import { hint, type Hint } from '../core/fixes.js';
+import { isSoftwarePasskey, SOFTWARE_PASSKEY_FIX, softwarePasskeyRefusal } from '../core/passkeys.js';
 import { refuseProtectedInRecords } from '../core/protected-claims.js';
 import type { User } from '../core/types.js';
 import type { UserRecord } from '../core/user-records.js';
@@ -160,7 +161,8 @@ async function checkedHash(password: string): Promise<string> {
 /**
  * The rules imported records must pass beyond their shape (which the parser checks), each refusal naming the record's
  * line: no protected claim as an attribute, no username shaped like an email other than the record's own; a linked connection must exist here and its (connection, subject) pair be
- * free, in the store and earlier in the file; a sealed MFA secret must open with this organisation's key.
+ * free, in the store and earlier in the file; a software passkey only into an organisation without real connections;
+ * a sealed MFA secret must open with this organisation's key.
  */
 export function checkImportRecords(store: Store, records: readonly UserRecord[], file: string): void {
   refuseProtectedInRecords(records, file);
@@ -196,6 +198,13 @@ export function checkImportRecords(store: Store, records: readonly UserRecord[],
       }
       linked.add(pair);
     }
+    const software = r.passkeys.some(isSoftwarePasskey) && softwarePasskeyRefusal(store.connections.list());
+    if (software)
+      throw refuse(
+        r,
+        `${r.username} holds a software passkey: ${software}`,
+        `${SOFTWARE_PASSKEY_FIX}; or import without that passkey; nothing was imported`,
+      );
     if (r.mfa.some((f) => f.secretSealed !== null && !opensHere(store, f.secretSealed))) {
       throw refuse(
         r,

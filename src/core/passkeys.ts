@@ -62,6 +62,32 @@ export function defaultPasskeyName(existing: string[], software = false): string
 /** What stage details and listings add for a passkey made by idp's software authenticator. */
 export const SOFTWARE_LABEL = 'software authenticator: a testing aid, not a device';
 
+/** The AAGUID idp's software authenticator reports ("idpsoftware-test"), so its passkeys are known wherever made. */
+export const SOFTWARE_AAGUID = '69647073-6f66-7477-6172-652d74657374';
+
+/**
+ * A passkey of the software authenticator: flagged so when the CLI made it, or carrying its AAGUID when it was
+ * registered some other way (a page answered by the software authenticator is stored unflagged).
+ */
+export function isSoftwarePasskey(p: { software: boolean; aaguid: string }): boolean {
+  return p.software || p.aaguid === SOFTWARE_AAGUID;
+}
+
+/**
+ * Why a software passkey may not be made, imported or used in an organisation with these connections: its private
+ * key lives in a CI variable, so where people sign in through a real provider it would be a credential of a real
+ * account that anyone reading that variable holds. Null where every connection is a sandbox one (test data).
+ */
+export function softwarePasskeyRefusal(connections: readonly { name: string; sandbox: boolean }[]): string | null {
+  const real = connections.filter((c) => !c.sandbox).map((c) => c.name);
+  return real.length === 0
+    ? null
+    : `a software passkey is a testing aid, and this organisation has real connections (${real.join(', ')})`;
+}
+
+export const SOFTWARE_PASSKEY_FIX =
+  'use a sandbox organisation for CI (its own idp home), or enrol a device passkey in a browser';
+
 /**
  * The credential an assertion names and its userHandle (the user id it was made for), read before any check so the
  * stored key can be found; the verifier then checks everything against that key. Null when it is no assertion.

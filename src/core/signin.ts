@@ -30,6 +30,62 @@ export const LOCAL_OPTION_AMR: Record<(typeof LOCAL_OPTIONS)[number], string> = 
   passkey: 'hwk',
 };
 export const FEDERATED_AMR = 'fed';
+/** RFC 8176 `swk`: a software-secured key, what a passkey of idp's software authenticator adds instead of `hwk`. */
+export const SOFTWARE_KEY_AMR = 'swk';
+/** RFC 8176 `user`: the authenticator verified the person (PIN or biometrics) besides proving the key. */
+export const USER_VERIFIED_AMR = 'user';
+
+/** The amr values a passkey step may add for its key. */
+export const PASSKEY_AMRS = [LOCAL_OPTION_AMR.passkey, SOFTWARE_KEY_AMR];
+
+/**
+ * The kind of factor each amr value proves. An upstream's sign-in is one factor of its own (idp cannot see how it
+ * was done); a passkey's user verification is a PIN or biometrics on the device, apart from holding the key.
+ */
+const FACTOR_KIND: Record<string, 'knowledge' | 'possession' | 'device-verification' | 'upstream'> = {
+  pwd: 'knowledge',
+  otp: 'possession',
+  email: 'possession',
+  hwk: 'possession',
+  swk: 'possession',
+  user: 'device-verification',
+  fed: 'upstream',
+};
+
+/**
+ * Whether a sign-in with these amr values is multi-factor (acr): two distinct kinds of factor, such as a password
+ * and a TOTP, or a passkey with user verification alone. What counts is the factors, not which step ran them: a
+ * script may run any step, and two possession factors are still one kind.
+ */
+export function multiFactor(amr: readonly string[]): boolean {
+  return new Set(amr.map((value) => FACTOR_KIND[value]).filter(Boolean)).size >= 2;
+}
+
+/** The second factors a sign-in can enrol for a user who lacks them. */
+export type EnrollableFactor = 'totp' | 'passkey';
+
+/**
+ * Enrolling a second factor during a sign-in is for an account with no second factor at all: otherwise whoever has
+ * the password alone could choose the factor the account lacks and enrol their own. Null when it may go on; else the
+ * refusal, naming the factors the account holds (`offered`: the options of the step).
+ */
+export function enrolmentRefusal(
+  factor: EnrollableFactor,
+  held: Record<EnrollableFactor, boolean>,
+  offered: readonly string[],
+): IdpError | null {
+  const holds = (['totp', 'passkey'] as const).filter((f) => held[f]);
+  if (holds.length === 0) return null;
+  const usable = holds.filter((f) => offered.includes(f));
+  const what = factor === 'totp' ? 'a TOTP factor' : 'a passkey';
+  return new IdpError(
+    'MFA_NOT_ENROLLED',
+    `this account has no ${factor === 'totp' ? 'TOTP factor' : 'passkey'} to check, and a sign-in enrols one only for an account with no second factor yet (it holds ${holds.join(' and ')})`,
+    usable.length > 0
+      ? `use ${usable.join(' or ')}; to add ${what}, sign in to My Account`
+      : `this step does not offer ${holds.join(' or ')}: add ${what} in My Account, or ask an admin to change the step`,
+  );
+}
 
 export function isMfaOption(option: string): boolean {
   return (MFA_OPTIONS as readonly string[]).includes(option);

@@ -52,7 +52,13 @@ interface ViewBase {
 }
 
 export type FlowView =
-  | (ViewBase & { status: 'active'; waiting: 'choose'; options: string[] })
+  | (ViewBase & {
+      status: 'active';
+      waiting: 'choose';
+      options: string[];
+      /** Set when the option chosen was refused (a factor the account cannot enrol here): choose another. */
+      retry?: FlowError;
+    })
   | (ViewBase & { status: 'active'; waiting: 'credentials'; fields: ['username', 'password']; retry?: FlowError })
   | (ViewBase & {
       status: 'active';

@@ -296,6 +296,8 @@ export interface PendingPasskeyChallenge {
 export interface PasskeyRepository {
   forUser(userId: string): StoredPasskey[];
   byCredential(credentialId: string): StoredPasskey | undefined;
+  /** Usernames of the users holding a passkey flagged software or with this (the software authenticator's) AAGUID. */
+  softwareHolders(aaguid: string): string[];
   /** The new passkey, or null when its credential id is already registered (to anyone in the organisation). */
   add(
     userId: string,

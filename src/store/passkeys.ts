@@ -56,6 +56,15 @@ export class PasskeyRepo implements PasskeyRepository {
     return row && toPasskey(row);
   }
 
+  softwareHolders(aaguid: string): string[] {
+    const rows = this.db
+      .prepare(
+        'SELECT DISTINCT u.username FROM passkeys p JOIN users u ON u.id = p.user_id WHERE p.software = 1 OR p.aaguid = ? ORDER BY u.username',
+      )
+      .all(aaguid) as { username: string }[];
+    return rows.map((r) => r.username);
+  }
+
   add(
     userId: string,
     c: Pick<StoredPasskey, 'credentialId' | 'publicKey' | 'counter' | 'transports' | 'aaguid' | 'name' | 'software'>,

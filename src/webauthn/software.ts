@@ -4,6 +4,7 @@
 // verifier as a device's; only this authenticator side writes CBOR, by hand, for the few shapes it needs.
 import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { IdpError } from '../core/errors.js';
+import { SOFTWARE_AAGUID } from '../core/passkeys.js';
 import type {
   AuthenticationResponseJSON,
   PublicKeyCredentialCreationOptionsJSON,
@@ -11,9 +12,6 @@ import type {
   RegistrationResponseJSON,
   SoftwareAuthenticator,
 } from '../ports.js';
-
-/** The AAGUID this authenticator reports, so a listing can tell its passkeys apart from a device's. */
-export const SOFTWARE_AAGUID = '69647073-6f66-7477-6172-652d74657374'; // "idpsoftware-test"
 
 /** What the environment variable holds: enough to sign for one credential. */
 export interface SoftwareKey {

@@ -97,14 +97,41 @@ test('a software passkey is refused in an org with a real connection, changing n
   assert.equal(dbHash(home), before);
 });
 
-test('headless login answers a step 2 passkey with the software key: amr pwd, hwk, user; a wrong key is refused', async () => {
+test('software passkeys made in a sandbox org: refused on import into a real org, and at sign-in once a real connection comes, with a warning', async () => {
+  const sandbox = await seededHome();
+  const { key } = await enrol(sandbox);
+  const file = fileWith(
+    'users.json',
+    (await idpOk(['users', 'export', '--with-password-hashes'], { home: sandbox })).stdout,
+  );
+  const real = `${tempDir('import')}/org`;
+  await idpOk(['init', '--empty', '--quiet'], { home: real });
+  await idpOk(['connection', 'add', 'corp', '--type', 'github', '--client-id', 'x', '--client-secret-env', 'X'], {
+    home: real,
+  });
+  const before = dbHash(real);
+  const imported = expectCode(await runIdp(['users', 'import', file], { home: real }), 2);
+  assert.match(imported.stderr, /alice holds a software passkey: a software passkey is a testing aid.*\(corp\)/);
+  assert.equal(dbHash(real), before, 'nothing imported');
+
+  await idpOk(['app', 'set', 'thrift', '--step', '2=passkey'], { home: sandbox });
+  const added = await idpOk(
+    ['connection', 'add', 'corp', '--type', 'github', '--client-id', 'x', '--client-secret-env', 'X'],
+    { home: sandbox },
+  );
+  assert.match(added.stderr, /warning: 1 user\(s\) hold software passkeys .*refused at sign-in.*: alice/);
+  const refused = expectCode(await login(sandbox, key, PASSWORD, 'thrift-demo'), 8);
+  assert.match(refused.stdout + refused.stderr, /testing aid, and this organisation has real connections \(corp\)/);
+});
+
+test('headless login answers a step 2 passkey with the software key: amr pwd, swk, user; a wrong key is refused', async () => {
   const home = await seededHome();
   await idpOk(['app', 'set', 'thrift', '--step', '2=totp,passkey'], { home });
   const { key } = await enrol(home);
   const r = await login(home, key, [...PASSWORD, '--mfa', 'passkey'], 'thrift-demo');
   const doc = JSON.parse(expectCode(r, 0).stdout) as Login;
   assert.equal(doc.outcome, 'success');
-  assert.deepEqual(doc.claims?.amr, ['pwd', 'hwk', 'user']);
+  assert.deepEqual(doc.claims?.amr, ['pwd', 'swk', 'user'], 'RFC 8176 swk: a software key, not hardware');
   const mfa = doc.stages.find((s) => s.stage === 'mfa')!;
   assert.match(mfa.detail, /^passkey "Software passkey 1" verified for alice \(second factor/);
   assert.match(mfa.detail, /software authenticator: a testing aid/);
@@ -129,7 +156,7 @@ test('passwordless step 1: --option passkey signs alice in with her software pas
   const doc = JSON.parse(expectCode(await login(home, key, ['--option', 'passkey']), 0).stdout) as Login;
   assert.equal(doc.outcome, 'success');
   assert.equal(doc.claims?.username, 'alice');
-  assert.deepEqual(doc.claims?.amr, ['hwk', 'user']);
+  assert.deepEqual(doc.claims?.amr, ['swk', 'user']);
   assert.match(doc.stages.find((s) => s.stage === 'mfa')!.detail, /passwordless sign-in, user verified/);
 
   const missing = await runIdp(['login', '--app', 'thrift', '--headless', '--option', 'passkey'], { home });
@@ -160,7 +187,7 @@ config:
 scenarios:
   - name: alice with her software passkey as step 2
     login: { app: thrift, option: password, username: alice, password: thrift-demo, passkey_key_env: PK }
-    expect: { outcome: success, claims: { amr: [pwd, hwk, user] } }
+    expect: { outcome: success, claims: { amr: [pwd, swk, user] } }
   - name: passwordless is refused where step 1 does not offer it
     login: { app: thrift, option: passkey, passkey_key_env: PK }
     expect: { outcome: failed, error: UNKNOWN_SIGN_IN_OPTION }

@@ -214,6 +214,7 @@ export class FakeStore implements Store {
       Object.assign(passkey, { counter, lastUsedAt: AT });
       return true;
     },
+    softwareHolders: () => unused('passkeys.softwareHolders'),
     rename: () => unused('passkeys.rename'),
     remove: () => unused('passkeys.remove'),
     holdChallenge: () => unused('passkeys.holdChallenge'),

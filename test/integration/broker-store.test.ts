@@ -177,6 +177,22 @@ test('single sign-on into another app only when the session passed every step th
   );
 });
 
+test('single sign-on into a passwordless passkey step needs a session whose passkey verified the user', async (t) => {
+  const s = await store(t);
+  const shop = (steps: string[][]) => ({ ...s.apps.get('thrift')!, steps, script: null });
+  const session = (amr: string[]) => ({ idp: 'LOCAL', amr, passThrough: false, attributes: {} });
+  const passwordless = shop([['passkey']]);
+  assert.equal(sessionSatisfies(s, passwordless, session(['hwk', 'user'])), true);
+  assert.equal(sessionSatisfies(s, passwordless, session(['swk', 'user'])), true, "a sandbox's software key");
+  assert.equal(
+    sessionSatisfies(s, passwordless, session(['pwd', 'hwk'])),
+    false,
+    'a second-factor passkey without user verification',
+  );
+  assert.equal(sessionSatisfies(s, shop([['password'], ['passkey']]), session(['pwd', 'hwk'])), true);
+  assert.equal(sessionSatisfies(s, shop([['password'], ['passkey']]), session(['pwd', 'swk'])), true);
+});
+
 test('a self-service session adds or removes factors only within 5 minutes of signing in; an admin needs no session', async (t) => {
   const home = await demoHome();
   let at = new Date('2026-12-01T10:00:00Z');

@@ -93,17 +93,17 @@ function assertion(
   });
 }
 
-test('a user without a passkey enrols one in step 2, and signs in with it next time: amr hwk and user', async () => {
+test('a user without a passkey enrols one in step 2, and signs in with it next time: amr swk (a software key) and user', async () => {
   const w = await world([['password'], ['passkey']]);
   const enrol = await toPasskeyStep(w);
   assert.equal(enrol.mode, 'enrol');
   assert.deepEqual(enrol.alternatives, []);
   const { response, key } = softwareRegistration(enrol.options as Parameters<typeof softwareRegistration>[0], ORIGIN);
   const first = done(await w.engine.submit(enrol.flow, { passkey: { response, origin: ORIGIN, name: 'Laptop' } }));
-  assert.deepEqual(first.result.amr, ['pwd', 'hwk', 'user']);
+  assert.deepEqual(first.result.amr, ['pwd', 'swk', 'user']);
   const [stored] = w.store.passkeys.forUser(userId(w, 'alice'));
   assert.equal(stored?.name, 'Laptop');
-  assert.equal(stored?.software, false, 'only the CLI marks a passkey as the software authenticator');
+  assert.equal(stored?.software, true, "the software authenticator's passkey is known by its AAGUID, whoever made it");
 
   const view = await toPasskeyStep(w);
   assert.equal(view.mode, 'authenticate');
@@ -117,11 +117,14 @@ test('a user without a passkey enrols one in step 2, and signs in with it next t
   const second = done(
     await w.engine.submit(view.flow, { passkey: { response: assertion(key, view), origin: ORIGIN } }),
   );
-  assert.deepEqual(second.result.amr, ['pwd', 'hwk', 'user']);
+  assert.deepEqual(second.result.amr, ['pwd', 'swk', 'user']);
   assert.equal(second.result.acr, 'urn:idp:acr:mfa');
   const detail = w.store.stages.filter((s) => s.stage === 'mfa' && s.status === 'ok').map((s) => s.detail);
   assert.match(detail[0]!, /^passkey "Laptop" enrolled and verified for alice/);
-  assert.match(detail[1]!, /^passkey "Laptop" verified for alice \(second factor, user verified\)/);
+  assert.match(
+    detail[1]!,
+    /^passkey "Laptop" verified for alice \(second factor, user verified; software authenticator/,
+  );
 });
 
 test('passwordless step 1: discoverable options with user verification required; the passkey names the user', async () => {
@@ -137,12 +140,16 @@ test('passwordless step 1: discoverable options with user verification required;
     await w.engine.submit(view.flow, { passkey: { response: assertion(key, view), origin: ORIGIN } }),
   );
   assert.equal(result.result.user?.username, 'bob');
-  assert.deepEqual(result.result.amr, ['hwk', 'user']);
-  assert.notEqual(result.result.acr, 'urn:idp:acr:mfa', 'one step: not multi-factor by the step count');
+  assert.deepEqual(result.result.amr, ['swk', 'user']);
+  assert.equal(
+    result.result.acr,
+    'urn:idp:acr:mfa',
+    'a key and the user verified on the device: two factors in one step',
+  );
   assert.match(w.store.stages.at(-2)!.detail, /software authenticator: a testing aid/);
 });
 
-test('user verification is required for passwordless sign-in, and only preferred for a second factor (amr hwk alone)', async () => {
+test('user verification is required for passwordless sign-in, and only preferred for a second factor (amr swk alone)', async () => {
   const w = await world([['passkey', 'password'], ['passkey']]);
   const key = await registered(w, 'alice');
   const start = await w.engine.start('shop');
@@ -159,7 +166,7 @@ test('user verification is required for passwordless sign-in, and only preferred
   const result = done(
     await w.engine.submit(first.flow, { passkey: { response: assertion(key, second, 0, false), origin: ORIGIN } }),
   );
-  assert.deepEqual(result.result.amr, ['hwk', 'user'], 'step 1 verified the user; step 2 adds nothing new');
+  assert.deepEqual(result.result.amr, ['swk', 'user'], 'step 1 verified the user; step 2 adds nothing new');
 
   const w2 = await world([['password'], ['passkey']]);
   const key2 = await registered(w2, 'alice');
@@ -167,7 +174,7 @@ test('user verification is required for passwordless sign-in, and only preferred
   const mfa = done(
     await w2.engine.submit(view.flow, { passkey: { response: assertion(key2, view, 0, false), origin: ORIGIN } }),
   );
-  assert.deepEqual(mfa.result.amr, ['pwd', 'hwk'], 'no user verification: no `user`');
+  assert.deepEqual(mfa.result.amr, ['pwd', 'swk'], 'no user verification: no `user`');
 });
 
 test('the passkey view falls back to another option of the same step', async () => {
@@ -341,4 +348,139 @@ test('a pass-through user (JIT off) reaching a passkey step fails with MFA_NEEDS
   const fixes = JSON.stringify(view.error.hint);
   assert.match(fixes, /"setting":"jit"/);
   assert.match(fixes, /skip-mfa-for-federated/);
+});
+
+/** Step 1 with alice's password in a step offering several second factors: the choice. */
+async function toChoice(w: World): Promise<Extract<FlowView, { waiting: 'choose' }>> {
+  const start = await w.engine.start('shop');
+  await w.engine.submit(start.flow, { choose: 'password' });
+  return waiting(
+    await w.engine.submit(start.flow, { credentials: { username: 'alice', password: PASSWORD } }),
+    'choose',
+  );
+}
+
+function holdTotp(w: World, username: string): void {
+  w.store.factors.addTotp(userId(w, username), w.store.seal('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'), null);
+}
+
+test('a password alone cannot enrol a passkey for a user who holds TOTP: a retry naming totp, nothing enrolled', async () => {
+  const w = await world([['password'], ['totp', 'passkey']]);
+  holdTotp(w, 'alice');
+  const choose = await toChoice(w);
+  const refused = waiting(await w.engine.submit(choose.flow, { choose: 'passkey' }), 'choose');
+  assert.equal(refused.retry?.code, 'MFA_NOT_ENROLLED');
+  assert.match(refused.retry!.message, /no second factor yet \(it holds totp\)/);
+  assert.match(String(refused.retry!.hint), /use totp/);
+  assert.deepEqual(w.store.passkeys.forUser(userId(w, 'alice')), []);
+  const totp = waiting(await w.engine.submit(choose.flow, { choose: 'totp' }), 'mfa');
+  assert.equal(totp.enrol, undefined, 'her own TOTP is checked');
+});
+
+test('a password alone cannot enrol TOTP for a user who holds a passkey: the passkey view stays, with the refusal', async () => {
+  const w = await world([['password'], ['totp', 'passkey']]);
+  const key = await registered(w, 'alice');
+  const view = waiting(await w.engine.submit((await toChoice(w)).flow, { choose: 'passkey' }), 'passkey');
+  const refused = waiting(await w.engine.submit(view.flow, { choose: 'totp' }), 'passkey');
+  assert.equal(refused.retry?.code, 'MFA_NOT_ENROLLED');
+  assert.match(refused.retry!.message, /holds passkey/);
+  assert.equal(refused.options.challenge, view.options.challenge, 'the same challenge: no fresh attempts');
+  assert.equal(w.store.factors.totpFor(userId(w, 'alice')), undefined);
+  done(await w.engine.submit(view.flow, { passkey: { response: assertion(key, refused), origin: ORIGIN } }));
+});
+
+test('a step whose only option the user would have to enrol, while holding another factor, fails MFA_NOT_ENROLLED', async () => {
+  const w = await world([['password'], ['passkey']]);
+  holdTotp(w, 'alice');
+  const start = await w.engine.start('shop');
+  await w.engine.submit(start.flow, { choose: 'password' });
+  const view = failed(
+    await w.engine.submit(start.flow, { credentials: { username: 'alice', password: PASSWORD } }),
+    'MFA_NOT_ENROLLED',
+  );
+  assert.match(String(view.error.hint), /does not offer totp/);
+});
+
+test('an enrolment is checked again when its answer arrives: a factor enrolled elsewhere meanwhile refuses it', async () => {
+  const w = await world([['password'], ['totp', 'passkey']]);
+  const enrol = waiting(await w.engine.submit((await toChoice(w)).flow, { choose: 'passkey' }), 'passkey');
+  assert.equal(enrol.mode, 'enrol');
+  const mine = await registered(w, 'alice'); // alice enrols in My Account while the other sign-in waits
+  const { response } = softwareRegistration(enrol.options as Parameters<typeof softwareRegistration>[0], ORIGIN);
+  const refused = waiting(await w.engine.submit(enrol.flow, { passkey: { response, origin: ORIGIN } }), 'choose');
+  assert.equal(refused.retry?.code, 'MFA_NOT_ENROLLED');
+  assert.equal(w.store.passkeys.forUser(userId(w, 'alice')).length, 1, 'only her own passkey');
+  const view = waiting(await w.engine.submit(enrol.flow, { choose: 'passkey' }), 'passkey');
+  assert.equal(view.mode, 'authenticate');
+  done(await w.engine.submit(view.flow, { passkey: { response: assertion(mine, view), origin: ORIGIN } }));
+
+  const t = await world([['password'], ['totp', 'passkey']]);
+  const totp = waiting(await t.engine.submit((await toChoice(t)).flow, { choose: 'totp' }), 'mfa');
+  assert.ok(totp.enrol);
+  await registered(t, 'alice');
+  const again = waiting(await t.engine.submit(totp.flow, { otp: '123456' }), 'choose');
+  assert.equal(again.retry?.code, 'MFA_NOT_ENROLLED');
+  assert.equal(t.store.factors.totpFor(userId(t, 'alice')), undefined);
+});
+
+test('passwordless: refused assertions naming a credential id count per flow, never toward its owner lockout', async () => {
+  const w = await world([['passkey']]);
+  const key = await registered(w, 'alice');
+  for (let round = 0; round < 3; round++) {
+    const start = await w.engine.start('shop');
+    let view: FlowView = waiting(await w.engine.submit(start.flow, { choose: 'passkey' }), 'passkey');
+    for (let i = 0; i < 3 && view.status === 'active'; i++) {
+      const forged = assertion(key, view as Extract<FlowView, { waiting: 'passkey' }>);
+      forged.response.signature = Buffer.from('not a signature').toString('base64url');
+      view = await w.engine.submit(start.flow, { passkey: { response: forged, origin: ORIGIN } });
+    }
+    failed(view, 'MFA_TOO_MANY_ATTEMPTS');
+  }
+  const alice = w.store.userMap.get(userId(w, 'alice'))!;
+  assert.equal(alice.status, 'active');
+  assert.equal(alice.mfaFailures, 0);
+});
+
+/** The world with a real (non-sandbox) connection beside the sandbox one. */
+function withRealConnection(w: World): void {
+  w.store.connectionMap.set('corp', { ...fakeConnection('corp'), sandbox: false });
+}
+
+test('a software passkey is refused at sign-in where the organisation has a real connection, flagged or by AAGUID', async () => {
+  const w = await world([['passkey', 'password']]);
+  const key = await registered(w, 'alice');
+  const stored = w.store.passkeys.forUser(userId(w, 'alice'))[0]!;
+  stored.software = false; // as a page stores the software authenticator's key: only its AAGUID tells
+  withRealConnection(w);
+  const start = await w.engine.start('shop');
+  const view = waiting(await w.engine.submit(start.flow, { choose: 'passkey' }), 'passkey');
+  const refused = waiting(
+    await w.engine.submit(view.flow, { passkey: { response: assertion(key, view), origin: ORIGIN } }),
+    'passkey',
+  );
+  assert.match(refused.retry!.message, /software passkey is a testing aid.*real connections \(corp\)/);
+
+  const e = await world([['password'], ['passkey']]);
+  withRealConnection(e);
+  const enrol = await toPasskeyStep(e);
+  const { response } = softwareRegistration(enrol.options as Parameters<typeof softwareRegistration>[0], ORIGIN);
+  const no = waiting(await e.engine.submit(enrol.flow, { passkey: { response, origin: ORIGIN } }), 'passkey');
+  assert.match(no.retry!.message, /testing aid/);
+  assert.deepEqual(e.store.passkeys.forUser(userId(e, 'alice')), [], 'not enrolled');
+});
+
+test('a bad passkey name at enrolment is a retry with a fresh challenge, before anything is verified', async () => {
+  const w = await world([['password'], ['passkey']]);
+  const enrol = await toPasskeyStep(w);
+  const { response } = softwareRegistration(enrol.options as Parameters<typeof softwareRegistration>[0], ORIGIN);
+  const retry = waiting(
+    await w.engine.submit(enrol.flow, { passkey: { response, origin: ORIGIN, name: 'x'.repeat(65) } }),
+    'passkey',
+  );
+  assert.match(retry.retry!.message, /passkey name must be 1 to 64/);
+  assert.notEqual(retry.options.challenge, enrol.options.challenge);
+  assert.equal(w.store.userMap.get(userId(w, 'alice'))!.mfaFailures, 0, 'a typing slip is no wrong factor');
+  const again = softwareRegistration(retry.options as Parameters<typeof softwareRegistration>[0], ORIGIN);
+  done(await w.engine.submit(enrol.flow, { passkey: { response: again.response, origin: ORIGIN, name: 'Laptop' } }));
+  assert.equal(w.store.passkeys.forUser(userId(w, 'alice'))[0]?.name, 'Laptop');
 });

@@ -123,3 +123,22 @@ test('migration 10 comes back after a downgrade to 7; a deleted user takes their
     again.close();
   }
 });
+
+test("software passkeys are found by their flag or the software authenticator's AAGUID, and listed as software", async () => {
+  const { store } = newStore();
+  try {
+    const { SOFTWARE_AAGUID } = await import('../../src/core/passkeys.js');
+    const { passkeyList } = await import('../../src/app/passkeys.js');
+    const user = (username: string) =>
+      store.users.insert({ username, email: `${username}@example.test`, emailVerified: true, source: 'local' });
+    const [alice, bob, carol] = [user('alice'), user('bob'), user('carol')];
+    store.passkeys.add(alice.id, { ...CREDENTIAL, credentialId: 'YQ', software: true });
+    store.passkeys.add(bob.id, { ...CREDENTIAL, credentialId: 'Yg', aaguid: SOFTWARE_AAGUID }); // made through a page
+    store.passkeys.add(carol.id, { ...CREDENTIAL, credentialId: 'Yw' });
+    assert.deepEqual(store.passkeys.softwareHolders(SOFTWARE_AAGUID), ['alice', 'bob']);
+    assert.equal(passkeyList({ store }, 'bob')[0]?.software, true);
+    assert.equal(passkeyList({ store }, 'carol')[0]?.software, false);
+  } finally {
+    store.close();
+  }
+});

@@ -3,7 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IdpError, type ErrorCode } from '../../src/core/errors.js';
-import { editSteps, formatMethod, mfaConflicts, validateSteps } from '../../src/core/signin.js';
+import {
+  editSteps,
+  enrolmentRefusal,
+  formatMethod,
+  mfaConflicts,
+  multiFactor,
+  validateSteps,
+} from '../../src/core/signin.js';
 import type { App, Connection } from '../../src/core/types.js';
 import { hintOf } from '../helpers/hints.js';
 
@@ -140,4 +147,31 @@ test('mfaConflicts finds each app offering a JIT-off connection in a step follow
     [],
     'none while JIT is on',
   );
+});
+
+test('multi-factor means two kinds of factor in the amr, whichever steps ran them', () => {
+  assert.equal(multiFactor(['pwd']), false);
+  assert.equal(multiFactor(['fed']), false);
+  assert.equal(multiFactor(['hwk']), false, 'a key without user verification');
+  assert.equal(multiFactor(['hwk', 'user']), true, 'a passkey verifying the person: two factors in one step');
+  assert.equal(multiFactor(['swk', 'user']), true);
+  assert.equal(multiFactor(['pwd', 'otp']), true);
+  assert.equal(multiFactor(['pwd', 'email']), true);
+  assert.equal(multiFactor(['fed', 'otp']), true, 'an upstream sign-in, then a local factor');
+  assert.equal(multiFactor(['pwd', 'hwk']), true);
+  assert.equal(multiFactor(['hwk', 'otp']), false, 'two things held are one kind');
+  assert.equal(multiFactor([]), false);
+});
+
+test('a sign-in enrols a second factor only for an account with none; else it names what the account holds', () => {
+  const none = { totp: false, passkey: false };
+  assert.equal(enrolmentRefusal('passkey', none, ['totp', 'passkey']), null);
+  assert.equal(enrolmentRefusal('totp', none, ['totp']), null);
+  const refused = enrolmentRefusal('passkey', { totp: true, passkey: false }, ['totp', 'passkey']);
+  assert.equal(refused?.code, 'MFA_NOT_ENROLLED');
+  assert.match(refused!.message, /holds totp/);
+  assert.match(String(refused!.hint), /^use totp/);
+  const elsewhere = enrolmentRefusal('totp', { totp: false, passkey: true }, ['totp']);
+  assert.match(String(elsewhere!.hint), /this step does not offer passkey/);
+  assert.equal(enrolmentRefusal('passkey', { totp: false, passkey: true }, ['passkey'])?.code, 'MFA_NOT_ENROLLED');
 });

@@ -83,6 +83,9 @@ export function registerConnection(program: Command): void {
         : await secretInput(ctx, opts, connections.needsSecret(input), input.tokenAuth !== 'none');
       const added = connections.addConnection(admin, name, { ...input, secret });
       ctx.out.success(`added connection ${name}`);
+      const { softwarePasskeyWarning } = await import('../../app/passkeys.js');
+      const software = softwarePasskeyWarning(admin.store);
+      if (software) ctx.out.warn(software);
       if (added.secret.kind === 'env' && process.env[added.secret.variable] === undefined) {
         ctx.out.warn(
           `$${added.secret.variable} is not set in this shell`,

@@ -39,6 +39,8 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
   return {
     pages,
     async choose(view) {
+      // A refused choice would be made again from the same flags: say why instead.
+      if (view.retry) throw new IdpError(view.retry.code, view.retry.message, view.retry.hint ?? undefined);
       if (view.step > 1) return chooseLaterStep(view, answers);
       const wanted = answers.connection ?? answers.option ?? (view.options.length === 1 ? view.options[0] : undefined);
       if (!wanted)

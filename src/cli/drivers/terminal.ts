@@ -4,6 +4,7 @@
 import { IdpError } from '../../core/errors.js';
 import type { Connection } from '../../core/types.js';
 import { inert, type Renderer } from '../render.js';
+import { renderHint } from '../hints.js';
 import type { Answerer } from './drive.js';
 
 export interface TerminalOptions {
@@ -29,7 +30,8 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
   const answerer: Answerer = {
     async choose(view) {
       const given = view.step === 1 ? opts.preselected : opts.mfa;
-      if (given && (view.step === 1 || view.options.includes(given))) return given;
+      if (view.retry) opts.out.warn(view.retry.message, renderHint(view.retry.hint));
+      else if (given && (view.step === 1 || view.options.includes(given))) return given;
       const { select } = await import('@inquirer/prompts');
       const choices = view.options.map((option) => {
         const c = opts.connectionByName(option);

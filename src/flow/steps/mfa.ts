@@ -6,12 +6,16 @@ import type { User } from '../../core/types.js';
 import type { MailMessage } from '../../ports.js';
 import { amrFor, beginMfa, MAX_MFA_ATTEMPTS, verifyMfa, type MfaMethod } from '../mfa.js';
 import type { FlowView, Waiting } from '../types.js';
+import { enrolmentRefused, refuseEnrolment } from './enrolment.js';
 import { completeStep, localUser, type Kit, type Run } from './kit.js';
 import { lockIfTooMany } from './lockout.js';
 
 export async function startMfa(kit: Kit, run: Run, method: MfaMethod): Promise<FlowView> {
   run.current = 'mfa';
   const user = localUser(kit, run);
+  const refused =
+    method === 'totp' && !kit.deps.store.factors.totpFor(user.id) && enrolmentRefused(kit, run, user, 'totp');
+  if (refused) return refuseEnrolment(kit, run, 'totp', refused);
   const { waiting, mail } = beginMfa(kit.deps, run.id, run.app.name, user, method);
   if (mail) kit.stage(run, 'mfa', 'waiting', `email code sent to ${mail.to} (idp outbox${await relay(kit, mail)})`, 0);
   return kit.wait(run, waiting);
@@ -38,6 +42,8 @@ export async function checkMfa(
   run.current = 'mfa';
   const user = localUser(kit, run);
   refuseInactive(user);
+  const refused = waiting.enrolSecret !== undefined && enrolmentRefused(kit, run, user, 'totp');
+  if (refused) return refuseEnrolment(kit, run, 'totp', refused);
   const verdict = await verifyMfa(kit.deps, run.id, user, waiting, code);
   // Locked by another sign-in while this code was checked: even the right code does not finish the step.
   refuseInactive(kit.deps.store.users.byId(user.id) ?? user);

@@ -1,22 +1,26 @@
 // The `passkey` state: WebAuthn in a flow. With nobody identified yet (step 1) it signs in passwordless with a
 // discoverable credential (user verification required); later it checks a passkey of the user an earlier step
 // identified (verification preferred), or enrols one the user lacks. Each answer, right or wrong, consumes the
-// challenge: a retry gets a fresh one. Wrong answers count against the user as wrong MFA codes do.
-import { IdpError } from '../../core/errors.js';
+// challenge: a retry gets a fresh one. Wrong answers count against the user as wrong MFA codes do, once an earlier
+// step identified the user (in a passwordless step, per flow only).
+import { IdpError, isIdpError } from '../../core/errors.js';
 import {
   assertionCredential,
   CHALLENGE_TTL_MS,
   counterAdvanced,
   defaultPasskeyName,
+  isSoftwarePasskey,
   passkeyName,
   RP_ID,
   SOFTWARE_LABEL,
+  softwarePasskeyRefusal,
 } from '../../core/passkeys.js';
-import { LOCAL_OPTION_AMR } from '../../core/signin.js';
+import { LOCAL_OPTION_AMR, SOFTWARE_KEY_AMR, USER_VERIFIED_AMR } from '../../core/signin.js';
 import type { User } from '../../core/types.js';
 import type { StoredPasskey } from '../../ports.js';
 import { MAX_MFA_ATTEMPTS } from '../mfa.js';
 import type { FlowError, FlowView, PasskeyAnswer, Waiting } from '../types.js';
+import { enrolmentRefused, refuseEnrolment } from './enrolment.js';
 import { completeStep, localUser, type Kit, type Run } from './kit.js';
 import { lockIfTooMany } from './lockout.js';
 import { refuseInactive } from './mfa.js';
@@ -30,10 +34,14 @@ interface Refusal {
   user?: User;
 }
 
-/** Starts the step: options for the person's authenticator, with a fresh challenge. */
+/**
+ * Starts the step: options for the person's authenticator, with a fresh challenge. Enrolling a passkey the user lacks
+ * is refused (a retry in the step) when the account holds another second factor: see enrolment.ts.
+ */
 export async function startPasskey(kit: Kit, run: Run, attempts = 0): Promise<FlowView> {
   run.current = 'mfa';
-  return kit.wait(run, await challenge(kit, run, attempts));
+  const next = await challenge(kit, run, attempts);
+  return 'refused' in next ? refuseEnrolment(kit, run, 'passkey', next.refused) : kit.wait(run, next);
 }
 
 /** The view of a waiting passkey step: its options, and the step's other options as the fallback. */
@@ -64,7 +72,7 @@ export function fallbackOption(run: Run, option: string): string {
   return option;
 }
 
-async function challenge(kit: Kit, run: Run, attempts: number): Promise<PasskeyWaiting> {
+async function challenge(kit: Kit, run: Run, attempts: number): Promise<PasskeyWaiting | { refused: IdpError }> {
   const { store, passkeys } = kit.deps;
   const expiresAt = new Date(store.clock().getTime() + CHALLENGE_TTL_MS).toISOString();
   const timeoutMs = CHALLENGE_TTL_MS;
@@ -88,6 +96,8 @@ async function challenge(kit: Kit, run: Run, attempts: number): Promise<PasskeyW
     });
     return { kind: 'passkey', mode: 'authenticate', options, expiresAt, attempts };
   }
+  const refused = enrolmentRefused(kit, run, user, 'passkey');
+  if (refused) return { refused };
   const options = await passkeys.registrationOptions({
     rpId: RP_ID,
     rpName: store.org.name(),
@@ -105,16 +115,23 @@ export async function checkPasskey(
   answer: PasskeyAnswer,
 ): Promise<FlowView> {
   run.current = 'mfa';
-  const expired = kit.deps.store.clock().toISOString() >= waiting.expiresAt;
-  const outcome = expired
-    ? { reason: 'the passkey challenge expired; answer the new one' }
-    : waiting.mode === 'enrol'
-      ? await enrol(kit, run, waiting, answer)
-      : await authenticate(kit, run, waiting, answer);
+  if (kit.deps.store.clock().toISOString() >= waiting.expiresAt)
+    return refuse(kit, run, waiting, { reason: 'the passkey challenge expired; answer the new one' });
+  if (waiting.mode === 'enrol') {
+    // The account may have gained a second factor elsewhere since the step began.
+    const refused = enrolmentRefused(kit, run, activeUser(localUser(kit, run)), 'passkey');
+    if (refused) return refuseEnrolment(kit, run, 'passkey', refused);
+  }
+  const outcome =
+    waiting.mode === 'enrol' ? await enrol(kit, run, waiting, answer) : await authenticate(kit, run, waiting, answer);
   if ('reason' in outcome) return refuse(kit, run, waiting, outcome);
   return kit.next(run);
 }
 
+/**
+ * Checks an assertion. In a passwordless step nobody is identified yet, so a refusal counts per flow only: counting it
+ * against the account its credential id names would let anyone who knows that id lock the owner out.
+ */
 async function authenticate(
   kit: Kit,
   run: Run,
@@ -132,6 +149,8 @@ async function authenticate(
   // A discoverable credential names its user twice (userHandle and the stored key): both must agree.
   if (passwordless && named.userHandle !== null && named.userHandle !== key.userId)
     return { reason: 'that passkey does not belong to the account it names' };
+  const software = isSoftwarePasskey(key) ? softwarePasskeyRefusal(store.connections.list()) : null;
+  if (software) return { reason: software };
   const user = activeUser(store.users.byId(key.userId) ?? missingUser());
   const checked = await passkeys.verifyAuthentication(answer.response, {
     challenge: waiting.options.challenge,
@@ -142,7 +161,7 @@ async function authenticate(
   });
   // Locked by another sign-in while this answer was checked: even a good answer does not finish the step.
   activeUser(store.users.byId(user.id) ?? user);
-  if (!checked.ok) return { reason: `the passkey did not verify: ${checked.reason}`, user };
+  if (!checked.ok) return { reason: `the passkey did not verify: ${checked.reason}`, user: expected };
   const { counter, userVerified } = checked.value;
   if (!counterAdvanced(key.counter, counter) || !store.passkeys.recordUse(key.id, counter))
     throw cloneWarning(kit, run, user, key, counter);
@@ -159,7 +178,7 @@ async function authenticate(
     `passkey "${key.name}" verified for ${user.username} (${how}${softwareNote(key)})`,
     kit.waited(run),
   );
-  complete(kit, run, userVerified);
+  complete(kit, run, key, userVerified);
   return { done: true };
 }
 
@@ -171,6 +190,9 @@ async function enrol(
 ): Promise<Refusal | { done: true }> {
   const { store, passkeys } = kit.deps;
   const user = activeUser(localUser(kit, run));
+  // Before the challenge is verified: a bad name is the person's typing, so a retry, not a failed sign-in.
+  const named = givenName(answer.name);
+  if ('reason' in named) return named;
   const checked = await passkeys.verifyRegistration(answer.response, {
     challenge: waiting.options.challenge,
     origin: answer.origin,
@@ -179,28 +201,43 @@ async function enrol(
   });
   if (!checked.ok) return { reason: `the new passkey did not verify: ${checked.reason}`, user };
   const { userVerified, ...credential } = checked.value;
-  const name =
-    answer.name === undefined
-      ? defaultPasskeyName(store.passkeys.forUser(user.id).map((p) => p.name))
-      : passkeyName(answer.name);
-  const added = store.passkeys.add(user.id, { ...credential, name, software: false });
+  // Only the CLI flags the software authenticator's passkeys; one registered through a page is known by its AAGUID.
+  const software = isSoftwarePasskey({ software: false, aaguid: credential.aaguid });
+  const refusal = software ? softwarePasskeyRefusal(store.connections.list()) : null;
+  if (refusal) return { reason: refusal };
+  const name = named.name ?? defaultPasskeyName(store.passkeys.forUser(user.id).map((p) => p.name), software);
+  const added = store.passkeys.add(user.id, { ...credential, name, software });
   if (!added) return { reason: 'that passkey is already registered', user };
   store.users.recordMfaSuccess(user.id);
   kit.stage(
     run,
     'mfa',
     'ok',
-    `passkey "${name}" enrolled and verified for ${user.username}${userVerified ? ' (user verified)' : ''}`,
+    `passkey "${name}" enrolled and verified for ${user.username}${userVerified ? ' (user verified)' : ''}${softwareNote(added)}`,
     kit.waited(run),
   );
-  complete(kit, run, userVerified);
+  complete(kit, run, added, userVerified);
   return { done: true };
 }
 
-/** RFC 8176: `hwk` for the key, and `user` when the authenticator verified the person (PIN or biometrics). */
-function complete(kit: Kit, run: Run, userVerified: boolean): void {
-  completeStep(kit, run, 'passkey', 'LOCAL', LOCAL_OPTION_AMR.passkey);
-  if (userVerified && !run.state.amr.includes('user')) run.state.amr.push('user');
+/** The name the person gave their new passkey, checked (undefined: none given, a default is chosen). */
+function givenName(raw: string | undefined): { name: string | undefined } | Refusal {
+  if (raw === undefined) return { name: undefined };
+  try {
+    return { name: passkeyName(raw) };
+  } catch (err) {
+    if (isIdpError(err)) return { reason: err.message };
+    throw err;
+  }
+}
+
+/**
+ * RFC 8176: `hwk` for a device's key, `swk` for the software authenticator's (a key in a variable, not hardware),
+ * and `user` when the authenticator verified the person (PIN or biometrics).
+ */
+function complete(kit: Kit, run: Run, key: StoredPasskey, userVerified: boolean): void {
+  completeStep(kit, run, 'passkey', 'LOCAL', isSoftwarePasskey(key) ? SOFTWARE_KEY_AMR : LOCAL_OPTION_AMR.passkey);
+  if (userVerified && !run.state.amr.includes(USER_VERIFIED_AMR)) run.state.amr.push(USER_VERIFIED_AMR);
 }
 
 /** A wrong answer: counted (per flow, and against the account as a wrong MFA code), then a fresh challenge. */
@@ -247,7 +284,7 @@ function cloneWarning(kit: Kit, run: Run, user: User, key: StoredPasskey, counte
 }
 
 function softwareNote(key: StoredPasskey): string {
-  return key.software ? `; ${SOFTWARE_LABEL}` : '';
+  return isSoftwarePasskey(key) ? `; ${SOFTWARE_LABEL}` : '';
 }
 
 /** The account as the step may go on with it: locked and disabled users are refused (steps/mfa.ts). */

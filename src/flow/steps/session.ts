@@ -1,6 +1,6 @@
 // The end of a flow: every step done, the `session` stage issues the ID token for the app and the flow is done.
 import { IdpError } from '../../core/errors.js';
-import { isSecondFactor } from '../../core/signin.js';
+import { multiFactor } from '../../core/signin.js';
 import { issueIdToken } from '../session.js';
 import type { FlowView } from '../types.js';
 import type { Kit, Run } from './kit.js';
@@ -13,10 +13,9 @@ export async function finish(kit: Kit, run: Run): Promise<FlowView> {
   const first = state.completed[0];
   if (!identity || !first || state.authTime === null)
     throw new IdpError('INTERNAL', 'the flow finished without identifying anyone');
-  const mfa = state.completed.some((c) => c.step > 1 && isSecondFactor(c.option));
   const { idToken, claims } = await issueIdToken(kit.deps, app, identity, {
     amr: state.amr,
-    mfa,
+    mfa: multiFactor(state.amr),
     authTime: state.authTime,
     idp: first.idp,
     sign: kit.deps.signIdTokens !== false,
