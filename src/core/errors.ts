@@ -79,6 +79,7 @@ export const ERROR_CODES = {
   SCRIPT_FAILED_LOGIN: 'refused',
   LAST_SIGN_IN_METHOD: 'refused',
   SIGN_IN_TOO_OLD: 'refused',
+  SIGN_IN_WITHOUT_FACTOR: 'refused',
 
   MFA_NEEDS_LOCAL_USER: 'mfa',
   MFA_FAILED: 'mfa',
