@@ -5,7 +5,9 @@ import { profileClaims } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
 import { passkeyFactorId, passkeyIdOf } from '../core/passkeys.js';
+import { usedHeldFactor } from '../core/signin.js';
 import type { Association, User } from '../core/types.js';
+import { heldFactors } from '../flow/factors.js';
 import type { Store, TotpVerifier } from '../ports.js';
 import type { Admin } from './deps.js';
 import { profilePatch } from './profile.js';
@@ -115,25 +117,35 @@ const PENDING_TOTP_SECONDS = 10 * 60;
 /** How recent the sign-in behind a self-service session must be to add or remove a factor (Keycloak's max_auth_age). */
 export const FRESH_SIGN_IN_SECONDS = 5 * 60;
 
-/** A self-service session (My Account on the web): when its person signed in, in epoch seconds. */
+/** A self-service session (My Account on the web): who signed in, when (epoch seconds), and how (the ID token's amr). */
 export interface SelfService {
+  userId: string;
   signedInAt: number;
+  amr: string[];
 }
 
 /**
  * A self-service session adds or removes a way to sign in only shortly after signing in, as GitHub's sudo mode does: a
- * session left open, or stolen, must not be enough to plant a passkey or strip a factor. An admin's command has no
- * session and needs none.
+ * session left open, or stolen, must not be enough to plant a passkey or strip a factor. Once the person holds a
+ * factor, the sign-in must also have used one: a password alone would otherwise add a passkey that then passes every
+ * app's passkey step. (Their first factor needs only the recent sign-in.) An admin's command has no session and needs
+ * none.
  */
 export function requireFreshSignIn(store: Store, session: SelfService | undefined): void {
   if (!session) return;
   const age = Math.floor(store.clock().getTime() / 1000) - session.signedInAt;
-  if (age <= FRESH_SIGN_IN_SECONDS) return;
-  throw new IdpError(
-    'SIGN_IN_TOO_OLD',
-    `adding or removing a sign-in factor needs a sign-in from the last ${FRESH_SIGN_IN_SECONDS / 60} minutes`,
-    'sign in again, then retry',
-  );
+  if (age > FRESH_SIGN_IN_SECONDS)
+    throw new IdpError(
+      'SIGN_IN_TOO_OLD',
+      `adding or removing a sign-in factor needs a sign-in from the last ${FRESH_SIGN_IN_SECONDS / 60} minutes`,
+      'sign in again, then retry',
+    );
+  if (heldFactors(store, session.userId).length > 0 && !usedHeldFactor(session.amr))
+    throw new IdpError(
+      'SIGN_IN_WITHOUT_FACTOR',
+      'adding or removing a sign-in factor needs a sign-in that used one of your factors',
+      'sign in again with your authenticator app or passkey, then retry',
+    );
 }
 
 /**

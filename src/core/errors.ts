@@ -81,6 +81,8 @@ export const ERROR_CODES = {
   SCRIPT_FAILED_LOGIN: 'refused',
   LAST_SIGN_IN_METHOD: 'refused',
   SIGN_IN_TOO_OLD: 'refused',
+  SIGN_IN_WITHOUT_FACTOR: 'refused',
+  LOOPBACK_CONTESTED: 'refused',
 
   MFA_NEEDS_LOCAL_USER: 'mfa',
   MFA_FAILED: 'mfa',

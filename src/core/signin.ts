@@ -14,9 +14,13 @@ export type SecondFactor = (typeof SECOND_FACTORS)[number];
 /** The built-in self-service app. Its step 1 always offers every connection; it needs a local user. */
 export const MY_ACCOUNT = 'myaccount';
 
+export function isMyAccount(app: Pick<App, 'name' | 'builtIn'>): boolean {
+  return app.builtIn && app.name === MY_ACCOUNT;
+}
+
 /** The steps a flow really runs: for My Account, step 1 also offers every connection of the org. */
 export function effectiveSteps(app: Pick<App, 'name' | 'builtIn' | 'steps'>, connections: string[]): SignInStep[] {
-  if (!(app.builtIn && app.name === MY_ACCOUNT)) return app.steps;
+  if (!isMyAccount(app)) return app.steps;
   const [first = [], ...rest] = app.steps;
   return [[...new Set([...first, ...connections])], ...rest];
 }
@@ -85,6 +89,28 @@ export function enrolmentRefusal(
       ? `use ${usable.join(' or ')}; to add ${what}, sign in to My Account`
       : `this step does not offer ${holds.join(' or ')}: add ${what} in My Account, or ask an admin to change the step`,
   );
+}
+
+/** The second factors a user enrols and then holds: a TOTP authenticator app, passkeys. */
+export type HeldFactor = 'totp' | 'passkey';
+
+/** Whether a sign-in with this amr used a factor the person holds (a TOTP code or a passkey), not only a password. */
+export function usedHeldFactor(amr: readonly string[]): boolean {
+  return amr.includes(LOCAL_OPTION_AMR.totp) || amr.includes(LOCAL_OPTION_AMR.passkey);
+}
+
+/**
+ * The step My Account adds before its session when the person holds second factors and has used none: whoever opens
+ * My Account can add or remove factors there, so a password alone must not open it once a factor exists (as major
+ * identity providers ask for it). The step offers only the kinds held, so it never enrols one. Null: none to add.
+ */
+export function myAccountFactorStep(
+  app: Pick<App, 'name' | 'builtIn'>,
+  held: readonly HeldFactor[],
+  amr: readonly string[],
+): SignInStep | null {
+  if (!isMyAccount(app) || held.length === 0 || usedHeldFactor(amr)) return null;
+  return [...held];
 }
 
 export function isMfaOption(option: string): boolean {

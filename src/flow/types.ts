@@ -172,6 +172,8 @@ export interface FlowState {
   chosen?: string[];
   /** The error code a failed flow ended with. */
   error?: ErrorCode;
+  /** The step My Account added to ask for a factor the user holds (steps/next.ts), once added. */
+  factorStep?: number;
 }
 
 export type StageListener = (event: StageEvent) => void;

@@ -2,10 +2,10 @@
 // The browser's response is held while the callback is redeemed. When the flow then waits for the person at the
 // terminal (MFA, a JIT prompt), the browser is told so at once, and a page still open learns the outcome through an
 // unguessable status URL (long-polled) until the flow ends and the server closes. A passkey step asks through a page
-// of the same server at http://localhost:PORT (passkey-page.ts); only then does it also answer on [::1]:PORT.
+// at http://localhost:PAGEPORT (passkey-page.ts), on a port of its own held on both 127.0.0.1 and ::1 (listenBoth).
 
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
@@ -72,11 +72,11 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
   let outcome: OutcomePage | null = null;
   const statusRequests = new Set<ServerResponse>();
   let passkey: PasskeyPage | null = null;
-  let v6: ReturnType<typeof createServer> | null = null;
+  // The passkey page's own listeners, bound on its first ask.
+  let pages: Promise<BoundPair> | null = null;
 
   const answer = (req: IncomingMessage, res: ServerResponse): void => {
     if (statusOpen && requestPath(req) === statusPath && req.method === 'GET') return holdStatus(res);
-    if (passkey?.handle(req, res)) return;
     if (received || closing) return sendText(res, 410, 'This callback has already been used.');
     if (requestPath(req) !== path) return sendText(res, 404, 'Not found.');
     if (req.method !== 'GET') return sendText(res, 405, 'Method not allowed.');
@@ -107,22 +107,20 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
   };
   const server = createServer(answer);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: HOST, port: 0, exclusive: true }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, 0, HOST);
   const { port } = server.address() as AddressInfo;
   const redirectUri = `http://${HOST}:${port}${path}`;
 
   function close(): Promise<void> {
     if (closing) return closing;
-    closing = Promise.all([
-      new Promise<void>((resolve) => server.close(() => resolve())),
-      v6 && new Promise<void>((resolve) => v6!.close(() => resolve())),
-    ]).then(() => undefined);
+    const pageServers =
+      pages?.then(
+        (pair) => pair.servers,
+        () => [],
+      ) ?? Promise.resolve([]);
+    closing = Promise.all([shut(server), pageServers.then((servers) => Promise.all(servers.map(shut)))]).then(
+      () => undefined,
+    );
     passkey?.end(interruptedError());
     if (heldResponse) {
       sendPage(heldResponse, ENDED_PAGE);
@@ -130,11 +128,6 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
     }
     for (const res of statusRequests) endStatus(res, outcome ?? ENDED_PAGE);
     statusRequests.clear();
-    // A browser keeps idle keep-alive sockets open; they must not keep the port bound.
-    for (const s of [server, v6]) {
-      s?.closeIdleConnections();
-      setTimeout(() => s?.closeAllConnections(), 1000).unref();
-    }
     const pending = waiter;
     waiter = null;
     pending?.reject(interruptedError());
@@ -200,20 +193,70 @@ export async function startLoopback(opts: { path?: string } = {}): Promise<Loopb
     opts: { timeoutMs: number; signal?: AbortSignal },
   ): Promise<PasskeyAsk> {
     if (closing) throw new IdpError('INTERNAL', 'the loopback server is already closed');
-    // Browsers try `localhost` on ::1 first: answer there too, so nothing else on this machine can take that address.
-    if (!v6) {
-      const listening = createServer(answer);
-      await new Promise<void>((resolve) =>
-        listening.once('error', () => resolve()).listen(port, '::1', () => resolve()),
-      );
-      v6 = listening.listening ? listening : null;
-    }
+    pages ??= listenBoth((req, res) => {
+      if (!passkey?.handle(req, res)) sendText(res, 404, 'Not found.');
+    });
+    const { port: pagePort } = await pages;
+    if (closing) throw new IdpError('INTERNAL', 'the loopback server is already closed');
     passkey?.end(new IdpError('INTERNAL', 'a newer passkey page replaced this one'));
-    passkey = openPasskeyPage(port, prompt, opts);
+    passkey = openPasskeyPage(pagePort, prompt, opts);
     return passkey.ask;
   }
 
   return { redirectUri, port, waitForCallback, askPasskey, close };
+}
+
+interface BoundPair {
+  port: number;
+  servers: Server[];
+}
+
+/** Ports tried before the passkey page gives up: each is lost only to a process that took its ::1 side first. */
+const PAGE_PORT_TRIES = 5;
+
+/**
+ * Listens on 127.0.0.1 and ::1 at one port. A browser opening `localhost` may try either address, so a process that
+ * held the other one at that port would receive the page's secret URL and could answer in its place (a forged Host
+ * and Origin pass the page's checks): a port whose ::1 side is taken is given up for another. A machine without an
+ * IPv6 loopback has no ::1 for anyone to take. (DESIGN.md's "127.0.0.1 only" holds for the callback, not this page.)
+ */
+async function listenBoth(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<BoundPair> {
+  for (let tried = 0; tried < PAGE_PORT_TRIES; tried++) {
+    const v4 = createServer(handler);
+    await listen(v4, 0, HOST);
+    const { port } = v4.address() as AddressInfo;
+    const v6 = createServer(handler);
+    const refused = await listen(v6, port, '::1').then(
+      () => null,
+      (err: NodeJS.ErrnoException) => err,
+    );
+    if (!refused) return { port, servers: [v4, v6] };
+    if (refused.code === 'EADDRNOTAVAIL' || refused.code === 'EAFNOSUPPORT') return { port, servers: [v4] };
+    await shut(v4);
+  }
+  throw new IdpError(
+    'LOOPBACK_CONTESTED',
+    `the passkey page found no port free on both 127.0.0.1 and ::1 in ${PAGE_PORT_TRIES} tries`,
+    'another program on this computer is taking the ::1 side of new ports: stop it, then run the login again',
+  );
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops listening; a browser's idle keep-alive sockets must not keep the port bound, nor a slow one for long. */
+function shut(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  setTimeout(() => server.closeAllConnections(), 1000).unref();
+  return closed;
 }
 
 function requestPath(req: IncomingMessage): string {

@@ -74,6 +74,21 @@ export function sendJson(
   res.end(JSON.stringify(body));
 }
 
+/**
+ * Sets what every response of one of idp's web servers carries, before it is routed: no page may be framed (any page on
+ * another localhost port is same-site, and could overlay one-click buttons such as My Account's Remove), and scripts
+ * run only from `scripts`, full URLs (none: no script at all). Inline JSON travels in <script type="application/json">,
+ * which a script-src does not govern; oidc-provider adds the hash of an inline script it writes (form_post) to it.
+ */
+export function guardPages(res: ServerResponse, scripts: string[]): void {
+  const sources = scripts.length ? scripts.join(' ') : "'none'";
+  res.setHeader(
+    'content-security-policy',
+    `script-src ${sources}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`,
+  );
+  res.setHeader('x-frame-options', 'DENY');
+}
+
 export function sendHtml(res: ServerResponse, status: number, html: string): void {
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
   res.end(html);

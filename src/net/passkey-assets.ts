@@ -24,6 +24,11 @@ export const PASSKEY_PAGE = {
 /** The file names a page's <script src> uses, below the server's asset path. */
 export const PASSKEY_ASSETS = { library: 'simplewebauthn-browser.js', script: 'passkey.js' } as const;
 
+/** The scripts' full URLs below `assets` (`http://localhost:PORT/t/<org>/assets`): what a page's CSP allows. */
+export function passkeyScriptUrls(assets: string): string[] {
+  return Object.values(PASSKEY_ASSETS).map((name) => `${assets}/${name}`);
+}
+
 const ids = JSON.stringify(PASSKEY_PAGE);
 
 /**

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { GithubPersona } from './personas.js';
 import { sameSecret } from '../core/same-secret.js';
 import type { RegisteredClient } from '../ports.js';
-import { closeServer, listenLoopback, readParams, redirect, sendHtml, sendJson } from '../net/http.js';
+import { closeServer, guardPages, listenLoopback, readParams, redirect, sendHtml, sendJson } from '../net/http.js';
 import { errorPage, escapeHtml, form, page, PERSONA_FIELD, DECISION_FIELD, PersonaRadios } from './pages.js';
 
 export interface GithubSandbox {
@@ -104,6 +104,7 @@ export async function startGithubSandbox(
 ): Promise<GithubSandbox> {
   const sandbox = new GithubLike(clients, personas);
   const server = createServer((req, res) => {
+    guardPages(res, []);
     sandbox.handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { message: `sandbox error: ${(err as Error).message}` });
       else res.destroy();

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { Interaction, Provider as OidcProvider } from 'oidc-provider';
 import type { GooglePersona } from './personas.js';
 import type { RegisteredClient } from '../ports.js';
-import { closeServer, listenLoopback, readParams, sendHtml } from '../net/http.js';
+import { closeServer, guardPages, listenLoopback, readParams, sendHtml } from '../net/http.js';
 import { withoutWarning } from '../net/quiet-import.js';
 import { errorPage, escapeHtml, form, page, DECISION_FIELD, PERSONA_FIELD, PersonaRadios } from './pages.js';
 
@@ -28,7 +28,10 @@ export async function startGoogleSandbox(
 ): Promise<GoogleSandbox> {
   // The issuer carries the bound port, so the provider is built once the server listens.
   let dispatch: Handler = (_req, res) => sendHtml(res, 503, errorPage('Starting', 'The Google sandbox is starting.'));
-  const server = createServer((req, res) => dispatch(req, res));
+  const server = createServer((req, res) => {
+    guardPages(res, []);
+    dispatch(req, res);
+  });
   const issuer = `http://127.0.0.1:${await listenLoopback(server, port)}`;
   try {
     const [{ Provider, interactionPolicy }, { createMemoryAdapter }] = await Promise.all([

@@ -46,9 +46,12 @@ export interface MyAccountDeps {
   driver: WebDriver;
 }
 
+/** Refusals that a fresh sign-in cures. */
+const RESIGN_IN = new Set<string>(['SIGN_IN_TOO_OLD', 'SIGN_IN_WITHOUT_FACTOR']);
+
 interface Visit {
   user: User;
-  /** When the person signed in (the ID token's auth_time): adding or removing a factor needs a recent one. */
+  /** When and how the person signed in (the ID token's auth_time and amr): what adding or removing a factor needs. */
   signedIn: SelfService;
   /** The signed session value, which this visit's forms' CSRF token is bound to. */
   session: string;
@@ -80,8 +83,9 @@ export class MyAccount {
     try {
       return await this.act(req, res, visit, accountActionOf(form));
     } catch (err) {
-      // Too long since the person signed in: sign in again (prompt=login), then back here to retry.
-      if (isIdpError(err) && err.code === 'SIGN_IN_TOO_OLD') return this.signIn(res, { again: true });
+      // Too long since the person signed in, or signed in without their factor: sign in again (prompt=login; the
+      // flow asks for a factor the user holds), then back here to retry.
+      if (isIdpError(err) && RESIGN_IN.has(err.code)) return this.signIn(res, { again: true });
       throw err;
     }
   }
@@ -190,7 +194,10 @@ export class MyAccount {
     if (!user) return this.fail(res, 403, signInFirst());
     const expires = now() + SESSION_SECONDS;
     const signedInAt = typeof claims.auth_time === 'number' ? claims.auth_time : now();
-    setCookie(res, SESSION_COOKIE, this.deps.signer.sign(SESSION_COOKIE, `${user.id}~${expires}~${signedInAt}`), {
+    // RFC 8176 values are short tokens (no `~` or space): kept space-separated in the signed cookie.
+    const amr = Array.isArray(claims.amr) ? claims.amr.filter((v) => typeof v === 'string').join(' ') : '';
+    const value = `${user.id}~${expires}~${signedInAt}~${amr}`;
+    setCookie(res, SESSION_COOKIE, this.deps.signer.sign(SESSION_COOKIE, value), {
       path: this.path,
       maxAge: SESSION_SECONDS,
     });
@@ -290,13 +297,13 @@ export class MyAccount {
   /** The signed-in user, and the CSRF token of this session's forms (bound to the session, not only the user). */
   private signedIn(req: IncomingMessage): Visit | undefined {
     const session = this.deps.signer.unsign(SESSION_COOKIE, readCookie(req, SESSION_COOKIE));
-    const [id, expires, signedInAt] = session?.split('~') ?? [];
+    const [id, expires, signedInAt, amr = ''] = session?.split('~') ?? [];
     if (!session || !id || !expires || !signedInAt || Number(expires) < now()) return undefined;
     const user = this.deps.store.users.byId(id);
     if (user?.status !== 'active') return undefined;
     return {
       user,
-      signedIn: { signedInAt: Number(signedInAt) },
+      signedIn: { userId: user.id, signedInAt: Number(signedInAt), amr: amr.split(' ').filter(Boolean) },
       session,
       csrf: this.deps.signer.mac('myaccount', session),
     };

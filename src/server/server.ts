@@ -5,8 +5,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Hint } from '../core/fixes.js';
 import type { FlowEngine } from '../flow/engine.js';
 import { serveAt, serverCookieKey } from '../app/broker.js';
-import { listenLoopback, sendJson } from '../net/http.js';
-import { sendPasskeyAsset } from '../net/passkey-assets.js';
+import { guardPages, listenLoopback, sendJson } from '../net/http.js';
+import { passkeyScriptUrls, sendPasskeyAsset } from '../net/passkey-assets.js';
 import type { PasskeyVerifier, Store, TotpVerifier } from '../ports.js';
 import { Signer } from './cookies.js';
 import { MyAccount } from './myaccount.js';
@@ -92,7 +92,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       driver,
     });
     const oidc = provider.callback();
+    const scripts = passkeyScriptUrls(`${url}${mount}${ASSET_PATH}`);
     handle = (req, res) => {
+      // Every response, the provider's own pages (sign-out, errors) among them.
+      guardPages(res, scripts);
       route(req, res).catch((err: unknown) => {
         if (!res.headersSent) driver.fail(res, statusOf(err), err);
         else res.destroy();

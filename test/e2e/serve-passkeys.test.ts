@@ -108,10 +108,12 @@ async function usePasskey(page: Page, label: string): Promise<void> {
   await button.click();
 }
 
-async function myAccount(page: Page, serving: Serving): Promise<void> {
+/** `holdsPasskey`: My Account then asks alice for her passkey after the password. */
+async function myAccount(page: Page, serving: Serving, { holdsPasskey = false } = {}): Promise<void> {
   await page.goto(`${serving.base}/myaccount`);
   if (page.url().includes('/myaccount')) return;
   await password(page);
+  if (holdsPasskey) await usePasskey(page, 'Use a passkey');
   await page.waitForURL(`${serving.base}/myaccount**`);
 }
 
@@ -171,7 +173,7 @@ test('a passkey enrolled in My Account signs in as step 2 and passwordless as st
   assert.deepEqual([...passwordless.amr].sort(), ['hwk', 'user'], JSON.stringify(passwordless.amr));
 
   await context.clearCookies();
-  await myAccount(page, w.serving);
+  await myAccount(page, w.serving, { holdsPasskey: true });
   assert.match((await page.textContent('main')) ?? '', /Test laptop.*last used \d{4}-\d\d-\d\d/);
   await page.getByText('Rename').click();
   await page.getByLabel('New name for Test laptop').fill('Old laptop');

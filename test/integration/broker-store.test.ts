@@ -199,7 +199,7 @@ test('a self-service session adds or removes factors only within 5 minutes of si
   const s = openStore(home, { clock: () => at });
   t.after(() => s.close());
   const alice = s.users.find('alice')!;
-  const signedIn = { signedInAt: Math.floor(at.getTime() / 1000) };
+  const signedIn = { userId: alice.id, signedInAt: Math.floor(at.getTime() / 1000), amr: ['pwd'] };
   const admin = {
     store: s,
     actor: 'alice',

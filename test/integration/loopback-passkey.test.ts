@@ -3,7 +3,7 @@
 // retry's page replaces the last; timeout, abort and close end the wait with their refusals.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, type IncomingHttpHeaders } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import { startLoopback } from '../../src/loopback/server.js';
 import { IdpError } from '../../src/core/errors.js';
 
@@ -64,8 +64,9 @@ test('the passkey page is served at localhost with its options as data and only 
     { mode: 'enrol', options: { ...OPTIONS, user: { name: '</script><b>' } }, app: 'kiosk' },
     { timeoutMs: 60_000 },
   );
-  assert.match(ask.url, new RegExp(`^http://localhost:${server.port}/passkey/[A-Za-z0-9_-]{22}$`));
-  assert.equal(ask.origin, `http://localhost:${server.port}`);
+  // The page has a port of its own (held on 127.0.0.1 and ::1), not the callback's.
+  assert.match(ask.url, /^http:\/\/localhost:\d+\/passkey\/[A-Za-z0-9_-]{22}$/);
+  assert.equal(ask.origin, `http://localhost:${new URL(ask.url).port}`);
   const page = await send(ask.url, {
     headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0 Safari/537.36' },
   });
@@ -102,11 +103,15 @@ test('only a browser at localhost gets the page, and only the page’s own origi
   void ask.answer.then(() => (answered.value = true));
 
   assert.equal(
-    (await send(ask.url, { host: `127.0.0.1:${server.port}` })).status,
+    (await send(ask.url, { host: `127.0.0.1:${new URL(ask.url).port}` })).status,
     421,
     'RP ID localhost: not 127.0.0.1',
   );
-  assert.equal((await send(ask.url, { host: `evil.example:${server.port}` })).status, 421, 'a rebound DNS name');
+  assert.equal(
+    (await send(ask.url, { host: `evil.example:${new URL(ask.url).port}` })).status,
+    421,
+    'a rebound DNS name',
+  );
   assert.equal((await send(`${ask.origin}/passkey/guessed`)).status, 404, 'another secret is no page');
   const response = JSON.stringify({ id: 'cred', response: { signature: 's' } });
   assert.equal((await post(ask.url, 'http://localhost:1', { response })).status, 403, 'another origin');
@@ -156,4 +161,49 @@ test('a timeout, an abort and the server closing end the wait', async (t) => {
   const open = await server.askPasskey({ mode: 'authenticate', options: OPTIONS, app: 'a' }, { timeoutMs: 60_000 });
   await server.close();
   await assert.rejects(open.answer, refusedWith('INTERRUPTED'));
+});
+
+/** GET over ::1 with the Host a browser at `http://localhost:PORT` sends: who answers that address? */
+function sendV6(url: string): Promise<Reply> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '::1', port: target.port, path: target.pathname, agent: false, headers: { host: target.host } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject).end();
+  });
+}
+
+// SECURITY: the passkey page departs from DESIGN.md's "loopback binds 127.0.0.1 only": its port is held on ::1 too,
+// because a browser opening `localhost` may go to ::1, and whoever listens there would get the page's secret path and
+// could post a forged answer to 127.0.0.1 (the review's squatter). A port whose ::1 side is taken is not used.
+test('a process squatting [::1] at the loopback port never gets the passkey page: the page is served only where idp holds both addresses', async (t) => {
+  const server = await startLoopback();
+  t.after(() => server.close());
+  const seen: string[] = [];
+  const squatter = createServer((req, res) => {
+    seen.push(req.url ?? '');
+    res.end('squatter page');
+  });
+  await new Promise<void>((resolve, reject) => squatter.once('error', reject).listen(server.port, '::1', resolve));
+  t.after(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
+
+  const ask = await server.askPasskey({ mode: 'enrol', options: OPTIONS, app: 'kiosk' }, { timeoutMs: 60_000 });
+  const overV6 = await sendV6(ask.url);
+  assert.equal(overV6.status, 200, overV6.body);
+  assert.match(overV6.body, /id="passkey-form"/, '::1 at the page’s port is idp’s own');
+  assert.equal((await send(ask.url)).status, 200, 'and so is 127.0.0.1');
+  assert.deepEqual(seen, [], 'the squatter never saw the secret path');
+  const port = Number(new URL(ask.url).port);
+  const taken = await new Promise<string>((resolve) => {
+    const late = createServer();
+    late.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+    late.listen(port, '::1', () => late.close(() => resolve('bound')));
+  });
+  assert.equal(taken, 'EADDRINUSE', 'nobody else can take ::1 at the page’s port while it is served');
 });

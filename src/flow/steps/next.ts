@@ -1,8 +1,11 @@
 // Between steps: which step runs next (the app's steps in order, or what its script says), and whether it waits for
-// a choice, starts its only option at once, or cannot run at all (MFA for a pass-through user). No step left: finish.
+// a choice, starts its only option at once, or cannot run at all (MFA for a pass-through user). No step left: My
+// Account asks for a factor the user holds if none was used (core/signin.ts myAccountFactorStep); then finish.
 import { IdpError } from '../../core/errors.js';
 import { hint } from '../../core/fixes.js';
-import { isLocalOption } from '../../core/signin.js';
+import { isLocalOption, myAccountFactorStep } from '../../core/signin.js';
+import type { SignInStep } from '../../core/types.js';
+import { heldFactors } from '../factors.js';
 import { planNextStep } from '../script-plan.js';
 import type { FlowView } from '../types.js';
 import { chooseOption } from './choose.js';
@@ -11,12 +14,33 @@ import { finish } from './session.js';
 
 export async function nextStep(kit: Kit, run: Run): Promise<FlowView> {
   const { state } = run;
-  const next = run.app.script
-    ? await scriptedNext(kit, run, run.app.script)
-    : state.step + 1 > state.steps.length
+  // After My Account's factor step, no step of the app's (or its script's) is left.
+  const next =
+    state.factorStep !== undefined
       ? null
-      : state.step + 1;
-  if (next === null) return finish(kit, run);
+      : run.app.script
+        ? await scriptedNext(kit, run, run.app.script)
+        : state.step + 1 > state.steps.length
+          ? null
+          : state.step + 1;
+  if (next !== null) return startStep(kit, run, next);
+  const factors = factorStep(kit, run);
+  if (!factors) return finish(kit, run);
+  state.steps.push(factors);
+  state.factorStep = state.steps.length;
+  kit.stage(run, 'options', 'ok', `step ${state.factorStep}: My Account asks for a factor the user holds`, 0);
+  return startStep(kit, run, state.factorStep);
+}
+
+/** My Account's extra step for the local user identified, if they hold factors and used none (asked once). */
+function factorStep(kit: Kit, run: Run): SignInStep | null {
+  const { identity, amr, factorStep: asked } = run.state;
+  if (identity?.kind !== 'local' || asked !== undefined) return null;
+  return myAccountFactorStep(run.app, heldFactors(kit.deps.store, identity.userId), amr);
+}
+
+function startStep(kit: Kit, run: Run, next: number): Promise<FlowView> | FlowView {
+  const { state } = run;
   state.step = next;
   const options = state.steps[next - 1]!;
   run.current = 'options';
