@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
 import { deviceName } from '../core/device-name.js';
+import { PASSKEY_NAME_MAX } from '../core/passkeys.js';
 import { readParams } from '../net/http.js';
 import { PASSKEY_ASSETS, PASSKEY_PAGE, sendPasskeyAsset } from '../net/passkey-assets.js';
 import { escapeHtml, SECURITY_HEADERS, sendText } from './html.js';
@@ -138,7 +139,7 @@ function passkeyHtml(prompt: PasskeyPrompt, action: string, userAgent: string | 
   const retry = prompt.retry ? `<p class="alert" role="alert">${escapeHtml(prompt.retry)}</p>` : '';
   const name = enrol
     ? '<label for="passkey-name">Name for this passkey</label>' +
-      `<input id="passkey-name" name="name" type="text" autocomplete="off" maxlength="64" value="${escapeHtml(deviceName(userAgent) ?? '')}">`
+      `<input id="passkey-name" name="name" type="text" autocomplete="off" maxlength="${PASSKEY_NAME_MAX}" value="${escapeHtml(deviceName(userAgent) ?? '')}">`
     : '';
   const options = JSON.stringify(prompt.options).replace(/</g, '\\u003c');
   return `<!doctype html>

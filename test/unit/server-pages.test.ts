@@ -330,6 +330,16 @@ test('choose: one named submit button per option, read back as that option', () 
     buttons(second).map((b) => b.text),
     ['Use an authenticator app', 'Email me a code', 'Sign in with acme-sso'],
   );
+  const refusedChoice = {
+    code: 'MFA_NOT_ENROLLED' as const,
+    message: 'alice already has a passkey: use it',
+    hint: null,
+  };
+  const again = flowPage(
+    { ...base, step: 2, waiting: 'choose', options: ['totp', 'passkey'], retry: refusedChoice },
+    ctx,
+  );
+  assert.match(again, /role="alert"[^>]*>[^<]*alice already has a passkey: use it/i, 'a refused choice says why');
 });
 
 test('credentials: username and current password, read back; a missing one is refused', () => {

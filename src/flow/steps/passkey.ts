@@ -205,7 +205,12 @@ async function enrol(
   const software = isSoftwarePasskey({ software: false, aaguid: credential.aaguid });
   const refusal = software ? softwarePasskeyRefusal(store.connections.list()) : null;
   if (refusal) return { reason: refusal };
-  const name = named.name ?? defaultPasskeyName(store.passkeys.forUser(user.id).map((p) => p.name), software);
+  const name =
+    named.name ??
+    defaultPasskeyName(
+      store.passkeys.forUser(user.id).map((p) => p.name),
+      software,
+    );
   const added = store.passkeys.add(user.id, { ...credential, name, software });
   if (!added) return { reason: 'that passkey is already registered', user };
   store.users.recordMfaSuccess(user.id);

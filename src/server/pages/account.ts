@@ -2,18 +2,12 @@
 // passkeys (each renamable and removable), TOTP enrolment with its confirming code, passkey enrolment, and reading what
 // a form asked for.
 // It shows what `idp account` prints (src/cli/commands/account.ts).
+import { PASSKEY_NAME_MAX } from '../../core/passkeys.js';
 import type { accountView } from '../../app/account.js';
 import { IdpError } from '../../core/errors.js';
 import { escapeHtml, page } from './layout.js';
 import { alert, codeField, codeOf, enrolment, postForm, required } from './parts.js';
-import {
-  MAX_PASSKEY_NAME,
-  PASSKEY_NAME_FIELD,
-  passkeyBlock,
-  passkeyFormAttrs,
-  passkeyNameOf,
-  passkeyResponseOf,
-} from './passkey.js';
+import { PASSKEY_NAME_FIELD, passkeyBlock, passkeyFormAttrs, passkeyNameOf, passkeyResponseOf } from './passkey.js';
 
 /** A passkey as the list shows it. */
 export interface PasskeyItem {
@@ -211,7 +205,7 @@ function passkeys(view: AccountPageView, ctx: AccountPageContext): string {
       `<input type="hidden" name="passkey" value="${escapeHtml(p.id)}">` +
         `<label for="${id}">New name for ${escapeHtml(p.name)}</label>` +
         `<input id="${id}" name="${PASSKEY_NAME_FIELD}" type="text" autocomplete="off" required ` +
-        `maxlength="${MAX_PASSKEY_NAME}" value="${escapeHtml(p.name)}">` +
+        `maxlength="${PASSKEY_NAME_MAX}" value="${escapeHtml(p.name)}">` +
         `<button type="submit" name="op" value="rename-passkey" class="secondary">Save name</button>`,
     );
     const remove = postForm(

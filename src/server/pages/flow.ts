@@ -121,6 +121,7 @@ const RENDER: { [K in PageView['waiting']]: (view: Waiting<K>, ctx: FlowPageCont
   choose: (view) => ({
     heading: view.step === 1 ? 'Choose how to sign in' : 'Verify it’s you',
     body:
+      (view.retry ? alert(view.retry) : '') +
       (view.step === 1 ? '' : `<p class="muted">Step ${view.step} of signing in: choose a second check.</p>`) +
       `<div class="stack">${view.options.map((o) => optionButton(o)).join('')}</div>`,
   }),

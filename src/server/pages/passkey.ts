@@ -1,6 +1,7 @@
 // The passkey part of a page (the sign-in's passkey step, My Account's enrolment): the options for the browser, the
 // button that asks the authenticator, where its answer is posted, the two scripts that do it (served by this server,
 // src/net/passkey-assets.ts), what a browser without JavaScript is told, and reading the posted answer.
+import { PASSKEY_NAME_MAX } from '../../core/passkeys.js';
 import { IdpError } from '../../core/errors.js';
 import { PASSKEY_ASSETS, PASSKEY_PAGE } from '../../net/passkey-assets.js';
 import { escapeHtml } from './layout.js';
@@ -23,7 +24,6 @@ export interface PasskeyBlock {
 /** The field a new passkey's name is posted in. */
 export const PASSKEY_NAME_FIELD = 'name';
 /** What the field lets a person type; the use case's rule (core/passkeys.ts) decides. */
-export const MAX_PASSKEY_NAME = 64;
 
 /** The form's attributes the script finds it by: put them on the form that holds passkeyBlock's HTML. */
 export function passkeyFormAttrs(mode: PasskeyBlock['mode']): string {
@@ -47,7 +47,7 @@ export function passkeyBlock(block: PasskeyBlock): string {
           help: 'to tell your passkeys apart, such as the device it is on; left blank, it is numbered',
           optional: true,
           invalid: !!block.invalid,
-          attrs: `maxlength="${MAX_PASSKEY_NAME}"`,
+          attrs: `maxlength="${PASSKEY_NAME_MAX}"`,
         })
       : '';
   return (
