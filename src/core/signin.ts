@@ -96,7 +96,7 @@ export type HeldFactor = 'totp' | 'passkey';
 
 /** Whether a sign-in with this amr used a factor the person holds (a TOTP code or a passkey), not only a password. */
 export function usedHeldFactor(amr: readonly string[]): boolean {
-  return amr.includes(LOCAL_OPTION_AMR.totp) || amr.includes(LOCAL_OPTION_AMR.passkey);
+  return amr.includes(LOCAL_OPTION_AMR.totp) || PASSKEY_AMRS.some((value) => amr.includes(value));
 }
 
 /**

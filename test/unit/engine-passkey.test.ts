@@ -149,8 +149,26 @@ test('passwordless step 1: discoverable options with user verification required;
   assert.match(w.store.stages.at(-2)!.detail, /software authenticator: a testing aid/);
 });
 
+test('a passkey that signed in step 1 does not count again in step 2: that step refuses it and offers its other options', async () => {
+  const w = await world([
+    ['passkey', 'password'],
+    ['passkey', 'totp'],
+  ]);
+  const key = await registered(w, 'bob');
+  const choose = waiting(await w.engine.start('shop'), 'choose');
+  const first = waiting(await w.engine.submit(choose.flow, { choose: 'passkey' }), 'passkey');
+  const second = waiting(
+    await w.engine.submit(first.flow, { passkey: { response: assertion(key, first), origin: ORIGIN } }),
+    'choose',
+  );
+  const again = await w.engine.submit(second.flow, { choose: 'passkey' });
+  assert.equal(again.status, 'active');
+  assert.equal((again as { waiting: string }).waiting, 'choose', 'still choosing in step 2');
+  assert.equal((again as { retry?: { code: string } }).retry?.code, 'MFA_MISCONFIGURED');
+});
+
 test('user verification is required for passwordless sign-in, and only preferred for a second factor (amr swk alone)', async () => {
-  const w = await world([['passkey', 'password'], ['passkey']]);
+  const w = await world([['passkey', 'password']]);
   const key = await registered(w, 'alice');
   const start = await w.engine.start('shop');
   const first = waiting(await w.engine.submit(start.flow, { choose: 'passkey' }), 'passkey');
@@ -159,14 +177,10 @@ test('user verification is required for passwordless sign-in, and only preferred
     'passkey',
   );
   assert.match(refused.retry!.message, /user verification/i);
-  const second = waiting(
-    await w.engine.submit(first.flow, { passkey: { response: assertion(key, refused), origin: ORIGIN } }),
-    'passkey',
-  );
   const result = done(
-    await w.engine.submit(first.flow, { passkey: { response: assertion(key, second, 0, false), origin: ORIGIN } }),
+    await w.engine.submit(first.flow, { passkey: { response: assertion(key, refused), origin: ORIGIN } }),
   );
-  assert.deepEqual(result.result.amr, ['swk', 'user'], 'step 1 verified the user; step 2 adds nothing new');
+  assert.deepEqual(result.result.amr, ['swk', 'user'], 'step 1 verified the user');
 
   const w2 = await world([['password'], ['passkey']]);
   const key2 = await registered(w2, 'alice');

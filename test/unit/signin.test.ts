@@ -9,6 +9,7 @@ import {
   formatMethod,
   mfaConflicts,
   multiFactor,
+  usedHeldFactor,
   validateSteps,
 } from '../../src/core/signin.js';
 import type { App, Connection } from '../../src/core/types.js';
@@ -174,4 +175,12 @@ test('a sign-in enrols a second factor only for an account with none; else it na
   const elsewhere = enrolmentRefusal('totp', { totp: false, passkey: true }, ['totp']);
   assert.match(String(elsewhere!.hint), /this step does not offer passkey/);
   assert.equal(enrolmentRefusal('passkey', { totp: false, passkey: true }, ['passkey'])?.code, 'MFA_NOT_ENROLLED');
+});
+
+test('a sign-in used a held factor when its amr has a TOTP code or either kind of passkey key, not only a password', () => {
+  assert.equal(usedHeldFactor(['pwd', 'otp']), true);
+  assert.equal(usedHeldFactor(['pwd', 'hwk', 'user']), true);
+  assert.equal(usedHeldFactor(['pwd', 'swk']), true, "the software authenticator's key is still the passkey held");
+  assert.equal(usedHeldFactor(['pwd']), false);
+  assert.equal(usedHeldFactor(['fed', 'email']), false);
 });

@@ -86,6 +86,16 @@ async function challenge(kit: Kit, run: Run, attempts: number): Promise<PasskeyW
     return { kind: 'passkey', mode: 'authenticate', options, expiresAt, attempts };
   }
   const user = activeUser(localUser(kit, run));
+  // One passkey is one factor: a step that already took one cannot be followed by a passkey counted as a second.
+  const earlier = run.state.completed.find((c) => c.option === 'passkey');
+  if (earlier)
+    return {
+      refused: new IdpError(
+        'MFA_MISCONFIGURED',
+        `a passkey already signed in step ${earlier.step}: step ${run.state.step} needs another kind of factor`,
+        'choose another option of this step; the app should not offer a passkey in two steps',
+      ),
+    };
   const held = store.passkeys.forUser(user.id);
   if (held.length > 0) {
     const options = await passkeys.authenticationOptions({
