@@ -4,7 +4,7 @@
 import { IdpError } from '../core/errors.js';
 import type { UserRecord } from '../core/user-records.js';
 import { USERNAME_RULE_BROKEN, USERNAME_RULE_ON_INSERT } from './migrations.js';
-import { INSERT_PASSKEY_SQL } from './passkeys.js';
+import { INSERT_PASSKEY_SQL, passkeyParams } from './passkeys.js';
 import type { SqliteStore as Store } from './store.js';
 
 export interface ImportResult {
@@ -56,19 +56,7 @@ export function importUsers(store: Store, records: UserRecord[], file: string, a
             }
             if (r.mfa.some((f) => f.secretSealed === null)) result.mfaToEnrol.push(r.username);
             for (const p of r.passkeys) {
-              passkey.run(
-                p.id ?? crypto.randomUUID(),
-                id,
-                p.credentialId,
-                p.publicKey,
-                p.counter,
-                JSON.stringify(p.transports),
-                p.aaguid,
-                p.name,
-                p.software ? 1 : 0,
-                p.createdAt ?? at,
-                p.lastUsedAt,
-              );
+              passkey.run(...passkeyParams(p.id ?? crypto.randomUUID(), id, p, p.createdAt ?? at, p.lastUsedAt));
               result.passkeys++;
             }
             if (r.passwordLeftBehind) result.passwordToSet.push(r.username);

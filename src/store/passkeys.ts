@@ -37,6 +37,30 @@ function toPasskey(row: PasskeyRow): StoredPasskey {
 export const INSERT_PASSKEY_SQL =
   'INSERT INTO passkeys (id, user_id, credential_id, public_key, counter, transports, aaguid, name, software, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 
+/** INSERT_PASSKEY_SQL's parameters, in its column order, for a new passkey and for an imported one alike. */
+export function passkeyParams(
+  id: string,
+  userId: string,
+  p: Pick<StoredPasskey, 'credentialId' | 'publicKey' | 'counter' | 'transports' | 'aaguid' | 'name' | 'software'>,
+  createdAt: string,
+  lastUsedAt: string | null,
+) {
+  const { credentialId, publicKey, counter, transports, aaguid, name, software } = p;
+  return [
+    id,
+    userId,
+    credentialId,
+    publicKey,
+    counter,
+    JSON.stringify(transports),
+    aaguid,
+    name,
+    software ? 1 : 0,
+    createdAt,
+    lastUsedAt,
+  ];
+}
+
 export class PasskeyRepo implements PasskeyRepository {
   constructor(
     private readonly db: Db,
@@ -72,19 +96,7 @@ export class PasskeyRepo implements PasskeyRepository {
     const id = crypto.randomUUID();
     const inserted = this.db
       .prepare(`${INSERT_PASSKEY_SQL} ON CONFLICT (credential_id) DO NOTHING`)
-      .run(
-        id,
-        userId,
-        c.credentialId,
-        c.publicKey,
-        c.counter,
-        JSON.stringify(c.transports),
-        c.aaguid,
-        c.name,
-        c.software ? 1 : 0,
-        this.now(),
-        null,
-      );
+      .run(...passkeyParams(id, userId, c, this.now(), null));
     return inserted.changes === 1 ? this.byCredential(c.credentialId)! : null;
   }
 
