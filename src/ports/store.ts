@@ -1,5 +1,6 @@
 // The Store port: the repositories the engine and the use cases read and write, and the unit of work around them.
-// src/store implements it on SQLite; the engine's unit tests implement it in memory. Synchronous by design for now.
+// src/store implements it on SQLite; the engine's unit tests implement it in memory. Promise-returning, so a pooled server
+// database (PostgreSQL) implements it as well as the embedded file.
 import type { JsonWebKey } from 'node:crypto';
 import type { PublicSigningKey } from '../core/jwks.js';
 import type { ProfilePatch } from '../core/claims.js';
@@ -45,17 +46,17 @@ export type AppPatch = Partial<
 >;
 
 export interface AppRepository {
-  list(): App[];
-  names(): string[];
-  get(name: string): App | undefined;
-  byClientId(clientId: string): App | undefined;
+  list(): Promise<App[]>;
+  names(): Promise<string[]>;
+  get(name: string): Promise<App | undefined>;
+  byClientId(clientId: string): Promise<App | undefined>;
   /** A web app's client secret, unsealed; null for a spa. */
-  clientSecret(name: string): string | null;
+  clientSecret(name: string): Promise<string | null>;
   /** Seals and stores a new client secret (the old one stops working). */
-  setClientSecret(name: string, secret: string): void;
-  insert(app: NewApp): void;
-  update(name: string, patch: AppPatch): void;
-  delete(name: string): void;
+  setClientSecret(name: string, secret: string): Promise<void>;
+  insert(app: NewApp): Promise<void>;
+  update(name: string, patch: AppPatch): Promise<void>;
+  delete(name: string): Promise<void>;
 }
 
 /** How a secret is given to the store: a reference to an env var, or the value itself (sealed before writing). */
@@ -80,14 +81,14 @@ export interface NewConnection {
 export type ConnectionPatch = Partial<Omit<NewConnection, 'name' | 'type'>>;
 
 export interface ConnectionRepository {
-  list(): Connection[];
-  names(): string[];
-  get(name: string): Connection | undefined;
+  list(): Promise<Connection[]>;
+  names(): Promise<string[]>;
+  get(name: string): Promise<Connection | undefined>;
   /** The unsealed client secret, when the store holds it. */
-  storedSecret(name: string): string | null;
-  insert(c: NewConnection): void;
-  update(name: string, patch: ConnectionPatch): void;
-  delete(name: string): void;
+  storedSecret(name: string): Promise<string | null>;
+  insert(c: NewConnection): Promise<void>;
+  update(name: string, patch: ConnectionPatch): Promise<void>;
+  delete(name: string): Promise<void>;
 }
 
 export interface NewUser {
@@ -130,46 +131,44 @@ export interface ExportedUser extends User {
 
 export interface UserRepository {
   /** By id, else username, else email (the last two case-insensitive). */
-  find(ref: string): User | undefined;
+  find(ref: string): Promise<User | undefined>;
   /** Usernames close to `ref`, for "did you mean". */
-  lookalikes(ref: string): string[];
-  byId(id: string): User | undefined;
-  byEmail(email: string): User | undefined;
+  lookalikes(ref: string): Promise<string[]>;
+  byId(id: string): Promise<User | undefined>;
+  byEmail(email: string): Promise<User | undefined>;
   /** Whether any user has this as id, username or email: a new username must name no other account. */
-  identifierTaken(value: string): boolean;
-  count(): number;
+  identifierTaken(value: string): Promise<boolean>;
+  count(): Promise<number>;
   /** Every user with its password hash, in username order, one row at a time (export, whole-store checks). */
-  iterate(): IterableIterator<User & { passwordHash: string | null }>;
+  iterate(): AsyncIterable<User & { passwordHash: string | null }>;
   /** Every user with its hash, links and factors, in username order, one row at a time (a lossless export). */
-  iterateForExport(): IterableIterator<ExportedUser>;
-  passwordState(id: string): { hash: string | null; failedLogins: number; mfaFailures: number };
-  list(query: ListQuery): { users: User[]; next: string | null };
-  insert(user: NewUser): User;
-  /** A prepared insert for bulk imports inside one transaction. */
-  insertStatement(): (id: string, user: Omit<NewUser, 'id' | 'source'>, source: string, at: string) => void;
-  updateProfile(id: string, patch: ProfilePatch): void;
-  setStatus(id: string, status: UserStatus): void;
+  iterateForExport(): AsyncIterable<ExportedUser>;
+  passwordState(id: string): Promise<{ hash: string | null; failedLogins: number; mfaFailures: number }>;
+  list(query: ListQuery): Promise<{ users: User[]; next: string | null }>;
+  insert(user: NewUser): Promise<User>;
+  updateProfile(id: string, patch: ProfilePatch): Promise<void>;
+  setStatus(id: string, status: UserStatus): Promise<void>;
   /** Lifts a lockout: active again, with every failed-attempt counter back to zero. */
-  unlock(id: string): void;
-  setPasswordHash(id: string, hash: string): void;
+  unlock(id: string): Promise<void>;
+  setPasswordHash(id: string, hash: string): Promise<void>;
   /** The failed-login count after this one. */
-  recordFailedLogin(id: string): number;
+  recordFailedLogin(id: string): Promise<number>;
   /** The count of wrong MFA codes in a row, across sign-ins, after this one. */
-  recordFailedMfa(id: string): number;
-  recordMfaSuccess(id: string): void;
-  recordLogin(id: string): void;
-  delete(id: string): void;
+  recordFailedMfa(id: string): Promise<number>;
+  recordMfaSuccess(id: string): Promise<void>;
+  recordLogin(id: string): Promise<void>;
+  delete(id: string): Promise<void>;
 }
 
 export interface AssociationRepository {
-  get(connection: string, subject: string): Association | undefined;
-  forUser(userId: string): Association[];
-  insert(a: { connection: string; subject: string; userId: string; claims: Record<string, unknown> }): void;
+  get(connection: string, subject: string): Promise<Association | undefined>;
+  forUser(userId: string): Promise<Association[]>;
+  insert(a: { connection: string; subject: string; userId: string; claims: Record<string, unknown> }): Promise<void>;
   /** Forgets every subject of a connection (its users stay); returns how many went. */
-  deleteForConnection(connection: string): number;
-  recordLogin(connection: string, subject: string, claims: Record<string, unknown>): void;
-  delete(connection: string, subject: string): void;
-  countForConnection(connection: string): number;
+  deleteForConnection(connection: string): Promise<number>;
+  recordLogin(connection: string, subject: string, claims: Record<string, unknown>): Promise<void>;
+  delete(connection: string, subject: string): Promise<void>;
+  countForConnection(connection: string): Promise<number>;
 }
 
 export interface ConfigChange {
@@ -212,10 +211,10 @@ export interface EventQuery {
 }
 
 export interface EventRepository {
-  recordConfig(change: ConfigChange): void;
-  recordStage(event: StageEvent): void;
+  recordConfig(change: ConfigChange): Promise<void>;
+  recordStage(event: StageEvent): Promise<void>;
   /** Newest first, or with `flow` that flow's stages in order. */
-  list(query: EventQuery): EventRecord[];
+  list(query: EventQuery): Promise<EventRecord[]>;
 }
 
 /** An org signing key (RS256 or ES256) as stored: its public half, and the private half unsealed. */
@@ -224,24 +223,24 @@ export interface SigningKey extends PublicSigningKey {
 }
 
 export interface OrgRepository {
-  setting(key: string): string | undefined;
-  setSetting(key: string, value: string): void;
+  setting(key: string): Promise<string | undefined>;
+  setSetting(key: string, value: string): Promise<void>;
   /** The SMTP relay emailed codes also go to (`smtp://host:port`), if one is set. */
-  smtpRelay(): string | null;
-  setSmtpRelay(url: string | null): void;
+  smtpRelay(): Promise<string | null>;
+  setSmtpRelay(url: string | null): Promise<void>;
   /** The URL-safe name the org's URLs carry (/t/<name>/...). */
-  name(): string;
-  setName(name: string): void;
+  name(): Promise<string>;
+  setName(name: string): Promise<void>;
   /** Where `idp serve` answers, with no trailing slash (default http://localhost:8788); the issuer starts with it. */
-  baseUrl(): string;
-  setBaseUrl(url: string): void;
-  addSigningKey(key: SigningKey): void;
+  baseUrl(): Promise<string>;
+  setBaseUrl(url: string): Promise<void>;
+  addSigningKey(key: SigningKey): Promise<void>;
   /** Active keys, newest first (their private halves unsealed): an RS256 one and an ES256 one. */
-  signingKeys(): SigningKey[];
+  signingKeys(): Promise<SigningKey[]>;
   /** The newest active key of `alg`, only its private half unsealed: what a token of that algorithm is signed with. */
-  signingKey(alg: IdTokenAlg): SigningKey | undefined;
+  signingKey(alg: IdTokenAlg): Promise<SigningKey | undefined>;
   /** The public halves of the active keys, newest first: no seal key needed. */
-  publicKeys(): PublicSigningKey[];
+  publicKeys(): Promise<PublicSigningKey[]>;
 }
 
 export interface FactorSummary {
@@ -259,13 +258,13 @@ export interface TotpFactor {
 }
 
 export interface FactorRepository {
-  forUser(userId: string): FactorSummary[];
-  totpFor(userId: string): TotpFactor | undefined;
+  forUser(userId: string): Promise<FactorSummary[]>;
+  totpFor(userId: string): Promise<TotpFactor | undefined>;
   /** The new factor's id, or null when the user already has one (another enrolment won a race). */
-  addTotp(userId: string, secretSealed: string, lastUsedStep?: number | null): string | null;
+  addTotp(userId: string, secretSealed: string, lastUsedStep?: number | null): Promise<string | null>;
   /** Records `step` as used unless it (or a later one) already was: false means a replay lost the race. */
-  claimStep(factorId: string, step: number): boolean;
-  remove(userId: string, factorId?: string): number;
+  claimStep(factorId: string, step: number): Promise<boolean>;
+  remove(userId: string, factorId?: string): Promise<number>;
 }
 
 /** A passkey as stored: its public half and what `users mfa list` shows. */
@@ -294,10 +293,10 @@ export interface PendingPasskeyChallenge {
 }
 
 export interface PasskeyRepository {
-  forUser(userId: string): StoredPasskey[];
-  byCredential(credentialId: string): StoredPasskey | undefined;
+  forUser(userId: string): Promise<StoredPasskey[]>;
+  byCredential(credentialId: string): Promise<StoredPasskey | undefined>;
   /** Usernames of the users holding a passkey flagged software or with this (the software authenticator's) AAGUID. */
-  softwareHolders(aaguid: string): string[];
+  softwareHolders(aaguid: string): Promise<string[]>;
   /** The new passkey, or null when its credential id is already registered (to anyone in the organisation). */
   add(
     userId: string,
@@ -305,16 +304,16 @@ export interface PasskeyRepository {
       StoredPasskey,
       'credentialId' | 'publicKey' | 'counter' | 'transports' | 'aaguid' | 'name' | 'software'
     >,
-  ): StoredPasskey | null;
+  ): Promise<StoredPasskey | null>;
   /** Stores a use's counter and time unless another use stored a counter at or above it first (false: a race lost). */
-  recordUse(id: string, counter: number): boolean;
-  rename(userId: string, id: string, name: string): boolean;
+  recordUse(id: string, counter: number): Promise<boolean>;
+  rename(userId: string, id: string, name: string): Promise<boolean>;
   /** One passkey, or with no id every passkey of the user; returns how many went. */
-  remove(userId: string, id?: string): number;
+  remove(userId: string, id?: string): Promise<number>;
   /** Holds an enrolment's challenge; returns the id its answer names. */
-  holdChallenge(userId: string, pending: PendingPasskeyChallenge): string;
+  holdChallenge(userId: string, pending: PendingPasskeyChallenge): Promise<string>;
   /** The held challenge, taken (single use) whatever happens next; undefined if unknown, another user's or expired. */
-  takeChallenge(userId: string, id: string): PendingPasskeyChallenge | undefined;
+  takeChallenge(userId: string, id: string): Promise<PendingPasskeyChallenge | undefined>;
 }
 
 export type FlowStatus = 'active' | 'done' | 'failed';
@@ -330,10 +329,10 @@ export interface FlowRow {
 }
 
 export interface FlowRepository {
-  insert(id: string, app: string, state: unknown): void;
-  get(id: string): FlowRow | undefined;
-  save(id: string, status: FlowStatus, state: unknown): void;
-  recent(limit: number): FlowRow[];
+  insert(id: string, app: string, state: unknown): Promise<void>;
+  get(id: string): Promise<FlowRow | undefined>;
+  save(id: string, status: FlowStatus, state: unknown): Promise<void>;
+  recent(limit: number): Promise<FlowRow[]>;
 }
 
 /** An emailed one-time code as stored: only its flow-bound hash. */
@@ -356,13 +355,13 @@ export interface OutboxMessage {
 }
 
 export interface CodeRepository {
-  issue(flowId: string, userId: string, destination: string, hash: string, expiresAt: string): string;
-  latestForFlow(flowId: string): (StoredEmailOtp & { id: string }) | undefined;
+  issue(flowId: string, userId: string, destination: string, hash: string, expiresAt: string): Promise<string>;
+  latestForFlow(flowId: string): Promise<(StoredEmailOtp & { id: string }) | undefined>;
   /** Single use: false when another submission used it first. */
-  markUsed(id: string): boolean;
-  recordAttempt(id: string): void;
-  deliver(message: { to: string; subject: string; body: string; flow: string | null }): void;
-  outbox(query: { to?: string; flow?: string; limit: number }): OutboxMessage[];
+  markUsed(id: string): Promise<boolean>;
+  recordAttempt(id: string): Promise<void>;
+  deliver(message: { to: string; subject: string; body: string; flow: string | null }): Promise<void>;
+  outbox(query: { to?: string; flow?: string; limit: number }): Promise<OutboxMessage[]>;
 }
 
 /**
@@ -371,19 +370,19 @@ export interface CodeRepository {
  */
 export interface OidcModelRepository {
   /** `grantId`: the grant the row is issued under, so revoking that grant removes it; omitted for rows no grant owns. */
-  upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null, grantId?: string): void;
-  find(model: string, id: string, now: number): Record<string, unknown> | undefined;
-  findByUid(model: string, uid: string, now: number): Record<string, unknown> | undefined;
+  upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null, grantId?: string): Promise<void>;
+  find(model: string, id: string, now: number): Promise<Record<string, unknown> | undefined>;
+  findByUid(model: string, uid: string, now: number): Promise<Record<string, unknown> | undefined>;
   /**
    * Marks a code or token used, keeping it (a reused code then revokes its grant). False when it already was: of two
    * requests redeeming one code at once, only one wins.
    */
-  consume(model: string, id: string, at: number): boolean;
-  destroy(model: string, id: string): void;
+  consume(model: string, id: string, at: number): Promise<boolean>;
+  destroy(model: string, id: string): Promise<void>;
   /** Removes every row upserted with this grant id. */
-  revokeByGrantId(grantId: string): void;
+  revokeByGrantId(grantId: string): Promise<void>;
   /** Rows whose expiry passed before `now`: removed; returns how many. */
-  purgeExpired(now: number): number;
+  purgeExpired(now: number): Promise<number>;
 }
 
 export interface Store {
@@ -399,8 +398,13 @@ export interface Store {
   readonly codes: CodeRepository;
   readonly oidc: OidcModelRepository;
   readonly clock: Clock;
-  /** The unit of work: fn runs all or nothing, and concurrent writers queue instead of failing mid-way. */
-  tx<T>(fn: () => T): T;
+  /**
+   * The unit of work: fn runs all or nothing against `tx`, a Store bound to this unit of work, and concurrent units
+   * queue (SQLite) or are retried on a serialization failure (PostgreSQL) instead of failing mid-way. So fn must use
+   * only `tx` (the outer store would wait on the unit it runs in) and must have no effect outside the store: it may
+   * run more than once. `tx.tx(g)` joins the unit already open.
+   */
+  tx<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   /** Encrypts a secret for storage at rest with the org's seal key. */
   seal(plaintext: string): string;
   unseal(sealed: string): string;
