@@ -1,7 +1,7 @@
 // Repository for applications (service providers): their client settings, sign-in methods, and a web app's client
 // secret, sealed at rest.
 import type { App, AppType, IdTokenAlg, SignInStep } from '../core/types.js';
-import type { AppPatch, AppRepository, NewApp } from '../ports.js';
+import type { AppPatch, NewApp } from '../ports.js';
 import type { Db } from './db.js';
 
 interface AppRow {
@@ -38,7 +38,7 @@ function toApp(row: AppRow): App {
   };
 }
 
-export class AppRepo implements AppRepository {
+export class AppRepo {
   constructor(
     private readonly db: Db,
     private readonly now: () => string,

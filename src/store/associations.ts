@@ -1,6 +1,5 @@
 // Repository for associations: the link (connection, upstream subject) -> local user, the only key for a returning federated user.
 import type { Association } from '../core/types.js';
-import type { AssociationRepository } from '../ports.js';
 import type { Db } from './db.js';
 
 interface AssociationRow {
@@ -23,7 +22,7 @@ function toAssociation(row: AssociationRow): Association {
   };
 }
 
-export class AssociationRepo implements AssociationRepository {
+export class AssociationRepo {
   constructor(
     private readonly db: Db,
     private readonly now: () => string,

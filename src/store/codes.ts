@@ -1,8 +1,8 @@
 // Repository for email one-time codes (hashed, bound to a flow) and the local outbox they are delivered to.
-import type { CodeRepository, OutboxMessage, StoredEmailOtp } from '../ports.js';
+import type { OutboxMessage, StoredEmailOtp } from '../ports.js';
 import type { Db } from './db.js';
 
-export class CodeRepo implements CodeRepository {
+export class CodeRepo {
   constructor(
     private readonly db: Db,
     private readonly now: () => string,

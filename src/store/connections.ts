@@ -1,7 +1,7 @@
 // Repository for federated connections and their JIT settings; client secrets are sealed at rest.
 import type { Connection, ConnectionType, JitSettings, SecretSource, TokenAuthMethod } from '../core/types.js';
 import { secretTail } from '../core/secret-tail.js';
-import type { ConnectionPatch, ConnectionRepository, NewConnection, SecretInput } from '../ports.js';
+import type { ConnectionPatch, NewConnection, SecretInput } from '../ports.js';
 import type { Db } from './db.js';
 
 interface ConnectionRow {
@@ -50,7 +50,7 @@ function toConnection(row: ConnectionRow): Connection {
   };
 }
 
-export class ConnectionRepo implements ConnectionRepository {
+export class ConnectionRepo {
   constructor(
     private readonly db: Db,
     private readonly now: () => string,

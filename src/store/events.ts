@@ -1,6 +1,6 @@
 // Repository for the audit trail: config changes (who, what, before, after) and flow stage events.
 import type { Stage, StageEvent, StageStatus } from '../core/types.js';
-import type { ConfigChange, EventQuery, EventRecord, EventRepository } from '../ports.js';
+import type { ConfigChange, EventQuery, EventRecord } from '../ports.js';
 import type { Db } from './db.js';
 
 interface EventRow {
@@ -39,7 +39,7 @@ function toRecord(row: EventRow): EventRecord {
   };
 }
 
-export class EventRepo implements EventRepository {
+export class EventRepo {
   constructor(
     private readonly db: Db,
     private readonly now: () => string,

@@ -1,9 +1,9 @@
 // Repository for MFA factors (TOTP): secrets are sealed at rest, and the last accepted time step is claimed
 // atomically so one code can succeed once even when two submissions race.
-import type { FactorRepository, FactorSummary, TotpFactor } from '../ports.js';
+import type { FactorSummary, TotpFactor } from '../ports.js';
 import type { Db } from './db.js';
 
-export class FactorRepo implements FactorRepository {
+export class FactorRepo {
   constructor(
     private readonly db: Db,
     private readonly now: () => string,

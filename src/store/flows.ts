@@ -1,13 +1,13 @@
 // Repository for login flows: one row per flow, its engine state as JSON, so any driver can resume it; and their
 // expiry: a flow idle past its lifetime is ended and loses its upstream request's secrets on the next read or start.
 import { FLOW_LIFETIME_MS } from '../core/flow-lifetime.js';
-import type { FlowRepository, FlowRow, FlowStatus } from '../ports.js';
+import type { FlowRow, FlowStatus } from '../ports.js';
 import type { Db } from './db.js';
 
 const SELECT =
   "SELECT id, app, CASE WHEN expired_at IS NULL THEN status ELSE 'expired' END AS status, state, created_at, updated_at FROM flows";
 
-export class FlowRepo implements FlowRepository {
+export class FlowRepo {
   constructor(
     private readonly db: Db,
     private readonly now: () => string,

@@ -1,6 +1,5 @@
 // Repository for what `idp serve`'s OpenID provider keeps: sessions, grants, codes, tokens and interactions as JSON
 // rows keyed by model and id, with expiry, so a restart loses nothing and a revoked grant takes its tokens along.
-import type { OidcModelRepository } from '../ports.js';
 import type { Db } from './db.js';
 
 interface Row {
@@ -9,7 +8,7 @@ interface Row {
 
 const LIVE = '(expires_at IS NULL OR expires_at > ?)';
 
-export class OidcModelRepo implements OidcModelRepository {
+export class OidcModelRepo {
   constructor(private readonly db: Db) {}
 
   upsert(

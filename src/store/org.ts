@@ -3,7 +3,7 @@
 import type { PublicSigningKey } from '../core/jwks.js';
 import { DEFAULT_ORG_NAME } from '../core/names.js';
 import type { IdTokenAlg } from '../core/types.js';
-import type { OrgRepository, SigningKey } from '../ports.js';
+import type { SigningKey } from '../ports.js';
 import type { Db } from './db.js';
 
 interface KeyRow {
@@ -20,7 +20,7 @@ const BASE_URL = 'base_url';
 /** Where `idp serve` listens unless told otherwise. */
 const DEFAULT_BASE_URL = 'http://localhost:8788';
 
-export class OrgRepo implements OrgRepository {
+export class OrgRepo {
   constructor(
     private readonly db: Db,
     private readonly secrets: { seal(plaintext: string): string; unseal(sealed: string): string },

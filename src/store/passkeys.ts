@@ -1,7 +1,7 @@
 // Repository for passkeys (WebAuthn credentials: public keys only) and the challenges of enrolments begun outside a
 // flow. A use's counter is stored only if it is still the highest, and a held challenge is taken by deleting it, so a
 // racing second answer finds nothing.
-import type { PasskeyRepository, PendingPasskeyChallenge, StoredPasskey } from '../ports.js';
+import type { PendingPasskeyChallenge, StoredPasskey } from '../ports.js';
 import type { Db } from './db.js';
 
 interface PasskeyRow {
@@ -61,7 +61,7 @@ export function passkeyParams(
   ];
 }
 
-export class PasskeyRepo implements PasskeyRepository {
+export class PasskeyRepo {
   constructor(
     private readonly db: Db,
     private readonly now: () => string,

@@ -36,14 +36,14 @@ export async function seedOrg(
   const demo = opts.demo ? (JSON.parse(readFileSync(DEMO_FILE, 'utf8')) as DemoOrg) : undefined;
   // Hash before the transaction: scrypt is slow and must not hold the write lock.
   const hashes = await Promise.all((demo?.users ?? []).map((u) => hashPassword(u.password)));
-  return store.tx(() => {
-    if (store.org.setting('org_id') !== undefined) return false;
-    store.org.setSetting('org_id', randomBytes(8).toString('hex'));
-    store.org.setSetting('created_at', store.clock().toISOString());
-    store.org.setSetting('subject_salt', randomBytes(32).toString('base64url'));
-    store.org.setName(opts.name);
-    for (const key of opts.signingKeys) store.org.addSigningKey(key);
-    store.apps.insert({
+  return store.tx(async (tx) => {
+    if ((await tx.org.setting('org_id')) !== undefined) return false;
+    await tx.org.setSetting('org_id', randomBytes(8).toString('hex'));
+    await tx.org.setSetting('created_at', tx.clock().toISOString());
+    await tx.org.setSetting('subject_salt', randomBytes(32).toString('base64url'));
+    await tx.org.setName(opts.name);
+    for (const key of opts.signingKeys) await tx.org.addSigningKey(key);
+    await tx.apps.insert({
       name: MY_ACCOUNT,
       clientId: newClientId(),
       redirectUris: [],
@@ -52,7 +52,7 @@ export async function seedOrg(
       builtIn: true,
     });
     for (const c of demo?.connections ?? []) {
-      store.connections.insert({
+      await tx.connections.insert({
         name: c.name,
         type: c.type,
         sandbox: true,
@@ -65,12 +65,12 @@ export async function seedOrg(
       });
     }
     for (const a of demo?.apps ?? [])
-      store.apps.insert({ ...a, clientId: newClientId(), origins: originsOf(a.redirectUris) });
-    demo?.users.forEach((u, i) => {
+      await tx.apps.insert({ ...a, clientId: newClientId(), origins: originsOf(a.redirectUris) });
+    for (const [i, u] of (demo?.users ?? []).entries()) {
       const { password: _password, ...profile } = u;
-      store.users.insert({ ...profile, passwordHash: hashes[i]!, source: 'local' });
-    });
-    store.events.recordConfig({
+      await tx.users.insert({ ...profile, passwordHash: hashes[i]!, source: 'local' });
+    }
+    await tx.events.recordConfig({
       actor: opts.actor,
       action: 'init',
       target: 'org',

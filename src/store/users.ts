@@ -3,7 +3,7 @@ import type { ProfilePatch } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
 import type { User, UserStatus } from '../core/types.js';
-import type { ExportedUser, ListQuery, NewUser, UserRepository } from '../ports.js';
+import type { ExportedUser, ListQuery, NewUser } from '../ports.js';
 import type { Db } from './db.js';
 
 interface UserRow {
@@ -91,7 +91,37 @@ function identifierRule(write: () => unknown): void {
   }
 }
 
-export class UserRepo implements UserRepository {
+/**
+ * A bound inserter for bulk import: one prepared statement, no read-back, the times given (a user restored from an
+ * export keeps when it was made and last signed in); `source` apart so callers need not copy records.
+ */
+export function restoreStatement(
+  db: Db,
+): (id: string, user: Omit<NewUser, 'id' | 'source'>, source: string, times: RowTimes) => void {
+  const statement = db.prepare(INSERT_SQL);
+  return (id, u, source, times) => {
+    statement.run(
+      id,
+      u.username,
+      u.email,
+      u.emailVerified ? 1 : 0,
+      u.name ?? null,
+      u.givenName ?? null,
+      u.familyName ?? null,
+      u.picture ?? null,
+      JSON.stringify(u.attributes ?? {}),
+      u.passwordHash ?? null,
+      u.status ?? 'active',
+      source,
+      times.createdAt,
+      times.updatedAt,
+      times.lastLoginAt,
+    );
+  };
+}
+
+/** The users repository, synchronous: the store's facade (store.ts) gives it the port's Promise-returning face. */
+export class UserRepo {
   constructor(
     private readonly db: Db,
     private readonly now: () => string,
@@ -181,17 +211,19 @@ export class UserRepo implements UserRepository {
     return { users: page, next: more ? cursorOf(page[page.length - 1]!.username) : null };
   }
 
-  *iterate(): IterableIterator<User & { passwordHash: string | null }> {
-    for (const row of this.db.prepare('SELECT * FROM users ORDER BY username').iterate() as IterableIterator<UserRow>) {
-      yield { ...toUser(row), passwordHash: row.password_hash };
-    }
+  /** One page of every user with its password hash, in username order after `after` (keyset: no cursor held open). */
+  page(after: string | null, limit: number): (User & { passwordHash: string | null })[] {
+    const rows = this.db
+      .prepare('SELECT * FROM users WHERE username > ? ORDER BY username LIMIT ?')
+      .all(after ?? '', limit) as UserRow[];
+    return rows.map((row) => ({ ...toUser(row), passwordHash: row.password_hash }));
   }
 
   /**
-   * Every user with what a lossless export needs (password hash, linked connections, MFA factors with their sealed
-   * secrets, passkeys), in username order, one row at a time: the links and factors ride along as JSON from one query.
+   * One page of what a lossless export needs (password hash, linked connections, MFA factors with their sealed
+   * secrets, passkeys), in username order after `after`: the links and factors ride along as JSON from one query.
    */
-  *iterateForExport(): IterableIterator<ExportedUser> {
+  exportPage(after: string | null, limit: number): ExportedUser[] {
     const sql = `SELECT u.*,
         (SELECT json_group_array(json_object('connection', a.connection, 'subject', a.subject, 'linkedAt', a.linked_at, 'lastLoginAt', a.last_login_at))
            FROM (SELECT * FROM associations WHERE user_id = u.id ORDER BY connection, subject) a) AS links,
@@ -199,54 +231,30 @@ export class UserRepo implements UserRepository {
            FROM (SELECT * FROM mfa_factors WHERE user_id = u.id ORDER BY created_at, id) f) AS factors,
         (SELECT json_group_array(json_object('id', p.id, 'credentialId', p.credential_id, 'publicKey', p.public_key, 'counter', p.counter, 'transports', json(p.transports), 'aaguid', p.aaguid, 'name', p.name, 'software', json(CASE p.software WHEN 1 THEN 'true' ELSE 'false' END), 'createdAt', p.created_at, 'lastUsedAt', p.last_used_at))
            FROM (SELECT * FROM passkeys WHERE user_id = u.id ORDER BY created_at, id) p) AS passkeys
-      FROM users u ORDER BY u.username`;
-    for (const row of this.db.prepare(sql).iterate() as IterableIterator<
-      UserRow & { links: string; factors: string; passkeys: string }
-    >) {
-      yield {
-        ...toUser(row),
-        passwordHash: row.password_hash,
-        associations: JSON.parse(row.links),
-        factors: JSON.parse(row.factors),
-        passkeys: JSON.parse(row.passkeys),
-      } as ExportedUser;
-    }
+      FROM users u WHERE u.username > ? ORDER BY u.username LIMIT ?`;
+    const rows = this.db.prepare(sql).all(after ?? '', limit) as (UserRow & {
+      links: string;
+      factors: string;
+      passkeys: string;
+    })[];
+    return rows.map(
+      (row) =>
+        ({
+          ...toUser(row),
+          passwordHash: row.password_hash,
+          associations: JSON.parse(row.links),
+          factors: JSON.parse(row.factors),
+          passkeys: JSON.parse(row.passkeys),
+        }) as ExportedUser,
+    );
   }
 
   insert(user: NewUser): User {
     const id = user.id ?? crypto.randomUUID();
-    identifierRule(() => this.insertStatement()(id, user, user.source, this.now()));
+    const at = this.now();
+    const restore = restoreStatement(this.db);
+    identifierRule(() => restore(id, user, user.source, { createdAt: at, updatedAt: at, lastLoginAt: null }));
     return this.byId(id)!;
-  }
-
-  /** A bound inserter for bulk import: one prepared statement, no read-back; `source` apart so callers need not copy records. */
-  insertStatement(): (id: string, user: Omit<NewUser, 'id' | 'source'>, source: string, at: string) => void {
-    const restore = this.restoreStatement();
-    return (id, u, source, at) => restore(id, u, source, { createdAt: at, updatedAt: at, lastLoginAt: null });
-  }
-
-  /** As insertStatement, with the times given: a user restored from an export keeps when it was made and last signed in. */
-  restoreStatement(): (id: string, user: Omit<NewUser, 'id' | 'source'>, source: string, times: RowTimes) => void {
-    const statement = this.db.prepare(INSERT_SQL);
-    return (id, u, source, times) => {
-      statement.run(
-        id,
-        u.username,
-        u.email,
-        u.emailVerified ? 1 : 0,
-        u.name ?? null,
-        u.givenName ?? null,
-        u.familyName ?? null,
-        u.picture ?? null,
-        JSON.stringify(u.attributes ?? {}),
-        u.passwordHash ?? null,
-        u.status ?? 'active',
-        source,
-        times.createdAt,
-        times.updatedAt,
-        times.lastLoginAt,
-      );
-    };
   }
 
   updateProfile(id: string, patch: ProfilePatch): void {
