@@ -75,7 +75,7 @@ export class CliContext {
     if (this.opened) return this.opened;
     prepareHome(this.home);
     this.opened = openStore(this.home);
-    if (this.opened.org.setting('org_id') === undefined) {
+    if ((await this.opened.org.setting('org_id')) === undefined) {
       if (await createOrganisation(this.opened, { demo: true, actor: this.actor })) {
         // Printed even with --quiet: a mistyped --home must not pass for the org that was meant.
         this.out.essential(
@@ -213,15 +213,15 @@ export async function addMissingSigningKeys(store: SqliteStore): Promise<void> {
   // Without its seal key the org cannot sign anyway, and sealing a new key would write a fresh secret.key where the
   // lost one belongs: leave the directory as it is, for the person to restore the key.
   if (!existsSync(join(store.home, SEAL_KEY_FILE))) return;
-  const algs = (): Set<IdTokenAlg> => new Set(store.org.publicKeys().map((k) => k.alg));
-  const present = algs();
+  const algs = async (on: Store): Promise<Set<IdTokenAlg>> => new Set((await on.org.publicKeys()).map((k) => k.alg));
+  const present = await algs(store);
   const missing = ID_TOKEN_ALGS.filter((alg) => !present.has(alg));
   if (missing.length === 0) return;
   const { generateSigningKey } = await import('../tokens/keys.js');
   const keys = missing.map(generateSigningKey);
-  store.tx(() => {
-    const now = algs();
-    for (const key of keys) if (!now.has(key.alg)) store.org.addSigningKey(key);
+  await store.tx(async (tx) => {
+    const now = await algs(tx);
+    for (const key of keys) if (!now.has(key.alg)) await tx.org.addSigningKey(key);
   });
 }
 
@@ -263,7 +263,7 @@ export async function loginEngine(deps: {
     import('../mfa/email-otp.js'),
     import('../core/ids.js'),
   ]);
-  const relay = deps.store.org.smtpRelay();
+  const relay = await deps.store.org.smtpRelay();
   const mailer = relay === null ? undefined : (await import('../mfa/smtp-relay.js')).smtpRelay(relay);
   return new FlowEngine({
     ...deps,

@@ -62,7 +62,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const platform = opts.platform ?? process.platform;
   const now = opts.now ?? (() => new Date());
   const timeoutMs = opts.timeoutMs ?? 3000;
-  const org = inspectOrg(opts.home, env, platform);
+  const org = await inspectOrg(opts.home, env, platform);
   const connections = org.connections ?? [];
   const real = connections.filter((c) => !c.sandbox);
   const [probes, loopback, relay, server] = await Promise.all([
@@ -142,7 +142,7 @@ interface OrgInspection {
 }
 
 /** Everything read from the data directory. Opens the database read-only, and only when one exists: no org is ever created. */
-function inspectOrg(home: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): OrgInspection {
+async function inspectOrg(home: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): Promise<OrgInspection> {
   const directory = directoryCheck(home, platform);
   if (!databaseExists(home)) {
     return {
@@ -157,7 +157,7 @@ function inspectOrg(home: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platf
   const checks = [directory, fileModesCheck(home, platform)];
   if (!('db' in opened)) return unread([...checks, opened]);
   try {
-    return readOrg(opened, home, env, checks);
+    return await readOrg(opened, home, env, checks);
   } finally {
     opened.close();
   }
@@ -176,24 +176,24 @@ function openReadOnly(home: string): Store | Check {
   }
 }
 
-function readOrg(store: Store, home: string, env: NodeJS.ProcessEnv, checks: Check[]): OrgInspection {
+async function readOrg(store: Store, home: string, env: NodeJS.ProcessEnv, checks: Check[]): Promise<OrgInspection> {
   try {
     const problems = integrityProblems(store);
     if (problems.length > 0) return unread([...checks, damagedCheck(dbPath(home), problems.join('; '))]);
-    const connections = store.connections.list();
+    const connections = await store.connections.list();
     const keyPresent = existsSync(join(home, SEAL_KEY_FILE));
     checks.push(
       databaseCheck(store, home),
       schemaCheck(store),
       journalCheck(store),
-      organisationCheck(store, connections.length),
+      await organisationCheck(store, connections.length),
     );
-    if (!keyPresent) checks.push(...missingKeyCheck(connections, store.org.publicKeys().length));
-    const secrets = new Map(
-      connections.filter((c) => !c.sandbox).map((c) => [c.name, secretCheck(c, store, env, keyPresent)]),
-    );
-    const sandboxes = new Map(connections.filter((c) => c.sandbox).map((c) => [c.name, sandboxCheck(c, store, env)]));
-    return { checks, connections, secrets, sandboxes, smtpRelay: store.org.smtpRelay() };
+    if (!keyPresent) checks.push(...missingKeyCheck(connections, (await store.org.publicKeys()).length));
+    const secrets = new Map<string, Check>();
+    for (const c of connections.filter((c) => !c.sandbox)) secrets.set(c.name, await secretCheck(c, store, env, keyPresent));
+    const sandboxes = new Map<string, Check>();
+    for (const c of connections.filter((c) => c.sandbox)) sandboxes.set(c.name, await sandboxCheck(c, store, env));
+    return { checks, connections, secrets, sandboxes, smtpRelay: await store.org.smtpRelay() };
   } catch (err) {
     return unread([...checks, damagedCheck(dbPath(home), (err as Error).message)]);
   }
@@ -313,12 +313,12 @@ function journalCheck(store: Store): Check {
   );
 }
 
-function organisationCheck(store: Store, connections: number): Check {
-  const orgId = store.org.setting('org_id');
+async function organisationCheck(store: Store, connections: number): Promise<Check> {
+  const orgId = await store.org.setting('org_id');
   if (!orgId) return warning('organisation', 'no organisation yet: the database holds no org', 'idp init --force');
   return ok(
     'organisation',
-    `org ${orgId}: ${store.apps.list().length} app(s), ${connections} connection(s), ${store.users.count()} user(s)`,
+    `org ${orgId}: ${(await store.apps.list()).length} app(s), ${connections} connection(s), ${await store.users.count()} user(s)`,
   );
 }
 
@@ -346,7 +346,7 @@ function missingKeyCheck(connections: Connection[], signingKeys: number): Check[
 }
 
 /** Where the client secret comes from; never its value. */
-function secretCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv, keyPresent: boolean): Check {
+async function secretCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv, keyPresent: boolean): Promise<Check> {
   const name = `client secret ${c.name}`;
   const source = c.secret;
   if (source.kind === 'env') {
@@ -365,7 +365,7 @@ function secretCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv, keyPre
         `idp connection set ${c.name} --client-secret-stdin`,
       );
     try {
-      store.connections.storedSecret(c.name);
+      await store.connections.storedSecret(c.name);
     } catch (err) {
       return failed(
         name,
@@ -384,11 +384,11 @@ function secretCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv, keyPre
  * is configured with and the secret from wherever it reads it (the store, or an environment variable). Registration
  * and login read them alike (sandboxClient), so a secret that cannot be read here fails both.
  */
-function sandboxCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv): Check {
+async function sandboxCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv): Promise<Check> {
   const name = `connection ${c.name}`;
-  let registered: ReturnType<typeof sandboxClient>;
+  let registered: Awaited<ReturnType<typeof sandboxClient>>;
   try {
-    registered = sandboxClient(store, env, c);
+    registered = await sandboxClient(store, env, c);
   } catch (err) {
     const fix =
       c.secret.kind === 'env'

@@ -74,7 +74,7 @@ function record(u: ExportedUser, opts: ExportOptions): Record<string, unknown> {
 }
 
 export async function writeExport(
-  users: Iterable<ExportedUser>,
+  users: AsyncIterable<ExportedUser>,
   format: 'json' | 'csv',
   opts: ExportOptions,
   out: Writable,
@@ -82,7 +82,7 @@ export async function writeExport(
   if (format === 'json') {
     let first = true;
     await write(out, '[');
-    for (const u of users) {
+    for await (const u of users) {
       await write(out, `${first ? '\n' : ',\n'}  ${JSON.stringify(record(u, opts))}`);
       first = false;
     }
@@ -93,7 +93,7 @@ export async function writeExport(
   const columns = opts.hashes ? [...CSV_COLUMNS, 'password_hash'] : CSV_COLUMNS;
   const attributeKeys = new Set<string>();
   const rows: ExportedUser[] = [];
-  for (const u of users) {
+  for await (const u of users) {
     rows.push(u);
     for (const k of Object.keys(u.attributes)) attributeKeys.add(k);
   }

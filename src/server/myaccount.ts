@@ -67,7 +67,7 @@ export class MyAccount {
 
   async handle(req: IncomingMessage, res: ServerResponse, inner: string, params: URLSearchParams): Promise<void> {
     if (inner === '/myaccount/callback') return this.callback(req, res, params);
-    const visit = this.signedIn(req);
+    const visit = await this.signedIn(req);
     if (!visit)
       return req.method === 'GET' && inner === '/myaccount' ? this.signIn(res) : this.fail(res, 401, signInFirst());
     if (req.method === 'GET' && inner === '/myaccount') return this.show(res, visit, params.get('notice') ?? undefined);
@@ -105,7 +105,7 @@ export class MyAccount {
       case 'confirm-totp':
         return this.confirmTotp(res, visit, asked.code);
       case 'remove-factor':
-        removeFactors(deps, user, asked.factor, signedIn);
+        await removeFactors(deps, user, asked.factor, signedIn);
         return this.back(res, asked.factor.startsWith('passkey:') ? 'passkey-removed' : 'factor-removed');
       case 'enrol-passkey':
         return this.passkeyPage(
@@ -117,20 +117,20 @@ export class MyAccount {
       case 'finish-passkey':
         return this.finishPasskey(req, res, visit, asked, origin);
       case 'rename-passkey':
-        renamePasskey(deps, user.id, asked.passkey, asked.name);
+        await renamePasskey(deps, user.id, asked.passkey, asked.name);
         return this.back(res, 'passkey-renamed');
       case 'sign-out':
         setCookie(res, SESSION_COOKIE, '', { path: this.path, maxAge: 0 });
         return this.redirect(
           res,
-          `${this.deps.base}${ROUTES.end_session}?client_id=${encodeURIComponent(this.app().clientId)}`,
+          `${this.deps.base}${ROUTES.end_session}?client_id=${encodeURIComponent((await this.app()).clientId)}`,
         );
     }
   }
 
-  private show(res: ServerResponse, { user, csrf }: Visit, notice?: string): void {
-    const passkeys = passkeyList({ store: this.deps.store }, user.id);
-    const view = { ...accountView(this.deps.store, user), passkeys };
+  private async show(res: ServerResponse, { user, csrf }: Visit, notice?: string): Promise<void> {
+    const passkeys = await passkeyList({ store: this.deps.store }, user.id);
+    const view = { ...(await accountView(this.deps.store, user)), passkeys };
     sendHtml(
       res,
       200,
@@ -147,14 +147,14 @@ export class MyAccount {
    * Starts the My Account app's sign-in at the org's own authorization endpoint; `again`: a fresh sign-in even with a
    * session (prompt=login), after which My Account says the change can be retried.
    */
-  private signIn(res: ServerResponse, { again = false } = {}): void {
+  private async signIn(res: ServerResponse, { again = false } = {}): Promise<void> {
     const state = randomBytes(16).toString('base64url');
     const verifier = randomBytes(32).toString('base64url');
     const request = this.deps.signer.sign(REQUEST_COOKIE, `${state}~${verifier}~${again ? 'again' : ''}`);
     setCookie(res, REQUEST_COOKIE, request, { path: this.path, maxAge: REQUEST_SECONDS });
     const url = new URL(`${this.deps.base}${ROUTES.authorization}`);
     url.search = new URLSearchParams({
-      client_id: this.app().clientId,
+      client_id: (await this.app()).clientId,
       response_type: 'code',
       scope: 'openid',
       redirect_uri: this.deps.callback,
@@ -190,7 +190,7 @@ export class MyAccount {
       );
     const claims = await this.redeem(params.get('code') ?? '', verifier);
     // A pass-through sign-in never gets here: the flow refuses it for My Account with the explanation (NEEDS_LOCAL_USER).
-    const user = this.deps.store.users.byId(String(claims.sub));
+    const user = await this.deps.store.users.byId(String(claims.sub));
     if (!user) return this.fail(res, 403, signInFirst());
     const expires = now() + SESSION_SECONDS;
     const signedInAt = typeof claims.auth_time === 'number' ? claims.auth_time : now();
@@ -213,7 +213,7 @@ export class MyAccount {
         grant_type: 'authorization_code',
         code,
         redirect_uri: this.deps.callback,
-        client_id: this.app().clientId,
+        client_id: (await this.app()).clientId,
         code_verifier: verifier,
       }),
     });
@@ -231,14 +231,14 @@ export class MyAccount {
     >;
   }
 
-  private beginTotp(res: ServerResponse, visit: Visit): void {
+  private async beginTotp(res: ServerResponse, visit: Visit): Promise<void> {
     // A second factor is the use case's to refuse (USAGE, with its fix), shown on the error page.
-    this.enrolPage(res, visit, beginTotpEnrolment(this.deps.store, this.deps.totp, visit.user, visit.signedIn));
+    this.enrolPage(res, visit, await beginTotpEnrolment(this.deps.store, this.deps.totp, visit.user, visit.signedIn));
   }
 
   private async confirmTotp(res: ServerResponse, visit: Visit, code: string): Promise<void> {
     const { store, totp } = this.deps;
-    const pending = pendingTotpEnrolment(store, totp, visit.user);
+    const pending = await pendingTotpEnrolment(store, totp, visit.user);
     if (!pending) return this.back(res, 'enrolment-expired');
     try {
       await enrolConfirmedTotp({ store, actor: visit.user.username }, totp, visit.user, code);
@@ -295,11 +295,11 @@ export class MyAccount {
   }
 
   /** The signed-in user, and the CSRF token of this session's forms (bound to the session, not only the user). */
-  private signedIn(req: IncomingMessage): Visit | undefined {
+  private async signedIn(req: IncomingMessage): Promise<Visit | undefined> {
     const session = this.deps.signer.unsign(SESSION_COOKIE, readCookie(req, SESSION_COOKIE));
     const [id, expires, signedInAt, amr = ''] = session?.split('~') ?? [];
     if (!session || !id || !expires || !signedInAt || Number(expires) < now()) return undefined;
-    const user = this.deps.store.users.byId(id);
+    const user = await this.deps.store.users.byId(id);
     if (user?.status !== 'active') return undefined;
     return {
       user,
@@ -309,8 +309,8 @@ export class MyAccount {
     };
   }
 
-  private app() {
-    const app = this.deps.store.apps.get(MY_ACCOUNT);
+  private async app() {
+    const app = await this.deps.store.apps.get(MY_ACCOUNT);
     if (!app)
       throw new IdpError('APP_NOT_FOUND', 'the built-in My Account app is missing', 'recreate the organisation');
     return app;

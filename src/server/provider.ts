@@ -67,19 +67,19 @@ export interface ProviderOptions {
 export async function createProvider(opts: ProviderOptions): Promise<Provider> {
   const { Provider, errors } = await withoutWarning('Unsupported runtime', () => import('oidc-provider'));
   const { store } = opts;
-  const provider = new Provider(opts.issuer, configuration(opts, errors.InvalidGrant));
+  const provider = new Provider(opts.issuer, await configuration(opts, errors.InvalidGrant));
   // Behind no proxy: the Host the browser used is the one in the issuer.
   provider.proxy = false;
   provider.use(credentialedCors(store));
   return provider;
 }
 
-function configuration(
+async function configuration(
   { store, mount, cookieKeys, myAccountCallback }: ProviderOptions,
   InvalidGrant: new (detail: string) => Error,
-): Record<string, unknown> {
+): Promise<Record<string, unknown>> {
   const customAttributes = new Set<string>();
-  for (const app of store.apps.list())
+  for (const app of await store.apps.list())
     for (const attribute of app.attributes)
       if (!Object.values(SCOPE_CLAIMS).flat().includes(attribute)) customAttributes.add(attribute);
   return {
@@ -90,10 +90,10 @@ function configuration(
       const clientId = token?.clientId ?? ctx.oidc?.client?.clientId;
       const grantId =
         token?.grantId ?? ctx.oidc?.result?.consent?.grantId ?? (clientId && ctx.oidc?.session?.grantIdFor(clientId));
-      const kept = grantId ? (store.oidc.find(KEPT_MODEL, grantId, now()) as KeptWithGrant | undefined) : undefined;
+      const kept = grantId ? ((await store.oidc.find(KEPT_MODEL, grantId, now())) as KeptWithGrant | undefined) : undefined;
       if (!kept || !clientId)
-        return sessionStands(store, sub) ? { accountId: sub, claims: () => ({ sub }) } : undefined;
-      const claims = sessionClaims(store, clientId, sub, kept);
+        return (await sessionStands(store, sub)) ? { accountId: sub, claims: () => ({ sub }) } : undefined;
+      const claims = await sessionClaims(store, clientId, sub, kept);
       return claims && { accountId: sub, claims: () => claims };
     },
     claims: {
@@ -123,7 +123,7 @@ function configuration(
     interactions: {
       url: (_ctx: unknown, interaction: Interaction) => `${mount}${INTERACTION_PATH}${interaction.uid}`,
     },
-    jwks: { keys: store.org.signingKeys().map((k) => ({ ...k.privateJwk, kid: k.kid, alg: k.alg, use: 'sig' })) },
+    jwks: { keys: (await store.org.signingKeys()).map((k) => ({ ...k.privateJwk, kid: k.kid, alg: k.alg, use: 'sig' })) },
     enabledJWA: { idTokenSigningAlgValues: ['RS256', 'ES256'] },
     cookies: {
       keys: cookieKeys,
@@ -139,8 +139,10 @@ function configuration(
       Grant: 14 * DAY,
       RefreshToken: 14 * DAY,
     },
-    clientBasedCORS: (_ctx: unknown, origin: string, client: { clientId: string }) =>
-      store.apps.byClientId(client.clientId)?.origins.includes(origin) ?? false,
+    // oidc-provider asks synchronously, so the app's origins come with its client metadata (read at each lookup).
+    extraClientMetadata: { properties: [ORIGINS_METADATA] },
+    clientBasedCORS: (_ctx: unknown, origin: string, client: { [ORIGINS_METADATA]?: unknown }) =>
+      Array.isArray(client[ORIGINS_METADATA]) && client[ORIGINS_METADATA].includes(origin),
     renderError: (ctx: { type: string; body: string }, out: { error: string; error_description?: string }) => {
       ctx.type = 'html';
       ctx.body = errorPage({
@@ -157,10 +159,14 @@ async function ownToken(_ctx: unknown, client: { clientId: string }, token: { cl
   return token.clientId === client.clientId;
 }
 
+/** The client metadata property carrying the app's origins, for clientBasedCORS. */
+const ORIGINS_METADATA = 'idp_origins';
+
 /** The org's app as oidc-provider's client: public SPAs (PKCE, no secret), confidential web apps (their secret). */
 export function clientMetadata(app: App, secret: string | null): Record<string, unknown> {
   return {
     client_id: app.clientId,
+    [ORIGINS_METADATA]: app.origins,
     client_name: app.name,
     redirect_uris: app.redirectUris,
     post_logout_redirect_uris: app.redirectUris,
@@ -188,10 +194,10 @@ function modelAdapter(store: Store, myAccountCallback: string, InvalidGrant: new
     if (model === 'Client') {
       return {
         async find(clientId: string) {
-          const app = store.apps.byClientId(clientId);
+          const app = await store.apps.byClientId(clientId);
           // A web app is confidential: until it has a secret (one applied from a policy file) it is no client at all,
           // never a public one.
-          const secret = app?.type === 'web' ? store.apps.clientSecret(app.name) : null;
+          const secret = app?.type === 'web' ? await store.apps.clientSecret(app.name) : null;
           if (!app || (app.type === 'web' && secret === null)) return undefined;
           const registered = app.name === MY_ACCOUNT ? { ...app, redirectUris: [myAccountCallback] } : app;
           return clientMetadata(registered, secret);
@@ -201,12 +207,12 @@ function modelAdapter(store: Store, myAccountCallback: string, InvalidGrant: new
     return {
       async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
         const owner = GRANT_BOUND.has(model) && typeof payload.grantId === 'string' ? payload.grantId : undefined;
-        store.oidc.upsert(model, id, payload, typeof expiresIn === 'number' ? now() + expiresIn : null, owner);
+        await store.oidc.upsert(model, id, payload, typeof expiresIn === 'number' ? now() + expiresIn : null, owner);
       },
       async find(id: string) {
-        const payload = store.oidc.find(model, id, now());
+        const payload = await store.oidc.find(model, id, now());
         // A token outlives neither its app nor its user's access: every endpoint, introspection included, sees none.
-        if (payload && GRANT_BOUND.has(model) && !tokenStands(store, payload)) return undefined;
+        if (payload && GRANT_BOUND.has(model) && !(await tokenStands(store, payload))) return undefined;
         return payload;
       },
       async findByUid(uid: string) {
@@ -215,19 +221,21 @@ function modelAdapter(store: Store, myAccountCallback: string, InvalidGrant: new
       async consume(id: string) {
         // oidc-provider reads `consumed` and marks it some awaits later, so two requests redeeming one code at once
         // could both pass its check. The mark is conditional here: the loser revokes the grant, as a reuse does.
-        if (store.oidc.consume(model, id, now())) return;
-        const grantId = store.oidc.find(model, id, 0)?.grantId;
+        if (await store.oidc.consume(model, id, now())) return;
+        const grantId = (await store.oidc.find(model, id, 0))?.grantId;
         if (typeof grantId === 'string') {
-          store.oidc.revokeByGrantId(grantId);
-          store.oidc.destroy('Grant', grantId);
+          await store.tx(async (tx) => {
+            await tx.oidc.revokeByGrantId(grantId);
+            await tx.oidc.destroy('Grant', grantId);
+          });
         }
         throw new InvalidGrant(`${CONSUMABLE[model] ?? model} already consumed`);
       },
       async destroy(id: string) {
-        store.oidc.destroy(model, id);
+        await store.oidc.destroy(model, id);
       },
       async revokeByGrantId(grantId: string) {
-        store.oidc.revokeByGrantId(grantId);
+        await store.oidc.revokeByGrantId(grantId);
       },
     };
   };
@@ -244,7 +252,7 @@ function credentialedCors(store: Store) {
     const allowed = ctx.response.get('access-control-allow-origin');
     if (!allowed) return;
     const origin = ctx.get('origin');
-    if (!store.apps.list().some((app) => app.origins.includes(origin))) {
+    if (!(await store.apps.list()).some((app) => app.origins.includes(origin))) {
       for (const header of CORS_HEADERS) ctx.remove(header);
       return;
     }
@@ -270,11 +278,11 @@ const CONSUMABLE: Record<string, string> = {
  */
 const GRANT_BOUND = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode']);
 
-function tokenStands(store: Store, payload: Record<string, unknown>): boolean {
+async function tokenStands(store: Store, payload: Record<string, unknown>): Promise<boolean> {
   const { clientId, accountId, grantId } = payload;
   if (typeof clientId !== 'string' || typeof accountId !== 'string' || typeof grantId !== 'string') return false;
-  const kept = store.oidc.find(KEPT_MODEL, grantId, now()) as KeptWithGrant | undefined;
-  return kept !== undefined && sessionClaims(store, clientId, accountId, kept) !== undefined;
+  const kept = (await store.oidc.find(KEPT_MODEL, grantId, now())) as KeptWithGrant | undefined;
+  return kept !== undefined && (await sessionClaims(store, clientId, accountId, kept)) !== undefined;
 }
 
 /** Routes oidc-provider opens to any origin (it echoes the Origin back). */

@@ -54,13 +54,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   await new Promise<void>((resolve) => v6.once('error', () => resolve()).listen(port, '::1', () => resolve()));
   const url = `http://localhost:${port}`;
   const hosts = new Set([`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]);
-  const org = store.org.name();
+  const org = await store.org.name();
   const mount = `/t/${org}`;
-  let urls: ReturnType<typeof serveAt>;
+  let urls: Awaited<ReturnType<typeof serveAt>>;
   try {
-    urls = serveAt({ store, actor: opts.actor }, url);
+    urls = await serveAt({ store, actor: opts.actor }, url);
     const { base, issuer } = urls;
-    const key = serverCookieKey(store);
+    const key = await serverCookieKey(store);
     const signer = new Signer(key);
     const myAccountCallback = `${base}/myaccount/callback`;
     const provider = await createProvider({ store, issuer, mount, cookieKeys: [key], myAccountCallback });
@@ -129,9 +129,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     v6.close();
     throw err;
   }
-  const purge = setInterval(() => store.oidc.purgeExpired(now()), PURGE_EVERY_MS);
+  // A failed purge is retried at the next tick; the rows it left only take room.
+  const purgeExpired = (): void => {
+    store.oidc.purgeExpired(now()).catch((err: unknown) => opts.onError?.(err));
+  };
+  const purge = setInterval(purgeExpired, PURGE_EVERY_MS);
   purge.unref();
-  store.oidc.purgeExpired(now());
+  await store.oidc.purgeExpired(now());
   return {
     url,
     ...urls,

@@ -50,7 +50,7 @@ export class WebDriver {
     } catch (err) {
       // A refusal inside a sign-in (a finished flow, a malformed answer) keeps the way back to the app.
       if (res.headersSent) throw err;
-      this.fail(res, statusOf(err), err, { flow: this.flowOf(uid) ?? null, uid });
+      this.fail(res, statusOf(err), err, { flow: (await this.flowOf(uid)) ?? null, uid });
     }
   }
 
@@ -68,8 +68,8 @@ export class WebDriver {
     if (action !== '') return this.fail(res, 404, notFound(req));
     if (req.method === 'POST') return this.answer(req, res, details);
     if (req.method !== 'GET') return this.fail(res, 405, new IdpError('USAGE', `${req.method} is not allowed here`));
-    const flow = this.flowOf(uid);
-    if (flow) return this.respond(req, res, details, this.deps.engine.current(flow));
+    const flow = await this.flowOf(uid);
+    if (flow) return this.respond(req, res, details, await this.deps.engine.current(flow));
     return this.start(req, res, details);
   }
 
@@ -111,18 +111,18 @@ export class WebDriver {
   private async start(req: IncomingMessage, res: ServerResponse, details: Interaction): Promise<void> {
     const { store, engine } = this.deps;
     const clientId = String(details.params.client_id);
-    const app = store.apps.byClientId(clientId);
+    const app = await store.apps.byClientId(clientId);
     if (!app) return this.cancel(req, res, `no app has client id ${clientId}`);
     // The provider has checked the redirect URI against the client's registration (My Account's is the server's own
     // callback, which the app record does not list), so the flow starts without one of its own to check.
     const view = await engine.start(app.name);
-    store.oidc.upsert(WEB_FLOW_MODEL, details.uid, { flow: view.flow }, details.exp);
+    await store.oidc.upsert(WEB_FLOW_MODEL, details.uid, { flow: view.flow }, details.exp);
     return this.respond(req, res, details, view);
   }
 
   private async answer(req: IncomingMessage, res: ServerResponse, details: Interaction): Promise<void> {
     const { engine, signer, callbackUrl } = this.deps;
-    const flow = this.flowOf(details.uid);
+    const flow = await this.flowOf(details.uid);
     if (!flow) return this.fail(res, 400, expired());
     const form = await readParams(req);
     if (!signer.verify('csrf', details.uid, form.get(CSRF_FIELD)))
@@ -132,7 +132,7 @@ export class WebDriver {
         new IdpError('USAGE', 'this form was not sent from its sign-in page', 'reload the page and try again'),
       );
     // A passkey answer is checked against this server's own origin, never one a request names.
-    const input = answerOf(engine.current(flow), form, { origin: new URL(callbackUrl).origin });
+    const input = answerOf(await engine.current(flow), form, { origin: new URL(callbackUrl).origin });
     if ('choose' in input) input.redirectUri = callbackUrl;
     return this.respond(req, res, details, await engine.submit(flow, input));
   }
@@ -143,7 +143,7 @@ export class WebDriver {
     details: Interaction,
     query: string,
   ): Promise<void> {
-    const flow = this.flowOf(details.uid);
+    const flow = await this.flowOf(details.uid);
     if (!flow) return this.fail(res, 400, expired());
     setCookie(res, CALLBACK_COOKIE, '', { path: this.callbackPath(), maxAge: 0 });
     const view = await this.deps.engine.submit(flow, { callback: `${this.deps.callbackUrl}?${query}` });
@@ -199,9 +199,9 @@ export class WebDriver {
     const session = brokeredSession(result);
     const grantId = await this.grant(details, session.accountId);
     // What the grant keeps and the end of the interaction's flow row: one commit.
-    this.deps.store.tx(() => {
-      this.keep(grantId, session.kept);
-      this.deps.store.oidc.destroy(WEB_FLOW_MODEL, details.uid);
+    await this.deps.store.tx(async (tx) => {
+      await keep(tx, grantId, session.kept);
+      await tx.oidc.destroy(WEB_FLOW_MODEL, details.uid);
     });
     await this.deps.provider.interactionFinished(
       req,
@@ -221,13 +221,14 @@ export class WebDriver {
    */
   private async singleSignOn(req: IncomingMessage, res: ServerResponse, details: Interaction): Promise<boolean> {
     const accountId = details.session?.accountId;
-    const app = this.deps.store.apps.byClientId(String(details.params.client_id));
+    const { store } = this.deps;
+    const app = await store.apps.byClientId(String(details.params.client_id));
     const kept = accountId && app ? await this.keptForSession(details) : undefined;
-    if (!accountId || !app || !kept || !sessionSatisfies(this.deps.store, app, kept)) return false;
+    if (!accountId || !app || !kept || !(await sessionSatisfies(store, app, kept))) return false;
     // A person deleted or locked since gets a fresh sign-in (which then refuses them), not a grant that cannot work.
-    if (!sessionClaims(this.deps.store, app.clientId, accountId, kept)) return false;
+    if (!(await sessionClaims(store, app.clientId, accountId, kept))) return false;
     const grantId = await this.grant(details, accountId);
-    this.keep(grantId, kept);
+    await keep(store, grantId, kept);
     await this.deps.provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     return true;
   }
@@ -242,18 +243,12 @@ export class WebDriver {
     return grant.save();
   }
 
-  private keep(grantId: string, kept: KeptWithGrant): void {
-    const grant = this.deps.store.oidc.find('Grant', grantId, 0);
-    const exp = typeof grant?.exp === 'number' ? grant.exp : null;
-    this.deps.store.oidc.upsert(KEPT_MODEL, grantId, { ...kept, grantId }, exp, grantId);
-  }
-
   private async keptForSession(details: Interaction): Promise<KeptWithGrant | undefined> {
     const uid = details.session?.uid;
-    const session = uid ? this.deps.store.oidc.findByUid('Session', uid, now()) : undefined;
+    const session = uid ? await this.deps.store.oidc.findByUid('Session', uid, now()) : undefined;
     const authorizations = (session?.authorizations ?? {}) as Record<string, { grantId?: string }>;
     for (const { grantId } of Object.values(authorizations)) {
-      const kept = grantId ? this.deps.store.oidc.find(KEPT_MODEL, grantId, now()) : undefined;
+      const kept = grantId ? await this.deps.store.oidc.find(KEPT_MODEL, grantId, now()) : undefined;
       if (kept) return kept as unknown as KeptWithGrant;
     }
     return undefined;
@@ -274,8 +269,8 @@ export class WebDriver {
     );
   }
 
-  private flowOf(uid: string): string | undefined {
-    const row = this.deps.store.oidc.find(WEB_FLOW_MODEL, uid, now());
+  private async flowOf(uid: string): Promise<string | undefined> {
+    const row = await this.deps.store.oidc.find(WEB_FLOW_MODEL, uid, now());
     return typeof row?.flow === 'string' ? row.flow : undefined;
   }
 
@@ -307,6 +302,13 @@ export class WebDriver {
       }),
     );
   }
+}
+
+/** Keeps `kept` beside the grant, expiring with it. */
+async function keep(store: Store, grantId: string, kept: KeptWithGrant): Promise<void> {
+  const grant = await store.oidc.find('Grant', grantId, 0);
+  const exp = typeof grant?.exp === 'number' ? grant.exp : null;
+  await store.oidc.upsert(KEPT_MODEL, grantId, { ...kept, grantId }, exp, grantId);
 }
 
 /** The HTTP status a refusal is sent with, by its kind (core/errors.ts). */

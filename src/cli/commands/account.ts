@@ -48,23 +48,23 @@ Examples:
           throw new IdpError(view.error.code, view.error.message, view.error.hint ?? undefined);
         if (view.status !== 'done') return reportFailure(ctx, view);
         const store = await ctx.store();
-        let user = store.users.byId(view.result.user!.id)!;
+        let user = (await store.users.byId(view.result.user!.id))!;
         const my = await import('../../app/account.js');
         const self = await ctx.admin(user.username);
         const acted = !!(opts.attr || opts.unlink || opts.enrollTotp || opts.removeTotp);
-        if (opts.attr) user = my.editProfile(store, user, opts.attr);
-        if (opts.unlink) my.unlink(store, user, opts.unlink);
-        if (opts.removeTotp) my.removeFactors(self, user);
+        if (opts.attr) user = await my.editProfile(store, user, opts.attr);
+        if (opts.unlink) await my.unlink(store, user, opts.unlink);
+        if (opts.removeTotp) await my.removeFactors(self, user);
         if (opts.enrollTotp) return printEnrolment(ctx, user.username, await my.enrolTotp(self, user));
         if (!acted && ctx.interactive && !opts.headless) await menu(ctx, self, user);
-        await showAccount(ctx, store, store.users.byId(user.id)!);
+        await showAccount(ctx, store, (await store.users.byId(user.id))!);
       }),
     );
 }
 
 async function showAccount(ctx: CliContext, store: Store, user: User): Promise<void> {
   const { accountView } = await import('../../app/account.js');
-  const view = accountView(store, user);
+  const view = await accountView(store, user);
   ctx.out.result(view, () =>
     [
       `${ctx.out.paint.bold(inert(user.username))}  ${inert(user.email ?? '')}${user.email ? (user.emailVerified ? ' (verified)' : ' (not verified)') : ''}`,
@@ -88,8 +88,8 @@ async function menu(ctx: CliContext, self: Admin, start: User): Promise<void> {
   const io = { output: process.stderr };
   let user = start;
   for (;;) {
-    const hasTotp = !!store.factors.totpFor(user.id);
-    const linked = store.associations.forUser(user.id);
+    const hasTotp = !!(await store.factors.totpFor(user.id));
+    const linked = await store.associations.forUser(user.id);
     const choice = await select(
       {
         message: `My Account: ${user.username}`,
@@ -110,10 +110,10 @@ async function menu(ctx: CliContext, self: Admin, start: User): Promise<void> {
           io,
         );
         const value = await input({ message: `New value for ${key} (empty removes it)` }, io);
-        user = my.editProfile(store, user, [[key.trim(), value.trim()]]);
+        user = await my.editProfile(store, user, [[key.trim(), value.trim()]]);
       } else if (choice === 'enrol-totp') await printEnrolment(ctx, user.username, await my.enrolTotp(self, user));
-      else if (choice === 'remove-totp') my.removeFactors(self, user);
-      else my.unlink(store, user, choice.slice('unlink:'.length));
+      else if (choice === 'remove-totp') await my.removeFactors(self, user);
+      else await my.unlink(store, user, choice.slice('unlink:'.length));
       ctx.out.success('saved');
     } catch (err) {
       ctx.out.error(err, { document: false });

@@ -45,7 +45,7 @@ export function registerAppScript(app: Command): void {
     .description('print the script')
     .action(
       action(async (ctx, name: string) => {
-        const app = requireApp(await ctx.store(), name);
+        const app = await requireApp(await ctx.store(), name);
         ctx.out.result(
           { app: name, script: app.script },
           () => app.script ?? `${name} has no script: every step runs in order`,
@@ -60,7 +60,7 @@ export function registerAppScript(app: Command): void {
     .action(
       action(async (ctx, name: string) => {
         const { clearScript } = await import('../../app/app-script.js');
-        const { changed } = clearScript(await ctx.admin(), name);
+        const { changed } = await clearScript(await ctx.admin(), name);
         ctx.out.result({ app: name, changed }, () => (changed ? `script of ${name} cleared` : `${name} had no script`));
       }),
     );
@@ -77,7 +77,7 @@ export function registerAppScript(app: Command): void {
       action(async (ctx, name: string, opts: { strict?: boolean }) => {
         const { checkApp } = await import('../../app/app-check.js');
         const { store, scripts } = await ctx.admin();
-        const hazards = (await checkApp(store, scripts, requireApp(store, name))).map((h) => ({
+        const hazards = (await checkApp(store, scripts, await requireApp(store, name))).map((h) => ({
           ...h,
           fix: renderHint(h.fix)!,
         }));

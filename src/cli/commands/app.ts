@@ -31,7 +31,7 @@ export function registerApp(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp app list --json')
     .action(
       action(async (ctx) => {
-        const list = apps.listApps(await ctx.store());
+        const list = await apps.listApps(await ctx.store());
         ctx.out.result({ apps: list.map(appView) }, () =>
           ctx.out.table(list, [
             { header: 'NAME', value: (a) => a.name },
@@ -50,7 +50,7 @@ export function registerApp(program: Command): void {
     .action(
       action(async (ctx, name: string) => {
         const store = await ctx.store();
-        show(ctx, store, apps.showApp(store, name));
+        await show(ctx, store, await apps.showApp(store, name));
       }),
     );
 
@@ -71,9 +71,9 @@ export function registerApp(program: Command): void {
   ).action(
     action(async (ctx, name: string, opts: AppOptions) => {
       const admin = await ctx.admin();
-      const created = apps.createApp(admin, name, settingsOf(opts));
+      const created = await apps.createApp(admin, name, settingsOf(opts));
       ctx.out.success(`created app ${name} (${created.app.type})`);
-      show(ctx, admin.store, created.app, created.clientSecret);
+      await show(ctx, admin.store, created.app, created.clientSecret);
     }),
   );
 
@@ -89,7 +89,7 @@ export function registerApp(program: Command): void {
       ),
   ).action(
     action(async (ctx, name: string, opts: AppOptions & { dryRun?: boolean }) => {
-      const result = apps.setApp(await ctx.admin(), name, settingsOf(opts), { dryRun: !!opts.dryRun });
+      const result = await apps.setApp(await ctx.admin(), name, settingsOf(opts), { dryRun: !!opts.dryRun });
       for (const c of result.conflicts) warnMfaConflict(ctx, c);
       const { changes, before, after } = result;
       ctx.out.result({ changed: changes.length > 0, dry_run: !!opts.dryRun, before, after }, () => {
@@ -109,7 +109,7 @@ export function registerApp(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp app secret rotate api-ui --json')
     .action(
       action(async (ctx, name: string) => {
-        const secret = apps.rotateAppSecret(await ctx.admin(), name);
+        const secret = await apps.rotateAppSecret(await ctx.admin(), name);
         ctx.out.result({ app: name, client_secret: secret }, () =>
           [`app ${name}: new client secret (the old one no longer works)`, ...secretLines(secret, name)].join('\n'),
         );
@@ -125,9 +125,9 @@ export function registerApp(program: Command): void {
     .action(
       action(async (ctx, name: string, opts: { yes?: boolean }) => {
         const admin = await ctx.admin();
-        apps.deletableApp(admin.store, name);
+        await apps.deletableApp(admin.store, name);
         await ctx.confirm(`Delete app ${name}?`, opts.yes, `delete app ${name}`);
-        apps.deleteApp(admin, name);
+        await apps.deleteApp(admin, name);
         ctx.out.result({ deleted: name }, () => `deleted app ${name}`);
       }),
     );
@@ -183,8 +183,8 @@ function secretLines(secret: string, name: string): string[] {
 }
 
 /** An app, with its SDK configuration; a client secret only right after creation. */
-function show(ctx: CliContext, store: Store, app: App, clientSecret: string | null = null): void {
-  const sdk = apps.sdkConfig(store, app);
+async function show(ctx: CliContext, store: Store, app: App, clientSecret: string | null = null): Promise<void> {
+  const sdk = await apps.sdkConfig(store, app);
   const view = { ...appView(app), ...(clientSecret !== null && { client_secret: clientSecret }), sdk };
   ctx.out.result(view, () =>
     [

@@ -36,7 +36,7 @@ export function registerConnection(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp connection list')
     .action(
       action(async (ctx) => {
-        const list = (await ctx.store()).connections.list();
+        const list = await (await ctx.store()).connections.list();
         ctx.out.result({ connections: list.map(connectionView) }, () =>
           ctx.out.table(list, [
             { header: 'NAME', value: (c) => c.name },
@@ -57,7 +57,7 @@ export function registerConnection(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp connection show github --json')
     .action(
       action(async (ctx, name: string) => {
-        const c = requireConnection(await ctx.store(), name);
+        const c = await requireConnection(await ctx.store(), name);
         ctx.out.result(connectionView(c), () => describe(c));
       }),
     );
@@ -77,14 +77,14 @@ export function registerConnection(program: Command): void {
     action(async (ctx, name: string, opts: SettingOptions & { type: ConnectionType; sandbox?: boolean }) => {
       const admin = await ctx.admin();
       const input = { ...settingsOf(opts), type: opts.type, sandbox: !!opts.sandbox };
-      connections.checkNewConnection(admin.store, name, input);
+      await connections.checkNewConnection(admin.store, name, input);
       const secret = input.sandbox
         ? undefined
         : await secretInput(ctx, opts, connections.needsSecret(input), input.tokenAuth !== 'none');
-      const added = connections.addConnection(admin, name, { ...input, secret });
+      const added = await connections.addConnection(admin, name, { ...input, secret });
       ctx.out.success(`added connection ${name}`);
       const { softwarePasskeyWarning } = await import('../../app/passkeys.js');
-      const software = softwarePasskeyWarning(admin.store);
+      const software = await softwarePasskeyWarning(admin.store);
       if (software) ctx.out.warn(software);
       if (added.secret.kind === 'env' && process.env[added.secret.variable] === undefined) {
         ctx.out.warn(
@@ -113,9 +113,9 @@ export function registerConnection(program: Command): void {
   ).action(
     action(async (ctx, name: string, opts: SettingOptions & { dryRun?: boolean; forgetAssociations?: boolean }) => {
       const admin = await ctx.admin();
-      requireConnection(admin.store, name);
+      await requireConnection(admin.store, name);
       const secret = opts.clientSecretEnv || opts.clientSecretStdin ? await secretInput(ctx, opts, true) : undefined;
-      const { changes, forgotten, before, after, conflicts } = connections.setConnection(
+      const { changes, forgotten, before, after, conflicts } = await connections.setConnection(
         admin,
         name,
         { ...settingsOf(opts), secret },
@@ -146,13 +146,13 @@ export function registerConnection(program: Command): void {
     .action(
       action(async (ctx, name: string, opts: { force?: boolean; yes?: boolean }) => {
         const admin = await ctx.admin();
-        const { associations: users } = connections.connectionRemoval(admin.store, name, !!opts.force);
+        const { associations: users } = await connections.connectionRemoval(admin.store, name, !!opts.force);
         await ctx.confirm(
           `Remove connection ${name}${users ? ` and its ${users} association(s)` : ''}?`,
           opts.yes,
           `remove connection ${name}`,
         );
-        const { usedBy } = connections.removeConnection(admin, name, !!opts.force);
+        const { usedBy } = await connections.removeConnection(admin, name, !!opts.force);
         if (users)
           ctx.out.warn(
             `${users} user(s) provisioned through ${name} keep their local accounts but are no longer linked to it`,

@@ -35,7 +35,7 @@ export function registerEvents(program: Command): void {
     )
     .action(
       action(async (ctx, opts: EventOptions) => {
-        const events = listEvents(await ctx.store(), opts);
+        const events = await listEvents(await ctx.store(), opts);
         const filtered = opts.kind || opts.user || opts.flow || opts.connection || opts.since;
         ctx.out.result({ events }, () => {
           if (events.length === 0)

@@ -38,8 +38,8 @@ export function registerExplain(program: Command): void {
         if (!!opts.as === !!opts.claims)
           throw new IdpError('USAGE', 'pass exactly one of --as PERSONA or --claims FILE', 'e.g. --as octocat');
         const { store, scripts } = await ctx.admin();
-        const app = requireApp(store, opts.app);
-        const connection = requireConnection(store, opts.connection);
+        const app = await requireApp(store, opts.app);
+        const connection = await requireConnection(store, opts.connection);
         const upstream = opts.claims
           ? await claimsFromFile(opts.claims)
           : await personaProfile(store, connection, opts.as!, opts.personas);

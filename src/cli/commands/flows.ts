@@ -24,7 +24,7 @@ export function registerFlows(program: Command): void {
     )
     .action(
       action(async (ctx, opts: { limit: number }) => {
-        const view = recentFlows(await ctx.store(), opts.limit);
+        const view = await recentFlows(await ctx.store(), opts.limit);
         ctx.out.result({ flows: view }, () =>
           view.length === 0
             ? 'no flows yet: try idp login --app thrift'
@@ -49,7 +49,7 @@ export function registerFlows(program: Command): void {
     .addHelpText('after', '\nExample:\n  idp flows show f_Zx3...')
     .action(
       action(async (ctx, id: string) => {
-        const shown = flowStages(await ctx.store(), id);
+        const shown = await flowStages(await ctx.store(), id);
         const { stages } = shown;
         ctx.out.result(shown, () =>
           [

@@ -12,7 +12,7 @@ export function registerKeys(program: Command): void {
     .action(
       action(async (ctx) => {
         const { orgJwks } = await import('../../app/org.js');
-        process.stdout.write(`${JSON.stringify(orgJwks(await ctx.store()), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(await orgJwks(await ctx.store()), null, 2)}\n`);
       }),
     );
 }

@@ -121,7 +121,7 @@ export async function runLogin(ctx: CliContext, opts: LoginOptions): Promise<{ v
   const store = await ctx.store();
   if (opts.connection) {
     const { requireConnection } = await import('../../app/lookup.js');
-    requireConnection(store, opts.connection);
+    await requireConnection(store, opts.connection);
   }
   const headless = !!opts.headless || !ctx.interactive;
   const password = opts.passwordStdin ? await readStdin() : undefined;
@@ -211,12 +211,12 @@ export async function softwarePasskey(variable: string, store: Store) {
     );
   const { decodeSoftwareKey } = await import('../../webauthn/software.js');
   const { orgOrigin } = await import('../../app/passkeys.js');
-  return { key: decodeSoftwareKey(text), origin: orgOrigin(store) };
+  return { key: decodeSoftwareKey(text), origin: await orgOrigin(store) };
 }
 
 /** The six digits of the newest message the flow delivered: what a person would copy from their mail. */
-export function codeInOutbox(store: Store, flowId: string): string | undefined {
-  const [message] = store.codes.outbox({ flow: flowId, limit: 1 });
+export async function codeInOutbox(store: Store, flowId: string): Promise<string | undefined> {
+  const [message] = await store.codes.outbox({ flow: flowId, limit: 1 });
   return message && /\b(\d{6})\b/.exec(message.body)?.[1];
 }
 

@@ -62,7 +62,7 @@ a testing aid, refused in an organisation with a real (non-sandbox) connection.`
     .action(
       action(async (ctx, ref: string) => {
         const { mfaList } = await import('../../app/passkeys.js');
-        const { user, factors, passkeys } = mfaList(await ctx.store(), ref);
+        const { user, factors, passkeys } = await mfaList(await ctx.store(), ref);
         const rows = [
           ...factors.map((f) => ({
             id: f.id,
@@ -108,7 +108,7 @@ a testing aid, refused in an organisation with a real (non-sandbox) connection.`
         const admin = await ctx.admin();
         const user = await userNamed(admin.store, ref);
         const { renamePasskey } = await import('../../app/passkeys.js');
-        const renamed = renamePasskey(admin, user.id, passkey, opts.name);
+        const renamed = await renamePasskey(admin, user.id, passkey, opts.name);
         ctx.out.result(
           { user: user.username, passkey: passkeyJson(renamed) },
           () => `renamed ${passkeyFactorId(renamed.id)} of ${user.username} to "${inert(renamed.name)}"`,
@@ -140,7 +140,7 @@ a testing aid, refused in an organisation with a real (non-sandbox) connection.`
           `remove MFA factors of ${user.username}`,
         );
         const { removeFactors } = await import('../../app/account.js');
-        const removed = removeFactors(admin, user, factor);
+        const removed = await removeFactors(admin, user, factor);
         ctx.out.result({ removed }, () => `removed ${removed} factor(s) of ${user.username}`);
       }),
     );
@@ -161,7 +161,7 @@ a testing aid, refused in an organisation with a real (non-sandbox) connection.`
           `reset MFA of ${user.username}`,
         );
         const { resetMfa } = await import('../../app/account.js');
-        const removed = resetMfa(admin, user);
+        const removed = await resetMfa(admin, user);
         ctx.out.result(
           { user: user.username, removed },
           () => `reset MFA of ${user.username}: removed ${removed} factor(s)`,
@@ -177,7 +177,7 @@ a testing aid, refused in an organisation with a real (non-sandbox) connection.`
     .addHelpText('after', '\nExamples:\n  idp outbox\n  idp outbox --to alice@example.com --json')
     .action(
       action(async (ctx, opts: { to?: string; limit: number }) => {
-        const messages = (await ctx.store()).codes.outbox(opts);
+        const messages = await (await ctx.store()).codes.outbox(opts);
         ctx.out.result({ messages }, () =>
           messages.length === 0
             ? 'the outbox is empty'

@@ -26,7 +26,7 @@ export function registerOrg(program: Command): void {
     .action(
       action(async (ctx) => {
         const { showOrg } = await import('../../app/org.js');
-        const org = showOrg(await ctx.store());
+        const org = await showOrg(await ctx.store());
         const view: OrgView = {
           name: org.name,
           base_url: org.baseUrl,
@@ -68,7 +68,7 @@ export function registerOrg(program: Command): void {
         const { setOrg } = await import('../../app/org.js');
         const { formatChanges } = await import('../views.js');
         const smtpRelay = opts.smtp === 'none' ? null : opts.smtp;
-        const { changes, before, after } = setOrg(
+        const { changes, before, after } = await setOrg(
           await ctx.admin(),
           { name: opts.name, smtpRelay },
           { dryRun: !!opts.dryRun },

@@ -14,7 +14,8 @@ export function registerPolicy(program: Command): void {
     .action(
       action(async (ctx, opts: { format: 'yaml' | 'json' }) => {
         const { exportPolicy, policyText } = await import('../../app/policy-file.js');
-        process.stdout.write(policyText(exportPolicy(await ctx.store()), ctx.out.opts.json ? 'json' : opts.format));
+        const doc = await exportPolicy(await ctx.store());
+        process.stdout.write(policyText(doc, ctx.out.opts.json ? 'json' : opts.format));
       }),
     );
 

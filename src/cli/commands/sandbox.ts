@@ -69,7 +69,7 @@ export function registerSandbox(program: Command): void {
         const { startSandbox } = await import('../../sandbox/server.js');
         const { loadPersonas } = await import('../../sandbox/personas.js');
         const { sandboxClients } = await import('../../federation/upstreams.js');
-        const clients = sandboxClients(store, process.env);
+        const clients = await sandboxClients(store, process.env);
         const running = await startSandbox({
           providers: ['github', 'google'],
           clients,

@@ -76,7 +76,8 @@ Examples:
           process.stdout.write(`${JSON.stringify(listening)}\n`);
         }
         if (!json) {
-          const apps = listApps(store).filter((a) => !a.builtIn);
+          const apps = (await listApps(store)).filter((a) => !a.builtIn);
+          const sdks = await Promise.all(apps.map((a) => sdkConfig(store, a)));
           // The org's base URL is now this server's, so each app's SDK configuration names it.
           ctx.out.result(null, () =>
             [
@@ -84,7 +85,7 @@ Examples:
               `  issuer     ${server.issuer}`,
               `  discovery  ${server.discovery}`,
               `  My Account ${server.base}/myaccount`,
-              ...apps.flatMap((a) => ['', `app ${a.name} (${a.type})`, sdkText(sdkConfig(store, a))]),
+              ...apps.flatMap((a, i) => ['', `app ${a.name} (${a.type})`, sdkText(sdks[i]!)]),
             ].join('\n'),
           );
           ctx.out.info('serving until Ctrl-C');

@@ -31,7 +31,7 @@ export function registerUsers(program: Command): void {
     )
     .action(
       action(async (ctx, opts: { source?: string; search?: string; limit: number; after?: string }) => {
-        const page = listUsers(await ctx.store(), opts);
+        const page = await listUsers(await ctx.store(), opts);
         ctx.out.result({ users: page.users.map(userView), next: page.next }, () => {
           if (page.users.length === 0)
             return opts.search || opts.source || opts.after ? 'no users match' : 'no users yet';
@@ -56,7 +56,7 @@ export function registerUsers(program: Command): void {
     .action(
       action(async (ctx, ref: string) => {
         const { showUser } = await userCases();
-        const { user, associations, factors, passkeys } = showUser(await ctx.store(), ref);
+        const { user, associations, factors, passkeys } = await showUser(await ctx.store(), ref);
         const view = {
           ...userView(user),
           associations: associations.map((a) => ({
@@ -223,8 +223,8 @@ export function registerUsers(program: Command): void {
         const { unlinkConnection } = await import('../../app/account.js');
         const { requireUser } = await import('../../app/lookup.js');
         const admin = await ctx.admin();
-        const user = requireUser(admin.store, ref);
-        const link = unlinkConnection(admin, user, connection, { by: 'admin', force: !!opts.force });
+        const user = await requireUser(admin.store, ref);
+        const link = await unlinkConnection(admin, user, connection, { by: 'admin', force: !!opts.force });
         ctx.out.result(
           { user: user.username, unlinked: { connection: link.connection, subject: link.subject } },
           () => `unlinked ${connection} (subject ${inert(link.subject)}) from ${user.username}`,
@@ -242,13 +242,13 @@ export function registerUsers(program: Command): void {
       action(async (ctx, ref: string, opts: { yes?: boolean }) => {
         const { showUser, deleteUser } = await userCases();
         const admin = await ctx.admin();
-        const { user } = showUser(admin.store, ref);
+        const { user } = await showUser(admin.store, ref);
         await ctx.confirm(
           `Delete user ${user.username} (${user.email ?? 'no email'})?`,
           opts.yes,
           `delete user ${user.username}`,
         );
-        deleteUser(admin, user.id);
+        await deleteUser(admin, user.id);
         ctx.out.result({ deleted: user.id, username: user.username }, () => `deleted user ${user.username}`);
       }),
     );
@@ -269,10 +269,10 @@ export function registerUsers(program: Command): void {
         const text = readText(file, 'import');
         const records = parseUserFile(text, file);
         const store = await ctx.store();
-        checkImportRecords(store, records, file);
+        await checkImportRecords(store, records, file);
         const started = performance.now();
         const { importUsers } = await import('../../store/import.js');
-        const done = importUsers(store, records, file, ctx.actor);
+        const done = await importUsers(store, records, file, ctx.actor);
         const seconds = (performance.now() - started) / 1000;
         const view = {
           imported: done.imported,

@@ -25,13 +25,13 @@ export interface HeadlessAnswers {
   otp?: {
     code?: string;
     totpSecret?: string;
-    fromOutbox?: (flowId: string) => string | undefined;
+    fromOutbox?: (flowId: string) => Promise<string | undefined>;
     fromFactor?: (flowId: string) => Promise<string | undefined>;
   };
   /** The software authenticator's key (--passkey-key-env), and the origin its answers come from: the org's. */
   passkey?: { key: SoftwareKey; origin: string };
   personas: () => string[];
-  connectionByName: (name: string) => Connection | undefined;
+  connectionByName: (name: string) => Promise<Connection | undefined>;
 }
 
 export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: Promise<string>[] } {
@@ -49,7 +49,7 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
           `step ${view.step} of ${view.app} offers ${view.options.join(', ')}; headless mode needs the choice`,
           'pass --connection NAME or --option password',
         );
-      const connection = answers.connectionByName(wanted);
+      const connection = await answers.connectionByName(wanted);
       if (connection && !connection.sandbox) {
         throw new IdpError(
           'HEADLESS_NEEDS_SANDBOX',
@@ -137,7 +137,7 @@ export function headlessAnswerer(answers: HeadlessAnswers): Answerer & { pages: 
       if (source.code) return source.code;
       if (source.totpSecret && view.method === 'totp')
         return (await import('../../mfa/totp.js')).totpCode(source.totpSecret);
-      const found = view.method === 'email-otp' ? source.fromOutbox?.(view.flow) : await source.fromFactor?.(view.flow);
+      const found = await (view.method === 'email-otp' ? source.fromOutbox : source.fromFactor)?.(view.flow);
       if (found) return found;
       throw new IdpError(
         'MISSING_ANSWER',

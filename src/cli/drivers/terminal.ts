@@ -11,7 +11,7 @@ export interface TerminalOptions {
   out: Renderer;
   browser: boolean;
   username?: string;
-  connectionByName: (name: string) => Connection | undefined;
+  connectionByName: (name: string) => Promise<Connection | undefined>;
   /** Step 1's choice (--connection or --option). */
   preselected?: string;
   /** A later step's choice (--mfa), when that step offers it. */
@@ -33,15 +33,17 @@ export function terminalAnswerer(opts: TerminalOptions): Answerer {
       if (view.retry) opts.out.warn(view.retry.message, renderHint(view.retry.hint));
       else if (given && (view.step === 1 || view.options.includes(given))) return given;
       const { select } = await import('@inquirer/prompts');
-      const choices = view.options.map((option) => {
-        const c = opts.connectionByName(option);
-        return {
-          value: option,
-          name: c
-            ? `${option}: ${c.type}${c.sandbox ? ' (sandbox)' : ''}, JIT ${c.jit.enabled ? 'on' : 'off'}`
-            : (LOCAL_LABELS[option] ?? option),
-        };
-      });
+      const choices = await Promise.all(
+        view.options.map(async (option) => {
+          const c = await opts.connectionByName(option);
+          return {
+            value: option,
+            name: c
+              ? `${option}: ${c.type}${c.sandbox ? ' (sandbox)' : ''}, JIT ${c.jit.enabled ? 'on' : 'off'}`
+              : (LOCAL_LABELS[option] ?? option),
+          };
+        }),
+      );
       return select({ message: `Sign in to ${view.app}: step ${view.step}`, choices }, io);
     },
     async credentials(view) {

@@ -19,7 +19,7 @@ export interface PasskeyItem {
   software: boolean;
 }
 
-export type AccountPageView = ReturnType<typeof accountView> & { passkeys: PasskeyItem[] };
+export type AccountPageView = Awaited<ReturnType<typeof accountView>> & { passkeys: PasskeyItem[] };
 
 export interface AccountPageContext {
   csrf: string;
