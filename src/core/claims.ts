@@ -128,25 +128,25 @@ export function syncPatch(user: User, mapped: MappedProfile, policy: SyncPolicy)
  * An upstream username shaped like an email is kept only when it is the person's own verified email (else its
  * local part is used), and `taken` must cover every identifier (id, username, email): see user-fields.ts.
  */
-export function provisionUsername(
+export async function provisionUsername(
   mapped: MappedProfile,
   connection: string,
   subject: string,
-  taken: (candidate: string) => boolean,
-): string {
+  taken: (candidate: string) => Promise<boolean> | boolean,
+): Promise<string> {
   const ownEmail = mapped.emailVerified ? mapped.email : null;
   const base = usernameBase(
     mapped.username || (mapped.email ? localPart(mapped.email) : '') || `${connection}-${subject}`,
     ownEmail,
     connection,
   );
-  if (!taken(base)) return base;
+  if (!(await taken(base))) return base;
   // A numbered variant of an address is no longer the person's own email.
   const stem = base.includes('@') ? usernameBase(localPart(base), null, connection) : base;
-  if (stem !== base && !taken(stem)) return stem;
+  if (stem !== base && !(await taken(stem))) return stem;
   for (let n = 2; ; n++) {
     const candidate = `${stem}-${n}`;
-    if (!taken(candidate)) return candidate;
+    if (!(await taken(candidate))) return candidate;
   }
 }
 

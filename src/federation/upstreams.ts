@@ -39,7 +39,7 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
   function sandbox(provider: Provider): Promise<RunningSandbox> {
     let running = sandboxes.get(provider);
     if (!running) {
-      running = opts.startSandbox(provider, sandboxClients(opts.store, env, provider));
+      running = sandboxClients(opts.store, env, provider).then((clients) => opts.startSandbox(provider, clients));
       running.catch(() => sandboxes.delete(provider));
       sandboxes.set(provider, running);
     }
@@ -66,7 +66,7 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
 
   async function build(connection: Connection): Promise<{ connector: Connector; provider: string }> {
     const resolved = await endpoints(connection);
-    const clientSecret = connectionSecret(opts.store, env, connection);
+    const clientSecret = await connectionSecret(opts.store, env, connection);
     const connector = await createConnector({
       type: connection.type,
       endpoints: resolved,
@@ -102,7 +102,7 @@ export function createUpstreams(opts: UpstreamsOptions): Upstreams {
  * an oidc connection, or any with token authentication none). The sandbox registers the same, so it accepts whatever
  * the connection is configured with.
  */
-function connectionSecret(store: Store, env: NodeJS.ProcessEnv, connection: Connection): string | null {
+async function connectionSecret(store: Store, env: NodeJS.ProcessEnv, connection: Connection): Promise<string | null> {
   const source = connection.secret;
   if (source.kind === 'env') {
     const value = env[source.variable];
@@ -132,26 +132,30 @@ const SANDBOX_TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_post',
  * The sandbox connections of the org (of one provider, if given) as clients of the bundled providers. A connection
  * whose secret cannot be read is left out: its login fails on that first, with the reason.
  */
-export function sandboxClients(store: Store, env: NodeJS.ProcessEnv, provider?: Provider): SandboxClient[] {
-  return store.connections
-    .list()
-    .filter((c) => c.sandbox && (provider === undefined || providerOf(c) === provider))
-    .flatMap((c) => {
-      try {
-        return [sandboxClient(store, env, c)];
-      } catch {
-        return [];
-      }
-    });
+export async function sandboxClients(
+  store: Store,
+  env: NodeJS.ProcessEnv,
+  provider?: Provider,
+): Promise<SandboxClient[]> {
+  const clients: SandboxClient[] = [];
+  for (const c of await store.connections.list()) {
+    if (!c.sandbox || (provider !== undefined && providerOf(c) !== provider)) continue;
+    try {
+      clients.push(await sandboxClient(store, env, c));
+    } catch {
+      // left out: its login fails on the same read, with the reason
+    }
+  }
+  return clients;
 }
 
 /** A sandbox connection as its bundled provider registers it: its client id, the secret it presents, its token auth. */
-export function sandboxClient(
+export async function sandboxClient(
   store: Store,
   env: NodeJS.ProcessEnv,
   c: Connection,
-): SandboxClient & { tokenEndpointAuthMethod: TokenAuthMethod } {
-  const secret = connectionSecret(store, env, c);
+): Promise<SandboxClient & { tokenEndpointAuthMethod: TokenAuthMethod }> {
+  const secret = await connectionSecret(store, env, c);
   const tokenEndpointAuthMethod = chooseTokenAuth(c.tokenAuth, SANDBOX_TOKEN_AUTH_METHODS, !!secret);
   return {
     provider: providerOf(c),

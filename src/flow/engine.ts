@@ -79,12 +79,12 @@ export class FlowEngine {
   /** Starts a flow for an app. Unknown apps and unregistered redirect URIs throw before any flow exists. */
   async start(appName: string, opts: { redirectUri?: string } = {}): Promise<FlowView> {
     const { store, random } = this.kit.deps;
-    const app = store.apps.get(appName);
+    const app = await store.apps.get(appName);
     if (!app)
       throw new IdpError(
         'APP_NOT_FOUND',
         `no app named '${appName}'`,
-        unknownNameHint('app', appName, store.apps.names()),
+        unknownNameHint('app', appName, await store.apps.names()),
       );
     if (opts.redirectUri !== undefined && !app.redirectUris.includes(opts.redirectUri)) {
       const register = { kind: 'set', on: 'app', name: app.name, setting: 'redirect-uri', value: 'URI' } as const;
@@ -97,7 +97,7 @@ export class FlowEngine {
     const state: FlowState = {
       app: app.name,
       redirectUri: opts.redirectUri ?? app.redirectUris[0] ?? null,
-      steps: effectiveSteps(app, store.connections.names()),
+      steps: effectiveSteps(app, await store.connections.names()),
       step: 0,
       seq: 0,
       waiting: { kind: 'none' },
@@ -110,7 +110,7 @@ export class FlowEngine {
       passwordFailures: 0,
     };
     const run: Run = { id: random.flowId(), state, app, current: 'app', since: performance.now(), events: [] };
-    store.flows.insert(run.id, app.name, state);
+    await store.flows.insert(run.id, app.name, state);
     this.kit.stage(run, 'app', 'ok', `${app.name} (client ${app.clientId}); ${formatMethod(state.steps)}`, 0);
     return this.guard(run, () => this.kit.next(run));
   }
@@ -121,21 +121,21 @@ export class FlowEngine {
 
   /** What an active flow waits for, as `start` or `submit` last returned it (without a retry): for drivers that
    *  show it again, such as a web page reloaded. A finished, failed or expired flow throws as `submit` would. */
-  current(flowId: string): FlowView {
-    const run = this.load(flowId);
+  async current(flowId: string): Promise<FlowView> {
+    const run = await this.load(flowId);
     if (run.state.waiting.kind === 'none')
       throw new IdpError('FLOW_FINISHED', `flow ${flowId} is not waiting for anything`, 'start a new login');
     return this.kit.view(run);
   }
 
   private async resume(flowId: string, input: FlowInput): Promise<FlowView> {
-    const run = this.load(flowId);
+    const run = await this.load(flowId);
     return this.guard(run, () => this.dispatch(run, input));
   }
 
-  private load(flowId: string): Run {
+  private async load(flowId: string): Promise<Run> {
     const { store } = this.kit.deps;
-    const row = store.flows.get(flowId);
+    const row = await store.flows.get(flowId);
     const recent = { kind: 'show', what: 'events' } as const;
     if (!row) throw new IdpError('FLOW_NOT_FOUND', `no flow with id ${flowId}`, hint`see ${recent} for recent flows`);
     if (row.status === 'expired')
@@ -151,7 +151,7 @@ export class FlowEngine {
         'start a new login',
       );
     const state = JSON.parse(row.state) as FlowState;
-    const app = store.apps.get(state.app);
+    const app = await store.apps.get(state.app);
     if (!app) throw new IdpError('APP_NOT_FOUND', `the app of flow ${flowId} no longer exists`, 'start a new login');
     return { id: flowId, state, app, current: 'options', since: performance.now(), events: [] };
   }
@@ -160,10 +160,10 @@ export class FlowEngine {
   abandon(flowId: string, err: IdpError): Promise<FlowView> {
     return oneAtATime(flowId, async () => {
       const { store } = this.kit.deps;
-      const row = store.flows.get(flowId);
+      const row = await store.flows.get(flowId);
       if (row?.status !== 'active') throw err;
       const state = JSON.parse(row.state) as FlowState;
-      const app = store.apps.get(state.app);
+      const app = await store.apps.get(state.app);
       if (!app) throw err;
       const since = performance.now() - Math.max(0, Date.now() - state.waitingSince);
       return this.guard({ id: flowId, state, app, current: WAITING_STAGE[state.waiting.kind], since, events: [] }, () =>
@@ -179,7 +179,7 @@ export class FlowEngine {
   private async guard(run: Run, body: () => Promise<FlowView>): Promise<FlowView> {
     try {
       const view = await body();
-      this.persist(run, view.status === 'done' ? 'done' : 'active');
+      await this.persist(run, view.status === 'done' ? 'done' : 'active');
       return view;
     } catch (err) {
       const error: FlowError = isIdpError(err)
@@ -193,16 +193,16 @@ export class FlowEngine {
       this.kit.stage(run, run.current, 'failed', error.message, performance.now() - run.since);
       run.state.waiting = { kind: 'none' };
       run.state.error = error.code;
-      this.persist(run, 'failed');
+      await this.persist(run, 'failed');
       return { flow: run.id, app: run.app.name, step: run.state.step, status: 'failed', error, jit: run.state.jit };
     }
   }
 
-  private persist(run: Run, status: 'active' | 'done' | 'failed'): void {
+  private async persist(run: Run, status: 'active' | 'done' | 'failed'): Promise<void> {
     const { store } = this.kit.deps;
-    store.tx(() => {
-      for (const event of run.events) store.events.recordStage(event);
-      store.flows.save(run.id, status, run.state);
+    await store.tx(async (tx) => {
+      for (const event of run.events) await tx.events.recordStage(event);
+      await tx.flows.save(run.id, status, run.state);
     });
     // Only once stored: a failed write leaves them for the failure's own write.
     run.events.length = 0;
@@ -232,13 +232,13 @@ class StepKit implements Kit {
     return nextStep(this, run);
   }
 
-  wait(run: Run, waiting: Waiting): FlowView {
+  wait(run: Run, waiting: Waiting): Promise<FlowView> {
     run.state.waiting = waiting;
     run.state.waitingSince = Date.now();
     return this.view(run);
   }
 
-  view(run: Run): FlowView {
+  async view(run: Run): Promise<FlowView> {
     const { state } = run;
     const base = { flow: run.id, app: run.app.name, step: state.step, status: 'active' as const };
     const w = state.waiting;
@@ -257,7 +257,7 @@ class StepKit implements Kit {
           sandbox: w.sandbox,
         };
       case 'jit-prompt': {
-        const connection = this.deps.store.connections.get(w.connection);
+        const connection = await this.deps.store.connections.get(w.connection);
         if (!connection)
           throw new IdpError(
             'CONNECTION_NOT_FOUND',
@@ -280,7 +280,7 @@ class StepKit implements Kit {
         };
       }
       case 'mfa':
-        return { ...base, waiting: 'mfa', method: w.method, ...mfaPrompt(this.deps, localUser(this, run), w) };
+        return { ...base, waiting: 'mfa', method: w.method, ...mfaPrompt(this.deps, await localUser(this, run), w) };
       case 'passkey':
         return { ...base, ...passkeyView(run, w) };
       case 'none':

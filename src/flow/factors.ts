@@ -3,9 +3,9 @@
 import type { HeldFactor } from '../core/signin.js';
 import type { Store } from '../ports.js';
 
-export function heldFactors(store: Pick<Store, 'factors' | 'passkeys'>, userId: string): HeldFactor[] {
+export async function heldFactors(store: Pick<Store, 'factors' | 'passkeys'>, userId: string): Promise<HeldFactor[]> {
   const held: HeldFactor[] = [];
-  if (store.factors.totpFor(userId)) held.push('totp');
-  if (store.passkeys.forUser(userId).length > 0) held.push('passkey');
+  if (await store.factors.totpFor(userId)) held.push('totp');
+  if ((await store.passkeys.forUser(userId)).length > 0) held.push('passkey');
   return held;
 }

@@ -33,15 +33,15 @@ function maskEmail(email: string): string {
  * Prepares an MFA step for `user`: finds the TOTP factor (or starts enrolment), or sends an email code to the outbox.
  * The email comes back apart from the waiting state, which is persisted with the flow and must never hold the code.
  */
-export function beginMfa(
+export async function beginMfa(
   { store, totp, emailOtps }: MfaDeps,
   flowId: string,
   appName: string,
   user: User,
   method: MfaMethod,
-): { waiting: MfaWaiting; mail?: MailMessage } {
+): Promise<{ waiting: MfaWaiting; mail?: MailMessage }> {
   if (method === 'totp') {
-    const factor = store.factors.totpFor(user.id);
+    const factor = await store.factors.totpFor(user.id);
     if (factor) return { waiting: { kind: 'mfa', method, factorId: factor.id, attempts: 0 } };
     return { waiting: { kind: 'mfa', method, enrolSecret: store.seal(totp.newSecret()), attempts: 0 } };
   }
@@ -60,9 +60,9 @@ export function beginMfa(
     subject: `Your ${appName} sign-in code`,
     body: `Your code is ${code}. It expires in 10 minutes and works once.`,
   };
-  store.tx(() => {
-    store.codes.issue(flowId, user.id, mail.to, hash, expiresAt);
-    store.codes.deliver({ ...mail, flow: flowId });
+  await store.tx(async (tx) => {
+    await tx.codes.issue(flowId, user.id, mail.to, hash, expiresAt);
+    await tx.codes.deliver({ ...mail, flow: flowId });
   });
   return { waiting: { kind: 'mfa', method, attempts: 0 }, mail };
 }
@@ -91,7 +91,7 @@ export async function verifyMfa(
   code: string,
 ): Promise<'ok' | string> {
   if (waiting.method === 'totp') {
-    const factor = waiting.factorId ? store.factors.totpFor(user.id) : undefined;
+    const factor = waiting.factorId ? await store.factors.totpFor(user.id) : undefined;
     if (waiting.factorId && !factor)
       throw new IdpError(
         'MFA_NOT_ENROLLED',
@@ -103,10 +103,10 @@ export async function verifyMfa(
     if (!result.ok)
       return result.reason === 'replayed' ? 'that code was already used; wait for the next one' : 'wrong code';
     if (factor)
-      return store.factors.claimStep(factor.id, result.step)
+      return (await store.factors.claimStep(factor.id, result.step))
         ? 'ok'
         : 'that code was already used; wait for the next one';
-    if (store.factors.addTotp(user.id, waiting.enrolSecret!, result.step) === null) {
+    if ((await store.factors.addTotp(user.id, waiting.enrolSecret!, result.step)) === null) {
       throw new IdpError(
         'MFA_FAILED',
         `${user.username} enrolled a TOTP factor in another sign-in meanwhile`,
@@ -115,10 +115,10 @@ export async function verifyMfa(
     }
     return 'ok';
   }
-  const stored = store.codes.latestForFlow(flowId);
+  const stored = await store.codes.latestForFlow(flowId);
   if (!stored) throw new IdpError('MFA_FAILED', 'no email code was sent for this flow', 'sign in again');
   const check = emailOtps.check(stored, code, flowId, store.clock());
-  if (check === 'ok') return store.codes.markUsed(stored.id) ? 'ok' : 'that code was already used';
+  if (check === 'ok') return (await store.codes.markUsed(stored.id)) ? 'ok' : 'that code was already used';
   if (check === 'expired')
     throw new IdpError(
       'MFA_FAILED',
@@ -133,6 +133,6 @@ export async function verifyMfa(
       'too many wrong codes for this email OTP',
       'sign in again for a new code',
     );
-  store.codes.recordAttempt(stored.id);
+  await store.codes.recordAttempt(stored.id);
   return 'wrong code';
 }

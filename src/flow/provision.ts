@@ -1,4 +1,4 @@
-// Applies the JIT decision to the store in one BEGIN IMMEDIATE transaction: the decision is re-made on fresh reads
+// Applies the JIT decision to the store in one unit of work (store.tx): the decision is re-made on fresh reads
 // inside it, so concurrent first logins of one upstream user create exactly one local user and one association.
 import { mapClaims, provisionUsername, syncPatch, type MappedProfile, type ProfilePatch } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
@@ -22,12 +22,15 @@ export interface JitApplied {
   detail: string;
 }
 
-export function readDecision(store: Store, upstream: UpstreamUser): { decision: JitDecision; profile: MappedProfile } {
+export async function readDecision(
+  store: Store,
+  upstream: UpstreamUser,
+): Promise<{ decision: JitDecision; profile: MappedProfile }> {
   const { connection, subject } = upstream;
   const profile = mapClaims(upstream.claims, connection.type, connection.attributeMap);
-  const association = store.associations.get(connection.name, subject);
-  const associatedUser = association && store.users.byId(association.userId);
-  const emailOwner = !association && profile.email ? store.users.byEmail(profile.email) : undefined;
+  const association = await store.associations.get(connection.name, subject);
+  const associatedUser = association && (await store.users.byId(association.userId));
+  const emailOwner = !association && profile.email ? await store.users.byEmail(profile.email) : undefined;
   const decision = decideJit({
     connection: connection.name,
     jit: connection.jit,
@@ -39,12 +42,12 @@ export function readDecision(store: Store, upstream: UpstreamUser): { decision: 
   return { decision, profile };
 }
 
-export function proposedUsername(store: Store, upstream: UpstreamUser, profile: MappedProfile): string {
+export function proposedUsername(store: Store, upstream: UpstreamUser, profile: MappedProfile): Promise<string> {
   return provisionUsername(profile, upstream.connection.name, upstream.subject, (u) => store.users.identifierTaken(u));
 }
 
 /** The username a person chose at a JIT prompt: well formed, naming no other account, and not someone else's address. */
-export function checkChosenUsername(store: Store, profile: MappedProfile, username: string): void {
+export async function checkChosenUsername(store: Store, profile: MappedProfile, username: string): Promise<void> {
   if (!validUsername(username))
     throw new IdpError(
       'INVALID_VALUE',
@@ -52,7 +55,7 @@ export function checkChosenUsername(store: Store, profile: MappedProfile, userna
       'use letters, digits and . _ @ + - (up to 64)',
     );
   refuseEmailShapedUsername(username, profile.emailVerified ? profile.email : null);
-  if (store.users.identifierTaken(username))
+  if (await store.users.identifierTaken(username))
     throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
 }
 
@@ -60,9 +63,14 @@ export function checkChosenUsername(store: Store, profile: MappedProfile, userna
  * What a returning login changes locally: the sync policy's patch, minus an email another local user holds, and minus
  * any email change for a user whose username is their email (the two must stay one identifier).
  */
-export function returningPatch(store: Store, user: User, profile: MappedProfile, sync: SyncPolicy): ProfilePatch {
+export async function returningPatch(
+  store: Store,
+  user: User,
+  profile: MappedProfile,
+  sync: SyncPolicy,
+): Promise<ProfilePatch> {
   const patch = syncPatch(user, profile, sync);
-  const emailOwner = patch.email ? store.users.byEmail(patch.email) : undefined;
+  const emailOwner = patch.email ? await store.users.byEmail(patch.email) : undefined;
   if (
     (emailOwner && emailOwner.id !== user.id) ||
     (patch.email !== undefined && !usernameFitsEmail(user.username, patch.email))
@@ -78,37 +86,37 @@ export function applyJit(
   store: Store,
   upstream: UpstreamUser,
   chosen: { username?: string; passwordHash?: string } = {},
-): JitApplied {
-  return store.tx(() => {
-    const { decision, profile } = readDecision(store, upstream);
+): Promise<JitApplied> {
+  return store.tx(async (tx) => {
+    const { decision, profile } = await readDecision(tx, upstream);
     const { connection, subject, claims } = upstream;
     switch (decision.kind) {
       case 'returning': {
-        const user = store.users.byId(decision.userId)!;
-        const patch = returningPatch(store, user, profile, connection.jit.sync);
-        if (Object.keys(patch).length > 0) store.users.updateProfile(user.id, patch);
-        store.associations.recordLogin(connection.name, subject, claims);
-        store.users.recordLogin(user.id);
+        const user = (await tx.users.byId(decision.userId))!;
+        const patch = await returningPatch(tx, user, profile, connection.jit.sync);
+        if (Object.keys(patch).length > 0) await tx.users.updateProfile(user.id, patch);
+        await tx.associations.recordLogin(connection.name, subject, claims);
+        await tx.users.recordLogin(user.id);
         const synced = Object.keys(patch);
         return {
           decision,
           profile,
-          user: store.users.byId(user.id)!,
+          user: (await tx.users.byId(user.id))!,
           detail: `returning user ${user.username} (${decision.reason}${synced.length ? `; updated ${synced.join(', ')}` : '; nothing to update'})`,
         };
       }
       case 'provision': {
         if (decision.takesEmailFrom)
-          clearUnverifiedEmail(store, decision.takesEmailFrom, profile.email!, connection.name);
-        const username = chosen.username ?? proposedUsername(store, upstream, profile);
-        const user = store.users.insert({
+          await clearUnverifiedEmail(tx, decision.takesEmailFrom, profile.email!, connection.name);
+        const username = chosen.username ?? (await proposedUsername(tx, upstream, profile));
+        const user = await tx.users.insert({
           ...profile,
           username,
           passwordHash: chosen.passwordHash ?? null,
           source: connection.name,
         });
-        store.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
-        store.users.recordLogin(user.id);
+        await tx.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
+        await tx.users.recordLogin(user.id);
         return {
           decision,
           profile,
@@ -117,9 +125,9 @@ export function applyJit(
         };
       }
       case 'link': {
-        const user = store.users.byId(decision.userId)!;
-        store.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
-        store.users.recordLogin(user.id);
+        const user = (await tx.users.byId(decision.userId))!;
+        await tx.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
+        await tx.users.recordLogin(user.id);
         return {
           decision,
           profile,
@@ -136,14 +144,14 @@ export function applyJit(
 }
 
 /** The squatter's side of a takeover by a provider-verified owner: their unproven copy goes, with an audit event. */
-function clearUnverifiedEmail(
+async function clearUnverifiedEmail(
   store: Store,
   holder: { id: string; username: string },
   email: string,
   connection: string,
-): void {
-  store.users.updateProfile(holder.id, { email: null, emailVerified: false });
-  store.events.recordConfig({
+): Promise<void> {
+  await store.users.updateProfile(holder.id, { email: null, emailVerified: false });
+  await store.events.recordConfig({
     actor: 'idp',
     action: 'users.email-cleared',
     target: `user ${holder.username}`,

@@ -5,22 +5,22 @@ import type { ReplayResult, ScriptRunner, Store } from '../ports.js';
 import type { CompletedStep, FlowState, Identity } from './types.js';
 
 /** Replays the app's script (isolated by the runner), with the outcomes of the steps finished so far. */
-export function planNextStep(
+export async function planNextStep(
   { store, scripts }: { store: Store; scripts: ScriptRunner },
   script: string,
   state: FlowState,
   request: Record<string, unknown>,
 ): Promise<ReplayResult> {
-  const finished = Object.fromEntries(
-    state.completed.map((c) => [c.step, { idp: c.idp, subject: subjectOf(store, state, c.remoteClaims) }]),
-  );
+  const finished: Record<number, { idp: string; subject: Awaited<ReturnType<typeof subjectOf>> }> = {};
+  for (const c of state.completed)
+    finished[c.step] = { idp: c.idp, subject: await subjectOf(store, state, c.remoteClaims) };
   return scripts.replay({ source: script, request, finished, stepCount: state.steps.length, app: state.app });
 }
 
-function subjectOf(store: Store, state: FlowState, remoteClaims: Record<string, unknown> | undefined) {
+async function subjectOf(store: Store, state: FlowState, remoteClaims: Record<string, unknown> | undefined) {
   const identity = state.identity;
   if (identity?.kind === 'local') {
-    const user = store.users.byId(identity.userId);
+    const user = await store.users.byId(identity.userId);
     const localClaims = user ? { username: user.username, email: user.email, name: user.name, ...user.attributes } : {};
     return { username: identity.username, localClaims, remoteClaims: remoteClaims ?? {} };
   }

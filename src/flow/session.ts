@@ -10,8 +10,8 @@ export const ACR_MFA = 'urn:idp:acr:mfa';
 export const ACR_SINGLE_FACTOR = 'urn:idp:acr:sfa';
 
 /** The issuer `idp serve` publishes (Asgardeo's layout), so tokens from `idp login` and from the server verify alike. */
-export function orgIssuer(store: Store): string {
-  return `${store.org.baseUrl()}/t/${store.org.name()}/oauth2/token`;
+export async function orgIssuer(store: Store): Promise<string> {
+  return `${await store.org.baseUrl()}/t/${await store.org.name()}/oauth2/token`;
 }
 
 function attributeValues(user: User | null, profile: MappedProfile | null): Record<string, unknown> {
@@ -41,16 +41,20 @@ export async function issueIdToken(
   identity: Identity,
   session: { amr: string[]; mfa: boolean; authTime: number; idp: string; sign: boolean },
 ): Promise<{ idToken: string | null; claims: Record<string, unknown> }> {
-  const user = identity.kind === 'local' ? (store.users.byId(identity.userId) ?? null) : null;
+  const user = identity.kind === 'local' ? ((await store.users.byId(identity.userId)) ?? null) : null;
   const profile = identity.kind === 'pass-through' ? identity.profile : null;
   const sub =
     identity.kind === 'local'
       ? identity.userId
-      : signer.passThroughSubject(identity.connection, identity.subject, store.org.setting('subject_salt') ?? '');
+      : signer.passThroughSubject(
+          identity.connection,
+          identity.subject,
+          (await store.org.setting('subject_salt')) ?? '',
+        );
   const requested = appAttributes(app, user, profile);
   const claims = idTokenClaims(
     {
-      iss: orgIssuer(store),
+      iss: await orgIssuer(store),
       aud: app.clientId,
       sub,
       amr: session.amr,
@@ -62,7 +66,7 @@ export async function issueIdToken(
     requested,
   );
   if (!session.sign) return { idToken: null, claims };
-  const key = store.org.signingKey(app.idTokenAlg);
+  const key = await store.org.signingKey(app.idTokenAlg);
   if (!key) throw new Error(`the organisation has no ${app.idTokenAlg} signing key`);
   return signer.signIdToken(key, claims, store.clock());
 }

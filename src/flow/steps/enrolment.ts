@@ -8,11 +8,16 @@ import type { FlowView } from '../types.js';
 import type { Kit, Run } from './kit.js';
 
 /** Why this sign-in may not enrol `factor` for `user` now, or null. */
-export function enrolmentRefused(kit: Kit, run: Run, user: User, factor: EnrollableFactor): IdpError | null {
+export async function enrolmentRefused(
+  kit: Kit,
+  run: Run,
+  user: User,
+  factor: EnrollableFactor,
+): Promise<IdpError | null> {
   const { store } = kit.deps;
   const held = {
-    totp: store.factors.totpFor(user.id) !== undefined,
-    passkey: store.passkeys.forUser(user.id).length > 0,
+    totp: (await store.factors.totpFor(user.id)) !== undefined,
+    passkey: (await store.passkeys.forUser(user.id)).length > 0,
   };
   return enrolmentRefusal(factor, held, run.state.steps[run.state.step - 1] ?? []);
 }
@@ -22,12 +27,17 @@ export function enrolmentRefused(kit: Kit, run: Run, user: User, factor: Enrolla
  * from (a passkey's "use another way" keeps its challenge and attempt count), or from the step's choice when the
  * refused enrolment was waiting for its answer. A step with no other option cannot go on.
  */
-export function refuseEnrolment(kit: Kit, run: Run, factor: EnrollableFactor, refusal: IdpError): FlowView {
+export async function refuseEnrolment(
+  kit: Kit,
+  run: Run,
+  factor: EnrollableFactor,
+  refusal: IdpError,
+): Promise<FlowView> {
   const options = run.state.steps[run.state.step - 1] ?? [];
   if (options.every((o) => o === factor)) throw refusal;
   kit.stage(run, 'mfa', 'failed', `${factor}: ${refusal.message}`, kit.waited(run));
   const w = run.state.waiting;
   const stay = w.kind === 'choose' || (w.kind === 'passkey' && w.mode === 'authenticate');
-  const view = stay ? kit.view(run) : kit.wait(run, { kind: 'choose' });
+  const view = await (stay ? kit.view(run) : kit.wait(run, { kind: 'choose' }));
   return { ...view, retry: refusal.toJSON() } as FlowView;
 }

@@ -22,9 +22,9 @@ type JitAnswer = Extract<FlowInput, { jitAnswer: unknown }>['jitAnswer'];
 export async function afterUpstream(kit: Kit, run: Run, upstream: UpstreamUser): Promise<FlowView> {
   const { store } = kit.deps;
   run.current = 'jit';
-  const { decision, profile } = readDecision(store, upstream);
+  const { decision, profile } = await readDecision(store, upstream);
   if (asksBeforeProvisioning(upstream.connection.jit, decision)) {
-    const proposed = proposedUsername(store, upstream, profile);
+    const proposed = await proposedUsername(store, upstream, profile);
     return kit.wait(run, {
       kind: 'jit-prompt',
       connection: upstream.connection.name,
@@ -34,7 +34,7 @@ export async function afterUpstream(kit: Kit, run: Run, upstream: UpstreamUser):
     });
   }
   const started = performance.now();
-  return afterJit(kit, run, upstream, applyJit(store, upstream), performance.now() - started);
+  return afterJit(kit, run, upstream, await applyJit(store, upstream), performance.now() - started);
 }
 
 type JitPromptWaiting = Extract<Waiting, { kind: 'jit-prompt' }>;
@@ -47,7 +47,7 @@ export async function answerJitPrompt(
 ): Promise<FlowView> {
   const { store } = kit.deps;
   run.current = 'jit';
-  const connection = store.connections.get(waiting.connection);
+  const connection = await store.connections.get(waiting.connection);
   if (!connection)
     throw new IdpError(
       'CONNECTION_NOT_FOUND',
@@ -65,7 +65,7 @@ export async function answerJitPrompt(
   if (connection.jit.scheme === 'prompt-username-password-consent') {
     const username = answer.username ?? waiting.proposedUsername;
     try {
-      checkChosenUsername(store, readDecision(store, upstream).profile, username);
+      await checkChosenUsername(store, (await readDecision(store, upstream)).profile, username);
     } catch (err) {
       if (err instanceof IdpError && err.code === 'USER_EXISTS') return askAgain(kit, run, waiting, upstream, username);
       throw err;
@@ -83,10 +83,10 @@ export async function answerJitPrompt(
   const started = performance.now();
   let applied: JitApplied;
   try {
-    applied = applyJit(store, upstream, chosen);
+    applied = await applyJit(store, upstream, chosen);
   } catch (err) {
     // Free when checked, taken now: another sign-in chose the same name while this one hashed the password.
-    if (chosen.username !== undefined && store.users.identifierTaken(chosen.username))
+    if (chosen.username !== undefined && (await store.users.identifierTaken(chosen.username)))
       return askAgain(kit, run, waiting, upstream, chosen.username);
     throw err;
   }
@@ -97,17 +97,26 @@ export async function answerJitPrompt(
  * A taken username is the person's to fix: the prompt again (nothing written), with the refusal as its retry and a
  * username proposed afresh, as it is free now.
  */
-function askAgain(kit: Kit, run: Run, waiting: JitPromptWaiting, upstream: UpstreamUser, username: string): FlowView {
+async function askAgain(
+  kit: Kit,
+  run: Run,
+  waiting: JitPromptWaiting,
+  upstream: UpstreamUser,
+  username: string,
+): Promise<FlowView> {
   kit.stage(run, 'jit', 'failed', `username '${username}' is taken; asked for another`, 0);
-  const { profile } = readDecision(kit.deps.store, upstream);
-  const proposed = proposedUsername(kit.deps.store, upstream, profile);
+  const { profile } = await readDecision(kit.deps.store, upstream);
+  const proposed = await proposedUsername(kit.deps.store, upstream, profile);
   const retry: FlowError = {
     code: 'USER_EXISTS',
     message: `username '${username}' is taken`,
     hint: 'choose another username',
   };
   return {
-    ...(kit.wait(run, { ...waiting, proposedUsername: proposed }) as Extract<FlowView, { waiting: 'jit-prompt' }>),
+    ...((await kit.wait(run, { ...waiting, proposedUsername: proposed })) as Extract<
+      FlowView,
+      { waiting: 'jit-prompt' }
+    >),
     retry,
   };
 }

@@ -22,9 +22,9 @@ export interface Kit {
   /** Appends a stage event: to the live listener at once, to the store with the flow's state when the call ends. */
   stage(run: Run, stage: Stage, status: StageStatus, detail: string, ms: number): void;
   /** Persists what the flow waits for next and returns its view. */
-  wait(run: Run, waiting: Waiting): FlowView;
+  wait(run: Run, waiting: Waiting): Promise<FlowView>;
   /** The view of what the flow waits for now. */
-  view(run: Run): FlowView;
+  view(run: Run): Promise<FlowView>;
   /** ms since the flow started waiting: how long the person (or the upstream page) took. */
   waited(run: Run): number;
   /** After a finished step: the next step's options, or the session. */
@@ -47,10 +47,10 @@ export function completeStep(
 }
 
 /** The local user an MFA step verifies: refused for a pass-through identity, and when nobody was identified yet. */
-export function localUser(kit: Kit, run: Run): User {
+export async function localUser(kit: Kit, run: Run): Promise<User> {
   const identity = run.state.identity;
   if (identity?.kind === 'pass-through') throw mfaNeedsLocalUser(run, identity.connection);
-  const user = identity && kit.deps.store.users.byId(identity.userId);
+  const user = identity && (await kit.deps.store.users.byId(identity.userId));
   if (!user)
     throw new IdpError(
       'MFA_MISCONFIGURED',

@@ -12,19 +12,19 @@ export const LOCKOUT_AFTER_FAILURES = 5;
  * miss). The person is told only the identifier they gave (`given`), never the account's username: they may have
  * typed someone else's email. Any identifier names the account for an admin's unlock, so the hint still works.
  */
-export function lockIfTooMany(
+export async function lockIfTooMany(
   kit: Kit,
   run: Run,
   user: Pick<User, 'id' | 'username'>,
   failures: number,
   what: 'passwords' | 'MFA codes' | 'MFA answers',
   given: string,
-): void {
+): Promise<void> {
   if (failures < LOCKOUT_AFTER_FAILURES) return;
   const { store } = kit.deps;
-  store.tx(() => {
-    store.users.setStatus(user.id, 'locked');
-    store.events.recordConfig({
+  await store.tx(async (tx) => {
+    await tx.users.setStatus(user.id, 'locked');
+    await tx.events.recordConfig({
       actor: 'idp',
       action: 'users.lock',
       target: `user ${user.username}`,

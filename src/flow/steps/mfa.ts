@@ -12,11 +12,13 @@ import { lockIfTooMany } from './lockout.js';
 
 export async function startMfa(kit: Kit, run: Run, method: MfaMethod): Promise<FlowView> {
   run.current = 'mfa';
-  const user = localUser(kit, run);
+  const user = await localUser(kit, run);
   const refused =
-    method === 'totp' && !kit.deps.store.factors.totpFor(user.id) && enrolmentRefused(kit, run, user, 'totp');
+    method === 'totp' &&
+    !(await kit.deps.store.factors.totpFor(user.id)) &&
+    (await enrolmentRefused(kit, run, user, 'totp'));
   if (refused) return refuseEnrolment(kit, run, 'totp', refused);
-  const { waiting, mail } = beginMfa(kit.deps, run.id, run.app.name, user, method);
+  const { waiting, mail } = await beginMfa(kit.deps, run.id, run.app.name, user, method);
   if (mail) kit.stage(run, 'mfa', 'waiting', `email code sent to ${mail.to} (idp outbox${await relay(kit, mail)})`, 0);
   return kit.wait(run, waiting);
 }
@@ -40,15 +42,22 @@ export async function checkMfa(
   code: string,
 ): Promise<FlowView> {
   run.current = 'mfa';
-  const user = localUser(kit, run);
+  const user = await localUser(kit, run);
   refuseInactive(user);
-  const refused = waiting.enrolSecret !== undefined && enrolmentRefused(kit, run, user, 'totp');
+  const refused = waiting.enrolSecret !== undefined && (await enrolmentRefused(kit, run, user, 'totp'));
   if (refused) return refuseEnrolment(kit, run, 'totp', refused);
   const verdict = await verifyMfa(kit.deps, run.id, user, waiting, code);
   // Locked by another sign-in while this code was checked: even the right code does not finish the step.
-  refuseInactive(kit.deps.store.users.byId(user.id) ?? user);
+  refuseInactive((await kit.deps.store.users.byId(user.id)) ?? user);
   if (verdict !== 'ok') {
-    lockIfTooMany(kit, run, user, kit.deps.store.users.recordFailedMfa(user.id), 'MFA codes', user.username);
+    await lockIfTooMany(
+      kit,
+      run,
+      user,
+      await kit.deps.store.users.recordFailedMfa(user.id),
+      'MFA codes',
+      user.username,
+    );
     waiting.attempts++;
     kit.stage(
       run,
@@ -64,9 +73,9 @@ export async function checkMfa(
       message: `${verdict}: ${MAX_MFA_ATTEMPTS - waiting.attempts} attempt(s) left`,
       hint: null,
     };
-    return { ...(kit.view(run) as Extract<FlowView, { waiting: 'mfa' }>), retry };
+    return { ...((await kit.view(run)) as Extract<FlowView, { waiting: 'mfa' }>), retry };
   }
-  kit.deps.store.users.recordMfaSuccess(user.id);
+  await kit.deps.store.users.recordMfaSuccess(user.id);
   const enrolled = waiting.method === 'totp' && waiting.enrolSecret ? ' (new factor enrolled)' : '';
   kit.stage(run, 'mfa', 'ok', `${waiting.method} verified for ${user.username}${enrolled}`, kit.waited(run));
   completeStep(kit, run, waiting.method, 'LOCAL', amrFor(waiting.method));

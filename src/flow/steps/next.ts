@@ -24,7 +24,7 @@ export async function nextStep(kit: Kit, run: Run): Promise<FlowView> {
           ? null
           : state.step + 1;
   if (next !== null) return startStep(kit, run, next);
-  const factors = factorStep(kit, run);
+  const factors = await factorStep(kit, run);
   if (!factors) return finish(kit, run);
   state.steps.push(factors);
   state.factorStep = state.steps.length;
@@ -33,13 +33,13 @@ export async function nextStep(kit: Kit, run: Run): Promise<FlowView> {
 }
 
 /** My Account's extra step for the local user identified, if they hold factors and used none (asked once). */
-function factorStep(kit: Kit, run: Run): SignInStep | null {
+async function factorStep(kit: Kit, run: Run): Promise<SignInStep | null> {
   const { identity, amr, factorStep: asked } = run.state;
   if (identity?.kind !== 'local' || asked !== undefined) return null;
-  return myAccountFactorStep(run.app, heldFactors(kit.deps.store, identity.userId), amr);
+  return myAccountFactorStep(run.app, await heldFactors(kit.deps.store, identity.userId), amr);
 }
 
-function startStep(kit: Kit, run: Run, next: number): Promise<FlowView> | FlowView {
+function startStep(kit: Kit, run: Run, next: number): Promise<FlowView> {
   const { state } = run;
   state.step = next;
   const options = state.steps[next - 1]!;

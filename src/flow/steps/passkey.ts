@@ -85,7 +85,7 @@ async function challenge(kit: Kit, run: Run, attempts: number): Promise<PasskeyW
     });
     return { kind: 'passkey', mode: 'authenticate', options, expiresAt, attempts };
   }
-  const user = activeUser(localUser(kit, run));
+  const user = activeUser(await localUser(kit, run));
   // One passkey is one factor: a step that already took one cannot be followed by a passkey counted as a second.
   const earlier = run.state.completed.find((c) => c.option === 'passkey');
   if (earlier)
@@ -96,7 +96,7 @@ async function challenge(kit: Kit, run: Run, attempts: number): Promise<PasskeyW
         'choose another option of this step; the app should not offer a passkey in two steps',
       ),
     };
-  const held = store.passkeys.forUser(user.id);
+  const held = await store.passkeys.forUser(user.id);
   if (held.length > 0) {
     const options = await passkeys.authenticationOptions({
       rpId: RP_ID,
@@ -106,11 +106,11 @@ async function challenge(kit: Kit, run: Run, attempts: number): Promise<PasskeyW
     });
     return { kind: 'passkey', mode: 'authenticate', options, expiresAt, attempts };
   }
-  const refused = enrolmentRefused(kit, run, user, 'passkey');
+  const refused = await enrolmentRefused(kit, run, user, 'passkey');
   if (refused) return { refused };
   const options = await passkeys.registrationOptions({
     rpId: RP_ID,
-    rpName: store.org.name(),
+    rpName: await store.org.name(),
     user: { id: user.id, name: user.username, displayName: user.name ?? user.username },
     exclude: [],
     timeoutMs,
@@ -129,7 +129,7 @@ export async function checkPasskey(
     return refuse(kit, run, waiting, { reason: 'the passkey challenge expired; answer the new one' });
   if (waiting.mode === 'enrol') {
     // The account may have gained a second factor elsewhere since the step began.
-    const refused = enrolmentRefused(kit, run, activeUser(localUser(kit, run)), 'passkey');
+    const refused = await enrolmentRefused(kit, run, activeUser(await localUser(kit, run)), 'passkey');
     if (refused) return refuseEnrolment(kit, run, 'passkey', refused);
   }
   const outcome =
@@ -152,16 +152,16 @@ async function authenticate(
   const passwordless = run.state.identity === null;
   const named = assertionCredential(answer.response);
   if (!named) return { reason: 'that is not a passkey assertion' };
-  const key = store.passkeys.byCredential(named.credentialId);
-  const expected = passwordless ? undefined : localUser(kit, run);
+  const key = await store.passkeys.byCredential(named.credentialId);
+  const expected = passwordless ? undefined : await localUser(kit, run);
   if (!key || (expected && key.userId !== expected.id))
     return { reason: 'that passkey is not registered for this account', user: expected };
   // A discoverable credential names its user twice (userHandle and the stored key): both must agree.
   if (passwordless && named.userHandle !== null && named.userHandle !== key.userId)
     return { reason: 'that passkey does not belong to the account it names' };
-  const software = isSoftwarePasskey(key) ? softwarePasskeyRefusal(store.connections.list()) : null;
+  const software = isSoftwarePasskey(key) ? softwarePasskeyRefusal(await store.connections.list()) : null;
   if (software) return { reason: software };
-  const user = activeUser(store.users.byId(key.userId) ?? missingUser());
+  const user = activeUser((await store.users.byId(key.userId)) ?? missingUser());
   const checked = await passkeys.verifyAuthentication(answer.response, {
     challenge: waiting.options.challenge,
     origin: answer.origin,
@@ -170,14 +170,14 @@ async function authenticate(
     key,
   });
   // Locked by another sign-in while this answer was checked: even a good answer does not finish the step.
-  activeUser(store.users.byId(user.id) ?? user);
+  activeUser((await store.users.byId(user.id)) ?? user);
   if (!checked.ok) return { reason: `the passkey did not verify: ${checked.reason}`, user: expected };
   const { counter, userVerified } = checked.value;
-  if (!counterAdvanced(key.counter, counter) || !store.passkeys.recordUse(key.id, counter))
-    throw cloneWarning(kit, run, user, key, counter);
-  store.users.recordMfaSuccess(user.id);
+  if (!counterAdvanced(key.counter, counter) || !(await store.passkeys.recordUse(key.id, counter)))
+    throw await cloneWarning(kit, run, user, key, counter);
+  await store.users.recordMfaSuccess(user.id);
   if (passwordless) {
-    store.users.recordLogin(user.id);
+    await store.users.recordLogin(user.id);
     run.state.identity = { kind: 'local', userId: user.id, username: user.username };
   }
   const how = `${passwordless ? 'passwordless sign-in' : 'second factor'}${userVerified ? ', user verified' : ''}`;
@@ -199,7 +199,7 @@ async function enrol(
   answer: PasskeyAnswer,
 ): Promise<Refusal | { done: true }> {
   const { store, passkeys } = kit.deps;
-  const user = activeUser(localUser(kit, run));
+  const user = activeUser(await localUser(kit, run));
   // Before the challenge is verified: a bad name is the person's typing, so a retry, not a failed sign-in.
   const named = givenName(answer.name);
   if ('reason' in named) return named;
@@ -213,17 +213,17 @@ async function enrol(
   const { userVerified, ...credential } = checked.value;
   // Only the CLI flags the software authenticator's passkeys; one registered through a page is known by its AAGUID.
   const software = isSoftwarePasskey({ software: false, aaguid: credential.aaguid });
-  const refusal = software ? softwarePasskeyRefusal(store.connections.list()) : null;
+  const refusal = software ? softwarePasskeyRefusal(await store.connections.list()) : null;
   if (refusal) return { reason: refusal };
   const name =
     named.name ??
     defaultPasskeyName(
-      store.passkeys.forUser(user.id).map((p) => p.name),
+      (await store.passkeys.forUser(user.id)).map((p) => p.name),
       software,
     );
-  const added = store.passkeys.add(user.id, { ...credential, name, software });
+  const added = await store.passkeys.add(user.id, { ...credential, name, software });
   if (!added) return { reason: 'that passkey is already registered', user };
-  store.users.recordMfaSuccess(user.id);
+  await store.users.recordMfaSuccess(user.id);
   kit.stage(
     run,
     'mfa',
@@ -258,7 +258,15 @@ function complete(kit: Kit, run: Run, key: StoredPasskey, userVerified: boolean)
 /** A wrong answer: counted (per flow, and against the account as a wrong MFA code), then a fresh challenge. */
 async function refuse(kit: Kit, run: Run, waiting: PasskeyWaiting, refusal: Refusal): Promise<FlowView> {
   const { user } = refusal;
-  if (user) lockIfTooMany(kit, run, user, kit.deps.store.users.recordFailedMfa(user.id), 'MFA answers', user.username);
+  if (user)
+    await lockIfTooMany(
+      kit,
+      run,
+      user,
+      await kit.deps.store.users.recordFailedMfa(user.id),
+      'MFA answers',
+      user.username,
+    );
   const attempts = waiting.attempts + 1;
   kit.stage(
     run,
@@ -282,8 +290,8 @@ async function refuse(kit: Kit, run: Run, waiting: PasskeyWaiting, refusal: Refu
  * A signature counter that did not grow: two authenticators may hold this key. The sign-in is refused, and an audit
  * event says so beside the flow's failed stage, since it concerns the account rather than this one sign-in.
  */
-function cloneWarning(kit: Kit, run: Run, user: User, key: StoredPasskey, counter: number): IdpError {
-  kit.deps.store.events.recordConfig({
+async function cloneWarning(kit: Kit, run: Run, user: User, key: StoredPasskey, counter: number): Promise<IdpError> {
+  await kit.deps.store.events.recordConfig({
     actor: 'idp',
     action: 'passkey.clone-warning',
     target: `user ${user.username}`,

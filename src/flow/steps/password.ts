@@ -20,8 +20,8 @@ export async function checkPassword(
   const { store } = kit.deps;
   run.current = 'password';
   const started = performance.now();
-  const user = store.users.find(username);
-  const stored = user ? store.users.passwordState(user.id) : { hash: null, failedLogins: 0 };
+  const user = await store.users.find(username);
+  const stored = user ? await store.users.passwordState(user.id) : { hash: null, failedLogins: 0 };
   // Hash even for an unknown user, so timing does not reveal which usernames exist.
   const ok = await verifyPassword(password, stored.hash ?? DUMMY_HASH);
   if (user && user.status !== 'active') {
@@ -32,15 +32,16 @@ export async function checkPassword(
     );
   }
   if (!user || !stored.hash || !ok) return wrongPassword(kit, run, user, username);
-  store.users.recordLogin(user.id);
+  await store.users.recordLogin(user.id);
   kit.stage(run, 'password', 'ok', `${user.username} verified (scrypt)`, performance.now() - started);
   run.state.identity = { kind: 'local', userId: user.id, username: user.username };
   completeStep(kit, run, 'password', 'LOCAL', LOCAL_OPTION_AMR.password);
   return kit.next(run);
 }
 
-function wrongPassword(kit: Kit, run: Run, user: User | undefined, given: string): FlowView {
-  if (user) lockIfTooMany(kit, run, user, kit.deps.store.users.recordFailedLogin(user.id), 'passwords', given);
+async function wrongPassword(kit: Kit, run: Run, user: User | undefined, given: string): Promise<FlowView> {
+  if (user)
+    await lockIfTooMany(kit, run, user, await kit.deps.store.users.recordFailedLogin(user.id), 'passwords', given);
   const attempts = ++run.state.passwordFailures;
   kit.stage(
     run,
@@ -56,5 +57,5 @@ function wrongPassword(kit: Kit, run: Run, user: User | undefined, given: string
     message: `wrong username or password (${MAX_PASSWORD_ATTEMPTS_PER_FLOW - attempts} attempt(s) left)`,
     hint: null,
   };
-  return { ...(kit.view(run) as Extract<FlowView, { waiting: 'credentials' }>), retry };
+  return { ...((await kit.view(run)) as Extract<FlowView, { waiting: 'credentials' }>), retry };
 }

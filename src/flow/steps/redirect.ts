@@ -14,7 +14,7 @@ export async function redirect(
   redirectUri: string | undefined,
 ): Promise<FlowView> {
   run.current = 'redirect';
-  const connection = kit.deps.store.connections.get(connectionName);
+  const connection = await kit.deps.store.connections.get(connectionName);
   if (!connection)
     throw new IdpError(
       'CONNECTION_NOT_FOUND',
@@ -50,7 +50,7 @@ export async function callback(
   waiting: Extract<Waiting, { kind: 'redirect' }>,
   callbackUrl: string,
 ): Promise<FlowView> {
-  const connection = kit.deps.store.connections.get(waiting.connection);
+  const connection = await kit.deps.store.connections.get(waiting.connection);
   if (!connection)
     throw new IdpError(
       'CONNECTION_NOT_FOUND',
