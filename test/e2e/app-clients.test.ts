@@ -116,8 +116,8 @@ test('a web app secret is sealed at rest, shown once at creation, never by show,
   }
   let store = openStore(home);
   try {
-    assert.equal(store.apps.clientSecret('api-ui'), secret);
-    assert.equal(store.apps.byClientId(created.client_id)?.name, 'api-ui');
+    assert.equal(await store.apps.clientSecret('api-ui'), secret);
+    assert.equal((await store.apps.byClientId(created.client_id))?.name, 'api-ui');
   } finally {
     store.close();
   }
@@ -126,7 +126,7 @@ test('a web app secret is sealed at rest, shown once at creation, never by show,
   assert.notEqual(rotated.client_secret, secret);
   store = openStore(home);
   try {
-    assert.equal(store.apps.clientSecret('api-ui'), rotated.client_secret, 'the old secret no longer works');
+    assert.equal(await store.apps.clientSecret('api-ui'), rotated.client_secret, 'the old secret no longer works');
   } finally {
     store.close();
   }

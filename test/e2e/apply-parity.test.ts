@@ -114,7 +114,7 @@ test('apply warns about a JIT-off connection before an MFA step, as app set and 
 test('app check reports an empty step stored before the rule existed', async () => {
   const home = await seededHome();
   const store = openStore(home);
-  store.apps.update('thrift', { steps: [['password'], []] });
+  await store.apps.update('thrift', { steps: [['password'], []] });
   store.close();
   const r = expectCode(await runIdp(['app', 'check', 'thrift', '--json'], { home }), 0, 'app check');
   const { hazards } = JSON.parse(r.stdout) as { hazards: { code: string; fix: string }[] };

@@ -21,7 +21,7 @@ test('a login killed while it waited is listed as expired once its lifetime is o
       redirectUri: 'http://127.0.0.1:9/callback',
     },
   };
-  past.flows.insert('f_killed', 'thrift', { app: 'thrift', waiting });
+  await past.flows.insert('f_killed', 'thrift', { app: 'thrift', waiting });
   past.close();
 
   const { flows } = await idpJson<{ flows: { id: string; status: string; outcome: string; error: string | null }[] }>(
@@ -34,7 +34,7 @@ test('a login killed while it waited is listed as expired once its lifetime is o
   assert.equal(shown.status, 'expired');
   const store = openStore(home);
   try {
-    const state = store.flows.get('f_killed')!.state;
+    const state = (await store.flows.get('f_killed'))!.state;
     for (const secret of ['st-secret-1', 'nonce-secret-1', 'verifier-secret-1'])
       assert.equal(state.includes(secret), false);
   } finally {

@@ -94,7 +94,7 @@ test('0 columns: SIGTERM ends the waiting login with exit 143, the flow failed a
   assert.equal(await portAccepts(port), false, 'the loopback port is closed');
   const store = openStore(home);
   try {
-    assert.equal(store.flows.recent(1)[0]?.status, 'failed', 'the flow is marked failed, not left active');
+    assert.equal((await store.flows.recent(1))[0]?.status, 'failed', 'the flow is marked failed, not left active');
   } finally {
     store.close();
   }

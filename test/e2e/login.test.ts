@@ -38,15 +38,15 @@ test('8 concurrent first logins of octocat: all exit 0; one user, one associatio
   );
   assert.deepEqual(docs.map((d) => d.jit.decision).sort(), ['provision', ...Array<string>(7).fill('returning')]);
   assert.equal(new Set(docs.map((d) => d.claims.sub)).size, 1, 'every process signed in the same user');
-  withStore(home, (store) => {
-    const octocats = store.users.list({ search: 'octocat', limit: 10 }).users;
+  await withStore(home, async (store) => {
+    const octocats = (await store.users.list({ search: 'octocat', limit: 10 })).users;
     assert.deepEqual(
       octocats.map((u) => u.username),
       ['octocat'],
     );
-    assert.equal(store.users.count(), 2, 'alice and octocat');
-    assert.equal(store.associations.countForConnection('github'), 1);
-    assert.equal(store.associations.get('github', '583231')?.userId, octocats[0]!.id);
+    assert.equal(await store.users.count(), 2, 'alice and octocat');
+    assert.equal(await store.associations.countForConnection('github'), 1);
+    assert.equal((await store.associations.get('github', '583231'))?.userId, octocats[0]!.id);
     assert.equal(octocats[0]!.id, docs[0]!.claims.sub);
   });
 });
@@ -106,7 +106,7 @@ test('consent denied: exit 4, a failed document with UPSTREAM_DENIED, and no use
   assert.equal(doc.jit, null);
   assert.equal(doc.claims, null);
   assert.match(r.stderr, /error: consent denied at GitHub/);
-  withStore(home, (store) => assert.equal(store.users.count(), 1));
+  await withStore(home, async (store) => assert.equal(await store.users.count(), 1));
 });
 
 test('an unknown persona: exit 2, naming the close match and listing the personas', async () => {
@@ -185,8 +185,8 @@ test('password option: the right password exits 0 with amr pwd; a wrong one exit
     ],
     'the attempt, then the driver ending the flow: two distinct events, not one twice',
   );
-  withStore(home, (store) =>
-    assert.equal(store.users.passwordState(store.users.find('alice')!.id).failedLogins, 1, 'one attempt, no retry'),
+  await withStore(home, async (store) =>
+    assert.equal((await store.users.passwordState((await store.users.find('alice'))!.id)).failedLogins, 1, 'one attempt, no retry'),
   );
 });
 
@@ -221,14 +221,14 @@ async function interruptTerminalLogin(
 }
 
 /** The database after an interrupted login: intact, the flow failed at `stage`, no user written. */
-function assertInterruptedFlow(home: string, stage: string): void {
-  withStore(home, (store) => {
+async function assertInterruptedFlow(home: string, stage: string): Promise<void> {
+  await withStore(home, async (store) => {
     assert.deepEqual(store.db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
-    const [flow] = store.flows.recent(1);
+    const [flow] = await store.flows.recent(1);
     assert.equal(flow?.status, 'failed');
-    const last = store.events.list({ flow: flow!.id, limit: 50 }).at(-1)!;
+    const last = (await store.events.list({ flow: flow!.id, limit: 50 })).at(-1)!;
     assert.deepEqual([last.stage, last.status], [stage, 'failed']);
-    assert.equal(store.users.count(), 1);
+    assert.equal(await store.users.count(), 1);
   });
 }
 
@@ -244,7 +244,7 @@ test(
     );
     assert.equal(code, 130, output);
     assert.match(output, /interrupted while waiting for the browser callback/);
-    assertInterruptedFlow(home, 'consent');
+    await assertInterruptedFlow(home, 'consent');
   },
 );
 
@@ -260,6 +260,6 @@ test(
     );
     assert.equal(code, 130, output);
     assert.match(output, /interrupted at a prompt/);
-    assertInterruptedFlow(home, 'options');
+    await assertInterruptedFlow(home, 'options');
   },
 );

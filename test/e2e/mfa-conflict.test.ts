@@ -21,10 +21,10 @@ async function hazards(home: string): Promise<Hazard[]> {
 }
 
 /** Writes thrift's script straight into the store, as an older idp or a hand edit might have left it. */
-function storeScriptBehindTheCli(home: string, script: string): void {
+async function storeScriptBehindTheCli(home: string, script: string): Promise<void> {
   const store = openStore(home);
   try {
-    store.apps.update('thrift', { script });
+    await store.apps.update('thrift', { script });
   } finally {
     store.close();
   }
@@ -86,7 +86,7 @@ test('a script that does not compile is refused by app script set (exit 2, with 
     'the app was not changed',
   );
 
-  storeScriptBehindTheCli(home, broken);
+  await storeScriptBehindTheCli(home, broken);
   const found = (await hazards(home)).find((h) => h.code === 'SCRIPT_ERROR');
   assert.match(found?.message ?? '', /^the script does not compile \(line 3\)/);
   expectCode(await runIdp(['app', 'check', 'thrift', '--strict'], { home }), 9);
@@ -174,7 +174,7 @@ test('a script whose top level never ends is stopped at the wall limit by app sc
     /the conditional-authentication script was stopped after 1000 ms\nhint: fix the script; the app was not changed/,
   );
 
-  storeScriptBehindTheCli(home, STUCK_TOP_LEVEL);
+  await storeScriptBehindTheCli(home, STUCK_TOP_LEVEL);
   const found = (await hazards(home)).find((h) => h.code === 'SCRIPT_ERROR');
   assert.match(
     found?.message ?? '',

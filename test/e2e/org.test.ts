@@ -84,8 +84,8 @@ test('any command on an empty data directory first creates the demo org', async 
   const store = openStore(home);
   try {
     assert.deepEqual(
-      store.org
-        .signingKeys()
+      (await store.org
+        .signingKeys())
         .map((k) => k.alg)
         .sort(),
       ['ES256', 'RS256'],
@@ -115,8 +115,8 @@ test('init --empty creates an org with a signing key and nothing else; init agai
   const store = openStore(home);
   try {
     assert.deepEqual(
-      store.org
-        .signingKeys()
+      (await store.org
+        .signingKeys())
         .map((k) => k.alg)
         .sort(),
       ['ES256', 'RS256'],
@@ -213,13 +213,13 @@ test('concurrent first commands on an empty data directory create one org, and a
   const store = openStore(home);
   try {
     assert.deepEqual(
-      store.org
-        .signingKeys()
+      (await store.org
+        .signingKeys())
         .map((k) => k.alg)
         .sort(),
       ['ES256', 'RS256'],
     );
-    assert.equal(store.users.count(), 1);
+    assert.equal(await store.users.count(), 1);
   } finally {
     store.close();
   }

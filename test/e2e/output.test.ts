@@ -198,9 +198,9 @@ test("events --flow shows one flow's stages in order; --limit caps the list", as
       [1, 'app'],
       [2, 'options'],
     ] as const) {
-      store.events.recordStage({ flow: 'f_test', seq, stage, status: 'ok', ms: seq, detail: `stage ${seq}`, at });
+      await store.events.recordStage({ flow: 'f_test', seq, stage, status: 'ok', ms: seq, detail: `stage ${seq}`, at });
     }
-    store.events.recordStage({ flow: 'f_other', seq: 1, stage: 'app', status: 'failed', ms: 1, detail: 'other', at });
+    await store.events.recordStage({ flow: 'f_other', seq: 1, stage: 'app', status: 'failed', ms: 1, detail: 'other', at });
   } finally {
     store.close();
   }

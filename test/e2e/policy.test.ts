@@ -86,9 +86,9 @@ test('export is deterministic, JSON parses to the same document, and no secret v
   assert.ok(!('client_secret' in doc.connections.github) && !('client_secret_env' in doc.connections.github));
 
   const store = openStoreReadOnly(home);
-  const sandboxSecrets = ['github', 'google'].map((c) => store.connections.storedSecret(c)!);
+  const sandboxSecrets = [(await store.connections.storedSecret('github'))!, (await store.connections.storedSecret('google'))!];
   assert.equal(
-    store.connections.storedSecret('corp'),
+    await store.connections.storedSecret('corp'),
     canary,
     'the secret was stored, so its absence from the export means something',
   );

@@ -82,8 +82,8 @@ test('secrets given on stdin or by environment variable never appear in any outp
 
   const store = openStore(home);
   try {
-    assert.equal(store.connections.storedSecret('corp'), STDIN_SECRET, 'the secret was read from stdin and stored');
-    assert.equal(store.connections.storedSecret('short'), SHORT_SECRET);
+    assert.equal(await store.connections.storedSecret('corp'), STDIN_SECRET, 'the secret was read from stdin and stored');
+    assert.equal(await store.connections.storedSecret('short'), SHORT_SECRET);
   } finally {
     store.close();
   }
@@ -177,7 +177,7 @@ test('secrets given on stdin or by environment variable never appear in any outp
 test('stored secrets are sealed: no secret is in clear in the database file', async () => {
   const store = openStore(home);
   try {
-    assert.equal(store.connections.storedSecret('corp'), ROTATED_SECRET, 'the previous test stored the rotated secret');
+    assert.equal(await store.connections.storedSecret('corp'), ROTATED_SECRET, 'the previous test stored the rotated secret');
   } finally {
     store.close();
   }

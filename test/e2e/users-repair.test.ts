@@ -78,10 +78,10 @@ test('users set --email-verified true|false; a user without an email cannot be m
 
 test('users set --unlock lifts a lockout and resets the failed-login counter, also of an active user; a disabled user is not unlocked', async () => {
   const home = await seededHome();
-  const alice = withStore(home, (store) => {
-    const user = store.users.find('alice')!;
-    store.users.recordFailedLogin(user.id);
-    store.users.recordFailedLogin(user.id);
+  const alice = await withStore(home, async (store) => {
+    const user = (await store.users.find('alice'))!;
+    await store.users.recordFailedLogin(user.id);
+    await store.users.recordFailedLogin(user.id);
     return user;
   });
   const active = await idpJson(['users', 'set', 'alice', '--unlock', '--json'], { home });
@@ -90,14 +90,14 @@ test('users set --unlock lifts a lockout and resets the failed-login counter, al
     [true, 2, 0, 'active'],
   );
   assert.equal(
-    withStore(home, (store) => store.users.passwordState(alice.id).failedLogins),
+    await withStore(home, async (store) => (await store.users.passwordState(alice.id)).failedLogins),
     0,
   );
 
-  withStore(home, (store) => {
-    for (let i = 0; i < 5; i++) store.users.recordFailedLogin(alice.id);
-    store.users.setStatus(alice.id, 'locked');
-    store.users.recordFailedLogin(alice.id);
+  await withStore(home, async (store) => {
+    for (let i = 0; i < 5; i++) await store.users.recordFailedLogin(alice.id);
+    await store.users.setStatus(alice.id, 'locked');
+    await store.users.recordFailedLogin(alice.id);
   });
   expectCode(await runIdp(passwordLogin('alice'), { home, input: 'thrift-demo' }), 7);
   const unlocked = await idpJson(['users', 'set', 'alice', '--unlock', '--json'], { home });
@@ -123,16 +123,16 @@ test('users set --unlock lifts a lockout and resets the failed-login counter, al
 
 test('users unlink drops one association with an event; the last way to sign in needs --force', async () => {
   const home = await seededHome();
-  const octo = withStore(home, (store) => {
-    const alice = store.users.find('alice')!;
-    store.associations.insert({ connection: 'github', subject: '1001', userId: alice.id, claims: {} });
-    const user = store.users.insert({
+  const octo = await withStore(home, async (store) => {
+    const alice = (await store.users.find('alice'))!;
+    await store.associations.insert({ connection: 'github', subject: '1001', userId: alice.id, claims: {} });
+    const user = await store.users.insert({
       username: 'octocat',
       email: 'octocat@example.com',
       emailVerified: true,
       source: 'github',
     });
-    store.associations.insert({ connection: 'github', subject: '583231', userId: user.id, claims: {} });
+    await store.associations.insert({ connection: 'github', subject: '583231', userId: user.id, claims: {} });
     return user;
   });
   const unlinked = await idpJson(['users', 'unlink', 'alice', 'github', '--json'], { home });
@@ -150,14 +150,14 @@ test('users unlink drops one association with an event; the last way to sign in 
     'error: github is the only way octocat can sign in\nhint: give octocat a password first (idp users set octocat --password-stdin), or unlink anyway with --force\n',
   );
   assert.equal(
-    withStore(home, (store) => store.associations.forUser(octo.id).length),
+    await withStore(home, async (store) => (await store.associations.forUser(octo.id)).length),
     1,
     'nothing was unlinked',
   );
   await idpOk(['users', 'unlink', 'octocat', 'github', '--force'], { home });
   assert.equal((await lastEvent(home)).detail, 'unlinked github from octocat (forced: no way to sign in is left)');
   assert.equal(
-    withStore(home, (store) => store.associations.forUser(octo.id).length),
+    await withStore(home, async (store) => (await store.associations.forUser(octo.id)).length),
     0,
   );
 });

@@ -30,7 +30,7 @@ function peopleCsv(count: number): string {
 async function userCount(home: string): Promise<number> {
   const store = openStore(home);
   try {
-    return store.users.count();
+    return await store.users.count();
   } finally {
     store.close();
   }
@@ -158,7 +158,7 @@ test('users delete needs --yes without a terminal and takes associations and MFA
   const alice = await idpJson(['users', 'show', 'alice', '--json'], { home });
   const store = openStore(home);
   try {
-    store.associations.insert({
+    await store.associations.insert({
       connection: 'github',
       subject: '583231',
       userId: alice.id,
@@ -183,8 +183,8 @@ test('users delete needs --yes without a terminal and takes associations and MFA
   });
   const check = openStore(home);
   try {
-    assert.equal(check.users.byId(alice.id), undefined);
-    assert.equal(check.associations.get('github', '583231'), undefined);
+    assert.equal(await check.users.byId(alice.id), undefined);
+    assert.equal(await check.associations.get('github', '583231'), undefined);
     assert.equal(check.db.prepare('SELECT count(*) FROM mfa_factors').pluck().get(), 0);
   } finally {
     check.close();

@@ -87,64 +87,63 @@ export class FakeStore implements Store {
   readonly clock = () => new Date(AT);
 
   readonly apps: Store['apps'] = {
-    list: () => [...this.appMap.values()],
-    names: () => [...this.appMap.keys()],
-    get: (name) => this.appMap.get(name),
-    byClientId: (clientId) => [...this.appMap.values()].find((a) => a.clientId === clientId),
-    clientSecret: () => null,
-    setClientSecret: () => unused('apps.setClientSecret'),
-    insert: () => unused('apps.insert'),
-    update: () => unused('apps.update'),
-    delete: () => unused('apps.delete'),
+    list: async () => [...this.appMap.values()],
+    names: async () => [...this.appMap.keys()],
+    get: async (name) => this.appMap.get(name),
+    byClientId: async (clientId) => [...this.appMap.values()].find((a) => a.clientId === clientId),
+    clientSecret: async () => null,
+    setClientSecret: async () => unused('apps.setClientSecret'),
+    insert: async () => unused('apps.insert'),
+    update: async () => unused('apps.update'),
+    delete: async () => unused('apps.delete'),
   };
 
   readonly connections: Store['connections'] = {
-    list: () => [...this.connectionMap.values()],
-    names: () => [...this.connectionMap.keys()],
-    get: (name) => this.connectionMap.get(name),
-    storedSecret: () => null,
-    insert: () => unused('connections.insert'),
-    update: () => unused('connections.update'),
-    delete: () => unused('connections.delete'),
+    list: async () => [...this.connectionMap.values()],
+    names: async () => [...this.connectionMap.keys()],
+    get: async (name) => this.connectionMap.get(name),
+    storedSecret: async () => null,
+    insert: async () => unused('connections.insert'),
+    update: async () => unused('connections.update'),
+    delete: async () => unused('connections.delete'),
   };
 
   readonly users: Store['users'] = {
-    find: (ref) => {
+    find: async (ref) => {
       const users = [...this.userMap.values()];
       return (
         users.find((u) => u.id === ref) ?? users.find((u) => u.username === ref) ?? users.find((u) => u.email === ref)
       );
     },
-    lookalikes: () => [],
-    byId: (id) => this.userMap.get(id),
-    byEmail: (email) => [...this.userMap.values()].find((u) => u.email === email),
-    identifierTaken: (value) =>
+    lookalikes: async () => [],
+    byId: async (id) => this.userMap.get(id),
+    byEmail: async (email) => [...this.userMap.values()].find((u) => u.email === email),
+    identifierTaken: async (value) =>
       [...this.userMap.values()].some((u) => u.id === value || u.username === value || u.email === value),
-    count: () => this.userMap.size,
+    count: async () => this.userMap.size,
     iterate: () => unused('users.iterate'),
     iterateForExport: () => unused('users.iterateForExport'),
-    passwordState: (id) => {
+    passwordState: async (id) => {
       const user = this.userMap.get(id)!;
       return { hash: user.passwordHash, failedLogins: user.failedLogins, mfaFailures: user.mfaFailures };
     },
-    list: () => unused('users.list'),
-    insert: (user) => this.addUser(user),
-    insertStatement: () => unused('users.insertStatement'),
-    updateProfile: (id, patch) => void Object.assign(this.userMap.get(id)!, patch),
-    setStatus: (id, status) => void Object.assign(this.userMap.get(id)!, { status, failedLogins: 0, mfaFailures: 0 }),
-    unlock: (id) => void Object.assign(this.userMap.get(id)!, { status: 'active', failedLogins: 0, mfaFailures: 0 }),
-    setPasswordHash: () => unused('users.setPasswordHash'),
-    recordFailedLogin: (id) => ++this.userMap.get(id)!.failedLogins,
-    recordFailedMfa: (id) => ++this.userMap.get(id)!.mfaFailures,
-    recordMfaSuccess: (id) => void (this.userMap.get(id)!.mfaFailures = 0),
-    recordLogin: (id) => void (this.userMap.get(id)!.lastLoginAt = AT),
-    delete: () => unused('users.delete'),
+    list: async () => unused('users.list'),
+    insert: async (user) => this.addUser(user),
+    updateProfile: async (id, patch) => void Object.assign(this.userMap.get(id)!, patch),
+    setStatus: async (id, status) => void Object.assign(this.userMap.get(id)!, { status, failedLogins: 0, mfaFailures: 0 }),
+    unlock: async (id) => void Object.assign(this.userMap.get(id)!, { status: 'active', failedLogins: 0, mfaFailures: 0 }),
+    setPasswordHash: async () => unused('users.setPasswordHash'),
+    recordFailedLogin: async (id) => ++this.userMap.get(id)!.failedLogins,
+    recordFailedMfa: async (id) => ++this.userMap.get(id)!.mfaFailures,
+    recordMfaSuccess: async (id) => void (this.userMap.get(id)!.mfaFailures = 0),
+    recordLogin: async (id) => void (this.userMap.get(id)!.lastLoginAt = AT),
+    delete: async () => unused('users.delete'),
   };
 
   readonly associations: Store['associations'] = {
-    get: (connection, subject) => this.associationMap.get(`${connection}/${subject}`),
-    forUser: (userId) => [...this.associationMap.values()].filter((a) => a.userId === userId),
-    insert: (a) =>
+    get: async (connection, subject) => this.associationMap.get(`${connection}/${subject}`),
+    forUser: async (userId) => [...this.associationMap.values()].filter((a) => a.userId === userId),
+    insert: async (a) =>
       void this.associationMap.set(`${a.connection}/${a.subject}`, {
         connection: a.connection,
         subject: a.subject,
@@ -153,76 +152,76 @@ export class FakeStore implements Store {
         lastLoginAt: AT,
         lastClaims: a.claims,
       }),
-    recordLogin: () => undefined,
-    delete: () => unused('associations.delete'),
-    countForConnection: () => unused('associations.countForConnection'),
-    deleteForConnection: () => unused('associations.deleteForConnection'),
+    recordLogin: async () => undefined,
+    delete: async () => unused('associations.delete'),
+    countForConnection: async () => unused('associations.countForConnection'),
+    deleteForConnection: async () => unused('associations.deleteForConnection'),
   };
 
   /** Audit events (config changes) as recorded. */
   readonly changes: ConfigChange[] = [];
 
   readonly events: Store['events'] = {
-    recordConfig: (change) => void this.changes.push(change),
-    recordStage: (event) => void this.stages.push(event),
-    list: () => unused('events.list'),
+    recordConfig: async (change) => void this.changes.push(change),
+    recordStage: async (event) => void this.stages.push(event),
+    list: async () => unused('events.list'),
   };
 
   readonly org: Store['org'] = {
-    setting: (key) => ({ org_id: 'fake', subject_salt: 'salt' })[key],
-    setSetting: () => unused('org.setSetting'),
-    smtpRelay: () => null,
-    setSmtpRelay: () => unused('org.setSmtpRelay'),
-    name: () => 'fake',
-    setName: () => unused('org.setName'),
-    baseUrl: () => 'http://localhost:8788',
-    setBaseUrl: () => unused('org.setBaseUrl'),
-    addSigningKey: () => unused('org.addSigningKey'),
-    signingKeys: () => SIGNING_KEYS,
-    signingKey: (alg) => SIGNING_KEYS.find((k) => k.alg === alg),
-    publicKeys: () => [
+    setting: async (key) => ({ org_id: 'fake', subject_salt: 'salt' })[key],
+    setSetting: async () => unused('org.setSetting'),
+    smtpRelay: async () => null,
+    setSmtpRelay: async () => unused('org.setSmtpRelay'),
+    name: async () => 'fake',
+    setName: async () => unused('org.setName'),
+    baseUrl: async () => 'http://localhost:8788',
+    setBaseUrl: async () => unused('org.setBaseUrl'),
+    addSigningKey: async () => unused('org.addSigningKey'),
+    signingKeys: async () => SIGNING_KEYS,
+    signingKey: async (alg) => SIGNING_KEYS.find((k) => k.alg === alg),
+    publicKeys: async () => [
       { kid: 'k1', alg: 'RS256', publicJwk: {}, createdAt: AT },
       { kid: 'k2', alg: 'ES256', publicJwk: {}, createdAt: AT },
     ],
   };
 
   readonly factors: Store['factors'] = {
-    forUser: () => unused('factors.forUser'),
-    totpFor: (userId) => this.factorList.find((f) => f.userId === userId),
-    addTotp: (userId, secretSealed, lastUsedStep = null) => {
+    forUser: async () => unused('factors.forUser'),
+    totpFor: async (userId) => this.factorList.find((f) => f.userId === userId),
+    addTotp: async (userId, secretSealed, lastUsedStep = null) => {
       this.factorList.push({ id: `factor-${userId}`, userId, secretSealed, lastUsedStep });
       return `factor-${userId}`;
     },
-    claimStep: () => true,
-    remove: () => unused('factors.remove'),
+    claimStep: async () => true,
+    remove: async () => unused('factors.remove'),
   };
 
   readonly passkeyList: StoredPasskey[] = [];
 
   readonly passkeys: Store['passkeys'] = {
-    forUser: (userId) => this.passkeyList.filter((p) => p.userId === userId),
-    byCredential: (credentialId) => this.passkeyList.find((p) => p.credentialId === credentialId),
-    add: (userId, c) => {
+    forUser: async (userId) => this.passkeyList.filter((p) => p.userId === userId),
+    byCredential: async (credentialId) => this.passkeyList.find((p) => p.credentialId === credentialId),
+    add: async (userId, c) => {
       if (this.passkeyList.some((p) => p.credentialId === c.credentialId)) return null;
       const passkey = { ...c, id: `passkey-${this.passkeyList.length + 1}`, userId, createdAt: AT, lastUsedAt: null };
       this.passkeyList.push(passkey);
       return passkey;
     },
-    recordUse: (id, counter) => {
+    recordUse: async (id, counter) => {
       const passkey = this.passkeyList.find((p) => p.id === id);
       if (!passkey || !(passkey.counter < counter || (counter === 0 && passkey.counter === 0))) return false;
       Object.assign(passkey, { counter, lastUsedAt: AT });
       return true;
     },
-    softwareHolders: () => unused('passkeys.softwareHolders'),
-    rename: () => unused('passkeys.rename'),
-    remove: () => unused('passkeys.remove'),
-    holdChallenge: () => unused('passkeys.holdChallenge'),
-    takeChallenge: () => unused('passkeys.takeChallenge'),
+    softwareHolders: async () => unused('passkeys.softwareHolders'),
+    rename: async () => unused('passkeys.rename'),
+    remove: async () => unused('passkeys.remove'),
+    holdChallenge: async () => unused('passkeys.holdChallenge'),
+    takeChallenge: async () => unused('passkeys.takeChallenge'),
   };
 
   readonly flows: Store['flows'] = {
-    insert: (id, app, state) =>
+    insert: async (id, app, state) =>
       void this.flowMap.set(id, {
         id,
         app,
@@ -231,38 +230,38 @@ export class FakeStore implements Store {
         created_at: AT,
         updated_at: AT,
       }),
-    get: (id) => this.flowMap.get(id),
-    save: (id, status: FlowStatus, state) =>
+    get: async (id) => this.flowMap.get(id),
+    save: async (id, status: FlowStatus, state) =>
       void this.flowMap.set(id, { ...this.flowMap.get(id)!, status, state: JSON.stringify(state) }),
-    recent: () => unused('flows.recent'),
+    recent: async () => unused('flows.recent'),
   };
 
   readonly oidc: Store['oidc'] = {
-    upsert: () => unused('oidc.upsert'),
-    find: () => unused('oidc.find'),
-    findByUid: () => unused('oidc.findByUid'),
-    consume: () => unused('oidc.consume'),
-    destroy: () => unused('oidc.destroy'),
-    revokeByGrantId: () => unused('oidc.revokeByGrantId'),
-    purgeExpired: () => unused('oidc.purgeExpired'),
+    upsert: async () => unused('oidc.upsert'),
+    find: async () => unused('oidc.find'),
+    findByUid: async () => unused('oidc.findByUid'),
+    consume: async () => unused('oidc.consume'),
+    destroy: async () => unused('oidc.destroy'),
+    revokeByGrantId: async () => unused('oidc.revokeByGrantId'),
+    purgeExpired: async () => unused('oidc.purgeExpired'),
   };
 
   readonly codes: Store['codes'] = {
-    issue: (flowId, _userId, _to, hash, expiresAt) => {
+    issue: async (flowId, _userId, _to, hash, expiresAt) => {
       const id = `code-${this.codeList.length + 1}`;
       this.codeList.push({ id, flowId, hash, expiresAt, usedAt: null, attempts: 0 });
       return id;
     },
-    latestForFlow: (flowId) => this.codeList.filter((c) => c.flowId === flowId).at(-1),
-    markUsed: (id) => {
+    latestForFlow: async (flowId) => this.codeList.filter((c) => c.flowId === flowId).at(-1),
+    markUsed: async (id) => {
       const code = this.codeList.find((c) => c.id === id)!;
       if (code.usedAt) return false;
       code.usedAt = AT;
       return true;
     },
-    recordAttempt: (id) => void this.codeList.find((c) => c.id === id)!.attempts++,
-    deliver: (message) => void this.mail.push(message),
-    outbox: () => unused('codes.outbox'),
+    recordAttempt: async (id) => void this.codeList.find((c) => c.id === id)!.attempts++,
+    deliver: async (message) => void this.mail.push(message),
+    outbox: async () => unused('codes.outbox'),
   };
 
   addUser(user: NewUser): User {
@@ -291,8 +290,9 @@ export class FakeStore implements Store {
     return stored;
   }
 
-  tx<T>(fn: () => T): T {
-    return fn();
+  // No isolation to give: one test drives one flow, and the engine's all-or-nothing is the SQLite adapter's to prove.
+  tx<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    return fn(this);
   }
 
   seal(plaintext: string): string {
@@ -303,7 +303,7 @@ export class FakeStore implements Store {
     return sealed.replace(/^sealed:/, '');
   }
 
-  withThrowawayCopy(): never {
+  async withThrowawayCopy(): Promise<never> {
     return unused('withThrowawayCopy');
   }
 }

@@ -76,8 +76,8 @@ export interface LoginWorld {
   login(connection: string, persona: string, extras?: LoginExtras): Promise<LoginRun>;
   /** A headless password login to thrift. */
   passwordLogin(username: string, password: string): Promise<LoginRun>;
-  setJit(connection: string, patch: Partial<JitSettings>): void;
-  user(username: string): User | undefined;
+  setJit(connection: string, patch: Partial<JitSettings>): Promise<void>;
+  user(username: string): Promise<User | undefined>;
 }
 
 export async function loginWorld(t: TestContext): Promise<LoginWorld> {
@@ -112,13 +112,13 @@ export async function loginWorld(t: TestContext): Promise<LoginWorld> {
       return run({ connection, persona, consent: 'approve', ...answers }, personasFile);
     },
     passwordLogin: (username, password) => run({ option: 'password', username, password, consent: 'approve' }),
-    setJit(connection, patch) {
-      const current = store.connections.get(connection);
+    async setJit(connection, patch) {
+      const current = await store.connections.get(connection);
       assert.ok(current, `no connection ${connection}`);
-      store.connections.update(connection, { jit: { ...current.jit, ...patch } });
+      await store.connections.update(connection, { jit: { ...current.jit, ...patch } });
     },
-    user: (username) => {
-      const found = store.users.find(username);
+    user: async (username) => {
+      const found = await store.users.find(username);
       return found?.username === username ? found : undefined;
     },
   };

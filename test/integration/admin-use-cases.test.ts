@@ -35,7 +35,7 @@ function fixesOf(err: IdpError): Fix[] {
   return typeof err.hint === 'string' || !err.hint ? [] : err.hint.filter((p): p is Fix => typeof p !== 'string');
 }
 
-const configEvents = (a: Admin) => a.store.events.list({ limit: 1000 }).filter((e) => e.kind === 'config');
+const configEvents = async (a: Admin) => (await a.store.events.list({ limit: 1000 })).filter((e) => e.kind === 'config');
 
 test('a refusal names its remedy as data, and no message or hint spells a command', async (t) => {
   const a = await admin(t);
@@ -60,18 +60,18 @@ test('a refusal names its remedy as data, and no message or hint spells a comman
 
 test('each change records one audit event under the acting admin; a dry run records and writes nothing', async (t) => {
   const a = await admin(t);
-  const before = configEvents(a).length;
+  const before = (await configEvents(a)).length;
   const dry = setApp(a, 'thrift', { steps: [[2, ['totp']]] }, { dryRun: true });
   assert.deepEqual(
     dry.changes.map((c) => c.path),
     ['steps'],
   );
-  assert.deepEqual(a.store.apps.get('thrift')!.steps, [['password', 'google', 'github']]);
-  assert.equal(configEvents(a).length, before);
+  assert.deepEqual((await a.store.apps.get('thrift'))!.steps, [['password', 'google', 'github']]);
+  assert.equal((await configEvents(a)).length, before);
   setApp(a, 'thrift', { steps: [[2, ['totp']]] }, { dryRun: false });
-  assert.deepEqual(a.store.apps.get('thrift')!.steps, [['password', 'google', 'github'], ['totp']]);
-  const [latest] = configEvents(a);
-  assert.equal(configEvents(a).length, before + 1);
+  assert.deepEqual((await a.store.apps.get('thrift'))!.steps, [['password', 'google', 'github'], ['totp']]);
+  const [latest] = await configEvents(a);
+  assert.equal((await configEvents(a)).length, before + 1);
   assert.deepEqual([latest!.action, latest!.actor], ['app.set', 'tester']);
 });
 
@@ -87,7 +87,7 @@ test('turning JIT off before an MFA step comes back as the same conflict from co
   const expected = [{ app: 'thrift', connection: 'github', step: 1, mfaStep: 2, scripted: false }];
   assert.deepEqual(viaSet.conflicts, expected);
   assert.deepEqual(viaPolicy.conflicts, expected);
-  assert.equal(a.store.connections.get('github')!.jit.enabled, true, 'dry runs changed nothing');
+  assert.equal((await a.store.connections.get('github'))!.jit.enabled, true, 'dry runs changed nothing');
 });
 
 test('a script is held to the same size limit and load check from app script set and from a policy', async (t) => {
@@ -104,5 +104,5 @@ test('a script is held to the same size limit and load check from app script set
   assert.deepEqual([viaSet.code, viaPolicy.code], ['FILE_INVALID', 'FILE_INVALID']);
   assert.match(viaSet.message, /^huge\.js: the script is 101 KiB; the limit is 64 KiB$/);
   assert.match(viaPolicy.message, /^p\.yaml: apps\.thrift\.script: the script is 101 KiB/);
-  assert.equal(a.store.apps.get('thrift')!.script, null);
+  assert.equal((await a.store.apps.get('thrift'))!.script, null);
 });

@@ -32,30 +32,30 @@ async function emptyStore(t: TestContext): Promise<Store> {
   return store;
 }
 
-function planFor(store: Store, text: string, prune = false): PlanItem[] {
+async function planFor(store: Store, text: string, prune = false): Promise<PlanItem[]> {
   const doc = validatePolicy(parsePolicy(text, FILE), FILE);
   return planPolicy(
-    { orgName: store.org.name(), apps: store.apps.list(), connections: store.connections.list() },
+    { orgName: await store.org.name(), apps: await store.apps.list(), connections: await store.connections.list() },
     doc,
     { prune, file: FILE },
   );
 }
 
 /** What `idp apply` does: plan, then apply unless there is nothing to do. Returns the plan and the notes. */
-function apply(store: Store, text: string, prune = false): { plan: PlanItem[]; notes: string[] } {
-  const plan = planFor(store, text, prune);
+async function apply(store: Store, text: string, prune = false): Promise<{ plan: PlanItem[]; notes: string[] }> {
+  const plan = await planFor(store, text, prune);
   return { plan, notes: plan.length ? applyPlan(store, plan, 'test', FILE).map((note) => renderHint(note)!) : [] };
 }
 
 const exportText = (store: Store, format: 'yaml' | 'json' = 'yaml'): string => policyText(exportPolicy(store), format);
-const configEvents = (store: Store): number =>
-  store.events.list({ limit: 100_000 }).filter((e) => e.kind === 'config').length;
+const configEvents = async (store: Store): Promise<number> =>
+  (await store.events.list({ limit: 100_000 })).filter((e) => e.kind === 'config').length;
 
 /** Org A of the round trip: the demo org plus a script, an MFA step, an oidc connection, linking, JIT off. */
 async function orgA(t: TestContext): Promise<Store> {
   const store = await demoStore(t);
-  store.apps.update('thrift', { steps: [['password', 'google', 'github'], ['email-otp']], script: SKIP_MFA_SCRIPT });
-  store.connections.insert({
+  await store.apps.update('thrift', { steps: [['password', 'google', 'github'], ['email-otp']], script: SKIP_MFA_SCRIPT });
+  await store.connections.insert({
     name: 'corp',
     type: 'oidc',
     sandbox: false,
@@ -66,8 +66,8 @@ async function orgA(t: TestContext): Promise<Store> {
     jit: { enabled: true, scheme: 'prompt-consent', sync: 'preserve-local', linking: 'off' },
     attributeMap: { department: 'dept', login: 'nickname' },
   });
-  store.connections.update('github', { jit: { ...store.connections.get('github')!.jit, linking: 'verified-email' } });
-  store.connections.update('google', { jit: { ...store.connections.get('google')!.jit, enabled: false } });
+  await store.connections.update('github', { jit: { ...(await store.connections.get('github'))!.jit, linking: 'verified-email' } });
+  await store.connections.update('google', { jit: { ...(await store.connections.get('google'))!.jit, enabled: false } });
   return store;
 }
 
@@ -85,7 +85,7 @@ for (const format of ['yaml', 'json'] as const) {
     ])
       assert.ok(text.includes(part), `export holds ${part}`);
     const b = await emptyStore(t);
-    const { plan } = apply(b, text);
+    const { plan } = await apply(b, text);
     assert.ok(plan.length > 0);
     assert.equal(exportText(b, format), text);
     assert.equal(
@@ -93,8 +93,8 @@ for (const format of ['yaml', 'json'] as const) {
       exportText(a, format === 'yaml' ? 'json' : 'yaml'),
     );
     // The sandbox connections B created can serve logins: each got a secret of its own, never the file's business.
-    assert.ok(b.connections.storedSecret('github'));
-    assert.deepEqual(b.connections.get('corp')?.secret, { kind: 'env', variable: 'CORP_CLIENT_SECRET' });
+    assert.ok(await b.connections.storedSecret('github'));
+    assert.deepEqual((await b.connections.get('corp'))?.secret, { kind: 'env', variable: 'CORP_CLIENT_SECRET' });
   });
 }
 
@@ -102,21 +102,21 @@ test('a second apply of the same file plans nothing and writes no event; nor doe
   const a = await orgA(t);
   const text = exportText(a);
   const b = await emptyStore(t);
-  apply(b, text);
-  const events = configEvents(b);
-  const again = apply(b, text);
+  await apply(b, text);
+  const events = await configEvents(b);
+  const again = await apply(b, text);
   assert.deepEqual(again.plan, []);
-  assert.equal(configEvents(b), events);
+  assert.equal(await configEvents(b), events);
   assert.equal(exportText(b), text);
-  assert.deepEqual(planFor(a, text, true), [], 'the export of an org is that org, prune included');
+  assert.deepEqual(await planFor(a, text, true), [], 'the export of an org is that org, prune included');
 });
 
 test('applyPlan writes one config event per change, naming the file and the paths, with before and after', async (t) => {
   const store = await demoStore(t);
-  const before = configEvents(store);
-  apply(store, 'connections: { github: { jit: { enabled: false, sync: none } } }');
-  const [event] = store.events.list({ limit: 1 });
-  assert.equal(configEvents(store), before + 1);
+  const before = await configEvents(store);
+  await apply(store, 'connections: { github: { jit: { enabled: false, sync: none } } }');
+  const [event] = await store.events.list({ limit: 1 });
+  assert.equal(await configEvents(store), before + 1);
   assert.equal(event?.action, 'apply.connection.update');
   assert.equal(event?.target, 'connection github');
   assert.match(event?.detail ?? '', /policy\.yaml: jit\.enabled, jit\.sync$/);
@@ -124,7 +124,7 @@ test('applyPlan writes one config event per change, naming the file and the path
     { path: 'jit.enabled', value: true },
     { path: 'jit.sync', value: 'override-all' },
   ]);
-  assert.deepEqual(store.connections.get('github')?.jit, {
+  assert.deepEqual((await store.connections.get('github'))?.jit, {
     enabled: false,
     scheme: 'silent',
     sync: 'none',
@@ -135,11 +135,11 @@ test('applyPlan writes one config event per change, naming the file and the path
 test('applyPlan is all or nothing: a later item the store refuses undoes the earlier ones', async (t) => {
   const store = await demoStore(t);
   const text = exportText(store);
-  const events = configEvents(store);
-  const thriftId = store.apps.get('thrift')!.clientId;
+  const events = await configEvents(store);
+  const thriftId = (await store.apps.get('thrift'))!.clientId;
   // Planning refuses a taken client_id; a plan made by hand reaches the store's UNIQUE constraint instead.
   const plan: PlanItem[] = [
-    ...planFor(store, 'connections: { github: { jit: { enabled: false } } }'),
+    ...await planFor(store, 'connections: { github: { jit: { enabled: false } } }'),
     {
       action: 'create',
       kind: 'app',
@@ -150,13 +150,13 @@ test('applyPlan is all or nothing: a later item the store refuses undoes the ear
   ];
   assert.throws(() => applyPlan(store, plan, 'test', FILE), /UNIQUE/);
   assert.equal(exportText(store), text);
-  assert.equal(configEvents(store), events);
+  assert.equal(await configEvents(store), events);
 });
 
 test('--prune deletes what the file does not name (not myaccount); a renamed app keeps its client_id', async (t) => {
   const store = await demoStore(t);
-  const thrift = store.apps.get('thrift')!;
-  const { plan } = apply(
+  const thrift = (await store.apps.get('thrift'))!;
+  const { plan } = await apply(
     store,
     `apps: { shop: { client_id: ${thrift.clientId}, steps: [[password, github]] } }\nconnections: { github: {} }\n`,
     true,
@@ -166,15 +166,15 @@ test('--prune deletes what the file does not name (not myaccount); a renamed app
     'delete app thrift',
     'delete connection google',
   ]);
-  assert.deepEqual(store.apps.names().sort(), ['myaccount', 'shop']);
-  assert.deepEqual(store.connections.names(), ['github']);
-  assert.equal(store.apps.get('shop')?.clientId, thrift.clientId);
+  assert.deepEqual((await store.apps.names()).sort(), ['myaccount', 'shop']);
+  assert.deepEqual(await store.connections.names(), ['github']);
+  assert.equal((await store.apps.get('shop'))?.clientId, thrift.clientId);
 });
 
 test('a new real connection with client_secret: stored is created without one, noted once, and stays idempotent', async (t) => {
   const store = await demoStore(t);
   const file = 'connections: { gh-real: { type: github, client_id: Iv1.real, client_secret: stored } }';
-  const first = apply(store, file);
+  const first = await apply(store, file);
   assert.deepEqual(
     first.plan.map((i) => i.action),
     ['create'],
@@ -182,22 +182,22 @@ test('a new real connection with client_secret: stored is created without one, n
   assert.deepEqual(first.notes, [
     'connection gh-real has no client secret yet: idp connection set gh-real --client-secret-stdin',
   ]);
-  assert.deepEqual(store.connections.get('gh-real')?.secret, { kind: 'none' });
-  const events = configEvents(store);
-  assert.deepEqual(apply(store, file).plan, []);
-  assert.equal(configEvents(store), events);
+  assert.deepEqual((await store.connections.get('gh-real'))?.secret, { kind: 'none' });
+  const events = await configEvents(store);
+  assert.deepEqual((await apply(store, file)).plan, []);
+  assert.equal(await configEvents(store), events);
 });
 
 test('an env reference replaces a stored secret, and the stored value is gone', async (t) => {
   const store = await demoStore(t);
-  apply(store, 'connections: { corp: { type: oidc, issuer: "https://login.corp.example.com", client_id: c } }');
-  store.connections.update('corp', { secret: { kind: 'value', value: 'canary-stored-secret-9f31' } });
-  const { plan } = apply(store, 'connections: { corp: { client_secret_env: CORP_SECRET } }');
+  await apply(store, 'connections: { corp: { type: oidc, issuer: "https://login.corp.example.com", client_id: c } }');
+  await store.connections.update('corp', { secret: { kind: 'value', value: 'canary-stored-secret-9f31' } });
+  const { plan } = await apply(store, 'connections: { corp: { client_secret_env: CORP_SECRET } }');
   assert.deepEqual(plan[0]?.changes, [
     { path: 'client_secret', before: 'stored', after: null },
     { path: 'client_secret_env', before: null, after: 'CORP_SECRET' },
   ]);
-  assert.deepEqual(store.connections.get('corp')?.secret, { kind: 'env', variable: 'CORP_SECRET' });
-  assert.equal(store.connections.storedSecret('corp'), null);
-  assert.ok(!JSON.stringify(store.events.list({ limit: 10 })).includes('canary-stored-secret-9f31'));
+  assert.deepEqual((await store.connections.get('corp'))?.secret, { kind: 'env', variable: 'CORP_SECRET' });
+  assert.equal(await store.connections.storedSecret('corp'), null);
+  assert.ok(!JSON.stringify(await store.events.list({ limit: 10 })).includes('canary-stored-secret-9f31'));
 });

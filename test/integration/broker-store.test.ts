@@ -36,37 +36,37 @@ function result(overrides: Partial<FlowResult> & { claims: Record<string, unknow
 test('provider rows: expired ones read as absent and are purged; consume marks, destroy removes, a revoked grant takes every row under it', async (t) => {
   const s = await store(t);
   const now = 1_000_000;
-  s.oidc.upsert('AccessToken', 'at1', { grantId: 'g1', jti: 'at1' }, now + 60, 'g1');
-  s.oidc.upsert('RefreshToken', 'rt1', { grantId: 'g1' }, now + 3600, 'g1');
-  s.oidc.upsert('AccessToken', 'at2', { grantId: 'g2' }, now + 60, 'g2');
-  s.oidc.upsert('Interaction', 'i1', { grantId: 'g1' }, now + 60);
-  s.oidc.upsert('Session', 's1', { uid: 'u1', accountId: 'a' }, now - 1);
-  s.oidc.upsert('Grant', 'g1', { accountId: 'a' }, null);
+  await s.oidc.upsert('AccessToken', 'at1', { grantId: 'g1', jti: 'at1' }, now + 60, 'g1');
+  await s.oidc.upsert('RefreshToken', 'rt1', { grantId: 'g1' }, now + 3600, 'g1');
+  await s.oidc.upsert('AccessToken', 'at2', { grantId: 'g2' }, now + 60, 'g2');
+  await s.oidc.upsert('Interaction', 'i1', { grantId: 'g1' }, now + 60);
+  await s.oidc.upsert('Session', 's1', { uid: 'u1', accountId: 'a' }, now - 1);
+  await s.oidc.upsert('Grant', 'g1', { accountId: 'a' }, null);
 
-  assert.deepEqual(s.oidc.find('AccessToken', 'at1', now), { grantId: 'g1', jti: 'at1' });
-  assert.equal(s.oidc.find('AccessToken', 'at1', now + 61), undefined, 'past its expiry a row reads as absent');
-  assert.equal(s.oidc.findByUid('Session', 'u1', now), undefined, 'an expired session is not found by uid either');
-  assert.ok(s.oidc.find('Grant', 'g1', now + 10 ** 9), 'a row without expiry never expires');
+  assert.deepEqual(await s.oidc.find('AccessToken', 'at1', now), { grantId: 'g1', jti: 'at1' });
+  assert.equal(await s.oidc.find('AccessToken', 'at1', now + 61), undefined, 'past its expiry a row reads as absent');
+  assert.equal(await s.oidc.findByUid('Session', 'u1', now), undefined, 'an expired session is not found by uid either');
+  assert.ok(await s.oidc.find('Grant', 'g1', now + 10 ** 9), 'a row without expiry never expires');
 
-  assert.equal(s.oidc.consume('RefreshToken', 'rt1', now), true);
-  assert.equal(s.oidc.find('RefreshToken', 'rt1', now)?.consumed, now);
-  assert.equal(s.oidc.consume('RefreshToken', 'rt1', now + 1), false, 'a second use loses');
-  assert.equal(s.oidc.find('RefreshToken', 'rt1', now)?.consumed, now, 'and leaves the first mark');
+  assert.equal(await s.oidc.consume('RefreshToken', 'rt1', now), true);
+  assert.equal((await s.oidc.find('RefreshToken', 'rt1', now))?.consumed, now);
+  assert.equal(await s.oidc.consume('RefreshToken', 'rt1', now + 1), false, 'a second use loses');
+  assert.equal((await s.oidc.find('RefreshToken', 'rt1', now))?.consumed, now, 'and leaves the first mark');
 
-  s.oidc.revokeByGrantId('g1');
-  assert.equal(s.oidc.find('AccessToken', 'at1', now), undefined);
-  assert.equal(s.oidc.find('RefreshToken', 'rt1', now), undefined);
-  assert.ok(s.oidc.find('AccessToken', 'at2', now), 'another grant keeps its tokens');
-  assert.ok(s.oidc.find('Interaction', 'i1', now), 'a row that only names the grant is not issued under it');
+  await s.oidc.revokeByGrantId('g1');
+  assert.equal(await s.oidc.find('AccessToken', 'at1', now), undefined);
+  assert.equal(await s.oidc.find('RefreshToken', 'rt1', now), undefined);
+  assert.ok(await s.oidc.find('AccessToken', 'at2', now), 'another grant keeps its tokens');
+  assert.ok(await s.oidc.find('Interaction', 'i1', now), 'a row that only names the grant is not issued under it');
 
-  assert.equal(s.oidc.purgeExpired(now), 1, 'only the expired session goes');
-  s.oidc.destroy('AccessToken', 'at2');
-  assert.equal(s.oidc.find('AccessToken', 'at2', now), undefined);
+  assert.equal(await s.oidc.purgeExpired(now), 1, 'only the expired session goes');
+  await s.oidc.destroy('AccessToken', 'at2');
+  assert.equal(await s.oidc.find('AccessToken', 'at2', now), undefined);
 });
 
 test('a pass-through session keeps the upstream attributes with the grant, and an app sees only its own attributes of them', async (t) => {
   const s = await store(t);
-  const users = s.users.count();
+  const users = await s.users.count();
   const session = brokeredSession(
     result({
       passThrough: true,
@@ -91,17 +91,17 @@ test('a pass-through session keeps the upstream attributes with the grant, and a
     attributes: { email: 'octo@example.com', name: 'Octo Cat', username: 'octocat' },
   });
 
-  const thrift = s.apps.get('thrift')!;
-  s.apps.update('thrift', { attributes: ['email'] });
+  const thrift = (await s.apps.get('thrift'))!;
+  await s.apps.update('thrift', { attributes: ['email'] });
   const claims = sessionClaims(s, thrift.clientId, session.accountId, session.kept);
   assert.deepEqual(claims, { email: 'octo@example.com', sub: 'pt_abc', idp: 'github', pass_through: true });
-  assert.equal(s.users.count(), users, 'no user row for a pass-through person');
+  assert.equal(await s.users.count(), users, 'no user row for a pass-through person');
 });
 
 test("a local session's claims are the user's current attributes; a locked or deleted user, or a deleted app, gets none", async (t) => {
   const s = await store(t);
-  const alice = s.users.find('alice')!;
-  const thrift = s.apps.get('thrift')!;
+  const alice = (await s.users.find('alice'))!;
+  const thrift = (await s.apps.get('thrift'))!;
   const session = brokeredSession(
     result({ user: { id: alice.id, username: 'alice' }, claims: { sub: alice.id, idp: 'LOCAL' } }),
   );
@@ -118,13 +118,13 @@ test("a local session's claims are the user's current attributes; a locked or de
   assert.equal(claims?.idp, 'LOCAL');
   assert.equal(claims?.pass_through, undefined);
 
-  s.users.updateProfile(alice.id, { name: 'Alice Renamed' });
+  await s.users.updateProfile(alice.id, { name: 'Alice Renamed' });
   assert.equal(sessionClaims(s, thrift.clientId, alice.id, session.kept)?.name, 'Alice Renamed', 'read fresh');
 
-  s.users.setStatus(alice.id, 'locked');
+  await s.users.setStatus(alice.id, 'locked');
   assert.equal(sessionClaims(s, thrift.clientId, alice.id, session.kept), undefined);
   assert.equal(sessionStands(s, alice.id), false, 'a locked user cannot go on to another app');
-  s.users.setStatus(alice.id, 'active');
+  await s.users.setStatus(alice.id, 'active');
   assert.equal(sessionStands(s, alice.id), true);
 
   assert.equal(sessionClaims(s, 'no-such-client', alice.id, session.kept), undefined, 'an app deleted since');
@@ -133,7 +133,7 @@ test("a local session's claims are the user's current attributes; a locked or de
 
 test('My Account on the web enrols TOTP only with a current code for the secret it showed, kept sealed meanwhile, once', async (t) => {
   const s = await store(t);
-  const alice = s.users.find('alice')!;
+  const alice = (await s.users.find('alice'))!;
   const admin = { store: s, actor: 'alice' };
   const nothing = await asyncRefusal(enrolConfirmedTotp(admin, totp, alice, '123456'));
   assert.match(nothing.message, /expired/, 'no enrolment was begun');
@@ -142,36 +142,36 @@ test('My Account on the web enrols TOTP only with a current code for the secret 
   assert.match(uri, /^otpauth:\/\/totp\//);
   assert.deepEqual(pendingTotpEnrolment(s, totp, alice), { secret, uri });
   assert.doesNotMatch(
-    JSON.stringify(s.oidc.find('PendingTotp', alice.id, 0)),
+    JSON.stringify(await s.oidc.find('PendingTotp', alice.id, 0)),
     new RegExp(secret),
     'sealed while pending',
   );
 
   const wrong = await asyncRefusal(enrolConfirmedTotp(admin, totp, alice, '000000'));
   assert.equal(wrong.code, 'MFA_FAILED');
-  assert.equal(s.factors.totpFor(alice.id), undefined, 'nothing stored for a wrong code');
+  assert.equal(await s.factors.totpFor(alice.id), undefined, 'nothing stored for a wrong code');
   assert.ok(pendingTotpEnrolment(s, totp, alice), 'a wrong code leaves the enrolment pending');
 
   const factor = await enrolConfirmedTotp(admin, totp, alice, await totp.code(secret, s.clock()));
-  assert.equal(s.factors.totpFor(alice.id)?.id, factor);
-  assert.notEqual(s.factors.totpFor(alice.id)?.secretSealed, secret, 'sealed at rest');
+  assert.equal((await s.factors.totpFor(alice.id))?.id, factor);
+  assert.notEqual((await s.factors.totpFor(alice.id))?.secretSealed, secret, 'sealed at rest');
   assert.equal(pendingTotpEnrolment(s, totp, alice), undefined, 'the pending secret is gone once enrolled');
   assert.equal((await asyncRefusal(Promise.resolve().then(() => beginTotpEnrolment(s, totp, alice)))).code, 'USAGE');
 });
 
 test('single sign-on into another app only when the session passed every step that app asks for, through its options', async (t) => {
   const s = await store(t);
-  const shop = (steps: string[][], script: string | null = null) => ({ ...s.apps.get('thrift')!, steps, script });
+  const shop = async (steps: string[][], script: string | null = null) => ({ ...(await s.apps.get('thrift'))!, steps, script });
   const github = { idp: 'github', amr: ['fed'], passThrough: false, attributes: {} };
   const password = { idp: 'LOCAL', amr: ['pwd'], passThrough: false, attributes: {} };
-  assert.equal(sessionSatisfies(s, shop([['password', 'github']]), github), true);
-  assert.equal(sessionSatisfies(s, shop([['password', 'github']]), password), true);
-  assert.equal(sessionSatisfies(s, shop([['password']]), github), false, 'an option the app does not offer');
-  assert.equal(sessionSatisfies(s, shop([['github']]), password), false);
-  assert.equal(sessionSatisfies(s, shop([['github'], ['totp']]), github), false, 'a step the session never passed');
-  assert.equal(sessionSatisfies(s, shop([['github'], ['totp']]), { ...github, amr: ['fed', 'otp'] }), true);
+  assert.equal(sessionSatisfies(s, await shop([['password', 'github']]), github), true);
+  assert.equal(sessionSatisfies(s, await shop([['password', 'github']]), password), true);
+  assert.equal(sessionSatisfies(s, await shop([['password']]), github), false, 'an option the app does not offer');
+  assert.equal(sessionSatisfies(s, await shop([['github']]), password), false);
+  assert.equal(sessionSatisfies(s, await shop([['github'], ['totp']]), github), false, 'a step the session never passed');
+  assert.equal(sessionSatisfies(s, await shop([['github'], ['totp']]), { ...github, amr: ['fed', 'otp'] }), true);
   assert.equal(
-    sessionSatisfies(s, shop([['github']], 'var onLoginRequest = function () {};'), github),
+    sessionSatisfies(s, await shop([['github']], 'var onLoginRequest = function () {};'), github),
     false,
     'a script decides per sign-in',
   );
@@ -179,9 +179,9 @@ test('single sign-on into another app only when the session passed every step th
 
 test('single sign-on into a passwordless passkey step needs a session whose passkey verified the user', async (t) => {
   const s = await store(t);
-  const shop = (steps: string[][]) => ({ ...s.apps.get('thrift')!, steps, script: null });
+  const shop = async (steps: string[][]) => ({ ...(await s.apps.get('thrift'))!, steps, script: null });
   const session = (amr: string[]) => ({ idp: 'LOCAL', amr, passThrough: false, attributes: {} });
-  const passwordless = shop([['passkey']]);
+  const passwordless = await shop([['passkey']]);
   assert.equal(sessionSatisfies(s, passwordless, session(['hwk', 'user'])), true);
   assert.equal(sessionSatisfies(s, passwordless, session(['swk', 'user'])), true, "a sandbox's software key");
   assert.equal(
@@ -189,8 +189,8 @@ test('single sign-on into a passwordless passkey step needs a session whose pass
     false,
     'a second-factor passkey without user verification',
   );
-  assert.equal(sessionSatisfies(s, shop([['password'], ['passkey']]), session(['pwd', 'hwk'])), true);
-  assert.equal(sessionSatisfies(s, shop([['password'], ['passkey']]), session(['pwd', 'swk'])), true);
+  assert.equal(sessionSatisfies(s, await shop([['password'], ['passkey']]), session(['pwd', 'hwk'])), true);
+  assert.equal(sessionSatisfies(s, await shop([['password'], ['passkey']]), session(['pwd', 'swk'])), true);
 });
 
 test('a self-service session adds or removes factors only within 5 minutes of signing in; an admin needs no session', async (t) => {
@@ -198,7 +198,7 @@ test('a self-service session adds or removes factors only within 5 minutes of si
   let at = new Date('2026-12-01T10:00:00Z');
   const s = openStore(home, { clock: () => at });
   t.after(() => s.close());
-  const alice = s.users.find('alice')!;
+  const alice = (await s.users.find('alice'))!;
   const signedIn = { userId: alice.id, signedInAt: Math.floor(at.getTime() / 1000), amr: ['pwd'] };
   const admin = {
     store: s,
@@ -209,12 +209,12 @@ test('a self-service session adds or removes factors only within 5 minutes of si
   at = new Date(at.getTime() + 5 * 60_000);
   const { secret } = beginTotpEnrolment(s, totp, alice, signedIn);
   await enrolConfirmedTotp(admin, totp, alice, await totp.code(secret, s.clock()));
-  const factor = s.factors.totpFor(alice.id)!.id;
+  const factor = (await s.factors.totpFor(alice.id))!.id;
 
   at = new Date(at.getTime() + 1000);
   const stale = (fn: () => unknown) => asyncRefusal(Promise.resolve().then(fn));
   assert.equal((await stale(() => removeFactors(admin, alice, factor, signedIn))).code, 'SIGN_IN_TOO_OLD');
-  assert.ok(s.factors.totpFor(alice.id), 'nothing removed');
+  assert.ok(await s.factors.totpFor(alice.id), 'nothing removed');
   const passkey = beginPasskeyEnrolment(admin, alice.id, { origin: 'http://localhost:8788', session: signedIn });
   assert.equal((await asyncRefusal(passkey)).code, 'SIGN_IN_TOO_OLD');
   assert.equal(removeFactors(admin, alice, factor), 1, 'an admin command has no session to age');

@@ -153,7 +153,7 @@ test('config: is a partial policy file; its errors are reported under config.', 
       planned.map((p) => [p.action, p.name, p.changes.map((c) => c.path)]),
       [['update', 'github', ['jit.enabled']]],
     );
-    assert.equal(store.connections.get('github')!.jit.enabled, true, 'checking a config writes nothing');
+    assert.equal((await store.connections.get('github'))!.jit.enabled, true, 'checking a config writes nothing');
     // A config is one more way a change arrives: the rules of `idp apply` hold there too.
     const reserved = parseScenarioFile(
       `name: t\nconfig: { connections: { totp: { type: github, sandbox: true } } }\n${scenario('{ outcome: success }').slice('name: t\n'.length)}`,
@@ -308,7 +308,7 @@ scenarios:
     assert.notEqual(copies[0]!.home, store.home);
     assert.equal(existsSync(copies[0]!.home), false, 'the copy is removed');
     assert.deepEqual(tableCounts(store), before, 'the org is untouched');
-    assert.equal(store.connections.get('github')!.jit.enabled, true, 'config: applied to the copy only');
+    assert.equal((await store.connections.get('github'))!.jit.enabled, true, 'config: applied to the copy only');
 
     await runScenarioFile(store, sf, await watchedDeps(copies));
     assert.equal(copies.length, 2, 'each run gets a fresh copy');
@@ -321,8 +321,8 @@ scenarios:
 test('otp: totp computes the code of the factor the identified user holds (sealed with the org key), twice in a row', async () => {
   const store = openStore(await demoHome());
   try {
-    const alice = store.users.find('alice')!;
-    store.factors.addTotp(alice.id, store.seal(newTotpSecret()));
+    const alice = (await store.users.find('alice'))!;
+    await store.factors.addTotp(alice.id, store.seal(newTotpSecret()));
     const login = '{ app: thrift, option: password, username: alice, password: thrift-demo, otp: totp }';
     const sf = parseScenarioFile(
       `name: totp

@@ -25,7 +25,7 @@ async function orgWith(connections: ConnectionSpec[]): Promise<string> {
   try {
     await createOrganisation(store, { demo: false, actor: 'test' });
     for (const c of connections) {
-      store.connections.insert({
+      await store.connections.insert({
         sandbox: false,
         issuer: null,
         clientId: `client-${c.name}`,
@@ -320,7 +320,7 @@ test('an SMTP relay is checked only when set: ok while it accepts connections, a
   const catcher = await smtpCatcher();
   const store = openStore(home);
   try {
-    store.org.setSmtpRelay(catcher.url);
+    await store.org.setSmtpRelay(catcher.url);
   } finally {
     store.close();
   }

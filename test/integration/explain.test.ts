@@ -39,10 +39,10 @@ async function explainAs(
 ): Promise<Explanation> {
   const { store } = world;
   const before = fingerprint(store);
-  const conn = store.connections.get(connection)!;
+  const conn = (await store.connections.get(connection))!;
   const result = await explain(
     store,
-    store.apps.get('thrift')!,
+    (await store.apps.get('thrift'))!,
     conn,
     await personaProfile(store, conn, persona, personas),
     scriptRunner,
@@ -69,10 +69,10 @@ test('first GitHub login with the email free: provision, the proposed user and i
   assert.equal(r.mfa_required, false);
   assert.equal(r.mfa_possible, true);
   assert.equal(r.upstream.subject, '583231');
-  assert.equal(world.user('octocat'), undefined, 'explain created nobody');
+  assert.equal(await world.user('octocat'), undefined, 'explain created nobody');
 
   expectDone(await world.login('github', 'octocat'));
-  const created = world.user('octocat');
+  const created = await world.user('octocat');
   assert.equal(created?.email, 'octocat@example.com');
   assert.equal(created?.name, 'The Octocat');
 });
@@ -87,19 +87,19 @@ test('email taken by a local user: deny with linking off, link with verified-ema
   assert.deepEqual(stepsOf(denied), [[1, ['github']]]);
   assert.equal(denied.mfa_possible, false);
 
-  world.setJit('github', { linking: 'verified-email' });
+  await world.setJit('github', { linking: 'verified-email' });
   const linked = await explainAs(world, 'github', 'alice-gh');
   assert.equal(linked.decision, 'link');
-  const alice = world.user('alice')!;
+  const alice = (await world.user('alice'))!;
   assert.deepEqual(linked.user, { id: alice.id, username: 'alice', email: 'alice@example.com', state: 'existing' });
   assert.equal(linked.mfa_possible, true);
-  assert.equal(world.store.associations.get('github', '1000002'), undefined, 'no association was written');
+  assert.equal(await world.store.associations.get('github', '1000002'), undefined, 'no association was written');
 });
 
 test('returning user: override-all shows the renamed persona, preserve-local and none change nothing', async (t) => {
   const world = await loginWorld(t);
   expectDone(await world.login('github', 'octocat'));
-  const octocat = world.user('octocat')!;
+  const octocat = (await world.user('octocat'))!;
   const renamed = personasFile({
     github: [githubPersona('octocat', 583231, { name: 'Octo Renamed', email: 'octocat@example.com' })],
   });
@@ -113,19 +113,19 @@ test('returning user: override-all shows the renamed persona, preserve-local and
     state: 'existing',
   });
   assert.deepEqual(override.attributes, [{ attribute: 'name', before: 'The Octocat', after: 'Octo Renamed' }]);
-  assert.equal(world.user('octocat')?.name, 'The Octocat');
+  assert.equal((await world.user('octocat'))?.name, 'The Octocat');
 
   for (const sync of ['preserve-local', 'none'] as const) {
-    world.setJit('github', { sync });
+    await world.setJit('github', { sync });
     const r = await explainAs(world, 'github', 'octocat', renamed);
     assert.equal(r.decision, 'returning');
     assert.deepEqual(r.attributes, [], `${sync}: nothing changes`);
   }
 
   // What explain predicted is what the login does.
-  world.setJit('github', { sync: 'override-all' });
+  await world.setJit('github', { sync: 'override-all' });
   expectDone(await world.login('github', 'octocat', { personasFile: renamed }));
-  assert.equal(world.user('octocat')?.name, 'Octo Renamed');
+  assert.equal((await world.user('octocat'))?.name, 'Octo Renamed');
 });
 
 test('returning user with a new email: attributes use the same names as a provision and list only real changes', async (t) => {
@@ -140,7 +140,7 @@ test('returning user with a new email: attributes use the same names as a provis
 
 test('JIT off: pass-through with no user and no MFA possible; a second step makes MFA required but impossible', async (t) => {
   const world = await loginWorld(t);
-  world.setJit('google', { enabled: false });
+  await world.setJit('google', { enabled: false });
   const r = await explainAs(world, 'google', 'bob');
   assert.equal(r.decision, 'pass-through');
   assert.match(r.reason, /JIT off/);
@@ -149,7 +149,7 @@ test('JIT off: pass-through with no user and no MFA possible; a second step make
   assert.equal(r.mfa_required, false);
   assert.equal(r.mfa_possible, false);
 
-  world.store.apps.update('thrift', { steps: [['password', 'google', 'github'], ['email-otp']] });
+  await world.store.apps.update('thrift', { steps: [['password', 'google', 'github'], ['email-otp']] });
   const mfa = await explainAs(world, 'google', 'bob');
   assert.deepEqual(stepsOf(mfa), [
     [1, ['google']],
@@ -161,7 +161,7 @@ test('JIT off: pass-through with no user and no MFA possible; a second step make
 
 test('step 2 email-otp runs for a provisioned user; the skip-MFA script leaves only step 1 for federated sign-ins', async (t) => {
   const world = await loginWorld(t);
-  world.store.apps.update('thrift', { steps: [['password', 'google', 'github'], ['email-otp']] });
+  await world.store.apps.update('thrift', { steps: [['password', 'google', 'github'], ['email-otp']] });
   const plain = await explainAs(world, 'github', 'octocat');
   assert.deepEqual(stepsOf(plain), [
     [1, ['github']],
@@ -170,12 +170,12 @@ test('step 2 email-otp runs for a provisioned user; the skip-MFA script leaves o
   assert.equal(plain.mfa_required, true);
   assert.equal(plain.mfa_possible, true);
 
-  world.store.apps.update('thrift', { script: SKIP_MFA_SCRIPT });
+  await world.store.apps.update('thrift', { script: SKIP_MFA_SCRIPT });
   const scripted = await explainAs(world, 'github', 'octocat');
   assert.deepEqual(stepsOf(scripted), [[1, ['github']]]);
   assert.equal(scripted.mfa_required, false);
 
-  world.setJit('google', { enabled: false });
+  await world.setJit('google', { enabled: false });
   const passThrough = await explainAs(world, 'google', 'bob');
   assert.equal(passThrough.decision, 'pass-through');
   assert.deepEqual(stepsOf(passThrough), [[1, ['google']]]);
@@ -184,12 +184,12 @@ test('step 2 email-otp runs for a provisioned user; the skip-MFA script leaves o
 
 test('a connection the app does not offer in step 1 is refused', async (t) => {
   const world = await loginWorld(t);
-  world.store.apps.update('thrift', { steps: [['password', 'github']] });
-  const google = world.store.connections.get('google')!;
+  await world.store.apps.update('thrift', { steps: [['password', 'github']] });
+  const google = (await world.store.connections.get('google'))!;
   await assert.rejects(
     explain(
       world.store,
-      world.store.apps.get('thrift')!,
+      (await world.store.apps.get('thrift'))!,
       google,
       { subject: '1', claims: { email: 'x@example.com', email_verified: true } },
       scriptRunner,

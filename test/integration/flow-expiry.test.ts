@@ -15,7 +15,7 @@ test('a flow idle past its lifetime is listed as expired, keeps no upstream secr
   const started = await engine.start('thrift');
   const view = await engine.submit(started.flow, { choose: 'github', redirectUri: 'http://127.0.0.1:9/callback' });
   assert.ok(view.status === 'active' && view.waiting === 'redirect', JSON.stringify(view));
-  const waiting = (JSON.parse(w.store.flows.get(view.flow)!.state) as FlowState).waiting;
+  const waiting = (JSON.parse((await w.store.flows.get(view.flow))!.state) as FlowState).waiting;
   assert.ok(waiting.kind === 'redirect');
   const secrets = [waiting.auth.codeVerifier, waiting.auth.state, waiting.auth.nonce];
   const callback = await completeSandboxConsent(view.url, { persona: 'octocat', consent: 'approve' });
@@ -26,10 +26,10 @@ test('a flow idle past its lifetime is listed as expired, keeps no upstream secr
     return store;
   };
   const almost = at(FLOW_LIFETIME_MS - 60_000);
-  assert.equal(almost.flows.get(view.flow)!.status, 'active', 'a flow within its lifetime is left alone');
+  assert.equal((await almost.flows.get(view.flow))!.status, 'active', 'a flow within its lifetime is left alone');
 
   const later = at(FLOW_LIFETIME_MS + 60_000);
-  const [listed] = later.flows.recent(1);
+  const [listed] = await later.flows.recent(1);
   assert.equal(listed!.id, view.flow);
   assert.equal(listed!.status, 'expired');
   for (const secret of secrets)
@@ -46,5 +46,5 @@ test('a flow idle past its lifetime is listed as expired, keeps no upstream secr
       return true;
     },
   );
-  assert.equal(w.store.flows.get(view.flow)!.status, 'expired', 'it stays expired');
+  assert.equal((await w.store.flows.get(view.flow))!.status, 'expired', 'it stays expired');
 });

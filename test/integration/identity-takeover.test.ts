@@ -31,17 +31,17 @@ function jitDetail(run: { stages: { stage: string; detail: string }[] }): string
 test("item 2: --map name=email, linking verified-email: a GitHub user whose display name is alice's address is not linked to alice", async (t) => {
   const w = await loginWorld(t);
   mapNameToEmail(w, 'verified-email');
-  const alice = w.user('alice')!;
+  const alice = (await w.user('alice'))!;
   const personas = personasFile({
     github: [githubPersona('evil', 7001, { name: 'alice@example.com', email: 'evil@example.com' })],
   });
   const run = await w.login('github', 'evil', { personasFile: personas });
   const failed = expectFailed(run, 'LINK_CONFLICT', 7);
-  assert.deepEqual(w.store.associations.forUser(alice.id), [], 'evil is not attached to alice');
-  assert.equal(w.store.associations.get('github', '7001'), undefined);
+  assert.deepEqual(await w.store.associations.forUser(alice.id), [], 'evil is not attached to alice');
+  assert.equal(await w.store.associations.get('github', '7001'), undefined);
   assert.doesNotMatch(jitDetail(run) + failed.error.message, /verified email alice@example\.com matches alice/);
   assert.match(failed.error.message, /does not say it is verified/);
-  assert.deepEqual(w.user('alice'), alice);
+  assert.deepEqual(await w.user('alice'), alice);
 });
 
 test("item 2: an email from any claim but the provider's own is stored unverified, and a verified owner later takes it over", async (t) => {
@@ -51,19 +51,19 @@ test("item 2: an email from any claim but the provider's own is stored unverifie
     github: [githubPersona('evil', 7001, { name: 'bob@example.com', email: 'evil@example.com' })],
   });
   expectDone(await w.login('github', 'evil', { personasFile: personas }));
-  const evil = w.user('evil')!;
+  const evil = (await w.user('evil'))!;
   assert.equal(evil.email, 'bob@example.com');
   assert.equal(evil.emailVerified, false, 'GitHub verified evil@example.com, not the display name');
   const bob = await w.login('google', 'bob');
   assert.equal(expectDone(bob).jit?.decision, 'provision');
-  assert.equal(w.store.users.byEmail('bob@example.com')?.source, 'google');
-  assert.equal(w.store.users.byEmail('bob@example.com')?.emailVerified, true);
-  assert.equal(w.store.users.byId(evil.id)?.email, null, 'the unverified copy is cleared');
+  assert.equal((await w.store.users.byEmail('bob@example.com'))?.source, 'google');
+  assert.equal((await w.store.users.byEmail('bob@example.com'))?.emailVerified, true);
+  assert.equal((await w.store.users.byId(evil.id))?.email, null, 'the unverified copy is cleared');
 });
 
 test('item 2: no other claim can be mapped to email_verified', async (t) => {
   const w = await loginWorld(t);
-  const before = w.store.connections.get('github');
+  const before = await w.store.connections.get('github');
   assert.throws(
     () => setConnection(adminOf(w.store, 'test'), 'github', { map: [['name', 'email_verified']] }, { dryRun: false }),
     (err: Error & { code?: string }) => {
@@ -72,17 +72,17 @@ test('item 2: no other claim can be mapped to email_verified', async (t) => {
       return true;
     },
   );
-  assert.deepEqual(w.store.connections.get('github'), before);
+  assert.deepEqual(await w.store.connections.get('github'), before);
 });
 
 test("item 3: an upstream login equal to alice's email gets a username of its own; alice's email then names alice everywhere", async (t) => {
   const w = await loginWorld(t);
-  const alice = w.user('alice')!;
+  const alice = (await w.user('alice'))!;
   const personas = personasFile({ github: [githubPersona('alice@example.com', 7002, { email: 'evil@example.com' })] });
   const first = expectDone(await w.login('github', 'alice@example.com', { personasFile: personas }));
-  const impostor = w.store.users.byId(first.user!.id)!;
+  const impostor = (await w.store.users.byId(first.user!.id))!;
   assert.equal(impostor.username, 'alice-2', 'the address is cut to its local part, and alice is taken');
-  assert.equal(w.store.users.find('alice@example.com')?.id, alice.id);
+  assert.equal((await w.store.users.find('alice@example.com'))?.id, alice.id);
 
   // alice signs in with her email.
   assert.equal(expectDone(await w.passwordLogin('alice@example.com', 'thrift-demo')).user?.id, alice.id);
@@ -93,18 +93,18 @@ test("item 3: an upstream login equal to alice's email gets a username of its ow
   assert.match(hintOf(locked.error), /idp users set alice@example\.com --unlock/);
   const again = expectFailed(await w.passwordLogin('alice@example.com', 'thrift-demo'), 'USER_LOCKED', 7);
   assert.doesNotMatch(`${again.error.message} ${hintOf(again.error)}`, /\balice\b(?!@)/);
-  assert.equal(w.store.users.byId(alice.id)?.status, 'locked');
-  assert.equal(w.store.users.byId(impostor.id)?.status, 'active');
+  assert.equal((await w.store.users.byId(alice.id))?.status, 'locked');
+  assert.equal((await w.store.users.byId(impostor.id))?.status, 'active');
 
   // Admin commands naming the address act on alice.
   expectCode(await runIdp(['users', 'set', 'alice@example.com', '--unlock'], { home: w.home }), 0);
-  assert.equal(w.store.users.byId(alice.id)?.status, 'active');
+  assert.equal((await w.store.users.byId(alice.id))?.status, 'active');
   expectCode(await runIdp(['users', 'mfa', 'enroll', 'alice', 'totp'], { home: w.home }), 0);
   expectCode(await runIdp(['users', 'mfa', 'remove', 'alice@example.com', '--yes'], { home: w.home }), 0);
-  assert.deepEqual(w.store.factors.forUser(alice.id), []);
+  assert.deepEqual(await w.store.factors.forUser(alice.id), []);
   expectCode(await runIdp(['users', 'delete', 'alice@example.com', '--yes'], { home: w.home }), 0);
-  assert.equal(w.store.users.byId(alice.id), undefined);
-  assert.ok(w.store.users.byId(impostor.id), 'the impostor is untouched');
+  assert.equal(await w.store.users.byId(alice.id), undefined);
+  assert.ok(await w.store.users.byId(impostor.id), 'the impostor is untouched');
 });
 
 test("item 3: an upstream login equal to the person's own verified email is kept as the username", async (t) => {
@@ -116,8 +116,8 @@ test("item 3: an upstream login equal to the person's own verified email is kept
 
 test("item 3: a username chosen at a JIT prompt may not be another person's address", async (t) => {
   const w = await loginWorld(t);
-  w.setJit('github', { scheme: 'prompt-username-password-consent' });
-  const users = w.store.users.count();
+  await w.setJit('github', { scheme: 'prompt-username-password-consent' });
+  const users = await w.store.users.count();
   const run = await w.login('github', 'octocat', {
     jitConsent: 'approve',
     jitUsername: 'alice@example.com',
@@ -125,7 +125,7 @@ test("item 3: a username chosen at a JIT prompt may not be another person's addr
   });
   const failed = expectFailed(run, 'INVALID_VALUE', 2);
   assert.match(failed.error.message, /looks like an email address but is not the user's own email/);
-  assert.equal(w.store.users.count(), users);
+  assert.equal(await w.store.users.count(), users);
   const other = await w.login('github', 'octocat', {
     jitConsent: 'approve',
     jitUsername: 'bob@example.com',
@@ -137,30 +137,30 @@ test("item 3: a username chosen at a JIT prompt may not be another person's addr
 test("item 6: an address squatted in My Account does not block its provider-verified owner, who is not told the squatter's name", async (t) => {
   const w = await loginWorld(t);
   expectDone(await w.login('github', 'octocat'));
-  const octocat = editProfile(w.store, w.user('octocat')!, [['email', 'bob@example.com']]);
+  const octocat = editProfile(w.store, (await w.user('octocat'))!, [['email', 'bob@example.com']]);
   assert.equal(octocat.emailVerified, false, 'an address set in My Account is unverified');
 
   const run = await w.login('google', 'bob');
   const result = expectDone(run);
   assert.equal(result.jit?.decision, 'provision');
-  const bob = w.store.users.byId(result.user!.id)!;
+  const bob = (await w.store.users.byId(result.user!.id))!;
   assert.equal(bob.email, 'bob@example.com');
   assert.equal(bob.emailVerified, true);
-  assert.equal(w.store.users.byId(octocat.id)?.email, null, "the squatter's unverified copy is cleared");
+  assert.equal((await w.store.users.byId(octocat.id))?.email, null, "the squatter's unverified copy is cleared");
   assert.match(
     jitDetail(run),
     /held unverified by local user octocat, whose copy is cleared/,
     'the stage an admin reads names the squatter',
   );
-  const [cleared] = w.store.events.list({ limit: 20 }).filter((e) => e.action === 'users.email-cleared');
+  const [cleared] = (await w.store.events.list({ limit: 20 })).filter((e) => e.action === 'users.email-cleared');
   assert.match(cleared?.detail ?? '', /cleared the unverified email bob@example\.com of octocat: google verified it/);
 });
 
 test('item 6: refusals shown to the person signing in never name the local account holding the email', async (t) => {
   const w = await loginWorld(t);
-  w.store.users.insert({ username: 'carol-local', email: 'carol@example.com', emailVerified: true, source: 'local' });
+  await w.store.users.insert({ username: 'carol-local', email: 'carol@example.com', emailVerified: true, source: 'local' });
   const taken = expectFailed(await w.login('github', 'alice-gh'), 'LINK_CONFLICT', 7);
-  w.setJit('google', { linking: 'verified-email' });
+  await w.setJit('google', { linking: 'verified-email' });
   const unverified = await w.login('google', 'carol');
   const failed = expectFailed(unverified, 'LINK_CONFLICT', 7);
   for (const [view, holder] of [
@@ -178,9 +178,9 @@ test('item 6: refusals shown to the person signing in never name the local accou
 
 test('item 6: My Account may not take an address another user holds, verified or not, and is not told who holds it', async (t) => {
   const w = await loginWorld(t);
-  w.store.users.insert({ username: 'holder', email: 'held@example.com', emailVerified: false, source: 'local' });
+  await w.store.users.insert({ username: 'holder', email: 'held@example.com', emailVerified: false, source: 'local' });
   expectDone(await w.login('github', 'octocat'));
-  const octocat = w.user('octocat')!;
+  const octocat = (await w.user('octocat'))!;
   for (const address of ['held@example.com', 'alice@example.com']) {
     assert.throws(
       () => editProfile(w.store, octocat, [['email', address]]),
@@ -191,5 +191,5 @@ test('item 6: My Account may not take an address another user holds, verified or
       },
     );
   }
-  assert.deepEqual(w.user('octocat'), octocat);
+  assert.deepEqual(await w.user('octocat'), octocat);
 });

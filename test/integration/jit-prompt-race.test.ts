@@ -24,7 +24,7 @@ async function promptLogin(
     persona,
     consent: 'approve',
     personas: () => [persona],
-    connectionByName: (n) => w.store.connections.get(n),
+    connectionByName: async (n) => w.store.connections.get(n),
   });
   const answerer: Answerer = {
     ...headless,
@@ -35,12 +35,12 @@ async function promptLogin(
 
 test('a taken username keeps the flow at its jit-prompt with a USER_EXISTS retry and a fresh proposal; the next name is provisioned', async (t) => {
   const w = await loginWorld(t);
-  w.setJit('github', { scheme: 'prompt-username-password-consent' });
+  await w.setJit('github', { scheme: 'prompt-username-password-consent' });
   const prompts: JitView[] = [];
   const answers = [
-    (v: JitView) => {
+    async (v: JitView) => {
       // The proposed name is taken while the person reads the prompt.
-      w.store.users.insert({ username: v.proposed.username, email: null, emailVerified: false, source: 'local' });
+      await w.store.users.insert({ username: v.proposed.username, email: null, emailVerified: false, source: 'local' });
       return v.proposed.username;
     },
     () => 'alice',
@@ -58,12 +58,12 @@ test('a taken username keeps the flow at its jit-prompt with a USER_EXISTS retry
     hint: 'choose another username',
   });
   assert.notEqual(prompts[1]!.proposed.username, 'octocat', 'a free username is proposed instead of the taken one');
-  assert.equal(w.user('alice')?.source, 'local', 'alice untouched');
+  assert.equal((await w.user('alice'))?.source, 'local', 'alice untouched');
 });
 
 test('two sign-ins choosing one username at once: one gets it, the other is asked again (USER_EXISTS), never INTERNAL', async (t) => {
   const w = await loginWorld(t);
-  w.setJit('github', { scheme: 'prompt-username-password-consent' });
+  await w.setJit('github', { scheme: 'prompt-username-password-consent' });
   // Both flows answer only once both have been asked, so both pass the "is it free" check before either inserts.
   let arrived = 0;
   let release!: () => void;
@@ -93,5 +93,5 @@ test('two sign-ins choosing one username at once: one gets it, the other is aske
   });
   assert.ok(names.includes('raced'));
   assert.ok(names.includes('octo-other') || names.includes('hub-other'));
-  assert.equal(w.store.associations.countForConnection('github'), 2);
+  assert.equal(await w.store.associations.countForConnection('github'), 2);
 });

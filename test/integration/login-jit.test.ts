@@ -22,7 +22,7 @@ test('JIT on, no association, email free: octocat is provisioned from GitHub, wi
   const result = expectDone(run);
   assert.deepEqual(stageNames(run.stages), FEDERATED_STAGES);
   assert.equal(result.jit?.decision, 'provision');
-  const user = w.user('octocat');
+  const user = await w.user('octocat');
   assert.ok(user, 'a local user octocat exists');
   assert.equal(user.source, 'github');
   assert.equal(user.email, 'octocat@example.com');
@@ -30,7 +30,7 @@ test('JIT on, no association, email free: octocat is provisioned from GitHub, wi
   assert.equal(user.name, 'The Octocat');
   assert.equal(user.picture, 'https://avatars.example/octocat.png');
   assert.notEqual(user.lastLoginAt, null);
-  assert.equal(w.store.associations.get('github', OCTOCAT_ID)?.userId, user.id, 'keyed by the numeric GitHub id');
+  assert.equal((await w.store.associations.get('github', OCTOCAT_ID))?.userId, user.id, 'keyed by the numeric GitHub id');
   assert.deepEqual(result.user, { id: user.id, username: 'octocat' });
   assert.equal(result.claims.sub, user.id);
   assert.deepEqual(result.amr, ['fed']);
@@ -45,7 +45,7 @@ test('JIT on, no association, email free: octocat is provisioned from GitHub, wi
 test('hubber has no public email: the verified address from /user/emails is provisioned', async (t) => {
   const w = await loginWorld(t);
   expectDone(await w.login('github', 'hubber'));
-  const user = w.user('hubber');
+  const user = await w.user('hubber');
   assert.equal(user?.email, 'hubber@example.com');
   assert.equal(user?.emailVerified, true);
 });
@@ -53,11 +53,11 @@ test('hubber has no public email: the verified address from /user/emails is prov
 test('an unverified upstream email is provisioned as unverified (GitHub unverified-gh, Google carol)', async (t) => {
   const w = await loginWorld(t);
   expectDone(await w.login('github', 'unverified-gh'));
-  assert.equal(w.user('unverified-gh')?.email, 'unverified@example.com');
-  assert.equal(w.user('unverified-gh')?.emailVerified, false);
+  assert.equal((await w.user('unverified-gh'))?.email, 'unverified@example.com');
+  assert.equal((await w.user('unverified-gh'))?.emailVerified, false);
   const carol = expectDone(await w.login('google', 'carol'));
   assert.equal(carol.jit?.decision, 'provision');
-  const user = w.store.users.byEmail('carol@example.com');
+  const user = await w.store.users.byEmail('carol@example.com');
   assert.equal(user?.emailVerified, false);
   assert.equal(user?.source, 'google');
 });
@@ -66,23 +66,23 @@ test('Google bob is provisioned with his name parts; the username comes from the
   const w = await loginWorld(t);
   const result = expectDone(await w.login('google', 'bob'));
   assert.equal(result.jit?.decision, 'provision');
-  const user = w.user('bob');
+  const user = await w.user('bob');
   assert.equal(user?.givenName, 'Bob');
   assert.equal(user?.familyName, 'Builder');
-  assert.equal(w.store.associations.get('google', '108234567890123456781')?.userId, user?.id);
+  assert.equal((await w.store.associations.get('google', '108234567890123456781'))?.userId, user?.id);
   assert.equal(result.claims.given_name, 'Bob');
 });
 
 test('association exists, JIT on: the second login is returning, to the same user, with no new row', async (t) => {
   const w = await loginWorld(t);
   const first = expectDone(await w.login('github', 'octocat'));
-  const users = w.store.users.count();
+  const users = await w.store.users.count();
   const second = await w.login('github', 'octocat');
   const result = expectDone(second);
   assert.equal(result.jit?.decision, 'returning');
   assert.equal(result.user?.id, first.user?.id);
   assert.equal(result.claims.sub, first.claims.sub);
-  assert.equal(w.store.users.count(), users);
+  assert.equal(await w.store.users.count(), users);
   assert.match(
     second.stages.find((s) => s.stage === 'jit')!.detail,
     /^returning user octocat \(JIT on for github; association exists for octocat, attribute sync override-all; nothing to update\)$/,
@@ -92,7 +92,7 @@ test('association exists, JIT on: the second login is returning, to the same use
 test('association exists, JIT off: still returning (JIT governs creation only)', async (t) => {
   const w = await loginWorld(t);
   const first = expectDone(await w.login('github', 'octocat'));
-  w.setJit('github', { enabled: false });
+  await w.setJit('github', { enabled: false });
   const result = expectDone(await w.login('github', 'octocat'));
   assert.equal(result.jit?.decision, 'returning');
   assert.equal(result.passThrough, false);
@@ -102,15 +102,15 @@ test('association exists, JIT off: still returning (JIT governs creation only)',
 
 test('JIT off, no association: pass-through writes no user row and the sub is a stable pt_ value', async (t) => {
   const w = await loginWorld(t);
-  w.setJit('github', { enabled: false });
-  const users = w.store.users.count();
+  await w.setJit('github', { enabled: false });
+  const users = await w.store.users.count();
   const first = await w.login('github', 'octocat');
   const result = expectDone(first);
   assert.equal(result.jit?.decision, 'pass-through');
   assert.equal(result.passThrough, true);
   assert.equal(result.user, null);
-  assert.equal(w.store.users.count(), users, 'no user row');
-  assert.equal(w.store.associations.get('github', OCTOCAT_ID), undefined, 'no association');
+  assert.equal(await w.store.users.count(), users, 'no user row');
+  assert.equal(await w.store.associations.get('github', OCTOCAT_ID), undefined, 'no association');
   assert.match(String(result.claims.sub), /^pt_[A-Za-z0-9_-]{20,}$/);
   assert.equal(result.claims.pass_through, true);
   assert.equal(result.claims.email, 'octocat@example.com', 'upstream attributes reach the app');
@@ -119,46 +119,46 @@ test('JIT off, no association: pass-through writes no user row and the sub is a 
   assert.equal(again.claims.sub, result.claims.sub, 'the same upstream user gets the same sub');
   const other = expectDone(await w.login('github', 'hubber'));
   assert.notEqual(other.claims.sub, result.claims.sub);
-  assert.equal(w.store.users.count(), users);
+  assert.equal(await w.store.users.count(), users);
 });
 
 test('JIT off, email taken by a local user: pass-through; alice is neither linked nor changed', async (t) => {
   const w = await loginWorld(t);
-  w.setJit('github', { enabled: false, linking: 'verified-email' });
-  const alice = w.user('alice')!;
+  await w.setJit('github', { enabled: false, linking: 'verified-email' });
+  const alice = (await w.user('alice'))!;
   const result = expectDone(await w.login('github', 'alice-gh'));
   assert.equal(result.jit?.decision, 'pass-through');
   assert.notEqual(result.claims.sub, alice.id);
-  assert.deepEqual(w.store.associations.forUser(alice.id), []);
-  assert.deepEqual(w.user('alice'), alice);
+  assert.deepEqual(await w.store.associations.forUser(alice.id), []);
+  assert.deepEqual(await w.user('alice'), alice);
 });
 
 test('JIT on, linking off, email taken: LINK_CONFLICT (exit 7) names the fix, and nothing is written', async (t) => {
   const w = await loginWorld(t);
-  const alice = w.user('alice')!;
-  const users = w.store.users.count();
+  const alice = (await w.user('alice'))!;
+  const users = await w.store.users.count();
   const run = await w.login('github', 'alice-gh');
   const failed = expectFailed(run, 'LINK_CONFLICT', 7);
   assert.match(hintOf(failed.error), /idp connection set github --linking verified-email/);
   assert.equal(failed.jit?.decision, 'deny');
-  assert.equal(w.store.users.count(), users);
-  assert.equal(w.store.associations.get('github', '1000002'), undefined);
-  assert.deepEqual(w.user('alice'), alice);
+  assert.equal(await w.store.users.count(), users);
+  assert.equal(await w.store.associations.get('github', '1000002'), undefined);
+  assert.deepEqual(await w.user('alice'), alice);
   assert.deepEqual(run.stages.at(-1), { ...run.stages.at(-1)!, stage: 'jit', status: 'failed' });
 });
 
 test('linking verified-email: alice-gh links to local alice (one user, association added), then returns', async (t) => {
   const w = await loginWorld(t);
-  w.setJit('github', { linking: 'verified-email' });
-  const alice = w.user('alice')!;
-  const users = w.store.users.count();
+  await w.setJit('github', { linking: 'verified-email' });
+  const alice = (await w.user('alice'))!;
+  const users = await w.store.users.count();
   const result = expectDone(await w.login('github', 'alice-gh'));
   assert.equal(result.jit?.decision, 'link');
   assert.equal(result.user?.id, alice.id);
   assert.equal(result.claims.sub, alice.id);
-  assert.equal(w.store.users.count(), users, 'no second user');
-  assert.equal(w.store.associations.get('github', '1000002')?.userId, alice.id);
-  assert.equal(w.user('alice')?.source, 'local', 'still a local account');
+  assert.equal(await w.store.users.count(), users, 'no second user');
+  assert.equal((await w.store.associations.get('github', '1000002'))?.userId, alice.id);
+  assert.equal((await w.user('alice'))?.source, 'local', 'still a local account');
   const again = expectDone(await w.login('github', 'alice-gh'));
   assert.equal(again.jit?.decision, 'returning');
   assert.equal(again.user?.id, alice.id);
@@ -166,41 +166,41 @@ test('linking verified-email: alice-gh links to local alice (one user, associati
 
 test('linking verified-email on Google too: one local alice with two associations', async (t) => {
   const w = await loginWorld(t);
-  w.setJit('github', { linking: 'verified-email' });
-  w.setJit('google', { linking: 'verified-email' });
-  const alice = w.user('alice')!;
+  await w.setJit('github', { linking: 'verified-email' });
+  await w.setJit('google', { linking: 'verified-email' });
+  const alice = (await w.user('alice'))!;
   expectDone(await w.login('github', 'alice-gh'));
   const result = expectDone(await w.login('google', 'alice'));
   assert.equal(result.jit?.decision, 'link');
   assert.deepEqual(
-    w.store.associations.forUser(alice.id).map((a) => a.connection),
+    (await w.store.associations.forUser(alice.id)).map((a) => a.connection),
     ['github', 'google'],
   );
 });
 
 test('linking verified-email but the upstream email is unverified: deny with LINK_CONFLICT (GitHub and Google)', async (t) => {
   const w = await loginWorld(t);
-  w.setJit('github', { linking: 'verified-email' });
-  w.setJit('google', { linking: 'verified-email' });
-  w.store.users.insert({ username: 'una', email: 'unverified@example.com', emailVerified: true, source: 'local' });
-  w.store.users.insert({ username: 'carol-local', email: 'carol@example.com', emailVerified: true, source: 'local' });
-  const users = w.store.users.count();
+  await w.setJit('github', { linking: 'verified-email' });
+  await w.setJit('google', { linking: 'verified-email' });
+  await w.store.users.insert({ username: 'una', email: 'unverified@example.com', emailVerified: true, source: 'local' });
+  await w.store.users.insert({ username: 'carol-local', email: 'carol@example.com', emailVerified: true, source: 'local' });
+  const users = await w.store.users.count();
   const github = expectFailed(await w.login('github', 'unverified-gh'), 'LINK_CONFLICT', 7);
   assert.match(github.error.message, /does not say it is verified/);
   const google = expectFailed(await w.login('google', 'carol'), 'LINK_CONFLICT', 7);
   assert.match(hintOf(google.error), /verify the email/);
-  assert.equal(w.store.users.count(), users);
+  assert.equal(await w.store.users.count(), users);
   assert.equal(
-    w.store.associations.countForConnection('github') + w.store.associations.countForConnection('google'),
+    await w.store.associations.countForConnection('github') + await w.store.associations.countForConnection('google'),
     0,
   );
 });
 
 test('linking verified-email never links into a local account whose own email is unverified (account pre-hijacking)', async (t) => {
   const w = await loginWorld(t);
-  w.setJit('github', { linking: 'verified-email' });
+  await w.setJit('github', { linking: 'verified-email' });
   // Anyone can put an address on a local account (My Account, users add) without proving it: it is then unverified.
-  const squatter = w.store.users.insert({
+  const squatter = await w.store.users.insert({
     username: 'squatter',
     email: 'hubber@example.com',
     emailVerified: false,
@@ -211,26 +211,26 @@ test('linking verified-email never links into a local account whose own email is
   assert.equal(result.jit?.decision, 'provision', 'the provider-verified owner gets an account of their own');
   assert.notEqual(result.user?.id, squatter.id);
   assert.deepEqual(
-    w.store.associations.forUser(squatter.id),
+    await w.store.associations.forUser(squatter.id),
     [],
     "hubber's GitHub identity is not attached to the squatter",
   );
-  assert.equal(w.store.associations.get('github', '1000001')?.userId, result.user?.id);
-  assert.equal(w.store.users.byEmail('hubber@example.com')?.id, result.user?.id);
+  assert.equal((await w.store.associations.get('github', '1000001'))?.userId, result.user?.id);
+  assert.equal((await w.store.users.byEmail('hubber@example.com'))?.id, result.user?.id);
 });
 
 test('a locked associated user is refused (USER_LOCKED, exit 7), a disabled one too, and neither is synced', async (t) => {
   const w = await loginWorld(t);
   expectDone(await w.login('github', 'octocat'));
-  const user = w.user('octocat')!;
-  w.store.users.updateProfile(user.id, { name: 'Changed Locally' });
-  w.store.users.setStatus(user.id, 'locked');
+  const user = (await w.user('octocat'))!;
+  await w.store.users.updateProfile(user.id, { name: 'Changed Locally' });
+  await w.store.users.setStatus(user.id, 'locked');
   const locked = expectFailed(await w.login('github', 'octocat'), 'USER_LOCKED', 7);
   assert.match(hintOf(locked.error), /idp users set octocat --unlock/);
   assert.equal(locked.jit?.decision, 'deny');
-  w.store.users.setStatus(user.id, 'disabled');
+  await w.store.users.setStatus(user.id, 'disabled');
   expectFailed(await w.login('github', 'octocat'), 'USER_DISABLED', 7);
-  assert.equal(w.user('octocat')?.name, 'Changed Locally', 'a refused login syncs nothing');
+  assert.equal((await w.user('octocat'))?.name, 'Changed Locally', 'a refused login syncs nothing');
 });
 
 /** Octocat as GitHub shows him after renaming himself and changing his public email: same login, same id. */
@@ -245,21 +245,21 @@ test('returning login with override-all: the local user takes the upstream name 
   expectDone(await w.login('github', 'octocat'));
   const result = expectDone(await w.login('github', 'octocat', { personasFile: renamedOctocat() }));
   assert.equal(result.jit?.decision, 'returning');
-  const user = w.user('octocat')!;
+  const user = (await w.user('octocat'))!;
   assert.equal(user.name, 'Octo Renamed');
   assert.equal(user.email, 'renamed@example.com');
   assert.equal(result.claims.name, 'Octo Renamed', 'the ID token carries the synced values');
-  assert.equal(w.store.associations.get('github', OCTOCAT_ID)?.lastClaims.name, 'Octo Renamed');
+  assert.equal((await w.store.associations.get('github', OCTOCAT_ID))?.lastClaims.name, 'Octo Renamed');
 });
 
 test('returning login with preserve-local: local values stay, only empty ones are filled', async (t) => {
   const w = await loginWorld(t);
-  w.setJit('github', { sync: 'preserve-local' });
+  await w.setJit('github', { sync: 'preserve-local' });
   expectDone(await w.login('github', 'octocat'));
-  const id = w.user('octocat')!.id;
-  w.store.users.updateProfile(id, { name: 'Local Name', picture: null });
+  const id = (await w.user('octocat'))!.id;
+  await w.store.users.updateProfile(id, { name: 'Local Name', picture: null });
   expectDone(await w.login('github', 'octocat', { personasFile: renamedOctocat() }));
-  const user = w.user('octocat')!;
+  const user = (await w.user('octocat'))!;
   assert.equal(user.name, 'Local Name');
   assert.equal(user.email, 'octocat@example.com');
   assert.equal(user.picture, 'https://avatars.example/octocat.png', 'an empty local picture is filled');
@@ -267,14 +267,14 @@ test('returning login with preserve-local: local values stay, only empty ones ar
 
 test('returning login with sync none: the local user is not touched', async (t) => {
   const w = await loginWorld(t);
-  w.setJit('github', { sync: 'none' });
+  await w.setJit('github', { sync: 'none' });
   expectDone(await w.login('github', 'octocat'));
-  const id = w.user('octocat')!.id;
-  w.store.users.updateProfile(id, { picture: null });
-  const before = w.store.users.byId(id)!;
+  const id = (await w.user('octocat'))!.id;
+  await w.store.users.updateProfile(id, { picture: null });
+  const before = (await w.store.users.byId(id))!;
   const result = expectDone(await w.login('github', 'octocat', { personasFile: renamedOctocat() }));
   assert.equal(result.jit?.decision, 'returning');
-  const after = w.store.users.byId(id)!;
+  const after = (await w.store.users.byId(id))!;
   assert.deepEqual({ ...after, lastLoginAt: null, updatedAt: null }, { ...before, lastLoginAt: null, updatedAt: null });
   assert.equal(after.updatedAt, before.updatedAt, 'no profile write at all');
 });
@@ -282,14 +282,14 @@ test('returning login with sync none: the local user is not touched', async (t) 
 test('override-all never takes an email another local user holds', async (t) => {
   const w = await loginWorld(t);
   expectDone(await w.login('github', 'octocat'));
-  w.store.users.insert({
+  await w.store.users.insert({
     username: 'renamed-owner',
     email: 'renamed@example.com',
     emailVerified: true,
     source: 'local',
   });
   expectDone(await w.login('github', 'octocat', { personasFile: renamedOctocat() }));
-  const user = w.user('octocat')!;
+  const user = (await w.user('octocat'))!;
   assert.equal(user.email, 'octocat@example.com');
   assert.equal(user.name, 'Octo Renamed', 'the rest still syncs');
 });
@@ -300,42 +300,42 @@ test('a provisioned username that is taken gets -2', async (t) => {
   const result = expectDone(await w.login('github', 'alice', { personasFile: file }));
   assert.equal(result.jit?.decision, 'provision');
   assert.equal(result.user?.username, 'alice-2');
-  assert.equal(w.user('alice')?.source, 'local', 'the local alice is untouched');
+  assert.equal((await w.user('alice'))?.source, 'local', 'the local alice is untouched');
 });
 
 test('consent denied at the provider: UPSTREAM_DENIED (exit 4), no token request, nothing written', async (t) => {
   const w = await loginWorld(t);
-  const users = w.store.users.count();
+  const users = await w.store.users.count();
   const run = await w.login('github', 'octocat', { consent: 'deny' });
   expectFailed(run, 'UPSTREAM_DENIED', 4);
   assert.deepEqual(stageNames(run.stages), ['app', 'options', 'redirect', 'consent']);
   assert.equal(run.callbacks.length, 0, 'no code was redeemed');
-  assert.equal(w.store.users.count(), users);
-  assert.equal(w.store.associations.countForConnection('github'), 0);
+  assert.equal(await w.store.users.count(), users);
+  assert.equal(await w.store.associations.countForConnection('github'), 0);
 });
 
 test('prompt-consent: declining is JIT_DENIED with no user; approving provisions; a returning login is not asked', async (t) => {
   const w = await loginWorld(t);
-  w.setJit('github', { scheme: 'prompt-consent' });
-  const users = w.store.users.count();
+  await w.setJit('github', { scheme: 'prompt-consent' });
+  const users = await w.store.users.count();
   const declined = expectFailed(await w.login('github', 'octocat', { jitConsent: 'deny' }), 'JIT_DENIED', 7);
   assert.match(hintOf(declined.error), /nothing was written/);
-  assert.equal(w.store.users.count(), users);
-  assert.equal(w.store.associations.countForConnection('github'), 0);
+  assert.equal(await w.store.users.count(), users);
+  assert.equal(await w.store.associations.countForConnection('github'), 0);
 
   const missing = expectFailed(await w.login('github', 'octocat'), 'MISSING_ANSWER', 2);
   assert.match(hintOf(missing.error), /--jit-consent/);
 
   const approved = expectDone(await w.login('github', 'octocat', { jitConsent: 'approve' }));
   assert.equal(approved.jit?.decision, 'provision');
-  assert.ok(w.user('octocat'));
+  assert.ok(await w.user('octocat'));
   const returning = expectDone(await w.login('github', 'octocat'));
   assert.equal(returning.jit?.decision, 'returning');
 });
 
 test('prompt-username-password-consent: the chosen username and password make an account that signs in with a password', async (t) => {
   const w = await loginWorld(t);
-  w.setJit('github', { scheme: 'prompt-username-password-consent' });
+  await w.setJit('github', { scheme: 'prompt-username-password-consent' });
   const result = expectDone(
     await w.login('github', 'octocat', {
       jitConsent: 'approve',
@@ -344,10 +344,10 @@ test('prompt-username-password-consent: the chosen username and password make an
     }),
   );
   assert.equal(result.user?.username, 'octo-chosen');
-  const user = w.user('octo-chosen')!;
+  const user = (await w.user('octo-chosen'))!;
   assert.equal(user.hasPassword, true);
   assert.equal(user.email, 'octocat@example.com');
-  assert.equal(w.user('octocat'), undefined);
+  assert.equal(await w.user('octocat'), undefined);
 
   const local = expectDone(await w.passwordLogin('octo-chosen', 'correct horse 1'));
   assert.equal(local.user?.id, user.id);
@@ -357,8 +357,8 @@ test('prompt-username-password-consent: the chosen username and password make an
 
 test('prompt-username-password-consent refuses a taken username and a short password, writing nothing', async (t) => {
   const w = await loginWorld(t);
-  w.setJit('github', { scheme: 'prompt-username-password-consent' });
-  const users = w.store.users.count();
+  await w.setJit('github', { scheme: 'prompt-username-password-consent' });
+  const users = await w.store.users.count();
   expectFailed(
     await w.login('github', 'octocat', { jitConsent: 'approve', jitUsername: 'alice', password: 'long enough' }),
     'USER_EXISTS',
@@ -369,6 +369,6 @@ test('prompt-username-password-consent refuses a taken username and a short pass
     'INVALID_VALUE',
     2,
   );
-  assert.equal(w.store.users.count(), users);
-  assert.equal(w.store.associations.countForConnection('github'), 0);
+  assert.equal(await w.store.users.count(), users);
+  assert.equal(await w.store.associations.countForConnection('github'), 0);
 });

@@ -45,7 +45,7 @@ async function flowAtCallback(
   assert.equal(started.status === 'active' && started.waiting, 'choose');
   const view = await engine.submit(started.flow, { choose: 'github', redirectUri: 'http://127.0.0.1:9/callback' });
   assert.ok(view.status === 'active' && view.waiting === 'redirect', JSON.stringify(view));
-  const waiting = (JSON.parse(w.store.flows.get(view.flow)!.state) as FlowState).waiting;
+  const waiting = (JSON.parse((await w.store.flows.get(view.flow))!.state) as FlowState).waiting;
   assert.equal(waiting.kind, 'redirect');
   const callback = await completeSandboxConsent(view.url, { persona: 'octocat', consent: 'approve' });
   return { view, callback, auth: waiting.auth };
@@ -58,13 +58,13 @@ async function redeemByHand(
   code: string,
   auth: { codeVerifier: string; redirectUri: string },
 ): Promise<Record<string, unknown>> {
-  const github = w.store.connections.get('github')!;
+  const github = (await w.store.connections.get('github'))!;
   const res = await fetch(new URL('/login/oauth/access_token', authorizeUrl), {
     method: 'POST',
     headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
       client_id: github.clientId,
-      client_secret: w.store.connections.storedSecret('github')!,
+      client_secret: (await w.store.connections.storedSecret('github'))!,
       code,
       code_verifier: auth.codeVerifier,
       redirect_uri: auth.redirectUri,
@@ -90,8 +90,8 @@ test('a forged, missing or shadowed state fails the flow with STATE_MISMATCH (ex
       !error.message.includes(auth.state) && !error.message.includes(code),
       `${what}: neither state nor code is echoed`,
     );
-    assert.equal(w.store.flows.get(view.flow)?.status, 'failed');
-    const stages = w.store.events.list({ flow: view.flow, limit: 50 });
+    assert.equal((await w.store.flows.get(view.flow))?.status, 'failed');
+    const stages = await w.store.events.list({ flow: view.flow, limit: 50 });
     assert.deepEqual(
       stages.map((s) => `${s.stage}:${s.status}`),
       ['app:ok', 'options:ok', 'redirect:ok', 'callback:failed'],
@@ -147,12 +147,12 @@ test('the ID token verifies with the org JWKS (RS256, iss, aud = client_id, exp)
   const w = await loginWorld(t);
   const done = expectDone(await w.login('github', 'octocat'));
   const result = { ...done, idToken: done.idToken ?? assert.fail('idp login signs an ID token') };
-  const app = w.store.apps.get('thrift')!;
-  const keySet = createLocalJWKSet(jwks(w.store.org.signingKeys()));
-  const expected = { issuer: orgIssuer(w.store), audience: app.clientId, algorithms: ['RS256'] };
+  const app = (await w.store.apps.get('thrift'))!;
+  const keySet = createLocalJWKSet(jwks(await w.store.org.signingKeys()));
+  const expected = { issuer: await orgIssuer(w.store), audience: app.clientId, algorithms: ['RS256'] };
   const { payload, protectedHeader } = await jwtVerify(result.idToken, keySet, expected);
   assert.equal(protectedHeader.alg, 'RS256');
-  assert.equal(protectedHeader.kid, w.store.org.signingKeys().find((k) => k.alg === 'RS256')!.kid);
+  assert.equal(protectedHeader.kid, (await w.store.org.signingKeys()).find((k) => k.alg === 'RS256')!.kid);
   assert.equal(payload.iss, 'http://localhost:8788/t/default/oauth2/token');
   assert.equal(payload.aud, app.clientId);
   assert.equal(payload.sub, result.user!.id);
@@ -160,7 +160,7 @@ test('the ID token verifies with the org JWKS (RS256, iss, aud = client_id, exp)
   assert.deepEqual(payload, result.claims, 'the claims printed are the claims signed');
 
   const [header, body, signature] = result.idToken.split('.') as [string, string, string];
-  const forgedBody = Buffer.from(JSON.stringify({ ...payload, sub: w.user('alice')!.id })).toString('base64url');
+  const forgedBody = Buffer.from(JSON.stringify({ ...payload, sub: (await w.user('alice'))!.id })).toString('base64url');
   await assert.rejects(
     jwtVerify(`${header}.${forgedBody}.${signature}`, keySet, expected),
     joseErrors.JWSSignatureVerificationFailed,
@@ -212,10 +212,10 @@ test('no callback within --timeout: TIMEOUT (exit 5), the flow fails at consent,
   assert.match(hintOf(failed.error), /--timeout/);
   assert.ok(port > 0);
   assert.equal(await portAccepts(port), false);
-  assert.equal(w.store.flows.get(view.flow)?.status, 'failed');
-  const last = w.store.events.list({ flow: view.flow, limit: 50 }).at(-1)!;
+  assert.equal((await w.store.flows.get(view.flow))?.status, 'failed');
+  const last = (await w.store.events.list({ flow: view.flow, limit: 50 })).at(-1)!;
   assert.deepEqual([last.stage, last.status], ['consent', 'failed']);
-  assert.equal(w.store.users.count(), 1, 'only alice');
+  assert.equal(await w.store.users.count(), 1, 'only alice');
 });
 
 test('an interrupt while waiting (Ctrl-C): INTERRUPTED (exit 130), the flow is marked failed, the port is closed', async (t) => {
@@ -226,7 +226,7 @@ test('an interrupt while waiting (Ctrl-C): INTERRUPTED (exit 130), the flow is m
   });
   expectFailed(view, 'INTERRUPTED', 130);
   assert.equal(await portAccepts(port), false);
-  assert.equal(w.store.flows.get(view.flow)?.status, 'failed');
+  assert.equal((await w.store.flows.get(view.flow))?.status, 'failed');
   assert.deepEqual(w.store.db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
 });
 
@@ -266,7 +266,7 @@ test('headless: --timeout also bounds a sandbox page that never answers: TIMEOUT
     timeoutMs: 200,
   });
   expectFailed(started.view, 'TIMEOUT', 5);
-  assert.equal(w.store.flows.get(started.view.flow)?.status, 'failed');
+  assert.equal((await w.store.flows.get(started.view.flow))?.status, 'failed');
 });
 
 test('headless: Ctrl-C while a sandbox page hangs ends the login as INTERRUPTED (exit 130)', {
@@ -287,12 +287,12 @@ test('headless: Ctrl-C while a sandbox page hangs ends the login as INTERRUPTED 
     onEvent: interrupt,
   });
   expectFailed(run.view, 'INTERRUPTED', 130);
-  assert.equal(w.store.flows.get(run.view.flow)?.status, 'failed');
+  assert.equal((await w.store.flows.get(run.view.flow))?.status, 'failed');
 });
 
 /** A real (non-sandbox) OIDC connection `corp` offered by thrift, with its secret in $CORP_SECRET. */
 async function realOidcConnection(w: LoginWorld, issuer: string | null): Promise<void> {
-  w.store.connections.insert({
+  await w.store.connections.insert({
     name: 'corp',
     type: 'oidc',
     sandbox: false,
@@ -303,7 +303,7 @@ async function realOidcConnection(w: LoginWorld, issuer: string | null): Promise
     jit: defaultJit(),
     attributeMap: {},
   });
-  w.store.apps.update('thrift', { steps: [['password', 'google', 'github', 'corp']] });
+  await w.store.apps.update('thrift', { steps: [['password', 'google', 'github', 'corp']] });
 }
 
 async function corpLogin(w: LoginWorld, upstreams: Upstreams): Promise<FlowView> {
@@ -329,7 +329,7 @@ test('an unreachable provider: UPSTREAM_UNREACHABLE (exit 4) naming the endpoint
     failed.error.message,
   );
   assert.ok(!JSON.stringify(failed).includes(secret));
-  const events = w.store.events.list({ flow: view.flow, limit: 50 });
+  const events = await w.store.events.list({ flow: view.flow, limit: 50 });
   assert.deepEqual([events.at(-1)!.stage, events.at(-1)!.status], ['redirect', 'failed']);
   assert.ok(!events.some((e) => e.detail.includes(secret)));
 });
@@ -368,16 +368,16 @@ test('password: the right one signs in (amr pwd), a wrong one is refused (exit 7
   assert.deepEqual(ok.amr, ['pwd']);
   assert.equal(ok.user?.username, 'alice');
   for (let i = 0; i < 4; i++) expectFailed(await w.passwordLogin('alice', 'wrong-password'), 'BAD_CREDENTIALS', 7);
-  assert.equal(w.store.users.passwordState(w.user('alice')!.id).failedLogins, 4);
+  assert.equal((await w.store.users.passwordState((await w.user('alice'))!.id)).failedLogins, 4);
   expectDone(await w.passwordLogin('alice', 'thrift-demo'));
-  assert.equal(w.store.users.passwordState(w.user('alice')!.id).failedLogins, 0);
+  assert.equal((await w.store.users.passwordState((await w.user('alice'))!.id)).failedLogins, 0);
 });
 
 test('five wrong passwords in a row lock the account; the right password is then refused with USER_LOCKED', async (t) => {
   const w = await loginWorld(t);
   for (let i = 0; i < 4; i++) expectFailed(await w.passwordLogin('alice', 'wrong-password'), 'BAD_CREDENTIALS', 7);
-  assert.equal(w.user('alice')?.status, 'active');
+  assert.equal((await w.user('alice'))?.status, 'active');
   expectFailed(await w.passwordLogin('alice', 'wrong-password'), 'USER_LOCKED', 7);
-  assert.equal(w.user('alice')?.status, 'locked');
+  assert.equal((await w.user('alice'))?.status, 'locked');
   expectFailed(await w.passwordLogin('alice', 'thrift-demo'), 'USER_LOCKED', 7);
 });

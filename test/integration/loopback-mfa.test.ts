@@ -30,15 +30,15 @@ test('GitHub, then email-otp at the terminal: the callback page arrives before t
   timeout: 60_000,
 }, async (t) => {
   const w = await loginWorld(t);
-  w.store.apps.update('thrift', { steps: [['password', 'google', 'github'], ['email-otp']] });
+  await w.store.apps.update('thrift', { steps: [['password', 'google', 'github'], ['email-otp']] });
   const engine = await loginEngine({ store: w.store, upstreams: w.upstreams });
   const headless = headlessAnswerer({
     connection: 'github',
     persona: 'hubber',
     consent: 'approve',
-    otp: { fromOutbox: (flow) => codeInOutbox(w.store, flow) },
+    otp: { fromOutbox: async (flow) => codeInOutbox(w.store, flow) },
     personas: () => ['hubber'],
-    connectionByName: (name) => w.store.connections.get(name),
+    connectionByName: async (name) => w.store.connections.get(name),
   });
   let pageAtMfa = '';
   let outcome: Promise<string> | undefined;

@@ -50,9 +50,9 @@ async function world(t: TestContext, step2 = 'totp'): Promise<World> {
     await upstreams.close();
     store.close();
   });
-  store.apps.update('thrift', { steps: [['password', 'google', 'github'], [step2]] });
+  await store.apps.update('thrift', { steps: [['password', 'google', 'github'], [step2]] });
   const engine = await loginEngine({ store, upstreams });
-  const alice = store.users.find('alice')!;
+  const alice = (await store.users.find('alice'))!;
   return {
     home,
     store,
@@ -135,7 +135,7 @@ test('two concurrent submissions of the same correct code to two flows: exactly 
   assert.deepEqual(views.map((v) => v.status).sort(), ['active', 'done']);
   const loser = mfaView(views.find((v) => v.status === 'active')!);
   assert.match(loser.retry?.message ?? '', /already used/);
-  assert.equal(w.store.flows.get(loser.flow)?.status, 'active');
+  assert.equal((await w.store.flows.get(loser.flow))?.status, 'active');
 });
 
 test(`at most ${MAX_MFA_ATTEMPTS} wrong codes per flow, then MFA_TOO_MANY_ATTEMPTS (exit 8); the right code comes too late`, async (t) => {
@@ -151,7 +151,7 @@ test(`at most ${MAX_MFA_ATTEMPTS} wrong codes per flow, then MFA_TOO_MANY_ATTEMP
   const failed = expectFailed(await w.engine.submit(flow, { otp: wrong }), 'MFA_TOO_MANY_ATTEMPTS', 8);
   assert.equal(failed.step, 2);
   await assert.rejects(w.engine.submit(flow, { otp: await totpCode(secret, w.now()) }), /already failed/);
-  assert.equal(w.store.flows.get(flow)?.status, 'failed');
+  assert.equal((await w.store.flows.get(flow))?.status, 'failed');
 });
 
 test(`racing wrong codes cannot get around the cap: ${MAX_MFA_ATTEMPTS * 2} at once into one flow are ${MAX_MFA_ATTEMPTS} attempts at most`, async (t) => {
@@ -162,11 +162,11 @@ test(`racing wrong codes cannot get around the cap: ${MAX_MFA_ATTEMPTS * 2} at o
   const settled = await Promise.allSettled(
     Array.from({ length: MAX_MFA_ATTEMPTS * 2 }, () => w.engine.submit(flow, { otp: wrong })),
   );
-  const evaluated = w.store.events
-    .list({ flow, limit: 100 })
+  const evaluated = (await w.store.events
+    .list({ flow, limit: 100 }))
     .filter((e) => e.stage === 'mfa' && /\(attempt \d/.test(e.detail));
   assert.ok(evaluated.length <= MAX_MFA_ATTEMPTS, `${evaluated.length} wrong codes were checked in one flow`);
-  assert.equal(w.store.flows.get(flow)?.status, 'failed');
+  assert.equal((await w.store.flows.get(flow))?.status, 'failed');
   assert.ok(
     settled.some(
       (s) => s.status === 'fulfilled' && s.value.status === 'failed' && s.value.error.code === 'MFA_TOO_MANY_ATTEMPTS',
@@ -178,14 +178,14 @@ test(`racing wrong codes cannot get around the cap: ${MAX_MFA_ATTEMPTS * 2} at o
 test('the TOTP secret is sealed at rest: neither an enrolled secret nor one offered in a flow appears in the database files', async (t) => {
   const w = await world(t);
   const enrolled = await enrolTotp(adminOf(w.store, 'test'), w.alice);
-  const bob = w.store.users.insert({
+  const bob = await w.store.users.insert({
     username: 'bob',
     email: 'bob@example.com',
     emailVerified: true,
     name: null,
     givenName: null,
     familyName: null,
-    passwordHash: w.store.users.passwordState(w.alice.id).hash,
+    passwordHash: (await w.store.users.passwordState(w.alice.id)).hash,
     source: 'local',
   });
   const started = await w.engine.start('thrift');
@@ -203,7 +203,7 @@ test('the TOTP secret is sealed at rest: neither an enrolled secret nor one offe
     assert.ok(!bytes.some((b) => b.includes(secret)), `the secret ${secret.slice(0, 4)}... is stored in clear`);
   }
   assert.equal(
-    w.store.unseal(w.store.factors.totpFor(w.alice.id)!.secretSealed),
+    w.store.unseal((await w.store.factors.totpFor(w.alice.id))!.secretSealed),
     enrolled.secret,
     'what is stored is the sealed secret',
   );
@@ -220,14 +220,14 @@ test('no factor yet: the flow offers enrolment {secret, uri}; a wrong code keeps
 
   const retry = mfaView(await w.engine.submit(view.flow, { otp: await wrongCode(enrol.secret, w.now()) }));
   assert.equal(retry.enrol?.secret, enrol.secret, 'the same secret is offered again');
-  assert.deepEqual(w.store.factors.forUser(w.alice.id), []);
+  assert.deepEqual(await w.store.factors.forUser(w.alice.id), []);
 
   const result = expectDone(await w.engine.submit(view.flow, { otp: await totpCode(enrol.secret, w.now()) }));
   assert.deepEqual(result.amr, ['pwd', 'otp']);
-  const factor = w.store.factors.totpFor(w.alice.id);
+  const factor = await w.store.factors.totpFor(w.alice.id);
   assert.ok(factor, 'a factor was created');
   assert.equal(w.store.unseal(factor.secretSealed), enrol.secret);
-  assert.match(w.store.events.list({ flow: view.flow, limit: 100 }).at(-2)?.detail ?? '', /new factor enrolled/);
+  assert.match((await w.store.events.list({ flow: view.flow, limit: 100 })).at(-2)?.detail ?? '', /new factor enrolled/);
 
   // The next login uses the new factor and offers no enrolment.
   const next = mfaView(await w.toStep2());
@@ -259,7 +259,7 @@ test('two logins enrolling TOTP at once: one factor is kept, the other login fai
   assert.deepEqual([a.status, b.status].sort(), ['done', 'failed']);
   const lost = (a.status === 'failed' ? a : b) as Extract<FlowView, { status: 'failed' }>;
   assert.equal(lost.error.code, 'MFA_FAILED');
-  assert.equal(w.store.factors.forUser(w.alice.id).length, 1, 'exactly one factor');
+  assert.equal((await w.store.factors.forUser(w.alice.id)).length, 1, 'exactly one factor');
 });
 
 test('headless without a factor: MFA_NOT_ENROLLED (exit 8), and no factor is created', async (t) => {
@@ -278,14 +278,14 @@ test('headless without a factor: MFA_NOT_ENROLLED (exit 8), and no factor is cre
   });
   const failed = expectFailed(run.view, 'MFA_NOT_ENROLLED', 8);
   assert.match(hintOf(failed.error), /idp users mfa enroll/);
-  assert.deepEqual(w.store.factors.forUser(w.alice.id), []);
+  assert.deepEqual(await w.store.factors.forUser(w.alice.id), []);
 });
 
 // --- email OTP ---
 
 /** The code the flow mailed to the outbox, as a person would copy it. */
-function mailedCode(w: World, flow: string): string {
-  const code = codeInOutbox(w.store, flow);
+async function mailedCode(w: World, flow: string): Promise<string> {
+  const code = await codeInOutbox(w.store, flow);
   assert.ok(code, `flow ${flow} delivered no code`);
   return code;
 }
@@ -299,40 +299,40 @@ test('email OTP: one message to alice in the outbox, bound to the flow; its code
   const view = mfaView(await w.toStep2());
   assert.equal(view.method, 'email-otp');
   assert.match(view.hint, /a\*\*\*@example\.com/);
-  const mail = w.store.codes.outbox({ to: 'alice@example.com', limit: 10 });
+  const mail = await w.store.codes.outbox({ to: 'alice@example.com', limit: 10 });
   assert.equal(mail.length, 1);
   assert.equal(mail[0]!.flow, view.flow);
   assert.match(mail[0]!.body, /\b\d{6}\b/);
-  const stored = w.store.codes.latestForFlow(view.flow)!;
-  assert.ok(!stored.hash.includes(mailedCode(w, view.flow)), 'the code is stored hashed');
-  const result = expectDone(await w.engine.submit(view.flow, { otp: mailedCode(w, view.flow) }));
+  const stored = (await w.store.codes.latestForFlow(view.flow))!;
+  assert.ok(!stored.hash.includes(await mailedCode(w, view.flow)), 'the code is stored hashed');
+  const result = expectDone(await w.engine.submit(view.flow, { otp: await mailedCode(w, view.flow) }));
   assert.deepEqual(result.amr, ['pwd', 'email']);
   assert.equal(result.acr, 'urn:idp:acr:mfa');
-  assert.notEqual(w.store.codes.latestForFlow(view.flow)?.usedAt, null);
+  assert.notEqual((await w.store.codes.latestForFlow(view.flow))?.usedAt, null);
 });
 
 test('email OTP: accepted just before ten minutes, refused with MFA_FAILED (exit 8) after eleven', async (t) => {
   const w = await world(t, 'email-otp');
   const inTime = mfaView(await w.toStep2());
   w.advance(OTP_TTL_MS - 1_000);
-  expectDone(await w.engine.submit(inTime.flow, { otp: mailedCode(w, inTime.flow) }));
+  expectDone(await w.engine.submit(inTime.flow, { otp: await mailedCode(w, inTime.flow) }));
 
   const late = mfaView(await w.toStep2());
   w.advance(11 * 60_000);
-  const failed = expectFailed(await w.engine.submit(late.flow, { otp: mailedCode(w, late.flow) }), 'MFA_FAILED', 8);
+  const failed = expectFailed(await w.engine.submit(late.flow, { otp: await mailedCode(w, late.flow) }), 'MFA_FAILED', 8);
   assert.match(failed.error.message, /expired/);
-  assert.equal(w.store.flows.get(late.flow)?.status, 'failed');
+  assert.equal((await w.store.flows.get(late.flow))?.status, 'failed');
 });
 
 test("email OTP: single use, and bound to its flow: flow A's code is refused in flow B, which needs its own", async (t) => {
   const w = await world(t, 'email-otp');
   const a = mfaView(await w.toStep2());
-  const codeA = mailedCode(w, a.flow);
+  const codeA = await mailedCode(w, a.flow);
   expectDone(await w.engine.submit(a.flow, { otp: codeA }));
   await assert.rejects(w.engine.submit(a.flow, { otp: codeA }), /already finished/);
 
   const b = mfaView(await w.toStep2());
-  const codeB = mailedCode(w, b.flow);
+  const codeB = await mailedCode(w, b.flow);
   assert.notEqual(codeB, codeA, 'each flow mails its own code');
   const refused = mfaView(await w.engine.submit(b.flow, { otp: codeA }));
   assert.equal(refused.retry?.code, 'MFA_FAILED');
@@ -342,7 +342,7 @@ test("email OTP: single use, and bound to its flow: flow A's code is refused in 
 test('email OTP: the right code submitted twice at once into one flow signs in once, and the flow stays finished', async (t) => {
   const w = await world(t, 'email-otp');
   const view = mfaView(await w.toStep2());
-  const code = mailedCode(w, view.flow);
+  const code = await mailedCode(w, view.flow);
   const settled = await Promise.allSettled([
     w.engine.submit(view.flow, { otp: code }),
     w.engine.submit(view.flow, { otp: code }),
@@ -353,9 +353,9 @@ test('email OTP: the right code submitted twice at once into one flow signs in o
     1,
     `outcomes: ${JSON.stringify(settled.map((s) => (s.status === 'fulfilled' ? s.value.status : String(s.reason))))}`,
   );
-  assert.equal(w.store.flows.get(view.flow)?.status, 'done');
+  assert.equal((await w.store.flows.get(view.flow))?.status, 'done');
   assert.equal(
-    w.store.events.list({ flow: view.flow, limit: 100 }).filter((e) => e.stage === 'session').length,
+    (await w.store.events.list({ flow: view.flow, limit: 100 })).filter((e) => e.stage === 'session').length,
     1,
     'one ID token',
   );
@@ -364,23 +364,23 @@ test('email OTP: the right code submitted twice at once into one flow signs in o
 test(`email OTP: ${MAX_MFA_ATTEMPTS} wrong codes end the flow with MFA_TOO_MANY_ATTEMPTS (exit 8); the mailed code is then refused`, async (t) => {
   const w = await world(t, 'email-otp');
   const { flow } = mfaView(await w.toStep2());
-  const wrong = otherThan(mailedCode(w, flow));
+  const wrong = otherThan(await mailedCode(w, flow));
   for (let attempt = 1; attempt < MAX_MFA_ATTEMPTS; attempt++) {
     assert.equal(mfaView(await w.engine.submit(flow, { otp: wrong })).retry?.code, 'MFA_FAILED');
   }
   expectFailed(await w.engine.submit(flow, { otp: wrong }), 'MFA_TOO_MANY_ATTEMPTS', 8);
-  assert.equal(w.store.codes.latestForFlow(flow)?.attempts, MAX_MFA_ATTEMPTS);
-  await assert.rejects(w.engine.submit(flow, { otp: mailedCode(w, flow) }), /already failed/);
-  assert.equal(w.store.codes.latestForFlow(flow)?.usedAt, null, 'the code was never used');
+  assert.equal((await w.store.codes.latestForFlow(flow))?.attempts, MAX_MFA_ATTEMPTS);
+  await assert.rejects(w.engine.submit(flow, { otp: await mailedCode(w, flow) }), /already failed/);
+  assert.equal((await w.store.codes.latestForFlow(flow))?.usedAt, null, 'the code was never used');
 });
 
 test('the factor is removed while the flow waits for its code: MFA_NOT_ENROLLED (exit 8), not an internal error', async (t) => {
   const w = await world(t);
   const { secret } = await enrolTotp(adminOf(w.store, 'test'), w.alice);
   const view = mfaView(await w.toStep2());
-  w.store.factors.remove(w.alice.id);
+  await w.store.factors.remove(w.alice.id);
   expectFailed(await w.engine.submit(view.flow, { otp: await totpCode(secret, w.now()) }), 'MFA_NOT_ENROLLED', 8);
-  assert.deepEqual(w.store.factors.forUser(w.alice.id), [], 'no factor comes back');
+  assert.deepEqual(await w.store.factors.forUser(w.alice.id), [], 'no factor comes back');
 });
 
 /** Submits `count` wrong codes, at most MAX_MFA_ATTEMPTS - 1 per flow (never the per-flow cap), over as many flows as it takes. */
@@ -398,9 +398,9 @@ async function wrongCodesAcrossFlows(
   return last!;
 }
 
-function lockEvents(w: World): string[] {
-  return w.store.events
-    .list({ limit: 100 })
+async function lockEvents(w: World): Promise<string[]> {
+  return (await w.store.events
+    .list({ limit: 100 }))
     .filter((e) => e.action === 'users.lock')
     .map((e) => e.detail);
 }
@@ -415,9 +415,9 @@ test(`TOTP brute force across flows: the ${LOCKOUT_AFTER_FAILURES}th wrong code 
   const locked = expectFailed(await wrongCodesAcrossFlows(w, 1, wrong), 'USER_LOCKED', 7);
   assert.match(locked.error.message, /too many wrong MFA codes/);
   assert.doesNotMatch(locked.error.message, /alice/);
-  assert.equal(w.store.users.byId(w.alice.id)?.status, 'locked');
-  assert.equal(lockEvents(w).length, 1);
-  assert.match(lockEvents(w)[0]!, /locked alice after 5 wrong MFA codes in a row across sign-ins/);
+  assert.equal((await w.store.users.byId(w.alice.id))?.status, 'locked');
+  assert.equal((await lockEvents(w)).length, 1);
+  assert.match((await lockEvents(w))[0]!, /locked alice after 5 wrong MFA codes in a row across sign-ins/);
   expectFailed(await w.engine.submit(waiting.flow, { otp: await totpCode(secret, w.now()) }), 'USER_LOCKED', 7);
   expectFailed(await w.toStep2(), 'USER_LOCKED', 7);
 });
@@ -432,7 +432,7 @@ test('a right code ends a run of wrong ones: wrong codes lock only when they com
     (await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, () => wrongCode(secret, w.now()))).status,
     'active',
   );
-  assert.equal(w.store.users.byId(w.alice.id)?.status, 'active');
+  assert.equal((await w.store.users.byId(w.alice.id))?.status, 'active');
 });
 
 test('email OTP brute force across flows locks the account the same way; the mailed code is then refused', async (t) => {
@@ -440,9 +440,9 @@ test('email OTP brute force across flows locks the account the same way; the mai
   const waiting = mfaView(await w.toStep2());
   const locked = expectFailed(await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES, () => '000000'), 'USER_LOCKED', 7);
   assert.match(locked.error.message, /too many wrong MFA codes/);
-  assert.equal(w.store.users.byId(w.alice.id)?.status, 'locked');
-  assert.equal(lockEvents(w).length, 1);
-  expectFailed(await w.engine.submit(waiting.flow, { otp: mailedCode(w, waiting.flow) }), 'USER_LOCKED', 7);
+  assert.equal((await w.store.users.byId(w.alice.id))?.status, 'locked');
+  assert.equal((await lockEvents(w)).length, 1);
+  expectFailed(await w.engine.submit(waiting.flow, { otp: await mailedCode(w, waiting.flow) }), 'USER_LOCKED', 7);
 });
 
 test('unlocking resets both counters: after an unlock it takes a full run of wrong codes (or passwords) to lock again', async (t) => {
@@ -464,15 +464,15 @@ test('unlocking resets both counters: after an unlock it takes a full run of wro
     return w.engine.submit(chosen.flow, { credentials: { username: 'alice', password: 'not-her-password' } });
   };
   await wrongPassword();
-  assert.equal(w.store.users.passwordState(w.alice.id).failedLogins, 1);
+  assert.equal((await w.store.users.passwordState(w.alice.id)).failedLogins, 1);
   assert.equal((await setUser(admin, 'alice', { status: 'active' })).changed, true, 'the counters were reset');
-  assert.equal(w.store.users.passwordState(w.alice.id).failedLogins, 0);
+  assert.equal((await w.store.users.passwordState(w.alice.id)).failedLogins, 0);
   assert.equal(
     (await wrongCodesAcrossFlows(w, LOCKOUT_AFTER_FAILURES - 1, wrong)).status,
     'active',
     'the MFA count was reset too',
   );
-  assert.equal(w.store.users.byId(w.alice.id)?.status, 'active');
+  assert.equal((await w.store.users.byId(w.alice.id))?.status, 'active');
   assert.equal((await setUser(admin, 'alice', { status: 'active' })).changed, true);
   assert.equal((await setUser(admin, 'alice', { status: 'active' })).changed, false, 'nothing left to reset');
 });

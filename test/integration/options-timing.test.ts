@@ -15,9 +15,9 @@ test('a person who chooses after 10 s: the options stage is not 10 s long, and i
   const started = await engine.start('thrift');
   assert.equal(started.status === 'active' && started.waiting, 'choose');
   // The person looks at the choice for 10 s: the flow has waited since then.
-  const row = org.store.flows.get(started.flow)!;
+  const row = (await org.store.flows.get(started.flow))!;
   const state = JSON.parse(row.state) as FlowState;
-  org.store.flows.save(started.flow, 'active', { ...state, waitingSince: state.waitingSince - 10_000 });
+  await org.store.flows.save(started.flow, 'active', { ...state, waitingSince: state.waitingSince - 10_000 });
   await engine.submit(started.flow, { choose: 'password' });
   const options = stages.find((s) => s.stage === 'options')!;
   assert.match(options.detail, /^step 1: password \(offered password \| google \| github; chose after 10\.\d s\)$/);
@@ -29,8 +29,8 @@ test('a program that answers at once: no "chose after" in the detail', async () 
   const engine = await loginEngine({ store: org.store, upstreams: org.upstreams, onEvent: (e) => stages.push(e) });
   const started = await engine.start('thrift');
   // Answered the instant it was asked (set so, not timed: a loaded machine must not make this a person).
-  const state = JSON.parse(org.store.flows.get(started.flow)!.state) as FlowState;
-  org.store.flows.save(started.flow, 'active', { ...state, waitingSince: Date.now() + 60_000 });
+  const state = JSON.parse((await org.store.flows.get(started.flow))!.state) as FlowState;
+  await org.store.flows.save(started.flow, 'active', { ...state, waitingSince: Date.now() + 60_000 });
   await engine.submit(started.flow, { choose: 'password' });
   assert.equal(
     stages.find((s) => s.stage === 'options')!.detail,

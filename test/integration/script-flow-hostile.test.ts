@@ -51,7 +51,7 @@ const aliceLogin = () =>
 
 for (const hostile of HOSTILE) {
   test(`a script that ${hostile.what} fails the login with SCRIPT_ERROR (exit 3); the next login in this process succeeds`, async () => {
-    org.store.apps.update('thrift', { script: scriptWith(hostile.body) });
+    await org.store.apps.update('thrift', { script: scriptWith(hostile.body) });
     const run = await aliceLogin();
     const failed = expectFailed(run.view, 'SCRIPT_ERROR', 3);
     assert.match(failed.error.message, hostile.message);
@@ -59,25 +59,25 @@ for (const hostile of HOSTILE) {
     assert.match(hintOf(failed.error), /idp app check/);
     assert.deepEqual(stageNames(run.stages).slice(-2), ['password', 'script'], 'step 1 ran, then the script failed');
     assert.equal(run.stages.at(-1)?.status, 'failed');
-    assert.equal(org.store.flows.get(run.view.flow)?.status, 'failed');
+    assert.equal((await org.store.flows.get(run.view.flow))?.status, 'failed');
     assert.equal((globalThis as Record<string, unknown>).onLoginRequest, undefined, 'nothing leaked into the host');
     assert.ok(!existsSync(touched), 'the script wrote no file');
 
-    org.store.apps.update('thrift', { script: null });
+    await org.store.apps.update('thrift', { script: null });
     expectDone((await aliceLogin()).view);
   });
 }
 
 test('a script stuck in one native call is stopped at the wall limit, not after seconds at the memory limit', async () => {
-  org.store.apps.update('thrift', { script: scriptWith('var a = [];\n  for (;;) a.push(new Array(1e5).fill(1));') });
+  await org.store.apps.update('thrift', { script: scriptWith('var a = [];\n  for (;;) a.push(new Array(1e5).fill(1));') });
   const failed = expectFailed((await aliceLogin()).view, 'SCRIPT_ERROR', 3);
   assert.match(failed.error.message, /stopped after \d+ ms/);
-  org.store.apps.update('thrift', { script: null });
+  await org.store.apps.update('thrift', { script: null });
   expectDone((await aliceLogin()).view);
 });
 
 test('an endless loop names the line of the loop, or no line', async () => {
-  org.store.apps.update('thrift', { script: scriptWith('while (true) {}') });
+  await org.store.apps.update('thrift', { script: scriptWith('while (true) {}') });
   const failed = expectFailed((await aliceLogin()).view, 'SCRIPT_ERROR', 3);
   assert.ok([undefined, 3].includes(namedLine(failed.error.message)), failed.error.message);
 });

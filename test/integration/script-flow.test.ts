@@ -23,19 +23,19 @@ interface Setup {
 }
 
 /** Puts the shared org in this combination: no bob, google's JIT, thrift's steps and script. */
-function configure({ jit, step2, script }: Setup): void {
-  const bob = org.store.users.find('bob');
-  if (bob) org.store.users.delete(bob.id);
-  const google = org.store.connections.get('google')!;
-  org.store.connections.update('google', { jit: { ...google.jit, enabled: jit } });
-  org.store.apps.update('thrift', {
+async function configure({ jit, step2, script }: Setup): Promise<void> {
+  const bob = await org.store.users.find('bob');
+  if (bob) await org.store.users.delete(bob.id);
+  const google = (await org.store.connections.get('google'))!;
+  await org.store.connections.update('google', { jit: { ...google.jit, enabled: jit } });
+  await org.store.apps.update('thrift', {
     steps: step2 === 'none' ? [STEP_1] : [STEP_1, [step2]],
     script: script ? SKIP_MFA_SCRIPT : null,
   });
 }
 
 function login(answers: Partial<HeadlessLoginOptions['answers']>) {
-  const otp = { fromOutbox: (flow: string) => codeInOutbox(org.store, flow) };
+  const otp = { fromOutbox: async (flow: string) => codeInOutbox(org.store, flow) };
   return headlessLogin({
     store: org.store,
     app: 'thrift',
@@ -59,18 +59,18 @@ for (const jit of [false, true]) {
 
       if (!mfa) {
         test(`${name} signs in without MFA${jit ? ' as a provisioned user' : ', passing through'}`, async () => {
-          configure(setup);
+          await configure(setup);
           const run = await bobViaGoogle();
           const result = expectDone(run.view);
           assert.deepEqual(result.amr, ['fed']);
           assert.equal(result.passThrough, !jit);
-          assert.equal(!!org.store.users.find('bob'), jit);
+          assert.equal(!!await org.store.users.find('bob'), jit);
           assert.ok(!stageNames(run.stages).includes('mfa'));
           assert.equal(stageNames(run.stages).includes('script'), script);
         });
       } else if (!jit && !script) {
         test(`${name} fails with MFA_NEEDS_LOCAL_USER (exit 8) naming google and both fixes`, async () => {
-          configure(setup);
+          await configure(setup);
           const run = await bobViaGoogle();
           const failed = expectFailed(run.view, 'MFA_NEEDS_LOCAL_USER', 8);
           assert.match(failed.error.message, /google has JIT off/);
@@ -80,12 +80,12 @@ for (const jit of [false, true]) {
           assert.equal(failed.jit?.decision, 'pass-through');
           assert.equal(run.stages.at(-1)?.stage, 'mfa');
           assert.equal(run.stages.at(-1)?.status, 'failed');
-          assert.equal(org.store.users.find('bob'), undefined, 'pass-through writes no user');
-          assert.equal(org.store.codes.outbox({ to: 'bob@example.com', limit: 1 }).length, 0, 'no code was mailed');
+          assert.equal(await org.store.users.find('bob'), undefined, 'pass-through writes no user');
+          assert.equal((await org.store.codes.outbox({ to: 'bob@example.com', limit: 1 })).length, 0, 'no code was mailed');
         });
       } else if (script) {
         test(`${name} signs in and the script skips step 2 (${jit ? 'provisioned' : 'pass-through'})`, async () => {
-          configure(setup);
+          await configure(setup);
           const run = await bobViaGoogle();
           const result = expectDone(run.view);
           assert.deepEqual(result.amr, ['fed']);
@@ -99,23 +99,23 @@ for (const jit of [false, true]) {
         });
       } else if (step2 === 'email-otp') {
         test(`${name} is provisioned and reaches the email OTP, which the outbox answers`, async () => {
-          configure(setup);
+          await configure(setup);
           const run = await bobViaGoogle();
           const result = expectDone(run.view);
           assert.equal(result.jit?.decision, 'provision');
           assert.deepEqual(result.amr, ['fed', 'email']);
           assert.equal(result.acr, 'urn:idp:acr:mfa');
-          assert.equal(org.store.codes.outbox({ to: 'bob@example.com', limit: 5 }).length, 1);
+          assert.equal((await org.store.codes.outbox({ to: 'bob@example.com', limit: 5 })).length, 1);
         });
       } else {
         test(`${name} is provisioned and reaches TOTP, which a headless login cannot enrol: MFA_NOT_ENROLLED (exit 8)`, async () => {
-          configure(setup);
+          await configure(setup);
           const run = await bobViaGoogle();
           const failed = expectFailed(run.view, 'MFA_NOT_ENROLLED', 8);
           assert.equal(failed.jit?.decision, 'provision');
-          const bob = org.store.users.find('bob');
+          const bob = await org.store.users.find('bob');
           assert.ok(bob, 'bob was provisioned before MFA');
-          assert.deepEqual(org.store.factors.forUser(bob.id), []);
+          assert.deepEqual(await org.store.factors.forUser(bob.id), []);
         });
       }
     }
@@ -123,9 +123,9 @@ for (const jit of [false, true]) {
 }
 
 test('the skip-MFA script still runs step 2 for alice signing in with a password: email OTP, then TOTP', async () => {
-  const alice = org.store.users.find('alice')!;
+  const alice = (await org.store.users.find('alice'))!;
   for (const step2 of ['email-otp', 'totp'] as const) {
-    configure({ jit: true, step2, script: true });
+    await configure({ jit: true, step2, script: true });
     const totp =
       step2 === 'totp'
         ? { otp: { code: await totpCode((await enrolTotp(adminOf(org.store, 'test'), alice)).secret) } }

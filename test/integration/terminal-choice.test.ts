@@ -11,7 +11,7 @@ function chooser(mfa?: string) {
   return terminalAnswerer({
     out,
     browser: false,
-    connectionByName: () => undefined,
+    connectionByName: async () => undefined,
     preselected: 'github',
     ...(mfa && { mfa }),
   });

@@ -46,7 +46,7 @@ test('an upstream error_description on the callback is shown escaped, live and i
   const started = await engine.start('thrift');
   const redirect = await engine.submit(started.flow, { choose: 'github', redirectUri: 'http://127.0.0.1:9/callback' });
   assert.ok(redirect.status === 'active' && redirect.waiting === 'redirect');
-  const { waiting } = JSON.parse(w.store.flows.get(redirect.flow)!.state) as FlowState;
+  const { waiting } = JSON.parse((await w.store.flows.get(redirect.flow))!.state) as FlowState;
   assert.ok(waiting.kind === 'redirect');
   const callback = new URL('http://127.0.0.1:9/callback');
   callback.search = new URLSearchParams({

@@ -84,7 +84,7 @@ test('a token endpoint echoing the request: no secret, code or verifier in the f
   const started = await engine.start('thrift');
   const redirect = await engine.submit(started.flow, { choose: 'echo', redirectUri: 'http://127.0.0.1:9/callback' });
   assert.ok(redirect.status === 'active' && redirect.waiting === 'redirect', JSON.stringify(redirect));
-  const waiting = (JSON.parse(store.flows.get(redirect.flow)!.state) as FlowState).waiting;
+  const waiting = (JSON.parse((await store.flows.get(redirect.flow))!.state) as FlowState).waiting;
   assert.ok(waiting.kind === 'redirect');
   const callback = `http://127.0.0.1:9/callback?code=${CODE}&state=${encodeURIComponent(waiting.auth.state)}`;
   const failed = await engine.submit(redirect.flow, { callback });
@@ -94,7 +94,7 @@ test('a token endpoint echoing the request: no secret, code or verifier in the f
   assert.match(failed.error.message, /invalid_request \(you sent /, 'the provider still says what went wrong');
   assert.match(failed.error.message, /\[redacted\]/);
   const secrets = [CLIENT_SECRET, CODE, waiting.auth.codeVerifier];
-  const events = JSON.stringify(store.events.list({ flow: redirect.flow, limit: 100 }));
+  const events = JSON.stringify(await store.events.list({ flow: redirect.flow, limit: 100 }));
   const shown = expectCode(await runIdp(['flows', 'show', redirect.flow, '--no-color'], { home }), 0).stdout;
   for (const secret of secrets) {
     assert.equal(failed.error.message.includes(secret), false, `the failure does not carry ${secret}`);
@@ -118,7 +118,7 @@ test('an error on the callback that repeats the request: state and nonce are red
   const started = await engine.start('thrift');
   const redirect = await engine.submit(started.flow, { choose: 'github', redirectUri: 'http://127.0.0.1:9/callback' });
   assert.ok(redirect.status === 'active' && redirect.waiting === 'redirect');
-  const { waiting } = JSON.parse(w.store.flows.get(redirect.flow)!.state) as FlowState;
+  const { waiting } = JSON.parse((await w.store.flows.get(redirect.flow))!.state) as FlowState;
   assert.ok(waiting.kind === 'redirect');
   const callback = new URL('http://127.0.0.1:9/callback');
   const description = `bad request ${new URL(redirect.url).search} ${'x'.repeat(5000)}`;
@@ -130,7 +130,7 @@ test('an error on the callback that repeats the request: state and nonce are red
   const failed = await engine.submit(redirect.flow, { callback: callback.href });
   assert.ok(failed.status === 'failed');
   assert.equal(failed.error.code, 'UPSTREAM_ERROR');
-  const events = JSON.stringify(w.store.events.list({ flow: redirect.flow, limit: 100 }));
+  const events = JSON.stringify(await w.store.events.list({ flow: redirect.flow, limit: 100 }));
   for (const secret of [waiting.auth.state, waiting.auth.nonce]) {
     assert.equal(failed.error.message.includes(secret), false);
     assert.equal(events.includes(secret), false);

@@ -202,32 +202,32 @@ test('none: a returning login changes nothing', () => {
   );
 });
 
-test('provisionUsername: the upstream username, else the email local part, else connection-subject', () => {
+test('provisionUsername: the upstream username, else the email local part, else connection-subject', async () => {
   const free = (): boolean => false;
-  assert.equal(provisionUsername(upstream(), 'github', '583231', free), 'octocat');
+  assert.equal(await provisionUsername(upstream(), 'github', '583231', free), 'octocat');
   assert.equal(
-    provisionUsername(upstream({ username: null, email: 'bob.builder@example.com' }), 'google', '1082', free),
+    await provisionUsername(upstream({ username: null, email: 'bob.builder@example.com' }), 'google', '1082', free),
     'bob.builder',
   );
-  assert.equal(provisionUsername(upstream({ username: null, email: null }), 'google', '1082', free), 'google-1082');
+  assert.equal(await provisionUsername(upstream({ username: null, email: null }), 'google', '1082', free), 'google-1082');
 });
 
-test('provisionUsername: a taken username gets -2, then -3', () => {
+test('provisionUsername: a taken username gets -2, then -3', async () => {
   const taken = new Set(['octocat']);
   const isTaken = (u: string): boolean => taken.has(u);
-  assert.equal(provisionUsername(upstream(), 'github', '1', isTaken), 'octocat-2');
+  assert.equal(await provisionUsername(upstream(), 'github', '1', isTaken), 'octocat-2');
   taken.add('octocat-2');
-  assert.equal(provisionUsername(upstream(), 'github', '1', isTaken), 'octocat-3');
+  assert.equal(await provisionUsername(upstream(), 'github', '1', isTaken), 'octocat-3');
   taken.add('octocat-3');
-  assert.equal(provisionUsername(upstream(), 'github', '1', isTaken), 'octocat-4');
+  assert.equal(await provisionUsername(upstream(), 'github', '1', isTaken), 'octocat-4');
 });
 
-test('provisionUsername makes characters outside the username alphabet safe and never starts with punctuation', () => {
+test('provisionUsername makes characters outside the username alphabet safe and never starts with punctuation', async () => {
   const free = (): boolean => false;
-  assert.equal(provisionUsername(upstream({ username: 'Zoë Smith' }), 'oidc', '1', free), 'Zo--Smith');
-  assert.equal(provisionUsername(upstream({ username: '--lead' }), 'oidc', '1', free), 'lead');
-  assert.equal(provisionUsername(upstream({ username: '***' }), 'oidc', '1', free), 'oidc-user');
-  assert.ok(provisionUsername(upstream({ username: 'x'.repeat(100) }), 'oidc', '1', free).length <= 56);
+  assert.equal(await provisionUsername(upstream({ username: 'Zoë Smith' }), 'oidc', '1', free), 'Zo--Smith');
+  assert.equal(await provisionUsername(upstream({ username: '--lead' }), 'oidc', '1', free), 'lead');
+  assert.equal(await provisionUsername(upstream({ username: '***' }), 'oidc', '1', free), 'oidc-user');
+  assert.ok((await provisionUsername(upstream({ username: 'x'.repeat(100) }), 'oidc', '1', free)).length <= 56);
 });
 
 test('--map claim=- ignores a claim the connection type maps by default', () => {
@@ -282,7 +282,7 @@ test('a --map edit cannot make another claim the source of email_verified', () =
   );
 });
 
-test("an email-shaped upstream username becomes the username only when it is the person's own verified email", () => {
+test("an email-shaped upstream username becomes the username only when it is the person's own verified email", async () => {
   const free = () => false;
   const profile = (username: string, email: string, emailVerified: boolean): MappedProfile => ({
     ...mapClaims({}, 'oidc', {}),
@@ -290,24 +290,24 @@ test("an email-shaped upstream username becomes the username only when it is the
     email,
     emailVerified,
   });
-  assert.equal(provisionUsername(profile('alice@example.com', 'evil@example.com', true), 'corp', 's1', free), 'alice');
+  assert.equal(await provisionUsername(profile('alice@example.com', 'evil@example.com', true), 'corp', 's1', free), 'alice');
   assert.equal(
-    provisionUsername(profile('alice@example.com', 'alice@example.com', false), 'corp', 's1', free),
+    await provisionUsername(profile('alice@example.com', 'alice@example.com', false), 'corp', 's1', free),
     'alice',
     "an unverified address is not the person's own",
   );
   assert.equal(
-    provisionUsername(profile('dana@example.com', 'Dana@example.com', true), 'corp', 's1', free),
+    await provisionUsername(profile('dana@example.com', 'Dana@example.com', true), 'corp', 's1', free),
     'dana@example.com',
   );
   // Taken (say, by the person's own address on another account): a numbered variant of an address is not an address.
   const taken = new Set(['dana@example.com', 'dana']);
   assert.equal(
-    provisionUsername(profile('dana@example.com', 'dana@example.com', true), 'corp', 's1', (u) => taken.has(u)),
+    await provisionUsername(profile('dana@example.com', 'dana@example.com', true), 'corp', 's1', (u) => taken.has(u)),
     'dana-2',
   );
   assert.equal(
-    provisionUsername({ ...mapClaims({}, 'oidc', {}) }, 'corp', 'user@tenant', free),
+    await provisionUsername({ ...mapClaims({}, 'oidc', {}) }, 'corp', 'user@tenant', free),
     'corp-user',
     'a subject with an @ is not an address of the person',
   );

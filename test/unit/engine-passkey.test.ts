@@ -29,13 +29,13 @@ async function world(steps: string[][], opts: { jit?: boolean } = {}) {
 
 type World = Awaited<ReturnType<typeof world>>;
 
-function userId(w: World, username: string): string {
-  return w.store.users.find(username)!.id;
+async function userId(w: World, username: string): Promise<string> {
+  return (await w.store.users.find(username))!.id;
 }
 
 /** A passkey for `username` registered as My Account or the CLI would: through the verifier, then stored. */
 async function registered(w: World, username: string): Promise<SoftwareKey> {
-  const user = w.store.users.find(username)!;
+  const user = (await w.store.users.find(username))!;
   const options = await passkeyVerifier.registrationOptions({
     rpId: 'localhost',
     rpName: 'fake',
@@ -52,7 +52,7 @@ async function registered(w: World, username: string): Promise<SoftwareKey> {
   });
   assert.ok(checked.ok, JSON.stringify(checked));
   const { userVerified: _, ...credential } = checked.value;
-  w.store.passkeys.add(user.id, { ...credential, name: `${username}'s key`, software: true });
+  await w.store.passkeys.add(user.id, { ...credential, name: `${username}'s key`, software: true });
   return key;
 }
 
@@ -101,7 +101,7 @@ test('a user without a passkey enrols one in step 2, and signs in with it next t
   const { response, key } = softwareRegistration(enrol.options as Parameters<typeof softwareRegistration>[0], ORIGIN);
   const first = done(await w.engine.submit(enrol.flow, { passkey: { response, origin: ORIGIN, name: 'Laptop' } }));
   assert.deepEqual(first.result.amr, ['pwd', 'swk', 'user']);
-  const [stored] = w.store.passkeys.forUser(userId(w, 'alice'));
+  const [stored] = await w.store.passkeys.forUser(await userId(w, 'alice'));
   assert.equal(stored?.name, 'Laptop');
   assert.equal(stored?.software, true, "the software authenticator's passkey is known by its AAGUID, whoever made it");
 
@@ -225,7 +225,7 @@ test('an assertion for another origin is refused: a retry with a fresh challenge
   assert.equal(retry.retry?.code, 'MFA_FAILED');
   assert.match(retry.retry!.message, /origin/);
   assert.notEqual(retry.options.challenge, view.options.challenge, 'a fresh challenge');
-  assert.equal(w.store.userMap.get(userId(w, 'alice'))!.mfaFailures, 1);
+  assert.equal(w.store.userMap.get(await userId(w, 'alice'))!.mfaFailures, 1);
   // The driver's origin is checked too: a page on another origin answering with this one's response is refused.
   const lied = waiting(
     await w.engine.submit(view.flow, {
@@ -235,7 +235,7 @@ test('an assertion for another origin is refused: a retry with a fresh challenge
   );
   assert.match(lied.retry!.message, /origin/);
   done(await w.engine.submit(view.flow, { passkey: { response: assertion(key, lied), origin: ORIGIN } }));
-  assert.equal(w.store.userMap.get(userId(w, 'alice'))!.mfaFailures, 0);
+  assert.equal(w.store.userMap.get(await userId(w, 'alice'))!.mfaFailures, 0);
 });
 
 test('a challenge is single use: an answer to a spent challenge, and one replayed in another sign-in, are refused', async () => {
@@ -277,8 +277,8 @@ test("an assertion with another user's passkey is refused in step 2, and counts 
     'passkey',
   );
   assert.match(retry.retry!.message, /not registered for this account/);
-  assert.equal(w.store.userMap.get(userId(w, 'alice'))!.mfaFailures, 1);
-  assert.equal(w.store.userMap.get(userId(w, 'bob'))!.mfaFailures, 0);
+  assert.equal(w.store.userMap.get(await userId(w, 'alice'))!.mfaFailures, 1);
+  assert.equal(w.store.userMap.get(await userId(w, 'bob'))!.mfaFailures, 0);
 });
 
 test('a signature counter that goes backwards fails the sign-in with a clone warning: a failed stage and an audit event', async () => {
@@ -286,7 +286,7 @@ test('a signature counter that goes backwards fails the sign-in with a clone war
   const key = await registered(w, 'alice');
   const first = await toPasskeyStep(w);
   done(await w.engine.submit(first.flow, { passkey: { response: assertion(key, first, 7), origin: ORIGIN } }));
-  assert.equal(w.store.passkeys.forUser(userId(w, 'alice'))[0]?.counter, 7);
+  assert.equal((await w.store.passkeys.forUser(await userId(w, 'alice')))[0]?.counter, 7);
   const second = await toPasskeyStep(w);
   const view = failed(
     await w.engine.submit(second.flow, { passkey: { response: assertion(key, second, 3), origin: ORIGIN } }),
@@ -303,7 +303,7 @@ test('a signature counter that goes backwards fails the sign-in with a clone war
   const warning = w.store.changes.find((c) => c.action === 'passkey.clone-warning');
   assert.ok(warning, 'an audit event');
   assert.match(warning.detail, /counter 3, not above 7/);
-  assert.equal(w.store.passkeys.forUser(userId(w, 'alice'))[0]?.counter, 7, 'the stored counter stays');
+  assert.equal((await w.store.passkeys.forUser(await userId(w, 'alice')))[0]?.counter, 7, 'the stored counter stays');
 });
 
 test('counters of 0 on both sides pass (authenticators that keep none)', async () => {
@@ -331,7 +331,7 @@ test('an expired challenge is refused with a fresh one', async () => {
 test('a locked user is refused at a passwordless passkey step, even with a good assertion', async () => {
   const w = await world([['passkey']]);
   const key = await registered(w, 'alice');
-  w.store.users.setStatus(userId(w, 'alice'), 'locked');
+  await w.store.users.setStatus(await userId(w, 'alice'), 'locked');
   const start = await w.engine.start('shop');
   const view = waiting(await w.engine.submit(start.flow, { choose: 'passkey' }), 'passkey');
   failed(
@@ -343,11 +343,11 @@ test('a locked user is refused at a passwordless passkey step, even with a good 
 test('wrong passkey answers count toward the MFA lockout, as wrong codes do', async () => {
   const w = await world([['password'], ['passkey']]);
   await registered(w, 'alice');
-  w.store.userMap.get(userId(w, 'alice'))!.mfaFailures = 4;
+  w.store.userMap.get(await userId(w, 'alice'))!.mfaFailures = 4;
   const view = await toPasskeyStep(w);
   const garbage = { id: 'x', rawId: 'x', type: 'public-key', response: {} };
   failed(await w.engine.submit(view.flow, { passkey: { response: garbage, origin: ORIGIN } }), 'USER_LOCKED');
-  assert.equal(w.store.userMap.get(userId(w, 'alice'))!.status, 'locked');
+  assert.equal(w.store.userMap.get(await userId(w, 'alice'))!.status, 'locked');
 });
 
 test('a pass-through user (JIT off) reaching a passkey step fails with MFA_NEEDS_LOCAL_USER and both fixes', async () => {
@@ -374,19 +374,19 @@ async function toChoice(w: World): Promise<Extract<FlowView, { waiting: 'choose'
   );
 }
 
-function holdTotp(w: World, username: string): void {
-  w.store.factors.addTotp(userId(w, username), w.store.seal('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'), null);
+async function holdTotp(w: World, username: string): Promise<void> {
+  await w.store.factors.addTotp(await userId(w, username), w.store.seal('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'), null);
 }
 
 test('a password alone cannot enrol a passkey for a user who holds TOTP: a retry naming totp, nothing enrolled', async () => {
   const w = await world([['password'], ['totp', 'passkey']]);
-  holdTotp(w, 'alice');
+  await holdTotp(w, 'alice');
   const choose = await toChoice(w);
   const refused = waiting(await w.engine.submit(choose.flow, { choose: 'passkey' }), 'choose');
   assert.equal(refused.retry?.code, 'MFA_NOT_ENROLLED');
   assert.match(refused.retry!.message, /no second factor yet \(it holds totp\)/);
   assert.match(String(refused.retry!.hint), /use totp/);
-  assert.deepEqual(w.store.passkeys.forUser(userId(w, 'alice')), []);
+  assert.deepEqual(await w.store.passkeys.forUser(await userId(w, 'alice')), []);
   const totp = waiting(await w.engine.submit(choose.flow, { choose: 'totp' }), 'mfa');
   assert.equal(totp.enrol, undefined, 'her own TOTP is checked');
 });
@@ -399,13 +399,13 @@ test('a password alone cannot enrol TOTP for a user who holds a passkey: the pas
   assert.equal(refused.retry?.code, 'MFA_NOT_ENROLLED');
   assert.match(refused.retry!.message, /holds passkey/);
   assert.equal(refused.options.challenge, view.options.challenge, 'the same challenge: no fresh attempts');
-  assert.equal(w.store.factors.totpFor(userId(w, 'alice')), undefined);
+  assert.equal(await w.store.factors.totpFor(await userId(w, 'alice')), undefined);
   done(await w.engine.submit(view.flow, { passkey: { response: assertion(key, refused), origin: ORIGIN } }));
 });
 
 test('a step whose only option the user would have to enrol, while holding another factor, fails MFA_NOT_ENROLLED', async () => {
   const w = await world([['password'], ['passkey']]);
-  holdTotp(w, 'alice');
+  await holdTotp(w, 'alice');
   const start = await w.engine.start('shop');
   await w.engine.submit(start.flow, { choose: 'password' });
   const view = failed(
@@ -423,7 +423,7 @@ test('an enrolment is checked again when its answer arrives: a factor enrolled e
   const { response } = softwareRegistration(enrol.options as Parameters<typeof softwareRegistration>[0], ORIGIN);
   const refused = waiting(await w.engine.submit(enrol.flow, { passkey: { response, origin: ORIGIN } }), 'choose');
   assert.equal(refused.retry?.code, 'MFA_NOT_ENROLLED');
-  assert.equal(w.store.passkeys.forUser(userId(w, 'alice')).length, 1, 'only her own passkey');
+  assert.equal((await w.store.passkeys.forUser(await userId(w, 'alice'))).length, 1, 'only her own passkey');
   const view = waiting(await w.engine.submit(enrol.flow, { choose: 'passkey' }), 'passkey');
   assert.equal(view.mode, 'authenticate');
   done(await w.engine.submit(view.flow, { passkey: { response: assertion(mine, view), origin: ORIGIN } }));
@@ -434,7 +434,7 @@ test('an enrolment is checked again when its answer arrives: a factor enrolled e
   await registered(t, 'alice');
   const again = waiting(await t.engine.submit(totp.flow, { otp: '123456' }), 'choose');
   assert.equal(again.retry?.code, 'MFA_NOT_ENROLLED');
-  assert.equal(t.store.factors.totpFor(userId(t, 'alice')), undefined);
+  assert.equal(await t.store.factors.totpFor(await userId(t, 'alice')), undefined);
 });
 
 test('passwordless: refused assertions naming a credential id count per flow, never toward its owner lockout', async () => {
@@ -450,7 +450,7 @@ test('passwordless: refused assertions naming a credential id count per flow, ne
     }
     failed(view, 'MFA_TOO_MANY_ATTEMPTS');
   }
-  const alice = w.store.userMap.get(userId(w, 'alice'))!;
+  const alice = w.store.userMap.get(await userId(w, 'alice'))!;
   assert.equal(alice.status, 'active');
   assert.equal(alice.mfaFailures, 0);
 });
@@ -463,7 +463,7 @@ function withRealConnection(w: World): void {
 test('a software passkey is refused at sign-in where the organisation has a real connection, flagged or by AAGUID', async () => {
   const w = await world([['passkey', 'password']]);
   const key = await registered(w, 'alice');
-  const stored = w.store.passkeys.forUser(userId(w, 'alice'))[0]!;
+  const stored = (await w.store.passkeys.forUser(await userId(w, 'alice')))[0]!;
   stored.software = false; // as a page stores the software authenticator's key: only its AAGUID tells
   withRealConnection(w);
   const start = await w.engine.start('shop');
@@ -480,7 +480,7 @@ test('a software passkey is refused at sign-in where the organisation has a real
   const { response } = softwareRegistration(enrol.options as Parameters<typeof softwareRegistration>[0], ORIGIN);
   const no = waiting(await e.engine.submit(enrol.flow, { passkey: { response, origin: ORIGIN } }), 'passkey');
   assert.match(no.retry!.message, /testing aid/);
-  assert.deepEqual(e.store.passkeys.forUser(userId(e, 'alice')), [], 'not enrolled');
+  assert.deepEqual(await e.store.passkeys.forUser(await userId(e, 'alice')), [], 'not enrolled');
 });
 
 test('a bad passkey name at enrolment is a retry with a fresh challenge, before anything is verified', async () => {
@@ -493,8 +493,8 @@ test('a bad passkey name at enrolment is a retry with a fresh challenge, before 
   );
   assert.match(retry.retry!.message, /passkey name must be 1 to 64/);
   assert.notEqual(retry.options.challenge, enrol.options.challenge);
-  assert.equal(w.store.userMap.get(userId(w, 'alice'))!.mfaFailures, 0, 'a typing slip is no wrong factor');
+  assert.equal(w.store.userMap.get(await userId(w, 'alice'))!.mfaFailures, 0, 'a typing slip is no wrong factor');
   const again = softwareRegistration(retry.options as Parameters<typeof softwareRegistration>[0], ORIGIN);
   done(await w.engine.submit(enrol.flow, { passkey: { response: again.response, origin: ORIGIN, name: 'Laptop' } }));
-  assert.equal(w.store.passkeys.forUser(userId(w, 'alice'))[0]?.name, 'Laptop');
+  assert.equal((await w.store.passkeys.forUser(await userId(w, 'alice')))[0]?.name, 'Laptop');
 });

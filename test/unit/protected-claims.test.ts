@@ -51,7 +51,7 @@ test("refuseProtectedClaims names the first protected claim; others pass; an imp
 test("the token builder ignores sub, acr and the rest stored in a user's attributes and requested by the app", async () => {
   const store = openStore(await demoHome());
   try {
-    const alice = store.users.byEmail('alice@example.com')!;
+    const alice = (await store.users.byEmail('alice@example.com'))!;
     const victim = 'another-users-id';
     // Behind the CLI's back: the app asks for protected claims and alice's row holds forged values for them.
     const forged = Object.fromEntries(PROTECTED_CLAIMS.map((c) => [c, `forged-${c}`]));
@@ -64,7 +64,7 @@ test("the token builder ignores sub, acr and the rest stored in a user's attribu
     store.db
       .prepare("UPDATE apps SET attributes = ? WHERE name = 'thrift'")
       .run(JSON.stringify(['username', 'department', ...PROTECTED_CLAIMS]));
-    const app = store.apps.get('thrift')!;
+    const app = (await store.apps.get('thrift'))!;
 
     const { claims } = await issueIdToken(
       { store, signer: tokenSigner },
@@ -75,7 +75,7 @@ test("the token builder ignores sub, acr and the rest stored in a user's attribu
     assert.equal(claims.sub, alice.id);
     assert.equal(claims.acr, ACR_SINGLE_FACTOR);
     assert.deepEqual(claims.amr, ['pwd']);
-    assert.equal(claims.iss, orgIssuer(store));
+    assert.equal(claims.iss, await orgIssuer(store));
     assert.equal(claims.aud, app.clientId);
     assert.equal(claims.auth_time, 1_700_000_000);
     assert.equal(claims.idp, 'LOCAL');

@@ -32,19 +32,19 @@ function newStore(): Store {
   return openStore(home);
 }
 
-function addUsers(store: Store, usernames: string[], source = 'local'): void {
-  store.tx(() => {
+async function addUsers(store: Store, usernames: string[], source = 'local'): Promise<void> {
+  await store.tx(async (tx) => {
     for (const username of usernames)
-      store.users.insert({ username, email: `${username.toLowerCase()}@example.test`, emailVerified: true, source });
+      await tx.users.insert({ username, email: `${username.toLowerCase()}@example.test`, emailVerified: true, source });
   });
 }
 
 /** Walks every page of `users list` and returns the usernames in the order they came. */
-function walk(store: Store, query: { limit: number; search?: string; source?: string }): string[] {
+async function walk(store: Store, query: { limit: number; search?: string; source?: string }): Promise<string[]> {
   const seen: string[] = [];
   let after: string | undefined;
   for (let pages = 0; pages < 1000; pages++) {
-    const page = store.users.list(after === undefined ? query : { ...query, after });
+    const page = await store.users.list(after === undefined ? query : { ...query, after });
     assert.ok(page.users.length <= query.limit);
     seen.push(...page.users.map((u) => u.username));
     if (page.next === null) return seen;
@@ -77,7 +77,7 @@ test('the data directory comes from --home, then IDP_HOME, then XDG_DATA_HOME/id
   assert.equal(resolveHome('relative/dir', {}), join(process.cwd(), 'relative', 'dir'));
 });
 
-test('prepareHome makes a 0700 directory and a 0600 database, whatever the umask; -wal and -shm are 0600 while open', () => {
+test('prepareHome makes a 0700 directory and a 0600 database, whatever the umask; -wal and -shm are 0600 while open', async () => {
   const previous = process.umask(0);
   try {
     const home = join(tempDir('modes'), 'nested', 'org');
@@ -86,7 +86,7 @@ test('prepareHome makes a 0700 directory and a 0600 database, whatever the umask
     assert.equal(mode(dbPath(home)), 0o600);
     const store = openStore(home);
     try {
-      store.org.setSetting('probe', 'x');
+      await store.org.setSetting('probe', 'x');
       store.seal('touch the key file');
       for (const suffix of ['-wal', '-shm']) {
         assert.ok(existsSync(dbPath(home) + suffix), `${suffix} exists while open`);
@@ -163,31 +163,31 @@ test('a migration runs in one transaction: when it fails half way, nothing of it
   }
 });
 
-test('reopening an up-to-date database migrates nothing and keeps its data', () => {
+test('reopening an up-to-date database migrates nothing and keeps its data', async () => {
   const store = newStore();
-  store.org.setSetting('org_id', 'abc');
+  await store.org.setSetting('org_id', 'abc');
   store.close();
   const again = openStore(store.home);
   try {
-    assert.equal(again.org.setting('org_id'), 'abc');
+    assert.equal(await again.org.setting('org_id'), 'abc');
     assert.equal(again.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   } finally {
     again.close();
   }
 });
 
-test('apps, connections (sealed secrets), users, associations and events round-trip through their repositories', () => {
+test('apps, connections (sealed secrets), users, associations and events round-trip through their repositories', async () => {
   const store = newStore();
   try {
-    store.apps.insert({
+    await store.apps.insert({
       name: 'shop',
       clientId: 'cid-shop',
       redirectUris: ['http://localhost:3000/cb'],
       steps: [['password', 'github'], ['totp']],
       attributes: ['email'],
     });
-    store.apps.update('shop', { steps: [['password']] });
-    const app = store.apps.get('shop')!;
+    await store.apps.update('shop', { steps: [['password']] });
+    const app = (await store.apps.get('shop'))!;
     assert.deepEqual(
       [app.clientId, app.redirectUris, app.steps, app.attributes, app.builtIn, app.script],
       ['cid-shop', ['http://localhost:3000/cb'], [['password']], ['email'], false, null],
@@ -203,35 +203,35 @@ test('apps, connections (sealed secrets), users, associations and events round-t
       jit,
       attributeMap: {},
     };
-    store.connections.insert({ ...base, name: 'long', secret: { kind: 'value', value: 'a-long-client-secret-WXYZ' } });
-    store.connections.insert({ ...base, name: 'short', secret: { kind: 'value', value: 'tiny' } });
-    store.connections.insert({ ...base, name: 'env', secret: { kind: 'env', variable: 'GH_SECRET' } });
-    assert.deepEqual(store.connections.get('long')!.secret, { kind: 'stored', last4: 'WXYZ' });
+    await store.connections.insert({ ...base, name: 'long', secret: { kind: 'value', value: 'a-long-client-secret-WXYZ' } });
+    await store.connections.insert({ ...base, name: 'short', secret: { kind: 'value', value: 'tiny' } });
+    await store.connections.insert({ ...base, name: 'env', secret: { kind: 'env', variable: 'GH_SECRET' } });
+    assert.deepEqual((await store.connections.get('long'))!.secret, { kind: 'stored', last4: 'WXYZ' });
     assert.deepEqual(
-      store.connections.get('short')!.secret,
+      (await store.connections.get('short'))!.secret,
       { kind: 'stored', last4: '' },
       'a short secret shows no tail',
     );
-    assert.deepEqual(store.connections.get('env')!.secret, { kind: 'env', variable: 'GH_SECRET' });
-    assert.equal(store.connections.storedSecret('long'), 'a-long-client-secret-WXYZ');
-    assert.equal(store.connections.storedSecret('env'), null);
+    assert.deepEqual((await store.connections.get('env'))!.secret, { kind: 'env', variable: 'GH_SECRET' });
+    assert.equal(await store.connections.storedSecret('long'), 'a-long-client-secret-WXYZ');
+    assert.equal(await store.connections.storedSecret('env'), null);
     const sealed = store.db
       .prepare("SELECT secret_sealed FROM connections WHERE name = 'long'")
       .pluck()
       .get() as string;
     assert.ok(!sealed.includes('client-secret'), 'sealed at rest');
-    store.connections.update('long', { jit: { ...jit, enabled: false }, attributeMap: { login: 'nickname' } });
-    const long = store.connections.get('long')!;
+    await store.connections.update('long', { jit: { ...jit, enabled: false }, attributeMap: { login: 'nickname' } });
+    const long = (await store.connections.get('long'))!;
     assert.equal(long.jit.enabled, false);
     assert.equal(long.jit.scheme, 'silent');
     assert.deepEqual(long.attributeMap, { login: 'nickname' });
     assert.equal(
-      store.connections.storedSecret('long'),
+      await store.connections.storedSecret('long'),
       'a-long-client-secret-WXYZ',
       'an update without a secret keeps it',
     );
 
-    const user = store.users.insert({
+    const user = await store.users.insert({
       username: 'Bob',
       email: 'Bob@Example.test',
       emailVerified: true,
@@ -240,23 +240,23 @@ test('apps, connections (sealed secrets), users, associations and events round-t
       source: 'local',
     });
     for (const ref of [user.id, 'bob', 'BOB', 'bob@example.test'])
-      assert.equal(store.users.find(ref)?.id, user.id, `find(${ref})`);
-    store.users.updateProfile(user.id, { name: 'Robert', attributes: { dept: 'finance' } });
-    store.users.setStatus(user.id, 'locked');
-    const changed = store.users.byId(user.id)!;
+      assert.equal((await store.users.find(ref))?.id, user.id, `find(${ref})`);
+    await store.users.updateProfile(user.id, { name: 'Robert', attributes: { dept: 'finance' } });
+    await store.users.setStatus(user.id, 'locked');
+    const changed = (await store.users.byId(user.id))!;
     assert.deepEqual(
       [changed.name, changed.attributes, changed.status, changed.hasPassword],
       ['Robert', { dept: 'finance' }, 'locked', false],
     );
 
-    store.associations.insert({ connection: 'long', subject: '42', userId: user.id, claims: { login: 'bob' } });
-    assert.equal(store.associations.get('long', '42')?.userId, user.id);
+    await store.associations.insert({ connection: 'long', subject: '42', userId: user.id, claims: { login: 'bob' } });
+    assert.equal((await store.associations.get('long', '42'))?.userId, user.id);
     assert.deepEqual(
-      store.associations.forUser(user.id).map((a) => a.lastClaims),
+      (await store.associations.forUser(user.id)).map((a) => a.lastClaims),
       [{ login: 'bob' }],
     );
 
-    store.events.recordConfig({
+    await store.events.recordConfig({
       actor: 'me',
       action: 'app.set',
       target: 'app shop',
@@ -265,7 +265,7 @@ test('apps, connections (sealed secrets), users, associations and events round-t
       after: { a: 2 },
     });
     for (const seq of [2, 1])
-      store.events.recordStage({
+      await store.events.recordStage({
         flow: 'f_1',
         seq,
         stage: seq === 1 ? 'app' : 'options',
@@ -275,11 +275,11 @@ test('apps, connections (sealed secrets), users, associations and events round-t
         at: new Date().toISOString(),
       });
     assert.deepEqual(
-      store.events.list({ flow: 'f_1', limit: 10 }).map((e) => e.stage),
+      (await store.events.list({ flow: 'f_1', limit: 10 })).map((e) => e.stage),
       ['app', 'options'],
       "a flow's stages come in seq order",
     );
-    const newest = store.events.list({ limit: 10 });
+    const newest = await store.events.list({ limit: 10 });
     assert.equal(newest.length, 3);
     const config = newest.find((e) => e.kind === 'config')!;
     assert.deepEqual([config.before, config.after], [{ a: 1 }, { a: 2 }]);
@@ -288,7 +288,7 @@ test('apps, connections (sealed secrets), users, associations and events round-t
   }
 });
 
-test('signingKey(alg) is the newest active key of that algorithm, and the only private half a login unseals', () => {
+test('signingKey(alg) is the newest active key of that algorithm, and the only private half a login unseals', async () => {
   const store = newStore();
   try {
     const key = (kid: string, alg: 'RS256' | 'ES256', createdAt: string) => ({
@@ -298,10 +298,10 @@ test('signingKey(alg) is the newest active key of that algorithm, and the only p
       publicJwk: { kty: 'oct' },
       createdAt,
     });
-    store.tx(() => {
-      store.org.addSigningKey(key('rs-old', 'RS256', '2026-01-01T00:00:00.000Z'));
-      store.org.addSigningKey(key('es', 'ES256', '2026-01-02T00:00:00.000Z'));
-      store.org.addSigningKey(key('rs-new', 'RS256', '2026-01-03T00:00:00.000Z'));
+    await store.tx(async (tx) => {
+      await tx.org.addSigningKey(key('rs-old', 'RS256', '2026-01-01T00:00:00.000Z'));
+      await tx.org.addSigningKey(key('es', 'ES256', '2026-01-02T00:00:00.000Z'));
+      await tx.org.addSigningKey(key('rs-new', 'RS256', '2026-01-03T00:00:00.000Z'));
     });
     let unsealed = 0;
     const unseal = store.unseal.bind(store);
@@ -309,21 +309,21 @@ test('signingKey(alg) is the newest active key of that algorithm, and the only p
       unsealed++;
       return unseal(sealed);
     };
-    const rs = store.org.signingKey('RS256');
+    const rs = await store.org.signingKey('RS256');
     assert.equal(unsealed, 1);
-    assert.deepEqual(rs, store.org.signingKeys()[0]);
+    assert.deepEqual(rs, (await store.org.signingKeys())[0]);
     assert.deepEqual(rs?.privateJwk, { kty: 'oct', k: 'rs-new' });
-    assert.equal(store.org.signingKey('ES256')?.kid, 'es');
+    assert.equal((await store.org.signingKey('ES256'))?.kid, 'es');
   } finally {
     store.close();
   }
 });
 
-test('deleting a user cascades to associations and MFA factors; deleting a connection cascades to its associations', () => {
+test('deleting a user cascades to associations and MFA factors; deleting a connection cascades to its associations', async () => {
   const store = newStore();
   try {
     const jit = { enabled: true, scheme: 'silent', sync: 'override-all', linking: 'off' } as const;
-    store.connections.insert({
+    await store.connections.insert({
       name: 'gh',
       type: 'github',
       sandbox: true,
@@ -334,29 +334,29 @@ test('deleting a user cascades to associations and MFA factors; deleting a conne
       jit,
       attributeMap: {},
     });
-    const [carol, dave] = ['carol', 'dave'].map((u) =>
-      store.users.insert({ username: u, email: null, emailVerified: false, source: 'gh' }),
+    const [carol, dave] = await Promise.all(
+      ['carol', 'dave'].map((u) => store.users.insert({ username: u, email: null, emailVerified: false, source: 'gh' })),
     );
-    store.associations.insert({ connection: 'gh', subject: '1', userId: carol!.id, claims: {} });
-    store.associations.insert({ connection: 'gh', subject: '2', userId: dave!.id, claims: {} });
+    await store.associations.insert({ connection: 'gh', subject: '1', userId: carol!.id, claims: {} });
+    await store.associations.insert({ connection: 'gh', subject: '2', userId: dave!.id, claims: {} });
     store.db
       .prepare(
         "INSERT INTO mfa_factors (id, user_id, type, secret_sealed, created_at) VALUES ('f1', ?, 'totp', 'x', 'now')",
       )
       .run(carol!.id);
-    store.users.delete(carol!.id);
-    assert.equal(store.associations.get('gh', '1'), undefined);
-    assert.deepEqual(store.factors.forUser(carol!.id), []);
+    await store.users.delete(carol!.id);
+    assert.equal(await store.associations.get('gh', '1'), undefined);
+    assert.deepEqual(await store.factors.forUser(carol!.id), []);
     assert.equal(store.db.prepare('SELECT count(*) FROM mfa_factors').pluck().get(), 0);
-    store.connections.delete('gh');
-    assert.equal(store.associations.countForConnection('gh'), 0);
-    assert.ok(store.users.byId(dave!.id), 'provisioned users stay when their connection goes');
+    await store.connections.delete('gh');
+    assert.equal(await store.associations.countForConnection('gh'), 0);
+    assert.ok(await store.users.byId(dave!.id), 'provisioned users stay when their connection goes');
   } finally {
     store.close();
   }
 });
 
-test('keyset pagination visits every user exactly once, in username order, for any page size', () => {
+test('keyset pagination visits every user exactly once, in username order, for any page size', async () => {
   const store = newStore();
   try {
     // Mixed case, shared prefixes and punctuation: the cursor must follow the same (NOCASE) order as the query.
@@ -365,10 +365,10 @@ test('keyset pagination visits every user exactly once, in username order, for a
       (_, i) => `${i % 3 === 0 ? 'User' : 'user'}${String(i).padStart(3, '0')}${['', '.x', '_y', '-z'][i % 4]}`,
     );
     names.push('a', 'A.b', 'zz', 'Zz.top', 'user', 'user0');
-    addUsers(store, names);
+    await addUsers(store, names);
     const sorted = store.db.prepare('SELECT username FROM users ORDER BY username').pluck().all() as string[];
     for (const limit of [1, 7, 50, 1000]) {
-      const seen = walk(store, { limit });
+      const seen = await walk(store, { limit });
       assert.equal(new Set(seen).size, seen.length, `no duplicates at limit ${limit}`);
       assert.deepEqual(seen, sorted, `every user, in order, at limit ${limit}`);
     }
@@ -377,32 +377,32 @@ test('keyset pagination visits every user exactly once, in username order, for a
   }
 });
 
-test('pagination combines with --search (LIKE wildcards taken literally) and --source', () => {
+test('pagination combines with --search (LIKE wildcards taken literally) and --source', async () => {
   const store = newStore();
   try {
-    addUsers(store, ['ann', 'a_n', 'a%n', 'bob', 'bobby'], 'local');
-    addUsers(store, ['gh-ann', 'gh-bob'], 'github');
-    assert.deepEqual(walk(store, { limit: 1, search: '_' }), ['a_n']);
-    assert.deepEqual(walk(store, { limit: 1, search: '%' }), ['a%n']);
-    assert.deepEqual(walk(store, { limit: 2, search: 'bob' }), ['bob', 'bobby', 'gh-bob']);
-    assert.deepEqual(walk(store, { limit: 1, source: 'github' }), ['gh-ann', 'gh-bob']);
-    assert.deepEqual(walk(store, { limit: 1, source: 'github', search: 'ann' }), ['gh-ann']);
+    await addUsers(store, ['ann', 'a_n', 'a%n', 'bob', 'bobby'], 'local');
+    await addUsers(store, ['gh-ann', 'gh-bob'], 'github');
+    assert.deepEqual(await walk(store, { limit: 1, search: '_' }), ['a_n']);
+    assert.deepEqual(await walk(store, { limit: 1, search: '%' }), ['a%n']);
+    assert.deepEqual(await walk(store, { limit: 2, search: 'bob' }), ['bob', 'bobby', 'gh-bob']);
+    assert.deepEqual(await walk(store, { limit: 1, source: 'github' }), ['gh-ann', 'gh-bob']);
+    assert.deepEqual(await walk(store, { limit: 1, source: 'github', search: 'ann' }), ['gh-ann']);
   } finally {
     store.close();
   }
 });
 
-test('a page cursor stays valid when users are added behind and ahead of it', () => {
+test('a page cursor stays valid when users are added behind and ahead of it', async () => {
   const store = newStore();
   try {
-    addUsers(store, ['b', 'd', 'f', 'h']);
-    const first = store.users.list({ limit: 2 });
+    await addUsers(store, ['b', 'd', 'f', 'h']);
+    const first = await store.users.list({ limit: 2 });
     assert.deepEqual(
       first.users.map((u) => u.username),
       ['b', 'd'],
     );
-    addUsers(store, ['a', 'c', 'g']);
-    const rest = store.users.list({ limit: 10, after: first.next! });
+    await addUsers(store, ['a', 'c', 'g']);
+    const rest = await store.users.list({ limit: 10, after: first.next! });
     assert.deepEqual(
       rest.users.map((u) => u.username),
       ['f', 'g', 'h'],
@@ -413,10 +413,10 @@ test('a page cursor stays valid when users are added behind and ahead of it', ()
   }
 });
 
-test('a statement is prepared once per SQL text, and reused in the default mode whatever its last use set', () => {
+test('a statement is prepared once per SQL text, and reused in the default mode whatever its last use set', async () => {
   const store = newStore();
   try {
-    addUsers(store, ['ann', 'bob']);
+    await addUsers(store, ['ann', 'bob']);
     const sql = 'SELECT username FROM users ORDER BY username';
     assert.equal(store.db.prepare(sql), store.db.prepare(sql), 'one statement for one SQL text');
     assert.deepEqual(store.db.prepare(sql).pluck().all(), ['ann', 'bob']);
@@ -430,10 +430,10 @@ test('a statement is prepared once per SQL text, and reused in the default mode 
   }
 });
 
-test('a statement still being iterated is not reused: the same query inside the loop gets its own', () => {
+test('a statement still being iterated is not reused: the same query inside the loop gets its own', async () => {
   const store = newStore();
   try {
-    addUsers(store, ['ann', 'bob', 'cy']);
+    await addUsers(store, ['ann', 'bob', 'cy']);
     const sql = 'SELECT username FROM users ORDER BY username';
     const pairs: string[] = [];
     for (const outer of store.db.prepare(sql).pluck().iterate() as IterableIterator<string>)
@@ -445,28 +445,27 @@ test('a statement still being iterated is not reused: the same query inside the 
   }
 });
 
-test('tx rolls back everything when its function throws', () => {
+test('tx rolls back everything when its function throws', async () => {
   const store = newStore();
   try {
-    addUsers(store, ['keep']);
-    assert.throws(
-      () =>
-        store.tx(() => {
-          store.users.insert({ username: 'lost', email: null, emailVerified: false, source: 'local' });
-          store.events.recordConfig({ actor: 'me', action: 'x', target: 'y', detail: 'z', before: null, after: null });
+    await addUsers(store, ['keep']);
+    await assert.rejects(
+      store.tx(async (tx) => {
+          await tx.users.insert({ username: 'lost', email: null, emailVerified: false, source: 'local' });
+          await tx.events.recordConfig({ actor: 'me', action: 'x', target: 'y', detail: 'z', before: null, after: null });
           throw new Error('boom');
         }),
       /boom/,
     );
-    assert.equal(store.users.count(), 1);
-    assert.equal(store.users.find('lost'), undefined);
-    assert.deepEqual(store.events.list({ limit: 10 }), []);
+    assert.equal(await store.users.count(), 1);
+    assert.equal(await store.users.find('lost'), undefined);
+    assert.deepEqual(await store.events.list({ limit: 10 }), []);
   } finally {
     store.close();
   }
 });
 
-test("an import runs with its own page cache and checkpointing, and leaves the connection's settings as they were", () => {
+test("an import runs with its own page cache and checkpointing, and leaves the connection's settings as they were", async () => {
   const store = newStore();
   try {
     const settings = () => [
@@ -474,10 +473,10 @@ test("an import runs with its own page cache and checkpointing, and leaves the c
       store.db.pragma('wal_autocheckpoint', { simple: true }),
     ];
     const before = settings();
-    importUsers(store, parseUserFile('username\nann\n', 'ok.csv'), 'ok.csv', 'me');
+    await importUsers(store, parseUserFile('username\nann\n', 'ok.csv'), 'ok.csv', 'me');
     assert.deepEqual(settings(), before);
-    assert.throws(
-      () => importUsers(store, parseUserFile('username\nann\n', 'again.csv'), 'again.csv', 'me'),
+    await assert.rejects(
+      async () => importUsers(store, parseUserFile('username\nann\n', 'again.csv'), 'again.csv', 'me'),
       /already exists/,
     );
     assert.deepEqual(settings(), before, 'a failed import restores them too');
@@ -486,16 +485,16 @@ test("an import runs with its own page cache and checkpointing, and leaves the c
   }
 });
 
-test('importUsers is all or nothing and names the line of the first conflicting record', () => {
+test('importUsers is all or nothing and names the line of the first conflicting record', async () => {
   const store = newStore();
   try {
-    addUsers(store, ['existing']);
+    await addUsers(store, ['existing']);
     const dupInFile = parseUserFile(
       'username,email\nnew1,n1@example.test\nnew2,n2@example.test\nNEW1,other@example.test\n',
       'people.csv',
     );
-    assert.throws(
-      () => importUsers(store, dupInFile, 'people.csv', 'me'),
+    await assert.rejects(
+      async () => importUsers(store, dupInFile, 'people.csv', 'me'),
       (err: unknown) =>
         err instanceof IdpError &&
         err.code === 'IMPORT_INVALID' &&
@@ -506,27 +505,27 @@ test('importUsers is all or nothing and names the line of the first conflicting 
       '[\n {"username": "new3"},\n {"username": "x", "email": "EXISTING@example.test"}\n]',
       'p.json',
     );
-    assert.throws(
-      () => importUsers(store, clashStore, 'p.json', 'me'),
+    await assert.rejects(
+      async () => importUsers(store, clashStore, 'p.json', 'me'),
       /p\.json:3: email EXISTING@example\.test already exists/,
     );
-    assert.equal(store.users.count(), 1);
-    assert.deepEqual(store.events.list({ limit: 10 }), [], 'no import event either');
-    assert.equal(importUsers(store, parseUserFile('username\nn1\nn2\n', 'ok.csv'), 'ok.csv', 'me').imported, 2);
-    assert.equal(store.users.count(), 3);
-    assert.equal(store.events.list({ limit: 10 })[0]?.action, 'users.import');
+    assert.equal(await store.users.count(), 1);
+    assert.deepEqual(await store.events.list({ limit: 10 }), [], 'no import event either');
+    assert.equal((await importUsers(store, parseUserFile('username\nn1\nn2\n', 'ok.csv'), 'ok.csv', 'me')).imported, 2);
+    assert.equal(await store.users.count(), 3);
+    assert.equal((await store.events.list({ limit: 10 }))[0]?.action, 'users.import');
   } finally {
     store.close();
   }
 });
 
-test('a store opened read-only neither migrates nor writes', () => {
+test('a store opened read-only neither migrates nor writes', async () => {
   const home = join(tempDir('readonly'), 'org');
   prepareHome(home);
   const before = sha256(dbPath(home));
   const store = openStoreReadOnly(home);
   try {
-    assert.throws(() => store.users.count(), /no such table/);
+    await assert.rejects(async () => store.users.count(), /no such table/);
   } finally {
     store.close();
   }
@@ -543,32 +542,32 @@ function downgradeTo5(store: Store): void {
   store.db.pragma('user_version = 5');
 }
 
-test("one identifier, one account: id, else username, else email; a username with an @ must be the user's own email", () => {
+test("one identifier, one account: id, else username, else email; a username with an @ must be the user's own email", async () => {
   const store = newStore();
   try {
-    const alice = store.users.insert({
+    const alice = await store.users.insert({
       username: 'alice',
       email: 'alice@example.com',
       emailVerified: true,
       source: 'local',
     });
-    const dana = store.users.insert({
+    const dana = await store.users.insert({
       username: 'Dana@Example.com',
       email: 'dana@example.com',
       emailVerified: true,
       source: 'local',
     });
-    assert.equal(store.users.find(alice.id)?.id, alice.id);
-    assert.equal(store.users.find('ALICE@example.com')?.id, alice.id);
-    assert.equal(store.users.find('dana@example.com')?.id, dana.id);
+    assert.equal((await store.users.find(alice.id))?.id, alice.id);
+    assert.equal((await store.users.find('ALICE@example.com'))?.id, alice.id);
+    assert.equal((await store.users.find('dana@example.com'))?.id, dana.id);
     // Every way a row could make an address name a second account is refused by the store itself.
-    const refused = (write: () => unknown) =>
-      assert.throws(
+    const refused = (write: () => Promise<unknown>) =>
+      assert.rejects(
         write,
         (err: IdpError) =>
           err.code === 'INVALID_VALUE' && /username with an @ must be the user's own email/.test(err.message),
       );
-    refused(() =>
+    await refused(() =>
       store.users.insert({
         username: 'alice@example.com',
         email: 'evil@example.com',
@@ -576,29 +575,29 @@ test("one identifier, one account: id, else username, else email; a username wit
         source: 'github',
       }),
     );
-    refused(() =>
+    await refused(() =>
       store.users.insert({ username: 'evil@example.com', email: null, emailVerified: false, source: 'github' }),
     );
-    refused(() => store.users.updateProfile(dana.id, { email: 'other@example.com' }));
-    assert.equal(store.users.count(), 2);
-    assert.equal(store.users.identifierTaken('ALICE@EXAMPLE.COM'), true);
-    assert.equal(store.users.identifierTaken(alice.id), true);
-    assert.equal(store.users.identifierTaken('nobody'), false);
+    await refused(() => store.users.updateProfile(dana.id, { email: 'other@example.com' }));
+    assert.equal(await store.users.count(), 2);
+    assert.equal(await store.users.identifierTaken('ALICE@EXAMPLE.COM'), true);
+    assert.equal(await store.users.identifierTaken(alice.id), true);
+    assert.equal(await store.users.identifierTaken('nobody'), false);
   } finally {
     store.close();
   }
 });
 
-test("migration 6 renames a username stored earlier as another user's email (with an event), so the address names its owner", () => {
+test("migration 6 renames a username stored earlier as another user's email (with an event), so the address names its owner", async () => {
   const store = newStore();
-  const alice = store.users.insert({
+  const alice = await store.users.insert({
     username: 'alice',
     email: 'alice@example.com',
     emailVerified: true,
     source: 'local',
   });
   downgradeTo5(store);
-  const impostor = store.users.insert({
+  const impostor = await store.users.insert({
     username: 'alice@example.com',
     email: 'evil@example.com',
     emailVerified: true,
@@ -608,30 +607,30 @@ test("migration 6 renames a username stored earlier as another user's email (wit
   const again = openStore(store.home);
   try {
     assert.equal(again.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-    assert.equal(again.users.byId(impostor.id)?.username, 'alice-2');
-    assert.equal(again.users.find('alice@example.com')?.id, alice.id);
-    const [event] = again.events.list({ limit: 10 }).filter((e) => e.action === 'users.rename');
+    assert.equal((await again.users.byId(impostor.id))?.username, 'alice-2');
+    assert.equal((await again.users.find('alice@example.com'))?.id, alice.id);
+    const [event] = (await again.events.list({ limit: 10 })).filter((e) => e.action === 'users.rename');
     assert.match(event?.detail ?? '', /renamed user alice@example\.com to alice-2/);
   } finally {
     again.close();
   }
 });
 
-test('a bulk import checks the username rule once over the table, and leaves the store guarding it row by row', () => {
+test('a bulk import checks the username rule once over the table, and leaves the store guarding it row by row', async () => {
   const store = newStore();
   try {
     // The import use case refuses such a record first; the store refuses it too, on its own.
     const broken = parseUserFile('username,email\nok1,ok1@example.test\nbob@example.test,eve@example.test\n', 'p.csv');
-    assert.throws(
-      () => importUsers(store, broken, 'p.csv', 'me'),
+    await assert.rejects(
+      async () => importUsers(store, broken, 'p.csv', 'me'),
       (err: unknown) =>
         err instanceof IdpError && err.code === 'IMPORT_INVALID' && /bob@example\.test/.test(err.message),
     );
-    assert.equal(store.users.count(), 0, 'nothing was imported');
-    importUsers(store, parseUserFile('username,email\nok2,ok2@example.test\n', 'q.csv'), 'q.csv', 'me');
-    assert.equal(store.users.count(), 1);
-    assert.throws(
-      () =>
+    assert.equal(await store.users.count(), 0, 'nothing was imported');
+    await importUsers(store, parseUserFile('username,email\nok2,ok2@example.test\n', 'q.csv'), 'q.csv', 'me');
+    assert.equal(await store.users.count(), 1);
+    await assert.rejects(
+      async () =>
         store.users.insert({
           username: 'carol@example.test',
           email: 'mallory@example.test',
