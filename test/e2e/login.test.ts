@@ -186,7 +186,11 @@ test('password option: the right password exits 0 with amr pwd; a wrong one exit
     'the attempt, then the driver ending the flow: two distinct events, not one twice',
   );
   await withStore(home, async (store) =>
-    assert.equal((await store.users.passwordState((await store.users.find('alice'))!.id)).failedLogins, 1, 'one attempt, no retry'),
+    assert.equal(
+      (await store.users.passwordState((await store.users.find('alice'))!.id)).failedLogins,
+      1,
+      'one attempt, no retry',
+    ),
   );
 });
 

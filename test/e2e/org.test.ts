@@ -84,10 +84,7 @@ test('any command on an empty data directory first creates the demo org', async 
   const store = openStore(home);
   try {
     assert.deepEqual(
-      (await store.org
-        .signingKeys())
-        .map((k) => k.alg)
-        .sort(),
+      (await store.org.signingKeys()).map((k) => k.alg).sort(),
       ['ES256', 'RS256'],
       'one key per algorithm',
     );
@@ -114,13 +111,7 @@ test('init --empty creates an org with a signing key and nothing else; init agai
   assert.equal(again.created, false);
   const store = openStore(home);
   try {
-    assert.deepEqual(
-      (await store.org
-        .signingKeys())
-        .map((k) => k.alg)
-        .sort(),
-      ['ES256', 'RS256'],
-    );
+    assert.deepEqual((await store.org.signingKeys()).map((k) => k.alg).sort(), ['ES256', 'RS256']);
   } finally {
     store.close();
   }
@@ -212,13 +203,7 @@ test('concurrent first commands on an empty data directory create one org, and a
   );
   const store = openStore(home);
   try {
-    assert.deepEqual(
-      (await store.org
-        .signingKeys())
-        .map((k) => k.alg)
-        .sort(),
-      ['ES256', 'RS256'],
-    );
+    assert.deepEqual((await store.org.signingKeys()).map((k) => k.alg).sort(), ['ES256', 'RS256']);
     assert.equal(await store.users.count(), 1);
   } finally {
     store.close();

@@ -200,7 +200,15 @@ test("events --flow shows one flow's stages in order; --limit caps the list", as
     ] as const) {
       await store.events.recordStage({ flow: 'f_test', seq, stage, status: 'ok', ms: seq, detail: `stage ${seq}`, at });
     }
-    await store.events.recordStage({ flow: 'f_other', seq: 1, stage: 'app', status: 'failed', ms: 1, detail: 'other', at });
+    await store.events.recordStage({
+      flow: 'f_other',
+      seq: 1,
+      stage: 'app',
+      status: 'failed',
+      ms: 1,
+      detail: 'other',
+      at,
+    });
   } finally {
     store.close();
   }

@@ -86,7 +86,10 @@ test('export is deterministic, JSON parses to the same document, and no secret v
   assert.ok(!('client_secret' in doc.connections.github) && !('client_secret_env' in doc.connections.github));
 
   const store = openStoreReadOnly(home);
-  const sandboxSecrets = [(await store.connections.storedSecret('github'))!, (await store.connections.storedSecret('google'))!];
+  const sandboxSecrets = [
+    (await store.connections.storedSecret('github'))!,
+    (await store.connections.storedSecret('google'))!,
+  ];
   assert.equal(
     await store.connections.storedSecret('corp'),
     canary,

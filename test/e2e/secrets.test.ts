@@ -82,7 +82,11 @@ test('secrets given on stdin or by environment variable never appear in any outp
 
   const store = openStore(home);
   try {
-    assert.equal(await store.connections.storedSecret('corp'), STDIN_SECRET, 'the secret was read from stdin and stored');
+    assert.equal(
+      await store.connections.storedSecret('corp'),
+      STDIN_SECRET,
+      'the secret was read from stdin and stored',
+    );
     assert.equal(await store.connections.storedSecret('short'), SHORT_SECRET);
   } finally {
     store.close();
@@ -177,7 +181,11 @@ test('secrets given on stdin or by environment variable never appear in any outp
 test('stored secrets are sealed: no secret is in clear in the database file', async () => {
   const store = openStore(home);
   try {
-    assert.equal(await store.connections.storedSecret('corp'), ROTATED_SECRET, 'the previous test stored the rotated secret');
+    assert.equal(
+      await store.connections.storedSecret('corp'),
+      ROTATED_SECRET,
+      'the previous test stored the rotated secret',
+    );
   } finally {
     store.close();
   }

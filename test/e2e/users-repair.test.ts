@@ -89,10 +89,7 @@ test('users set --unlock lifts a lockout and resets the failed-login counter, al
     [active.changed, active.before.failed_logins, active.after.failed_logins, active.after.status],
     [true, 2, 0, 'active'],
   );
-  assert.equal(
-    await withStore(home, async (store) => (await store.users.passwordState(alice.id)).failedLogins),
-    0,
-  );
+  assert.equal(await withStore(home, async (store) => (await store.users.passwordState(alice.id)).failedLogins), 0);
 
   await withStore(home, async (store) => {
     for (let i = 0; i < 5; i++) await store.users.recordFailedLogin(alice.id);
@@ -156,10 +153,7 @@ test('users unlink drops one association with an event; the last way to sign in 
   );
   await idpOk(['users', 'unlink', 'octocat', 'github', '--force'], { home });
   assert.equal((await lastEvent(home)).detail, 'unlinked github from octocat (forced: no way to sign in is left)');
-  assert.equal(
-    await withStore(home, async (store) => (await store.associations.forUser(octo.id)).length),
-    0,
-  );
+  assert.equal(await withStore(home, async (store) => (await store.associations.forUser(octo.id)).length), 0);
 });
 
 test('users mfa reset drops every factor with an mfa.reset event; without a terminal it needs --yes', async () => {

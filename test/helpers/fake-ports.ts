@@ -130,8 +130,10 @@ export class FakeStore implements Store {
     list: async () => unused('users.list'),
     insert: async (user) => this.addUser(user),
     updateProfile: async (id, patch) => void Object.assign(this.userMap.get(id)!, patch),
-    setStatus: async (id, status) => void Object.assign(this.userMap.get(id)!, { status, failedLogins: 0, mfaFailures: 0 }),
-    unlock: async (id) => void Object.assign(this.userMap.get(id)!, { status: 'active', failedLogins: 0, mfaFailures: 0 }),
+    setStatus: async (id, status) =>
+      void Object.assign(this.userMap.get(id)!, { status, failedLogins: 0, mfaFailures: 0 }),
+    unlock: async (id) =>
+      void Object.assign(this.userMap.get(id)!, { status: 'active', failedLogins: 0, mfaFailures: 0 }),
     setPasswordHash: async () => unused('users.setPasswordHash'),
     recordFailedLogin: async (id) => ++this.userMap.get(id)!.failedLogins,
     recordFailedMfa: async (id) => ++this.userMap.get(id)!.mfaFailures,

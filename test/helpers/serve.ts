@@ -52,7 +52,7 @@ export function startServe(home: string, opts: ServeOptions = {}): Promise<Servi
   // A test that forgets to stop its server must not leave it running past the test process.
   const killOnExit = () => child.kill('SIGKILL');
   process.on('exit', killOnExit);
-  exited.then(() => process.off('exit', killOnExit));
+  void exited.then(() => process.off('exit', killOnExit));
 
   const timeoutMs = opts.timeoutMs ?? 15_000;
   return new Promise<Serving>((resolve, reject) => {
@@ -64,7 +64,7 @@ export function startServe(home: string, opts: ServeOptions = {}): Promise<Servi
       clearTimeout(timer);
       reject(err);
     });
-    exited.then((code) => {
+    void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`idp serve exited ${code} before listening\nstderr: ${stderr}`));
     });

@@ -9,7 +9,7 @@ import type { Admin } from '../../src/app/deps.js';
 import { applyPolicy } from '../../src/app/policy.js';
 import { setScript } from '../../src/app/app-script.js';
 import { adminOf } from '../../src/cli/context.js';
-import { IdpError } from '../../src/core/errors.js';
+import type { IdpError } from '../../src/core/errors.js';
 import type { Fix } from '../../src/core/fixes.js';
 import { openStore } from '../../src/store/store.js';
 import { demoHome } from '../helpers/login.js';
@@ -21,30 +21,21 @@ async function admin(t: TestContext): Promise<Admin> {
   return adminOf(store, 'tester');
 }
 
-function refusal(fn: () => unknown): IdpError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof IdpError, String(err));
-    return err;
-  }
-  assert.fail('expected a refusal');
-}
-
 function fixesOf(err: IdpError): Fix[] {
   return typeof err.hint === 'string' || !err.hint ? [] : err.hint.filter((p): p is Fix => typeof p !== 'string');
 }
 
-const configEvents = async (a: Admin) => (await a.store.events.list({ limit: 1000 })).filter((e) => e.kind === 'config');
+const configEvents = async (a: Admin) =>
+  (await a.store.events.list({ limit: 1000 })).filter((e) => e.kind === 'config');
 
 test('a refusal names its remedy as data, and no message or hint spells a command', async (t) => {
   const a = await admin(t);
-  const exists = refusal(() => createApp(a, 'thrift', {}));
+  const exists = await asyncRefusal(createApp(a, 'thrift', {}));
   assert.equal(exists.code, 'APP_EXISTS');
   assert.deepEqual(fixesOf(exists), [{ kind: 'set', on: 'app', name: 'thrift' }]);
-  const inUse = refusal(() => addConnection(a, 'github', { type: 'github', sandbox: true }));
+  const inUse = await asyncRefusal(addConnection(a, 'github', { type: 'github', sandbox: true }));
   assert.equal(inUse.code, 'CONNECTION_EXISTS');
-  const noClient = refusal(() => addConnection(a, 'corp', { type: 'oidc', sandbox: false }));
+  const noClient = await asyncRefusal(addConnection(a, 'corp', { type: 'oidc', sandbox: false }));
   assert.deepEqual(fixesOf(noClient), [
     { kind: 'option', option: 'client-id' },
     { kind: 'option', option: 'sandbox' },
@@ -61,14 +52,14 @@ test('a refusal names its remedy as data, and no message or hint spells a comman
 test('each change records one audit event under the acting admin; a dry run records and writes nothing', async (t) => {
   const a = await admin(t);
   const before = (await configEvents(a)).length;
-  const dry = setApp(a, 'thrift', { steps: [[2, ['totp']]] }, { dryRun: true });
+  const dry = await setApp(a, 'thrift', { steps: [[2, ['totp']]] }, { dryRun: true });
   assert.deepEqual(
     dry.changes.map((c) => c.path),
     ['steps'],
   );
   assert.deepEqual((await a.store.apps.get('thrift'))!.steps, [['password', 'google', 'github']]);
   assert.equal((await configEvents(a)).length, before);
-  setApp(a, 'thrift', { steps: [[2, ['totp']]] }, { dryRun: false });
+  await setApp(a, 'thrift', { steps: [[2, ['totp']]] }, { dryRun: false });
   assert.deepEqual((await a.store.apps.get('thrift'))!.steps, [['password', 'google', 'github'], ['totp']]);
   const [latest] = await configEvents(a);
   assert.equal((await configEvents(a)).length, before + 1);
@@ -77,8 +68,8 @@ test('each change records one audit event under the acting admin; a dry run reco
 
 test('turning JIT off before an MFA step comes back as the same conflict from connection set and from a policy', async (t) => {
   const a = await admin(t);
-  setApp(a, 'thrift', { steps: [[2, ['totp']]] }, { dryRun: false });
-  const viaSet = setConnection(a, 'github', { jit: false }, { dryRun: true });
+  await setApp(a, 'thrift', { steps: [[2, ['totp']]] }, { dryRun: false });
+  const viaSet = await setConnection(a, 'github', { jit: false }, { dryRun: true });
   const viaPolicy = await applyPolicy(
     a,
     { apps: {}, connections: { github: { jit: { enabled: false } } } },

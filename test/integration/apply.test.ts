@@ -44,17 +44,24 @@ async function planFor(store: Store, text: string, prune = false): Promise<PlanI
 /** What `idp apply` does: plan, then apply unless there is nothing to do. Returns the plan and the notes. */
 async function apply(store: Store, text: string, prune = false): Promise<{ plan: PlanItem[]; notes: string[] }> {
   const plan = await planFor(store, text, prune);
-  return { plan, notes: plan.length ? applyPlan(store, plan, 'test', FILE).map((note) => renderHint(note)!) : [] };
+  return {
+    plan,
+    notes: plan.length ? (await applyPlan(store, plan, 'test', FILE)).map((note) => renderHint(note)!) : [],
+  };
 }
 
-const exportText = (store: Store, format: 'yaml' | 'json' = 'yaml'): string => policyText(exportPolicy(store), format);
+const exportText = async (store: Store, format: 'yaml' | 'json' = 'yaml'): Promise<string> =>
+  policyText(await exportPolicy(store), format);
 const configEvents = async (store: Store): Promise<number> =>
   (await store.events.list({ limit: 100_000 })).filter((e) => e.kind === 'config').length;
 
 /** Org A of the round trip: the demo org plus a script, an MFA step, an oidc connection, linking, JIT off. */
 async function orgA(t: TestContext): Promise<Store> {
   const store = await demoStore(t);
-  await store.apps.update('thrift', { steps: [['password', 'google', 'github'], ['email-otp']], script: SKIP_MFA_SCRIPT });
+  await store.apps.update('thrift', {
+    steps: [['password', 'google', 'github'], ['email-otp']],
+    script: SKIP_MFA_SCRIPT,
+  });
   await store.connections.insert({
     name: 'corp',
     type: 'oidc',
@@ -66,15 +73,19 @@ async function orgA(t: TestContext): Promise<Store> {
     jit: { enabled: true, scheme: 'prompt-consent', sync: 'preserve-local', linking: 'off' },
     attributeMap: { department: 'dept', login: 'nickname' },
   });
-  await store.connections.update('github', { jit: { ...(await store.connections.get('github'))!.jit, linking: 'verified-email' } });
-  await store.connections.update('google', { jit: { ...(await store.connections.get('google'))!.jit, enabled: false } });
+  await store.connections.update('github', {
+    jit: { ...(await store.connections.get('github'))!.jit, linking: 'verified-email' },
+  });
+  await store.connections.update('google', {
+    jit: { ...(await store.connections.get('google'))!.jit, enabled: false },
+  });
   return store;
 }
 
 for (const format of ['yaml', 'json'] as const) {
   test(`round trip (${format}): export A, apply to an empty org B, export B is byte-identical`, async (t) => {
     const a = await orgA(t);
-    const text = exportText(a, format);
+    const text = await exportText(a, format);
     for (const part of [
       'login.corp.example.com',
       'CORP_CLIENT_SECRET',
@@ -87,10 +98,10 @@ for (const format of ['yaml', 'json'] as const) {
     const b = await emptyStore(t);
     const { plan } = await apply(b, text);
     assert.ok(plan.length > 0);
-    assert.equal(exportText(b, format), text);
+    assert.equal(await exportText(b, format), text);
     assert.equal(
-      exportText(b, format === 'yaml' ? 'json' : 'yaml'),
-      exportText(a, format === 'yaml' ? 'json' : 'yaml'),
+      await exportText(b, format === 'yaml' ? 'json' : 'yaml'),
+      await exportText(a, format === 'yaml' ? 'json' : 'yaml'),
     );
     // The sandbox connections B created can serve logins: each got a secret of its own, never the file's business.
     assert.ok(await b.connections.storedSecret('github'));
@@ -100,14 +111,14 @@ for (const format of ['yaml', 'json'] as const) {
 
 test('a second apply of the same file plans nothing and writes no event; nor does applying an export to its own org', async (t) => {
   const a = await orgA(t);
-  const text = exportText(a);
+  const text = await exportText(a);
   const b = await emptyStore(t);
   await apply(b, text);
   const events = await configEvents(b);
   const again = await apply(b, text);
   assert.deepEqual(again.plan, []);
   assert.equal(await configEvents(b), events);
-  assert.equal(exportText(b), text);
+  assert.equal(await exportText(b), text);
   assert.deepEqual(await planFor(a, text, true), [], 'the export of an org is that org, prune included');
 });
 
@@ -134,12 +145,12 @@ test('applyPlan writes one config event per change, naming the file and the path
 
 test('applyPlan is all or nothing: a later item the store refuses undoes the earlier ones', async (t) => {
   const store = await demoStore(t);
-  const text = exportText(store);
+  const text = await exportText(store);
   const events = await configEvents(store);
   const thriftId = (await store.apps.get('thrift'))!.clientId;
   // Planning refuses a taken client_id; a plan made by hand reaches the store's UNIQUE constraint instead.
   const plan: PlanItem[] = [
-    ...await planFor(store, 'connections: { github: { jit: { enabled: false } } }'),
+    ...(await planFor(store, 'connections: { github: { jit: { enabled: false } } }')),
     {
       action: 'create',
       kind: 'app',
@@ -148,8 +159,8 @@ test('applyPlan is all or nothing: a later item the store refuses undoes the ear
       desired: { client_id: thriftId, redirect_uris: [], steps: [['password']], attributes: ['email'] },
     },
   ];
-  assert.throws(() => applyPlan(store, plan, 'test', FILE), /UNIQUE/);
-  assert.equal(exportText(store), text);
+  await assert.rejects(async () => applyPlan(store, plan, 'test', FILE), /UNIQUE/);
+  assert.equal(await exportText(store), text);
   assert.equal(await configEvents(store), events);
 });
 

@@ -45,7 +45,11 @@ test('provider rows: expired ones read as absent and are purged; consume marks, 
 
   assert.deepEqual(await s.oidc.find('AccessToken', 'at1', now), { grantId: 'g1', jti: 'at1' });
   assert.equal(await s.oidc.find('AccessToken', 'at1', now + 61), undefined, 'past its expiry a row reads as absent');
-  assert.equal(await s.oidc.findByUid('Session', 'u1', now), undefined, 'an expired session is not found by uid either');
+  assert.equal(
+    await s.oidc.findByUid('Session', 'u1', now),
+    undefined,
+    'an expired session is not found by uid either',
+  );
   assert.ok(await s.oidc.find('Grant', 'g1', now + 10 ** 9), 'a row without expiry never expires');
 
   assert.equal(await s.oidc.consume('RefreshToken', 'rt1', now), true);
@@ -93,7 +97,7 @@ test('a pass-through session keeps the upstream attributes with the grant, and a
 
   const thrift = (await s.apps.get('thrift'))!;
   await s.apps.update('thrift', { attributes: ['email'] });
-  const claims = sessionClaims(s, thrift.clientId, session.accountId, session.kept);
+  const claims = await sessionClaims(s, thrift.clientId, session.accountId, session.kept);
   assert.deepEqual(claims, { email: 'octo@example.com', sub: 'pt_abc', idp: 'github', pass_through: true });
   assert.equal(await s.users.count(), users, 'no user row for a pass-through person');
 });
@@ -111,7 +115,7 @@ test("a local session's claims are the user's current attributes; a locked or de
     'nothing of a local user is copied',
   );
 
-  const claims = sessionClaims(s, thrift.clientId, alice.id, session.kept);
+  const claims = await sessionClaims(s, thrift.clientId, alice.id, session.kept);
   assert.equal(claims?.username, 'alice');
   assert.equal(claims?.preferred_username, 'alice', 'preferred_username beside username, as OIDC SDKs read it');
   assert.equal(claims?.email, 'alice@example.com');
@@ -119,16 +123,20 @@ test("a local session's claims are the user's current attributes; a locked or de
   assert.equal(claims?.pass_through, undefined);
 
   await s.users.updateProfile(alice.id, { name: 'Alice Renamed' });
-  assert.equal(sessionClaims(s, thrift.clientId, alice.id, session.kept)?.name, 'Alice Renamed', 'read fresh');
+  assert.equal((await sessionClaims(s, thrift.clientId, alice.id, session.kept))?.name, 'Alice Renamed', 'read fresh');
 
   await s.users.setStatus(alice.id, 'locked');
-  assert.equal(sessionClaims(s, thrift.clientId, alice.id, session.kept), undefined);
-  assert.equal(sessionStands(s, alice.id), false, 'a locked user cannot go on to another app');
+  assert.equal(await sessionClaims(s, thrift.clientId, alice.id, session.kept), undefined);
+  assert.equal(await sessionStands(s, alice.id), false, 'a locked user cannot go on to another app');
   await s.users.setStatus(alice.id, 'active');
-  assert.equal(sessionStands(s, alice.id), true);
+  assert.equal(await sessionStands(s, alice.id), true);
 
-  assert.equal(sessionClaims(s, 'no-such-client', alice.id, session.kept), undefined, 'an app deleted since');
-  assert.equal(sessionClaims(s, thrift.clientId, 'no-such-user', session.kept), undefined, 'a user deleted since');
+  assert.equal(await sessionClaims(s, 'no-such-client', alice.id, session.kept), undefined, 'an app deleted since');
+  assert.equal(
+    await sessionClaims(s, thrift.clientId, 'no-such-user', session.kept),
+    undefined,
+    'a user deleted since',
+  );
 });
 
 test('My Account on the web enrols TOTP only with a current code for the secret it showed, kept sealed meanwhile, once', async (t) => {
@@ -138,9 +146,9 @@ test('My Account on the web enrols TOTP only with a current code for the secret 
   const nothing = await asyncRefusal(enrolConfirmedTotp(admin, totp, alice, '123456'));
   assert.match(nothing.message, /expired/, 'no enrolment was begun');
 
-  const { secret, uri } = beginTotpEnrolment(s, totp, alice);
+  const { secret, uri } = await beginTotpEnrolment(s, totp, alice);
   assert.match(uri, /^otpauth:\/\/totp\//);
-  assert.deepEqual(pendingTotpEnrolment(s, totp, alice), { secret, uri });
+  assert.deepEqual(await pendingTotpEnrolment(s, totp, alice), { secret, uri });
   assert.doesNotMatch(
     JSON.stringify(await s.oidc.find('PendingTotp', alice.id, 0)),
     new RegExp(secret),
@@ -150,28 +158,43 @@ test('My Account on the web enrols TOTP only with a current code for the secret 
   const wrong = await asyncRefusal(enrolConfirmedTotp(admin, totp, alice, '000000'));
   assert.equal(wrong.code, 'MFA_FAILED');
   assert.equal(await s.factors.totpFor(alice.id), undefined, 'nothing stored for a wrong code');
-  assert.ok(pendingTotpEnrolment(s, totp, alice), 'a wrong code leaves the enrolment pending');
+  assert.ok(await pendingTotpEnrolment(s, totp, alice), 'a wrong code leaves the enrolment pending');
 
   const factor = await enrolConfirmedTotp(admin, totp, alice, await totp.code(secret, s.clock()));
   assert.equal((await s.factors.totpFor(alice.id))?.id, factor);
   assert.notEqual((await s.factors.totpFor(alice.id))?.secretSealed, secret, 'sealed at rest');
-  assert.equal(pendingTotpEnrolment(s, totp, alice), undefined, 'the pending secret is gone once enrolled');
-  assert.equal((await asyncRefusal(Promise.resolve().then(() => beginTotpEnrolment(s, totp, alice)))).code, 'USAGE');
+  assert.equal(await pendingTotpEnrolment(s, totp, alice), undefined, 'the pending secret is gone once enrolled');
+  assert.equal(
+    (await asyncRefusal(Promise.resolve().then(async () => beginTotpEnrolment(s, totp, alice)))).code,
+    'USAGE',
+  );
 });
 
 test('single sign-on into another app only when the session passed every step that app asks for, through its options', async (t) => {
   const s = await store(t);
-  const shop = async (steps: string[][], script: string | null = null) => ({ ...(await s.apps.get('thrift'))!, steps, script });
+  const shop = async (steps: string[][], script: string | null = null) => ({
+    ...(await s.apps.get('thrift'))!,
+    steps,
+    script,
+  });
   const github = { idp: 'github', amr: ['fed'], passThrough: false, attributes: {} };
   const password = { idp: 'LOCAL', amr: ['pwd'], passThrough: false, attributes: {} };
-  assert.equal(sessionSatisfies(s, await shop([['password', 'github']]), github), true);
-  assert.equal(sessionSatisfies(s, await shop([['password', 'github']]), password), true);
-  assert.equal(sessionSatisfies(s, await shop([['password']]), github), false, 'an option the app does not offer');
-  assert.equal(sessionSatisfies(s, await shop([['github']]), password), false);
-  assert.equal(sessionSatisfies(s, await shop([['github'], ['totp']]), github), false, 'a step the session never passed');
-  assert.equal(sessionSatisfies(s, await shop([['github'], ['totp']]), { ...github, amr: ['fed', 'otp'] }), true);
+  assert.equal(await sessionSatisfies(s, await shop([['password', 'github']]), github), true);
+  assert.equal(await sessionSatisfies(s, await shop([['password', 'github']]), password), true);
   assert.equal(
-    sessionSatisfies(s, await shop([['github']], 'var onLoginRequest = function () {};'), github),
+    await sessionSatisfies(s, await shop([['password']]), github),
+    false,
+    'an option the app does not offer',
+  );
+  assert.equal(await sessionSatisfies(s, await shop([['github']]), password), false);
+  assert.equal(
+    await sessionSatisfies(s, await shop([['github'], ['totp']]), github),
+    false,
+    'a step the session never passed',
+  );
+  assert.equal(await sessionSatisfies(s, await shop([['github'], ['totp']]), { ...github, amr: ['fed', 'otp'] }), true);
+  assert.equal(
+    await sessionSatisfies(s, await shop([['github']], 'var onLoginRequest = function () {};'), github),
     false,
     'a script decides per sign-in',
   );
@@ -182,15 +205,15 @@ test('single sign-on into a passwordless passkey step needs a session whose pass
   const shop = async (steps: string[][]) => ({ ...(await s.apps.get('thrift'))!, steps, script: null });
   const session = (amr: string[]) => ({ idp: 'LOCAL', amr, passThrough: false, attributes: {} });
   const passwordless = await shop([['passkey']]);
-  assert.equal(sessionSatisfies(s, passwordless, session(['hwk', 'user'])), true);
-  assert.equal(sessionSatisfies(s, passwordless, session(['swk', 'user'])), true, "a sandbox's software key");
+  assert.equal(await sessionSatisfies(s, passwordless, session(['hwk', 'user'])), true);
+  assert.equal(await sessionSatisfies(s, passwordless, session(['swk', 'user'])), true, "a sandbox's software key");
   assert.equal(
-    sessionSatisfies(s, passwordless, session(['pwd', 'hwk'])),
+    await sessionSatisfies(s, passwordless, session(['pwd', 'hwk'])),
     false,
     'a second-factor passkey without user verification',
   );
-  assert.equal(sessionSatisfies(s, await shop([['password'], ['passkey']]), session(['pwd', 'hwk'])), true);
-  assert.equal(sessionSatisfies(s, await shop([['password'], ['passkey']]), session(['pwd', 'swk'])), true);
+  assert.equal(await sessionSatisfies(s, await shop([['password'], ['passkey']]), session(['pwd', 'hwk'])), true);
+  assert.equal(await sessionSatisfies(s, await shop([['password'], ['passkey']]), session(['pwd', 'swk'])), true);
 });
 
 test('a self-service session adds or removes factors only within 5 minutes of signing in; an admin needs no session', async (t) => {
@@ -207,16 +230,16 @@ test('a self-service session adds or removes factors only within 5 minutes of si
   };
 
   at = new Date(at.getTime() + 5 * 60_000);
-  const { secret } = beginTotpEnrolment(s, totp, alice, signedIn);
+  const { secret } = await beginTotpEnrolment(s, totp, alice, signedIn);
   await enrolConfirmedTotp(admin, totp, alice, await totp.code(secret, s.clock()));
   const factor = (await s.factors.totpFor(alice.id))!.id;
 
   at = new Date(at.getTime() + 1000);
   const stale = (fn: () => unknown) => asyncRefusal(Promise.resolve().then(fn));
-  assert.equal((await stale(() => removeFactors(admin, alice, factor, signedIn))).code, 'SIGN_IN_TOO_OLD');
+  assert.equal((await stale(async () => removeFactors(admin, alice, factor, signedIn))).code, 'SIGN_IN_TOO_OLD');
   assert.ok(await s.factors.totpFor(alice.id), 'nothing removed');
   const passkey = beginPasskeyEnrolment(admin, alice.id, { origin: 'http://localhost:8788', session: signedIn });
   assert.equal((await asyncRefusal(passkey)).code, 'SIGN_IN_TOO_OLD');
-  assert.equal(removeFactors(admin, alice, factor), 1, 'an admin command has no session to age');
-  assert.equal((await stale(() => beginTotpEnrolment(s, totp, alice, signedIn))).code, 'SIGN_IN_TOO_OLD');
+  assert.equal(await removeFactors(admin, alice, factor), 1, 'an admin command has no session to age');
+  assert.equal((await stale(async () => beginTotpEnrolment(s, totp, alice, signedIn))).code, 'SIGN_IN_TOO_OLD');
 });

@@ -17,8 +17,8 @@ import {
   type LoginWorld,
 } from '../helpers/login.js';
 
-function mapNameToEmail(w: LoginWorld, linking: 'off' | 'verified-email'): void {
-  setConnection(adminOf(w.store, 'test'), 'github', { map: [['name', 'email']], linking }, { dryRun: false });
+async function mapNameToEmail(w: LoginWorld, linking: 'off' | 'verified-email'): Promise<void> {
+  await setConnection(adminOf(w.store, 'test'), 'github', { map: [['name', 'email']], linking }, { dryRun: false });
 }
 
 function jitDetail(run: { stages: { stage: string; detail: string }[] }): string {
@@ -30,7 +30,7 @@ function jitDetail(run: { stages: { stage: string; detail: string }[] }): string
 
 test("item 2: --map name=email, linking verified-email: a GitHub user whose display name is alice's address is not linked to alice", async (t) => {
   const w = await loginWorld(t);
-  mapNameToEmail(w, 'verified-email');
+  await mapNameToEmail(w, 'verified-email');
   const alice = (await w.user('alice'))!;
   const personas = personasFile({
     github: [githubPersona('evil', 7001, { name: 'alice@example.com', email: 'evil@example.com' })],
@@ -46,7 +46,7 @@ test("item 2: --map name=email, linking verified-email: a GitHub user whose disp
 
 test("item 2: an email from any claim but the provider's own is stored unverified, and a verified owner later takes it over", async (t) => {
   const w = await loginWorld(t);
-  mapNameToEmail(w, 'off');
+  await mapNameToEmail(w, 'off');
   const personas = personasFile({
     github: [githubPersona('evil', 7001, { name: 'bob@example.com', email: 'evil@example.com' })],
   });
@@ -64,8 +64,9 @@ test("item 2: an email from any claim but the provider's own is stored unverifie
 test('item 2: no other claim can be mapped to email_verified', async (t) => {
   const w = await loginWorld(t);
   const before = await w.store.connections.get('github');
-  assert.throws(
-    () => setConnection(adminOf(w.store, 'test'), 'github', { map: [['name', 'email_verified']] }, { dryRun: false }),
+  await assert.rejects(
+    async () =>
+      setConnection(adminOf(w.store, 'test'), 'github', { map: [['name', 'email_verified']] }, { dryRun: false }),
     (err: Error & { code?: string }) => {
       assert.equal(err.code, 'INVALID_VALUE');
       assert.match(err.message, /name cannot be mapped to email_verified/);
@@ -137,7 +138,7 @@ test("item 3: a username chosen at a JIT prompt may not be another person's addr
 test("item 6: an address squatted in My Account does not block its provider-verified owner, who is not told the squatter's name", async (t) => {
   const w = await loginWorld(t);
   expectDone(await w.login('github', 'octocat'));
-  const octocat = editProfile(w.store, (await w.user('octocat'))!, [['email', 'bob@example.com']]);
+  const octocat = await editProfile(w.store, (await w.user('octocat'))!, [['email', 'bob@example.com']]);
   assert.equal(octocat.emailVerified, false, 'an address set in My Account is unverified');
 
   const run = await w.login('google', 'bob');
@@ -158,7 +159,12 @@ test("item 6: an address squatted in My Account does not block its provider-veri
 
 test('item 6: refusals shown to the person signing in never name the local account holding the email', async (t) => {
   const w = await loginWorld(t);
-  await w.store.users.insert({ username: 'carol-local', email: 'carol@example.com', emailVerified: true, source: 'local' });
+  await w.store.users.insert({
+    username: 'carol-local',
+    email: 'carol@example.com',
+    emailVerified: true,
+    source: 'local',
+  });
   const taken = expectFailed(await w.login('github', 'alice-gh'), 'LINK_CONFLICT', 7);
   await w.setJit('google', { linking: 'verified-email' });
   const unverified = await w.login('google', 'carol');
@@ -182,8 +188,8 @@ test('item 6: My Account may not take an address another user holds, verified or
   expectDone(await w.login('github', 'octocat'));
   const octocat = (await w.user('octocat'))!;
   for (const address of ['held@example.com', 'alice@example.com']) {
-    assert.throws(
-      () => editProfile(w.store, octocat, [['email', address]]),
+    await assert.rejects(
+      async () => editProfile(w.store, octocat, [['email', address]]),
       (err: Error & { code?: string }) => {
         assert.equal(err.code, 'USER_EXISTS');
         assert.doesNotMatch(err.message.replace(address, ''), /holder|alice/);

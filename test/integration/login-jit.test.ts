@@ -30,7 +30,11 @@ test('JIT on, no association, email free: octocat is provisioned from GitHub, wi
   assert.equal(user.name, 'The Octocat');
   assert.equal(user.picture, 'https://avatars.example/octocat.png');
   assert.notEqual(user.lastLoginAt, null);
-  assert.equal((await w.store.associations.get('github', OCTOCAT_ID))?.userId, user.id, 'keyed by the numeric GitHub id');
+  assert.equal(
+    (await w.store.associations.get('github', OCTOCAT_ID))?.userId,
+    user.id,
+    'keyed by the numeric GitHub id',
+  );
   assert.deepEqual(result.user, { id: user.id, username: 'octocat' });
   assert.equal(result.claims.sub, user.id);
   assert.deepEqual(result.amr, ['fed']);
@@ -182,8 +186,18 @@ test('linking verified-email but the upstream email is unverified: deny with LIN
   const w = await loginWorld(t);
   await w.setJit('github', { linking: 'verified-email' });
   await w.setJit('google', { linking: 'verified-email' });
-  await w.store.users.insert({ username: 'una', email: 'unverified@example.com', emailVerified: true, source: 'local' });
-  await w.store.users.insert({ username: 'carol-local', email: 'carol@example.com', emailVerified: true, source: 'local' });
+  await w.store.users.insert({
+    username: 'una',
+    email: 'unverified@example.com',
+    emailVerified: true,
+    source: 'local',
+  });
+  await w.store.users.insert({
+    username: 'carol-local',
+    email: 'carol@example.com',
+    emailVerified: true,
+    source: 'local',
+  });
   const users = await w.store.users.count();
   const github = expectFailed(await w.login('github', 'unverified-gh'), 'LINK_CONFLICT', 7);
   assert.match(github.error.message, /does not say it is verified/);
@@ -191,7 +205,8 @@ test('linking verified-email but the upstream email is unverified: deny with LIN
   assert.match(hintOf(google.error), /verify the email/);
   assert.equal(await w.store.users.count(), users);
   assert.equal(
-    await w.store.associations.countForConnection('github') + await w.store.associations.countForConnection('google'),
+    (await w.store.associations.countForConnection('github')) +
+      (await w.store.associations.countForConnection('google')),
     0,
   );
 });

@@ -160,7 +160,9 @@ test('the ID token verifies with the org JWKS (RS256, iss, aud = client_id, exp)
   assert.deepEqual(payload, result.claims, 'the claims printed are the claims signed');
 
   const [header, body, signature] = result.idToken.split('.') as [string, string, string];
-  const forgedBody = Buffer.from(JSON.stringify({ ...payload, sub: (await w.user('alice'))!.id })).toString('base64url');
+  const forgedBody = Buffer.from(JSON.stringify({ ...payload, sub: (await w.user('alice'))!.id })).toString(
+    'base64url',
+  );
   await assert.rejects(
     jwtVerify(`${header}.${forgedBody}.${signature}`, keySet, expected),
     joseErrors.JWSSignatureVerificationFailed,

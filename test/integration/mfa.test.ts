@@ -162,9 +162,9 @@ test(`racing wrong codes cannot get around the cap: ${MAX_MFA_ATTEMPTS * 2} at o
   const settled = await Promise.allSettled(
     Array.from({ length: MAX_MFA_ATTEMPTS * 2 }, () => w.engine.submit(flow, { otp: wrong })),
   );
-  const evaluated = (await w.store.events
-    .list({ flow, limit: 100 }))
-    .filter((e) => e.stage === 'mfa' && /\(attempt \d/.test(e.detail));
+  const evaluated = (await w.store.events.list({ flow, limit: 100 })).filter(
+    (e) => e.stage === 'mfa' && /\(attempt \d/.test(e.detail),
+  );
   assert.ok(evaluated.length <= MAX_MFA_ATTEMPTS, `${evaluated.length} wrong codes were checked in one flow`);
   assert.equal((await w.store.flows.get(flow))?.status, 'failed');
   assert.ok(
@@ -227,7 +227,10 @@ test('no factor yet: the flow offers enrolment {secret, uri}; a wrong code keeps
   const factor = await w.store.factors.totpFor(w.alice.id);
   assert.ok(factor, 'a factor was created');
   assert.equal(w.store.unseal(factor.secretSealed), enrol.secret);
-  assert.match((await w.store.events.list({ flow: view.flow, limit: 100 })).at(-2)?.detail ?? '', /new factor enrolled/);
+  assert.match(
+    (await w.store.events.list({ flow: view.flow, limit: 100 })).at(-2)?.detail ?? '',
+    /new factor enrolled/,
+  );
 
   // The next login uses the new factor and offers no enrolment.
   const next = mfaView(await w.toStep2());
@@ -319,7 +322,11 @@ test('email OTP: accepted just before ten minutes, refused with MFA_FAILED (exit
 
   const late = mfaView(await w.toStep2());
   w.advance(11 * 60_000);
-  const failed = expectFailed(await w.engine.submit(late.flow, { otp: await mailedCode(w, late.flow) }), 'MFA_FAILED', 8);
+  const failed = expectFailed(
+    await w.engine.submit(late.flow, { otp: await mailedCode(w, late.flow) }),
+    'MFA_FAILED',
+    8,
+  );
   assert.match(failed.error.message, /expired/);
   assert.equal((await w.store.flows.get(late.flow))?.status, 'failed');
 });
@@ -399,10 +406,7 @@ async function wrongCodesAcrossFlows(
 }
 
 async function lockEvents(w: World): Promise<string[]> {
-  return (await w.store.events
-    .list({ limit: 100 }))
-    .filter((e) => e.action === 'users.lock')
-    .map((e) => e.detail);
+  return (await w.store.events.list({ limit: 100 })).filter((e) => e.action === 'users.lock').map((e) => e.detail);
 }
 
 test(`TOTP brute force across flows: the ${LOCKOUT_AFTER_FAILURES}th wrong code in a row locks alice (USER_LOCKED, exit 7), with an audit event; the right code is then refused`, async (t) => {

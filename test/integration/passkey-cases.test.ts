@@ -13,18 +13,18 @@ import { demoHome } from '../helpers/login.js';
 test('enrolSoftwarePasskey enrols from the org origin and returns the key once; mfaList is what users show lists', async (t) => {
   const store = openStore(await demoHome());
   t.after(() => store.close());
-  assert.equal(orgOrigin(store), new URL(await store.org.baseUrl()).origin);
+  assert.equal(await orgOrigin(store), new URL(await store.org.baseUrl()).origin);
 
   const admin = { store, actor: 'test', passkeys: passkeyVerifier };
   const { passkey, key } = await enrolSoftwarePasskey(admin, 'alice', { authenticator: softwareAuthenticator });
   assert.equal(passkey.software, true);
-  const listed = mfaList(store, 'alice');
+  const listed = await mfaList(store, 'alice');
   const [stored] = await store.passkeys.forUser(listed.user.id);
   assert.equal(decodeSoftwareKey(key).credentialId, stored!.credentialId, 'the key signs for the stored credential');
   assert.deepEqual(
     listed.passkeys.map((p) => [p.factor, p.name]),
     [[`passkey:${passkey.id}`, 'Software passkey 1']],
   );
-  const shown = showUser(store, 'alice');
+  const shown = await showUser(store, 'alice');
   assert.deepEqual([shown.factors, shown.passkeys], [listed.factors, listed.passkeys]);
 });

@@ -69,7 +69,9 @@ for (const hostile of HOSTILE) {
 }
 
 test('a script stuck in one native call is stopped at the wall limit, not after seconds at the memory limit', async () => {
-  await org.store.apps.update('thrift', { script: scriptWith('var a = [];\n  for (;;) a.push(new Array(1e5).fill(1));') });
+  await org.store.apps.update('thrift', {
+    script: scriptWith('var a = [];\n  for (;;) a.push(new Array(1e5).fill(1));'),
+  });
   const failed = expectFailed((await aliceLogin()).view, 'SCRIPT_ERROR', 3);
   assert.match(failed.error.message, /stopped after \d+ ms/);
   await org.store.apps.update('thrift', { script: null });

@@ -64,7 +64,7 @@ for (const jit of [false, true]) {
           const result = expectDone(run.view);
           assert.deepEqual(result.amr, ['fed']);
           assert.equal(result.passThrough, !jit);
-          assert.equal(!!await org.store.users.find('bob'), jit);
+          assert.equal(!!(await org.store.users.find('bob')), jit);
           assert.ok(!stageNames(run.stages).includes('mfa'));
           assert.equal(stageNames(run.stages).includes('script'), script);
         });
@@ -81,7 +81,11 @@ for (const jit of [false, true]) {
           assert.equal(run.stages.at(-1)?.stage, 'mfa');
           assert.equal(run.stages.at(-1)?.status, 'failed');
           assert.equal(await org.store.users.find('bob'), undefined, 'pass-through writes no user');
-          assert.equal((await org.store.codes.outbox({ to: 'bob@example.com', limit: 1 })).length, 0, 'no code was mailed');
+          assert.equal(
+            (await org.store.codes.outbox({ to: 'bob@example.com', limit: 1 })).length,
+            0,
+            'no code was mailed',
+          );
         });
       } else if (script) {
         test(`${name} signs in and the script skips step 2 (${jit ? 'provisioned' : 'pass-through'})`, async () => {

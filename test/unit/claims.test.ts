@@ -209,7 +209,10 @@ test('provisionUsername: the upstream username, else the email local part, else 
     await provisionUsername(upstream({ username: null, email: 'bob.builder@example.com' }), 'google', '1082', free),
     'bob.builder',
   );
-  assert.equal(await provisionUsername(upstream({ username: null, email: null }), 'google', '1082', free), 'google-1082');
+  assert.equal(
+    await provisionUsername(upstream({ username: null, email: null }), 'google', '1082', free),
+    'google-1082',
+  );
 });
 
 test('provisionUsername: a taken username gets -2, then -3', async () => {
@@ -290,7 +293,10 @@ test("an email-shaped upstream username becomes the username only when it is the
     email,
     emailVerified,
   });
-  assert.equal(await provisionUsername(profile('alice@example.com', 'evil@example.com', true), 'corp', 's1', free), 'alice');
+  assert.equal(
+    await provisionUsername(profile('alice@example.com', 'evil@example.com', true), 'corp', 's1', free),
+    'alice',
+  );
   assert.equal(
     await provisionUsername(profile('alice@example.com', 'alice@example.com', false), 'corp', 's1', free),
     'alice',

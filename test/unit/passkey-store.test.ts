@@ -35,7 +35,12 @@ test('a credential id is unique across the organisation, not per user', async ()
       emailVerified: true,
       source: 'local',
     });
-    const bob = await store.users.insert({ username: 'bob', email: 'b@example.test', emailVerified: true, source: 'local' });
+    const bob = await store.users.insert({
+      username: 'bob',
+      email: 'b@example.test',
+      emailVerified: true,
+      source: 'local',
+    });
     const added = await store.passkeys.add(alice.id, CREDENTIAL);
     assert.equal(added?.userId, alice.id);
     assert.deepEqual(added?.transports, ['internal']);
@@ -79,7 +84,12 @@ test('a held enrolment challenge is taken once, by its own user, before it expir
       emailVerified: true,
       source: 'local',
     });
-    const bob = await store.users.insert({ username: 'bob', email: 'b@example.test', emailVerified: true, source: 'local' });
+    const bob = await store.users.insert({
+      username: 'bob',
+      email: 'b@example.test',
+      emailVerified: true,
+      source: 'local',
+    });
     const later = new Date(Date.now() + 60_000).toISOString();
     const held = { challenge: 'Y2hhbGxlbmdl', origin: 'http://localhost:8788', expiresAt: later };
     const id = await store.passkeys.holdChallenge(alice.id, held);
@@ -136,8 +146,8 @@ test("software passkeys are found by their flag or the software authenticator's 
     await store.passkeys.add(bob.id, { ...CREDENTIAL, credentialId: 'Yg', aaguid: SOFTWARE_AAGUID }); // made through a page
     await store.passkeys.add(carol.id, { ...CREDENTIAL, credentialId: 'Yw' });
     assert.deepEqual(await store.passkeys.softwareHolders(SOFTWARE_AAGUID), ['alice', 'bob']);
-    assert.equal(passkeyList({ store }, 'bob')[0]?.software, true);
-    assert.equal(passkeyList({ store }, 'carol')[0]?.software, false);
+    assert.equal((await passkeyList({ store }, 'bob'))[0]?.software, true);
+    assert.equal((await passkeyList({ store }, 'carol'))[0]?.software, false);
   } finally {
     store.close();
   }

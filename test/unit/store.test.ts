@@ -203,7 +203,11 @@ test('apps, connections (sealed secrets), users, associations and events round-t
       jit,
       attributeMap: {},
     };
-    await store.connections.insert({ ...base, name: 'long', secret: { kind: 'value', value: 'a-long-client-secret-WXYZ' } });
+    await store.connections.insert({
+      ...base,
+      name: 'long',
+      secret: { kind: 'value', value: 'a-long-client-secret-WXYZ' },
+    });
     await store.connections.insert({ ...base, name: 'short', secret: { kind: 'value', value: 'tiny' } });
     await store.connections.insert({ ...base, name: 'env', secret: { kind: 'env', variable: 'GH_SECRET' } });
     assert.deepEqual((await store.connections.get('long'))!.secret, { kind: 'stored', last4: 'WXYZ' });
@@ -335,7 +339,9 @@ test('deleting a user cascades to associations and MFA factors; deleting a conne
       attributeMap: {},
     });
     const [carol, dave] = await Promise.all(
-      ['carol', 'dave'].map((u) => store.users.insert({ username: u, email: null, emailVerified: false, source: 'gh' })),
+      ['carol', 'dave'].map((u) =>
+        store.users.insert({ username: u, email: null, emailVerified: false, source: 'gh' }),
+      ),
     );
     await store.associations.insert({ connection: 'gh', subject: '1', userId: carol!.id, claims: {} });
     await store.associations.insert({ connection: 'gh', subject: '2', userId: dave!.id, claims: {} });
@@ -451,10 +457,10 @@ test('tx rolls back everything when its function throws', async () => {
     await addUsers(store, ['keep']);
     await assert.rejects(
       store.tx(async (tx) => {
-          await tx.users.insert({ username: 'lost', email: null, emailVerified: false, source: 'local' });
-          await tx.events.recordConfig({ actor: 'me', action: 'x', target: 'y', detail: 'z', before: null, after: null });
-          throw new Error('boom');
-        }),
+        await tx.users.insert({ username: 'lost', email: null, emailVerified: false, source: 'local' });
+        await tx.events.recordConfig({ actor: 'me', action: 'x', target: 'y', detail: 'z', before: null, after: null });
+        throw new Error('boom');
+      }),
       /boom/,
     );
     assert.equal(await store.users.count(), 1);
@@ -567,7 +573,7 @@ test("one identifier, one account: id, else username, else email; a username wit
         (err: IdpError) =>
           err.code === 'INVALID_VALUE' && /username with an @ must be the user's own email/.test(err.message),
       );
-    await refused(() =>
+    await refused(async () =>
       store.users.insert({
         username: 'alice@example.com',
         email: 'evil@example.com',
@@ -575,10 +581,10 @@ test("one identifier, one account: id, else username, else email; a username wit
         source: 'github',
       }),
     );
-    await refused(() =>
+    await refused(async () =>
       store.users.insert({ username: 'evil@example.com', email: null, emailVerified: false, source: 'github' }),
     );
-    await refused(() => store.users.updateProfile(dana.id, { email: 'other@example.com' }));
+    await refused(async () => store.users.updateProfile(dana.id, { email: 'other@example.com' }));
     assert.equal(await store.users.count(), 2);
     assert.equal(await store.users.identifierTaken('ALICE@EXAMPLE.COM'), true);
     assert.equal(await store.users.identifierTaken(alice.id), true);
