@@ -36,7 +36,7 @@ test('a unit of work started while another awaits runs after it ends: the first 
   const log: string[] = [];
   let bStarted!: () => void;
   const bIsQueued = new Promise<void>((resolve) => (bStarted = resolve));
-  const a = await store.tx(async (tx) => {
+  const a = store.tx(async (tx) => {
     log.push('a begins');
     await addUser(tx, 'a1');
     await bIsQueued;
@@ -45,7 +45,7 @@ test('a unit of work started while another awaits runs after it ends: the first 
     log.push('a throws');
     throw new Error('a fails after its second write');
   });
-  const b = await store.tx(async (tx) => {
+  const b = store.tx(async (tx) => {
     log.push('b begins');
     assert.deepEqual(await usernames(tx), [], "b sees nothing of a's rolled-back writes");
     await addUser(tx, 'b1');
@@ -80,7 +80,7 @@ test('units of work started together run one after another, each seeing the writ
 test('a plain write made while a unit of work is open is not part of it: it survives that unit rolling back', async (t) => {
   const store = newStore(t);
   let plain: Promise<unknown> | undefined;
-  const unit = await store.tx(async (tx) => {
+  const unit = store.tx(async (tx) => {
     await addUser(tx, 'in-unit');
     plain = addUser(store, 'plain'); // not awaited here: it waits for this unit (awaiting it would deadlock)
     await yieldTurns();
@@ -95,7 +95,7 @@ test('a plain read made while a unit of work is open sees the state before it, n
   const store = newStore(t);
   await addUser(store, 'before');
   let read: Promise<number> | undefined;
-  const unit = await store.tx(async (tx) => {
+  const unit = store.tx(async (tx) => {
     await addUser(tx, 'uncommitted');
     read = store.users.count();
     await yieldTurns();
