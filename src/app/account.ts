@@ -12,7 +12,7 @@ import type { Store, TotpVerifier } from '../ports.js';
 import type { Admin } from './deps.js';
 import { profilePatch } from './profile.js';
 
-export function accountView(store: Store, user: User) {
+export async function accountView(store: Store, user: User) {
   return {
     user: {
       id: user.id,
@@ -20,22 +20,22 @@ export function accountView(store: Store, user: User) {
       attributes: user.attributes,
       source: user.source,
     },
-    linked: store.associations.forUser(user.id).map((a) => ({
+    linked: (await store.associations.forUser(user.id)).map((a) => ({
       connection: a.connection,
       subject: a.subject,
       linked_at: a.linkedAt,
       last_login_at: a.lastLoginAt,
     })),
-    mfa: store.factors.forUser(user.id).map((f) => ({ id: f.id, type: f.type, created_at: f.created_at })),
+    mfa: (await store.factors.forUser(user.id)).map((f) => ({ id: f.id, type: f.type, created_at: f.created_at })),
     password: user.hasPassword,
   };
 }
 
-export function editProfile(store: Store, user: User, pairs: [string, string][]): User {
-  const patch = profilePatch(store, user, pairs, 'self');
-  store.tx(() => {
-    store.users.updateProfile(user.id, patch);
-    store.events.recordConfig({
+export async function editProfile(store: Store, user: User, pairs: [string, string][]): Promise<User> {
+  const patch = await profilePatch(store, user, pairs, 'self');
+  await store.tx(async (tx) => {
+    await tx.users.updateProfile(user.id, patch);
+    await tx.events.recordConfig({
       actor: user.username,
       action: 'myaccount.profile',
       target: `user ${user.username}`,
@@ -44,26 +44,26 @@ export function editProfile(store: Store, user: User, pairs: [string, string][])
       after: Object.fromEntries(pairs),
     });
   });
-  return store.users.byId(user.id)!;
+  return (await store.users.byId(user.id))!;
 }
 
 /** The user unlinks a connection in My Account: never the last way they can sign in. */
-export function unlink(store: Store, user: User, connection: string): void {
-  unlinkConnection({ store, actor: user.username }, user, connection, { by: 'self' });
+export async function unlink(store: Store, user: User, connection: string): Promise<void> {
+  await unlinkConnection({ store, actor: user.username }, user, connection, { by: 'self' });
 }
 
 /**
  * Drops a user's link to a connection, with its audit event. The last way the user can sign in (no other link, no
  * password) is kept, for My Account always; an admin may insist (`force`), leaving the account to be repaired later.
  */
-export function unlinkConnection(
+export async function unlinkConnection(
   { store, actor }: Pick<Admin, 'store' | 'actor'>,
   user: User,
   connection: string,
   opts: { by: 'self' } | { by: 'admin'; force: boolean },
-): Association {
-  return store.tx(() => {
-    const links = store.associations.forUser(user.id);
+): Promise<Association> {
+  return store.tx(async (tx) => {
+    const links = await tx.associations.forUser(user.id);
     const link = links.find((a) => a.connection === connection);
     if (!link)
       throw new IdpError(
@@ -71,7 +71,7 @@ export function unlinkConnection(
         `${user.username} is not linked to ${connection}`,
         `linked: ${links.map((a) => a.connection).join(', ') || 'none'}`,
       );
-    const waysLeft = links.length - 1 + (store.users.passwordState(user.id).hash ? 1 : 0);
+    const waysLeft = links.length - 1 + ((await tx.users.passwordState(user.id)).hash ? 1 : 0);
     if (waysLeft === 0 && !(opts.by === 'admin' && opts.force)) {
       const fix =
         opts.by === 'self'
@@ -79,7 +79,7 @@ export function unlinkConnection(
           : hint`give ${user.username} a password first (${{ kind: 'set', on: 'user', name: user.username, setting: 'password-stdin' }}), or unlink anyway with ${{ kind: 'option', option: 'force' }}`;
       throw new IdpError('LAST_SIGN_IN_METHOD', `${connection} is the only way ${user.username} can sign in`, fix);
     }
-    store.associations.delete(link.connection, link.subject);
+    await tx.associations.delete(link.connection, link.subject);
     const [action, detail] =
       opts.by === 'self'
         ? ['myaccount.unlink', `${user.username} unlinked ${connection} in My Account`]
@@ -87,7 +87,7 @@ export function unlinkConnection(
             'users.unlink',
             `unlinked ${connection} from ${user.username}${waysLeft === 0 ? ' (forced: no way to sign in is left)' : ''}`,
           ];
-    store.events.recordConfig({
+    await tx.events.recordConfig({
       actor,
       action,
       target: `user ${user.username}`,
@@ -104,9 +104,9 @@ export async function enrolTotp(
   { store, actor, totp }: Admin,
   user: User,
 ): Promise<{ factor: string; secret: string; uri: string }> {
-  if (store.factors.totpFor(user.id)) throw alreadyEnrolled(user);
+  if (await store.factors.totpFor(user.id)) throw alreadyEnrolled(user);
   const { secret, uri } = await totp.enrolment({ account: user.email ?? user.username, issuer: 'idp' });
-  const factor = addTotp({ store, actor }, user, secret, null);
+  const factor = await addTotp({ store, actor }, user, secret, null);
   return { factor, secret, uri };
 }
 
@@ -131,7 +131,7 @@ export interface SelfService {
  * app's passkey step. (Their first factor needs only the recent sign-in.) An admin's command has no session and needs
  * none.
  */
-export function requireFreshSignIn(store: Store, session: SelfService | undefined): void {
+export async function requireFreshSignIn(store: Store, session: SelfService | undefined): Promise<void> {
   if (!session) return;
   const age = Math.floor(store.clock().getTime() / 1000) - session.signedInAt;
   if (age > FRESH_SIGN_IN_SECONDS)
@@ -140,7 +140,7 @@ export function requireFreshSignIn(store: Store, session: SelfService | undefine
       `adding or removing a sign-in factor needs a sign-in from the last ${FRESH_SIGN_IN_SECONDS / 60} minutes`,
       'sign in again, then retry',
     );
-  if (heldFactors(store, session.userId).length > 0 && !usedHeldFactor(session.amr))
+  if ((await heldFactors(store, session.userId)).length > 0 && !usedHeldFactor(session.amr))
     throw new IdpError(
       'SIGN_IN_WITHOUT_FACTOR',
       'adding or removing a sign-in factor needs a sign-in that used one of your factors',
@@ -152,27 +152,27 @@ export function requireFreshSignIn(store: Store, session: SelfService | undefine
  * Starts an enrolment that a code must confirm: a new secret, kept sealed for ten minutes, and the otpauth URI an
  * authenticator app scans. Nothing is enrolled until enrolConfirmedTotp.
  */
-export function beginTotpEnrolment(
+export async function beginTotpEnrolment(
   store: Store,
   verifier: TotpVerifier,
   user: User,
   session?: SelfService,
-): { secret: string; uri: string } {
-  requireFreshSignIn(store, session);
-  if (store.factors.totpFor(user.id)) throw alreadyEnrolled(user);
+): Promise<{ secret: string; uri: string }> {
+  await requireFreshSignIn(store, session);
+  if (await store.factors.totpFor(user.id)) throw alreadyEnrolled(user);
   const secret = verifier.newSecret();
   const expires = Math.floor(store.clock().getTime() / 1000) + PENDING_TOTP_SECONDS;
-  store.oidc.upsert(PENDING_TOTP, user.id, { sealed: store.seal(secret) }, expires);
+  await store.oidc.upsert(PENDING_TOTP, user.id, { sealed: store.seal(secret) }, expires);
   return { secret, uri: totpUri(verifier, user, secret) };
 }
 
 /** The enrolment begun and not yet confirmed, if it has not expired. */
-export function pendingTotpEnrolment(
+export async function pendingTotpEnrolment(
   store: Store,
   verifier: TotpVerifier,
   user: User,
-): { secret: string; uri: string } | undefined {
-  const pending = store.oidc.find(PENDING_TOTP, user.id, Math.floor(store.clock().getTime() / 1000));
+): Promise<{ secret: string; uri: string } | undefined> {
+  const pending = await store.oidc.find(PENDING_TOTP, user.id, Math.floor(store.clock().getTime() / 1000));
   if (typeof pending?.sealed !== 'string') return undefined;
   const secret = store.unseal(pending.sealed);
   return { secret, uri: totpUri(verifier, user, secret) };
@@ -188,8 +188,8 @@ export async function enrolConfirmedTotp(
   user: User,
   code: string,
 ): Promise<string> {
-  if (store.factors.totpFor(user.id)) throw alreadyEnrolled(user);
-  const pending = pendingTotpEnrolment(store, verifier, user);
+  if (await store.factors.totpFor(user.id)) throw alreadyEnrolled(user);
+  const pending = await pendingTotpEnrolment(store, verifier, user);
   if (!pending) throw new IdpError('MFA_FAILED', 'that enrolment expired', 'start the enrolment again');
   const check = await verifier.check(pending.secret, code.trim(), { at: store.clock(), lastUsedStep: null });
   if (!check.ok)
@@ -198,8 +198,8 @@ export async function enrolConfirmedTotp(
       'that is not the current code for this secret',
       'type the 6-digit code your authenticator app shows now',
     );
-  const factor = addTotp({ store, actor }, user, pending.secret, check.step);
-  store.oidc.destroy(PENDING_TOTP, user.id);
+  const factor = await addTotp({ store, actor }, user, pending.secret, check.step);
+  await store.oidc.destroy(PENDING_TOTP, user.id);
   return factor;
 }
 
@@ -215,16 +215,16 @@ function alreadyEnrolled(user: User): IdpError {
   );
 }
 
-function addTotp(
+async function addTotp(
   { store, actor }: Pick<Admin, 'store' | 'actor'>,
   user: User,
   secret: string,
   step: number | null,
-): string {
-  return store.tx(() => {
-    const id = store.factors.addTotp(user.id, store.seal(secret), step);
+): Promise<string> {
+  return store.tx(async (tx) => {
+    const id = await tx.factors.addTotp(user.id, tx.seal(secret), step);
     if (id === null) throw alreadyEnrolled(user);
-    store.events.recordConfig({
+    await tx.events.recordConfig({
       actor,
       action: 'mfa.enroll',
       target: `user ${user.username}`,
@@ -240,19 +240,20 @@ function addTotp(
  * Removes one factor (a TOTP factor's id, or `passkey:<id>`), or with no factorId every factor and passkey; naming a
  * factor the user does not have is refused.
  */
-export function removeFactors(
+export async function removeFactors(
   { store, actor }: Pick<Admin, 'store' | 'actor'>,
   user: User,
   factorId?: string,
   session?: SelfService,
-): number {
-  requireFreshSignIn(store, session);
-  return store.tx(() => {
+): Promise<number> {
+  await requireFreshSignIn(store, session);
+  return store.tx(async (tx) => {
     const passkey = factorId === undefined ? undefined : passkeyIdOf(factorId);
     const removed =
       passkey !== undefined
-        ? store.passkeys.remove(user.id, passkey)
-        : store.factors.remove(user.id, factorId) + (factorId === undefined ? store.passkeys.remove(user.id) : 0);
+        ? await tx.passkeys.remove(user.id, passkey)
+        : (await tx.factors.remove(user.id, factorId)) +
+          (factorId === undefined ? await tx.passkeys.remove(user.id) : 0);
     if (factorId && removed === 0)
       throw new IdpError(
         'USAGE',
@@ -260,7 +261,7 @@ export function removeFactors(
         hint`see ${{ kind: 'list-factors', user: user.username }}`,
       );
     if (removed)
-      store.events.recordConfig({
+      await tx.events.recordConfig({
         actor,
         action: 'mfa.remove',
         target: `user ${user.username}`,
@@ -276,14 +277,14 @@ export function removeFactors(
  * Drops every factor and passkey of a user, so the next sign-in that asks for one enrols afresh: the admin's "lost my
  * phone" repair.
  */
-export function resetMfa({ store, actor }: Pick<Admin, 'store' | 'actor'>, user: User): number {
-  return store.tx(() => {
+export async function resetMfa({ store, actor }: Pick<Admin, 'store' | 'actor'>, user: User): Promise<number> {
+  return store.tx(async (tx) => {
     const factors = [
-      ...store.factors.forUser(user.id),
-      ...store.passkeys.forUser(user.id).map((p) => ({ id: passkeyFactorId(p.id), type: 'passkey' })),
+      ...(await tx.factors.forUser(user.id)),
+      ...(await tx.passkeys.forUser(user.id)).map((p) => ({ id: passkeyFactorId(p.id), type: 'passkey' })),
     ];
-    const removed = store.factors.remove(user.id) + store.passkeys.remove(user.id);
-    store.events.recordConfig({
+    const removed = (await tx.factors.remove(user.id)) + (await tx.passkeys.remove(user.id));
+    await tx.events.recordConfig({
       actor,
       action: 'mfa.reset',
       target: `user ${user.username}`,

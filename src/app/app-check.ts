@@ -21,7 +21,7 @@ export interface Hazard {
 }
 
 export async function checkApp(store: Store, scripts: ScriptRunner, app: App): Promise<Hazard[]> {
-  const connections = store.connections.list();
+  const connections = await store.connections.list();
   const names = connections.map((c) => c.name);
   const steps = effectiveSteps(app, names);
   const hazards: Hazard[] = [];
@@ -88,7 +88,7 @@ export async function checkApp(store: Store, scripts: ScriptRunner, app: App): P
   }
 
   const offered = connections.filter((c) => steps.some((s) => s.includes(c.name)));
-  hazards.push(...storedProtectedClaims(store, app, offered));
+  hazards.push(...(await storedProtectedClaims(store, app, offered)));
 
   for (const c of offered) {
     if (c.jit.linking === 'verified-email' && !c.jit.enabled) {
@@ -112,7 +112,7 @@ export async function checkApp(store: Store, scripts: ScriptRunner, app: App): P
 }
 
 /** Protected claims among the app's attributes, the attribute maps of the connections it offers, and users' attributes. */
-function storedProtectedClaims(store: Store, app: App, offered: Connection[]): Hazard[] {
+async function storedProtectedClaims(store: Store, app: App, offered: Connection[]): Promise<Hazard[]> {
   const hazards: Hazard[] = [];
   const hazard = (message: string, fix: Hint): void =>
     void hazards.push({ severity: 'error', code: 'PROTECTED_CLAIM', message, fix });
@@ -136,7 +136,7 @@ function storedProtectedClaims(store: Store, app: App, offered: Connection[]): H
   }
   const holders: string[] = [];
   let example = '';
-  for (const user of store.users.iterate()) {
+  for await (const user of store.users.iterate()) {
     const found = protectedAmong(Object.keys(user.attributes));
     if (found.length === 0) continue;
     holders.push(user.username);

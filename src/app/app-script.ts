@@ -18,12 +18,12 @@ export async function setScript(
   source: ScriptSource,
 ): Promise<{ changed: boolean; from: string }> {
   const { store, actor, scripts } = admin;
-  const current = requireApp(store, name);
+  const current = await requireApp(store, name);
   const { text, from } = resolve(source);
   await checkScript(scripts, text, from);
-  store.tx(() => {
-    store.apps.update(name, { script: text });
-    store.events.recordConfig({
+  await store.tx(async (tx) => {
+    await tx.apps.update(name, { script: text });
+    await tx.events.recordConfig({
       actor,
       action: 'app.script.set',
       target: `app ${name}`,
@@ -59,12 +59,12 @@ function scriptTemplate(name: string): ScriptTemplate {
   );
 }
 
-export function clearScript({ store, actor }: Admin, name: string): { changed: boolean } {
-  const current = requireApp(store, name);
+export async function clearScript({ store, actor }: Admin, name: string): Promise<{ changed: boolean }> {
+  const current = await requireApp(store, name);
   if (current.script === null) return { changed: false };
-  store.tx(() => {
-    store.apps.update(name, { script: null });
-    store.events.recordConfig({
+  await store.tx(async (tx) => {
+    await tx.apps.update(name, { script: null });
+    await tx.events.recordConfig({
       actor,
       action: 'app.script.clear',
       target: `app ${name}`,

@@ -9,17 +9,17 @@ import type { Store } from '../ports.js';
 import { forgetAssociations, sandboxSecret, upstreamChanges, type SecretInput } from './connections.js';
 
 /** Applies the plan; returns notes for things the file cannot carry (secrets to set by hand). */
-export function applyPlan(store: Store, plan: PlanItem[], actor: string, file: string): Hint[] {
-  const notes: Hint[] = [];
+export async function applyPlan(store: Store, plan: PlanItem[], actor: string, file: string): Promise<Hint[]> {
   // Deletes first: an app the file renames (--prune) hands its client_id on to the new one.
   const ordered = [...plan.filter((i) => i.action === 'delete'), ...plan.filter((i) => i.action !== 'delete')];
-  store.tx(() => {
-    releaseMovingClientIds(store, plan);
+  return store.tx(async (tx) => {
+    const notes: Hint[] = [];
+    await releaseMovingClientIds(tx, plan);
     for (const item of ordered) {
-      if (item.kind === 'connection') applyConnection(store, item, notes, actor);
-      else if (item.kind === 'org') store.org.setName((item.desired as PolicyOrg).name!);
-      else applyApp(store, item, notes);
-      store.events.recordConfig({
+      if (item.kind === 'connection') await applyConnection(tx, item, notes, actor);
+      else if (item.kind === 'org') await tx.org.setName((item.desired as PolicyOrg).name!);
+      else await applyApp(tx, item, notes);
+      await tx.events.recordConfig({
         actor,
         action: `apply.${item.kind}.${item.action}`,
         target: `${item.kind} ${item.name}`,
@@ -28,8 +28,8 @@ export function applyPlan(store: Store, plan: PlanItem[], actor: string, file: s
         after: item.changes.map((c) => ({ path: c.path, value: c.after })),
       });
     }
+    return notes;
   });
-  return notes;
 }
 
 /**
@@ -37,10 +37,10 @@ export function applyPlan(store: Store, plan: PlanItem[], actor: string, file: s
  * checked unique at the end, it would still collide mid-transaction with the UNIQUE index. So every app whose
  * client_id changes holds a placeholder until its own update runs.
  */
-function releaseMovingClientIds(store: Store, plan: PlanItem[]): void {
+async function releaseMovingClientIds(store: Store, plan: PlanItem[]): Promise<void> {
   for (const item of plan) {
     if (item.kind === 'app' && item.action === 'update' && item.changes.some((c) => c.path === 'client_id')) {
-      store.apps.update(item.name, { clientId: `moving:${item.name}` });
+      await store.apps.update(item.name, { clientId: `moving:${item.name}` });
     }
   }
 }
@@ -61,16 +61,16 @@ export function upstreamOf(c: PolicyConnection): Pick<Connection, 'type' | 'sand
   return { type: c.type!, sandbox: !!c.sandbox, issuer: c.issuer ?? null, baseUrl: c.base_url ?? null };
 }
 
-function applyConnection(store: Store, item: PlanItem, notes: Hint[], actor: string): void {
-  if (item.action === 'delete') return store.connections.delete(item.name);
+async function applyConnection(store: Store, item: PlanItem, notes: Hint[], actor: string): Promise<void> {
+  if (item.action === 'delete') return await store.connections.delete(item.name);
   const c = item.desired as PolicyConnection;
-  const current = store.connections.get(item.name);
+  const current = await store.connections.get(item.name);
   if (
     current &&
     upstreamChanges(current, upstreamOf(c)).length > 0 &&
-    store.associations.countForConnection(item.name) > 0
+    (await store.associations.countForConnection(item.name)) > 0
   )
-    forgetAssociations(store, actor, item.name);
+    await forgetAssociations(store, actor, item.name);
   const tokenAuth = c.token_auth === undefined || c.token_auth === 'auto' ? null : c.token_auth;
   const fields = {
     sandbox: !!c.sandbox,
@@ -83,19 +83,27 @@ function applyConnection(store: Store, item: PlanItem, notes: Hint[], actor: str
     attributeMap: c.attribute_map ?? {},
   };
   if (item.action === 'create') {
-    store.connections.insert({ name: item.name, type: c.type!, ...fields, secret: secretOf(c, item.name, notes) });
+    await store.connections.insert({
+      name: item.name,
+      type: c.type!,
+      ...fields,
+      secret: secretOf(c, item.name, notes),
+    });
     return;
   }
   const secretChanged = item.changes.some((ch) => ch.path.startsWith('client_secret') || ch.path === 'sandbox');
-  store.connections.update(item.name, secretChanged ? { ...fields, secret: secretOf(c, item.name, notes) } : fields);
+  await store.connections.update(
+    item.name,
+    secretChanged ? { ...fields, secret: secretOf(c, item.name, notes) } : fields,
+  );
 }
 
 /**
  * A web app the file creates gets no secret here: apply's output goes to CI logs, where a secret must not. A note
  * says how to make one, shown once where the person wants it.
  */
-function applyApp(store: Store, item: PlanItem, notes: Hint[]): void {
-  if (item.action === 'delete') return store.apps.delete(item.name);
+async function applyApp(store: Store, item: PlanItem, notes: Hint[]): Promise<void> {
+  if (item.action === 'delete') return await store.apps.delete(item.name);
   const a = item.desired as PolicyApp;
   const fields = {
     origins: a.origins!,
@@ -106,8 +114,8 @@ function applyApp(store: Store, item: PlanItem, notes: Hint[]): void {
     script: a.script ?? null,
   };
   if (item.action === 'create') {
-    store.apps.insert({ name: item.name, clientId: a.client_id ?? newClientId(), type: a.type!, ...fields });
+    await store.apps.insert({ name: item.name, clientId: a.client_id ?? newClientId(), type: a.type!, ...fields });
     if (a.type === 'web')
       notes.push(hint`web app ${item.name} has no client secret yet: ${{ kind: 'rotate-secret', app: item.name }}`);
-  } else store.apps.update(item.name, { ...fields, ...(a.client_id && { clientId: a.client_id }) });
+  } else await store.apps.update(item.name, { ...fields, ...(a.client_id && { clientId: a.client_id }) });
 }

@@ -33,14 +33,14 @@ export interface AppSettings {
 }
 
 /** Every app with the steps a flow really runs. */
-export function listApps(store: Store): App[] {
-  const connections = store.connections.names();
-  return store.apps.list().map((a) => ({ ...a, steps: effectiveSteps(a, connections) }));
+export async function listApps(store: Store): Promise<App[]> {
+  const connections = await store.connections.names();
+  return (await store.apps.list()).map((a) => ({ ...a, steps: effectiveSteps(a, connections) }));
 }
 
-export function showApp(store: Store, name: string): App {
-  const app = requireApp(store, name);
-  return { ...app, steps: effectiveSteps(app, store.connections.names()) };
+export async function showApp(store: Store, name: string): Promise<App> {
+  const app = await requireApp(store, name);
+  return { ...app, steps: effectiveSteps(app, await store.connections.names()) };
 }
 
 export interface CreatedApp {
@@ -49,17 +49,17 @@ export interface CreatedApp {
   clientSecret: string | null;
 }
 
-export function createApp({ store, actor }: Admin, name: string, settings: AppSettings): CreatedApp {
+export async function createApp({ store, actor }: Admin, name: string, settings: AppSettings): Promise<CreatedApp> {
   checkName('app', name);
   refuseProtectedClaims(settings.attributes ?? [], APP_ATTRIBUTE);
-  if (store.apps.get(name))
+  if (await store.apps.get(name))
     throw new IdpError('APP_EXISTS', `an app named '${name}' already exists`, [
       `change it with \``,
       { kind: 'set', on: 'app', name },
       '`',
     ]);
   const type = settings.type ?? 'spa';
-  const connections = store.connections.names();
+  const connections = await store.connections.names();
   const defaults = newAppDefaults(connections);
   const redirectUris = (settings.redirectUris ?? []).map(validateRedirectUri);
   const record = {
@@ -73,9 +73,9 @@ export function createApp({ store, actor }: Admin, name: string, settings: AppSe
     attributes: settings.attributes ?? defaults.attributes,
   };
   const clientSecret = type === 'web' ? newAppSecret() : null;
-  store.tx(() => {
-    store.apps.insert({ ...record, ...(clientSecret !== null && { clientSecret }) });
-    store.events.recordConfig({
+  await store.tx(async (tx) => {
+    await tx.apps.insert({ ...record, ...(clientSecret !== null && { clientSecret }) });
+    await tx.events.recordConfig({
       actor,
       action: 'app.create',
       target: `app ${name}`,
@@ -84,12 +84,12 @@ export function createApp({ store, actor }: Admin, name: string, settings: AppSe
       after: { ...record, has_secret: clientSecret !== null },
     });
   });
-  return { app: store.apps.get(name)!, clientSecret };
+  return { app: (await store.apps.get(name))!, clientSecret };
 }
 
 /** A web app's new secret, shown this once; the old one stops working. A spa is a public client: it has none. */
-export function rotateAppSecret({ store, actor }: Admin, name: string): string {
-  const app = requireApp(store, name);
+export async function rotateAppSecret({ store, actor }: Admin, name: string): Promise<string> {
+  const app = await requireApp(store, name);
   if (app.type !== 'web')
     throw new IdpError(
       'INVALID_VALUE',
@@ -97,9 +97,9 @@ export function rotateAppSecret({ store, actor }: Admin, name: string): string {
       hint`a browser app proves itself with PKCE instead; for a server-side app, create an app of type web (${{ kind: 'show', what: 'app', name }} shows this one)`,
     );
   const secret = newAppSecret();
-  store.tx(() => {
-    store.apps.setClientSecret(name, secret);
-    store.events.recordConfig({
+  await store.tx(async (tx) => {
+    await tx.apps.setClientSecret(name, secret);
+    await tx.events.recordConfig({
       actor,
       action: 'app.secret.rotate',
       target: `app ${name}`,
@@ -125,8 +125,8 @@ export type SdkConfig =
     }
   | { package: 'openid-client'; config: { discovery: string; client_id: string; redirect_uri: string | null } };
 
-export function sdkConfig(store: Store, app: App): SdkConfig {
-  const urls = orgUrls(store);
+export async function sdkConfig(store: Store, app: App): Promise<SdkConfig> {
+  const urls = await orgUrls(store);
   const redirect = app.redirectUris[0] ?? null;
   if (app.type === 'spa')
     return {
@@ -155,20 +155,20 @@ export interface AppChange {
 }
 
 /** Changes only the given settings; with dryRun, reports what would change and writes nothing. */
-export function setApp(
+export async function setApp(
   { store, actor }: Admin,
   name: string,
   settings: AppSettings,
   opts: { dryRun: boolean },
-): AppChange {
-  const current = requireApp(store, name);
+): Promise<AppChange> {
+  const current = await requireApp(store, name);
   checkTypeUnchanged(current, settings.type);
   refuseProtectedClaims(settings.attributes ?? [], APP_ATTRIBUTE);
   const redirectUris = settings.redirectUris ? settings.redirectUris.map(validateRedirectUri) : current.redirectUris;
   const patch = {
     origins: settings.origins?.map(validateOrigin) ?? followedOrigins(current, redirectUris),
     idTokenAlg: settings.idTokenAlg ?? current.idTokenAlg,
-    steps: settings.steps ? editSteps(current.steps, settings.steps, store.connections.names()) : current.steps,
+    steps: settings.steps ? editSteps(current.steps, settings.steps, await store.connections.names()) : current.steps,
     redirectUris,
     attributes: settings.attributes ?? current.attributes,
   };
@@ -176,9 +176,9 @@ export function setApp(
   const after = appView({ ...current, ...patch });
   const changes = diff(before, after);
   if (changes.length > 0 && !opts.dryRun) {
-    store.tx(() => {
-      store.apps.update(name, patch);
-      store.events.recordConfig({
+    await store.tx(async (tx) => {
+      await tx.apps.update(name, patch);
+      await tx.events.recordConfig({
         actor,
         action: 'app.set',
         target: `app ${name}`,
@@ -193,13 +193,13 @@ export function setApp(
     before,
     after,
     steps: patch.steps,
-    conflicts: mfaConflicts([{ ...current, ...patch }], store.connections.list()),
+    conflicts: mfaConflicts([{ ...current, ...patch }], await store.connections.list()),
   };
 }
 
 /** The app, if it may be deleted: asked before the driver confirms, and again by deleteApp. */
-export function deletableApp(store: Store, name: string): App {
-  const app = requireApp(store, name);
+export async function deletableApp(store: Store, name: string): Promise<App> {
+  const app = await requireApp(store, name);
   if (app.builtIn)
     throw new IdpError('APP_PROTECTED', `${name} is built in and cannot be deleted`, [
       `change its settings with \``,
@@ -209,11 +209,11 @@ export function deletableApp(store: Store, name: string): App {
   return app;
 }
 
-export function deleteApp({ store, actor }: Admin, name: string): void {
-  const current = deletableApp(store, name);
-  store.tx(() => {
-    store.apps.delete(name);
-    store.events.recordConfig({
+export async function deleteApp({ store, actor }: Admin, name: string): Promise<void> {
+  const current = await deletableApp(store, name);
+  await store.tx(async (tx) => {
+    await tx.apps.delete(name);
+    await tx.events.recordConfig({
       actor,
       action: 'app.delete',
       target: `app ${name}`,

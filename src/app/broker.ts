@@ -54,19 +54,19 @@ export function brokeredSession(result: FlowResult): BrokeredSession {
  * beside username, as OIDC SDKs read it), where the person signed in, and whether they pass through. Undefined when
  * tokens must stop working: the app or the local user is gone, or the user is not active.
  */
-export function sessionClaims(
+export async function sessionClaims(
   store: Store,
   clientId: string,
   accountId: string,
   kept: KeptWithGrant,
-): Record<string, unknown> | undefined {
-  const app = store.apps.byClientId(clientId);
+): Promise<Record<string, unknown> | undefined> {
+  const app = await store.apps.byClientId(clientId);
   if (!app) return undefined;
   let attributes: Record<string, unknown>;
   if (kept.passThrough) {
     attributes = Object.fromEntries(Object.entries(kept.attributes).filter(([name]) => app.attributes.includes(name)));
   } else {
-    const user = store.users.byId(accountId);
+    const user = await store.users.byId(accountId);
     if (user?.status !== 'active') return undefined;
     attributes = appAttributes(app, user, null);
   }
@@ -83,8 +83,8 @@ export function sessionClaims(
  * Whether a provider session of `accountId` may go on (to sign in to another app of the org, say): not when it names a
  * local user who is now locked or disabled. A deleted user's tokens fail at sessionClaims.
  */
-export function sessionStands(store: Store, accountId: string): boolean {
-  const user = store.users.byId(accountId);
+export async function sessionStands(store: Store, accountId: string): Promise<boolean> {
+  const user = await store.users.byId(accountId);
   return user === undefined || user.status === 'active';
 }
 
@@ -93,9 +93,9 @@ export function sessionStands(store: Store, accountId: string): boolean {
  * it already passed every step `app` asks for, through options `app` offers. An app with a script decides its steps
  * per sign-in, so it always runs its own flow; so does an app that offers a connection after step 1.
  */
-export function sessionSatisfies(store: Store, app: App, kept: KeptWithGrant): boolean {
+export async function sessionSatisfies(store: Store, app: App, kept: KeptWithGrant): Promise<boolean> {
   if (app.script !== null) return false;
-  const [first = [], ...later] = effectiveSteps(app, store.connections.names());
+  const [first = [], ...later] = effectiveSteps(app, await store.connections.names());
   const firstPassed =
     kept.idp === 'LOCAL'
       ? first.some((option) => passed(option, kept.amr, true))
@@ -118,12 +118,12 @@ function passed(option: string, amr: string[], passwordless: boolean): boolean {
  * `idp serve` listens at `url` (`http://localhost:PORT`): the org's base URL becomes it, recorded with its actor when
  * it changes, so the issuer of `idp login` tokens and the apps' SDK configurations name the running server.
  */
-export function serveAt({ store, actor }: Pick<Admin, 'store' | 'actor'>, url: string) {
-  const before = store.org.baseUrl();
+export async function serveAt({ store, actor }: Pick<Admin, 'store' | 'actor'>, url: string) {
+  const before = await store.org.baseUrl();
   if (before !== url)
-    store.tx(() => {
-      store.org.setBaseUrl(url);
-      store.events.recordConfig({
+    await store.tx(async (tx) => {
+      await tx.org.setBaseUrl(url);
+      await tx.events.recordConfig({
         actor,
         action: 'org.serve',
         target: 'org',
@@ -132,15 +132,15 @@ export function serveAt({ store, actor }: Pick<Admin, 'store' | 'actor'>, url: s
         after: { base_url: url },
       });
     });
-  return orgUrls(store);
+  return await orgUrls(store);
 }
 
 /** The key the server signs its cookies with: made once per org and sealed, so sessions outlive a restart. */
-export function serverCookieKey(store: Store): string {
-  const sealed = store.org.setting(COOKIE_KEY);
+export async function serverCookieKey(store: Store): Promise<string> {
+  const sealed = await store.org.setting(COOKIE_KEY);
   if (sealed) return store.unseal(sealed);
   const fresh = randomBytes(32).toString('base64url');
-  store.org.setSetting(COOKIE_KEY, store.seal(fresh));
+  await store.org.setSetting(COOKIE_KEY, store.seal(fresh));
   return fresh;
 }
 

@@ -51,10 +51,14 @@ export function sandboxSecret(): SecretInput {
 }
 
 /** Everything about a new connection but its secret, so a driver asks for the secret only when the rest is valid. */
-export function checkNewConnection(store: Store, name: string, input: Omit<NewConnectionInput, 'secret'>): void {
+export async function checkNewConnection(
+  store: Store,
+  name: string,
+  input: Omit<NewConnectionInput, 'secret'>,
+): Promise<void> {
   checkConnectionName(name);
   checkMap(input.map);
-  if (store.connections.get(name))
+  if (await store.connections.get(name))
     throw new IdpError(
       'CONNECTION_EXISTS',
       `a connection named '${name}' already exists`,
@@ -151,8 +155,12 @@ function checkSecret(secret: SecretInput | undefined): void {
   }
 }
 
-export function addConnection({ store, actor }: Admin, name: string, input: NewConnectionInput): Connection {
-  checkNewConnection(store, name, input);
+export async function addConnection(
+  { store, actor }: Admin,
+  name: string,
+  input: NewConnectionInput,
+): Promise<Connection> {
+  await checkNewConnection(store, name, input);
   checkSecret(input.secret);
   const record = {
     name,
@@ -167,10 +175,10 @@ export function addConnection({ store, actor }: Admin, name: string, input: NewC
     jit: applyJit(defaultJit(), input),
     attributeMap: applyMap({}, input.map),
   };
-  store.tx(() => {
-    store.connections.insert(record);
-    const after = connectionView(store.connections.get(name)!);
-    store.events.recordConfig({
+  await store.tx(async (tx) => {
+    await tx.connections.insert(record);
+    const after = connectionView((await tx.connections.get(name))!);
+    await tx.events.recordConfig({
       actor,
       action: 'connection.add',
       target: `connection ${name}`,
@@ -179,7 +187,7 @@ export function addConnection({ store, actor }: Admin, name: string, input: NewC
       after,
     });
   });
-  return store.connections.get(name)!;
+  return (await store.connections.get(name))!;
 }
 
 export interface ConnectionChange {
@@ -196,13 +204,13 @@ export interface ConnectionChange {
  * Changes only the given settings; with dryRun, reports what would change and writes nothing. A change of upstream
  * (issuer) is refused while users are associated with the old one's subjects, unless forgetAssociations.
  */
-export function setConnection(
+export async function setConnection(
   { store, actor }: Admin,
   name: string,
   settings: ConnectionSettings,
   opts: { dryRun: boolean; forgetAssociations?: boolean },
-): ConnectionChange {
-  const current = requireConnection(store, name);
+): Promise<ConnectionChange> {
+  const current = await requireConnection(store, name);
   checkMap(settings.map);
   checkSecret(settings.secret);
   checkTypeSettings(name, current.type, current.sandbox, settings);
@@ -216,7 +224,7 @@ export function setConnection(
     baseUrl: settings.baseUrl ? baseUrlOf(settings.baseUrl) : current.baseUrl,
     tokenAuth: settings.tokenAuth ? tokenAuthOf(settings.tokenAuth) : current.tokenAuth,
   };
-  const forgotten = associationsToForget(store, name, upstreamChanges(current, patch), !!opts.forgetAssociations);
+  const forgotten = await associationsToForget(store, name, upstreamChanges(current, patch), !!opts.forgetAssociations);
   const before = connectionView(current);
   const after = {
     ...connectionView({ ...current, ...patch }),
@@ -228,10 +236,10 @@ export function setConnection(
     sameMask ? [{ path: 'client_secret', before: before.client_secret, after: after.client_secret }] : [],
   );
   if (changes.length > 0 && !opts.dryRun) {
-    store.tx(() => {
-      if (forgotten) forgetAssociations(store, actor, name);
-      store.connections.update(name, secret ? { ...patch, secret } : patch);
-      store.events.recordConfig({
+    await store.tx(async (tx) => {
+      if (forgotten) await forgetAssociations(tx, actor, name);
+      await tx.connections.update(name, secret ? { ...patch, secret } : patch);
+      await tx.events.recordConfig({
         actor,
         action: 'connection.set',
         target: `connection ${name}`,
@@ -241,7 +249,7 @@ export function setConnection(
       });
     });
   }
-  const conflicts = current.jit.enabled && !patch.jit.enabled ? jitOffConflicts(store, name) : [];
+  const conflicts = current.jit.enabled && !patch.jit.enabled ? await jitOffConflicts(store, name) : [];
   return { changes, forgotten, before, after, conflicts };
 }
 
@@ -260,9 +268,14 @@ export function upstreamChanges(current: Upstream, next: Partial<Upstream>): str
  * How many associations a change of upstream takes with it: the subjects were issued by the old provider, and the
  * new one's may coincide with them, so each would sign its holder in as someone else. Refused unless `forget`.
  */
-export function associationsToForget(store: Store, name: string, changed: string[], forget: boolean): number {
+export async function associationsToForget(
+  store: Store,
+  name: string,
+  changed: string[],
+  forget: boolean,
+): Promise<number> {
   if (changed.length === 0) return 0;
-  const count = store.associations.countForConnection(name);
+  const count = await store.associations.countForConnection(name);
   if (count > 0 && !forget) {
     throw new IdpError(
       'UPSTREAM_HAS_ASSOCIATIONS',
@@ -274,9 +287,9 @@ export function associationsToForget(store: Store, name: string, changed: string
 }
 
 /** Deletes the connection's associations, with their own audit event; inside the caller's transaction. */
-export function forgetAssociations(store: Store, actor: string, name: string): void {
-  const count = store.associations.deleteForConnection(name);
-  store.events.recordConfig({
+export async function forgetAssociations(store: Store, actor: string, name: string): Promise<void> {
+  const count = await store.associations.deleteForConnection(name);
+  await store.events.recordConfig({
     actor,
     action: 'connection.forget-associations',
     target: `connection ${name}`,
@@ -302,9 +315,9 @@ function withoutConnection(app: App, connection: string): Fix {
 }
 
 /** What removing the connection takes with it, if it may be removed: asked before the driver confirms. */
-export function connectionRemoval(store: Store, name: string, force: boolean): ConnectionRemoval {
-  const connection = requireConnection(store, name);
-  const usedBy = store.apps.list().filter((a) => a.steps.some((s) => s.includes(name)));
+export async function connectionRemoval(store: Store, name: string, force: boolean): Promise<ConnectionRemoval> {
+  const connection = await requireConnection(store, name);
+  const usedBy = (await store.apps.list()).filter((a) => a.steps.some((s) => s.includes(name)));
   if (usedBy.length > 0 && !force) {
     throw new IdpError(
       'CONNECTION_IN_USE',
@@ -325,19 +338,23 @@ export function connectionRemoval(store: Store, name: string, force: boolean): C
       hint`give ${stepLoss.name} another option first: ${other}`,
     );
   }
-  return { connection, associations: store.associations.countForConnection(name), usedBy };
+  return { connection, associations: await store.associations.countForConnection(name), usedBy };
 }
 
-export function removeConnection({ store, actor }: Admin, name: string, force: boolean): ConnectionRemoval {
-  const removal = connectionRemoval(store, name, force);
-  store.tx(() => {
+export async function removeConnection(
+  { store, actor }: Admin,
+  name: string,
+  force: boolean,
+): Promise<ConnectionRemoval> {
+  const removal = await connectionRemoval(store, name, force);
+  await store.tx(async (tx) => {
     for (const app of removal.usedBy) {
-      store.apps.update(app.name, {
+      await tx.apps.update(app.name, {
         steps: app.steps.map((s) => s.filter((o) => o !== name)).filter((s) => s.length > 0),
       });
     }
-    store.connections.delete(name);
-    store.events.recordConfig({
+    await tx.connections.delete(name);
+    await tx.events.recordConfig({
       actor,
       action: 'connection.remove',
       target: `connection ${name}`,
@@ -384,11 +401,11 @@ function describeChanges(name: string, changes: Change[]): string {
 }
 
 /** The apps whose MFA step the connection's users reach without a local account once its JIT is off. */
-function jitOffConflicts(store: Store, name: string): MfaConflict[] {
-  const connections = store.connections
-    .list()
-    .map((c) => (c.name === name ? { ...c, jit: { ...c.jit, enabled: false } } : c));
+async function jitOffConflicts(store: Store, name: string): Promise<MfaConflict[]> {
+  const connections = (await store.connections.list()).map((c) =>
+    c.name === name ? { ...c, jit: { ...c.jit, enabled: false } } : c,
+  );
   const names = connections.map((c) => c.name);
-  const apps = store.apps.list().map((a) => ({ ...a, steps: effectiveSteps(a, names) }));
+  const apps = (await store.apps.list()).map((a) => ({ ...a, steps: effectiveSteps(a, names) }));
   return mfaConflicts(apps, connections).filter((x) => x.connection === name);
 }

@@ -11,13 +11,14 @@ export interface EventFilters extends Omit<EventQuery, 'since'> {
   since?: string;
 }
 
-export function listEvents(store: Store, filters: EventFilters): EventRecord[] {
-  const user = filters.user === undefined ? undefined : (store.users.find(filters.user)?.username ?? filters.user);
+export async function listEvents(store: Store, filters: EventFilters): Promise<EventRecord[]> {
+  const user =
+    filters.user === undefined ? undefined : ((await store.users.find(filters.user))?.username ?? filters.user);
   const since = filters.since === undefined ? undefined : sinceTime(filters.since, store.clock());
-  const events = store.events.list({ ...filters, user, since });
+  const events = await store.events.list({ ...filters, user, since });
   if (events.length === 0) {
-    if (filters.user !== undefined) requireUser(store, filters.user);
-    if (filters.connection !== undefined) requireConnection(store, filters.connection);
+    if (filters.user !== undefined) await requireUser(store, filters.user);
+    if (filters.connection !== undefined) await requireConnection(store, filters.connection);
   }
   return events;
 }

@@ -29,7 +29,7 @@ export async function explain(
   upstream: UpstreamProfile,
   scripts: ScriptRunner,
 ): Promise<Explanation> {
-  const steps = effectiveSteps(app, store.connections.names());
+  const steps = effectiveSteps(app, await store.connections.names());
   if (!steps[0]?.includes(connection.name)) {
     throw new IdpError(
       'UNKNOWN_SIGN_IN_OPTION',
@@ -38,13 +38,13 @@ export async function explain(
     );
   }
   const input = { connection, subject: upstream.subject, claims: upstream.claims };
-  const { decision, profile } = readDecision(store, input);
+  const { decision, profile } = await readDecision(store, input);
   const existing =
-    decision.kind === 'returning' || decision.kind === 'link' ? store.users.byId(decision.userId) : undefined;
+    decision.kind === 'returning' || decision.kind === 'link' ? await store.users.byId(decision.userId) : undefined;
   const user: Explanation['user'] = existing
     ? { id: existing.id, username: existing.username, email: existing.email, state: 'existing' }
     : decision.kind === 'provision'
-      ? { id: null, username: proposedUsername(store, input, profile), email: profile.email, state: 'new' }
+      ? { id: null, username: await proposedUsername(store, input, profile), email: profile.email, state: 'new' }
       : null;
   const identity: Identity | null =
     decision.kind === 'pass-through'
@@ -60,7 +60,7 @@ export async function explain(
     decision: decision.kind,
     reason: decision.reason,
     user,
-    attributes: attributeChanges(store, decision.kind, existing?.id, profile, connection),
+    attributes: await attributeChanges(store, decision.kind, existing?.id, profile, connection),
     steps: [{ step: 1, options: [connection.name] }, ...later],
     mfa_required: mfaRequired,
     mfa_possible: identity?.kind === 'local',
@@ -78,13 +78,13 @@ const FIELDS = [
   ['picture', 'picture'],
 ] as const;
 
-function attributeChanges(
+async function attributeChanges(
   store: Store,
   kind: JitDecisionKind,
   userId: string | undefined,
   profile: MappedProfile,
   connection: Connection,
-): Explanation['attributes'] {
+): Promise<Explanation['attributes']> {
   if (kind === 'provision') {
     const fields: [string, unknown][] = [
       ...FIELDS.map(([attribute, key]): [string, unknown] => [attribute, profile[key]]),
@@ -95,8 +95,8 @@ function attributeChanges(
       .map(([attribute, after]) => ({ attribute, before: null, after }));
   }
   if (kind !== 'returning' || !userId) return [];
-  const user = store.users.byId(userId)!;
-  const patch = returningPatch(store, user, profile, connection.jit.sync);
+  const user = (await store.users.byId(userId))!;
+  const patch = await returningPatch(store, user, profile, connection.jit.sync);
   // The patch carries email_verified along with a new email even when it stays the same: list only real changes.
   return [
     ...FIELDS.filter(([, key]) => key in patch).map(([attribute, key]) => ({

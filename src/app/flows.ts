@@ -21,8 +21,8 @@ export interface FlowSummary {
   error: ErrorCode | null;
 }
 
-export function recentFlows(store: Store, limit: number): FlowSummary[] {
-  return store.flows.recent(limit).map(summary);
+export async function recentFlows(store: Store, limit: number): Promise<FlowSummary[]> {
+  return (await store.flows.recent(limit)).map(summary);
 }
 
 const OUTCOME = { done: 'success', failed: 'failed', expired: 'expired', active: 'in progress' } as const;
@@ -50,11 +50,15 @@ function summary(row: FlowRow): FlowSummary {
   };
 }
 
-export function flowStages(store: Store, id: string) {
-  const row = store.flows.get(id);
+export async function flowStages(store: Store, id: string) {
+  const row = await store.flows.get(id);
   if (!row) throw new IdpError('FLOW_NOT_FOUND', `no flow with id ${id}`, hint`see ${{ kind: 'show', what: 'flows' }}`);
-  const stages = store.events
-    .list({ flow: id, limit: 1000 })
-    .map(({ stage, status, ms, detail, at }) => ({ stage, status, ms, detail, at }));
+  const stages = (await store.events.list({ flow: id, limit: 1000 })).map(({ stage, status, ms, detail, at }) => ({
+    stage,
+    status,
+    ms,
+    detail,
+    at,
+  }));
   return { flow: id, app: row.app, status: row.status, created_at: row.created_at, stages };
 }

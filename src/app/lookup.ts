@@ -4,28 +4,32 @@ import { hint } from '../core/fixes.js';
 import type { App, Connection, User } from '../core/types.js';
 import type { Store } from '../ports.js';
 
-export function requireApp(store: Store, name: string): App {
-  const app = store.apps.get(name);
+export async function requireApp(store: Store, name: string): Promise<App> {
+  const app = await store.apps.get(name);
   if (!app)
-    throw new IdpError('APP_NOT_FOUND', `no app named '${name}'`, unknownNameHint('app', name, store.apps.names()));
+    throw new IdpError(
+      'APP_NOT_FOUND',
+      `no app named '${name}'`,
+      unknownNameHint('app', name, await store.apps.names()),
+    );
   return app;
 }
 
-export function requireConnection(store: Store, name: string): Connection {
-  const connection = store.connections.get(name);
+export async function requireConnection(store: Store, name: string): Promise<Connection> {
+  const connection = await store.connections.get(name);
   if (!connection)
     throw new IdpError(
       'CONNECTION_NOT_FOUND',
       `no connection named '${name}'`,
-      unknownNameHint('connection', name, store.connections.names()),
+      unknownNameHint('connection', name, await store.connections.names()),
     );
   return connection;
 }
 
-export function requireUser(store: Store, ref: string): User {
-  const user = store.users.find(ref);
+export async function requireUser(store: Store, ref: string): Promise<User> {
+  const user = await store.users.find(ref);
   if (!user) {
-    const close = didYouMean(ref, store.users.lookalikes(ref));
+    const close = didYouMean(ref, await store.users.lookalikes(ref));
     throw new IdpError(
       'USER_NOT_FOUND',
       `no user with id, username or email '${ref}'`,

@@ -9,28 +9,28 @@ import type { Admin } from './deps.js';
 import { diff, type Change } from './diff.js';
 
 /** Where apps find the org: the SDKs' base URL (Asgardeo's /t/<org>), the issuer and its discovery document. */
-export function orgUrls(store: Store): { base: string; issuer: string; discovery: string } {
-  const issuer = orgIssuer(store);
+export async function orgUrls(store: Store): Promise<{ base: string; issuer: string; discovery: string }> {
+  const issuer = await orgIssuer(store);
   return {
-    base: `${store.org.baseUrl()}/t/${store.org.name()}`,
+    base: `${await store.org.baseUrl()}/t/${await store.org.name()}`,
     issuer,
     discovery: `${issuer}/.well-known/openid-configuration`,
   };
 }
 
-export function showOrg(store: Store) {
+export async function showOrg(store: Store) {
   return {
-    name: store.org.name(),
-    baseUrl: store.org.baseUrl(),
-    ...orgUrls(store),
-    signingKeys: store.org.publicKeys().map((k) => ({ kid: k.kid, alg: k.alg })),
-    smtpRelay: store.org.smtpRelay(),
+    name: await store.org.name(),
+    baseUrl: await store.org.baseUrl(),
+    ...(await orgUrls(store)),
+    signingKeys: (await store.org.publicKeys()).map((k) => ({ kid: k.kid, alg: k.alg })),
+    smtpRelay: await store.org.smtpRelay(),
   };
 }
 
 /** The public keys apps verify idp's ID tokens with. */
-export function orgJwks(store: Store) {
-  return jwks(store.org.publicKeys());
+export async function orgJwks(store: Store) {
+  return jwks(await store.org.publicKeys());
 }
 
 /** The org's name is a segment of its URLs (/t/<name>/...) and of its issuer. */
@@ -56,27 +56,27 @@ interface OrgView {
   smtp_relay: string | null;
 }
 
-export function setOrg(
+export async function setOrg(
   { store, actor }: Admin,
   settings: OrgSettings,
   opts: { dryRun: boolean },
-): { changes: Change[]; before: OrgView; after: OrgView } {
+): Promise<{ changes: Change[]; before: OrgView; after: OrgView }> {
   const smtpRelay =
     settings.smtpRelay === undefined || settings.smtpRelay === null
       ? settings.smtpRelay
       : validateSmtpRelay(settings.smtpRelay);
-  const before = { name: store.org.name(), smtp_relay: store.org.smtpRelay() };
+  const before = { name: await store.org.name(), smtp_relay: await store.org.smtpRelay() };
   const after = {
     name: settings.name === undefined ? before.name : checkOrgName(settings.name),
     smtp_relay: smtpRelay === undefined ? before.smtp_relay : smtpRelay,
   };
   const changes = diff(before, after);
   if (changes.length > 0 && !opts.dryRun) {
-    store.tx(() => {
-      store.org.setName(after.name);
-      store.org.setSmtpRelay(after.smtp_relay);
+    await store.tx(async (tx) => {
+      await tx.org.setName(after.name);
+      await tx.org.setSmtpRelay(after.smtp_relay);
       const detail = `org ${changes.map((c) => `${c.path}: ${c.before ?? 'none'} -> ${c.after ?? 'none'}`).join(', ')}`;
-      store.events.recordConfig({ actor, action: 'org.set', target: 'org', detail, before, after });
+      await tx.events.recordConfig({ actor, action: 'org.set', target: 'org', detail, before, after });
     });
   }
   return { changes, before, after };

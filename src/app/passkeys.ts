@@ -42,23 +42,23 @@ function summary(p: StoredPasskey): PasskeySummary {
   };
 }
 
-export function passkeyList({ store }: Pick<Admin, 'store'>, userRef: string): PasskeySummary[] {
-  return store.passkeys.forUser(requireUser(store, userRef).id).map(summary);
+export async function passkeyList({ store }: Pick<Admin, 'store'>, userRef: string): Promise<PasskeySummary[]> {
+  return (await store.passkeys.forUser((await requireUser(store, userRef)).id)).map(summary);
 }
 
 /** A user's second factors as `users mfa list` and `users show` give them: factors, then passkeys with factor ids. */
-export function mfaList(store: Store, userRef: string) {
-  const user = requireUser(store, userRef);
-  const passkeys = passkeyList({ store }, user.id).map((p) => ({ factor: passkeyFactorId(p.id), ...p }));
-  return { user, factors: store.factors.forUser(user.id), passkeys };
+export async function mfaList(store: Store, userRef: string) {
+  const user = await requireUser(store, userRef);
+  const passkeys = (await passkeyList({ store }, user.id)).map((p) => ({ factor: passkeyFactorId(p.id), ...p }));
+  return { user, factors: await store.factors.forUser(user.id), passkeys };
 }
 
 /**
  * The origin idp's own pages are served from, as the org's base URL says: where `idp serve` would ask for a passkey,
  * and so the origin the software authenticator answers from.
  */
-export function orgOrigin(store: Store): string {
-  return new URL(store.org.baseUrl()).origin;
+export async function orgOrigin(store: Store): Promise<string> {
+  return new URL(await store.org.baseUrl()).origin;
 }
 
 /**
@@ -70,8 +70,8 @@ export async function enrolSoftwarePasskey(
   userRef: string,
   { name, authenticator }: { name?: string; authenticator: SoftwareAuthenticator },
 ): Promise<{ passkey: PasskeySummary; key: string }> {
-  const user = requireUser(admin.store, userRef);
-  const origin = orgOrigin(admin.store);
+  const user = await requireUser(admin.store, userRef);
+  const origin = await orgOrigin(admin.store);
   const { pending, options } = await beginPasskeyEnrolment(admin, user.id, { origin, software: true });
   const { response, key } = authenticator.register(options, origin);
   const passkey = await finishPasskeyEnrolment(admin, user.id, { pending, response, origin, name, software: true });
@@ -88,18 +88,18 @@ export async function beginPasskeyEnrolment(
   userId: string,
   { origin, software, session }: { origin: string; software?: boolean; session?: SelfService },
 ): Promise<{ pending: string; options: PublicKeyCredentialCreationOptionsJSON }> {
-  requireFreshSignIn(store, session);
-  const user = requireUser(store, userId);
-  if (software) refuseSoftwareOutsideSandbox(store);
+  await requireFreshSignIn(store, session);
+  const user = await requireUser(store, userId);
+  if (software) await refuseSoftwareOutsideSandbox(store);
   const options = await passkeys.registrationOptions({
     rpId: RP_ID,
-    rpName: store.org.name(),
+    rpName: await store.org.name(),
     user: { id: user.id, name: user.username, displayName: user.name ?? user.username },
-    exclude: store.passkeys.forUser(user.id),
+    exclude: await store.passkeys.forUser(user.id),
     timeoutMs: CHALLENGE_TTL_MS,
   });
   const expiresAt = new Date(store.clock().getTime() + CHALLENGE_TTL_MS).toISOString();
-  const pending = store.passkeys.holdChallenge(user.id, { challenge: options.challenge, origin, expiresAt });
+  const pending = await store.passkeys.holdChallenge(user.id, { challenge: options.challenge, origin, expiresAt });
   return { pending, options };
 }
 
@@ -109,10 +109,10 @@ export async function finishPasskeyEnrolment(
   userId: string,
   answer: { pending: string; response: unknown; origin: string; name?: string; software?: boolean },
 ): Promise<PasskeySummary> {
-  const user = requireUser(store, userId);
-  if (answer.software) refuseSoftwareOutsideSandbox(store);
+  const user = await requireUser(store, userId);
+  if (answer.software) await refuseSoftwareOutsideSandbox(store);
   const name = answer.name === undefined ? undefined : passkeyName(answer.name);
-  const held = store.tx(() => store.passkeys.takeChallenge(user.id, answer.pending));
+  const held = await store.tx((tx) => tx.passkeys.takeChallenge(user.id, answer.pending));
   if (!held)
     throw new IdpError(
       'MFA_FAILED',
@@ -136,18 +136,18 @@ export async function finishPasskeyEnrolment(
   const { userVerified: _, ...credential } = checked.value;
   // A page answered by the software authenticator does not say so: its AAGUID does.
   const software = isSoftwarePasskey({ software: answer.software === true, aaguid: credential.aaguid });
-  if (software) refuseSoftwareOutsideSandbox(store);
-  return store.tx(() => {
-    const existing = store.passkeys.forUser(user.id).map((p) => p.name);
+  if (software) await refuseSoftwareOutsideSandbox(store);
+  return store.tx(async (tx) => {
+    const existing = (await tx.passkeys.forUser(user.id)).map((p) => p.name);
     const given = name ?? defaultPasskeyName(existing, software);
-    const added = store.passkeys.add(user.id, { ...credential, name: given, software });
+    const added = await tx.passkeys.add(user.id, { ...credential, name: given, software });
     if (!added)
       throw new IdpError(
         'USAGE',
         'that passkey is already registered',
         hint`see ${{ kind: 'list-factors', user: user.username }}`,
       );
-    store.events.recordConfig({
+    await tx.events.recordConfig({
       actor,
       action: 'mfa.enroll',
       target: `user ${user.username}`,
@@ -160,8 +160,8 @@ export async function finishPasskeyEnrolment(
 }
 
 /** A software passkey is made only where every connection is a sandbox one (core/passkeys.ts says why). */
-function refuseSoftwareOutsideSandbox(store: Store): void {
-  const refusal = softwarePasskeyRefusal(store.connections.list());
+async function refuseSoftwareOutsideSandbox(store: Store): Promise<void> {
+  const refusal = softwarePasskeyRefusal(await store.connections.list());
   if (refusal) throw new IdpError('SOFTWARE_PASSKEY_REFUSED', refusal, SOFTWARE_PASSKEY_FIX);
 }
 
@@ -169,33 +169,33 @@ function refuseSoftwareOutsideSandbox(store: Store): void {
  * The users holding software passkeys, when the organisation has a real connection: a warning for whoever just added
  * one (the passkeys stay, but are refused at sign-in from now on), naming the first few. Null when there is none.
  */
-export function softwarePasskeyWarning(store: Store): string | null {
-  if (softwarePasskeyRefusal(store.connections.list()) === null) return null;
-  const holders = store.passkeys.softwareHolders(SOFTWARE_AAGUID);
+export async function softwarePasskeyWarning(store: Store): Promise<string | null> {
+  if (softwarePasskeyRefusal(await store.connections.list()) === null) return null;
+  const holders = await store.passkeys.softwareHolders(SOFTWARE_AAGUID);
   if (holders.length === 0) return null;
   const named = `${holders.slice(0, 5).join(', ')}${holders.length > 5 ? ', ...' : ''}`;
   return `${holders.length} user(s) hold software passkeys (a testing aid), refused at sign-in now that this organisation has a real connection: ${named}; remove them and enrol device passkeys`;
 }
 
 /** Renames one of the user's passkeys (its id with or without the `passkey:` of its factor id). */
-export function renamePasskey(
+export async function renamePasskey(
   { store, actor }: Pick<Admin, 'store' | 'actor'>,
   userId: string,
   passkeyId: string,
   name: string,
-): PasskeySummary {
-  const user = requireUser(store, userId);
+): Promise<PasskeySummary> {
+  const user = await requireUser(store, userId);
   const id = passkeyIdOf(passkeyId) ?? passkeyId;
   const newName = passkeyName(name);
-  return store.tx(() => {
-    const before = store.passkeys.forUser(user.id).find((p) => p.id === id);
-    if (!before || !store.passkeys.rename(user.id, id, newName))
+  return store.tx(async (tx) => {
+    const before = (await tx.passkeys.forUser(user.id)).find((p) => p.id === id);
+    if (!before || !(await tx.passkeys.rename(user.id, id, newName)))
       throw new IdpError(
         'USAGE',
         `${user.username} has no passkey ${passkeyFactorId(id)}`,
         hint`see ${{ kind: 'list-factors', user: user.username }}`,
       );
-    store.events.recordConfig({
+    await tx.events.recordConfig({
       actor,
       action: 'mfa.rename',
       target: `user ${user.username}`,

@@ -67,21 +67,13 @@ export function readPolicyFile(file: string): PolicyDoc {
   return validatePolicy(parsePolicy(readText(file), file), file);
 }
 
-export function exportPolicy(store: Store): PolicyDoc {
+export async function exportPolicy(store: Store): Promise<PolicyDoc> {
   const byName = <T extends { name: string }>(a: T, b: T): number => a.name.localeCompare(b.name);
   return {
-    org: { name: store.org.name() },
-    apps: Object.fromEntries(
-      store.apps
-        .list()
-        .sort(byName)
-        .map((a) => [a.name, exportApp(a)]),
-    ),
+    org: { name: await store.org.name() },
+    apps: Object.fromEntries((await store.apps.list()).sort(byName).map((a) => [a.name, exportApp(a)])),
     connections: Object.fromEntries(
-      store.connections
-        .list()
-        .sort(byName)
-        .map((c) => [c.name, exportConnection(c)]),
+      (await store.connections.list()).sort(byName).map((c) => [c.name, exportConnection(c)]),
     ),
   };
 }

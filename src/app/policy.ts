@@ -45,16 +45,20 @@ export async function applyPolicy(
   opts: PolicyOptions,
 ): Promise<PolicyResult> {
   await checkPolicy(store, scripts, doc, opts);
-  const current = { orgName: store.org.name(), apps: store.apps.list(), connections: store.connections.list() };
+  const current = {
+    orgName: await store.org.name(),
+    apps: await store.apps.list(),
+    connections: await store.connections.list(),
+  };
   const plan = planPolicy(current, doc, {
     prune: opts.prune,
     file: opts.file,
   });
-  const forgotten = associationsToForgetIn(store, plan, opts);
-  const conflicts = plannedConflicts(store, plan);
-  const notes = plan.length && !opts.dryRun ? applyPlan(store, plan, actor, opts.file) : [];
+  const forgotten = await associationsToForgetIn(store, plan, opts);
+  const conflicts = await plannedConflicts(store, plan);
+  const notes = plan.length && !opts.dryRun ? await applyPlan(store, plan, actor, opts.file) : [];
   // The file's first real connection turns the software passkeys already held into refusals at sign-in.
-  const software = softwarePasskeyRefusal(current.connections) === null && softwarePasskeyWarning(store);
+  const software = softwarePasskeyRefusal(current.connections) === null && (await softwarePasskeyWarning(store));
   if (software && !opts.dryRun) notes.push(software);
   return { plan, notes, conflicts, forgotten };
 }
@@ -70,14 +74,14 @@ async function checkPolicy(
   opts: PolicyOptions,
 ): Promise<void> {
   const orgName = doc.org?.name;
-  if (orgName !== undefined) at(opts.file, 'org.name', () => checkOrgName(orgName));
-  const existing = new Set(store.connections.names());
+  if (orgName !== undefined) await at(opts.file, 'org.name', () => checkOrgName(orgName));
+  const existing = new Set(await store.connections.names());
   for (const [name, connection] of Object.entries(doc.connections)) {
-    if (!existing.has(name)) at(opts.file, `connections.${name}`, () => checkConnectionName(name));
-    const current = store.connections.get(name);
+    if (!existing.has(name)) await at(opts.file, `connections.${name}`, () => checkConnectionName(name));
+    const current = await store.connections.get(name);
     const [type, sandbox] = [connection.type ?? current?.type, connection.sandbox ?? current?.sandbox ?? false];
     if (type)
-      at(opts.file, `connections.${name}`, () =>
+      await at(opts.file, `connections.${name}`, () =>
         checkTypeSettings(name, type, sandbox, { issuer: connection.issuer, baseUrl: connection.base_url }),
       );
     if (connection.attribute_map)
@@ -91,13 +95,13 @@ async function checkPolicy(
     ? Object.keys(doc.connections)
     : [...new Set([...existing, ...Object.keys(doc.connections)])];
   for (const [name, app] of Object.entries(doc.apps)) {
-    const current = store.apps.get(name);
-    if (current) at(opts.file, `apps.${name}.type`, () => checkTypeUnchanged(current, app.type));
-    for (const origin of app.origins ?? []) at(opts.file, `apps.${name}.origins`, () => validateOrigin(origin));
+    const current = await store.apps.get(name);
+    if (current) await at(opts.file, `apps.${name}.type`, () => checkTypeUnchanged(current, app.type));
+    for (const origin of app.origins ?? []) await at(opts.file, `apps.${name}.origins`, () => validateOrigin(origin));
     if (app.attributes) refuseProtectedClaims(app.attributes, APP_ATTRIBUTE, `${opts.file}: apps.${name}.attributes`);
     if (app.steps) {
       const steps = app.steps;
-      at(opts.file, `apps.${name}.steps`, () =>
+      await at(opts.file, `apps.${name}.steps`, () =>
         validateSteps(effectiveSteps({ name, builtIn: current?.builtIn ?? false, steps }, connections), connections),
       );
     }
@@ -107,14 +111,18 @@ async function checkPolicy(
 }
 
 /** The command's refusal of a change of upstream, for each connection the plan changes so, and what it takes. */
-function associationsToForgetIn(store: Store, plan: PlanItem[], opts: PolicyOptions): PolicyResult['forgotten'] {
+async function associationsToForgetIn(
+  store: Store,
+  plan: PlanItem[],
+  opts: PolicyOptions,
+): Promise<PolicyResult['forgotten']> {
   const forgotten: PolicyResult['forgotten'] = [];
   for (const item of plan) {
     const current =
-      item.kind === 'connection' && item.action === 'update' ? store.connections.get(item.name) : undefined;
+      item.kind === 'connection' && item.action === 'update' ? await store.connections.get(item.name) : undefined;
     if (!current) continue;
     const changed = upstreamChanges(current, upstreamOf(item.desired as PolicyConnection));
-    const associations = at(opts.file, `connections.${item.name}`, () =>
+    const associations = await at(opts.file, `connections.${item.name}`, () =>
       associationsToForget(store, item.name, changed, !!opts.forgetAssociations),
     );
     if (associations) forgotten.push({ connection: item.name, associations });
@@ -123,9 +131,9 @@ function associationsToForgetIn(store: Store, plan: PlanItem[], opts: PolicyOpti
 }
 
 /** Runs a command's rule on a part of the file: the same refusal (code and hint), its message naming where. */
-function at<T>(file: string, path: string, rule: () => T): T {
+async function at<T>(file: string, path: string, rule: () => T | Promise<T>): Promise<T> {
   try {
-    return rule();
+    return await rule();
   } catch (err) {
     if (err instanceof IdpError) throw new IdpError(err.code, `${file}: ${path}: ${err.message}`, err.hint);
     throw err;
@@ -133,28 +141,30 @@ function at<T>(file: string, path: string, rule: () => T): T {
 }
 
 /** The MFA conflicts of the org as the plan leaves it, in the apps and connections the plan touches. */
-function plannedConflicts(store: Store, plan: PlanItem[]): MfaConflict[] {
+async function plannedConflicts(store: Store, plan: PlanItem[]): Promise<MfaConflict[]> {
   const planned = (kind: PlanItem['kind'], name: string) => plan.find((i) => i.kind === kind && i.name === name);
   const finalNames = (kind: PlanItem['kind'], current: string[]) => [
     ...current.filter((name) => planned(kind, name)?.action !== 'delete'),
     ...plan.filter((i) => i.kind === kind && i.action === 'create').map((i) => i.name),
   ];
-  const connections = finalNames('connection', store.connections.names()).map((name) => {
+  const connections = [];
+  for (const name of finalNames('connection', await store.connections.names())) {
     const desired = planned('connection', name)?.desired as PolicyConnection | undefined;
-    const current = store.connections.get(name);
-    return { name, jit: { ...current?.jit, ...desired?.jit } as JitSettings };
-  });
+    const current = await store.connections.get(name);
+    connections.push({ name, jit: { ...current?.jit, ...desired?.jit } as JitSettings });
+  }
   const names = connections.map((c) => c.name);
-  const apps = finalNames('app', store.apps.names()).map((name) => {
+  const apps = [];
+  for (const name of finalNames('app', await store.apps.names())) {
     const desired = planned('app', name)?.desired as PolicyApp | undefined;
-    const current = store.apps.get(name);
+    const current = await store.apps.get(name);
     const app = {
       name,
       builtIn: current?.builtIn ?? false,
       steps: desired?.steps ?? current!.steps,
       script: desired ? (desired.script ?? null) : current!.script,
     };
-    return { ...app, steps: effectiveSteps(app, names) };
-  });
+    apps.push({ ...app, steps: effectiveSteps(app, names) });
+  }
   return mfaConflicts(apps, connections).filter((c) => planned('app', c.app) || planned('connection', c.connection));
 }

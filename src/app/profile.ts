@@ -22,7 +22,12 @@ const FIXED = ['username', 'id', 'source', 'status', 'email_verified'];
  * name another account. Who holds an address first keeps it, verified or not: only a sign-in whose provider verified
  * the address takes an unverified one over (core/jit.ts).
  */
-export function profilePatch(store: Store, user: User, pairs: [string, string][], by: 'admin' | 'self'): ProfilePatch {
+export async function profilePatch(
+  store: Store,
+  user: User,
+  pairs: [string, string][],
+  by: 'admin' | 'self',
+): Promise<ProfilePatch> {
   const patch: ProfilePatch & { attributes: Record<string, string> } = { attributes: { ...user.attributes } };
   for (const [key, value] of pairs) {
     if (key === 'email') {
@@ -39,7 +44,7 @@ export function profilePatch(store: Store, user: User, pairs: [string, string][]
           'create a user with another username for another address',
         );
       }
-      const owner = value ? store.users.byEmail(value) : undefined;
+      const owner = value ? await store.users.byEmail(value) : undefined;
       if (owner && owner.id !== user.id)
         throw new IdpError(
           'USER_EXISTS',

@@ -105,7 +105,7 @@ export async function runScenarioFile(store: Store, sf: ScenarioFile, deps: Scen
   const started = performance.now();
   const scenarios = await store.withThrowawayCopy(async (copy) => {
     // Checks send no mail: their codes are read from the copy's outbox, never relayed to the org's mail catcher.
-    copy.org.setSmtpRelay(null);
+    await copy.org.setSmtpRelay(null);
     await applyConfig(copy, sf, deps, { apply: true });
     const upstreams = await deps.upstreams(copy);
     try {
@@ -129,7 +129,7 @@ async function runScenario(
   deps: ScenarioDeps,
   upstreams: Upstreams,
 ): Promise<ScenarioResult> {
-  const before = copy.users.count();
+  const before = await copy.users.count();
   const started = performance.now();
   let view: FlowView | null = null;
   let stages: StageEvent[] = [];
@@ -148,7 +148,7 @@ async function runScenario(
     outcome: done ? 'success' : 'failed',
     jit: (done?.result.jit ?? failed?.jit)?.decision ?? null,
     error: failed?.error ?? thrown,
-    users: copy.users.count() - before,
+    users: (await copy.users.count()) - before,
     claims: done?.result.claims ?? null,
     stages: stages.map((s) => s.stage),
   };
@@ -252,9 +252,9 @@ export function junitSuites(reports: FileReport[]): JUnitSuite[] {
  * used (two scenarios in a row), the next step's code: still inside the one-step window, and not a replay.
  */
 export async function totpForFlow(store: Store, flowId: string, totp: TotpVerifier): Promise<string | undefined> {
-  const row = store.flows.get(flowId);
+  const row = await store.flows.get(flowId);
   const identity = row && (JSON.parse(row.state) as FlowState).identity;
-  const factor = identity?.kind === 'local' ? store.factors.totpFor(identity.userId) : undefined;
+  const factor = identity?.kind === 'local' ? await store.factors.totpFor(identity.userId) : undefined;
   if (!factor) return undefined;
   const stepMs = 30_000;
   const at = Math.max(store.clock().getTime(), ((factor.lastUsedStep ?? -1) + 1) * stepMs);

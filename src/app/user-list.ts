@@ -9,11 +9,12 @@ import type { ListQuery, Store } from '../ports.js';
  * A page of users. A source that matches nobody and is neither `local` nor a connection is a typo, refused with the
  * closest name; users of a removed connection keep its name as their source, so a match is never refused.
  */
-export function listUsers(store: Store, query: ListQuery): { users: User[]; next: string | null } {
-  const page = store.users.list(query);
+export async function listUsers(store: Store, query: ListQuery): Promise<{ users: User[]; next: string | null }> {
+  const page = await store.users.list(query);
   const { source } = query;
-  if (source === undefined || page.users.length > 0 || source === 'local' || store.connections.get(source)) return page;
-  const known = ['local', ...store.connections.names()];
+  if (source === undefined || page.users.length > 0 || source === 'local' || (await store.connections.get(source)))
+    return page;
+  const known = ['local', ...(await store.connections.names())];
   const close = didYouMean(source, known);
   const list = { kind: 'list', what: 'connection' } as const;
   throw new IdpError(

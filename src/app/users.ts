@@ -44,17 +44,17 @@ export async function createUser({ store, actor }: Admin, input: NewUserInput): 
       hint`e.g. ${{ kind: 'option', option: 'email', value: 'dave@example.com' }}`,
     );
   refuseEmailShapedUsername(username, email);
-  if (store.users.identifierTaken(username))
+  if (await store.users.identifierTaken(username))
     throw new IdpError('USER_EXISTS', `username '${username}' is taken`, 'choose another username');
-  if (store.users.byEmail(email))
+  if (await store.users.byEmail(email))
     throw new IdpError(
       'USER_EXISTS',
       `email ${email} belongs to another user`,
       hint`see ${{ kind: 'show', what: 'user', name: email }}`,
     );
   const passwordHash = input.password === null ? null : await checkedHash(input.password);
-  return store.tx(() => {
-    const created = store.users.insert({
+  return store.tx(async (tx) => {
+    const created = await tx.users.insert({
       username,
       email,
       emailVerified: input.emailVerified,
@@ -62,7 +62,7 @@ export async function createUser({ store, actor }: Admin, input: NewUserInput): 
       passwordHash,
       source: 'local',
     });
-    store.events.recordConfig({
+    await tx.events.recordConfig({
       actor,
       action: 'users.create',
       target: `user ${username}`,
@@ -91,7 +91,7 @@ export interface UserSettings {
  * the failed-attempt counters; unlocking a disabled user is refused, as disabling is an admin's decision, not a lockout.
  */
 export async function setUser({ store, actor }: Admin, ref: string, settings: UserSettings) {
-  const user = requireUser(store, ref);
+  const user = await requireUser(store, ref);
   if (settings.unlock && user.status === 'disabled') {
     throw new IdpError(
       'USAGE',
@@ -99,7 +99,7 @@ export async function setUser({ store, actor }: Admin, ref: string, settings: Us
       hint`enable the account instead: ${{ kind: 'set', on: 'user', name: user.username, setting: 'enable' }}`,
     );
   }
-  const patch = profilePatch(store, user, settings.attributes ?? [], 'admin');
+  const patch = await profilePatch(store, user, settings.attributes ?? [], 'admin');
   if (settings.emailVerified !== undefined) {
     if (settings.emailVerified && !(patch.email ?? user.email))
       throw new IdpError(
@@ -111,7 +111,7 @@ export async function setUser({ store, actor }: Admin, ref: string, settings: Us
   }
   const passwordHash = settings.password === undefined ? undefined : await checkedHash(settings.password);
   const status = settings.unlock ? 'active' : (settings.status ?? user.status);
-  const { failedLogins, mfaFailures } = store.users.passwordState(user.id);
+  const { failedLogins, mfaFailures } = await store.users.passwordState(user.id);
   // Unlocking or enabling also forgives the wrong passwords and MFA codes counted so far, even on an active account.
   const forgiving = settings.unlock === true || settings.status === 'active';
   const unlocking = status === 'active' && (user.status !== 'active' || (forgiving && failedLogins + mfaFailures > 0));
@@ -128,12 +128,12 @@ export async function setUser({ store, actor }: Admin, ref: string, settings: Us
     passwordHash === undefined ? differing : [...differing.filter((k) => k !== 'has_password'), 'password'];
   const changed = changes.length > 0;
   if (changed) {
-    store.tx(() => {
-      store.users.updateProfile(user.id, patch);
-      if (unlocking) store.users.unlock(user.id);
-      else if (status !== user.status) store.users.setStatus(user.id, status);
-      if (passwordHash !== undefined) store.users.setPasswordHash(user.id, passwordHash);
-      store.events.recordConfig({
+    await store.tx(async (tx) => {
+      await tx.users.updateProfile(user.id, patch);
+      if (unlocking) await tx.users.unlock(user.id);
+      else if (status !== user.status) await tx.users.setStatus(user.id, status);
+      if (passwordHash !== undefined) await tx.users.setPasswordHash(user.id, passwordHash);
+      await tx.events.recordConfig({
         actor,
         action: 'users.set',
         target: `user ${user.username}`,
@@ -164,7 +164,7 @@ async function checkedHash(password: string): Promise<string> {
  * free, in the store and earlier in the file; a software passkey only into an organisation without real connections;
  * a sealed MFA secret must open with this organisation's key.
  */
-export function checkImportRecords(store: Store, records: readonly UserRecord[], file: string): void {
+export async function checkImportRecords(store: Store, records: readonly UserRecord[], file: string): Promise<void> {
   refuseProtectedInRecords(records, file);
   for (const r of records) {
     if (!usernameFitsEmail(r.username, r.email)) {
@@ -175,7 +175,7 @@ export function checkImportRecords(store: Store, records: readonly UserRecord[],
       );
     }
   }
-  const connections = new Set(store.connections.names());
+  const connections = new Set(await store.connections.names());
   const linked = new Set<string>();
   const refuse = (
     r: UserRecord,
@@ -191,14 +191,16 @@ export function checkImportRecords(store: Store, records: readonly UserRecord[],
           hint`create it first (${{ kind: 'list', what: 'connection' }} lists those that do), then import again; nothing was imported`,
         );
       const pair = JSON.stringify([a.connection, a.subject]);
-      const owner = store.associations.get(a.connection, a.subject);
+      const owner = await store.associations.get(a.connection, a.subject);
       if (owner || linked.has(pair)) {
-        const who = owner ? (store.users.byId(owner.userId)?.username ?? owner.userId) : 'a user earlier in the file';
+        const who = owner
+          ? ((await store.users.byId(owner.userId))?.username ?? owner.userId)
+          : 'a user earlier in the file';
         throw refuse(r, `${a.connection} subject ${a.subject} of ${r.username} is already linked to ${who}`);
       }
       linked.add(pair);
     }
-    const software = r.passkeys.some(isSoftwarePasskey) && softwarePasskeyRefusal(store.connections.list());
+    const software = r.passkeys.some(isSoftwarePasskey) && softwarePasskeyRefusal(await store.connections.list());
     if (software)
       throw refuse(
         r,
@@ -225,11 +227,11 @@ function opensHere(store: Store, sealed: string): boolean {
   }
 }
 
-export function deleteUser({ store, actor }: Admin, ref: string): User {
-  const user = requireUser(store, ref);
-  store.tx(() => {
-    store.users.delete(user.id);
-    store.events.recordConfig({
+export async function deleteUser({ store, actor }: Admin, ref: string): Promise<User> {
+  const user = await requireUser(store, ref);
+  await store.tx(async (tx) => {
+    await tx.users.delete(user.id);
+    await tx.events.recordConfig({
       actor,
       action: 'users.delete',
       target: `user ${user.username}`,
@@ -242,7 +244,7 @@ export function deleteUser({ store, actor }: Admin, ref: string): User {
 }
 
 /** A user with linked connections, MFA factors and passkeys (never secrets). */
-export function showUser(store: Store, ref: string) {
-  const { user, factors, passkeys } = mfaList(store, ref);
-  return { user, associations: store.associations.forUser(user.id), factors, passkeys };
+export async function showUser(store: Store, ref: string) {
+  const { user, factors, passkeys } = await mfaList(store, ref);
+  return { user, associations: await store.associations.forUser(user.id), factors, passkeys };
 }
