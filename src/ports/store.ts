@@ -370,7 +370,13 @@ export interface CodeRepository {
  */
 export interface OidcModelRepository {
   /** `grantId`: the grant the row is issued under, so revoking that grant removes it; omitted for rows no grant owns. */
-  upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null, grantId?: string): Promise<void>;
+  upsert(
+    model: string,
+    id: string,
+    payload: Record<string, unknown>,
+    expiresAt: number | null,
+    grantId?: string,
+  ): Promise<void>;
   find(model: string, id: string, now: number): Promise<Record<string, unknown> | undefined>;
   findByUid(model: string, uid: string, now: number): Promise<Record<string, unknown> | undefined>;
   /**
