@@ -3,6 +3,7 @@
 import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IdpError } from '../core/errors.js';
 import type { Db } from './db.js';
 import { dbPath, openDb, prepareHome } from './db.js';
 import { AppRepo } from './apps.js';
@@ -142,7 +143,9 @@ export class SqliteStore implements Store {
       tx: (fn) => fn(inTx),
       seal: (p) => this.seal(p),
       unseal: (s) => this.unseal(s),
-      withThrowawayCopy: () => Promise.reject(new Error('withThrowawayCopy inside a unit of work')),
+      // The copy is a backup of this connection, which waits for the unit of work to end: refused, not deadlocked.
+      withThrowawayCopy: () =>
+        Promise.reject(new IdpError('INTERNAL', 'a throwaway copy cannot be made inside a unit of work')),
     };
     this.inTx = inTx;
   }
