@@ -190,7 +190,8 @@ async function readOrg(store: Store, home: string, env: NodeJS.ProcessEnv, check
     );
     if (!keyPresent) checks.push(...missingKeyCheck(connections, (await store.org.publicKeys()).length));
     const secrets = new Map<string, Check>();
-    for (const c of connections.filter((c) => !c.sandbox)) secrets.set(c.name, await secretCheck(c, store, env, keyPresent));
+    for (const c of connections.filter((c) => !c.sandbox))
+      secrets.set(c.name, await secretCheck(c, store, env, keyPresent));
     const sandboxes = new Map<string, Check>();
     for (const c of connections.filter((c) => c.sandbox)) sandboxes.set(c.name, await sandboxCheck(c, store, env));
     return { checks, connections, secrets, sandboxes, smtpRelay: await store.org.smtpRelay() };

@@ -90,7 +90,9 @@ async function configuration(
       const clientId = token?.clientId ?? ctx.oidc?.client?.clientId;
       const grantId =
         token?.grantId ?? ctx.oidc?.result?.consent?.grantId ?? (clientId && ctx.oidc?.session?.grantIdFor(clientId));
-      const kept = grantId ? ((await store.oidc.find(KEPT_MODEL, grantId, now())) as KeptWithGrant | undefined) : undefined;
+      const kept = grantId
+        ? ((await store.oidc.find(KEPT_MODEL, grantId, now())) as KeptWithGrant | undefined)
+        : undefined;
       if (!kept || !clientId)
         return (await sessionStands(store, sub)) ? { accountId: sub, claims: () => ({ sub }) } : undefined;
       const claims = await sessionClaims(store, clientId, sub, kept);
@@ -123,7 +125,9 @@ async function configuration(
     interactions: {
       url: (_ctx: unknown, interaction: Interaction) => `${mount}${INTERACTION_PATH}${interaction.uid}`,
     },
-    jwks: { keys: (await store.org.signingKeys()).map((k) => ({ ...k.privateJwk, kid: k.kid, alg: k.alg, use: 'sig' })) },
+    jwks: {
+      keys: (await store.org.signingKeys()).map((k) => ({ ...k.privateJwk, kid: k.kid, alg: k.alg, use: 'sig' })),
+    },
     enabledJWA: { idTokenSigningAlgValues: ['RS256', 'ES256'] },
     cookies: {
       keys: cookieKeys,
