@@ -17,10 +17,10 @@ function githubLogin(persona: string, ...more: string[]): string[] {
 }
 
 /** Reads the org directly once no idp process runs on it. */
-function withStore<T>(home: string, read: (store: ReturnType<typeof openStore>) => T): T {
+async function withStore<T>(home: string, read: (store: ReturnType<typeof openStore>) => Promise<T>): Promise<T> {
   const store = openStore(home);
   try {
-    return read(store);
+    return await read(store);
   } finally {
     store.close();
   }

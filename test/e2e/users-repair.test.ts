@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { openStore } from '../../src/store/store.js';
 import { expectCode, fileWith, idpJson, idpOk, runIdp, seededHome } from '../helpers/idp.js';
 
-function withStore<T>(home: string, use: (store: ReturnType<typeof openStore>) => T): T {
+async function withStore<T>(home: string, use: (store: ReturnType<typeof openStore>) => Promise<T>): Promise<T> {
   const store = openStore(home);
   try {
-    return use(store);
+    return await use(store);
   } finally {
     store.close();
   }
