@@ -1,7 +1,7 @@
 // The Google-like sandbox provider: a real OpenID provider (oidc-provider 9) with PKCE required, RS256 keys
 // made at start, Google's claims, and our own account chooser and consent pages. Loaded only when asked for.
 
-import { generateKeyPair, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPair, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import type { Interaction, Provider as OidcProvider } from 'oidc-provider';
@@ -145,7 +145,13 @@ function googleClaims(p: GooglePersona): Record<string, unknown> {
 }
 
 async function signingKey(): Promise<Record<string, unknown>> {
-  const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
+  // Encoded by the job and read back: exporting its own KeyObject can deadlock on Node 20 (see tokens/keys.ts).
+  const { privateKey: der } = await promisify(generateKeyPair)('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { format: 'der', type: 'pkcs8' },
+    publicKeyEncoding: { format: 'der', type: 'spki' },
+  });
+  const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   return { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' };
 }
 

@@ -1,17 +1,35 @@
 // Org signing keys (RS256: RSA 2048, and ES256: P-256) and pass-through subjects, on node:crypto only so seeding never
 // loads jose. The kid is the RFC 7638 thumbprint, so the same public key always gets the same kid.
 
-import { createHash, createHmac, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 import { publicMembers } from '../core/jwks.js';
 import type { IdTokenAlg } from '../core/types.js';
 import type { SigningKey as StoredKey } from '../ports.js';
 
+/**
+ * The keys come encoded from the generator and are read back: KeyObjects straight from its job can deadlock Node 20's
+ * JWK export when GC finalises the job meanwhile (both lock the key's one mutex).
+ */
 export function generateSigningKey(alg: IdTokenAlg): StoredKey {
+  const privateKeyEncoding = { format: 'der', type: 'pkcs8' } as const;
+  const publicKeyEncoding = { format: 'der', type: 'spki' } as const;
   const { privateKey, publicKey } =
     alg === 'RS256'
-      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return storedKey(alg, privateKey, publicKey);
+      ? generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding, publicKeyEncoding })
+      : generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding, publicKeyEncoding });
+  return storedKey(
+    alg,
+    createPrivateKey({ key: privateKey, ...privateKeyEncoding }),
+    createPublicKey({ key: publicKey, ...publicKeyEncoding }),
+  );
 }
 
 function storedKey(alg: IdTokenAlg, privateKey: KeyObject, publicKey: KeyObject): StoredKey {

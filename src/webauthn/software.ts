@@ -120,7 +120,14 @@ export function softwareRegistration(
   options: PublicKeyCredentialCreationOptionsJSON,
   origin: string,
 ): { response: RegistrationResponseJSON; key: SoftwareKey } {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  // Encoded by the generator and read back: a KeyObject straight from the job can deadlock Node 20's JWK export when GC
+  // finalises the job meanwhile (both lock the key's one mutex), as an e2e run hung doing.
+  const { privateKey: der } = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    privateKeyEncoding: { format: 'der', type: 'pkcs8' },
+    publicKeyEncoding: { format: 'der', type: 'spki' },
+  });
+  const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   const credentialId = randomBytes(32);
   const idLength = Buffer.alloc(2);
   idLength.writeUInt16BE(credentialId.length);
