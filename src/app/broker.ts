@@ -135,13 +135,19 @@ export function serveAt({ store, actor }: Pick<Admin, 'store' | 'actor'>, url: s
   return orgUrls(store);
 }
 
-/** The key the server signs its cookies with: made once per org and sealed, so sessions outlive a restart. */
+/**
+ * The key the server signs its cookies with: made once per org and sealed, so sessions outlive a restart. Made under
+ * the write lock: instances of one org starting at once must agree on one key, or each refuses the other's cookies.
+ */
 export function serverCookieKey(store: Store): string {
-  const sealed = store.org.setting(COOKIE_KEY);
-  if (sealed) return store.unseal(sealed);
-  const fresh = randomBytes(32).toString('base64url');
-  store.org.setSetting(COOKIE_KEY, store.seal(fresh));
-  return fresh;
+  const sealed = store.tx(() => {
+    const held = store.org.setting(COOKIE_KEY);
+    if (held) return held;
+    const made = store.seal(randomBytes(32).toString('base64url'));
+    store.org.setSetting(COOKIE_KEY, made);
+    return made;
+  });
+  return store.unseal(sealed);
 }
 
 const COOKIE_KEY = 'server_cookie_key';
