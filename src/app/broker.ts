@@ -1,6 +1,7 @@
 // Use cases of the broker (`idp serve`): what a finished flow hands to the OpenID provider as a session, and the claims
 // an app then sees for it. A local user's claims are read fresh from the user store; a pass-through user's upstream
 // attributes live only with the grant, never as a user row.
+import { SERVER_COOKIE_KEY_SETTING } from '../core/sealed-cells.js';
 import { isProtectedClaim } from '../core/protected-claims.js';
 import {
   effectiveSteps,
@@ -141,13 +142,11 @@ export function serveAt({ store, actor }: Pick<Admin, 'store' | 'actor'>, url: s
  */
 export function serverCookieKey(store: Store): string {
   const sealed = store.tx(() => {
-    const held = store.org.setting(COOKIE_KEY);
+    const held = store.org.setting(SERVER_COOKIE_KEY_SETTING);
     if (held) return held;
     const made = store.seal(randomBytes(32).toString('base64url'));
-    store.org.setSetting(COOKIE_KEY, made);
+    store.org.setSetting(SERVER_COOKIE_KEY_SETTING, made);
     return made;
   });
   return store.unseal(sealed);
 }
-
-const COOKIE_KEY = 'server_cookie_key';

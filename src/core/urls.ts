@@ -121,3 +121,8 @@ export function originsOf(redirectUris: readonly string[]): string[] {
   });
   return [...new Set(origins)];
 }
+
+/** A postgres:// or postgresql:// URL, where an org's store may live instead of a data directory. */
+export function isDatabaseUrl(value: string): boolean {
+  return /^postgres(?:ql)?:\/\//i.test(value);
+}
