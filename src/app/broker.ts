@@ -1,6 +1,7 @@
 // Use cases of the broker (`idp serve`): what a finished flow hands to the OpenID provider as a session, and the claims
 // an app then sees for it. A local user's claims are read fresh from the user store; a pass-through user's upstream
 // attributes live only with the grant, never as a user row.
+import { SERVER_COOKIE_KEY_SETTING } from '../core/sealed-cells.js';
 import { isProtectedClaim } from '../core/protected-claims.js';
 import {
   effectiveSteps,
@@ -135,13 +136,17 @@ export async function serveAt({ store, actor }: Pick<Admin, 'store' | 'actor'>, 
   return await orgUrls(store);
 }
 
-/** The key the server signs its cookies with: made once per org and sealed, so sessions outlive a restart. */
+/**
+ * The key the server signs its cookies with: made once per org and sealed, so sessions outlive a restart. Made in a
+ * unit of work: instances of one org starting at once must agree on one key, or each refuses the other's cookies.
+ */
 export async function serverCookieKey(store: Store): Promise<string> {
-  const sealed = await store.org.setting(COOKIE_KEY);
-  if (sealed) return store.unseal(sealed);
-  const fresh = randomBytes(32).toString('base64url');
-  await store.org.setSetting(COOKIE_KEY, store.seal(fresh));
-  return fresh;
+  const sealed = await store.tx(async (tx) => {
+    const held = await tx.org.setting(SERVER_COOKIE_KEY_SETTING);
+    if (held) return held;
+    const made = tx.seal(randomBytes(32).toString('base64url'));
+    await tx.org.setSetting(SERVER_COOKIE_KEY_SETTING, made);
+    return made;
+  });
+  return store.unseal(sealed);
 }
-
-const COOKIE_KEY = 'server_cookie_key';

@@ -12,6 +12,8 @@ import { ID_TOKEN_ALGS, type IdTokenAlg } from '../core/types.js';
 import type { FlowEngine } from '../flow/engine.js';
 import type { StageListener } from '../flow/types.js';
 import type { PasskeyVerifier, ScriptRunner, Store, TotpEnroller, Upstreams } from '../ports.js';
+import type { StoreTables } from '../ports/store-tables.js';
+import { isDatabaseUrl } from '../core/urls.js';
 import { prepareHome } from '../store/db.js';
 import { openStore, SEAL_KEY_FILE, type SqliteStore } from '../store/store.js';
 import { failCommand } from './failure.js';
@@ -276,4 +278,71 @@ export async function loginEngine(deps: {
     random: { flowId: newFlowId },
     mailer,
   });
+}
+
+/** A store as `idp store` names it: a data directory, or a database URL (shown without its password). */
+export interface StoreLocation {
+  value: string;
+  shown: string;
+  engine: 'sqlite' | 'postgres';
+}
+
+export function storeLocation(value: string): StoreLocation {
+  if (!isDatabaseUrl(value)) {
+    const home = resolve(value);
+    return { value: home, shown: home, engine: 'sqlite' };
+  }
+  let shown = value;
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '****';
+    shown = url.href;
+  } catch {
+    shown = value.replace(/:[^:@/]*@/, ':****@');
+  }
+  return { value, shown, engine: 'postgres' };
+}
+
+/**
+ * The table-level port on a store, for `idp store copy` and `verify`. `read`: an existing store, neither written nor
+ * migrated. `probe`: a destination as it stands, where one not made yet reads as a blank store of this idp's schema
+ * (nothing is created). `write`: the destination a copy loads, made (directory 0700, key file 0600, schema) if new.
+ */
+export async function openTables(
+  location: StoreLocation,
+  mode: 'read' | 'probe' | 'write',
+): Promise<StoreTables & { close(): void }> {
+  if (location.engine === 'postgres') throw noPostgres();
+  const [{ SqliteTables }, db] = await Promise.all([import('../store/tables.js'), import('../store/db.js')]);
+  const home = location.value;
+  if (mode === 'probe' && !db.databaseExists(home)) return new SqliteTables(db.blankDb(), null);
+  if (mode === 'write') prepareHome(home);
+  return new SqliteTables(db.openDb(home, { readonly: mode !== 'write' }), home);
+}
+
+/**
+ * Brings a store up to this idp's schema, or with `dryRun` says what that would do. SQLite stores also migrate
+ * whenever idp opens them for writing; this makes the step explicit and reports it.
+ */
+export async function migrateStore(location: StoreLocation, dryRun: boolean): Promise<{ from: number; to: number }> {
+  if (location.engine === 'postgres') throw noPostgres();
+  const [{ databaseExists, openDb }, { SCHEMA_VERSION }] = await Promise.all([
+    import('../store/db.js'),
+    import('../store/migrations.js'),
+  ]);
+  if (!databaseExists(location.value))
+    throw new IdpError('DB_MISSING', `there is no organisation at ${location.shown}`, 'create one with: idp init');
+  const inspected = openDb(location.value, { readonly: true });
+  const from = inspected.pragma('user_version', { simple: true }) as number;
+  inspected.close();
+  if (!dryRun && from < SCHEMA_VERSION) openDb(location.value).close();
+  return { from, to: SCHEMA_VERSION };
+}
+
+function noPostgres(): IdpError {
+  return new IdpError(
+    'INVALID_VALUE',
+    'this build of idp has no PostgreSQL support, so a postgres:// store cannot be opened',
+    'name data directories for now',
+  );
 }

@@ -1,5 +1,6 @@
 // Words a refusal's remedies (core/fixes.ts) as the `idp ...` command lines (or the flag) that carry them out.
 import { hintText, type Fix, type Hint } from '../core/fixes.js';
+import { isDatabaseUrl } from '../core/urls.js';
 
 const GROUP: Record<string, string> = { app: 'app', connection: 'connection', user: 'users', org: 'org' };
 
@@ -43,6 +44,8 @@ export function fixCommand(fix: Fix): string {
       return 'idp doctor';
     case 'init':
       return 'idp init';
+    case 'store-migrate':
+      return `idp ${isDatabaseUrl(fix.location) ? '--store' : '--home'} ${fix.location} store migrate`;
   }
 }
 

@@ -31,6 +31,7 @@ const COMMANDS = new Map<string, Loader>([
   ['explain', async () => (await import('./commands/explain.js')).registerExplain],
   ['serve', async () => (await import('./commands/serve.js')).registerServe],
   ['doctor', async () => (await import('./commands/doctor.js')).registerDoctor],
+  ['store', async () => (await import('./commands/store.js')).registerStore],
 ]);
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };

@@ -91,6 +91,11 @@ export const ERROR_CODES = {
 
   CHECKS_FAILED: 'checks',
 
+  // idp store copy: a destination that holds an org, two stores of different schemas, a copy that does not match.
+  STORE_NOT_EMPTY: 'config',
+  SCHEMA_MISMATCH: 'config',
+  STORE_MISMATCH: 'checks',
+
   INTERRUPTED: 'interrupted',
 } as const satisfies Record<string, ExitKind>;
 

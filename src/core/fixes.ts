@@ -25,7 +25,9 @@ export type Fix =
   /** An option of the command or request at hand (the CLI's `--option value`): a longer timeout, another port. */
   | { kind: 'option'; option: string; value?: string }
   | { kind: 'doctor' }
-  | { kind: 'init' };
+  | { kind: 'init' }
+  /** Bring the store at `location` (a data directory or a database URL) up to this idp's schema. */
+  | { kind: 'store-migrate'; location: string };
 
 /** Prose with remedies in it: `hint\`either ${fix}, or sign in with a password\``. */
 export type HintPart = string | Fix;

@@ -56,6 +56,21 @@ export function validateBaseUrl(value: string): string {
 }
 
 /**
+ * The one address instances of `idp serve` behind a load balancer answer at: an origin (scheme, host, port), because
+ * every route lives under /t/<org> at the host's root. Returned without a trailing slash.
+ */
+export function validatePublicUrl(value: string): string {
+  const url = checkedUrl(value, 'public URL', 'https://idp.example.com');
+  if (url.search || url.hash || url.username || url.password || url.pathname !== '/')
+    throw new IdpError(
+      'INVALID_VALUE',
+      `the public URL must be an origin, without a path, credentials, a query or a fragment: '${value}'`,
+      'give the scheme, host and port the browser uses, e.g. https://idp.example.com; idp serves /t/<org> at its root',
+    );
+  return url.origin;
+}
+
+/**
  * The optional SMTP relay for emailed codes: a mail catcher on this machine (Mailpit, MailHog, smtp4dev). Plain SMTP
  * without TLS or a password, so the codes never leave the machine. Returns `smtp://host:port` (port 25 if none).
  */
@@ -105,4 +120,9 @@ export function originsOf(redirectUris: readonly string[]): string[] {
     return url && (url.protocol === 'http:' || url.protocol === 'https:') ? [url.origin] : [];
   });
   return [...new Set(origins)];
+}
+
+/** A postgres:// or postgresql:// URL, where an org's store may live instead of a data directory. */
+export function isDatabaseUrl(value: string): boolean {
+  return /^postgres(?:ql)?:\/\//i.test(value);
 }

@@ -13,6 +13,8 @@ export interface TableInfo {
   key: string[];
   /** Columns holding values sealed with the org's key: copy unseals them with the source's key and seals them again with the destination's. */
   sealed: string[];
+  /** Columns sealed in some rows only: `column` where the row's `where` column is one of `in` (org_settings' secrets). */
+  sealedIn: { column: string; where: string; in: string[] }[];
 }
 
 export interface StoreTables {

@@ -68,7 +68,8 @@ export async function createProvider(opts: ProviderOptions): Promise<Provider> {
   const { Provider, errors } = await withoutWarning('Unsupported runtime', () => import('oidc-provider'));
   const { store } = opts;
   const provider = new Provider(opts.issuer, await configuration(opts, errors.InvalidGrant));
-  // Behind no proxy: the Host the browser used is the one in the issuer.
+  // Behind no proxy: the Host the browser used is the one in the issuer (server.ts trusts the one it sets itself when
+  // idp serve has a public URL).
   provider.proxy = false;
   provider.use(credentialedCors(store));
   return provider;

@@ -23,6 +23,11 @@ export interface ServeOptions {
   /** Who started the server: the org's base URL changes in their name. */
   actor: string;
   port: number;
+  /**
+   * The origin browsers reach this server at, through a load balancer shared with other instances of the org
+   * (`https://idp.example.com`): the issuer and every advertised URL are made from it rather than from the port.
+   */
+  publicUrl?: string;
   /** The login engine, for flows whose upstreams call back to `callbackUrl`. */
   engine(callbackUrl: string): Promise<FlowEngine>;
   totp: TotpVerifier;
@@ -34,9 +39,9 @@ export interface ServeOptions {
 }
 
 export interface RunningServer {
-  /** `http://localhost:PORT` */
+  /** `http://localhost:PORT`: where this instance listens. */
   url: string;
-  /** `http://localhost:PORT/t/<org>`: an Asgardeo SDK's baseUrl. */
+  /** `<public URL or http://localhost:PORT>/t/<org>`: an Asgardeo SDK's baseUrl. */
   base: string;
   issuer: string;
   discovery: string;
@@ -54,16 +59,23 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   await new Promise<void>((resolve) => v6.once('error', () => resolve()).listen(port, '::1', () => resolve()));
   const url = `http://localhost:${port}`;
   const hosts = new Set([`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]);
+  // A load balancer may pass on the Host the browser used: the public one.
+  const publicUrl = opts.publicUrl === undefined ? undefined : new URL(opts.publicUrl);
+  if (publicUrl) hosts.add(publicUrl.host);
   const org = await store.org.name();
   const mount = `/t/${org}`;
   let urls: Awaited<ReturnType<typeof serveAt>>;
   try {
-    urls = await serveAt({ store, actor: opts.actor }, url);
+    urls = await serveAt({ store, actor: opts.actor }, opts.publicUrl ?? url);
     const { base, issuer } = urls;
     const key = await serverCookieKey(store);
     const signer = new Signer(key);
     const myAccountCallback = `${base}/myaccount/callback`;
     const provider = await createProvider({ store, issuer, mount, cookieKeys: [key], myAccountCallback });
+    // oidc-provider builds its endpoints' URLs (discovery) from the request's scheme and host: behind a load balancer
+    // they are the public ones, whatever the request says, so every instance advertises the same document. Its
+    // cookies are then Secure when the public URL is https, as the browser's connection is.
+    if (publicUrl) provider.proxy = true;
     // oidc-provider answers its own failures with a page; the operator's terminal learns why.
     provider.on('server_error', (_ctx, err) => opts.onError?.(err));
     const callbackUrl = `${base}/commonauth`;
@@ -92,7 +104,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       driver,
     });
     const oidc = provider.callback();
-    const scripts = passkeyScriptUrls(`${url}${mount}${ASSET_PATH}`);
+    const scripts = passkeyScriptUrls(`${base}${ASSET_PATH}`);
     handle = (req, res) => {
       // Every response, the provider's own pages (sign-out, errors) among them.
       guardPages(res, scripts);
@@ -122,6 +134,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const mounted = req as IncomingMessage & { originalUrl?: string };
       req.url = `${inner === DISCOVERY ? '/.well-known/openid-configuration' : inner}${target.search}`;
       mounted.originalUrl = `${mount}${req.url}`;
+      if (publicUrl) {
+        req.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
+        req.headers['x-forwarded-host'] = publicUrl.host;
+      }
       oidc(req, res);
     };
   } catch (err) {

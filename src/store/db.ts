@@ -131,6 +131,18 @@ export function openDb(home: string, opts: OpenOptions = {}): Db {
   }
 }
 
+/**
+ * A store of this idp's schema in memory, holding nothing: what a data directory not made yet would hold, so a plan
+ * (`idp store copy --dry-run`) can read a destination without creating it.
+ */
+export function blankDb(): Db {
+  const db = new (loadSqlite())(':memory:', { nativeBinding: nativeAddon() as unknown as string });
+  migrate(db, () => {
+    throw new IdpError('INTERNAL', 'a blank store has nothing to seal');
+  });
+  return db;
+}
+
 /** SQLite's "database is locked": another connection kept the write lock past the busy timeout. */
 export function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;

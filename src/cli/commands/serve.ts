@@ -2,6 +2,7 @@
 // as `idp login` does (or JSON lines), until Ctrl-C or SIGTERM drains it.
 import type { Command } from 'commander';
 import { EXIT } from '../../core/errors.js';
+import { validatePublicUrl } from '../../core/urls.js';
 import type { StageEvent } from '../../core/types.js';
 import { action, adminOf, loginEngine, upstreamsFor } from '../context.js';
 import { renderHint } from '../hints.js';
@@ -14,6 +15,11 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the org as an OpenID provider for browser apps on localhost (Asgardeo-shaped, under /t/<org>)')
     .option('--port <n>', `port on 127.0.0.1 (default ${DEFAULT_SERVE_PORT}; 0 picks a free one)`, parsePort('--port'))
+    .option(
+      '--public-url <url>',
+      'the origin browsers use, e.g. a load balancer in front of several instances: the issuer and every URL are made from it',
+      (value: string) => validatePublicUrl(value),
+    )
     .option('--personas <file>', 'extra sandbox personas to merge over the bundled ones')
     .addHelpText(
       'after',
@@ -21,10 +27,11 @@ export function registerServe(program: Command): void {
 Examples:
   idp serve
   idp serve --port 0 --json
+  idp serve --port 8789 --public-url https://idp.example.com   # one of several instances behind a load balancer
   idp app create shop --type spa --redirect-uri http://localhost:5173 --origin http://localhost:5173`,
     )
     .action(
-      action(async (ctx, opts: { port?: number; personas?: string }) => {
+      action(async (ctx, opts: { port?: number; publicUrl?: string; personas?: string }) => {
         const store = await ctx.store();
         const [{ startServer }, { totp }, record, { listApps, sdkConfig }, { sdkText }] = await Promise.all([
           import('../../server/server.js'),
@@ -43,6 +50,7 @@ Examples:
           store,
           actor: ctx.actor,
           port: opts.port ?? DEFAULT_SERVE_PORT,
+          publicUrl: opts.publicUrl,
           totp,
           // The verifier the use cases get, which loads @simplewebauthn/server only when a passkey is first checked.
           passkeys: adminOf(store, ctx.actor).passkeys,
@@ -82,6 +90,7 @@ Examples:
           ctx.out.result(null, () =>
             [
               `idp serve: ${server.base}`,
+              ...(server.base.startsWith(`${server.url}/`) ? [] : [`  listening  ${server.url}`]),
               `  issuer     ${server.issuer}`,
               `  discovery  ${server.discovery}`,
               `  My Account ${server.base}/myaccount`,
