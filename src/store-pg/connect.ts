@@ -15,6 +15,14 @@ export interface ConnectOptions {
   max?: number;
 }
 
+/**
+ * sslmode=prefer tries TLS and, refused, connects in the clear (libpq's meaning; pg knows no fallback). `plain` is
+ * that second try; sslmode=allow starts in the clear (pg has no TLS retry, so allow never upgrades).
+ */
+interface Tls {
+  plain?: boolean;
+}
+
 const INT8 = 20;
 
 /** BIGINT cells as numbers, like SQLite's INTEGER: so both engines hand `idp store copy` the same cells. */
@@ -39,7 +47,7 @@ export function isPgUrl(value: string): boolean {
  * The pool's configuration from a postgres:// URL. A password in the URL is refused: argv, shell history and process
  * listings keep it. sslmode means what libpq says (require encrypts without verifying; verify-full checks the name).
  */
-export function poolConfig(url: string, opts: ConnectOptions = {}): pg.PoolConfig {
+export function poolConfig(url: string, opts: ConnectOptions = {}, tls: Tls = {}): pg.PoolConfig {
   if (!isPgUrl(url))
     throw new IdpError(
       'STORE_URL_INVALID',
@@ -63,20 +71,37 @@ export function poolConfig(url: string, opts: ConnectOptions = {}): pg.PoolConfi
       'the store URL carries a password; command lines and shell history keep it',
       hint`remove it from the URL and give it in PGPASSWORD, in ~/.pgpass, or on standard input with ${{ kind: 'option', option: 'store-password-stdin' }}`,
     );
-  const { host, port, database, user, ssl, options, application_name } = parsed;
+  const { host, port, database, user, ssl, sslmode, options, application_name } = parsed;
   const searchPath = opts.schema === undefined ? [] : [`-c search_path=${quoteIdent(opts.schema)}`];
   return {
     host: host ?? undefined,
     port: port ? Number(port) : undefined,
     database: database ?? undefined,
     user,
-    ssl: ssl as pg.PoolConfig['ssl'],
+    ssl: tls.plain || sslmode === 'allow' ? false : (ssl as pg.PoolConfig['ssl']),
     options: [options, ...searchPath].filter((o) => typeof o === 'string' && o !== '').join(' ') || undefined,
     application_name: typeof application_name === 'string' ? application_name : 'idp',
     password: () => passwordFor(opts.password, { host, port, database, user }),
     max: opts.max ?? 10,
     types: TYPES,
+    Client: ClosingClient as unknown as pg.PoolConfig['Client'],
   };
+}
+
+/**
+ * A client that closes its socket when connecting fails on its own side (no password for a SCRAM request): pg leaves
+ * that socket open, and the process then waits for the server's authentication timeout (a minute) before it can end.
+ */
+class ClosingClient extends pg.Client {
+  override connect(): Promise<pg.Client>;
+  override connect(callback: (err: Error) => void): void;
+  override connect(callback?: (err: Error) => void): Promise<pg.Client> | undefined {
+    if (!callback) return super.connect();
+    super.connect((err: Error) => {
+      if (err) (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      callback(err);
+    });
+  }
 }
 
 /**
@@ -110,8 +135,18 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-export function newPool(url: string, opts: ConnectOptions = {}): pg.Pool {
-  const pool = new pg.Pool(poolConfig(url, opts));
+/** Whether the URL asks for TLS when the server offers it, and the clear otherwise. */
+export function prefersTls(url: string): boolean {
+  return parse(url, { useLibpqCompat: true }).sslmode === 'prefer';
+}
+
+/** pg's error when a server answers a TLS request with no. */
+export function tlsRefused(err: unknown): boolean {
+  return /does not support SSL/i.test((err as Error | null)?.message ?? '');
+}
+
+export function newPool(url: string, opts: ConnectOptions = {}, tls: Tls = {}): pg.Pool {
+  const pool = new pg.Pool(poolConfig(url, opts, tls));
   // An idle pooled connection the server drops (a restart, a terminated backend) is discarded by the pool; unheard, the
   // event would end the process.
   pool.on('error', () => undefined);
@@ -129,6 +164,13 @@ export function connectionError(err: unknown, where: string): unknown {
       'STORE_UNREACHABLE',
       `cannot reach the PostgreSQL server of ${where}: ${message}`,
       'start the server, or correct the host and port in the store URL',
+      { cause: err },
+    );
+  if (tlsRefused(err))
+    return new IdpError(
+      'STORE_UNREACHABLE',
+      `the PostgreSQL server of ${where} does not accept TLS, which the store URL's sslmode requires`,
+      "turn on ssl in the server's configuration, or (on a network you trust) set sslmode=prefer or disable in the store URL",
       { cause: err },
     );
   if (code === '3D000')

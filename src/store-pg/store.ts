@@ -11,7 +11,15 @@ import { seal, unseal } from '../store/seal.js';
 import { PgAppRepo } from './apps.js';
 import { PgAssociationRepo } from './associations.js';
 import { PgCodeRepo } from './codes.js';
-import { type ConnectOptions, connectionError, describeUrl, newPool, quoteIdent } from './connect.js';
+import {
+  type ConnectOptions,
+  connectionError,
+  describeUrl,
+  newPool,
+  prefersTls,
+  quoteIdent,
+  tlsRefused,
+} from './connect.js';
 import { PgConnectionRepo } from './connections.js';
 import { PgEventRepo } from './events.js';
 import { PgFactorRepo } from './factors.js';
@@ -56,20 +64,50 @@ const MAX_UNIQUE_RERUNS = 3;
 
 export async function openPgStore(url: string, opts: PgStoreOptions = {}): Promise<PgStore> {
   const where = describeUrl(url) + (opts.schema === undefined ? '' : ` (schema ${opts.schema})`);
-  const pool = newPool(url, opts);
+  let pool = newPool(url, opts);
   try {
-    const client = await pool.connect();
-    try {
-      if (opts.migrate !== false) await migrate(client, where, opts.schema);
-    } finally {
-      client.release();
-    }
+    await prepare(pool, where, opts);
   } catch (err) {
     await pool.end();
-    throw connectionError(err, where);
+    if (!(tlsRefused(err) && prefersTls(url))) throw connectionError(err, where);
+    pool = newPool(url, opts, { plain: true });
+    try {
+      await prepare(pool, where, opts);
+    } catch (again) {
+      await pool.end();
+      throw connectionError(again, where);
+    }
   }
   const key = { value: opts.sealKey };
   return new PgStore({ pool, url, opts, where, clock: opts.clock ?? (() => new Date()), key });
+}
+
+/** The first connection: it proves the server can be reached and entered, and brings the schema up to date. */
+async function prepare(pool: pg.Pool, where: string, opts: PgStoreOptions): Promise<void> {
+  const client = await checkout(pool);
+  try {
+    if (opts.migrate !== false) await migrate(client, where, opts.schema);
+  } finally {
+    checkin(client);
+  }
+}
+
+const ignore = (): void => undefined;
+
+/**
+ * A client taken from the pool for a unit of work. The pool listens for errors only on idle clients: one the server
+ * drops while it is out (a terminated backend) would end the process; its pending query fails instead, and is handled.
+ */
+async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  client.on('error', ignore);
+  return client;
+}
+
+/** Back to the pool, or discarded when `broken` says the connection is unusable. */
+function checkin(client: pg.PoolClient, broken?: Error): void {
+  client.removeListener('error', ignore);
+  client.release(broken);
 }
 
 export class PgStore implements Store, StoreTables {
@@ -115,6 +153,11 @@ export class PgStore implements Store, StoreTables {
     return this.shared.where;
   }
 
+  /** The schema named when opening, if one was (otherwise the role's default). */
+  get schema(): string | undefined {
+    return this.shared.opts.schema;
+  }
+
   /**
    * One SERIALIZABLE transaction on one pooled client. On a serialization failure or a deadlock PostgreSQL has undone
    * it: fn runs again on fresh reads (up to MAX_ATTEMPTS, after a short random pause, so racing units spread out), as
@@ -146,18 +189,16 @@ export class PgStore implements Store, StoreTables {
           );
         }
       } finally {
-        client.release(broken);
+        checkin(client, broken);
       }
       await new Promise((resolve) => setTimeout(resolve, Math.min(200, 2 ** attempt) * (0.5 + Math.random())));
     }
   }
 
-  private async connect(): Promise<pg.PoolClient> {
-    try {
-      return await this.shared.pool.connect();
-    } catch (err) {
+  private connect(): Promise<pg.PoolClient> {
+    return checkout(this.shared.pool).catch((err) => {
       throw connectionError(err, this.shared.where);
-    }
+    });
   }
 
   seal(plaintext: string): string {
@@ -193,7 +234,7 @@ export class PgStore implements Store, StoreTables {
     } catch (err) {
       throw connectionError(err, this.shared.where);
     } finally {
-      if (!this.client) client.release();
+      if (!this.client) checkin(client);
     }
   }
 
@@ -238,7 +279,7 @@ export class PgStore implements Store, StoreTables {
       broken = await rollback(client);
       throw connectionError(err, this.shared.where);
     } finally {
-      client.release(broken);
+      checkin(client, broken);
     }
   }
 

@@ -1,0 +1,380 @@
+// The PostgreSQL store against a real server, where several instances share one org: first logins racing across two
+// pools, single-use operations and counters shared between them, a unit of work cut off mid-way, migrations started
+// together, the connection rules (no password in the URL, sslmode, PGPASSWORD and ~/.pgpass) and the sealing key.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { isIdpError } from '../../src/core/errors.js';
+import type { Store } from '../../src/ports.js';
+import { openPgStore, type PgStore } from '../../src/store-pg/store.js';
+import { ROOT, tempDir } from '../helpers/idp.js';
+import { hintOf } from '../helpers/hints.js';
+import { admin, dropSchemas, freshPgStore, newSchema, pgUrl } from '../helpers/pg.js';
+
+after(dropSchemas);
+
+/** Two stores (two pools, as two `idp serve` instances have) on one org, sharing its seal key. */
+async function twoInstances(): Promise<[PgStore, PgStore]> {
+  const sealKey = randomBytes(32);
+  const a = await freshPgStore({ sealKey });
+  const b = await openPgStore(pgUrl(), { schema: a.schema!, sealKey });
+  return [a, b];
+}
+
+async function closeAll(...stores: PgStore[]): Promise<void> {
+  await Promise.all(stores.map((s) => s.close()));
+}
+
+async function refusal(run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await run();
+  } catch (err) {
+    return err;
+  }
+  assert.fail('expected a refusal');
+}
+
+const JIT = { enabled: true, scheme: 'silent', sync: 'override-all', linking: 'off' } as const;
+
+async function addGithub(store: Store): Promise<void> {
+  await store.connections.insert({
+    name: 'github',
+    type: 'github',
+    sandbox: true,
+    issuer: null,
+    clientId: 'gh',
+    secret: { kind: 'none' },
+    scopes: [],
+    jit: JIT,
+    attributeMap: {},
+  });
+}
+
+/**
+ * A first federated login as flow/provision.ts makes it: inside one unit of work, decide on fresh reads (is the
+ * subject linked? which username is free?) and write the user and the link. Two racing instances must end with one.
+ */
+function firstLogin(store: Store, subject: string): Promise<string> {
+  return store.tx(async (tx) => {
+    const link = await tx.associations.get('github', subject);
+    if (link) {
+      await tx.users.recordLogin(link.userId);
+      return link.userId;
+    }
+    let username = 'octocat';
+    for (let n = 2; await tx.users.identifierTaken(username); n++) username = `octocat-${n}`;
+    const user = await tx.users.insert({ username, email: 'octo@example.test', emailVerified: true, source: 'github' });
+    await tx.associations.insert({ connection: 'github', subject, userId: user.id, claims: {} });
+    await tx.users.recordLogin(user.id);
+    return user.id;
+  });
+}
+
+test('20 concurrent first logins of one person, split across two instances, create one user and one link', async () => {
+  const [a, b] = await twoInstances();
+  try {
+    await addGithub(a);
+    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => firstLogin(i % 2 ? a : b, 'gh-1001')));
+    assert.equal(new Set(ids).size, 1, 'every login resolved to the same user');
+    assert.equal(await a.users.count(), 1);
+    assert.equal(await b.associations.countForConnection('github'), 1);
+    assert.equal((await a.users.byId(ids[0]!))!.username, 'octocat');
+  } finally {
+    await closeAll(a, b);
+  }
+});
+
+test('one TOTP step, one code redemption, one challenge and one passkey counter are each taken once across instances', async () => {
+  const [a, b] = await twoInstances();
+  try {
+    const u = await a.users.insert({ username: 'tia', email: null, emailVerified: false, source: 'local' });
+    const factor = (await a.factors.addTotp(u.id, a.seal('secret')))!;
+    const split = <T>(run: (s: PgStore) => Promise<T>) =>
+      Promise.all(Array.from({ length: 20 }, (_, i) => run(i % 2 ? a : b)));
+    const wins = (results: boolean[]) => results.filter(Boolean).length;
+    assert.equal(wins(await split((s) => s.factors.claimStep(factor, 5000))), 1, 'TOTP step');
+
+    await a.oidc.upsert('AuthorizationCode', 'code-1', { grantId: 'g' }, null, 'g');
+    assert.equal(wins(await split((s) => s.oidc.consume('AuthorizationCode', 'code-1', 1))), 1, 'authorization code');
+
+    await a.flows.insert('f', 'thrift', {});
+    const code = await a.codes.issue('f', u.id, 'tia@example.test', 'h', '2999-01-01T00:00:00.000Z');
+    assert.equal(wins(await split((s) => s.codes.markUsed(code))), 1, 'email code');
+
+    const held = await a.passkeys.holdChallenge(u.id, {
+      challenge: 'c',
+      origin: 'o',
+      expiresAt: '2999-01-01T00:00:00.000Z',
+    });
+    const taken = await split((s) => s.passkeys.takeChallenge(u.id, held));
+    assert.equal(taken.filter((t) => t !== undefined).length, 1, 'enrolment challenge');
+
+    const key = (await a.passkeys.add(u.id, {
+      credentialId: 'cred',
+      publicKey: 'pk',
+      counter: 1,
+      transports: [],
+      aaguid: 'g',
+      name: 'k',
+      software: false,
+    }))!;
+    assert.equal(wins(await split((s) => s.passkeys.recordUse(key.id, 2))), 1, 'passkey counter');
+  } finally {
+    await closeAll(a, b);
+  }
+});
+
+test('failed-login and MFA counters are one count shared by every instance', async () => {
+  const [a, b] = await twoInstances();
+  try {
+    const u = await a.users.insert({ username: 'uma', email: null, emailVerified: false, source: 'local' });
+    const logins = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).users.recordFailedLogin(u.id)),
+    );
+    assert.deepEqual(
+      logins.sort((x, y) => x - y),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+      'each failure saw the count after it, none lost',
+    );
+    const mfa = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).users.recordFailedMfa(u.id)));
+    assert.equal(Math.max(...mfa), 10);
+    assert.deepEqual(await b.users.passwordState(u.id), { hash: null, failedLogins: 20, mfaFailures: 10 });
+  } finally {
+    await closeAll(a, b);
+  }
+});
+
+test('a unit of work whose connection is cut mid-way leaves neither row, and the store carries on', async () => {
+  const store = await freshPgStore();
+  try {
+    await addGithub(store);
+    const err = await refusal(() =>
+      store.tx(async (tx) => {
+        const user = await tx.users.insert({ username: 'vic', email: null, emailVerified: false, source: 'github' });
+        const { pid } = (await (tx as PgStore).sql.row<{ pid: number }>('SELECT pg_backend_pid() AS pid'))!;
+        await admin((c) => c.query('SELECT pg_terminate_backend($1)', [pid]));
+        await tx.associations.insert({ connection: 'github', subject: 's-vic', userId: user.id, claims: {} });
+      }),
+    );
+    assert.ok(err instanceof Error);
+    assert.equal(await store.users.count(), 0);
+    assert.equal(await store.associations.countForConnection('github'), 0);
+    assert.ok(await firstLogin(store, 's-vic'), 'a new unit of work runs on a fresh connection');
+    assert.equal(await store.users.count(), 1);
+  } finally {
+    await store.close();
+  }
+});
+
+test('an instance killed in the middle of a first login leaves neither row, and the other instance provisions', async () => {
+  const store = await freshPgStore();
+  try {
+    await addGithub(store);
+    const schema = store.schema!;
+    const script = join(tempDir('pg-kill'), 'half-login.mjs');
+    writeFileSync(
+      script,
+      `import { openPgStore } from ${JSON.stringify(join(ROOT, 'dist/src/store-pg/store.js'))};
+const store = await openPgStore(process.env.IDP_TEST_PG_URL, { schema: ${JSON.stringify(schema)} });
+await store.tx(async (tx) => {
+  await tx.users.insert({ username: 'octocat', email: 'octo@example.test', emailVerified: true, source: 'github' });
+  process.stdout.write('user written\\n');
+  await new Promise((resolve) => setTimeout(resolve, 60_000));
+});
+`,
+    );
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('user written') && resolve());
+      child.on('exit', (code) => reject(new Error(`the child ended early (${code})`)));
+    });
+    child.kill('SIGKILL');
+    // The killed unit's uncommitted user holds the username's index entry until the server sees the connection go;
+    // this login waits for that, then finds the name free.
+    const id = await firstLogin(store, 'gh-2002');
+    assert.equal(await store.users.count(), 1);
+    assert.equal((await store.users.byId(id))!.username, 'octocat');
+    assert.equal((await store.associations.get('github', 'gh-2002'))!.userId, id);
+  } finally {
+    await store.close();
+  }
+});
+
+test('instances starting together on a new schema migrate it once', async () => {
+  const schema = newSchema();
+  const stores = await Promise.all(Array.from({ length: 4 }, () => freshPgStore({ schema })));
+  try {
+    assert.deepEqual(await Promise.all(stores.map((s) => s.schemaVersion())), [10, 10, 10, 10]);
+    const rows = await admin((c) => c.query(`SELECT version FROM "${schema}".schema_version`));
+    assert.deepEqual(rows.rows, [{ version: '10' }]);
+  } finally {
+    await closeAll(...stores);
+  }
+});
+
+test('a schema from a newer idp, or holding something else, is refused and left untouched', async () => {
+  const store = await freshPgStore();
+  const schema = store.schema!;
+  await store.close();
+  await admin((c) => c.query(`UPDATE "${schema}".schema_version SET version = 99`));
+  const newer = await refusal(() => openPgStore(pgUrl(), { schema }));
+  assert.ok(isIdpError(newer) && newer.code === 'DB_NEWER' && newer.exitCode === 3, String(newer));
+  const foreign = newSchema();
+  await admin(async (c) => {
+    await c.query(`CREATE SCHEMA "${foreign}"`);
+    await c.query(`CREATE TABLE "${foreign}".invoices (id int)`);
+  });
+  const notIdp = await refusal(() => freshPgStore({ schema: foreign }));
+  assert.ok(isIdpError(notIdp) && notIdp.code === 'DB_NOT_IDP', String(notIdp));
+  const tables = await admin((c) =>
+    c.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [foreign]),
+  );
+  assert.deepEqual(tables.rows, [{ table_name: 'invoices' }]);
+});
+
+test('the store URL: postgres:// only, never with a password in it', async () => {
+  const u = new URL(pgUrl());
+  u.password = 'hunter2';
+  const withPassword = await refusal(() => openPgStore(u.toString()));
+  assert.ok(isIdpError(withPassword) && withPassword.code === 'STORE_URL_INVALID', String(withPassword));
+  assert.equal(withPassword.exitCode, 2);
+  assert.doesNotMatch(withPassword.message, /hunter2/);
+  assert.match(hintOf(withPassword), /PGPASSWORD/);
+  assert.match(hintOf(withPassword), /~\/\.pgpass/);
+  assert.match(hintOf(withPassword), /--store-password-stdin/);
+  const mysql = await refusal(() => openPgStore('mysql://idp@127.0.0.1/idp'));
+  assert.ok(isIdpError(mysql) && mysql.code === 'STORE_URL_INVALID');
+});
+
+/** Runs `run` with environment variables set (undefined: removed), restoring them afterwards. */
+async function withEnv<T>(vars: Record<string, string | undefined>, run: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const apply = (values: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(values)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  apply(vars);
+  try {
+    return await run();
+  } finally {
+    apply(saved);
+  }
+}
+
+test('the password comes from the caller, PGPASSWORD or ~/.pgpass; a wrong or missing one is a named refusal', async () => {
+  const password = process.env.PGPASSWORD;
+  assert.ok(password, 'PGPASSWORD is set by .ci/with-pg.sh');
+  const u = new URL(pgUrl());
+  const pgpass = join(tempDir('pgpass'), 'pgpass');
+  writeFileSync(pgpass, `${u.hostname}:${u.port}:*:${u.username}:${password}\n`, { mode: 0o600 });
+  chmodSync(pgpass, 0o600);
+  const nowhere = join(tempDir('pgpass'), 'none');
+  await withEnv({ PGPASSWORD: undefined, PGPASSFILE: pgpass }, async () => {
+    const fromFile = await freshPgStore();
+    assert.equal(await fromFile.users.count(), 0);
+    await fromFile.close();
+  });
+  await withEnv({ PGPASSWORD: undefined, PGPASSFILE: nowhere }, async () => {
+    const given = await freshPgStore({ password });
+    await given.close();
+    const missing = await refusal(() => freshPgStore());
+    assert.ok(isIdpError(missing) && missing.code === 'STORE_AUTH_FAILED', String(missing));
+    assert.match(hintOf(missing), /--store-password-stdin/);
+  });
+  const wrong = await refusal(() => freshPgStore({ password: 'wrong' }));
+  assert.ok(isIdpError(wrong) && wrong.code === 'STORE_AUTH_FAILED' && wrong.exitCode === 3, String(wrong));
+});
+
+test('an unreachable server is a named refusal', async () => {
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+  const err = await refusal(() => openPgStore(`postgres://idp@127.0.0.1:${port}/idp`));
+  assert.ok(isIdpError(err) && err.code === 'STORE_UNREACHABLE', String(err));
+});
+
+test('sslmode means what libpq says: require insists on TLS, prefer falls back to the clear, disable never tries', async () => {
+  const withMode = (mode: string) => {
+    const u = new URL(pgUrl());
+    u.searchParams.set('sslmode', mode);
+    return u.toString();
+  };
+  // The throwaway server has no certificate: it refuses TLS.
+  const required = await refusal(() => openPgStore(withMode('require'), { schema: newSchema() }));
+  assert.ok(isIdpError(required) && required.code === 'STORE_UNREACHABLE', String(required));
+  assert.match(required.message, /does not accept TLS/);
+  const made = await freshPgStore();
+  await made.close();
+  for (const mode of ['prefer', 'disable']) {
+    const store = await openPgStore(withMode(mode), { schema: made.schema! });
+    assert.equal(await store.users.count(), 0, mode);
+    await store.close();
+  }
+});
+
+test('the sealing key: never in the database, required only to seal or open, and it must be the right one', async () => {
+  const key = randomBytes(32);
+  const store = await freshPgStore({ sealKey: key });
+  const schema = store.schema!;
+  try {
+    await store.apps.insert({
+      name: 'web',
+      clientId: 'c',
+      type: 'web',
+      clientSecret: 'top-secret-value',
+      redirectUris: [],
+      steps: [['password']],
+      attributes: [],
+    });
+    const dump = await admin(async (c) => {
+      const out: string[] = [];
+      for (const { name } of (await store.tables()).map((t) => t)) {
+        const { rows } = await c.query(`SELECT * FROM "${schema}"."${name}"`);
+        out.push(JSON.stringify(rows));
+      }
+      return out.join('\n');
+    });
+    assert.doesNotMatch(dump, new RegExp(key.toString('base64url')));
+    assert.doesNotMatch(dump, new RegExp(key.toString('hex')));
+    assert.doesNotMatch(dump, /top-secret-value/);
+  } finally {
+    await store.close();
+  }
+  await withEnv({ IDP_SEAL_KEY: undefined, IDP_SEAL_KEY_FILE: undefined }, async () => {
+    const keyless = await openPgStore(pgUrl(), { schema });
+    try {
+      assert.equal((await keyless.apps.get('web'))!.hasSecret, true, 'reading what is not sealed needs no key');
+      const missing = await refusal(() => keyless.apps.clientSecret('web'));
+      assert.ok(isIdpError(missing) && missing.code === 'SEAL_KEY_MISSING', String(missing));
+      assert.match(hintOf(missing), /IDP_SEAL_KEY/);
+    } finally {
+      await keyless.close();
+    }
+  });
+  await withEnv({ IDP_SEAL_KEY: randomBytes(32).toString('base64url'), IDP_SEAL_KEY_FILE: undefined }, async () => {
+    const wrongKey = await openPgStore(pgUrl(), { schema });
+    try {
+      const wrong = await refusal(() => wrongKey.apps.clientSecret('web'));
+      assert.ok(isIdpError(wrong) && wrong.code === 'SEAL_KEY_INVALID', String(wrong));
+    } finally {
+      await wrongKey.close();
+    }
+  });
+  await withEnv({ IDP_SEAL_KEY: key.toString('base64'), IDP_SEAL_KEY_FILE: undefined }, async () => {
+    const right = await openPgStore(pgUrl(), { schema });
+    try {
+      assert.equal(await right.apps.clientSecret('web'), 'top-secret-value');
+    } finally {
+      await right.close();
+    }
+  });
+});
