@@ -88,6 +88,40 @@ test('20 concurrent first logins of one person, split across two instances, crea
   }
 });
 
+test('a unit that read "no such row" and lost the insert to another instance runs again and finds it; a plain duplicate fails', async () => {
+  const store = await freshPgStore();
+  try {
+    let attempts = 0;
+    const id = await store.tx(async (tx) => {
+      attempts++;
+      const existing = await tx.users.byEmail('wendy@example.test');
+      if (existing) return existing.id;
+      if (attempts === 1)
+        await admin((c) =>
+          c.query(
+            `INSERT INTO "${store.schema}".users (id, username, email, created_at, updated_at) VALUES ('w', 'wendy', 'wendy@example.test', 'now', 'now')`,
+          ),
+        );
+      return (
+        await tx.users.insert({ username: 'wendy', email: 'wendy@example.test', emailVerified: true, source: 'local' })
+      ).id;
+    });
+    assert.equal(id, 'w', "the rerun found the other instance's user");
+    assert.equal(attempts, 2);
+    let tries = 0;
+    const duplicate = await refusal(() =>
+      store.tx(async (tx) => {
+        tries++;
+        await tx.users.insert({ username: 'WENDY', email: null, emailVerified: false, source: 'local' });
+      }),
+    );
+    assert.equal((duplicate as { code?: string }).code, '23505');
+    assert.ok(tries > 1 && tries <= 4, `reran a bounded number of times (${tries})`);
+  } finally {
+    await store.close();
+  }
+});
+
 test('one TOTP step, one code redemption, one challenge and one passkey counter are each taken once across instances', async () => {
   const [a, b] = await twoInstances();
   try {
