@@ -24,6 +24,7 @@ interface Tls {
 }
 
 const INT8 = 20;
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /** BIGINT cells as numbers, like SQLite's INTEGER: so both engines hand `idp store copy` the same cells. */
 const TYPES = {
@@ -71,7 +72,7 @@ export function poolConfig(url: string, opts: ConnectOptions = {}, tls: Tls = {}
       'the store URL carries a password; command lines and shell history keep it',
       hint`remove it from the URL and give it in PGPASSWORD, in ~/.pgpass, or on standard input with ${{ kind: 'option', option: 'store-password-stdin' }}`,
     );
-  const { host, port, database, user, ssl, sslmode, options, application_name } = parsed;
+  const { host, port, database, user, ssl, sslmode, options, application_name, connect_timeout } = parsed;
   const searchPath = opts.schema === undefined ? [] : [`-c search_path=${quoteIdent(opts.schema)}`];
   return {
     host: host ?? undefined,
@@ -83,6 +84,10 @@ export function poolConfig(url: string, opts: ConnectOptions = {}, tls: Tls = {}
     application_name: typeof application_name === 'string' ? application_name : 'idp',
     password: () => passwordFor(opts.password, { host, port, database, user }),
     max: opts.max ?? 10,
+    // libpq's connect_timeout (seconds) when the URL gives one; else a server that never answers fails in 10 s.
+    connectionTimeoutMillis: Number(connect_timeout) > 0 ? Number(connect_timeout) * 1000 : CONNECT_TIMEOUT_MS,
+    // A command that forgets to close its store still ends: idle pooled connections do not hold the process.
+    allowExitOnIdle: true,
     types: TYPES,
     Client: ClosingClient as unknown as pg.PoolConfig['Client'],
   };
@@ -159,7 +164,14 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOU
 export function connectionError(err: unknown, where: string): unknown {
   const code = (err as { code?: unknown } | null)?.code;
   const message = (err as Error | null)?.message ?? String(err);
-  if (typeof code === 'string' && UNREACHABLE.has(code))
+  if (/timeout exceeded when trying to connect/.test(message))
+    return new IdpError(
+      'STORE_BUSY',
+      `every connection to ${where} stayed in use past the connection timeout`,
+      'the server or this instance is overloaded; run it again, or give the server more capacity',
+      { cause: err },
+    );
+  if ((typeof code === 'string' && UNREACHABLE.has(code)) || /timeout expired|connection timeout/.test(message))
     return new IdpError(
       'STORE_UNREACHABLE',
       `cannot reach the PostgreSQL server of ${where}: ${message}`,

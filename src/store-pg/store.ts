@@ -289,6 +289,8 @@ export class PgStore implements Store, StoreTables {
    * copy left behind by a killed process (nothing runs on SIGKILL) is dropped by a later copy once a day old.
    */
   async withThrowawayCopy<T>(use: (copy: Store) => Promise<T>): Promise<T> {
+    // On the pool even from a unit of work: the copy's schema must not come and go with that unit's transaction.
+    if (this.client) return new PgStore(this.shared).withThrowawayCopy(use);
     await this.dropStaleCopies();
     const source = (await this.sql.row<{ schema: string }>('SELECT current_schema() AS schema'))!.schema;
     const schema = `${COPY_PREFIX}${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;

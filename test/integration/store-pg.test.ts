@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { isIdpError } from '../../src/core/errors.js';
 import type { Store } from '../../src/ports.js';
@@ -334,6 +334,18 @@ test('an unreachable server is a named refusal', async () => {
   });
   const err = await refusal(() => openPgStore(`postgres://idp@127.0.0.1:${port}/idp`));
   assert.ok(isIdpError(err) && err.code === 'STORE_UNREACHABLE', String(err));
+  // A server that accepts and then says nothing: the URL's connect_timeout (libpq's, in seconds) ends the wait.
+  const held: Socket[] = [];
+  const silent = createServer((socket) => held.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port: mute } = silent.address() as { port: number };
+    const timedOut = await refusal(() => openPgStore(`postgres://idp@127.0.0.1:${mute}/idp?connect_timeout=1`));
+    assert.ok(isIdpError(timedOut) && timedOut.code === 'STORE_UNREACHABLE', String(timedOut));
+  } finally {
+    for (const socket of held) socket.destroy();
+    silent.close();
+  }
 });
 
 test('sslmode means what libpq says: require insists on TLS, prefer falls back to the clear, disable never tries', async () => {
