@@ -25,6 +25,10 @@ import { PgEventRepo } from './events.js';
 import { PgFactorRepo } from './factors.js';
 import { PgFlowRepo } from './flows.js';
 import { migrate, readVersion } from './migrations.js';
+
+export { isPgUrl } from './connect.js';
+export { importUsers, type ImportResult } from './import.js';
+export { SCHEMA_VERSION } from './migrations.js';
 import { PgOidcModelRepo } from './oidc-models.js';
 import { PgOrgRepo } from './org.js';
 import { PgPasskeyRepo } from './passkeys.js';
@@ -240,6 +244,20 @@ export class PgStore implements Store, StoreTables {
       throw connectionError(err, this.shared.where);
     } finally {
       if (!this.client) checkin(client);
+    }
+  }
+
+  /** Brings the schema up to date (for a store opened with `migrate: false`); the versions before and after. */
+  async migrate(): Promise<{ from: number; to: number }> {
+    const client = await this.connect();
+    try {
+      const from = await readVersion(client);
+      await migrate(client, this.shared.where, this.shared.opts.schema);
+      return { from, to: await readVersion(client) };
+    } catch (err) {
+      throw connectionError(err, this.shared.where);
+    } finally {
+      checkin(client);
     }
   }
 

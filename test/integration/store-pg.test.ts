@@ -10,7 +10,7 @@ import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { isIdpError } from '../../src/core/errors.js';
 import type { Store } from '../../src/ports.js';
-import { openPgStore, type PgStore } from '../../src/store-pg/store.js';
+import { openPgStore, type PgStore, SCHEMA_VERSION } from '../../src/store-pg/store.js';
 import { ROOT, tempDir } from '../helpers/idp.js';
 import { hintOf } from '../helpers/hints.js';
 import { admin, dropSchemas, freshPgStore, newSchema, pgUrl } from '../helpers/pg.js';
@@ -276,6 +276,18 @@ test('instances starting together on a new schema migrate it once', async () => 
     assert.deepEqual(rows.rows, [{ version: '10' }]);
   } finally {
     await closeAll(...stores);
+  }
+});
+
+test('a store opened without migrating is left as it is until asked (idp store migrate)', async () => {
+  const store = await freshPgStore({ migrate: false });
+  try {
+    assert.equal(await store.schemaVersion(), 0);
+    assert.deepEqual(await store.migrate(), { from: 0, to: SCHEMA_VERSION });
+    assert.deepEqual(await store.migrate(), { from: SCHEMA_VERSION, to: SCHEMA_VERSION });
+    assert.equal(await store.users.count(), 0);
+  } finally {
+    await store.close();
   }
 });
 
