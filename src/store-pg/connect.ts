@@ -36,8 +36,12 @@ const TYPES = {
 
 /** The store URL's parts, without its query; for messages (a URL never holds a password here). */
 export function describeUrl(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.username ? `${u.username}@` : ''}${u.host}${u.pathname}`;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.username ? `${u.username}@` : ''}${u.host}${u.pathname}`;
+  } catch {
+    return 'the store URL';
+  }
 }
 
 export function isPgUrl(value: string): boolean {
@@ -52,7 +56,7 @@ export function poolConfig(url: string, opts: ConnectOptions = {}, tls: Tls = {}
   if (!isPgUrl(url))
     throw new IdpError(
       'STORE_URL_INVALID',
-      `'${url}' is not a PostgreSQL URL`,
+      'the store URL does not start with postgres:// or postgresql://',
       'write it as postgres://USER@HOST:PORT/DATABASE',
     );
   let parsed: ReturnType<typeof parse>;

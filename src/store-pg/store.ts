@@ -26,9 +26,6 @@ import { PgFactorRepo } from './factors.js';
 import { PgFlowRepo } from './flows.js';
 import { migrate, readVersion } from './migrations.js';
 
-export { isPgUrl } from './connect.js';
-export { importUsers, type ImportResult } from './import.js';
-export { SCHEMA_VERSION } from './migrations.js';
 import { PgOidcModelRepo } from './oidc-models.js';
 import { PgOrgRepo } from './org.js';
 import { PgPasskeyRepo } from './passkeys.js';
@@ -36,6 +33,11 @@ import { sealKeyFromEnv, sealKeyMissing } from './seal-key.js';
 import { type Sql, sqlOn } from './sql.js';
 import { allEmpty, loadRows, readTables, resetIdentities, tableRows } from './tables.js';
 import { PgUserRepo } from './users.js';
+
+// What the composition root calls besides openPgStore, from this one module.
+export { isPgUrl } from './connect.js';
+export { importUsers, type ImportResult } from './import.js';
+export { SCHEMA_VERSION } from './migrations.js';
 
 export interface PgStoreOptions extends ConnectOptions {
   clock?: Clock;
