@@ -465,3 +465,25 @@ test('the sealing key: never in the database, required only to seal or open, and
     }
   });
 });
+
+test('a throwaway copy left by a killed process is dropped by a later copy once a day old, a recent one is kept', async () => {
+  const store = await freshPgStore();
+  const old = `idp_copy_${Math.floor(Date.now() / 1000) - 2 * 86400}_dead`;
+  const recent = `idp_copy_${Math.floor(Date.now() / 1000) - 60}_live`;
+  try {
+    await admin(async (c) => {
+      for (const schema of [old, recent]) await c.query(`CREATE SCHEMA "${schema}"`);
+    });
+    await store.withThrowawayCopy(async () => undefined);
+    const left = await admin((c) =>
+      c.query('SELECT nspname FROM pg_namespace WHERE nspname = ANY($1) ORDER BY 1', [[old, recent]]),
+    );
+    assert.deepEqual(
+      left.rows.map((r) => r.nspname),
+      [recent],
+    );
+  } finally {
+    await admin((c) => c.query(`DROP SCHEMA IF EXISTS "${recent}"`));
+    await store.close();
+  }
+});
