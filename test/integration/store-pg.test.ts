@@ -9,6 +9,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { isIdpError } from '../../src/core/errors.js';
+import { applyJit } from '../../src/flow/provision.js';
 import type { Store } from '../../src/ports.js';
 import { openPgStore, type PgStore, SCHEMA_VERSION } from '../../src/store-pg/store.js';
 import { ROOT, tempDir } from '../helpers/idp.js';
@@ -88,6 +89,23 @@ test('20 concurrent first logins of one person, split across two instances, crea
     assert.equal(await a.users.count(), 1);
     assert.equal(await b.associations.countForConnection('github'), 1);
     assert.equal((await a.users.byId(ids[0]!))!.username, 'octocat');
+  } finally {
+    await closeAll(a, b);
+  }
+});
+
+test("the flow's provisioning (applyJit): 20 racing first logins over two instances make one user, the rest return", async () => {
+  const [a, b] = await twoInstances();
+  try {
+    await addGithub(a);
+    const connection = (await a.connections.get('github'))!;
+    const claims = { sub: '3003', preferred_username: 'mona', email: 'mona@example.test', email_verified: true };
+    const upstream = { connection, subject: '3003', claims };
+    const applied = await Promise.all(Array.from({ length: 20 }, (_, i) => applyJit(i % 2 ? a : b, upstream)));
+    assert.deepEqual(applied.map((r) => r.decision.kind).sort(), ['provision', ...Array<string>(19).fill('returning')]);
+    assert.equal(new Set(applied.map((r) => r.user!.id)).size, 1);
+    assert.equal(await a.users.count(), 1);
+    assert.equal((await b.users.find('mona'))!.email, 'mona@example.test');
   } finally {
     await closeAll(a, b);
   }
