@@ -26,6 +26,8 @@ export const ERROR_CODES = {
 
   USAGE: 'usage',
   INVALID_VALUE: 'usage',
+  // A store URL idp refuses as given (not postgres://, or carrying a password, which argv and shell history would keep).
+  STORE_URL_INVALID: 'usage',
   NO_TTY: 'usage',
   UNKNOWN_SIGN_IN_OPTION: 'usage',
   // A name the person gave (on the command line or in a file) that names nothing is bad input, like an unknown flag,
@@ -53,6 +55,11 @@ export const ERROR_CODES = {
   DB_NEWER: 'config',
   DB_NOT_IDP: 'config',
   DB_MISSING: 'config',
+  // The org's PostgreSQL server: unreachable, or refusing the role; and the sealing key a server-held org needs apart.
+  STORE_UNREACHABLE: 'config',
+  STORE_AUTH_FAILED: 'config',
+  SEAL_KEY_MISSING: 'config',
+  SEAL_KEY_INVALID: 'config',
   SCRIPT_ERROR: 'config',
   MFA_MISCONFIGURED: 'config',
   // A software passkey (a testing aid) asked of an org with a real connection: the org, not the input, rules it out.

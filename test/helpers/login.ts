@@ -17,6 +17,7 @@ import { prepareHome } from '../../src/store/db.js';
 import { createOrganisation, upstreamsFor } from '../../src/cli/context.js';
 import { openStore, type SqliteStore as Store } from '../../src/store/store.js';
 import { tempDir } from './idp.js';
+import { ON_POSTGRES, pgDemoStore } from './pg-org.js';
 
 let template: Promise<string> | undefined;
 
@@ -47,7 +48,8 @@ export async function demoHome(): Promise<string> {
 export function sharedDemoOrg(): { store: Store; upstreams: Upstreams } {
   const org = {} as { store: Store; upstreams: Upstreams };
   before(async () => {
-    org.store = openStore(await demoHome());
+    // IDP_TEST_STORE=postgres: the same suites on the PostgreSQL store (test/helpers/pg-org.ts).
+    org.store = ON_POSTGRES ? ((await pgDemoStore()) as unknown as Store) : openStore(await demoHome());
     org.upstreams = await upstreamsFor(org.store);
   });
   after(async () => {
@@ -82,7 +84,7 @@ export interface LoginWorld {
 
 export async function loginWorld(t: TestContext): Promise<LoginWorld> {
   const home = await demoHome();
-  const store = openStore(home);
+  const store = ON_POSTGRES ? ((await pgDemoStore()) as unknown as Store) : openStore(home);
   const recorded: URL[] = [];
   const upstreams = recordingUpstreams(await upstreamsFor(store), recorded);
   const extraUpstreams: Upstreams[] = [];
