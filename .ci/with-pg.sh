@@ -24,8 +24,6 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 port="$(node -e "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })")"
 password="$(node -e "console.log(require('node:crypto').randomBytes(18).toString('base64url'))")"
@@ -36,12 +34,25 @@ as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -s start \
   -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300" ||
   { cat "$dir/server.log" >&2; exit 1; }
 as_owner "$bin/psql" -q -X -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres \
-  -c "CREATE ROLE idp LOGIN PASSWORD '$password'" -c "CREATE DATABASE idp OWNER idp"
+  -c "CREATE ROLE idp LOGIN CREATEDB PASSWORD '$password'" -c "CREATE DATABASE idp OWNER idp"
 
 export IDP_TEST_PG_URL="postgres://idp@127.0.0.1:$port/idp"
 export PGPASSWORD="$password"
+# The command runs in the background (stdin kept) and is waited for: a signal to this script then stops it and the
+# cluster at once, where bash would otherwise hold its traps until a foreground command ended by itself.
+"$@" <&0 &
+child=$!
+stop() {
+  kill -TERM "$child" 2>/dev/null
+  wait "$child"
+  exit "$1"
+}
+trap 'stop 129' HUP
+trap 'stop 130' INT
+trap 'stop 141' PIPE
+trap 'stop 143' TERM
 set +e
-"$@"
+wait "$child"
 status=$?
 set -e
 exit "$status"

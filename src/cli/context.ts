@@ -16,11 +16,15 @@ import type { StoreTables } from '../ports/store-tables.js';
 import { isDatabaseUrl } from '../core/urls.js';
 import { prepareHome } from '../store/db.js';
 import { openStore, SEAL_KEY_FILE, type SqliteStore } from '../store/store.js';
+import type { PgStore } from '../store-pg/store.js';
 import { failCommand } from './failure.js';
 import { inert, Renderer } from './render.js';
 
 export interface GlobalOptions {
   home?: string;
+  /** A postgres:// URL (or a data directory): where the org lives, instead of --home. */
+  store?: string;
+  storePasswordStdin?: boolean;
   json?: boolean;
   color?: boolean;
   quiet?: boolean;
@@ -35,15 +39,31 @@ export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = p
   return join(homedir(), '.local', 'share', 'idp');
 }
 
+/**
+ * Where the org lives: --store, else --home, else $IDP_STORE, else the data directory (resolveHome). A postgres:// URL
+ * puts it in that database; anything else names a data directory.
+ */
+export function resolveStore(global: GlobalOptions, env: NodeJS.ProcessEnv = process.env): StoreLocation {
+  const named = global.store ?? (global.home === undefined ? env.IDP_STORE || undefined : undefined);
+  return storeLocation(named ?? resolveHome(global.home, env));
+}
+
+/** An opened org store of either engine, and how to let go of it. */
+export type OpenedStore = (SqliteStore | PgStore) & { close(): void | Promise<void> };
+
 export class CliContext {
+  /** The data directory: the SQLite org's, and where `idp serve` keeps its process records whatever the engine. */
   readonly home: string;
-  private opened: SqliteStore | undefined;
+  readonly location: StoreLocation;
+  private opened: OpenedStore | undefined;
+  private password: Promise<string> | undefined;
 
   constructor(
     readonly global: GlobalOptions,
     readonly out: Renderer,
   ) {
-    this.home = resolveHome(global.home);
+    this.location = resolveStore(global);
+    this.home = this.location.engine === 'sqlite' ? this.location.value : resolveHome(global.home);
   }
 
   /** The context for one command run: its renderer loads the colour styles only when a stream gets colour. */
@@ -73,15 +93,14 @@ export class CliContext {
    * The organisation store; the first use of a new data directory creates the demo org. "New" is decided inside the
    * database (no org yet), so idp processes started at once on an empty directory create it once and all see it.
    */
-  async store(): Promise<SqliteStore> {
+  async store(): Promise<OpenedStore> {
     if (this.opened) return this.opened;
-    prepareHome(this.home);
-    this.opened = openStore(this.home);
+    this.opened = await this.openOrg();
     if ((await this.opened.org.setting('org_id')) === undefined) {
       if (await createOrganisation(this.opened, { demo: true, actor: this.actor })) {
-        // Printed even with --quiet: a mistyped --home must not pass for the org that was meant.
+        // Printed even with --quiet: a mistyped --home or --store must not pass for the org that was meant.
         this.out.essential(
-          `created a new demo organisation at ${this.home} (app thrift, connections github and google, user alice): there was none; if you meant another, check --home or IDP_HOME`,
+          `created a new demo organisation at ${this.location.shown} (app thrift, connections github and google, user alice): there was none; if you meant another, check ${this.location.engine === 'sqlite' ? '--home or IDP_HOME' : '--store or IDP_STORE'}`,
         );
       }
     } else {
@@ -90,18 +109,34 @@ export class CliContext {
     return this.opened;
   }
 
+  /** The store at this context's location, brought up to this idp's schema; a new data directory is made (0700). */
+  async openOrg(opts: { migrate?: boolean } = {}): Promise<OpenedStore> {
+    if (this.location.engine === 'sqlite') {
+      prepareHome(this.home);
+      return openStore(this.home);
+    }
+    const { openPgStore } = await import('../store-pg/store.js');
+    return openPgStore(this.location.value, { password: await this.storePassword(), migrate: opts.migrate });
+  }
+
+  /** The database role's password from stdin (--store-password-stdin), read once; else PGPASSWORD or ~/.pgpass. */
+  storePassword(): Promise<string | undefined> {
+    if (!this.global.storePasswordStdin) return Promise.resolve(undefined);
+    this.password ??= readStdin();
+    return this.password;
+  }
+
   /** What an organisation-admin use case runs with, acting as `actor` (default: the OS user). */
   async admin(actor = this.actor): Promise<Admin> {
     return adminOf(await this.store(), actor);
   }
 
-  async createOrg(opts: { demo: boolean; name?: string }): Promise<void> {
-    prepareHome(this.home);
-    const store = openStore(this.home);
+  async createOrg(opts: { demo: boolean; name?: string }): Promise<boolean> {
+    const store = await this.openOrg();
     try {
-      await createOrganisation(store, { ...opts, actor: this.actor });
+      return await createOrganisation(store, { ...opts, actor: this.actor });
     } finally {
-      store.close();
+      await store.close();
     }
   }
 
@@ -125,9 +160,10 @@ export class CliContext {
     return password({ message: opts.prompt, mask: true }, { output: process.stderr });
   }
 
-  close(): void {
-    this.opened?.close();
+  async close(): Promise<void> {
+    const opened = this.opened;
     this.opened = undefined;
+    await opened?.close();
   }
 }
 
@@ -183,7 +219,7 @@ export function action<A extends unknown[]>(handler: (ctx: CliContext, ...args: 
       if (err instanceof Declined) ctx.out.result({ confirmed: false, deleted: false }, () => 'nothing deleted');
       else failCommand(ctx.out, err);
     } finally {
-      ctx.close();
+      await ctx.close();
     }
   };
 }
@@ -211,10 +247,11 @@ export async function createOrganisation(
  * first open by a newer idp. Made here because the store holds no token code; added only if still missing under the
  * write lock, so two first opens at once add one key.
  */
-export async function addMissingSigningKeys(store: SqliteStore): Promise<void> {
+export async function addMissingSigningKeys(store: OpenedStore): Promise<void> {
   // Without its seal key the org cannot sign anyway, and sealing a new key would write a fresh secret.key where the
-  // lost one belongs: leave the directory as it is, for the person to restore the key.
-  if (!existsSync(join(store.home, SEAL_KEY_FILE))) return;
+  // lost one belongs: leave the directory as it is, for the person to restore the key. (On PostgreSQL the key comes
+  // from IDP_SEAL_KEY and is never written.)
+  if ('home' in store && !existsSync(join(store.home, SEAL_KEY_FILE))) return;
   const algs = async (on: Store): Promise<Set<IdTokenAlg>> => new Set((await on.org.publicKeys()).map((k) => k.alg));
   const present = await algs(store);
   const missing = ID_TOKEN_ALGS.filter((alg) => !present.has(alg));
@@ -311,8 +348,14 @@ export function storeLocation(value: string): StoreLocation {
 export async function openTables(
   location: StoreLocation,
   mode: 'read' | 'probe' | 'write',
-): Promise<StoreTables & { close(): void }> {
-  if (location.engine === 'postgres') throw noPostgres();
+  password?: string,
+): Promise<StoreTables & { close(): void | Promise<void> }> {
+  if (location.engine === 'postgres') {
+    // A blank database gets the schema even on a probe: the plan compares table shapes, and an empty schema is what
+    // `idp store migrate` would make anyway. A source is read as it stands.
+    const { openPgStore } = await import('../store-pg/store.js');
+    return openPgStore(location.value, { password, migrate: mode !== 'read' });
+  }
   const [{ SqliteTables }, db] = await Promise.all([import('../store/tables.js'), import('../store/db.js')]);
   const home = location.value;
   if (mode === 'probe' && !db.databaseExists(home)) return new SqliteTables(db.blankDb(), null);
@@ -324,8 +367,20 @@ export async function openTables(
  * Brings a store up to this idp's schema, or with `dryRun` says what that would do. SQLite stores also migrate
  * whenever idp opens them for writing; this makes the step explicit and reports it.
  */
-export async function migrateStore(location: StoreLocation, dryRun: boolean): Promise<{ from: number; to: number }> {
-  if (location.engine === 'postgres') throw noPostgres();
+export async function migrateStore(
+  location: StoreLocation,
+  dryRun: boolean,
+  password?: string,
+): Promise<{ from: number; to: number }> {
+  if (location.engine === 'postgres') {
+    const { openPgStore, SCHEMA_VERSION } = await import('../store-pg/store.js');
+    const store = await openPgStore(location.value, { password, migrate: false });
+    try {
+      return dryRun ? { from: await store.schemaVersion(), to: SCHEMA_VERSION } : await store.migrate();
+    } finally {
+      await store.close();
+    }
+  }
   const [{ databaseExists, openDb }, { SCHEMA_VERSION }] = await Promise.all([
     import('../store/db.js'),
     import('../store/migrations.js'),
@@ -337,12 +392,4 @@ export async function migrateStore(location: StoreLocation, dryRun: boolean): Pr
   inspected.close();
   if (!dryRun && from < SCHEMA_VERSION) openDb(location.value).close();
   return { from, to: SCHEMA_VERSION };
-}
-
-function noPostgres(): IdpError {
-  return new IdpError(
-    'INVALID_VALUE',
-    'this build of idp has no PostgreSQL support, so a postgres:// store cannot be opened',
-    'name data directories for now',
-  );
 }

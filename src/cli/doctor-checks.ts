@@ -18,7 +18,15 @@ import { DB_FILE, databaseExists, dbPath } from '../store/db.js';
 import { renderHint } from './hints.js';
 import { readServeRecord, SERVE_RECORD } from './serve-record.js';
 import { APPLICATION_ID, SCHEMA_VERSION } from '../store/migrations.js';
-import { openStoreReadOnly, SEAL_KEY_FILE, type SqliteStore as Store } from '../store/store.js';
+import { openStoreReadOnly, SEAL_KEY_FILE, type SqliteStore } from '../store/store.js';
+import type { Store as OrgStore } from '../ports.js';
+
+type Store = SqliteStore;
+/** Where the org's sealing key is, for messages: the data directory's key file, or the environment. */
+interface SealKey {
+  present: boolean;
+  name: string;
+}
 
 export type CheckStatus = 'ok' | 'warning' | 'failed';
 
@@ -36,6 +44,8 @@ export interface DoctorReport {
 
 export interface DoctorOptions {
   home: string;
+  /** The org in PostgreSQL (--store): its URL, how to show it, and the role's password if one was given on stdin. */
+  database?: { url: string; shown: string; password?: string };
   env?: NodeJS.ProcessEnv;
   platform?: NodeJS.Platform;
   /** per upstream request (default 3 s) */
@@ -62,7 +72,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const platform = opts.platform ?? process.platform;
   const now = opts.now ?? (() => new Date());
   const timeoutMs = opts.timeoutMs ?? 3000;
-  const org = await inspectOrg(opts.home, env, platform);
+  const org = opts.database ? await inspectDatabase(opts.database, env) : await inspectOrg(opts.home, env, platform);
   const connections = org.connections ?? [];
   const real = connections.filter((c) => !c.sandbox);
   const [probes, loopback, relay, server] = await Promise.all([
@@ -163,6 +173,89 @@ async function inspectOrg(home: string, env: NodeJS.ProcessEnv, platform: NodeJS
   }
 }
 
+/** The checks of each connection's secret and sandbox registration, after the store's own `checks`. */
+async function connectionChecks(
+  store: OrgStore,
+  connections: Connection[],
+  env: NodeJS.ProcessEnv,
+  key: SealKey,
+  checks: Check[],
+): Promise<OrgInspection> {
+  const secrets = new Map<string, Check>();
+  for (const c of connections.filter((c) => !c.sandbox)) secrets.set(c.name, await secretCheck(c, store, env, key));
+  const sandboxes = new Map<string, Check>();
+  for (const c of connections.filter((c) => c.sandbox)) sandboxes.set(c.name, await sandboxCheck(c, store, env));
+  return { checks, connections, secrets, sandboxes, smtpRelay: await store.org.smtpRelay() };
+}
+
+/**
+ * The org in PostgreSQL: the server answers (its version, and the round trip of a trivial query, the latency every
+ * statement pays), the schema is this idp's, the org exists, and the sealing key from the environment opens what the
+ * org sealed. Opened without migrating: doctor changes nothing.
+ */
+async function inspectDatabase(
+  database: NonNullable<DoctorOptions['database']>,
+  env: NodeJS.ProcessEnv,
+): Promise<OrgInspection> {
+  const { openPgStore, SCHEMA_VERSION: PG_SCHEMA_VERSION } = await import('../store-pg/store.js');
+  const { sealKeyFromEnv } = await import('../store-pg/seal-key.js');
+  let store: Awaited<ReturnType<typeof openPgStore>>;
+  try {
+    store = await openPgStore(database.url, { password: database.password, migrate: false });
+  } catch (err) {
+    const fix = isIdpError(err) ? (renderHint(err.hint) ?? 'check the URL, the server and the role') : 'check the URL';
+    return unread([failed('database', `cannot use ${database.shown}: ${(err as Error).message}`, fix)]);
+  }
+  try {
+    const checks: Check[] = [];
+    // The median of five round trips: the first may include a connection's start.
+    const rounds: { version: string; roundTripMs: number }[] = [];
+    for (let i = 0; i < 5; i++) rounds.push(await store.serverInfo());
+    const version = rounds[0]!.version;
+    const latency = rounds.map((r) => r.roundTripMs).sort((a, b) => a - b)[2]!;
+    checks.push(
+      latency > 20
+        ? warning(
+            'database',
+            `${database.shown}: PostgreSQL ${version}, ${latency.toFixed(1)} ms a round trip`,
+            'every sign-in makes dozens of round trips: run idp near its database',
+          )
+        : ok('database', `${database.shown}: PostgreSQL ${version}, ${latency.toFixed(2)} ms a round trip`),
+    );
+    const schema = await store.schemaVersion();
+    if (schema !== PG_SCHEMA_VERSION)
+      return unread([
+        ...checks,
+        schema < PG_SCHEMA_VERSION
+          ? failed('schema', `version ${schema}, this idp needs ${PG_SCHEMA_VERSION}`, 'idp store migrate --store URL')
+          : failed('schema', `version ${schema}, newer than this idp's ${PG_SCHEMA_VERSION}`, 'upgrade idp'),
+      ]);
+    checks.push(ok('schema', `version ${schema}`));
+    const connections = await store.connections.list();
+    checks.push(await organisationCheck(store, connections.length));
+    const key = { present: false, name: 'IDP_SEAL_KEY' };
+    try {
+      key.present = sealKeyFromEnv(env) !== undefined;
+      if (!key.present)
+        checks.push(failed('sealing key', 'neither IDP_SEAL_KEY nor IDP_SEAL_KEY_FILE is set', SEAL_KEY_FIX));
+      else if ((await store.org.signingKeys()).length > 0)
+        checks.push(ok('sealing key', "set, and it opens the org's signing keys"));
+    } catch (err) {
+      checks.push(failed('sealing key', (err as Error).message, SEAL_KEY_FIX));
+    }
+    return await connectionChecks(store, connections, env, key, checks);
+  } catch (err) {
+    return unread([
+      failed('database', `${database.shown}: ${(err as Error).message}`, 'check the server and the role'),
+    ]);
+  } finally {
+    await store.close();
+  }
+}
+
+const SEAL_KEY_FIX =
+  "set IDP_SEAL_KEY (or IDP_SEAL_KEY_FILE) to the org's key, the same on every instance, kept apart from the database";
+
 /** The database could not be read: nothing is known about the connections. */
 function unread(checks: Check[]): OrgInspection {
   return { checks, connections: null, secrets: new Map(), sandboxes: new Map() };
@@ -181,20 +274,15 @@ async function readOrg(store: Store, home: string, env: NodeJS.ProcessEnv, check
     const problems = integrityProblems(store);
     if (problems.length > 0) return unread([...checks, damagedCheck(dbPath(home), problems.join('; '))]);
     const connections = await store.connections.list();
-    const keyPresent = existsSync(join(home, SEAL_KEY_FILE));
+    const key = { present: existsSync(join(home, SEAL_KEY_FILE)), name: SEAL_KEY_FILE };
     checks.push(
       databaseCheck(store, home),
       schemaCheck(store),
       journalCheck(store),
       await organisationCheck(store, connections.length),
     );
-    if (!keyPresent) checks.push(...missingKeyCheck(connections, (await store.org.publicKeys()).length));
-    const secrets = new Map<string, Check>();
-    for (const c of connections.filter((c) => !c.sandbox))
-      secrets.set(c.name, await secretCheck(c, store, env, keyPresent));
-    const sandboxes = new Map<string, Check>();
-    for (const c of connections.filter((c) => c.sandbox)) sandboxes.set(c.name, await sandboxCheck(c, store, env));
-    return { checks, connections, secrets, sandboxes, smtpRelay: await store.org.smtpRelay() };
+    if (!key.present) checks.push(...missingKeyCheck(connections, (await store.org.publicKeys()).length));
+    return await connectionChecks(store, connections, env, key, checks);
   } catch (err) {
     return unread([...checks, damagedCheck(dbPath(home), (err as Error).message)]);
   }
@@ -314,7 +402,7 @@ function journalCheck(store: Store): Check {
   );
 }
 
-async function organisationCheck(store: Store, connections: number): Promise<Check> {
+async function organisationCheck(store: OrgStore, connections: number): Promise<Check> {
   const orgId = await store.org.setting('org_id');
   if (!orgId) return warning('organisation', 'no organisation yet: the database holds no org', 'idp init --force');
   return ok(
@@ -347,7 +435,7 @@ function missingKeyCheck(connections: Connection[], signingKeys: number): Check[
 }
 
 /** Where the client secret comes from; never its value. */
-async function secretCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv, keyPresent: boolean): Promise<Check> {
+async function secretCheck(c: Connection, store: OrgStore, env: NodeJS.ProcessEnv, key: SealKey): Promise<Check> {
   const name = `client secret ${c.name}`;
   const source = c.secret;
   if (source.kind === 'env') {
@@ -359,10 +447,10 @@ async function secretCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv, 
     );
   }
   if (source.kind === 'stored') {
-    if (!keyPresent)
+    if (!key.present)
       return failed(
         name,
-        `stored encrypted, but ${SEAL_KEY_FILE} is missing`,
+        `stored encrypted, but ${key.name} is missing`,
         `idp connection set ${c.name} --client-secret-stdin`,
       );
     try {
@@ -370,7 +458,7 @@ async function secretCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv, 
     } catch (err) {
       return failed(
         name,
-        `stored encrypted, but it cannot be decrypted with ${SEAL_KEY_FILE} (${(err as Error).message})`,
+        `stored encrypted, but it cannot be decrypted with ${key.name} (${(err as Error).message})`,
         `idp connection set ${c.name} --client-secret-stdin`,
       );
     }
@@ -385,7 +473,7 @@ async function secretCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv, 
  * is configured with and the secret from wherever it reads it (the store, or an environment variable). Registration
  * and login read them alike (sandboxClient), so a secret that cannot be read here fails both.
  */
-async function sandboxCheck(c: Connection, store: Store, env: NodeJS.ProcessEnv): Promise<Check> {
+async function sandboxCheck(c: Connection, store: OrgStore, env: NodeJS.ProcessEnv): Promise<Check> {
   const name = `connection ${c.name}`;
   let registered: Awaited<ReturnType<typeof sandboxClient>>;
   try {

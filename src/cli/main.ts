@@ -36,11 +36,11 @@ const COMMANDS = new Map<string, Loader>([
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
-/** The first argument that is not a global option (nor the value of --home): the command asked for. */
+/** The first argument that is not a global option (nor the value of --home or --store): the command asked for. */
 function commandName(args: string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === '--home') i++;
+    if (arg === '--home' || arg === '--store') i++;
     else if (!arg.startsWith('-')) return arg;
   }
   return undefined;
@@ -65,6 +65,8 @@ export async function buildProgram(args: string[]): Promise<Command> {
     .description('Local sandbox for federated sign-in and Just-in-Time user provisioning')
     .version(version, '-V, --version')
     .option('--home <dir>', 'data directory (default: $IDP_HOME, $XDG_DATA_HOME/idp, ~/.local/share/idp)')
+    .option('--store <url>', 'the org in PostgreSQL: postgres://USER@HOST:PORT/DB, no password (default: $IDP_STORE)')
+    .option('--store-password-stdin', "read the database role's password from stdin (else PGPASSWORD or ~/.pgpass)")
     .option('--json', 'print one JSON document on stdout')
     .option('--no-color', 'no colour (also NO_COLOR)')
     .option('--quiet', 'only results and errors')

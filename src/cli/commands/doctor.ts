@@ -12,11 +12,19 @@ export function registerDoctor(program: Command): void {
     .description(
       'check the data directory, database, loopback server, browser, clock and every connection, each problem with its fix',
     )
-    .addHelpText('after', '\nExamples:\n  idp doctor\n  idp doctor --json\n  idp doctor --home ./sandbox-org')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  idp doctor\n  idp doctor --json\n  idp doctor --home ./sandbox-org\n  IDP_STORE=postgres://idp@127.0.0.1:5432/idp idp doctor',
+    )
     .action(
       action(async (ctx) => {
         const { runDoctor } = await import('../doctor-checks.js');
-        const report = await runDoctor({ home: ctx.home });
+        const { location } = ctx;
+        const database =
+          location.engine === 'postgres'
+            ? { url: location.value, shown: location.shown, password: await ctx.storePassword() }
+            : undefined;
+        const report = await runDoctor({ home: ctx.home, database });
         ctx.out.result(report, () => renderChecks(report.checks, ctx.out.paint));
         const failed = report.checks.filter((c) => c.status === 'failed');
         const warnings = report.checks.filter((c) => c.status === 'warning').length;

@@ -1,6 +1,15 @@
-// `idp init`: create the organisation (demo or empty), or re-create it with --force.
+// `idp init`: create the organisation (demo or empty) in the data directory or the --store database, or re-create a
+// data directory's with --force.
 import type { Command } from 'commander';
-import { action } from '../context.js';
+import { IdpError } from '../../core/errors.js';
+import { action, type CliContext } from '../context.js';
+
+interface InitOptions {
+  empty?: boolean;
+  name?: string;
+  force?: boolean;
+  yes?: boolean;
+}
 
 export function registerInit(program: Command): void {
   program
@@ -15,10 +24,14 @@ export function registerInit(program: Command): void {
       '\nExamples:\n  idp init\n  idp init --name thrift\n  idp init --empty --home ./sandbox-org\n  idp init --force --yes',
     )
     .action(
-      action(async (ctx, opts: { empty?: boolean; name?: string; force?: boolean; yes?: boolean }) => {
-        const { databaseExists, dbPath, openDb } = await import('../../store/db.js');
+      action(async (ctx, opts: InitOptions) => {
         // Checked before anything is deleted or created: a bad name must not cost the old org.
         if (opts.name !== undefined) (await import('../../app/org.js')).checkOrgName(opts.name);
+        if (ctx.location.engine === 'postgres') {
+          await initInDatabase(ctx, opts);
+          return;
+        }
+        const { databaseExists, dbPath, openDb } = await import('../../store/db.js');
         const exists = databaseExists(ctx.home);
         // A file that is not this idp's database is refused untouched (exit 3): never reported as an org, never deleted.
         if (exists) openDb(ctx.home).close();
@@ -37,13 +50,39 @@ export function registerInit(program: Command): void {
           for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath(ctx.home)}${suffix}`, { force: true });
         }
         await ctx.createOrg({ demo: !opts.empty, name: opts.name });
-        const { DEFAULT_ORG_NAME } = await import('../../core/names.js');
-        const name = opts.name ?? DEFAULT_ORG_NAME;
-        ctx.out.result({ home: ctx.home, created: true, demo: !opts.empty, name }, () =>
-          opts.empty
-            ? `created an empty organisation ${name} in ${ctx.home}`
-            : `created the demo organisation ${name} in ${ctx.home}\n  app thrift (password | google | github), sandbox connections github and google (JIT on), user alice`,
-        );
+        await reportCreated(ctx, opts);
       }),
     );
+}
+
+/**
+ * `idp init` on a PostgreSQL store: the schema is brought up to date and the org created, once, whichever instance or
+ * command gets there first. A shared database is never wiped from here (--force is refused): dropping it is the
+ * database owner's decision, made with the database's own tools.
+ */
+async function initInDatabase(ctx: CliContext, opts: InitOptions): Promise<void> {
+  const where = ctx.location.shown;
+  if (opts.force)
+    throw new IdpError(
+      'INVALID_VALUE',
+      `--force cannot re-create an organisation in a shared database (${where})`,
+      'drop and re-create the database (or its tables) with the database tools, then run init again',
+    );
+  if (!(await ctx.createOrg({ demo: !opts.empty, name: opts.name }))) {
+    ctx.out.info(`an organisation already exists in ${where}; nothing changed`);
+    ctx.out.result({ home: where, created: false }, () => undefined);
+    return;
+  }
+  await reportCreated(ctx, opts);
+}
+
+async function reportCreated(ctx: CliContext, opts: InitOptions): Promise<void> {
+  const { DEFAULT_ORG_NAME } = await import('../../core/names.js');
+  const name = opts.name ?? DEFAULT_ORG_NAME;
+  const where = ctx.location.shown;
+  ctx.out.result({ home: where, created: true, demo: !opts.empty, name }, () =>
+    opts.empty
+      ? `created an empty organisation ${name} in ${where}`
+      : `created the demo organisation ${name} in ${where}\n  app thrift (password | google | github), sandbox connections github and google (JIT on), user alice`,
+  );
 }

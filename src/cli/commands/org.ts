@@ -9,6 +9,7 @@ interface OrgView {
   issuer: string;
   discovery: string;
   home: string;
+  store: 'sqlite' | 'postgres';
   /** Their kids; `idp keys jwks` has the keys. */
   signing_keys: string[];
   smtp_relay: string | null;
@@ -32,7 +33,8 @@ export function registerOrg(program: Command): void {
           base_url: org.baseUrl,
           issuer: org.issuer,
           discovery: org.discovery,
-          home: ctx.home,
+          home: ctx.location.shown,
+          store: ctx.location.engine,
           signing_keys: org.signingKeys.map((k) => k.kid),
           smtp_relay: org.smtpRelay,
         };
@@ -42,7 +44,7 @@ export function registerOrg(program: Command): void {
             `base URL        ${view.base_url} (apps use ${org.base})`,
             `issuer          ${view.issuer}`,
             `discovery       ${view.discovery}`,
-            `data directory  ${view.home}`,
+            ctx.location.engine === 'sqlite' ? `data directory  ${view.home}` : `store           ${view.home}`,
             `signing keys    ${org.signingKeys.map((k) => `${k.kid} (${k.alg})`).join(', ')}`,
             `SMTP relay      ${view.smtp_relay ?? 'none (emailed codes are only in idp outbox)'}`,
           ].join('\n'),

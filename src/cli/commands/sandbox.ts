@@ -76,7 +76,7 @@ export function registerSandbox(program: Command): void {
           personas: loadPersonas(opts.personas),
           port: opts.port ?? 0,
         });
-        ctx.close();
+        await ctx.close();
         const urls = {
           github: running.github && {
             authorize: running.github.authorizeUrl,

@@ -32,7 +32,7 @@ Examples:
       action(async (ctx, opts: CopyOptions) => {
         const { planCopy, applyCopy } = await import('../../app/store-copy.js');
         const started = performance.now();
-        await withStores(opts, 'probe', async (from, to) => {
+        await withStores(ctx, opts, 'probe', async (from, to) => {
           const plan = await planCopy(from, to);
           if (opts.dryRun) {
             ctx.out.result({ dryRun: true, ...plan }, () =>
@@ -43,7 +43,10 @@ Examples:
             );
             return;
           }
-          const target = { location: to.location, tables: await openTables(storeLocation(opts.to), 'write') };
+          const target = {
+            location: to.location,
+            tables: await openTables(storeLocation(opts.to), 'write', await ctx.storePassword()),
+          };
           try {
             const verification = await applyCopy(plan, from, target);
             const seconds = (performance.now() - started) / 1000;
@@ -54,7 +57,7 @@ Examples:
               ].join('\n'),
             );
           } finally {
-            target.tables.close();
+            await target.tables.close();
           }
         });
       }),
@@ -69,7 +72,7 @@ Examples:
     .action(
       action(async (ctx, opts: CopyOptions) => {
         const { verifyCopy, mismatch } = await import('../../app/store-copy.js');
-        await withStores(opts, 'read', async (from, to) => {
+        await withStores(ctx, opts, 'read', async (from, to) => {
           const verification = await verifyCopy(from, to);
           ctx.out.result({ from: from.location, to: to.location, ...verification }, () =>
             verifyTable(ctx, verification),
@@ -85,13 +88,13 @@ Examples:
 
   group
     .command('migrate')
-    .description('apply the schema migrations this idp has and the store (--home) lacks')
+    .description('apply the schema migrations this idp has and the store (--home or --store) lacks')
     .option('--dry-run', 'print the versions, change nothing')
     .addHelpText('after', '\nExamples:\n  idp store migrate --dry-run\n  idp --home ./org store migrate')
     .action(
       action(async (ctx, opts: { dryRun?: boolean }) => {
-        const location = storeLocation(ctx.home);
-        const { from, to } = await migrateStore(location, !!opts.dryRun);
+        const location = ctx.location;
+        const { from, to } = await migrateStore(location, !!opts.dryRun, await ctx.storePassword());
         const done = from === to;
         ctx.out.result(
           { store: location.shown, from, to, migrated: !done && !opts.dryRun, dryRun: !!opts.dryRun },
@@ -109,21 +112,23 @@ Examples:
  * opens it for writing only once its plan holds).
  */
 async function withStores(
+  ctx: CliContext,
   opts: CopyOptions,
   mode: 'read' | 'probe',
   use: (from: NamedTables, to: NamedTables) => Promise<void>,
 ): Promise<void> {
   const [source, target] = [storeLocation(opts.from), storeLocation(opts.to)];
-  const from = await openTables(source, 'read');
+  const password = await ctx.storePassword();
+  const from = await openTables(source, 'read', password);
   try {
-    const to = await openTables(target, mode);
+    const to = await openTables(target, mode, password);
     try {
       await use({ location: source.shown, tables: from }, { location: target.shown, tables: to });
     } finally {
-      to.close();
+      await to.close();
     }
   } finally {
-    from.close();
+    await from.close();
   }
 }
 

@@ -271,8 +271,10 @@ export function registerUsers(program: Command): void {
         const store = await ctx.store();
         await checkImportRecords(store, records, file);
         const started = performance.now();
-        const { importUsers } = await import('../../store/import.js');
-        const done = await importUsers(store, records, file, ctx.actor);
+        const done =
+          'db' in store
+            ? await (await import('../../store/import.js')).importUsers(store, records, file, ctx.actor)
+            : await (await import('../../store-pg/store.js')).importUsers(store, records, file, ctx.actor);
         const seconds = (performance.now() - started) / 1000;
         const view = {
           imported: done.imported,
