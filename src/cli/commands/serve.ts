@@ -65,14 +65,17 @@ Examples:
           throw err;
         });
         // Both before anything awaits, so no request is answered before they are out: serve.json for `idp doctor`,
-        // and with --json the listening line as the first line on stdout.
-        record.writeServeRecord(ctx.home, {
-          pid: process.pid,
-          url: server.url,
-          base: server.base,
-          issuer: server.issuer,
-          startedAt: new Date().toISOString(),
-        });
+        // and with --json the listening line as the first line on stdout. A data directory's org only: an org in a
+        // database has no directory of its own, and may have any number of instances on one machine.
+        const recorded = ctx.location.engine === 'sqlite';
+        if (recorded)
+          record.writeServeRecord(ctx.home, {
+            pid: process.pid,
+            url: server.url,
+            base: server.base,
+            issuer: server.issuer,
+            startedAt: new Date().toISOString(),
+          });
         if (json) {
           const listening = {
             event: 'listening',
@@ -105,7 +108,7 @@ Examples:
         ctx.out.info('stopping: finishing requests in flight');
         await server.close();
         await upstreams?.close();
-        record.removeServeRecord(ctx.home, process.pid);
+        if (recorded) record.removeServeRecord(ctx.home, process.pid);
         // Stopped by a signal, like any long-running command: 130 for Ctrl-C, 143 for SIGTERM (the README's exit codes).
         process.exitCode = signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
       }),
