@@ -196,10 +196,13 @@ export function connectionError(err: unknown, where: string): unknown {
       'create the database (createdb), or correct its name in the store URL',
       { cause: err },
     );
-  if (code === '28P01' || code === '28000' || /password must be a string|SASL/.test(message))
+  if (code === '28P01' || code === '28000' || /password must be a (non-empty )?string|SASL/.test(message))
     return new IdpError(
       'STORE_AUTH_FAILED',
-      `PostgreSQL refused the role of ${where}: ${message}`,
+      // pg words a missing password as a SASL protocol detail: say what happened instead.
+      /password must be a (non-empty )?string/.test(message)
+        ? `PostgreSQL asks for the password of the role in ${where}, and none was given`
+        : `PostgreSQL refused the role of ${where}: ${message}`,
       hint`give the role's password in PGPASSWORD, in ~/.pgpass, or on standard input with ${{ kind: 'option', option: 'store-password-stdin' }}`,
       { cause: err },
     );
