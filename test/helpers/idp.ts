@@ -1,12 +1,15 @@
 // Test plumbing for the e2e suite: spawning the real CLI (`node bin/idp.js`) against temporary data directories,
 // a seeded template org copied per test (seeding hashes passwords with scrypt, so it is done once per file), and snapshots.
+// Under IDP_TEST_STORE=postgres a seeded "home" stands for a database of its own on the test server (a copy of a seeded
+// template database), which every command and server run for that home is pointed at.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ON_POSTGRES, pgDatabaseFor } from './pg.js';
 
 /** The repository root: compiled helpers live in dist/test/helpers. */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -30,10 +33,18 @@ export interface RunOptions {
 /** Variables of the test runner's own environment that would change where or how idp runs. */
 const SCRUBBED = ['IDP_HOME', 'XDG_DATA_HOME', 'NO_COLOR', 'FORCE_COLOR', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT'];
 
+/** The store each PostgreSQL-backed home stands for (IDP_TEST_STORE=postgres), with the sealing key of its rows. */
+const pgStores = new Map<string, { url: string; sealKey: string }>();
+
 export function childEnv(opts: RunOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of SCRUBBED) delete env[name];
   if (opts.home !== undefined) env.IDP_HOME = opts.home;
+  const pgStore = opts.home === undefined ? undefined : pgStores.get(opts.home);
+  if (pgStore) {
+    env.IDP_STORE = pgStore.url;
+    env.IDP_SEAL_KEY = pgStore.sealKey;
+  }
   for (const [name, value] of Object.entries(opts.env ?? {})) {
     if (value === undefined) delete env[name];
     else env[name] = value;
@@ -95,9 +106,24 @@ export function tempDir(label = 'home'): string {
 }
 
 let template: Promise<string> | undefined;
+let pgTemplate: Promise<string> | undefined;
+const pgSealKey = randomBytes(32).toString('base64url');
 
-/** A fresh data directory holding the demo org: a copy of one seeded once per test process. */
+/**
+ * A fresh data directory holding the demo org: a copy of one seeded once per test process. Under
+ * IDP_TEST_STORE=postgres the directory stays empty and stands for a new database copied from a seeded template.
+ */
 export async function seededHome(): Promise<string> {
+  if (ON_POSTGRES) {
+    pgTemplate ??= (async () => {
+      const url = await pgDatabaseFor('template');
+      await idpOk(['--store', url, 'init', '--quiet'], { env: { IDP_SEAL_KEY: pgSealKey } });
+      return url;
+    })();
+    const home = join(tempDir(), 'org');
+    pgStores.set(home, { url: await pgDatabaseFor('org', await pgTemplate), sealKey: pgSealKey });
+    return home;
+  }
   template ??= (async () => {
     const dir = join(tempDir('template'), 'org');
     await idpOk(['init', '--quiet'], { home: dir });

@@ -4,10 +4,9 @@ import { after } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { createOrganisation } from '../../src/cli/context.js';
 import type { PgStore } from '../../src/store-pg/store.js';
-import { dropSchemas, freshPgStore } from './pg.js';
+import { dropSchemas, freshPgStore, ON_POSTGRES } from './pg.js';
 
-/** Whether this run puts the login suites' orgs on PostgreSQL (IDP_TEST_STORE=postgres, under .ci/with-pg.sh). */
-export const ON_POSTGRES = process.env.IDP_TEST_STORE === 'postgres';
+export { ON_POSTGRES };
 
 const sealKey = randomBytes(32);
 let template: Promise<PgStore> | undefined;

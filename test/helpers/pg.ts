@@ -1,6 +1,7 @@
 // The PostgreSQL server the tests run against: IDP_TEST_PG_URL, which .ci/with-pg.sh sets (a throwaway cluster), and a
 // fresh schema per store so tests share the server without seeing each other's rows.
 import assert from 'node:assert/strict';
+import { after } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openPgStore, type PgStore, type PgStoreOptions } from '../../src/store-pg/store.js';
@@ -14,6 +15,12 @@ export function pgUrl(): string {
   );
   return url;
 }
+
+/** Whether this run puts the suites' orgs on PostgreSQL (IDP_TEST_STORE=postgres, under .ci/with-pg.sh). */
+export const ON_POSTGRES = process.env.IDP_TEST_STORE === 'postgres';
+
+// Registered when the helper loads, so on the file's root: inside a test it would run when that test ends.
+if (ON_POSTGRES) after(dropDatabases);
 
 export function newSchema(): string {
   return `t_${randomBytes(6).toString('hex')}`;
@@ -37,6 +44,31 @@ export async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<
   } finally {
     await client.end();
   }
+}
+
+const databases: string[] = [];
+
+/**
+ * A new database on the test server (a copy of `template`'s database when given) and its URL; dropped by
+ * dropDatabases. The test role may create databases (.ci/with-pg.sh).
+ */
+export async function pgDatabaseFor(label: string, template?: string): Promise<string> {
+  const name = `${label}_${randomBytes(6).toString('hex')}`;
+  const from = template ? ` TEMPLATE "${new URL(template).pathname.slice(1)}"` : '';
+  await admin((client) => client.query(`CREATE DATABASE "${name}"${from}`));
+  databases.push(name);
+  const url = new URL(pgUrl());
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
+/** Drops every database pgDatabaseFor made in this process, with whatever connections are still open to them. */
+export async function dropDatabases(): Promise<void> {
+  const names = databases.splice(0);
+  if (names.length === 0 || !process.env.IDP_TEST_PG_URL) return;
+  await admin(async (client) => {
+    for (const name of names) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
 }
 
 /** Drops every schema freshPgStore made in this process. */
