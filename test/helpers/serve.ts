@@ -20,6 +20,8 @@ export interface Serving {
   stderr(): string;
   /** Sends SIGTERM and resolves with the exit code (128 + signal number when killed by a signal). */
   stop(): Promise<number>;
+  /** Sends `signal` (a crash: SIGKILL) and resolves with the exit code, as stop does. */
+  kill(signal: NodeJS.Signals): Promise<number>;
 }
 
 export interface ServeOptions {
@@ -93,6 +95,10 @@ export function startServe(home: string, opts: ServeOptions = {}): Promise<Servi
         stderr: () => stderr,
         stop: () => {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          return exited;
+        },
+        kill: (signal) => {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
           return exited;
         },
       });
