@@ -1,8 +1,58 @@
-// Runs every compiled test file under dist/test with node's test runner.
-// Node 20 does not expand globs in `node --test`, so the files are listed here.
+// Runs every compiled test file under dist/test with node's test runner, then, when a PostgreSQL server is given
+// (IDP_TEST_PG_URL, which .ci/with-pg.sh sets), the suites listed in POSTGRES_SUITES a second time with their orgs on
+// it (IDP_TEST_STORE=postgres). Arguments keep only the files whose path contains one of them, in both passes.
+// IDP_TEST_STORE set by the caller runs one pass, on that engine. Node 20 does not expand globs in `node --test`, so
+// the files are listed here.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+
+/**
+ * The suites that run on PostgreSQL too: the flow engine and every JIT decision, linking, MFA and lockout, apply,
+ * the serve-mode relying party, and the CLI on an org in a database. The others either look at the SQLite file itself
+ * (bytes unchanged, WAL, file modes) or exercise no store; the store contract and the PostgreSQL adapter's own
+ * tests run on both engines in the first pass already.
+ */
+const POSTGRES_SUITES = [
+  // the flow engine in process: JIT decisions, linking, MFA, lockout, scripts, apply, the admin use cases
+  'integration/admin-use-cases',
+  'integration/apply',
+  'integration/broker-store',
+  'integration/check',
+  'integration/identity-takeover',
+  'integration/jit-prompt-race',
+  'integration/login-jit',
+  'integration/loopback-mfa',
+  'integration/mfa',
+  'integration/options-timing',
+  'integration/passkey-cases',
+  'integration/script-flow',
+  'integration/script-flow-hostile',
+  'integration/terminal-injection',
+  // the CLI on an org in a database
+  'e2e/app-check-replay',
+  'e2e/apps',
+  'e2e/audit',
+  'e2e/connection-upstream',
+  'e2e/connections',
+  'e2e/connectors',
+  'e2e/mfa',
+  'e2e/mfa-choice',
+  'e2e/passkeys-cli',
+  'e2e/script-templates',
+  'e2e/small-items',
+  // idp serve: the relying party, the browser, My Account, passkeys
+  'e2e/account',
+  'e2e/passkeys',
+  'e2e/serve-browser',
+  'e2e/serve-headers',
+  'e2e/serve-myaccount',
+  'e2e/serve-myaccount-factors',
+  'e2e/serve-passkeys',
+  'e2e/serve-public-url',
+  'e2e/serve-rp',
+  'e2e/serve-switch',
+];
 
 const root = new URL('../dist/test/', import.meta.url).pathname;
 const only = process.argv.slice(2);
@@ -16,5 +66,17 @@ const files = [];
   }
 })(root);
 files.sort();
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+
+function pass(list, env) {
+  if (list.length === 0) return 0;
+  const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...list], { stdio: 'inherit', env });
+  return result.status ?? 1;
+}
+
+const sqlite = pass(files, process.env);
+const onPostgres = files.filter((f) => POSTGRES_SUITES.some((s) => f.endsWith(`/${s}.test.js`)));
+const postgres =
+  process.env.IDP_TEST_STORE || !process.env.IDP_TEST_PG_URL
+    ? 0
+    : pass(onPostgres, { ...process.env, IDP_TEST_STORE: 'postgres' });
+process.exit(sqlite || postgres);

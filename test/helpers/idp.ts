@@ -36,6 +36,11 @@ const SCRUBBED = ['IDP_HOME', 'XDG_DATA_HOME', 'NO_COLOR', 'FORCE_COLOR', 'NODE_
 /** The store each PostgreSQL-backed home stands for (IDP_TEST_STORE=postgres), with the sealing key of its rows. */
 const pgStores = new Map<string, { url: string; sealKey: string }>();
 
+/** Points every command and server run for `home` at the PostgreSQL store `url`, sealed with `sealKey` (base64url). */
+export function pointHomeAt(home: string, url: string, sealKey: string): void {
+  pgStores.set(home, { url, sealKey });
+}
+
 export function childEnv(opts: RunOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of SCRUBBED) delete env[name];
@@ -121,7 +126,7 @@ export async function seededHome(): Promise<string> {
       return url;
     })();
     const home = join(tempDir(), 'org');
-    pgStores.set(home, { url: await pgDatabaseFor('org', await pgTemplate), sealKey: pgSealKey });
+    pointHomeAt(home, await pgDatabaseFor('org', await pgTemplate), pgSealKey);
     return home;
   }
   template ??= (async () => {

@@ -49,12 +49,13 @@ export function sharedDemoOrg(): { store: Store; upstreams: Upstreams } {
   const org = {} as { store: Store; upstreams: Upstreams };
   before(async () => {
     // IDP_TEST_STORE=postgres: the same suites on the PostgreSQL store (test/helpers/pg-org.ts).
-    org.store = ON_POSTGRES ? ((await pgDemoStore()) as unknown as Store) : openStore(await demoHome());
+    const home = await demoHome();
+    org.store = ON_POSTGRES ? ((await pgDemoStore(home)) as unknown as Store) : openStore(home);
     org.upstreams = await upstreamsFor(org.store);
   });
   after(async () => {
     await org.upstreams.close();
-    org.store.close();
+    await org.store.close();
   });
   return org;
 }
@@ -84,13 +85,13 @@ export interface LoginWorld {
 
 export async function loginWorld(t: TestContext): Promise<LoginWorld> {
   const home = await demoHome();
-  const store = ON_POSTGRES ? ((await pgDemoStore()) as unknown as Store) : openStore(home);
+  const store = ON_POSTGRES ? ((await pgDemoStore(home)) as unknown as Store) : openStore(home);
   const recorded: URL[] = [];
   const upstreams = recordingUpstreams(await upstreamsFor(store), recorded);
   const extraUpstreams: Upstreams[] = [];
   t.after(async () => {
     await Promise.all([upstreams, ...extraUpstreams].map((u) => u.close()));
-    store.close();
+    await store.close();
   });
 
   async function run(answers: HeadlessLoginOptions['answers'], personasFile?: string): Promise<LoginRun> {
