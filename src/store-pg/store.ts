@@ -24,7 +24,7 @@ import { PgConnectionRepo } from './connections.js';
 import { PgEventRepo } from './events.js';
 import { PgFactorRepo } from './factors.js';
 import { PgFlowRepo } from './flows.js';
-import { migrate, readVersion } from './migrations.js';
+import { migrate, readVersion, rehearseMigration, SCHEMA_VERSION } from './migrations.js';
 
 import { PgOidcModelRepo } from './oidc-models.js';
 import { PgOrgRepo } from './org.js';
@@ -91,6 +91,37 @@ export async function openPgStore(url: string, opts: PgStoreOptions = {}): Promi
   }
   const key = { value: opts.sealKey };
   return new PgStore({ pool, url, opts, where, clock: opts.clock ?? (() => new Date()), key });
+}
+
+/**
+ * A copy's destination as `idp store copy --dry-run` reads it, without writing to it: the store as it stands, or, where
+ * the database (or schema) holds no idp schema yet, a blank store of this idp's schema, its tables those this idp's
+ * migrations make there, applied in a transaction that is rolled back.
+ */
+export async function probePgStore(
+  url: string,
+  opts: PgStoreOptions = {},
+): Promise<StoreTables & { close(): Promise<void> }> {
+  const store = await openPgStore(url, { ...opts, migrate: false });
+  try {
+    if ((await store.schemaVersion()) !== 0) return store;
+    const tables = await store.rehearsedTables();
+    return {
+      schemaVersion: async () => SCHEMA_VERSION,
+      tables: async () => tables,
+      rows: async function* () {},
+      isEmpty: async () => true,
+      load: async () => {
+        throw new IdpError('INTERNAL', `${store.where} was opened to be probed, not written`);
+      },
+      seal: (plaintext) => store.seal(plaintext),
+      unseal: (sealed) => store.unseal(sealed),
+      close: () => store.close(),
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
 }
 
 /** The first connection: it proves the server can be reached and entered, and brings the schema up to date. */
@@ -260,6 +291,24 @@ export class PgStore implements Store, StoreTables {
       throw connectionError(err, this.shared.where);
     } finally {
       checkin(client);
+    }
+  }
+
+  /**
+   * The tables `migrate` would give this store, read in a transaction that made them and was rolled back: nothing is
+   * left behind. The connection is discarded afterwards: statements it prepared named tables that no longer exist.
+   */
+  async rehearsedTables(): Promise<TableInfo[]> {
+    const client = await this.connect();
+    const translate = (err: unknown): unknown => connectionError(err, this.shared.where);
+    try {
+      return await rehearseMigration(client, this.shared.where, this.shared.opts.schema, () =>
+        readTables(sqlOn(client, translate)),
+      );
+    } catch (err) {
+      throw translate(err);
+    } finally {
+      checkin(client, new Error('a rehearsal connection is not reused'));
     }
   }
 
