@@ -56,6 +56,8 @@ interface Shared {
   where: string;
   clock: Clock;
   key: { value?: Buffer };
+  /** The tables as the catalog last described them; forgotten when this store migrates. */
+  layout?: Promise<TableInfo[]>;
 }
 
 /** Serialization failure and deadlock: PostgreSQL undid the unit of work, which may be run again as it is. */
@@ -285,6 +287,7 @@ export class PgStore implements Store, StoreTables {
     const client = await this.connect();
     try {
       const from = await readVersion(client);
+      this.shared.layout = undefined;
       await migrate(client, this.shared.where, this.shared.opts.schema);
       return { from, to: await readVersion(client) };
     } catch (err) {
@@ -319,8 +322,18 @@ export class PgStore implements Store, StoreTables {
     return { version: row!.version, roundTripMs: performance.now() - started };
   }
 
+  /**
+   * Read from the catalog once per store (three queries over it, tens of milliseconds): a copy asks for the tables
+   * again for every table it reads. Only `idp store copy` and tests call this, on stores whose schema they change
+   * through `migrate` alone.
+   */
   tables(): Promise<TableInfo[]> {
-    return readTables(this.sql);
+    this.shared.layout ??= readTables(this.sql);
+    const layout = this.shared.layout;
+    layout.catch(() => {
+      if (this.shared.layout === layout) this.shared.layout = undefined;
+    });
+    return layout;
   }
 
   async *rows(table: string): AsyncIterable<Row> {
