@@ -51,9 +51,11 @@ export async function applyCopy(plan: CopyPlan, from: NamedTables, to: NamedTabl
   // Checked again on the store that is written: another copy may have filled it since the plan.
   await refusals(from, to);
   const layout = new Map((await from.tables.tables()).map((t) => [t.name, t]));
-  await to.tables.load(
-    plan.tables.map(({ table }) => ({ table, rows: resealed(layout.get(table)!, from.tables, to.tables) })),
-  );
+  // The plan's tables in the destination's order: each engine lists parents first its own way (unrelated tables may
+  // come in another order), and the destination's foreign keys are the ones checked as rows go in.
+  const planned = new Set(plan.tables.map((t) => t.table));
+  const order = (await to.tables.tables()).map((t) => t.name).filter((name) => planned.has(name));
+  await to.tables.load(order.map((table) => ({ table, rows: resealed(layout.get(table)!, from.tables, to.tables) })));
   const verification = await verifyCopy(from, to);
   if (!verification.ok) throw mismatch(from, to, verification);
   return verification;
@@ -63,8 +65,9 @@ export async function applyCopy(plan: CopyPlan, from: NamedTables, to: NamedTabl
 export async function verifyCopy(from: NamedTables, to: NamedTables): Promise<Verification> {
   await sameSchema(from, to);
   const [source, destination] = await Promise.all([checksums(from.tables), checksums(to.tables)]);
-  const tables = source.map((sum, i) => {
-    const other = destination[i]!;
+  const there = new Map(destination.map((sum) => [sum.table, sum]));
+  const tables = source.map((sum) => {
+    const other = there.get(sum.table)!;
     return { ...sum, destination: other, ok: other.rows === sum.rows && other.checksum === sum.checksum };
   });
   return { tables, ok: tables.every((t) => t.ok) };
@@ -104,14 +107,19 @@ async function sameSchema(from: NamedTables, to: NamedTables): Promise<number> {
       hint`migrate the older one first: ${{ kind: 'store-migrate', location: older }}`,
     );
   }
+  // Compared by name: both engines list parents before children, but may order tables that are not related apart.
   const [left, right] = await Promise.all([from.tables.tables(), to.tables.tables()]);
-  if (JSON.stringify(left) !== JSON.stringify(right))
+  if (JSON.stringify(byName(left)) !== JSON.stringify(byName(right)))
     throw new IdpError(
       'SCHEMA_MISMATCH',
       `${from.location} and ${to.location} are both at schema ${a} but their tables differ`,
       'copy between stores made by the same idp release',
     );
   return a;
+}
+
+function byName(tables: TableInfo[]): TableInfo[] {
+  return [...tables].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Whether `column` of `row` holds a sealed value. */

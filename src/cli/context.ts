@@ -351,10 +351,10 @@ export async function openTables(
   password?: string,
 ): Promise<StoreTables & { close(): void | Promise<void> }> {
   if (location.engine === 'postgres') {
-    // A blank database gets the schema even on a probe: the plan compares table shapes, and an empty schema is what
-    // `idp store migrate` would make anyway. A source is read as it stands.
-    const { openPgStore } = await import('../store-pg/store.js');
-    return openPgStore(location.value, { password, migrate: mode !== 'read' });
+    // A probe writes nothing, even to a blank database (a dry run's promise): its tables are rehearsed and rolled back.
+    const { openPgStore, probePgStore } = await import('../store-pg/store.js');
+    if (mode === 'probe') return probePgStore(location.value, { password });
+    return openPgStore(location.value, { password, migrate: mode === 'write' });
   }
   const [{ SqliteTables }, db] = await Promise.all([import('../store/tables.js'), import('../store/db.js')]);
   const home = location.value;

@@ -245,28 +245,53 @@ export async function migrate(client: pg.ClientBase, where: string, schema?: str
   if ((await readVersion(client)) === SCHEMA_VERSION) return;
   await client.query('BEGIN');
   try {
-    await client.query(`SELECT pg_advisory_xact_lock($1, hashtext(coalesce($2, current_schema(), '')))`, [
-      LOCK_KEY,
-      schema ?? null,
-    ]);
-    if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-    const version = await readVersion(client);
-    if (version > SCHEMA_VERSION)
-      throw new IdpError(
-        'DB_NEWER',
-        `the store at ${where} was written by a newer idp (schema ${version}, this idp knows ${SCHEMA_VERSION})`,
-        'upgrade idp; the database was left untouched',
-      );
-    if (version === 0) await refuseForeignTables(client, where);
-    for (const step of PG_MIGRATIONS.slice(version)) await client.query(step);
-    if (version === 0) await client.query(`CREATE TABLE ${VERSION_TABLE} (version BIGINT NOT NULL)`);
-    await client.query(`DELETE FROM ${VERSION_TABLE}`);
-    await client.query(`INSERT INTO ${VERSION_TABLE} (version) VALUES ($1)`, [SCHEMA_VERSION]);
+    await applySteps(client, where, schema);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * What `migrate` would make, made and undone: the steps applied in a transaction that is then rolled back (PostgreSQL
+ * undoes DDL with it), `inspect` run on the result in between. For a dry run, which must leave the database as it was;
+ * the refusals `migrate` makes (a foreign schema, a newer idp's) are made here too.
+ */
+export async function rehearseMigration<T>(
+  client: pg.ClientBase,
+  where: string,
+  schema: string | undefined,
+  inspect: () => Promise<T>,
+): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    await applySteps(client, where, schema);
+    return await inspect();
+  } finally {
+    await client.query('ROLLBACK');
+  }
+}
+
+/** The migration steps the store lacks, on `client`, inside the transaction it holds. */
+async function applySteps(client: pg.ClientBase, where: string, schema: string | undefined): Promise<void> {
+  await client.query(`SELECT pg_advisory_xact_lock($1, hashtext(coalesce($2, current_schema(), '')))`, [
+    LOCK_KEY,
+    schema ?? null,
+  ]);
+  if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+  const version = await readVersion(client);
+  if (version > SCHEMA_VERSION)
+    throw new IdpError(
+      'DB_NEWER',
+      `the store at ${where} was written by a newer idp (schema ${version}, this idp knows ${SCHEMA_VERSION})`,
+      'upgrade idp; the database was left untouched',
+    );
+  if (version === 0) await refuseForeignTables(client, where);
+  for (const step of PG_MIGRATIONS.slice(version)) await client.query(step);
+  if (version === 0) await client.query(`CREATE TABLE ${VERSION_TABLE} (version BIGINT NOT NULL)`);
+  await client.query(`DELETE FROM ${VERSION_TABLE}`);
+  await client.query(`INSERT INTO ${VERSION_TABLE} (version) VALUES ($1)`, [SCHEMA_VERSION]);
 }
 
 async function refuseForeignTables(client: pg.ClientBase, where: string): Promise<void> {

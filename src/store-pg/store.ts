@@ -24,7 +24,7 @@ import { PgConnectionRepo } from './connections.js';
 import { PgEventRepo } from './events.js';
 import { PgFactorRepo } from './factors.js';
 import { PgFlowRepo } from './flows.js';
-import { migrate, readVersion } from './migrations.js';
+import { migrate, readVersion, rehearseMigration, SCHEMA_VERSION } from './migrations.js';
 
 import { PgOidcModelRepo } from './oidc-models.js';
 import { PgOrgRepo } from './org.js';
@@ -56,6 +56,8 @@ interface Shared {
   where: string;
   clock: Clock;
   key: { value?: Buffer };
+  /** The tables as the catalog last described them; forgotten when this store migrates. */
+  layout?: Promise<TableInfo[]>;
 }
 
 /** Serialization failure and deadlock: PostgreSQL undid the unit of work, which may be run again as it is. */
@@ -91,6 +93,37 @@ export async function openPgStore(url: string, opts: PgStoreOptions = {}): Promi
   }
   const key = { value: opts.sealKey };
   return new PgStore({ pool, url, opts, where, clock: opts.clock ?? (() => new Date()), key });
+}
+
+/**
+ * A copy's destination as `idp store copy --dry-run` reads it, without writing to it: the store as it stands, or, where
+ * the database (or schema) holds no idp schema yet, a blank store of this idp's schema, its tables those this idp's
+ * migrations make there, applied in a transaction that is rolled back.
+ */
+export async function probePgStore(
+  url: string,
+  opts: PgStoreOptions = {},
+): Promise<StoreTables & { close(): Promise<void> }> {
+  const store = await openPgStore(url, { ...opts, migrate: false });
+  try {
+    if ((await store.schemaVersion()) !== 0) return store;
+    const tables = await store.rehearsedTables();
+    return {
+      schemaVersion: async () => SCHEMA_VERSION,
+      tables: async () => tables,
+      rows: async function* () {},
+      isEmpty: async () => true,
+      load: async () => {
+        throw new IdpError('INTERNAL', `${store.where} was opened to be probed, not written`);
+      },
+      seal: (plaintext) => store.seal(plaintext),
+      unseal: (sealed) => store.unseal(sealed),
+      close: () => store.close(),
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
 }
 
 /** The first connection: it proves the server can be reached and entered, and brings the schema up to date. */
@@ -254,12 +287,31 @@ export class PgStore implements Store, StoreTables {
     const client = await this.connect();
     try {
       const from = await readVersion(client);
+      this.shared.layout = undefined;
       await migrate(client, this.shared.where, this.shared.opts.schema);
       return { from, to: await readVersion(client) };
     } catch (err) {
       throw connectionError(err, this.shared.where);
     } finally {
       checkin(client);
+    }
+  }
+
+  /**
+   * The tables `migrate` would give this store, read in a transaction that made them and was rolled back: nothing is
+   * left behind. The connection is discarded afterwards: statements it prepared named tables that no longer exist.
+   */
+  async rehearsedTables(): Promise<TableInfo[]> {
+    const client = await this.connect();
+    const translate = (err: unknown): unknown => connectionError(err, this.shared.where);
+    try {
+      return await rehearseMigration(client, this.shared.where, this.shared.opts.schema, () =>
+        readTables(sqlOn(client, translate)),
+      );
+    } catch (err) {
+      throw translate(err);
+    } finally {
+      checkin(client, new Error('a rehearsal connection is not reused'));
     }
   }
 
@@ -270,8 +322,18 @@ export class PgStore implements Store, StoreTables {
     return { version: row!.version, roundTripMs: performance.now() - started };
   }
 
+  /**
+   * Read from the catalog once per store (three queries over it, tens of milliseconds): a copy asks for the tables
+   * again for every table it reads. Only `idp store copy` and tests call this, on stores whose schema they change
+   * through `migrate` alone.
+   */
   tables(): Promise<TableInfo[]> {
-    return readTables(this.sql);
+    this.shared.layout ??= readTables(this.sql);
+    const layout = this.shared.layout;
+    layout.catch(() => {
+      if (this.shared.layout === layout) this.shared.layout = undefined;
+    });
+    return layout;
   }
 
   async *rows(table: string): AsyncIterable<Row> {

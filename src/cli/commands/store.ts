@@ -1,5 +1,5 @@
-// `idp store copy|verify|migrate`: move an organisation between stores (data directories today, PostgreSQL once the
-// composition root opens it), prove two stores hold the same org, and bring a store up to this idp's schema.
+// `idp store copy|verify|migrate`: move an organisation between stores (data directories and PostgreSQL databases,
+// either way), prove two stores hold the same org, and bring a store up to this idp's schema.
 import type { Command } from 'commander';
 import type { NamedTables, TableSum, Verification } from '../../app/store-copy.js';
 import { exitCodeFor } from '../../core/errors.js';
@@ -17,8 +17,8 @@ export function registerStore(program: Command): void {
   group
     .command('copy')
     .description('copy the org at --from into the empty store at --to, then verify rows and a checksum per table')
-    .requiredOption('--from <store>', 'the source: a data directory (or a postgres:// URL)')
-    .requiredOption('--to <store>', 'the destination, empty or not made yet: a data directory (or a postgres:// URL)')
+    .requiredOption('--from <store>', 'the source: a data directory or a postgres:// URL')
+    .requiredOption('--to <store>', 'the destination, empty or not made yet: a data directory or a postgres:// URL')
     .option('--dry-run', 'print what would be copied, write nothing')
     .addHelpText(
       'after',
@@ -26,7 +26,8 @@ export function registerStore(program: Command): void {
 Examples:
   idp store copy --from ~/.local/share/idp --to ./org-copy --dry-run
   idp store copy --from ~/.local/share/idp --to ./org-copy
-  idp store verify --from ~/.local/share/idp --to ./org-copy`,
+  idp store verify --from ~/.local/share/idp --to ./org-copy
+  idp store copy --from ~/.local/share/idp --to postgres://idp@127.0.0.1:5432/idp   # PGPASSWORD, IDP_SEAL_KEY set`,
     )
     .action(
       action(async (ctx, opts: CopyOptions) => {
@@ -66,7 +67,7 @@ Examples:
   group
     .command('verify')
     .description('compare two stores table by table: row counts and checksums (exit 9 when they differ)')
-    .requiredOption('--from <store>', 'one store: a data directory (or a postgres:// URL)')
+    .requiredOption('--from <store>', 'one store: a data directory or a postgres:// URL')
     .requiredOption('--to <store>', 'the other store')
     .addHelpText('after', '\nExample:\n  idp store verify --from ~/.local/share/idp --to ./org-copy')
     .action(
