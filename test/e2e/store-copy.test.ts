@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { dbPath } from '../../src/store/db.js';
-import { loadKey, seal, SEAL_KEY_FILE } from '../../src/store/seal.js';
+import { loadKey, SEAL_KEY_FILE } from '../../src/store/seal.js';
+import { seal } from '../../src/store-rows/seal.js';
 import { dbHash, expectCode, idpJson, idpOk, runIdp, seededHome, tempDir } from '../helpers/idp.js';
 import { downgradeTo7 } from '../helpers/migrations.js';
 
