@@ -2,10 +2,11 @@
 // work of multi-row INSERTs, so a bad record leaves the store as it was; a conflict names the record's line.
 import { IdpError } from '../core/errors.js';
 import type { UserRecord } from '../core/user-records.js';
+import { USER_COLUMNS, userParams } from '../store-rows/users.js';
 import { PASSKEY_COLUMNS, passkeyParams } from './passkeys.js';
 import type { Sql } from './sql.js';
 import type { PgStore } from './store.js';
-import { placeholders, USER_COLUMNS, userParams } from './users.js';
+import { placeholders } from './users.js';
 
 /** The same result as the SQLite store's import. */
 export interface ImportResult {
