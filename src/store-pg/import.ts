@@ -4,9 +4,8 @@ import { IdpError } from '../core/errors.js';
 import type { UserRecord } from '../core/user-records.js';
 import { USER_COLUMNS, userParams } from '../store-rows/users.js';
 import { PASSKEY_COLUMNS, passkeyParams } from './passkeys.js';
-import type { Sql } from './sql.js';
+import { placeholders, type Sql } from './sql.js';
 import type { PgStore } from './store.js';
-import { placeholders } from './users.js';
 
 /** The same result as the SQLite store's import. */
 export interface ImportResult {

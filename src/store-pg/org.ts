@@ -4,7 +4,7 @@ import type { PublicSigningKey } from '../core/jwks.js';
 import { DEFAULT_ORG_NAME } from '../core/names.js';
 import type { IdTokenAlg } from '../core/types.js';
 import type { OrgRepository, SigningKey } from '../ports.js';
-import type { Secrets } from './apps.js';
+import type { Secrets } from '../store-rows/seal.js';
 import type { Sql } from './sql.js';
 
 interface KeyRow {

@@ -14,12 +14,7 @@ import {
   type UserRow,
   userParams,
 } from '../store-rows/users.js';
-import type { Sql } from './sql.js';
-
-/** `$1, $2, ...` for `count` parameters starting after `offset`. */
-export function placeholders(count: number, offset = 0): string {
-  return Array.from({ length: count }, (_, i) => `$${offset + i + 1}`).join(', ');
-}
+import { placeholders, type Sql } from './sql.js';
 
 const INSERT_SQL = `INSERT INTO users (${USER_COLUMNS.join(', ')}) VALUES (${placeholders(USER_COLUMNS.length)})`;
 
