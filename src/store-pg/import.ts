@@ -2,8 +2,8 @@
 // work of multi-row INSERTs, so a bad record leaves the store as it was; a conflict names the record's line.
 import { IdpError } from '../core/errors.js';
 import type { UserRecord } from '../core/user-records.js';
+import { PASSKEY_COLUMNS, passkeyParams } from '../store-rows/passkeys.js';
 import { USER_COLUMNS, userParams } from '../store-rows/users.js';
-import { PASSKEY_COLUMNS, passkeyParams } from './passkeys.js';
 import { placeholders, type Sql } from './sql.js';
 import type { PgStore } from './store.js';
 
@@ -36,7 +36,10 @@ const FACTORS: Table = {
   sql: 'INSERT INTO mfa_factors (id, user_id, type, secret_sealed, last_used_step, created_at, confirmed_at) VALUES',
   columns: 7,
 };
-const PASSKEYS: Table = { sql: `INSERT INTO passkeys (${PASSKEY_COLUMNS}) VALUES`, columns: 11 };
+const PASSKEYS: Table = {
+  sql: `INSERT INTO passkeys (${PASSKEY_COLUMNS.join(', ')}) VALUES`,
+  columns: PASSKEY_COLUMNS.length,
+};
 
 /** One row to insert, with the record it comes from (to name its line when the row breaks a constraint). */
 interface Pending {

@@ -4,7 +4,8 @@
 import { IdpError } from '../core/errors.js';
 import type { UserRecord } from '../core/user-records.js';
 import { USERNAME_RULE_BROKEN, USERNAME_RULE_ON_INSERT } from './migrations.js';
-import { INSERT_PASSKEY_SQL, passkeyParams } from './passkeys.js';
+import { passkeyParams } from '../store-rows/passkeys.js';
+import { INSERT_PASSKEY_SQL } from './passkeys.js';
 import type { Db } from './db.js';
 import type { SqliteStore as Store } from './store.js';
 import { restoreStatement } from './users.js';
