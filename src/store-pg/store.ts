@@ -36,7 +36,8 @@ import { PgUserRepo } from './users.js';
 
 // What the composition root calls besides openPgStore, from this one module.
 export { isPgUrl } from './connect.js';
-export { importUsers, type ImportResult } from './import.js';
+export type { ImportResult } from '../store-rows/import.js';
+export { importUsers } from './import.js';
 export { SCHEMA_VERSION } from './migrations.js';
 
 export interface PgStoreOptions extends ConnectOptions {
