@@ -2,7 +2,7 @@
 // repository filters them (a flow's JSON state read with jsonb operators instead of json_extract and json_each).
 import type { StageEvent } from '../core/types.js';
 import type { ConfigChange, EventQuery, EventRecord, EventRepository } from '../ports.js';
-import { type EventRow, toRecord } from '../store-rows/events.js';
+import { configParams, type EventRow, toRecord } from '../store-rows/events.js';
 import type { Sql } from './sql.js';
 
 export class PgEventRepo implements EventRepository {
@@ -14,15 +14,7 @@ export class PgEventRepo implements EventRepository {
   async recordConfig(change: ConfigChange): Promise<void> {
     await this.sql.changes(
       "INSERT INTO events (at, kind, actor, action, target, detail, before, after) VALUES ($1, 'config', $2, $3, $4, $5, $6, $7)",
-      [
-        this.now(),
-        change.actor,
-        change.action,
-        change.target,
-        change.detail,
-        JSON.stringify(change.before ?? null),
-        JSON.stringify(change.after ?? null),
-      ],
+      configParams(change, this.now()),
     );
   }
 

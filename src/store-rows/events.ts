@@ -1,6 +1,7 @@
-// An events row on either engine (a config change or a flow's stage) and the EventRecord it reads as.
+// An events row on either engine (a config change or a flow's stage), the EventRecord it reads as, and the cells a
+// config change fills.
 import type { Stage, StageStatus } from '../core/types.js';
-import type { EventRecord } from '../ports.js';
+import type { ConfigChange, EventRecord } from '../ports.js';
 
 export interface EventRow {
   id: number;
@@ -36,4 +37,17 @@ export function toRecord(row: EventRow): EventRecord {
     before: row.before === null ? null : JSON.parse(row.before),
     after: row.after === null ? null : JSON.parse(row.after),
   };
+}
+
+/** A config change's cells, made `at`: at, actor, action, target, detail, before, after (the last two as JSON). */
+export function configParams(change: ConfigChange, at: string): unknown[] {
+  return [
+    at,
+    change.actor,
+    change.action,
+    change.target,
+    change.detail,
+    JSON.stringify(change.before ?? null),
+    JSON.stringify(change.after ?? null),
+  ];
 }

@@ -1,7 +1,7 @@
 // Repository for the audit trail: config changes (who, what, before, after) and flow stage events.
 import type { StageEvent } from '../core/types.js';
 import type { ConfigChange, EventQuery, EventRecord } from '../ports.js';
-import { type EventRow, toRecord } from '../store-rows/events.js';
+import { configParams, type EventRow, toRecord } from '../store-rows/events.js';
 import type { Db } from './db.js';
 
 export class EventRepo {
@@ -13,18 +13,9 @@ export class EventRepo {
   recordConfig(change: ConfigChange): void {
     this.db
       .prepare(
-        'INSERT INTO events (at, kind, actor, action, target, detail, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        "INSERT INTO events (at, kind, actor, action, target, detail, before, after) VALUES (?, 'config', ?, ?, ?, ?, ?, ?)",
       )
-      .run(
-        this.now(),
-        'config',
-        change.actor,
-        change.action,
-        change.target,
-        change.detail,
-        JSON.stringify(change.before ?? null),
-        JSON.stringify(change.after ?? null),
-      );
+      .run(...configParams(change, this.now()));
   }
 
   recordStage(event: StageEvent): void {
