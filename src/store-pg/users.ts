@@ -8,6 +8,8 @@ import {
   cursorOf,
   cursorUsername,
   type ExportRow,
+  PROFILE_COLUMNS,
+  profileParams,
   toExportedUser,
   toUser,
   USER_COLUMNS,
@@ -17,6 +19,8 @@ import {
 import { placeholders, type Sql } from './sql.js';
 
 const INSERT_SQL = `INSERT INTO users (${USER_COLUMNS.join(', ')}) VALUES (${placeholders(USER_COLUMNS.length)})`;
+const PROFILE_SETS = PROFILE_COLUMNS.map((c, i) => `${c} = $${i + 1}`);
+const UPDATE_PROFILE_SQL = `UPDATE users SET ${PROFILE_SETS.join(', ')} WHERE id = $${PROFILE_SETS.length + 1}`;
 
 /** The users_email_username CHECK (migration 6) refusing a write, as the IdpError SQLite's trigger gives. */
 export function identifierRule(err: unknown): unknown {
@@ -176,23 +180,8 @@ export class PgUserRepo implements UserRepository {
   async updateProfile(id: string, patch: ProfilePatch): Promise<void> {
     const current = await this.byId(id);
     if (!current) return;
-    const next = { ...current, ...patch };
     try {
-      await this.sql.changes(
-        `UPDATE users SET email = $1, email_verified = $2, name = $3, given_name = $4, family_name = $5, picture = $6,
-                attributes = $7, updated_at = $8 WHERE id = $9`,
-        [
-          next.email,
-          next.emailVerified ? 1 : 0,
-          next.name,
-          next.givenName,
-          next.familyName,
-          next.picture,
-          JSON.stringify(next.attributes),
-          this.now(),
-          id,
-        ],
-      );
+      await this.sql.changes(UPDATE_PROFILE_SQL, [...profileParams({ ...current, ...patch }, this.now()), id]);
     } catch (err) {
       throw identifierRule(err);
     }

@@ -108,6 +108,32 @@ export function userParams(id: string, u: Omit<NewUser, 'id' | 'source'>, source
   ];
 }
 
+/** The columns a profile change rewrites, in profileParams order. */
+export const PROFILE_COLUMNS = [
+  'email',
+  'email_verified',
+  'name',
+  'given_name',
+  'family_name',
+  'picture',
+  'attributes',
+  'updated_at',
+] as const;
+
+/** The changed user's profile cells in PROFILE_COLUMNS order, changed `at`. */
+export function profileParams(next: User, at: string): unknown[] {
+  return [
+    next.email,
+    next.emailVerified ? 1 : 0,
+    next.name,
+    next.givenName,
+    next.familyName,
+    next.picture,
+    JSON.stringify(next.attributes),
+    at,
+  ];
+}
+
 /** The cursor of the page after `username`, the last one listed: opaque, so a caller cannot mistake it for a name. */
 export function cursorOf(username: string): string {
   return Buffer.from(username).toString('base64url');

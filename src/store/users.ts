@@ -7,6 +7,8 @@ import {
   cursorOf,
   cursorUsername,
   type ExportRow,
+  PROFILE_COLUMNS,
+  profileParams,
   type RowTimes,
   toExportedUser,
   toUser,
@@ -17,6 +19,7 @@ import {
 import type { Db } from './db.js';
 
 const INSERT_SQL = `INSERT INTO users (${USER_COLUMNS.join(', ')}) VALUES (${USER_COLUMNS.map(() => '?').join(', ')})`;
+const UPDATE_PROFILE_SQL = `UPDATE users SET ${PROFILE_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`;
 
 /**
  * The migration 6 trigger's refusal as an IdpError. Use cases check the rule first with a clearer message: reaching
@@ -175,24 +178,8 @@ export class UserRepo {
   updateProfile(id: string, patch: ProfilePatch): void {
     const current = this.byId(id);
     if (!current) return;
-    const next = { ...current, ...patch };
-    const update = this.db.prepare(
-      `UPDATE users SET email = ?, email_verified = ?, name = ?, given_name = ?, family_name = ?, picture = ?, attributes = ?,
-              updated_at = ? WHERE id = ?`,
-    );
-    identifierRule(() =>
-      update.run(
-        next.email,
-        next.emailVerified ? 1 : 0,
-        next.name,
-        next.givenName,
-        next.familyName,
-        next.picture,
-        JSON.stringify(next.attributes),
-        this.now(),
-        id,
-      ),
-    );
+    const update = this.db.prepare(UPDATE_PROFILE_SQL);
+    identifierRule(() => update.run(...profileParams({ ...current, ...patch }, this.now()), id));
   }
 
   /** Any change of status starts both failure counters (password and MFA) afresh. */
