@@ -1,7 +1,12 @@
 // Federated connections and their JIT settings on PostgreSQL; a stored client secret is sealed at rest.
 import type { Connection } from '../core/types.js';
 import type { ConnectionPatch, ConnectionRepository, NewConnection } from '../ports.js';
-import { type ConnectionRow, secretColumns, settingColumns, toConnection } from '../store-rows/connections.js';
+import {
+  type ConnectionRow,
+  changedConnectionColumns,
+  newConnectionColumns,
+  toConnection,
+} from '../store-rows/connections.js';
 import type { Secrets } from '../store-rows/seal.js';
 import type { Sql } from './sql.js';
 
@@ -34,15 +39,7 @@ export class PgConnectionRepo implements ConnectionRepository {
   }
 
   async insert(c: NewConnection): Promise<void> {
-    const at = this.now();
-    const row = {
-      name: c.name,
-      type: c.type,
-      ...settingColumns(c),
-      ...secretColumns(c.secret, (p) => this.secrets.seal(p)),
-      created_at: at,
-      updated_at: at,
-    };
+    const row = newConnectionColumns(c, (p) => this.secrets.seal(p), this.now());
     const names = Object.keys(row);
     await this.sql.changes(
       `INSERT INTO connections (${names.join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`,
@@ -53,11 +50,7 @@ export class PgConnectionRepo implements ConnectionRepository {
   async update(name: string, patch: ConnectionPatch): Promise<void> {
     const current = await this.get(name);
     if (!current) return;
-    const row = {
-      ...settingColumns({ ...current, ...patch, jit: { ...current.jit, ...patch.jit } }),
-      ...(patch.secret ? secretColumns(patch.secret, (p) => this.secrets.seal(p)) : {}),
-      updated_at: this.now(),
-    };
+    const row = changedConnectionColumns(current, patch, (p) => this.secrets.seal(p), this.now());
     const names = Object.keys(row);
     await this.sql.changes(
       `UPDATE connections SET ${names.map((n, i) => `${n} = $${i + 1}`).join(', ')} WHERE name = $${names.length + 1}`,

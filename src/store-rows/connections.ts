@@ -1,8 +1,8 @@
-// A connections row on either engine: its columns, the Connection it reads as, and the cells a connection's settings
-// and its client secret (a variable's name, the value sealed, or none) fill.
+// A connections row on either engine: its columns, the Connection it reads as, and the cells a new or changed
+// connection fills (its settings, and its client secret: a variable's name, the value sealed, or none).
 import { secretTail } from '../core/secret-tail.js';
 import type { Connection, ConnectionType, JitSettings, SecretSource, TokenAuthMethod } from '../core/types.js';
-import type { NewConnection, SecretInput } from '../ports.js';
+import type { ConnectionPatch, NewConnection, SecretInput } from '../ports.js';
 
 export interface ConnectionRow {
   name: string;
@@ -50,8 +50,41 @@ export function toConnection(row: ConnectionRow): Connection {
   };
 }
 
+/** A new connection's cells by column, its secret sealed with `seal`, made and changed `at`. */
+export function newConnectionColumns(
+  c: NewConnection,
+  seal: (plaintext: string) => string,
+  at: string,
+): Record<string, unknown> {
+  return {
+    name: c.name,
+    type: c.type,
+    ...settingColumns(c),
+    ...secretColumns(c.secret, seal),
+    created_at: at,
+    updated_at: at,
+  };
+}
+
+/**
+ * The cells `patch` rewrites by column (every setting, the JIT settings merged into the current ones, the secret only
+ * when given), changed `at`.
+ */
+export function changedConnectionColumns(
+  current: Connection,
+  patch: ConnectionPatch,
+  seal: (plaintext: string) => string,
+  at: string,
+): Record<string, unknown> {
+  return {
+    ...settingColumns({ ...current, ...patch, jit: { ...current.jit, ...patch.jit } }),
+    ...(patch.secret ? secretColumns(patch.secret, seal) : {}),
+    updated_at: at,
+  };
+}
+
 /** The columns a connection's settings fill, as insert and update both write them. */
-export function settingColumns(c: Omit<NewConnection, 'name' | 'type' | 'secret'>): Record<string, unknown> {
+function settingColumns(c: Omit<NewConnection, 'name' | 'type' | 'secret'>): Record<string, unknown> {
   return {
     sandbox: c.sandbox ? 1 : 0,
     issuer: c.issuer,
@@ -68,7 +101,7 @@ export function settingColumns(c: Omit<NewConnection, 'name' | 'type' | 'secret'
 }
 
 /** The secret's columns: a reference to an env var, the value sealed (with its last characters), or nothing. */
-export function secretColumns(secret: SecretInput, seal: (plaintext: string) => string): Record<string, unknown> {
+function secretColumns(secret: SecretInput, seal: (plaintext: string) => string): Record<string, unknown> {
   if (secret.kind === 'env')
     return { secret_kind: 'env', secret_env: secret.variable, secret_sealed: null, secret_last4: null };
   if (secret.kind === 'value')

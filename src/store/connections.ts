@@ -1,7 +1,12 @@
 // Repository for federated connections and their JIT settings; client secrets are sealed at rest.
 import type { Connection } from '../core/types.js';
 import type { ConnectionPatch, NewConnection } from '../ports.js';
-import { type ConnectionRow, secretColumns, settingColumns, toConnection } from '../store-rows/connections.js';
+import {
+  type ConnectionRow,
+  changedConnectionColumns,
+  newConnectionColumns,
+  toConnection,
+} from '../store-rows/connections.js';
 import type { Secrets } from '../store-rows/seal.js';
 import type { Db } from './db.js';
 
@@ -35,15 +40,7 @@ export class ConnectionRepo {
   }
 
   insert(c: NewConnection): void {
-    const at = this.now();
-    const row = {
-      name: c.name,
-      type: c.type,
-      ...settingColumns(c),
-      ...secretColumns(c.secret, (p) => this.box.seal(p)),
-      created_at: at,
-      updated_at: at,
-    };
+    const row = newConnectionColumns(c, (p) => this.box.seal(p), this.now());
     const names = Object.keys(row);
     this.db
       .prepare(`INSERT INTO connections (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`)
@@ -53,11 +50,7 @@ export class ConnectionRepo {
   update(name: string, patch: ConnectionPatch): void {
     const current = this.get(name);
     if (!current) return;
-    const row = {
-      ...settingColumns({ ...current, ...patch, jit: { ...current.jit, ...patch.jit } }),
-      ...(patch.secret ? secretColumns(patch.secret, (p) => this.box.seal(p)) : {}),
-      updated_at: this.now(),
-    };
+    const row = changedConnectionColumns(current, patch, (p) => this.box.seal(p), this.now());
     const sets = Object.keys(row).map((n) => `${n} = @${n}`);
     this.db.prepare(`UPDATE connections SET ${sets.join(', ')} WHERE name = @name`).run({ ...row, name });
   }
