@@ -28,12 +28,13 @@ const LOGIN_PACKAGES = ['openid-client', 'oauth4webapi', 'jose', 'valibot'];
 const BUNDLED = new Set([...SHARED, 'chalk', ...LOGIN_PACKAGES]);
 // Builtins Node has loaded before any of our code runs; a module importing nothing else costs only itself.
 const FREE_BUILTINS = new Set(['node:fs', 'node:path', 'node:os', 'node:module']);
-const RUNTIME_DIRS = /\/dist\/src\/(core|store|cli)\/[^/]+\.c?js$/;
+const RUNTIME_DIRS = /\/dist\/src\/(core|store|store-rows|cli)\/[^/]+\.c?js$/;
 
 /**
  * The runtime chunk: the bundled packages (with the CommonJS plugin's helpers, ids starting with \0), and the modules
- * of src/core, src/store and src/cli (not commands or drivers) whose static imports all qualify too or are free
- * builtins, so loading the chunk never drags in another dependency. main.js stays out: `idp --version` loads it alone.
+ * of src/core, src/store, src/store-rows (what src/store shares with src/store-pg) and src/cli (not commands or
+ * drivers) whose static imports all qualify too or are free builtins, so loading the chunk never drags in another
+ * dependency. main.js stays out: `idp --version` loads it alone.
  */
 function runtimeMember(getModuleInfo) {
   const verdicts = new Map();

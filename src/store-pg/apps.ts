@@ -1,47 +1,21 @@
 // Applications (service providers) on PostgreSQL: client settings, sign-in methods, and a web app's client secret,
 // sealed at rest with the org's key.
-import type { App, AppType, IdTokenAlg, SignInStep } from '../core/types.js';
+import type { App } from '../core/types.js';
 import type { AppPatch, AppRepository, NewApp } from '../ports.js';
-import type { Sql } from './sql.js';
+import {
+  APP_COLUMNS,
+  type AppRow,
+  CHANGED_APP_COLUMNS,
+  changedAppParams,
+  newAppParams,
+  toApp,
+} from '../store-rows/apps.js';
+import type { Secrets } from '../store-rows/seal.js';
+import { placeholders, type Sql } from './sql.js';
 
-interface AppRow {
-  name: string;
-  client_id: string;
-  type: AppType;
-  origins: string;
-  id_token_alg: IdTokenAlg;
-  client_secret_sealed: string | null;
-  redirect_uris: string;
-  steps: string;
-  attributes: string;
-  script: string | null;
-  built_in: number;
-  created_at: string;
-  updated_at: string;
-}
-
-function toApp(row: AppRow): App {
-  return {
-    name: row.name,
-    clientId: row.client_id,
-    type: row.type,
-    origins: JSON.parse(row.origins) as string[],
-    idTokenAlg: row.id_token_alg,
-    hasSecret: row.client_secret_sealed !== null,
-    redirectUris: JSON.parse(row.redirect_uris) as string[],
-    steps: JSON.parse(row.steps) as SignInStep[],
-    attributes: JSON.parse(row.attributes) as string[],
-    script: row.script,
-    builtIn: row.built_in === 1,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-export interface Secrets {
-  seal(plaintext: string): string;
-  unseal(sealed: string): string;
-}
+const INSERT_SQL = `INSERT INTO apps (${APP_COLUMNS.join(', ')}) VALUES (${placeholders(APP_COLUMNS.length)})`;
+const SETS = CHANGED_APP_COLUMNS.map((c, i) => `${c} = $${i + 1}`);
+const UPDATE_SQL = `UPDATE apps SET ${SETS.join(', ')} WHERE name = $${SETS.length + 1}`;
 
 export class PgAppRepo implements AppRepository {
   constructor(
@@ -84,48 +58,16 @@ export class PgAppRepo implements AppRepository {
   }
 
   async insert(app: NewApp): Promise<void> {
-    const at = this.now();
     await this.sql.changes(
-      `INSERT INTO apps (name, client_id, type, origins, id_token_alg, client_secret_sealed, redirect_uris, steps,
-                         attributes, script, built_in, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-      [
-        app.name,
-        app.clientId,
-        app.type ?? 'spa',
-        JSON.stringify(app.origins ?? []),
-        app.idTokenAlg ?? 'RS256',
-        app.clientSecret === undefined ? null : this.secrets.seal(app.clientSecret),
-        JSON.stringify(app.redirectUris),
-        JSON.stringify(app.steps),
-        JSON.stringify(app.attributes),
-        app.script ?? null,
-        app.builtIn ? 1 : 0,
-        at,
-        at,
-      ],
+      INSERT_SQL,
+      newAppParams(app, (p) => this.secrets.seal(p), this.now()),
     );
   }
 
   async update(name: string, patch: AppPatch): Promise<void> {
     const current = await this.get(name);
     if (!current) return;
-    const next = { ...current, ...patch };
-    await this.sql.changes(
-      `UPDATE apps SET client_id = $1, origins = $2, id_token_alg = $3, redirect_uris = $4, steps = $5, attributes = $6,
-                       script = $7, updated_at = $8 WHERE name = $9`,
-      [
-        next.clientId,
-        JSON.stringify(next.origins),
-        next.idTokenAlg,
-        JSON.stringify(next.redirectUris),
-        JSON.stringify(next.steps),
-        JSON.stringify(next.attributes),
-        next.script,
-        this.now(),
-        name,
-      ],
-    );
+    await this.sql.changes(UPDATE_SQL, [...changedAppParams({ ...current, ...patch }, this.now()), name]);
   }
 
   async delete(name: string): Promise<void> {

@@ -2,27 +2,8 @@
 // two instances' concurrent first logins of one person end with one link.
 import type { Association } from '../core/types.js';
 import type { AssociationRepository } from '../ports.js';
+import { type AssociationRow, toAssociation } from '../store-rows/associations.js';
 import type { Sql } from './sql.js';
-
-interface AssociationRow {
-  connection: string;
-  subject: string;
-  user_id: string;
-  linked_at: string;
-  last_login_at: string | null;
-  last_claims: string;
-}
-
-function toAssociation(row: AssociationRow): Association {
-  return {
-    connection: row.connection,
-    subject: row.subject,
-    userId: row.user_id,
-    linkedAt: row.linked_at,
-    lastLoginAt: row.last_login_at,
-    lastClaims: JSON.parse(row.last_claims) as Record<string, unknown>,
-  };
-}
 
 export class PgAssociationRepo implements AssociationRepository {
   constructor(

@@ -1,6 +1,7 @@
 // Email one-time codes (hashed, bound to a flow) and the local outbox on PostgreSQL; a code is marked used by one
 // conditional UPDATE, so of two submissions on any instances only one wins.
 import type { CodeRepository, OutboxMessage, StoredEmailOtp } from '../ports.js';
+import { type CodeRow, toStoredCode } from '../store-rows/codes.js';
 import type { Sql } from './sql.js';
 
 export class PgCodeRepo implements CodeRepository {
@@ -20,27 +21,11 @@ export class PgCodeRepo implements CodeRepository {
 
   /** The newest code of a flow; ties on the creation time (one millisecond) go to the later insert, as SQLite's rowid. */
   async latestForFlow(flowId: string): Promise<(StoredEmailOtp & { id: string }) | undefined> {
-    const row = await this.sql.row<{
-      id: string;
-      flow_id: string;
-      code_hash: string;
-      expires_at: string;
-      used_at: string | null;
-      attempts: number;
-    }>(
+    const row = await this.sql.row<CodeRow>(
       'SELECT id, flow_id, code_hash, expires_at, used_at, attempts FROM one_time_codes WHERE flow_id = $1 ORDER BY created_at DESC, xmin::text::bigint DESC LIMIT 1',
       [flowId],
     );
-    return (
-      row && {
-        id: row.id,
-        flowId: row.flow_id,
-        hash: row.code_hash,
-        expiresAt: row.expires_at,
-        usedAt: row.used_at,
-        attempts: row.attempts,
-      }
-    );
+    return row && toStoredCode(row);
   }
 
   async markUsed(id: string): Promise<boolean> {

@@ -1,86 +1,14 @@
 // Federated connections and their JIT settings on PostgreSQL; a stored client secret is sealed at rest.
-import { secretTail } from '../core/secret-tail.js';
-import type { Connection, ConnectionType, JitSettings, SecretSource, TokenAuthMethod } from '../core/types.js';
-import type { ConnectionPatch, ConnectionRepository, NewConnection, SecretInput } from '../ports.js';
-import type { Secrets } from './apps.js';
+import type { Connection } from '../core/types.js';
+import type { ConnectionPatch, ConnectionRepository, NewConnection } from '../ports.js';
+import {
+  type ConnectionRow,
+  changedConnectionColumns,
+  newConnectionColumns,
+  toConnection,
+} from '../store-rows/connections.js';
+import type { Secrets } from '../store-rows/seal.js';
 import type { Sql } from './sql.js';
-
-interface ConnectionRow {
-  name: string;
-  type: ConnectionType;
-  sandbox: number;
-  issuer: string | null;
-  client_id: string;
-  secret_kind: 'none' | 'env' | 'stored';
-  secret_env: string | null;
-  secret_sealed: string | null;
-  secret_last4: string | null;
-  token_auth: TokenAuthMethod | null;
-  base_url: string | null;
-  scopes: string;
-  jit_enabled: number;
-  jit_scheme: JitSettings['scheme'];
-  jit_sync: JitSettings['sync'];
-  jit_linking: JitSettings['linking'];
-  attribute_map: string;
-  created_at: string;
-  updated_at: string;
-}
-
-function secretSource(row: ConnectionRow): SecretSource {
-  if (row.secret_kind === 'env') return { kind: 'env', variable: row.secret_env ?? '' };
-  if (row.secret_kind === 'stored') return { kind: 'stored', last4: row.secret_last4 ?? '' };
-  return { kind: 'none' };
-}
-
-function toConnection(row: ConnectionRow): Connection {
-  return {
-    name: row.name,
-    type: row.type,
-    sandbox: row.sandbox === 1,
-    issuer: row.issuer,
-    clientId: row.client_id,
-    secret: secretSource(row),
-    tokenAuth: row.token_auth,
-    baseUrl: row.base_url,
-    scopes: JSON.parse(row.scopes) as string[],
-    jit: { enabled: row.jit_enabled === 1, scheme: row.jit_scheme, sync: row.jit_sync, linking: row.jit_linking },
-    attributeMap: JSON.parse(row.attribute_map) as Record<string, string>,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-/** The columns a connection's settings fill, as insert and update both write them. */
-function settingColumns(c: Omit<NewConnection, 'name' | 'type' | 'secret'>): Record<string, unknown> {
-  return {
-    sandbox: c.sandbox ? 1 : 0,
-    issuer: c.issuer,
-    client_id: c.clientId,
-    token_auth: c.tokenAuth ?? null,
-    base_url: c.baseUrl ?? null,
-    scopes: JSON.stringify(c.scopes),
-    jit_enabled: c.jit.enabled ? 1 : 0,
-    jit_scheme: c.jit.scheme,
-    jit_sync: c.jit.sync,
-    jit_linking: c.jit.linking,
-    attribute_map: JSON.stringify(c.attributeMap),
-  };
-}
-
-/** The secret's columns: a reference to an env var, the value sealed (with its last characters), or nothing. */
-function secretColumns(secret: SecretInput, seal: (plaintext: string) => string): Record<string, unknown> {
-  if (secret.kind === 'env')
-    return { secret_kind: 'env', secret_env: secret.variable, secret_sealed: null, secret_last4: null };
-  if (secret.kind === 'value')
-    return {
-      secret_kind: 'stored',
-      secret_env: null,
-      secret_sealed: seal(secret.value),
-      secret_last4: secretTail(secret.value) || null,
-    };
-  return { secret_kind: 'none', secret_env: null, secret_sealed: null, secret_last4: null };
-}
 
 export class PgConnectionRepo implements ConnectionRepository {
   constructor(
@@ -111,15 +39,7 @@ export class PgConnectionRepo implements ConnectionRepository {
   }
 
   async insert(c: NewConnection): Promise<void> {
-    const at = this.now();
-    const row = {
-      name: c.name,
-      type: c.type,
-      ...settingColumns(c),
-      ...secretColumns(c.secret, (p) => this.secrets.seal(p)),
-      created_at: at,
-      updated_at: at,
-    };
+    const row = newConnectionColumns(c, (p) => this.secrets.seal(p), this.now());
     const names = Object.keys(row);
     await this.sql.changes(
       `INSERT INTO connections (${names.join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`,
@@ -130,11 +50,7 @@ export class PgConnectionRepo implements ConnectionRepository {
   async update(name: string, patch: ConnectionPatch): Promise<void> {
     const current = await this.get(name);
     if (!current) return;
-    const row = {
-      ...settingColumns({ ...current, ...patch, jit: { ...current.jit, ...patch.jit } }),
-      ...(patch.secret ? secretColumns(patch.secret, (p) => this.secrets.seal(p)) : {}),
-      updated_at: this.now(),
-    };
+    const row = changedConnectionColumns(current, patch, (p) => this.secrets.seal(p), this.now());
     const names = Object.keys(row);
     await this.sql.changes(
       `UPDATE connections SET ${names.map((n, i) => `${n} = $${i + 1}`).join(', ')} WHERE name = $${names.length + 1}`,

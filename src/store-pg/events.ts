@@ -1,44 +1,9 @@
 // The audit trail on PostgreSQL: config changes (who, what, before, after) and flow stage events, filtered as SQLite's
 // repository filters them (a flow's JSON state read with jsonb operators instead of json_extract and json_each).
-import type { Stage, StageEvent, StageStatus } from '../core/types.js';
+import type { StageEvent } from '../core/types.js';
 import type { ConfigChange, EventQuery, EventRecord, EventRepository } from '../ports.js';
+import { configParams, type EventRow, toRecord } from '../store-rows/events.js';
 import type { Sql } from './sql.js';
-
-interface EventRow {
-  id: number;
-  at: string;
-  kind: 'stage' | 'config';
-  flow_id: string | null;
-  seq: number | null;
-  stage: Stage | null;
-  status: StageStatus | null;
-  ms: number | null;
-  actor: string | null;
-  action: string | null;
-  target: string | null;
-  detail: string;
-  before: string | null;
-  after: string | null;
-}
-
-function toRecord(row: EventRow): EventRecord {
-  return {
-    id: row.id,
-    at: row.at,
-    kind: row.kind,
-    flow: row.flow_id,
-    seq: row.seq,
-    stage: row.stage,
-    status: row.status,
-    ms: row.ms,
-    actor: row.actor,
-    action: row.action,
-    target: row.target,
-    detail: row.detail,
-    before: row.before === null ? null : JSON.parse(row.before),
-    after: row.after === null ? null : JSON.parse(row.after),
-  };
-}
 
 export class PgEventRepo implements EventRepository {
   constructor(
@@ -49,15 +14,7 @@ export class PgEventRepo implements EventRepository {
   async recordConfig(change: ConfigChange): Promise<void> {
     await this.sql.changes(
       "INSERT INTO events (at, kind, actor, action, target, detail, before, after) VALUES ($1, 'config', $2, $3, $4, $5, $6, $7)",
-      [
-        this.now(),
-        change.actor,
-        change.action,
-        change.target,
-        change.detail,
-        JSON.stringify(change.before ?? null),
-        JSON.stringify(change.after ?? null),
-      ],
+      configParams(change, this.now()),
     );
   }
 

@@ -2,22 +2,11 @@
 // work of multi-row INSERTs, so a bad record leaves the store as it was; a conflict names the record's line.
 import { IdpError } from '../core/errors.js';
 import type { UserRecord } from '../core/user-records.js';
-import { PASSKEY_COLUMNS, passkeyParams } from './passkeys.js';
-import type { Sql } from './sql.js';
+import { type ImportResult, importEvent, newImportResult } from '../store-rows/import.js';
+import { PASSKEY_COLUMNS, passkeyParams } from '../store-rows/passkeys.js';
+import { USER_COLUMNS, userParams } from '../store-rows/users.js';
+import { placeholders, type Sql } from './sql.js';
 import type { PgStore } from './store.js';
-import { placeholders, USER_COLUMNS, userParams } from './users.js';
-
-/** The same result as the SQLite store's import. */
-export interface ImportResult {
-  imported: number;
-  associations: number;
-  factors: number;
-  passkeys: number;
-  /** Users whose MFA enrolment was exported without its secret: they enrol again at their next MFA sign-in. */
-  mfaToEnrol: string[];
-  /** Users who had a password where they were exported, exported without its hash: they have none here. */
-  passwordToSet: string[];
-}
 
 /** PostgreSQL binds at most 65535 parameters per statement; an INSERT carries as many rows as fit well under that. */
 const MAX_PARAMS = 60000;
@@ -36,7 +25,10 @@ const FACTORS: Table = {
   sql: 'INSERT INTO mfa_factors (id, user_id, type, secret_sealed, last_used_step, created_at, confirmed_at) VALUES',
   columns: 7,
 };
-const PASSKEYS: Table = { sql: `INSERT INTO passkeys (${PASSKEY_COLUMNS}) VALUES`, columns: 11 };
+const PASSKEYS: Table = {
+  sql: `INSERT INTO passkeys (${PASSKEY_COLUMNS.join(', ')}) VALUES`,
+  columns: PASSKEY_COLUMNS.length,
+};
 
 /** One row to insert, with the record it comes from (to name its line when the row breaks a constraint). */
 interface Pending {
@@ -51,14 +43,7 @@ export async function importUsers(
   actor: string,
 ): Promise<ImportResult> {
   const at = store.clock().toISOString();
-  const result: ImportResult = {
-    imported: records.length,
-    associations: 0,
-    factors: 0,
-    passkeys: 0,
-    mfaToEnrol: [],
-    passwordToSet: [],
-  };
+  const result = newImportResult(records.length);
   const users: Pending[] = [];
   const links: Pending[] = [];
   const factors: Pending[] = [];
@@ -102,20 +87,7 @@ export async function importUsers(
       [PASSKEYS, passkeys],
     ] as const)
       await insertAll(sql, table, rows, file);
-    const detail = `imported ${records.length} user(s) from ${file} (${result.associations} linked connection(s), ${result.factors} MFA factor(s), ${result.passkeys} passkey(s))`;
-    await tx.events.recordConfig({
-      actor,
-      action: 'users.import',
-      target: 'users',
-      detail,
-      before: null,
-      after: {
-        count: records.length,
-        associations: result.associations,
-        factors: result.factors,
-        passkeys: result.passkeys,
-      },
-    });
+    await tx.events.recordConfig(importEvent(result, file, actor));
   });
   return result;
 }

@@ -4,22 +4,18 @@ import type { PublicSigningKey } from '../core/jwks.js';
 import { DEFAULT_ORG_NAME } from '../core/names.js';
 import type { IdTokenAlg } from '../core/types.js';
 import type { OrgRepository, SigningKey } from '../ports.js';
-import type { Secrets } from './apps.js';
+import {
+  BASE_URL,
+  DEFAULT_BASE_URL,
+  type KeyRow,
+  ORG_NAME,
+  publicHalf,
+  SMTP_RELAY,
+  signingKeyParams,
+  toSigningKey,
+} from '../store-rows/org.js';
+import type { Secrets } from '../store-rows/seal.js';
 import type { Sql } from './sql.js';
-
-interface KeyRow {
-  kid: string;
-  alg: IdTokenAlg;
-  private_sealed: string;
-  public_jwk: string;
-  created_at: string;
-}
-
-const SMTP_RELAY = 'smtp_relay';
-const ORG_NAME = 'org_name';
-const BASE_URL = 'base_url';
-/** Where `idp serve` listens unless told otherwise (as the SQLite store says). */
-const DEFAULT_BASE_URL = 'http://localhost:8788';
 
 export class PgOrgRepo implements OrgRepository {
   constructor(
@@ -66,13 +62,7 @@ export class PgOrgRepo implements OrgRepository {
   async addSigningKey(key: SigningKey): Promise<void> {
     await this.sql.changes(
       'INSERT INTO signing_keys (kid, alg, private_sealed, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)',
-      [
-        key.kid,
-        key.alg,
-        this.secrets.seal(JSON.stringify(key.privateJwk)),
-        JSON.stringify(key.publicJwk),
-        key.createdAt,
-      ],
+      signingKeyParams(key, (p) => this.secrets.seal(p)),
     );
   }
 
@@ -85,7 +75,7 @@ export class PgOrgRepo implements OrgRepository {
 
   async signingKeys(): Promise<SigningKey[]> {
     const rows = await this.sql.rows<KeyRow>('SELECT * FROM signing_keys WHERE active = 1 ORDER BY created_at DESC');
-    return rows.map((r) => this.unsealed(r));
+    return rows.map((r) => toSigningKey(r, (sealed) => this.secrets.unseal(sealed)));
   }
 
   async signingKey(alg: IdTokenAlg): Promise<SigningKey | undefined> {
@@ -93,22 +83,6 @@ export class PgOrgRepo implements OrgRepository {
       'SELECT * FROM signing_keys WHERE active = 1 AND alg = $1 ORDER BY created_at DESC LIMIT 1',
       [alg],
     );
-    return row && this.unsealed(row);
+    return row && toSigningKey(row, (sealed) => this.secrets.unseal(sealed));
   }
-
-  private unsealed(r: KeyRow): SigningKey {
-    return {
-      ...publicHalf(r),
-      privateJwk: JSON.parse(this.secrets.unseal(r.private_sealed)) as SigningKey['privateJwk'],
-    };
-  }
-}
-
-function publicHalf(r: Omit<KeyRow, 'private_sealed'>): PublicSigningKey {
-  return {
-    kid: r.kid,
-    alg: r.alg,
-    publicJwk: JSON.parse(r.public_jwk) as PublicSigningKey['publicJwk'],
-    createdAt: r.created_at,
-  };
 }

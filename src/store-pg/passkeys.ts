@@ -1,63 +1,8 @@
 // Passkeys (public keys only) and held enrolment challenges on PostgreSQL. A use's counter is stored by one conditional
 // UPDATE and a challenge is taken by one DELETE ... RETURNING, so a racing second answer on any instance finds nothing.
 import type { PasskeyRepository, PendingPasskeyChallenge, StoredPasskey } from '../ports.js';
-import type { Sql } from './sql.js';
-
-interface PasskeyRow {
-  id: string;
-  user_id: string;
-  credential_id: string;
-  public_key: string;
-  counter: number;
-  transports: string;
-  aaguid: string;
-  name: string;
-  software: number;
-  created_at: string;
-  last_used_at: string | null;
-}
-
-function toPasskey(row: PasskeyRow): StoredPasskey {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    credentialId: row.credential_id,
-    publicKey: row.public_key,
-    counter: row.counter,
-    transports: JSON.parse(row.transports) as string[],
-    aaguid: row.aaguid,
-    name: row.name,
-    software: row.software === 1,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-  };
-}
-
-export type NewPasskey = Pick<
-  StoredPasskey,
-  'credentialId' | 'publicKey' | 'counter' | 'transports' | 'aaguid' | 'name' | 'software'
->;
-
-export const PASSKEY_COLUMNS =
-  'id, user_id, credential_id, public_key, counter, transports, aaguid, name, software, created_at, last_used_at';
-
-/** A passkey's cells in PASSKEY_COLUMNS order, for a new passkey and an imported one alike. */
-export function passkeyParams(id: string, userId: string, p: NewPasskey, createdAt: string, lastUsedAt: string | null) {
-  const { credentialId, publicKey, counter, transports, aaguid, name, software } = p;
-  return [
-    id,
-    userId,
-    credentialId,
-    publicKey,
-    counter,
-    JSON.stringify(transports),
-    aaguid,
-    name,
-    software ? 1 : 0,
-    createdAt,
-    lastUsedAt,
-  ];
-}
+import { type NewPasskey, PASSKEY_COLUMNS, type PasskeyRow, passkeyParams, toPasskey } from '../store-rows/passkeys.js';
+import { placeholders, type Sql } from './sql.js';
 
 export class PgPasskeyRepo implements PasskeyRepository {
   constructor(
@@ -86,7 +31,7 @@ export class PgPasskeyRepo implements PasskeyRepository {
 
   async add(userId: string, c: NewPasskey): Promise<StoredPasskey | null> {
     const row = await this.sql.row<PasskeyRow>(
-      `INSERT INTO passkeys (${PASSKEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+      `INSERT INTO passkeys (${PASSKEY_COLUMNS.join(', ')}) VALUES (${placeholders(PASSKEY_COLUMNS.length)})
        ON CONFLICT (credential_id) DO NOTHING RETURNING *`,
       passkeyParams(crypto.randomUUID(), userId, c, this.now(), null),
     );

@@ -2,8 +2,7 @@
 // environment (IDP_SEAL_KEY) or a private file (IDP_SEAL_KEY_FILE), the same on every instance serving the org.
 import { readFileSync, statSync } from 'node:fs';
 import { IdpError } from '../core/errors.js';
-
-const KEY_BYTES = 32;
+import { KEY_BYTES } from '../store-rows/seal.js';
 
 const HOW =
   'set IDP_SEAL_KEY to 32 random bytes in base64url (or base64, e.g. from `openssl rand -base64 32`), or IDP_SEAL_KEY_FILE to a file holding it (mode 0600); every instance of the org needs the same key, kept apart from the database';

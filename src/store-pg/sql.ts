@@ -11,6 +11,11 @@ export interface Sql {
   changes(text: string, values?: unknown[]): Promise<number>;
 }
 
+/** `$1, $2, ...` for `count` parameters starting after `offset`. */
+export function placeholders(count: number, offset = 0): string {
+  return Array.from({ length: count }, (_, i) => `$${offset + i + 1}`).join(', ');
+}
+
 const names = new Map<string, string>();
 
 /**

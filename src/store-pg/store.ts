@@ -5,9 +5,9 @@ import type pg from 'pg';
 import { IdpError, isIdpError } from '../core/errors.js';
 import type { Clock, Store } from '../ports.js';
 import type { Row, StoreTables, TableInfo } from '../ports/store-tables.js';
-// The one import of another adapter's file: the sealed-value format is the org's, whatever engine holds it, and these
-// two functions are pure (a key and a string in, a string out). Keys are loaded here, never from the SQLite store.
-import { seal, unseal } from '../store/seal.js';
+// The sealed-value format is the org's whatever engine holds it (store-rows); the key is loaded here, never from the
+// SQLite store's key file.
+import { seal, unseal } from '../store-rows/seal.js';
 import { PgAppRepo } from './apps.js';
 import { PgAssociationRepo } from './associations.js';
 import { PgCodeRepo } from './codes.js';
@@ -36,7 +36,8 @@ import { PgUserRepo } from './users.js';
 
 // What the composition root calls besides openPgStore, from this one module.
 export { isPgUrl } from './connect.js';
-export { importUsers, type ImportResult } from './import.js';
+export type { ImportResult } from '../store-rows/import.js';
+export { importUsers } from './import.js';
 export { SCHEMA_VERSION } from './migrations.js';
 
 export interface PgStoreOptions extends ConnectOptions {

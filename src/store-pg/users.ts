@@ -2,119 +2,25 @@
 // keyset pages on the folded username, and the failure counters bumped in one statement each, so instances share them.
 import type { ProfilePatch } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
-import { hint } from '../core/fixes.js';
 import type { User, UserStatus } from '../core/types.js';
 import type { ExportedUser, ListQuery, NewUser, UserRepository } from '../ports.js';
-import type { Sql } from './sql.js';
-
-export interface UserRow {
-  id: string;
-  username: string;
-  email: string | null;
-  email_verified: number;
-  name: string | null;
-  given_name: string | null;
-  family_name: string | null;
-  picture: string | null;
-  attributes: string;
-  password_hash: string | null;
-  failed_logins: number;
-  status: UserStatus;
-  source: string;
-  created_at: string;
-  updated_at: string;
-  last_login_at: string | null;
-}
-
-function toUser(row: UserRow): User {
-  return {
-    id: row.id,
-    username: row.username,
-    email: row.email,
-    emailVerified: row.email_verified === 1,
-    name: row.name,
-    givenName: row.given_name,
-    familyName: row.family_name,
-    picture: row.picture,
-    attributes: JSON.parse(row.attributes) as Record<string, string>,
-    hasPassword: row.password_hash !== null,
-    status: row.status,
-    source: row.source,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    lastLoginAt: row.last_login_at,
-  };
-}
-
-export const USER_COLUMNS = [
-  'id',
-  'username',
-  'email',
-  'email_verified',
-  'name',
-  'given_name',
-  'family_name',
-  'picture',
-  'attributes',
-  'password_hash',
-  'status',
-  'source',
-  'created_at',
-  'updated_at',
-  'last_login_at',
-] as const;
-
-/** When a row was made, changed and last used: now for a new user, the exported times for a restored one. */
-export interface RowTimes {
-  createdAt: string;
-  updatedAt: string;
-  lastLoginAt: string | null;
-}
-
-/** A user's cells in USER_COLUMNS order, for the repository's insert and the bulk import alike. */
-export function userParams(id: string, u: Omit<NewUser, 'id' | 'source'>, source: string, times: RowTimes): unknown[] {
-  return [
-    id,
-    u.username,
-    u.email,
-    u.emailVerified ? 1 : 0,
-    u.name ?? null,
-    u.givenName ?? null,
-    u.familyName ?? null,
-    u.picture ?? null,
-    JSON.stringify(u.attributes ?? {}),
-    u.passwordHash ?? null,
-    u.status ?? 'active',
-    source,
-    times.createdAt,
-    times.updatedAt,
-    times.lastLoginAt,
-  ];
-}
-
-/** `$1, $2, ...` for `count` parameters starting after `offset`. */
-export function placeholders(count: number, offset = 0): string {
-  return Array.from({ length: count }, (_, i) => `$${offset + i + 1}`).join(', ');
-}
+import {
+  cursorOf,
+  cursorUsername,
+  type ExportRow,
+  PROFILE_COLUMNS,
+  profileParams,
+  toExportedUser,
+  toUser,
+  USER_COLUMNS,
+  type UserRow,
+  userParams,
+} from '../store-rows/users.js';
+import { placeholders, type Sql } from './sql.js';
 
 const INSERT_SQL = `INSERT INTO users (${USER_COLUMNS.join(', ')}) VALUES (${placeholders(USER_COLUMNS.length)})`;
-
-function cursorOf(username: string): string {
-  return Buffer.from(username).toString('base64url');
-}
-
-/** A cursor is what cursorOf printed; anything else (a typo, a truncated paste) is refused rather than read as a position. */
-function cursorUsername(cursor: string): string {
-  const username = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!username || cursorOf(username) !== cursor) {
-    throw new IdpError(
-      'INVALID_VALUE',
-      `'${cursor}' is not a page cursor`,
-      hint`pass the cursor the previous page printed (its \`more:\` line, or \`next\` with ${{ kind: 'option', option: 'json' }})`,
-    );
-  }
-  return username;
-}
+const PROFILE_SETS = PROFILE_COLUMNS.map((c, i) => `${c} = $${i + 1}`);
+const UPDATE_PROFILE_SQL = `UPDATE users SET ${PROFILE_SETS.join(', ')} WHERE id = $${PROFILE_SETS.length + 1}`;
 
 /** The users_email_username CHECK (migration 6) refusing a write, as the IdpError SQLite's trigger gives. */
 export function identifierRule(err: unknown): unknown {
@@ -239,15 +145,7 @@ export class PgUserRepo implements UserRepository {
         (SELECT coalesce(json_agg(json_build_object('id', p.id, 'credentialId', p.credential_id, 'publicKey', p.public_key, 'counter', p.counter, 'transports', p.transports::json, 'aaguid', p.aaguid, 'name', p.name, 'software', p.software = 1, 'createdAt', p.created_at, 'lastUsedAt', p.last_used_at) ORDER BY p.created_at, p.id), '[]')::text
            FROM passkeys p WHERE p.user_id = u.id) AS passkeys
       FROM users u`;
-    for await (const row of this.batches<UserRow & { links: string; factors: string; passkeys: string }>(sql, 'u.')) {
-      yield {
-        ...toUser(row),
-        passwordHash: row.password_hash,
-        associations: JSON.parse(row.links),
-        factors: JSON.parse(row.factors),
-        passkeys: JSON.parse(row.passkeys),
-      } as ExportedUser;
-    }
+    for await (const row of this.batches<ExportRow>(sql, 'u.')) yield toExportedUser(row);
   }
 
   /** `select` (over users, aliased by `prefix`) in folded-username order, BATCH rows per query. */
@@ -282,23 +180,8 @@ export class PgUserRepo implements UserRepository {
   async updateProfile(id: string, patch: ProfilePatch): Promise<void> {
     const current = await this.byId(id);
     if (!current) return;
-    const next = { ...current, ...patch };
     try {
-      await this.sql.changes(
-        `UPDATE users SET email = $1, email_verified = $2, name = $3, given_name = $4, family_name = $5, picture = $6,
-                attributes = $7, updated_at = $8 WHERE id = $9`,
-        [
-          next.email,
-          next.emailVerified ? 1 : 0,
-          next.name,
-          next.givenName,
-          next.familyName,
-          next.picture,
-          JSON.stringify(next.attributes),
-          this.now(),
-          id,
-        ],
-      );
+      await this.sql.changes(UPDATE_PROFILE_SQL, [...profileParams({ ...current, ...patch }, this.now()), id]);
     } catch (err) {
       throw identifierRule(err);
     }

@@ -1,26 +1,7 @@
 // Repository for associations: the link (connection, upstream subject) -> local user, the only key for a returning federated user.
 import type { Association } from '../core/types.js';
+import { type AssociationRow, toAssociation } from '../store-rows/associations.js';
 import type { Db } from './db.js';
-
-interface AssociationRow {
-  connection: string;
-  subject: string;
-  user_id: string;
-  linked_at: string;
-  last_login_at: string | null;
-  last_claims: string;
-}
-
-function toAssociation(row: AssociationRow): Association {
-  return {
-    connection: row.connection,
-    subject: row.subject,
-    userId: row.user_id,
-    linkedAt: row.linked_at,
-    lastLoginAt: row.last_login_at,
-    lastClaims: JSON.parse(row.last_claims) as Record<string, unknown>,
-  };
-}
 
 export class AssociationRepo {
   constructor(

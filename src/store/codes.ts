@@ -1,5 +1,6 @@
 // Repository for email one-time codes (hashed, bound to a flow) and the local outbox they are delivered to.
 import type { OutboxMessage, StoredEmailOtp } from '../ports.js';
+import { type CodeRow, toStoredCode } from '../store-rows/codes.js';
 import type { Db } from './db.js';
 
 export class CodeRepo {
@@ -23,19 +24,8 @@ export class CodeRepo {
       .prepare(
         'SELECT id, flow_id, code_hash, expires_at, used_at, attempts FROM one_time_codes WHERE flow_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1',
       )
-      .get(flowId) as
-      | { id: string; flow_id: string; code_hash: string; expires_at: string; used_at: string | null; attempts: number }
-      | undefined;
-    return (
-      row && {
-        id: row.id,
-        flowId: row.flow_id,
-        hash: row.code_hash,
-        expiresAt: row.expires_at,
-        usedAt: row.used_at,
-        attempts: row.attempts,
-      }
-    );
+      .get(flowId) as CodeRow | undefined;
+    return row && toStoredCode(row);
   }
 
   /** Single use: false when another submission used it first. */

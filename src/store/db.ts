@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { IdpError } from '../core/errors.js';
 import { hint } from '../core/fixes.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
-import { loadOrCreateKey, seal, SEAL_KEY_FILE } from './seal.js';
+import { seal } from '../store-rows/seal.js';
+import { loadOrCreateKey, SEAL_KEY_FILE } from './seal.js';
 import { loadSqlite } from './sqlite.cjs';
 
 export type Db = Database.Database;

@@ -1,43 +1,8 @@
 // Repository for the audit trail: config changes (who, what, before, after) and flow stage events.
-import type { Stage, StageEvent, StageStatus } from '../core/types.js';
+import type { StageEvent } from '../core/types.js';
 import type { ConfigChange, EventQuery, EventRecord } from '../ports.js';
+import { configParams, type EventRow, toRecord } from '../store-rows/events.js';
 import type { Db } from './db.js';
-
-interface EventRow {
-  id: number;
-  at: string;
-  kind: 'stage' | 'config';
-  flow_id: string | null;
-  seq: number | null;
-  stage: Stage | null;
-  status: StageStatus | null;
-  ms: number | null;
-  actor: string | null;
-  action: string | null;
-  target: string | null;
-  detail: string;
-  before: string | null;
-  after: string | null;
-}
-
-function toRecord(row: EventRow): EventRecord {
-  return {
-    id: row.id,
-    at: row.at,
-    kind: row.kind,
-    flow: row.flow_id,
-    seq: row.seq,
-    stage: row.stage,
-    status: row.status,
-    ms: row.ms,
-    actor: row.actor,
-    action: row.action,
-    target: row.target,
-    detail: row.detail,
-    before: row.before === null ? null : JSON.parse(row.before),
-    after: row.after === null ? null : JSON.parse(row.after),
-  };
-}
 
 export class EventRepo {
   constructor(
@@ -48,18 +13,9 @@ export class EventRepo {
   recordConfig(change: ConfigChange): void {
     this.db
       .prepare(
-        'INSERT INTO events (at, kind, actor, action, target, detail, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        "INSERT INTO events (at, kind, actor, action, target, detail, before, after) VALUES (?, 'config', ?, ?, ?, ?, ?, ?)",
       )
-      .run(
-        this.now(),
-        'config',
-        change.actor,
-        change.action,
-        change.target,
-        change.detail,
-        JSON.stringify(change.before ?? null),
-        JSON.stringify(change.after ?? null),
-      );
+      .run(...configParams(change, this.now()));
   }
 
   recordStage(event: StageEvent): void {

@@ -3,22 +3,13 @@
 // factors, passkeys.
 import { IdpError } from '../core/errors.js';
 import type { UserRecord } from '../core/user-records.js';
+import { type ImportResult, importEvent, newImportResult } from '../store-rows/import.js';
 import { USERNAME_RULE_BROKEN, USERNAME_RULE_ON_INSERT } from './migrations.js';
-import { INSERT_PASSKEY_SQL, passkeyParams } from './passkeys.js';
+import { passkeyParams } from '../store-rows/passkeys.js';
+import { INSERT_PASSKEY_SQL } from './passkeys.js';
 import type { Db } from './db.js';
 import type { SqliteStore as Store } from './store.js';
 import { restoreStatement } from './users.js';
-
-export interface ImportResult {
-  imported: number;
-  associations: number;
-  factors: number;
-  passkeys: number;
-  /** Users whose MFA enrolment was exported without its secret: they enrol again at their next MFA sign-in. */
-  mfaToEnrol: string[];
-  /** Users who had a password where they were exported, exported without its hash: they have none here. */
-  passwordToSet: string[];
-}
 
 export async function importUsers(
   store: Store,
@@ -37,14 +28,7 @@ export async function importUsers(
   const at = store.clock().toISOString();
   return withBulkSettings(store, () =>
     store.tx(async (tx) => {
-      const result: ImportResult = {
-        imported: records.length,
-        associations: 0,
-        factors: 0,
-        passkeys: 0,
-        mfaToEnrol: [],
-        passwordToSet: [],
-      };
+      const result = newImportResult(records.length);
       usernameRuleCheckedOnce(store, file, () => {
         for (const r of records) {
           try {
@@ -72,20 +56,7 @@ export async function importUsers(
           }
         }
       });
-      const detail = `imported ${records.length} user(s) from ${file} (${result.associations} linked connection(s), ${result.factors} MFA factor(s), ${result.passkeys} passkey(s))`;
-      await tx.events.recordConfig({
-        actor,
-        action: 'users.import',
-        target: 'users',
-        detail,
-        before: null,
-        after: {
-          count: records.length,
-          associations: result.associations,
-          factors: result.factors,
-          passkeys: result.passkeys,
-        },
-      });
+      await tx.events.recordConfig(importEvent(result, file, actor));
       return result;
     }),
   );

@@ -4,26 +4,23 @@ import type { PublicSigningKey } from '../core/jwks.js';
 import { DEFAULT_ORG_NAME } from '../core/names.js';
 import type { IdTokenAlg } from '../core/types.js';
 import type { SigningKey } from '../ports.js';
+import {
+  BASE_URL,
+  DEFAULT_BASE_URL,
+  type KeyRow,
+  ORG_NAME,
+  publicHalf,
+  SMTP_RELAY,
+  signingKeyParams,
+  toSigningKey,
+} from '../store-rows/org.js';
+import type { Secrets } from '../store-rows/seal.js';
 import type { Db } from './db.js';
-
-interface KeyRow {
-  kid: string;
-  alg: IdTokenAlg;
-  private_sealed: string;
-  public_jwk: string;
-  created_at: string;
-}
-
-const SMTP_RELAY = 'smtp_relay';
-const ORG_NAME = 'org_name';
-const BASE_URL = 'base_url';
-/** Where `idp serve` listens unless told otherwise. */
-const DEFAULT_BASE_URL = 'http://localhost:8788';
 
 export class OrgRepo {
   constructor(
     private readonly db: Db,
-    private readonly secrets: { seal(plaintext: string): string; unseal(sealed: string): string },
+    private readonly secrets: Secrets,
   ) {}
 
   setting(key: string): string | undefined {
@@ -67,13 +64,7 @@ export class OrgRepo {
   addSigningKey(key: SigningKey): void {
     this.db
       .prepare('INSERT INTO signing_keys (kid, alg, private_sealed, public_jwk, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(
-        key.kid,
-        key.alg,
-        this.secrets.seal(JSON.stringify(key.privateJwk)),
-        JSON.stringify(key.publicJwk),
-        key.createdAt,
-      );
+      .run(...signingKeyParams(key, (p) => this.secrets.seal(p)));
   }
 
   publicKeys(): PublicSigningKey[] {
@@ -87,29 +78,13 @@ export class OrgRepo {
     const rows = this.db
       .prepare('SELECT * FROM signing_keys WHERE active = 1 ORDER BY created_at DESC')
       .all() as KeyRow[];
-    return rows.map((r) => this.unsealed(r));
+    return rows.map((r) => toSigningKey(r, (sealed) => this.secrets.unseal(sealed)));
   }
 
   signingKey(alg: IdTokenAlg): SigningKey | undefined {
     const row = this.db
       .prepare('SELECT * FROM signing_keys WHERE active = 1 AND alg = ? ORDER BY created_at DESC LIMIT 1')
       .get(alg) as KeyRow | undefined;
-    return row && this.unsealed(row);
+    return row && toSigningKey(row, (sealed) => this.secrets.unseal(sealed));
   }
-
-  private unsealed(r: KeyRow): SigningKey {
-    return {
-      ...publicHalf(r),
-      privateJwk: JSON.parse(this.secrets.unseal(r.private_sealed)) as SigningKey['privateJwk'],
-    };
-  }
-}
-
-function publicHalf(r: Omit<KeyRow, 'private_sealed'>): PublicSigningKey {
-  return {
-    kid: r.kid,
-    alg: r.alg,
-    publicJwk: JSON.parse(r.public_jwk) as PublicSigningKey['publicJwk'],
-    createdAt: r.created_at,
-  };
 }

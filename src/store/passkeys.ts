@@ -2,64 +2,11 @@
 // flow. A use's counter is stored only if it is still the highest, and a held challenge is taken by deleting it, so a
 // racing second answer finds nothing.
 import type { PendingPasskeyChallenge, StoredPasskey } from '../ports.js';
+import { type NewPasskey, PASSKEY_COLUMNS, type PasskeyRow, passkeyParams, toPasskey } from '../store-rows/passkeys.js';
 import type { Db } from './db.js';
 
-interface PasskeyRow {
-  id: string;
-  user_id: string;
-  credential_id: string;
-  public_key: string;
-  counter: number;
-  transports: string;
-  aaguid: string;
-  name: string;
-  software: number;
-  created_at: string;
-  last_used_at: string | null;
-}
-
-function toPasskey(row: PasskeyRow): StoredPasskey {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    credentialId: row.credential_id,
-    publicKey: row.public_key,
-    counter: row.counter,
-    transports: JSON.parse(row.transports) as string[],
-    aaguid: row.aaguid,
-    name: row.name,
-    software: row.software === 1,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-  };
-}
-
-export const INSERT_PASSKEY_SQL =
-  'INSERT INTO passkeys (id, user_id, credential_id, public_key, counter, transports, aaguid, name, software, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
-
-/** INSERT_PASSKEY_SQL's parameters, in its column order, for a new passkey and for an imported one alike. */
-export function passkeyParams(
-  id: string,
-  userId: string,
-  p: Pick<StoredPasskey, 'credentialId' | 'publicKey' | 'counter' | 'transports' | 'aaguid' | 'name' | 'software'>,
-  createdAt: string,
-  lastUsedAt: string | null,
-) {
-  const { credentialId, publicKey, counter, transports, aaguid, name, software } = p;
-  return [
-    id,
-    userId,
-    credentialId,
-    publicKey,
-    counter,
-    JSON.stringify(transports),
-    aaguid,
-    name,
-    software ? 1 : 0,
-    createdAt,
-    lastUsedAt,
-  ];
-}
+/** A new or imported passkey's INSERT, its parameters given by passkeyParams. */
+export const INSERT_PASSKEY_SQL = `INSERT INTO passkeys (${PASSKEY_COLUMNS.join(', ')}) VALUES (${PASSKEY_COLUMNS.map(() => '?').join(', ')})`;
 
 export class PasskeyRepo {
   constructor(
@@ -89,10 +36,7 @@ export class PasskeyRepo {
     return rows.map((r) => r.username);
   }
 
-  add(
-    userId: string,
-    c: Pick<StoredPasskey, 'credentialId' | 'publicKey' | 'counter' | 'transports' | 'aaguid' | 'name' | 'software'>,
-  ): StoredPasskey | null {
+  add(userId: string, c: NewPasskey): StoredPasskey | null {
     const id = crypto.randomUUID();
     const inserted = this.db
       .prepare(`${INSERT_PASSKEY_SQL} ON CONFLICT (credential_id) DO NOTHING`)

@@ -17,7 +17,8 @@ import { CodeRepo } from './codes.js';
 import { OidcModelRepo } from './oidc-models.js';
 import { OrgRepo } from './org.js';
 import { UserRepo } from './users.js';
-import { loadKey, loadOrCreateKey, seal, SEAL_KEY_FILE, unseal } from './seal.js';
+import { seal, unseal } from '../store-rows/seal.js';
+import { loadKey, loadOrCreateKey, SEAL_KEY_FILE } from './seal.js';
 import type {
   AppRepository,
   AssociationRepository,

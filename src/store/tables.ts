@@ -5,7 +5,8 @@ import { IdpError } from '../core/errors.js';
 import { SEALED_COLUMNS, SEALED_IN } from '../core/sealed-cells.js';
 import type { Cell, Row, StoreTables, TableInfo } from '../ports/store-tables.js';
 import type { Db } from './db.js';
-import { loadKey, loadOrCreateKey, SEAL_KEY_FILE, seal, unseal } from './seal.js';
+import { seal, unseal } from '../store-rows/seal.js';
+import { loadKey, loadOrCreateKey, SEAL_KEY_FILE } from './seal.js';
 import { bulkSettings } from './import.js';
 
 /** Rows read per query: each batch is read whole, so no statement stays open while the caller awaits. */

@@ -1,77 +1,25 @@
 // Repository for local users: lookup, keyset-paginated listing, bulk import, and status changes.
 import type { ProfilePatch } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
-import { hint } from '../core/fixes.js';
 import type { User, UserStatus } from '../core/types.js';
 import type { ExportedUser, ListQuery, NewUser } from '../ports.js';
+import {
+  cursorOf,
+  cursorUsername,
+  type ExportRow,
+  PROFILE_COLUMNS,
+  profileParams,
+  type RowTimes,
+  toExportedUser,
+  toUser,
+  USER_COLUMNS,
+  type UserRow,
+  userParams,
+} from '../store-rows/users.js';
 import type { Db } from './db.js';
 
-interface UserRow {
-  id: string;
-  username: string;
-  email: string | null;
-  email_verified: number;
-  name: string | null;
-  given_name: string | null;
-  family_name: string | null;
-  picture: string | null;
-  attributes: string;
-  password_hash: string | null;
-  failed_logins: number;
-  status: UserStatus;
-  source: string;
-  created_at: string;
-  updated_at: string;
-  last_login_at: string | null;
-}
-
-function toUser(row: UserRow): User {
-  return {
-    id: row.id,
-    username: row.username,
-    email: row.email,
-    emailVerified: row.email_verified === 1,
-    name: row.name,
-    givenName: row.given_name,
-    familyName: row.family_name,
-    picture: row.picture,
-    attributes: JSON.parse(row.attributes) as Record<string, string>,
-    hasPassword: row.password_hash !== null,
-    status: row.status,
-    source: row.source,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    lastLoginAt: row.last_login_at,
-  };
-}
-
-const INSERT_SQL = `INSERT INTO users (id, username, email, email_verified, name, given_name, family_name, picture, attributes,
-                                       password_hash, status, source, created_at, updated_at, last_login_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-/** When a row was made, changed and last used: now for a new user, the exported times for a restored one. */
-export interface RowTimes {
-  createdAt: string;
-  updatedAt: string;
-  lastLoginAt: string | null;
-}
-
-function cursorOf(username: string): string {
-  return Buffer.from(username).toString('base64url');
-}
-
-/** A cursor is what cursorOf printed; anything else (a typo, a truncated paste) is refused rather than read as a position. */
-function cursorUsername(cursor: string): string {
-  const username = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!username || cursorOf(username) !== cursor) {
-    throw new IdpError(
-      'INVALID_VALUE',
-      `'${cursor}' is not a page cursor`,
-      hint`pass the cursor the previous page printed (its \`more:\` line, or \`next\` with ${{ kind: 'option', option: 'json' }})`,
-    );
-  }
-  return username;
-}
+const INSERT_SQL = `INSERT INTO users (${USER_COLUMNS.join(', ')}) VALUES (${USER_COLUMNS.map(() => '?').join(', ')})`;
+const UPDATE_PROFILE_SQL = `UPDATE users SET ${PROFILE_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`;
 
 /**
  * The migration 6 trigger's refusal as an IdpError. Use cases check the rule first with a clearer message: reaching
@@ -100,23 +48,7 @@ export function restoreStatement(
 ): (id: string, user: Omit<NewUser, 'id' | 'source'>, source: string, times: RowTimes) => void {
   const statement = db.prepare(INSERT_SQL);
   return (id, u, source, times) => {
-    statement.run(
-      id,
-      u.username,
-      u.email,
-      u.emailVerified ? 1 : 0,
-      u.name ?? null,
-      u.givenName ?? null,
-      u.familyName ?? null,
-      u.picture ?? null,
-      JSON.stringify(u.attributes ?? {}),
-      u.passwordHash ?? null,
-      u.status ?? 'active',
-      source,
-      times.createdAt,
-      times.updatedAt,
-      times.lastLoginAt,
-    );
+    statement.run(...userParams(id, u, source, times));
   };
 }
 
@@ -232,21 +164,7 @@ export class UserRepo {
         (SELECT json_group_array(json_object('id', p.id, 'credentialId', p.credential_id, 'publicKey', p.public_key, 'counter', p.counter, 'transports', json(p.transports), 'aaguid', p.aaguid, 'name', p.name, 'software', json(CASE p.software WHEN 1 THEN 'true' ELSE 'false' END), 'createdAt', p.created_at, 'lastUsedAt', p.last_used_at))
            FROM (SELECT * FROM passkeys WHERE user_id = u.id ORDER BY created_at, id) p) AS passkeys
       FROM users u WHERE u.username > ? ORDER BY u.username LIMIT ?`;
-    const rows = this.db.prepare(sql).all(after ?? '', limit) as (UserRow & {
-      links: string;
-      factors: string;
-      passkeys: string;
-    })[];
-    return rows.map(
-      (row) =>
-        ({
-          ...toUser(row),
-          passwordHash: row.password_hash,
-          associations: JSON.parse(row.links),
-          factors: JSON.parse(row.factors),
-          passkeys: JSON.parse(row.passkeys),
-        }) as ExportedUser,
-    );
+    return (this.db.prepare(sql).all(after ?? '', limit) as ExportRow[]).map(toExportedUser);
   }
 
   insert(user: NewUser): User {
@@ -260,24 +178,8 @@ export class UserRepo {
   updateProfile(id: string, patch: ProfilePatch): void {
     const current = this.byId(id);
     if (!current) return;
-    const next = { ...current, ...patch };
-    const update = this.db.prepare(
-      `UPDATE users SET email = ?, email_verified = ?, name = ?, given_name = ?, family_name = ?, picture = ?, attributes = ?,
-              updated_at = ? WHERE id = ?`,
-    );
-    identifierRule(() =>
-      update.run(
-        next.email,
-        next.emailVerified ? 1 : 0,
-        next.name,
-        next.givenName,
-        next.familyName,
-        next.picture,
-        JSON.stringify(next.attributes),
-        this.now(),
-        id,
-      ),
-    );
+    const update = this.db.prepare(UPDATE_PROFILE_SQL);
+    identifierRule(() => update.run(...profileParams({ ...current, ...patch }, this.now()), id));
   }
 
   /** Any change of status starts both failure counters (password and MFA) afresh. */

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { dbPath } from '../../src/store/db.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
-import { unseal } from '../../src/store/seal.js';
+import { unseal } from '../../src/store-rows/seal.js';
 import { SEAL_KEY_FILE } from '../../src/store/store.js';
 import type { SigningKey } from '../../src/ports.js';
 import { jwks } from '../../src/core/jwks.js';

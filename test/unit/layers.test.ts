@@ -1,5 +1,6 @@
 // The layering rule of src/README.md, read from the source: which of our folders each folder may import (core nothing,
-// flow only core and ports, app those and flow, each adapter only core and ports, the CLI anything), which packages
+// flow only core and ports, app those and flow, each adapter only core and ports (the two stores also their shared
+// rows), the CLI anything), which packages
 // each folder may import, that the CLI entry point statically loads no package but the ENTRY_PACKAGES (everything else
 // is imported on demand), and that the bundle keeps it so.
 import { test } from 'node:test';
@@ -129,8 +130,11 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   ports: ['core'],
   flow: ['core', 'ports'],
   app: ['core', 'ports', 'flow'],
-  store: ['core', 'ports'],
-  'store-pg': ['core', 'ports'],
+  // The two stores share their row types, row mappers and sealed-value format (store-rows), not each other's code.
+  store: ['core', 'ports', 'store-rows'],
+  'store-pg': ['core', 'ports', 'store-rows'],
+  // A library below both stores: pure, so it needs only the domain's and the ports' types.
+  'store-rows': ['core', 'ports'],
   federation: ['core', 'ports'],
   mfa: ['core', 'ports'],
   tokens: ['core', 'ports'],
@@ -147,12 +151,6 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   // wired by the composition root (src/cli/context.ts), and it words nothing the CLI's way.
   server: ['core', 'ports', 'flow', 'app', 'net'],
 };
-
-/**
- * Single files one adapter may import from another. The sealed-value format is the org's whatever engine holds it:
- * src/store-pg seals with src/store/seal.ts's pure seal and unseal (it loads its key its own way).
- */
-const SHARED_FILES: Record<string, readonly string[]> = { 'store-pg': ['store/seal.js'] };
 
 /** The src/ folder of a path relative to src/: `flow/steps/kit.ts` -> flow, `ports.ts` and `ports/store.ts` -> ports. */
 function folderOf(rel: string): string {
@@ -175,7 +173,7 @@ function layerViolations(files: { rel: string; text: string }[]): string[] {
       const target = relative('src', join('src', dirname(rel), found.specifier));
       if (target.startsWith('..')) continue;
       const to = folderOf(target);
-      if (to !== from && !allowed.includes(to) && !SHARED_FILES[from]?.includes(target))
+      if (to !== from && !allowed.includes(to))
         violations.push(
           `src/${rel}:${found.line} imports src/${target}; src/${from} may import only ${[from, ...allowed].join(', ')}`,
         );
@@ -195,7 +193,7 @@ test('each src/ folder imports only the folders below it: core nothing, flow cor
   assert.deepEqual(layerViolations(sourceFiles()), []);
 });
 
-test('the layer rule refuses an adapter importing another adapter, flow or app importing an adapter, core importing ports, and the web driver importing the CLI', () => {
+test("the layer rule refuses an adapter importing another adapter, flow or app importing an adapter, core importing ports, the web driver importing the CLI, and the stores' shared rows importing a store", () => {
   const file = (rel: string, specifier: string) => ({ rel, text: `import { x } from '${specifier}';\n` });
   assert.deepEqual(
     layerViolations([
@@ -212,6 +210,10 @@ test('the layer rule refuses an adapter importing another adapter, flow or app i
       file('server/provider.ts', '../app/account.js'),
       file('store-pg/users.ts', '../store/users.js'),
       file('store-pg/store.ts', '../store/seal.js'),
+      file('store-pg/users.ts', '../store-rows/users.js'),
+      file('store/users.ts', '../store-rows/users.js'),
+      file('store-rows/users.ts', '../store/db.js'),
+      file('store-rows/seal.ts', '../core/errors.js'),
     ]).map((v) => v.split(' imports ')[0]),
     [
       'src/store/codes.ts:1',
@@ -221,6 +223,8 @@ test('the layer rule refuses an adapter importing another adapter, flow or app i
       'src/core/jit.ts:1',
       'src/server/pages/flow.ts:1',
       'src/store-pg/users.ts:1',
+      'src/store-pg/store.ts:1',
+      'src/store-rows/users.ts:1',
     ],
   );
 });

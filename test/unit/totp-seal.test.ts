@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { loadOrCreateKey, seal, unseal } from '../../src/store/seal.js';
+import { loadOrCreateKey } from '../../src/store/seal.js';
+import { seal, unseal } from '../../src/store-rows/seal.js';
 import { IdpError } from '../../src/core/errors.js';
 
 const isIdpError = (e: unknown): boolean => e instanceof IdpError;
