@@ -391,6 +391,17 @@ export interface OidcModelRepository {
   purgeExpired(now: number): Promise<number>;
 }
 
+/** What a unit of work tells the store about the rules it enforces. */
+export interface UnitOptions {
+  /**
+   * Every rule the unit enforces holds through unique keys, foreign keys and writes to the rows it decided on, none
+   * through rows it only read, so it needs no guard against write skew. PostgreSQL then runs it at REPEATABLE READ
+   * rather than SERIALIZABLE, which aborts a unit whenever a concurrent one touched a neighbouring index key: on a
+   * small org, nearly every concurrent one. SQLite runs units one at a time either way.
+   */
+  constraintsSuffice?: boolean;
+}
+
 export interface Store {
   readonly apps: AppRepository;
   readonly connections: ConnectionRepository;
@@ -410,7 +421,7 @@ export interface Store {
    * only `tx` (the outer store would wait on the unit it runs in) and must have no effect outside the store: it may
    * run more than once. `tx.tx(g)` joins the unit already open.
    */
-  tx<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+  tx<T>(fn: (tx: Store) => Promise<T>, opts?: UnitOptions): Promise<T>;
   /** Encrypts a secret for storage at rest with the org's seal key. */
   seal(plaintext: string): string;
   unseal(sealed: string): string;
