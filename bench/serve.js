@@ -10,7 +10,9 @@
 // sequential pass per run that charges the server's CPU time to each HTTP exchange of a login; --cpu-prof profiles
 // each idp serve.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +43,7 @@ const scratch = scratchDir('serve');
  * One code flow by the RP: authorize (answering pages), then the token request with the PKCE verifier. With `exchanges`,
  * each request's server CPU time is charged to its kind.
  */
-async function codeFlow(config, answer, exchanges) {
+async function codeFlow(config, answer, exchanges, agent = exchanges ? new TimedAgent(exchanges) : new UserAgent()) {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const url = client.buildAuthorizationUrl(config, {
@@ -51,7 +53,6 @@ async function codeFlow(config, answer, exchanges) {
     code_challenge_method: 'S256',
     state,
   });
-  const agent = exchanges ? new TimedAgent(exchanges) : new UserAgent();
   const callback = await agent.authorize(url, REDIRECT_URI, answer);
   const grant = () =>
     client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
@@ -83,9 +84,11 @@ class Exchanges {
   }
 }
 
-function discover(issuer, clientId) {
+/** The RP's configuration; with `route`, each of its requests (discovery, token) goes where `route` sends its URL. */
+function discover(issuer, clientId, route) {
   return client.discovery(new URL(issuer), clientId, undefined, client.None(), {
     execute: [client.allowInsecureRequests],
+    ...(route ? { [client.customFetch]: (url, options) => fetch(route(url), options) } : {}),
   });
 }
 
@@ -193,20 +196,24 @@ function personasFile(dir, count) {
   return file;
 }
 
-function idp(home, ...args) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, IDP_HOME: home }, encoding: 'utf8' });
+/** Runs `idp ...args` with `env` added to the bench's own; its stdout. */
+function idp(env, ...args) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`idp ${args.join(' ')} exited ${r.status}:\n${r.stderr}`);
   return r.stdout;
 }
 
-/** Run `run`'s brokered logins: a fresh org with one SPA, and `idp serve --port 0 --json` on it. */
-async function brokered(run) {
-  const home = join(scratch, `serve-${run}`);
-  idp(home, 'init', '--quiet');
-  idp(home, 'org', 'set', '--name', ORG);
-  const created = JSON.parse(
+/**
+ * A fresh org named ORG with one SPA whose first step offers GitHub; `store` is the global options naming where it
+ * lives (none: the data directory in env's IDP_HOME). Resolves with the app as `app create --json` prints it.
+ */
+function createOrg(env, store = []) {
+  idp(env, ...store, 'init', '--quiet');
+  idp(env, ...store, 'org', 'set', '--name', ORG);
+  return JSON.parse(
     idp(
-      home,
+      env,
+      ...store,
       'app',
       'create',
       'bench-spa',
@@ -219,6 +226,12 @@ async function brokered(run) {
       '--json',
     ),
   );
+}
+
+/** Run `run`'s brokered logins: a fresh org with one SPA, and `idp serve --port 0 --json` on it. */
+async function brokered(run) {
+  const home = join(scratch, `serve-${run}`);
+  const created = createOrg({ IDP_HOME: home });
   const personas = personasFile(home, WARMUP + (EXCHANGES ? 3 : 2) * LOGINS);
   const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const server = await startProcess(
@@ -249,15 +262,12 @@ function spread(values, format) {
   return values.length < 2 ? text : `${text} (${format(Math.min(...values))}-${format(Math.max(...values))})`;
 }
 
-async function main() {
+/** The user agents, from the build (the walk through a sign-in's pages is the serve tests' browser without a browser). */
+async function loadAgents() {
   if (!existsSync(join(DIST, 'src', 'cli', 'main.js'))) {
     console.error('dist/ is missing: run `npm run build` first');
     process.exit(1);
   }
-  console.log(
-    `idp serve benchmark: node ${process.version}, ${RUNS} runs of ${LOGINS} logins per mode, each after ${WARMUP} warm-up logins; each brokered login provisions a new GitHub persona; medians (min-max)`,
-  );
-  // The walk through a sign-in's pages is the one the serve tests use (a browser without a browser).
   ({ UserAgent, viaConnection } = await import(join(DIST, 'test', 'helpers', 'user-agent.js')));
   TimedAgent = class extends UserAgent {
     constructor(exchanges) {
@@ -275,6 +285,13 @@ async function main() {
       });
     }
   };
+}
+
+async function main() {
+  await loadAgents();
+  console.log(
+    `idp serve benchmark: node ${process.version}, ${RUNS} runs of ${LOGINS} logins per mode, each after ${WARMUP} warm-up logins; each brokered login provisions a new GitHub persona; medians (min-max)`,
+  );
   const runs = [];
   for (let run = 0; run < RUNS; run++) {
     const floor = await bare();
@@ -362,4 +379,273 @@ function printExchanges(runs, ms) {
   printTable(['server', `exchange (${LOGINS} sequential logins per run)`, 'server CPU per login'], rows);
 }
 
-await main();
+// --postgres: the same org on SQLite, on PostgreSQL, and on PostgreSQL behind two instances, measured in one run.
+
+const CORES = availableParallelism();
+const SCALE_TARGET = 1.5;
+/** The origin every instance advertises (--public-url). Nothing listens there: the RP routes each request itself. */
+const PUBLIC_URL = 'http://localhost:8080';
+const PUBLIC_ORIGIN = new URL(PUBLIC_URL).origin;
+const PG_CONCURRENCIES = [CONCURRENCY, 2 * CONCURRENCY];
+/** From this share of the cores busy (the whole machine's, /proc/stat), the cores are what binds. */
+const SATURATED = 0.9;
+const SETUPS = [
+  { key: 'sqlite', label: 'SQLite, 1 instance', instances: 1 },
+  { key: 'pg1', label: 'PostgreSQL, 1 instance', instances: 1, postgres: true },
+  { key: 'pg2', label: 'PostgreSQL, 2 instances', instances: 2, postgres: true },
+];
+/** The user agent that sends what is addressed to the public origin to one instance, as a load balancer would. */
+let RoutedAgent;
+
+/** Busy CPU time of the whole machine so far (ms, all cores): /proc/stat's total less idle and iowait. */
+function machineBusyMs() {
+  // user nice system idle iowait irq softirq steal (guest time is counted in user already).
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).map(Number);
+  const total = ticks.slice(0, 8).reduce((sum, t) => sum + t, 0);
+  return (total - ticks[3] - ticks[4]) * TICK_MS;
+}
+
+/** Where each process's CPU time stood: the instances, the PostgreSQL cluster, this process (the RP), the machine. */
+function reading(instances, cluster) {
+  const { user, system } = process.cpuUsage();
+  return {
+    at: performance.now(),
+    idp: instances.reduce((sum, instance) => sum + cpuMs(instance.pid), 0),
+    postgres: cluster ? cluster.cpuMs() : 0,
+    rp: (user + system) / 1000,
+    machine: machineBusyMs(),
+  };
+}
+
+/** A batch of logins with each side's CPU per login, and how busy the cores were (this bench's processes, all). */
+async function costed(label, instances, cluster, count, concurrency, login) {
+  const before = reading(instances, cluster);
+  const figures = summary(label, await batch(count, concurrency, login));
+  const after = reading(instances, cluster);
+  const used = (key) => after[key] - before[key];
+  const ours = used('idp') + used('postgres') + used('rp');
+  const capacity = (after.at - before.at) * CORES;
+  return {
+    ...figures,
+    idpCpu: used('idp') / count,
+    pgCpu: used('postgres') / count,
+    serverCpu: (used('idp') + used('postgres')) / count,
+    rpCpu: used('rp') / count,
+    allCpu: ours / count,
+    ours: ours / capacity,
+    machine: used('machine') / capacity,
+  };
+}
+
+/** Sends a URL on the public origin to `instance`'s listening address; any other (the sandbox's pages) as it is. */
+function routeTo(instance) {
+  return (url) => {
+    const target = new URL(url);
+    return target.origin === PUBLIC_ORIGIN ? new URL(`${target.pathname}${target.search}`, instance.url) : target;
+  };
+}
+
+/**
+ * Warms the instances up, then LOGINS logins sequentially and LOGINS at each of PG_CONCURRENCIES. Login n goes to
+ * instance n mod count, the whole of it: the sandbox GitHub runs inside each instance, so its callback must come back
+ * to the instance that sent the person there, as a load balancer with session affinity does; the RP's token request
+ * goes there too (a SPA's comes from the same browser).
+ */
+async function measureSetup(setup, instances, cluster, clientId) {
+  const issuers = new Set(instances.map((instance) => instance.issuer));
+  if (issuers.size !== 1) throw new Error(`the instances advertise different issuers: ${[...issuers].join(', ')}`);
+  const routes = instances.map(routeTo);
+  const configs = await Promise.all(instances.map((instance, k) => discover(instance.issuer, clientId, routes[k])));
+  const login = (n) => {
+    const k = n % instances.length;
+    return codeFlow(configs[k], viaConnection('github', `bench-serve-${n}`), undefined, new RoutedAgent(routes[k]));
+  };
+  let n = 0;
+  await batch(WARMUP, CONCURRENCY, () => login(n++));
+  const result = {
+    sequential: await costed(`${setup.label}, sequential`, instances, cluster, LOGINS, 1, () => login(n++)),
+  };
+  for (const c of PG_CONCURRENCIES)
+    result[c] = await costed(`${setup.label}, ${c} concurrent`, instances, cluster, LOGINS, c, () => login(n++));
+  return result;
+}
+
+/**
+ * One setup in one run: a fresh org (a data directory, or a new database dropped after), its instances of
+ * `idp serve --public-url PUBLIC_URL`, its figures, and on PostgreSQL the database's transactions per login.
+ */
+async function runSetup(setup, run, cluster, sealKey) {
+  const home = join(scratch, `${setup.key}-${run}`);
+  mkdirSync(home, { recursive: true });
+  const env = { IDP_HOME: home, ...(setup.postgres ? { IDP_SEAL_KEY: sealKey } : {}) };
+  const database = setup.postgres ? await cluster.createDatabase() : undefined;
+  const store = database ? ['--store', database.url] : [];
+  try {
+    const created = createOrg(env, store);
+    const logins = WARMUP + LOGINS * (1 + PG_CONCURRENCIES.length);
+    const personas = personasFile(home, logins);
+    const setUp = database && (await cluster.transactions(database.name));
+    const instances = [];
+    let figures;
+    try {
+      for (let i = 0; i < setup.instances; i++) {
+        const args = [BIN, ...store, 'serve', '--port', '0', '--json', '--public-url', PUBLIC_URL];
+        instances.push(await startProcess('idp serve', [...args, '--personas', personas], env));
+      }
+      figures = await measureSetup(setup, instances, database && cluster, created.client_id);
+    } finally {
+      await Promise.all(instances.map((instance) => instance.close()));
+    }
+    if (database) {
+      // Counted once every instance has gone (PostgreSQL's statistics are complete only then): the whole setup's
+      // logins, warm-up included, against what init and app create had committed.
+      const done = await cluster.transactions(database.name);
+      figures.committedPerLogin = (done.committed - setUp.committed) / logins;
+      figures.rolledBackPerLogin = (done.rolledBack - setUp.rolledBack) / logins;
+    }
+    return figures;
+  } finally {
+    if (database) await cluster.drop(database.name);
+  }
+}
+
+async function postgresMain() {
+  const { serverUrl, openCluster } = await import('./postgres.js');
+  const url = serverUrl('bench/serve.js');
+  await loadAgents();
+  RoutedAgent = class extends UserAgent {
+    constructor(route) {
+      super();
+      this.route = route;
+    }
+
+    send(url, init) {
+      return super.send(this.route(url), init);
+    }
+  };
+  const cluster = await openCluster(url, TICK_MS);
+  const runs = [];
+  try {
+    console.log(
+      `idp serve on PostgreSQL: node ${process.version}, ${cluster.version}, ${CORES} cores; ${RUNS} runs of ${LOGINS} logins per mode, each setup after ${WARMUP} warm-up logins; each login provisions a new GitHub persona; medians (min-max)`,
+    );
+    // Every instance of every setup gets the same sealing key; PostgreSQL orgs need one from the environment.
+    const sealKey = randomBytes(32).toString('base64url');
+    for (let run = 0; run < RUNS; run++) {
+      const figures = {};
+      // The setups take turns going first, so none always meets the machine at the same point of a run.
+      for (let k = 0; k < SETUPS.length; k++) {
+        const setup = SETUPS[(run + k) % SETUPS.length];
+        figures[setup.key] = await runSetup(setup, run, cluster, sealKey);
+      }
+      runs.push(figures);
+      const each = SETUPS.map((s) => `${s.label} ${figures[s.key][CONCURRENCY].perSecond.toFixed(1)}/s`);
+      console.log(`run ${run + 1}: ${each.join(', ')} at ${CONCURRENCY} concurrent`);
+    }
+  } finally {
+    await cluster.close();
+  }
+  printPostgres(runs);
+}
+
+function printPostgres(runs) {
+  const ms = (v) => `${v.toFixed(2)} ms`;
+  const perSecond = (v) => `${v.toFixed(1)}/s`;
+  const times = (v) => `${v.toFixed(2)}x`;
+  const percent = (v) => `${Math.round(v * 100)}%`;
+  const count = (v) => v.toFixed(2);
+  const batches = ['sequential', ...PG_CONCURRENCIES];
+  const rows = SETUPS.flatMap((setup) => batches.map((b) => runs.map((r) => r[setup.key][b])));
+  const of = (all, key, format) =>
+    spread(
+      all.map((f) => f[key]),
+      format,
+    );
+  console.log('');
+  printTable(
+    ['mode', 'p50', 'p95', 'logins/s', 'server CPU per login'],
+    rows.map((all) => [
+      all[0].label,
+      of(all, 'p50', ms),
+      of(all, 'p95', ms),
+      of(all, 'perSecond', perSecond),
+      of(all, 'serverCpu', ms),
+    ]),
+  );
+  console.log('');
+  printTable(
+    ['mode', 'idp serve', 'PostgreSQL', 'relying party', 'all', `CPU busy, of ${CORES} cores: this bench's, machine's`],
+    rows.map((all) => [
+      `${all[0].label}, CPU per login`,
+      of(all, 'idpCpu', ms),
+      of(all, 'pgCpu', ms),
+      of(all, 'rpCpu', ms),
+      of(all, 'allCpu', ms),
+      `${of(all, 'ours', percent)}, ${of(all, 'machine', percent)}`,
+    ]),
+  );
+  console.log('');
+  const within = (a, b, batch, key) => runs.map((r) => r[a][batch][key] / r[b][batch][key]);
+  const scale = (c) => within('pg2', 'pg1', c, 'perSecond');
+  const scaleRows = PG_CONCURRENCIES.map((c) => [
+    `2 instances / 1 instance on PostgreSQL, logins/s, ${c} concurrent in all`,
+    spread(scale(c), times),
+    `>= ${SCALE_TARGET}x`,
+    verdict(median(scale(c)) >= SCALE_TARGET),
+  ]);
+  printTable(
+    ['measure', 'value', 'target', 'result'],
+    [
+      [
+        `PostgreSQL / SQLite server CPU per login, ${CONCURRENCY} concurrent`,
+        spread(within('pg1', 'sqlite', CONCURRENCY, 'serverCpu'), times),
+        '',
+        '',
+      ],
+      [
+        `PostgreSQL / SQLite logins/s, ${CONCURRENCY} concurrent`,
+        spread(within('pg1', 'sqlite', CONCURRENCY, 'perSecond'), times),
+        '',
+        '',
+      ],
+      ['PostgreSQL / SQLite p50, sequential', spread(within('pg1', 'sqlite', 'sequential', 'p50'), times), '', ''],
+      ...scaleRows,
+      ...['pg1', 'pg2'].map((key) => [
+        `PostgreSQL transactions per login, committed (rolled back), ${SETUPS.find((s) => s.key === key).label.split(', ')[1]}`,
+        `${count(median(runs.map((r) => r[key].committedPerLogin)))} (${count(median(runs.map((r) => r[key].rolledBackPerLogin)))})`,
+        '',
+        '',
+      ]),
+    ],
+  );
+  console.log('');
+  console.log(scaleVerdict(runs, ms, perSecond, times, percent));
+}
+
+/**
+ * Whether two instances reached SCALE_TARGET times one at CONCURRENCY, and when not, whether the cores bound: how busy
+ * the machine was, what the CPU one login costs all processes allows on CORES cores, and what the target needed.
+ */
+function scaleVerdict(runs, ms, perSecond, times, percent) {
+  const m = (key, field) => median(runs.map((r) => r[key][CONCURRENCY][field]));
+  const ratio = median(runs.map((r) => r.pg2[CONCURRENCY].perSecond / r.pg1[CONCURRENCY].perSecond));
+  const head = `2 instances served ${times(ratio)} the logins/s of 1 at ${CONCURRENCY} concurrent (target ${SCALE_TARGET}x: ${verdict(ratio >= SCALE_TARGET)})`;
+  // Were every core the benchmark's, logins/s could go no higher than the cores over what one login costs them all.
+  const ceiling = (CORES * 1000) / m('pg2', 'allCpu');
+  const needed = SCALE_TARGET * m('pg1', 'perSecond');
+  const costs = `idp serve ${ms(m('pg2', 'idpCpu'))}, PostgreSQL ${ms(m('pg2', 'pgCpu'))}, relying party ${ms(m('pg2', 'rpCpu'))}`;
+  const budget = `one login costs ${ms(m('pg2', 'allCpu'))} of CPU in all (${costs}), so ${CORES} cores allow at most ${perSecond(ceiling)}; ${SCALE_TARGET}x one instance is ${perSecond(needed)}`;
+  const busy = `the machine was ${percent(m('pg2', 'machine'))} busy (this bench's processes ${percent(m('pg2', 'ours'))}) with 2 instances, ${percent(m('pg1', 'machine'))} (${percent(m('pg1', 'ours'))}) with 1`;
+  if (ratio >= SCALE_TARGET) return `${head}; ${busy}.`;
+  if (m('pg2', 'machine') < SATURATED)
+    return `${head}, with CPU to spare: ${busy}; what binds is not the cores (${budget}).`;
+  // Saturated: by this bench's own processes, or mostly by others', when the figures say more of the machine than of idp.
+  const others = m('pg2', 'machine') - m('pg2', 'ours');
+  const whose =
+    others < 1 - SATURATED
+      ? "on this bench's own processes"
+      : `and other processes held ${percent(others)} of them, so the figures measure what was left: judge the target on a quiet machine`;
+  return `${head}: the ${CORES} cores bind, ${whose}. ${busy[0].toUpperCase()}${busy.slice(1)}; ${budget}.`;
+}
+
+await (process.argv.includes('--postgres') ? postgresMain() : main());
