@@ -430,22 +430,32 @@ function reading(instances, cluster) {
 
 /** A batch of logins with each side's CPU per login, and how busy the cores were (this bench's processes, all). */
 async function costed(label, instances, cluster, count, concurrency, login) {
+  const failures = [];
   const before = reading(instances, cluster);
-  const figures = summary(label, await batch(count, concurrency, login));
+  const figures = summary(label, await batch(count, concurrency, login, failures));
   const after = reading(instances, cluster);
   const used = (key) => after[key] - before[key];
   const ours = used('idp') + used('postgres') + used('rp');
   const capacity = (after.at - before.at) * CORES;
+  // Per login that succeeded (logins/s counts those only): what failed ones cost is part of the price of the others.
+  const done = count - failures.length;
   return {
     ...figures,
-    idpCpu: used('idp') / count,
-    pgCpu: used('postgres') / count,
-    serverCpu: (used('idp') + used('postgres')) / count,
-    rpCpu: used('rp') / count,
-    allCpu: ours / count,
+    failures: failures.map(reason),
+    idpCpu: used('idp') / done,
+    pgCpu: used('postgres') / done,
+    serverCpu: (used('idp') + used('postgres')) / done,
+    rpCpu: used('rp') / done,
+    allCpu: ours / done,
     ours: ours / capacity,
     machine: used('machine') / capacity,
   };
+}
+
+/** Why a login failed, in a few words: the error code idp's page names (STORE_BUSY), else the message's start. */
+function reason(err) {
+  const message = String(err?.message ?? err);
+  return /Error code ([A-Z_]+)/.exec(message)?.[1] ?? message.split('\n')[0].slice(0, 120);
 }
 
 /** Sends a URL on the public origin to `instance`'s listening address; any other (the sandbox's pages) as it is. */
@@ -472,8 +482,10 @@ async function measureSetup(setup, instances, cluster, clientId) {
     return codeFlow(configs[k], viaConnection('github', `bench-serve-${n}`), undefined, new RoutedAgent(routes[k]));
   };
   let n = 0;
-  await batch(WARMUP, CONCURRENCY, () => login(n++));
+  const warmUp = [];
+  await batch(WARMUP, CONCURRENCY, () => login(n++), warmUp);
   const result = {
+    warmUpFailures: warmUp.map(reason),
     sequential: await costed(`${setup.label}, sequential`, instances, cluster, LOGINS, 1, () => login(n++)),
   };
   for (const c of PG_CONCURRENCIES)
@@ -574,13 +586,14 @@ function printPostgres(runs) {
     );
   console.log('');
   printTable(
-    ['mode', 'p50', 'p95', 'logins/s', 'server CPU per login'],
+    ['mode', 'p50', 'p95', 'logins/s', 'server CPU per login', 'failed'],
     rows.map((all) => [
       all[0].label,
       of(all, 'p50', ms),
       of(all, 'p95', ms),
       of(all, 'perSecond', perSecond),
       of(all, 'serverCpu', ms),
+      `${all.reduce((sum, f) => sum + f.failures.length, 0)} of ${LOGINS * all.length}`,
     ]),
   );
   console.log('');
@@ -631,6 +644,23 @@ function printPostgres(runs) {
   );
   console.log('');
   console.log(scaleVerdict(runs, ms, perSecond, times, percent));
+  const failed = failureCounts(runs);
+  if (failed.length > 0) console.log(`\nFailed logins (not counted in logins/s; their CPU is): ${failed.join('; ')}.`);
+}
+
+/** Each batch's failed logins over the runs, by reason: `PostgreSQL, 2 instances, 16 concurrent: 3 STORE_BUSY`. */
+function failureCounts(runs) {
+  const lines = [];
+  for (const setup of SETUPS)
+    for (const b of ['warmUp', 'sequential', ...PG_CONCURRENCIES]) {
+      const reasons = runs.flatMap((r) => (b === 'warmUp' ? r[setup.key].warmUpFailures : r[setup.key][b].failures));
+      const counts = new Map();
+      for (const r of reasons) counts.set(r, (counts.get(r) ?? 0) + 1);
+      const label = b === 'warmUp' ? 'warm-up' : b === 'sequential' ? b : `${b} concurrent`;
+      if (counts.size > 0)
+        lines.push(`${setup.label}, ${label}: ${[...counts].map(([r, c]) => `${c} ${r}`).join(', ')}`);
+    }
+  return lines;
 }
 
 /**
