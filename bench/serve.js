@@ -688,6 +688,10 @@ function scaleVerdict(runs) {
   const one = Math.min(1000 / m('pg1', 'idpCpu'), (CORES * 1000) / m('pg1', 'allCpu'));
   const two = Math.min(2000 / m('pg2', 'idpCpu'), (CORES * 1000) / m('pg2', 'allCpu'));
   const bound = two / one;
+  // The same without the relying party, which in production runs on other machines than the instances.
+  const alone = (key, instances) =>
+    Math.min((instances * 1000) / m(key, 'idpCpu'), (CORES * 1000) / m(key, 'serverCpu'));
+  const boundAlone = alone('pg2', 2) / alone('pg1', 1);
   const others = m('pg2', 'machine') - m('pg2', 'ours');
   const busyWithOthers = m('pg2', 'machine') >= SATURATED && others >= 1 - SATURATED;
   const result =
@@ -702,7 +706,7 @@ function scaleVerdict(runs) {
             : 'MISS with CPU to spare: what binds is not the cores';
   return [
     `Scaling: 2 instances served ${ratio.toFixed(2)}x the logins/s of 1 at ${CONCURRENCY} concurrent (target ${SCALE_TARGET}x): ${result}.`,
-    `With the ${CORES} cores all its own, the CPU per login measured allows 1 instance at most ${perSecond(one)} (its JavaScript on one core: ${ms(m('pg1', 'idpCpu'))} per login; all processes ${ms(m('pg1', 'allCpu'))} over ${CORES} cores) and 2 instances at most ${perSecond(two)} (all processes ${ms(m('pg2', 'allCpu'))} per login: idp serve ${ms(m('pg2', 'idpCpu'))}, PostgreSQL ${ms(m('pg2', 'pgCpu'))}, relying party ${ms(m('pg2', 'rpCpu'))}): at most ${bound.toFixed(2)}x.`,
+    `With the ${CORES} cores all its own, the CPU per login measured allows 1 instance at most ${perSecond(one)} (its JavaScript on one core: ${ms(m('pg1', 'idpCpu'))} per login; all processes ${ms(m('pg1', 'allCpu'))} over ${CORES} cores) and 2 instances at most ${perSecond(two)} (all processes ${ms(m('pg2', 'allCpu'))} per login: idp serve ${ms(m('pg2', 'idpCpu'))}, PostgreSQL ${ms(m('pg2', 'pgCpu'))}, relying party ${ms(m('pg2', 'rpCpu'))}): at most ${bound.toFixed(2)}x; ${boundAlone.toFixed(2)}x were the relying party elsewhere.`,
     `Cores busy during those batches: the machine ${percent(m('pg2', 'machine'))} with 2 instances (this bench's processes ${percent(m('pg2', 'ours'))}), ${percent(m('pg1', 'machine'))} with 1 (${percent(m('pg1', 'ours'))})${busyWithOthers ? `: other processes held ${percent(others)} of ${CORES} cores, so logins/s measure what they left` : ''}.`,
   ];
 }
