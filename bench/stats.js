@@ -25,9 +25,10 @@ export const median = (values) => percentile(values, 50);
 
 /**
  * Runs `count` jobs, `concurrency` at a time; returns each job's latency in ms (its own figure when it returns a number,
- * for jobs that time only part of their work) and the wall time of the whole batch.
+ * for jobs that time only part of their work) and the wall time of the whole batch. Given `failures` (an array), a job
+ * that throws goes there, without a latency, instead of ending the batch.
  */
-export async function batch(count, concurrency, job) {
+export async function batch(count, concurrency, job, failures) {
   const latencies = [];
   let next = 0;
   const started = performance.now();
@@ -35,7 +36,14 @@ export async function batch(count, concurrency, job) {
     while (next < count) {
       const i = next++;
       const t0 = performance.now();
-      const own = await job(i);
+      let own;
+      try {
+        own = await job(i);
+      } catch (err) {
+        if (!failures) throw err;
+        failures.push(err);
+        continue;
+      }
       latencies.push(typeof own === 'number' ? own : performance.now() - t0);
     }
   }
