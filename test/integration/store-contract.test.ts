@@ -10,6 +10,7 @@ import { prepareHome } from '../../src/store/db.js';
 import { openStore } from '../../src/store/store.js';
 import { tempDir } from '../helpers/idp.js';
 import { dropSchemas, freshPgStore } from '../helpers/pg.js';
+import { addGithub, SILENT_JIT } from '../helpers/store-rows.js';
 
 interface Opened {
   store: Store;
@@ -243,16 +244,9 @@ for (const engine of ENGINES) {
 
   test(name('connections: settings, secrets by reference or sealed, partial JIT updates, delete takes links'), () =>
     using(engine, async (store) => {
-      const jit = { enabled: true, scheme: 'silent', sync: 'override-all', linking: 'off' } as const;
-      await store.connections.insert({
-        name: 'github',
-        type: 'github',
-        sandbox: true,
-        issuer: null,
-        clientId: 'gh',
+      await addGithub(store, {
         secret: { kind: 'value', value: 'abcdefgh1234' },
         scopes: ['read:user'],
-        jit,
         attributeMap: { login: 'username' },
       });
       await store.connections.insert({
@@ -264,7 +258,7 @@ for (const engine of ENGINES) {
         secret: { kind: 'env', variable: 'CORP_SECRET' },
         tokenAuth: 'client_secret_post',
         scopes: ['openid'],
-        jit,
+        jit: SILENT_JIT,
         attributeMap: {},
       });
       assert.deepEqual(await store.connections.names(), ['corp', 'github']);
@@ -277,7 +271,7 @@ for (const engine of ENGINES) {
       assert.equal(await store.connections.storedSecret('corp'), null);
       await store.connections.update('github', { jit: { enabled: false } as never });
       const off = (await store.connections.get('github'))!;
-      assert.deepEqual(off.jit, { ...jit, enabled: false });
+      assert.deepEqual(off.jit, { ...SILENT_JIT, enabled: false });
       assert.deepEqual(off.secret, { kind: 'stored', last4: '1234' }, 'a patch without a secret keeps it');
       await store.connections.update('github', { secret: { kind: 'none' } });
       assert.deepEqual((await store.connections.get('github'))!.secret, { kind: 'none' });
@@ -588,18 +582,7 @@ for (const engine of ENGINES) {
 
   test(name('iterateForExport: each user with links, factors (sealed) and passkeys, in username order'), () =>
     using(engine, async (store) => {
-      const jit = { enabled: true, scheme: 'silent', sync: 'override-all', linking: 'off' } as const;
-      await store.connections.insert({
-        name: 'github',
-        type: 'github',
-        sandbox: true,
-        issuer: null,
-        clientId: 'gh',
-        secret: { kind: 'none' },
-        scopes: [],
-        jit,
-        attributeMap: {},
-      });
+      await addGithub(store);
       const bo = await addUser(store, 'Bo');
       const al = await addUser(store, 'al');
       await store.users.setPasswordHash(al.id, 'scrypt$h');
