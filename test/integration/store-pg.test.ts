@@ -15,6 +15,7 @@ import { openPgStore, type PgStore, SCHEMA_VERSION } from '../../src/store-pg/st
 import { ROOT, tempDir } from '../helpers/idp.js';
 import { hintOf } from '../helpers/hints.js';
 import { admin, dropSchemas, freshPgStore, newSchema, pgUrl } from '../helpers/pg.js';
+import { refusal } from '../helpers/refusals.js';
 import { addGithub } from '../helpers/store-rows.js';
 
 after(dropSchemas);
@@ -33,15 +34,6 @@ async function onTwoInstances(run: (a: PgStore, b: PgStore) => Promise<void>): P
   } finally {
     await closeAll(a, b);
   }
-}
-
-async function refusal(run: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await run();
-  } catch (err) {
-    return err;
-  }
-  assert.fail('expected a refusal');
 }
 
 /**
