@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as client from 'openid-client';
+import { type Forwarded, type Forwarder, forwarder } from '../helpers/forwarder.js';
 import { childEnv, expectCode, IDP_BIN, type RunResult, runIdp, tempDir } from '../helpers/idp.js';
 import { admin, pgUrl } from '../helpers/pg.js';
 import { type Serving, startServe } from '../helpers/serve.js';
@@ -22,73 +22,14 @@ const CHECKS_FAILED = 9;
 const CONFIGURATION = 3;
 /** 128 + SIGKILL */
 const KILLED = 137;
-/** The header the test's browser sends to pin a request to one instance, as a sticky load balancer would. */
+/**
+ * The header the test's browser sends to pin a request to one instance, as a sticky load balancer would. Sticky routing
+ * is what the README asks for sandbox sign-ins: each instance runs its own sandbox GitHub, so a sign-in's upstream leg
+ * returns to the instance that started it only by chance.
+ */
 const PIN = 'x-test-instance';
 
 type Instance = 'a' | 'b';
-
-interface Forwarded {
-  instance: Instance;
-  method: string;
-  path: string;
-  /** the instance's answer; 0 until it comes, 502 when the instance could not be reached */
-  status: number;
-}
-
-interface Balancer {
-  url: string;
-  log: Forwarded[];
-  /** Takes an instance out of the rotation, as a load balancer does once its health check fails. */
-  out(instance: Instance): void;
-  close(): Promise<void>;
-}
-
-/**
- * Forwards each request to the instance its PIN header names, else to the next live one in turn, keeping the Host the
- * client sent. Sticky routing is what the README asks for sandbox sign-ins: each instance runs its own sandbox GitHub,
- * so a sign-in's upstream leg returns to the instance that started it only by chance.
- */
-async function balancer(urls: () => Record<Instance, string>): Promise<Balancer> {
-  const log: Forwarded[] = [];
-  const live = new Set<Instance>(['a', 'b']);
-  let next = 0;
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const pinned = req.headers[PIN];
-    delete req.headers[PIN];
-    const rotation = [...live];
-    const instance: Instance = pinned === 'a' || pinned === 'b' ? pinned : (rotation[next++ % rotation.length] ?? 'a');
-    const entry: Forwarded = { instance, method: req.method ?? 'GET', path: req.url ?? '/', status: 0 };
-    log.push(entry);
-    const target = new URL(urls()[instance]);
-    const upstream = request(
-      { host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        entry.status = answer.statusCode ?? 0;
-        res.writeHead(entry.status, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => {
-      entry.status = 502;
-      if (res.headersSent) res.destroy();
-      else res.writeHead(502).end();
-    });
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    log,
-    out: (instance) => live.delete(instance),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** A browser whose requests to the load balancer are pinned to one instance (which a test may change between requests). */
 class Browser extends UserAgent {
@@ -148,7 +89,7 @@ const sealKey = randomBytes(32).toString('base64url');
 let storeUrl: string;
 let home: string;
 let created = false;
-let lb: Balancer | undefined;
+let lb: Forwarder<Instance> | undefined;
 let a: Serving | undefined;
 let b: Serving | undefined;
 let clientId: string;
@@ -206,7 +147,7 @@ function instance(name: Instance): Serving {
 }
 
 /** Requests an instance answered with a 5xx since `from` in the balancer's log (502: the instance was unreachable). */
-function serverErrors(from: number): Forwarded[] {
+function serverErrors(from: number): Forwarded<Instance>[] {
   return lb!.log.slice(from).filter((r) => r.status >= 500);
 }
 
@@ -281,7 +222,7 @@ before(async () => {
   ]);
   clientId = app.client_id;
   const personas = personasFile();
-  lb = await balancer(() => ({ a: instance('a').url, b: instance('b').url }));
+  lb = await forwarder(() => ({ a: instance('a').url, b: instance('b').url }), { pin: PIN });
   const serve = () =>
     startServe(home, {
       args: ['--public-url', lb!.url, '--personas', personas],
@@ -364,7 +305,7 @@ test('a session made by signing in on A is honoured by B: no page, no upstream, 
   const pinned = lb!.log.slice(from).filter((r) => !r.path.endsWith('/oauth2/token'));
   assert.ok(pinned.length > 0);
   assert.ok(
-    pinned.every((r) => r.instance === 'b'),
+    pinned.every((r) => r.backend === 'b'),
     JSON.stringify(pinned),
   );
   assert.equal(second.claims()!.sub, first.claims()!.sub);

@@ -2,9 +2,9 @@
 // --public-url: the same discovery document and JWKS byte for byte, and an RP sign-in whose requests alternate between
 // them. The load balancer is a small HTTP forwarder here, passing each request to the next instance in turn.
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import * as client from 'openid-client';
+import { type Forwarder, forwarder } from '../helpers/forwarder.js';
 import { expectCode, idpJson, runIdp, seededHome } from '../helpers/idp.js';
 import { type Serving, startServe } from '../helpers/serve.js';
 import { UserAgent, viaPassword } from '../helpers/user-agent.js';
@@ -12,48 +12,8 @@ import { UserAgent, viaPassword } from '../helpers/user-agent.js';
 const REDIRECT = 'http://localhost:5173/callback';
 const DISCOVERY = '/oauth2/token/.well-known/openid-configuration';
 
-interface Balancer {
-  url: string;
-  /** Which instance (its listening URL) answered each request, in order. */
-  log: { backend: string; method: string; path: string }[];
-  close(): Promise<void>;
-}
-
-/** Forwards each request to the next backend in turn, keeping the Host the client sent, as a load balancer may. */
-async function balancer(backends: () => string[]): Promise<Balancer> {
-  const log: Balancer['log'] = [];
-  let next = 0;
-  const server: Server = createServer((req: IncomingMessage, res) => {
-    const all = backends();
-    const backend = all[next++ % all.length]!;
-    log.push({ backend, method: req.method ?? 'GET', path: req.url ?? '/' });
-    const target = new URL(backend);
-    const upstream = request(
-      { host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    log,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 let home: string;
-let lb: Balancer;
+let lb: Forwarder<'a' | 'b'>;
 let a: Serving;
 let b: Serving;
 let clientId: string;
@@ -66,7 +26,7 @@ before(async () => {
   );
   clientId = app.client_id;
   // The balancer's port is the public URL's, so it listens before the instances start; it routes once they have.
-  lb = await balancer(() => [a.url, b.url]);
+  lb = await forwarder(() => ({ a: a.url, b: b.url }));
   [a, b] = await Promise.all([
     startServe(home, { args: ['--public-url', `${lb.url}/`] }),
     startServe(home, { args: ['--public-url', lb.url] }),
@@ -137,7 +97,7 @@ test('a sign-in through the balancer runs on both instances: pages, code and tok
   const authorize = signIn.find((r) => r.path.startsWith('/t/default/oauth2/authorize?'))!;
   const token = signIn.findLast((r) => r.path === '/t/default/oauth2/token')!;
   assert.ok(authorize && token, JSON.stringify(signIn));
-  assert.deepEqual(new Set(signIn.map((r) => r.backend)), new Set([a.url, b.url]));
+  assert.deepEqual(new Set(signIn.map((r) => r.backend)), new Set(['a', 'b']));
   // The flow and its interaction, the session cookie's keys and the code all live in the shared store.
   assert.ok(
     signIn.some((r) => r.method === 'POST' && r.backend !== authorize.backend),
