@@ -12,6 +12,7 @@ import * as client from 'openid-client';
 import { type Forwarded, type Forwarder, forwarder } from '../helpers/forwarder.js';
 import { childEnv, expectCode, IDP_BIN, type RunResult, runIdp, tempDir } from '../helpers/idp.js';
 import { admin, pgUrl } from '../helpers/pg.js';
+import { authorizationRequest, discover, redeemCallback } from '../helpers/rp.js';
 import { type Serving, startServe } from '../helpers/serve.js';
 import { type Answer, UserAgent, viaConnection } from '../helpers/user-agent.js';
 
@@ -151,37 +152,11 @@ function serverErrors(from: number): Forwarded<Instance>[] {
   return lb!.log.slice(from).filter((r) => r.status >= 500);
 }
 
-interface Authorization {
-  url: URL;
-  verifier: string;
-  state: string;
-  nonce: string;
-}
-
-async function authorization(): Promise<Authorization> {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT,
-    scope: 'openid profile email',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  return { url, verifier, state, nonce };
-}
-
 /** One code + PKCE sign-in by the RP; the browser's pages go to its instance, the token request to either. */
 async function signIn(browser: Browser, answer: Answer) {
-  const request = await authorization();
+  const request = await authorizationRequest(config, REDIRECT);
   const callback = await browser.authorize(request.url, REDIRECT, answer);
-  return client.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: request.verifier,
-    expectedState: request.state,
-    expectedNonce: request.nonce,
-  });
+  return redeemCallback(config, callback, request);
 }
 
 /** A token request sent to one instance. */
@@ -229,9 +204,7 @@ before(async () => {
       env: { IDP_STORE: storeUrl, IDP_SEAL_KEY: sealKey },
     });
   [a, b] = await Promise.all([serve(), serve()]);
-  config = await client.discovery(new URL(a.issuer), clientId, undefined, client.None(), {
-    execute: [client.allowInsecureRequests],
-  });
+  config = await discover(a.issuer, clientId);
   client.enableNonRepudiationChecks(config);
 });
 
@@ -316,7 +289,7 @@ test('a session made by signing in on A is honoured by B: no page, no upstream, 
 test('a code issued by A is redeemed once: on B it works, again on A invalid_grant; 10 racing redemptions, one wins', async () => {
   const from = lb!.log.length;
   const browser = new Browser('a', lb!.url);
-  const request = await authorization();
+  const request = await authorizationRequest(config, REDIRECT);
   const callback = await browser.authorize(request.url, REDIRECT, viaConnection('github', login('coder')));
   const code = callback.searchParams.get('code');
   assert.ok(code, callback.search);
@@ -338,7 +311,7 @@ test('a code issued by A is redeemed once: on B it works, again on A invalid_gra
 
   // A reuse revokes the grant the code came from (RFC 6749 4.1.2), and with it the session's single sign-on for this
   // app: the next code comes from a sign-in of its own, on A again.
-  const next = await authorization();
+  const next = await authorizationRequest(config, REDIRECT);
   const back = await new Browser('a', lb!.url).authorize(next.url, REDIRECT, viaConnection('github', login('coder')));
   const fresh = { code: back.searchParams.get('code') ?? '', verifier: next.verifier };
   assert.ok(fresh.code, back.search);

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import * as client from 'openid-client';
 import { type Forwarder, forwarder } from '../helpers/forwarder.js';
 import { expectCode, idpJson, runIdp, seededHome } from '../helpers/idp.js';
+import { authorizationRequest, discover, redeemCallback } from '../helpers/rp.js';
 import { type Serving, startServe } from '../helpers/serve.js';
 import { UserAgent, viaPassword } from '../helpers/user-agent.js';
 
@@ -68,28 +69,12 @@ test('discovery and the JWKS are byte-identical on both instances, asked directl
 });
 
 test('a sign-in through the balancer runs on both instances: pages, code and token on alternating ones', async () => {
-  const config = await client.discovery(new URL(a.issuer), clientId, undefined, client.None(), {
-    execute: [client.allowInsecureRequests],
-  });
+  const config = await discover(a.issuer, clientId);
   client.enableNonRepudiationChecks(config);
   const before = lb.log.length;
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT,
-    scope: 'openid profile',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  const callback = await new UserAgent().authorize(url, REDIRECT, viaPassword('alice', 'thrift-demo'));
-  const tokens = await client.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-    expectedNonce: nonce,
-  });
+  const request = await authorizationRequest(config, REDIRECT, 'openid profile');
+  const callback = await new UserAgent().authorize(request.url, REDIRECT, viaPassword('alice', 'thrift-demo'));
+  const tokens = await redeemCallback(config, callback, request);
   const claims = tokens.claims()!;
   assert.equal(claims.iss, a.issuer);
   assert.equal(claims.username, 'alice');

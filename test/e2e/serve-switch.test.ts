@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as client from 'openid-client';
 import { idpJson, seededHome } from '../helpers/idp.js';
+import { discover } from '../helpers/rp.js';
 import { type Serving, startServe } from '../helpers/serve.js';
 import { type Answer, UserAgent, viaConnection } from '../helpers/user-agent.js';
 
@@ -17,9 +18,7 @@ before(async () => {
     { home },
   );
   serving = await startServe(home);
-  spa = await client.discovery(new URL(serving.issuer), app.client_id, undefined, client.None(), {
-    execute: [client.allowInsecureRequests],
-  });
+  spa = await discover(serving.issuer, app.client_id);
 });
 after(async () => {
   await serving?.stop();
