@@ -183,5 +183,10 @@ export function orgBytes(home: string): string {
     .join('\n');
 }
 
+/** `idp login` of the demo org's alice to thrift with the password option (password on stdin), then `flags`. */
+export function aliceLogin(...flags: string[]): string[] {
+  return ['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin', ...flags];
+}
+
 /** ANSI escape sequences (colour, bold, dim). */
 export const ANSI = /\u001b\[[0-9;]*m/;
