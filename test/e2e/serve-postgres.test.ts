@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as client from 'openid-client';
 import { type Forwarded, type Forwarder, forwarder } from '../helpers/forwarder.js';
-import { childEnv, expectCode, IDP_BIN, type RunResult, runIdp, tempDir } from '../helpers/idp.js';
+import { childEnv, createShop, expectCode, IDP_BIN, type RunResult, runIdp, tempDir } from '../helpers/idp.js';
 import { admin, pgUrl } from '../helpers/pg.js';
 import { authorizationRequest, discover, redeemCallback } from '../helpers/rp.js';
 import { type Serving, startServe } from '../helpers/serve.js';
@@ -184,17 +184,7 @@ before(async () => {
   storeUrl = url.href;
   home = tempDir('pg-home');
   expectCode(await idp(['init', '--quiet']), 0, 'idp init');
-  const app = await idpOkJson<{ client_id: string }>([
-    'app',
-    'create',
-    'shop',
-    '--type',
-    'spa',
-    '--redirect-uri',
-    REDIRECT,
-    '--step',
-    '1=password,github',
-  ]);
+  const app = await idpOkJson<{ client_id: string }>(createShop(REDIRECT, '--step', '1=password,github'));
   clientId = app.client_id;
   const personas = personasFile();
   lb = await forwarder(() => ({ a: instance('a').url, b: instance('b').url }), { pin: PIN });

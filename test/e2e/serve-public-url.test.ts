@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as client from 'openid-client';
 import { type Forwarder, forwarder } from '../helpers/forwarder.js';
-import { expectCode, idpJson, runIdp, seededHome } from '../helpers/idp.js';
+import { createShop, expectCode, idpJson, runIdp, seededHome } from '../helpers/idp.js';
 import { authorizationRequest, discover, redeemCallback } from '../helpers/rp.js';
 import { type Serving, startServe } from '../helpers/serve.js';
 import { UserAgent, viaPassword } from '../helpers/user-agent.js';
@@ -21,10 +21,7 @@ let clientId: string;
 
 before(async () => {
   home = await seededHome();
-  const app = await idpJson(
-    ['app', 'create', 'shop', '--type', 'spa', '--redirect-uri', REDIRECT, '--step', '1=password', '--json'],
-    { home },
-  );
+  const app = await idpJson(createShop(REDIRECT, '--step', '1=password', '--json'), { home });
   clientId = app.client_id;
   // The balancer's port is the public URL's, so it listens before the instances start; it routes once they have.
   lb = await forwarder(() => ({ a: a.url, b: b.url }));

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as client from 'openid-client';
-import { idpJson, seededHome } from '../helpers/idp.js';
+import { createShop, idpJson, seededHome } from '../helpers/idp.js';
 import { authorizationRequest, discover, redeemCallback } from '../helpers/rp.js';
 import { type Serving, startServe } from '../helpers/serve.js';
 import { type Answer, UserAgent, viaConnection } from '../helpers/user-agent.js';
@@ -26,22 +26,7 @@ interface Org {
 async function orgWithApps(): Promise<Org> {
   const home = await seededHome();
   const steps = ['--step', '1=password,github'];
-  const spa = await idpJson(
-    [
-      'app',
-      'create',
-      'shop',
-      '--type',
-      'spa',
-      '--redirect-uri',
-      SPA_REDIRECT,
-      '--origin',
-      SPA_ORIGIN,
-      ...steps,
-      '--json',
-    ],
-    { home },
-  );
+  const spa = await idpJson(createShop(SPA_REDIRECT, '--origin', SPA_ORIGIN, ...steps, '--json'), { home });
   const web = await idpJson(
     ['app', 'create', 'portal', '--type', 'web', '--redirect-uri', WEB_REDIRECT, ...steps, '--json'],
     {
