@@ -2,7 +2,7 @@
 // self-service edits, TOTP enrolment, never unlinking the last sign-in method; and the built-in app is protected.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expectCode, idpJson, idpOk, runIdp, seededHome } from '../helpers/idp.js';
+import { aliceLogin, expectCode, idpJson, idpOk, runIdp, seededHome } from '../helpers/idp.js';
 
 const OCTOCAT = ['account', '--headless', '--connection', 'github', '--as', 'octocat', '--json'];
 const ALICE = ['account', '--option', 'password', '--username', 'alice', '--password-stdin', '--json'];
@@ -96,22 +96,11 @@ test('alice enrols TOTP with --enroll-totp --json: {secret, uri}, and the factor
   );
 
   await idpOk(['app', 'set', 'thrift', '--step', '2=totp'], { home });
-  const login = await idpJson(
-    [
-      'login',
-      '--app',
-      'thrift',
-      '--option',
-      'password',
-      '--username',
-      'alice',
-      '--password-stdin',
-      '--totp-secret-env',
-      'MY_TOTP',
-      '--json',
-    ],
-    { home, ...PASSWORD, env: { MY_TOTP: enrolled.secret } },
-  );
+  const login = await idpJson(aliceLogin('--totp-secret-env', 'MY_TOTP', '--json'), {
+    home,
+    ...PASSWORD,
+    env: { MY_TOTP: enrolled.secret },
+  });
   assert.deepEqual(login.claims.amr, ['pwd', 'otp']);
 });
 

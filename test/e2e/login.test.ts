@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { STAGES } from '../../src/core/types.js';
 import { openStore } from '../../src/store/store.js';
-import { expectCode, IDP_BIN, childEnv, runIdp, seededHome, tempDir } from '../helpers/idp.js';
+import { aliceLogin, expectCode, IDP_BIN, childEnv, runIdp, seededHome, tempDir } from '../helpers/idp.js';
 import { FEDERATED_STAGES } from '../helpers/login.js';
 
 const LOGIN = ['login', '--app', 'thrift', '--headless'];
@@ -155,17 +155,7 @@ test('headless refuses a real provider: exit 2 HEADLESS_NEEDS_SANDBOX, nothing c
 
 test('password option: the right password exits 0 with amr pwd; a wrong one exits 7 without a retry', async () => {
   const home = await seededHome();
-  const password = [
-    'login',
-    '--app',
-    'thrift',
-    '--option',
-    'password',
-    '--username',
-    'alice',
-    '--password-stdin',
-    '--json',
-  ];
+  const password = aliceLogin('--json');
   const ok = JSON.parse(expectCode(await runIdp(password, { home, input: 'thrift-demo\n' }), 0).stdout);
   assert.deepEqual(ok.claims.amr, ['pwd']);
   assert.deepEqual(

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expectCode, idpJson, idpOk, runIdp, seededHome, tempDir } from '../helpers/idp.js';
+import { aliceLogin, expectCode, idpJson, idpOk, runIdp, seededHome, tempDir } from '../helpers/idp.js';
 
 interface LoginDoc {
   outcome: string;
@@ -19,18 +19,7 @@ async function twoMfaOptions(): Promise<string> {
 }
 
 const HUBBER = ['login', '--app', 'thrift', '--headless', '--connection', 'github', '--as', 'hubber', '--json'];
-const ALICE = [
-  'login',
-  '--app',
-  'thrift',
-  '--headless',
-  '--option',
-  'password',
-  '--username',
-  'alice',
-  '--password-stdin',
-  '--json',
-];
+const ALICE = aliceLogin('--headless', '--json');
 
 test('step 2 = totp,email-otp: --connection github --otp-from-outbox signs in with the emailed code', async () => {
   const home = await twoMfaOptions();

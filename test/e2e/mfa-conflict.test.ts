@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/store.js';
-import { expectCode, idpJson, idpOk, runIdp, seededHome, tempDir } from '../helpers/idp.js';
+import { aliceLogin, expectCode, idpJson, idpOk, runIdp, seededHome, tempDir } from '../helpers/idp.js';
 import { SKIP_MFA_SCRIPT } from '../helpers/scripts.js';
 
 interface Hazard {
@@ -102,21 +102,7 @@ test('the documented script, verbatim: alice still gets her email code, bob pass
     SKIP_MFA_SCRIPT,
   );
 
-  const alice = await idpJson(
-    [
-      'login',
-      '--app',
-      'thrift',
-      '--option',
-      'password',
-      '--username',
-      'alice',
-      '--password-stdin',
-      '--otp-from-outbox',
-      '--json',
-    ],
-    { home, input: 'thrift-demo' },
-  );
+  const alice = await idpJson(aliceLogin('--otp-from-outbox', '--json'), { home, input: 'thrift-demo' });
   const bob = await idpJson(
     ['login', '--app', 'thrift', '--headless', '--connection', 'google', '--as', 'bob', '--json'],
     { home },

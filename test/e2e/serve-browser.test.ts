@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { totpCode } from '../../src/mfa/totp.js';
 import { sharedBrowser } from '../helpers/browser.js';
-import { idpJson, idpOk, seededHome } from '../helpers/idp.js';
+import { createShop, idpJson, idpOk, seededHome } from '../helpers/idp.js';
 import { type Serving, startServe } from '../helpers/serve.js';
 import { FIXTURES, type StaticSite, serveStatic } from '../helpers/static.js';
 
@@ -43,23 +43,9 @@ interface World {
 async function world(site: StaticSite, setup: string[][] = []): Promise<World & { clientId: string }> {
   const home = await seededHome();
   const redirect = `${site.origin}/`;
-  const app = await idpJson(
-    [
-      'app',
-      'create',
-      'shop',
-      '--type',
-      'spa',
-      '--redirect-uri',
-      redirect,
-      '--origin',
-      site.origin,
-      '--step',
-      '1=password,github',
-      '--json',
-    ],
-    { home },
-  );
+  const app = await idpJson(createShop(redirect, '--origin', site.origin, '--step', '1=password,github', '--json'), {
+    home,
+  });
   for (const args of setup) await idpOk(args, { home });
   const serving = await startServe(home);
   running.push(serving);

@@ -6,12 +6,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as client from 'openid-client';
-import { childEnv, expectCode, IDP_BIN, type RunResult, runIdp, tempDir } from '../helpers/idp.js';
+import { type Forwarded, type Forwarder, forwarder } from '../helpers/forwarder.js';
+import { childEnv, createShop, expectCode, IDP_BIN, type RunResult, runIdp, tempDir } from '../helpers/idp.js';
 import { admin, pgUrl } from '../helpers/pg.js';
+import { authorizationRequest, discover, redeemCallback } from '../helpers/rp.js';
 import { type Serving, startServe } from '../helpers/serve.js';
 import { type Answer, UserAgent, viaConnection } from '../helpers/user-agent.js';
 
@@ -22,73 +23,14 @@ const CHECKS_FAILED = 9;
 const CONFIGURATION = 3;
 /** 128 + SIGKILL */
 const KILLED = 137;
-/** The header the test's browser sends to pin a request to one instance, as a sticky load balancer would. */
+/**
+ * The header the test's browser sends to pin a request to one instance, as a sticky load balancer would. Sticky routing
+ * is what the README asks for sandbox sign-ins: each instance runs its own sandbox GitHub, so a sign-in's upstream leg
+ * returns to the instance that started it only by chance.
+ */
 const PIN = 'x-test-instance';
 
 type Instance = 'a' | 'b';
-
-interface Forwarded {
-  instance: Instance;
-  method: string;
-  path: string;
-  /** the instance's answer; 0 until it comes, 502 when the instance could not be reached */
-  status: number;
-}
-
-interface Balancer {
-  url: string;
-  log: Forwarded[];
-  /** Takes an instance out of the rotation, as a load balancer does once its health check fails. */
-  out(instance: Instance): void;
-  close(): Promise<void>;
-}
-
-/**
- * Forwards each request to the instance its PIN header names, else to the next live one in turn, keeping the Host the
- * client sent. Sticky routing is what the README asks for sandbox sign-ins: each instance runs its own sandbox GitHub,
- * so a sign-in's upstream leg returns to the instance that started it only by chance.
- */
-async function balancer(urls: () => Record<Instance, string>): Promise<Balancer> {
-  const log: Forwarded[] = [];
-  const live = new Set<Instance>(['a', 'b']);
-  let next = 0;
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const pinned = req.headers[PIN];
-    delete req.headers[PIN];
-    const rotation = [...live];
-    const instance: Instance = pinned === 'a' || pinned === 'b' ? pinned : (rotation[next++ % rotation.length] ?? 'a');
-    const entry: Forwarded = { instance, method: req.method ?? 'GET', path: req.url ?? '/', status: 0 };
-    log.push(entry);
-    const target = new URL(urls()[instance]);
-    const upstream = request(
-      { host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        entry.status = answer.statusCode ?? 0;
-        res.writeHead(entry.status, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => {
-      entry.status = 502;
-      if (res.headersSent) res.destroy();
-      else res.writeHead(502).end();
-    });
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    log,
-    out: (instance) => live.delete(instance),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** A browser whose requests to the load balancer are pinned to one instance (which a test may change between requests). */
 class Browser extends UserAgent {
@@ -148,7 +90,7 @@ const sealKey = randomBytes(32).toString('base64url');
 let storeUrl: string;
 let home: string;
 let created = false;
-let lb: Balancer | undefined;
+let lb: Forwarder<Instance> | undefined;
 let a: Serving | undefined;
 let b: Serving | undefined;
 let clientId: string;
@@ -206,41 +148,15 @@ function instance(name: Instance): Serving {
 }
 
 /** Requests an instance answered with a 5xx since `from` in the balancer's log (502: the instance was unreachable). */
-function serverErrors(from: number): Forwarded[] {
+function serverErrors(from: number): Forwarded<Instance>[] {
   return lb!.log.slice(from).filter((r) => r.status >= 500);
-}
-
-interface Authorization {
-  url: URL;
-  verifier: string;
-  state: string;
-  nonce: string;
-}
-
-async function authorization(): Promise<Authorization> {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT,
-    scope: 'openid profile email',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  return { url, verifier, state, nonce };
 }
 
 /** One code + PKCE sign-in by the RP; the browser's pages go to its instance, the token request to either. */
 async function signIn(browser: Browser, answer: Answer) {
-  const request = await authorization();
+  const request = await authorizationRequest(config, REDIRECT);
   const callback = await browser.authorize(request.url, REDIRECT, answer);
-  return client.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: request.verifier,
-    expectedState: request.state,
-    expectedNonce: request.nonce,
-  });
+  return redeemCallback(config, callback, request);
 }
 
 /** A token request sent to one instance. */
@@ -268,29 +184,17 @@ before(async () => {
   storeUrl = url.href;
   home = tempDir('pg-home');
   expectCode(await idp(['init', '--quiet']), 0, 'idp init');
-  const app = await idpOkJson<{ client_id: string }>([
-    'app',
-    'create',
-    'shop',
-    '--type',
-    'spa',
-    '--redirect-uri',
-    REDIRECT,
-    '--step',
-    '1=password,github',
-  ]);
+  const app = await idpOkJson<{ client_id: string }>(createShop(REDIRECT, '--step', '1=password,github'));
   clientId = app.client_id;
   const personas = personasFile();
-  lb = await balancer(() => ({ a: instance('a').url, b: instance('b').url }));
+  lb = await forwarder(() => ({ a: instance('a').url, b: instance('b').url }), { pin: PIN });
   const serve = () =>
     startServe(home, {
       args: ['--public-url', lb!.url, '--personas', personas],
       env: { IDP_STORE: storeUrl, IDP_SEAL_KEY: sealKey },
     });
   [a, b] = await Promise.all([serve(), serve()]);
-  config = await client.discovery(new URL(a.issuer), clientId, undefined, client.None(), {
-    execute: [client.allowInsecureRequests],
-  });
+  config = await discover(a.issuer, clientId);
   client.enableNonRepudiationChecks(config);
 });
 
@@ -364,7 +268,7 @@ test('a session made by signing in on A is honoured by B: no page, no upstream, 
   const pinned = lb!.log.slice(from).filter((r) => !r.path.endsWith('/oauth2/token'));
   assert.ok(pinned.length > 0);
   assert.ok(
-    pinned.every((r) => r.instance === 'b'),
+    pinned.every((r) => r.backend === 'b'),
     JSON.stringify(pinned),
   );
   assert.equal(second.claims()!.sub, first.claims()!.sub);
@@ -375,7 +279,7 @@ test('a session made by signing in on A is honoured by B: no page, no upstream, 
 test('a code issued by A is redeemed once: on B it works, again on A invalid_grant; 10 racing redemptions, one wins', async () => {
   const from = lb!.log.length;
   const browser = new Browser('a', lb!.url);
-  const request = await authorization();
+  const request = await authorizationRequest(config, REDIRECT);
   const callback = await browser.authorize(request.url, REDIRECT, viaConnection('github', login('coder')));
   const code = callback.searchParams.get('code');
   assert.ok(code, callback.search);
@@ -397,7 +301,7 @@ test('a code issued by A is redeemed once: on B it works, again on A invalid_gra
 
   // A reuse revokes the grant the code came from (RFC 6749 4.1.2), and with it the session's single sign-on for this
   // app: the next code comes from a sign-in of its own, on A again.
-  const next = await authorization();
+  const next = await authorizationRequest(config, REDIRECT);
   const back = await new Browser('a', lb!.url).authorize(next.url, REDIRECT, viaConnection('github', login('coder')));
   const fresh = { code: back.searchParams.get('code') ?? '', verifier: next.verifier };
   assert.ok(fresh.code, back.search);

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as client from 'openid-client';
-import { idpJson, seededHome } from '../helpers/idp.js';
+import { createShop, idpJson, seededHome } from '../helpers/idp.js';
+import { authorizationRequest, discover, redeemCallback } from '../helpers/rp.js';
 import { type Serving, startServe } from '../helpers/serve.js';
 import { type Answer, UserAgent, viaConnection } from '../helpers/user-agent.js';
 
@@ -25,22 +26,7 @@ interface Org {
 async function orgWithApps(): Promise<Org> {
   const home = await seededHome();
   const steps = ['--step', '1=password,github'];
-  const spa = await idpJson(
-    [
-      'app',
-      'create',
-      'shop',
-      '--type',
-      'spa',
-      '--redirect-uri',
-      SPA_REDIRECT,
-      '--origin',
-      SPA_ORIGIN,
-      ...steps,
-      '--json',
-    ],
-    { home },
-  );
+  const spa = await idpJson(createShop(SPA_REDIRECT, '--origin', SPA_ORIGIN, ...steps, '--json'), { home });
   const web = await idpJson(
     ['app', 'create', 'portal', '--type', 'web', '--redirect-uri', WEB_REDIRECT, ...steps, '--json'],
     {
@@ -50,12 +36,6 @@ async function orgWithApps(): Promise<Org> {
   return { home, spa: spa.client_id, web: { clientId: web.client_id, secret: web.client_secret } };
 }
 
-function discover(serving: Serving, clientId: string, secret?: string): Promise<client.Configuration> {
-  return client.discovery(new URL(serving.issuer), clientId, secret, secret ? undefined : client.None(), {
-    execute: [client.allowInsecureRequests],
-  });
-}
-
 interface Login {
   ua: UserAgent;
   tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
@@ -63,24 +43,10 @@ interface Login {
 
 /** One code + PKCE login by the RP, answering the pages with `answer` in a browser of its own unless given one. */
 async function login(config: client.Configuration, redirectUri: string, answer: Answer, ua = new UserAgent()) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid profile email',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  const callback = await ua.authorize(url, redirectUri, answer);
-  assert.equal(callback.searchParams.get('state'), state, 'state comes back untouched');
-  const tokens = await client.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-    expectedNonce: nonce,
-  });
+  const request = await authorizationRequest(config, redirectUri);
+  const callback = await ua.authorize(request.url, redirectUri, answer);
+  assert.equal(callback.searchParams.get('state'), request.state, 'state comes back untouched');
+  const tokens = await redeemCallback(config, callback, request);
   return { ua, tokens } satisfies Login;
 }
 
@@ -117,9 +83,9 @@ let web: client.Configuration;
 before(async () => {
   org = await orgWithApps();
   serving = await startServe(org.home);
-  spa = await discover(serving, org.spa);
+  spa = await discover(serving.issuer, org.spa);
   client.enableNonRepudiationChecks(spa);
-  web = await discover(serving, org.web.clientId, org.web.secret);
+  web = await discover(serving.issuer, org.web.clientId, org.web.secret);
 });
 
 after(async () => {
@@ -301,7 +267,7 @@ test('20 concurrent first logins of one persona through the server create exactl
   const home = (await orgWithApps()).home;
   const own = await startServe(home);
   try {
-    const config = await discover(own, (await idpJson(['app', 'show', 'shop', '--json'], { home })).client_id);
+    const config = await discover(own.issuer, (await idpJson(['app', 'show', 'shop', '--json'], { home })).client_id);
     const logins = await Promise.all(
       Array.from({ length: 20 }, () => login(config, SPA_REDIRECT, viaConnection('github', 'hubber'))),
     );
@@ -318,7 +284,7 @@ test('20 concurrent first logins of one persona through the server create exactl
 test('sessions and refresh tokens survive a restart on the same port; SIGTERM drains and exits 143', async () => {
   const { home, spa: clientId } = await orgWithApps();
   const first = await startServe(home);
-  const config = await discover(first, clientId);
+  const config = await discover(first.issuer, clientId);
   const { ua, tokens } = await login(config, SPA_REDIRECT, viaConnection('github', 'octocat'));
   assert.equal(await first.stop(), TERMINATED, `SIGTERM exit code; stderr: ${first.stderr()}`);
 

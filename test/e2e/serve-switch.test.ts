@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as client from 'openid-client';
-import { idpJson, seededHome } from '../helpers/idp.js';
+import { createShop, idpJson, seededHome } from '../helpers/idp.js';
+import { discover } from '../helpers/rp.js';
 import { type Serving, startServe } from '../helpers/serve.js';
 import { type Answer, UserAgent, viaConnection } from '../helpers/user-agent.js';
 
@@ -12,14 +13,9 @@ let spa: client.Configuration;
 
 before(async () => {
   const home = await seededHome();
-  const app = await idpJson(
-    ['app', 'create', 'shop', '--type', 'spa', '--redirect-uri', REDIRECT, '--step', '1=password,github', '--json'],
-    { home },
-  );
+  const app = await idpJson(createShop(REDIRECT, '--step', '1=password,github', '--json'), { home });
   serving = await startServe(home);
-  spa = await client.discovery(new URL(serving.issuer), app.client_id, undefined, client.None(), {
-    execute: [client.allowInsecureRequests],
-  });
+  spa = await discover(serving.issuer, app.client_id);
 });
 after(async () => {
   await serving?.stop();

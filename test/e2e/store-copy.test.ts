@@ -14,7 +14,7 @@ import { dbPath } from '../../src/store/db.js';
 import { loadKey, SEAL_KEY_FILE } from '../../src/store/seal.js';
 import { seal, unseal } from '../../src/store-rows/seal.js';
 import { PG_MIGRATIONS, SCHEMA_VERSION, VERSION_TABLE } from '../../src/store-pg/migrations.js';
-import { dbHash, expectCode, idpJson, idpOk, runIdp, seededHome, tempDir } from '../helpers/idp.js';
+import { aliceLogin, dbHash, expectCode, idpJson, idpOk, runIdp, seededHome, tempDir } from '../helpers/idp.js';
 import { downgradeTo7 } from '../helpers/migrations.js';
 import { admin, pgUrl } from '../helpers/pg.js';
 
@@ -115,24 +115,10 @@ async function databaseContents(url: string): Promise<string> {
 /** A headless sign-in of alice to thrift, her TOTP code made from `secret`: the org at `where` works. */
 async function aliceSignsIn(where: string[], secret: string): Promise<void> {
   const login = expectCode(
-    await runIdp(
-      [
-        ...where,
-        'login',
-        '--app',
-        'thrift',
-        '--headless',
-        '--option',
-        'password',
-        '--username',
-        'alice',
-        '--password-stdin',
-        '--totp-secret-env',
-        'ALICE_TOTP',
-        '--json',
-      ],
-      { input: 'thrift-demo', env: { ...PG_ENV, ALICE_TOTP: secret } },
-    ),
+    await runIdp([...where, ...aliceLogin('--headless', '--totp-secret-env', 'ALICE_TOTP', '--json')], {
+      input: 'thrift-demo',
+      env: { ...PG_ENV, ALICE_TOTP: secret },
+    }),
     0,
     `login against ${where.join(' ')}`,
   );

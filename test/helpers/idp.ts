@@ -183,5 +183,15 @@ export function orgBytes(home: string): string {
     .join('\n');
 }
 
+/** `idp login` of the demo org's alice to thrift with the password option (password on stdin), then `flags`. */
+export function aliceLogin(...flags: string[]): string[] {
+  return ['login', '--app', 'thrift', '--option', 'password', '--username', 'alice', '--password-stdin', ...flags];
+}
+
+/** `idp app create shop` as a spa returning to `redirectUri`, then `flags`: the app the serve tests' RPs sign in to. */
+export function createShop(redirectUri: string, ...flags: string[]): string[] {
+  return ['app', 'create', 'shop', '--type', 'spa', '--redirect-uri', redirectUri, ...flags];
+}
+
 /** ANSI escape sequences (colour, bold, dim). */
 export const ANSI = /\u001b\[[0-9;]*m/;

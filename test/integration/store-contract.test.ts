@@ -9,7 +9,9 @@ import type { Clock, Store } from '../../src/ports.js';
 import { prepareHome } from '../../src/store/db.js';
 import { openStore } from '../../src/store/store.js';
 import { tempDir } from '../helpers/idp.js';
+import { refusal } from '../helpers/refusals.js';
 import { dropSchemas, freshPgStore } from '../helpers/pg.js';
+import { addGithub, SILENT_JIT } from '../helpers/store-rows.js';
 
 interface Opened {
   store: Store;
@@ -65,15 +67,6 @@ async function addUser(
   return store.users.insert({ username, email, emailVerified: true, source: 'local' });
 }
 
-async function rejects(run: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await run();
-  } catch (err) {
-    return err;
-  }
-  assert.fail('expected a refusal');
-}
-
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of items) out.push(item);
@@ -98,7 +91,7 @@ for (const engine of ENGINES) {
       assert.equal(await store.users.identifierTaken(alice.id), true);
       assert.equal(await store.users.identifierTaken('carol'), false);
       assert.equal(await store.users.count(), 2);
-      await rejects(() => addUser(store, 'ALICE', 'other@example.test'));
+      await refusal(() => addUser(store, 'ALICE', 'other@example.test'));
       assert.equal(await store.users.count(), 2, 'a username differing only in case is the same username');
     }),
   );
@@ -106,11 +99,11 @@ for (const engine of ENGINES) {
   test(name('a username with an @ must be its own email (ASCII case aside); the store refuses any other'), () =>
     using(engine, async (store) => {
       await addUser(store, 'dana@example.test', 'Dana@Example.TEST');
-      const err = await rejects(() => addUser(store, 'eve@example.test', 'someone@example.test'));
+      const err = await refusal(() => addUser(store, 'eve@example.test', 'someone@example.test'));
       assert.ok(isIdpError(err) && err.code === 'INVALID_VALUE', String(err));
-      assert.ok(isIdpError(await rejects(() => addUser(store, 'frank@example.test', null))));
+      assert.ok(isIdpError(await refusal(() => addUser(store, 'frank@example.test', null))));
       const dana = (await store.users.find('dana@example.test'))!;
-      const changed = await rejects(() => store.users.updateProfile(dana.id, { email: 'elsewhere@example.test' }));
+      const changed = await refusal(() => store.users.updateProfile(dana.id, { email: 'elsewhere@example.test' }));
       assert.ok(isIdpError(changed) && changed.code === 'INVALID_VALUE');
       assert.equal((await store.users.byId(dana.id))?.email, 'Dana@Example.TEST');
     }),
@@ -163,7 +156,7 @@ for (const engine of ENGINES) {
         (await store.users.list({ limit: 10, search: 'n_x' })).users.map((u) => u.username),
         ['erin_x'],
       );
-      const bad = await rejects(() => store.users.list({ limit: 10, after: 'not a cursor!' }));
+      const bad = await refusal(() => store.users.list({ limit: 10, after: 'not a cursor!' }));
       assert.ok(isIdpError(bad) && bad.code === 'INVALID_VALUE');
       const all = await collect(store.users.iterate());
       assert.deepEqual(
@@ -243,16 +236,9 @@ for (const engine of ENGINES) {
 
   test(name('connections: settings, secrets by reference or sealed, partial JIT updates, delete takes links'), () =>
     using(engine, async (store) => {
-      const jit = { enabled: true, scheme: 'silent', sync: 'override-all', linking: 'off' } as const;
-      await store.connections.insert({
-        name: 'github',
-        type: 'github',
-        sandbox: true,
-        issuer: null,
-        clientId: 'gh',
+      await addGithub(store, {
         secret: { kind: 'value', value: 'abcdefgh1234' },
         scopes: ['read:user'],
-        jit,
         attributeMap: { login: 'username' },
       });
       await store.connections.insert({
@@ -264,7 +250,7 @@ for (const engine of ENGINES) {
         secret: { kind: 'env', variable: 'CORP_SECRET' },
         tokenAuth: 'client_secret_post',
         scopes: ['openid'],
-        jit,
+        jit: SILENT_JIT,
         attributeMap: {},
       });
       assert.deepEqual(await store.connections.names(), ['corp', 'github']);
@@ -277,7 +263,7 @@ for (const engine of ENGINES) {
       assert.equal(await store.connections.storedSecret('corp'), null);
       await store.connections.update('github', { jit: { enabled: false } as never });
       const off = (await store.connections.get('github'))!;
-      assert.deepEqual(off.jit, { ...jit, enabled: false });
+      assert.deepEqual(off.jit, { ...SILENT_JIT, enabled: false });
       assert.deepEqual(off.secret, { kind: 'stored', last4: '1234' }, 'a patch without a secret keeps it');
       await store.connections.update('github', { secret: { kind: 'none' } });
       assert.deepEqual((await store.connections.get('github'))!.secret, { kind: 'none' });
@@ -307,7 +293,7 @@ for (const engine of ENGINES) {
       const u = await addUser(store, 'ivy');
       await store.associations.insert({ connection: 'google', subject: 's1', userId: u.id, claims: { a: 1 } });
       await store.associations.insert({ connection: 'github', subject: 's1', userId: u.id, claims: {} });
-      await rejects(() => store.associations.insert({ connection: 'github', subject: 's1', userId: u.id, claims: {} }));
+      await refusal(() => store.associations.insert({ connection: 'github', subject: 's1', userId: u.id, claims: {} }));
       assert.deepEqual(
         (await store.associations.forUser(u.id)).map((a) => a.connection),
         ['github', 'google'],
@@ -588,18 +574,7 @@ for (const engine of ENGINES) {
 
   test(name('iterateForExport: each user with links, factors (sealed) and passkeys, in username order'), () =>
     using(engine, async (store) => {
-      const jit = { enabled: true, scheme: 'silent', sync: 'override-all', linking: 'off' } as const;
-      await store.connections.insert({
-        name: 'github',
-        type: 'github',
-        sandbox: true,
-        issuer: null,
-        clientId: 'gh',
-        secret: { kind: 'none' },
-        scopes: [],
-        jit,
-        attributeMap: {},
-      });
+      await addGithub(store);
       const bo = await addUser(store, 'Bo');
       const al = await addUser(store, 'al');
       await store.users.setPasswordHash(al.id, 'scrypt$h');
@@ -639,7 +614,7 @@ for (const engine of ENGINES) {
 
   test(name('a unit of work is all or nothing, and tx.tx joins the unit already open'), () =>
     using(engine, async (store) => {
-      const failed = await rejects(() =>
+      const failed = await refusal(() =>
         store.tx(async (tx) => {
           await addUser(tx, 'olga');
           await tx.tx(async (inner) => addUser(inner, 'pete'));

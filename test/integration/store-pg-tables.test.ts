@@ -16,6 +16,7 @@ import { SCHEMA_VERSION } from '../../src/store-pg/migrations.js';
 import type { PgStore } from '../../src/store-pg/store.js';
 import { tempDir } from '../helpers/idp.js';
 import { dropSchemas, freshPgStore } from '../helpers/pg.js';
+import { addGithub } from '../helpers/store-rows.js';
 
 after(dropSchemas);
 
@@ -71,17 +72,7 @@ async function fillOrg(store: Store): Promise<void> {
     steps: [['password', 'github']],
     attributes: ['email'],
   });
-  await store.connections.insert({
-    name: 'github',
-    type: 'github',
-    sandbox: true,
-    issuer: null,
-    clientId: 'gh',
-    secret: { kind: 'value', value: 'gh-secret-1234' },
-    scopes: ['read:user'],
-    jit: { enabled: true, scheme: 'silent', sync: 'override-all', linking: 'off' },
-    attributeMap: {},
-  });
+  await addGithub(store, { secret: { kind: 'value', value: 'gh-secret-1234' }, scopes: ['read:user'] });
   for (let i = 0; i < 1500; i++)
     await store.users.insert({
       username: `user${String(i).padStart(4, '0')}${i % 3 ? '' : 'X'}`,
@@ -222,17 +213,7 @@ test('StoreTables: a load that fails part-way leaves the destination empty', asy
 test('importUsers on PostgreSQL: links, factors and passkeys come along in one unit, and an event records it', async () => {
   const store = await freshPgStore();
   try {
-    await store.connections.insert({
-      name: 'github',
-      type: 'github',
-      sandbox: true,
-      issuer: null,
-      clientId: 'gh',
-      secret: { kind: 'none' },
-      scopes: [],
-      jit: { enabled: true, scheme: 'silent', sync: 'override-all', linking: 'off' },
-      attributeMap: {},
-    });
+    await addGithub(store);
     const lines = [
       { username: 'ann', email: 'ann@example.test', associations: [{ connection: 'github', subject: '1' }] },
       {

@@ -15,44 +15,25 @@ import { openPgStore, type PgStore, SCHEMA_VERSION } from '../../src/store-pg/st
 import { ROOT, tempDir } from '../helpers/idp.js';
 import { hintOf } from '../helpers/hints.js';
 import { admin, dropSchemas, freshPgStore, newSchema, pgUrl } from '../helpers/pg.js';
+import { refusal } from '../helpers/refusals.js';
+import { addGithub } from '../helpers/store-rows.js';
 
 after(dropSchemas);
-
-/** Two stores (two pools, as two `idp serve` instances have) on one org, sharing its seal key. */
-async function twoInstances(): Promise<[PgStore, PgStore]> {
-  const sealKey = randomBytes(32);
-  const a = await freshPgStore({ sealKey });
-  const b = await openPgStore(pgUrl(), { schema: a.schema!, sealKey });
-  return [a, b];
-}
 
 async function closeAll(...stores: PgStore[]): Promise<void> {
   await Promise.all(stores.map((s) => s.close()));
 }
 
-async function refusal(run: () => Promise<unknown>): Promise<unknown> {
+/** Runs `run` on two stores (two pools, as two `idp serve` instances have) on a new org sharing its seal key. */
+async function onTwoInstances(run: (a: PgStore, b: PgStore) => Promise<void>): Promise<void> {
+  const sealKey = randomBytes(32);
+  const a = await freshPgStore({ sealKey });
+  const b = await openPgStore(pgUrl(), { schema: a.schema!, sealKey });
   try {
-    await run();
-  } catch (err) {
-    return err;
+    await run(a, b);
+  } finally {
+    await closeAll(a, b);
   }
-  assert.fail('expected a refusal');
-}
-
-const JIT = { enabled: true, scheme: 'silent', sync: 'override-all', linking: 'off' } as const;
-
-async function addGithub(store: Store): Promise<void> {
-  await store.connections.insert({
-    name: 'github',
-    type: 'github',
-    sandbox: true,
-    issuer: null,
-    clientId: 'gh',
-    secret: { kind: 'none' },
-    scopes: [],
-    jit: JIT,
-    attributeMap: {},
-  });
 }
 
 /**
@@ -88,9 +69,8 @@ for (const [isolation, opts] of [
   ['REPEATABLE READ', PROVISION],
   ['SERIALIZABLE', SERIALIZABLE],
 ] as const)
-  test(`20 concurrent first logins of one person, split across two instances, create one user and one link (${isolation})`, async () => {
-    const [a, b] = await twoInstances();
-    try {
+  test(`20 concurrent first logins of one person, split across two instances, create one user and one link (${isolation})`, () =>
+    onTwoInstances(async (a, b) => {
       await addGithub(a);
       const ids = await Promise.all(
         Array.from({ length: 20 }, (_, i) => firstLogin(i % 2 ? a : b, 'gh-1001', 'octocat', opts)),
@@ -99,14 +79,10 @@ for (const [isolation, opts] of [
       assert.equal(await a.users.count(), 1);
       assert.equal(await b.associations.countForConnection('github'), 1);
       assert.equal((await a.users.byId(ids[0]!))!.username, 'octocat');
-    } finally {
-      await closeAll(a, b);
-    }
-  });
+    }));
 
-test("the flow's provisioning (applyJit): 20 racing first logins over two instances make one user, the rest return", async () => {
-  const [a, b] = await twoInstances();
-  try {
+test("the flow's provisioning (applyJit): 20 racing first logins over two instances make one user, the rest return", () =>
+  onTwoInstances(async (a, b) => {
     await addGithub(a);
     const connection = (await a.connections.get('github'))!;
     const claims = { sub: '3003', preferred_username: 'mona', email: 'mona@example.test', email_verified: true };
@@ -116,14 +92,10 @@ test("the flow's provisioning (applyJit): 20 racing first logins over two instan
     assert.equal(new Set(applied.map((r) => r.user!.id)).size, 1);
     assert.equal(await a.users.count(), 1);
     assert.equal((await b.users.find('mona'))!.email, 'mona@example.test');
-  } finally {
-    await closeAll(a, b);
-  }
-});
+  }));
 
-test('first logins of 200 different people, 20 at a time over two instances, all succeed', async () => {
-  const [a, b] = await twoInstances();
-  try {
+test('first logins of 200 different people, 20 at a time over two instances, all succeed', () =>
+  onTwoInstances(async (a, b) => {
     await addGithub(a);
     // Neighbouring usernames and subjects: under SERIALIZABLE, page-level index locks would make such units abort each
     // other often; provisioning runs at REPEATABLE READ, and each must get through within the store's reruns.
@@ -140,10 +112,7 @@ test('first logins of 200 different people, 20 at a time over two instances, all
     assert.deepEqual(failures, []);
     assert.equal(await a.associations.countForConnection('github'), 200);
     assert.equal(await b.users.count(), 200);
-  } finally {
-    await closeAll(a, b);
-  }
-});
+  }));
 
 test('a unit that read "no such row" and lost the insert to another instance runs again and finds it; a plain duplicate fails', async () => {
   const store = await freshPgStore();
@@ -179,9 +148,8 @@ test('a unit that read "no such row" and lost the insert to another instance run
   }
 });
 
-test('one TOTP step, one code redemption, one challenge and one passkey counter are each taken once across instances', async () => {
-  const [a, b] = await twoInstances();
-  try {
+test('one TOTP step, one code redemption, one challenge and one passkey counter are each taken once across instances', () =>
+  onTwoInstances(async (a, b) => {
     const u = await a.users.insert({ username: 'tia', email: null, emailVerified: false, source: 'local' });
     const factor = (await a.factors.addTotp(u.id, a.seal('secret')))!;
     const split = <T>(run: (s: PgStore) => Promise<T>) =>
@@ -214,14 +182,10 @@ test('one TOTP step, one code redemption, one challenge and one passkey counter 
       software: false,
     }))!;
     assert.equal(wins(await split((s) => s.passkeys.recordUse(key.id, 2))), 1, 'passkey counter');
-  } finally {
-    await closeAll(a, b);
-  }
-});
+  }));
 
-test('failed-login and MFA counters are one count shared by every instance', async () => {
-  const [a, b] = await twoInstances();
-  try {
+test('failed-login and MFA counters are one count shared by every instance', () =>
+  onTwoInstances(async (a, b) => {
     const u = await a.users.insert({ username: 'uma', email: null, emailVerified: false, source: 'local' });
     const logins = await Promise.all(
       Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).users.recordFailedLogin(u.id)),
@@ -234,10 +198,7 @@ test('failed-login and MFA counters are one count shared by every instance', asy
     const mfa = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).users.recordFailedMfa(u.id)));
     assert.equal(Math.max(...mfa), 10);
     assert.deepEqual(await b.users.passwordState(u.id), { hash: null, failedLogins: 20, mfaFailures: 10 });
-  } finally {
-    await closeAll(a, b);
-  }
-});
+  }));
 
 test('a unit of work whose connection is cut mid-way leaves neither row, and the store carries on', async () => {
   const store = await freshPgStore();
