@@ -9,6 +9,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { isIdpError } from '../../src/core/errors.js';
+import { unlinkConnection } from '../../src/app/account.js';
 import { applyJit } from '../../src/flow/provision.js';
 import type { Store, UnitOptions } from '../../src/ports.js';
 import { openPgStore, type PgStore, SCHEMA_VERSION } from '../../src/store-pg/store.js';
@@ -112,6 +113,39 @@ test('first logins of 200 different people, 20 at a time over two instances, all
     assert.deepEqual(failures, []);
     assert.equal(await a.associations.countForConnection('github'), 200);
     assert.equal(await b.users.count(), 200);
+  }));
+
+test("a rule resting on rows it only reads stays SERIALIZABLE: two instances unlinking a user's two only ways to sign in leave one", () =>
+  onTwoInstances(async (a, b) => {
+    await addGithub(a);
+    await addGithub(a, { name: 'google', type: 'google', clientId: 'go' });
+    // Each unlink reads both links and deletes one; at REPEATABLE READ both would see two and leave none (write skew).
+    const users = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        const user = await a.users.insert({
+          username: `pat${i}`,
+          email: `pat${i}@example.test`,
+          emailVerified: true,
+          source: 'github',
+        });
+        await a.associations.insert({ connection: 'github', subject: `gh-${i}`, userId: user.id, claims: {} });
+        await a.associations.insert({ connection: 'google', subject: `go-${i}`, userId: user.id, claims: {} });
+        return user;
+      }),
+    );
+    const outcomes = await Promise.allSettled(
+      users.flatMap((user) => [
+        unlinkConnection({ store: a, actor: 'test' }, user, 'github', { by: 'self' }),
+        unlinkConnection({ store: b, actor: 'test' }, user, 'google', { by: 'self' }),
+      ]),
+    );
+    for (const [i, user] of users.entries()) {
+      const pair = outcomes.slice(2 * i, 2 * i + 2);
+      assert.equal(pair.filter((o) => o.status === 'fulfilled').length, 1, `${user.username}: one unlink goes through`);
+      const refused = pair.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+      assert.equal((refused.reason as { code?: string }).code, 'LAST_SIGN_IN_METHOD');
+      assert.equal((await b.associations.forUser(user.id)).length, 1, `${user.username} keeps a way to sign in`);
+    }
   }));
 
 test('a unit that read "no such row" and lost the insert to another instance runs again and finds it; a plain duplicate fails', async () => {
