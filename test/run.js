@@ -12,9 +12,9 @@ import { spawnSync } from 'node:child_process';
  * the serve-mode relying party, the browser and My Account, and the CLI on an org in a database. Of the others, most
  * look at the SQLite file itself (bytes unchanged, WAL, file modes) or exercise no store; the passkey ceremonies,
  * connector settings and script templates pass on PostgreSQL too (`IDP_TEST_STORE=postgres bash .ci/with-pg.sh node
- * test/run.js NAME`) but
- * are left out to keep the suite under ten minutes: what they store is in the store contract, which runs on both
- * engines in the first pass, as do the PostgreSQL adapter's own tests and two instances of idp serve on one database.
+ * test/run.js NAME`) but are left out to keep the suite under ten minutes: what they store is in the store contract,
+ * which runs on both engines in the first pass, as do the PostgreSQL adapter's own tests and two instances of idp
+ * serve on one database.
  */
 const POSTGRES_SUITES = [
   // the flow engine in process: JIT decisions, linking, MFA, lockout, scripts, apply, the admin use cases
