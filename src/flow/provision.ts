@@ -89,63 +89,67 @@ export function applyJit(
 ): Promise<JitApplied> {
   // Constraints suffice: a decision made on reads another login then changes is caught by the key the write would
   // break (one link per connection and subject, one user per username and per email), and the unit runs again.
-  return store.tx(
-    async (tx) => {
-      const { decision, profile } = await readDecision(tx, upstream);
-      const { connection, subject, claims } = upstream;
-      switch (decision.kind) {
-        case 'returning': {
-          const user = (await tx.users.byId(decision.userId))!;
-          const patch = await returningPatch(tx, user, profile, connection.jit.sync);
-          if (Object.keys(patch).length > 0) await tx.users.updateProfile(user.id, patch);
-          await tx.associations.recordLogin(connection.name, subject, claims);
-          await tx.users.recordLogin(user.id);
-          const synced = Object.keys(patch);
-          return {
-            decision,
-            profile,
-            user: (await tx.users.byId(user.id))!,
-            detail: `returning user ${user.username} (${decision.reason}${synced.length ? `; updated ${synced.join(', ')}` : '; nothing to update'})`,
-          };
-        }
-        case 'provision': {
-          if (decision.takesEmailFrom)
-            await clearUnverifiedEmail(tx, decision.takesEmailFrom, profile.email!, connection.name);
-          const username = chosen.username ?? (await proposedUsername(tx, upstream, profile));
-          const user = await tx.users.insert({
-            ...profile,
-            username,
-            passwordHash: chosen.passwordHash ?? null,
-            source: connection.name,
-          });
-          await tx.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
-          await tx.users.recordLogin(user.id);
-          return {
-            decision,
-            profile,
-            user,
-            detail: `provisioned new user ${username} ${shortId(user.id)} (${decision.reason})`,
-          };
-        }
-        case 'link': {
-          const user = (await tx.users.byId(decision.userId))!;
-          await tx.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
-          await tx.users.recordLogin(user.id);
-          return {
-            decision,
-            profile,
-            user,
-            detail: `linked ${connection.name} to existing user ${user.username} (${decision.reason})`,
-          };
-        }
-        case 'pass-through':
-          return { decision, profile, user: null, detail: `pass-through, no local user written (${decision.reason})` };
-        case 'deny':
-          return { decision, profile, user: null, detail: `denied (${decision.reason})` };
-      }
-    },
-    { constraintsSuffice: true },
-  );
+  return store.tx((tx) => decideAndWrite(tx, upstream, chosen), { constraintsSuffice: true });
+}
+
+/** The JIT decision on the unit's fresh reads, and the rows it writes for it. */
+async function decideAndWrite(
+  tx: Store,
+  upstream: UpstreamUser,
+  chosen: { username?: string; passwordHash?: string },
+): Promise<JitApplied> {
+  const { decision, profile } = await readDecision(tx, upstream);
+  const { connection, subject, claims } = upstream;
+  switch (decision.kind) {
+    case 'returning': {
+      const user = (await tx.users.byId(decision.userId))!;
+      const patch = await returningPatch(tx, user, profile, connection.jit.sync);
+      if (Object.keys(patch).length > 0) await tx.users.updateProfile(user.id, patch);
+      await tx.associations.recordLogin(connection.name, subject, claims);
+      await tx.users.recordLogin(user.id);
+      const synced = Object.keys(patch);
+      return {
+        decision,
+        profile,
+        user: (await tx.users.byId(user.id))!,
+        detail: `returning user ${user.username} (${decision.reason}${synced.length ? `; updated ${synced.join(', ')}` : '; nothing to update'})`,
+      };
+    }
+    case 'provision': {
+      if (decision.takesEmailFrom)
+        await clearUnverifiedEmail(tx, decision.takesEmailFrom, profile.email!, connection.name);
+      const username = chosen.username ?? (await proposedUsername(tx, upstream, profile));
+      const user = await tx.users.insert({
+        ...profile,
+        username,
+        passwordHash: chosen.passwordHash ?? null,
+        source: connection.name,
+      });
+      await tx.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
+      await tx.users.recordLogin(user.id);
+      return {
+        decision,
+        profile,
+        user,
+        detail: `provisioned new user ${username} ${shortId(user.id)} (${decision.reason})`,
+      };
+    }
+    case 'link': {
+      const user = (await tx.users.byId(decision.userId))!;
+      await tx.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
+      await tx.users.recordLogin(user.id);
+      return {
+        decision,
+        profile,
+        user,
+        detail: `linked ${connection.name} to existing user ${user.username} (${decision.reason})`,
+      };
+    }
+    case 'pass-through':
+      return { decision, profile, user: null, detail: `pass-through, no local user written (${decision.reason})` };
+    case 'deny':
+      return { decision, profile, user: null, detail: `denied (${decision.reason})` };
+  }
 }
 
 /** The squatter's side of a takeover by a provider-verified owner: their unproven copy goes, with an audit event. */
