@@ -96,6 +96,8 @@ export function stageText(event: StageLine, p: Paint): string {
 export class Renderer {
   readonly paint: Paint;
   readonly errPaint: Paint;
+  /** Whether --json output is a stream of JSON lines (idp serve) rather than one document. */
+  private lines = false;
 
   /** `colour`: the styles for a stream that gets colour (see paint.ts); without them, both streams are plain. */
   constructor(
@@ -112,6 +114,19 @@ export class Renderer {
   static async forProcess(opts: RenderOptions): Promise<Renderer> {
     const coloured = colourOn(process.stdout, opts.color) || colourOn(process.stderr, opts.color);
     return new Renderer(opts, process.stdout, process.stderr, coloured ? await loadColour() : PLAIN);
+  }
+
+  /**
+   * From here on, --json output is JSON lines, the error document included: a reader of a stream (idp serve's) parses
+   * each line on its own.
+   */
+  streamLines(): void {
+    this.lines = true;
+  }
+
+  /** One record of a --json stream, on a line of its own. */
+  line(record: Record<string, unknown>): void {
+    this.stdout.write(`${JSON.stringify(record)}\n`);
   }
 
   /** The command's result: `data` as JSON with --json, otherwise the human text (if any). */
@@ -175,7 +190,9 @@ export class Renderer {
         );
     }
     if (this.opts.json && opts.document !== false)
-      this.stdout.write(`${JSON.stringify({ error: { ...e.toJSON(), hint: hint ?? null } }, null, 2)}\n`);
+      this.stdout.write(
+        `${JSON.stringify({ error: { ...e.toJSON(), hint: hint ?? null } }, null, this.lines ? undefined : 2)}\n`,
+      );
   }
 
   /** A flow stage as it happens (stderr): mark, name, detail, duration. */

@@ -1,4 +1,5 @@
-// `idp serve` as an operator meets it: a bad or busy port is a one-line refusal (exit 2) naming the fix; a request
+// `idp serve` as an operator meets it: a bad or busy port is a one-line refusal (exit 2) naming the fix, and one JSON
+// line with --json; a request
 // under another Host name is refused (DNS rebinding); the running server records itself for `idp doctor`, which asks
 // it, and removes the record when it stops; a record left by a dead server is a warning, not a failure.
 import { test } from 'node:test';
@@ -34,6 +35,10 @@ test('a port that is not a number, or one already taken, is refused with exit 2 
     const busy = expectCode(await runIdp(['serve', '--port', String(port)], { home }), 2);
     assert.match(busy.stderr, new RegExp(`idp serve cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
     assert.match(busy.stderr, /\nhint: pick another --port, or 0 for any free port/);
+    // With --json the output is JSON lines, so the refusal is one line a stream reader parses on its own.
+    const lines = expectCode(await runIdp(['serve', '--port', String(port), '--json'], { home }), 2).stdout;
+    assert.equal(lines.split('\n').length, 2, `one line, then the newline: ${lines}`);
+    assert.equal((JSON.parse(lines) as { error: { code: string } }).error.code, 'USAGE');
   } finally {
     taken.close();
   }

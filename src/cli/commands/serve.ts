@@ -32,6 +32,7 @@ Examples:
     )
     .action(
       action(async (ctx, opts: { port?: number; publicUrl?: string; personas?: string }) => {
+        ctx.out.streamLines();
         const store = await ctx.store();
         const [{ startServer }, { totp }, record, { listApps, sdkConfig }, { sdkText }] = await Promise.all([
           import('../../server/server.js'),
@@ -42,7 +43,7 @@ Examples:
         ]);
         const json = ctx.out.opts.json;
         const onEvent = (event: StageEvent): void => {
-          if (json) process.stdout.write(`${JSON.stringify({ event: 'stage', ...event })}\n`);
+          if (json) ctx.out.line({ event: 'stage', ...event });
           else ctx.out.stage({ ...event, flowLabel: event.flow });
         };
         let upstreams: Awaited<ReturnType<typeof upstreamsFor>> | undefined;
@@ -76,16 +77,14 @@ Examples:
             issuer: server.issuer,
             startedAt: new Date().toISOString(),
           });
-        if (json) {
-          const listening = {
+        if (json)
+          ctx.out.line({
             event: 'listening',
             url: server.url,
             base: server.base,
             issuer: server.issuer,
             discovery: server.discovery,
-          };
-          process.stdout.write(`${JSON.stringify(listening)}\n`);
-        }
+          });
         if (!json) {
           const apps = (await listApps(store)).filter((a) => !a.builtIn);
           const sdks = await Promise.all(apps.map((a) => sdkConfig(store, a)));
