@@ -115,7 +115,13 @@ export class CliContext {
       prepareHome(this.home);
       return openStore(this.home);
     }
-    const { openPgStore } = await import('../store-pg/store.js');
+    const [{ openPgStore }, { sealKeyFromEnv }] = await Promise.all([
+      import('../store-pg/store.js'),
+      import('../store-pg/seal-key.js'),
+    ]);
+    // A malformed key (or a key file open to others) is refused by every command, not only by the first that seals;
+    // a missing one only where a secret is sealed or opened.
+    sealKeyFromEnv();
     return openPgStore(this.location.value, { password: await this.storePassword(), migrate: opts.migrate });
   }
 

@@ -424,6 +424,13 @@ test('idp doctor on the database: server, schema, org and sealing key checked; w
   const wrong = await report({ IDP_SEAL_KEY: randomBytes(32).toString('base64url') }, CHECKS_FAILED);
   assert.equal(wrong.check('sealing key')?.status, 'failed', JSON.stringify(wrong.check('sealing key')));
 
+  const malformed = await report({ IDP_SEAL_KEY: 'not-a-key' }, CHECKS_FAILED);
+  assert.match(malformed.check('sealing key')!.detail, /IDP_SEAL_KEY does not hold a sealing key/);
+  assert.notEqual(malformed.check('database')?.status ?? 'failed', 'failed', 'the server itself is fine');
+  // Any other command refuses a malformed key at once, even one that reads no secret (exit 3).
+  const list = expectCode(await idp(['users', 'list'], { IDP_SEAL_KEY: 'not-a-key' }), CONFIGURATION, 'users list');
+  assert.match(list.stderr, /^error: IDP_SEAL_KEY does not hold a sealing key/m);
+
   // An instance without the key refuses to start (exit 3, SEAL_KEY_MISSING) rather than serve sign-ins it cannot finish.
   const keyless = await within(15_000, ['serve', '--port', '0', '--json'], {
     IDP_SEAL_KEY: undefined,
