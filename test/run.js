@@ -17,16 +17,14 @@ import { spawnSync } from 'node:child_process';
  * serve on one database.
  */
 const POSTGRES_SUITES = [
-  // the flow engine in process: JIT decisions, linking, MFA, lockout, scripts, apply, the admin use cases
+  // the flow engine in process: JIT decisions, linking, MFA, lockout, scripts, apply, the admin use cases (each
+  // file's stores come from test/helpers/login.ts, which puts them on PostgreSQL)
   'integration/admin-use-cases',
   'integration/apply',
-  'integration/broker-store',
-  'integration/check',
   'integration/identity-takeover',
   'integration/jit-prompt-race',
   'integration/login-jit',
   'integration/loopback-mfa',
-  'integration/mfa',
   'integration/options-timing',
   'integration/passkey-cases',
   'integration/script-flow',

@@ -226,10 +226,13 @@ export class PgStore implements Store, StoreTables {
       } catch (err) {
         broken = await rollback(client);
         const code = (err as { code?: unknown }).code;
-        const rerun = RERUN.has(code as string) || (code === UNIQUE_VIOLATION && uniqueReruns++ < MAX_UNIQUE_RERUNS);
+        // A unit resting on its unique keys reports a lost race as a unique violation where SERIALIZABLE would report
+        // a serialization failure (first logins of people proposing one username): it gets the same reruns.
+        const lostRace = code === UNIQUE_VIOLATION && (opts.constraintsSuffice || uniqueReruns++ < MAX_UNIQUE_RERUNS);
+        const rerun = RERUN.has(code as string) || lostRace;
         if (!rerun) throw connectionError(err, this.shared.where);
         if (attempt >= MAX_ATTEMPTS) {
-          if (code === UNIQUE_VIOLATION) throw err;
+          if (code === UNIQUE_VIOLATION && !opts.constraintsSuffice) throw err;
           throw new IdpError(
             'STORE_BUSY',
             `${this.shared.where} refused this change ${MAX_ATTEMPTS} times for conflicting with concurrent ones`,

@@ -44,6 +44,14 @@ export async function demoHome(): Promise<string> {
   return home;
 }
 
+/** A fresh demo org for one test, on PostgreSQL under IDP_TEST_STORE=postgres; closed when the test ends. */
+export async function demoStore(t: TestContext): Promise<Store> {
+  const home = await demoHome();
+  const store = ON_POSTGRES ? ((await pgDemoStore(home)) as unknown as Store) : openStore(home);
+  t.after(() => store.close());
+  return store;
+}
+
 /** One demo org and one set of upstreams (one sandbox) for a whole test file, closed after its last test. */
 export function sharedDemoOrg(): { store: Store; upstreams: Upstreams } {
   const org = {} as { store: Store; upstreams: Upstreams };

@@ -11,14 +11,11 @@ import { setScript } from '../../src/app/app-script.js';
 import { adminOf } from '../../src/cli/context.js';
 import type { IdpError } from '../../src/core/errors.js';
 import type { Fix } from '../../src/core/fixes.js';
-import { openStore } from '../../src/store/store.js';
-import { demoHome } from '../helpers/login.js';
+import { demoStore } from '../helpers/login.js';
 import { asyncRefusal } from '../helpers/refusals.js';
 
 async function admin(t: TestContext): Promise<Admin> {
-  const store = openStore(await demoHome());
-  t.after(() => store.close());
-  return adminOf(store, 'tester');
+  return adminOf(await demoStore(t), 'tester');
 }
 
 function fixesOf(err: IdpError): Fix[] {

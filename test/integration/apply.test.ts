@@ -12,16 +12,10 @@ import { createOrganisation } from '../../src/cli/context.js';
 import { openStore, type SqliteStore as Store } from '../../src/store/store.js';
 import { renderHint } from '../../src/cli/hints.js';
 import { tempDir } from '../helpers/idp.js';
-import { demoHome } from '../helpers/login.js';
+import { demoStore } from '../helpers/login.js';
 import { SKIP_MFA_SCRIPT } from '../helpers/scripts.js';
 
 const FILE = 'policy.yaml';
-
-async function demoStore(t: TestContext): Promise<Store> {
-  const store = openStore(await demoHome());
-  t.after(() => store.close());
-  return store;
-}
 
 async function emptyStore(t: TestContext): Promise<Store> {
   const home = join(tempDir('apply-empty'), 'org');
@@ -159,7 +153,7 @@ test('applyPlan is all or nothing: a later item the store refuses undoes the ear
       desired: { client_id: thriftId, redirect_uris: [], steps: [['password']], attributes: ['email'] },
     },
   ];
-  await assert.rejects(async () => applyPlan(store, plan, 'test', FILE), /UNIQUE/);
+  await assert.rejects(async () => applyPlan(store, plan, 'test', FILE), /unique/i); // SQLite: UNIQUE constraint failed; PostgreSQL: violates unique constraint
   assert.equal(await exportText(store), text);
   assert.equal(await configEvents(store), events);
 });

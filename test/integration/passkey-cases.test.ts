@@ -7,12 +7,10 @@ import { enrolSoftwarePasskey, mfaList, orgOrigin } from '../../src/app/passkeys
 import { showUser } from '../../src/app/users.js';
 import { passkeyVerifier } from '../../src/webauthn/verifier.js';
 import { decodeSoftwareKey, softwareAuthenticator } from '../../src/webauthn/software.js';
-import { openStore } from '../../src/store/store.js';
-import { demoHome } from '../helpers/login.js';
+import { demoStore } from '../helpers/login.js';
 
 test('enrolSoftwarePasskey enrols from the org origin and returns the key once; mfaList is what users show lists', async (t) => {
-  const store = openStore(await demoHome());
-  t.after(() => store.close());
+  const store = await demoStore(t);
   assert.equal(await orgOrigin(store), new URL(await store.org.baseUrl()).origin);
 
   const admin = { store, actor: 'test', passkeys: passkeyVerifier };

@@ -95,6 +95,29 @@ test("the flow's provisioning (applyJit): 20 racing first logins over two instan
     assert.equal((await b.users.find('mona'))!.email, 'mona@example.test');
   }));
 
+test('20 different people proposing one username log in first at once over two instances: each gets a username', () =>
+  onTwoInstances(async (a, b) => {
+    await addGithub(a);
+    const connection = (await a.connections.get('github'))!;
+    // Each loses the insert of "mona" (then "mona-2", ...) to the others in turn: more than a few lost unique races.
+    const applied = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        applyJit(i % 2 ? a : b, {
+          connection,
+          subject: `s-${i}`,
+          claims: { sub: `s-${i}`, preferred_username: 'mona', email: `mona${i}@example.test`, email_verified: true },
+        }),
+      ),
+    );
+    assert.deepEqual(
+      applied.map((r) => r.decision.kind),
+      Array<string>(20).fill('provision'),
+    );
+    const names = applied.map((r) => r.user!.username).sort();
+    assert.equal(new Set(names).size, 20);
+    assert.ok(names.includes('mona') && names.every((n) => /^mona(-\d+)?$/.test(n)), names.join(' '));
+  }));
+
 test('first logins of 200 different people, 20 at a time over two instances, all succeed', () =>
   onTwoInstances(async (a, b) => {
     await addGithub(a);
