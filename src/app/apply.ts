@@ -6,13 +6,17 @@ import { newClientId } from '../core/ids.js';
 import type { PlanItem, PolicyApp, PolicyConnection, PolicyOrg } from '../core/policy.js';
 import type { Connection } from '../core/types.js';
 import type { Store } from '../ports.js';
-import { forgetAssociations, sandboxSecret, upstreamChanges, type SecretInput } from './connections.js';
+import { upstreamChanges } from '../core/upstream-identity.js';
+import { forgetAssociations, sandboxSecret, type SecretInput } from './connections.js';
 
 /** Applies the plan; returns notes for things the file cannot carry (secrets to set by hand). */
 export async function applyPlan(store: Store, plan: PlanItem[], actor: string, file: string): Promise<Hint[]> {
   // Deletes first: an app the file renames (--prune) hands its client_id on to the new one.
   const ordered = [...plan.filter((i) => i.action === 'delete'), ...plan.filter((i) => i.action !== 'delete')];
   return store.tx(async (tx) => {
+    // First, before any read: links made by sign-ins finishing meanwhile are counted by a change of upstream below,
+    // and none lands until the plan commits.
+    if (plan.some((i) => i.kind === 'connection')) await tx.associations.holdNewLinks();
     const notes: Hint[] = [];
     await releaseMovingClientIds(tx, plan);
     for (const item of ordered) {

@@ -9,6 +9,7 @@ import { hint, type Fix } from '../core/fixes.js';
 import { refuseProtectedClaims } from '../core/protected-claims.js';
 import { secretTail } from '../core/secret-tail.js';
 import { effectiveSteps, mfaConflicts, type MfaConflict } from '../core/signin.js';
+import { upstreamChanges } from '../core/upstream-identity.js';
 import type { App, Connection, ConnectionType, JitSettings, TokenAuthMethod } from '../core/types.js';
 import { validateBaseUrl, validateIssuer } from '../core/urls.js';
 import type { Store } from '../ports.js';
@@ -224,7 +225,8 @@ export async function setConnection(
     baseUrl: settings.baseUrl ? baseUrlOf(settings.baseUrl) : current.baseUrl,
     tokenAuth: settings.tokenAuth ? tokenAuthOf(settings.tokenAuth) : current.tokenAuth,
   };
-  const forgotten = await associationsToForget(store, name, upstreamChanges(current, patch), !!opts.forgetAssociations);
+  const moved = upstreamChanges(current, patch);
+  let forgotten = await associationsToForget(store, name, moved, !!opts.forgetAssociations);
   const before = connectionView(current);
   const after = {
     ...connectionView({ ...current, ...patch }),
@@ -236,8 +238,12 @@ export async function setConnection(
     sameMask ? [{ path: 'client_secret', before: before.client_secret, after: after.client_secret }] : [],
   );
   if (changes.length > 0 && !opts.dryRun) {
-    await store.tx(async (tx) => {
-      if (forgotten) await forgetAssociations(tx, actor, name);
+    forgotten = await store.tx(async (tx) => {
+      // Counted again with the change, and with no new link landing until it commits: a sign-in that finished since
+      // the count above left one the new provider's subjects must not inherit.
+      if (moved.length > 0) await tx.associations.holdNewLinks();
+      const linked = await associationsToForget(tx, name, moved, !!opts.forgetAssociations);
+      if (linked) await forgetAssociations(tx, actor, name);
       await tx.connections.update(name, secret ? { ...patch, secret } : patch);
       await tx.events.recordConfig({
         actor,
@@ -247,21 +253,11 @@ export async function setConnection(
         before,
         after,
       });
+      return linked;
     });
   }
   const conflicts = current.jit.enabled && !patch.jit.enabled ? await jitOffConflicts(store, name) : [];
   return { changes, forgotten, before, after, conflicts };
-}
-
-/** The settings that say which provider a connection's subjects come from: the key of every association. */
-const UPSTREAM_FIELDS = { type: 'type', sandbox: 'sandbox', issuer: 'issuer', baseUrl: 'base URL' } as const;
-type Upstream = Pick<Connection, keyof typeof UPSTREAM_FIELDS>;
-
-/** The upstream settings that `next` changes, as messages name them. */
-export function upstreamChanges(current: Upstream, next: Partial<Upstream>): string[] {
-  return (Object.keys(UPSTREAM_FIELDS) as (keyof Upstream)[])
-    .filter((f) => next[f] !== undefined && next[f] !== current[f])
-    .map((f) => UPSTREAM_FIELDS[f]);
 }
 
 /**

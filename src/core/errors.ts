@@ -71,6 +71,7 @@ export const ERROR_CODES = {
 
   TIMEOUT: 'timeout',
   FLOW_EXPIRED: 'timeout',
+  CONNECTION_CHANGED: 'timeout',
   STORE_BUSY: 'timeout',
 
   STATE_MISMATCH: 'protocol',

@@ -3,6 +3,7 @@
 import { mapClaims, provisionUsername, syncPatch, type MappedProfile, type ProfilePatch } from '../core/claims.js';
 import { IdpError } from '../core/errors.js';
 import { decideJit, type JitDecision } from '../core/jit.js';
+import { upstreamChanges } from '../core/upstream-identity.js';
 import { shortId } from '../core/ids.js';
 import type { Connection, SyncPolicy, User } from '../core/types.js';
 import { refuseEmailShapedUsername, usernameFitsEmail, validUsername } from '../core/user-fields.js';
@@ -98,6 +99,15 @@ async function decideAndWrite(
   upstream: UpstreamUser,
   chosen: { username?: string; passwordHash?: string },
 ): Promise<JitApplied> {
+  // The provider the person signed in at must still be the connection's: a link made after a change of upstream
+  // would hand this subject's account to whoever holds the same subject at the new provider.
+  const stored = await tx.connections.getForLink(upstream.connection.name);
+  if (!stored || upstreamChanges(upstream.connection, stored).length > 0)
+    throw new IdpError(
+      'CONNECTION_CHANGED',
+      `connection ${upstream.connection.name} was ${stored ? 'pointed at another provider' : 'deleted'} during this sign-in`,
+      'sign in again',
+    );
   const { decision, profile } = await readDecision(tx, upstream);
   const { connection, subject, claims } = upstream;
   switch (decision.kind) {

@@ -84,6 +84,11 @@ export interface ConnectionRepository {
   list(): Promise<Connection[]>;
   names(): Promise<string[]>;
   get(name: string): Promise<Connection | undefined>;
+  /**
+   * The connection as a unit that adds a link reads it: unchanged by others until the unit ends (PostgreSQL: a share
+   * lock on its row; a change committed since the unit began makes it run again). SQLite: a plain read.
+   */
+  getForLink(name: string): Promise<Connection | undefined>;
   /** The unsealed client secret, when the store holds it. */
   storedSecret(name: string): Promise<string | null>;
   insert(c: NewConnection): Promise<void>;
@@ -162,6 +167,12 @@ export interface UserRepository {
 
 export interface AssociationRepository {
   get(connection: string, subject: string): Promise<Association | undefined>;
+  /**
+   * Until this unit of work ends no other unit adds a link, and this unit's reads see every link committed before:
+   * call it first in the unit, before any read (a change of a connection's upstream counts its links with it).
+   * PostgreSQL: a table lock taken before the unit's snapshot; SQLite: units run one at a time already.
+   */
+  holdNewLinks(): Promise<void>;
   forUser(userId: string): Promise<Association[]>;
   insert(a: { connection: string; subject: string; userId: string; claims: Record<string, unknown> }): Promise<void>;
   /** Forgets every subject of a connection (its users stay); returns how many went. */

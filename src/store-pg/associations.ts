@@ -19,6 +19,11 @@ export class PgAssociationRepo implements AssociationRepository {
     return row && toAssociation(row);
   }
 
+  async holdNewLinks(): Promise<void> {
+    // SHARE ROW EXCLUSIVE conflicts with the ROW EXCLUSIVE an INSERT takes, and a LOCK takes no snapshot.
+    await this.sql.changes('LOCK TABLE associations IN SHARE ROW EXCLUSIVE MODE');
+  }
+
   async forUser(userId: string): Promise<Association[]> {
     const rows = await this.sql.rows<AssociationRow>(
       'SELECT * FROM associations WHERE user_id = $1 ORDER BY connection',

@@ -30,6 +30,11 @@ export class PgConnectionRepo implements ConnectionRepository {
     return row && toConnection(row);
   }
 
+  async getForLink(name: string): Promise<Connection | undefined> {
+    const row = await this.sql.row<ConnectionRow>('SELECT * FROM connections WHERE name = $1 FOR SHARE', [name]);
+    return row && toConnection(row);
+  }
+
   /** The stored secret in clear, for the connector only. Env-referenced secrets are resolved by the caller. */
   async storedSecret(name: string): Promise<string | null> {
     const row = await this.sql.row<{ s: string | null }>('SELECT secret_sealed AS s FROM connections WHERE name = $1', [

@@ -16,6 +16,9 @@ export class AssociationRepo {
     return row && toAssociation(row);
   }
 
+  /** Units of work run one at a time (BEGIN IMMEDIATE): no link can land during one. */
+  holdNewLinks(): void {}
+
   forUser(userId: string): Association[] {
     return (
       this.db

@@ -30,6 +30,11 @@ export class ConnectionRepo {
     return row && toConnection(row);
   }
 
+  /** Units of work run one at a time: a plain read holds for the unit. */
+  getForLink(name: string): Connection | undefined {
+    return this.get(name);
+  }
+
   /** The stored secret in clear, for the connector only. Env-referenced secrets are resolved by the caller. */
   storedSecret(name: string): string | null {
     const sealed = this.db.prepare('SELECT secret_sealed FROM connections WHERE name = ?').pluck().get(name) as

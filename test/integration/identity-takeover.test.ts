@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { editProfile } from '../../src/app/account.js';
 import { setConnection } from '../../src/app/connections.js';
 import { adminOf } from '../../src/cli/context.js';
+import { exitCodeFor } from '../../src/core/errors.js';
+import { applyJit } from '../../src/flow/provision.js';
 import { expectCode, runIdp } from '../helpers/idp.js';
 import { hintOf } from '../helpers/hints.js';
 import {
@@ -198,4 +200,19 @@ test('item 6: My Account may not take an address another user holds, verified or
     );
   }
   assert.deepEqual(await w.user('octocat'), octocat);
+});
+
+test('a connection pointed at another provider during a sign-in links nobody: CONNECTION_CHANGED (exit 5)', async (t) => {
+  const w = await loginWorld(t);
+  const signedInAt = (await w.store.connections.get('github'))!;
+  // The admin's change lands between the person's upstream sign-in and the JIT unit.
+  await w.store.connections.update('github', { sandbox: false, baseUrl: 'https://ghe.example' });
+  const claims = { sub: '4242', preferred_username: 'late', email: 'late@example.com', email_verified: true };
+  await assert.rejects(applyJit(w.store, { connection: signedInAt, subject: '4242', claims }), (err: Error) => {
+    assert.equal((err as { code?: string }).code, 'CONNECTION_CHANGED');
+    assert.equal(exitCodeFor('CONNECTION_CHANGED'), 5);
+    return true;
+  });
+  assert.equal(await w.store.associations.get('github', '4242'), undefined);
+  assert.equal(await w.user('late'), undefined);
 });

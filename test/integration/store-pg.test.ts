@@ -10,6 +10,8 @@ import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { isIdpError } from '../../src/core/errors.js';
 import { unlinkConnection } from '../../src/app/account.js';
+import { setConnection } from '../../src/app/connections.js';
+import { adminOf } from '../../src/cli/context.js';
 import { applyJit } from '../../src/flow/provision.js';
 import type { Store, UnitOptions } from '../../src/ports.js';
 import { openPgStore, type PgStore, SCHEMA_VERSION } from '../../src/store-pg/store.js';
@@ -169,6 +171,36 @@ test("a rule resting on rows it only reads stays SERIALIZABLE: two instances unl
       assert.equal((refused.reason as { code?: string }).code, 'LAST_SIGN_IN_METHOD');
       assert.equal((await b.associations.forUser(user.id)).length, 1, `${user.username} keeps a way to sign in`);
     }
+  }));
+
+test('a change of upstream racing first logins on another instance leaves no link for the new provider', () =>
+  onTwoInstances(async (a, b) => {
+    await addGithub(a, { name: 'ghe', sandbox: false, baseUrl: 'https://ghe-one.example' });
+    const signedInAt = (await b.connections.get('ghe'))!;
+    // 30 first logins through the old provider on B while A points the connection at another, forgetting its links:
+    // each login links before the change (and is forgotten with it) or is refused after it, never in between.
+    const logins = Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        applyJit(b, {
+          connection: signedInAt,
+          subject: `old-${i}`,
+          claims: { sub: `old-${i}`, email_verified: false },
+        }),
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await setConnection(
+      adminOf(a, 'test'),
+      'ghe',
+      { baseUrl: 'https://ghe-two.example' },
+      { dryRun: false, forgetAssociations: true },
+    );
+    const outcomes = await logins;
+    for (const o of outcomes)
+      if (o.status === 'rejected')
+        assert.equal((o.reason as { code?: string }).code, 'CONNECTION_CHANGED', String(o.reason));
+    assert.equal((await a.connections.get('ghe'))!.baseUrl, 'https://ghe-two.example');
+    assert.equal(await a.associations.countForConnection('ghe'), 0, 'no link of the old provider survives the change');
   }));
 
 test('a unit that read "no such row" and lost the insert to another instance runs again and finds it; a plain duplicate fails', async () => {

@@ -3,7 +3,8 @@
 // base URL is a change of upstream like a new issuer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkTypeSettings, upstreamChanges } from '../../src/app/connections.js';
+import { checkTypeSettings } from '../../src/app/connections.js';
+import { upstreamChanges } from '../../src/core/upstream-identity.js';
 import { IdpError } from '../../src/core/errors.js';
 import { checkDiscoveryDocument, chooseTokenAuth, discoveryUrl } from '../../src/federation/discovery.js';
 import { githubEndpoints } from '../../src/federation/index.js';
