@@ -108,6 +108,8 @@ async function main(args: string[]): Promise<void> {
       color: !process.argv.includes('--no-color'),
       debug: process.argv.includes('--debug'),
     });
+    // idp serve's --json output is JSON lines, a refused option included.
+    if (commandName(args) === 'serve') out.streamLines();
     failCommand(out, err instanceof CommanderError ? usageError(err) : err);
   }
 }

@@ -405,8 +405,9 @@ export interface OidcModelRepository {
 /** What a unit of work tells the store about the rules it enforces. */
 export interface UnitOptions {
   /**
-   * Every rule the unit enforces holds through unique keys, foreign keys and writes to the rows it decided on, none
-   * through rows it only read, so it needs no guard against write skew. PostgreSQL then runs it at REPEATABLE READ
+   * Every rule the unit enforces holds through unique keys, foreign keys and locks or writes on the rows it decided
+   * on, none through rows it only read, and no SERIALIZABLE unit's rule rests on rows it writes without such a lock
+   * (PostgreSQL checks serializability among SERIALIZABLE units only), so it needs no guard against write skew. PostgreSQL then runs it at REPEATABLE READ
    * rather than SERIALIZABLE, which aborts a unit whenever a concurrent one touched a neighbouring index key: on a
    * small org, nearly every concurrent one. SQLite runs units one at a time either way.
    */

@@ -39,6 +39,8 @@ test('a port that is not a number, or one already taken, is refused with exit 2 
     const lines = expectCode(await runIdp(['serve', '--port', String(port), '--json'], { home }), 2).stdout;
     assert.equal(lines.split('\n').length, 2, `one line, then the newline: ${lines}`);
     assert.equal((JSON.parse(lines) as { error: { code: string } }).error.code, 'USAGE');
+    const option = expectCode(await runIdp(['serve', '--port', 'http', '--json'], { home }), 2).stdout;
+    assert.equal(option.split('\n').length, 2, `a refused option too: ${option}`);
   } finally {
     taken.close();
   }
