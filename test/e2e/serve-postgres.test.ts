@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import * as client from 'openid-client';
 import { type Forwarded, type Forwarder, forwarder } from '../helpers/forwarder.js';
 import { childEnv, createShop, expectCode, IDP_BIN, type RunResult, runIdp, tempDir } from '../helpers/idp.js';
-import { admin, pgUrl } from '../helpers/pg.js';
+import { admin, dropDatabase, pgUrl } from '../helpers/pg.js';
 import { authorizationRequest, discover, redeemCallback } from '../helpers/rp.js';
 import { type Serving, startServe } from '../helpers/serve.js';
 import { type Answer, UserAgent, viaConnection } from '../helpers/user-agent.js';
@@ -202,7 +202,7 @@ after(async () => {
   // Each step on its own, so one that fails leaves none of the others undone.
   await Promise.allSettled([a?.kill('SIGKILL'), b?.kill('SIGKILL')]);
   await lb?.close().catch(() => undefined);
-  if (created) await admin((c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
+  if (created) await admin((c) => dropDatabase(c, database));
 });
 
 test('discovery and the JWKS are byte-identical on both instances, asked on their own ports', async () => {

@@ -16,7 +16,7 @@ import { seal, unseal } from '../../src/store-rows/seal.js';
 import { PG_MIGRATIONS, SCHEMA_VERSION, VERSION_TABLE } from '../../src/store-pg/migrations.js';
 import { aliceLogin, dbHash, expectCode, idpJson, idpOk, runIdp, seededHome, tempDir } from '../helpers/idp.js';
 import { downgradeTo7 } from '../helpers/migrations.js';
-import { admin, pgUrl } from '../helpers/pg.js';
+import { admin, dropDatabase, pgUrl } from '../helpers/pg.js';
 
 const USERS = 10_000;
 
@@ -65,7 +65,7 @@ after(async () => {
   const names = databases.splice(0);
   if (names.length > 0)
     await admin(async (client) => {
-      for (const name of names) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      for (const name of names) await dropDatabase(client, name);
     });
 });
 

@@ -67,8 +67,24 @@ export async function dropDatabases(): Promise<void> {
   const names = databases.splice(0);
   if (names.length === 0 || !process.env.IDP_TEST_PG_URL) return;
   await admin(async (client) => {
-    for (const name of names) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    for (const name of names) await dropDatabase(client, name);
   });
+}
+
+/**
+ * Drops a database with the connections still open to it. An autovacuum worker (a superuser's backend, which the test
+ * role may not end) can hold a new database for a moment: the drop is tried again until it is gone.
+ */
+export async function dropDatabase(client: pg.Client, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== '42501' || attempt >= 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 /** Drops every schema freshPgStore made in this process. */
