@@ -131,7 +131,8 @@ function byTable(sums: Sum[]): Record<string, string> {
 }
 
 function sealedTotp(home: string): string {
-  const db = new Database(dbPath(home), { readonly: true });
+  const readonly = true; // looked at, never written
+  const db = new Database(dbPath(home), { readonly });
   try {
     return db.prepare("SELECT secret_sealed FROM mfa_factors WHERE type = 'totp'").pluck().get() as string;
   } finally {
