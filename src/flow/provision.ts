@@ -135,8 +135,7 @@ async function decideAndWrite(
         passwordHash: chosen.passwordHash ?? null,
         source: connection.name,
       });
-      await tx.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
-      await tx.users.recordLogin(user.id);
+      await linkSubject(tx, upstream, user.id);
       return {
         decision,
         profile,
@@ -146,8 +145,7 @@ async function decideAndWrite(
     }
     case 'link': {
       const user = (await tx.users.byId(decision.userId))!;
-      await tx.associations.insert({ connection: connection.name, subject, userId: user.id, claims });
-      await tx.users.recordLogin(user.id);
+      await linkSubject(tx, upstream, user.id);
       return {
         decision,
         profile,
@@ -160,6 +158,12 @@ async function decideAndWrite(
     case 'deny':
       return { decision, profile, user: null, detail: `denied (${decision.reason})` };
   }
+}
+
+/** Links the upstream subject to the local user, and records the sign-in. */
+async function linkSubject(tx: Store, { connection, subject, claims }: UpstreamUser, userId: string): Promise<void> {
+  await tx.associations.insert({ connection: connection.name, subject, userId, claims });
+  await tx.users.recordLogin(userId);
 }
 
 /** The squatter's side of a takeover by a provider-verified owner: their unproven copy goes, with an audit event. */
